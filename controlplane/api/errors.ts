@@ -140,11 +140,11 @@ export const alreadyExists = (kind: string, name: string, group = ""): ApiError 
   new ApiError("AlreadyExists", `${kindRef(kind, group)} "${name}" already exists`, { name, kind, group });
 
 export const conflict = (kind: string, name: string, why: string, group = ""): ApiError =>
-  new ApiError(
-    "Conflict",
-    `Operation cannot be fulfilled on ${kindRef(kind, group)} "${name}": ${why}`,
-    { name, kind, group },
-  );
+  new ApiError("Conflict", `Operation cannot be fulfilled on ${kindRef(kind, group)} "${name}": ${why}`, {
+    name,
+    kind,
+    group,
+  });
 
 /** 422 listing every bad field, e.g. `Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: must be >= 0`. */
 export function invalid(kind: string, name: string, causes: FieldCause[], group = ""): ApiError {

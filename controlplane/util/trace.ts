@@ -1,0 +1,26 @@
+/**
+ * Per-module tracing behind `KCTL_TRACE` (comma-separated module names, or `all`), written to
+ * stderr. When a module is off, `tracer()` returns a no-op so call sites cost one function call.
+ */
+
+export type Tracer = (message: string, ...details: unknown[]) => void;
+
+const noop: Tracer = () => {};
+
+function enabledModules(): Set<string> {
+  return new Set(
+    (process.env.KCTL_TRACE ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
+
+export function tracer(module: string): Tracer {
+  const enabled = enabledModules();
+  if (!enabled.has(module) && !enabled.has("all")) return noop;
+  return (message, ...details) => {
+    const extra = details.length ? ` ${details.map((d) => JSON.stringify(d)).join(" ")}` : "";
+    process.stderr.write(`${new Date().toISOString()} [${module}] ${message}${extra}\n`);
+  };
+}
