@@ -1,0 +1,115 @@
+/**
+ * Runs a real etcd server as a child process: the single-host default of `kctl up` and the etcd of
+ * tests. Owns the child's lifetime: `stop()` terminates it (SIGTERM, then SIGKILL after a grace
+ * period) and resolves once it has exited. It never touches an etcd it did not start.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+
+export interface EtcdProcessOptions {
+  dataDir: string;
+  /** Client port on 127.0.0.1; a free port is chosen when omitted. */
+  clientPort?: number;
+  peerPort?: number;
+  /** Skips fsync: only for throwaway test clusters. */
+  unsafeNoFsync?: boolean;
+  /** Where etcd's own log goes; discarded when omitted. */
+  logFile?: string;
+  startTimeoutMs?: number;
+}
+
+export interface EtcdProcess {
+  endpoint: string;
+  pid: number;
+  /** Resolves when the child exits for any reason. */
+  exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class EtcdStartError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+    this.name = "EtcdStartError";
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdProcess> {
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const clientPort = opts.clientPort ?? (await freePort());
+  const peerPort = opts.peerPort ?? (await freePort());
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    "--name=default",
+    `--data-dir=${opts.dataDir}`,
+    `--listen-client-urls=${endpoint}`,
+    `--advertise-client-urls=${endpoint}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=default=${peer}`,
+    "--logger=zap",
+    "--log-level=warn",
+    // Keeps history bounded; watchers that fall behind get 410 Gone and relist, like Kubernetes.
+    "--auto-compaction-mode=revision",
+    "--auto-compaction-retention=10000",
+  ];
+  if (opts.unsafeNoFsync) args.push("--unsafe-no-fsync");
+  if (opts.logFile) args.push(`--log-outputs=${opts.logFile}`);
+  const child: ChildProcess = spawn("etcd", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let output = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    output = (output + d.toString()).slice(-8192);
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+  };
+  const failure = await Promise.race([
+    waitHealthy(endpoint, opts.startTimeoutMs ?? 20_000).then(() => undefined),
+    exited.then(() => new Error(`etcd exited with ${child.exitCode ?? child.signalCode}`)),
+    spawnError.then(
+      (e) => new Error(`cannot run etcd (is the etcd-server package installed?): ${e.message}`),
+    ),
+  ]).catch((e: Error) => e);
+  if (failure) {
+    await stop();
+    throw new EtcdStartError(`etcd in ${opts.dataDir} did not start: ${failure.message}`, output);
+  }
+  return { endpoint, pid: child.pid ?? 0, exited, stop };
+}
+
+async function waitHealthy(endpoint: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${endpoint}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${endpoint}/health`);
+}

@@ -1,0 +1,50 @@
+import { X509Certificate } from "node:crypto";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ensureCa, ensureServingCert, issueCertificate } from "./pki.js";
+
+describe("pki", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "pki-test-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("makes a CA once and keeps it across calls", async () => {
+    const first = await ensureCa(dir);
+    const second = await ensureCa(dir);
+    expect(second.certPem).toBe(first.certPem);
+    expect(new X509Certificate(first.certPem).ca).toBe(true);
+    expect((await stat(join(dir, "ca.key"))).mode & 0o777).toBe(0o600);
+  });
+
+  it("issues a serving certificate for the given hosts, signed by the CA", async () => {
+    const ca = await ensureCa(dir);
+    const pair = await ensureServingCert(dir, ca, {
+      commonName: "kctl-apiserver",
+      hosts: ["127.0.0.1", "localhost"],
+    });
+    const cert = new X509Certificate(pair.certPem);
+    expect(cert.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+    expect(cert.checkIP("127.0.0.1")).toBe("127.0.0.1");
+    expect(cert.checkHost("localhost")).toBe("localhost");
+    const again = await ensureServingCert(dir, ca, { commonName: "kctl-apiserver", hosts: ["127.0.0.1"] });
+    expect(again.certPem).toBe(pair.certPem);
+    const widened = await ensureServingCert(dir, ca, { commonName: "kctl-apiserver", hosts: ["10.1.2.3"] });
+    expect(new X509Certificate(widened.certPem).checkIP("10.1.2.3")).toBe("10.1.2.3");
+  });
+
+  it("issues client certificates with the organization as group", async () => {
+    const ca = await ensureCa(dir);
+    const pair = await issueCertificate(ca, {
+      commonName: "system:node:n1",
+      organization: "system:nodes",
+      client: true,
+    });
+    expect(new X509Certificate(pair.certPem).subject).toContain("O=system:nodes");
+  });
+});

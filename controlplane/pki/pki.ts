@@ -1,0 +1,168 @@
+/**
+ * The cluster's certificates: a CA made once when a cluster is created, the apiserver's serving
+ * certificate, and client certificates signed on request (node agents get theirs when they join).
+ * Keys are ECDSA P-256 made with the system `openssl`, written with mode 0600; existing files are
+ * kept, so a restarted cluster keeps its identity and every issued kubeconfig stays valid.
+ */
+import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export class PkiError extends Error {
+  constructor(step: string, cause: unknown) {
+    super(`pki: ${step}: ${(cause as Error).message ?? String(cause)}`);
+    this.name = "PkiError";
+  }
+}
+
+export interface KeyPair {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface ServingCertOptions {
+  /** DNS names and IP addresses the certificate must be valid for. */
+  hosts: string[];
+  commonName: string;
+}
+
+const days = "3650";
+
+async function openssl(step: string, args: string[], input?: string): Promise<string> {
+  try {
+    const child = run("openssl", args, { encoding: "utf8" });
+    if (input !== undefined) {
+      child.child.stdin?.end(input);
+    }
+    return (await child).stdout;
+  } catch (err) {
+    throw new PkiError(`${step} (openssl ${args[0]})`, err);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function newKey(): Promise<string> {
+  return openssl("generate key", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+}
+
+/** Loads `ca.crt`/`ca.key` from `dir`, creating them the first time. */
+export async function ensureCa(dir: string, name = "kctl-ca"): Promise<KeyPair> {
+  const certPath = join(dir, "ca.crt");
+  const keyPath = join(dir, "ca.key");
+  if (await exists(certPath)) {
+    return { certPem: await readFile(certPath, "utf8"), keyPem: await readFile(keyPath, "utf8") };
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const keyPem = await newKey();
+  const certPem = await withTempFiles({ "ca.key": keyPem }, (files) =>
+    openssl("self-sign CA", [
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      files["ca.key"]!,
+      "-subj",
+      `/CN=${name}`,
+      "-days",
+      days,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    ]),
+  );
+  await writeFile(keyPath, keyPem, { mode: 0o600 });
+  await writeFile(certPath, certPem, { mode: 0o644 });
+  return { certPem, keyPem };
+}
+
+/**
+ * Signs a certificate for `commonName` with the CA. Serving certificates list `hosts` as SANs;
+ * client certificates carry `organization` (used as the group, like Kubernetes' `system:nodes`).
+ */
+export async function issueCertificate(
+  ca: KeyPair,
+  opts: { commonName: string; hosts?: string[]; organization?: string; client?: boolean },
+): Promise<KeyPair> {
+  const keyPem = await newKey();
+  const subject = `/CN=${opts.commonName}${opts.organization ? `/O=${opts.organization}` : ""}`;
+  const san = (opts.hosts ?? []).map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
+  const ext = [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature,keyEncipherment",
+    `extendedKeyUsage=${opts.client ? "clientAuth" : "serverAuth,clientAuth"}`,
+    ...(san ? [`subjectAltName=${san}`] : []),
+  ].join("\n");
+  const certPem = await withTempFiles(
+    { "ca.crt": ca.certPem, "ca.key": ca.keyPem, "key.pem": keyPem, "ext.cnf": ext },
+    async (files) => {
+      const csr = await openssl("make CSR", ["req", "-new", "-key", files["key.pem"]!, "-subj", subject]);
+      return openssl(
+        "sign certificate",
+        [
+          "x509",
+          "-req",
+          "-CA",
+          files["ca.crt"]!,
+          "-CAkey",
+          files["ca.key"]!,
+          "-CAcreateserial",
+          "-days",
+          days,
+          "-extfile",
+          files["ext.cnf"]!,
+        ],
+        csr,
+      );
+    },
+  );
+  return { certPem, keyPem };
+}
+
+/** Loads the named key pair from `dir`, issuing it the first time or when its SANs no longer cover `hosts`. */
+export async function ensureServingCert(
+  dir: string,
+  ca: KeyPair,
+  opts: ServingCertOptions,
+): Promise<KeyPair> {
+  const certPath = join(dir, "apiserver.crt");
+  const keyPath = join(dir, "apiserver.key");
+  if (await exists(certPath)) {
+    const pair = { certPem: await readFile(certPath, "utf8"), keyPem: await readFile(keyPath, "utf8") };
+    const x509 = new X509Certificate(pair.certPem);
+    if (opts.hosts.every((h) => (isIP(h) ? x509.checkIP(h) : x509.checkHost(h)))) return pair;
+  }
+  const pair = await issueCertificate(ca, { commonName: opts.commonName, hosts: opts.hosts });
+  await writeFile(keyPath, pair.keyPem, { mode: 0o600 });
+  await writeFile(certPath, pair.certPem, { mode: 0o644 });
+  return pair;
+}
+
+async function withTempFiles<T>(
+  contents: Record<string, string>,
+  fn: (paths: Record<string, string>) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "kctl-pki-"));
+  try {
+    const paths: Record<string, string> = {};
+    for (const [name, text] of Object.entries(contents)) {
+      paths[name] = join(dir, name);
+      await writeFile(paths[name], text, { mode: 0o600 });
+    }
+    return await fn(paths);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
