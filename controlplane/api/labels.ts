@@ -280,59 +280,62 @@ export function selectorFromLabelSelector(ls: LabelSelectorInput): Selector {
 }
 
 /** True when every requirement holds for `labels` (absent labels satisfy NotEquals/NotIn/DoesNotExist). */
+/** True when every requirement holds for `labels` (absent labels satisfy NotEquals/NotIn/DoesNotExist). */
 export function matchesSelector(
   sel: Selector,
   labels: Readonly<Record<string, string>> | undefined,
 ): boolean {
-  const get = (k: string): string | undefined => (labels && Object.hasOwn(labels, k) ? labels[k] : undefined);
-  return sel.requirements.every((req) => {
-    const v = get(req.key);
-    switch (req.operator) {
-      case "Equals":
-      case "In":
-        return v !== undefined && req.values.includes(v);
-      case "NotEquals":
-      case "NotIn":
-        return v === undefined || !req.values.includes(v);
-      case "Exists":
-        return v !== undefined;
-      case "DoesNotExist":
-        return v === undefined;
-      case "Gt":
-      case "Lt": {
-        if (v === undefined || !/^-?\d+$/.test(v)) return false;
-        const n = Number(v);
-        const bound = Number(req.values[0]);
-        return req.operator === "Gt" ? n > bound : n < bound;
-      }
+  return sel.requirements.every((req) =>
+    holds(req, labels && Object.hasOwn(labels, req.key) ? labels[req.key] : undefined),
+  );
+}
+
+function holds(req: Requirement, v: string | undefined): boolean {
+  switch (req.operator) {
+    case "Equals":
+    case "In":
+      return v !== undefined && req.values.includes(v);
+    case "NotEquals":
+    case "NotIn":
+      return v === undefined || !req.values.includes(v);
+    case "Exists":
+      return v !== undefined;
+    case "DoesNotExist":
+      return v === undefined;
+    case "Gt":
+    case "Lt": {
+      if (v === undefined || !/^-?\d+$/.test(v)) return false;
+      const n = Number(v);
+      const bound = Number(req.values[0]);
+      return req.operator === "Gt" ? n > bound : n < bound;
     }
-  });
+  }
 }
 
 /** The canonical string form, which `parseSelector` reads back to an equal Selector. */
 export function formatSelector(sel: Selector): string {
-  return sel.requirements
-    .map((req) => {
-      switch (req.operator) {
-        case "Equals":
-          return `${req.key}=${req.values[0]}`;
-        case "NotEquals":
-          return `${req.key}!=${req.values[0]}`;
-        case "In":
-          return `${req.key} in (${req.values.join(",")})`;
-        case "NotIn":
-          return `${req.key} notin (${req.values.join(",")})`;
-        case "Exists":
-          return req.key;
-        case "DoesNotExist":
-          return `!${req.key}`;
-        case "Gt":
-          return `${req.key}>${req.values[0]}`;
-        case "Lt":
-          return `${req.key}<${req.values[0]}`;
-      }
-    })
-    .join(",");
+  return sel.requirements.map(formatRequirement).join(",");
+}
+
+function formatRequirement(req: Requirement): string {
+  switch (req.operator) {
+    case "Equals":
+      return `${req.key}=${req.values[0]}`;
+    case "NotEquals":
+      return `${req.key}!=${req.values[0]}`;
+    case "In":
+      return `${req.key} in (${req.values.join(",")})`;
+    case "NotIn":
+      return `${req.key} notin (${req.values.join(",")})`;
+    case "Exists":
+      return req.key;
+    case "DoesNotExist":
+      return `!${req.key}`;
+    case "Gt":
+      return `${req.key}>${req.values[0]}`;
+    case "Lt":
+      return `${req.key}<${req.values[0]}`;
+  }
 }
 
 function sortedUnique(values: readonly string[]): string[] {
