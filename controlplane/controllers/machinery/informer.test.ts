@@ -4,7 +4,7 @@ import type { WatchEvent } from "../../api/watch.js";
 import { FakeClock } from "../../util/clock.js";
 import { Informer } from "./informer.js";
 import type { ListerWatcher, ListResult } from "./lister-watcher.js";
-import type { DeepReadonly } from "./object-key.js";
+import type { DeepReadonly } from "./readonly.js";
 
 interface Obj {
   metadata: { name: string; namespace?: string; resourceVersion: string };

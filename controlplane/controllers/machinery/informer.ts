@@ -6,12 +6,13 @@
  * object as an update so level-triggered controllers revisit everything.
  */
 import { ApiError, isApiError } from "../../api/errors.js";
+import { objectKey } from "../../api/object.js";
 import type { WatchEvent } from "../../api/watch.js";
 import { type Clock, realClock, type Timer } from "../../util/clock.js";
 import { tracer } from "../../util/trace.js";
 import type { ListerWatcher, WatchHandle } from "./lister-watcher.js";
 import { type IndexFunc, type Lister, ObjectCache } from "./object-cache.js";
-import { type DeepReadonly, deepFreeze, type ObjectWithMeta, objectKey } from "./object-key.js";
+import { type DeepReadonly, deepFreeze, type ObjectWithMeta } from "./readonly.js";
 
 const trace = tracer("informer");
 
