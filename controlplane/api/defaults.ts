@@ -1,0 +1,172 @@
+/**
+ * Kubernetes' defaulting of object fields a user may leave out (restartPolicy, imagePullPolicy,
+ * probe timings, Deployment strategy, Service type and targetPort, Secret type, ...). It fills only
+ * absent fields and never touches metadata: the apiserver sets namespace, uid, timestamps and
+ * generation itself.
+ */
+
+import type {
+  Container,
+  Deployment,
+  Endpoints,
+  PodSpec,
+  PodTemplateSpec,
+  Probe,
+  ReplicaSet,
+  Secret,
+  Service,
+} from "../../proto/gen/api.js";
+import type { KubeObject } from "./object.js";
+import type { ResourceInfo } from "./resources.js";
+
+/** Mode 0644, the default for files projected from ConfigMaps and Secrets. */
+const defaultFileMode = 0o644;
+
+/**
+ * Fills Kubernetes' defaults into `obj`, a freshly decoded object of resource `info`, in place, and
+ * returns it. Idempotent: defaulting an already defaulted object changes nothing, so the apiserver
+ * may call it on every create and update (before `validateObject`). Kinds without defaults pass
+ * through unchanged.
+ */
+export function applyDefaults<T extends KubeObject>(info: ResourceInfo, obj: T): T {
+  switch (info.kind) {
+    case "Pod": {
+      const pod = obj as { spec?: PodSpec };
+      pod.spec ??= {};
+      defaultPodSpec(pod.spec);
+      break;
+    }
+    case "ReplicaSet":
+      defaultReplicaSet(obj as unknown as ReplicaSet);
+      break;
+    case "Deployment":
+      defaultDeployment(obj as unknown as Deployment);
+      break;
+    case "Service":
+      defaultService(obj as unknown as Service);
+      break;
+    case "Endpoints":
+      for (const subset of (obj as unknown as Endpoints).subsets ?? []) {
+        for (const port of subset.ports ?? []) port.protocol ??= "TCP";
+      }
+      break;
+    case "Secret":
+      defaultSecret(obj as unknown as Secret);
+      break;
+  }
+  return obj;
+}
+
+function defaultReplicaSet(rs: ReplicaSet): void {
+  rs.spec ??= {};
+  const spec = rs.spec;
+  spec.replicas ??= 1;
+  defaultTemplate(spec.template);
+}
+
+function defaultDeployment(d: Deployment): void {
+  d.spec ??= {};
+  const spec = d.spec;
+  spec.replicas ??= 1;
+  spec.strategy ??= {};
+  const strategy = spec.strategy;
+  strategy.type ??= "RollingUpdate";
+  if (strategy.type === "RollingUpdate") {
+    strategy.rollingUpdate ??= {};
+    const ru = strategy.rollingUpdate;
+    ru.maxUnavailable ??= "25%";
+    ru.maxSurge ??= "25%";
+  }
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  spec.minReadySeconds ??= 0;
+  defaultTemplate(spec.template);
+}
+
+function defaultTemplate(template: PodTemplateSpec | undefined): void {
+  if (!template) return;
+  template.spec ??= {};
+  defaultPodSpec(template.spec);
+}
+
+function defaultPodSpec(spec: PodSpec): void {
+  spec.restartPolicy ??= "Always";
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= "ClusterFirst";
+  spec.schedulerName ??= "default-scheduler";
+  for (const c of spec.initContainers ?? []) defaultContainer(c);
+  for (const c of spec.containers ?? []) defaultContainer(c);
+  for (const v of spec.volumes ?? []) {
+    if (v.configMap) v.configMap.defaultMode ??= defaultFileMode;
+    if (v.secret) v.secret.defaultMode ??= defaultFileMode;
+    if (v.hostPath) v.hostPath.type ??= "";
+  }
+}
+
+function defaultContainer(c: Container): void {
+  if (c.image !== undefined) c.imagePullPolicy ??= pullPolicyFor(c.image);
+  c.terminationMessagePath ??= "/dev/termination-log";
+  c.terminationMessagePolicy ??= "File";
+  for (const p of c.ports ?? []) p.protocol ??= "TCP";
+  for (const e of c.env ?? []) {
+    if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= "v1";
+  }
+  for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) if (probe) defaultProbe(probe);
+  for (const handler of [c.lifecycle?.postStart, c.lifecycle?.preStop]) {
+    if (handler?.httpGet) {
+      handler.httpGet.path ??= "/";
+      handler.httpGet.scheme ??= "HTTP";
+    }
+  }
+}
+
+function defaultProbe(p: Probe): void {
+  p.timeoutSeconds ??= 1;
+  p.periodSeconds ??= 10;
+  p.successThreshold ??= 1;
+  p.failureThreshold ??= 3;
+  if (p.httpGet) {
+    p.httpGet.path ??= "/";
+    p.httpGet.scheme ??= "HTTP";
+  }
+}
+
+/**
+ * "Always" when the image has no tag or the tag is "latest", else "IfNotPresent" (a digest counts as
+ * pinned). `registry:5000/app` has no tag: the colon belongs to the registry host.
+ */
+export function pullPolicyFor(image: string): "Always" | "IfNotPresent" {
+  if (image.includes("@")) return "IfNotPresent";
+  const lastPart = image.slice(image.lastIndexOf("/") + 1);
+  const colon = lastPart.lastIndexOf(":");
+  const tag = colon < 0 ? "" : lastPart.slice(colon + 1);
+  return tag === "" || tag === "latest" ? "Always" : "IfNotPresent";
+}
+
+function defaultService(svc: Service): void {
+  svc.spec ??= {};
+  const spec = svc.spec;
+  spec.type ??= "ClusterIP";
+  spec.sessionAffinity ??= "None";
+  if (spec.sessionAffinity === "ClientIP") {
+    spec.sessionAffinityConfig ??= {};
+    spec.sessionAffinityConfig.clientIP ??= {};
+    spec.sessionAffinityConfig.clientIP.timeoutSeconds ??= 10800;
+  }
+  for (const port of spec.ports ?? []) {
+    port.protocol ??= "TCP";
+    if (port.port !== undefined) port.targetPort ??= port.port;
+  }
+}
+
+// stringData is write-only, as in Kubernetes: merged into data (winning over the same key), then dropped.
+function defaultSecret(secret: Secret): void {
+  secret.type ??= "Opaque";
+  if (secret.stringData) {
+    secret.data ??= {};
+    for (const [k, v] of Object.entries(secret.stringData)) {
+      secret.data[k] = Buffer.from(v, "utf8").toString("base64");
+    }
+    delete secret.stringData;
+  }
+}
