@@ -202,11 +202,15 @@ describe("Informer", () => {
       },
     });
     const late = recorder();
-    inf.addEventHandler(late.handler);
+    const unregister = inf.addEventHandler(late.handler);
     expect(late.log).toEqual(["add a@1"]);
     lw.current.emit({ type: "ADDED", object: obj("b", 2) });
     expect(rec.log).toContain("add b@2");
     expect(late.log).toContain("add b@2");
+    unregister();
+    lw.current.emit({ type: "ADDED", object: obj("c", 3) });
+    expect(rec.log).toContain("add c@3");
+    expect(late.log).not.toContain("add c@3");
   });
 
   it("stop closes the watch, cancels timers and ignores later callbacks", async () => {

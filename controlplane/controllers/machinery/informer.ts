@@ -78,10 +78,17 @@ export class Informer<T extends ObjectWithMeta> {
     return this.lastResourceVersion;
   }
 
-  /** Registers handlers; a late handler is first told about every object already cached, as adds. */
-  addEventHandler(handler: EventHandler<T>): void {
+  /**
+   * Registers handlers; a late handler is first told about every object already cached, as adds.
+   * Returns a function that unregisters them.
+   */
+  addEventHandler(handler: EventHandler<T>): () => void {
     this.handlers.push(handler);
     if (handler.onAdd) for (const obj of this.cache.list()) this.call(() => handler.onAdd?.(obj));
+    return () => {
+      const i = this.handlers.indexOf(handler);
+      if (i >= 0) this.handlers.splice(i, 1);
+    };
   }
 
   /** Starts listing and watching; idempotent. */
