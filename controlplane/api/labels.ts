@@ -25,7 +25,7 @@ export interface Selector {
 /** The object form found in `spec.selector` (mirrors kctl.api.LabelSelector). */
 export interface LabelSelectorInput {
   matchLabels?: Record<string, string>;
-  matchExpressions?: readonly { key: string; operator: string; values?: readonly string[] }[];
+  matchExpressions?: readonly { key?: string; operator?: string; values?: readonly string[] }[];
 }
 
 export const everything: Selector = { requirements: [] };
@@ -249,8 +249,9 @@ export function selectorFromLabelSelector(ls: LabelSelectorInput): Selector {
   }
   (ls.matchExpressions ?? []).forEach((expr, i) => {
     const field = `matchExpressions[${i}]`;
-    const keyErrs = qualifiedNameErrors(expr.key ?? "");
-    if (keyErrs.length > 0) bad(`${field}.key`, `invalid key "${expr.key}": ${keyErrs.join("; ")}`);
+    const key = expr.key ?? "";
+    const keyErrs = qualifiedNameErrors(key);
+    if (keyErrs.length > 0) bad(`${field}.key`, `invalid key "${key}": ${keyErrs.join("; ")}`);
     const values = expr.values ?? [];
     switch (expr.operator) {
       case "In":
@@ -261,13 +262,13 @@ export function selectorFromLabelSelector(ls: LabelSelectorInput): Selector {
           const errs = labelValueErrors(v);
           if (errs.length > 0) bad(`${field}.values[${j}]`, `invalid value "${v}": ${errs.join("; ")}`);
         });
-        requirements.push({ key: expr.key, operator: expr.operator, values: sortedUnique(values) });
+        requirements.push({ key, operator: expr.operator, values: sortedUnique(values) });
         break;
       case "Exists":
       case "DoesNotExist":
         if (values.length > 0)
           bad(`${field}.values`, `may not be specified when operator is "${expr.operator}"`);
-        requirements.push({ key: expr.key, operator: expr.operator, values: [] });
+        requirements.push({ key, operator: expr.operator, values: [] });
         break;
       default:
         bad(

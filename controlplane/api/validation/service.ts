@@ -1,0 +1,125 @@
+/**
+ * Validation of Services and Endpoints: ports (range, protocol, names required and unique when
+ * there are several, no duplicate port/protocol), targetPort, NodePort range, type, ClusterIP
+ * syntax, session affinity; on update, a ClusterIP once set stays.
+ */
+
+import type { Endpoints, Service } from "../../../proto/gen/api.js";
+import { dns1123LabelErrors } from "../labels.js";
+import {
+  type Causes,
+  child,
+  index,
+  isIPv4OrIPv6,
+  validateLabels,
+  validateOneOf,
+  validatePortNumber,
+  validatePortNumOrName,
+} from "./field.js";
+import { protocols } from "./pod.js";
+
+/** The NodePort range Kubernetes uses by default; the proxy and the allocator rely on it. */
+export const nodePortRange = [30000, 32767] as const;
+
+const serviceTypes = ["ClusterIP", "NodePort"];
+
+export function validateService(c: Causes, svc: Service): void {
+  const spec = svc.spec ?? {};
+  validateOneOf(c, "spec.type", spec.type, serviceTypes, false);
+  const type = spec.type ?? "ClusterIP";
+  const headless = spec.clusterIP === "None";
+
+  if (spec.clusterIP && !headless && !isIPv4OrIPv6(spec.clusterIP)) {
+    c.invalid("spec.clusterIP", spec.clusterIP, "must be empty, 'None', or a valid IP address");
+  }
+  if (headless && type === "NodePort")
+    c.invalid("spec.clusterIP", "None", "may not be 'None' for NodePort services");
+  (spec.clusterIPs ?? []).forEach((ip, i) => {
+    const p = index("spec.clusterIPs", i);
+    if (ip !== "None" && !isIPv4OrIPv6(ip)) c.invalid(p, ip, "must be 'None' or a valid IP address");
+    if (i === 0 && spec.clusterIP && ip !== spec.clusterIP) c.invalid(p, ip, "must match `spec.clusterIP`");
+  });
+
+  const ports = spec.ports ?? [];
+  if (ports.length === 0 && !headless) c.required("spec.ports");
+  const names = new Set<string>();
+  const portProtocols = new Set<string>();
+  const nodePorts = new Set<string>();
+  ports.forEach((port, i) => {
+    const p = index("spec.ports", i);
+    if (port.name) {
+      c.syntax(child(p, "name"), port.name, dns1123LabelErrors(port.name));
+      if (names.has(port.name)) c.duplicate(child(p, "name"), port.name);
+      names.add(port.name);
+    } else if (ports.length > 1) {
+      c.required(child(p, "name"), "port names are required when a service has more than one port");
+    }
+    validatePortNumber(c, child(p, "port"), port.port);
+    validateOneOf(c, child(p, "protocol"), port.protocol, protocols, false);
+    const pp = `${port.port}/${port.protocol ?? "TCP"}`;
+    if (portProtocols.has(pp)) c.duplicate(p, pp);
+    portProtocols.add(pp);
+    if (port.targetPort !== undefined) validatePortNumOrName(c, child(p, "targetPort"), port.targetPort);
+    if (port.nodePort !== undefined) {
+      if (type !== "NodePort")
+        c.forbidden(child(p, "nodePort"), `may not be used when \`type\` is '${type}'`);
+      else if (port.nodePort < nodePortRange[0] || port.nodePort > nodePortRange[1]) {
+        c.invalid(
+          child(p, "nodePort"),
+          port.nodePort,
+          `provided port is not in the valid range. The range of valid ports is ${nodePortRange[0]}-${nodePortRange[1]}`,
+        );
+      }
+      const np = `${port.nodePort}/${port.protocol ?? "TCP"}`;
+      if (nodePorts.has(np)) c.duplicate(child(p, "nodePort"), port.nodePort);
+      nodePorts.add(np);
+    }
+  });
+
+  validateLabels(c, "spec.selector", spec.selector);
+  validateOneOf(c, "spec.sessionAffinity", spec.sessionAffinity, ["None", "ClientIP"], false);
+  if (spec.sessionAffinityConfig) {
+    if (spec.sessionAffinity !== "ClientIP") {
+      c.forbidden("spec.sessionAffinityConfig", "must not be set when `sessionAffinity` is None");
+    }
+    const timeout = spec.sessionAffinityConfig.clientIP?.timeoutSeconds;
+    if (timeout !== undefined && (timeout <= 0 || timeout > 86400)) {
+      c.invalid(
+        "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+        timeout,
+        "must be greater than 0 and less than 86400",
+      );
+    }
+  }
+}
+
+/**
+ * A ClusterIP, once allocated, stays. Leaving it out of an update is allowed: the apiserver keeps the
+ * stored one, as Kubernetes does; changing it is not.
+ */
+export function validateServiceUpdate(c: Causes, svc: Service, old: Service): void {
+  const oldIP = old.spec?.clusterIP;
+  const newIP = svc.spec?.clusterIP;
+  if (oldIP && newIP && newIP !== oldIP) c.immutable("spec.clusterIP", newIP);
+}
+
+export function validateEndpoints(c: Causes, ep: Endpoints): void {
+  (ep.subsets ?? []).forEach((subset, i) => {
+    const p = index("subsets", i);
+    for (const field of ["addresses", "notReadyAddresses"] as const) {
+      (subset[field] ?? []).forEach((addr, j) => {
+        const ap = index(child(p, field), j);
+        if (!addr.ip) c.required(child(ap, "ip"));
+        else if (!isIPv4OrIPv6(addr.ip)) c.invalid(child(ap, "ip"), addr.ip, "must be a valid IP address");
+      });
+    }
+    const ports = subset.ports ?? [];
+    ports.forEach((port, j) => {
+      const pp = index(child(p, "ports"), j);
+      if (ports.length > 1 && !port.name) c.required(child(pp, "name"));
+      if (port.name) c.syntax(child(pp, "name"), port.name, dns1123LabelErrors(port.name));
+      validatePortNumber(c, child(pp, "port"), port.port);
+      validateOneOf(c, child(pp, "protocol"), port.protocol, protocols, false);
+    });
+  });
+}
