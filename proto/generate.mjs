@@ -2,8 +2,9 @@
 // protobufjs JSON descriptor read by controlplane/api/codec.ts) from proto/api.proto. Runs before tsc
 // (`npm run gen`); output is deterministic so CI can fail on a stale proto/gen with `git diff`.
 // The mapping rules are documented at the top of proto/api.proto.
+// Usage: node proto/generate.mjs [--out DIR]   (DIR defaults to proto/gen)
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 
@@ -111,8 +112,14 @@ function generateDescriptor(ns) {
   return `${JSON.stringify({ package: packageName, ...json }, null, 2)}\n`;
 }
 
+function outDir(args) {
+  if (args.length === 0) return join(here, "gen");
+  if (args.length === 2 && args[0] === "--out") return resolve(args[1]);
+  return fail(`usage: node proto/generate.mjs [--out DIR] (got: ${args.join(" ")})`);
+}
+
+const gen = outDir(process.argv.slice(2));
 const ns = load();
-const gen = join(here, "gen");
 mkdirSync(gen, { recursive: true });
 writeFileSync(join(gen, "api.ts"), generateTypes(ns));
 writeFileSync(join(gen, "api-descriptor.json"), generateDescriptor(ns));
