@@ -67,6 +67,29 @@ describe("applyDefaults", () => {
     expect(spec.volumes![1]!.secret!.defaultMode).toBe(0o400);
   });
 
+  it("requests what is limited when no request is given", () => {
+    const pod = defaulted<Pod>({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: {
+        containers: [
+          {
+            name: "a",
+            image: "i",
+            resources: { limits: { cpu: "500m", memory: "64Mi" }, requests: { cpu: "100m" } },
+          },
+          { name: "b", image: "i", resources: { requests: { cpu: "100m" } } },
+        ],
+      },
+    });
+    expect(pod.spec!.containers![0]!.resources).toEqual({
+      limits: { cpu: "500m", memory: "64Mi" },
+      requests: { cpu: "100m", memory: "64Mi" },
+    });
+    expect(pod.spec!.containers![1]!.resources).toEqual({ requests: { cpu: "100m" } });
+  });
+
   it("keeps what the user set", () => {
     const pod = defaulted<Pod>({
       apiVersion: "v1",

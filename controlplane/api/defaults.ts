@@ -108,6 +108,11 @@ function defaultContainer(c: Container): void {
   c.terminationMessagePath ??= "/dev/termination-log";
   c.terminationMessagePolicy ??= "File";
   for (const p of c.ports ?? []) p.protocol ??= "TCP";
+  // A limit without a request means "request exactly the limit", as in Kubernetes.
+  if (c.resources?.limits) {
+    c.resources.requests ??= {};
+    for (const [name, limit] of Object.entries(c.resources.limits)) c.resources.requests[name] ??= limit;
+  }
   for (const e of c.env ?? []) {
     if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= "v1";
   }

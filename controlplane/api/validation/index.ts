@@ -92,3 +92,5 @@ export function validateObject(info: ResourceInfo, obj: KubeObject, old?: KubeOb
   }
   return c.list;
 }
+
+export { validateBinding, validateScale } from "./subresources.js";
