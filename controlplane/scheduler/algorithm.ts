@@ -69,7 +69,7 @@ export class SchedulingAlgorithm {
     let evaluated = 0;
     for (; evaluated < n && feasible.length < want; evaluated++) {
       const node = nodes[(this.nextStartIndex + evaluated) % n]!;
-      reasons.length = 0;
+      if (reasons.length > 0) reasons.length = 0;
       let ok = true;
       for (let c = 0; c < checks.length; c++) {
         if (!checks[c]!(node, reasons)) {
@@ -109,13 +109,15 @@ export class SchedulingAlgorithm {
     const raw = this.raw;
     const total = this.total;
     total.fill(0, 0, count);
+    for (let i = 0; i < count; i++) feasible[i]!.scoreSlot = i;
     for (const s of this.opts.scores) {
       const scorer: NodeScorer | undefined = s.prepare(pod, cache);
       if (!scorer) continue;
-      for (let i = 0; i < count; i++) raw[i] = scorer.score(feasible[i]!);
+      scorer.scoreAll(feasible, count, raw);
       scorer.normalize?.(raw, count);
       for (let i = 0; i < count; i++) total[i]! += s.weight * raw[i]!;
     }
+    for (let i = 0; i < count; i++) feasible[i]!.scoreSlot = -1;
     // Reservoir sampling over the best-scoring nodes: each tie is equally likely to win.
     let best = 0;
     let ties = 1;

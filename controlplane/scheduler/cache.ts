@@ -26,6 +26,8 @@ export class SchedulerCache {
   /** Placed pods that carry required anti-affinity terms (checked against every incoming pod). */
   private readonly antiAffinityPods = new Map<string, PlacedPod>();
   private readonly expiring = new Set<string>();
+  /** Controller uid → nodes running its pods → how many; the spreading score reads only these. */
+  private readonly controllerNodes = new Map<string, Map<NodeInfo, number>>();
 
   constructor(
     private readonly clock: Clock,
@@ -103,6 +105,7 @@ export class SchedulerCache {
     const node = this.nodeInfos.get(p.nodeName);
     if (!node) return;
     node.removePod(key);
+    this.countController(p.info.controllerUid, node, -1);
     if (!node.node && node.pods.size === 0) this.nodeInfos.delete(p.nodeName);
   }
 
@@ -137,6 +140,11 @@ export class SchedulerCache {
     return this.placed.values();
   }
 
+  /** Nodes running pods of the controller with this uid, with how many each. */
+  nodesOfController(uid: string): ReadonlyMap<NodeInfo, number> | undefined {
+    return this.controllerNodes.get(uid);
+  }
+
   /** Labels of the node named `nodeName` (empty when its Node is not known). */
   nodeLabels(nodeName: string): Readonly<Record<string, string>> {
     return this.nodeInfos.get(nodeName)?.labels ?? {};
@@ -153,5 +161,19 @@ export class SchedulerCache {
       this.nodeInfos.set(nodeName, node);
     }
     node.addPod(info);
+    this.countController(info.controllerUid, node, 1);
+  }
+
+  private countController(uid: string, node: NodeInfo, delta: number): void {
+    if (!uid) return;
+    let nodes = this.controllerNodes.get(uid);
+    if (!nodes) {
+      nodes = new Map();
+      this.controllerNodes.set(uid, nodes);
+    }
+    const n = (nodes.get(node) ?? 0) + delta;
+    if (n > 0) nodes.set(node, n);
+    else nodes.delete(node);
+    if (nodes.size === 0) this.controllerNodes.delete(uid);
   }
 }

@@ -36,8 +36,8 @@ export class NodeInfo {
   nonZeroMilliCpu = 0;
   nonZeroMemory = 0;
   readonly pods = new Map<string, PodInfo>();
-  /** Pods on this node per controller uid, for the spreading score. */
-  readonly controllerCounts = new Map<string, number>();
+  /** This node's index among the candidates being scored, -1 otherwise (set by the algorithm). */
+  scoreSlot = -1;
 
   constructor(readonly name: string) {}
 
@@ -76,8 +76,6 @@ export class NodeInfo {
     this.reqMemory += p.requests.memory;
     this.nonZeroMilliCpu += p.nonZeroRequests.milliCpu;
     this.nonZeroMemory += p.nonZeroRequests.memory;
-    if (p.controllerUid)
-      this.controllerCounts.set(p.controllerUid, (this.controllerCounts.get(p.controllerUid) ?? 0) + 1);
   }
 
   removePod(key: string): void {
@@ -88,11 +86,6 @@ export class NodeInfo {
     this.reqMemory -= p.requests.memory;
     this.nonZeroMilliCpu -= p.nonZeroRequests.milliCpu;
     this.nonZeroMemory -= p.nonZeroRequests.memory;
-    if (p.controllerUid) {
-      const n = (this.controllerCounts.get(p.controllerUid) ?? 1) - 1;
-      if (n > 0) this.controllerCounts.set(p.controllerUid, n);
-      else this.controllerCounts.delete(p.controllerUid);
-    }
   }
 }
 

@@ -20,10 +20,12 @@ function scoresOf(score: Score, pod: Pod, nodes: Node[], placed: Pod[] = []): nu
   for (const p of placed) cache.addBoundPod(podInfo(deepFreeze(p)), p.spec!.nodeName!);
   const scorer = score.prepare(podInfo(deepFreeze(pod)), cache);
   if (!scorer) return undefined;
-  const raw = new Float64Array(nodes.length);
-  nodes.forEach((n, i) => {
-    raw[i] = scorer.score(cache.node(n.metadata.name!)!);
+  const infos = nodes.map((n) => cache.node(n.metadata.name!)!);
+  infos.forEach((n, i) => {
+    n.scoreSlot = i;
   });
+  const raw = new Float64Array(nodes.length);
+  scorer.scoreAll(infos, infos.length, raw);
   scorer.normalize?.(raw, nodes.length);
   return [...raw];
 }
@@ -67,8 +69,18 @@ describe("controller spread score", () => {
     ).toEqual([0, 50, 100]);
   });
 
-  it("does not apply to pods without a controller", () => {
+  it("does not apply to pods without a controller, or before any of its pods is placed", () => {
     expect(scoresOf(controllerSpreadScore, makePod("p"), nodes({}))).toBeUndefined();
+    expect(scoresOf(controllerSpreadScore, makePod("p", { owner: "rs9" }), nodes({}))).toBeUndefined();
+  });
+
+  it("stops counting pods that left", () => {
+    const cache = new SchedulerCache(new FakeClock());
+    cache.setNode(deepFreeze(makeNode("n0")));
+    cache.addBoundPod(podInfo(deepFreeze(makePod("a", { owner: "rs1" }))), "n0");
+    expect(cache.nodesOfController("rs1")?.size).toBe(1);
+    cache.removePod("default/a");
+    expect(cache.nodesOfController("rs1")).toBeUndefined();
   });
 });
 

@@ -12,8 +12,11 @@ import type { PodInfo } from "./pod-info.js";
 import { toleratedByAny } from "./tolerations.js";
 
 export interface NodeScorer {
-  /** Raw score of one feasible node. */
-  score(node: NodeInfo): number;
+  /**
+   * Writes the raw score of `nodes[i]` to `out[i]` for i < count. Each node's `scoreSlot` is its
+   * index here, so a scorer may also fill only the nodes it knows about (after zeroing).
+   */
+  scoreAll(nodes: readonly NodeInfo[], count: number, out: Float64Array): void;
   /** Rewrites raw scores [0, count) in place to 0..100; absent when raw scores already are. */
   normalize?(scores: Float64Array, count: number): void;
 }
@@ -31,10 +34,15 @@ export const leastAllocatedScore: Score = {
   prepare(pod) {
     const { milliCpu, memory } = pod.nonZeroRequests;
     return {
-      score: (node) =>
-        (freeShare(node.allocMilliCpu, node.nonZeroMilliCpu + milliCpu) +
-          freeShare(node.allocMemory, node.nonZeroMemory + memory)) /
-        2,
+      scoreAll(nodes, count, out) {
+        for (let i = 0; i < count; i++) {
+          const node = nodes[i]!;
+          out[i] =
+            (freeShare(node.allocMilliCpu, node.nonZeroMilliCpu + milliCpu) +
+              freeShare(node.allocMemory, node.nonZeroMemory + memory)) /
+            2;
+        }
+      },
     };
   },
 };
@@ -48,10 +56,18 @@ function freeShare(allocatable: number, requested: number): number {
 export const controllerSpreadScore: Score = {
   name: "ControllerSpread",
   weight: 2,
-  prepare(pod) {
-    const uid = pod.controllerUid;
-    if (!uid) return undefined;
-    return { score: (node) => node.controllerCounts.get(uid) ?? 0, normalize: fewerIsBetter };
+  prepare(pod, cache) {
+    const placement = pod.controllerUid ? cache.nodesOfController(pod.controllerUid) : undefined;
+    // No pod of this controller is placed yet: every node would score the same.
+    if (!placement) return undefined;
+    return {
+      // Visits only the nodes running this controller's pods, not every candidate.
+      scoreAll(_nodes, count, out) {
+        out.fill(0, 0, count);
+        for (const [node, n] of placement) if (node.scoreSlot >= 0) out[node.scoreSlot] = n;
+      },
+      normalize: fewerIsBetter,
+    };
   },
 };
 
@@ -61,10 +77,12 @@ export const preferNoScheduleScore: Score = {
   prepare(pod) {
     const tolerations = pod.tolerations.filter((t) => !t.effect || t.effect === "PreferNoSchedule");
     return {
-      score(node) {
-        let n = 0;
-        for (const taint of node.preferNoScheduleTaints) if (!toleratedByAny(tolerations, taint)) n++;
-        return n;
+      scoreAll(nodes, count, out) {
+        for (let i = 0; i < count; i++) {
+          let n = 0;
+          for (const taint of nodes[i]!.preferNoScheduleTaints) if (!toleratedByAny(tolerations, taint)) n++;
+          out[i] = n;
+        }
       },
       normalize: fewerIsBetter,
     };
