@@ -236,6 +236,16 @@ describe("decodeObject round trips", () => {
     });
   });
 
+  it("keeps a __proto__ map key as data, not as a prototype", () => {
+    const cm = decodeObject(
+      JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"__proto__":"x"}}'),
+    );
+    const data = cm.data as Record<string, string>;
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
+    expect(Object.keys(data)).toEqual(["__proto__"]);
+    expect(JSON.stringify(cm.data)).toBe('{"__proto__":"x"}');
+  });
+
   it("adds an empty metadata when none is given", () => {
     expect(decodeObject({ apiVersion: "v1", kind: "Namespace" }).metadata).toEqual({});
   });

@@ -10,7 +10,7 @@
 
 import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
 import { ApiError, type FieldCause, invalid } from "./errors.js";
-import type { KubeObject } from "./object.js";
+import { type KubeObject, setEntry } from "./object.js";
 import { quantityError } from "./quantity.js";
 import { apiVersionOf, type ResourceInfo, resourceForKind } from "./resources.js";
 
@@ -154,7 +154,7 @@ class Decoder {
           v === null
             ? this.typeInvalid(`${path}[${k}]`, v, this.expectedOf(field.type))
             : this.single(field.type, v, `${path}[${k}]`);
-        if (decoded !== undefined) out[k] = decoded;
+        if (decoded !== undefined) setEntry(out, k, decoded);
       }
       return out;
     }
@@ -254,15 +254,7 @@ class Decoder {
 export function decodeMessage<T>(name: string, raw: unknown): T {
   const decoder = new Decoder();
   const out = decoder.message(name, raw, "");
-  if (decoder.causes.length > 0 || out === undefined) {
-    throw invalid(
-      name,
-      "",
-      decoder.causes.length > 0
-        ? decoder.causes
-        : [{ field: "", reason: "FieldValueTypeInvalid", message: "expected an object" }],
-    );
-  }
+  if (decoder.causes.length > 0) throw invalid(name, "", decoder.causes);
   return out as T;
 }
 

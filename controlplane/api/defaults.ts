@@ -16,7 +16,7 @@ import type {
   Secret,
   Service,
 } from "../../proto/gen/api.js";
-import type { KubeObject } from "./object.js";
+import { type KubeObject, setEntry } from "./object.js";
 import type { ResourceInfo } from "./resources.js";
 
 /** Mode 0644, the default for files projected from ConfigMaps and Secrets. */
@@ -170,7 +170,7 @@ function defaultSecret(secret: Secret): void {
   if (secret.stringData) {
     secret.data ??= {};
     for (const [k, v] of Object.entries(secret.stringData)) {
-      secret.data[k] = Buffer.from(v, "utf8").toString("base64");
+      setEntry(secret.data, k, Buffer.from(v, "utf8").toString("base64"));
     }
     delete secret.stringData;
   }

@@ -17,3 +17,11 @@ export function objectKey(obj: { metadata: Pick<ObjectMeta, "namespace" | "name"
   const { namespace, name } = obj.metadata;
   return namespace ? `${namespace}/${name ?? ""}` : (name ?? "");
 }
+
+/**
+ * Sets `record[key]` as an ordinary own entry, even for the key "__proto__", which plain assignment
+ * would treat as a prototype change. For maps whose keys come from users (data, labels).
+ */
+export function setEntry<V>(record: Record<string, V>, key: string, value: V): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
