@@ -6,6 +6,7 @@
  */
 export { Controller, type ControllerOptions, type Syncable } from "./controller.js";
 export { type ControllerMetrics, controllerMetrics } from "./controller-metrics.js";
+export { byNodeNameIndex, byOwnerUid, byOwnerUidIndex, podsByNodeName } from "./indexers.js";
 export { type EventHandler, Informer, type InformerOptions } from "./informer.js";
 export {
   defaultLeaderElectionPrefix,

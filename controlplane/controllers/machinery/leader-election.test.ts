@@ -60,8 +60,9 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<number> {
 
 describe("runWhenLeader (real etcd)", () => {
   it("elects exactly one of two candidates, and a resigning leader hands over at once", async () => {
-    const a = candidate("a", "resign");
-    const b = candidate("b", "resign");
+    // A long ttl: a hand-over well within it can only come from resigning, not from expiry.
+    const a = candidate("a", "resign", 10);
+    const b = candidate("b", "resign", 10);
     await until(() => a.elector.isLeader() || b.elector.isLeader());
     await new Promise((r) => setTimeout(r, 300));
     expect([a, b].filter((c) => c.elector.isLeader())).toHaveLength(1);
@@ -73,8 +74,7 @@ describe("runWhenLeader (real etcd)", () => {
     expect(leader.log).toEqual(["started", "aborted", "stopped"]);
     expect(leader.signal()?.aborted).toBe(true);
     await until(() => follower.elector.isLeader());
-    // Resigning revokes the lease: much faster than waiting out the 2 s ttl.
-    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(follower.log).toEqual(["started"]);
   });
 
@@ -94,7 +94,6 @@ describe("runWhenLeader (real etcd)", () => {
     const takenOverAfter = Date.now() - t0;
     // The old leader stops acting before etcd lets the new one in: no two leaders at once.
     expect(abortedAfter).toBeLessThan(takenOverAfter);
-    expect(takenOverAfter).toBeLessThan(5000);
     expect(b.log).toEqual(["started"]);
   });
 

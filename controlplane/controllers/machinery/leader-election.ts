@@ -121,7 +121,7 @@ class Elector implements LeaderElector {
       .else(this.opts.client.get(this.key))
       .commit();
     if (txn.succeeded) {
-      await this.lead(lease);
+      await this.lead(lease, BigInt(txn.header.revision) + 1n);
       return;
     }
     await lease.revoke().catch(() => {});
@@ -132,11 +132,10 @@ class Elector implements LeaderElector {
     await this.pause(this.retryMs, watcher);
   }
 
-  private async lead(lease: Lease): Promise<void> {
+  /** Holds leadership from the revision the key was created at, until lost or stopped. */
+  private async lead(lease: Lease, fromRevision: bigint): Promise<void> {
     trace(`${this.opts.identity}: acquired ${this.key}`);
     const ac = new AbortController();
-    this.leading = true;
-    this.observeLeader(this.opts.identity);
     let watcher: Watcher | undefined;
     const lose = (why: string): void => {
       if (ac.signal.aborted) return;
@@ -167,15 +166,21 @@ class Elector implements LeaderElector {
     };
     timer = this.clock.setTimer(this.ttlMs / 3, renew);
     try {
-      watcher = await this.watchKey(undefined);
+      watcher = await this.watchKey(fromRevision);
       watcher.on("delete", () => lose("the key was deleted"));
       watcher.on("put", (kv) => {
         if (kv.value.toString() !== this.opts.identity) lose(`the key now names ${kv.value.toString()}`);
       });
-      if (this.stopped) return;
-      void Promise.resolve()
-        .then(() => this.opts.onStartedLeading(ac.signal))
-        .catch((err: Error) => trace(`${this.opts.identity}: onStartedLeading threw: ${err.stack ?? err}`));
+      if (this.stopped || ac.signal.aborted) return;
+      this.leading = true;
+      this.observeLeader(this.opts.identity);
+      const threw = (err: unknown): void =>
+        trace(`${this.opts.identity}: onStartedLeading threw: ${(err as Error)?.stack ?? err}`);
+      try {
+        Promise.resolve(this.opts.onStartedLeading(ac.signal)).catch(threw);
+      } catch (err) {
+        threw(err);
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         if (this.stopped || ac.signal.aborted) resolve();
@@ -183,13 +188,14 @@ class Elector implements LeaderElector {
     } finally {
       timer?.cancel();
       if (!ac.signal.aborted) ac.abort(new Error(`leadership of ${this.key} released`));
+      const wasLeading = this.leading;
       this.leading = false;
       this.wake = () => {};
       await watcher?.cancel().catch(() => {});
       // Resign: revoking the lease deletes the key, so a waiting candidate takes over right away.
       await lease.revoke().catch(() => lease.release());
       trace(`${this.opts.identity}: stopped leading ${this.key}`);
-      this.opts.onStoppedLeading?.();
+      if (wasLeading) this.opts.onStoppedLeading?.();
     }
   }
 
