@@ -170,7 +170,7 @@ export class Scheduler {
   }
 
   /** One attempt for one popped pod. Synchronous: the binding it starts completes later. */
-  scheduleOne(qp: QueuedPod): void {
+  private scheduleOne(qp: QueuedPod): void {
     const info = qp.info;
     if (this.cache.isPlaced(info.key)) {
       this.queue.done(info.key);
