@@ -223,6 +223,23 @@ describe("Scheduler", () => {
     expect(b.conditions).toHaveLength(3);
   });
 
+  it("does not rewrite a verdict the pod already carries", async () => {
+    const b = new FakeBackend();
+    b.nodes.add(makeNode("n1", { memory: "1Gi" }));
+    const pod = makePod("p", { memory: "2Gi" });
+    pod.status!.conditions = [
+      {
+        type: "PodScheduled",
+        status: "False",
+        reason: "Unschedulable",
+        message: "0/1 nodes are available: 1 Insufficient memory.",
+      },
+    ];
+    b.pods.add(pod);
+    await start(b);
+    expect(b.conditions).toEqual([]);
+  });
+
   it("reports an invalid pod instead of scheduling it", async () => {
     const b = new FakeBackend();
     await start(b);

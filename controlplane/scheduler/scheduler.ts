@@ -240,6 +240,10 @@ export class Scheduler {
   private reportUnschedulable(info: PodInfo, message: string): void {
     if (this.reported.get(info.key) === message) return;
     this.reported.set(info.key, message);
+    // Already recorded on the pod (e.g. by a previous leader): do not write it again.
+    const current = info.pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+    if (current?.status === "False" && current.reason === "Unschedulable" && current.message === message)
+      return;
     this.backend.recordEvent({ pod: info.pod, type: "Warning", reason: "FailedScheduling", message });
     const condition: PodCondition = {
       type: "PodScheduled",

@@ -139,6 +139,27 @@ describe("Informer", () => {
     expect(lw.current.rv).toBe("12");
   });
 
+  it("copes with a watch that fails before watch() returns", async () => {
+    const lw = new FakeLW();
+    lw.lists = [{ items: [], resourceVersion: "5" }];
+    const realWatch = lw.watch.bind(lw);
+    let failNow = true;
+    lw.watch = (rv, onEvent, onError) => {
+      const handle = realWatch(rv, onEvent, onError);
+      if (failNow) {
+        failNow = false;
+        onError(new Error("refused"));
+      }
+      return handle;
+    };
+    const { clock, inf } = await started(lw);
+    expect(lw.watches[0]!.closed).toBe(true);
+    clock.advance(100);
+    expect(lw.watches).toHaveLength(2);
+    inf.stop();
+    expect(lw.watches[1]!.closed).toBe(true);
+  });
+
   it("on Gone relists and emits the difference so consumers converge", async () => {
     const lw = new FakeLW();
     lw.lists = [

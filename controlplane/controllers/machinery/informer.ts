@@ -160,7 +160,7 @@ export class Informer<T extends ObjectWithMeta> {
         this.retry(`watch failed: ${err.message}`, () => this.watch());
       }
     };
-    this.watchHandle = this.lw.watch(
+    const handle = this.lw.watch(
       this.lastResourceVersion,
       (event) => {
         if (ended || gen !== this.generation) return;
@@ -173,6 +173,9 @@ export class Informer<T extends ObjectWithMeta> {
       },
       fail,
     );
+    // The stream may have failed before watch() returned; then its retry is already scheduled.
+    if (ended) handle.close();
+    else this.watchHandle = handle;
   }
 
   private retry(why: string, again: () => void): void {

@@ -124,7 +124,7 @@ class Elector implements LeaderElector {
       await this.lead(lease, BigInt(txn.header.revision) + 1n);
       return;
     }
-    await lease.revoke().catch(() => {});
+    await this.bounded(lease.revoke());
     const holder = txn.responses[0]?.response_range?.kvs[0]?.value?.toString();
     if (holder) this.observeLeader(holder);
     if (this.stopped) return;
@@ -191,9 +191,10 @@ class Elector implements LeaderElector {
       const wasLeading = this.leading;
       this.leading = false;
       this.wake = () => {};
-      await watcher?.cancel().catch(() => {});
+      // Bounded: with etcd unreachable these calls could hang, and stop() waits for them.
+      await this.bounded(watcher?.cancel());
       // Resign: revoking the lease deletes the key, so a waiting candidate takes over right away.
-      await lease.revoke().catch(() => lease.release());
+      await this.bounded(lease.revoke().catch(() => lease.release()));
       trace(`${this.opts.identity}: stopped leading ${this.key}`);
       if (wasLeading) this.opts.onStoppedLeading?.();
     }
@@ -220,7 +221,20 @@ class Elector implements LeaderElector {
       if (this.stopped) this.wake();
     });
     this.wake = () => {};
-    await watcher?.cancel().catch(() => {});
+    await this.bounded(watcher?.cancel());
+  }
+
+  /** Waits for a best-effort cleanup call, at most one retry period; its failure is ignored. */
+  private async bounded(p: Promise<unknown> | undefined): Promise<void> {
+    if (!p) return;
+    let timer: Timer | undefined;
+    await Promise.race([
+      p.catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = this.clock.setTimer(this.retryMs, resolve);
+      }),
+    ]);
+    timer?.cancel();
   }
 
   private observeLeader(identity: string): void {
