@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseSelector } from "../api/labels.js";
 import { deepFreeze } from "../controllers/machinery/readonly.js";
 import { FakeClock } from "../util/clock.js";
 import { SchedulerCache } from "./cache.js";
@@ -72,5 +73,58 @@ describe("SchedulerCache", () => {
     expect(cache.setNode(deepFreeze(makeNode("n1", { resourceVersion: "2" })))).toBe(false);
     expect(cache.setNode(deepFreeze(makeNode("n1", { cpu: "8" })))).toBe(true);
     expect(cache.setNode(deepFreeze(makeNode("n1", { cpu: "8", unschedulable: true })))).toBe(true);
+  });
+
+  it("narrows selector candidates through the label index, and keeps it current", () => {
+    const cache = new SchedulerCache(new FakeClock());
+    const labelled = (name: string, labels: Record<string, string>) =>
+      podInfo(deepFreeze(makePod(name, { labels })));
+    cache.addBoundPod(labelled("a", { app: "web", tier: "front" }), "n1");
+    cache.addBoundPod(labelled("b", { app: "db" }), "n1");
+    cache.addBoundPod(labelled("c", { app: "web" }), "n2");
+    const names = (sel: string) => [...cache.candidatesFor(parseSelector(sel))].map((p) => p.info.key).sort();
+    expect(names("app=web")).toEqual(["default/a", "default/c"]);
+    expect(names("app in (db,web)")).toEqual(["default/a", "default/b", "default/c"]);
+    expect(names("tier")).toEqual(["default/a", "default/b", "default/c"]);
+    cache.addBoundPod(labelled("a", { app: "db" }), "n1");
+    expect(names("app=web")).toEqual(["default/c"]);
+    cache.removePod("default/c");
+    expect(names("app=web")).toEqual([]);
+  });
+
+  it("indexes placed anti-affinity terms by the label they require", () => {
+    const cache = new SchedulerCache(new FakeClock());
+    const avoiding = (name: string, matchLabels: Record<string, string>) =>
+      podInfo(
+        deepFreeze(
+          makePod(name, { antiAffinity: [{ labelSelector: { matchLabels }, topologyKey: "zone" }] }),
+        ),
+      );
+    const everyone = podInfo(
+      deepFreeze(
+        makePod("e", {
+          antiAffinity: [
+            {
+              labelSelector: { matchExpressions: [{ key: "app", operator: "Exists" }] },
+              topologyKey: "zone",
+            },
+          ],
+        }),
+      ),
+    );
+    cache.addBoundPod(avoiding("w", { app: "web" }), "n1");
+    cache.addBoundPod(avoiding("d", { app: "db" }), "n1");
+    cache.addBoundPod(everyone, "n2");
+    const owners = (labels: Record<string, string>) =>
+      cache
+        .termsThatMaySelect(labels)
+        .map((t) => t.info.key)
+        .sort();
+    expect(owners({ app: "web" })).toEqual(["default/e", "default/w"]);
+    expect(owners({})).toEqual(["default/e"]);
+    cache.removePod("default/w");
+    cache.removePod("default/e");
+    expect(owners({ app: "web" })).toEqual([]);
+    expect(owners({ app: "db" })).toEqual(["default/d"]);
   });
 });

@@ -6,15 +6,26 @@
  * shows up bound expires after `assumedTtlMs`.
  */
 import type { Node } from "../../proto/gen/api.js";
+import type { Selector } from "../api/labels.js";
 import type { DeepReadonly } from "../controllers/machinery/readonly.js";
 import type { Clock } from "../util/clock.js";
+import type { AntiAffinityTerm } from "./anti-affinity-terms.js";
 import { NodeInfo } from "./node-info.js";
 import type { PodInfo } from "./pod-info.js";
+
+/** One required anti-affinity term of a placed pod. */
+export interface PlacedTerm {
+  readonly term: AntiAffinityTerm;
+  readonly info: PodInfo;
+  readonly nodeName: string;
+}
 
 interface PlacedPod {
   info: PodInfo;
   nodeName: string;
   assumed: boolean;
+  /** This pod's required anti-affinity terms as filed in the term index. */
+  terms: PlacedTerm[];
   /** For an assumed pod whose binding call returned: drop it if still unconfirmed at this time. */
   expiresAt?: number;
 }
@@ -23,9 +34,15 @@ export class SchedulerCache {
   private readonly nodeInfos = new Map<string, NodeInfo>();
   private nodeArray: NodeInfo[] | undefined;
   private readonly placed = new Map<string, PlacedPod>();
-  /** Placed pods that carry required anti-affinity terms (checked against every incoming pod). */
-  private readonly antiAffinityPods = new Map<string, PlacedPod>();
+  /**
+   * Anti-affinity terms of placed pods by the first `key\0value` they require (Equals or In), so an
+   * incoming pod is checked only against terms that can select it; terms without one are unindexed.
+   */
+  private readonly termsByLabel = new Map<string, Set<PlacedTerm>>();
+  private readonly unindexedTerms = new Set<PlacedTerm>();
   private readonly expiring = new Set<string>();
+  /** `key\0value` → placed pods with that label, so a selector looks only at pods it may match. */
+  private readonly byLabel = new Map<string, Set<PlacedPod>>();
   /** Controller uid → nodes running its pods → how many; the spreading score reads only these. */
   private readonly controllerNodes = new Map<string, Map<NodeInfo, number>>();
 
@@ -100,7 +117,12 @@ export class SchedulerCache {
     const p = this.placed.get(key);
     if (!p) return;
     this.placed.delete(key);
-    this.antiAffinityPods.delete(key);
+    for (const t of p.terms) this.unfileTerm(t);
+    for (const [k, v] of Object.entries(p.info.labels)) {
+      const set = this.byLabel.get(`${k}\0${v}`);
+      set?.delete(p);
+      if (set?.size === 0) this.byLabel.delete(`${k}\0${v}`);
+    }
     this.expiring.delete(key);
     const node = this.nodeInfos.get(p.nodeName);
     if (!node) return;
@@ -130,14 +152,26 @@ export class SchedulerCache {
     return expired;
   }
 
-  /** Every placed pod with required anti-affinity terms, with the node it is on. */
-  podsWithAntiAffinity(): Iterable<{ info: PodInfo; nodeName: string }> {
-    return this.antiAffinityPods.values();
+  /** Terms of placed pods that may select a pod with these labels; callers still check each fully. */
+  termsThatMaySelect(labels: Readonly<Record<string, string>>): PlacedTerm[] {
+    const out = [...this.unindexedTerms];
+    for (const [k, v] of Object.entries(labels)) {
+      const terms = this.termsByLabel.get(`${k}\0${v}`);
+      if (terms) for (const t of terms) out.push(t);
+    }
+    return out;
   }
 
-  /** Every placed pod with the node it is on. */
-  placedPods(): Iterable<{ info: PodInfo; nodeName: string }> {
-    return this.placed.values();
+  /**
+   * Placed pods that `selector` may match: narrowed through the label index by its first Equals or
+   * In requirement, else every placed pod. Callers still apply the whole selector.
+   */
+  candidatesFor(selector: Selector): Iterable<{ info: PodInfo; nodeName: string }> {
+    const req = selector.requirements.find((r) => r.operator === "Equals" || r.operator === "In");
+    if (!req) return this.placed.values();
+    const out: PlacedPod[] = [];
+    for (const v of req.values) for (const p of this.byLabel.get(`${req.key}\0${v}`) ?? []) out.push(p);
+    return out;
   }
 
   /** Nodes running pods of the controller with this uid, with how many each. */
@@ -152,9 +186,16 @@ export class SchedulerCache {
 
   private place(info: PodInfo, nodeName: string, assumed: boolean): void {
     this.removePod(info.key);
-    const p: PlacedPod = { info, nodeName, assumed };
+    const terms = info.antiAffinity.map((term) => ({ term, info, nodeName }));
+    const p: PlacedPod = { info, nodeName, assumed, terms };
     this.placed.set(info.key, p);
-    if (info.antiAffinity.length > 0) this.antiAffinityPods.set(info.key, p);
+    for (const t of terms) this.fileTerm(t);
+    for (const [k, v] of Object.entries(info.labels)) {
+      const label = `${k}\0${v}`;
+      const set = this.byLabel.get(label);
+      if (set) set.add(p);
+      else this.byLabel.set(label, new Set([p]));
+    }
     let node = this.nodeInfos.get(nodeName);
     if (!node) {
       node = new NodeInfo(nodeName);
@@ -162,6 +203,33 @@ export class SchedulerCache {
     }
     node.addPod(info);
     this.countController(info.controllerUid, node, 1);
+  }
+
+  private termLabels(t: PlacedTerm): string[] | undefined {
+    const req = t.term.selector.requirements.find((r) => r.operator === "Equals" || r.operator === "In");
+    return req?.values.map((v) => `${req.key}\0${v}`);
+  }
+
+  private fileTerm(t: PlacedTerm): void {
+    const labels = this.termLabels(t);
+    if (!labels) {
+      this.unindexedTerms.add(t);
+      return;
+    }
+    for (const label of labels) {
+      const set = this.termsByLabel.get(label);
+      if (set) set.add(t);
+      else this.termsByLabel.set(label, new Set([t]));
+    }
+  }
+
+  private unfileTerm(t: PlacedTerm): void {
+    this.unindexedTerms.delete(t);
+    for (const label of this.termLabels(t) ?? []) {
+      const set = this.termsByLabel.get(label);
+      set?.delete(t);
+      if (set?.size === 0) this.termsByLabel.delete(label);
+    }
   }
 
   private countController(uid: string, node: NodeInfo, delta: number): void {

@@ -1,8 +1,9 @@
 /**
  * Required pod anti-affinity, both ways: the incoming pod's terms must select no pod already in the
  * node's topology domain, and no pod already placed may have a term selecting the incoming pod in
- * that domain. The forbidden domains (`topologyKey=value`) are collected once per attempt by one
- * pass over the pods concerned, so the per-node check is a label lookup per topology key.
+ * that domain. The forbidden domains (`topologyKey=value`) are collected once per attempt from the
+ * pods a term can select and the placed terms that can select the pod (both found through the
+ * cache's label indexes), so the per-node check is a label lookup per topology key.
  */
 import { termSelects } from "../anti-affinity-terms.js";
 import type { SchedulerCache } from "../cache.js";
@@ -38,11 +39,11 @@ export const podAntiAffinityFilter: Filter = {
 function ownTermDomains(pod: PodInfo, cache: SchedulerCache): Domains | undefined {
   if (pod.antiAffinity.length === 0) return undefined;
   const domains: Domains = new Map();
-  for (const { info, nodeName } of cache.placedPods()) {
-    if (info.key === pod.key) continue;
-    for (const term of pod.antiAffinity) {
-      if (termSelects(term, info.namespace, info.labels))
+  for (const term of pod.antiAffinity) {
+    for (const { info, nodeName } of cache.candidatesFor(term.selector)) {
+      if (info.key !== pod.key && termSelects(term, info.namespace, info.labels)) {
         addDomain(domains, term.topologyKey, cache, nodeName);
+      }
     }
   }
   return domains.size > 0 ? domains : undefined;
@@ -50,13 +51,10 @@ function ownTermDomains(pod: PodInfo, cache: SchedulerCache): Domains | undefine
 
 function existingTermDomains(pod: PodInfo, cache: SchedulerCache): Domains | undefined {
   let domains: Domains | undefined;
-  for (const { info, nodeName } of cache.podsWithAntiAffinity()) {
-    if (info.key === pod.key) continue;
-    for (const term of info.antiAffinity) {
-      if (!termSelects(term, pod.namespace, pod.labels)) continue;
-      domains ??= new Map();
-      addDomain(domains, term.topologyKey, cache, nodeName);
-    }
+  for (const { term, info, nodeName } of cache.termsThatMaySelect(pod.labels)) {
+    if (info.key === pod.key || !termSelects(term, pod.namespace, pod.labels)) continue;
+    domains ??= new Map();
+    addDomain(domains, term.topologyKey, cache, nodeName);
   }
   return domains;
 }

@@ -4,7 +4,9 @@
  * It bounds what the end-to-end benchmark can reach; the issue's target (1000 pods/s at 5000 nodes)
  * is measured end to end through etcd by the integrator's benchmark.
  *
- *   node dist/controlplane/scheduler/testing/core-bench.js [nodes] [pods] [out.json]
+ *   node dist/controlplane/scheduler/testing/core-bench.js [nodes] [pods] [out.json] [--anti-affinity]
+ *
+ * With --anti-affinity every pod also refuses to share a node with pods of its own controller.
  */
 import { writeFileSync } from "node:fs";
 import type { Node, Pod } from "../../../proto/gen/api.js";
@@ -31,9 +33,13 @@ class DirectSource<T> implements InformerSource<T> {
 }
 
 async function main(): Promise<void> {
-  const numNodes = Number(process.argv[2] ?? 5000);
-  const numPods = Number(process.argv[3] ?? 10_000);
-  const out = process.argv[4];
+  const args = process.argv.slice(2).filter((a) => a !== "--anti-affinity");
+  const antiAffinity = process.argv.includes("--anti-affinity");
+  const numNodes = Number(args[0] ?? 5000);
+  const numPods = Number(args[1] ?? 10_000);
+  const out = args[2];
+  if (!(numNodes > 0 && numPods > 0))
+    throw new Error(`usage: core-bench [nodes > 0] [pods > 0] [out.json] [--anti-affinity]`);
   const pods = new DirectSource<Pod>();
   const nodes = new DirectSource<Node>();
   let bound = 0;
@@ -67,7 +73,17 @@ async function main(): Promise<void> {
   const heapBefore = process.memoryUsage().heapUsed;
   const start = performance.now();
   for (let i = 0; i < numPods; i++) {
-    pods.add(deepFreeze(makePod(`pod-${i}`, { cpu: "100m", memory: "128Mi", owner: `rs-${i % 100}` })));
+    const app = `rs-${i % 100}`;
+    const pod = makePod(`pod-${i}`, {
+      cpu: "100m",
+      memory: "128Mi",
+      owner: app,
+      labels: { app },
+      ...(antiAffinity && {
+        antiAffinity: [{ labelSelector: { matchLabels: { app } }, topologyKey: "kubernetes.io/hostname" }],
+      }),
+    });
+    pods.add(deepFreeze(pod));
   }
   await allBound;
   const seconds = (performance.now() - start) / 1000;
@@ -75,6 +91,7 @@ async function main(): Promise<void> {
   await running;
   const result = {
     benchmark: "scheduler-core",
+    antiAffinity,
     nodes: numNodes,
     pods: numPods,
     seconds: Number(seconds.toFixed(3)),
