@@ -1,0 +1,362 @@
+import { Etcd3 } from "etcd3";
+import { Registry as MetricsRegistry } from "prom-client";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type ApiError, isApiError } from "../api/errors.js";
+import { parseSelector } from "../api/labels.js";
+import type { KubeObject } from "../api/object.js";
+import { resourceForPlural } from "../api/resources.js";
+import type { WatchEvent } from "../api/watch.js";
+import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
+import { FakeClock } from "../util/clock.js";
+import { parseFieldSelector } from "./field-selector.js";
+import { objectKeyPath } from "./keys.js";
+import { Store, type WatchHandle } from "./store.js";
+
+const pods = resourceForPlural("", "pods")!;
+const nodes = resourceForPlural("", "nodes")!;
+const deployments = resourceForPlural("apps", "deployments")!;
+
+function pod(
+  name: string,
+  extra: { ns?: string; labels?: Record<string, string>; nodeName?: string } = {},
+): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: extra.ns ?? "default", uid: `uid-${name}`, labels: extra.labels ?? {} },
+    spec: {
+      containers: [{ name: "c", image: "busybox" }],
+      ...(extra.nodeName ? { nodeName: extra.nodeName } : {}),
+    },
+  };
+}
+
+/** Collects watch events; `next()` waits for the next one. */
+class Events {
+  readonly events: WatchEvent<KubeObject>[] = [];
+  readonly errors: ApiError[] = [];
+  private waiters: (() => void)[] = [];
+  private taken = 0;
+  onEvent = (e: WatchEvent<KubeObject>): void => {
+    this.events.push(e);
+    for (const w of this.waiters.splice(0)) w();
+  };
+  onError = (e: ApiError): void => {
+    this.errors.push(e);
+    for (const w of this.waiters.splice(0)) w();
+  };
+  async next(): Promise<WatchEvent<KubeObject>> {
+    const deadline = Date.now() + 5000;
+    while (this.events.length <= this.taken) {
+      if (Date.now() > deadline)
+        throw new Error(`no event after ${JSON.stringify(this.events.map((e) => e.type))}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+    return this.events[this.taken++]!;
+  }
+  async error(): Promise<ApiError> {
+    const deadline = Date.now() + 5000;
+    while (this.errors.length === 0) {
+      if (Date.now() > deadline) throw new Error("no error");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.errors[0]!;
+  }
+}
+
+describe("Store over a real etcd", () => {
+  let etcd: EtcdServer;
+  let client: Etcd3;
+  let store: Store;
+  let metrics: MetricsRegistry;
+  const handles: WatchHandle[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    client = new Etcd3({ hosts: etcd.endpoint });
+    metrics = new MetricsRegistry();
+    store = new Store({ client, metrics });
+  });
+
+  afterAll(async () => {
+    store?.close();
+    client?.close();
+    await etcd?.stop();
+  });
+
+  beforeEach(async () => {
+    for (const h of handles.splice(0)) h.close();
+    await client.delete().prefix("/registry/");
+  });
+
+  it("lays keys out by group-qualified plural, namespace and name", () => {
+    expect(objectKeyPath(pods, "default", "web")).toBe("/registry/pods/default/web");
+    expect(objectKeyPath(deployments, "ns1", "web")).toBe("/registry/deployments.apps/ns1/web");
+    expect(objectKeyPath(nodes, undefined, "n1")).toBe("/registry/nodes/n1");
+    expect(() => objectKeyPath(pods, undefined, "x")).toThrow(/namespace is required/);
+    expect(() => objectKeyPath(pods, "default", "a/b")).toThrow(/invalid name/);
+  });
+
+  it("creates once, reads back with resourceVersion = mod revision, refuses duplicates", async () => {
+    const created = await store.create(pods, pod("a"));
+    expect(created.metadata.resourceVersion).toMatch(/^\d+$/);
+    const raw = await client.get("/registry/pods/default/a").string();
+    expect(JSON.parse(raw!).metadata.resourceVersion).toBeUndefined();
+    const got = await store.get(pods, "default", "a");
+    expect(got).toEqual(created);
+    const dup = await store.create(pods, pod("a")).catch((e: unknown) => e);
+    expect(isApiError(dup, "AlreadyExists")).toBe(true);
+    expect((dup as ApiError).code).toBe(409);
+    const missing = await store.get(pods, "default", "zz").catch((e: unknown) => e);
+    expect(isApiError(missing, "NotFound")).toBe(true);
+    expect((missing as Error).message).toBe('Pod "zz" not found');
+  });
+
+  it("lists one namespace without its prefix-neighbours, with label and field selectors", async () => {
+    await store.create(pods, pod("a", { labels: { app: "web" }, nodeName: "n1" }));
+    await store.create(pods, pod("b", { labels: { app: "db" } }));
+    await store.create(pods, pod("c", { ns: "default2", labels: { app: "web" }, nodeName: "n2" }));
+    const names = (l: { items: KubeObject[] }): string[] => l.items.map((o) => o.metadata.name!);
+    expect(names(await store.list(pods, { namespace: "default" }))).toEqual(["a", "b"]);
+    expect(names(await store.list(pods))).toEqual(["a", "b", "c"]);
+    expect(names(await store.list(pods, { labelSelector: parseSelector("app=web") }))).toEqual(["a", "c"]);
+    expect(
+      names(await store.list(pods, { fieldSelector: parseFieldSelector("spec.nodeName=", pods) })),
+    ).toEqual(["b"]);
+    expect(
+      names(
+        await store.list(pods, {
+          fieldSelector: parseFieldSelector("spec.nodeName=n2,metadata.namespace=default2", pods),
+        }),
+      ),
+    ).toEqual(["c"]);
+    expect(
+      names(await store.list(pods, { fieldSelector: parseFieldSelector("spec.nodeName!=n1", pods) })),
+    ).toEqual(["b", "c"]);
+    const list = await store.list(pods);
+    expect(Number(list.resourceVersion)).toBeGreaterThanOrEqual(
+      Number(list.items[2]!.metadata.resourceVersion),
+    );
+    expect(() => parseFieldSelector("spec.image=x", pods)).toThrow(/not a known field selector for pods/);
+    expect(() => parseFieldSelector("justaword", pods)).toThrow(/must look like field=value/);
+  });
+
+  it("lists more objects than one range page", async () => {
+    await Promise.all(
+      Array.from({ length: 1100 }, (_, i) => store.create(pods, pod(`p${String(i).padStart(4, "0")}`))),
+    );
+    const list = await store.list(pods);
+    expect(list.items).toHaveLength(1100);
+    expect(list.items[1099]!.metadata.name).toBe("p1099");
+  });
+
+  it("updates only from the current resourceVersion (409 otherwise)", async () => {
+    const v1 = await store.create(pods, pod("a"));
+    const v2 = await store.update(pods, { ...v1, metadata: { ...v1.metadata, labels: { x: "1" } } });
+    expect(Number(v2.metadata.resourceVersion)).toBeGreaterThan(Number(v1.metadata.resourceVersion));
+    const stale = await store
+      .update(pods, { ...v1, metadata: { ...v1.metadata, labels: { x: "2" } } })
+      .catch((e) => e);
+    expect(isApiError(stale, "Conflict")).toBe(true);
+    expect(stale.message).toContain("the object has been modified");
+    expect((await store.get(pods, "default", "a")).metadata.labels).toEqual({ x: "1" });
+    const gone = await store
+      .update(pods, { ...pod("nope"), metadata: { ...pod("nope").metadata, resourceVersion: "5" } })
+      .catch((e) => e);
+    expect(isApiError(gone, "NotFound")).toBe(true);
+  });
+
+  it("guaranteedUpdate retries concurrent writers so none is lost, and skips no-op writes", async () => {
+    await store.create(pods, {
+      ...pod("counter"),
+      metadata: { ...pod("counter").metadata, annotations: { n: "0" } },
+    });
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        store.guaranteedUpdate(pods, "default", "counter", (cur) => {
+          const n = Number(cur.metadata.annotations!.n) + 1;
+          return { ...cur, metadata: { ...cur.metadata, annotations: { n: String(n) } } };
+        }),
+      ),
+    );
+    const after = await store.get(pods, "default", "counter");
+    expect(after.metadata.annotations).toEqual({ n: "10" });
+    const same = await store.guaranteedUpdate(pods, "default", "counter", (cur) => cur);
+    expect(same.metadata.resourceVersion).toBe(after.metadata.resourceVersion);
+  });
+
+  it("deletes with uid and resourceVersion preconditions and returns the last state", async () => {
+    const created = await store.create(pods, pod("a"));
+    const badUid = await store.delete(pods, "default", "a", { uid: "other" }).catch((e) => e);
+    expect(isApiError(badUid, "Conflict")).toBe(true);
+    expect(badUid.message).toContain("UID in precondition: other");
+    const badRv = await store.delete(pods, "default", "a", { resourceVersion: "1" }).catch((e) => e);
+    expect(isApiError(badRv, "Conflict")).toBe(true);
+    const last = await store.delete(pods, "default", "a", {
+      uid: "uid-a",
+      resourceVersion: created.metadata.resourceVersion!,
+    });
+    expect(last.metadata.name).toBe("a");
+    expect(Number(last.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
+    expect(isApiError(await store.get(pods, "default", "a").catch((e) => e), "NotFound")).toBe(true);
+    expect(isApiError(await store.delete(pods, "default", "a").catch((e) => e), "NotFound")).toBe(true);
+  });
+
+  it("refuses objects over 1.5 MiB with 413 and writes nothing", async () => {
+    const big = {
+      ...pod("big"),
+      metadata: { ...pod("big").metadata, annotations: { blob: "x".repeat(1.6 * 1024 * 1024) } },
+    };
+    const err = await store.create(pods, big).catch((e) => e);
+    expect(isApiError(err, "RequestEntityTooLarge")).toBe(true);
+    expect(err.code).toBe(413);
+    expect(err.message).toMatch(
+      /Pod "big" is too large to store: \d+ bytes, the limit is 1572864 bytes \(1.5 MiB\)/,
+    );
+    expect(await client.get("/registry/pods/default/big").string()).toBeNull();
+  });
+
+  it("watches ADDED, MODIFIED and DELETED (with the last state) and resumes from a resourceVersion", async () => {
+    const start = await store.currentRevision();
+    const ev = new Events();
+    handles.push(
+      await store.watch(pods, { namespace: "default", resourceVersion: start }, ev.onEvent, ev.onError),
+    );
+    const a1 = await store.create(pods, pod("a"));
+    await store.create(pods, pod("other-ns", { ns: "kube-system" }));
+    const a2 = await store.update(pods, { ...a1, metadata: { ...a1.metadata, labels: { v: "2" } } });
+    const del = await store.delete(pods, "default", "a");
+    expect(await ev.next()).toEqual({ type: "ADDED", object: a1 });
+    expect(await ev.next()).toEqual({ type: "MODIFIED", object: a2 });
+    const deleted = await ev.next();
+    expect(deleted.type).toBe("DELETED");
+    expect(deleted.object.metadata.labels).toEqual({ v: "2" });
+    expect(deleted.object.metadata.resourceVersion).toBe(del.metadata.resourceVersion);
+
+    // Resume after the ADDED event: only the later two arrive.
+    const resumed = new Events();
+    handles.push(
+      await store.watch(
+        pods,
+        { namespace: "default", resourceVersion: a1.metadata.resourceVersion! },
+        resumed.onEvent,
+        resumed.onError,
+      ),
+    );
+    expect((await resumed.next()).type).toBe("MODIFIED");
+    expect((await resumed.next()).type).toBe("DELETED");
+  });
+
+  it("starts with the current state as ADDED when no resourceVersion is given", async () => {
+    await store.create(pods, pod("x"));
+    await store.create(pods, pod("y"));
+    const ev = new Events();
+    handles.push(await store.watch(pods, {}, ev.onEvent, ev.onError));
+    await store.create(pods, pod("z"));
+    expect((await ev.next()).object.metadata.name).toBe("x");
+    expect((await ev.next()).object.metadata.name).toBe("y");
+    const z = await ev.next();
+    expect([z.type, z.object.metadata.name]).toEqual(["ADDED", "z"]);
+  });
+
+  it("turns selector transitions into ADDED and DELETED", async () => {
+    const ev = new Events();
+    handles.push(
+      await store.watch(
+        pods,
+        {
+          labelSelector: parseSelector("app=web"),
+          fieldSelector: parseFieldSelector("spec.nodeName=", pods),
+        },
+        ev.onEvent,
+        ev.onError,
+      ),
+    );
+    const p = await store.create(pods, pod("p", { labels: { app: "other" } }));
+    const matching = await store.update(pods, { ...p, metadata: { ...p.metadata, labels: { app: "web" } } });
+    const bound = await store.update(pods, {
+      ...matching,
+      spec: { ...(matching.spec as object), nodeName: "n1" },
+    });
+    await store.delete(pods, "default", "p");
+    await store.create(pods, pod("q", { labels: { app: "web" } }));
+    expect(await ev.next()).toEqual({ type: "ADDED", object: matching });
+    expect(await ev.next()).toEqual({ type: "DELETED", object: bound });
+    const q = await ev.next();
+    expect([q.type, q.object.metadata.name]).toEqual(["ADDED", "q"]);
+  });
+
+  it("answers a compacted resourceVersion with 410 Gone, before and during a watch", async () => {
+    const a = await store.create(pods, pod("a"));
+    const ev = new Events();
+    handles.push(
+      await store.watch(pods, { resourceVersion: a.metadata.resourceVersion! }, ev.onEvent, ev.onError),
+    );
+    const b = await store.update(pods, { ...a, metadata: { ...a.metadata, labels: { v: "b" } } });
+    await store.update(pods, { ...b, metadata: { ...b.metadata, labels: { v: "c" } } });
+    await client.kv.compact({ revision: b.metadata.resourceVersion!, physical: true });
+    const err = await store
+      .watch(
+        pods,
+        { resourceVersion: a.metadata.resourceVersion! },
+        () => {},
+        () => {},
+      )
+      .catch((e: unknown) => e);
+    expect(isApiError(err, "Gone")).toBe(true);
+    expect((err as ApiError).code).toBe(410);
+    expect((err as ApiError).message).toContain("too old resource version");
+    // Already-running watches keep going past a compaction.
+    expect((await ev.next()).object.metadata.labels).toEqual({ v: "b" });
+    expect(ev.errors).toEqual([]);
+    // A watch from exactly the compaction revision still works.
+    const ok = new Events();
+    handles.push(
+      await store.watch(pods, { resourceVersion: b.metadata.resourceVersion! }, ok.onEvent, ok.onError),
+    );
+    expect((await ok.next()).object.metadata.labels).toEqual({ v: "c" });
+    await expect(
+      store.watch(
+        pods,
+        { resourceVersion: "abc" },
+        () => {},
+        () => {},
+      ),
+    ).rejects.toThrow(/invalid resourceVersion/);
+  });
+
+  it("sends bookmarks with the newest revision on the injected clock", async () => {
+    const clock = new FakeClock(0);
+    const timed = new Store({ client, metrics, clock });
+    const ev = new Events();
+    const start = await timed.currentRevision();
+    handles.push(
+      await timed.watch(pods, { resourceVersion: start, bookmarkIntervalMs: 1000 }, ev.onEvent, ev.onError),
+    );
+    await new Promise((r) => setImmediate(r));
+    const a = await timed.create(pods, pod("a"));
+    expect((await ev.next()).type).toBe("ADDED");
+    clock.advance(1000);
+    const bm = await ev.next();
+    expect(bm).toEqual({
+      type: "BOOKMARK",
+      object: { apiVersion: "v1", kind: "Pod", metadata: { resourceVersion: a.metadata.resourceVersion } },
+    });
+    clock.advance(1000);
+    expect((await ev.next()).type).toBe("BOOKMARK");
+  });
+
+  it("delivers nothing after close and records etcd latency", async () => {
+    const ev = new Events();
+    const h = await store.watch(pods, {}, ev.onEvent, ev.onError);
+    h.close();
+    await store.create(pods, pod("late"));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ev.events).toEqual([]);
+    const text = await metrics.metrics();
+    expect(text).toMatch(/etcd_request_duration_seconds_count\{operation="create",type="pods"\} \d+/);
+  });
+});
