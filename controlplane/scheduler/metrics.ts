@@ -12,10 +12,32 @@ export interface SchedulerMetrics {
   podSchedulingSeconds: Histogram;
 }
 
-export function schedulerMetrics(
-  registry: Registry,
-  pending: () => { active: number; backoff: number; unschedulable: number },
-): SchedulerMetrics {
+export type PendingSource = () => { active: number; backoff: number; unschedulable: number };
+
+interface Registered {
+  metrics: SchedulerMetrics;
+  setPending(source: PendingSource): void;
+}
+
+const byRegistry = new WeakMap<Registry, Registered>();
+
+/**
+ * The metrics in `registry`, created on first use: a scheduler made for a new leadership term
+ * reuses them (prom-client refuses a second metric of the same name) and takes over the
+ * pending-pods gauge with its own queue.
+ */
+export function schedulerMetrics(registry: Registry, pending: PendingSource): SchedulerMetrics {
+  let registered = byRegistry.get(registry);
+  if (!registered) {
+    registered = register(registry);
+    byRegistry.set(registry, registered);
+  }
+  registered.setPending(pending);
+  return registered.metrics;
+}
+
+function register(registry: Registry): Registered {
+  let pending: PendingSource = () => ({ active: 0, backoff: 0, unschedulable: 0 });
   new Gauge({
     name: "kctl_scheduler_pending_pods",
     help: "Pods waiting to be scheduled, by queue area (active, backoff, unschedulable).",
@@ -25,7 +47,7 @@ export function schedulerMetrics(
       for (const [queue, n] of Object.entries(pending())) this.set({ queue }, n);
     },
   });
-  return {
+  const metrics: SchedulerMetrics = {
     attemptSeconds: new Histogram({
       name: "kctl_scheduler_scheduling_attempt_duration_seconds",
       help: "Time to decide one pod (filter and score), by result.",
@@ -45,5 +67,11 @@ export function schedulerMetrics(
       buckets: [0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
+  };
+  return {
+    metrics,
+    setPending: (source) => {
+      pending = source;
+    },
   };
 }

@@ -269,6 +269,37 @@ describe("Scheduler", () => {
     expect(text).toMatch(/kctl_scheduler_pod_scheduling_duration_seconds_count 1/);
   });
 
+  it("a scheduler for a new leadership term reuses the metrics in the same registry", async () => {
+    const registry = new Registry();
+    const b = new FakeBackend();
+    const first = await start(b, new FakeClock(), registry);
+    first.ac.abort();
+    await first.done;
+    const second = await start(b, new FakeClock(), registry);
+    b.nodes.add(makeNode("n1"));
+    b.pods.add(makePod("p"));
+    await flush();
+    expect(await registry.metrics()).toMatch(
+      /kctl_scheduler_schedule_attempts_total\{result="scheduled"\} 1/,
+    );
+    second.ac.abort();
+    await second.done;
+  });
+
+  it("stops while waiting for a binding slot", async () => {
+    const b = new FakeBackend();
+    const scheduler = new Scheduler({ backend: b, clock: new FakeClock(), maxInFlightBinds: 1 });
+    const ac = new AbortController();
+    const done = scheduler.run(ac.signal);
+    b.nodes.add(makeNode("n1"));
+    b.pods.add(makePod("a"));
+    b.pods.add(makePod("b"));
+    await flush();
+    expect(b.bound()).toEqual(["a->n1"]);
+    ac.abort();
+    await done;
+  });
+
   it("stops when aborted and unsubscribes from the informers", async () => {
     const b = new FakeBackend();
     const { done, ac } = await start(b);

@@ -17,7 +17,7 @@ import { SchedulingAlgorithm } from "./algorithm.js";
 import { SchedulerCache } from "./cache.js";
 import { defaultFilters, type Filter } from "./filters/index.js";
 import { FitError } from "./fit-error.js";
-import { type SchedulerMetrics, schedulerMetrics } from "./metrics.js";
+import { type AttemptResult, type SchedulerMetrics, schedulerMetrics } from "./metrics.js";
 import {
   defaultSchedulerName,
   InvalidPodError,
@@ -133,7 +133,10 @@ export class Scheduler {
         onDelete: (pod) => this.onPodDeleted(pod),
       }),
     ];
-    const stop = (): void => this.queue.close();
+    const stop = (): void => {
+      this.queue.close();
+      this.slotFreed?.();
+    };
     signal.addEventListener("abort", stop, { once: true });
     let expiry: Timer | undefined;
     const expire = (): void => {
@@ -156,7 +159,11 @@ export class Scheduler {
   private async loop(): Promise<void> {
     let lastYield = performance.now();
     for (;;) {
-      if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => (this.slotFreed = resolve));
+      if (this.inFlight >= this.maxInFlight) {
+        await new Promise<void>((resolve) => {
+          this.slotFreed = resolve;
+        });
+      }
       const qp = await this.queue.pop();
       if (!qp) return;
       this.scheduleOne(qp);
@@ -257,7 +264,7 @@ export class Scheduler {
       .catch((err: unknown) => trace(`${info.key}: setting PodScheduled=False failed: ${String(err)}`));
   }
 
-  private observeAttempt(result: "scheduled" | "unschedulable" | "error", start: number): void {
+  private observeAttempt(result: AttemptResult, start: number): void {
     this.metrics.attempts.inc({ result });
     this.metrics.attemptSeconds.observe({ result }, (performance.now() - start) / 1000);
   }
