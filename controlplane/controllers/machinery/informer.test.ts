@@ -160,6 +160,32 @@ describe("Informer", () => {
     expect(lw.watches[1]!.closed).toBe(true);
   });
 
+  it("accepts a watch handle that arrives as a promise, and a rejection as a failed stream", async () => {
+    const lw = new FakeLW();
+    lw.lists = [
+      { items: [], resourceVersion: "5" },
+      { items: [obj("a", 9)], resourceVersion: "9" },
+    ];
+    const realWatch = lw.watch.bind(lw);
+    let reject = true;
+    lw.watch = (rv, onEvent, onError) => {
+      const handle = realWatch(rv, onEvent, onError);
+      if (reject) {
+        reject = false;
+        return Promise.reject(new ApiError("Gone", "too old"));
+      }
+      return Promise.resolve(handle);
+    };
+    const { inf, rec } = await started(lw);
+    await flush();
+    expect(lw.listCalls).toBe(2);
+    expect(rec.log).toEqual(["add a@9"]);
+    lw.current.emit({ type: "ADDED", object: obj("b", 10) });
+    expect(inf.lister.size()).toBe(2);
+    inf.stop();
+    expect(lw.current.closed).toBe(true);
+  });
+
   it("on Gone relists and emits the difference so consumers converge", async () => {
     const lw = new FakeLW();
     lw.lists = [

@@ -173,9 +173,14 @@ export class Informer<T extends ObjectWithMeta> {
       },
       fail,
     );
-    // The stream may have failed before watch() returned; then its retry is already scheduled.
-    if (ended) handle.close();
-    else this.watchHandle = handle;
+    // The stream may have failed (or been replaced) before its handle arrived; then close it.
+    const adopt = (h: WatchHandle): void => {
+      if (ended || gen !== this.generation) h.close();
+      else this.watchHandle = h;
+    };
+    if ("then" in handle)
+      handle.then(adopt, (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
+    else adopt(handle);
   }
 
   private retry(why: string, again: () => void): void {

@@ -21,10 +21,12 @@ export interface ListerWatcher<T> {
    * Streams changes after `resourceVersion`. The stream ending for any reason, including a clean
    * close by the server, must be reported once through `onError`; an `ApiError` with reason "Gone"
    * (or an ERROR event carrying a 410 Status) means the revision was compacted and the informer relists.
+   * The handle may come as a promise (as the store's watch returns it); a rejection counts as the
+   * stream failing.
    */
   watch(
     resourceVersion: string,
     onEvent: (event: WatchEvent<T>) => void,
     onError: (err: Error) => void,
-  ): WatchHandle;
+  ): WatchHandle | Promise<WatchHandle>;
 }
