@@ -20,7 +20,7 @@ function generate(): string {
 describe("proto/generate.mjs", () => {
   it("reproduces the committed proto/gen exactly (so a stale proto/gen fails here too)", () => {
     const out = generate();
-    for (const file of ["api.ts", "api-descriptor.json"]) {
+    for (const file of ["api.ts", "api-descriptor.json", "node.ts", "node-descriptor.json"]) {
       expect(readFileSync(join(out, file), "utf8"), file).toBe(
         readFileSync(join(import.meta.dirname, "gen", file), "utf8"),
       );
