@@ -3,7 +3,7 @@ import { ApiError } from "../../api/errors.js";
 import type { WatchEvent } from "../../api/watch.js";
 import { FakeClock } from "../../util/clock.js";
 import { Informer } from "./informer.js";
-import type { ListerWatcher, ListResult } from "./lister-watcher.js";
+import type { ListerWatcher, ListResult, WatchHandle } from "./lister-watcher.js";
 import type { DeepReadonly } from "./readonly.js";
 
 interface Obj {
@@ -35,7 +35,11 @@ class FakeLW implements ListerWatcher<Obj> {
     return structuredClone(next!);
   }
 
-  watch(rv: string, onEvent: (e: WatchEvent<Obj>) => void, onError: (err: Error) => void) {
+  watch(
+    rv: string,
+    onEvent: (e: WatchEvent<Obj>) => void,
+    onError: (err: Error) => void,
+  ): WatchHandle | Promise<WatchHandle> {
     const w: OpenWatch = { rv, emit: onEvent, fail: onError, closed: false };
     this.watches.push(w);
     return {
