@@ -1,0 +1,58 @@
+/* Container init (see init.h). */
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "mount.h"
+#include "namespaces.h"
+#include "process.h"
+
+int init_container(const struct spec *s, const char *state_dir, int sync_fd, struct kerr *err) {
+  char go;
+  ssize_t n = read(sync_fd, &go, 1);
+  if (n != 1) return kerr_set(err, n < 0 ? errno : EPIPE, "wait for the monitor to place the init in its cgroup");
+  if (setsid() < 0) return kerr_set(err, errno, "setsid");
+  if (ns_join_paths(s, err) < 0) return -1;
+  if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    return kerr_set(err, errno, "unshare cgroup namespace");
+  char fifo_path[PATH_MAX];
+  snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", state_dir);
+  _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
+  if (fifo < 0) return kerr_set(err, errno, "open %s", fifo_path);
+  if (mount_setup_rootfs(s, err) < 0) return -1;
+  if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)
+    return kerr_set(err, errno, "hostname: sethostname \"%s\"", s->hostname);
+  if (s->domainname != NULL && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+    return kerr_set(err, errno, "domainname: setdomainname \"%s\"", s->domainname);
+  char **env = process_environment(s->process.env, NULL, s->process.uid);
+  if (env == NULL) return kerr_set(err, ENOMEM, "process.env");
+  if (process_apply(&s->process, s->process.cwd, err) < 0) return -1;
+  char exe[PATH_MAX];
+  if (process_find_executable(s->process.args[0], (const char *const *)env, exe, sizeof exe, err) < 0) return -1;
+  /* the fifo is reopened through /proc after pivot_root, so the container must mount proc */
+  char reopen[64];
+  snprintf(reopen, sizeof reopen, "/proc/self/fd/%d", fifo);
+  if (access(reopen, F_OK) < 0)
+    return kerr_set(err, errno, "%s: the container needs a proc mount at /proc to wait for start", reopen);
+  struct init_msg ready = {.type = INIT_READY};
+  if (send(sync_fd, &ready, sizeof ready, MSG_NOSIGNAL) < 0) return kerr_set(err, errno, "report readiness");
+
+  int w = open(reopen, O_WRONLY | O_CLOEXEC);
+  if (w < 0 || write(w, "0", 1) != 1) {
+    fprintf(stderr, "kshim init: open exec.fifo: %s\n", strerror(errno));
+    _exit(127);
+  }
+  close(w);
+  execve(exe, (char *const *)s->process.args, env);
+  fprintf(stderr, "kshim init: exec %s: %s\n", exe, strerror(errno));
+  _exit(127);
+}

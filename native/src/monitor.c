@@ -1,0 +1,229 @@
+/* Container monitor (see monitor.h). */
+#define _GNU_SOURCE
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "init.h"
+#include "namespaces.h"
+#include "state.h"
+
+/* Longest record before a line is split into partial ("P") records, as in the CRI log format. */
+#define LOG_LINE_MAX 16384
+
+struct stream {
+  const char *name;
+  int fd;
+  size_t len;
+  char buf[LOG_LINE_MAX];
+};
+
+static void log_record(int logfd, const char *stream, const char *tag, const char *data, size_t len) {
+  char ts[64], head[96];
+  state_rfc3339_now(ts, sizeof ts);
+  int n = snprintf(head, sizeof head, "%s %s %s ", ts, stream, tag);
+  struct iovec iov[3] = {{head, (size_t)n}, {(void *)data, len}, {"\n", 1}};
+  /* one writev per record keeps records whole when the agent reads the file concurrently */
+  if (writev(logfd, iov, 3) < 0) return;
+}
+
+/* Reads what is available; returns false at EOF. Complete lines become "F" records. */
+static bool pump(struct stream *s, int logfd) {
+  ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+  if (n <= 0) {
+    if (s->len > 0) log_record(logfd, s->name, "F", s->buf, s->len);
+    s->len = 0;
+    return false;
+  }
+  s->len += (size_t)n;
+  size_t start = 0;
+  for (size_t i = 0; i < s->len; i++)
+    if (s->buf[i] == '\n') {
+      log_record(logfd, s->name, "F", s->buf + start, i - start);
+      start = i + 1;
+    }
+  if (start == 0 && s->len == sizeof s->buf) {
+    log_record(logfd, s->name, "P", s->buf, s->len);
+    start = s->len;
+  }
+  memmove(s->buf, s->buf + start, s->len - start);
+  s->len -= start;
+  return true;
+}
+
+static void report(int fd, const struct monitor_report *r) {
+  if (write(fd, r, sizeof *r) < 0) return;
+}
+
+static __attribute__((noreturn)) void fail(const struct monitor_args *a, struct kerr *err) {
+  struct monitor_report r = {.ok = 0, .err = *err};
+  report(a->report_fd, &r);
+  _exit(1);
+}
+
+static void kill_and_reap(pid_t pid) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+}
+
+static int write_shim_json(const struct monitor_args *a, pid_t pid, struct kerr *err) {
+  char created[64];
+  state_rfc3339_now(created, sizeof created);
+  _cleanup_json_ json_t *dirs = json_array();
+  for (size_t i = 0; i < a->cgroup->n; i++) json_array_append_new(dirs, json_string(a->cgroup->dirs[i]));
+  json_t *annotations = a->spec->annotations != NULL ? json_deep_copy(a->spec->annotations) : json_object();
+  _cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:O, s:o}", "ociVersion",
+                                       "1.0.2", "id", a->id, "bundle", a->spec->bundle, "pid", (json_int_t)pid,
+                                       "pidStartTime", (json_int_t)state_proc_start_time(pid), "monitorPid",
+                                       (json_int_t)getpid(), "created", created, "logPath", a->log_path,
+                                       "cgroupVersion", a->cgroup->ops->version, "cgroupDirs", dirs,
+                                       "annotations", annotations);
+  if (j == NULL) return kerr_set(err, ENOMEM, "build shim.json");
+  return state_write_json(a->state_dir, "shim.json", j, err);
+}
+
+static void write_exit_json(const struct monitor_args *a, int status) {
+  struct kerr err;
+  bool oom = false;
+  if (a->cgroup->ops->oom_killed(a->cgroup, &oom, &err) < 0) oom = false;
+  char finished[64];
+  state_rfc3339_now(finished, sizeof finished);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  _cleanup_json_ json_t *j =
+      json_pack("{s:i, s:i, s:b, s:s}", "exitCode", code, "signal", sig, "oomKilled", oom, "finishedAt", finished);
+  if (j != NULL) state_write_json(a->state_dir, "exit.json", j, &err);
+}
+
+static void child(const struct monitor_args *a, int sync_fd, int out, int errfd) {
+  struct kerr err = {0};
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0) {
+    kerr_set(&err, errno, "set up stdio of the container init");
+  } else {
+    init_container(a->spec, a->state_dir, sync_fd, &err);
+  }
+  struct init_msg msg = {.type = INIT_ERROR, .err = err};
+  if (send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) _exit(2);
+  _exit(1);
+}
+
+void monitor_main(const struct monitor_args *a) {
+  struct kerr err = {0};
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  int logfd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (logfd < 0) fail(a, (kerr_set(&err, errno, "open container log %s", a->log_path), &err));
+  int out[2], errp[2], sync[2];
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
+    fail(a, (kerr_set(&err, errno, "create pipes for the container"), &err));
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0) fail(a, (kerr_set(&err, errno, "signalfd"), &err));
+  if (ns_join_pid_path(a->spec, &err) < 0) fail(a, &err);
+
+  /* a fork-like clone: the child gets the new namespaces (the cgroup one comes later, once the
+   * child is inside its cgroup, so that the cgroup is the root it sees) */
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(a->spec->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) fail(a, (kerr_set(&err, errno, "clone the container init (namespaces 0x%x)", a->spec->clone_flags), &err));
+  if (pid == 0) {
+    close(sync[0]);
+    child(a, sync[1], out[1], errp[1]);
+  }
+  close(sync[1]);
+  close(out[1]);
+  close(errp[1]);
+  if (a->cgroup->ops->enter(a->cgroup, pid, &err) < 0) {
+    kill_and_reap(pid);
+    fail(a, (kerr_wrap(&err, "move the init into its cgroup"), &err));
+  }
+  struct init_msg msg = {0};
+  ssize_t n = -1;
+  if (write(sync[0], "g", 1) == 1) n = recv(sync[0], &msg, sizeof msg, 0);
+  if (n != (ssize_t)sizeof msg || msg.type != INIT_READY) {
+    if (n == (ssize_t)sizeof msg && msg.type == INIT_ERROR)
+      err = msg.err;
+    else
+      kerr_set(&err, n < 0 ? errno : 0, "the container init exited during setup");
+    kill_and_reap(pid);
+    fail(a, &err);
+  }
+  close(sync[0]);
+  if (write_shim_json(a, pid, &err) < 0) {
+    kill_and_reap(pid);
+    fail(a, &err);
+  }
+  struct monitor_report ok = {.ok = 1, .pid = pid};
+  report(a->report_fd, &ok);
+  close(a->report_fd);
+
+  static struct stream streams[2];
+  streams[0] = (struct stream){.name = "stdout", .fd = out[0]};
+  streams[1] = (struct stream){.name = "stderr", .fd = errp[0]};
+  bool open_streams[2] = {true, true};
+  bool reaped = false;
+  int status = 0;
+  struct timespec deadline = {0};
+  for (;;) {
+    struct pollfd pfd[3] = {{.fd = sigfd, .events = POLLIN},
+                            {.fd = open_streams[0] ? out[0] : -1, .events = POLLIN},
+                            {.fd = open_streams[1] ? errp[0] : -1, .events = POLLIN}};
+    int timeout = -1;
+    if (reaped) {
+      /* processes outside the init's pid namespace may hold the pipes; stop waiting after 2 s */
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long ms = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+      if (ms <= 0 || (!open_streams[0] && !open_streams[1])) break;
+      timeout = (int)ms;
+    }
+    if (poll(pfd, 3, timeout) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; i++)
+      if (open_streams[i] && (pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+        open_streams[i] = pump(&streams[i], logfd);
+    if (pfd[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) == sizeof si) {
+      }
+      int st;
+      pid_t r;
+      while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+        if (r == pid) {
+          status = st;
+          reaped = true;
+          clock_gettime(CLOCK_MONOTONIC, &deadline);
+          deadline.tv_sec += 2;
+        }
+    }
+  }
+  for (int i = 0; i < 2; i++)
+    if (streams[i].len > 0) log_record(logfd, streams[i].name, "F", streams[i].buf, streams[i].len);
+  write_exit_json(a, status);
+  _exit(0);
+}

@@ -1,0 +1,29 @@
+/* The per-container monitor: a process detached from the caller (its own session, re-parented to
+ * init or the nearest subreaper) that clones the container init into its namespaces, places it in
+ * the cgroup, reports the result of create to the CLI, then copies the container's stdout/stderr
+ * into the CRI log, reaps the init and records its exit in exit.json. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "err.h"
+#include "spec.h"
+
+struct monitor_report {
+  int ok;
+  pid_t pid;
+  struct kerr err;
+};
+
+struct monitor_args {
+  const struct spec *spec;
+  struct cgroup *cgroup;
+  const char *id;
+  const char *state_dir;
+  const char *log_path;
+  int report_fd; /* receives one struct monitor_report, then is closed */
+};
+
+/* Never returns. */
+void monitor_main(const struct monitor_args *a) __attribute__((noreturn));

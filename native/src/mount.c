@@ -1,0 +1,209 @@
+/* Mounts, devices and pivot_root for the container init (see mount.h). Targets are opened with
+ * openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd so that the rootfs content cannot
+ * redirect them. */
+#define _GNU_SOURCE
+#include "mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static int openat2_in_root(int rootfd, const char *path, int flags) {
+  struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  while (*path == '/') path++;
+  if (*path == '\0') path = ".";
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* Opens (O_PATH) path inside the rootfs, making missing directories and, if file, the last
+ * component as an empty file. */
+static int open_or_make(int rootfd, const char *path, bool file, struct kerr *err) {
+  int fd = openat2_in_root(rootfd, path, O_PATH);
+  if (fd >= 0 || errno != ENOENT) return fd >= 0 ? fd : kerr_set(err, errno, "open %s in rootfs", path);
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *slash = strrchr(buf, '/');
+  const char *name = slash != NULL ? slash + 1 : buf;
+  if (slash != NULL) *slash = '\0';
+  _cleanup_close_ int parent = open_or_make(rootfd, slash == buf || slash == NULL ? "/" : buf, false, err);
+  if (parent < 0) return -1;
+  _cleanup_close_ int dirfd = -1;
+  /* an O_PATH fd cannot be a mkdirat/openat base for creation on every kernel; reopen it */
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", parent);
+  dirfd = open(proc, O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) return kerr_set(err, errno, "open %s in rootfs", buf);
+  if (file) {
+    int f = openat(dirfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (f < 0 && errno != EEXIST) return kerr_set(err, errno, "create %s in rootfs", path);
+    if (f >= 0) close(f);
+  } else if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST) {
+    return kerr_set(err, errno, "mkdir %s in rootfs", path);
+  }
+  fd = openat2_in_root(rootfd, path, O_PATH);
+  return fd >= 0 ? fd : kerr_set(err, errno, "open %s in rootfs", path);
+}
+
+static int remount_bind(int rootfd, const char *dest, unsigned long flags, struct kerr *err) {
+  /* reopen: the fd taken before the mount names the covered directory, not the new mount */
+  _cleanup_close_ int fd = openat2_in_root(rootfd, dest, O_PATH);
+  if (fd < 0) return kerr_set(err, errno, "open %s in rootfs", dest);
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  struct statvfs sv;
+  if (fstatvfs(fd, &sv) == 0) {
+    /* keep the flags the source mount already has (the kernel refuses to clear locked ones) */
+    if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  }
+  if (mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+    return kerr_set(err, errno, "remount %s", dest);
+  return 0;
+}
+
+static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struct kerr *err) {
+  bool file = false;
+  if (m->bind) {
+    struct stat st;
+    if (stat(m->source, &st) < 0) return kerr_set(err, errno, "mounts[%zu].source %s", index, m->source);
+    file = !S_ISDIR(st.st_mode);
+  }
+  _cleanup_close_ int target = open_or_make(rootfd, m->destination, file, err);
+  if (target < 0) return kerr_wrap(err, "mounts[%zu].destination", index);
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", target);
+  if (m->bind) {
+    if (mount(m->source, proc, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+      return kerr_set(err, errno, "mounts[%zu]: bind %s on %s", index, m->source, m->destination);
+    unsigned long extra = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+    if ((m->readonly || extra != 0) &&
+        remount_bind(rootfd, m->destination, extra | (m->readonly ? MS_RDONLY : 0), err) < 0)
+      return kerr_wrap(err, "mounts[%zu]", index);
+  } else {
+    const char *source = m->source != NULL ? m->source : m->type;
+    if (mount(source, proc, m->type, m->flags, m->data) < 0)
+      return kerr_set(err, errno, "mounts[%zu]: mount %s on %s (options \"%s\")", index, m->type, m->destination,
+                      m->data != NULL ? m->data : "");
+  }
+  if (m->propagation != 0) {
+    _cleanup_close_ int top = openat2_in_root(rootfd, m->destination, O_PATH);
+    char p2[64];
+    snprintf(p2, sizeof p2, "/proc/self/fd/%d", top);
+    if (top < 0 || mount(NULL, p2, NULL, m->propagation, NULL) < 0)
+      return kerr_set(err, errno, "mounts[%zu]: propagation of %s", index, m->destination);
+  }
+  return 0;
+}
+
+static int make_devices(int rootfd, struct kerr *err) {
+  static const struct {
+    const char *name;
+    unsigned major, minor;
+  } devices[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  static const struct {
+    const char *name, *target;
+  } links[] = {{"fd", "/proc/self/fd"},          {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+               {"stderr", "/proc/self/fd/2"},    {"ptmx", "pts/ptmx"}};
+  _cleanup_close_ int path = open_or_make(rootfd, "/dev", false, err);
+  if (path < 0) return kerr_wrap(err, "devices");
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", path);
+  _cleanup_close_ int dev = open(proc, O_DIRECTORY | O_CLOEXEC);
+  if (dev < 0) return kerr_set(err, errno, "open /dev in rootfs");
+  mode_t old = umask(0);
+  for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+    if (mknodat(dev, devices[i].name, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0 &&
+        errno != EEXIST) {
+      int e = errno;
+      umask(old);
+      return kerr_set(err, e, "mknod /dev/%s in rootfs", devices[i].name);
+    }
+  }
+  umask(old);
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+    if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
+      return kerr_set(err, errno, "symlink /dev/%s in rootfs", links[i].name);
+  return 0;
+}
+
+static int pivot(const char *rootfs, struct kerr *err) {
+  _cleanup_close_ int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (newroot < 0) return kerr_set(err, errno, "open rootfs %s", rootfs);
+  if (fchdir(newroot) < 0) return kerr_set(err, errno, "chdir rootfs %s", rootfs);
+  /* pivot_root(".", ".") stacks the old root on top of the new one; detach it right away */
+  if (syscall(SYS_pivot_root, ".", ".") < 0) return kerr_set(err, errno, "pivot_root %s", rootfs);
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) return kerr_set(err, errno, "make old root rslave");
+  if (umount2(".", MNT_DETACH) < 0) return kerr_set(err, errno, "detach old root");
+  if (chdir("/") < 0) return kerr_set(err, errno, "chdir /");
+  return 0;
+}
+
+static int mask_paths(const struct spec *s, struct kerr *err) {
+  for (size_t i = 0; i < s->n_masked_paths; i++) {
+    const char *p = s->masked_paths[i];
+    struct stat st;
+    if (stat(p, &st) < 0) {
+      if (errno == ENOENT) continue;
+      return kerr_set(err, errno, "linux.maskedPaths[%zu]: stat %s", i, p);
+    }
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k")
+                                 : mount("/dev/null", p, NULL, MS_BIND, NULL);
+    if (rc < 0) return kerr_set(err, errno, "linux.maskedPaths[%zu]: mask %s", i, p);
+  }
+  return 0;
+}
+
+static int readonly_paths(const struct spec *s, struct kerr *err) {
+  for (size_t i = 0; i < s->n_readonly_paths; i++) {
+    const char *p = s->readonly_paths[i];
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+      if (errno == ENOENT) continue;
+      return kerr_set(err, errno, "linux.readonlyPaths[%zu]: bind %s", i, p);
+    }
+    struct statvfs sv;
+    unsigned long flags = MS_RDONLY;
+    if (statvfs(p, &sv) == 0) {
+      if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+      if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+      if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    }
+    if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+      return kerr_set(err, errno, "linux.readonlyPaths[%zu]: remount %s read-only", i, p);
+  }
+  return 0;
+}
+
+int mount_setup_rootfs(const struct spec *s, struct kerr *err) {
+  unsigned long propagation = s->rootfs_propagation != 0 ? s->rootfs_propagation : MS_SLAVE | MS_REC;
+  if (mount(NULL, "/", NULL, propagation, NULL) < 0) return kerr_set(err, errno, "set propagation of /");
+  if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return kerr_set(err, errno, "bind rootfs %s", s->rootfs);
+  /* pivot_root needs the new root's mount to be private or slave */
+  if (mount(NULL, s->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+    return kerr_set(err, errno, "make rootfs %s private", s->rootfs);
+  {
+    _cleanup_close_ int rootfd = open(s->rootfs, O_DIRECTORY | O_PATH | O_CLOEXEC);
+    if (rootfd < 0) return kerr_set(err, errno, "open rootfs %s", s->rootfs);
+    for (size_t i = 0; i < s->n_mounts; i++)
+      if (mount_one(rootfd, &s->mounts[i], i, err) < 0) return -1;
+    if (make_devices(rootfd, err) < 0) return -1;
+  }
+  if (pivot(s->rootfs, err) < 0) return -1;
+  if (mask_paths(s, err) < 0 || readonly_paths(s, err) < 0) return -1;
+  if (s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+    return kerr_set(err, errno, "root.readonly: remount / read-only");
+  return 0;
+}
