@@ -13,6 +13,8 @@ export {
 } from "./field-selector.js";
 export { objectKeyPath, rangePrefix, resourcePrefix } from "./keys.js";
 export {
+  checkObjectSize,
+  checkPreconditions,
   maxObjectBytes,
   type Preconditions,
   type Selection,

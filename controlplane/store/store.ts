@@ -358,7 +358,8 @@ function parseRevision(rv: string): number {
   return Number(rv);
 }
 
-function checkPreconditions(info: ResourceInfo, current: KubeObject, pre: Preconditions): void {
+/** Throws Conflict naming the field when a uid or resourceVersion precondition does not hold. */
+export function checkPreconditions(info: ResourceInfo, current: KubeObject, pre: Preconditions): void {
   const name = current.metadata.name ?? "";
   if (pre.uid && pre.uid !== current.metadata.uid) {
     throw conflict(
@@ -392,14 +393,26 @@ function stripVersion(obj: KubeObject): KubeObject {
 
 function encode(info: ResourceInfo, obj: KubeObject): Buffer {
   const value = Buffer.from(JSON.stringify(stripVersion(obj)));
-  if (value.length > maxObjectBytes) {
+  checkSize(info, obj, value.length);
+  return value;
+}
+
+/**
+ * Throws RequestEntityTooLarge (413) when `obj` would take more than 1.5 MiB in etcd. The registry
+ * calls it before validation, so an oversized object is refused for its size, not for its fields.
+ */
+export function checkObjectSize(info: ResourceInfo, obj: KubeObject): void {
+  checkSize(info, obj, Buffer.byteLength(JSON.stringify(obj)));
+}
+
+function checkSize(info: ResourceInfo, obj: KubeObject, bytes: number): void {
+  if (bytes > maxObjectBytes) {
     throw new ApiError(
       "RequestEntityTooLarge",
-      `${info.kind} "${obj.metadata.name ?? ""}" is too large to store: ${value.length} bytes, the limit is ${maxObjectBytes} bytes (1.5 MiB)`,
+      `${info.kind} "${obj.metadata.name ?? ""}" is too large to store: ${bytes} bytes, the limit is ${maxObjectBytes} bytes (1.5 MiB)`,
       { name: obj.metadata.name ?? "", kind: info.kind, group: info.group },
     );
   }
-  return value;
 }
 
 function sameContent(info: ResourceInfo, a: KubeObject, b: KubeObject): boolean {

@@ -1,0 +1,29 @@
+/**
+ * The registry: Kubernetes REST semantics over the store, called by the HTTP apiserver and directly
+ * by in-process components. Owns decoding, server-set metadata, defaulting, validation, dry runs,
+ * spec/status separation, generation, finalizers and graceful deletion, binding and scale. It must
+ * never speak HTTP or touch etcd except through the store.
+ */
+
+export {
+  foregroundFinalizer,
+  namespaceFinalizer,
+  orphanFinalizer,
+  type PropagationPolicy,
+} from "./lifecycle.js";
+export { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
+export {
+  type CreateOptions,
+  type DeleteOptions,
+  type DeleteResult,
+  type ListOptions,
+  type ObjectList,
+  type PatchOptions,
+  type PatchType,
+  Registry,
+  type RegistryOptions,
+  systemNamespaces,
+  type WatchHandle,
+  type WatchOptions,
+  type WriteOptions,
+} from "./registry.js";

@@ -1,0 +1,606 @@
+/**
+ * The generic REST semantics of every API resource, shared by the HTTP apiserver and in-process
+ * callers (controllers, scheduler, node service). Each write decodes strictly, fills server-owned
+ * metadata, defaults, validates and only then stores; `dryRun` runs every step but the write.
+ *
+ * Contracts every method keeps:
+ * - Errors are `ApiError`s (NotFound, AlreadyExists, Conflict, Invalid with field paths, BadRequest,
+ *   Forbidden, Gone, RequestEntityTooLarge); nothing is written when one is thrown.
+ * - Returned objects are fresh copies with `metadata.resourceVersion` set (unset for dry-run creates).
+ * - Spec and status are written separately: `update`/`patch` keep the stored status of kinds with a
+ *   status subresource, `updateStatus`/`patchStatus` change nothing but status.
+ * - `metadata.generation` starts at 1 and grows only when something outside metadata and status changes.
+ */
+import { randomUUID } from "node:crypto";
+import type { Binding, Scale } from "../../proto/gen/api.js";
+import { decodeMessage, decodeObject } from "../api/codec.js";
+import { applyDefaults } from "../api/defaults.js";
+import { ApiError, conflict, type FieldCause, invalid, isApiError, notFound } from "../api/errors.js";
+import { parseSelector } from "../api/labels.js";
+import type { KubeObject } from "../api/object.js";
+import { apiVersionOf, type ResourceInfo, resourceForPlural } from "../api/resources.js";
+import { validateObject } from "../api/validation/index.js";
+import type { WatchEvent } from "../api/watch.js";
+import { parseFieldSelector } from "../store/field-selector.js";
+import {
+  checkObjectSize,
+  checkPreconditions,
+  type Preconditions,
+  type Selection,
+  type Store,
+  type WatchHandle,
+} from "../store/store.js";
+import { type Clock, realClock } from "../util/clock.js";
+import {
+  type DeleteRequest,
+  generatedName,
+  initialStatus,
+  type PropagationPolicy,
+  planDeletion,
+  readyToRemove,
+  rfc3339,
+  specChanged,
+} from "./lifecycle.js";
+import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
+import { toScale, withReplicas } from "./scale.js";
+
+const namespaces = resourceForPlural("", "namespaces")!;
+const pods = resourceForPlural("", "pods")!;
+
+/** Namespaces that always exist; `ensureSystemNamespaces` creates them. */
+export const systemNamespaces = ["default", "kube-system"] as const;
+
+/** Attempts at a generated name before giving up with AlreadyExists. */
+const generateNameAttempts = 8;
+
+export interface RegistryOptions {
+  store: Store;
+  clock?: Clock;
+  /** Source of randomness for generateName suffixes; Math.random when omitted. */
+  random?: () => number;
+  /** Source of metadata.uid; crypto.randomUUID when omitted. */
+  newUid?: () => string;
+}
+
+export interface WriteOptions {
+  /** Run every check and return the would-be result, but write nothing (`?dryRun=All`). */
+  dryRun?: boolean;
+}
+
+export interface CreateOptions extends WriteOptions {
+  /** The namespace of the request path; the object's own must be absent or equal. */
+  namespace?: string;
+}
+
+export type PatchType = "merge" | "strategic";
+
+export interface PatchOptions extends WriteOptions {
+  /** "merge" (RFC 7386, the default) or "strategic" (kubectl's strategic merge patch subset). */
+  type?: PatchType;
+}
+
+export interface ListOptions {
+  /** Empty or omitted: all namespaces. */
+  namespace?: string;
+  /** String form, e.g. `app=web,tier!=db`. */
+  labelSelector?: string;
+  /** String form, e.g. `spec.nodeName=node-1` or `spec.nodeName=` for unbound pods. */
+  fieldSelector?: string;
+}
+
+export interface ObjectList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string };
+  items: KubeObject[];
+}
+
+export interface WatchOptions extends ListOptions {
+  /** Changes after this revision; empty or "0" starts with ADDED events for the current objects. */
+  resourceVersion?: string;
+  /** Period of BOOKMARK events; 0 or omitted sends none. */
+  bookmarkIntervalMs?: number;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  propagationPolicy?: PropagationPolicy;
+  /** Pods only: seconds the node agent gives the containers; 0 deletes at once. */
+  gracePeriodSeconds?: number;
+  preconditions?: Preconditions;
+}
+
+export interface DeleteResult {
+  /** The last state (when removed) or the current state carrying deletionTimestamp (when not). */
+  object: KubeObject;
+  /** True when the object is gone from the store; false while finalizers or a grace period hold it. */
+  removed: boolean;
+}
+
+type WriteMode = "main" | "status";
+
+export type { WatchHandle };
+
+export class Registry {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly newUid: () => string;
+
+  constructor(opts: RegistryOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? realClock;
+    this.random = opts.random ?? Math.random;
+    this.newUid = opts.newUid ?? randomUUID;
+  }
+
+  /** Creates the namespaces every cluster has (default, kube-system) unless they exist. Idempotent. */
+  async ensureSystemNamespaces(): Promise<void> {
+    for (const name of systemNamespaces) {
+      try {
+        await this.create(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      } catch (err) {
+        if (!isApiError(err, "AlreadyExists")) throw err;
+      }
+    }
+  }
+
+  /**
+   * Creates an object from `raw` (parsed JSON/YAML). The namespace comes from `opts.namespace` or the
+   * object; it must exist and not be terminating. A missing name is made from generateName.
+   */
+  async create(info: ResourceInfo, raw: unknown, opts: CreateOptions = {}): Promise<KubeObject> {
+    const obj = decodeObject(raw, info);
+    const meta = obj.metadata;
+    if (info.namespaced) {
+      meta.namespace = requestNamespace(info, meta.namespace, opts.namespace);
+      await this.checkNamespaceOpen(meta.namespace);
+    } else {
+      delete meta.namespace;
+    }
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    meta.uid = this.newUid();
+    meta.creationTimestamp = rfc3339(this.clock.now());
+    meta.generation = 1;
+    const status = initialStatus(info, obj);
+    if (status === undefined) delete obj.status;
+    else obj.status = status;
+    applyDefaults(info, obj);
+
+    const generate = !meta.name && meta.generateName;
+    for (let attempt = 1; ; attempt++) {
+      if (generate) meta.name = generatedName(meta.generateName!, this.random);
+      this.validate(info, obj);
+      try {
+        if (opts.dryRun) {
+          await this.checkAbsent(info, meta.namespace, meta.name!);
+          return obj;
+        }
+        return await this.store.create(info, obj);
+      } catch (err) {
+        if (!generate || !isApiError(err, "AlreadyExists") || attempt >= generateNameAttempts) throw err;
+      }
+    }
+  }
+
+  /** Reads one object. Throws NotFound. */
+  get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return this.store.get(info, namespace, name);
+  }
+
+  /** Lists objects (one namespace or all) at one revision. Throws BadRequest for a bad selector. */
+  async list(info: ResourceInfo, opts: ListOptions = {}): Promise<ObjectList> {
+    const list = await this.store.list(info, selection(info, opts));
+    return {
+      apiVersion: apiVersionOf(info),
+      kind: `${info.kind}List`,
+      metadata: { resourceVersion: list.resourceVersion },
+      items: list.items,
+    };
+  }
+
+  /**
+   * Streams changes (see `Store.watch`): events go to `onEvent`, the end of the stream once to
+   * `onError` (Gone when the revision was compacted: relist). Rejects with Gone or BadRequest before
+   * any event when the request cannot be served.
+   */
+  watch(
+    info: ResourceInfo,
+    opts: WatchOptions,
+    onEvent: (event: WatchEvent<KubeObject>) => void,
+    onError: (err: ApiError) => void,
+  ): Promise<WatchHandle> {
+    return this.store.watch(
+      info,
+      {
+        ...selection(info, opts),
+        ...(opts.resourceVersion !== undefined ? { resourceVersion: opts.resourceVersion } : {}),
+        ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
+      },
+      onEvent,
+      onError,
+    );
+  }
+
+  /**
+   * Replaces an object (PUT). `metadata.resourceVersion`, when given, must equal the stored one
+   * (409 otherwise); without it the write is unconditional. Server-owned metadata and, for kinds
+   * with a status subresource, status are kept from the stored object.
+   */
+  update(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    raw: unknown,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
+    return this.write(info, namespace, name, "main", () => raw, opts);
+  }
+
+  /** Patches an object; same rules as `update` applied to the patched stored object. */
+  patch(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    opts: PatchOptions = {},
+  ): Promise<KubeObject> {
+    return this.write(info, namespace, name, "main", (old) => patchObject(old, patch, opts.type), opts);
+  }
+
+  /** Replaces only the status of an object (PUT /status); everything else in `raw` is ignored. */
+  updateStatus(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    raw: unknown,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
+    requireSubresource(info, "status");
+    return this.write(info, namespace, name, "status", () => raw, opts);
+  }
+
+  /** Patches only the status of an object (PATCH /status). */
+  patchStatus(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    opts: PatchOptions = {},
+  ): Promise<KubeObject> {
+    requireSubresource(info, "status");
+    return this.write(info, namespace, name, "status", (old) => patchObject(old, patch, opts.type), opts);
+  }
+
+  /**
+   * Deletes an object. Removed at once unless it has finalizers (kept with deletionTimestamp until
+   * an update removes the last one) or is a Pod bound to a node (kept with deletionTimestamp and
+   * deletionGracePeriodSeconds until its agent deletes it with gracePeriodSeconds=0). The policy
+   * Orphan/Foreground is recorded as the finalizer `orphan`/`foregroundDeletion` for the garbage
+   * collector. A Namespace turns Terminating and keeps the finalizer `kubernetes` until the namespace
+   * controller removes it.
+   */
+  async delete(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<DeleteResult> {
+    const req: DeleteRequest = {};
+    if (opts.propagationPolicy) req.propagationPolicy = opts.propagationPolicy;
+    if (opts.gracePeriodSeconds !== undefined) req.gracePeriodSeconds = opts.gracePeriodSeconds;
+    for (;;) {
+      const current = await this.store.get(info, namespace, name);
+      checkPreconditions(info, current, opts.preconditions ?? {});
+      const plan = planDeletion(info, current, req, this.clock.now());
+      if (plan.kind === "remove") {
+        if (opts.dryRun) return { object: current, removed: true };
+        try {
+          const last = await this.store.delete(info, namespace, name, {
+            resourceVersion: current.metadata.resourceVersion!,
+          });
+          return { object: last, removed: true };
+        } catch (err) {
+          if (!isApiError(err, "Conflict")) throw err;
+          continue;
+        }
+      }
+      const marked: KubeObject = { ...current, metadata: plan.metadata };
+      if (plan.status !== undefined) marked.status = plan.status;
+      if (opts.dryRun) return { object: marked, removed: false };
+      try {
+        return { object: await this.store.update(info, marked), removed: false };
+      } catch (err) {
+        if (!isApiError(err, "Conflict")) throw err;
+      }
+    }
+  }
+
+  /**
+   * Assigns a pod to a node (POST pods/{name}/binding), once: Conflict when the pod is already
+   * assigned or being deleted. Sets spec.nodeName and the PodScheduled condition.
+   */
+  async bind(namespace: string, podName: string, raw: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const binding = decodeMessage<Binding>("Binding", raw);
+    const node = binding.target?.name;
+    if (!node) {
+      throw invalid("Binding", podName, [
+        {
+          field: "target.name",
+          reason: "FieldValueRequired",
+          message: "Required value: the node to bind to",
+        },
+      ]);
+    }
+    if (binding.metadata?.name && binding.metadata.name !== podName) {
+      throw new ApiError(
+        "BadRequest",
+        `the binding's metadata.name (${binding.metadata.name}) does not match the pod on the URL (${podName})`,
+      );
+    }
+    const assign = (old: KubeObject): KubeObject => {
+      const pod = old as { spec?: { nodeName?: string }; status?: { conditions?: { type?: string }[] } };
+      if (old.metadata.deletionTimestamp) {
+        throw conflict("Pod", podName, "the pod is being deleted and cannot be assigned to a node");
+      }
+      if (pod.spec?.nodeName) {
+        throw conflict("Pod", podName, `pod ${podName} is already assigned to node "${pod.spec.nodeName}"`);
+      }
+      const conditions: unknown[] = (pod.status?.conditions ?? []).filter((c) => c.type !== "PodScheduled");
+      conditions.push({
+        type: "PodScheduled",
+        status: "True",
+        lastTransitionTime: rfc3339(this.clock.now()),
+      });
+      return { ...old, spec: { ...pod.spec, nodeName: node }, status: { ...pod.status, conditions } };
+    };
+    if (opts.dryRun) return assign(await this.store.get(pods, namespace, podName));
+    return this.store.guaranteedUpdate(pods, namespace, podName, assign);
+  }
+
+  /** The Scale view of a Deployment or ReplicaSet (GET /scale). */
+  async getScale(info: ResourceInfo, namespace: string, name: string): Promise<Scale> {
+    requireSubresource(info, "scale");
+    return toScale(await this.store.get(info, namespace, name));
+  }
+
+  /** Sets spec.replicas from a Scale (PUT /scale); its metadata.resourceVersion, if given, is a precondition. */
+  async updateScale(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    raw: unknown,
+    opts: WriteOptions = {},
+  ): Promise<Scale> {
+    requireSubresource(info, "scale");
+    return this.writeScale(info, namespace, name, () => raw, opts);
+  }
+
+  /** Patches the Scale view (PATCH /scale, what `kubectl scale` sends). */
+  async patchScale(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    opts: PatchOptions = {},
+  ): Promise<Scale> {
+    requireSubresource(info, "scale");
+    return this.writeScale(info, namespace, name, (old) => patchObject(toScale(old), patch, opts.type), opts);
+  }
+
+  private async writeScale(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    produce: (old: KubeObject) => unknown,
+    opts: WriteOptions,
+  ): Promise<Scale> {
+    const updated = await this.write(
+      info,
+      namespace,
+      name,
+      "main",
+      (old) => {
+        const scale = decodeMessage<Scale>("Scale", produce(old));
+        const replicas = scale.spec?.replicas;
+        if (replicas === undefined) {
+          throw invalid("Scale", name, [
+            { field: "spec.replicas", reason: "FieldValueRequired", message: "Required value" },
+          ]);
+        }
+        const rv = scale.metadata?.resourceVersion;
+        return withReplicas(
+          rv ? { ...old, metadata: { ...old.metadata, resourceVersion: rv } } : old,
+          replicas,
+        );
+      },
+      opts,
+    );
+    return toScale(updated);
+  }
+
+  /**
+   * The one read-modify-write path of every update: `produce` turns the stored object into the
+   * requested one (whose resourceVersion, when set, is a precondition). Removes the object when the
+   * write left it deleted with nothing to wait for.
+   */
+  private async write(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    mode: WriteMode,
+    produce: (old: KubeObject) => unknown,
+    opts: WriteOptions,
+  ): Promise<KubeObject> {
+    const transform = (old: KubeObject): KubeObject =>
+      this.nextState(info, namespace, name, mode, old, produce(old));
+    if (opts.dryRun) return transform(await this.store.get(info, namespace, name));
+    const written = await this.store.guaranteedUpdate(info, namespace, name, transform);
+    if (readyToRemove(written)) {
+      try {
+        return await this.store.delete(info, namespace, name, {
+          resourceVersion: written.metadata.resourceVersion!,
+        });
+      } catch (err) {
+        // Someone wrote after us; the object is theirs to finish (their write sees the same rule).
+        if (!isApiError(err, "Conflict") && !isApiError(err, "NotFound")) throw err;
+      }
+    }
+    return written;
+  }
+
+  private nextState(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    mode: WriteMode,
+    old: KubeObject,
+    raw: unknown,
+  ): KubeObject {
+    const incoming = decodeObject(raw, info);
+    const meta = incoming.metadata;
+    if (meta.name !== undefined && meta.name !== name) {
+      throw new ApiError(
+        "BadRequest",
+        `the name of the object (${meta.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    if (info.namespaced) requestNamespace(info, meta.namespace, namespace);
+    if (meta.resourceVersion && meta.resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(
+        info.kind,
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+        info.group,
+      );
+    }
+    let next: KubeObject;
+    if (mode === "status") {
+      next = { ...old };
+      if (incoming.status === undefined) delete next.status;
+      else next.status = incoming.status;
+    } else {
+      const oldMeta = old.metadata;
+      next = {
+        ...incoming,
+        metadata: {
+          ...meta,
+          name,
+          uid: meta.uid || oldMeta.uid,
+          creationTimestamp: oldMeta.creationTimestamp,
+          generation: oldMeta.generation ?? 1,
+        },
+      };
+      if (info.namespaced) next.metadata.namespace = oldMeta.namespace;
+      else delete next.metadata.namespace;
+      for (const f of ["deletionTimestamp", "deletionGracePeriodSeconds"] as const) {
+        if (oldMeta[f] === undefined) delete next.metadata[f];
+        else (next.metadata as Record<string, unknown>)[f] = oldMeta[f];
+      }
+      if (info.hasStatus) {
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+      applyDefaults(info, next);
+      if (specChanged(old, next)) next.metadata.generation = (oldMeta.generation ?? 1) + 1;
+    }
+    next.metadata.resourceVersion = old.metadata.resourceVersion!;
+    this.validate(info, next, old);
+    return next;
+  }
+
+  private validate(info: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
+    checkObjectSize(info, obj);
+    const causes: FieldCause[] = validateObject(info, obj, old);
+    if (old?.metadata.deletionTimestamp) {
+      const added = (obj.metadata.finalizers ?? []).filter(
+        (f) => !(old.metadata.finalizers ?? []).includes(f),
+      );
+      if (added.length > 0) {
+        causes.push({
+          field: "metadata.finalizers",
+          reason: "FieldValueForbidden",
+          message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+        });
+      }
+    }
+    if (causes.length > 0) throw invalid(info.kind, obj.metadata.name ?? "", causes, info.group);
+  }
+
+  private async checkNamespaceOpen(namespace: string): Promise<void> {
+    let ns: KubeObject;
+    try {
+      ns = await this.store.get(namespaces, undefined, namespace);
+    } catch (err) {
+      if (isApiError(err, "NotFound")) throw notFound("Namespace", namespace);
+      throw err;
+    }
+    if (
+      ns.metadata.deletionTimestamp ||
+      (ns.status as { phase?: string } | undefined)?.phase === "Terminating"
+    ) {
+      throw new ApiError(
+        "Forbidden",
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+        { name: namespace, kind: "Namespace" },
+      );
+    }
+  }
+
+  private async checkAbsent(info: ResourceInfo, namespace: string | undefined, name: string): Promise<void> {
+    try {
+      await this.store.get(info, namespace, name);
+    } catch (err) {
+      if (isApiError(err, "NotFound")) return;
+      throw err;
+    }
+    throw new ApiError(
+      "AlreadyExists",
+      `${info.group ? `${info.kind}.${info.group}` : info.kind} "${name}" already exists`,
+      {
+        name,
+        kind: info.kind,
+        group: info.group,
+      },
+    );
+  }
+}
+
+/** The namespace of a write: the request's and the object's must agree; one of them must be set. */
+function requestNamespace(
+  info: ResourceInfo,
+  fromObject: string | undefined,
+  fromRequest: string | undefined,
+): string {
+  if (fromObject && fromRequest && fromObject !== fromRequest) {
+    throw new ApiError(
+      "BadRequest",
+      `the namespace of the provided object (${fromObject}) does not match the namespace sent on the request (${fromRequest})`,
+    );
+  }
+  const ns = fromRequest || fromObject;
+  if (!ns) throw new ApiError("BadRequest", `${info.kind}: metadata.namespace is required`);
+  return ns;
+}
+
+function selection(info: ResourceInfo, opts: ListOptions): Selection {
+  const sel: Selection = {};
+  if (opts.namespace) sel.namespace = opts.namespace;
+  if (opts.labelSelector) sel.labelSelector = parseSelector(opts.labelSelector);
+  if (opts.fieldSelector) sel.fieldSelector = parseFieldSelector(opts.fieldSelector, info);
+  return sel;
+}
+
+function patchObject(old: unknown, patch: unknown, type: PatchType = "merge"): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
+    throw new ApiError("BadRequest", "a merge patch must be a JSON object");
+  }
+  return type === "strategic" ? applyStrategicMergePatch(old, patch) : applyMergePatch(old, patch);
+}
+
+function requireSubresource(info: ResourceInfo, sub: "status" | "scale"): void {
+  if (!info.subresources.includes(sub)) {
+    throw new ApiError("NotFound", `${info.plural} have no ${sub} subresource`);
+  }
+}
