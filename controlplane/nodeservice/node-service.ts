@@ -1,0 +1,330 @@
+/**
+ * The control plane's side of NodeService. It turns agent calls into API writes through the
+ * registry (so they are validated like any other client's) and never lets a node act for another:
+ * every call names a node, which must be the one in the caller's certificate, and pod writes must
+ * target pods bound to that node.
+ */
+import type {
+  ServerDuplexStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { Lease, Node, NodeCondition, Pod } from "../../proto/gen/api.js";
+import type {
+  FinalizePodDeletionRequest,
+  GetObjectRequest,
+  PodEvent,
+  PodStatusReport,
+  RecordEventRequest,
+  RegisterRequest,
+  RegisterResponse,
+  RenewLeaseRequest,
+  TunnelFrame,
+  WatchPodsRequest,
+} from "../../proto/gen/node.js";
+import { ApiError, isApiError } from "../api/errors.js";
+import type { KubeObject } from "../api/object.js";
+import { resourceForKind } from "../api/resources.js";
+import type { Registry } from "../registry/index.js";
+import { type Clock, realClock } from "../util/clock.js";
+import { tracer } from "../util/trace.js";
+import { type CallWithAuth, callerNode, requireSelf } from "./node-identity.js";
+import type { PodCidrAllocator } from "./pod-cidr-allocator.js";
+import type { PodDispatcher } from "./pod-dispatcher.js";
+import type { TunnelRegistry } from "./tunnels.js";
+
+const trace = tracer("nodeservice");
+const nodes = resourceForKind("v1", "Node")!;
+const pods = resourceForKind("v1", "Pod")!;
+const leases = resourceForKind("coordination.k8s.io/v1", "Lease")!;
+const events = resourceForKind("v1", "Event")!;
+const readable = { ConfigMap: resourceForKind("v1", "ConfigMap")!, Secret: resourceForKind("v1", "Secret")! };
+
+/** Namespace of node heartbeat Leases, as in Kubernetes. */
+export const nodeLeaseNamespace = "kube-node-lease";
+
+export interface NodeServiceSettings {
+  clusterCidr: string;
+  serviceCidr: string;
+  clusterDns: string;
+  clusterDomain: string;
+  leaseDurationSeconds: number;
+  nodeEvictionTimeoutSeconds: number;
+}
+
+export interface NodeServiceDeps {
+  registry: Registry;
+  allocator: PodCidrAllocator;
+  dispatcher: PodDispatcher;
+  tunnels: TunnelRegistry;
+  settings: NodeServiceSettings;
+  clock?: Clock;
+}
+
+export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedServiceImplementation {
+  const { registry, allocator, dispatcher, tunnels, settings } = deps;
+  const clock = deps.clock ?? realClock;
+  const now = () => new Date(clock.now()).toISOString();
+
+  async function register(call: CallWithAuth, req: RegisterRequest): Promise<RegisterResponse> {
+    requireSelf(call, req.nodeName);
+    const podCIDR = await allocator.allocate(req.nodeName);
+    const status: Node["status"] = {
+      capacity: req.capacity,
+      allocatable: Object.keys(req.allocatable).length ? req.allocatable : req.capacity,
+      addresses: req.addresses.map((a) => ({ type: a.type, address: a.address })),
+      nodeInfo: {
+        kernelVersion: req.kernelVersion,
+        osImage: req.osImage,
+        kubeletVersion: req.agentVersion,
+        containerRuntimeVersion: "kshim",
+        operatingSystem: "linux",
+        architecture: process.arch === "x64" ? "amd64" : process.arch,
+      },
+      conditions: [readyCondition(now(), undefined)],
+    };
+    const labels = { "kubernetes.io/hostname": req.nodeName, "kubernetes.io/os": "linux", ...req.labels };
+    try {
+      await registry.create(nodes, {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name: req.nodeName, labels },
+        spec: { podCIDR, podCIDRs: [podCIDR] },
+      });
+    } catch (err) {
+      if (!isApiError(err, "AlreadyExists")) throw err;
+      await registry.patch(nodes, undefined, req.nodeName, {
+        metadata: { labels },
+        spec: { podCIDR, podCIDRs: [podCIDR] },
+      });
+    }
+    const current = (await registry.get(nodes, undefined, req.nodeName)) as Node & KubeObject;
+    status.conditions = [readyCondition(now(), current.status?.conditions)];
+    await registry.patchStatus(nodes, undefined, req.nodeName, { status });
+    await renew(req.nodeName);
+    trace("registered", req.nodeName, podCIDR);
+    return {
+      podCIDR,
+      clusterCIDR: settings.clusterCidr,
+      serviceCIDR: settings.serviceCidr,
+      clusterDNS: settings.clusterDns,
+      clusterDomain: settings.clusterDomain,
+      leaseDurationSeconds: settings.leaseDurationSeconds,
+      nodeEvictionTimeoutSeconds: settings.nodeEvictionTimeoutSeconds,
+    };
+  }
+
+  async function renew(nodeName: string): Promise<string> {
+    const renewTime = new Date(clock.now()).toISOString().replace("Z", "000Z");
+    const lease: Lease & KubeObject = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: nodeName, namespace: nodeLeaseNamespace },
+      spec: { holderIdentity: nodeName, leaseDurationSeconds: settings.leaseDurationSeconds, renewTime },
+    };
+    try {
+      await registry.patch(leases, nodeLeaseNamespace, nodeName, { spec: lease.spec });
+    } catch (err) {
+      if (!isApiError(err, "NotFound")) throw err;
+      await registry.create(leases, lease);
+    }
+    return renewTime;
+  }
+
+  async function renewLease(call: CallWithAuth, req: RenewLeaseRequest): Promise<{ renewTime: string }> {
+    requireSelf(call, req.nodeName);
+    const renewTime = await renew(req.nodeName);
+    if (req.conditionsJson.length) {
+      const reported = req.conditionsJson.map((b) => JSON.parse(b.toString()) as NodeCondition);
+      const node = (await registry.get(nodes, undefined, req.nodeName)) as Node & KubeObject;
+      const conditions = mergeConditions(node.status?.conditions ?? [], reported, now());
+      await registry.patchStatus(nodes, undefined, req.nodeName, { status: { conditions } });
+    }
+    return { renewTime };
+  }
+
+  /** Loads a pod and checks it is bound to the calling node (and, when given, has this uid). */
+  async function ownPod(
+    call: CallWithAuth,
+    namespace: string,
+    name: string,
+    uid: string,
+  ): Promise<Pod & KubeObject> {
+    const node = callerNode(call);
+    const pod = (await registry.get(pods, namespace, name)) as Pod & KubeObject;
+    if (pod.spec?.nodeName !== node) {
+      throw new ApiError("Forbidden", `pod "${namespace}/${name}" is not bound to node "${node}"`);
+    }
+    if (uid && pod.metadata.uid !== uid) {
+      throw new ApiError(
+        "Conflict",
+        `pod "${namespace}/${name}" was replaced (uid ${pod.metadata.uid}, not ${uid})`,
+      );
+    }
+    return pod;
+  }
+
+  async function reportPodStatus(
+    call: CallWithAuth,
+    req: PodStatusReport,
+  ): Promise<{ resourceVersion: string }> {
+    await ownPod(call, req.namespace, req.name, req.uid);
+    const status = JSON.parse(req.statusJson.toString()) as unknown;
+    const updated = await registry.patchStatus(pods, req.namespace, req.name, { status });
+    return { resourceVersion: updated.metadata.resourceVersion ?? "" };
+  }
+
+  async function finalizePodDeletion(call: CallWithAuth, req: FinalizePodDeletionRequest): Promise<object> {
+    try {
+      await ownPod(call, req.namespace, req.name, req.uid);
+      await registry.delete(pods, req.namespace, req.name, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid: req.uid },
+      });
+    } catch (err) {
+      if (!isApiError(err, "NotFound")) throw err;
+    }
+    return {};
+  }
+
+  async function getObject(call: CallWithAuth, req: GetObjectRequest): Promise<{ objectJson: Buffer }> {
+    const node = callerNode(call);
+    const info = readable[req.kind as keyof typeof readable];
+    if (!info) throw new ApiError("BadRequest", `nodes may read ConfigMaps and Secrets, not ${req.kind}`);
+    const onNode = await registry.list(pods, {
+      namespace: req.namespace,
+      fieldSelector: `spec.nodeName=${node}`,
+    });
+    if (onNode.items.length === 0) {
+      throw new ApiError("Forbidden", `node "${node}" has no pods in namespace "${req.namespace}"`);
+    }
+    const obj = await registry.get(info, req.namespace, req.name);
+    return { objectJson: Buffer.from(JSON.stringify(obj)) };
+  }
+
+  async function recordEvent(call: CallWithAuth, req: RecordEventRequest): Promise<object> {
+    const node = callerNode(call);
+    const event = JSON.parse(req.eventJson.toString()) as KubeObject & { source?: { host?: string } };
+    event.source = { ...event.source, host: node };
+    await registry.create(events, event, { namespace: event.metadata.namespace ?? "default" });
+    return {};
+  }
+
+  function watchPods(call: ServerWritableStream<WatchPodsRequest, PodEvent>): void {
+    let unsubscribe: (() => void) | undefined;
+    let closed = false;
+    const close = () => {
+      closed = true;
+      unsubscribe?.();
+    };
+    call.on("cancelled", close);
+    call.on("close", close);
+    call.on("error", close);
+    const encode = (pod: unknown) => Buffer.from(JSON.stringify(pod));
+    try {
+      const node = requireSelf(call, call.request.nodeName);
+      dispatcher
+        .subscribe(node, {
+          sync: (list, resourceVersion) =>
+            call.write({ type: "SYNC", podsJson: list.map(encode), resourceVersion }),
+          change: (type, pod) =>
+            call.write({
+              type,
+              podsJson: [encode(pod)],
+              resourceVersion: pod.metadata?.resourceVersion ?? "",
+            }),
+        })
+        .then((unsub) => {
+          unsubscribe = unsub;
+          if (closed) unsub();
+        })
+        .catch((err: unknown) => call.destroy(toServiceError(err)));
+    } catch (err) {
+      call.destroy(toServiceError(err));
+    }
+  }
+
+  function tunnel(call: ServerDuplexStream<TunnelFrame, TunnelFrame>): void {
+    let node: string;
+    try {
+      node = callerNode(call);
+    } catch (err) {
+      call.destroy(toServiceError(err));
+      return;
+    }
+    const detach = tunnels.attach(node, { send: (frame) => call.write(frame) });
+    call.on("data", (frame: TunnelFrame) => tunnels.receive(node, frame));
+    const end = () => detach();
+    call.on("end", () => {
+      end();
+      call.end();
+    });
+    call.on("cancelled", end);
+    call.on("error", end);
+  }
+
+  return {
+    Register: unary(register),
+    RenewLease: unary(renewLease),
+    ReportPodStatus: unary(reportPodStatus),
+    FinalizePodDeletion: unary(finalizePodDeletion),
+    GetObject: unary(getObject),
+    RecordEvent: unary(recordEvent),
+    WatchPods: watchPods,
+    Tunnel: tunnel,
+  };
+}
+
+function readyCondition(now: string, previous: NodeCondition[] | undefined): NodeCondition {
+  const old = previous?.find((c) => c.type === "Ready");
+  return {
+    type: "Ready",
+    status: "True",
+    reason: "AgentReady",
+    message: "node agent is posting ready status",
+    lastHeartbeatTime: now,
+    lastTransitionTime: old?.status === "True" && old.lastTransitionTime ? old.lastTransitionTime : now,
+  };
+}
+
+/** Applies reported conditions, keeping lastTransitionTime when a condition's status did not change. */
+export function mergeConditions(
+  current: NodeCondition[],
+  reported: NodeCondition[],
+  now: string,
+): NodeCondition[] {
+  const merged = current.filter((c) => !reported.some((r) => r.type === c.type));
+  for (const r of reported) {
+    const old = current.find((c) => c.type === r.type);
+    merged.push({
+      ...r,
+      lastHeartbeatTime: now,
+      lastTransitionTime:
+        old && old.status === r.status && old.lastTransitionTime ? old.lastTransitionTime : now,
+    });
+  }
+  return merged;
+}
+
+function unary<Req, Res>(fn: (call: CallWithAuth, req: Req) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    fn(call, call.request).then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(toServiceError(err)),
+    );
+  };
+}
+
+/** The one mapping of errors to gRPC status: ApiError carries its code, anything else is Internal. */
+export function toServiceError(err: unknown): Error & { code: number; details: string } {
+  if (err instanceof ApiError) {
+    return Object.assign(new Error(err.message), {
+      code: err.grpcCode,
+      details: `${err.reason}: ${err.message}`,
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return Object.assign(new Error(message), { code: 13, details: `InternalError: ${message}` });
+}

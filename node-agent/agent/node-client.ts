@@ -1,0 +1,95 @@
+/**
+ * The agent's typed client of NodeService over mutual TLS. Unary calls return promises; errors
+ * come back as the ApiError the control plane threw (its reason travels in the gRPC details), so the
+ * agent handles NotFound or Conflict the same way whichever side raised them.
+ */
+import {
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  credentials,
+  makeGenericClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { ApiError, type Reason } from "../../controlplane/api/errors.js";
+import type { NodeServiceTypes, PodEvent, TunnelFrame, WatchPodsRequest } from "../../proto/gen/node.js";
+import { nodeServiceDefinition } from "../../proto/node-service.js";
+
+export interface NodeClientOptions {
+  /** host:port of the control plane's NodeService. */
+  address: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  /** TLS server name to verify when `address` is an IP missing from the certificate. */
+  serverName?: string;
+}
+
+type UnaryMethod = Exclude<keyof NodeServiceTypes, "WatchPods" | "Tunnel">;
+
+const ServiceClient = makeGenericClientConstructor(nodeServiceDefinition, "NodeService");
+
+export class NodeClient {
+  private readonly client: InstanceType<typeof ServiceClient>;
+
+  constructor(opts: NodeClientOptions) {
+    const creds = credentials.createSsl(
+      Buffer.from(opts.caPem),
+      Buffer.from(opts.keyPem),
+      Buffer.from(opts.certPem),
+    );
+    this.client = new ServiceClient(opts.address, creds, {
+      "grpc.keepalive_time_ms": 10_000,
+      "grpc.keepalive_timeout_ms": 5_000,
+      "grpc.keepalive_permit_without_calls": 1,
+      ...(opts.serverName ? { "grpc.ssl_target_name_override": opts.serverName } : {}),
+    });
+  }
+
+  call<M extends UnaryMethod>(
+    method: M,
+    request: Partial<NodeServiceTypes[M]["request"]>,
+    timeoutMs = 10_000,
+  ): Promise<NodeServiceTypes[M]["response"]> {
+    return new Promise((resolve, reject) => {
+      const fn = this.client[method] as unknown as (
+        req: unknown,
+        opts: { deadline: number },
+        cb: (err: ServiceError | null, res: NodeServiceTypes[M]["response"]) => void,
+      ) => void;
+      fn.call(this.client, request, { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err ? reject(fromServiceError(err)) : resolve(res),
+      );
+    });
+  }
+
+  watchPods(request: WatchPodsRequest): ClientReadableStream<PodEvent> {
+    return (
+      this.client.WatchPods as unknown as (req: WatchPodsRequest) => ClientReadableStream<PodEvent>
+    ).call(this.client, request);
+  }
+
+  tunnel(): ClientDuplexStream<TunnelFrame, TunnelFrame> {
+    return (this.client.Tunnel as unknown as () => ClientDuplexStream<TunnelFrame, TunnelFrame>).call(
+      this.client,
+    );
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+const grpcReasons: Record<number, Reason> = {
+  4: "Timeout",
+  14: "ServiceUnavailable",
+  16: "Unauthorized",
+  7: "Forbidden",
+  5: "NotFound",
+};
+
+/** Turns a gRPC error back into the control plane's ApiError (the reason rides in `details`). */
+export function fromServiceError(err: ServiceError): ApiError {
+  const match = /^([A-Za-z]+): ([\s\S]*)$/.exec(err.details ?? "");
+  if (match) return new ApiError(match[1] as Reason, match[2]!);
+  return new ApiError(grpcReasons[err.code] ?? "InternalError", err.details || err.message);
+}
