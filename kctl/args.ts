@@ -1,0 +1,179 @@
+/**
+ * Command-line parsing for kctl, kubectl-style: one command word, flags before or after positionals,
+ * `--flag=value`, `--flag value`, `-f value`, `-fvalue`, `-f=value`, grouped short booleans (`-Aw`),
+ * repeatable flags, `--` ending the flags. Flags before the command word must be global ones. Every
+ * mistake is a `UsageError` naming the flag or word, so `main` can print it with the usage text.
+ */
+
+import { UsageError } from "./errors.js";
+
+export type FlagKind = "boolean" | "string" | "strings" | "int";
+
+export interface FlagSpec {
+  /** Long name without the leading `--`. */
+  name: string;
+  /** One-letter short name without the `-`. */
+  short?: string;
+  kind: FlagKind;
+  /** For string flags: the only accepted values. */
+  choices?: readonly string[];
+  /** For string flags: the value of the bare flag (`--cascade` means `--cascade=background`); it then never takes the next word. */
+  bareValue?: string;
+  /** Shown in help after the flag, e.g. `--output FORMAT`. */
+  placeholder?: string;
+  help: string;
+}
+
+export type FlagValue = boolean | string | string[] | number;
+
+/** Parsed flag values by long name; absent flags are missing from the map. */
+export class Flags {
+  constructor(private readonly values: ReadonlyMap<string, FlagValue>) {}
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  bool(name: string): boolean {
+    return this.values.get(name) === true;
+  }
+
+  string(name: string): string | undefined {
+    const v = this.values.get(name);
+    return typeof v === "string" ? v : undefined;
+  }
+
+  strings(name: string): string[] {
+    const v = this.values.get(name);
+    return Array.isArray(v) ? v : [];
+  }
+
+  int(name: string): number | undefined {
+    const v = this.values.get(name);
+    return typeof v === "number" ? v : undefined;
+  }
+}
+
+export interface ParsedCommandLine<C> {
+  /** Undefined when no command word was given (e.g. `kctl` or `kctl --help`). */
+  command: C | undefined;
+  positionals: string[];
+  flags: Flags;
+}
+
+export interface CommandShape {
+  name: string;
+  flags: readonly FlagSpec[];
+}
+
+function flagLabel(spec: FlagSpec): string {
+  return spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
+}
+
+/**
+ * Parses `argv` (without `node` and the script) against the command table and the global flags.
+ * Throws `UsageError` for an unknown command or flag, a missing or bad flag value.
+ */
+export function parseCommandLine<C extends CommandShape>(
+  argv: readonly string[],
+  commands: ReadonlyMap<string, C>,
+  globals: readonly FlagSpec[],
+): ParsedCommandLine<C> {
+  let command: C | undefined;
+  const positionals: string[] = [];
+  const values = new Map<string, FlagValue>();
+  const specs = (): readonly FlagSpec[] => (command ? [...command.flags, ...globals] : globals);
+  const where = (): string => (command ? ` for "kctl ${command.name}"` : "");
+
+  const byLong = (name: string): FlagSpec => {
+    const spec = specs().find((s) => s.name === name);
+    if (!spec) throw new UsageError(`unknown flag: --${name}${where()}`);
+    return spec;
+  };
+  const byShort = (letter: string): FlagSpec => {
+    const spec = specs().find((s) => s.short === letter);
+    if (!spec) throw new UsageError(`unknown shorthand flag: '${letter}' in -${letter}${where()}`);
+    return spec;
+  };
+  const set = (spec: FlagSpec, raw: string): void => {
+    values.set(spec.name, convert(spec, raw, values.get(spec.name)));
+  };
+
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const takeValue = (spec: FlagSpec): string => {
+      if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: ${flagLabel(spec)}`);
+      i++;
+      return argv[i]!;
+    };
+    if (token === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (token.startsWith("--")) {
+      const eq = token.indexOf("=");
+      const spec = byLong(eq < 0 ? token.slice(2) : token.slice(2, eq));
+      if (eq >= 0) set(spec, token.slice(eq + 1));
+      else set(spec, spec.kind === "boolean" ? "true" : (spec.bareValue ?? takeValue(spec)));
+      continue;
+    }
+    if (token.startsWith("-") && token.length > 1) {
+      // A group like -Aw is booleans only; the first non-boolean takes the rest (-nfoo, -n=foo) or the next word.
+      for (let j = 1; j < token.length; j++) {
+        const spec = byShort(token[j]!);
+        if (spec.kind === "boolean") {
+          if (token[j + 1] === "=") {
+            set(spec, token.slice(j + 2));
+            break;
+          }
+          set(spec, "true");
+          continue;
+        }
+        const rest = token.slice(j + 1);
+        if (rest === "") set(spec, spec.bareValue ?? takeValue(spec));
+        else set(spec, rest.startsWith("=") ? rest.slice(1) : rest);
+        break;
+      }
+      continue;
+    }
+    if (!command) {
+      command = commands.get(token);
+      if (!command) throw new UsageError(`unknown command "${token}" for "kctl"`);
+      continue;
+    }
+    positionals.push(token);
+  }
+  return { command, positionals, flags: new Flags(values) };
+}
+
+function convert(spec: FlagSpec, raw: string, previous: FlagValue | undefined): FlagValue {
+  const bad = (why: string) =>
+    new UsageError(`invalid argument "${raw}" for "${flagLabel(spec)}" flag: ${why}`);
+  switch (spec.kind) {
+    case "boolean":
+      if (raw === "true" || raw === "1") return true;
+      if (raw === "false" || raw === "0") return false;
+      throw bad("must be true or false");
+    case "int":
+      if (!/^-?\d+$/.test(raw)) throw bad("must be an integer");
+      return Number.parseInt(raw, 10);
+    case "strings":
+      if (raw === "") throw bad("must not be empty");
+      return [...(Array.isArray(previous) ? previous : []), raw];
+    case "string":
+      if (spec.choices && !spec.choices.includes(raw))
+        throw bad(`must be one of: ${spec.choices.join(", ")}`);
+      return raw;
+  }
+}
+
+/** The flag lines of a help text, aligned. */
+export function formatFlagHelp(specs: readonly FlagSpec[]): string {
+  const labels = specs.map((s) => {
+    const short = s.short ? `-${s.short}, ` : "    ";
+    const value = s.kind === "boolean" ? "" : ` ${s.placeholder ?? (s.kind === "int" ? "N" : "VALUE")}`;
+    return `  ${short}--${s.name}${value}`;
+  });
+  const width = Math.max(0, ...labels.map((l) => l.length));
+  return specs.map((s, i) => `${labels[i]!.padEnd(width)}   ${s.help}`).join("\n");
+}

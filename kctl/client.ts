@@ -1,0 +1,262 @@
+/**
+ * The API client kctl uses: Kubernetes REST paths built from the resource table, bearer token and
+ * cluster CA from the config, JSON in and out, watches as NDJSON streams. Uses node:http(s) because
+ * it must trust the cluster's own CA. Any non-2xx answer becomes `ApiError.fromStatus`; a server
+ * that cannot be reached becomes a `CliError` naming the URL.
+ */
+
+import http from "node:http";
+import https from "node:https";
+import { ApiError, reasonForCode, type Status } from "../controlplane/api/errors.js";
+import type { KubeObject } from "../controlplane/api/object.js";
+import type { ResourceInfo } from "../controlplane/api/resources.js";
+import type { WatchEvent } from "../controlplane/api/watch.js";
+import type { ClusterAccess } from "./config.js";
+import { CliError } from "./errors.js";
+
+export interface ObjectList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion?: string };
+  items: KubeObject[];
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  propagationPolicy?: "Background" | "Foreground" | "Orphan";
+  gracePeriodSeconds?: number;
+}
+
+export interface WatchOptions extends ListOptions {
+  resourceVersion?: string;
+}
+
+export const mergePatchType = "application/merge-patch+json";
+
+/** The URL path of a collection (no name) or an object, in a namespace or across all of them. */
+export function resourcePath(info: ResourceInfo, namespace?: string, name?: string, sub?: string): string {
+  let path = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
+  if (info.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
+  path += `/${info.plural}`;
+  if (name !== undefined) path += `/${encodeURIComponent(name)}`;
+  if (sub) path += `/${sub}`;
+  return path;
+}
+
+export class ApiClient {
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+
+  constructor(
+    private readonly access: ClusterAccess,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.base = new URL(access.server);
+    this.agent =
+      this.base.protocol === "https:"
+        ? new https.Agent({
+            keepAlive: true,
+            ...(access.caPem ? { ca: access.caPem } : {}),
+            rejectUnauthorized: !access.insecureSkipTlsVerify,
+          })
+        : new http.Agent({ keepAlive: true });
+  }
+
+  /** Frees pooled connections so the process can exit. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  get server(): string {
+    return this.access.server;
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.send(method, path, opts);
+    const text = await readBody(res);
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code >= 300) throw errorFromResponse(code, text, method, path);
+    if (text === "") return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CliError(`${method} ${path}: the server sent a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return this.request("GET", resourcePath(info, namespace, name));
+  }
+
+  /** Lists in `namespace`, or across all namespaces when it is undefined. */
+  list(info: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<ObjectList> {
+    return this.request("GET", resourcePath(info, namespace), {
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
+    });
+  }
+
+  create(info: ResourceInfo, namespace: string | undefined, obj: object, opts: WriteOptions = {}) {
+    return this.request<KubeObject>("POST", resourcePath(info, namespace), {
+      body: obj,
+      query: dryRunQuery(opts),
+    });
+  }
+
+  update(info: ResourceInfo, namespace: string | undefined, obj: KubeObject, opts: WriteOptions = {}) {
+    return this.request<KubeObject>("PUT", resourcePath(info, namespace, obj.metadata.name ?? ""), {
+      body: obj,
+      query: dryRunQuery(opts),
+    });
+  }
+
+  /** A JSON merge patch (RFC 7386): null deletes a field, objects merge, everything else replaces. */
+  patch(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    patch: object,
+    opts: WriteOptions = {},
+  ) {
+    return this.request<KubeObject>("PATCH", resourcePath(info, namespace, name), {
+      body: patch,
+      contentType: mergePatchType,
+      query: dryRunQuery(opts),
+    });
+  }
+
+  delete(info: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}) {
+    const body: Record<string, unknown> = { apiVersion: "v1", kind: "DeleteOptions" };
+    if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
+    if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
+    return this.request<unknown>("DELETE", resourcePath(info, namespace, name), {
+      body,
+      query: dryRunQuery(opts),
+    });
+  }
+
+  /**
+   * Streams changes from `opts.resourceVersion` on. Ends when the server closes the stream or the
+   * client's signal aborts; an ERROR event (for example 410 Gone) is thrown as `ApiError`.
+   */
+  async *watch(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    opts: WatchOptions = {},
+  ): AsyncGenerator<WatchEvent<KubeObject>> {
+    const path = resourcePath(info, namespace);
+    const res = await this.send("GET", path, {
+      query: {
+        watch: "true",
+        resourceVersion: opts.resourceVersion,
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+      },
+    });
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code >= 300) throw errorFromResponse(code, await readBody(res), "GET", path);
+    let pending = "";
+    try {
+      for await (const chunk of res) {
+        pending += chunk.toString("utf8");
+        let nl = pending.indexOf("\n");
+        while (nl >= 0) {
+          const line = pending.slice(0, nl).trim();
+          pending = pending.slice(nl + 1);
+          nl = pending.indexOf("\n");
+          if (line === "") continue;
+          const event = JSON.parse(line) as WatchEvent<KubeObject>;
+          if (event.type === "ERROR") throw ApiError.fromStatus(event.object as unknown as Status, 500);
+          yield event;
+        }
+      }
+    } catch (err) {
+      if (this.signal?.aborted) return;
+      if ((err as NodeJS.ErrnoException).code === "ECONNRESET") return;
+      throw err;
+    } finally {
+      res.destroy();
+    }
+  }
+
+  private send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(path, this.base);
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined && v !== "") url.searchParams.set(k, v);
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.access.token) headers.Authorization = `Bearer ${this.access.token}`;
+    let payload: Buffer | undefined;
+    if (opts.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(opts.body));
+      headers["Content-Type"] = opts.contentType ?? "application/json";
+      headers["Content-Length"] = String(payload.length);
+    }
+    const lib = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(url, {
+        method,
+        headers,
+        agent: this.agent,
+        ...(this.signal ? { signal: this.signal } : {}),
+      });
+      req.on("response", resolve);
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.name === "AbortError") reject(new CliError("interrupted"));
+        else reject(new CliError(connectionMessage(this.access, err)));
+      });
+      req.end(payload);
+    });
+  }
+}
+
+function dryRunQuery(opts: WriteOptions): Record<string, string | undefined> {
+  return { dryRun: opts.dryRun ? "All" : undefined };
+}
+
+async function readBody(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function errorFromResponse(code: number, text: string, method: string, path: string): ApiError {
+  try {
+    const body = JSON.parse(text) as Partial<Status>;
+    if (body && body.kind === "Status") return ApiError.fromStatus(body, code);
+  } catch {
+    // Not a Status: fall through to a message built from the raw answer.
+  }
+  const snippet = text.trim().slice(0, 200) || "(empty body)";
+  return new ApiError(reasonForCode(code), `${method} ${path}: the server answered ${code}: ${snippet}`);
+}
+
+function connectionMessage(access: ClusterAccess, err: NodeJS.ErrnoException): string {
+  const where = `the server at ${access.server} (from ${access.path})`;
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return `cannot connect to ${where}: connection refused; is "kctl up" running?`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `cannot resolve the host of ${where}: ${err.message}`;
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `cannot verify the TLS certificate of ${where}: ${err.message}; check certificate-authority-data in the config`;
+    default:
+      return `cannot reach ${where}: ${err.message}`;
+  }
+}

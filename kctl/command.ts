@@ -1,0 +1,51 @@
+/**
+ * What a kctl command is and what it gets to run: its flags and usage for the parser and help, and
+ * a context with the parsed arguments, the process's I/O (injected so tests run the CLI in-process)
+ * and a lazily opened API connection (`kctl up` never opens one).
+ */
+
+import type { Clock } from "../controlplane/util/clock.js";
+import type { FlagSpec, Flags } from "./args.js";
+import type { ApiClient } from "./client.js";
+import type { ClusterAccess } from "./config.js";
+
+export interface Output {
+  write(text: string): unknown;
+}
+
+export interface CliIO {
+  stdout: Output;
+  stderr: Output;
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock: Clock;
+  /** Aborted on SIGINT/SIGTERM: watches end and requests are cancelled. */
+  signal: AbortSignal;
+}
+
+export interface Connection {
+  client: ApiClient;
+  access: ClusterAccess;
+}
+
+export interface CommandContext {
+  io: CliIO;
+  positionals: readonly string[];
+  flags: Flags;
+  /** The resolved config file path (`--config`, `KCTL_CONFIG`, `~/.kctl/config`). */
+  configPath: string;
+  /** Reads the config and opens a client; the same connection on every call, closed by main. */
+  connect(): Promise<Connection>;
+}
+
+export interface Command {
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** The synopsis, e.g. `kctl get KIND[,KIND] [NAME...] [flags]`, and examples. */
+  usage: string;
+  flags: readonly FlagSpec[];
+  /** Returns the exit code (0 when everything worked). */
+  run(ctx: CommandContext): Promise<number>;
+}

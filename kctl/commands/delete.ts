@@ -1,0 +1,141 @@
+/**
+ * `kctl delete -f FILE|DIR | KIND NAME... | KIND/NAME... | KIND -l SELECTOR`: deletes objects, prints
+ * `deployment.apps "web" deleted` for each; `--cascade` is sent as the propagation policy. Files are
+ * deleted in reverse order, so what was applied first (namespaces) goes last.
+ */
+
+import { isApiError } from "../../controlplane/api/errors.js";
+import { qualifiedKind, type ResourceInfo } from "../../controlplane/api/resources.js";
+import type { ApiClient, DeleteOptions } from "../client.js";
+import type { Command, CommandContext } from "../command.js";
+import { dryRunFlag, filenameFlag, namespaceFlag, selectorFlag } from "../common-flags.js";
+import { errorLines, UsageError } from "../errors.js";
+import { loadManifests } from "../manifests.js";
+import { namespaceFlagValue, parseTargets, selectorFlagValue } from "../targets.js";
+
+interface Victim {
+  info: ResourceInfo;
+  namespace: string | undefined;
+  name: string;
+}
+
+const policies = { background: "Background", foreground: "Foreground", orphan: "Orphan" } as const;
+
+export const deleteCommand: Command = {
+  name: "delete",
+  summary: "Delete objects named on the command line, by label selector, or in manifest files",
+  usage: [
+    "kctl delete -f FILE|DIR|- [-f ...]",
+    "       kctl delete KIND NAME... | KIND/NAME... | KIND -l SELECTOR | KIND --all",
+    "         [-n NS] [--cascade=background|foreground|orphan] [--grace-period=N] [--ignore-not-found]",
+  ].join("\n"),
+  flags: [
+    filenameFlag,
+    namespaceFlag,
+    selectorFlag,
+    { name: "all", kind: "boolean", help: "delete every object of the kind in the namespace" },
+    {
+      name: "cascade",
+      kind: "string",
+      choices: ["background", "foreground", "orphan"],
+      bareValue: "background",
+      placeholder: "MODE",
+      help: "what happens to dependents: background (default), foreground or orphan",
+    },
+    {
+      name: "grace-period",
+      kind: "int",
+      placeholder: "SECONDS",
+      help: "seconds a pod gets to stop; 0 for now",
+    },
+    { name: "ignore-not-found", kind: "boolean", help: "treat objects that do not exist as deleted" },
+    dryRunFlag,
+  ],
+  async run(ctx) {
+    const files = ctx.flags.strings("filename");
+    const labelSelector = selectorFlagValue(ctx.flags);
+    if (files.length > 0 && ctx.positionals.length > 0) {
+      throw new UsageError("give either -f or KIND NAME, not both");
+    }
+    const grace = ctx.flags.int("grace-period");
+    if (grace !== undefined && grace < 0) throw new UsageError("--grace-period must be 0 or more");
+    const dryRun = ctx.flags.string("dry-run") ?? "none";
+    const opts: DeleteOptions = {
+      propagationPolicy: policies[(ctx.flags.string("cascade") ?? "background") as keyof typeof policies],
+    };
+    if (grace !== undefined) opts.gracePeriodSeconds = grace;
+    if (dryRun === "server") opts.dryRun = true;
+
+    const victims: Victim[] = [];
+    let ignoreNotFound = ctx.flags.bool("ignore-not-found");
+    if (files.length > 0) {
+      const manifests = await loadManifests(files, ctx.io);
+      const { client, access } = await ctx.connect();
+      const explicit = ctx.flags.string("namespace");
+      for (const m of [...manifests].reverse()) {
+        victims.push({
+          info: m.info,
+          namespace: m.info.namespaced
+            ? m.object.metadata.namespace || explicit || access.namespace
+            : undefined,
+          name: m.object.metadata.name,
+        });
+      }
+      return deleteAll(ctx, client, victims, opts, ignoreNotFound, dryRun);
+    }
+    const targets = parseTargets(ctx.positionals, "delete");
+    const named = targets.some((t) => t.names.length > 0);
+    const everything = ctx.flags.bool("all");
+    if (!named && labelSelector === undefined && !everything) {
+      throw new UsageError("give names, -l SELECTOR or --all to say which objects to delete");
+    }
+    if (named && (labelSelector !== undefined || everything)) {
+      throw new UsageError("names cannot be combined with -l or --all");
+    }
+    const { client, access } = await ctx.connect();
+    const namespace = namespaceFlagValue(ctx.flags, access.namespace);
+    for (const { info, names } of targets) {
+      const ns = info.namespaced ? namespace : undefined;
+      if (named) {
+        for (const name of names) victims.push({ info, namespace: ns, name });
+        continue;
+      }
+      const list = await client.list(info, ns, labelSelector ? { labelSelector } : {});
+      for (const obj of list.items) victims.push({ info, namespace: ns, name: obj.metadata.name ?? "" });
+    }
+    if (victims.length === 0) {
+      ctx.io.stderr.write(
+        `No resources found${targets.some((t) => t.info.namespaced) ? ` in ${namespace} namespace` : ""}\n`,
+      );
+      return 0;
+    }
+    // Objects found by listing may vanish before their turn; that is not an error.
+    if (!named) ignoreNotFound = true;
+    return deleteAll(ctx, client, victims, opts, ignoreNotFound, dryRun);
+  },
+};
+
+async function deleteAll(
+  ctx: CommandContext,
+  client: ApiClient,
+  victims: readonly Victim[],
+  opts: DeleteOptions,
+  ignoreNotFound: boolean,
+  dryRun: string,
+): Promise<number> {
+  let failed = false;
+  const suffix = dryRun === "server" ? " (server dry run)" : dryRun === "client" ? " (dry run)" : "";
+  for (const v of victims) {
+    try {
+      if (dryRun === "client") await client.get(v.info, v.namespace, v.name);
+      else await client.delete(v.info, v.namespace, v.name, opts);
+      ctx.io.stdout.write(`${qualifiedKind(v.info)} "${v.name}" deleted${suffix}\n`);
+    } catch (err) {
+      if (isApiError(err, "NotFound") && ignoreNotFound) continue;
+      if (!isApiError(err)) throw err;
+      failed = true;
+      for (const line of errorLines(err)) ctx.io.stderr.write(`${line}\n`);
+    }
+  }
+  return failed ? 1 : 0;
+}

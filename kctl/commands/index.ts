@@ -1,0 +1,18 @@
+/** The command table: one entry per `kctl COMMAND`, each defined in its own file here. */
+
+import type { Command } from "../command.js";
+import { apiResourcesCommand } from "./api-resources.js";
+import { applyCommand } from "./apply.js";
+import { deleteCommand } from "./delete.js";
+import { describeCommand } from "./describe.js";
+import { getCommand } from "./get.js";
+import { versionCommand } from "./version.js";
+
+export const commands: readonly Command[] = [
+  applyCommand,
+  getCommand,
+  describeCommand,
+  deleteCommand,
+  apiResourcesCommand,
+  versionCommand,
+];

@@ -1,0 +1,84 @@
+/**
+ * Resolving what `get`, `describe` and `delete` act on from their arguments, like kubectl:
+ * `KIND[,KIND] [NAME...]` or `KIND/NAME...`, with plural, singular, short and group-qualified kind
+ * names (`po`, `deploy`, `deployments.apps`); plus the namespace and label selector flags.
+ */
+
+import { isApiError } from "../controlplane/api/errors.js";
+import { parseSelector } from "../controlplane/api/labels.js";
+import { type ResourceInfo, resolveResourceName } from "../controlplane/api/resources.js";
+import type { Flags } from "./args.js";
+import { CliError, UsageError } from "./errors.js";
+
+export interface Target {
+  info: ResourceInfo;
+  /** Empty: every object of the kind (in scope, matching the selector). */
+  names: string[];
+}
+
+function kind(word: string): ResourceInfo {
+  const info = resolveResourceName(word);
+  if (!info)
+    throw new CliError(`the server doesn't have a resource type "${word}"; "kctl api-resources" lists them`);
+  return info;
+}
+
+/** Parses the positional arguments of a command that takes resources. */
+export function parseTargets(positionals: readonly string[], verb: string): Target[] {
+  if (positionals.length === 0) {
+    throw new UsageError(
+      `you must specify the type of resource to ${verb}; "kctl api-resources" lists the supported types`,
+    );
+  }
+  if (positionals[0]!.includes("/")) {
+    const targets: Target[] = [];
+    for (const arg of positionals) {
+      const slash = arg.indexOf("/");
+      if (slash < 0) {
+        throw new UsageError(
+          `"${arg}": when one argument is KIND/NAME, all must be (mixing forms is ambiguous)`,
+        );
+      }
+      const name = arg.slice(slash + 1);
+      if (name === "" || name.includes("/")) throw new UsageError(`"${arg}": expected KIND/NAME`);
+      const info = kind(arg.slice(0, slash));
+      const existing = targets.find((t) => t.info === info);
+      if (existing) existing.names.push(name);
+      else targets.push({ info, names: [name] });
+    }
+    return targets;
+  }
+  const infos = positionals[0]!.split(",").filter(Boolean).map(kind);
+  const names = positionals.slice(1);
+  for (const name of names) {
+    if (name.includes("/")) {
+      throw new UsageError(
+        `"${name}": there is no need to give the type separately when passing arguments in KIND/NAME form`,
+      );
+    }
+  }
+  if (names.length > 0 && infos.length > 1) {
+    throw new UsageError(`names can be given with only one resource type, got ${positionals[0]}`);
+  }
+  return infos.map((info) => ({ info, names: [...names] }));
+}
+
+/** The `-l` selector, checked here so a typo fails before any request. */
+export function selectorFlagValue(flags: Flags): string | undefined {
+  const text = flags.string("selector");
+  if (text === undefined) return undefined;
+  try {
+    parseSelector(text);
+  } catch (err) {
+    if (isApiError(err)) throw new CliError(`-l/--selector: ${err.message}`);
+    throw err;
+  }
+  return text;
+}
+
+/** The namespace for namespaced requests: `-n`, else the config's context namespace. */
+export function namespaceFlagValue(flags: Flags, contextNamespace: string): string {
+  const ns = flags.string("namespace");
+  if (ns === "") throw new UsageError("-n/--namespace must not be empty");
+  return ns ?? contextNamespace;
+}
