@@ -40,9 +40,6 @@ export interface PodInfo {
   readonly antiAffinity: readonly AntiAffinityTerm[];
 }
 
-// PodSpec in proto/api.proto has no `priority` yet (Kubernetes fills it from the PriorityClass).
-type SpecWithPriority = DeepReadonly<PodSpec> & { readonly priority?: number };
-
 export function podInfo(pod: DeepReadonly<Pod>): PodInfo {
   const spec = pod.spec ?? {};
   const requests = podRequests(spec, false);
@@ -51,7 +48,7 @@ export function podInfo(pod: DeepReadonly<Pod>): PodInfo {
     pod,
     namespace: pod.metadata.namespace ?? "",
     labels: pod.metadata.labels ?? {},
-    priority: (spec as SpecWithPriority).priority ?? 0,
+    priority: spec.priority ?? 0,
     requests,
     nonZeroRequests: podRequests(spec, true),
     controllerUid: pod.metadata.ownerReferences?.find((r) => r.controller)?.uid ?? "",

@@ -100,6 +100,8 @@ export interface PodSpec {
   affinity?: Affinity;
   schedulerName?: string;
   tolerations?: Toleration[];
+  /** Scheduling priority: higher goes first. Set directly; PriorityClass objects are not served. */
+  priority?: number;
 }
 
 export interface Container {
