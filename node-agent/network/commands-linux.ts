@@ -25,8 +25,8 @@ export function runTool(argv: readonly string[], input = ""): Promise<ToolResult
     const child = spawn(argv[0]!, argv.slice(1), { stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.stdout!.on("data", (d: Buffer) => out.push(d));
+    child.stderr!.on("data", (d: Buffer) => err.push(d));
     child.once("error", (e) =>
       reject(new NetworkError("CommandFailed", `cannot run ${argv.join(" ")}: ${e.message}`, { cause: e })),
     );
