@@ -6,6 +6,7 @@ import { applyCommand } from "./apply.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { getCommand } from "./get.js";
+import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
 
 export const commands: readonly Command[] = [
@@ -15,4 +16,5 @@ export const commands: readonly Command[] = [
   deleteCommand,
   apiResourcesCommand,
   versionCommand,
+  upCommand,
 ];

@@ -1,0 +1,96 @@
+/**
+ * `kctl up`: runs a whole single-host cluster in the foreground — etcd (a child process, unless
+ * `--etcd-endpoints` names an external cluster), the control plane, and (soon) the local node agent —
+ * writes the kctl config, and stops everything cleanly on SIGINT/SIGTERM. Running it again on the
+ * same state dir brings back the same cluster: the same objects, CA and token.
+ */
+import { join } from "node:path";
+import { startControlPlane } from "../../controlplane/control-plane.js";
+import type { Command } from "../command.js";
+import { writeConfig } from "../config.js";
+import { UsageError } from "../errors.js";
+
+export const defaultStateDir = "/var/lib/kctl";
+
+export const upCommand: Command = {
+  name: "up",
+  summary: "Run a cluster on this host in the foreground (etcd, control plane, node agent)",
+  usage: [
+    "kctl up [--state-dir DIR] [--port 6443] [--listen ADDR] [--advertise-address ADDR]",
+    "        [--etcd-endpoints URL,...] [--no-agent]",
+    "",
+    "Examples:",
+    "  kctl up                                # state in /var/lib/kctl, API on https://127.0.0.1:6443",
+    "  kctl up --state-dir /tmp/c1 --port 7443",
+  ].join("\n"),
+  flags: [
+    {
+      name: "state-dir",
+      kind: "string",
+      placeholder: "DIR",
+      help: `all cluster state (default ${defaultStateDir})`,
+    },
+    {
+      name: "port",
+      kind: "int",
+      placeholder: "PORT",
+      help: "apiserver HTTPS port (default 6443; NodeService uses PORT+1)",
+    },
+    { name: "listen", kind: "string", placeholder: "ADDR", help: "address to listen on (default 0.0.0.0)" },
+    {
+      name: "advertise-address",
+      kind: "strings",
+      placeholder: "ADDR",
+      help: "address clients and nodes use to reach this host (repeatable; default 127.0.0.1)",
+    },
+    {
+      name: "etcd-endpoints",
+      kind: "string",
+      placeholder: "URL,...",
+      help: "use this external etcd instead of running one",
+    },
+    { name: "no-agent", kind: "boolean", help: "run only the control plane, no node agent on this host" },
+  ],
+  async run(ctx) {
+    if (ctx.positionals.length > 0)
+      throw new UsageError(`kctl up takes no arguments (got "${ctx.positionals[0]}")`);
+    const port = ctx.flags.int("port") ?? 6443;
+    if (port < 0 || port > 65535) throw new UsageError(`--port must be between 0 and 65535 (got ${port})`);
+    const stateDir = ctx.flags.string("state-dir") ?? defaultStateDir;
+    const etcdEndpoints = (ctx.flags.string("etcd-endpoints") ?? "").split(",").filter(Boolean);
+    for (const url of etcdEndpoints) {
+      if (!/^https?:\/\/[^/]+$/.test(url)) {
+        throw new UsageError(`--etcd-endpoints: "${url}" is not a URL like http://10.0.0.5:2379`);
+      }
+    }
+    const advertise = ctx.flags.strings("advertise-address");
+    const listen = ctx.flags.string("listen");
+    const cp = await startControlPlane({
+      stateDir,
+      port,
+      ...(listen ? { listenHost: listen } : {}),
+      ...(advertise.length ? { advertiseAddresses: advertise } : {}),
+      ...(etcdEndpoints.length ? { etcdEndpoints } : {}),
+    });
+    try {
+      const config = { server: cp.apiUrl, caPem: cp.caPem, token: cp.adminToken };
+      await writeConfig(ctx.configPath, config);
+      await writeConfig(join(stateDir, "admin.kubeconfig"), config);
+      ctx.io.stdout.write(
+        `control plane ready: ${cp.apiUrl} (node service ${cp.nodeServiceAddress})\nconfig written to ${ctx.configPath}\n`,
+      );
+      const stopped = new Promise<void>((resolve) =>
+        ctx.io.signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+      const outcome = await Promise.race([stopped.then(() => undefined), cp.failed]);
+      if (outcome instanceof Error) {
+        ctx.io.stderr.write(`error: ${outcome.message}; stopping\n`);
+        return 1;
+      }
+      ctx.io.stdout.write("stopping\n");
+      return 0;
+    } finally {
+      await cp.stop();
+    }
+  },
+};
