@@ -1,0 +1,223 @@
+/**
+ * One control plane process: etcd (spawned as a child unless external endpoints are given), the
+ * cluster PKI and admin token, the registry over etcd, the HTTPS apiserver, the NodeService for
+ * agents, and the scheduler and controllers under leader election, so several control planes can
+ * share one etcd and only one acts. Everything it starts, `stop()` stops, in reverse order.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Etcd3 } from "etcd3";
+import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
+import { isApiError } from "./api/errors.js";
+import { resourceForKind } from "./api/resources.js";
+import { type ApiServer, startApiServer } from "./apiserver/index.js";
+import { type LeaderElector, runWhenLeader } from "./controllers/machinery/index.js";
+import { type EtcdProcess, startEtcdProcess } from "./etcd/etcd-process.js";
+import { EventRecorder } from "./events/event-recorder.js";
+import { InformerFactory } from "./informers/informer-factory.js";
+import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
+import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
+import { PodDispatcher } from "./nodeservice/pod-dispatcher.js";
+import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/server.js";
+import { TunnelRegistry } from "./nodeservice/tunnels.js";
+import { ensureCa, ensureServingCert } from "./pki/pki.js";
+import { Registry } from "./registry/index.js";
+import { Scheduler } from "./scheduler/index.js";
+import { Store } from "./store/index.js";
+import { tracer } from "./util/trace.js";
+import { schedulerBackend } from "./wiring/scheduler-backend.js";
+
+const trace = tracer("control-plane");
+
+export interface ControlPlaneOptions {
+  stateDir: string;
+  /** Address the apiserver and NodeService listen on. Default 0.0.0.0. */
+  listenHost?: string;
+  /** Addresses clients use to reach this control plane; they go into the serving certificate. */
+  advertiseAddresses?: string[];
+  /** HTTPS apiserver port (default 6443; 0 picks one). */
+  port?: number;
+  /** NodeService gRPC port (default port + 1; 0 picks one). */
+  nodeServicePort?: number;
+  /** External etcd; when empty an etcd child runs with its data in `<stateDir>/etcd`. */
+  etcdEndpoints?: string[];
+  clusterCidr?: string;
+  serviceCidr?: string;
+  leaseDurationSeconds?: number;
+  nodeEvictionTimeoutSeconds?: number;
+  /** Leader election lease length; a dead leader is replaced after this long. */
+  leaderElectionTtlSeconds?: number;
+}
+
+export interface ControlPlane {
+  apiUrl: string;
+  nodeServiceAddress: string;
+  caPem: string;
+  adminToken: string;
+  /** Resolves when a component this process depends on dies (e.g. the etcd child). */
+  failed: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+const namespaces = resourceForKind("v1", "Namespace")!;
+
+/** The admin bearer token, made when the cluster is created and kept in the state dir. */
+async function ensureAdminToken(pkiDir: string): Promise<string> {
+  const path = join(pkiDir, "admin-token");
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch {
+    const token = randomBytes(32).toString("base64url");
+    await writeFile(path, `${token}\n`, { mode: 0o600 });
+    return token;
+  }
+}
+
+function tokenMatches(expected: string): (token: string) => { name: string } | undefined {
+  const want = Buffer.from(expected);
+  return (token) => {
+    const got = Buffer.from(token);
+    return got.length === want.length && timingSafeEqual(got, want) ? { name: "admin" } : undefined;
+  };
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const stops: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const fn of stops.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        trace("stop step failed", String(err));
+      }
+    }
+  };
+  try {
+    return await start(opts, stops, stop);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function start(
+  opts: ControlPlaneOptions,
+  stops: (() => Promise<void> | void)[],
+  stop: () => Promise<void>,
+): Promise<ControlPlane> {
+  const listenHost = opts.listenHost ?? "0.0.0.0";
+  const pkiDir = join(opts.stateDir, "pki");
+  await mkdir(pkiDir, { recursive: true, mode: 0o700 });
+
+  let etcdChild: EtcdProcess | undefined;
+  let endpoints = opts.etcdEndpoints ?? [];
+  if (endpoints.length === 0) {
+    etcdChild = await startEtcdProcess({
+      dataDir: join(opts.stateDir, "etcd"),
+      logFile: join(opts.stateDir, "etcd.log"),
+    });
+    stops.push(() => etcdChild?.stop());
+    endpoints = [etcdChild.endpoint];
+  }
+  const etcd = new Etcd3({ hosts: endpoints });
+  stops.push(() => etcd.close());
+
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const store = new Store({ client: etcd, metrics });
+  stops.push(() => store.close());
+  const registry = new Registry({ store });
+  await registry.ensureSystemNamespaces();
+  await ensureNamespace(registry, nodeLeaseNamespace);
+
+  const ca = await ensureCa(pkiDir);
+  const hosts = ["127.0.0.1", "localhost", hostname(), ...(opts.advertiseAddresses ?? [])];
+  const serving = await ensureServingCert(pkiDir, ca, {
+    commonName: "kctl-apiserver",
+    hosts: [...new Set(hosts)],
+  });
+  const adminToken = await ensureAdminToken(pkiDir);
+
+  const informers = new InformerFactory(store);
+  stops.push(() => informers.stop());
+  const tunnels = new TunnelRegistry();
+  const dispatcher = new PodDispatcher(informers.pods());
+  stops.push(() => dispatcher.close());
+  informers.informer(resourceForKind("v1", "Node")!);
+  informers.start();
+
+  const apiserver: ApiServer = await startApiServer({
+    registry,
+    host: listenHost,
+    port: opts.port ?? 6443,
+    tls: { cert: serving.certPem, key: serving.keyPem },
+    authenticate: tokenMatches(adminToken),
+    metrics,
+  });
+  stops.push(() => apiserver.close());
+
+  const clusterCidr = opts.clusterCidr ?? "10.244.0.0/16";
+  const nodeService: NodeServiceServer = await startNodeServiceServer({
+    host: listenHost,
+    port: opts.nodeServicePort ?? (opts.port === 0 ? 0 : (opts.port ?? 6443) + 1),
+    caPem: ca.certPem,
+    serving,
+    registry,
+    allocator: new PodCidrAllocator(etcd, clusterCidr),
+    dispatcher,
+    tunnels,
+    settings: {
+      clusterCidr,
+      serviceCidr: opts.serviceCidr ?? "10.96.0.0/16",
+      clusterDns: "",
+      clusterDomain: "cluster.local",
+      leaseDurationSeconds: opts.leaseDurationSeconds ?? 40,
+      nodeEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+    },
+  });
+  stops.push(() => nodeService.close());
+
+  const identity = `${hostname()}_${process.pid}`;
+  const ttlSeconds = opts.leaderElectionTtlSeconds ?? 5;
+  const electors: LeaderElector[] = [];
+  stops.push(() => Promise.all(electors.map((e) => e.stop())).then(() => undefined));
+  electors.push(
+    runWhenLeader({
+      client: etcd,
+      lockName: "kube-scheduler",
+      identity,
+      ttlSeconds,
+      onStartedLeading: async (signal) => {
+        await informers.waitForSync();
+        const events = new EventRecorder({ registry, component: "default-scheduler" });
+        await new Scheduler({
+          backend: schedulerBackend(registry, informers, events),
+          registry: metrics,
+        }).run(signal);
+      },
+    }),
+  );
+
+  const advertise = opts.advertiseAddresses?.[0] ?? "127.0.0.1";
+  const failed = new Promise<Error>((resolve) => {
+    etcdChild?.exited.then(() => resolve(new Error("the etcd child process exited")));
+  });
+  return {
+    apiUrl: `https://${advertise}:${apiserver.port}`,
+    nodeServiceAddress: `${advertise}:${nodeService.port}`,
+    caPem: ca.certPem,
+    adminToken,
+    failed,
+    stop,
+  };
+}
+
+async function ensureNamespace(registry: Registry, name: string): Promise<void> {
+  try {
+    await registry.create(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  } catch (err) {
+    if (!isApiError(err, "AlreadyExists")) throw err;
+  }
+}
