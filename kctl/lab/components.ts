@@ -1,0 +1,162 @@
+/**
+ * What the lab runs: the one place that says which command is the control plane, which is a node
+ * agent, and how to tell that they are ready. The lab's network, supervision and teardown do not
+ * depend on what is in here; the integrator edits only this file as `kctl up` and `kctl join`
+ * take shape.
+ *
+ * Profiles (`kctl lab up --components`):
+ *   all           control plane in the lab namespace and one agent per host (the default)
+ *   controlplane  the control plane only, hosts are bare
+ *   none          the network alone: namespaces, bridge and links, no processes
+ */
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
+import { LabError } from "./errors.js";
+import type { LabAddresses } from "./lab-names.js";
+import type { LabNode } from "./lab-state.js";
+import type { ComponentSpec } from "./processes.js";
+import { runCommand } from "./run-command.js";
+
+export interface LabContext {
+  name: string;
+  labDir: string;
+  addresses: LabAddresses;
+  nodes: readonly LabNode[];
+  /** The control plane URL; reachable from the hosts and, through the transit link, from the root. */
+  server: string;
+  /** Port the control plane listens on at the gateway address (the lab namespace is private). */
+  apiPort: number;
+  /** A bootstrap token made for this lab, for the control plane to accept and agents to present. */
+  token: string;
+  /** State dir of a component (`controlplane` or a node name), created before it starts. */
+  stateDirOf(component: string): string;
+}
+
+export interface LabComponents {
+  readonly profile: string;
+  /** The control plane's command, run inside the lab namespace; undefined runs none. */
+  controlPlane?(ctx: LabContext): ComponentSpec;
+  /** Resolves when the control plane serves; polled until `signal` aborts. */
+  controlPlaneReady?(ctx: LabContext, signal: AbortSignal): Promise<void>;
+  /** The agent command for `node`, run inside that host's namespace; undefined runs none. */
+  agent?(ctx: LabContext, node: LabNode): ComponentSpec;
+  /** Resolves when every node of `ctx.nodes` is Ready. */
+  nodesReady?(ctx: LabContext, signal: AbortSignal): Promise<void>;
+  /** Path of the kctl config that points at this lab's control plane, if there is one. */
+  clientConfig?(ctx: LabContext): string;
+}
+
+export const API_PORT = 6443;
+export const CONTROL_PLANE = "controlplane";
+
+export function newToken(): string {
+  return randomBytes(16).toString("hex");
+}
+
+// Two levels up is dist/ when running built code and the repo root when running sources (vitest);
+// either way the command the lab runs is the built dist/kctl/main.js.
+const above = fileURLToPath(new URL("../..", import.meta.url));
+const kctlMain = above.endsWith("/dist/") ? `${above}kctl/main.js` : `${above}dist/kctl/main.js`;
+
+function kctl(...args: string[]): string[] {
+  return [process.execPath, kctlMain, ...args];
+}
+
+/** Polls `check` every 200 ms until it returns true or `signal` aborts. */
+export async function pollUntil(check: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
+  while (!(await check())) {
+    if (signal.aborted) throw signal.reason;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** True when a TCP connection to `host:port` (from the root namespace) is accepted. */
+export function acceptsTcp(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1_000 });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+interface NodeList {
+  items?: { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string }[] } }[];
+}
+
+/** True when `kctl get nodes` lists every lab node with condition Ready=True. */
+async function allNodesReady(ctx: LabContext, config: string): Promise<boolean> {
+  const res = await runCommand(kctl("--kubeconfig", config, "get", "nodes", "-o", "json"));
+  if (res.code !== 0) return false;
+  const list = JSON.parse(res.stdout) as NodeList;
+  const ready = new Set(
+    (list.items ?? [])
+      .filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+      .map((n) => n.metadata?.name),
+  );
+  return ctx.nodes.every((n) => ready.has(n.name));
+}
+
+const controlPlaneOnly: LabComponents = {
+  profile: "controlplane",
+  controlPlane: (ctx) => ({
+    argv: kctl(
+      "up",
+      "--state-dir",
+      ctx.stateDirOf(CONTROL_PLANE),
+      "--listen",
+      ctx.addresses.gateway,
+      "--port",
+      String(ctx.apiPort),
+      "--token",
+      ctx.token,
+      "--no-agent",
+    ),
+  }),
+  controlPlaneReady: (ctx, signal) => pollUntil(() => acceptsTcp(ctx.addresses.gateway, ctx.apiPort), signal),
+  clientConfig: (ctx) => `${ctx.stateDirOf(CONTROL_PLANE)}/kubeconfig`,
+};
+
+const all: LabComponents = {
+  ...controlPlaneOnly,
+  profile: "all",
+  agent: (ctx, node) => ({
+    argv: kctl(
+      "join",
+      ctx.server,
+      "--token",
+      ctx.token,
+      "--node-name",
+      node.name,
+      "--state-dir",
+      ctx.stateDirOf(node.name),
+    ),
+  }),
+  nodesReady: (ctx, signal) =>
+    pollUntil(() => allNodesReady(ctx, controlPlaneOnly.clientConfig!(ctx)), signal),
+};
+
+const none: LabComponents = { profile: "none" };
+
+const profiles: Record<string, LabComponents> = { all, controlplane: controlPlaneOnly, none };
+
+export const PROFILE_NAMES = Object.keys(profiles);
+
+/** The components of profile `name`; `field` names the flag in the error for an unknown one. */
+export function componentsFor(name: string, field = "--components"): LabComponents {
+  const found = profiles[name];
+  if (!found) {
+    throw new LabError(
+      "InvalidArgument",
+      `${field}: unknown profile "${name}" (one of: ${PROFILE_NAMES.join(", ")})`,
+    );
+  }
+  return found;
+}

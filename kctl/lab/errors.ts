@@ -1,0 +1,25 @@
+/**
+ * Typed errors of the lab. Each carries a stable `code` so the command entry can print a useful
+ * message and tests can assert on the kind of failure rather than on wording.
+ */
+
+export type LabErrorCode =
+  | "InvalidArgument"
+  | "AlreadyExists"
+  | "NotFound"
+  | "NoFreeSubnet"
+  | "CommandFailed"
+  | "ComponentFailed"
+  | "Timeout"
+  | "Busy"
+  | "CleanupIncomplete";
+
+export class LabError extends Error {
+  readonly code: LabErrorCode;
+
+  constructor(code: LabErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "LabError";
+    this.code = code;
+  }
+}

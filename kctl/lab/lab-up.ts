@@ -1,0 +1,285 @@
+/**
+ * `lab up`: builds a lab step by step, recording each thing in the state file before making it,
+ * so that a failure (or a crash of this process) at any point leaves a state from which it is
+ * undone. A failure rolls back exactly what was made, and the error carries the tail of the logs
+ * of the components that had started.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tracer } from "../../controlplane/util/trace.js";
+import { makeCgroup, makeLabCgroups, ownHierarchies } from "./cgroups-linux.js";
+import { API_PORT, CONTROL_PLANE, type LabComponents, type LabContext, newToken } from "./components.js";
+import { LabError } from "./errors.js";
+import { takeLabLock } from "./lab-lock.js";
+import {
+  hostNamespace,
+  labAddresses,
+  labCgroupName,
+  labNamespace,
+  nodeAddress,
+  nodeName,
+  rootVethName,
+  validateLabName,
+  validateNodeCount,
+} from "./lab-names.js";
+import {
+  componentLogFile,
+  componentStateDir,
+  DEFAULT_LABS_ROOT,
+  DEFAULT_REGISTRY_DIR,
+  type LabState,
+  LOGS_DIR,
+  readLabState,
+  registeredLabDir,
+  registerLab,
+  writeLabState,
+} from "./lab-state.js";
+import { type ComponentSpec, type StartedComponent, startComponent } from "./processes.js";
+import { pickSubnetIndex, rootNamespaceCidrs } from "./subnet.js";
+import { teardownLab } from "./teardown.js";
+import {
+  createHost,
+  createLabNamespace,
+  createTransit,
+  namespaceExists,
+  rootLinkExists,
+} from "./topology-linux.js";
+
+export interface LabUpOptions {
+  name: string;
+  nodes: number;
+  components: LabComponents;
+  /** Defaults to /var/lib/kctl/labs/<name>. */
+  labDir?: string;
+  registryDir?: string;
+  /** How long the control plane and then the nodes get to become ready. */
+  readyTimeoutMs?: number;
+  /** SIGTERM-to-SIGKILL grace when rolling back. */
+  graceMs?: number;
+}
+
+const LOG_TAIL_LINES = 20;
+const trace = tracer("lab");
+
+async function refuseExisting(state: LabState, registryDir: string): Promise<void> {
+  const { name, labDir, nodeCount } = state;
+  const hint = `run "kctl lab down --name ${name}" first`;
+  const registered = await registeredLabDir(registryDir, name);
+  for (const dir of new Set([labDir, ...(registered ? [registered] : [])])) {
+    if (await readLabState(dir))
+      throw new LabError("AlreadyExists", `lab ${name} already exists (state in ${dir}); ${hint}`);
+  }
+  const namespaces = [labNamespace(name)];
+  for (let i = 1; i <= nodeCount; i++) namespaces.push(hostNamespace(name, i));
+  for (const ns of namespaces) {
+    if (await namespaceExists(ns))
+      throw new LabError("AlreadyExists", `lab ${name}: network namespace ${ns} already exists; ${hint}`);
+  }
+  if (await rootLinkExists(rootVethName(name))) {
+    throw new LabError(
+      "AlreadyExists",
+      `lab ${name}: link ${rootVethName(name)} already exists in the root namespace; ${hint}`,
+    );
+  }
+  if (existsSync(labDir) && (await readdir(labDir)).length > 0) {
+    throw new LabError(
+      "InvalidArgument",
+      `--state-dir: ${labDir} is not empty and holds no lab; choose an empty or new directory`,
+    );
+  }
+}
+
+/** The hook's view of a lab whose network exists. */
+export function labContext(state: LabState): LabContext {
+  const addresses = state.addresses!;
+  return {
+    name: state.name,
+    labDir: state.labDir,
+    addresses,
+    nodes: state.nodes,
+    server: `https://${addresses.gateway}:${API_PORT}`,
+    apiPort: API_PORT,
+    token: state.token,
+    stateDirOf: (component) => componentStateDir(state.labDir, component),
+  };
+}
+
+/**
+ * Starts one component of a lab in `namespace`, in its own leaf of the lab's cgroups, and records it
+ * in the state file. Used by `lab up` and to restart a component (e.g. an agent) of a running lab.
+ */
+export async function launchComponent(
+  state: LabState,
+  name: string,
+  namespace: string,
+  spec: ComponentSpec,
+): Promise<StartedComponent> {
+  const stateDir = componentStateDir(state.labDir, name);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const cgroups = state.cgroups.map((dir) => join(dir, name));
+  for (const dir of cgroups) await makeCgroup(dir);
+  trace(`${state.name}: start ${name} in ${namespace}: ${spec.argv.join(" ")}`);
+  const started = await startComponent({
+    name,
+    spec,
+    namespace,
+    stateDir,
+    logFile: componentLogFile(state.labDir, name),
+    cgroups,
+  });
+  state.processes = [...state.processes.filter((p) => p.name !== name), started.record];
+  await writeLabState(state);
+  return started;
+}
+
+async function waitReady(
+  what: string,
+  check: (signal: AbortSignal) => Promise<void>,
+  started: readonly StartedComponent[],
+  timeoutMs: number,
+): Promise<void> {
+  const ac = new AbortController();
+  const timer = setTimeout(
+    () => ac.abort(new LabError("Timeout", `${what} not ready after ${timeoutMs / 1000} s`)),
+    timeoutMs,
+  );
+  const aborted = new Promise<never>((_, reject) =>
+    ac.signal.addEventListener("abort", () => reject(ac.signal.reason)),
+  );
+  const died = started.map((s) =>
+    s.exited.then((how) => {
+      throw new LabError("ComponentFailed", `${s.record.name} ${how} before ${what} was ready`);
+    }),
+  );
+  trace(`waiting for ${what}`);
+  try {
+    await Promise.race([check(ac.signal), aborted, ...died]);
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+}
+
+async function logTails(state: LabState): Promise<string> {
+  const parts: string[] = [];
+  for (const p of state.processes) {
+    const text = await readFile(p.logFile, "utf8").catch(() => "");
+    const lines = text.trimEnd().split("\n").slice(-LOG_TAIL_LINES);
+    parts.push(`--- ${p.name} (${p.logFile}, last ${LOG_TAIL_LINES} lines) ---\n${lines.join("\n")}`);
+  }
+  return parts.length ? `\n${parts.join("\n")}` : "";
+}
+
+async function build(state: LabState, opts: LabUpOptions, release: () => Promise<void>): Promise<void> {
+  const { name, components } = opts;
+  const timeoutMs = opts.readyTimeoutMs ?? 120_000;
+
+  const addrs = labAddresses(pickSubnetIndex(await rootNamespaceCidrs()));
+  state.addresses = addrs;
+  state.labNamespace = labNamespace(name);
+  await writeLabState(state);
+  trace(`${name}: network ${addrs.reserved}`);
+  await createLabNamespace(name, addrs);
+
+  state.rootVeth = rootVethName(name);
+  await writeLabState(state);
+  state.rootRoute = await createTransit(name, addrs);
+  await writeLabState(state);
+
+  for (let i = 1; i <= opts.nodes; i++) {
+    state.nodes.push({
+      name: nodeName(i),
+      namespace: hostNamespace(name, i),
+      address: nodeAddress(addrs, i),
+    });
+    await writeLabState(state);
+    await createHost(name, addrs, i);
+  }
+  // The network is in the root namespace's routes now: the next lab will see this /16 taken.
+  await release();
+
+  const hierarchies = await ownHierarchies();
+  state.cgroups = hierarchies.map((h) => join(h.ownDir, labCgroupName(name)));
+  await writeLabState(state);
+  await makeLabCgroups(hierarchies, labCgroupName(name));
+
+  const ctx = labContext(state);
+  const started: StartedComponent[] = [];
+  if (components.controlPlane) {
+    started.push(
+      await launchComponent(state, CONTROL_PLANE, labNamespace(name), components.controlPlane(ctx)),
+    );
+    const ready = components.controlPlaneReady;
+    if (ready) await waitReady("the control plane", (signal) => ready(ctx, signal), started, timeoutMs);
+    state.server = ctx.server;
+    state.ports.apiserver = ctx.apiPort;
+  }
+  if (components.agent) {
+    for (const node of state.nodes) {
+      started.push(await launchComponent(state, node.name, node.namespace, components.agent(ctx, node)));
+    }
+  }
+  const nodesReady = components.nodesReady;
+  if (nodesReady) await waitReady("every node", (signal) => nodesReady(ctx, signal), started, timeoutMs);
+  const config = components.clientConfig?.(ctx);
+  if (config !== undefined) state.clientConfig = config;
+  state.phase = "ready";
+  await writeLabState(state);
+}
+
+/** Creates lab `opts.name` and returns its state once every node is ready. */
+export async function labUp(opts: LabUpOptions): Promise<LabState> {
+  validateLabName(opts.name);
+  validateNodeCount(opts.nodes);
+  const labDir = opts.labDir ?? join(DEFAULT_LABS_ROOT, opts.name);
+  const registryDir = opts.registryDir ?? DEFAULT_REGISTRY_DIR;
+  const state: LabState = {
+    version: 1,
+    name: opts.name,
+    labDir,
+    phase: "creating",
+    createdAt: new Date().toISOString(),
+    nodeCount: opts.nodes,
+    components: opts.components.profile,
+    token: newToken(),
+    nodes: [],
+    cgroups: [],
+    processes: [],
+    ports: {},
+  };
+
+  let held = true;
+  const lockRelease = await takeLabLock(registryDir);
+  const release = async () => {
+    if (held) await lockRelease();
+    held = false;
+  };
+  try {
+    await refuseExisting(state, registryDir);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+
+  try {
+    await mkdir(join(labDir, LOGS_DIR), { recursive: true, mode: 0o700 });
+    await writeLabState(state);
+    await registerLab(registryDir, opts.name, labDir);
+    await build(state, opts, release);
+    return state;
+  } catch (err) {
+    await release();
+    const logs = await logTails(state);
+    let cleanup = "";
+    try {
+      await teardownLab(state, { graceMs: opts.graceMs ?? 10_000, byName: false, registryDir });
+    } catch (cleanupErr) {
+      cleanup = `\nrollback incomplete: ${(cleanupErr as Error).message}`;
+    }
+    const code = err instanceof LabError ? err.code : "ComponentFailed";
+    throw new LabError(code, `lab up ${opts.name} failed: ${(err as Error).message}${cleanup}${logs}`, {
+      cause: err,
+    });
+  }
+}
