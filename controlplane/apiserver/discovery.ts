@@ -1,0 +1,91 @@
+/**
+ * Discovery documents, shaped as Kubernetes serves them, so kubectl and kctl learn kinds, plurals,
+ * short names, scope and verbs from the resource table (controlplane/api/resources.ts) alone.
+ * Only legacy (non-aggregated) discovery is served; kubectl falls back to it by itself.
+ */
+import { type ResourceInfo, resources } from "../api/resources.js";
+import { servedGroups } from "./request-path.js";
+
+const objectVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
+
+export interface VersionInfo {
+  major: string;
+  minor: string;
+  gitVersion: string;
+  gitCommit?: string;
+  buildDate?: string;
+  goVersion?: string;
+  compiler?: string;
+  platform?: string;
+}
+
+export function apiVersions(serverAddress: string): object {
+  return {
+    kind: "APIVersions",
+    versions: ["v1"],
+    serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }],
+  };
+}
+
+export function apiGroupList(): object {
+  return {
+    kind: "APIGroupList",
+    apiVersion: "v1",
+    groups: [...servedGroups()]
+      .filter(([group]) => group !== "")
+      .map(([group, version]) => apiGroup(group, version)),
+  };
+}
+
+export function apiGroup(group: string, version = servedGroups().get(group)!): object {
+  const gv = { groupVersion: `${group}/${version}`, version };
+  return { kind: "APIGroup", apiVersion: "v1", name: group, versions: [gv], preferredVersion: gv };
+}
+
+export function apiResourceList(group: string, version: string): object {
+  const served = resources.filter((r) => r.group === group && r.version === version);
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: group ? `${group}/${version}` : version,
+    resources: served.flatMap((info) => [main(info), ...subresources(info)]),
+  };
+}
+
+function main(info: ResourceInfo): object {
+  return {
+    name: info.plural,
+    singularName: info.singular,
+    namespaced: info.namespaced,
+    kind: info.kind,
+    verbs: objectVerbs,
+    ...(info.shortNames.length > 0 ? { shortNames: info.shortNames } : {}),
+  };
+}
+
+function subresources(info: ResourceInfo): object[] {
+  const out: object[] = [];
+  const base = { singularName: "", namespaced: info.namespaced };
+  for (const sub of info.subresources) {
+    if (sub === "status")
+      out.push({
+        ...base,
+        name: `${info.plural}/status`,
+        kind: info.kind,
+        verbs: ["get", "patch", "update"],
+      });
+    if (sub === "binding")
+      out.push({ ...base, name: `${info.plural}/binding`, kind: "Binding", verbs: ["create"] });
+    if (sub === "scale") {
+      out.push({
+        ...base,
+        name: `${info.plural}/scale`,
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: ["get", "patch", "update"],
+      });
+    }
+  }
+  return out;
+}

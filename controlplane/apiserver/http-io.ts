@@ -1,0 +1,100 @@
+/**
+ * Reading request bodies and writing responses. Every error response is the `Status` of an
+ * `ApiError`; anything else thrown becomes InternalError here, with its stack logged, so no handler
+ * formats an error by hand.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parse as parseYaml } from "yaml";
+import { ApiError } from "../api/errors.js";
+
+/** Kubernetes' own limit on a request body; objects are further limited to 1.5 MiB by the store. */
+export const maxBodyBytes = 3 * 1024 * 1024;
+
+export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch";
+
+/** Reads the whole body, refusing more than `maxBodyBytes` with 413 as soon as it is exceeded. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > maxBodyBytes) throw tooLarge(declared);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw tooLarge(size);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(bytes: number): ApiError {
+  return new ApiError(
+    "RequestEntityTooLarge",
+    `Request entity too large: the request body has at least ${bytes} bytes, the limit is ${maxBodyBytes} bytes`,
+  );
+}
+
+/**
+ * What a write's Content-Type says the body is. Objects may be JSON or YAML; patches JSON merge
+ * patch or strategic merge patch. JSON Patch and protobuf are refused with 415.
+ */
+export function bodyKind(contentType: string | undefined, isPatch: boolean): BodyKind | "yaml" {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (isPatch) {
+    if (type === "application/merge-patch+json") return "merge-patch";
+    if (type === "application/strategic-merge-patch+json") return "strategic-merge-patch";
+    if (type === "application/json-patch+json") {
+      throw new ApiError(
+        "UnsupportedMediaType",
+        "JSON Patch (application/json-patch+json) is not supported; send a JSON merge patch (application/merge-patch+json, kubectl patch --type=merge)",
+      );
+    }
+    throw new ApiError(
+      "UnsupportedMediaType",
+      `the patch content type ${JSON.stringify(type)} is not supported; use application/merge-patch+json or application/strategic-merge-patch+json`,
+    );
+  }
+  if (type === "" || type === "application/json" || type === "*/*") return "object";
+  if (type === "application/yaml" || type === "application/x-yaml") return "yaml";
+  throw new ApiError(
+    "UnsupportedMediaType",
+    `the content type ${JSON.stringify(type)} is not supported; send application/json or application/yaml`,
+  );
+}
+
+/** Parses a body as JSON (or YAML), refusing malformed or empty input with 400 and the parser's position. */
+export function parseBody(body: Buffer, yaml: boolean): unknown {
+  const text = body.toString("utf8");
+  if (text.trim() === "") throw new ApiError("BadRequest", "the request body is empty; expected an object");
+  try {
+    return yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(
+      "BadRequest",
+      `the request body is not valid ${yaml ? "YAML" : "JSON"}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Turns anything thrown into an ApiError; unexpected errors are logged with their stack. */
+export function toApiError(err: unknown, what: string): ApiError {
+  if (err instanceof ApiError) return err;
+  console.error(`apiserver: internal error in ${what}:`, err instanceof Error ? err.stack : err);
+  return new ApiError(
+    "InternalError",
+    `Internal error occurred: ${err instanceof Error ? err.message : String(err)} (details in the apiserver log)`,
+  );
+}
+
+export function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.code, err.toStatus());
+}

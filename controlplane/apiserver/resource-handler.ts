@@ -1,0 +1,204 @@
+/**
+ * The verbs on resource paths: list, get, create, update, patch, delete and the status, binding and
+ * scale subresources, each a call into the registry. Query parameters and bodies are checked here
+ * and refused with 400/405/415 and a message naming the parameter; watches are handed to
+ * watch-stream.ts.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { DeleteOptions as DeleteBody } from "../../proto/gen/api.js";
+import { decodeMessage } from "../api/codec.js";
+import { ApiError } from "../api/errors.js";
+import type { DeleteOptions, PropagationPolicy, Registry } from "../registry/index.js";
+import { bodyKind, parseBody, readBody, sendJson } from "./http-io.js";
+import type { ResourceRoute } from "./request-path.js";
+
+/** The metrics verb of a request, like Kubernetes': LIST and WATCH are GETs of a collection. */
+export function requestVerb(method: string, route: ResourceRoute, query: URLSearchParams): string {
+  if (method === "GET" && !route.name) return isWatch(query) ? "WATCH" : "LIST";
+  return method;
+}
+
+function isWatch(query: URLSearchParams): boolean {
+  const w = query.get("watch");
+  return w === "true" || w === "1";
+}
+
+export async function handleResource(
+  registry: Registry,
+  route: ResourceRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+): Promise<void> {
+  const { info, namespace, name, subresource } = route;
+  const method = req.method ?? "GET";
+  if (!name) {
+    if (method === "GET") {
+      const list = await registry.list(info, listOptions(query, namespace));
+      return sendJson(res, 200, list);
+    }
+    if (method === "POST") {
+      const body = await readObject(req);
+      const created = await registry.create(info, body, { ...ns(namespace), dryRun: dryRun(query) });
+      return sendJson(res, 201, created);
+    }
+    throw notAllowed(method, `the collection ${info.plural}`);
+  }
+  const dry = { dryRun: dryRun(query) };
+  switch (subresource) {
+    case undefined:
+      switch (method) {
+        case "GET":
+          return sendJson(res, 200, await registry.get(info, namespace, name));
+        case "PUT":
+          return sendJson(res, 200, await registry.update(info, namespace, name, await readObject(req), dry));
+        case "PATCH": {
+          const { patch, type } = await readPatch(req);
+          return sendJson(res, 200, await registry.patch(info, namespace, name, patch, { ...dry, type }));
+        }
+        case "DELETE": {
+          const result = await registry.delete(info, namespace, name, await deleteOptions(req, query));
+          return sendJson(res, result.removed ? 200 : 202, result.object);
+        }
+      }
+      throw notAllowed(method, `${info.plural}/${name}`);
+    case "status":
+      switch (method) {
+        case "GET":
+          return sendJson(res, 200, await registry.get(info, namespace, name));
+        case "PUT":
+          return sendJson(
+            res,
+            200,
+            await registry.updateStatus(info, namespace, name, await readObject(req), dry),
+          );
+        case "PATCH": {
+          const { patch, type } = await readPatch(req);
+          return sendJson(
+            res,
+            200,
+            await registry.patchStatus(info, namespace, name, patch, { ...dry, type }),
+          );
+        }
+      }
+      throw notAllowed(method, `${info.plural}/${name}/status`);
+    case "scale":
+      switch (method) {
+        case "GET":
+          return sendJson(res, 200, await registry.getScale(info, namespace!, name));
+        case "PUT":
+          return sendJson(
+            res,
+            200,
+            await registry.updateScale(info, namespace!, name, await readObject(req), dry),
+          );
+        case "PATCH": {
+          const { patch, type } = await readPatch(req);
+          return sendJson(
+            res,
+            200,
+            await registry.patchScale(info, namespace!, name, patch, { ...dry, type }),
+          );
+        }
+      }
+      throw notAllowed(method, `${info.plural}/${name}/scale`);
+    case "binding":
+      if (method !== "POST") throw notAllowed(method, `${info.plural}/${name}/binding`);
+      await registry.bind(namespace!, name, await readObject(req), dry);
+      return sendJson(res, 201, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Success",
+        code: 201,
+      });
+  }
+  throw new ApiError(
+    "NotFound",
+    `the subresource ${subresource} of ${info.plural} is not served by the apiserver`,
+  );
+}
+
+export function listOptions(
+  query: URLSearchParams,
+  namespace: string | undefined,
+): { namespace?: string; labelSelector?: string; fieldSelector?: string } {
+  return {
+    ...ns(namespace),
+    ...(query.get("labelSelector") ? { labelSelector: query.get("labelSelector")! } : {}),
+    ...(query.get("fieldSelector") ? { fieldSelector: query.get("fieldSelector")! } : {}),
+  };
+}
+
+function ns(namespace: string | undefined): { namespace?: string } {
+  return namespace === undefined ? {} : { namespace };
+}
+
+function dryRun(query: URLSearchParams): boolean {
+  const values = query.getAll("dryRun");
+  return checkDryRun(values, "query parameter dryRun");
+}
+
+function checkDryRun(values: readonly string[], where: string): boolean {
+  for (const v of values) {
+    if (v !== "All")
+      throw new ApiError(
+        "BadRequest",
+        `${where}: unsupported value ${JSON.stringify(v)}; only "All" is supported`,
+      );
+  }
+  return values.length > 0;
+}
+
+async function readObject(req: IncomingMessage): Promise<unknown> {
+  const kind = bodyKind(req.headers["content-type"], false);
+  return parseBody(await readBody(req), kind === "yaml");
+}
+
+async function readPatch(req: IncomingMessage): Promise<{ patch: unknown; type: "merge" | "strategic" }> {
+  const kind = bodyKind(req.headers["content-type"], true);
+  const patch = parseBody(await readBody(req), false);
+  return { patch, type: kind === "strategic-merge-patch" ? "strategic" : "merge" };
+}
+
+const policies: readonly PropagationPolicy[] = ["Orphan", "Background", "Foreground"];
+
+/** DeleteOptions from the body (if any) and the query; the query wins where both are given. */
+async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
+  const raw = await readBody(req);
+  const body: DeleteBody =
+    raw.toString().trim() === "" ? {} : decodeMessage<DeleteBody>("DeleteOptions", parseBody(raw, false));
+  const opts: DeleteOptions = {};
+  const policy =
+    query.get("propagationPolicy") ??
+    body.propagationPolicy ??
+    (body.orphanDependents ? "Orphan" : undefined);
+  if (policy !== undefined) {
+    if (!policies.includes(policy as PropagationPolicy)) {
+      throw new ApiError(
+        "BadRequest",
+        `propagationPolicy: unsupported value ${JSON.stringify(policy)}; supported values: "Orphan", "Background", "Foreground"`,
+      );
+    }
+    opts.propagationPolicy = policy as PropagationPolicy;
+  }
+  const graceText = query.get("gracePeriodSeconds");
+  const grace = graceText !== null ? Number(graceText) : body.gracePeriodSeconds;
+  if (grace !== undefined) {
+    if (!Number.isInteger(grace) || grace < 0) {
+      throw new ApiError(
+        "BadRequest",
+        `gracePeriodSeconds: must be a non-negative integer, got ${JSON.stringify(graceText ?? grace)}`,
+      );
+    }
+    opts.gracePeriodSeconds = grace;
+  }
+  if (body.preconditions) opts.preconditions = body.preconditions;
+  opts.dryRun =
+    checkDryRun(query.getAll("dryRun"), "query parameter dryRun") || checkDryRun(body.dryRun ?? [], "dryRun");
+  return opts;
+}
+
+function notAllowed(method: string, what: string): ApiError {
+  return new ApiError("MethodNotAllowed", `the method ${method} is not supported on ${what}`);
+}

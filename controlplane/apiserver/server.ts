@@ -1,0 +1,194 @@
+/**
+ * The HTTP(S) apiserver: Kubernetes paths, bearer-token authentication, discovery, health, metrics
+ * and the resource verbs, all served from one `Registry`. It holds no state of its own besides open
+ * watch streams, which `close()` ends.
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { type Registry as MetricsRegistry, register } from "prom-client";
+import { ApiError } from "../api/errors.js";
+import type { Registry } from "../registry/index.js";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
+import { sendError, sendJson, toApiError } from "./http-io.js";
+import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
+import { parsePath, type Route } from "./request-path.js";
+import { handleResource, requestVerb } from "./resource-handler.js";
+import { streamWatch } from "./watch-stream.js";
+
+export interface ApiServerOptions {
+  registry: Registry;
+  /** Address to listen on; 127.0.0.1 when omitted. */
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** PEM strings; serves HTTPS when given, plain HTTP otherwise. */
+  tls?: { cert: string; key: string };
+  /** Maps a bearer token to a user, or undefined when the token is not valid. */
+  authenticate(token: string): { name: string } | undefined;
+  /** What /version reports. */
+  version?: VersionInfo;
+  /** Registry served at /metrics and holding the request metrics; prom-client's default when omitted. */
+  metrics?: MetricsRegistry;
+  /** Period of BOOKMARK events on watches that allow them; 60 s when omitted. */
+  watchBookmarkIntervalMs?: number;
+}
+
+export interface ApiServer {
+  port: number;
+  /** `http(s)://host:port`. */
+  url: string;
+  /** Ends open watches and stops the server; resolves when every connection is closed. */
+  close(): Promise<void>;
+}
+
+export const defaultVersion: VersionInfo = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.0-kctl",
+  platform: `${process.platform}/${process.arch}`,
+};
+
+/** Paths served without a token: liveness and readiness probes, and the version. */
+const publicPaths = new Set(["healthz", "readyz", "livez", "version"]);
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const metricsRegistry = opts.metrics ?? register;
+  const metrics = apiServerMetrics(metricsRegistry);
+  const openWatches = new Set<() => void>();
+  const scheme = opts.tls ? "https" : "http";
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void serve(req, res).catch((err: unknown) => sendError(res, toApiError(err, `${req.method} ${req.url}`)));
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const labels = { verb: req.method ?? "", resource: "", subresource: "", code: "" };
+    let longRunning = false;
+    try {
+      const url = new URL(req.url ?? "/", "http://apiserver");
+      const first = url.pathname.split("/")[1] ?? "";
+      if (!publicPaths.has(first)) authenticate(req, opts.authenticate);
+      const route = parsePath(url.pathname);
+      if (route.kind === "resource") {
+        const r = route.route;
+        labels.resource = r.info.group ? `${r.info.plural}.${r.info.group}` : r.info.plural;
+        labels.subresource = r.subresource ?? "";
+        labels.verb = requestVerb(req.method ?? "GET", r, url.searchParams);
+        if (labels.verb === "WATCH") {
+          longRunning = true;
+          await streamWatch(res, {
+            registry: opts.registry,
+            route: r,
+            query: url.searchParams,
+            bookmarkIntervalMs: opts.watchBookmarkIntervalMs ?? 60_000,
+            metrics,
+            open: openWatches,
+          });
+          return;
+        }
+        await handleResource(opts.registry, r, req, res, url.searchParams);
+        return;
+      }
+      await serveNonResource(route, req, res, {
+        metricsRegistry,
+        version: opts.version ?? defaultVersion,
+        host: req.headers.host ?? host,
+      });
+    } catch (err) {
+      longRunning = false;
+      sendError(res, toApiError(err, `${req.method} ${req.url}`));
+    } finally {
+      labels.code = String(res.statusCode);
+      record(metrics, labels, longRunning ? undefined : (performance.now() - started) / 1000);
+    }
+  };
+
+  const server: Server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+    : createHttpServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    port,
+    url: `${scheme}://${urlHost}:${port}`,
+    close: async () => {
+      for (const end of [...openWatches]) end();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticate"]): void {
+  const header = req.headers.authorization ?? "";
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m || !check(m[1]!)) {
+    throw new ApiError(
+      "Unauthorized",
+      m
+        ? "Unauthorized: the bearer token is not valid"
+        : "Unauthorized: a bearer token is required (Authorization: Bearer TOKEN)",
+    );
+  }
+}
+
+function record(
+  metrics: ApiServerMetrics,
+  labels: { verb: string; resource: string; subresource: string; code: string },
+  seconds: number | undefined,
+): void {
+  metrics.requests.inc(labels);
+  if (seconds !== undefined) metrics.latency.observe(labels, seconds);
+}
+
+async function serveNonResource(
+  route: Exclude<Route, { kind: "resource" }>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: { metricsRegistry: MetricsRegistry; version: VersionInfo; host: string },
+): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    throw new ApiError("MethodNotAllowed", `the method ${req.method} is not supported on ${req.url}`);
+  }
+  switch (route.kind) {
+    case "healthz":
+    case "readyz":
+    case "livez":
+      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end("ok");
+      return;
+    case "metrics":
+      res.writeHead(200, { "Content-Type": ctx.metricsRegistry.contentType });
+      res.end(await ctx.metricsRegistry.metrics());
+      return;
+    case "version":
+      return sendJson(res, 200, ctx.version);
+    case "root":
+      return sendJson(res, 200, {
+        paths: ["/api", "/api/v1", "/apis", "/healthz", "/metrics", "/readyz", "/version"],
+      });
+    case "api":
+      return sendJson(res, 200, apiVersions(ctx.host));
+    case "apis":
+      return sendJson(res, 200, apiGroupList());
+    case "group":
+      return sendJson(res, 200, apiGroup(route.group));
+    case "resource-list":
+      return sendJson(res, 200, apiResourceList(route.group, route.version));
+  }
+}
