@@ -27,7 +27,10 @@ export interface LabContext {
   server: string;
   /** Port the control plane listens on at the gateway address (the lab namespace is private). */
   apiPort: number;
-  /** A bootstrap token made for this lab, for the control plane to accept and agents to present. */
+  /**
+   * A bootstrap token made for this lab, for agents to present on join. The control plane must be
+   * told to accept it once `kctl up` has a flag for that.
+   */
   token: string;
   /** State dir of a component (`controlplane` or a node name), created before it starts. */
   stateDirOf(component: string): string;
@@ -93,7 +96,7 @@ interface NodeList {
 
 /** True when `kctl get nodes` lists every lab node with condition Ready=True. */
 async function allNodesReady(ctx: LabContext, config: string): Promise<boolean> {
-  const res = await runCommand(kctl("--kubeconfig", config, "get", "nodes", "-o", "json"));
+  const res = await runCommand(kctl("--config", config, "get", "nodes", "-o", "json"));
   if (res.code !== 0) return false;
   const list = JSON.parse(res.stdout) as NodeList;
   const ready = new Set(
@@ -104,24 +107,31 @@ async function allNodesReady(ctx: LabContext, config: string): Promise<boolean> 
   return ctx.nodes.every((n) => ready.has(n.name));
 }
 
+/** `kctl up` writes its admin config here (and to its `--config`, pointed at the same file). */
+function adminConfig(ctx: LabContext): string {
+  return `${ctx.stateDirOf(CONTROL_PLANE)}/admin.kubeconfig`;
+}
+
 const controlPlaneOnly: LabComponents = {
   profile: "controlplane",
   controlPlane: (ctx) => ({
     argv: kctl(
+      "--config",
+      adminConfig(ctx),
       "up",
       "--state-dir",
       ctx.stateDirOf(CONTROL_PLANE),
       "--listen",
       ctx.addresses.gateway,
+      "--advertise-address",
+      ctx.addresses.gateway,
       "--port",
       String(ctx.apiPort),
-      "--token",
-      ctx.token,
       "--no-agent",
     ),
   }),
   controlPlaneReady: (ctx, signal) => pollUntil(() => acceptsTcp(ctx.addresses.gateway, ctx.apiPort), signal),
-  clientConfig: (ctx) => `${ctx.stateDirOf(CONTROL_PLANE)}/kubeconfig`,
+  clientConfig: adminConfig,
 };
 
 const all: LabComponents = {

@@ -57,6 +57,8 @@ export interface LabUpOptions {
   readyTimeoutMs?: number;
   /** SIGTERM-to-SIGKILL grace when rolling back. */
   graceMs?: number;
+  /** Aborting (Ctrl-C) stops waiting and rolls the lab back. */
+  signal?: AbortSignal;
 }
 
 const LOG_TAIL_LINES = 20;
@@ -138,8 +140,12 @@ async function waitReady(
   check: (signal: AbortSignal) => Promise<void>,
   started: readonly StartedComponent[],
   timeoutMs: number,
+  cancel: AbortSignal | undefined,
 ): Promise<void> {
+  cancel?.throwIfAborted();
   const ac = new AbortController();
+  const onCancel = () => ac.abort(new LabError("ComponentFailed", `interrupted while waiting for ${what}`));
+  cancel?.addEventListener("abort", onCancel, { once: true });
   const timer = setTimeout(
     () => ac.abort(new LabError("Timeout", `${what} not ready after ${timeoutMs / 1000} s`)),
     timeoutMs,
@@ -157,6 +163,7 @@ async function waitReady(
     await Promise.race([check(ac.signal), aborted, ...died]);
   } finally {
     clearTimeout(timer);
+    cancel?.removeEventListener("abort", onCancel);
     ac.abort();
   }
 }
@@ -188,6 +195,7 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
   await writeLabState(state);
 
   for (let i = 1; i <= opts.nodes; i++) {
+    opts.signal?.throwIfAborted();
     state.nodes.push({
       name: nodeName(i),
       namespace: hostNamespace(name, i),
@@ -211,7 +219,8 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
       await launchComponent(state, CONTROL_PLANE, labNamespace(name), components.controlPlane(ctx)),
     );
     const ready = components.controlPlaneReady;
-    if (ready) await waitReady("the control plane", (signal) => ready(ctx, signal), started, timeoutMs);
+    if (ready)
+      await waitReady("the control plane", (signal) => ready(ctx, signal), started, timeoutMs, opts.signal);
     state.server = ctx.server;
     state.ports.apiserver = ctx.apiPort;
   }
@@ -221,7 +230,8 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
     }
   }
   const nodesReady = components.nodesReady;
-  if (nodesReady) await waitReady("every node", (signal) => nodesReady(ctx, signal), started, timeoutMs);
+  if (nodesReady)
+    await waitReady("every node", (signal) => nodesReady(ctx, signal), started, timeoutMs, opts.signal);
   const config = components.clientConfig?.(ctx);
   if (config !== undefined) state.clientConfig = config;
   state.phase = "ready";
