@@ -12,6 +12,7 @@ import { type ApiError, isApiError } from "../controlplane/api/errors.js";
 import type { KubeObject } from "../controlplane/api/object.js";
 import { qualifiedKind } from "../controlplane/api/resources.js";
 import { validateObject } from "../controlplane/api/validation/index.js";
+import { maxObjectBytes } from "../controlplane/store/index.js";
 import { jsonEqual, lastAppliedAnnotation, threeWayMergePatch } from "./apply-patch.js";
 import type { ApiClient } from "./client.js";
 import { CliError } from "./errors.js";
@@ -35,9 +36,16 @@ export interface PlannedObject {
   applied: ManifestObject;
   /** `applied` plus the last-applied annotation: what is sent. */
   desired: ManifestObject;
+  /** False when the object is too large to also carry its last-applied annotation. */
+  recorded: boolean;
   action: ApplyAction;
   /** For "patch": the merge patch to send. */
   patch?: Record<string, unknown>;
+  /**
+   * The same object appeared earlier in the set (say two files that both define it): like kubectl it
+   * is applied again in turn, so its action is decided anew when it is written.
+   */
+  repeat: boolean;
 }
 
 export interface ApplyOptions {
@@ -69,8 +77,20 @@ function isNamespaceKind(kind: string | undefined): boolean {
   return kind === "namespaces" || kind === "Namespace" || kind === "namespace";
 }
 
-/** The manifest without any last-applied annotation, and the same with it set to that manifest. */
-function withLastApplied(obj: ManifestObject): { applied: ManifestObject; desired: ManifestObject } {
+// Room left for what the server adds (uid, timestamps, defaults) when deciding whether the
+// annotation still fits in an object.
+const serverAdditionsBytes = 16 * 1024;
+
+/**
+ * The manifest without any last-applied annotation, and what is sent: the same with the annotation
+ * set to that manifest, unless the annotation would push the object over the store's size limit
+ * (it doubles the size). Then the object is sent without it, as `recorded: false` reports.
+ */
+function withLastApplied(obj: ManifestObject): {
+  applied: ManifestObject;
+  desired: ManifestObject;
+  recorded: boolean;
+} {
   const applied = structuredClone(obj);
   const annotations = { ...((applied.metadata.annotations as Record<string, string> | undefined) ?? {}) };
   delete annotations[lastAppliedAnnotation];
@@ -78,7 +98,10 @@ function withLastApplied(obj: ManifestObject): { applied: ManifestObject; desire
   else delete applied.metadata.annotations;
   const desired = structuredClone(applied);
   desired.metadata.annotations = { ...annotations, [lastAppliedAnnotation]: JSON.stringify(applied) };
-  return { applied, desired };
+  if (Buffer.byteLength(JSON.stringify(desired)) + serverAdditionsBytes > maxObjectBytes) {
+    return { applied, desired: structuredClone(applied), recorded: false };
+  }
+  return { applied, desired, recorded: true };
 }
 
 function lastApplied(live: KubeObject): unknown {
@@ -92,12 +115,12 @@ function lastApplied(live: KubeObject): unknown {
 }
 
 /**
- * Resolves namespaces and duplicates without asking the server. Throws `CliError` with a line per
- * problem.
+ * Resolves namespaces and marks repeated objects without asking the server. Throws `CliError` with a
+ * line per problem.
  */
 export function resolveManifests(manifests: readonly Manifest[], opts: ApplyOptions): PlannedObject[] {
   const errors: string[] = [];
-  const seen = new Map<string, Manifest>();
+  const seen = new Set<string>();
   const planned: PlannedObject[] = [];
   for (const m of manifests) {
     const given = m.object.metadata.namespace;
@@ -113,17 +136,11 @@ export function resolveManifests(manifests: readonly Manifest[], opts: ApplyOpti
     }
     const name = m.object.metadata.name;
     const key = `${m.info.group}/${m.info.plural}/${namespace ?? ""}/${name}`;
-    const first = seen.get(key);
-    if (first) {
-      errors.push(
-        `${location(m, "metadata.name")}: the same object (${qualifiedKind(m.info)}/${name}) is already in ${first.source} document ${first.document}`,
-      );
-      continue;
-    }
-    seen.set(key, m);
+    const repeat = seen.has(key);
+    seen.add(key);
     const obj: ManifestObject = structuredClone(m.object);
     if (namespace !== undefined) obj.metadata.namespace = namespace;
-    planned.push({ manifest: m, namespace, name, ...withLastApplied(obj), action: "create" });
+    planned.push({ manifest: m, namespace, name, ...withLastApplied(obj), action: "create", repeat });
   }
   if (errors.length > 0) throw new CliError(errors);
   // Namespaces first, so objects in a namespace created by the same apply can be written.
@@ -144,21 +161,17 @@ export async function planApply(
 ): Promise<void> {
   const errors: string[] = [];
   const creatingNamespaces = new Set<string>();
+  const earlier = new Map<string, PlannedObject>();
   for (const p of planned) {
     const { info } = p.manifest;
+    const key = `${info.group}/${info.plural}/${p.namespace ?? ""}/${p.name}`;
+    const before = earlier.get(key);
+    earlier.set(key, p);
+    // The server cannot see an earlier document of this same apply, so the rules for updating
+    // that one into this one (immutable fields) are checked here.
+    if (before) errors.push(...validateLocally(p, before));
     try {
-      const live = await getIfExists(client, p);
-      if (!live) {
-        p.action = "create";
-      } else {
-        const previous = lastApplied(live);
-        if (previous !== undefined && jsonEqual(previous, p.applied)) {
-          p.action = "unchanged";
-        } else {
-          p.action = "patch";
-          p.patch = threeWayMergePatch(previous, p.desired, live);
-        }
-      }
+      await decide(client, p);
       if (info.kind === "Namespace" && p.action === "create") creatingNamespaces.add(p.name);
       if (dryRun === "client" || p.action === "unchanged") continue;
       try {
@@ -184,6 +197,22 @@ export async function planApply(
   if (errors.length > 0) throw new CliError(errors);
 }
 
+/** Sets `p.action` (and `p.patch`) from the live object. */
+async function decide(client: ApiClient, p: PlannedObject): Promise<void> {
+  const live = await getIfExists(client, p);
+  if (!live) {
+    p.action = "create";
+    return;
+  }
+  const previous = lastApplied(live);
+  if (previous !== undefined && jsonEqual(previous, p.applied)) {
+    p.action = "unchanged";
+    return;
+  }
+  p.patch = threeWayMergePatch(previous, p.desired, live);
+  p.action = Object.keys(p.patch).length > 0 ? "patch" : "unchanged";
+}
+
 async function getIfExists(client: ApiClient, p: PlannedObject): Promise<KubeObject | undefined> {
   try {
     return await client.get(p.manifest.info, p.namespace, p.name);
@@ -193,14 +222,18 @@ async function getIfExists(client: ApiClient, p: PlannedObject): Promise<KubeObj
   }
 }
 
-function validateLocally(p: PlannedObject): string[] {
+/**
+ * Runs the apiserver's own decode, defaults and validation on `p` here, as an update of `before`
+ * when given. Returns error lines.
+ */
+function validateLocally(p: PlannedObject, before?: PlannedObject): string[] {
+  const prepare = (x: PlannedObject) =>
+    applyDefaults(x.manifest.info, decodeObject(x.desired, x.manifest.info));
   try {
-    const obj = decodeObject(p.desired, p.manifest.info);
-    applyDefaults(p.manifest.info, obj);
-    const causes = validateObject(p.manifest.info, obj);
+    const causes = validateObject(p.manifest.info, prepare(p), before ? prepare(before) : undefined);
     return causes.map((c) => `${location(p.manifest, c.field)}: ${c.message}`);
   } catch (err) {
-    if (isApiError(err)) return apiErrorLines(p.manifest, err);
+    if (isApiError(err)) return before ? [] : apiErrorLines(p.manifest, err);
     throw err;
   }
 }
@@ -219,6 +252,7 @@ export async function executeApply(
   for (const p of planned) {
     const { info } = p.manifest;
     try {
+      if (p.repeat) await decide(client, p);
       if (p.action === "create") await client.create(info, p.namespace, p.desired);
       else if (p.action === "patch") await client.patch(info, p.namespace, p.name, p.patch!);
       report(p, appliedVerb[p.action]);

@@ -9,7 +9,7 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { LineCounter, parseAllDocuments } from "yaml";
+import { type Document, isCollection, LineCounter, parseAllDocuments, visit } from "yaml";
 import { type ResourceInfo, resourceForKind, resources } from "../controlplane/api/resources.js";
 import { CliError } from "./errors.js";
 
@@ -107,13 +107,21 @@ export function parseManifests(text: string, source: string): { manifests: Manif
   const manifests: Manifest[] = [];
   const errors: string[] = [];
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, logLevel: "error" });
   (Array.isArray(docs) ? docs : [docs]).forEach((doc, i) => {
     const at = { source, document: i + 1, itemPath: "" };
     if (doc.errors.length > 0) {
       const err = doc.errors[0]!;
       const pos = lineCounter.linePos(err.pos[0]);
       errors.push(`${location(at)}: line ${pos.line}, column ${pos.col}: ${err.message}`);
+      return;
+    }
+    const badKey = collectionKeyOffset(doc);
+    if (badKey !== undefined) {
+      const pos = lineCounter.linePos(badKey);
+      errors.push(
+        `${location(at)}: line ${pos.line}, column ${pos.col}: a mapping key must be a plain value, not a list or mapping (is a comma or brace misplaced?)`,
+      );
       return;
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -132,6 +140,21 @@ export function parseManifests(text: string, source: string): { manifests: Manif
     collect(checkObject(value, at), manifests, errors);
   });
   return { manifests, errors };
+}
+
+/** Where the first key that is itself a list or mapping starts; JSON has no such keys. */
+function collectionKeyOffset(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) {
+        offset = pair.key.range?.[0] ?? 0;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return offset;
 }
 
 function collect(result: Manifest | string, manifests: Manifest[], errors: string[]): void {

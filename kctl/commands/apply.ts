@@ -1,10 +1,11 @@
 /** `kctl apply -f FILE|DIR|-`: create or update objects from manifests (see applier.ts). */
 
 import { appliedVerb, executeApply, objectRef, planApply, resolveManifests } from "../applier.js";
+import { lastAppliedAnnotation } from "../apply-patch.js";
 import type { Command } from "../command.js";
 import { dryRunFlag, filenameFlag, namespaceFlag } from "../common-flags.js";
 import { UsageError } from "../errors.js";
-import { loadManifests } from "../manifests.js";
+import { loadManifests, location } from "../manifests.js";
 
 export const applyCommand: Command = {
   name: "apply",
@@ -28,6 +29,11 @@ export const applyCommand: Command = {
     const manifests = await loadManifests(files, ctx.io);
     const { client, access } = await ctx.connect();
     const planned = resolveManifests(manifests, { explicitNamespace, defaultNamespace: access.namespace });
+    for (const p of planned.filter((x) => !x.recorded)) {
+      ctx.io.stderr.write(
+        `warning: ${location(p.manifest)}: ${objectRef(p)} is too large to also keep its ${lastAppliedAnnotation} annotation; fields removed from this manifest later will stay on the object\n`,
+      );
+    }
     await planApply(client, planned, dryRun);
     const suffix = dryRun === "server" ? " (server dry run)" : dryRun === "client" ? " (dry run)" : "";
     if (dryRun !== "none") {

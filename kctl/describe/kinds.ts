@@ -25,6 +25,7 @@ import type {
   Secret,
   Service,
 } from "../../proto/gen/api.js";
+import { lastAppliedAnnotation } from "../apply-patch.js";
 import { humanDuration } from "../printers/age.js";
 import { eventTime } from "../printers/columns.js";
 import { DescribeWriter, describeTime } from "./writer.js";
@@ -43,7 +44,9 @@ function meta(w: DescribeWriter, obj: KubeObject, info: ResourceInfo): void {
   w.field(0, "Name", obj.metadata.name);
   if (info.namespaced) w.field(0, "Namespace", obj.metadata.namespace);
   w.map(0, "Labels", obj.metadata.labels);
-  w.map(0, "Annotations", obj.metadata.annotations, ": ");
+  // Like kubectl, the last-applied annotation is left out: it repeats the whole manifest.
+  const { [lastAppliedAnnotation]: _applied, ...annotations } = obj.metadata.annotations ?? {};
+  w.map(0, "Annotations", annotations, ": ");
   w.field(0, "CreationTimestamp", describeTime(obj.metadata.creationTimestamp));
   const owner = obj.metadata.ownerReferences?.find((o) => o.controller);
   if (owner) w.field(0, "Controlled By", `${owner.kind}/${owner.name}`);
