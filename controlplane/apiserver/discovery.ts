@@ -42,13 +42,14 @@ export function apiGroup(group: string, version = servedGroups().get(group)!): o
   return { kind: "APIGroup", apiVersion: "v1", name: group, versions: [gv], preferredVersion: gv };
 }
 
-export function apiResourceList(group: string, version: string): object {
+/** `streaming`: subresources served by handlers outside the registry (log, exec), listed when present. */
+export function apiResourceList(group: string, version: string, streaming: readonly string[] = []): object {
   const served = resources.filter((r) => r.group === group && r.version === version);
   return {
     kind: "APIResourceList",
     apiVersion: "v1",
     groupVersion: group ? `${group}/${version}` : version,
-    resources: served.flatMap((info) => [main(info), ...subresources(info)]),
+    resources: served.flatMap((info) => [main(info), ...subresources(info, streaming)]),
   };
 }
 
@@ -63,7 +64,7 @@ function main(info: ResourceInfo): object {
   };
 }
 
-function subresources(info: ResourceInfo): object[] {
+function subresources(info: ResourceInfo, streaming: readonly string[]): object[] {
   const out: object[] = [];
   const base = { singularName: "", namespaced: info.namespaced };
   for (const sub of info.subresources) {
@@ -86,6 +87,10 @@ function subresources(info: ResourceInfo): object[] {
         verbs: ["get", "patch", "update"],
       });
     }
+    if (!streaming.includes(sub)) continue;
+    if (sub === "log") out.push({ ...base, name: `${info.plural}/log`, kind: info.kind, verbs: ["get"] });
+    if (sub === "exec")
+      out.push({ ...base, name: `${info.plural}/exec`, kind: "PodExecOptions", verbs: ["create", "get"] });
   }
   return out;
 }

@@ -5,4 +5,12 @@
  * registry, so in-process callers and HTTP clients see the same behaviour.
  */
 export type { VersionInfo } from "./discovery.js";
-export { type ApiServer, type ApiServerOptions, defaultVersion, startApiServer } from "./server.js";
+export {
+  type ApiServer,
+  type ApiServerOptions,
+  defaultVersion,
+  type StreamingSubresource,
+  type SubresourceHandler,
+  type SubresourceTarget,
+  startApiServer,
+} from "./server.js";

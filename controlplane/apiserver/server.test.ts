@@ -565,3 +565,74 @@ describe("apiserver over HTTP with a real etcd", () => {
     expect((denied as { stderr: string }).stderr).toMatch(/Unauthorized|credentials/i);
   });
 });
+
+describe("apiserver edges that need no etcd", () => {
+  it("turns unexpected exceptions into a 500 InternalError Status and logs them", async () => {
+    // A stand-in registry whose list fails the way a bug would: only the HTTP edge is under test.
+    const broken = {
+      list: async () => {
+        throw new TypeError("boom");
+      },
+    } as unknown as Registry;
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    const server = await startApiServer({
+      registry: broken,
+      port: 0,
+      metrics: new MetricsRegistry(),
+      authenticate: () => ({ name: "admin" }),
+    });
+    try {
+      const res = await fetch(`${server.url}/api/v1/pods`, { headers: { Authorization: "Bearer x" } });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({
+        kind: "Status",
+        reason: "InternalError",
+        code: 500,
+        message: expect.stringContaining("boom"),
+      });
+      expect(String(errors[0])).toContain("TypeError: boom");
+    } finally {
+      console.error = original;
+      await server.close();
+    }
+  });
+
+  it("routes pods/log to a given handler and lists it in discovery", async () => {
+    const server = await startApiServer({
+      registry: {} as Registry,
+      port: 0,
+      metrics: new MetricsRegistry(),
+      authenticate: (t) => (t === "ok" ? { name: "admin" } : undefined),
+      subresourceHandlers: {
+        log: async (_req, res, target) => {
+          res.writeHead(200, { "Content-Type": "text/plain" });
+          res.end(`logs of ${target.namespace}/${target.name} container=${target.query.get("container")}`);
+        },
+      },
+    });
+    try {
+      const headers = { Authorization: "Bearer ok" };
+      const res = await fetch(`${server.url}/api/v1/namespaces/default/pods/web/log?container=c`, {
+        headers,
+      });
+      expect(await res.text()).toBe("logs of default/web container=c");
+      const denied = await fetch(`${server.url}/api/v1/namespaces/default/pods/web/log`);
+      expect(denied.status).toBe(401);
+      const core = (await (await fetch(`${server.url}/api/v1`, { headers })).json()) as {
+        resources: { name: string }[];
+      };
+      const names = core.resources.map((r) => r.name);
+      expect(names).toContain("pods/log");
+      expect(names).not.toContain("pods/exec");
+      const exec = await fetch(`${server.url}/api/v1/namespaces/default/pods/web/exec`, {
+        method: "POST",
+        headers,
+      });
+      expect(exec.status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});

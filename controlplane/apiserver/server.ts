@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { type Registry as MetricsRegistry, register } from "prom-client";
 import { ApiError } from "../api/errors.js";
+import type { ResourceInfo } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
@@ -37,7 +38,29 @@ export interface ApiServerOptions {
   metrics?: MetricsRegistry;
   /** Period of BOOKMARK events on watches that allow them; 60 s when omitted. */
   watchBookmarkIntervalMs?: number;
+  /**
+   * Handlers of subresources served outside the registry, such as pods/log and pods/exec proxied to
+   * a node. Requests reach them authenticated, with the route parsed; what they throw is answered as
+   * a Status. They are listed in discovery only when given.
+   */
+  subresourceHandlers?: Partial<Record<StreamingSubresource, SubresourceHandler>>;
 }
+
+export type StreamingSubresource = "log" | "exec";
+
+export interface SubresourceTarget {
+  info: ResourceInfo;
+  namespace: string | undefined;
+  name: string;
+  query: URLSearchParams;
+}
+
+/** Serves one request for a subresource; may stream for as long as the client stays. */
+export type SubresourceHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: SubresourceTarget,
+) => Promise<void>;
 
 export interface ApiServer {
   port: number;
@@ -81,6 +104,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         labels.resource = r.info.group ? `${r.info.plural}.${r.info.group}` : r.info.plural;
         labels.subresource = r.subresource ?? "";
         labels.verb = requestVerb(req.method ?? "GET", r, url.searchParams);
+        const external =
+          r.name && r.subresource
+            ? opts.subresourceHandlers?.[r.subresource as StreamingSubresource]
+            : undefined;
+        if (external) {
+          longRunning = true;
+          await external(req, res, {
+            info: r.info,
+            namespace: r.namespace,
+            name: r.name!,
+            query: url.searchParams,
+          });
+          return;
+        }
         if (labels.verb === "WATCH") {
           longRunning = true;
           await streamWatch(res, {
@@ -100,6 +137,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         metricsRegistry,
         version: opts.version ?? defaultVersion,
         host: req.headers.host ?? host,
+        extraSubresources: Object.keys(opts.subresourceHandlers ?? {}),
       });
     } catch (err) {
       longRunning = false;
@@ -160,7 +198,7 @@ async function serveNonResource(
   route: Exclude<Route, { kind: "resource" }>,
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: { metricsRegistry: MetricsRegistry; version: VersionInfo; host: string },
+  ctx: { metricsRegistry: MetricsRegistry; version: VersionInfo; host: string; extraSubresources: string[] },
 ): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     throw new ApiError("MethodNotAllowed", `the method ${req.method} is not supported on ${req.url}`);
@@ -189,6 +227,6 @@ async function serveNonResource(
     case "group":
       return sendJson(res, 200, apiGroup(route.group));
     case "resource-list":
-      return sendJson(res, 200, apiResourceList(route.group, route.version));
+      return sendJson(res, 200, apiResourceList(route.group, route.version, ctx.extraSubresources));
   }
 }
