@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownHierarchies, pidsIn } from "../kctl/lab/cgroups-linux.js";
 import { acceptsTcp, componentsFor, type LabComponents, pollUntil } from "../kctl/lab/components.js";
@@ -25,7 +26,7 @@ import { listNamespaces, routeGet } from "../kctl/lab/topology-linux.js";
 
 // Names carry the pid so a concurrent run of this file cannot collide with this one.
 const tag = (process.pid % 10000).toString(36);
-const names = { a: `ea${tag}`, b: `eb${tag}`, p: `ep${tag}`, f: `ef${tag}`, l: `el${tag}` };
+const names = { a: `ea${tag}`, b: `eb${tag}`, p: `ep${tag}`, f: `ef${tag}`, l: `el${tag}`, c: `ec${tag}` };
 
 let root: string;
 let registryDir: string;
@@ -349,5 +350,40 @@ describe("lab down without a state file", () => {
     await rm(stateFilePath(lab.labDir));
     await labDown({ ...target(names.l), graceMs: 1_000 });
     expect(await leftovers(names.l, lab.labDir, pids)).toEqual([]);
+  });
+});
+
+// The control plane the lab runs is the built CLI; `npm test` builds it first.
+const kctlMain = fileURLToPath(new URL("../dist/kctl/main.js", import.meta.url));
+
+describe.skipIf(!existsSync(kctlMain))("a lab with the real control plane", () => {
+  it("serves the API at the gateway to the root namespace and the hosts, and goes away with its etcd", async () => {
+    const lab = await labUp({
+      ...target(names.c),
+      nodes: 2,
+      components: componentsFor("controlplane"),
+      graceMs: 5_000,
+    });
+    const cp = lab.processes.find((p) => p.name === "controlplane")!;
+    expect(cp.namespace).toBe(labNamespace(names.c));
+    expect(lab.server).toBe(`https://${lab.addresses!.gateway}:6443`);
+    const version = await mustRun([
+      process.execPath,
+      kctlMain,
+      "--config",
+      lab.clientConfig!,
+      "version",
+      "-o",
+      "json",
+    ]);
+    expect(JSON.parse(version).serverVersion.gitVersion).toMatch(/kctl/);
+    const fromHost = await inNs(lab.nodes[1]!.namespace, "curl", "-sk", `${lab.server}/version`);
+    expect(fromHost.stdout).toContain("gitVersion");
+    const pids: number[] = [];
+    for (const dir of lab.cgroups) pids.push(...(await pidsIn(dir)));
+    // The control plane and the etcd it spawned.
+    expect(new Set(pids).size).toBeGreaterThanOrEqual(2);
+    await labDown(target(names.c));
+    expect(await leftovers(names.c, lab.labDir, pids)).toEqual([]);
   });
 });

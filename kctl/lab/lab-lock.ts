@@ -10,6 +10,9 @@ import { LabError } from "./errors.js";
 
 export type Release = () => Promise<void>;
 
+/** Host-wide, whatever registry a lab uses: labs with different registries still share subnets. */
+export const HOST_LOCK_DIR = "/run/kctl";
+
 async function tryTake(file: string): Promise<boolean> {
   try {
     const fh = await open(file, "wx", 0o600);

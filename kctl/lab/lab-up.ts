@@ -11,7 +11,7 @@ import { tracer } from "../../controlplane/util/trace.js";
 import { makeCgroup, makeLabCgroups, ownHierarchies } from "./cgroups-linux.js";
 import { API_PORT, CONTROL_PLANE, type LabComponents, type LabContext, newToken } from "./components.js";
 import { LabError } from "./errors.js";
-import { takeLabLock } from "./lab-lock.js";
+import { HOST_LOCK_DIR, takeLabLock } from "./lab-lock.js";
 import {
   hostNamespace,
   labAddresses,
@@ -260,7 +260,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   };
 
   let held = true;
-  const lockRelease = await takeLabLock(registryDir);
+  const lockRelease = await takeLabLock(HOST_LOCK_DIR);
   const release = async () => {
     if (held) await lockRelease();
     held = false;
