@@ -14,6 +14,9 @@ import type { ApiServerMetrics } from "./metrics.js";
 import type { ResourceRoute } from "./request-path.js";
 import { listOptions } from "./resource-handler.js";
 
+/** Bytes a watch may have queued for a slow client before the stream is closed. */
+const maxBufferedBytes = 16 * 1024 * 1024;
+
 export interface WatchStreamOptions {
   registry: Registry;
   route: ResourceRoute;
@@ -42,8 +45,14 @@ export async function streamWatch(res: ServerResponse, opts: WatchStreamOptions)
   const buffered: string[] = [];
   const write = (line: string): void => {
     if (ended) return;
-    if (res.headersSent) res.write(line);
-    else buffered.push(line);
+    if (!res.headersSent) {
+      buffered.push(line);
+      return;
+    }
+    res.write(line);
+    // A client that stops reading would make the server buffer without bound; like Kubernetes,
+    // drop it. It resumes from its last resourceVersion (or relists on 410).
+    if (res.writableLength > maxBufferedBytes) end();
   };
   const gauge = opts.metrics.openWatches.labels({ resource: route.info.plural });
   let counted = false;

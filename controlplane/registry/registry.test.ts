@@ -301,6 +301,8 @@ describe("Registry over a real etcd", () => {
     expect(res.removed).toBe(false);
     expect(res.object.metadata.deletionTimestamp).toBe("2024-05-01T12:00:01Z");
     expect(res.object.metadata.finalizers).toEqual(["example.com/keep", "orphan"]);
+    const again = await registry.delete(configmaps, "default", "cm", { propagationPolicy: "Orphan" });
+    expect(again.object.metadata.resourceVersion).toBe(res.object.metadata.resourceVersion);
     const added = await failure(
       registry.patch(configmaps, "default", "cm", {
         metadata: { finalizers: ["example.com/keep", "orphan", "new"] },

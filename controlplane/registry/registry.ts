@@ -308,7 +308,9 @@ export class Registry {
       }
       const marked: KubeObject = { ...current, metadata: plan.metadata };
       if (plan.status !== undefined) marked.status = plan.status;
-      if (opts.dryRun) return { object: marked, removed: false };
+      // A repeated delete of an object already marked this way writes nothing.
+      if (opts.dryRun || JSON.stringify(marked) === JSON.stringify(current))
+        return { object: marked, removed: false };
       try {
         return { object: await this.store.update(info, marked), removed: false };
       } catch (err) {
