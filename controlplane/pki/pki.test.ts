@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ensureCa, ensureServingCert, issueCertificate } from "./pki.js";
+import { ensureCa, ensureServingCert, generateKey, issueCertificate, makeCsr, signCsr } from "./pki.js";
 
 describe("pki", () => {
   let dir: string;
@@ -46,5 +46,23 @@ describe("pki", () => {
       client: true,
     });
     expect(new X509Certificate(pair.certPem).subject).toContain("O=system:nodes");
+  });
+});
+
+describe("signCsr", () => {
+  it("takes the subject from the signer, not from the request", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pki-csr-"));
+    try {
+      const ca = await ensureCa(dir);
+      const key = await generateKey();
+      const csr = await makeCsr(key, "system:node:someone-else");
+      const cert = new X509Certificate(
+        await signCsr(ca, csr, { commonName: "system:node:n1", organization: "system:nodes", client: true }),
+      );
+      expect(cert.subject).toContain("CN=system:node:n1");
+      expect(cert.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -53,7 +53,8 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function newKey(): Promise<string> {
+/** A new ECDSA P-256 private key (PEM). */
+export async function generateKey(): Promise<string> {
   return openssl("generate key", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
 }
 
@@ -65,7 +66,7 @@ export async function ensureCa(dir: string, name = "kctl-ca"): Promise<KeyPair> 
     return { certPem: await readFile(certPath, "utf8"), keyPem: await readFile(keyPath, "utf8") };
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const keyPem = await newKey();
+  const keyPem = await generateKey();
   const certPem = await withTempFiles({ "ca.key": keyPem }, (files) =>
     openssl("self-sign CA", [
       "req",
@@ -88,15 +89,35 @@ export async function ensureCa(dir: string, name = "kctl-ca"): Promise<KeyPair> 
   return { certPem, keyPem };
 }
 
+export interface CertificateSubject {
+  commonName: string;
+  hosts?: string[];
+  organization?: string;
+  client?: boolean;
+}
+
 /**
- * Signs a certificate for `commonName` with the CA. Serving certificates list `hosts` as SANs;
- * client certificates carry `organization` (used as the group, like Kubernetes' `system:nodes`).
+ * Signs a certificate for `commonName` with the CA, with a new key. Serving certificates list
+ * `hosts` as SANs; client certificates carry `organization` (used as the group, like Kubernetes'
+ * `system:nodes`).
  */
-export async function issueCertificate(
-  ca: KeyPair,
-  opts: { commonName: string; hosts?: string[]; organization?: string; client?: boolean },
-): Promise<KeyPair> {
-  const keyPem = await newKey();
+export async function issueCertificate(ca: KeyPair, opts: CertificateSubject): Promise<KeyPair> {
+  const keyPem = await generateKey();
+  return { certPem: await signCsr(ca, await makeCsr(keyPem, opts.commonName), opts), keyPem };
+}
+
+/** A certificate signing request for `keyPem`; the node agent makes one so its key never leaves the node. */
+export async function makeCsr(keyPem: string, commonName: string): Promise<string> {
+  return withTempFiles({ "key.pem": keyPem }, (files) =>
+    openssl("make CSR", ["req", "-new", "-key", files["key.pem"]!, "-subj", `/CN=${commonName}`]),
+  );
+}
+
+/**
+ * Signs `csrPem` with the CA. The subject and extensions come from `opts`, never from the request,
+ * so a requester gets only the identity the caller decided to give it.
+ */
+export async function signCsr(ca: KeyPair, csrPem: string, opts: CertificateSubject): Promise<string> {
   const subject = `/CN=${opts.commonName}${opts.organization ? `/O=${opts.organization}` : ""}`;
   const san = (opts.hosts ?? []).map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
   const ext = [
@@ -105,30 +126,27 @@ export async function issueCertificate(
     `extendedKeyUsage=${opts.client ? "clientAuth" : "serverAuth,clientAuth"}`,
     ...(san ? [`subjectAltName=${san}`] : []),
   ].join("\n");
-  const certPem = await withTempFiles(
-    { "ca.crt": ca.certPem, "ca.key": ca.keyPem, "key.pem": keyPem, "ext.cnf": ext },
-    async (files) => {
-      const csr = await openssl("make CSR", ["req", "-new", "-key", files["key.pem"]!, "-subj", subject]);
-      return openssl(
-        "sign certificate",
-        [
-          "x509",
-          "-req",
-          "-CA",
-          files["ca.crt"]!,
-          "-CAkey",
-          files["ca.key"]!,
-          "-CAcreateserial",
-          "-days",
-          days,
-          "-extfile",
-          files["ext.cnf"]!,
-        ],
-        csr,
-      );
-    },
+  return withTempFiles({ "ca.crt": ca.certPem, "ca.key": ca.keyPem, "ext.cnf": ext }, (files) =>
+    openssl(
+      "sign certificate",
+      [
+        "x509",
+        "-req",
+        "-CA",
+        files["ca.crt"]!,
+        "-CAkey",
+        files["ca.key"]!,
+        "-CAcreateserial",
+        "-subj",
+        subject,
+        "-days",
+        days,
+        "-extfile",
+        files["ext.cnf"]!,
+      ],
+      csrPem,
+    ),
   );
-  return { certPem, keyPem };
 }
 
 /** Loads the named key pair from `dir`, issuing it the first time or when its SANs no longer cover `hosts`. */
