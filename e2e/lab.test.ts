@@ -16,6 +16,7 @@ import { LabError } from "../kctl/lab/errors.js";
 import { labDown } from "../kctl/lab/lab-down.js";
 import { labExec } from "../kctl/lab/lab-exec.js";
 import { labCgroupName, labNamespace, rootVethName } from "../kctl/lab/lab-names.js";
+import { restartComponent } from "../kctl/lab/lab-restart.js";
 import { type LabState, registeredLabDir, stateFilePath } from "../kctl/lab/lab-state.js";
 import { labStatus } from "../kctl/lab/lab-status.js";
 import { labUp } from "../kctl/lab/lab-up.js";
@@ -260,6 +261,38 @@ describe("a lab with processes", () => {
     expect(await wget(lab.nodes[0]!.namespace, `http://${lab.nodes[1]!.address}:8081/`)).toBe(
       "hello from the lab\n",
     );
+  });
+
+  it("restarts a killed agent under a new pid, keeping what the old one started", async () => {
+    const node2 = lab.nodes[1]!;
+    const old = lab.processes.find((p) => p.name === "node2")!;
+    const daemonsBefore = await pidsIn(join(lab.cgroups[0]!, "node2"));
+    const restarted = await restartComponent({
+      ...target(names.p),
+      component: "node2",
+      components: httpdComponents(webRoot),
+      graceMs: 0,
+    });
+    expect(restarted.record.pid).not.toBe(old.pid);
+    expect(await isRunning(old)).toBe(false);
+    // The daemon the first agent left behind is still there, next to the new agent.
+    const after = await pidsIn(join(lab.cgroups[0]!, "node2"));
+    expect(after).toEqual(expect.arrayContaining(daemonsBefore.filter((p) => p !== old.pid)));
+    await pollUntil(
+      async () => (await wget(lab.nodes[0]!.namespace, `http://${node2.address}:8080/`)) !== undefined,
+      AbortSignal.timeout(10_000),
+    );
+    const saved = JSON.parse(await readFile(stateFilePath(lab.labDir), "utf8")) as LabState;
+    expect(saved.processes.find((p) => p.name === "node2")!.pid).toBe(restarted.record.pid);
+    lab = saved;
+    await expect(
+      restartComponent({
+        ...target(names.p),
+        component: "node9",
+        components: httpdComponents(webRoot),
+        graceMs: 0,
+      }),
+    ).rejects.toThrow(/no component "node9"/);
   });
 
   it("lab down stops recorded and unrecorded processes and undoes mounts and nft tables", async () => {
