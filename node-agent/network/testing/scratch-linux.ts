@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseMountPoints } from "../../runtime/images/mountinfo-linux.js";
 
 export function makeScratchDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `${prefix}-`));
@@ -14,12 +15,9 @@ export function makeScratchDir(prefix: string): string {
 
 /** Mount points at or beneath `dir` in this process's mount namespace, deepest last. */
 export function mountsBeneath(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[4])
-    .filter((p): p is string => p !== undefined)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8))))
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
+  return parseMountPoints(readFileSync("/proc/self/mountinfo", "utf8")).filter(
+    (p) => p === dir || p.startsWith(`${dir}/`),
+  );
 }
 
 /** Unmounts everything beneath `dir`, then deletes it. Never throws on a missing dir. */

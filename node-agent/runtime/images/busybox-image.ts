@@ -1,0 +1,149 @@
+/**
+ * Builds a small image from Debian's busybox-static: one layer (the rootfs of
+ * `native/testing/busybox-rootfs.ts`), config `Cmd ["sh"]`. As an OCI image layout directory for
+ * tests and `kctl image import`, or as a `docker save` tarball. The layer is made reproducibly
+ * (sorted names, owner 0, mtime 0), so rebuilding gives the same digests.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { buildBusyboxRootfs } from "../../../native/testing/busybox-rootfs.js";
+import { sha256Digest } from "./digest.js";
+import { hostArchitecture, MediaType } from "./oci.js";
+import { parseReference } from "./reference.js";
+
+const run = promisify(execFile);
+
+export interface BusyboxImageOptions {
+  /** Name recorded in the image (annotations / RepoTags); defaults to `busybox`. */
+  reference?: string;
+}
+
+interface BuiltImage {
+  layerTar: Buffer;
+  config: Buffer;
+  reference: string;
+}
+
+async function build(options: BusyboxImageOptions): Promise<BuiltImage> {
+  const reference = parseReference(options.reference ?? "busybox").text;
+  const work = await mkdtemp(join(tmpdir(), "kctl-busybox-"));
+  try {
+    const rootfs = join(work, "rootfs");
+    await buildBusyboxRootfs(rootfs);
+    const { stdout } = await run(
+      "tar",
+      [
+        "-C",
+        rootfs,
+        "--sort=name",
+        "--numeric-owner",
+        "--owner=0",
+        "--group=0",
+        "--mtime=@0",
+        "--format=pax",
+        "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+        "-cf",
+        "-",
+        ".",
+      ],
+      { encoding: "buffer", maxBuffer: 256 * 1024 * 1024 },
+    );
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: hostArchitecture(),
+        os: "linux",
+        created: "1970-01-01T00:00:00Z",
+        config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
+        rootfs: { type: "layers", diff_ids: [sha256Digest(stdout)] },
+        history: [
+          { created: "1970-01-01T00:00:00Z", created_by: "kctl busybox-image: Debian busybox-static" },
+        ],
+      }),
+    );
+    return { layerTar: stdout, config, reference };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function writeBlob(dir: string, data: Buffer): Promise<{ digest: string; size: number }> {
+  const digest = sha256Digest(data);
+  await writeFile(join(dir, "blobs", "sha256", digest.slice("sha256:".length)), data);
+  return { digest, size: data.length };
+}
+
+/**
+ * Writes an OCI image layout of busybox to `outDir` (created if missing; should be empty) with one
+ * gzip layer; index.json names it `reference` in the `io.containerd.image.name` and
+ * `org.opencontainers.image.ref.name` annotations. Returns the manifest digest.
+ */
+export async function buildBusyboxImage(outDir: string, options: BusyboxImageOptions = {}): Promise<string> {
+  const image = await build(options);
+  await mkdir(join(outDir, "blobs", "sha256"), { recursive: true });
+  const layer = await writeBlob(outDir, gzipSync(image.layerTar));
+  const config = await writeBlob(outDir, image.config);
+  const manifest = await writeBlob(
+    outDir,
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, ...config },
+        layers: [{ mediaType: MediaType.ociLayerGzip, ...layer }],
+      }),
+    ),
+  );
+  await writeFile(join(outDir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  const annotations = {
+    "io.containerd.image.name": image.reference,
+    "org.opencontainers.image.ref.name": image.reference,
+  };
+  await writeFile(
+    join(outDir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [{ mediaType: MediaType.ociManifest, ...manifest, annotations }],
+    }),
+  );
+  return manifest.digest;
+}
+
+/**
+ * Writes busybox as a `docker save` tarball at `file`: manifest.json, `<hex>.json` config and an
+ * uncompressed `<hex>/layer.tar`, tagged `reference`.
+ */
+export async function buildBusyboxArchive(file: string, options: BusyboxImageOptions = {}): Promise<void> {
+  const image = await build(options);
+  const work = await mkdtemp(join(tmpdir(), "kctl-busybox-archive-"));
+  try {
+    const layerHex = sha256Digest(image.layerTar).slice("sha256:".length);
+    const configName = `${sha256Digest(image.config).slice("sha256:".length)}.json`;
+    await mkdir(join(work, layerHex));
+    await writeFile(join(work, layerHex, "layer.tar"), image.layerTar);
+    await writeFile(join(work, configName), image.config);
+    await writeFile(
+      join(work, "manifest.json"),
+      JSON.stringify([
+        { Config: configName, RepoTags: [image.reference], Layers: [`${layerHex}/layer.tar`] },
+      ]),
+    );
+    await run("tar", [
+      "-C",
+      work,
+      "--sort=name",
+      "--numeric-owner",
+      "--owner=0",
+      "--group=0",
+      "-cf",
+      file,
+      ".",
+    ]);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

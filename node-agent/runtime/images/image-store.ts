@@ -1,0 +1,380 @@
+/**
+ * The node's image store under `<stateDir>/images`: verified blobs (`blobs/sha256/<hex>`), names
+ * (`refs.json`), layers unpacked once by diffID (`layers/<hex>/`) and shared by every container, and
+ * container root filesystems (`rootfs/<containerId>/`) as overlays of those layers.
+ *
+ * Imports are all-or-nothing: every blob is verified against its digest (and every layer against
+ * its diffID) before a name points at it, and a failed import removes what it added. Pulling from a
+ * registry will be one more `ImportSource` (a fetcher over the distribution API); nothing else here
+ * changes for it.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { access, mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { BlobStore } from "./blob-store.js";
+import { digestHex } from "./digest.js";
+import { readDockerArchive } from "./docker-archive.js";
+import { ImageError } from "./errors.js";
+import type { ImportSource, SourceImage } from "./import-source.js";
+import { unpackLayer } from "./layer-unpack-linux.js";
+import {
+  type Descriptor,
+  hostArchitecture,
+  type ImageConfig,
+  isIndex,
+  isManifest,
+  type Manifest,
+  MediaType,
+  parseImageConfig,
+  parseIndex,
+  parseJson,
+  parseManifest,
+  type RuntimeConfig,
+} from "./oci.js";
+import { isOciLayout, readOciLayout } from "./oci-layout.js";
+import { RefIndex } from "./ref-index.js";
+import { parseReference } from "./reference.js";
+import { mountRootfs, removeRootfs } from "./rootfs-linux.js";
+
+/** An image ready to run: what the pod worker puts into the OCI bundle. */
+export interface ResolvedImage {
+  /** Normalised reference it was found under (`docker.io/library/busybox:latest`). */
+  reference: string;
+  manifestDigest: string;
+  /** The config digest: the image ID reported in container statuses. */
+  imageId: string;
+  config: RuntimeConfig;
+  /** Unpacked layer dirs, bottom first. */
+  layers: string[];
+}
+
+export interface Rootfs {
+  /** The merged view: the bundle's `root.path`. */
+  path: string;
+  image: ResolvedImage;
+  /** Unmounts the overlay and deletes the container's upper and work dirs. Idempotent. */
+  release(): Promise<void>;
+}
+
+export interface ImportOptions {
+  /** Name for the image, overriding the names in the source; the source must hold one image. */
+  name?: string;
+}
+
+export interface ImportedImage {
+  reference: string;
+  manifestDigest: string;
+  imageId: string;
+}
+
+const LAYER_TYPES: readonly string[] = [
+  MediaType.ociLayer,
+  MediaType.ociLayerGzip,
+  "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+];
+const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export class ImageStore {
+  readonly dir: string;
+  private readonly blobs: BlobStore;
+  private readonly refs: RefIndex;
+  private readonly parsed = new Map<string, Manifest | ImageConfig>();
+  private importing: Promise<unknown> = Promise.resolve();
+  private readonly rootfsLocks = new Map<string, Promise<unknown>>();
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, "images");
+    this.blobs = new BlobStore(join(this.dir, "blobs"));
+    this.refs = new RefIndex(this.dir);
+  }
+
+  /** Imports an OCI image layout directory. */
+  importLayout(dir: string, options: ImportOptions = {}): Promise<ImportedImage[]> {
+    return this.serializeImport(async () => this.importSource(await readOciLayout(dir), options));
+  }
+
+  /**
+   * Imports a tarball: an OCI layout or a `docker save` archive, gzip-compressed or not. It is
+   * unpacked to a temporary dir in the store and removed after.
+   */
+  importArchive(file: string, options: ImportOptions = {}): Promise<ImportedImage[]> {
+    return this.serializeImport(async () => {
+      const temp = join(this.dir, "tmp", `import-${randomBytes(6).toString("hex")}`);
+      await mkdir(temp, { recursive: true });
+      try {
+        await untar(file, temp);
+        if (await isOciLayout(temp)) return await this.importSource(await readOciLayout(temp), options);
+        const hasManifest = await access(join(temp, "manifest.json")).then(
+          () => true,
+          () => false,
+        );
+        if (!hasManifest) {
+          throw new ImageError(
+            "InvalidImage",
+            `${file}: neither an OCI layout (oci-layout) nor a docker archive (manifest.json)`,
+          );
+        }
+        return await this.importSource(await readDockerArchive(temp), options);
+      } finally {
+        await rm(temp, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /**
+   * Finds `ref` on this node and returns its runtime config and layer dirs (unpacking a layer again
+   * if its dir went missing). Throws `NotFound` when the node does not have it.
+   */
+  async resolve(ref: string): Promise<ResolvedImage> {
+    const parsed = parseReference(ref);
+    const manifestDigest = parsed.digest ?? (await this.refs.read()).get(parsed.text);
+    if (manifestDigest === undefined || !(await this.blobs.has(manifestDigest))) {
+      throw new ImageError("NotFound", `image "${ref}" (${parsed.text}) is not present on this node`);
+    }
+    const manifest = await this.manifest(manifestDigest);
+    const config = await this.config(manifest.config.digest);
+    const layers: string[] = [];
+    for (const [i, layer] of manifest.layers.entries()) {
+      layers.push(await this.ensureLayer(layer, config.diffIds[i]!, `image ${parsed.text} layer ${i}`));
+    }
+    return {
+      reference: parsed.text,
+      manifestDigest,
+      imageId: manifest.config.digest,
+      config: config.runtime,
+      layers,
+    };
+  }
+
+  /** References and the manifests they name. */
+  async list(): Promise<ImportedImage[]> {
+    const out: ImportedImage[] = [];
+    for (const [reference, manifestDigest] of await this.refs.read()) {
+      out.push({ reference, manifestDigest, imageId: (await this.manifest(manifestDigest)).config.digest });
+    }
+    return out;
+  }
+
+  /** Removes the name `ref` (blobs and layers stay until garbage collection). Idempotent. */
+  async remove(ref: string): Promise<void> {
+    const { text } = parseReference(ref);
+    await this.serializeImport(() => this.refs.update((refs) => refs.delete(text)));
+  }
+
+  /**
+   * Makes the root filesystem of container `containerId` from image `ref`: an overlay of the image's
+   * layers with an upper dir of its own. Idempotent and safe after a crash: an existing mount for the
+   * same image is reused (keeping the container's writes), anything else there is unmounted first.
+   * The caller owns the returned rootfs and must `release()` it (or call {@link releaseRootfs}
+   * after a restart) when the container is removed.
+   */
+  async prepareRootfs(containerId: string, ref: string): Promise<Rootfs> {
+    const dir = this.rootfsDir(containerId);
+    return this.withRootfsLock(containerId, async () => {
+      const image = await this.resolve(ref);
+      const path = await mountRootfs({ dir, layers: image.layers, imageId: image.imageId });
+      return { path, image, release: () => this.releaseRootfs(containerId) };
+    });
+  }
+
+  /** Unmounts and deletes the rootfs of `containerId`. Idempotent. */
+  async releaseRootfs(containerId: string): Promise<void> {
+    const dir = this.rootfsDir(containerId);
+    return this.withRootfsLock(containerId, () => removeRootfs(dir));
+  }
+
+  private rootfsDir(containerId: string): string {
+    if (!CONTAINER_ID.test(containerId) || containerId.includes("..")) {
+      throw new ImageError(
+        "Invalid",
+        `containerId: "${containerId}" must be letters, digits, '-', '_' or '.'`,
+      );
+    }
+    return join(this.dir, "rootfs", containerId);
+  }
+
+  private withRootfsLock<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.rootfsLocks.get(containerId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const settled = run.catch(() => undefined);
+    this.rootfsLocks.set(containerId, settled);
+    void settled.then(() => {
+      if (this.rootfsLocks.get(containerId) === settled) this.rootfsLocks.delete(containerId);
+    });
+    return run;
+  }
+
+  private serializeImport<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.importing.then(fn, fn);
+    this.importing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async importSource(source: ImportSource, options: ImportOptions): Promise<ImportedImage[]> {
+    if (source.images.length === 0) throw new ImageError("InvalidImage", "the source holds no image");
+    if (options.name !== undefined && source.images.length > 1) {
+      throw new ImageError(
+        "InvalidImage",
+        `--name ${options.name}: the source holds ${source.images.length} images; a name can only be given to one`,
+      );
+    }
+    const named = source.images.map((image) => {
+      const names = options.name !== undefined ? [options.name] : image.names;
+      if (names.length === 0) {
+        throw new ImageError("InvalidImage", `${image.where}: the image has no name; give one with --name`);
+      }
+      return { image, refs: names.map((n) => parseReference(n).text) };
+    });
+    const added: { blobs: string[]; layers: string[] } = { blobs: [], layers: [] };
+    try {
+      const imported: ImportedImage[] = [];
+      for (const { image, refs } of named) {
+        const { manifestDigest, imageId } = await this.ingestImage(source, image, added);
+        for (const reference of refs) imported.push({ reference, manifestDigest, imageId });
+      }
+      await this.refs.update((map) => {
+        for (const i of imported) map.set(i.reference, i.manifestDigest);
+      });
+      return imported;
+    } catch (err) {
+      for (const layer of added.layers) await rm(layer, { recursive: true, force: true });
+      for (const digest of added.blobs) await this.blobs.remove(digest);
+      throw err;
+    }
+  }
+
+  private async ingestImage(
+    source: ImportSource,
+    image: SourceImage,
+    added: { blobs: string[]; layers: string[] },
+  ): Promise<{ manifestDigest: string; imageId: string }> {
+    const ingest = async (desc: Descriptor) => {
+      if (await this.blobs.ingest(desc, source.fetcher)) added.blobs.push(desc.digest);
+    };
+    let desc = image.descriptor;
+    if (isIndex(desc.mediaType)) {
+      await ingest(desc);
+      desc = pickPlatform(
+        parseIndex(parseJson(await this.blobs.readText(desc.digest), image.where), image.where),
+        image.where,
+      );
+    }
+    if (!isManifest(desc.mediaType)) {
+      throw new ImageError(
+        "Unsupported",
+        `${image.where}: media type ${desc.mediaType} is not an image manifest`,
+      );
+    }
+    await ingest(desc);
+    const manifest = await this.manifest(desc.digest);
+    await ingest(manifest.config);
+    const config = await this.config(manifest.config.digest);
+    const where = `image ${desc.digest}`;
+    if (config.os !== "" && config.os !== "linux")
+      throw new ImageError("Unsupported", `${where}: built for ${config.os}, not linux`);
+    if (config.architecture !== "" && config.architecture !== hostArchitecture()) {
+      throw new ImageError(
+        "Unsupported",
+        `${where}: built for ${config.architecture}, this node is ${hostArchitecture()}`,
+      );
+    }
+    if (config.diffIds.length !== manifest.layers.length) {
+      throw new ImageError(
+        "InvalidImage",
+        `${where}: manifest lists ${manifest.layers.length} layers but config rootfs.diff_ids has ${config.diffIds.length}`,
+      );
+    }
+    for (const [i, layer] of manifest.layers.entries()) {
+      if (!LAYER_TYPES.includes(layer.mediaType)) {
+        throw new ImageError(
+          "Unsupported",
+          `${where} layers[${i}]: media type ${layer.mediaType} is not supported`,
+        );
+      }
+      await ingest(layer);
+      const dir = this.layerDir(config.diffIds[i]!);
+      const existed = await exists(dir);
+      await this.ensureLayer(layer, config.diffIds[i]!, `${where} layers[${i}] (${layer.digest})`);
+      if (!existed) added.layers.push(dir);
+    }
+    return { manifestDigest: desc.digest, imageId: manifest.config.digest };
+  }
+
+  private layerDir(diffId: string): string {
+    return join(this.dir, "layers", digestHex(diffId, "diffID"));
+  }
+
+  /** The unpacked dir of a layer, unpacking it from its blob first if needed. */
+  private async ensureLayer(layer: Descriptor, diffId: string, where: string): Promise<string> {
+    const dir = this.layerDir(diffId);
+    if (await exists(dir)) return dir;
+    await mkdir(join(this.dir, "layers"), { recursive: true });
+    await unpackLayer(this.blobs.path(layer.digest), dir, diffId, where);
+    return dir;
+  }
+
+  private async manifest(digest: string): Promise<Manifest> {
+    const cached = this.parsed.get(digest);
+    if (cached) return cached as Manifest;
+    const manifest = parseManifest(
+      parseJson(await this.blobs.readText(digest), `manifest ${digest}`),
+      `manifest ${digest}`,
+    );
+    this.parsed.set(digest, manifest);
+    return manifest;
+  }
+
+  private async config(digest: string): Promise<ImageConfig> {
+    const cached = this.parsed.get(digest);
+    if (cached) return cached as ImageConfig;
+    const config = parseImageConfig(
+      parseJson(await this.blobs.readText(digest), `config ${digest}`),
+      `config ${digest}`,
+    );
+    this.parsed.set(digest, config);
+    return config;
+  }
+}
+
+function pickPlatform(manifests: Descriptor[], where: string): Descriptor {
+  const arch = hostArchitecture();
+  const match = manifests.find((m) => m.platform?.os === "linux" && m.platform.architecture === arch);
+  if (match) return match;
+  if (manifests.length === 1 && manifests[0]!.platform === undefined) return manifests[0]!;
+  throw new ImageError("Unsupported", `${where}: no manifest for linux/${arch}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Unpacks an outer archive (OCI layout or docker save, maybe gzip) into `dir` with GNU tar. */
+function untar(file: string, dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("tar", ["-x", "-f", file, "-C", dir, "--no-same-owner", "--no-same-permissions"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const err: Buffer[] = [];
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.once("error", (e) =>
+      reject(new ImageError("SystemError", `cannot run tar for ${file}: ${e.message}`)),
+    );
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new ImageError(
+            "InvalidImage",
+            `${file}: not a readable tar archive: ${Buffer.concat(err).toString().trim()}`,
+          ),
+        );
+    });
+  });
+}
