@@ -288,7 +288,7 @@ function describeNode(w: DescribeWriter, node: Node): void {
 }
 
 function describeData(w: DescribeWriter, data: Record<string, string> | undefined, secret: boolean): void {
-  w.section(0, "Data");
+  w.text(0, "Data");
   w.text(0, "====");
   for (const [k, v] of Object.entries(data ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     if (secret) {
@@ -341,6 +341,7 @@ function events(w: DescribeWriter, list: readonly Event[], now: number): void {
       e.source?.component ?? e.reportingComponent ?? "",
       (e.message ?? "").trim(),
     ]),
+    ["----", "------", "----", "----", "-------"],
   );
 }
 

@@ -39,15 +39,18 @@ export class DescribeWriter {
     this.field(indent, label, entries.map(([k, v]) => `${k}${sep}${v}`).join("\n"));
   }
 
-  /** A table under the current position, each row indented; `<none>` when empty. */
-  table(indent: number, label: string, header: string[], rows: string[][]): void {
+  /**
+   * A table under `label`, rows indented, columns two spaces apart, the header underlined (by
+   * `underline` when given, else dashes as long as each heading); `<none>` when empty.
+   */
+  table(indent: number, label: string, header: string[], rows: string[][], underline?: string[]): void {
     if (rows.length === 0) {
       this.field(indent, label, "<none>");
       return;
     }
     this.section(indent, label);
-    const underline = header.map((h) => "-".repeat(h.length));
-    for (const line of formatTable([header, underline, ...rows])
+    const rule = underline ?? header.map((h) => "-".repeat(h.length));
+    for (const line of formatTable([header, rule, ...rows], 2)
       .trimEnd()
       .split("\n")) {
       this.text(indent + 2, line);

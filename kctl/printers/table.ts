@@ -4,12 +4,14 @@
  * with the header.
  */
 
-const gap = 3;
-
 export class TableWriter {
   private widths: number[] = [];
 
-  constructor(private readonly write: (text: string) => void) {}
+  /** `gap`: spaces between columns; kubectl's `get` uses 3, `describe` 2. */
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly gap = 3,
+  ) {}
 
   /** Prints `rows` (the first is usually the header), widening columns as needed. */
   print(rows: readonly (readonly string[])[]): void {
@@ -23,16 +25,16 @@ export class TableWriter {
 
   private format(row: readonly string[]): string {
     return row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((this.widths[i] ?? 0) + gap)))
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((this.widths[i] ?? 0) + this.gap)))
       .join("");
   }
 }
 
 /** A whole table as one string. */
-export function formatTable(rows: readonly (readonly string[])[]): string {
+export function formatTable(rows: readonly (readonly string[])[], gap = 3): string {
   let out = "";
   new TableWriter((text) => {
     out += text;
-  }).print(rows);
+  }, gap).print(rows);
   return out;
 }
