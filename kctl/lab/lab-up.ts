@@ -168,12 +168,16 @@ async function waitReady(
   }
 }
 
+// Every log in the lab's logs dir, including that of a component that died before it was recorded.
 async function logTails(state: LabState): Promise<string> {
+  const dir = join(state.labDir, LOGS_DIR);
   const parts: string[] = [];
-  for (const p of state.processes) {
-    const text = await readFile(p.logFile, "utf8").catch(() => "");
-    const lines = text.trimEnd().split("\n").slice(-LOG_TAIL_LINES);
-    parts.push(`--- ${p.name} (${p.logFile}, last ${LOG_TAIL_LINES} lines) ---\n${lines.join("\n")}`);
+  for (const file of (await readdir(dir).catch(() => [] as string[])).sort()) {
+    const path = join(dir, file);
+    const lines = (await readFile(path, "utf8").catch(() => "")).trimEnd().split("\n").slice(-LOG_TAIL_LINES);
+    parts.push(
+      `--- ${file.replace(/\.log$/, "")} (${path}, last ${LOG_TAIL_LINES} lines) ---\n${lines.join("\n")}`,
+    );
   }
   return parts.length ? `\n${parts.join("\n")}` : "";
 }
