@@ -8,7 +8,7 @@
  * the veth; one `ip -batch -` on the node side), a teardown two (`ip link del`, `umount`).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureBridge } from "./bridge-linux.js";
 import { formatIpv4, type Ipv4Cidr, parseIpv4Cidr } from "./cidr.js";
@@ -212,8 +212,10 @@ export class PodNetwork {
   }
 
   private async build(podUID: string, ip: string): Promise<SandboxLinks> {
-    await this.removeLinks(podUID);
     const netnsPath = this.netnsPath(podUID);
+    // Teardown deletes the veth before the namespace file, so without the file there is no veth left
+    // from an earlier attempt and a fresh setup skips the cleanup spawn.
+    if (await exists(netnsPath)) await this.removeLinks(podUID);
     const hostVeth = hostVethName(podUID);
     const gateway = this.gateway;
     await mkdir(this.netnsDir(), { recursive: true });
@@ -261,6 +263,13 @@ function checkPodUID(podUID: string): void {
       `podUID: "${podUID}" is not a UID (letters, digits, '-', '_', '.'; no '/')`,
     );
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
