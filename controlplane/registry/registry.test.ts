@@ -139,6 +139,24 @@ describe("Registry over a real etcd", () => {
     expect((await registry.list(pods)).items).toEqual([]);
   });
 
+  it("lets Events expire: they are stored on an etcd lease", async () => {
+    await registry.create(
+      info("", "events"),
+      {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "web.1" },
+        involvedObject: { kind: "Pod", name: "web", namespace: "default" },
+        reason: "Scheduled",
+        type: "Normal",
+      },
+      { namespace: "default" },
+    );
+    const kv = (await client.kv.range({ key: Buffer.from("/registry/events/default/web.1") })).kvs[0]!;
+    const ttl = await client.leaseClient.leaseTimeToLive({ ID: kv.lease });
+    expect(Number(ttl.grantedTTL)).toBe(3600);
+  });
+
   it("refuses objects over 1.5 MiB with 413", async () => {
     const err = await failure(
       registry.create(

@@ -60,6 +60,8 @@ export interface RegistryOptions {
   random?: () => number;
   /** Source of metadata.uid; crypto.randomUUID when omitted. */
   newUid?: () => string;
+  /** Events are removed this long after they are created, as in Kubernetes; 3600 when omitted, 0 keeps them. */
+  eventTtlSeconds?: number;
 }
 
 export interface WriteOptions {
@@ -125,12 +127,14 @@ export class Registry {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly newUid: () => string;
+  private readonly eventTtlSeconds: number;
 
   constructor(opts: RegistryOptions) {
     this.store = opts.store;
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
     this.newUid = opts.newUid ?? randomUUID;
+    this.eventTtlSeconds = opts.eventTtlSeconds ?? 3600;
   }
 
   /** Creates the namespaces every cluster has (default, kube-system) unless they exist. Idempotent. */
@@ -177,7 +181,8 @@ export class Registry {
           await this.checkAbsent(info, meta.namespace, meta.name!);
           return obj;
         }
-        return await this.store.create(info, obj);
+        const ttlSeconds = info.kind === "Event" ? this.eventTtlSeconds : 0;
+        return await this.store.create(info, obj, ttlSeconds > 0 ? { ttlSeconds } : {});
       } catch (err) {
         if (!generate || !isApiError(err, "AlreadyExists") || attempt >= generateNameAttempts) throw err;
       }

@@ -205,6 +205,24 @@ describe("Store over a real etcd", () => {
     expect(isApiError(await store.delete(pods, "default", "a").catch((e) => e), "NotFound")).toBe(true);
   });
 
+  it("attaches objects created with a ttl to an etcd lease that updates keep", async () => {
+    const created = await store.create(pods, pod("short"), { ttlSeconds: 60 });
+    const lease = (await client.kv.range({ key: Buffer.from("/registry/pods/default/short") })).kvs[0]!.lease;
+    expect(lease).not.toBe("0");
+    await store.update(pods, { ...created, metadata: { ...created.metadata, labels: { v: "2" } } });
+    const after = (await client.kv.range({ key: Buffer.from("/registry/pods/default/short") })).kvs[0]!;
+    expect(after.lease).toBe(lease);
+    const ttl = await client.leaseClient.leaseTimeToLive({ ID: lease });
+    expect(Number(ttl.TTL)).toBeGreaterThan(50);
+    await client.leaseClient.leaseRevoke({ ID: lease });
+    expect(isApiError(await store.get(pods, "default", "short").catch((e) => e), "NotFound")).toBe(true);
+    const plain = await store.create(pods, pod("long"));
+    expect((await client.kv.range({ key: Buffer.from("/registry/pods/default/long") })).kvs[0]!.lease).toBe(
+      "0",
+    );
+    expect(plain.metadata.name).toBe("long");
+  });
+
   it("refuses objects over 1.5 MiB with 413 and writes nothing", async () => {
     const big = {
       ...pod("big"),

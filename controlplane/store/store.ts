@@ -90,20 +90,30 @@ export class Store {
 
   /**
    * Stores a new object under its namespace and name. `obj.metadata.resourceVersion` is ignored.
-   * Returns the stored object with its resourceVersion. Throws AlreadyExists when the key exists,
-   * RequestEntityTooLarge over 1.5 MiB.
+   * With `ttlSeconds` the key is attached to an etcd lease and disappears after that long (how
+   * Events expire); later updates keep the lease. Returns the stored object with its
+   * resourceVersion. Throws AlreadyExists when the key exists, RequestEntityTooLarge over 1.5 MiB.
    */
-  async create(info: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
+  async create(info: ResourceInfo, obj: KubeObject, opts: { ttlSeconds?: number } = {}): Promise<KubeObject> {
     const key = this.keyOf(info, obj);
     const value = encode(info, obj);
+    let lease: string | undefined;
+    if (opts.ttlSeconds) {
+      const ttl = opts.ttlSeconds;
+      lease = (await this.timed("lease-grant", info, () => this.client.leaseClient.leaseGrant({ TTL: ttl })))
+        .ID;
+    }
     const res = await this.timed("create", info, () =>
       this.client.kv.txn({
         compare: [{ key: Buffer.from(key), target: "Create", result: "Equal", create_revision: 0 }],
-        success: [{ request_put: { key: Buffer.from(key), value } }],
+        success: [{ request_put: { key: Buffer.from(key), value, ...(lease ? { lease } : {}) } }],
         failure: [],
       }),
     );
-    if (!res.succeeded) throw alreadyExists(info.kind, obj.metadata.name ?? "", info.group);
+    if (!res.succeeded) {
+      if (lease) await this.client.leaseClient.leaseRevoke({ ID: lease }).catch(() => undefined);
+      throw alreadyExists(info.kind, obj.metadata.name ?? "", info.group);
+    }
     trace("create", key, res.header.revision);
     return withVersion(obj, res.header.revision);
   }
@@ -157,7 +167,8 @@ export class Store {
     const res = await this.timed("update", info, () =>
       this.client.kv.txn({
         compare: [{ key: Buffer.from(key), target: "Mod", result: "Equal", mod_revision: expected }],
-        success: [{ request_put: { key: Buffer.from(key), value } }],
+        // ignore_lease keeps an expiring object's lease; the compare guarantees the key exists.
+        success: [{ request_put: { key: Buffer.from(key), value, ignore_lease: true } }],
         failure: [{ request_range: { key: Buffer.from(key) } }],
       }),
     );
