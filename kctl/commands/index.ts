@@ -6,6 +6,7 @@ import { applyCommand } from "./apply.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { getCommand } from "./get.js";
+import { labCommand } from "./lab.js";
 import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
 
@@ -17,4 +18,5 @@ export const commands: readonly Command[] = [
   apiResourcesCommand,
   versionCommand,
   upCommand,
+  labCommand,
 ];
