@@ -267,6 +267,7 @@ export class Store {
       fromRevision = parseRevision(rv);
       await this.checkNotCompacted(info, fromRevision);
     }
+    let tracked: WatchHandle | undefined;
     const handle = await openWatch({
       client: this.client,
       info,
@@ -280,19 +281,19 @@ export class Store {
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 0,
       onEvent,
       onError: (err) => {
-        this.watches.delete(handle);
+        if (tracked) this.watches.delete(tracked);
         onError(err);
       },
     });
-    const close = handle.close;
-    const tracked: WatchHandle = {
+    const own: WatchHandle = {
       close: () => {
-        this.watches.delete(tracked);
-        close();
+        this.watches.delete(own);
+        handle.close();
       },
     };
-    this.watches.add(tracked);
-    return tracked;
+    tracked = own;
+    this.watches.add(own);
+    return own;
   }
 
   /** The current etcd revision. */

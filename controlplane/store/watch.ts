@@ -72,8 +72,10 @@ export async function openWatch(opts: OpenWatchOptions): Promise<WatchHandle> {
     for (const ev of res.events) {
       const event = toWatchEvent(ev, opts);
       if (event) deliver(event);
+      lastRevision = Math.max(lastRevision, Number(ev.kv.mod_revision));
     }
-    lastRevision = Math.max(lastRevision, Number(res.header.revision));
+    // Only an event-free (progress) response promises that nothing at or below its revision is still to come.
+    if (res.events.length === 0) lastRevision = Math.max(lastRevision, Number(res.header.revision));
   });
   watcher.on("disconnected", (err) => trace("disconnected, etcd3 resumes", info.plural, String(err)));
 
