@@ -307,11 +307,6 @@ export class Store {
     for (const w of [...this.watches]) w.close();
   }
 
-  /** Number of open watches (for metrics and tests). */
-  get openWatches(): number {
-    return this.watches.size;
-  }
-
   private keyOf(info: ResourceInfo, obj: KubeObject): string {
     return objectKeyPath(info, obj.metadata.namespace, obj.metadata.name ?? "");
   }
