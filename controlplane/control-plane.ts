@@ -18,8 +18,8 @@ import { type EtcdProcess, startEtcdProcess } from "./etcd/etcd-process.js";
 import { EventRecorder } from "./events/event-recorder.js";
 import { InformerFactory } from "./informers/informer-factory.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
+import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
-import { PodDispatcher } from "./nodeservice/pod-dispatcher.js";
 import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/server.js";
 import { TunnelRegistry } from "./nodeservice/tunnels.js";
 import { ensureCa, ensureServingCert } from "./pki/pki.js";
@@ -143,9 +143,17 @@ async function start(
   const informers = new InformerFactory(store);
   stops.push(() => informers.stop());
   const tunnels = new TunnelRegistry();
-  const dispatcher = new PodDispatcher(informers.pods());
-  stops.push(() => dispatcher.close());
-  informers.informer(resourceForKind("v1", "Node")!);
+  const podDispatcher = ObjectDispatcher.pods(informers.pods());
+  const watchable = Object.fromEntries(
+    ["Service", "Endpoints", "Node"].map((kind) => [
+      kind,
+      ObjectDispatcher.all(informers.informer(resourceForKind("v1", kind)!)),
+    ]),
+  );
+  stops.push(() => {
+    podDispatcher.close();
+    for (const d of Object.values(watchable)) d.close();
+  });
   informers.start();
 
   const apiserver: ApiServer = await startApiServer({
@@ -166,7 +174,8 @@ async function start(
     serving,
     registry,
     allocator: new PodCidrAllocator(etcd, clusterCidr),
-    dispatcher,
+    pods: podDispatcher,
+    watchable,
     tunnels,
     settings: {
       clusterCidr,

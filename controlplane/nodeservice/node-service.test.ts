@@ -5,7 +5,7 @@ import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NodeClient } from "../../node-agent/agent/node-client.js";
-import type { PodEvent } from "../../proto/gen/node.js";
+import type { ObjectEvent } from "../../proto/gen/node.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { InformerFactory } from "../informers/informer-factory.js";
@@ -14,8 +14,8 @@ import { Registry } from "../registry/index.js";
 import { Store } from "../store/index.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
 import { nodeLeaseNamespace } from "./node-service.js";
+import { ObjectDispatcher } from "./object-dispatcher.js";
 import { PodCidrAllocator } from "./pod-cidr-allocator.js";
-import { PodDispatcher } from "./pod-dispatcher.js";
 import { type NodeServiceServer, startNodeServiceServer } from "./server.js";
 import { TunnelRegistry } from "./tunnels.js";
 
@@ -65,7 +65,8 @@ describe("NodeService over mTLS with a real etcd", () => {
     ca = await ensureCa(dir);
     const serving = await ensureServingCert(dir, ca, { commonName: "kctl-apiserver", hosts: ["127.0.0.1"] });
     factory = new InformerFactory(store);
-    const dispatcher = new PodDispatcher(factory.pods());
+    const pods = ObjectDispatcher.pods(factory.pods());
+    const services = ObjectDispatcher.all(factory.informer(resourceForKind("v1", "Service")!));
     factory.start();
     server = await startNodeServiceServer({
       host: "127.0.0.1",
@@ -74,7 +75,8 @@ describe("NodeService over mTLS with a real etcd", () => {
       serving,
       registry,
       allocator: new PodCidrAllocator(client, "10.244.0.0/16"),
-      dispatcher,
+      pods,
+      watchable: { Service: services },
       tunnels: new TunnelRegistry(),
       settings: {
         clusterCidr: "10.244.0.0/16",
@@ -140,9 +142,9 @@ describe("NodeService over mTLS with a real etcd", () => {
     });
     await registry.create(pods, pod("before", "n1"));
     await registry.create(pods, pod("elsewhere", "n2"));
-    const events: PodEvent[] = [];
+    const events: ObjectEvent[] = [];
     const stream = n1.watchPods({ nodeName: "n1" });
-    stream.on("data", (e: PodEvent) => events.push(e));
+    stream.on("data", (e: ObjectEvent) => events.push(e));
     stream.on("error", () => {});
     const until = async (cond: () => boolean) => {
       for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -150,11 +152,11 @@ describe("NodeService over mTLS with a real etcd", () => {
     };
     await until(() => events.length >= 1);
     expect(events[0]!.type).toBe("SYNC");
-    expect(events[0]!.podsJson.map((b) => JSON.parse(b.toString()).metadata.name)).toEqual(["before"]);
+    expect(events[0]!.objectsJson.map((b) => JSON.parse(b.toString()).metadata.name)).toEqual(["before"]);
 
     await registry.create(pods, pod("after", "n1"));
     await until(() => events.some((e) => e.type === "ADDED"));
-    const added = JSON.parse(events.find((e) => e.type === "ADDED")!.podsJson[0]!.toString());
+    const added = JSON.parse(events.find((e) => e.type === "ADDED")!.objectsJson[0]!.toString());
     expect(added.metadata.name).toBe("after");
 
     await n1.call("ReportPodStatus", {

@@ -15,13 +15,14 @@ import type { Lease, Node, NodeCondition, Pod } from "../../proto/gen/api.js";
 import type {
   FinalizePodDeletionRequest,
   GetObjectRequest,
-  PodEvent,
+  ObjectEvent,
   PodStatusReport,
   RecordEventRequest,
   RegisterRequest,
   RegisterResponse,
   RenewLeaseRequest,
   TunnelFrame,
+  WatchObjectsRequest,
   WatchPodsRequest,
 } from "../../proto/gen/node.js";
 import { ApiError, isApiError } from "../api/errors.js";
@@ -31,8 +32,8 @@ import type { Registry } from "../registry/index.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
 import { type CallWithAuth, callerNode, requireSelf } from "./node-identity.js";
+import { allObjectsKey, type ObjectDispatcher, type Subscriber } from "./object-dispatcher.js";
 import type { PodCidrAllocator } from "./pod-cidr-allocator.js";
-import type { PodDispatcher } from "./pod-dispatcher.js";
 import type { TunnelRegistry } from "./tunnels.js";
 
 const trace = tracer("nodeservice");
@@ -57,14 +58,17 @@ export interface NodeServiceSettings {
 export interface NodeServiceDeps {
   registry: Registry;
   allocator: PodCidrAllocator;
-  dispatcher: PodDispatcher;
+  /** Pods routed by node. */
+  pods: ObjectDispatcher<Pod & KubeObject>;
+  /** Cluster-wide kinds agents follow: Service, Endpoints, Node. */
+  watchable: Partial<Record<string, ObjectDispatcher<KubeObject>>>;
   tunnels: TunnelRegistry;
   settings: NodeServiceSettings;
   clock?: Clock;
 }
 
 export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedServiceImplementation {
-  const { registry, allocator, dispatcher, tunnels, settings } = deps;
+  const { registry, allocator, tunnels, settings } = deps;
   const clock = deps.clock ?? realClock;
   const now = () => new Date(clock.now()).toISOString();
 
@@ -212,7 +216,12 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return {};
   }
 
-  function watchPods(call: ServerWritableStream<WatchPodsRequest, PodEvent>): void {
+  /** Streams one dispatcher's objects for `key` until the client goes away. */
+  function stream<T extends KubeObject>(
+    call: ServerWritableStream<unknown, ObjectEvent>,
+    dispatcher: ObjectDispatcher<T>,
+    key: string,
+  ): void {
     let unsubscribe: (() => void) | undefined;
     let closed = false;
     const close = () => {
@@ -222,25 +231,45 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     call.on("cancelled", close);
     call.on("close", close);
     call.on("error", close);
-    const encode = (pod: unknown) => Buffer.from(JSON.stringify(pod));
+    const encode = (obj: unknown) => Buffer.from(JSON.stringify(obj));
+    const sub: Subscriber<T> = {
+      sync: (list, resourceVersion) =>
+        call.write({ type: "SYNC", objectsJson: list.map(encode), resourceVersion }),
+      change: (type, obj) =>
+        call.write({
+          type,
+          objectsJson: [encode(obj)],
+          resourceVersion: obj.metadata?.resourceVersion ?? "",
+        }),
+    };
+    dispatcher
+      .subscribe(key, sub)
+      .then((unsub) => {
+        unsubscribe = unsub;
+        if (closed) unsub();
+      })
+      .catch((err: unknown) => call.destroy(toServiceError(err)));
+  }
+
+  function watchPods(call: ServerWritableStream<WatchPodsRequest, ObjectEvent>): void {
     try {
-      const node = requireSelf(call, call.request.nodeName);
-      dispatcher
-        .subscribe(node, {
-          sync: (list, resourceVersion) =>
-            call.write({ type: "SYNC", podsJson: list.map(encode), resourceVersion }),
-          change: (type, pod) =>
-            call.write({
-              type,
-              podsJson: [encode(pod)],
-              resourceVersion: pod.metadata?.resourceVersion ?? "",
-            }),
-        })
-        .then((unsub) => {
-          unsubscribe = unsub;
-          if (closed) unsub();
-        })
-        .catch((err: unknown) => call.destroy(toServiceError(err)));
+      stream(call, deps.pods, requireSelf(call, call.request.nodeName));
+    } catch (err) {
+      call.destroy(toServiceError(err));
+    }
+  }
+
+  function watchObjects(call: ServerWritableStream<WatchObjectsRequest, ObjectEvent>): void {
+    try {
+      requireSelf(call, call.request.nodeName);
+      const dispatcher = deps.watchable[call.request.kind];
+      if (!dispatcher) {
+        throw new ApiError(
+          "BadRequest",
+          `nodes may watch ${Object.keys(deps.watchable).join(", ")}, not "${call.request.kind}"`,
+        );
+      }
+      stream(call, dispatcher, allObjectsKey);
     } catch (err) {
       call.destroy(toServiceError(err));
     }
@@ -273,6 +302,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     GetObject: unary(getObject),
     RecordEvent: unary(recordEvent),
     WatchPods: watchPods,
+    WatchObjects: watchObjects,
     Tunnel: tunnel,
   };
 }

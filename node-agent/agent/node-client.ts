@@ -11,7 +11,13 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { ApiError, type Reason } from "../../controlplane/api/errors.js";
-import type { NodeServiceTypes, PodEvent, TunnelFrame, WatchPodsRequest } from "../../proto/gen/node.js";
+import type {
+  NodeServiceTypes,
+  ObjectEvent,
+  TunnelFrame,
+  WatchObjectsRequest,
+  WatchPodsRequest,
+} from "../../proto/gen/node.js";
 import { nodeServiceDefinition } from "../../proto/node-service.js";
 
 export interface NodeClientOptions {
@@ -24,7 +30,7 @@ export interface NodeClientOptions {
   serverName?: string;
 }
 
-type UnaryMethod = Exclude<keyof NodeServiceTypes, "WatchPods" | "Tunnel">;
+type UnaryMethod = Exclude<keyof NodeServiceTypes, "WatchPods" | "WatchObjects" | "Tunnel">;
 
 const ServiceClient = makeGenericClientConstructor(nodeServiceDefinition, "NodeService");
 
@@ -62,9 +68,15 @@ export class NodeClient {
     });
   }
 
-  watchPods(request: WatchPodsRequest): ClientReadableStream<PodEvent> {
+  watchPods(request: WatchPodsRequest): ClientReadableStream<ObjectEvent> {
     return (
-      this.client.WatchPods as unknown as (req: WatchPodsRequest) => ClientReadableStream<PodEvent>
+      this.client.WatchPods as unknown as (req: WatchPodsRequest) => ClientReadableStream<ObjectEvent>
+    ).call(this.client, request);
+  }
+
+  watchObjects(request: WatchObjectsRequest): ClientReadableStream<ObjectEvent> {
+    return (
+      this.client.WatchObjects as unknown as (req: WatchObjectsRequest) => ClientReadableStream<ObjectEvent>
     ).call(this.client, request);
   }
 

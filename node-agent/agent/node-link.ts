@@ -12,7 +12,7 @@ import type { ClientReadableStream } from "@grpc/grpc-js";
 import { type Clock, realClock, type Timer } from "../../controlplane/util/clock.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
-import type { PodEvent, RegisterRequest, RegisterResponse } from "../../proto/gen/node.js";
+import type { ObjectEvent, RegisterRequest, RegisterResponse } from "../../proto/gen/node.js";
 import type { NodeClient } from "./node-client.js";
 
 const trace = tracer("agent");
@@ -42,7 +42,7 @@ export interface NodeLinkOptions {
 export class NodeLink {
   private readonly clock: Clock;
   private stopped = false;
-  private stream: ClientReadableStream<PodEvent> | undefined;
+  private stream: ClientReadableStream<ObjectEvent> | undefined;
   private leaseTimer: Timer | undefined;
   private retryTimer: Timer | undefined;
   private failures = 0;
@@ -92,8 +92,8 @@ export class NodeLink {
   private watch(): void {
     const stream = this.opts.client.watchPods({ nodeName: this.opts.registration.nodeName });
     this.stream = stream;
-    const decode = (e: PodEvent) => e.podsJson.map((b) => JSON.parse(b.toString()) as Pod);
-    stream.on("data", (e: PodEvent) => {
+    const decode = (e: ObjectEvent) => e.objectsJson.map((b) => JSON.parse(b.toString()) as Pod);
+    stream.on("data", (e: ObjectEvent) => {
       if (e.type === "SYNC") this.opts.pods.sync(decode(e));
       else if (e.type === "DELETED") for (const pod of decode(e)) this.opts.pods.remove(pod);
       else for (const pod of decode(e)) this.opts.pods.upsert(pod);

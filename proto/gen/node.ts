@@ -42,11 +42,17 @@ export interface WatchPodsRequest {
   nodeName: string;
 }
 
-export type PodEvent_Type = "SYNC" | "ADDED" | "MODIFIED" | "DELETED";
+export interface WatchObjectsRequest {
+  nodeName: string;
+  /** Service, Endpoints or Node */
+  kind: string;
+}
 
-export interface PodEvent {
-  type: PodEvent_Type;
-  podsJson: Buffer[];
+export type ObjectEvent_Type = "SYNC" | "ADDED" | "MODIFIED" | "DELETED";
+
+export interface ObjectEvent {
+  type: ObjectEvent_Type;
+  objectsJson: Buffer[];
   resourceVersion: string;
 }
 
@@ -130,7 +136,8 @@ export interface StreamEnd {
 export const nodeServiceMethods = {
   Register: { path: "/kctl.node.NodeService/Register", requestType: "RegisterRequest", responseType: "RegisterResponse", requestStream: false, responseStream: false },
   RenewLease: { path: "/kctl.node.NodeService/RenewLease", requestType: "RenewLeaseRequest", responseType: "RenewLeaseResponse", requestStream: false, responseStream: false },
-  WatchPods: { path: "/kctl.node.NodeService/WatchPods", requestType: "WatchPodsRequest", responseType: "PodEvent", requestStream: false, responseStream: true },
+  WatchPods: { path: "/kctl.node.NodeService/WatchPods", requestType: "WatchPodsRequest", responseType: "ObjectEvent", requestStream: false, responseStream: true },
+  WatchObjects: { path: "/kctl.node.NodeService/WatchObjects", requestType: "WatchObjectsRequest", responseType: "ObjectEvent", requestStream: false, responseStream: true },
   ReportPodStatus: { path: "/kctl.node.NodeService/ReportPodStatus", requestType: "PodStatusReport", responseType: "PodStatusAck", requestStream: false, responseStream: false },
   FinalizePodDeletion: { path: "/kctl.node.NodeService/FinalizePodDeletion", requestType: "FinalizePodDeletionRequest", responseType: "FinalizePodDeletionResponse", requestStream: false, responseStream: false },
   GetObject: { path: "/kctl.node.NodeService/GetObject", requestType: "GetObjectRequest", responseType: "GetObjectResponse", requestStream: false, responseStream: false },
@@ -141,7 +148,8 @@ export const nodeServiceMethods = {
 export interface NodeServiceTypes {
   Register: { request: RegisterRequest; response: RegisterResponse };
   RenewLease: { request: RenewLeaseRequest; response: RenewLeaseResponse };
-  WatchPods: { request: WatchPodsRequest; response: PodEvent };
+  WatchPods: { request: WatchPodsRequest; response: ObjectEvent };
+  WatchObjects: { request: WatchObjectsRequest; response: ObjectEvent };
   ReportPodStatus: { request: PodStatusReport; response: PodStatusAck };
   FinalizePodDeletion: { request: FinalizePodDeletionRequest; response: FinalizePodDeletionResponse };
   GetObject: { request: GetObjectRequest; response: GetObjectResponse };
