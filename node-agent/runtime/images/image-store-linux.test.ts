@@ -16,15 +16,18 @@ import { MediaType } from "./oci.js";
 
 const isRoot = process.getuid?.() === 0;
 
-/** Writes an OCI layout whose layers are tars of `layerDirs` (bottom first), named `name`. */
-function writeLayout(out: string, layerDirs: string[], name: string): void {
+function tarOf(dir: string): Buffer {
+  return execFileSync("tar", ["-C", dir, "--numeric-owner", "-cf", "-", "."]);
+}
+
+/** Writes an OCI layout whose layers are `tars` (bottom first), gzip-compressed, named `name`. */
+function writeLayout(out: string, tars: Buffer[], name: string): void {
   mkdirSync(join(out, "blobs", "sha256"), { recursive: true });
   const blob = (data: Buffer) => {
     const digest = sha256Digest(data);
     writeFileSync(join(out, "blobs", "sha256", digest.slice(7)), data);
     return { digest, size: data.length };
   };
-  const tars = layerDirs.map((d) => execFileSync("tar", ["-C", d, "--numeric-owner", "-cf", "-", "."]));
   const config = blob(
     Buffer.from(
       JSON.stringify({
@@ -108,7 +111,7 @@ describe.skipIf(!isRoot)("image store (root)", () => {
     const layerDir = join(scratch, "corrupt-src");
     mkdirSync(join(layerDir, "etc"), { recursive: true });
     writeFileSync(join(layerDir, "etc", "motd"), "hello\n");
-    writeLayout(bad, [layerDir], "corrupt:v1");
+    writeLayout(bad, [tarOf(layerDir)], "corrupt:v1");
     const index = JSON.parse(readFileSync(join(bad, "index.json"), "utf8"));
     const manifest = JSON.parse(
       readFileSync(join(bad, "blobs", "sha256", index.manifests[0].digest.slice(7)), "utf8"),
@@ -129,6 +132,43 @@ describe.skipIf(!isRoot)("image store (root)", () => {
     expect(readdirSync(join(store.dir, "blobs", "sha256")).sort()).toEqual(blobsBefore);
     expect(readdirSync(join(store.dir, "layers")).sort()).toEqual(layersBefore);
     await expect(store.resolve("corrupt:v1")).rejects.toThrow(/not present/);
+  });
+
+  it("refuses a docker archive whose layer does not match the config's diffID", async () => {
+    const archive = join(scratch, "tampered.tar");
+    await buildBusyboxArchive(archive, { reference: "tampered:v1" });
+    const dir = join(scratch, "tampered");
+    mkdirSync(dir);
+    execFileSync("tar", ["-C", dir, "-xf", archive]);
+    const [entry] = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    const layerPath = join(dir, entry.Layers[0]);
+    const bytes = readFileSync(layerPath);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(layerPath, bytes);
+    execFileSync("tar", ["-C", dir, "-cf", archive, "."]);
+    const layersBefore = readdirSync(join(store.dir, "layers")).sort();
+    await expect(store.importArchive(archive)).rejects.toThrow(
+      /uncompressed content is sha256:[0-9a-f]{64}, but the image config says/,
+    );
+    expect(readdirSync(join(store.dir, "layers")).sort()).toEqual(layersBefore);
+    await expect(store.resolve("tampered:v1")).rejects.toThrow(/not present/);
+  });
+
+  it("refuses a layer that writes through a symlink out of its dir, writing nothing outside", async () => {
+    const outside = join(scratch, "outside");
+    const src = join(scratch, "escape-src");
+    mkdirSync(outside);
+    mkdirSync(join(src, "real"), { recursive: true });
+    execFileSync("ln", ["-s", outside, join(src, "link")]);
+    writeFileSync(join(src, "real", "evil"), "evil");
+    const first = execFileSync("tar", ["-C", src, "-cf", "-", "link"]);
+    const second = execFileSync("tar", ["-C", src, "--transform=s,^real,link,", "-cf", "-", "real/evil"]);
+    // One archive: the symlink's header block, then the second archive (member link/evil).
+    const layer = Buffer.concat([first.subarray(0, 512), second]);
+    const escape = join(scratch, "escape-layout");
+    writeLayout(escape, [layer], "escape:v1");
+    await expect(store.importLayout(escape)).rejects.toThrow(/tar failed/);
+    expect(readdirSync(outside)).toEqual([]);
   });
 
   it("refuses bad input with errors naming the place", async () => {
@@ -184,7 +224,7 @@ describe.skipIf(!isRoot)("image store (root)", () => {
     writeFileSync(join(upper, "data", "sub", ".wh..wh..opq"), "");
     writeFileSync(join(upper, "data", "sub", "b"), "b");
     const whLayout = join(scratch, "wh-layout");
-    writeLayout(whLayout, [lower, upper], "whiteouts:test");
+    writeLayout(whLayout, [tarOf(lower), tarOf(upper)], "whiteouts:test");
     await store.importLayout(whLayout);
     const image = await store.resolve("whiteouts:test");
     const top = image.layers[1]!;

@@ -17,7 +17,7 @@ import { digestHex } from "./digest.js";
 import { readDockerArchive } from "./docker-archive.js";
 import { ImageError } from "./errors.js";
 import type { ImportSource, SourceImage } from "./import-source.js";
-import { unpackLayer } from "./layer-unpack-linux.js";
+import { diffIdMismatch, diffIdOf, unpackLayer } from "./layer-unpack-linux.js";
 import {
   type Descriptor,
   hostArchitecture,
@@ -295,11 +295,20 @@ export class ImageStore {
           `${where} layers[${i}]: media type ${layer.mediaType} is not supported`,
         );
       }
-      await ingest(layer);
-      const dir = this.layerDir(config.diffIds[i]!);
-      const existed = await exists(dir);
-      await this.ensureLayer(layer, config.diffIds[i]!, `${where} layers[${i}] (${layer.digest})`);
-      if (!existed) added.layers.push(dir);
+      const layerWhere = `${where} layers[${i}] (${layer.digest})`;
+      const diffId = config.diffIds[i]!;
+      const newBlob = await this.blobs.ingest(layer, source.fetcher);
+      if (newBlob) added.blobs.push(layer.digest);
+      const dir = this.layerDir(diffId);
+      if (!(await exists(dir))) {
+        await this.ensureLayer(layer, diffId, layerWhere);
+        added.layers.push(dir);
+      } else if (newBlob) {
+        // The layer is already unpacked from another blob, so unpacking will not check this one;
+        // a docker archive's only anchor is the config's diffID, so check it here.
+        const actual = await diffIdOf(this.blobs.path(layer.digest));
+        if (actual !== diffId) throw diffIdMismatch(layerWhere, actual, diffId);
+      }
     }
     return { manifestDigest: desc.digest, imageId: manifest.config.digest };
   }

@@ -45,6 +45,13 @@ export async function detectCompression(path: string): Promise<Compression> {
   }
 }
 
+export function diffIdMismatch(where: string, actual: string, diffId: string): ImageError {
+  return new ImageError(
+    "DigestMismatch",
+    `${where}: uncompressed content is ${actual}, but the image config says ${diffId}`,
+  );
+}
+
 /** The sha256 digest of the uncompressed content of a (possibly gzip) tar file. */
 export async function diffIdOf(path: string): Promise<string> {
   const hasher = new HashingStream();
@@ -71,13 +78,12 @@ export async function unpackLayer(
 ): Promise<void> {
   const temp = join(dirname(target), `.tmp-${randomBytes(6).toString("hex")}`);
   try {
-    const actual = await extract(blobPath, temp, where);
-    if (actual !== diffId) {
-      throw new ImageError(
-        "DigestMismatch",
-        `${where}: uncompressed content is ${actual}, but the image config says ${diffId}`,
-      );
+    const { digest, failure } = await extract(blobPath, temp, where);
+    // A digest mismatch explains a tar failure too (corrupt content), so it is reported first.
+    if (digest !== diffId) {
+      throw diffIdMismatch(where, digest, diffId);
     }
+    if (failure !== undefined) throw new ImageError("InvalidImage", `${where}: ${failure}`);
     await convertWhiteouts(temp, where);
     await rename(temp, target).catch(async (err: NodeJS.ErrnoException) => {
       // Another unpack of the same layer finished first; its result is identical.
@@ -88,7 +94,12 @@ export async function unpackLayer(
   }
 }
 
-async function extract(blobPath: string, dir: string, where: string): Promise<string> {
+/** Extracts the layer into `dir`; returns the digest of the uncompressed stream and tar's verdict. */
+async function extract(
+  blobPath: string,
+  dir: string,
+  where: string,
+): Promise<{ digest: string; failure?: string }> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { mode: 0o755 });
   const child = spawn(
@@ -112,13 +123,10 @@ async function extract(blobPath: string, dir: string, where: string): Promise<st
     });
   });
   const code = await exited;
-  if (code !== 0) {
-    throw new ImageError(
-      "SystemError",
-      `${where}: tar failed (exit ${code}): ${Buffer.concat(stderr).toString().trim()}`,
-    );
-  }
-  return hasher.digest();
+  const digest = hasher.digest();
+  return code === 0
+    ? { digest }
+    : { digest, failure: `tar failed (exit ${code}): ${Buffer.concat(stderr).toString().trim()}` };
 }
 
 /**
