@@ -165,9 +165,9 @@ describe.skipIf(!isRoot)("image store (root)", () => {
     const second = execFileSync("tar", ["-C", src, "--transform=s,^real,link,", "-cf", "-", "real/evil"]);
     // One archive: the symlink's header block, then the second archive (member link/evil).
     const layer = Buffer.concat([first.subarray(0, 512), second]);
-    const escape = join(scratch, "escape-layout");
-    writeLayout(escape, [layer], "escape:v1");
-    await expect(store.importLayout(escape)).rejects.toThrow(/tar failed/);
+    const escapeLayout = join(scratch, "escape-layout");
+    writeLayout(escapeLayout, [layer], "escape:v1");
+    await expect(store.importLayout(escapeLayout)).rejects.toThrow(/tar failed/);
     expect(readdirSync(outside)).toEqual([]);
   });
 
