@@ -170,12 +170,13 @@ int container_start(const struct global_opts *g, const char *id, struct kerr *er
   if (state_load(g->root, id, &st, err) < 0) return -1;
   const char *status = state_status(st);
   if (strcmp(status, "created") != 0) return kerr_set(err, 0, "start \"%s\": container is %s, not created", id, status);
+  /* the pidfd first: once the fifo has a reader the init may exec, finish and be reaped at once */
+  _cleanup_close_ int pidfd = open_init(st, err);
+  if (pidfd < 0) return kerr_wrap(err, "start");
   char fifo[PATH_MAX];
   snprintf(fifo, sizeof fifo, "%s/exec.fifo", st->dir);
   _cleanup_close_ int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return kerr_set(err, errno, "start \"%s\": open %s", id, fifo);
-  _cleanup_close_ int pidfd = open_init(st, err);
-  if (pidfd < 0) return kerr_wrap(err, "start");
   for (;;) {
     struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
     if (poll(p, 2, -1) < 0) {
@@ -256,9 +257,8 @@ int container_delete(const struct global_opts *g, const char *id, bool force, st
   }
   kill_cgroup(&cg);
   /* the monitor writes exit.json into the state dir; let it finish before removing the dir */
-  json_int_t mon = 0;
-  if (json_unpack(st->json, "{s:I}", "monitorPid", &mon) == 0 && mon > 0) {
-    int mfd = (int)syscall(SYS_pidfd_open, (pid_t)mon, 0);
+  if (st->monitor_pid > 0) {
+    int mfd = (int)syscall(SYS_pidfd_open, st->monitor_pid, 0);
     if (mfd >= 0) {
       char exit_path[PATH_MAX];
       snprintf(exit_path, sizeof exit_path, "%s/exit.json", st->dir);
@@ -278,9 +278,7 @@ int container_run(const struct global_opts *g, const char *id, const char *bundl
   if (container_create(g, id, bundle, pid_file, err) < 0) return -1;
   _cleanup_state_ struct state *st = NULL;
   if (state_load(g->root, id, &st, err) < 0) return -1;
-  json_int_t mon = 0;
-  json_unpack(st->json, "{s:I}", "monitorPid", &mon);
-  _cleanup_close_ int mfd = (int)syscall(SYS_pidfd_open, (pid_t)mon, 0);
+  _cleanup_close_ int mfd = (int)syscall(SYS_pidfd_open, st->monitor_pid, 0);
   if (container_start(g, id, err) < 0) {
     struct kerr ignored;
     container_delete(g, id, true, &ignored);
@@ -295,6 +293,25 @@ int container_run(const struct global_opts *g, const char *id, const char *bundl
   return container_delete(g, id, true, err);
 }
 
+/* In the container's namespaces and cgroup: apply the process identity and exec; on failure the
+ * error goes to sync_fd. */
+static __attribute__((noreturn)) void exec_in_container(const struct spec *s, const char *cwd,
+                                                        const char *const *env, const char *const *argv,
+                                                        int sync_fd) {
+  struct kerr e = {0};
+  char **envp = process_environment(s->process.env, env, s->process.uid);
+  char exe[PATH_MAX];
+  if (envp == NULL)
+    kerr_set(&e, ENOMEM, "environment");
+  else if (process_apply(&s->process, cwd != NULL ? cwd : s->process.cwd, &e) == 0 &&
+           process_find_executable(argv[0], (const char *const *)envp, exe, sizeof exe, &e) == 0) {
+    execve(exe, (char *const *)argv, envp);
+    kerr_set(&e, errno, "execve %s", exe);
+  }
+  if (write(sync_fd, &e, sizeof e) < 0) _exit(126);
+  _exit(127);
+}
+
 int container_exec(const struct global_opts *g, const char *id, const char *cwd, const char *const *env,
                    const char *const *argv, int *exit_code, struct kerr *err) {
   _cleanup_state_ struct state *st = NULL;
@@ -306,26 +323,39 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
   struct cgroup cg;
   if (cgroup_from_dirs(st->cgroup_version, st->cgroup_dirs, st->n_cgroup_dirs, &cg, err) < 0)
     return kerr_wrap(err, "exec \"%s\"", id);
-  int rc = cg.ops->enter(&cg, getpid(), err);
-  cgroup_release(&cg);
-  if (rc < 0) return kerr_wrap(err, "exec \"%s\": join cgroup", id);
-  if (ns_enter_process(st->pid, err) < 0) return kerr_wrap(err, "exec \"%s\"", id);
   int sync[2];
-  if (pipe2(sync, O_CLOEXEC) < 0) return kerr_set(err, errno, "exec \"%s\": pipe", id);
+  if (pipe2(sync, O_CLOEXEC) < 0) {
+    cgroup_release(&cg);
+    return kerr_set(err, errno, "exec \"%s\": pipe", id);
+  }
+  /* An intermediate child joins the cgroup and namespaces, so this process stays where it is (its
+   * exit path, e.g. the leak checker of the sanitizer build, reads /proc/self). */
   pid_t child = fork();
-  if (child < 0) return kerr_set(err, errno, "exec \"%s\": fork", id);
+  if (child < 0) {
+    cgroup_release(&cg);
+    return kerr_set(err, errno, "exec \"%s\": fork", id);
+  }
   if (child == 0) {
     close(sync[0]);
     struct kerr e = {0};
-    char **envp = process_environment(s->process.env, env, s->process.uid);
-    char exe[PATH_MAX];
-    if (envp == NULL) kerr_set(&e, ENOMEM, "environment");
-    else if (process_apply(&s->process, cwd != NULL ? cwd : s->process.cwd, &e) == 0 &&
-             process_find_executable(argv[0], (const char *const *)envp, exe, sizeof exe, &e) == 0)
-      execve(exe, (char *const *)argv, envp), kerr_set(&e, errno, "execve %s", exe);
-    if (write(sync[1], &e, sizeof e) < 0) _exit(126);
-    _exit(127);
+    int status_code = 0;
+    if (cg.ops->enter(&cg, getpid(), &e) < 0 || ns_enter_process(st->pid, &e) < 0) {
+      if (write(sync[1], &e, sizeof e) < 0) _exit(126);
+      _exit(127);
+    }
+    pid_t grandchild = fork();
+    if (grandchild == 0) exec_in_container(s, cwd, env, argv, sync[1]);
+    if (grandchild < 0) {
+      kerr_set(&e, errno, "fork into the pid namespace");
+      if (write(sync[1], &e, sizeof e) < 0) _exit(126);
+      _exit(127);
+    }
+    close(sync[1]);
+    while (waitpid(grandchild, &status_code, 0) < 0 && errno == EINTR) {
+    }
+    _exit(WIFEXITED(status_code) ? WEXITSTATUS(status_code) : 128 + WTERMSIG(status_code));
   }
+  cgroup_release(&cg);
   close(sync[1]);
   struct kerr child_err;
   ssize_t n = read(sync[0], &child_err, sizeof child_err);

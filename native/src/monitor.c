@@ -89,10 +89,11 @@ static int write_shim_json(const struct monitor_args *a, pid_t pid, struct kerr 
   _cleanup_json_ json_t *dirs = json_array();
   for (size_t i = 0; i < a->cgroup->n; i++) json_array_append_new(dirs, json_string(a->cgroup->dirs[i]));
   json_t *annotations = a->spec->annotations != NULL ? json_deep_copy(a->spec->annotations) : json_object();
-  _cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:O, s:o}", "ociVersion",
-                                       "1.0.2", "id", a->id, "bundle", a->spec->bundle, "pid", (json_int_t)pid,
-                                       "pidStartTime", (json_int_t)state_proc_start_time(pid), "monitorPid",
-                                       (json_int_t)getpid(), "created", created, "logPath", a->log_path,
+  _cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:i, s:O, s:o}",
+                                       "ociVersion", "1.0.2", "id", a->id, "bundle", a->spec->bundle, "pid",
+                                       (json_int_t)pid, "pidStartTime", (json_int_t)state_proc_start_time(pid),
+                                       "monitorPid", (json_int_t)getpid(), "monitorStartTime",
+                                       (json_int_t)state_proc_start_time(getpid()), "created", created, "logPath", a->log_path,
                                        "cgroupVersion", a->cgroup->ops->version, "cgroupDirs", dirs,
                                        "annotations", annotations);
   if (j == NULL) return kerr_set(err, ENOMEM, "build shim.json");

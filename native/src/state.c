@@ -79,14 +79,16 @@ int state_load(const char *root, const char *id, struct state **out, struct kerr
   }
   _cleanup_state_ struct state *s = calloc(1, sizeof *s);
   if (s == NULL || (s->dir = strdup(dir)) == NULL) return kerr_set(err, ENOMEM, "load state");
-  json_int_t pid = 0, version = 0, start = 0;
+  json_int_t pid = 0, version = 0, start = 0, mpid = 0, mstart = 0;
   json_t *dirs = NULL;
-  if (json_unpack_ex(json, &jerr, 0, "{s:s, s:s, s:I, s:I, s:s, s:I, s:o}", "id", &s->id, "bundle", &s->bundle,
-                     "pid", &pid, "pidStartTime", &start, "logPath", &s->log_path, "cgroupVersion", &version,
+  if (json_unpack_ex(json, &jerr, 0, "{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:o}", "id", &s->id, "bundle",
+                     &s->bundle, "pid", &pid, "pidStartTime", &start, "monitorPid", &mpid, "monitorStartTime", &mstart, "logPath", &s->log_path, "cgroupVersion", &version,
                      "cgroupDirs", &dirs) < 0)
     return kerr_set(err, EINVAL, "%s: %s", path, jerr.text);
   s->pid = (pid_t)pid;
   s->start_time = (unsigned long long)start;
+  s->monitor_pid = (pid_t)mpid;
+  s->monitor_start_time = (unsigned long long)mstart;
   s->cgroup_version = (int)version;
   size_t i;
   json_t *d;
@@ -116,7 +118,8 @@ const char *state_status(const struct state *s) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/exit.json", s->dir);
   if (access(path, F_OK) == 0) return "stopped";
-  if (state_proc_start_time(s->pid) != s->start_time) return "stopped";
+  if (state_proc_start_time(s->pid) != s->start_time)
+    return state_proc_start_time(s->monitor_pid) == s->monitor_start_time ? "running" : "stopped";
   snprintf(path, sizeof path, "%s/exec.fifo", s->dir);
   return access(path, F_OK) == 0 ? "created" : "running";
 }

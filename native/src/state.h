@@ -19,6 +19,8 @@ struct state {
   const char *bundle;
   pid_t pid;
   unsigned long long start_time; /* of pid, from /proc/<pid>/stat, guards against pid reuse */
+  pid_t monitor_pid;
+  unsigned long long monitor_start_time;
   const char *log_path;
   int cgroup_version;
   char *cgroup_dirs[16];
@@ -35,7 +37,9 @@ static inline void cleanup_statep(struct state **s) {
 }
 #define _cleanup_state_ __attribute__((cleanup(cleanup_statep)))
 
-/* "created", "running" or "stopped", from exit.json, the liveness of pid and exec.fifo. */
+/* "created", "running" or "stopped", from exit.json, the liveness of pid and exec.fifo. Between
+ * the init's exit and the monitor's exit.json the container still reads "running", so that a
+ * "stopped" state always comes with its exit record (unless the monitor itself was killed). */
 const char *state_status(const struct state *s);
 
 /* exit.json as written by the monitor, or NULL while the container has not been reaped. */

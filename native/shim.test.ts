@@ -1,0 +1,347 @@
+/**
+ * The shim against real namespaces, cgroups and mounts, with the same bundles run under crun and
+ * runc for the behaviours they share. Needs root; every container, cgroup, netns and temp dir made
+ * here is removed in afterAll/afterEach even when a test fails.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildBusyboxRootfs } from "./testing/busybox-rootfs.js";
+import { type BundleOptions, DEFAULT_CAP_EFF, writeBundle } from "./testing/oci-bundle.js";
+import {
+  type OciRuntime,
+  ociRuntime,
+  parseCriLog,
+  type RuntimeKind,
+  runToExit,
+  runtimeExec,
+  runtimeOk,
+  SHIM,
+  stateOf,
+  waitStopped,
+} from "./testing/oci-runtimes.js";
+import { type TestCgroupParent, testCgroupParent } from "./testing/test-cgroups.js";
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn("native/shim.test.ts: SKIPPED, needs root (namespaces, cgroups, mounts, netns)");
+
+const hasCommand = (cmd: string) => {
+  try {
+    execFileSync(cmd, ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Pids of processes (other than this one) whose command line contains text. */
+function processesMentioning(text: string): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, "utf8").includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(!isRoot)("kshim (as root)", () => {
+  const tag = `kshim-test-${process.pid}-${Date.now().toString(36)}`;
+  let work = "";
+  let rootfs = "";
+  let cgroups: TestCgroupParent;
+  const runtimes = new Map<RuntimeKind, OciRuntime>();
+  const live: { rt: OciRuntime; id: string }[] = [];
+  const netnses: string[] = [];
+  let seq = 0;
+
+  const rt = (kind: RuntimeKind) => runtimes.get(kind)!;
+  const newId = (label: string) => `${tag}-${label}-${seq++}`;
+  const bundle = async (id: string, o: Omit<BundleOptions, "rootfs" | "cgroupsPath">) =>
+    writeBundle(join(work, "bundles", id), { rootfs, cgroupsPath: `${cgroups.path}/${id}`, ...o });
+  /** create + start, remembered for cleanup */
+  const startDetached = async (r: OciRuntime, id: string, b: string) => {
+    live.push({ rt: r, id });
+    await runtimeOk(r, ["create", "--bundle", b, id], work);
+    await runtimeOk(r, ["start", id], work);
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run make -C native (npm run build:native)`);
+    work = await mkdtemp(join(tmpdir(), "kshim-test-"));
+    rootfs = join(work, "rootfs");
+    await buildBusyboxRootfs(rootfs);
+    cgroups = testCgroupParent(tag);
+    for (const kind of ["kshim", "kshim-asan", "crun", "runc"] as const) {
+      runtimes.set(kind, ociRuntime(kind, join(work, `state-${kind}`)));
+    }
+  });
+
+  afterEach(async () => {
+    for (const { rt: r, id } of live.splice(0)) await runtimeExec(r, ["delete", "--force", id], work);
+  });
+
+  afterAll(async () => {
+    for (const { rt: r, id } of live.splice(0)) await runtimeExec(r, ["delete", "--force", id], work);
+    for (const ns of netnses) execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+    cgroups?.remove();
+    if (work !== "") await rm(work, { recursive: true, force: true });
+  });
+
+  // /proc/kcore is absent on kernels built without it; any masked file that exists will do.
+  const maskedProbe =
+    ["/proc/kcore", "/proc/keys", "/proc/timer_list"].find((p) => existsSync(p)) ?? "/proc/keys";
+  const shared: RuntimeKind[] = ["kshim", "kshim-asan", ...(["crun", "runc"] as const).filter(hasCommand)];
+
+  describe.each(shared)("isolation on %s", (kind) => {
+    it("pid 1, hostname, hidden host processes, reduced caps, masks, exit code", async () => {
+      const id = newId("iso");
+      const script = [
+        "echo pid=$$",
+        "echo host=$(hostname)",
+        `test -e /proc/${process.pid} && echo host-visible || echo host-invisible`,
+        "grep CapEff /proc/self/status",
+        `echo masked=$(wc -c < ${maskedProbe})`,
+        "grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1 | sed s/^/procsys=/",
+        "echo oops >&2",
+        "exit 7",
+      ].join("; ");
+      const b = await bundle(id, { args: ["sh", "-c", script], hostname: "iso-box" });
+      const r = await runToExit(rt(kind), b, id, work);
+      expect(r.exitCode, r.stderr).toBe(7);
+      expect(r.stdout).toContain("pid=1\n");
+      expect(r.stdout).toContain("host=iso-box\n");
+      expect(r.stdout).toContain("host-invisible\n");
+      expect(r.stdout).toMatch(new RegExp(`CapEff:\\s+${DEFAULT_CAP_EFF}`));
+      expect(r.stdout).toContain("masked=0\n");
+      expect(r.stdout).toContain("procsys=ro\n");
+      expect(r.stderr).toContain("oops");
+      expect(r.stderr).not.toMatch(/AddressSanitizer|runtime error/);
+    });
+
+    it("joins a given network namespace and sees its interfaces", async () => {
+      const id = newId("net");
+      const ns = `${tag}-${seq++}`.slice(-60);
+      execFileSync("ip", ["netns", "add", ns]);
+      netnses.push(ns);
+      execFileSync("ip", ["-n", ns, "link", "add", "kveth0", "type", "veth", "peer", "name", "kveth1"]);
+      const b = await bundle(id, { args: ["ip", "link"], netnsPath: `/run/netns/${ns}` });
+      const r = await runToExit(rt(kind), b, id, work);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain("kveth0");
+    });
+  });
+
+  describe.each(["kshim", "kshim-asan"] as const)("lifecycle on %s", (kind) => {
+    it("logs both streams in the CRI format and reports state through the lifecycle", async () => {
+      const id = newId("log");
+      const b = await bundle(id, { args: ["sh", "-c", "echo out-line; echo err-line >&2; printf partial"] });
+      live.push({ rt: rt(kind), id });
+      await runtimeOk(rt(kind), ["create", "--bundle", b, id, "--pid-file", join(work, `${id}.pid`)], work);
+      const created = await stateOf(rt(kind), id, work);
+      expect(created.status).toBe("created");
+      expect(Number(readFileSync(join(work, `${id}.pid`), "utf8"))).toBe(created.pid);
+      await runtimeOk(rt(kind), ["start", id], work);
+      const stopped = await waitStopped(rt(kind), id, work);
+      expect(stopped).toMatchObject({ status: "stopped", exitCode: 0, signal: 0, oomKilled: false });
+      const raw = readFileSync(stopped.logPath!, "utf8");
+      expect(raw).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F out-line$/m);
+      expect(raw).toMatch(/^\S+ stderr F err-line$/m);
+      expect(parseCriLog(raw).stdout).toBe("out-line\npartial\n");
+    });
+
+    it("exec runs in the container's namespaces and cgroup with its exit code", async () => {
+      const id = newId("exec");
+      const b = await bundle(id, { args: ["sleep", "600"], hostname: "exec-box" });
+      await startDetached(rt(kind), id, b);
+      const script =
+        "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; diff /proc/self/cgroup /proc/1/cgroup && echo same-cgroup; pwd; echo $FOO; exit 5";
+      const r = await runtimeExec(
+        rt(kind),
+        ["exec", id, "--cwd", "/tmp", "--env", "FOO=bar", "--", "sh", "-c", script],
+        work,
+      );
+      expect(r.code, r.stderr).toBe(5);
+      expect(r.stdout.split("\n")).toEqual(["exec-box", "sleep 600 ", "same-cgroup", "/tmp", "bar", ""]);
+      const missing = await runtimeExec(rt(kind), ["exec", id, "--", "no-such-binary"], work);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain('process.args[0]: "no-such-binary" not found');
+    });
+
+    it("kill then delete leaves no process, cgroup, mount or state behind", async () => {
+      const id = newId("kill");
+      const b = await bundle(id, { args: ["sleep", "600"] });
+      await startDetached(rt(kind), id, b);
+      const running = await stateOf(rt(kind), id, work);
+      expect(running.status).toBe("running");
+      const shim = JSON.parse(readFileSync(join(rt(kind).root, id, "shim.json"), "utf8"));
+      await runtimeOk(rt(kind), ["kill", id, "KILL"], work);
+      const stopped = await waitStopped(rt(kind), id, work);
+      expect(stopped).toMatchObject({ exitCode: 137, signal: 9, oomKilled: false });
+      await runtimeOk(rt(kind), ["delete", id], work);
+      expect(existsSync(`/proc/${running.pid}`)).toBe(false);
+      expect(
+        existsSync(`/proc/${shim.monitorPid}/stat`) &&
+          !readFileSync(`/proc/${shim.monitorPid}/stat`, "utf8").includes(") Z"),
+      ).toBe(false);
+      for (const dir of shim.cgroupDirs as string[]) expect(existsSync(dir)).toBe(false);
+      expect(existsSync(join(rt(kind).root, id))).toBe(false);
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(rootfs);
+      const again = await runtimeExec(rt(kind), ["state", id], work);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain(`container "${id}" does not exist`);
+    });
+
+    it("a create that fails half-way leaves nothing behind and names the failing step", async () => {
+      const id = newId("fail");
+      const b = await bundle(id, {
+        args: ["sh"],
+        mounts: [
+          { destination: "/data", type: "bind", source: join(work, "no-such-dir"), options: ["rbind"] },
+        ],
+      });
+      const r = await runtimeExec(rt(kind), ["create", "--bundle", b, id], work);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/mounts\[6\]\.source .*no-such-dir: No such file or directory/);
+      expect(existsSync(join(rt(kind).root, id))).toBe(false);
+      for (const h of ["memory", "pids", "cpu"]) {
+        expect(existsSync(join("/sys/fs/cgroup", h, cgroups.path, id))).toBe(false);
+      }
+      expect(processesMentioning(id)).toEqual([]);
+    });
+  });
+
+  describe("limits and signals on kshim", () => {
+    it("kills a process allocating past the memory limit and reports it OOM-killed", async () => {
+      const id = newId("oom");
+      const b = await bundle(id, {
+        args: [
+          "sh",
+          "-c",
+          "dd if=/dev/zero of=/dev/null bs=128M count=1; exec dd if=/dev/zero of=/dev/null bs=256M count=4",
+        ],
+        memoryLimit: 32 * 1024 * 1024,
+      });
+      await startDetached(rt("kshim"), id, b);
+      const s = await waitStopped(rt("kshim"), id, work);
+      expect(s).toMatchObject({ status: "stopped", oomKilled: true, signal: 9, exitCode: 137 });
+    });
+
+    it("stops a fork bomb at the pids limit", async () => {
+      const id = newId("pids");
+      const b = await bundle(id, { args: ["sleep", "600"], pidsLimit: 16 });
+      await startDetached(rt("kshim"), id, b);
+      const bomb = await runtimeExec(
+        rt("kshim"),
+        ["exec", id, "--", "sh", "-c", "while true; do sleep 600 & done"],
+        work,
+      );
+      expect(bomb.code).not.toBe(0);
+      expect(bomb.stderr).toContain("can't fork");
+      const shim = JSON.parse(readFileSync(join(rt("kshim").root, id, "shim.json"), "utf8"));
+      const dir = (shim.cgroupDirs as string[]).find((d) => d.includes("/pids/")) ?? shim.cgroupDirs[0];
+      expect(Number(readFileSync(join(dir, "pids.current"), "utf8"))).toBeLessThanOrEqual(16);
+      expect(readFileSync(join(dir, "pids.events"), "utf8")).toMatch(/^max [1-9]/m);
+    });
+
+    it("propagates the signal that ended the init", async () => {
+      const id = newId("sig");
+      const b = await bundle(id, {
+        args: ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"],
+      });
+      await startDetached(rt("kshim"), id, b);
+      await runtimeOk(rt("kshim"), ["kill", id, "SIGTERM"], work);
+      const s = await waitStopped(rt("kshim"), id, work);
+      expect(s).toMatchObject({ exitCode: 42, signal: 0 });
+    });
+
+    it("run waits for the container and returns its exit code", async () => {
+      const id = newId("run");
+      const b = await bundle(id, { args: ["sh", "-c", "exit 3"] });
+      live.push({ rt: rt("kshim"), id });
+      const r = await runtimeExec(rt("kshim"), ["run", "--bundle", b, id], work);
+      expect(r.code).toBe(3);
+      expect(existsSync(join(rt("kshim").root, id))).toBe(false);
+    });
+  });
+
+  describe("bad input on kshim", () => {
+    const refuse = async (label: string, edit: (c: Record<string, unknown>) => void, message: RegExp) => {
+      const id = newId(label);
+      const b = await bundle(id, { args: ["true"], edit });
+      const r = await runtimeExec(rt("kshim-asan"), ["create", "--bundle", b, id], work);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(join(rt("kshim-asan").root, id))).toBe(false);
+    };
+
+    it("refuses unsupported isolation fields, naming the field", async () => {
+      await refuse(
+        "seccomp",
+        (c) => Object.assign(c.linux as object, { seccomp: {} }),
+        /linux\.seccomp: unsupported field/,
+      );
+      await refuse(
+        "userns",
+        (c) => (c.linux as { namespaces: object[] }).namespaces.push({ type: "user" }),
+        /linux\.namespaces\[5\]\.type: "user" is not supported/,
+      );
+      await refuse("tty", (c) => Object.assign(c.process as object, { terminal: true }), /process\.terminal/);
+      await refuse(
+        "cap",
+        (c) => Object.assign(c.process as object, { capabilities: { bounding: ["CAP_NOPE"] } }),
+        /process\.capabilities\.bounding\[0\]: unknown capability "CAP_NOPE"/,
+      );
+      await refuse(
+        "mnt",
+        (c) => (c.mounts as object[]).push({ destination: "/x", type: "nfs", source: "h:/x" }),
+        /mounts\[6\]\.type: "nfs" is not supported/,
+      );
+      await refuse(
+        "mem",
+        (c) => Object.assign(c.linux as object, { resources: { memory: { limit: "1G" } } }),
+        /linux\.resources\.memory\.limit: must be an integer/,
+      );
+    });
+
+    it("refuses a cgroupsPath at the root of a hierarchy unless allowed", async () => {
+      await refuse(
+        "cgroot",
+        (c) => Object.assign(c.linux as object, { cgroupsPath: "/" }),
+        /at the root of the hierarchy/,
+      );
+      await refuse(
+        "cgtop",
+        (c) => Object.assign(c.linux as object, { cgroupsPath: "/kshim-top" }),
+        /at the root of the hierarchy/,
+      );
+      await refuse(
+        "cgdots",
+        (c) => Object.assign(c.linux as object, { cgroupsPath: "a/../../b" }),
+        /must not contain/,
+      );
+    });
+
+    it("reports a missing bundle and a duplicate id", async () => {
+      const r = await runtimeExec(
+        rt("kshim"),
+        ["create", "--bundle", join(work, "nope"), newId("nobundle")],
+        work,
+      );
+      expect(r.stderr).toMatch(/bundle .*nope: No such file or directory/);
+      const id = newId("dup");
+      const b = await bundle(id, { args: ["sleep", "600"] });
+      await startDetached(rt("kshim"), id, b);
+      const dup = await runtimeExec(rt("kshim"), ["create", "--bundle", b, id], work);
+      expect(dup.code).not.toBe(0);
+      expect(dup.stderr).toContain(`container "${id}" already exists`);
+      expect((await stateOf(rt("kshim"), id, work)).status).toBe("running");
+    });
+  });
+});
