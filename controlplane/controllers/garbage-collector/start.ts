@@ -7,12 +7,7 @@ import type { KubeObject } from "../../api/object.js";
 import { resources as allResources, type ResourceInfo } from "../../api/resources.js";
 import type { InformerFactory } from "../../informers/informer-factory.js";
 import { byOwnerUidIndex } from "../machinery/index.js";
-import {
-  type ControllerRunDeps,
-  handleUntil,
-  newRunner,
-  type StartedController,
-} from "../replicaset/index.js";
+import { type ControllerRunDeps, newRunner, type StartedController } from "../replicaset/index.js";
 import { GarbageCollector } from "./garbage-collector.js";
 
 export interface GarbageCollectorDeps extends ControllerRunDeps {
@@ -44,7 +39,19 @@ export function startGarbageCollector(deps: GarbageCollectorDeps): StartedContro
     recorder: deps.recorder,
     queue: runner.queue,
   });
-  for (const { info, informer } of tracked) handleUntil(informer, controller.handlerFor(info), deps.signal);
+  if (!deps.signal.aborted) {
+    // One abort listener for all the handlers: a listener each would trip Node's leak warning.
+    const unregister = tracked.map(({ info, informer }) =>
+      informer.addEventHandler(controller.handlerFor(info)),
+    );
+    deps.signal.addEventListener(
+      "abort",
+      () => {
+        for (const off of unregister) off();
+      },
+      { once: true },
+    );
+  }
   const done = runner.run(
     deps.signal,
     tracked.map((t) => t.informer),
