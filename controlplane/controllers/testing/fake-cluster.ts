@@ -86,6 +86,8 @@ export class FakeCluster {
   readonly events: { type: EventType; reason: string; message: string; object: string }[] = [];
   readonly queue = { added: [] as string[], after: [] as [string, number][] };
   autoFlush: boolean;
+  /** Called after every change to the store, whoever made it: where invariants are checked. */
+  afterChange: (() => void) | undefined;
   private readonly gracefulPodDeletion: boolean;
   private readonly store = new Map<string, Map<string, ApiObject>>();
   private readonly caches = new Map<string, ObjectCache<ApiObject>>();
@@ -324,6 +326,7 @@ export class FakeCluster {
   }
 
   private emit(e: PendingEvent): void {
+    this.afterChange?.();
     if (this.autoFlush) this.deliver(e);
     else this.pending.push(e);
   }
