@@ -10,10 +10,14 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
+import type { Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
+import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
-import { type ApiServer, startApiServer } from "./apiserver/index.js";
-import { type LeaderElector, runWhenLeader } from "./controllers/machinery/index.js";
+import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
+import { authenticateBootstrapToken, createBootstrapToken } from "./bootstrap/bootstrap-tokens.js";
+import { joinRoutes } from "./bootstrap/join-endpoint.js";
+import { type LeaderElector, type Lister, runWhenLeader } from "./controllers/machinery/index.js";
 import { type EtcdProcess, startEtcdProcess } from "./etcd/etcd-process.js";
 import { EventRecorder } from "./events/event-recorder.js";
 import { InformerFactory } from "./informers/informer-factory.js";
@@ -49,6 +53,8 @@ export interface ControlPlaneOptions {
   nodeEvictionTimeoutSeconds?: number;
   /** Leader election lease length; a dead leader is replaced after this long. */
   leaderElectionTtlSeconds?: number;
+  /** A bootstrap token (abcdef.0123456789abcdef) to accept for joining nodes, valid for a day. */
+  bootstrapToken?: string;
 }
 
 export interface ControlPlane {
@@ -75,11 +81,17 @@ async function ensureAdminToken(pkiDir: string): Promise<string> {
   }
 }
 
-function tokenMatches(expected: string): (token: string) => { name: string } | undefined {
-  const want = Buffer.from(expected);
+/** The admin token, or else a bootstrap token known to the Secrets cache. */
+function authenticator(
+  adminToken: string,
+  secrets: Lister<Secret & KubeObject>,
+): (token: string) => User | undefined {
+  const want = Buffer.from(adminToken);
   return (token) => {
     const got = Buffer.from(token);
-    return got.length === want.length && timingSafeEqual(got, want) ? { name: "admin" } : undefined;
+    if (got.length === want.length && timingSafeEqual(got, want))
+      return { name: "admin", groups: ["system:masters"] };
+    return authenticateBootstrapToken(secrets, token);
   };
 }
 
@@ -154,15 +166,31 @@ async function start(
     podDispatcher.close();
     for (const d of Object.values(watchable)) d.close();
   });
+  const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
   informers.start();
+  await informers.waitForSync();
+  if (opts.bootstrapToken) {
+    const token = opts.bootstrapToken;
+    await createBootstrapToken(registry, {
+      token,
+      ttlSeconds: 86_400,
+      description: "kctl up --bootstrap-token",
+    });
+    // Nodes may join the moment we report ready, and the authenticator reads the Secrets cache.
+    for (let i = 0; i < 100 && !authenticateBootstrapToken(secrets.lister, token); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 
+  let nodeServiceAddress = "";
   const apiserver: ApiServer = await startApiServer({
     registry,
     host: listenHost,
     port: opts.port ?? 6443,
     tls: { cert: serving.certPem, key: serving.keyPem },
-    authenticate: tokenMatches(adminToken),
+    authenticate: authenticator(adminToken, secrets.lister),
     metrics,
+    extraRoutes: joinRoutes({ ca, nodeServiceAddress: () => nodeServiceAddress }),
   });
   stops.push(() => apiserver.close());
 
@@ -210,12 +238,13 @@ async function start(
   );
 
   const advertise = opts.advertiseAddresses?.[0] ?? "127.0.0.1";
+  nodeServiceAddress = `${advertise}:${nodeService.port}`;
   const failed = new Promise<Error>((resolve) => {
     etcdChild?.exited.then(() => resolve(new Error("the etcd child process exited")));
   });
   return {
     apiUrl: `https://${advertise}:${apiserver.port}`,
-    nodeServiceAddress: `${advertise}:${nodeService.port}`,
+    nodeServiceAddress,
     caPem: ca.certPem,
     adminToken,
     failed,

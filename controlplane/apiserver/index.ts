@@ -8,9 +8,12 @@ export type { VersionInfo } from "./discovery.js";
 export {
   type ApiServer,
   type ApiServerOptions,
+  bootstrapGroup,
   defaultVersion,
+  type ExtraRouteHandler,
   type StreamingSubresource,
   type SubresourceHandler,
   type SubresourceTarget,
   startApiServer,
+  type User,
 } from "./server.js";

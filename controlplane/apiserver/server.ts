@@ -31,7 +31,7 @@ export interface ApiServerOptions {
   /** PEM strings; serves HTTPS when given, plain HTTP otherwise. */
   tls?: { cert: string; key: string };
   /** Maps a bearer token to a user, or undefined when the token is not valid. */
-  authenticate(token: string): { name: string } | undefined;
+  authenticate(token: string): User | undefined;
   /** What /version reports. */
   version?: VersionInfo;
   /** Registry served at /metrics and holding the request metrics; prom-client's default when omitted. */
@@ -44,7 +44,23 @@ export interface ApiServerOptions {
    * a Status. They are listed in discovery only when given.
    */
   subresourceHandlers?: Partial<Record<StreamingSubresource, SubresourceHandler>>;
+  /**
+   * Extra endpoints outside the Kubernetes API, by exact path (e.g. the node join endpoint). They
+   * get the authenticated user and decide what it may do.
+   */
+  extraRoutes?: Record<string, ExtraRouteHandler>;
 }
+
+export interface User {
+  name: string;
+  /** Users in `bootstrapGroup` may call only the extra routes (node join), nothing else. */
+  groups?: readonly string[];
+}
+
+/** The group of bootstrap-token users, as in Kubernetes. */
+export const bootstrapGroup = "system:bootstrappers";
+
+export type ExtraRouteHandler = (req: IncomingMessage, res: ServerResponse, user: User) => Promise<void>;
 
 export type StreamingSubresource = "log" | "exec";
 
@@ -97,7 +113,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
       const first = url.pathname.split("/")[1] ?? "";
-      if (!publicPaths.has(first)) authenticate(req, opts.authenticate);
+      const user = publicPaths.has(first) ? undefined : authenticate(req, opts.authenticate);
+      const extra = opts.extraRoutes?.[url.pathname];
+      if (extra && user) {
+        await extra(req, res, user);
+        return;
+      }
+      if (user?.groups?.includes(bootstrapGroup)) {
+        throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
+      }
       const route = parsePath(url.pathname);
       if (route.kind === "resource") {
         const r = route.route;
@@ -172,10 +196,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
-function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticate"]): void {
+function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticate"]): User {
   const header = req.headers.authorization ?? "";
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m || !check(m[1]!)) {
+  const user = m ? check(m[1]!) : undefined;
+  if (!user) {
     throw new ApiError(
       "Unauthorized",
       m
@@ -183,6 +208,7 @@ function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticat
         : "Unauthorized: a bearer token is required (Authorization: Bearer TOKEN)",
     );
   }
+  return user;
 }
 
 function record(
