@@ -7,6 +7,7 @@ import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
 import { realClock } from "../../util/clock.js";
 import {
   type ControllerRunDeps,
+  checkSources,
   handleUntil,
   type InformerSource,
   informerFor,
@@ -24,6 +25,7 @@ export interface DeploymentControllerDeps extends ControllerRunDeps {
 export function startDeploymentController(
   deps: DeploymentControllerDeps,
 ): StartedController<DeploymentController> {
+  checkSources(deps.deployments, deps.replicaSets, deps.pods);
   const clock = deps.clock ?? realClock;
   const base = { clock, signal: deps.signal, ...(deps.resyncMs ? { resyncMs: deps.resyncMs } : {}) };
   const deployments = informerFor(deps.deployments, { name: "deployments", ...base });

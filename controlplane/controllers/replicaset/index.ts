@@ -17,7 +17,7 @@ export {
 } from "./controller.js";
 export { claimChildren, controllerRefOf, newControllerRef } from "./controller-ref.js";
 export { defaultExpectationsTtlMs, Expectations } from "./expectations.js";
-export { handleUntil, type InformerSource, informerFor } from "./informer-source.js";
+export { checkSources, handleUntil, type InformerSource, informerFor } from "./informer-source.js";
 export { podDeletionCostAnnotation, podsToDelete } from "./pod-ranking.js";
 export { availableAt, isPodActive, isPodAvailable, isPodReady } from "./pod-state.js";
 export {

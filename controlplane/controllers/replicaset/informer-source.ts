@@ -26,16 +26,20 @@ export interface InformerForOptions {
   resyncMs?: number;
 }
 
+/**
+ * Throws (naming the index) when a shared informer lacks the `byOwnerUid` index. Factories check
+ * every source before building anything, so a refused start leaves nothing running.
+ */
+export function checkSources(...sources: readonly unknown[]): void {
+  for (const source of sources) if (source instanceof Informer) source.lister.byIndex(byOwnerUidIndex, "");
+}
+
 /** The informer for `source`: the shared one as is, or a private one, started here. */
 export function informerFor<T extends ObjectWithMeta>(
   source: InformerSource<T>,
   o: InformerForOptions,
 ): Informer<T> {
-  if (source instanceof Informer) {
-    // Fails now, naming the index, rather than on the first sync.
-    source.lister.byIndex(byOwnerUidIndex, "");
-    return source;
-  }
+  if (source instanceof Informer) return source;
   const informer = new Informer<T>(source, {
     name: o.name,
     clock: o.clock,

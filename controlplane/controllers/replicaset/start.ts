@@ -10,7 +10,7 @@ import type { ControllerClient } from "../client.js";
 import type { EventRecorder } from "../events.js";
 import { Controller } from "../machinery/index.js";
 import { ReplicaSetController } from "./controller.js";
-import { handleUntil, type InformerSource, informerFor } from "./informer-source.js";
+import { checkSources, handleUntil, type InformerSource, informerFor } from "./informer-source.js";
 
 /** What every controller factory here takes besides its caches. */
 export interface ControllerRunDeps {
@@ -59,6 +59,7 @@ export function newRunner(
 export function startReplicaSetController(
   deps: ReplicaSetControllerDeps,
 ): StartedController<ReplicaSetController> {
+  checkSources(deps.pods, deps.replicaSets);
   const clock = deps.clock ?? realClock;
   const base = { clock, signal: deps.signal, ...(deps.resyncMs ? { resyncMs: deps.resyncMs } : {}) };
   const pods = informerFor(deps.pods, { name: "pods", ...base });
