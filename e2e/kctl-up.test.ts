@@ -121,6 +121,18 @@ describe("kctl up + apply/get/delete", () => {
     expect(get.code).not.toBe(0);
   });
 
+  it("makes bootstrap tokens and prints the join command with the CA hash", async () => {
+    const res = await run("token", "create", "--ttl", "1h", "--description", "e2e");
+    expect(res.code).toBe(0);
+    const token = /^([a-z0-9]{6})\.[a-z0-9]{16}$/m.exec(res.stdout);
+    expect(token).not.toBeNull();
+    expect(res.stdout).toMatch(/kctl join https:\/\/\S+ --token \S+ --ca-cert-hash sha256:[0-9a-f]{64}/);
+    expect((await run("token", "list")).stdout).toContain(token![1]);
+    const bad = await run("token", "create", "--ttl", "soon");
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--ttl");
+  });
+
   it("keeps every object across a restart of kctl up", async () => {
     expect(await up?.stop()).toBe(0);
     await startUp();

@@ -30,18 +30,22 @@ export function generateBootstrapToken(): string {
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();
 
-/**
- * Stores `token` (or a new one) valid for `ttlSeconds` (0: no expiry). Creating a token that exists
- * renews it. Returns the token.
- */
-export async function createBootstrapToken(
-  registry: Registry,
-  opts: { token?: string; ttlSeconds: number; description?: string; now?: number },
-): Promise<string> {
-  const token = opts.token ?? generateBootstrapToken();
-  const m = tokenPattern.exec(token);
+export interface BootstrapTokenOptions {
+  token: string;
+  /** 0: no expiry. */
+  ttlSeconds: number;
+  description?: string;
+  now?: number;
+}
+
+/** The Secret that records `token`; throws BadRequest when the token is not in the kubeadm format. */
+export function bootstrapTokenSecret(opts: BootstrapTokenOptions): Secret & KubeObject {
+  const m = tokenPattern.exec(opts.token);
   if (!m)
-    throw new ApiError("BadRequest", `bootstrap token "${token}" must look like abcdef.0123456789abcdef`);
+    throw new ApiError(
+      "BadRequest",
+      `bootstrap token "${opts.token}" must look like abcdef.0123456789abcdef`,
+    );
   const data: Record<string, string> = {
     "token-id": b64(m[1]!),
     "token-secret": b64(m[2]!),
@@ -54,20 +58,24 @@ export async function createBootstrapToken(
     data.expiration = b64(expires);
   }
   if (opts.description) data.description = b64(opts.description);
-  const secret: Secret = {
+  return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: { name: `bootstrap-token-${m[1]}`, namespace: "kube-system" },
     type: bootstrapTokenType,
     data,
   };
+}
+
+/** Stores the token's Secret through the registry; storing a token that exists renews it. */
+export async function createBootstrapToken(registry: Registry, opts: BootstrapTokenOptions): Promise<void> {
+  const secret = bootstrapTokenSecret(opts);
   try {
-    await registry.create(secrets, secret as KubeObject);
+    await registry.create(secrets, secret);
   } catch (err) {
     if (!(err instanceof ApiError && err.reason === "AlreadyExists")) throw err;
     await registry.update(secrets, "kube-system", secret.metadata.name!, secret);
   }
-  return token;
 }
 
 /**

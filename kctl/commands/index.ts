@@ -7,6 +7,7 @@ import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { getCommand } from "./get.js";
 import { labCommand } from "./lab.js";
+import { tokenCommand } from "./token.js";
 import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
 
@@ -19,4 +20,5 @@ export const commands: readonly Command[] = [
   versionCommand,
   upCommand,
   labCommand,
+  tokenCommand,
 ];

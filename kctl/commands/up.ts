@@ -5,6 +5,7 @@
  * same state dir brings back the same cluster: the same objects, CA and token.
  */
 import { join } from "node:path";
+import { isBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
@@ -50,6 +51,12 @@ export const upCommand: Command = {
       help: "use this external etcd instead of running one",
     },
     { name: "no-agent", kind: "boolean", help: "run only the control plane, no node agent on this host" },
+    {
+      name: "bootstrap-token",
+      kind: "string",
+      placeholder: "TOKEN",
+      help: "also accept this join token (abcdef.0123456789abcdef) for a day; see kctl token create",
+    },
   ],
   async run(ctx) {
     if (ctx.positionals.length > 0)
@@ -65,12 +72,17 @@ export const upCommand: Command = {
     }
     const advertise = ctx.flags.strings("advertise-address");
     const listen = ctx.flags.string("listen");
+    const bootstrapToken = ctx.flags.string("bootstrap-token");
+    if (bootstrapToken !== undefined && !isBootstrapToken(bootstrapToken)) {
+      throw new UsageError(`--bootstrap-token: "${bootstrapToken}" must look like abcdef.0123456789abcdef`);
+    }
     const cp = await startControlPlane({
       stateDir,
       port,
       ...(listen ? { listenHost: listen } : {}),
       ...(advertise.length ? { advertiseAddresses: advertise } : {}),
       ...(etcdEndpoints.length ? { etcdEndpoints } : {}),
+      ...(bootstrapToken ? { bootstrapToken } : {}),
     });
     try {
       const config = { server: cp.apiUrl, caPem: cp.caPem, token: cp.adminToken };
