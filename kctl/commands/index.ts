@@ -6,6 +6,7 @@ import { applyCommand } from "./apply.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { getCommand } from "./get.js";
+import { imageCommand } from "./image.js";
 import { labCommand } from "./lab.js";
 import { tokenCommand } from "./token.js";
 import { upCommand } from "./up.js";
@@ -21,4 +22,5 @@ export const commands: readonly Command[] = [
   upCommand,
   labCommand,
   tokenCommand,
+  imageCommand,
 ];
