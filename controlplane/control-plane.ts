@@ -31,6 +31,7 @@ import { Registry } from "./registry/index.js";
 import { Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
 import { tracer } from "./util/trace.js";
+import { runControllers } from "./wiring/controller-manager.js";
 import { schedulerBackend } from "./wiring/scheduler-backend.js";
 
 const trace = tracer("control-plane");
@@ -234,6 +235,16 @@ async function start(
           registry: metrics,
         }).run(signal);
       },
+    }),
+  );
+
+  electors.push(
+    runWhenLeader({
+      client: etcd,
+      lockName: "kube-controller-manager",
+      identity,
+      ttlSeconds,
+      onStartedLeading: (signal) => runControllers({ registry, informers, metrics }, signal),
     }),
   );
 

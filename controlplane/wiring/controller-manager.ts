@@ -1,0 +1,48 @@
+/**
+ * The controller manager: every reconcile loop of the control plane, started together for one
+ * leadership term and stopped by its signal. Loops read from the shared informers and write through
+ * the registry; each reports its events under its own component name, like kube-controller-manager.
+ */
+import type { Registry as MetricsRegistry } from "prom-client";
+import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
+import type { KubeObject } from "../api/object.js";
+import { resourceForKind } from "../api/resources.js";
+import { startDeploymentController } from "../controllers/deployment/start.js";
+import { startReplicaSetController } from "../controllers/replicaset/index.js";
+import { EventRecorder } from "../events/event-recorder.js";
+import type { InformerFactory } from "../informers/informer-factory.js";
+import type { Registry } from "../registry/index.js";
+import { tracer } from "../util/trace.js";
+import { registryClient } from "./registry-client.js";
+
+const trace = tracer("controller-manager");
+
+export interface ControllerManagerDeps {
+  registry: Registry;
+  informers: InformerFactory;
+  metrics: MetricsRegistry;
+}
+
+/** Runs every controller until `signal` aborts; resolves when all have stopped. */
+export async function runControllers(deps: ControllerManagerDeps, signal: AbortSignal): Promise<void> {
+  const { registry, informers, metrics } = deps;
+  const client = registryClient(registry);
+  const recorder = (component: string) => new EventRecorder({ registry, component });
+  const onError = (key: string, err: unknown) => trace("sync failed", key, String(err));
+  const pods = informers.pods();
+  const replicaSets = informers.informer<ReplicaSet & KubeObject>(resourceForKind("apps/v1", "ReplicaSet")!);
+  const deployments = informers.informer<Deployment & KubeObject>(resourceForKind("apps/v1", "Deployment")!);
+  await informers.waitForSync();
+  const common = { client, signal, metrics, onError };
+  const started = [
+    startReplicaSetController({ ...common, pods, replicaSets, recorder: recorder("replicaset-controller") }),
+    startDeploymentController({
+      ...common,
+      deployments,
+      replicaSets,
+      pods,
+      recorder: recorder("deployment-controller"),
+    }),
+  ];
+  await Promise.all(started.map((s) => s.done));
+}
