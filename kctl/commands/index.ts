@@ -8,6 +8,8 @@ import { describeCommand } from "./describe.js";
 import { getCommand } from "./get.js";
 import { imageCommand } from "./image.js";
 import { labCommand } from "./lab.js";
+import { rolloutCommand } from "./rollout.js";
+import { scaleCommand } from "./scale.js";
 import { tokenCommand } from "./token.js";
 import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
@@ -17,6 +19,8 @@ export const commands: readonly Command[] = [
   getCommand,
   describeCommand,
   deleteCommand,
+  rolloutCommand,
+  scaleCommand,
   apiResourcesCommand,
   versionCommand,
   upCommand,

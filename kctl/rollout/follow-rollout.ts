@@ -1,0 +1,65 @@
+/**
+ * Following one Deployment's rollout for `kctl rollout status`: reads it, then watches it and prints
+ * the controller's own status message (`rolloutStatus`) whenever it changes, until the rollout is
+ * done, fails its progress deadline, or `signal` aborts. A watch the server ends (timeouts, 410 Gone)
+ * is replaced by a fresh read and watch, so no single event matters: each state is judged whole.
+ */
+
+import { isApiError } from "../../controlplane/api/errors.js";
+import type { ResourceInfo } from "../../controlplane/api/resources.js";
+import { type RolloutState, rolloutStatus } from "../../controlplane/controllers/deployment/index.js";
+import type { Clock } from "../../controlplane/util/clock.js";
+import type { Deployment } from "../../proto/gen/api.js";
+import type { ApiClient } from "../client.js";
+import { CliError } from "../errors.js";
+
+export interface FollowOptions {
+  client: ApiClient;
+  info: ResourceInfo;
+  namespace: string;
+  name: string;
+  clock: Clock;
+  /** Stops following; the result is then `undefined`. The client must be bound to the same signal. */
+  signal: AbortSignal;
+  print(line: string): void;
+  /** Pause before re-reading after the server ends a watch. */
+  retryMs?: number;
+}
+
+/** The final state, or undefined when `signal` aborted first. Throws when the Deployment goes away. */
+export async function followRollout(opts: FollowOptions): Promise<RolloutState | undefined> {
+  const { client, info, namespace, name, signal } = opts;
+  let last = "";
+  const judge = (d: Deployment): RolloutState => {
+    const state = rolloutStatus(d as Parameters<typeof rolloutStatus>[0]);
+    if (state.message !== last) opts.print(state.message);
+    last = state.message;
+    return state;
+  };
+  while (!signal.aborted) {
+    let version: string | undefined;
+    try {
+      const d = (await client.get(info, namespace, name)) as Deployment;
+      const state = judge(d);
+      if (state.done) return state;
+      version = d.metadata?.resourceVersion;
+      for await (const event of client.watch(info, namespace, {
+        fieldSelector: `metadata.name=${name}`,
+        ...(version ? { resourceVersion: version } : {}),
+      })) {
+        if (event.type === "DELETED") {
+          throw new CliError(`deployment "${name}" was deleted while waiting for its rollout`);
+        }
+        if (event.type === "BOOKMARK") continue;
+        const next = judge(event.object as Deployment);
+        if (next.done) return next;
+      }
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      // A watch whose version was compacted (410 Gone) is replaced by a fresh read; anything else is the user's.
+      if (!isApiError(err, "Gone")) throw err;
+    }
+    if (!signal.aborted) await opts.clock.sleep(opts.retryMs ?? 500);
+  }
+  return undefined;
+}
