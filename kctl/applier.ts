@@ -61,7 +61,7 @@ export function objectRef(p: PlannedObject): string {
 }
 
 /** The lines for a server error about one manifest, one per bad field when the server lists them. */
-export function apiErrorLines(m: Manifest, err: ApiError): string[] {
+function apiErrorLines(m: Manifest, err: ApiError): string[] {
   const causes = err.details?.causes ?? [];
   if (causes.length > 0) return causes.map((c) => `${location(m, c.field)}: ${c.message}`);
   const field =

@@ -11,8 +11,11 @@ import { ApiError, reasonForCode, type Status } from "../controlplane/api/errors
 import type { KubeObject } from "../controlplane/api/object.js";
 import type { ResourceInfo } from "../controlplane/api/resources.js";
 import type { WatchEvent } from "../controlplane/api/watch.js";
+import { tracer } from "../controlplane/util/trace.js";
 import type { ClusterAccess } from "./config.js";
 import { CliError } from "./errors.js";
+
+const trace = tracer("kctl");
 
 export interface ObjectList {
   apiVersion: string;
@@ -212,7 +215,13 @@ export class ApiClient {
         agent: this.agent,
         ...(this.signal ? { signal: this.signal } : {}),
       });
-      req.on("response", resolve);
+      const started = performance.now();
+      req.on("response", (res) => {
+        trace(`${method} ${url.pathname}${url.search} -> ${res.statusCode}`, {
+          ms: Math.round(performance.now() - started),
+        });
+        resolve(res);
+      });
       req.on("error", (err: NodeJS.ErrnoException) => {
         if (err.name === "AbortError") reject(new CliError("interrupted"));
         else reject(new CliError(connectionMessage(this.access, err)));

@@ -31,7 +31,7 @@ export interface Manifest {
   info: ResourceInfo;
 }
 
-export const stdinSource = "<stdin>";
+const stdinSource = "<stdin>";
 
 /** `web.yaml: document 2: spec.replicas` — the place an error is about. */
 export function location(m: Pick<Manifest, "source" | "document" | "itemPath">, field = ""): string {

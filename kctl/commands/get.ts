@@ -16,7 +16,7 @@ import { type Found, formatObjects, formatValue, nameOf } from "../printers/obje
 import { TableWriter } from "../printers/table.js";
 import { namespaceFlagValue, parseTargets, selectorFlagValue, type Target } from "../targets.js";
 
-export const outputFlagChoices = ["wide", "yaml", "json", "name"] as const;
+const outputFlagChoices = ["wide", "yaml", "json", "name"] as const;
 
 interface Gathered {
   found: Found[];

@@ -15,7 +15,7 @@ export interface Found {
 }
 
 /** A `kind: List` holding `items`, as kubectl prints lists. */
-export function asList(items: readonly KubeObject[]): Record<string, unknown> {
+function asList(items: readonly KubeObject[]): Record<string, unknown> {
   return { apiVersion: "v1", items, kind: "List", metadata: { resourceVersion: "" } };
 }
 
