@@ -225,6 +225,11 @@ describe("kctl get, describe, delete against a real apiserver and etcd", () => {
     expect((await kctl("delete", "pods", "-l", "app=web")).stderr).toBe(
       "No resources found in default namespace\n",
     );
+    await cluster.registry.create(pods, pod("x", {}), { namespace: "default" });
+    await cluster.registry.create(pods, pod("y", {}), { namespace: "default" });
+    expect((await kctl("delete", "pods", "--all", "--grace-period=0")).stdout).toBe(
+      'pod "other" deleted\npod "x" deleted\npod "y" deleted\n',
+    );
     const r = await kctl("delete", "-f", "shop.yaml", "--cascade=foreground");
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(
