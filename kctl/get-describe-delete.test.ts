@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -236,6 +237,28 @@ describe("kctl get, describe, delete against a real apiserver and etcd", () => {
       'service "api" deleted\ndeployment.apps "api" deleted\nconfigmap "settings" deleted\nnamespace "shop" deleted\n',
     );
   });
+
+  // Stock kubectl is on the development machines but not part of the install, hence the guard.
+  it.runIf(spawnSync("kubectl", ["version", "--client"]).status === 0)(
+    "the config is a kubeconfig stock kubectl can use",
+    async () => {
+      const child = spawn("kubectl", [
+        "--kubeconfig",
+        cluster.configPath,
+        "get",
+        "namespace",
+        "default",
+        "-o",
+        "name",
+      ]);
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      expect(await new Promise((resolve) => child.on("close", resolve))).toBe(0);
+      expect(out).toBe("namespace/default\n");
+    },
+  );
 
   it("refuses a bad token and an untrusted server with one clear line", async () => {
     const text = await readFile(cluster.configPath, "utf8");
