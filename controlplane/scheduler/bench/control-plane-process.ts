@@ -20,13 +20,16 @@ process.stdout.write(
     adminToken: plane.adminToken,
   })}\n`,
 );
+let stopping = false;
 const stop = async () => {
+  stopping = true;
   await plane.stop();
   process.exit(0);
 };
 process.once("SIGTERM", () => void stop());
 process.once("SIGINT", () => void stop());
 void plane.failed.then((err) => {
+  if (stopping) return;
   process.stderr.write(`control-plane-process: ${err.message}\n`);
   process.exit(1);
 });

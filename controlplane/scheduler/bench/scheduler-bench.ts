@@ -10,6 +10,7 @@
  * Writes everything to .bench/scheduler.json and prints medians over runs.
  *
  *   npm run bench:scheduler -- [--nodes 1000,5000] [--pods 10000] [--runs 1] [--out .bench/scheduler.json]
+ *     [--create-concurrency 32] [--lease-duration 40] [--register-wave 8] [--profile DIR]
  *
  * The hollow nodes behave like agents during the run: they renew leases and report every bound pod
  * Running and Ready, so the control plane carries that load too, as it would with real nodes.
@@ -64,6 +65,9 @@ const { values: args } = parseArgs({
     out: { type: "string", default: ".bench/scheduler.json" },
     "create-concurrency": { type: "string", default: "32" },
     "lease-duration": { type: "string", default: "40" },
+    "register-wave": { type: "string", default: "8" },
+    /** Writes a V8 CPU profile of the control-plane process into this directory. */
+    profile: { type: "string" },
   },
 });
 
@@ -79,6 +83,7 @@ const podCount = positiveInt("pods", args.pods!);
 const runs = positiveInt("runs", args.runs!);
 const createConcurrency = positiveInt("create-concurrency", args["create-concurrency"]!);
 const leaseDurationSeconds = positiveInt("lease-duration", args["lease-duration"]!);
+const registerWave = positiveInt("register-wave", args["register-wave"]!);
 const planeScript = join(import.meta.dirname, "control-plane-process.js");
 
 async function rssMiB(pid: number | undefined): Promise<number> {
@@ -108,7 +113,8 @@ async function childPid(pid: number, command: string): Promise<number | undefine
 }
 
 function startPlane(options: ControlPlaneOptions): Promise<{ child: ChildProcess; info: PlaneInfo }> {
-  const child = spawn(process.execPath, [planeScript, JSON.stringify(options)], {
+  const profile = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
+  const child = spawn(process.execPath, [...profile, planeScript, JSON.stringify(options)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
@@ -199,7 +205,7 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
       nodes,
       prefix: "hollow",
       certificates,
-      wave: 50,
+      wave: registerWave,
       callConcurrency: 64,
     });
     for (const [k, v] of fleet.certificates) certificates.set(k, v);
@@ -349,7 +355,7 @@ async function main(): Promise<void> {
         benchmark: "scheduler",
         date: new Date().toISOString(),
         machine: { cpus: cpus().length, node: process.version },
-        settings: { leaseDurationSeconds, createConcurrency },
+        settings: { leaseDurationSeconds, createConcurrency, registerWave },
         summary,
         runs: results,
       },
