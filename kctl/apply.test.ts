@@ -171,7 +171,7 @@ describe("kctl apply against a real apiserver and etcd", () => {
   });
 
   it("applies every Kubernetes documentation example, or names the field it cannot take", async () => {
-    const e = "/work/shared/k8s-examples";
+    const e = join(import.meta.dirname, "testdata/k8s-examples");
     // One example lives in a namespace nobody created; two define the same Deployment with different
     // selectors, so the second cannot update the first (spec.selector is immutable). The check of
     // the whole set finds both before any write.

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CliError } from "./errors.js";
 import { loadManifests, parseManifests } from "./manifests.js";
 
-const examples = "/work/shared/k8s-examples";
+// A verbatim copy of ../shared/k8s-examples (flow style, comments, trailing commas), so CI has it.
+const examples = join(import.meta.dirname, "testdata/k8s-examples");
 
 const kinds = async (sources: string[], cwd = process.cwd(), stdin = Readable.from([])) =>
   (await loadManifests(sources, { cwd, stdin })).map(
