@@ -262,7 +262,7 @@ describe("reconcile loops with hollow nodes", () => {
     const wrongKind = await run("scale", "pod/x", "--replicas", "1");
     expect(wrongKind.code).not.toBe(0);
     expect(wrongKind.stderr.split("\n")[0]).toBe(
-      'error: scale: "pod" is not a deployment or replicaset (it is a pod); scale works on deployment or replicasets',
+      'error: scale: "pod" is not a deployment or replicaset (it is a pod); scale works on deployments and replicasets',
     );
   });
 

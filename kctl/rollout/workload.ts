@@ -39,7 +39,7 @@ export function parseWorkload(args: readonly string[], kinds: readonly string[],
   const info = resolveResourceName(kindWord);
   if (!info || !kinds.includes(info.kind)) {
     throw new UsageError(
-      `${verb}: "${kindWord}" is not a ${wanted}${info ? ` (it is a ${qualifiedKind(info)})` : ""}; ${verb} works on ${wanted}s`,
+      `${verb}: "${kindWord}" is not a ${wanted}${info ? ` (it is a ${qualifiedKind(info)})` : ""}; ${verb} works on ${kinds.map((k) => `${k.toLowerCase()}s`).join(" and ")}`,
     );
   }
   return { info, name };
