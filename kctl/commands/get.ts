@@ -188,7 +188,17 @@ export const getCommand: Command = {
         }
       } catch (err) {
         if (ctx.io.signal.aborted) break;
-        throw err;
+        if (!isApiError(err, "Gone")) throw err;
+        // The version to resume from was compacted away: list again, print the current state so
+        // nothing missed stays unseen, and watch on from there.
+        const list = await client.list(
+          info,
+          info.namespaced ? namespace : undefined,
+          labelSelector ? { labelSelector } : {},
+        );
+        for (const obj of list.items) if (wanted(obj)) printEvent(obj);
+        version = list.metadata?.resourceVersion;
+        continue;
       }
       if (!ctx.io.signal.aborted) await ctx.io.clock.sleep(1000);
     }
