@@ -4,7 +4,7 @@
  * period) and resolves once it has exited. It never touches an etcd it did not start.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 
 export interface EtcdProcessOptions {
@@ -49,8 +49,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Stops an etcd a previous run of ours left behind (its parent was killed with SIGKILL): the pid
+ * recorded next to the data dir, if it is still an etcd serving that very data dir.
+ */
+async function stopLeftover(pidFile: string, dataDir: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  if (!pid) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.startsWith("etcd\0") || !cmdline.includes(`--data-dir=${dataDir}\0`)) return;
+  process.kill(pid, "SIGTERM");
+  for (
+    let i = 0;
+    i < 100 && (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")) === cmdline;
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdProcess> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const pidFile = `${opts.dataDir}.pid`;
+  await stopLeftover(pidFile, opts.dataDir);
   const clientPort = opts.clientPort ?? (await freePort());
   const peerPort = opts.peerPort ?? (await freePort());
   const endpoint = `http://127.0.0.1:${clientPort}`;
@@ -77,6 +98,7 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
     output = (output + d.toString()).slice(-8192);
   });
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  if (child.pid) await writeFile(pidFile, `${child.pid}\n`);
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -85,6 +107,7 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
       await exited;
       clearTimeout(killer);
     }
+    await rm(pidFile, { force: true });
   };
   const failure = await Promise.race([
     waitHealthy(endpoint, opts.startTimeoutMs ?? 20_000).then(() => undefined),

@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { describe, expect, it } from "vitest";
+import { startEtcdProcess } from "../etcd/etcd-process.js";
 import { startEtcd } from "./etcd-server.js";
 
 describe("startEtcd", () => {
@@ -12,6 +16,23 @@ describe("startEtcd", () => {
     } finally {
       client.close();
       await etcd.stop();
+    }
+  });
+});
+
+describe("startEtcdProcess", () => {
+  it("stops an etcd that a killed parent left running on the same data dir", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "etcd-leftover-"));
+    const dataDir = join(dir, "etcd");
+    const first = await startEtcdProcess({ dataDir, unsafeNoFsync: true });
+    try {
+      // As if our process had been SIGKILLed: nobody stops the first etcd; a new start must.
+      const second = await startEtcdProcess({ dataDir, unsafeNoFsync: true });
+      await first.exited;
+      await second.stop();
+    } finally {
+      await first.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
