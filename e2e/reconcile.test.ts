@@ -428,7 +428,7 @@ describe("reconcile loops with hollow nodes", () => {
           ? all
           : undefined;
       },
-      60_000,
+      45_000,
     );
     const node = (await api.get(nodes, undefined, victim)) as Node;
     expect(node.status?.conditions?.find((c) => c.type === "Ready")?.status).not.toBe("True");
