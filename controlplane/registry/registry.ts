@@ -43,6 +43,7 @@ import {
 } from "./lifecycle.js";
 import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 import { toScale, withReplicas } from "./scale.js";
+import { type ServiceAllocationOptions, ServiceAllocator } from "./service-allocation.js";
 
 const namespaces = resourceForPlural("", "namespaces")!;
 const pods = resourceForPlural("", "pods")!;
@@ -62,6 +63,8 @@ export interface RegistryOptions {
   newUid?: () => string;
   /** Events are removed this long after they are created, as in Kubernetes; 3600 when omitted, 0 keeps them. */
   eventTtlSeconds?: number;
+  /** Service CIDR, NodePort range and reserved ClusterIPs; Kubernetes' defaults when omitted. */
+  serviceAllocation?: ServiceAllocationOptions;
 }
 
 export interface WriteOptions {
@@ -128,6 +131,8 @@ export class Registry {
   private readonly random: () => number;
   private readonly newUid: () => string;
   private readonly eventTtlSeconds: number;
+  /** ClusterIPs and NodePorts of Services; its `repair()` is for the control plane to run periodically. */
+  readonly serviceAllocator: ServiceAllocator;
 
   constructor(opts: RegistryOptions) {
     this.store = opts.store;
@@ -135,6 +140,10 @@ export class Registry {
     this.random = opts.random ?? Math.random;
     this.newUid = opts.newUid ?? randomUUID;
     this.eventTtlSeconds = opts.eventTtlSeconds ?? 3600;
+    this.serviceAllocator = new ServiceAllocator(this.store, {
+      clock: this.clock,
+      ...opts.serviceAllocation,
+    });
   }
 
   /** Creates the namespaces every cluster has (default, kube-system) unless they exist. Idempotent. */
@@ -177,12 +186,14 @@ export class Registry {
       if (generate) meta.name = generatedName(meta.generateName!, this.random);
       this.validate(info, obj);
       try {
-        if (opts.dryRun) {
-          await this.checkAbsent(info, meta.namespace, meta.name!);
-          return obj;
-        }
-        const ttlSeconds = info.kind === "Event" ? this.eventTtlSeconds : 0;
-        return await this.store.create(info, obj, ttlSeconds > 0 ? { ttlSeconds } : {});
+        return await this.serviceAllocator.create(info, obj, opts.dryRun ?? false, async () => {
+          if (opts.dryRun) {
+            await this.checkAbsent(info, meta.namespace, meta.name!);
+            return obj;
+          }
+          const ttlSeconds = info.kind === "Event" ? this.eventTtlSeconds : 0;
+          return await this.store.create(info, obj, ttlSeconds > 0 ? { ttlSeconds } : {});
+        });
       } catch (err) {
         if (!generate || !isApiError(err, "AlreadyExists") || attempt >= generateNameAttempts) throw err;
       }
@@ -305,6 +316,7 @@ export class Registry {
           const last = await this.store.delete(info, namespace, name, {
             resourceVersion: current.metadata.resourceVersion!,
           });
+          await this.serviceAllocator.afterRemove(info, last);
           return { object: last, removed: true };
         } catch (err) {
           if (!isApiError(err, "Conflict")) throw err;
@@ -440,15 +452,18 @@ export class Registry {
     produce: (old: KubeObject) => unknown,
     opts: WriteOptions,
   ): Promise<KubeObject> {
-    const transform = (old: KubeObject): KubeObject =>
-      this.nextState(info, namespace, name, mode, old, produce(old));
+    const allocation = this.serviceAllocator.updateSession(info, mode === "status", opts.dryRun ?? false);
+    const transform = (old: KubeObject): Promise<KubeObject> =>
+      allocation.apply(old, this.nextState(info, namespace, name, mode, old, produce(old)));
     if (opts.dryRun) return transform(await this.store.get(info, namespace, name));
-    const written = await this.store.guaranteedUpdate(info, namespace, name, transform);
+    const written = await allocation.finish(this.store.guaranteedUpdate(info, namespace, name, transform));
     if (readyToRemove(written)) {
       try {
-        return await this.store.delete(info, namespace, name, {
+        const removed = await this.store.delete(info, namespace, name, {
           resourceVersion: written.metadata.resourceVersion!,
         });
+        await this.serviceAllocator.afterRemove(info, removed);
+        return removed;
       } catch (err) {
         // Someone wrote after us; the object is theirs to finish (their write sees the same rule).
         if (!isApiError(err, "Conflict") && !isApiError(err, "NotFound")) throw err;
