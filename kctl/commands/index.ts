@@ -7,6 +7,7 @@ import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { getCommand } from "./get.js";
 import { imageCommand } from "./image.js";
+import { joinCommand } from "./join.js";
 import { labCommand } from "./lab.js";
 import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
@@ -27,4 +28,5 @@ export const commands: readonly Command[] = [
   labCommand,
   tokenCommand,
   imageCommand,
+  joinCommand,
 ];

@@ -4,9 +4,12 @@
  * writes the kctl config, and stops everything cleanly on SIGINT/SIGTERM. Running it again on the
  * same state dir brings back the same cluster: the same objects, CA and token.
  */
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { isBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.js";
+import { localNodeIdentity, nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
+import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
@@ -52,6 +55,12 @@ export const upCommand: Command = {
     },
     { name: "no-agent", kind: "boolean", help: "run only the control plane, no node agent on this host" },
     {
+      name: "node-name",
+      kind: "string",
+      placeholder: "NAME",
+      help: "name of this host's node (default: the hostname)",
+    },
+    {
       name: "bootstrap-token",
       kind: "string",
       placeholder: "TOKEN",
@@ -84,6 +93,7 @@ export const upCommand: Command = {
       ...(etcdEndpoints.length ? { etcdEndpoints } : {}),
       ...(bootstrapToken ? { bootstrapToken } : {}),
     });
+    let agent: Agent | undefined;
     try {
       const config = { server: cp.apiUrl, caPem: cp.caPem, token: cp.adminToken };
       await writeConfig(ctx.configPath, config);
@@ -91,6 +101,13 @@ export const upCommand: Command = {
       ctx.io.stdout.write(
         `control plane ready: ${cp.apiUrl} (node service ${cp.nodeServiceAddress})\nconfig written to ${ctx.configPath}\n`,
       );
+      if (!ctx.flags.bool("no-agent")) {
+        const nodeName = ctx.flags.string("node-name") ?? nodeNameFromHostname(hostname());
+        const identity = await localNodeIdentity(stateDir, nodeName, cp);
+        agent = startAgent({ identity, stateDir: join(stateDir, "agent") });
+        const registered = await agent.ready;
+        ctx.io.stdout.write(`node ${nodeName} ready (pod CIDR ${registered.podCIDR})\n`);
+      }
       const stopped = new Promise<void>((resolve) =>
         ctx.io.signal.addEventListener("abort", () => resolve(), { once: true }),
       );
@@ -102,6 +119,7 @@ export const upCommand: Command = {
       ctx.io.stdout.write("stopping\n");
       return 0;
     } finally {
+      await agent?.stop();
       await cp.stop();
     }
   },

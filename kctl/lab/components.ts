@@ -53,8 +53,10 @@ export interface LabComponents {
 export const API_PORT = 6443;
 export const CONTROL_PLANE = "controlplane";
 
+/** A bootstrap token in the kubeadm form `abcdef.0123456789abcdef`, which `kctl up` and `kctl join` take. */
 export function newToken(): string {
-  return randomBytes(16).toString("hex");
+  const hex = randomBytes(11).toString("hex");
+  return `${hex.slice(0, 6)}.${hex.slice(6, 22)}`;
 }
 
 // Two levels up is dist/ when running built code and the repo root when running sources (vitest);
@@ -128,6 +130,8 @@ const controlPlaneOnly: LabComponents = {
       "--port",
       String(ctx.apiPort),
       "--no-agent",
+      "--bootstrap-token",
+      ctx.token,
     ),
   }),
   controlPlaneReady: (ctx, signal) => pollUntil(() => acceptsTcp(ctx.addresses.gateway, ctx.apiPort), signal),
@@ -137,18 +141,28 @@ const controlPlaneOnly: LabComponents = {
 const all: LabComponents = {
   ...controlPlaneOnly,
   profile: "all",
-  agent: (ctx, node) => ({
-    argv: kctl(
+  // Each host gets the project's busybox image first (nothing can be pulled in a lab), then joins;
+  // `exec` keeps the recorded pid that of the agent itself.
+  agent: (ctx, node) => {
+    const stateDir = ctx.stateDirOf(node.name);
+    const quote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const importImage = kctl("image", "busybox", "--state-dir", stateDir);
+    const join = kctl(
       "join",
       ctx.server,
       "--token",
       ctx.token,
+      "--ca-file",
+      `${ctx.stateDirOf(CONTROL_PLANE)}/pki/ca.crt`,
       "--node-name",
       node.name,
       "--state-dir",
-      ctx.stateDirOf(node.name),
-    ),
-  }),
+      stateDir,
+      "--address",
+      node.address,
+    );
+    return { argv: ["sh", "-c", `${quote(importImage)} >/dev/null && exec ${quote(join)}`] };
+  },
   nodesReady: (ctx, signal) =>
     pollUntil(() => allNodesReady(ctx, controlPlaneOnly.clientConfig!(ctx)), signal),
 };

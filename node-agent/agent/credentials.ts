@@ -38,7 +38,10 @@ export async function loadIdentity(stateDir: string): Promise<NodeIdentity | und
     }
     return id;
   } catch (err) {
-    throw new CredentialsError(file(stateDir), `corrupt node identity (${(err as Error).message}); remove it and join again`);
+    throw new CredentialsError(
+      file(stateDir),
+      `corrupt node identity (${(err as Error).message}); remove it and join again`,
+    );
   }
 }
 

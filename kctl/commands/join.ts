@@ -1,0 +1,102 @@
+/**
+ * `kctl join SERVER --token T --ca-cert-hash sha256:H`: makes this host a node of the cluster and
+ * runs its agent in the foreground. The first run trades the bootstrap token for a node
+ * certificate (kept in the state dir); later runs reuse it, so a restarted agent needs no token and
+ * adopts the containers that kept running.
+ */
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
+import { startAgent } from "../../node-agent/agent/agent.js";
+import { loadIdentity, saveIdentity } from "../../node-agent/agent/credentials.js";
+import { joinCluster } from "../../node-agent/agent/join.js";
+import type { Command } from "../command.js";
+import { UsageError } from "../errors.js";
+import { defaultAgentStateDir } from "./image.js";
+
+export const joinCommand: Command = {
+  name: "join",
+  summary: "Join this host to a cluster as a node and run its agent in the foreground",
+  usage: [
+    "kctl join SERVER --token TOKEN (--ca-cert-hash sha256:HEX | --ca-file PATH) [--node-name NAME]",
+    "          [--state-dir DIR] [--address IP]",
+    "",
+    "Example (the command `kctl token create` prints):",
+    "  kctl join https://10.0.0.5:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:...",
+  ].join("\n"),
+  flags: [
+    { name: "token", kind: "string", placeholder: "TOKEN", help: "bootstrap token (kctl token create)" },
+    {
+      name: "ca-cert-hash",
+      kind: "string",
+      placeholder: "sha256:HEX",
+      help: "trust the cluster CA with this public key hash",
+    },
+    { name: "ca-file", kind: "string", placeholder: "PATH", help: "or trust this CA certificate file" },
+    {
+      name: "node-name",
+      kind: "string",
+      placeholder: "NAME",
+      help: "this node's name (default: the hostname)",
+    },
+    {
+      name: "state-dir",
+      kind: "string",
+      placeholder: "DIR",
+      help: `agent state (default ${defaultAgentStateDir})`,
+    },
+    {
+      name: "address",
+      kind: "string",
+      placeholder: "IP",
+      help: "this node's InternalIP (default: first non-loopback IPv4)",
+    },
+  ],
+  async run(ctx) {
+    const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
+    let identity = await loadIdentity(stateDir);
+    if (!identity) {
+      const [server, ...rest] = ctx.positionals;
+      if (!server || rest.length)
+        throw new UsageError("kctl join takes the control plane's URL, e.g. https://10.0.0.5:6443");
+      if (!/^https:\/\/[^/]+\/?$/.test(server))
+        throw new UsageError(`SERVER must be an https:// URL, got "${server}"`);
+      const token = ctx.flags.string("token");
+      if (!token) throw new UsageError("--token is required to join (kctl token create prints one)");
+      const caFile = ctx.flags.string("ca-file");
+      const caCertHash = ctx.flags.string("ca-cert-hash");
+      if (!caFile && !caCertHash)
+        throw new UsageError("give --ca-cert-hash (printed by kctl token create) or --ca-file");
+      const nodeName = ctx.flags.string("node-name") ?? nodeNameFromHostname(hostname());
+      const caPem = caFile
+        ? await readFile(caFile, "utf8").catch((err: Error) => {
+            throw new UsageError(`--ca-file ${caFile}: ${err.message}`);
+          })
+        : undefined;
+      const creds = await joinCluster({
+        server,
+        token,
+        nodeName,
+        ...(caPem ? { caPem } : {}),
+        ...(caCertHash ? { caCertHash } : {}),
+      });
+      identity = { ...creds, nodeName, server };
+      await saveIdentity(stateDir, identity);
+      ctx.io.stdout.write(`node ${nodeName} joined ${server}\n`);
+    }
+    const address = ctx.flags.string("address");
+    const agent = startAgent({ identity, stateDir, ...(address ? { address } : {}) });
+    try {
+      const stopped = new Promise<void>((resolve) =>
+        ctx.io.signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+      const registered = await Promise.race([agent.ready, stopped]);
+      if (registered)
+        ctx.io.stdout.write(`node ${identity.nodeName} ready (pod CIDR ${registered.podCIDR})\n`);
+      await stopped;
+      return 0;
+    } finally {
+      await agent.stop();
+    }
+  },
+};

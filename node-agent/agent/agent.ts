@@ -1,0 +1,200 @@
+/**
+ * The node agent: joins its pieces together and runs until stopped. It registers the node over
+ * NodeService, sets up the node's pod network once its podCIDR is known, runs a pod worker per pod
+ * bound to it (containers through the OCI runtime, rootfs from the image store), and reports
+ * status and events. Stopping the agent leaves containers running: a restarted agent adopts them.
+ */
+import { cpus, hostname, networkInterfaces, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isApiError } from "../../controlplane/api/errors.js";
+import { type Clock, realClock } from "../../controlplane/util/clock.js";
+import { tracer } from "../../controlplane/util/trace.js";
+import type { ConfigMap, Event, Pod, Secret } from "../../proto/gen/api.js";
+import type { RegisterResponse } from "../../proto/gen/node.js";
+import { PodNetwork } from "../network/index.js";
+import { PodManager } from "../pod-worker/pod-manager.js";
+import type { EventType } from "../pod-worker/pod-worker.js";
+import { ImageStore } from "../runtime/images/index.js";
+import { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import type { NodeIdentity } from "./credentials.js";
+import { NodeClient } from "./node-client.js";
+import { NodeLink, type PodHost } from "./node-link.js";
+
+const trace = tracer("agent");
+
+/** The shim built by `make -C native`, found from this module in the source tree or in dist/. */
+export function defaultRuntimePath(): string {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const root = here.includes("/dist/") ? join(here, "..", "..", "..") : join(here, "..", "..");
+  return join(root, "native", "build", "kshim");
+}
+
+/** The first non-internal IPv4 address of this host (the node's InternalIP by default). */
+export function defaultNodeAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
+}
+
+export interface AgentOptions {
+  identity: NodeIdentity;
+  stateDir: string;
+  /** The node's InternalIP; detected when omitted. */
+  address?: string;
+  runtimePath?: string;
+  /**
+   * cgroup of this node's pods. Relative, so the runtime places it beneath the agent's own cgroup in
+   * every hierarchy (on v1 the agent may sit at different paths per controller); default `kctl-<node>`.
+   */
+  cgroupParent?: string;
+  clock?: Clock;
+  /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
+  backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
+}
+
+export interface Agent {
+  /** Resolves once the node has registered and its pod network is up. */
+  ready: Promise<RegisterResponse>;
+  pods(): PodManager | undefined;
+  /** Disconnects; containers keep running for the next agent to adopt. */
+  stop(): Promise<void>;
+}
+
+export function startAgent(opts: AgentOptions): Agent {
+  const { identity, stateDir } = opts;
+  const clock = opts.clock ?? realClock;
+  const nodeName = identity.nodeName;
+  const address = opts.address ?? defaultNodeAddress();
+  const client = new NodeClient({
+    address: identity.nodeServiceAddress,
+    caPem: identity.caPem,
+    certPem: identity.certPem,
+    keyPem: identity.keyPem,
+  });
+  const images = new ImageStore(stateDir);
+  const runtime = new RuntimeClient(opts.runtimePath ?? defaultRuntimePath(), join(stateDir, "runtime"));
+  const cgroupParent = opts.cgroupParent ?? `kctl-${nodeName}`;
+  let manager: PodManager | undefined;
+  let markReady: (res: RegisterResponse) => void = () => {};
+  const ready = new Promise<RegisterResponse>((resolve) => (markReady = resolve));
+
+  const event = (pod: Pod, type: EventType, reason: string, message: string) => {
+    const e: Event = {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: {
+        name: `${pod.metadata.name}.${clock.now().toString(16)}${Math.floor(Math.random() * 4096).toString(16)}`,
+        namespace: pod.metadata.namespace ?? "default",
+      },
+      involvedObject: {
+        apiVersion: "v1",
+        kind: "Pod",
+        name: pod.metadata.name ?? "",
+        namespace: pod.metadata.namespace ?? "",
+        uid: pod.metadata.uid ?? "",
+      },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: new Date(clock.now()).toISOString().replace(/\.\d+Z$/, "Z"),
+      lastTimestamp: new Date(clock.now()).toISOString().replace(/\.\d+Z$/, "Z"),
+      source: { component: "kctl-agent", host: nodeName },
+    };
+    client
+      .call("RecordEvent", { eventJson: Buffer.from(JSON.stringify(e)) })
+      .catch((err: unknown) => trace("event dropped", String(err)));
+  };
+  const getObject = async <T>(kind: string, namespace: string, name: string): Promise<T | undefined> => {
+    try {
+      const res = await client.call("GetObject", { kind, namespace, name });
+      return JSON.parse(res.objectJson.toString()) as T;
+    } catch (err) {
+      if (isApiError(err, "NotFound")) return undefined;
+      throw err;
+    }
+  };
+
+  const onRegistered = async (res: RegisterResponse) => {
+    if (manager) return;
+    const network = new PodNetwork({
+      stateDir,
+      podCIDR: res.podCIDR,
+      dns: {
+        nameservers: res.clusterDNS ? [res.clusterDNS] : [],
+        ...(res.clusterDomain ? { clusterDomain: res.clusterDomain } : {}),
+      },
+    });
+    await network.ensureNode();
+    manager = new PodManager({
+      nodeName,
+      hostIP: address,
+      stateDir,
+      cgroupParent,
+      runtime,
+      images,
+      network,
+      clock,
+      lookup: {
+        configMap: (ns, name) => getObject<ConfigMap>("ConfigMap", ns, name),
+        secret: (ns, name) => getObject<Secret>("Secret", ns, name),
+      },
+      reportStatus: async (pod, status) => {
+        await client.call("ReportPodStatus", {
+          namespace: pod.metadata.namespace ?? "",
+          name: pod.metadata.name ?? "",
+          uid: pod.metadata.uid ?? "",
+          statusJson: Buffer.from(JSON.stringify(status)),
+        });
+      },
+      finalizeDeletion: async (pod) => {
+        await client.call("FinalizePodDeletion", {
+          namespace: pod.metadata.namespace ?? "",
+          name: pod.metadata.name ?? "",
+          uid: pod.metadata.uid ?? "",
+        });
+      },
+      event,
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    });
+    markReady(res);
+  };
+
+  const pods: PodHost = {
+    sync: (list) => manager?.sync(list),
+    upsert: (pod) => manager?.upsert(pod),
+    remove: (pod) => manager?.remove(pod),
+    fence: async (reason) => manager?.fence(reason),
+  };
+  const link = new NodeLink({
+    client,
+    pods,
+    clock,
+    onRegistered,
+    registration: {
+      nodeName,
+      addresses: [
+        { type: "InternalIP", address },
+        { type: "Hostname", address: nodeName },
+      ],
+      capacity: { cpu: String(cpus().length), memory: `${Math.floor(totalmem() / 1024)}Ki`, pods: "110" },
+      allocatable: {},
+      labels: {},
+      kernelVersion: release(),
+      osImage: `Linux (${hostname()})`,
+      agentVersion: "kctl-agent/0.1",
+    },
+  });
+  link.start();
+  return {
+    ready,
+    pods: () => manager,
+    stop: async () => {
+      link.stop();
+      manager?.detach();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * What the worker knows about one container of a pod between syncs: the current attempt (a fresh
+ * runtime container per start, so restarts get a clean writable layer), how the last one ended,
+ * the crash-loop backoff, and probe results.
+ */
+
+export interface ExitRecord {
+  exitCode: number;
+  signal: number;
+  reason: "Completed" | "Error" | "OOMKilled";
+  startedAt: string;
+  finishedAt: string;
+  containerID: string;
+}
+
+export interface ProbeCounters {
+  successes: number;
+  failures: number;
+  lastRunAt: number;
+}
+
+export interface ContainerRecord {
+  name: string;
+  init: boolean;
+  /** Runtime id of the current (or last) attempt; undefined before the first start. */
+  id?: string;
+  attempt: number;
+  restartCount: number;
+  running: boolean;
+  startedAt?: string;
+  /** Epoch ms of the current attempt's start, for backoff reset and probe delays. */
+  startedAtMs?: number;
+  /** The current attempt's exit, once it ended. */
+  exit?: ExitRecord;
+  /** The previous attempt's exit (lastState). */
+  lastExit?: ExitRecord;
+  /** Log file of the current attempt and of the one before (kctl logs --previous). */
+  logPath?: string;
+  previousLogPath?: string;
+  /** Why it is not running, when it is waiting (ContainerCreating, CrashLoopBackOff, ErrImageNeverPull, ...). */
+  waiting?: { reason: string; message?: string };
+  backoffMs: number;
+  /** Epoch ms before which no restart is attempted. */
+  backoffUntil: number;
+  ready: boolean;
+  /** The startup probe passed (or there is none). */
+  started: boolean;
+  probes: { readiness: ProbeCounters; liveness: ProbeCounters; startup: ProbeCounters };
+}
+
+export function newRecord(name: string, init: boolean): ContainerRecord {
+  const counters = () => ({ successes: 0, failures: 0, lastRunAt: 0 });
+  return {
+    name,
+    init,
+    attempt: 0,
+    restartCount: 0,
+    running: false,
+    backoffMs: 0,
+    backoffUntil: 0,
+    ready: false,
+    started: false,
+    waiting: { reason: "ContainerCreating" },
+    probes: { readiness: counters(), liveness: counters(), startup: counters() },
+  };
+}
+
+/** Runtime container id: `<pod uid>_<container>_<attempt>` (the shim accepts [A-Za-z0-9_.-]). */
+export function containerId(podUID: string, name: string, attempt: number): string {
+  return `${podUID}_${name}_${attempt}`;
+}
+
+export function parseContainerId(id: string): { podUID: string; name: string; attempt: number } | undefined {
+  const m = /^([0-9a-f-]{36})_(.+)_(\d+)$/.exec(id);
+  return m ? { podUID: m[1]!, name: m[2]!, attempt: Number(m[3]) } : undefined;
+}
+
+/**
+ * Crash-loop backoff like the kubelet: 10 s, doubling to 5 minutes; a container that ran for 10
+ * minutes before it exited starts over at the base.
+ * e.g. exits after 2 s, 2 s, 2 s → waits 10 s, 20 s, 40 s; after running 11 minutes → 10 s again.
+ */
+export function nextBackoff(
+  rec: ContainerRecord,
+  now: number,
+  baseMs: number,
+  maxMs: number,
+  resetAfterMs: number,
+): number {
+  const ranFor = rec.startedAtMs !== undefined ? now - rec.startedAtMs : 0;
+  if (rec.backoffMs === 0 || ranFor >= resetAfterMs) return baseMs;
+  return Math.min(rec.backoffMs * 2, maxMs);
+}

@@ -1,0 +1,29 @@
+/**
+ * How a pod worker reads the ConfigMaps and Secrets its pods use: through the control plane (the
+ * agent's NodeService client), with a short cache so a pod's several references cost one call.
+ */
+import type { ConfigMap, Secret } from "../../proto/gen/api.js";
+
+export interface ObjectLookup {
+  /** The object, or undefined when it does not exist. Throws when the control plane cannot answer. */
+  configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
+  secret(namespace: string, name: string): Promise<Secret | undefined>;
+}
+
+/** Values of a ConfigMap's `data` or a Secret's decoded `data`, or undefined when missing. */
+export async function keyValues(
+  lookup: ObjectLookup,
+  kind: "ConfigMap" | "Secret",
+  namespace: string,
+  name: string,
+): Promise<Record<string, string> | undefined> {
+  if (kind === "ConfigMap") {
+    const cm = await lookup.configMap(namespace, name);
+    return cm ? { ...(cm.data ?? {}) } : undefined;
+  }
+  const secret = await lookup.secret(namespace, name);
+  if (!secret) return undefined;
+  return Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]),
+  );
+}

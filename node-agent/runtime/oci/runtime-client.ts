@@ -1,0 +1,144 @@
+/**
+ * Drives an OCI runtime binary (the project's kshim; runc and crun accept the same commands) for
+ * the agent: create+start, state, kill, delete, exec. Exit records (code, signal, OOM) come from
+ * the shim's monitor, which writes `exit.json` into the container's state dir; they outlive the
+ * agent, so a restarted agent learns how its containers ended.
+ */
+import { execFile, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export class RuntimeError extends Error {
+  constructor(
+    readonly command: string,
+    readonly id: string,
+    message: string,
+  ) {
+    super(`${command} ${id}: ${message}`);
+    this.name = "RuntimeError";
+  }
+}
+
+export interface ContainerExit {
+  exitCode: number;
+  signal: number;
+  oomKilled: boolean;
+  finishedAt: string;
+}
+
+export interface ContainerState {
+  status: "created" | "running" | "stopped";
+  pid: number;
+  logPath?: string;
+  /** Present once the monitor reaped the container. */
+  exit?: ContainerExit;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class RuntimeClient {
+  constructor(
+    /** Path of the runtime binary. */
+    private readonly binary: string,
+    /** Its `--root`: where it keeps container state. */
+    readonly root: string,
+  ) {}
+
+  private run(args: string[], id: string, timeoutMs = 30_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.binary,
+        ["--root", this.root, ...args],
+        { timeout: timeoutMs, encoding: "utf8" },
+        (err, stdout, stderr) => {
+          if (err) reject(new RuntimeError(args[0] ?? "", id, (stderr || err.message).trim()));
+          else resolve(stdout);
+        },
+      );
+    });
+  }
+
+  /** Creates and starts the container from `bundle`; resolves once it runs. */
+  async createAndStart(id: string, bundle: string): Promise<void> {
+    await this.run(["create", id, "--bundle", bundle], id);
+    try {
+      await this.run(["start", id], id);
+    } catch (err) {
+      await this.delete(id, true).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The container's state, or undefined when the runtime does not know it. */
+  async state(id: string): Promise<ContainerState | undefined> {
+    let out: string;
+    try {
+      out = await this.run(["state", id], id);
+    } catch (err) {
+      if (/does not exist|not found|no such/i.test((err as Error).message)) return undefined;
+      throw err;
+    }
+    const raw = JSON.parse(out) as { status: ContainerState["status"]; pid?: number; logPath?: string };
+    const state: ContainerState = { status: raw.status, pid: raw.pid ?? 0 };
+    if (raw.logPath) state.logPath = raw.logPath;
+    if (raw.status === "stopped") {
+      const exit = await readFile(join(this.root, id, "exit.json"), "utf8").then(
+        (t) => JSON.parse(t) as ContainerExit,
+        () => undefined,
+      );
+      if (exit) state.exit = exit;
+    }
+    return state;
+  }
+
+  async kill(id: string, signal: "TERM" | "KILL" | string): Promise<void> {
+    try {
+      await this.run(["kill", id, signal], id);
+    } catch (err) {
+      if (!/not running|does not exist|stopped|no such process/i.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** Removes the container; with `force` it is killed first. Idempotent. */
+  async delete(id: string, force = false): Promise<void> {
+    try {
+      await this.run(["delete", ...(force ? ["--force"] : []), id], id);
+    } catch (err) {
+      if (!/does not exist|not found|no such/i.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** Runs `command` inside the container's namespaces and cgroup. */
+  exec(id: string, command: string[], timeoutMs: number, stdin?: string): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.binary, ["--root", this.root, "exec", id, "--", ...command], {
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.on("error", (err) => {
+        clearTimeout(timer);
+        reject(new RuntimeError("exec", id, err.message));
+      });
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ exitCode: code ?? (signal ? 128 + 9 : -1), stdout, stderr });
+      });
+      child.stdin.end(stdin ?? "");
+    });
+  }
+
+  /** Starts an interactive exec; the caller owns the child's stdio. */
+  spawnExec(id: string, command: string[]) {
+    return spawn(this.binary, ["--root", this.root, "exec", id, "--", ...command], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  }
+}
