@@ -1,0 +1,49 @@
+/**
+ * Wires the endpoints controller for one leadership term: the shared Service, Pod and Endpoints
+ * informers, the handlers and the workers. The integrator calls `startEndpointsController` each
+ * time it starts leading, with that term's abort signal.
+ */
+import type { Endpoints, Pod, Service } from "../../../proto/gen/api.js";
+import type { KubeObject } from "../../api/object.js";
+import type { InformerFactory } from "../../informers/informer-factory.js";
+import { handleUntil } from "../replicaset/informer-source.js";
+import { type ControllerRunDeps, newRunner, type StartedController } from "../replicaset/start.js";
+import { EndpointsController, endpointsResource, servicesResource } from "./controller.js";
+
+export interface EndpointsControllerDeps extends ControllerRunDeps {
+  /** The shared informer factory (Services, Pods and Endpoints informers are taken from it). */
+  informers: Pick<InformerFactory, "informer" | "pods">;
+}
+
+/**
+ * Starts the controller's workers until `deps.signal` aborts. Deps: `informers`, `client` (create,
+ * update, delete Endpoints), `recorder` (component "endpoint-controller"), `signal`; optionally
+ * `workers` (default 5), `clock`, `metrics`, `onError`. Once the caches have synced it also removes
+ * Endpoints left behind by Services deleted while no controller ran.
+ */
+export function startEndpointsController(
+  deps: EndpointsControllerDeps,
+): StartedController<EndpointsController> {
+  const services = deps.informers.informer<Service & KubeObject>(servicesResource);
+  const endpoints = deps.informers.informer<Endpoints & KubeObject>(endpointsResource);
+  const pods = deps.informers.pods();
+  const runner = newRunner("endpoints", deps, (key) => controller.sync(key));
+  const controller = new EndpointsController({
+    services: services.lister,
+    pods: pods.lister,
+    endpoints: endpoints.lister,
+    client: deps.client,
+    recorder: deps.recorder,
+    queue: runner.queue,
+  });
+  // Pods first: a Service's first sync must find its pods already indexed.
+  handleUntil<Pod & KubeObject>(pods, controller.podHandler, deps.signal);
+  handleUntil<Service & KubeObject>(services, controller.serviceHandler, deps.signal);
+  handleUntil<Endpoints & KubeObject>(endpoints, controller.endpointsHandler, deps.signal);
+  const caches = [services, endpoints, pods];
+  void Promise.all(caches.map((c) => c.waitForSync())).then(() => {
+    if (!deps.signal.aborted) controller.checkLeftovers();
+  });
+  const done = runner.run(deps.signal, caches);
+  return { controller, runner, done };
+}
