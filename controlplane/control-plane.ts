@@ -24,6 +24,7 @@ import { InformerFactory } from "./informers/informer-factory.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
+import { podStreamHandlers } from "./nodeservice/pod-streams.js";
 import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/server.js";
 import { TunnelRegistry } from "./nodeservice/tunnels.js";
 import { ensureCa, ensureServingCert } from "./pki/pki.js";
@@ -192,6 +193,7 @@ async function start(
     authenticate: authenticator(adminToken, secrets.lister),
     metrics,
     extraRoutes: joinRoutes({ ca, nodeServiceAddress: () => nodeServiceAddress }),
+    subresourceHandlers: podStreamHandlers(registry, tunnels),
   });
   stops.push(() => apiserver.close());
 

@@ -25,9 +25,12 @@ export interface ObjectList {
 }
 
 export interface RequestOptions {
-  query?: Record<string, string | undefined>;
+  /** Repeated parameters (exec's `command`) as arrays. */
+  query?: Record<string, string | readonly string[] | undefined>;
   body?: unknown;
   contentType?: string;
+  /** A body streamed as it is read (exec's stdin), instead of `body`. */
+  bodyStream?: NodeJS.ReadableStream;
 }
 
 export interface WriteOptions {
@@ -197,8 +200,10 @@ export class ApiClient {
 
   private send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
     const url = new URL(path, this.base);
-    for (const [k, v] of Object.entries(opts.query ?? {}))
-      if (v !== undefined && v !== "") url.searchParams.set(k, v);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (typeof v === "string" && v !== "") url.searchParams.set(k, v);
+      else if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
+    }
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.access.token) headers.Authorization = `Bearer ${this.access.token}`;
     let payload: Buffer | undefined;
@@ -226,8 +231,20 @@ export class ApiClient {
         if (err.name === "AbortError") reject(new CliError("interrupted"));
         else reject(new CliError(connectionMessage(this.access, err)));
       });
-      req.end(payload);
+      if (opts.bodyStream) opts.bodyStream.pipe(req);
+      else req.end(payload);
     });
+  }
+
+  /**
+   * A streaming request (pods/log, pods/exec): resolves with the response once its status is known;
+   * a non-2xx answer is thrown as the server's ApiError.
+   */
+  async stream(method: string, path: string, opts: RequestOptions = {}): Promise<http.IncomingMessage> {
+    const res = await this.send(method, path, opts);
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code >= 300) throw errorFromResponse(code, await readBody(res), method, path);
+    return res;
   }
 }
 

@@ -10,7 +10,7 @@ import type { ApiClient } from "./client.js";
 import type { ClusterAccess } from "./config.js";
 
 export interface Output {
-  write(text: string): unknown;
+  write(text: string | Uint8Array): unknown;
 }
 
 export interface CliIO {

@@ -5,10 +5,12 @@ import { apiResourcesCommand } from "./api-resources.js";
 import { applyCommand } from "./apply.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
+import { execCommand } from "./exec.js";
 import { getCommand } from "./get.js";
 import { imageCommand } from "./image.js";
 import { joinCommand } from "./join.js";
 import { labCommand } from "./lab.js";
+import { logsCommand } from "./logs.js";
 import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
 import { tokenCommand } from "./token.js";
@@ -29,4 +31,6 @@ export const commands: readonly Command[] = [
   tokenCommand,
   imageCommand,
   joinCommand,
+  logsCommand,
+  execCommand,
 ];

@@ -20,6 +20,7 @@ import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { NodeIdentity } from "./credentials.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
+import { TunnelClient } from "./tunnel-client.js";
 
 const trace = tracer("agent");
 
@@ -77,6 +78,7 @@ export function startAgent(opts: AgentOptions): Agent {
   const runtime = new RuntimeClient(opts.runtimePath ?? defaultRuntimePath(), join(stateDir, "runtime"));
   const cgroupParent = opts.cgroupParent ?? `kctl-${nodeName}`;
   let manager: PodManager | undefined;
+  const tunnel = new TunnelClient(client, () => manager, runtime);
   let markReady: (res: RegisterResponse) => void = () => {};
   const ready = new Promise<RegisterResponse>((resolve) => (markReady = resolve));
 
@@ -159,6 +161,7 @@ export function startAgent(opts: AgentOptions): Agent {
       event,
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
     });
+    tunnel.start();
     markReady(res);
   };
 
@@ -192,6 +195,7 @@ export function startAgent(opts: AgentOptions): Agent {
     ready,
     pods: () => manager,
     stop: async () => {
+      tunnel.stop();
       link.stop();
       manager?.detach();
       client.close();

@@ -1,0 +1,127 @@
+/**
+ * `pods/log` and `pods/exec` over HTTP, proxied to the pod's node through its Tunnel.
+ *
+ * - GET .../pods/NAME/log?container=&follow=&tailLines=&previous=&timestamps= streams the log as
+ *   text/plain (what kubectl expects).
+ * - POST .../pods/NAME/exec?command=sh&command=-c&command=...&container=&stdin=true: the request
+ *   body is the command's stdin (streamed); the response is newline-delimited JSON frames
+ *   `{"stdout":"<base64>"}`, `{"stderr":"<base64>"}`, and last `{"exitCode":N}` or
+ *   `{"exitCode":-1,"error":{...Status}}`. kubectl's SPDY/WebSocket exec protocol is not served.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Pod } from "../../proto/gen/api.js";
+import { ApiError } from "../api/errors.js";
+import type { SubresourceHandler, SubresourceTarget } from "../apiserver/index.js";
+import type { Registry } from "../registry/index.js";
+import type { TunnelRegistry } from "./tunnels.js";
+
+export const execContentType = "application/x-kctl-exec-stream";
+
+async function podNode(registry: Registry, target: SubresourceTarget): Promise<{ pod: Pod; node: string }> {
+  const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
+  const node = pod.spec?.nodeName;
+  if (!node) throw new ApiError("BadRequest", `pod "${target.name}" is not scheduled to a node yet`);
+  return { pod, node };
+}
+
+function bool(query: URLSearchParams, name: string): boolean {
+  return query.get(name) === "true" || query.get(name) === "1";
+}
+
+export function podStreamHandlers(
+  registry: Registry,
+  tunnels: TunnelRegistry,
+): { log: SubresourceHandler; exec: SubresourceHandler } {
+  const log: SubresourceHandler = async (req: IncomingMessage, res: ServerResponse, target) => {
+    if (req.method !== "GET") throw new ApiError("MethodNotAllowed", "pods/log supports GET only");
+    const { pod, node } = await podNode(registry, target);
+    const tail = target.query.get("tailLines");
+    if (tail !== null && !/^\d+$/.test(tail))
+      throw new ApiError("BadRequest", `tailLines must be a non-negative integer, got "${tail}"`);
+    let started = false;
+    await new Promise<void>((resolve, reject) => {
+      const stream = tunnels.open(
+        node,
+        {
+          logs: {
+            namespace: pod.metadata.namespace ?? "",
+            pod: pod.metadata.name ?? "",
+            container: target.query.get("container") ?? "",
+            follow: bool(target.query, "follow"),
+            tailLines: tail === null ? -1 : Number(tail),
+            previous: bool(target.query, "previous"),
+            timestamps: bool(target.query, "timestamps"),
+          },
+        },
+        {
+          stdout: (data) => {
+            if (!started) {
+              started = true;
+              res.writeHead(200, {
+                "content-type": "text/plain; charset=utf-8",
+                "transfer-encoding": "chunked",
+              });
+            }
+            res.write(data);
+          },
+          stderr: () => {},
+          end: (_code, err) => {
+            if (err && !started) reject(err);
+            else {
+              if (!started) res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+              res.end();
+              resolve();
+            }
+          },
+        },
+      );
+      res.on("close", () => {
+        stream.cancel();
+        resolve();
+      });
+    });
+  };
+
+  const exec: SubresourceHandler = async (req, res, target) => {
+    if (req.method !== "POST" && req.method !== "GET")
+      throw new ApiError("MethodNotAllowed", "pods/exec supports POST");
+    const { pod, node } = await podNode(registry, target);
+    const command = target.query.getAll("command");
+    if (command.length === 0) throw new ApiError("BadRequest", "exec needs at least one command parameter");
+    const stdin = bool(target.query, "stdin");
+    res.writeHead(200, { "content-type": execContentType, "transfer-encoding": "chunked" });
+    const frame = (obj: unknown) => res.write(`${JSON.stringify(obj)}\n`);
+    await new Promise<void>((resolve) => {
+      const stream = tunnels.open(
+        node,
+        {
+          exec: {
+            namespace: pod.metadata.namespace ?? "",
+            pod: pod.metadata.name ?? "",
+            container: target.query.get("container") ?? "",
+            command,
+            stdin,
+          },
+        },
+        {
+          stdout: (data) => frame({ stdout: data.toString("base64") }),
+          stderr: (data) => frame({ stderr: data.toString("base64") }),
+          end: (exitCode, err) => {
+            frame(err ? { exitCode: -1, error: err.toStatus() } : { exitCode });
+            res.end();
+            resolve();
+          },
+        },
+      );
+      if (stdin) {
+        req.on("data", (d: Buffer) => stream.stdin(d));
+        req.on("end", () => stream.stdin(undefined));
+      }
+      res.on("close", () => {
+        stream.cancel();
+        resolve();
+      });
+    });
+  };
+  return { log, exec };
+}

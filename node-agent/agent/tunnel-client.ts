@@ -1,0 +1,157 @@
+/**
+ * The agent's end of the Tunnel: serves the control plane's logs and exec requests for pods on
+ * this node. Each request is a numbered stream; output goes back as stdout/stderr frames and the
+ * stream closes with an `end` frame (exit code, or an error as `Reason: message`). The tunnel is
+ * reopened with backoff whenever it breaks.
+ */
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { ApiError } from "../../controlplane/api/errors.js";
+import { tracer } from "../../controlplane/util/trace.js";
+import type { ExecRequest, LogsRequest, TunnelFrame } from "../../proto/gen/node.js";
+import { logExists, streamLog } from "../pod-worker/container-logs.js";
+import type { PodManager } from "../pod-worker/pod-manager.js";
+import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import type { NodeClient } from "./node-client.js";
+
+const trace = tracer("tunnel");
+
+interface Active {
+  abort: AbortController;
+  child?: ChildProcessWithoutNullStreams;
+}
+
+export class TunnelClient {
+  private stream: ClientDuplexStream<TunnelFrame, TunnelFrame> | undefined;
+  private readonly active = new Map<number, Active>();
+  private stopped = false;
+  private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: NodeClient,
+    private readonly pods: () => PodManager | undefined,
+    private readonly runtime: RuntimeClient,
+  ) {}
+
+  start(): void {
+    if (this.stopped) return;
+    const stream = this.client.tunnel();
+    this.stream = stream;
+    stream.on("data", (frame: TunnelFrame) => {
+      this.failures = 0;
+      void this.handle(frame);
+    });
+    const broken = () => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      for (const a of this.active.values()) a.abort.abort();
+      this.active.clear();
+      if (this.stopped) return;
+      const delay = Math.min(500 * 2 ** this.failures++, 30_000);
+      this.retry = setTimeout(() => this.start(), delay);
+    };
+    stream.on("error", (err: Error) => {
+      trace("tunnel error", err.message);
+      broken();
+    });
+    stream.on("end", broken);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    for (const a of this.active.values()) a.abort.abort();
+    this.stream?.cancel();
+  }
+
+  private send(frame: TunnelFrame): void {
+    this.stream?.write(frame);
+  }
+
+  private end(streamId: number, exitCode: number, err?: unknown): void {
+    this.active.delete(streamId);
+    const apiErr =
+      err instanceof ApiError
+        ? err
+        : err
+          ? new ApiError("InternalError", (err as Error).message ?? String(err))
+          : undefined;
+    this.send({
+      streamId,
+      end: { exitCode, error: apiErr?.message ?? "", reason: apiErr?.reason ?? "" },
+    } as TunnelFrame);
+  }
+
+  private async handle(frame: TunnelFrame): Promise<void> {
+    const id = frame.streamId;
+    if (frame.frame === "logs" && frame.logs) return this.logs(id, frame.logs);
+    if (frame.frame === "exec" && frame.exec) return this.exec(id, frame.exec);
+    const active = this.active.get(id);
+    if (!active) return;
+    if (frame.frame === "stdin" && frame.stdin) active.child?.stdin.write(frame.stdin);
+    else if (frame.frame === "stdinClosed") active.child?.stdin.end();
+    else if (frame.frame === "end") {
+      active.abort.abort();
+      active.child?.kill("SIGKILL");
+      this.active.delete(id);
+    }
+  }
+
+  private container(namespace: string, pod: string, container: string) {
+    const found = this.pods()?.find(namespace, pod);
+    if (!found) throw new ApiError("NotFound", `pod "${pod}" is not running on this node`);
+    const rec = found.worker.container(container || undefined);
+    if (!rec) throw new ApiError("BadRequest", `container "${container}" is not valid for pod "${pod}"`);
+    return rec;
+  }
+
+  private async logs(id: number, req: LogsRequest): Promise<void> {
+    const abort = new AbortController();
+    this.active.set(id, { abort });
+    try {
+      const rec = this.container(req.namespace, req.pod, req.container);
+      const path = req.previous ? rec.previousLogPath : rec.logPath;
+      if (!(await logExists(path))) {
+        throw new ApiError(
+          "BadRequest",
+          req.previous
+            ? `previous terminated container "${rec.name}" in pod "${req.pod}" not found`
+            : `container "${rec.name}" in pod "${req.pod}" has not started yet`,
+        );
+      }
+      await streamLog(
+        path!,
+        (text) => this.send({ streamId: id, stdout: Buffer.from(text) } as TunnelFrame),
+        {
+          follow: req.follow,
+          timestamps: req.timestamps,
+          ...(req.tailLines >= 0 ? { tailLines: req.tailLines } : {}),
+          signal: abort.signal,
+          finished: async () => !rec.running || rec.logPath !== path,
+        },
+      );
+      this.end(id, 0);
+    } catch (err) {
+      this.end(id, 1, err);
+    }
+  }
+
+  private exec(id: number, req: ExecRequest): void {
+    const abort = new AbortController();
+    try {
+      const rec = this.container(req.namespace, req.pod, req.container);
+      if (!rec.running || !rec.id) throw new ApiError("BadRequest", `container "${rec.name}" is not running`);
+      if (req.command.length === 0) throw new ApiError("BadRequest", "exec needs a command");
+      const child = this.runtime.spawnExec(rec.id, req.command);
+      this.active.set(id, { abort, child });
+      child.stdout.on("data", (d: Buffer) => this.send({ streamId: id, stdout: d } as TunnelFrame));
+      child.stderr.on("data", (d: Buffer) => this.send({ streamId: id, stderr: d } as TunnelFrame));
+      if (!req.stdin) child.stdin.end();
+      child.on("close", (code, signal) => this.end(id, code ?? (signal ? 137 : 1)));
+      child.on("error", (err) => this.end(id, 1, err));
+    } catch (err) {
+      this.end(id, 1, err);
+    }
+  }
+}
