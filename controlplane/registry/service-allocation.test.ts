@@ -160,6 +160,10 @@ describe("Service allocation over a real etcd", () => {
     );
     expect(changed.reason).toBe("Invalid");
     expect(changed.message).toContain("spec.clusterIP");
+    const viaList = await failure(
+      registry.update(services, "default", "web", svc("web", { clusterIPs: ["10.96.9.9"] })),
+    );
+    expect(viaList.message).toContain('spec.clusterIPs[0]: Invalid value: "10.96.9.9": field is immutable');
     expect(await keys(ipPrefix)).toEqual([ip]);
   });
 

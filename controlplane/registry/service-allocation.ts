@@ -89,14 +89,21 @@ class Pool {
     private readonly info: ResourceInfo,
     /** "serviceIP" or "nodePort", as in Kubernetes' messages. */
     readonly what: string,
-    /** Values automatic allocation may pick. */
-    private readonly candidates: readonly string[],
+    /** Values automatic allocation may pick; listed on first use (a /16 has 65534). */
+    private readonly listCandidates: () => string[],
     /** Every value an explicit request may take. */
     readonly contains: (value: string) => boolean,
     readonly describe: string,
     private readonly random: () => number,
     private readonly clock: Clock,
   ) {}
+
+  private candidateList: string[] | undefined;
+
+  private get candidates(): readonly string[] {
+    this.candidateList ??= this.listCandidates();
+    return this.candidateList;
+  }
 
   /** Takes `value` for `owner`, or only checks that it is free when `dryRun`. False when taken. */
   async claim(value: string, owner: Owner, dryRun: boolean): Promise<boolean> {
@@ -214,12 +221,15 @@ export class ServiceAllocator {
         }
       }),
     );
-    const ips: string[] = [];
-    // The network (first) and broadcast (last) addresses are never handed out, as in Kubernetes.
-    for (let i = 1; i < size - 1; i++) {
-      const ip = formatIPv4(cidr.base + i);
-      if (!reserved.has(ip)) ips.push(ip);
-    }
+    const ips = (): string[] => {
+      const list: string[] = [];
+      // The network (first) and broadcast (last) addresses are never handed out, as in Kubernetes.
+      for (let i = 1; i < size - 1; i++) {
+        const ip = formatIPv4(cidr.base + i);
+        if (!reserved.has(ip)) list.push(ip);
+      }
+      return list;
+    };
     const inCidr = (ip: string): boolean => {
       const n = parseIPv4(ip);
       return cidrContains(cidr, n) && n !== cidr.base && n !== cidr.base + size - 1;
@@ -238,8 +248,7 @@ export class ServiceAllocator {
         `${lo}-${hi} must be a non-empty range inside ${validNodePorts[0]}-${validNodePorts[1]}`,
       );
     }
-    const ports: string[] = [];
-    for (let p = lo; p <= hi; p++) ports.push(String(p));
+    const ports = (): string[] => Array.from({ length: hi - lo + 1 }, (_, i) => String(lo + i));
     const inPorts = (port: string): boolean => Number(port) >= lo && Number(port) <= hi;
 
     this.pools = {
@@ -378,7 +387,14 @@ export class ServiceAllocator {
     const causes: FieldCause[] = [];
 
     spec.clusterIP ||= spec.clusterIPs?.[0] || oldSpec.clusterIP || "";
-    if (spec.clusterIP === "") {
+    if (oldSpec.clusterIP && spec.clusterIP !== oldSpec.clusterIP) {
+      // Validation saw no clusterIP; a changed clusterIPs[0] must not move it either.
+      causes.push({
+        field: "spec.clusterIPs[0]",
+        reason: "FieldValueInvalid",
+        message: `Invalid value: ${JSON.stringify(spec.clusterIP)}: field is immutable`,
+      });
+    } else if (spec.clusterIP === "") {
       spec.clusterIP = await this.claimAny("ips", owner, claims, dryRun, new Set());
     } else if (spec.clusterIP !== "None" && spec.clusterIP !== oldSpec.clusterIP) {
       const cause = await this.claimExplicit(
