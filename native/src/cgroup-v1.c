@@ -84,7 +84,7 @@ static int v1_enter(const struct cgroup *cg, pid_t pid, struct kerr *err) {
   char v[32];
   snprintf(v, sizeof v, "%d", (int)pid);
   for (size_t i = 0; i < cg->n; i++)
-    if (cgroup_write(cg->dirs[i], "cgroup.procs", v, err) < 0) return -1;
+    if (cgroup_write(cg->dirs[i], pid == 0 ? "tasks" : "cgroup.procs", v, err) < 0) return -1;
   return 0;
 }
 

@@ -17,7 +17,9 @@ struct cgroup_ops {
   int version;
   /* Makes the directories and applies the limits; on error removes what it made. */
   int (*create)(struct cgroup *cg, const struct resources_spec *r, struct kerr *err);
-  /* Moves pid into every directory of the cgroup. */
+  /* Moves pid into every directory of the cgroup; pid 0 is the calling process, which must be
+   * single-threaded (on v1 it then moves itself through "tasks", which skips the kernel's global
+   * threadgroup lock and the RCU grace period, ~10 ms, that taking it costs). */
   int (*enter)(const struct cgroup *cg, pid_t pid, struct kerr *err);
   /* Whether the kernel OOM-killed a process of the cgroup. */
   int (*oom_killed)(const struct cgroup *cg, bool *out, struct kerr *err);

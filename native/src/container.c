@@ -20,6 +20,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "trace.h"
 #include "monitor.h"
 #include "namespaces.h"
 #include "process.h"
@@ -85,7 +86,9 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
   _cleanup_spec_ struct spec *s = NULL;
   char dir[PATH_MAX], fifo[PATH_MAX], log_path[PATH_MAX];
   if (state_dir_path(g->root, id, dir, sizeof dir, err) < 0) return -1;
+  trace_point("create: start");
   if (spec_load(bundle, &s, err) < 0) return -1;
+  trace_point("create: spec loaded");
   json_t *annotated = s->annotations != NULL ? json_object_get(s->annotations, LOG_PATH_ANNOTATION) : NULL;
   if (annotated != NULL) {
     const char *p = json_string_value(annotated);
@@ -110,6 +113,7 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
     goto remove_dir;
   }
   if (cg.ops->create(&cg, &s->resources, err) < 0) goto remove_dir;
+  trace_point("create: cgroup made");
 
   int rp[2];
   if (pipe2(rp, O_CLOEXEC) < 0) {
@@ -130,11 +134,12 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
     spawn_monitor(&args);
   }
   close(rp[1]);
-  while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
-  }
+  /* read before reaping the intermediate child: it exits in parallel with the monitor's work */
   struct monitor_report r = {0};
   ssize_t n = read(rp[0], &r, sizeof r);
   close(rp[0]);
+  while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+  }
   if (n != (ssize_t)sizeof r) {
     kerr_set(err, n < 0 ? errno : 0, "the monitor exited before reporting");
     goto remove_cgroup;
@@ -143,6 +148,7 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
     *err = r.err;
     goto remove_cgroup;
   }
+  trace_point("create: monitor reported");
   if (pid_file != NULL && write_pid_file(pid_file, r.pid, err) < 0) {
     struct kerr ignored;
     container_delete(g, id, true, &ignored);
@@ -339,7 +345,7 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
     close(sync[0]);
     struct kerr e = {0};
     int status_code = 0;
-    if (cg.ops->enter(&cg, getpid(), &e) < 0 || ns_enter_process(st->pid, &e) < 0) {
+    if (cg.ops->enter(&cg, 0, &e) < 0 || ns_enter_process(st->pid, &e) < 0) {
       if (write(sync[1], &e, sizeof e) < 0) _exit(126);
       _exit(127);
     }

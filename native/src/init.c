@@ -12,22 +12,23 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "trace.h"
 #include "mount.h"
 #include "namespaces.h"
 #include "process.h"
 
-int init_container(const struct spec *s, const char *state_dir, int sync_fd, struct kerr *err) {
-  char go;
-  ssize_t n = read(sync_fd, &go, 1);
-  if (n != 1) return kerr_set(err, n < 0 ? errno : EPIPE, "wait for the monitor to place the init in its cgroup");
-  if (setsid() < 0) return kerr_set(err, errno, "setsid");
-  if (ns_join_paths(s, err) < 0) return -1;
+int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
+                   struct kerr *err) {
+  if (cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
   if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     return kerr_set(err, errno, "unshare cgroup namespace");
+  if (setsid() < 0) return kerr_set(err, errno, "setsid");
+  if (ns_join_paths(s, err) < 0) return -1;
   char fifo_path[PATH_MAX];
   snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", state_dir);
   _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
   if (fifo < 0) return kerr_set(err, errno, "open %s", fifo_path);
+  trace_point("init: mounting");
   if (mount_setup_rootfs(s, err) < 0) return -1;
   if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)
     return kerr_set(err, errno, "hostname: sethostname \"%s\"", s->hostname);

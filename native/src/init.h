@@ -1,8 +1,10 @@
-/* The container's init before execve: runs in the new namespaces as a child of the monitor, waits
- * until the monitor moved it into the cgroup, builds the filesystem, applies the process identity,
+/* The container's init before execve: runs in the new namespaces as a child of the monitor, moves
+ * itself into the container's cgroup (then enters its cgroup namespace, rooted there), builds the
+ * filesystem, applies the process identity,
  * reports readiness over the sync socket, then blocks on exec.fifo until `start`. */
 #pragma once
 
+#include "cgroup.h"
 #include "err.h"
 #include "spec.h"
 
@@ -15,4 +17,5 @@ struct init_msg {
 
 /* Returns only on failure before readiness (the caller sends err to the monitor); after readiness
  * failures are written to stderr (the container log) and the process exits 127. */
-int init_container(const struct spec *s, const char *state_dir, int sync_fd, struct kerr *err);
+int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
+                   struct kerr *err);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "trace.h"
 #include "init.h"
 #include "namespaces.h"
 #include "state.h"
@@ -123,7 +124,7 @@ static void child(const struct monitor_args *a, int sync_fd, int out, int errfd)
   if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0) {
     kerr_set(&err, errno, "set up stdio of the container init");
   } else {
-    init_container(a->spec, a->state_dir, sync_fd, &err);
+    init_container(a->spec, a->cgroup, a->state_dir, sync_fd, &err);
   }
   struct init_msg msg = {.type = INIT_ERROR, .err = err};
   if (send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) _exit(2);
@@ -150,7 +151,8 @@ void monitor_main(const struct monitor_args *a) {
   if (ns_join_pid_path(a->spec, &err) < 0) fail(a, &err);
 
   /* a fork-like clone: the child gets the new namespaces (the cgroup one comes later, once the
-   * child is inside its cgroup, so that the cgroup is the root it sees) */
+   * child has moved itself into its cgroup, so that the cgroup is the root it sees) */
+  trace_point("monitor: clone");
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(a->spec->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) fail(a, (kerr_set(&err, errno, "clone the container init (namespaces 0x%x)", a->spec->clone_flags), &err));
   if (pid == 0) {
@@ -160,13 +162,8 @@ void monitor_main(const struct monitor_args *a) {
   close(sync[1]);
   close(out[1]);
   close(errp[1]);
-  if (a->cgroup->ops->enter(a->cgroup, pid, &err) < 0) {
-    kill_and_reap(pid);
-    fail(a, (kerr_wrap(&err, "move the init into its cgroup"), &err));
-  }
   struct init_msg msg = {0};
-  ssize_t n = -1;
-  if (write(sync[0], "g", 1) == 1) n = recv(sync[0], &msg, sizeof msg, 0);
+  ssize_t n = recv(sync[0], &msg, sizeof msg, 0);
   if (n != (ssize_t)sizeof msg || msg.type != INIT_READY) {
     if (n == (ssize_t)sizeof msg && msg.type == INIT_ERROR)
       err = msg.err;
@@ -175,6 +172,7 @@ void monitor_main(const struct monitor_args *a) {
     kill_and_reap(pid);
     fail(a, &err);
   }
+  trace_point("monitor: init ready");
   close(sync[0]);
   if (write_shim_json(a, pid, &err) < 0) {
     kill_and_reap(pid);
@@ -225,6 +223,7 @@ void monitor_main(const struct monitor_args *a) {
   }
   for (int i = 0; i < 2; i++)
     if (streams[i].len > 0) log_record(logfd, streams[i].name, "F", streams[i].buf, streams[i].len);
+  trace_point("monitor: reaped");
   write_exit_json(a, status);
   _exit(0);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "trace.h"
 
 static int openat2_in_root(int rootfd, const char *path, int flags) {
   struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
@@ -201,6 +202,7 @@ int mount_setup_rootfs(const struct spec *s, struct kerr *err) {
       if (mount_one(rootfd, &s->mounts[i], i, err) < 0) return -1;
     if (make_devices(rootfd, err) < 0) return -1;
   }
+  trace_point("init: pivot_root");
   if (pivot(s->rootfs, err) < 0) return -1;
   if (mask_paths(s, err) < 0 || readonly_paths(s, err) < 0) return -1;
   if (s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)

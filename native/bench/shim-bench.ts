@@ -1,0 +1,125 @@
+/**
+ * `npm run bench:shim`: create + start + wait + delete of a /bin/true container (pid, mount, uts,
+ * ipc and net namespaces, a memory limit) on the shim, crun and runc, alternating run by run on
+ * the same bundle. The timing loop is native/build/kshim-bench-driver (C, see its header); this
+ * script builds the bundle, runs the driver, and prints and writes median and p90 per runtime and
+ * phase and the ratio shim/crun to .bench/shim.json. Needs root. BENCH_RUNS sets N (default 100).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildBusyboxRootfs } from "../testing/busybox-rootfs.js";
+import { writeBundle } from "../testing/oci-bundle.js";
+import { testCgroupParent } from "../testing/test-cgroups.js";
+
+const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+const BUILD = join(REPO, "native/build");
+const DRIVER = join(BUILD, "kshim-bench-driver");
+const PHASES = ["create", "start", "wait", "delete", "total"] as const;
+type Phase = (typeof PHASES)[number];
+type Sample = { runtime: string; run: number } & Record<Phase, number>;
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
+  return sorted[Math.max(0, i)]!;
+}
+
+function available(cmd: string): boolean {
+  try {
+    execFileSync(cmd, ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runDriver(args: string[]): Promise<Sample[]> {
+  const child = spawn(DRIVER, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => {
+    out += d;
+  });
+  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
+  if (code !== 0) throw new Error(`kshim-bench-driver exited ${code}`);
+  return out
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Sample);
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error("bench:shim needs root (namespaces, cgroups)");
+  if (!existsSync(DRIVER)) throw new Error(`${DRIVER} is missing: run npm run build:native`);
+  const runs = Number(process.env.BENCH_RUNS ?? 100);
+  if (!Number.isInteger(runs) || runs <= 0)
+    throw new Error(`BENCH_RUNS=${process.env.BENCH_RUNS}: not a positive integer`);
+  const runtimes = [`kshim=${join(BUILD, "kshim")}`];
+  for (const rt of ["crun", "runc"]) if (available(rt)) runtimes.push(`${rt}=${rt}`);
+
+  const tag = `kshim-bench-${process.pid}`;
+  const work = await mkdtemp(join(tmpdir(), "kshim-bench-"));
+  const cgroups = testCgroupParent(tag);
+  try {
+    const rootfs = join(work, "rootfs");
+    await buildBusyboxRootfs(rootfs);
+    // One bundle for all runtimes; each run's container gets its own cgroup below this parent.
+    const bundle = await writeBundle(join(work, "bundle"), {
+      rootfs,
+      args: ["/bin/true"],
+      cgroupsPath: `${cgroups.path}/c`,
+      memoryLimit: 64 * 1024 * 1024,
+    });
+    const state = join(work, "state");
+    await mkdir(state);
+    const common = ["--bundle", bundle, "--state", state, "--prefix", tag];
+    await runDriver([...common, "--runs", "3", ...runtimes.map((r) => r.replace("=", "-warmup="))]);
+    const samples = await runDriver([...common, "--runs", String(runs), ...runtimes]);
+
+    const summary: Record<string, Record<Phase, { median: number; p90: number }>> = {};
+    for (const rt of runtimes.map((r) => r.split("=")[0]!)) {
+      const mine = samples.filter((s) => s.runtime === rt);
+      summary[rt] = Object.fromEntries(
+        PHASES.map((p) => {
+          const sorted = mine.map((s) => s[p]).sort((a, b) => a - b);
+          return [p, { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) }];
+        }),
+      ) as Record<Phase, { median: number; p90: number }>;
+    }
+    const crun = summary.crun?.total.median;
+    const ratio = crun !== undefined ? summary.kshim!.total.median / crun : null;
+    const result = {
+      date: new Date().toISOString(),
+      runs,
+      workload: "/bin/true; pid+mount+uts+ipc+net namespaces; memory limit 64MiB; create+start+wait+delete",
+      milliseconds: summary,
+      ratioShimToCrun: ratio,
+      target: "kshim median <= 0.7 x crun median",
+    };
+    console.log(`runtime  phase   median ms   p90 ms   (${runs} runs each, alternating)`);
+    for (const [rt, phases] of Object.entries(summary)) {
+      for (const p of PHASES) {
+        const { median, p90 } = phases[p];
+        console.log(
+          `${rt.padEnd(8)} ${p.padEnd(7)} ${median.toFixed(2).padStart(9)} ${p90.toFixed(2).padStart(8)}`,
+        );
+      }
+    }
+    if (ratio !== null) console.log(`ratio kshim/crun (median total): ${ratio.toFixed(2)} (target <= 0.70)`);
+    await mkdir(join(REPO, ".bench"), { recursive: true });
+    await writeFile(join(REPO, ".bench/shim.json"), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`written to ${join(REPO, ".bench/shim.json")}`);
+  } finally {
+    cgroups.remove();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
