@@ -39,9 +39,12 @@ export interface ContainerRecord {
   previousLogPath?: string;
   /** Why it is not running, when it is waiting (ContainerCreating, CrashLoopBackOff, ErrImageNeverPull, ...). */
   waiting?: { reason: string; message?: string };
+  /** Delay before the restart after the next exit (0 until the first exit). */
   backoffMs: number;
-  /** Epoch ms before which no restart is attempted. */
+  /** Epoch ms before which no restart is attempted; 0 while no restart is pending. */
   backoffUntil: number;
+  /** The delay of the pending restart (for the BackOff message). */
+  currentDelayMs: number;
   ready: boolean;
   /** The startup probe passed (or there is none). */
   started: boolean;
@@ -58,6 +61,7 @@ export function newRecord(name: string, init: boolean): ContainerRecord {
     running: false,
     backoffMs: 0,
     backoffUntil: 0,
+    currentDelayMs: 0,
     ready: false,
     started: false,
     waiting: { reason: "ContainerCreating" },
@@ -75,19 +79,26 @@ export function parseContainerId(id: string): { podUID: string; name: string; at
   return m ? { podUID: m[1]!, name: m[2]!, attempt: Number(m[3]) } : undefined;
 }
 
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+  /** A container that ran this long before it exited starts over without delay. */
+  resetAfterMs: number;
+}
+
 /**
- * Crash-loop backoff like the kubelet: 10 s, doubling to 5 minutes; a container that ran for 10
- * minutes before it exited starts over at the base.
- * e.g. exits after 2 s, 2 s, 2 s → waits 10 s, 20 s, 40 s; after running 11 minutes → 10 s again.
+ * Crash-loop backoff like the kubelet: the first restart is immediate, then 10 s, doubling up to 5
+ * minutes; a container that ran for 10 minutes before it exited starts over.
+ * e.g. exits after 2 s each time → restarts after 0 s, 10 s, 20 s, 40 s; after running 11 minutes → 0 s.
+ * Returns the delay before this restart and the delay to use after the next exit.
  */
-export function nextBackoff(
+export function backoffStep(
   rec: ContainerRecord,
   now: number,
-  baseMs: number,
-  maxMs: number,
-  resetAfterMs: number,
-): number {
+  policy: BackoffPolicy,
+): { delayMs: number; nextMs: number } {
   const ranFor = rec.startedAtMs !== undefined ? now - rec.startedAtMs : 0;
-  if (rec.backoffMs === 0 || ranFor >= resetAfterMs) return baseMs;
-  return Math.min(rec.backoffMs * 2, maxMs);
+  const delayMs = ranFor >= policy.resetAfterMs ? 0 : rec.backoffMs;
+  const nextMs = delayMs === 0 ? policy.baseMs : Math.min(delayMs * 2, policy.maxMs);
+  return { delayMs, nextMs };
 }

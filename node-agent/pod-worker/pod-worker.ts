@@ -19,11 +19,12 @@ import { ImageError, type ImageStore, isImageNotFound } from "../runtime/images/
 import { writeContainerBundle } from "../runtime/oci/container-config.js";
 import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import {
+  type BackoffPolicy,
+  backoffStep,
   type ContainerRecord,
   containerId,
   type ExitRecord,
   newRecord,
-  nextBackoff,
   parseContainerId,
 } from "./container-record.js";
 import { EnvError, resolveEnv } from "./env.js";
@@ -60,10 +61,12 @@ export interface PodWorkerDeps {
   waitForEndpointsWithdrawn?(pod: Pod, deadline: number): Promise<void>;
   /** Variables every container gets before its own env (Service discovery variables). */
   serviceEnv?(namespace: string): Map<string, string>;
-  backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
+  backoff?: BackoffPolicy;
   /** How often the loop wakes to check containers and probes. Default 1 s. */
   resyncMs?: number;
 }
+
+const defaultBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
 
 const imagePullReason = (pod: Pod, c: Container) =>
   (c.imagePullPolicy ?? (pod.spec ? "IfNotPresent" : "IfNotPresent")) === "Never"
@@ -248,14 +251,15 @@ export class PodWorker {
   private async ensureRunning(spec: Container, rec: ContainerRecord): Promise<void> {
     if (rec.running || !this.shouldRestart(rec)) return;
     const now = this.deps.clock.now();
-    const backoff = this.deps.backoff ?? { baseMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
     if (rec.exit) {
       if (rec.backoffUntil === 0) {
-        rec.backoffMs = nextBackoff(rec, now, backoff.baseMs, backoff.maxMs, backoff.resetAfterMs);
-        rec.backoffUntil = now + rec.backoffMs;
+        const step = backoffStep(rec, now, this.deps.backoff ?? defaultBackoff);
+        rec.backoffUntil = now + step.delayMs;
+        rec.backoffMs = step.nextMs;
+        rec.currentDelayMs = step.delayMs;
       }
       if (now < rec.backoffUntil) {
-        const message = `back-off ${Math.round(rec.backoffMs / 1000)}s restarting failed container=${rec.name} pod=${this.pod.metadata.name}`;
+        const message = `back-off ${Math.round(rec.currentDelayMs / 1000)}s restarting failed container=${rec.name} pod=${this.pod.metadata.name}`;
         if (rec.waiting?.reason !== "CrashLoopBackOff")
           this.deps.event(this.pod, "Warning", "BackOff", message);
         rec.waiting = { reason: "CrashLoopBackOff", message };
