@@ -109,6 +109,7 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         "grep CapEff /proc/self/status",
         `echo masked=$(wc -c < ${maskedProbe})`,
         "grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1 | sed s/^/procsys=/",
+        "(mknod /tmp/blk b 7 0 && head -c 1 /tmp/blk) >/dev/null 2>&1 && echo devices-open || echo devices-denied",
         "echo oops >&2",
         "exit 7",
       ].join("; ");
@@ -121,6 +122,7 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       expect(r.stdout).toMatch(new RegExp(`CapEff:\\s+${DEFAULT_CAP_EFF}`));
       expect(r.stdout).toContain("masked=0\n");
       expect(r.stdout).toContain("procsys=ro\n");
+      expect(r.stdout).toContain("devices-denied\n");
       expect(r.stderr).toContain("oops");
       expect(r.stderr).not.toMatch(/AddressSanitizer|runtime error/);
     });
@@ -146,6 +148,16 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       await runtimeOk(rt(kind), ["create", "--bundle", b, id, "--pid-file", join(work, `${id}.pid`)], work);
       const created = await stateOf(rt(kind), id, work);
       expect(created.status).toBe("created");
+      // The monitor is detached: not our child, in a session of its own, so the container outlives
+      // the process that called create.
+      const shim = JSON.parse(readFileSync(join(rt(kind).root, id, "shim.json"), "utf8"));
+      const stat = readFileSync(`/proc/${shim.monitorPid}/stat`, "utf8");
+      const [ppid, , sid] = stat
+        .slice(stat.lastIndexOf(")") + 4)
+        .split(" ")
+        .map(Number);
+      expect(ppid).not.toBe(process.pid);
+      expect(sid).not.toBe(Number(readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ")[3]));
       expect(Number(readFileSync(join(work, `${id}.pid`), "utf8"))).toBe(created.pid);
       await runtimeOk(rt(kind), ["start", id], work);
       const stopped = await waitStopped(rt(kind), id, work);
