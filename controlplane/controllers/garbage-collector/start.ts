@@ -9,6 +9,7 @@ import type { InformerFactory } from "../../informers/informer-factory.js";
 import { byOwnerUidIndex } from "../machinery/index.js";
 import { type ControllerRunDeps, newRunner, type StartedController } from "../replicaset/index.js";
 import { GarbageCollector } from "./garbage-collector.js";
+import { handleAllUntil } from "./handlers-until.js";
 
 export interface GarbageCollectorDeps extends ControllerRunDeps {
   /**
@@ -39,19 +40,10 @@ export function startGarbageCollector(deps: GarbageCollectorDeps): StartedContro
     recorder: deps.recorder,
     queue: runner.queue,
   });
-  if (!deps.signal.aborted) {
-    // One abort listener for all the handlers: a listener each would trip Node's leak warning.
-    const unregister = tracked.map(({ info, informer }) =>
-      informer.addEventHandler(controller.handlerFor(info)),
-    );
-    deps.signal.addEventListener(
-      "abort",
-      () => {
-        for (const off of unregister) off();
-      },
-      { once: true },
-    );
-  }
+  handleAllUntil(
+    tracked.map(({ info, informer }) => ({ informer, handler: controller.handlerFor(info) })),
+    deps.signal,
+  );
   const done = runner.run(
     deps.signal,
     tracked.map((t) => t.informer),

@@ -1,0 +1,62 @@
+/**
+ * Wires the namespace controller for one leadership term: the shared Namespace informer, the
+ * shared informers of every namespaced resource (only to hear about deletions), the handlers and
+ * the workers. The integrator calls `startNamespaceController` each time it starts leading.
+ */
+import type { Namespace } from "../../../proto/gen/api.js";
+import type { KubeObject } from "../../api/object.js";
+import { resources as allResources, type ResourceInfo } from "../../api/resources.js";
+import type { InformerFactory } from "../../informers/informer-factory.js";
+import { handleAllUntil } from "../garbage-collector/handlers-until.js";
+import type { EventHandler } from "../machinery/index.js";
+import { type ControllerRunDeps, newRunner, type StartedController } from "../replicaset/index.js";
+import {
+  type NamespaceContentLister,
+  NamespaceController,
+  namespacesResource,
+} from "./namespace-controller.js";
+
+export interface NamespaceControllerDeps extends ControllerRunDeps {
+  /** The shared informer factory. */
+  informers: Pick<InformerFactory, "informer">;
+  /** Live lists of a namespace's content: pass the Registry (or anything with its `list`). */
+  content: NamespaceContentLister;
+  /** Namespaced resources to empty; default every namespaced resource in controlplane/api/resources.ts. */
+  resources?: readonly ResourceInfo[];
+  /** Re-check delay while content remains: first, and ceiling (ms). Defaults 1 s and 30 s. */
+  requeueBaseMs?: number;
+  requeueMaxMs?: number;
+}
+
+/**
+ * Starts the controller's workers until `deps.signal` aborts. Deps: `informers`, `content`,
+ * `client` (patch, delete), `recorder` (component "namespace-controller"), `signal`; optionally
+ * `workers` (default 5), `clock` (drives the requeue delays), `metrics`, `onError`.
+ */
+export function startNamespaceController(
+  deps: NamespaceControllerDeps,
+): StartedController<NamespaceController> {
+  const content = (deps.resources ?? allResources).filter((info) => info.namespaced);
+  const namespaces = deps.informers.informer<Namespace & KubeObject>(namespacesResource);
+  const contentInformers = content.map((info) => deps.informers.informer<KubeObject>(info));
+  const runner = newRunner("namespace", deps, (key) => controller.sync(key));
+  const controller = new NamespaceController({
+    namespaces: namespaces.lister,
+    contentResources: content,
+    content: deps.content,
+    client: deps.client,
+    recorder: deps.recorder,
+    queue: runner.queue,
+    ...(deps.requeueBaseMs !== undefined ? { requeueBaseMs: deps.requeueBaseMs } : {}),
+    ...(deps.requeueMaxMs !== undefined ? { requeueMaxMs: deps.requeueMaxMs } : {}),
+  });
+  handleAllUntil<KubeObject>(
+    [
+      { informer: namespaces, handler: controller.namespaceHandler as EventHandler<KubeObject> },
+      ...contentInformers.map((informer) => ({ informer, handler: controller.contentHandler })),
+    ],
+    deps.signal,
+  );
+  const done = runner.run(deps.signal, [namespaces, ...contentInformers]);
+  return { controller, runner, done };
+}
