@@ -1,5 +1,5 @@
-/* The per-container monitor: a process detached from the caller (its own session, re-parented to
- * init or the nearest subreaper) that clones the container init into its namespaces, places it in
+/* The per-container monitor: a process detached from the caller (its own session; re-parented to
+ * init or the nearest subreaper when the CLI that forked it exits) that clones the container init into its namespaces, places it in
  * the cgroup, reports the result of create to the CLI, then copies the container's stdout/stderr
  * into the CRI log, reaps the init and records its exit in exit.json. */
 #pragma once
