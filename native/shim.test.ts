@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxRootfs } from "./testing/busybox-rootfs.js";
 import { type BundleOptions, DEFAULT_CAP_EFF, writeBundle } from "./testing/oci-bundle.js";
 import {
+  isHybrid,
   type OciRuntime,
   ociRuntime,
   parseCriLog,
@@ -78,7 +79,7 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
     rootfs = join(work, "rootfs");
     await buildBusyboxRootfs(rootfs);
     cgroups = testCgroupParent(tag);
-    for (const kind of ["kshim", "kshim-asan", "crun", "runc"] as const) {
+    for (const kind of ["kshim", "kshim-asan", "kshim-v2", "crun", "runc"] as const) {
       runtimes.set(kind, ociRuntime(kind, join(work, `state-${kind}`)));
     }
   });
@@ -280,6 +281,35 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       const r = await runtimeExec(rt("kshim"), ["run", "--bundle", b, id], work);
       expect(r.code).toBe(3);
       expect(existsSync(join(rt("kshim").root, id))).toBe(false);
+    });
+  });
+
+  // On a pure v2 host every test above runs on v2; on a hybrid host this runs the v2 manager
+  // against the cgroup2 mount, which holds no controllers there, so it checks placement only.
+  describe.skipIf(!isHybrid())("cgroup v2 manager (hybrid host's unified mount)", () => {
+    it("runs the container and its exec in the unified cgroup and removes it on delete", async () => {
+      const v2 = rt("kshim-v2");
+      const id = newId("v2");
+      const b = await bundle(id, { args: ["sleep", "600"] });
+      await startDetached(v2, id, b);
+      const dir = join("/sys/fs/cgroup/unified", cgroups.path, id);
+      const { pid } = await stateOf(v2, id, work);
+      expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
+      const r = await runtimeOk(v2, ["exec", id, "--", "cat", "/proc/self/cgroup"], work);
+      expect(r.stdout).toContain(`0::${cgroups.path}/${id}\n`);
+      await runtimeOk(v2, ["delete", "--force", id], work);
+      expect(existsSync(dir)).toBe(false);
+    });
+
+    it("fails a limit whose controller the hierarchy lacks, naming the file, and cleans up", async () => {
+      const v2 = rt("kshim-v2");
+      const id = newId("v2lim");
+      const b = await bundle(id, { args: ["true"], pidsLimit: 10 });
+      const r = await runtimeExec(v2, ["create", "--bundle", b, id], work);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`open /sys/fs/cgroup${cgroups.path}/${id}/pids.max: No such file`));
+      expect(existsSync(join("/sys/fs/cgroup/unified", cgroups.path, id))).toBe(false);
+      expect(existsSync(join(v2.root, id))).toBe(false);
     });
   });
 

@@ -12,7 +12,8 @@ export const NATIVE_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const SHIM = join(NATIVE_DIR, "build/kshim");
 export const SHIM_ASAN = join(NATIVE_DIR, "build/kshim-asan");
 
-export type RuntimeKind = "kshim" | "kshim-asan" | "crun" | "runc";
+/** kshim-v2: the sanitizer build seeing the hybrid host's cgroup2 mount as /sys/fs/cgroup (pure v2). */
+export type RuntimeKind = "kshim" | "kshim-asan" | "kshim-v2" | "crun" | "runc";
 
 export interface OciRuntime {
   kind: RuntimeKind;
@@ -24,6 +25,11 @@ export interface OciRuntime {
 
 const HYBRID_UNIFIED = "/sys/fs/cgroup/unified";
 
+/** v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified. */
+export function isHybrid(): boolean {
+  return existsSync(join(HYBRID_UNIFIED, "cgroup.controllers"));
+}
+
 export function ociRuntime(kind: RuntimeKind, root: string): OciRuntime {
   return {
     kind,
@@ -32,7 +38,14 @@ export function ociRuntime(kind: RuntimeKind, root: string): OciRuntime {
       if (kind === "kshim" || kind === "kshim-asan") {
         return [kind === "kshim" ? SHIM : SHIM_ASAN, ["--root", root, ...args]];
       }
-      if (kind === "crun" && existsSync(join(HYBRID_UNIFIED, "cgroup.controllers"))) {
+      if (kind === "kshim-v2") {
+        const script = `mount --bind ${HYBRID_UNIFIED} /sys/fs/cgroup && exec "$0" "$@"`;
+        return [
+          "unshare",
+          ["-m", "--propagation", "slave", "sh", "-c", script, SHIM_ASAN, "--root", root, ...args],
+        ];
+      }
+      if (kind === "crun" && isHybrid()) {
         const script = `umount ${HYBRID_UNIFIED} && exec crun "$@"`;
         return [
           "unshare",
