@@ -311,41 +311,25 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-async function main(): Promise<void> {
-  const caDir = await mkdtemp(join(tmpdir(), "kctl-sched-bench-ca-"));
-  const certificates = new Map<string, KeyPair>();
-  const results: RunResult[] = [];
-  try {
-    await ensureCa(caDir, "kctl-bench-ca");
-    for (const nodes of nodeCounts) {
-      for (let run = 1; run <= runs; run++) {
-        process.stdout.write(`scheduler bench: ${nodes} nodes, ${podCount} pods, run ${run}/${runs}\n`);
-        const r = await runOnce(nodes, caDir, certificates);
-        results.push(r);
-        process.stdout.write(
-          `  end to end ${r.endToEndPodsPerSecond} pods/s, scheduler median ${r.schedulerPodsPerSecond.median} pods/s, ` +
-            `latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, control plane RSS peak ${r.memoryMiB.controlPlanePeak} MiB\n`,
-        );
-      }
-    }
-  } finally {
-    await rm(caDir, { recursive: true, force: true });
-  }
-  const summary = nodeCounts.map((nodes) => {
-    const mine = results.filter((r) => r.nodes === nodes);
-    return {
-      nodes,
-      pods: podCount,
-      runs: mine.length,
-      endToEndPodsPerSecond: median(mine.map((r) => r.endToEndPodsPerSecond)),
-      schedulerPodsPerSecondMedian: median(mine.map((r) => r.schedulerPodsPerSecond.median)),
-      createPodsPerSecond: median(mine.map((r) => r.createPodsPerSecond)),
-      latencyP50Ms: median(mine.map((r) => r.latencyMs.p50)),
-      latencyP99Ms: median(mine.map((r) => r.latencyMs.p99)),
-      controlPlaneRssPeakMiB: median(mine.map((r) => r.memoryMiB.controlPlanePeak)),
-      etcdRssPeakMiB: median(mine.map((r) => r.memoryMiB.etcdPeak)),
-    };
-  });
+/** Writes every run so far and the medians per node count, so an interrupted benchmark keeps its data. */
+async function writeResults(results: readonly RunResult[]) {
+  const summary = nodeCounts
+    .filter((nodes) => results.some((r) => r.nodes === nodes))
+    .map((nodes) => {
+      const mine = results.filter((r) => r.nodes === nodes);
+      return {
+        nodes,
+        pods: podCount,
+        runs: mine.length,
+        endToEndPodsPerSecond: median(mine.map((r) => r.endToEndPodsPerSecond)),
+        schedulerPodsPerSecondMedian: median(mine.map((r) => r.schedulerPodsPerSecond.median)),
+        createPodsPerSecond: median(mine.map((r) => r.createPodsPerSecond)),
+        latencyP50Ms: median(mine.map((r) => r.latencyMs.p50)),
+        latencyP99Ms: median(mine.map((r) => r.latencyMs.p99)),
+        controlPlaneRssPeakMiB: median(mine.map((r) => r.memoryMiB.controlPlanePeak)),
+        etcdRssPeakMiB: median(mine.map((r) => r.memoryMiB.etcdPeak)),
+      };
+    });
   const out = args.out!;
   await mkdir(dirname(out), { recursive: true });
   await writeFile(
@@ -363,6 +347,31 @@ async function main(): Promise<void> {
       2,
     )}\n`,
   );
+  return summary;
+}
+
+async function main(): Promise<void> {
+  const caDir = await mkdtemp(join(tmpdir(), "kctl-sched-bench-ca-"));
+  const certificates = new Map<string, KeyPair>();
+  const results: RunResult[] = [];
+  try {
+    await ensureCa(caDir, "kctl-bench-ca");
+    for (const nodes of nodeCounts) {
+      for (let run = 1; run <= runs; run++) {
+        process.stdout.write(`scheduler bench: ${nodes} nodes, ${podCount} pods, run ${run}/${runs}\n`);
+        const r = await runOnce(nodes, caDir, certificates);
+        results.push(r);
+        await writeResults(results);
+        process.stdout.write(
+          `  end to end ${r.endToEndPodsPerSecond} pods/s, scheduler median ${r.schedulerPodsPerSecond.median} pods/s, ` +
+            `latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, control plane RSS peak ${r.memoryMiB.controlPlanePeak} MiB\n`,
+        );
+      }
+    }
+  } finally {
+    await rm(caDir, { recursive: true, force: true });
+  }
+  const summary = await writeResults(results);
   process.stdout.write("\nmedians over runs:\n");
   for (const s of summary) {
     process.stdout.write(
@@ -371,7 +380,7 @@ async function main(): Promise<void> {
         `control plane RSS peak ${s.controlPlaneRssPeakMiB} MiB, etcd ${s.etcdRssPeakMiB} MiB\n`,
     );
   }
-  process.stdout.write(`written to ${out}\n`);
+  process.stdout.write(`written to ${args.out}\n`);
 }
 
 main().then(
