@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -310,6 +310,24 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       expect(r.stderr).toMatch(new RegExp(`open /sys/fs/cgroup${cgroups.path}/${id}/pids.max: No such file`));
       expect(existsSync(join("/sys/fs/cgroup/unified", cgroups.path, id))).toBe(false);
       expect(existsSync(join(v2.root, id))).toBe(false);
+    });
+  });
+
+  describe.skipIf(!hasCommand("runc"))("runc spec compatibility", () => {
+    it("runs the config `runc spec` writes, with a terminal-less process and no cgroup mount", async () => {
+      const id = newId("spec");
+      const dir = join(work, "bundles", id);
+      await mkdir(dir, { recursive: true });
+      execFileSync("runc", ["spec", "--bundle", dir]);
+      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+      config.process.terminal = false;
+      config.process.args = ["sh", "-c", "exit 4"];
+      config.root.path = rootfs;
+      config.mounts = config.mounts.filter((m: { type: string }) => m.type !== "cgroup");
+      config.linux.cgroupsPath = `${cgroups.path}/${id}`;
+      await writeFile(join(dir, "config.json"), JSON.stringify(config));
+      const r = await runToExit(rt("kshim-asan"), dir, id, work);
+      expect(r.exitCode, r.stderr).toBe(4);
     });
   });
 

@@ -45,8 +45,12 @@ static int set_caps(const struct process_spec *p, struct kerr *err) {
   int e = errno;
   cap_free(caps);
   if (rc < 0) return kerr_set(err, e, "process.capabilities: capset (effective must be within permitted)");
+  /* The kernel only raises an ambient capability that is permitted and inheritable; runc and
+   * crun skip the others (`runc spec` lists ambient ones with an empty inheritable set), and
+   * skipping grants less, never more. */
+  uint64_t raisable = p->caps[CAPS_AMBIENT] & p->caps[CAPS_PERMITTED] & p->caps[CAPS_INHERITABLE];
   for (int c = 0; c < 64; c++)
-    if ((p->caps[CAPS_AMBIENT] & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+    if ((raisable & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
       return kerr_set(err, errno, "process.capabilities.ambient: raise capability %d (needs it permitted and inheritable)", c);
   return 0;
 }
