@@ -18,6 +18,7 @@ import { type ApiServer, startApiServer, type User } from "./apiserver/index.js"
 import { authenticateBootstrapToken, createBootstrapToken } from "./bootstrap/bootstrap-tokens.js";
 import { joinRoutes } from "./bootstrap/join-endpoint.js";
 import { type LeaderElector, type Lister, runWhenLeader } from "./controllers/machinery/index.js";
+import { startClusterDns } from "./dns/index.js";
 import { type EtcdProcess, startEtcdProcess } from "./etcd/etcd-process.js";
 import { EventRecorder } from "./events/event-recorder.js";
 import { InformerFactory } from "./informers/informer-factory.js";
@@ -31,9 +32,11 @@ import { ensureCa, ensureServingCert } from "./pki/pki.js";
 import { Registry } from "./registry/index.js";
 import { Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
+import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { schedulerBackend } from "./wiring/scheduler-backend.js";
+import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
 
 const trace = tracer("control-plane");
 
@@ -55,6 +58,10 @@ export interface ControlPlaneOptions {
   nodeEvictionTimeoutSeconds?: number;
   /** Leader election lease length; a dead leader is replaced after this long. */
   leaderElectionTtlSeconds?: number;
+  /** Where the cluster DNS listens (default: the first non-loopback advertised address, else this host's). */
+  dnsAddress?: string;
+  /** Default 53 (0, a free port, when `port` is 0, as in tests). */
+  dnsPort?: number;
   /** A bootstrap token (abcdef.0123456789abcdef) to accept for joining nodes, valid for a day. */
   bootstrapToken?: string;
 }
@@ -142,7 +149,8 @@ async function start(
   collectDefaultMetrics({ register: metrics });
   const store = new Store({ client: etcd, metrics });
   stops.push(() => store.close());
-  const registry = new Registry({ store });
+  const serviceCidr = opts.serviceCidr ?? "10.96.0.0/16";
+  const registry = new Registry({ store, serviceAllocation: { serviceCidr } });
   await registry.ensureSystemNamespaces();
   await ensureNamespace(registry, nodeLeaseNamespace);
 
@@ -210,8 +218,8 @@ async function start(
     tunnels,
     settings: {
       clusterCidr,
-      serviceCidr: opts.serviceCidr ?? "10.96.0.0/16",
-      clusterDns: "",
+      serviceCidr,
+      clusterDns: systemServiceIPs(serviceCidr).dns,
       clusterDomain: "cluster.local",
       leaseDurationSeconds: opts.leaseDurationSeconds ?? 40,
       nodeEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
@@ -252,6 +260,24 @@ async function start(
 
   const advertise = opts.advertiseAddresses?.[0] ?? "127.0.0.1";
   nodeServiceAddress = `${advertise}:${nodeService.port}`;
+
+  // Pods reach DNS and the apiserver through Services whose endpoints are this host; a loopback
+  // address would not do, so those use the host's own address unless one was advertised.
+  const reachable = opts.advertiseAddresses?.find((a) => !a.startsWith("127.")) ?? primaryIPv4();
+  const dns = await startClusterDns({
+    informers,
+    address: opts.dnsAddress ?? reachable,
+    port: opts.dnsPort ?? (opts.port === 0 ? 0 : 53),
+    metrics,
+  });
+  stops.push(() => dns.close());
+  await ensureSystemServices(registry, {
+    serviceCidr,
+    apiAddress: reachable,
+    apiPort: apiserver.port,
+    dnsAddress: opts.dnsAddress ?? reachable,
+    dnsPort: dns.port,
+  });
   const failed = new Promise<Error>((resolve) => {
     etcdChild?.exited.then(() => resolve(new Error("the etcd child process exited")));
   });

@@ -19,7 +19,18 @@ describe("kctl up + apply/get/delete", () => {
 
   const startUp = async () => {
     up = kctlBackground(
-      ["up", "--state-dir", stateDir, "--port", "0", "--listen", "127.0.0.1", "--no-agent"],
+      [
+        "up",
+        "--state-dir",
+        stateDir,
+        "--port",
+        "0",
+        "--listen",
+        "127.0.0.1",
+        "--no-agent",
+        "--dns-port",
+        "0",
+      ],
       {
         config,
       },

@@ -26,7 +26,13 @@ describe("joining a node with a bootstrap token", () => {
   let cp: ControlPlane;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "kctl-join-"));
-    cp = await startControlPlane({ stateDir: dir, port: 0, listenHost: "127.0.0.1", bootstrapToken: token });
+    cp = await startControlPlane({
+      stateDir: dir,
+      port: 0,
+      listenHost: "127.0.0.1",
+      dnsPort: 0,
+      bootstrapToken: token,
+    });
   });
   afterAll(async () => {
     await cp?.stop();

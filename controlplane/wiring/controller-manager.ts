@@ -8,6 +8,7 @@ import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
+import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { InformerFactory } from "../informers/informer-factory.js";
@@ -43,6 +44,7 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       pods,
       recorder: recorder("deployment-controller"),
     }),
+    startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
   ];
   await Promise.all(started.map((s) => s.done));
 }

@@ -9,12 +9,27 @@ import { join } from "node:path";
 import { isBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.js";
 import { localNodeIdentity, nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
+import { parseCidr } from "../../controlplane/util/ipv4.js";
 import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
 
 export const defaultStateDir = "/var/lib/kctl";
+
+function cidrFlag<K extends string>(
+  value: string | undefined,
+  flag: string,
+  key: K,
+): Partial<Record<K, string>> {
+  if (value === undefined) return {};
+  try {
+    parseCidr(value);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
+  }
+  return { [key]: value } as Partial<Record<K, string>>;
+}
 
 export const upCommand: Command = {
   name: "up",
@@ -61,6 +76,24 @@ export const upCommand: Command = {
       help: "name of this host's node (default: the hostname)",
     },
     {
+      name: "service-cidr",
+      kind: "string",
+      placeholder: "CIDR",
+      help: "ClusterIPs come from here (default 10.96.0.0/16)",
+    },
+    {
+      name: "cluster-cidr",
+      kind: "string",
+      placeholder: "CIDR",
+      help: "nodes' pod CIDRs come from here (default 10.244.0.0/16)",
+    },
+    {
+      name: "dns-port",
+      kind: "int",
+      placeholder: "PORT",
+      help: "cluster DNS port (default 53; 0 picks one)",
+    },
+    {
       name: "bootstrap-token",
       kind: "string",
       placeholder: "TOKEN",
@@ -92,6 +125,9 @@ export const upCommand: Command = {
       ...(advertise.length ? { advertiseAddresses: advertise } : {}),
       ...(etcdEndpoints.length ? { etcdEndpoints } : {}),
       ...(bootstrapToken ? { bootstrapToken } : {}),
+      ...cidrFlag(ctx.flags.string("service-cidr"), "--service-cidr", "serviceCidr"),
+      ...cidrFlag(ctx.flags.string("cluster-cidr"), "--cluster-cidr", "clusterCidr"),
+      ...(ctx.flags.int("dns-port") !== undefined ? { dnsPort: ctx.flags.int("dns-port")! } : {}),
     });
     let agent: Agent | undefined;
     try {

@@ -4,11 +4,12 @@
  * bound to it (containers through the OCI runtime, rootfs from the image store), and reports
  * status and events. Stopping the agent leaves containers running: a restarted agent adopts them.
  */
-import { cpus, hostname, networkInterfaces, release, totalmem } from "node:os";
+import { cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isApiError } from "../../controlplane/api/errors.js";
 import { type Clock, realClock } from "../../controlplane/util/clock.js";
+import { primaryIPv4 } from "../../controlplane/util/host-address.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { ConfigMap, Event, Pod, Secret } from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
@@ -29,14 +30,6 @@ export function defaultRuntimePath(): string {
   const here = fileURLToPath(new URL(".", import.meta.url));
   const root = here.includes("/dist/") ? join(here, "..", "..", "..") : join(here, "..", "..");
   return join(root, "native", "build", "kshim");
-}
-
-/** The first non-internal IPv4 address of this host (the node's InternalIP by default). */
-export function defaultNodeAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return "127.0.0.1";
 }
 
 export interface AgentOptions {
@@ -67,7 +60,7 @@ export function startAgent(opts: AgentOptions): Agent {
   const { identity, stateDir } = opts;
   const clock = opts.clock ?? realClock;
   const nodeName = identity.nodeName;
-  const address = opts.address ?? defaultNodeAddress();
+  const address = opts.address ?? primaryIPv4();
   const client = new NodeClient({
     address: identity.nodeServiceAddress,
     caPem: identity.caPem,

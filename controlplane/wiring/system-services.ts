@@ -1,0 +1,103 @@
+/**
+ * The Services every cluster has, as in Kubernetes: `default/kubernetes` (the apiserver, at the
+ * first address of the service CIDR) and `kube-system/kube-dns` (the cluster DNS, at the tenth).
+ * Neither has a selector: their Endpoints point at this control plane and are written here, so
+ * the node proxies route to them like to any other Service.
+ */
+import type { Endpoints, Service } from "../../proto/gen/api.js";
+import { isApiError } from "../api/errors.js";
+import type { KubeObject } from "../api/object.js";
+import { resourceForKind } from "../api/resources.js";
+import type { Registry } from "../registry/index.js";
+import { formatIPv4, nthAddress, parseCidr } from "../util/ipv4.js";
+
+const services = resourceForKind("v1", "Service")!;
+const endpoints = resourceForKind("v1", "Endpoints")!;
+
+export function systemServiceIPs(serviceCidr: string): { kubernetes: string; dns: string } {
+  const cidr = parseCidr(serviceCidr);
+  return { kubernetes: formatIPv4(nthAddress(cidr, 1)), dns: formatIPv4(nthAddress(cidr, 10)) };
+}
+
+async function ensure(registry: Registry, svc: Service, eps: Endpoints): Promise<void> {
+  const ns = svc.metadata.namespace;
+  // Look first: a create of an existing Service fails on its taken ClusterIP before its name.
+  const existing = await registry.get(services, ns, svc.metadata.name ?? "").catch((err: unknown) => {
+    if (isApiError(err, "NotFound")) return undefined;
+    throw err;
+  });
+  if (!existing) await registry.create(services, svc as KubeObject);
+  try {
+    await registry.create(endpoints, eps as KubeObject);
+  } catch (err) {
+    if (!isApiError(err, "AlreadyExists")) throw err;
+    const current = await registry.get(endpoints, ns, eps.metadata.name ?? "");
+    await registry.update(endpoints, ns, eps.metadata.name ?? "", {
+      ...eps,
+      metadata: { ...eps.metadata, resourceVersion: current.metadata.resourceVersion },
+    });
+  }
+}
+
+export async function ensureSystemServices(
+  registry: Registry,
+  opts: { serviceCidr: string; apiAddress: string; apiPort: number; dnsAddress: string; dnsPort: number },
+): Promise<void> {
+  const ips = systemServiceIPs(opts.serviceCidr);
+  await ensure(
+    registry,
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {
+        name: "kubernetes",
+        namespace: "default",
+        labels: { component: "apiserver", provider: "kubernetes" },
+      },
+      spec: {
+        clusterIP: ips.kubernetes,
+        ports: [{ name: "https", port: 443, targetPort: opts.apiPort, protocol: "TCP" }],
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "kubernetes", namespace: "default" },
+      subsets: [
+        {
+          addresses: [{ ip: opts.apiAddress }],
+          ports: [{ name: "https", port: opts.apiPort, protocol: "TCP" }],
+        },
+      ],
+    },
+  );
+  await ensure(
+    registry,
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "kube-dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } },
+      spec: {
+        clusterIP: ips.dns,
+        ports: [
+          { name: "dns", port: 53, targetPort: opts.dnsPort, protocol: "UDP" },
+          { name: "dns-tcp", port: 53, targetPort: opts.dnsPort, protocol: "TCP" },
+        ],
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "kube-dns", namespace: "kube-system" },
+      subsets: [
+        {
+          addresses: [{ ip: opts.dnsAddress }],
+          ports: [
+            { name: "dns", port: opts.dnsPort, protocol: "UDP" },
+            { name: "dns-tcp", port: opts.dnsPort, protocol: "TCP" },
+          ],
+        },
+      ],
+    },
+  );
+}
