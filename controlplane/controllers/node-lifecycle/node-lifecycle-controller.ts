@@ -1,0 +1,209 @@
+/**
+ * The node lifecycle controller with its NoExecute taint manager, keyed by node name. One
+ * `sync(name)`:
+ *
+ * 1. judges the node by its heartbeat Lease (`kube-node-lease/<name>`): silent for longer than the
+ *    grace period (counted from this controller's start at the earliest, so a control plane that
+ *    was down does not condemn every node at once) → every condition Unknown (NodeStatusUnknown);
+ * 2. makes the health taints follow the Ready condition (Unknown → `unreachable`, False →
+ *    `not-ready`, True → none; NoSchedule and NoExecute each), keeping other taints;
+ * 3. evicts the node's pods whose tolerations of its NoExecute taints have run out, deleting them
+ *    with a TaintManagerEviction event. While the node is silent its agent cannot finish a graceful
+ *    deletion, so evictions (and deletions already pending there) are forced with a zero grace
+ *    period; on a node that is merely NotReady they are graceful.
+ *
+ * It then asks to be woken at the next deadline (a lease about to expire, a toleration about to run
+ * out) instead of polling. Writes carry the cached resourceVersion or the pod's uid as precondition.
+ */
+import type { Lease, Node, Pod, Taint } from "../../../proto/gen/api.js";
+import { isApiError } from "../../api/errors.js";
+import { resourceForKind } from "../../api/resources.js";
+import type { Clock } from "../../util/clock.js";
+import { tracer } from "../../util/trace.js";
+import type { ControllerClient, ControllerDeleteOptions } from "../client.js";
+import type { EventRecorder } from "../events.js";
+import {
+  byNodeNameIndex,
+  type DeepReadonly,
+  type EventHandler,
+  type Lister,
+  type WorkQueue,
+} from "../machinery/index.js";
+import { rfc3339 } from "../replicaset/timestamps.js";
+import { lastRenewal, readyStatus, sameTaints, silentNodeConditions, taintsFor } from "./node-health.js";
+import { defaultTolerationSeconds, evictionTime } from "./taint-eviction.js";
+
+const trace = tracer("node-lifecycle");
+
+export const nodesResource = resourceForKind("v1", "Node")!;
+export const podsResource = resourceForKind("v1", "Pod")!;
+export const leasesResource = resourceForKind("coordination.k8s.io/v1", "Lease")!;
+
+/** Kubernetes' namespace of node heartbeat Leases, one per node, named after it. */
+export const defaultLeaseNamespace = "kube-node-lease";
+/** Kubernetes' node-monitor-grace-period. */
+export const defaultNodeGracePeriodMs = 40_000;
+
+/**
+ * Delete options of an eviction. `gracePeriodSeconds: 0` forces the deletion (as the Registry's
+ * `DeleteOptions.gracePeriodSeconds`); the ControllerClient must pass it through.
+ */
+export type EvictionDeleteOptions = ControllerDeleteOptions & { gracePeriodSeconds?: number };
+
+export interface NodeLifecycleControllerOptions {
+  nodes: Lister<Node>;
+  /** Lease cache; only Leases in `leaseNamespace` are read. */
+  leases: Lister<Lease>;
+  /** Pod cache with the `byNodeName` index (machinery/indexers.ts). */
+  pods: Lister<Pod>;
+  client: ControllerClient;
+  recorder: EventRecorder;
+  clock: Clock;
+  queue: Pick<WorkQueue, "add" | "addAfter">;
+  leaseNamespace?: string;
+  /** How long a lease may go unrenewed before the node is Unknown. Default 40 s. */
+  gracePeriodMs?: number;
+  /** tolerationSeconds of the defaulted not-ready/unreachable tolerations. Default 300. */
+  defaultTolerationSeconds?: number;
+}
+
+export class NodeLifecycleController {
+  private readonly opts: NodeLifecycleControllerOptions;
+  private readonly leaseNamespace: string;
+  private readonly graceMs: number;
+  private readonly tolerationSeconds: number;
+  /** Nodes are given the grace period from here at least: silence before we watched is not evidence. */
+  private readonly startedAt: number;
+
+  constructor(opts: NodeLifecycleControllerOptions) {
+    this.opts = opts;
+    this.leaseNamespace = opts.leaseNamespace ?? defaultLeaseNamespace;
+    this.graceMs = opts.gracePeriodMs ?? defaultNodeGracePeriodMs;
+    this.tolerationSeconds = opts.defaultTolerationSeconds ?? defaultTolerationSeconds;
+    this.startedAt = opts.clock.now();
+  }
+
+  readonly nodeHandler: EventHandler<Node> = {
+    onAdd: (node) => this.enqueue(node.metadata.name),
+    onUpdate: (_old, node) => this.enqueue(node.metadata.name),
+  };
+
+  readonly leaseHandler: EventHandler<Lease> = {
+    onAdd: (lease) => this.enqueueLease(lease),
+    onUpdate: (_old, lease) => this.enqueueLease(lease),
+    onDelete: (lease) => this.enqueueLease(lease),
+  };
+
+  readonly podHandler: EventHandler<Pod> = {
+    onAdd: (pod) => this.enqueue(pod.spec?.nodeName),
+    onUpdate: (old, pod) => {
+      if (
+        old.spec?.nodeName !== pod.spec?.nodeName ||
+        old.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp ||
+        JSON.stringify(old.spec?.tolerations) !== JSON.stringify(pod.spec?.tolerations)
+      ) {
+        this.enqueue(pod.spec?.nodeName);
+      }
+    },
+  };
+
+  /** Reconciles the node `name`. Throws (to be retried) when a write fails. */
+  async sync(name: string): Promise<void> {
+    const cached = this.opts.nodes.get(name);
+    if (!cached) return;
+    const now = this.opts.clock.now();
+    const nowText = rfc3339(now);
+    const lease = this.opts.leases.get(`${this.leaseNamespace}/${name}`);
+    const created = Date.parse(cached.metadata.creationTimestamp ?? "");
+    const heardFrom = Math.max(lastRenewal(lease) ?? (Number.isNaN(created) ? 0 : created), this.startedAt);
+    const silent = now - heardFrom > this.graceMs;
+
+    let node: DeepReadonly<Node> = cached;
+    if (silent) node = await this.markSilent(node, nowText);
+    node = await this.syncTaints(node, nowText);
+    const nextEviction = await this.evictPods(node, silent, now);
+
+    const wake = [nextEviction, silent ? undefined : heardFrom + this.graceMs + 1].filter(
+      (t): t is number => t !== undefined,
+    );
+    if (wake.length > 0) this.opts.queue.addAfter(name, Math.max(1, Math.min(...wake) - now));
+  }
+
+  private async markSilent(node: DeepReadonly<Node>, now: string): Promise<DeepReadonly<Node>> {
+    const conditions = silentNodeConditions(node.status?.conditions ?? [], now);
+    if (JSON.stringify(conditions) === JSON.stringify(node.status?.conditions ?? [])) return node;
+    const name = node.metadata.name ?? "";
+    trace(`${name}: lease not renewed within ${this.graceMs} ms, marking its conditions Unknown`);
+    const next = structuredClone(node) as Node;
+    next.status = { ...next.status, conditions };
+    const written = await this.opts.client.updateStatus(nodesResource, next);
+    this.opts.recorder.event(node, "Normal", "NodeNotReady", `Node ${name} status is now: NodeNotReady`);
+    return written;
+  }
+
+  private async syncTaints(node: DeepReadonly<Node>, now: string): Promise<DeepReadonly<Node>> {
+    const current = node.spec?.taints ?? [];
+    const taints = taintsFor(current, readyStatus(node), now);
+    if (sameTaints(taints, current)) return node;
+    trace(`${node.metadata.name}: taints ${JSON.stringify(taints)}`);
+    return this.opts.client.patch<Node>(nodesResource, "", node.metadata.name ?? "", {
+      metadata: { resourceVersion: node.metadata.resourceVersion },
+      spec: { taints: taints.length > 0 ? taints : null },
+    });
+  }
+
+  /** Deletes the pods whose time is up; returns the next time one will be, if any. */
+  private async evictPods(
+    node: DeepReadonly<Node>,
+    silent: boolean,
+    now: number,
+  ): Promise<number | undefined> {
+    const noExecute: DeepReadonly<Taint>[] = (node.spec?.taints ?? []).filter(
+      (t) => t.effect === "NoExecute",
+    );
+    if (noExecute.length === 0) return undefined;
+    let next: number | undefined;
+    for (const pod of this.opts.pods.byIndex(byNodeNameIndex, node.metadata.name ?? "")) {
+      // A pod already terminating on a live node is its agent's to finish.
+      if (pod.metadata.deletionTimestamp && !silent) continue;
+      const at = evictionTime(pod, noExecute, this.tolerationSeconds, now);
+      if (at === undefined) continue;
+      if (at > now) {
+        next = next === undefined ? at : Math.min(next, at);
+        continue;
+      }
+      await this.evict(pod, silent);
+    }
+    return next;
+  }
+
+  private async evict(pod: DeepReadonly<Pod>, force: boolean): Promise<void> {
+    const { namespace = "", name = "", uid } = pod.metadata;
+    const opts: EvictionDeleteOptions = {
+      ...(uid ? { uid } : {}),
+      ...(force ? { gracePeriodSeconds: 0 } : {}),
+    };
+    try {
+      await this.opts.client.delete(podsResource, namespace, name, opts);
+    } catch (err) {
+      // Gone already, or replaced by a new pod (another uid) that is judged on its own.
+      if (isApiError(err, "NotFound") || isApiError(err, "Conflict")) return;
+      throw err;
+    }
+    trace(`evicted ${namespace}/${name} from ${pod.spec?.nodeName}${force ? " (forced)" : ""}`);
+    this.opts.recorder.event(
+      pod,
+      "Normal",
+      "TaintManagerEviction",
+      `Marking for deletion Pod ${namespace}/${name}`,
+    );
+  }
+
+  private enqueue(name: string | undefined): void {
+    if (name) this.opts.queue.add(name);
+  }
+
+  private enqueueLease(lease: DeepReadonly<Lease>): void {
+    if (lease.metadata.namespace === this.leaseNamespace) this.enqueue(lease.metadata.name);
+  }
+}
