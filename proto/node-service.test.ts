@@ -6,12 +6,12 @@ describe("nodeServiceDefinition", () => {
     const watch = nodeServiceDefinition.WatchPods!;
     const bytes = watch.responseSerialize({
       type: "MODIFIED",
-      podsJson: [Buffer.from("{}")],
+      objectsJson: [Buffer.from("{}")],
       resourceVersion: "7",
     });
     expect(watch.responseDeserialize(bytes)).toEqual({
       type: "MODIFIED",
-      podsJson: [Buffer.from("{}")],
+      objectsJson: [Buffer.from("{}")],
       resourceVersion: "7",
     });
     const tunnel = nodeServiceDefinition.Tunnel!;

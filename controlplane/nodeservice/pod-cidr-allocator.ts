@@ -40,9 +40,12 @@ export class PodCidrAllocator {
       const taken = new Set(
         (await this.client.getAll().prefix(blockPrefix).keys()).map((k) => k.slice(blockPrefix.length)),
       );
-      let index = 0;
-      while (index < this.count && taken.has(String(index))) index++;
-      if (index >= this.count) {
+      const free: number[] = [];
+      for (let i = 0; i < this.count && free.length < 64; i++) if (!taken.has(String(i))) free.push(i);
+      // The lowest free block first; after losing a race, a random free one, so that allocators
+      // racing for the same block spread out instead of colliding again.
+      const index = attempt === 0 ? free[0] : free[Math.floor(Math.random() * free.length)];
+      if (index === undefined) {
         throw new ApiError(
           "ServiceUnavailable",
           `no free pod CIDR left in ${this.clusterCidr} for node "${nodeName}"`,
