@@ -1,0 +1,56 @@
+/**
+ * Prometheus metrics of the pod workers, in a registry the agent injects: pod start latency (from
+ * the agent receiving the pod to Running and to Ready), container starts and restarts, probe
+ * results, and the duration of one worker sync. One set per registry, because prom-client refuses a
+ * second metric of the same name in a registry.
+ */
+import { Counter, Histogram, type Registry } from "prom-client";
+
+export interface PodMetrics {
+  startSeconds: Histogram<"to">;
+  containerStarts: Counter<"kind">;
+  containerRestarts: Counter;
+  probeResults: Counter<"probe" | "result">;
+  syncSeconds: Histogram;
+}
+
+const byRegistry = new WeakMap<Registry, PodMetrics>();
+
+export function podMetrics(registry: Registry): PodMetrics {
+  const existing = byRegistry.get(registry);
+  if (existing) return existing;
+  const metrics: PodMetrics = {
+    startSeconds: new Histogram({
+      name: "kctl_pod_start_duration_seconds",
+      help: "Time from the agent receiving a pod to the pod Running (to=running) and Ready (to=ready).",
+      labelNames: ["to"],
+      buckets: [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
+    containerStarts: new Counter({
+      name: "kctl_container_starts_total",
+      help: "Containers started, by kind (init or regular).",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+    containerRestarts: new Counter({
+      name: "kctl_container_restarts_total",
+      help: "Containers started again after they exited or failed a liveness probe.",
+      registers: [registry],
+    }),
+    probeResults: new Counter({
+      name: "kctl_probe_results_total",
+      help: "Probe runs by probe (startup, readiness, liveness) and result (success, failure).",
+      labelNames: ["probe", "result"],
+      registers: [registry],
+    }),
+    syncSeconds: new Histogram({
+      name: "kctl_pod_worker_sync_duration_seconds",
+      help: "Time one pod worker sync took.",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+  };
+  byRegistry.set(registry, metrics);
+  return metrics;
+}
