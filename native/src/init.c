@@ -20,7 +20,7 @@
 int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
                    struct kerr *err) {
   trace_point("init: started");
-  if (cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
+  if (cg != NULL && cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
   trace_point("init: in cgroup");
   if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     return kerr_set(err, errno, "unshare cgroup namespace");

@@ -15,7 +15,8 @@ struct init_msg {
   struct kerr err;
 };
 
-/* Returns only on failure before readiness (the caller sends err to the monitor); after readiness
+/* cg is the cgroup to move into, NULL when the process was cloned into it already.
+ * Returns only on failure before readiness (the caller sends err to the monitor); after readiness
  * failures are written to stderr (the container log) and the process exits 127. */
 int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
                    struct kerr *err);

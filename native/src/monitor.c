@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,7 +115,40 @@ static void write_exit_json(const struct monitor_args *a, int status) {
   if (j != NULL) state_write_json(a->state_dir, "exit.json", j, &err);
 }
 
-static void child(const struct monitor_args *a, int sync_fd, int out, int errfd) {
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* struct clone_args of linux/sched.h (v2, with the cgroup field), spelled out so that the uapi
+ * header's CLONE_* macros do not collide with glibc's */
+struct clone3_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* A fork-like clone of the init with the new namespaces (the cgroup namespace comes later, once
+ * the init is inside its cgroup, so that the cgroup is the root it sees). On v2 clone3 puts the
+ * child straight into its cgroup (*in_cgroup); elsewhere, or on kernels without it, the init
+ * moves itself. */
+static pid_t clone_init(const struct monitor_args *a, bool *in_cgroup) {
+  uint64_t flags = (uint64_t)(a->spec->clone_flags & ~CLONE_NEWCGROUP);
+  *in_cgroup = false;
+  if (a->cgroup->ops->version == 2) {
+    int dir = open(a->cgroup->dirs[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+      struct clone3_args args = {.flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)dir};
+      *in_cgroup = true;
+      pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+      int e = errno;
+      close(dir);
+      if (pid >= 0) return pid;
+      *in_cgroup = false;
+      errno = e;
+    }
+  }
+  return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+static void child(const struct monitor_args *a, bool in_cgroup, int sync_fd, int out, int errfd) {
   struct kerr err = {0};
   sigset_t none;
   sigemptyset(&none);
@@ -124,7 +158,7 @@ static void child(const struct monitor_args *a, int sync_fd, int out, int errfd)
   if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0) {
     kerr_set(&err, errno, "set up stdio of the container init");
   } else {
-    init_container(a->spec, a->cgroup, a->state_dir, sync_fd, &err);
+    init_container(a->spec, in_cgroup ? NULL : a->cgroup, a->state_dir, sync_fd, &err);
   }
   struct init_msg msg = {.type = INIT_ERROR, .err = err};
   if (send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) _exit(2);
@@ -150,14 +184,13 @@ void monitor_main(const struct monitor_args *a) {
   if (sigfd < 0) fail(a, (kerr_set(&err, errno, "signalfd"), &err));
   if (ns_join_pid_path(a->spec, &err) < 0) fail(a, &err);
 
-  /* a fork-like clone: the child gets the new namespaces (the cgroup one comes later, once the
-   * child has moved itself into its cgroup, so that the cgroup is the root it sees) */
   trace_point("monitor: clone");
-  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(a->spec->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0, 0, 0);
+  bool in_cgroup;
+  pid_t pid = clone_init(a, &in_cgroup);
   if (pid < 0) fail(a, (kerr_set(&err, errno, "clone the container init (namespaces 0x%x)", a->spec->clone_flags), &err));
   if (pid == 0) {
     close(sync[0]);
-    child(a, sync[1], out[1], errp[1]);
+    child(a, in_cgroup, sync[1], out[1], errp[1]);
   }
   close(sync[1]);
   close(out[1]);
