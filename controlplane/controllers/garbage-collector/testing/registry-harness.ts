@@ -41,9 +41,12 @@ export function registryClient(registry: Registry): ControllerClient {
       name: string,
       opts: ControllerDeleteOptions = {},
     ) => {
+      // Evictions send gracePeriodSeconds (node-lifecycle's EvictionDeleteOptions) beyond the interface.
+      const grace = (opts as { gracePeriodSeconds?: number }).gracePeriodSeconds;
       await registry.delete(info, ns(namespace), name, {
         ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
         ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
+        ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
       });
     },
   };
@@ -62,14 +65,17 @@ export interface RegistryHarness {
   stop(): Promise<void>;
 }
 
-/** Starts etcd and everything above it; the informer factory is started (informers made later start at once). */
+/**
+ * Starts etcd and everything above it; the informer factory is started (informers made later start
+ * at once). `clock` stamps the Registry's and recorders' times; informers keep real time.
+ */
 export async function startRegistryHarness(opts: { clock?: Clock } = {}): Promise<RegistryHarness> {
   const etcd = await startEtcd();
   const etcdClient = new Etcd3({ hosts: etcd.endpoint });
   const store = new Store({ client: etcdClient, metrics: new MetricsRegistry() });
   const registry = new Registry({ store, ...(opts.clock ? { clock: opts.clock } : {}) });
   await registry.ensureSystemNamespaces();
-  const informers = new InformerFactory(store, opts.clock ? { clock: opts.clock } : {});
+  const informers = new InformerFactory(store);
   informers.start();
   const recorders: EventRecorder[] = [];
   return {
