@@ -395,6 +395,12 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         work,
       );
       expect(r.stderr).toMatch(/bundle .*nope: No such file or directory/);
+      const broken = join(work, "bundles", "broken");
+      await mkdir(broken, { recursive: true });
+      await writeFile(join(broken, "config.json"), '{"ociVersion": "1.0.2",\n');
+      const bad = await runtimeExec(rt("kshim"), ["create", "--bundle", broken, newId("broken")], work);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/broken\/config\.json:2:0: /);
       const id = newId("dup");
       const b = await bundle(id, { args: ["sleep", "600"] });
       await startDetached(rt("kshim"), id, b);

@@ -116,7 +116,7 @@ static const char *home_of(uid_t uid) {
   char line[512];
   while (f != NULL && fgets(line, sizeof line, f) != NULL) {
     char *fields[7];
-    char *save = NULL, *s = line;
+    char *s = line;
     size_t n = 0;
     /* strtok would merge empty fields; walk ':' by hand */
     for (; n < 7; n++) {
@@ -125,7 +125,6 @@ static const char *home_of(uid_t uid) {
       if (s == NULL) break;
       *s++ = '\0';
     }
-    (void)save;
     if (n >= 5 && (uid_t)strtoul(fields[2], NULL, 10) == uid && fields[5][0] == '/') {
       snprintf(home, sizeof home, "%s", fields[5]);
       return home;

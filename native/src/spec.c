@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 
@@ -519,8 +520,8 @@ int spec_load(const char *bundle, struct spec **out, struct kerr *err) {
   json_error_t jerr;
   s->json = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
   if (s->json == NULL) {
-    int e = jerr.line < 0 ? ENOENT : 0;
-    return kerr_set(err, e, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+    if (access(path, R_OK) < 0) return kerr_set(err, errno, "read %s", path);
+    return kerr_set(err, 0, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
   }
   if (parse_spec(s, err) < 0) return kerr_wrap(err, "bundle %s", s->bundle);
   *out = steal_ptr(&s);
