@@ -8,19 +8,22 @@ import { cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isApiError } from "../../controlplane/api/errors.js";
+import type { KubeObject } from "../../controlplane/api/object.js";
 import { type Clock, realClock } from "../../controlplane/util/clock.js";
 import { primaryIPv4 } from "../../controlplane/util/host-address.js";
 import { tracer } from "../../controlplane/util/trace.js";
-import type { ConfigMap, Event, Pod, Secret } from "../../proto/gen/api.js";
+import type { ConfigMap, Endpoints, Event, Pod, Secret, Service } from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { PodNetwork } from "../network/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
+import { serviceEnv } from "../pod-worker/service-env.js";
 import { ImageStore } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { NodeIdentity } from "./credentials.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
+import { ObjectMirror } from "./object-mirror.js";
 import { TunnelClient } from "./tunnel-client.js";
 
 const trace = tracer("agent");
@@ -71,6 +74,8 @@ export function startAgent(opts: AgentOptions): Agent {
   const runtime = new RuntimeClient(opts.runtimePath ?? defaultRuntimePath(), join(stateDir, "runtime"));
   const cgroupParent = opts.cgroupParent ?? `kctl-${nodeName}`;
   let manager: PodManager | undefined;
+  const services = new ObjectMirror<Service & KubeObject>(client, nodeName, "Service");
+  const endpoints = new ObjectMirror<Endpoints & KubeObject>(client, nodeName, "Endpoints");
   const tunnel = new TunnelClient(client, () => manager, runtime);
   let markReady: (res: RegisterResponse) => void = () => {};
   const ready = new Promise<RegisterResponse>((resolve) => (markReady = resolve));
@@ -152,9 +157,13 @@ export function startAgent(opts: AgentOptions): Agent {
         });
       },
       event,
+      serviceEnv: (namespace) => serviceEnv(services.list(), namespace),
+      waitForEndpointsWithdrawn: (pod, deadline) => waitForWithdrawal(endpoints, pod, deadline, clock),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
     });
     tunnel.start();
+    services.start();
+    endpoints.start();
     markReady(res);
   };
 
@@ -189,9 +198,33 @@ export function startAgent(opts: AgentOptions): Agent {
     pods: () => manager,
     stop: async () => {
       tunnel.stop();
+      services.stop();
+      endpoints.stop();
       link.stop();
       manager?.detach();
       client.close();
     },
   };
+}
+
+/** Time the proxies of every node get to apply an endpoint change before the pod is stopped. */
+const proxySettleMs = 1_000;
+
+/**
+ * Resolves once the pod's IP is in no Service's ready addresses (then after a moment for every
+ * node's proxy to drop it), or at `deadline`: termination without lost requests.
+ */
+async function waitForWithdrawal(
+  endpoints: ObjectMirror<Endpoints & KubeObject>,
+  pod: Pod,
+  deadline: number,
+  clock: Clock,
+): Promise<void> {
+  const ip = pod.status?.podIP;
+  if (!ip) return;
+  const listed = () =>
+    endpoints.list().some((e) => e.subsets?.some((s) => s.addresses?.some((a) => a.ip === ip)));
+  const wasListed = listed();
+  while (listed() && clock.now() < deadline) await clock.sleep(50);
+  if (wasListed) await clock.sleep(Math.max(0, Math.min(proxySettleMs, deadline - clock.now())));
 }

@@ -1,0 +1,105 @@
+/**
+ * A local copy of one cluster-wide kind (Services, Endpoints, Nodes) that the agent follows over
+ * NodeService's WatchObjects stream: the full set on every (re)connect, then changes. Consumers
+ * (the service proxy, host routes, service environment variables) read `list()` and are told when
+ * something changed; they never depend on seeing every event, only on the latest state.
+ */
+import type { ClientReadableStream } from "@grpc/grpc-js";
+import type { KubeObject } from "../../controlplane/api/object.js";
+import { objectKey } from "../../controlplane/api/object.js";
+import { tracer } from "../../controlplane/util/trace.js";
+import type { ObjectEvent } from "../../proto/gen/node.js";
+import type { NodeClient } from "./node-client.js";
+
+const trace = tracer("agent");
+
+export type MirrorListener<T> = (changed: readonly T[], removed: readonly T[], resynced: boolean) => void;
+
+export class ObjectMirror<T extends KubeObject> {
+  private readonly objects = new Map<string, T>();
+  private readonly listeners: MirrorListener<T>[] = [];
+  private stream: ClientReadableStream<ObjectEvent> | undefined;
+  private stopped = false;
+  private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private synced = false;
+
+  constructor(
+    private readonly client: NodeClient,
+    private readonly nodeName: string,
+    readonly kind: "Service" | "Endpoints" | "Node",
+  ) {}
+
+  list(): T[] {
+    return [...this.objects.values()];
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.objects.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  onChange(listener: MirrorListener<T>): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    if (this.stopped) return;
+    const stream = this.client.watchObjects({ nodeName: this.nodeName, kind: this.kind });
+    this.stream = stream;
+    stream.on("data", (e: ObjectEvent) => {
+      this.failures = 0;
+      this.apply(e);
+    });
+    const broken = (why: string) => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      if (this.stopped) return;
+      trace(`${this.kind} stream ended`, why);
+      const delay = Math.min(500 * 2 ** this.failures++, 30_000);
+      this.retry = setTimeout(() => this.start(), delay);
+    };
+    stream.on("error", (err: Error) => broken(err.message));
+    stream.on("end", () => broken("end"));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.stream?.cancel();
+  }
+
+  private apply(e: ObjectEvent): void {
+    const objs = e.objectsJson.map((b) => JSON.parse(b.toString()) as T);
+    const changed: T[] = [];
+    const removed: T[] = [];
+    if (e.type === "SYNC") {
+      const keep = new Set(objs.map((o) => objectKey(o)));
+      for (const [key, old] of this.objects) {
+        if (!keep.has(key)) {
+          this.objects.delete(key);
+          removed.push(old);
+        }
+      }
+      for (const o of objs) {
+        this.objects.set(objectKey(o), o);
+        changed.push(o);
+      }
+      this.synced = true;
+    } else if (e.type === "DELETED") {
+      for (const o of objs) {
+        this.objects.delete(objectKey(o));
+        removed.push(o);
+      }
+    } else {
+      for (const o of objs) {
+        this.objects.set(objectKey(o), o);
+        changed.push(o);
+      }
+    }
+    for (const l of this.listeners) l(changed, removed, e.type === "SYNC");
+  }
+}
