@@ -3,7 +3,7 @@
  * runc for the behaviours they share. Needs root; every container, cgroup, netns and temp dir made
  * here is removed in afterAll/afterEach even when a test fails.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -185,6 +185,23 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       const missing = await runtimeExec(rt(kind), ["exec", id, "--", "no-such-binary"], work);
       expect(missing.code).not.toBe(0);
       expect(missing.stderr).toContain('process.args[0]: "no-such-binary" not found');
+    });
+
+    it("killing `kshim exec` kills the process it started in the container", async () => {
+      const id = newId("execkill");
+      const b = await bundle(id, { args: ["sleep", "600"] });
+      await startDetached(rt(kind), id, b);
+      const [cmd, argv] = rt(kind).command(["exec", id, "--", "sleep", "777"]);
+      const cli = spawn(cmd, argv, { stdio: "ignore" });
+      const inContainer = async () =>
+        (await runtimeOk(rt(kind), ["exec", id, "--", "ps", "-o", "args"], work)).stdout.includes(
+          "sleep 777",
+        );
+      for (let i = 0; i < 200 && !(await inContainer()); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await inContainer()).toBe(true);
+      cli.kill("SIGKILL");
+      for (let i = 0; i < 200 && (await inContainer()); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await inContainer()).toBe(false);
     });
 
     it("kill then delete leaves no process, cgroup, mount or state behind", async () => {

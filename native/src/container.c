@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -305,7 +306,7 @@ int container_run(const struct global_opts *g, const char *id, const char *bundl
  * error goes to sync_fd. */
 static __attribute__((noreturn)) void exec_in_container(const struct spec *s, const char *cwd,
                                                         const char *const *env, const char *const *argv,
-                                                        int sync_fd) {
+                                                        int sync_fd, pid_t parent) {
   struct kerr e = {0};
   char **envp = process_environment(s->process.env, env, s->process.uid);
   char exe[PATH_MAX];
@@ -313,6 +314,8 @@ static __attribute__((noreturn)) void exec_in_container(const struct spec *s, co
     kerr_set(&e, ENOMEM, "environment");
   else if (process_apply(&s->process, cwd != NULL ? cwd : s->process.cwd, &e) == 0 &&
            process_find_executable(argv[0], (const char *const *)envp, exe, sizeof exe, &e) == 0) {
+    /* set after the uid change, which clears it */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(137);
     execve(exe, (char *const *)argv, envp);
     kerr_set(&e, errno, "execve %s", exe);
   }
@@ -338,12 +341,15 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
   }
   /* An intermediate child joins the cgroup and namespaces, so this process stays where it is (its
    * exit path, e.g. the leak checker of the sanitizer build, reads /proc/self). */
+  pid_t cli = getpid();
   pid_t child = fork();
   if (child < 0) {
     cgroup_release(&cg);
     return kerr_set(err, errno, "exec \"%s\": fork", id);
   }
   if (child == 0) {
+    /* killing `kshim exec` (a probe timing out) must not leave its process in the container */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != cli) _exit(137);
     close(sync[0]);
     struct kerr e = {0};
     int status_code = 0;
@@ -352,7 +358,8 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
       _exit(127);
     }
     pid_t grandchild = fork();
-    if (grandchild == 0) exec_in_container(s, cwd, env, argv, sync[1]);
+    /* 0: the parent is outside the pid namespace the grandchild now lives in */
+    if (grandchild == 0) exec_in_container(s, cwd, env, argv, sync[1], 0);
     if (grandchild < 0) {
       kerr_set(&e, errno, "fork into the pid namespace");
       if (write(sync[1], &e, sizeof e) < 0) _exit(126);
