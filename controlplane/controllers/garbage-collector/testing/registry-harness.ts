@@ -1,52 +1,40 @@
 /**
  * Integration-test support for the garbage collector, namespace and node lifecycle controllers: a
- * real etcd, the store and Registry over it, the shared informer factory, a `ControllerClient` that
- * calls the Registry in-process (the way the control plane runs controllers), and Event recorders.
+ * real etcd, the store and Registry over it, the shared informer factory, the control plane's own
+ * in-process `ControllerClient` over the Registry, and Event recorders.
  * Nothing here is faked; `stop()` closes everything it started, the etcd process included.
  */
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import type { KubeObject } from "../../../api/object.js";
-import { type ResourceInfo, resourceForKind } from "../../../api/resources.js";
+import { resourceForKind } from "../../../api/resources.js";
 import { EventRecorder } from "../../../events/event-recorder.js";
 import { InformerFactory } from "../../../informers/informer-factory.js";
 import { Registry } from "../../../registry/index.js";
 import { Store } from "../../../store/store.js";
 import { type EtcdServer, startEtcd } from "../../../testing/etcd-server.js";
 import type { Clock } from "../../../util/clock.js";
-import type { ApiObject, ControllerClient, ControllerDeleteOptions } from "../../client.js";
+import { registryClient } from "../../../wiring/registry-client.js";
+import type { ControllerClient } from "../../client.js";
+import type { EvictionDeleteOptions } from "../../node-lifecycle/node-lifecycle-controller.js";
 
-/** The in-process ControllerClient: each method is one Registry call, errors passed through as they are. */
-export function registryClient(registry: Registry): ControllerClient {
-  const ns = (namespace: string | undefined): string | undefined => namespace || undefined;
+/**
+ * The control plane's in-process ControllerClient (wiring/registry-client.ts), except that deletes
+ * also forward `gracePeriodSeconds`, which node-lifecycle evictions send (EvictionDeleteOptions)
+ * and the Registry honours. Drop the override once ControllerDeleteOptions carries that field and
+ * the wiring client forwards it.
+ */
+function controllerClient(registry: Registry): ControllerClient {
+  const client = registryClient(registry);
   return {
-    get: async <T extends ApiObject>(info: ResourceInfo, namespace: string, name: string) =>
-      (await registry.get(info, ns(namespace), name)) as unknown as T,
-    create: async <T extends ApiObject>(info: ResourceInfo, namespace: string, obj: T) =>
-      (await registry.create(info, obj, namespace ? { namespace } : {})) as unknown as T,
-    update: async <T extends ApiObject>(info: ResourceInfo, obj: T) =>
-      (await registry.update(info, ns(obj.metadata.namespace), obj.metadata.name ?? "", obj)) as unknown as T,
-    updateStatus: async <T extends ApiObject>(info: ResourceInfo, obj: T) =>
-      (await registry.updateStatus(
-        info,
-        ns(obj.metadata.namespace),
-        obj.metadata.name ?? "",
-        obj,
-      )) as unknown as T,
-    patch: async <T extends ApiObject>(info: ResourceInfo, namespace: string, name: string, patch: object) =>
-      (await registry.patch(info, ns(namespace), name, patch)) as unknown as T,
-    delete: async (
-      info: ResourceInfo,
-      namespace: string,
-      name: string,
-      opts: ControllerDeleteOptions = {},
-    ) => {
-      // Evictions send gracePeriodSeconds (node-lifecycle's EvictionDeleteOptions) beyond the interface.
-      const grace = (opts as { gracePeriodSeconds?: number }).gracePeriodSeconds;
-      await registry.delete(info, ns(namespace), name, {
+    ...client,
+    delete: async (info, namespace, name, opts = {}) => {
+      const grace = (opts as EvictionDeleteOptions).gracePeriodSeconds;
+      if (grace === undefined) return client.delete(info, namespace, name, opts);
+      await registry.delete(info, namespace || undefined, name, {
+        gracePeriodSeconds: grace,
         ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
         ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
-        ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
       });
     },
   };
@@ -83,7 +71,7 @@ export async function startRegistryHarness(opts: { clock?: Clock } = {}): Promis
     store,
     registry,
     informers,
-    client: registryClient(registry),
+    client: controllerClient(registry),
     recorder(component) {
       const r = new EventRecorder({ registry, component, ...(opts.clock ? { clock: opts.clock } : {}) });
       recorders.push(r);
