@@ -92,6 +92,9 @@ function podOn(name: string, nodeName: string, tolerations?: Toleration[], delet
   return p;
 }
 
+/** A lease that stays fresh through every test: an agent that keeps renewing. */
+const liveLease = (name: string) => lease(name, t0 + s(86_400));
+
 const brief = (a: Action): string => `${a.verb} ${a.resource} ${a.name}`;
 const storedNode = (cluster: FakeCluster, name: string) => cluster.stored<Node>(nodesResource, name)!;
 const unreachable = (at: number): Taint[] => [
@@ -202,7 +205,7 @@ describe("node lifecycle: NoExecute evictions", () => {
   it("force-deletes the pods of a silent node when their tolerations run out, the default after 300 s", async () => {
     const { cluster, controller, deletes } = setup();
     cluster.seed(nodesResource, node("n1"), node("n2"));
-    cluster.seed(leasesResource, lease("n1", t0));
+    cluster.seed(leasesResource, lease("n1", t0), liveLease("n2"));
     const short: Toleration = {
       key: "node.kubernetes.io/unreachable",
       operator: "Exists",
@@ -250,8 +253,8 @@ describe("node lifecycle: NoExecute evictions", () => {
 
   it("uses the configured default toleration", async () => {
     const { cluster, controller, deletes } = setup({ defaultTolerationSeconds: 5 });
-    cluster.seed(nodesResource, node("n1"));
-    cluster.seed(leasesResource, lease("n1", t0));
+    cluster.seed(nodesResource, node("n1"), node("n2"));
+    cluster.seed(leasesResource, lease("n1", t0), liveLease("n2"));
     cluster.seed(podsResource, podOn("web-1", "n1"));
     cluster.clock.advance(s(41));
     await controller.sync("n1");
@@ -288,6 +291,26 @@ describe("node lifecycle: NoExecute evictions", () => {
     await controller.sync("live");
     await controller.sync("silent");
     expect(deletes).toEqual([{ name: "b", opts: { uid: "uid-b", gracePeriodSeconds: 0 } }]);
+  });
+
+  it("holds evictions while every node is silent, and resumes when one comes back", async () => {
+    const { cluster, controller, deletes } = setup({ defaultTolerationSeconds: 0 });
+    cluster.seed(nodesResource, node("n1"), node("n2"));
+    cluster.seed(leasesResource, lease("n1", t0), lease("n2", t0));
+    cluster.seed(podsResource, podOn("web-1", "n1"));
+    cluster.clock.advance(s(41));
+    await controller.sync("n1");
+    expect(storedNode(cluster, "n1").spec?.taints).toEqual(unreachable(t0 + s(41)));
+    expect(deletes).toEqual([]);
+    expect(cluster.queue.after.at(-1)).toEqual(["n1", s(40)]);
+
+    cluster.flush();
+    cluster.mutate<Lease>(leasesResource, "kube-node-lease/n2", (l) => {
+      l.spec!.renewTime = new Date(cluster.clock.now()).toISOString();
+    });
+    cluster.flush();
+    await controller.sync("n1");
+    expect(deletes).toEqual([{ name: "web-1", opts: { uid: "uid-web-1", gracePeriodSeconds: 0 } }]);
   });
 
   it("treats NotFound and uid Conflicts on eviction as done", async () => {

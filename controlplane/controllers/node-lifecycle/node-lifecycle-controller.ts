@@ -12,7 +12,8 @@
  *    deletion, so evictions (and deletions already pending there) are forced with a zero grace
  *    period; on a node that is merely NotReady they are graceful.
  *
- * It then asks to be woken at the next deadline (a lease about to expire, a toleration about to run
+ * When every node is silent at once it taints them but holds evictions, as Kubernetes does in its
+ * full disruption mode. It then asks to be woken at the next deadline (a lease about to expire, a toleration about to run
  * out) instead of polling. Writes carry the cached resourceVersion or the pod's uid as precondition.
  */
 import type { Lease, Node, Pod, Taint } from "../../../proto/gen/api.js";
@@ -113,20 +114,35 @@ export class NodeLifecycleController {
     if (!cached) return;
     const now = this.opts.clock.now();
     const nowText = rfc3339(now);
-    const lease = this.opts.leases.get(`${this.leaseNamespace}/${name}`);
-    const created = Date.parse(cached.metadata.creationTimestamp ?? "");
-    const heardFrom = Math.max(lastRenewal(lease) ?? (Number.isNaN(created) ? 0 : created), this.startedAt);
+    const heardFrom = this.heardFrom(cached);
     const silent = now - heardFrom > this.graceMs;
 
     let node: DeepReadonly<Node> = cached;
     if (silent) node = await this.markSilent(node, nowText);
     node = await this.syncTaints(node, nowText);
-    const nextEviction = await this.evictPods(node, silent, now);
-
-    const wake = [nextEviction, silent ? undefined : heardFrom + this.graceMs + 1].filter(
-      (t): t is number => t !== undefined,
-    );
+    const wake: number[] = [];
+    if (!silent) wake.push(heardFrom + this.graceMs + 1);
+    if (silent && this.allNodesSilent(now)) {
+      // Every node silent at once is more likely our own network than every agent dying: evicting
+      // would empty the cluster. Hold evictions (Kubernetes' full disruption mode) and look again.
+      trace(`${name}: every node is silent; holding evictions`);
+      wake.push(now + this.graceMs);
+    } else {
+      const nextEviction = await this.evictPods(node, silent, now);
+      if (nextEviction !== undefined) wake.push(nextEviction);
+    }
     if (wake.length > 0) this.opts.queue.addAfter(name, Math.max(1, Math.min(...wake) - now));
+  }
+
+  /** When the node's agent last proved alive: its lease renewal, else its creation; never before our start. */
+  private heardFrom(node: DeepReadonly<Node>): number {
+    const lease = this.opts.leases.get(`${this.leaseNamespace}/${node.metadata.name}`);
+    const created = Date.parse(node.metadata.creationTimestamp ?? "");
+    return Math.max(lastRenewal(lease) ?? (Number.isNaN(created) ? 0 : created), this.startedAt);
+  }
+
+  private allNodesSilent(now: number): boolean {
+    return this.opts.nodes.list().every((n) => now - this.heardFrom(n) > this.graceMs);
   }
 
   private async markSilent(node: DeepReadonly<Node>, now: string): Promise<DeepReadonly<Node>> {
