@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AGENT_METRICS_PORT } from "../kctl/lab/components.js";
 import { eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
 interface PodJson {
@@ -231,6 +232,18 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
     const after = await get("pair");
     expect(after.status?.containerStatuses?.map((c) => c.restartCount)).toEqual([0, 0]);
     expect(after.status?.phase).toBe("Running");
+  });
+
+  it("measures pod start latency and container starts in the agent's metrics", async () => {
+    const node = (await get("pair")).spec.nodeName!;
+    const res = await lab.onNode(
+      node,
+      "sh",
+      "-c",
+      `printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' | timeout 3 busybox nc 127.0.0.1 ${AGENT_METRICS_PORT}`,
+    );
+    expect(res.stdout).toMatch(/kctl_pod_start_duration_seconds_count\{to="running"\} [1-9]/);
+    expect(res.stdout).toMatch(/kctl_container_starts_total\{kind="regular"\} [1-9]/);
   });
 
   it("deletes a pod gracefully: Terminating, then gone with its sandbox and containers", async () => {

@@ -51,6 +51,12 @@ export const joinCommand: Command = {
       placeholder: "IP",
       help: "this node's InternalIP (default: first non-loopback IPv4)",
     },
+    {
+      name: "metrics-address",
+      kind: "string",
+      placeholder: "HOST:PORT",
+      help: "serve Prometheus metrics here, e.g. 127.0.0.1:10249",
+    },
   ],
   async run(ctx) {
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
@@ -85,7 +91,16 @@ export const joinCommand: Command = {
       ctx.io.stdout.write(`node ${nodeName} joined ${server}\n`);
     }
     const address = ctx.flags.string("address");
-    const agent = startAgent({ identity, stateDir, ...(address ? { address } : {}) });
+    const metricsAddress = ctx.flags.string("metrics-address");
+    if (metricsAddress !== undefined && !/^[^:]*:\d+$/.test(metricsAddress)) {
+      throw new UsageError(`--metrics-address: want HOST:PORT, got "${metricsAddress}"`);
+    }
+    const agent = startAgent({
+      identity,
+      stateDir,
+      ...(address ? { address } : {}),
+      ...(metricsAddress ? { metricsAddress } : {}),
+    });
     try {
       const stopped = new Promise<void>((resolve) =>
         ctx.io.signal.addEventListener("abort", () => resolve(), { once: true }),

@@ -52,6 +52,8 @@ export interface LabComponents {
 
 export const API_PORT = 6443;
 export const CONTROL_PLANE = "controlplane";
+/** Each host's agent serves its metrics here, inside the host's namespace. */
+export const AGENT_METRICS_PORT = 10249;
 
 /** A bootstrap token in the kubeadm form `abcdef.0123456789abcdef`, which `kctl up` and `kctl join` take. */
 export function newToken(): string {
@@ -160,6 +162,8 @@ const all: LabComponents = {
       stateDir,
       "--address",
       node.address,
+      "--metrics-address",
+      `127.0.0.1:${AGENT_METRICS_PORT}`,
     );
     return { argv: ["sh", "-c", `${quote(importImage)} >/dev/null && exec ${quote(join)}`] };
   },

@@ -4,9 +4,11 @@
  * bound to it (containers through the OCI runtime, rootfs from the image store), and reports
  * status and events. Stopping the agent leaves containers running: a restarted agent adopts them.
  */
+import { createServer, type Server } from "node:http";
 import { cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import { isApiError } from "../../controlplane/api/errors.js";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import { type Clock, realClock } from "../../controlplane/util/clock.js";
@@ -16,6 +18,7 @@ import type { ConfigMap, Endpoints, Event, Pod, Secret, Service } from "../../pr
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { PodNetwork } from "../network/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
+import { podMetrics } from "../pod-worker/pod-metrics.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
 import { serviceEnv } from "../pod-worker/service-env.js";
 import { ImageStore } from "../runtime/images/index.js";
@@ -47,6 +50,8 @@ export interface AgentOptions {
    */
   cgroupParent?: string;
   clock?: Clock;
+  /** Serve Prometheus metrics at http://ADDR:PORT/metrics when given (e.g. "0.0.0.0:10249"). */
+  metricsAddress?: string;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
   backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
 }
@@ -71,6 +76,9 @@ export function startAgent(opts: AgentOptions): Agent {
     keyPem: identity.keyPem,
   });
   const images = new ImageStore(stateDir);
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const metricsServer = opts.metricsAddress ? serveMetrics(metrics, opts.metricsAddress) : undefined;
   const runtime = new RuntimeClient(opts.runtimePath ?? defaultRuntimePath(), join(stateDir, "runtime"));
   const cgroupParent = opts.cgroupParent ?? `kctl-${nodeName}`;
   let manager: PodManager | undefined;
@@ -158,6 +166,7 @@ export function startAgent(opts: AgentOptions): Agent {
       },
       event,
       serviceEnv: (namespace) => serviceEnv(services.list(), namespace),
+      metrics: podMetrics(metrics),
       waitForEndpointsWithdrawn: (pod, deadline) => waitForWithdrawal(endpoints, pod, deadline, clock),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
     });
@@ -200,6 +209,7 @@ export function startAgent(opts: AgentOptions): Agent {
       tunnel.stop();
       services.stop();
       endpoints.stop();
+      metricsServer?.close();
       link.stop();
       manager?.detach();
       client.close();
@@ -227,4 +237,25 @@ async function waitForWithdrawal(
   const wasListed = listed();
   while (listed() && clock.now() < deadline) await clock.sleep(50);
   if (wasListed) await clock.sleep(Math.max(0, Math.min(proxySettleMs, deadline - clock.now())));
+}
+
+/** A plain HTTP /metrics endpoint for the agent's registry. */
+function serveMetrics(registry: MetricsRegistry, address: string): Server {
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(":")),
+    Number(address.slice(address.lastIndexOf(":") + 1)),
+  ];
+  const server = createServer((req, res) => {
+    if (req.url !== "/metrics") {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  server.on("error", (err) => trace("metrics server failed", address, err.message));
+  server.listen(port, host || "0.0.0.0");
+  return server;
 }

@@ -29,6 +29,7 @@ import {
 } from "./container-record.js";
 import { EnvError, resolveEnv } from "./env.js";
 import type { ObjectLookup } from "./object-lookup.js";
+import type { PodMetrics } from "./pod-metrics.js";
 import { computePodStatus } from "./pod-status.js";
 import { runProbe } from "./probes.js";
 import { prepareVolumes, releaseVolumes, VolumeError, volumeMounts } from "./volumes.js";
@@ -62,6 +63,7 @@ export interface PodWorkerDeps {
   /** Variables every container gets before its own env (Service discovery variables). */
   serviceEnv?(namespace: string): Map<string, string>;
   backoff?: BackoffPolicy;
+  metrics?: PodMetrics;
   /** How often the loop wakes to check containers and probes. Default 1 s. */
   resyncMs?: number;
 }
@@ -89,6 +91,8 @@ export class PodWorker {
   private stopped = false;
   private finished: Promise<void> | undefined;
   private readonly podDir: string;
+  /** When this worker got the pod, for the start-latency metric; cleared once observed. */
+  private receivedAt: { running?: number; ready?: number };
 
   constructor(
     pod: Pod,
@@ -97,6 +101,7 @@ export class PodWorker {
     this.pod = pod;
     this.podDir = join(deps.stateDir, "pods", pod.metadata.uid ?? "");
     this.startTime = pod.status?.startTime ?? iso(deps.clock.now());
+    this.receivedAt = { running: deps.clock.now(), ready: deps.clock.now() };
     for (const c of pod.spec?.initContainers ?? [])
       this.records.set(c.name ?? "", newRecord(c.name ?? "", true));
     for (const c of pod.spec?.containers ?? [])
@@ -155,7 +160,9 @@ export class PodWorker {
       return;
     }
     this.running = true;
+    const began = this.deps.clock.now();
     void this.sync()
+      .then(() => this.deps.metrics?.syncSeconds.observe((this.deps.clock.now() - began) / 1000))
       .catch((err: unknown) => trace("sync failed", this.uid, String(err)))
       .finally(() => {
         this.running = false;
@@ -340,6 +347,8 @@ export class PodWorker {
       for (const p of Object.values(rec.probes))
         Object.assign(p, { successes: 0, failures: 0, lastRunAt: 0 });
       this.deps.event(this.pod, "Normal", "Started", `Started container ${rec.name}`);
+      this.deps.metrics?.containerStarts.inc({ kind: rec.init ? "init" : "regular" });
+      if (rec.restartCount > 0) this.deps.metrics?.containerRestarts.inc();
     } catch (err) {
       await rootfs?.release().catch(() => undefined);
       const message = (err as Error).message;
@@ -375,6 +384,7 @@ export class PodWorker {
       if (!due(spec.startupProbe, c)) return;
       c.lastRunAt = now;
       const result = await runProbe(spec.startupProbe, target);
+      this.deps.metrics?.probeResults.inc({ probe: "startup", result: result.ok ? "success" : "failure" });
       if (result.ok) {
         rec.started = true;
         rec.ready = !spec.readinessProbe;
@@ -387,6 +397,7 @@ export class PodWorker {
       const c = rec.probes.liveness;
       c.lastRunAt = now;
       const result = await runProbe(spec.livenessProbe, target);
+      this.deps.metrics?.probeResults.inc({ probe: "liveness", result: result.ok ? "success" : "failure" });
       if (result.ok) c.failures = 0;
       else {
         this.deps.event(this.pod, "Warning", "Unhealthy", `Liveness probe failed: ${result.message}`);
@@ -400,6 +411,7 @@ export class PodWorker {
       const c = rec.probes.readiness;
       c.lastRunAt = now;
       const result = await runProbe(spec.readinessProbe, target);
+      this.deps.metrics?.probeResults.inc({ probe: "readiness", result: result.ok ? "success" : "failure" });
       if (result.ok) {
         c.failures = 0;
         if (++c.successes >= (spec.readinessProbe.successThreshold ?? 1)) rec.ready = true;
@@ -456,6 +468,7 @@ export class PodWorker {
       ...(this.podError ? { podError: this.podError } : {}),
       images: this.images,
     });
+    this.observeStart(status);
     const text = JSON.stringify(status);
     if (text === this.lastReported) return;
     try {
@@ -464,6 +477,20 @@ export class PodWorker {
       this.pod = { ...this.pod, status };
     } catch (err) {
       trace("status report failed", this.uid, String(err));
+    }
+  }
+
+  /** Records how long this pod took from reaching the agent to Running, and to Ready, once each. */
+  private observeStart(status: PodStatus): void {
+    const now = this.deps.clock.now();
+    if (this.receivedAt.running !== undefined && status.phase === "Running") {
+      this.deps.metrics?.startSeconds.observe({ to: "running" }, (now - this.receivedAt.running) / 1000);
+      this.receivedAt.running = undefined;
+    }
+    const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    if (this.receivedAt.ready !== undefined && ready) {
+      this.deps.metrics?.startSeconds.observe({ to: "ready" }, (now - this.receivedAt.ready) / 1000);
+      this.receivedAt.ready = undefined;
     }
   }
 
