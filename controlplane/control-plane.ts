@@ -254,7 +254,17 @@ async function start(
       lockName: "kube-controller-manager",
       identity,
       ttlSeconds,
-      onStartedLeading: (signal) => runControllers({ registry, informers, metrics }, signal),
+      onStartedLeading: (signal) =>
+        runControllers(
+          {
+            registry,
+            informers,
+            metrics,
+            nodeGracePeriodSeconds: opts.leaseDurationSeconds ?? 40,
+            podEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+          },
+          signal,
+        ),
     }),
   );
 

@@ -28,6 +28,8 @@ export interface ControllerDeleteOptions {
   uid?: string;
   /** Default: the server's default for the kind (Background). */
   propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  /** Pods: seconds their node gets to stop them; 0 removes the pod at once (forced eviction). */
+  gracePeriodSeconds?: number;
 }
 
 export interface ControllerClient {

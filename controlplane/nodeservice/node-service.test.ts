@@ -126,6 +126,18 @@ describe("NodeService over mTLS with a real etcd", () => {
     await expect(n1.call("Register", { nodeName: "n2" })).rejects.toMatchObject({ reason: "Forbidden" });
   });
 
+  it("brings Ready back when a node whose lease lapsed renews again", async () => {
+    const n1 = await nodeClient("n1");
+    await registry.patchStatus(nodes, undefined, "n1", {
+      status: { conditions: [{ type: "Ready", status: "Unknown", reason: "NodeStatusUnknown" }] },
+    });
+    await n1.call("RenewLease", { nodeName: "n1" });
+    const node = (await registry.get(nodes, undefined, "n1")) as KubeObject & {
+      status: { conditions: { type: string; status: string }[] };
+    };
+    expect(node.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+  });
+
   it("refuses a client whose certificate the cluster CA did not sign", async () => {
     const rogueCa = await ensureCa(join(dir, "rogue"), "rogue");
     const rogue = await nodeClient("n1", rogueCa);

@@ -140,10 +140,19 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   async function renewLease(call: CallWithAuth, req: RenewLeaseRequest): Promise<{ renewTime: string }> {
     requireSelf(call, req.nodeName);
     const renewTime = await renew(req.nodeName);
-    if (req.conditionsJson.length) {
-      const reported = req.conditionsJson.map((b) => JSON.parse(b.toString()) as NodeCondition);
-      const node = (await registry.get(nodes, undefined, req.nodeName)) as Node & KubeObject;
-      const conditions = mergeConditions(node.status?.conditions ?? [], reported, now());
+    const node = (await registry.get(nodes, undefined, req.nodeName)) as Node & KubeObject;
+    const current = node.status?.conditions ?? [];
+    const reported = req.conditionsJson.map((b) => JSON.parse(b.toString()) as NodeCondition);
+    // A renewing agent is alive: Ready comes back (the node lifecycle controller set it Unknown
+    // while the lease lapsed) unless the agent reports otherwise.
+    if (
+      !reported.some((c) => c.type === "Ready") &&
+      current.find((c) => c.type === "Ready")?.status !== "True"
+    ) {
+      reported.push(readyCondition(now(), current));
+    }
+    if (reported.length) {
+      const conditions = mergeConditions(current, reported, now());
       await registry.patchStatus(nodes, undefined, req.nodeName, { status: { conditions } });
     }
     return { renewTime };

@@ -9,6 +9,9 @@ import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
+import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
+import { startNamespaceController } from "../controllers/namespace/index.js";
+import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { InformerFactory } from "../informers/informer-factory.js";
@@ -22,6 +25,10 @@ export interface ControllerManagerDeps {
   registry: Registry;
   informers: InformerFactory;
   metrics: MetricsRegistry;
+  /** A node whose lease is older than this is NotReady/Unknown (Kubernetes' 40 s). */
+  nodeGracePeriodSeconds: number;
+  /** Pods on an unreachable node are evicted after this unless they tolerate longer (300 s). */
+  podEvictionTimeoutSeconds: number;
 }
 
 /** Runs every controller until `signal` aborts; resolves when all have stopped. */
@@ -45,6 +52,20 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       recorder: recorder("deployment-controller"),
     }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
+    startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
+    startNamespaceController({
+      ...common,
+      informers,
+      content: registry,
+      recorder: recorder("namespace-controller"),
+    }),
+    startNodeLifecycleController({
+      ...common,
+      informers,
+      recorder: recorder("node-controller"),
+      gracePeriodMs: deps.nodeGracePeriodSeconds * 1000,
+      defaultTolerationSeconds: deps.podEvictionTimeoutSeconds,
+    }),
   ];
   await Promise.all(started.map((s) => s.done));
 }

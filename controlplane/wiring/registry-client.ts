@@ -33,6 +33,7 @@ export function registryClient(registry: Registry): ControllerClient {
       await registry.delete(info, ns(namespace), name, {
         ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
         ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
+        ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
       });
     },
   };

@@ -49,7 +49,7 @@ export const defaultNodeGracePeriodMs = 40_000;
  * Delete options of an eviction. `gracePeriodSeconds: 0` forces the deletion (as the Registry's
  * `DeleteOptions.gracePeriodSeconds`); the ControllerClient must pass it through.
  */
-export type EvictionDeleteOptions = ControllerDeleteOptions & { gracePeriodSeconds?: number };
+export type EvictionDeleteOptions = ControllerDeleteOptions;
 
 export interface NodeLifecycleControllerOptions {
   nodes: Lister<Node>;
