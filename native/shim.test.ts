@@ -286,8 +286,12 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         args: ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"],
       });
       await startDetached(rt("kshim"), id, b);
-      await runtimeOk(rt("kshim"), ["kill", id, "SIGTERM"], work);
-      const s = await waitStopped(rt("kshim"), id, work);
+      // pid 1 ignores SIGTERM until the shell has installed its trap, so send it until it lands.
+      let s: Awaited<ReturnType<typeof waitStopped>> | undefined;
+      for (let i = 0; i < 40 && !s; i++) {
+        await runtimeOk(rt("kshim"), ["kill", id, "SIGTERM"], work);
+        s = await waitStopped(rt("kshim"), id, work, 250).catch(() => undefined);
+      }
       expect(s).toMatchObject({ exitCode: 42, signal: 0 });
     });
 

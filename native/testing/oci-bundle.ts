@@ -5,24 +5,15 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  defaultCapabilities,
+  defaultMounts,
+  maskedPaths,
+  readonlyPaths,
+} from "../../node-agent/runtime/oci/container-config.js";
 
-/** Docker's default capabilities; CapEff of a root process holding exactly these is a80425fb. */
-export const DEFAULT_CAPS = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FSETID",
-  "CAP_FOWNER",
-  "CAP_MKNOD",
-  "CAP_NET_RAW",
-  "CAP_SETGID",
-  "CAP_SETUID",
-  "CAP_SETFCAP",
-  "CAP_SETPCAP",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT",
-  "CAP_KILL",
-  "CAP_AUDIT_WRITE",
-];
+/** Docker's default capabilities, as the node agent asks for them. */
+export const DEFAULT_CAPS: readonly string[] = defaultCapabilities;
 export const DEFAULT_CAP_EFF = "00000000a80425fb";
 
 export interface BundleOptions {
@@ -57,9 +48,9 @@ export function ociConfig(o: BundleOptions): Record<string, unknown> {
       env: o.env ?? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
       cwd: "/",
       capabilities: {
-        bounding: DEFAULT_CAPS,
-        effective: DEFAULT_CAPS,
-        permitted: DEFAULT_CAPS,
+        bounding: [...DEFAULT_CAPS],
+        effective: [...DEFAULT_CAPS],
+        permitted: [...DEFAULT_CAPS],
       },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
@@ -67,32 +58,8 @@ export function ociConfig(o: BundleOptions): Record<string, unknown> {
     root: { path: o.rootfs, readonly: false },
     hostname: o.hostname ?? "kshim",
     mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      {
-        destination: "/dev",
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-      },
-      {
-        destination: "/dev/pts",
-        type: "devpts",
-        source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
-      },
-      {
-        destination: "/dev/shm",
-        type: "tmpfs",
-        source: "shm",
-        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-      },
-      {
-        destination: "/dev/mqueue",
-        type: "mqueue",
-        source: "mqueue",
-        options: ["nosuid", "noexec", "nodev"],
-      },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      // Copies: tests' `edit` may change the config, never the shared defaults.
+      ...structuredClone(defaultMounts),
       ...(o.mounts ?? []),
     ],
     linux: {
@@ -105,19 +72,8 @@ export function ociConfig(o: BundleOptions): Record<string, unknown> {
       ],
       cgroupsPath: o.cgroupsPath,
       resources,
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      maskedPaths: [...maskedPaths],
+      readonlyPaths: [...readonlyPaths],
     },
   };
   o.edit?.(config);

@@ -40,6 +40,31 @@ export const maskedPaths = [
 
 export const readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+/** The filesystems every container gets: /proc, a tmpfs /dev with pts, shm and mqueue, /sys read-only. */
+export const defaultMounts = [
+  { destination: "/proc", type: "proc", source: "proc" },
+  {
+    destination: "/dev",
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+  },
+  {
+    destination: "/dev/pts",
+    type: "devpts",
+    source: "devpts",
+    options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
+  },
+  {
+    destination: "/dev/shm",
+    type: "tmpfs",
+    source: "shm",
+    options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+  },
+  { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+  { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+];
+
 export interface BindMount {
   source: string;
   destination: string;
@@ -101,32 +126,7 @@ export function containerConfig(c: ContainerConfigInput): Record<string, unknown
     hostname: c.hostname,
     annotations: { "io.kctl.shim.log-path": c.logPath },
     mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      {
-        destination: "/dev",
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-      },
-      {
-        destination: "/dev/pts",
-        type: "devpts",
-        source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
-      },
-      {
-        destination: "/dev/shm",
-        type: "tmpfs",
-        source: "shm",
-        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-      },
-      {
-        destination: "/dev/mqueue",
-        type: "mqueue",
-        source: "mqueue",
-        options: ["nosuid", "noexec", "nodev"],
-      },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      ...defaultMounts,
       ...c.mounts.map((m) => ({
         destination: m.destination,
         type: "bind",
