@@ -17,7 +17,9 @@ apt-get install -y --no-install-recommends \
   etcd-server etcd-client nftables iproute2 iptables conntrack busybox-static crun runc \
   gcc make libc6-dev libjansson-dev libcap-dev pkg-config openssl util-linux procps wrk ca-certificates
 
-npm ci --no-audit --no-fund
+# `npm ci` refuses lock files without other platforms' optional binaries (npm/cli#4828, #8320:
+# Biome's); `npm install` installs exactly what the lock file pins and adds this platform's binary.
+npm install --no-audit --no-fund
 npm run build
 ln -sf "$PWD/dist/kctl/main.js" /usr/local/bin/kctl
 chmod +x dist/kctl/main.js
