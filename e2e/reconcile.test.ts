@@ -401,8 +401,7 @@ describe("reconcile loops with hollow nodes", () => {
     expect(rollback.message).toContain("missed its progress deadline of 2s");
   });
 
-  // Skipped until the garbage collector runs in controlplane/wiring/controller-manager.ts (the integrator wires it).
-  it.skip("deletes a Deployment's ReplicaSets and pods with it (cascading delete)", async () => {
+  it("deletes a Deployment's ReplicaSets and pods with it (cascading delete)", async () => {
     const rs = (await api.list(replicaSets, ns)).items as ReplicaSet[];
     expect(rs.some((r) => r.metadata?.ownerReferences?.[0]?.name === "roll")).toBe(true);
     const del = await run("delete", "deployment/roll");
@@ -415,8 +414,7 @@ describe("reconcile loops with hollow nodes", () => {
     });
   });
 
-  // Skipped until a node-lifecycle controller exists and runs in controlplane/wiring/controller-manager.ts.
-  it.skip("replaces the pods of a node that stops renewing its lease on other nodes", async () => {
+  it("replaces the pods of a node that stops renewing its lease on other nodes", async () => {
     const before = await settled("stall", 3);
     const victim = before[0]!.spec!.nodeName!;
     fleet.byName(victim).kill();
