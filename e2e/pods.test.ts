@@ -142,6 +142,18 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
     expect(answer.stdout.trim()).toBe("web");
   });
 
+  it("measures pod start latency and container starts in the agent's metrics", async () => {
+    const node = (await get("web")).spec.nodeName!;
+    const res = await lab.onNode(
+      node,
+      "sh",
+      "-c",
+      `printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' | timeout 3 busybox nc 127.0.0.1 ${AGENT_METRICS_PORT}`,
+    );
+    expect(res.stdout).toMatch(/kctl_pod_start_duration_seconds_count\{to="running"\} [1-9]/);
+    expect(res.stdout).toMatch(/kctl_container_starts_total\{kind="regular"\} [1-9]/);
+  });
+
   it("lets two containers of a pod talk over localhost, and shows it in kctl logs", async () => {
     const logs = await eventually("client log", async () => {
       const res = await lab.kctl("logs", "pair", "-c", "client", "-n", "e2e", "--tail", "1");
@@ -232,18 +244,6 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
     const after = await get("pair");
     expect(after.status?.containerStatuses?.map((c) => c.restartCount)).toEqual([0, 0]);
     expect(after.status?.phase).toBe("Running");
-  });
-
-  it("measures pod start latency and container starts in the agent's metrics", async () => {
-    const node = (await get("pair")).spec.nodeName!;
-    const res = await lab.onNode(
-      node,
-      "sh",
-      "-c",
-      `printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' | timeout 3 busybox nc 127.0.0.1 ${AGENT_METRICS_PORT}`,
-    );
-    expect(res.stdout).toMatch(/kctl_pod_start_duration_seconds_count\{to="running"\} [1-9]/);
-    expect(res.stdout).toMatch(/kctl_container_starts_total\{kind="regular"\} [1-9]/);
   });
 
   it("deletes a pod gracefully: Terminating, then gone with its sandbox and containers", async () => {
