@@ -18,7 +18,7 @@ export interface Cidr {
 
 export function parseIPv4(text: string): number {
   const parts = text.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) {
     throw new CidrError(text, "want a dotted IPv4 address such as 10.0.0.1");
   }
   return parts.reduce((acc, p) => acc * 256 + Number(p), 0);

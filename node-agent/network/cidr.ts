@@ -3,6 +3,7 @@
  * host range (the network and broadcast addresses are never handed out; the gateway is the first
  * host address, like the bridge plugin's default).
  */
+import { formatIPv4, parseIPv4 } from "../../controlplane/util/ipv4.js";
 import { NetworkError } from "./errors.js";
 
 export interface Ipv4Cidr {
@@ -17,20 +18,16 @@ export interface Ipv4Cidr {
   readonly gateway: number;
 }
 
-const OCTET = /^(0|[1-9][0-9]{0,2})$/;
-
 /** Parses a dotted IPv4 address; `field` names the input in the error. */
 export function parseIpv4(text: string, field: string): number {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => OCTET.test(p) && Number(p) <= 255)) {
+  try {
+    return parseIPv4(text);
+  } catch {
     throw new NetworkError("Invalid", `${field}: "${text}" is not an IPv4 address`);
   }
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
 }
 
-export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
+export const formatIpv4 = formatIPv4;
 
 /**
  * Parses `a.b.c.d/len` with 8 ≤ len ≤ 30 (a /31 or /32 leaves no room for a gateway and a pod). Host
