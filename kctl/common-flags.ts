@@ -41,3 +41,11 @@ export const dryRunFlag: FlagSpec = {
   placeholder: "server|client",
   help: "server: validate on the server without writing; client: only show what would be sent",
 };
+
+export const containerFlag: FlagSpec = {
+  name: "container",
+  short: "c",
+  kind: "string",
+  placeholder: "NAME",
+  help: "the container (default: the pod's first)",
+};

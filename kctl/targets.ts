@@ -82,3 +82,8 @@ export function namespaceFlagValue(flags: Flags, contextNamespace: string): stri
   if (ns === "") throw new UsageError("-n/--namespace must not be empty");
   return ns ?? contextNamespace;
 }
+
+/** A pod named on the command line as `NAME`, `pod/NAME` or `po/NAME`. */
+export function podNameArg(arg: string): string {
+  return arg.replace(/^(pods?|po)\//, "");
+}

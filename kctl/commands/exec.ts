@@ -6,9 +6,9 @@ import { ApiError, type Status } from "../../controlplane/api/errors.js";
 import { resourceForKind } from "../../controlplane/api/resources.js";
 import { resourcePath } from "../client.js";
 import type { Command } from "../command.js";
-import { namespaceFlag } from "../common-flags.js";
+import { containerFlag, namespaceFlag } from "../common-flags.js";
 import { UsageError } from "../errors.js";
-import { namespaceFlagValue } from "../targets.js";
+import { namespaceFlagValue, podNameArg } from "../targets.js";
 
 const pods = resourceForKind("v1", "Pod")!;
 
@@ -25,20 +25,14 @@ export const execCommand: Command = {
   usage: "kctl exec POD [-c CONTAINER] [-i] [-n NS] -- CMD [ARG...]",
   flags: [
     namespaceFlag,
-    {
-      name: "container",
-      short: "c",
-      kind: "string",
-      placeholder: "NAME",
-      help: "the container (default: the first)",
-    },
+    containerFlag,
     { name: "stdin", short: "i", kind: "boolean", help: "pass stdin to the command" },
   ],
   async run(ctx) {
     const [name, ...command] = ctx.positionals;
     if (!name || command.length === 0)
       throw new UsageError("kctl exec needs a pod and a command: kctl exec POD -- CMD");
-    const podName = name.replace(/^(pods?|po)\//, "");
+    const podName = podNameArg(name);
     const { client, access } = await ctx.connect();
     const ns = namespaceFlagValue(ctx.flags, access.namespace);
     const stdin = ctx.flags.bool("stdin");

@@ -2,9 +2,9 @@
 import { resourceForKind } from "../../controlplane/api/resources.js";
 import { resourcePath } from "../client.js";
 import type { Command } from "../command.js";
-import { namespaceFlag } from "../common-flags.js";
+import { containerFlag, namespaceFlag } from "../common-flags.js";
 import { UsageError } from "../errors.js";
-import { namespaceFlagValue } from "../targets.js";
+import { namespaceFlagValue, podNameArg } from "../targets.js";
 
 const pods = resourceForKind("v1", "Pod")!;
 
@@ -14,13 +14,7 @@ export const logsCommand: Command = {
   usage: "kctl logs POD [-c CONTAINER] [-f] [--tail N] [--previous] [--timestamps] [-n NS]",
   flags: [
     namespaceFlag,
-    {
-      name: "container",
-      short: "c",
-      kind: "string",
-      placeholder: "NAME",
-      help: "the container (default: the first)",
-    },
+    containerFlag,
     { name: "follow", short: "f", kind: "boolean", help: "keep printing as the container writes" },
     { name: "tail", kind: "int", placeholder: "N", help: "only the last N lines" },
     {
@@ -34,7 +28,7 @@ export const logsCommand: Command = {
   async run(ctx) {
     const [name, ...rest] = ctx.positionals;
     if (!name || rest.length) throw new UsageError("kctl logs takes exactly one pod name");
-    const podName = name.replace(/^(pods?|po)\//, "");
+    const podName = podNameArg(name);
     const tail = ctx.flags.int("tail");
     if (tail !== undefined && tail < 0) throw new UsageError(`--tail must be >= 0 (got ${tail})`);
     const { client, access } = await ctx.connect();
