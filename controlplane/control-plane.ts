@@ -19,7 +19,7 @@ import { authenticateBootstrapToken, createBootstrapToken } from "./bootstrap/bo
 import { joinRoutes } from "./bootstrap/join-endpoint.js";
 import { type LeaderElector, type Lister, runWhenLeader } from "./controllers/machinery/index.js";
 import { startClusterDns } from "./dns/index.js";
-import { type EtcdProcess, startEtcdProcess } from "./etcd/etcd-process.js";
+import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
 import { InformerFactory } from "./informers/informer-factory.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
@@ -132,10 +132,10 @@ async function start(
   const pkiDir = join(opts.stateDir, "pki");
   await mkdir(pkiDir, { recursive: true, mode: 0o700 });
 
-  let etcdChild: EtcdProcess | undefined;
+  let etcdChild: SupervisedEtcd | undefined;
   let endpoints = opts.etcdEndpoints ?? [];
   if (endpoints.length === 0) {
-    etcdChild = await startEtcdProcess({
+    etcdChild = await superviseEtcd({
       dataDir: join(opts.stateDir, "etcd"),
       logFile: join(opts.stateDir, "etcd.log"),
     });
@@ -288,9 +288,7 @@ async function start(
     dnsAddress: opts.dnsAddress ?? reachable,
     dnsPort: dns.port,
   });
-  const failed = new Promise<Error>((resolve) => {
-    etcdChild?.exited.then(() => resolve(new Error("the etcd child process exited")));
-  });
+  const failed = etcdChild?.failed ?? new Promise<Error>(() => {});
   return {
     apiUrl: `https://${advertise}:${apiserver.port}`,
     nodeServiceAddress,
