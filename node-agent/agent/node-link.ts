@@ -17,6 +17,12 @@ import type { NodeClient } from "./node-client.js";
 
 const trace = tracer("agent");
 
+/**
+ * Longest wait between reconnects to the control plane: short enough that pods see their control
+ * plane again within seconds of it coming back, long enough not to hammer it while it is down.
+ */
+export const reconnectMaxMs = 5_000;
+
 /** What the link drives: the agent's set of pod workers. */
 export interface PodHost {
   /** The complete set of pods bound to this node; pods missing from it are stopped. */
@@ -112,7 +118,7 @@ export class NodeLink {
     if (this.stopped) return;
     this.leaseTimer?.cancel();
     const base = this.opts.retryBaseMs ?? 500;
-    const delay = Math.min(base * 2 ** this.failures, this.opts.retryMaxMs ?? 30_000);
+    const delay = Math.min(base * 2 ** this.failures, this.opts.retryMaxMs ?? reconnectMaxMs);
     this.failures++;
     this.retryTimer = this.clock.setTimer(delay, () => void this.connect());
     this.checkFence();

@@ -10,6 +10,7 @@ import { objectKey } from "../../controlplane/api/object.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { ObjectEvent } from "../../proto/gen/node.js";
 import type { NodeClient } from "./node-client.js";
+import { reconnectMaxMs } from "./node-link.js";
 
 const trace = tracer("agent");
 
@@ -59,7 +60,7 @@ export class ObjectMirror<T extends KubeObject> {
       this.stream = undefined;
       if (this.stopped) return;
       trace(`${this.kind} stream ended`, why);
-      const delay = Math.min(500 * 2 ** this.failures++, 30_000);
+      const delay = Math.min(500 * 2 ** this.failures++, reconnectMaxMs);
       this.retry = setTimeout(() => this.start(), delay);
     };
     stream.on("error", (err: Error) => broken(err.message));

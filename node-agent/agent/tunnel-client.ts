@@ -13,6 +13,7 @@ import { logExists, streamLog } from "../pod-worker/container-logs.js";
 import type { PodManager } from "../pod-worker/pod-manager.js";
 import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { NodeClient } from "./node-client.js";
+import { reconnectMaxMs } from "./node-link.js";
 
 const trace = tracer("tunnel");
 
@@ -48,7 +49,7 @@ export class TunnelClient {
       for (const a of this.active.values()) a.abort.abort();
       this.active.clear();
       if (this.stopped) return;
-      const delay = Math.min(500 * 2 ** this.failures++, 30_000);
+      const delay = Math.min(500 * 2 ** this.failures++, reconnectMaxMs);
       this.retry = setTimeout(() => this.start(), delay);
     };
     stream.on("error", (err: Error) => {

@@ -76,9 +76,12 @@ export class PodManager implements PodHost {
   }
 
   private stopWorker(uid: string, worker: PodWorker, finalize: boolean): Promise<void> {
-    return worker.stop(finalize).finally(() => {
-      if (this.workers.get(uid) === worker) this.workers.delete(uid);
-    });
+    return worker
+      .stop(finalize)
+      .catch((err: unknown) => trace("stopping pod failed", uid, String(err)))
+      .finally(() => {
+        if (this.workers.get(uid) === worker) this.workers.delete(uid);
+      });
   }
 
   private async removeOrphans(live: ReadonlySet<string>): Promise<void> {

@@ -89,6 +89,8 @@ export class PodWorker {
   private timer: Timer | undefined;
   private terminating = false;
   private stopped = false;
+  /** The agent is shutting down: leave everything as it is for the next agent. */
+  private detached = false;
   private finished: Promise<void> | undefined;
   private readonly podDir: string;
   /** When this worker got the pod, for the start-latency metric; cleared once observed. */
@@ -150,6 +152,7 @@ export class PodWorker {
   /** Stops looping but leaves the containers running (agent shutdown; the next agent adopts them). */
   detach(): void {
     this.stopped = true;
+    this.detached = true;
     this.timer?.cancel();
   }
 
@@ -179,7 +182,7 @@ export class PodWorker {
 
   private async sync(): Promise<void> {
     if (this.pod.metadata.deletionTimestamp) {
-      void this.stop(true);
+      void this.stop(true).catch((err: unknown) => trace("termination failed", this.uid, String(err)));
       return;
     }
     if (!(await this.ensureSandbox())) return this.report();
@@ -531,7 +534,16 @@ export class PodWorker {
     );
     await this.cleanup();
     this.stopped = true;
-    if (finalize) await this.deps.finalizeDeletion(this.pod);
+    // The control plane may be away (restarting); the pod object must still go once it is back.
+    while (finalize && !this.detached) {
+      try {
+        await this.deps.finalizeDeletion(this.pod);
+        break;
+      } catch (err) {
+        trace("finalize failed; retrying", this.uid, String(err));
+        await this.deps.clock.sleep(2_000);
+      }
+    }
   }
 
   /** Removes every container attempt, rootfs, volume and the sandbox of this pod. */

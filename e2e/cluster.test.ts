@@ -1,0 +1,120 @@
+/**
+ * The whole system on a three-host lab, as the README shows it: the example app applied, spread
+ * over the hosts, scaled, rolled and rolled back; the control plane and its etcd killed and
+ * recovering without losing anything; a namespace deleted with everything in it.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
+
+const root = join(import.meta.dirname, "..");
+
+interface PodList {
+  items: {
+    metadata: { name: string; uid: string; deletionTimestamp?: string };
+    spec: { nodeName?: string };
+    status?: { phase?: string; conditions?: { type: string; status: string }[] };
+  }[];
+}
+
+describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeout: 180_000 }, () => {
+  let lab: LabCluster;
+  const webPods = async () => {
+    const res = await lab.kctl("get", "pods", "-n", "demo", "-l", "app=web", "-o", "json");
+    if (res.code !== 0) throw new Error(res.stderr);
+    return (JSON.parse(res.stdout) as PodList).items.filter((p) => !p.metadata.deletionTimestamp);
+  };
+  const readyWeb = async (n: number) =>
+    eventually(
+      `${n} ready web pods`,
+      async () => {
+        const pods = await webPods();
+        const ready = pods.filter((p) =>
+          p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        );
+        return pods.length === n && ready.length === n ? pods : undefined;
+      },
+      90_000,
+    );
+
+  beforeAll(async () => {
+    lab = await startLabCluster("cl", 3);
+  });
+  afterAll(async () => {
+    await lab?.down();
+  });
+
+  it("applies the manifests and spreads the web pods over the hosts", async () => {
+    const res = await lab.kctl("apply", "-f", join(root, "manifests"));
+    expect(res.stderr).toBe("");
+    const pods = await readyWeb(3);
+    expect(new Set(pods.map((p) => p.spec.nodeName)).size).toBe(3);
+    const status = await lab.kctl("rollout", "status", "deployment/web", "-n", "demo", "--timeout", "60s");
+    expect(status.code).toBe(0);
+  });
+
+  it("scales 3 → 6 → 2", async () => {
+    expect((await lab.kctl("scale", "deployment/web", "-n", "demo", "--replicas", "6")).code).toBe(0);
+    await readyWeb(6);
+    expect((await lab.kctl("scale", "deployment/web", "-n", "demo", "--replicas", "2")).code).toBe(0);
+    await readyWeb(2);
+  });
+
+  it("rolls out a new template and rolls it back", async () => {
+    expect((await lab.kctl("rollout", "restart", "deployment/web", "-n", "demo")).code).toBe(0);
+    expect(
+      (await lab.kctl("rollout", "status", "deployment/web", "-n", "demo", "--timeout", "90s")).code,
+    ).toBe(0);
+    const history = await lab.kctl("rollout", "history", "deployment/web", "-n", "demo");
+    expect(history.stdout).toMatch(/^2\b/m);
+    expect((await lab.kctl("rollout", "undo", "deployment/web", "-n", "demo")).code).toBe(0);
+    expect(
+      (await lab.kctl("rollout", "status", "deployment/web", "-n", "demo", "--timeout", "90s")).code,
+    ).toBe(0);
+    await readyWeb(2);
+  });
+
+  it("loses nothing when the control plane is killed with -9 and restarted", async () => {
+    const before = (await webPods()).map((p) => p.metadata.uid).sort();
+    await lab.crashAndRestart("controlplane");
+    const after = await eventually("API back", async () => {
+      const pods = await webPods().catch(() => undefined);
+      return pods?.length === 2 ? pods : undefined;
+    });
+    expect(after.map((p) => p.metadata.uid).sort()).toEqual(before);
+    expect((await lab.kctl("scale", "deployment/web", "-n", "demo", "--replicas", "3")).code).toBe(0);
+    await readyWeb(3);
+  });
+
+  it("recovers when etcd is killed", async () => {
+    const pidFile = join(lab.state.labDir, "state", "controlplane", "etcd.pid");
+    const pid = Number((await readFile(pidFile, "utf8")).trim());
+    process.kill(pid, "SIGKILL");
+    await eventually("etcd back", async () => {
+      const res = await lab.kctl("get", "deploy", "web", "-n", "demo");
+      return res.code === 0 ? true : undefined;
+    });
+    expect(Number((await readFile(pidFile, "utf8")).trim())).not.toBe(pid);
+    expect((await lab.kctl("scale", "deployment/web", "-n", "demo", "--replicas", "2")).code).toBe(0);
+    await readyWeb(2);
+  });
+
+  it("deletes a namespace with everything in it, containers included", async () => {
+    expect((await lab.kctl("delete", "namespace", "demo")).code).toBe(0);
+    await eventually(
+      "namespace gone",
+      async () => ((await lab.kctl("get", "namespace", "demo")).code !== 0 ? true : undefined),
+      90_000,
+    );
+    for (const node of lab.state.nodes) {
+      const procs = await lab.onNode(
+        node.name,
+        "sh",
+        "-c",
+        "ls " + join(lab.state.labDir, "state", node.name, "runtime"),
+      );
+      expect(procs.stdout.trim()).toBe("");
+    }
+  });
+});

@@ -1,0 +1,20 @@
+/**
+ * Typed errors of the service proxy and host routes: a stable code and a message naming the
+ * object and field, the config key, or the command (with its stderr) that failed.
+ */
+
+export type ProxyErrorCode =
+  /** A config value or an input object is malformed; the message names the field path. */
+  | "Invalid"
+  /** `nft`, `conntrack`, `ip`, `sysctl` or `nsenter` failed or could not be run. */
+  | "CommandFailed";
+
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+
+  constructor(code: ProxyErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProxyError";
+    this.code = code;
+  }
+}

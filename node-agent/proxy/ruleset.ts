@@ -1,0 +1,175 @@
+/**
+ * The nftables rules of the proxy, as text for `nft -f`, laid out like kube-proxy's nftables mode:
+ * fixed base chains hooked at dstnat/srcnat and filter, verdict maps from
+ * `clusterIP . protocol . port` and `protocol . nodePort` to a per-port service chain, a numgen
+ * random choice over per-endpoint chains that DNAT, per-endpoint dynamic sets for ClientIP
+ * affinity, and a reject for ports without ready endpoints. Pure functions: nothing here runs nft.
+ */
+import { createHash } from "node:crypto";
+import type { ServicePortModel } from "./service-ports.js";
+
+export interface RulesetConfig {
+  /** Name of the `ip` family table the proxy owns. */
+  readonly table: string;
+  /** The pod CIDR of the whole cluster: off-cluster clients of a ClusterIP and pod egress leaving it are masqueraded. */
+  readonly clusterCIDR: string | undefined;
+  /** CIDRs whose addresses accept NodePorts; undefined: every local address but 127.0.0.0/8. */
+  readonly nodePortAddresses: readonly string[] | undefined;
+}
+
+/** One element of a verdict map. */
+export interface MapElement {
+  readonly map: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** What one service port adds to the table; chains and sets are named uniquely for the port. */
+export interface RenderedPort {
+  /** Chain name → rule bodies in order. */
+  readonly chains: ReadonlyMap<string, readonly string[]>;
+  /** Set name → declaration body (`{ type ...; }`). */
+  readonly sets: ReadonlyMap<string, string>;
+  readonly elements: readonly MapElement[];
+}
+
+export const SERVICE_IPS = "service-ips";
+export const SERVICE_NODEPORTS = "service-nodeports";
+export const NO_ENDPOINT_SERVICES = "no-endpoint-services";
+export const NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports";
+const SERVICES = "services";
+const MARK_MASQ = "mark-for-masquerade";
+const REJECT = "reject-chain";
+const ENDPOINTS_CHECK = "endpoints-check";
+/** Packet mark bit meaning "masquerade on the way out", as kube-proxy's KUBE-MARK-MASQ. */
+const MASQ_BIT = "0x4000";
+
+/** nft identifiers allow letters, digits and `/ - _ .`; anything else is replaced (the hash keeps names unique). */
+function safe(id: string): string {
+  return id.replace(/[^A-Za-z0-9/\-_.]/g, "_");
+}
+
+function hash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
+
+export function serviceChainName(p: ServicePortModel): string {
+  return `svc-${hash(p.id)}-${safe(p.id)}`;
+}
+
+export function externalChainName(p: ServicePortModel): string {
+  return `ext-${hash(p.id)}-${safe(p.id)}`;
+}
+
+export function endpointChainName(p: ServicePortModel, ep: { ip: string; port: number }): string {
+  return `ep-${hash(p.id)}-${safe(p.id)}__${ep.ip}/${ep.port}`;
+}
+
+/** The timeout is part of the hashed name: a new timeout makes a new set instead of altering one in use. */
+export function affinitySetName(p: ServicePortModel, ep: { ip: string; port: number }): string {
+  return `aff-${hash(`${p.id}@${p.affinitySeconds}`)}-${safe(p.id)}__${ep.ip}/${ep.port}`;
+}
+
+/** Declarations and rules of the fixed part of the table, as `nft -f` lines. */
+export function renderBase(config: RulesetConfig): string[] {
+  const t = `ip ${config.table}`;
+  const nodeAddrs =
+    config.nodePortAddresses === undefined
+      ? "fib daddr type local ip daddr != 127.0.0.0/8"
+      : `ip daddr { ${config.nodePortAddresses.join(", ")} }`;
+  const lines = [
+    `add chain ${t} nat-prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add chain ${t} nat-output { type nat hook output priority -100; policy accept; }`,
+    `add chain ${t} nat-postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    // Reject is not allowed in nat chains, so ports without endpoints are refused by filter chains
+    // that run before DNAT (-110 < -100) on every path a new connection can take.
+    `add chain ${t} filter-input { type filter hook input priority -110; policy accept; }`,
+    `add chain ${t} filter-forward { type filter hook forward priority -110; policy accept; }`,
+    `add chain ${t} filter-output { type filter hook output priority -110; policy accept; }`,
+    `add chain ${t} ${SERVICES}`,
+    `add chain ${t} ${MARK_MASQ}`,
+    `add chain ${t} ${REJECT}`,
+    `add chain ${t} ${ENDPOINTS_CHECK}`,
+    `add map ${t} ${SERVICE_IPS} { type ipv4_addr . inet_proto . inet_service : verdict; }`,
+    `add map ${t} ${SERVICE_NODEPORTS} { type inet_proto . inet_service : verdict; }`,
+    `add map ${t} ${NO_ENDPOINT_SERVICES} { type ipv4_addr . inet_proto . inet_service : verdict; }`,
+    `add map ${t} ${NO_ENDPOINT_NODEPORTS} { type inet_proto . inet_service : verdict; }`,
+    `add rule ${t} nat-prerouting jump ${SERVICES}`,
+    `add rule ${t} nat-output jump ${SERVICES}`,
+    `add rule ${t} ${SERVICES} ip daddr . meta l4proto . th dport vmap @${SERVICE_IPS}`,
+    `add rule ${t} ${SERVICES} ${nodeAddrs} meta l4proto . th dport vmap @${SERVICE_NODEPORTS}`,
+    `add rule ${t} ${MARK_MASQ} meta mark set meta mark | ${MASQ_BIT}`,
+    // The bit is cleared before masquerading so a packet that is routed again is not masqueraded twice.
+    `add rule ${t} nat-postrouting meta mark & ${MASQ_BIT} == ${MASQ_BIT} meta mark set meta mark ^ ${MASQ_BIT} masquerade fully-random`,
+    `add rule ${t} ${REJECT} meta l4proto tcp reject with tcp reset`,
+    `add rule ${t} ${REJECT} reject`,
+    `add rule ${t} ${ENDPOINTS_CHECK} ip daddr . meta l4proto . th dport vmap @${NO_ENDPOINT_SERVICES}`,
+    `add rule ${t} ${ENDPOINTS_CHECK} ${nodeAddrs} meta l4proto . th dport vmap @${NO_ENDPOINT_NODEPORTS}`,
+    `add rule ${t} filter-input ct state new jump ${ENDPOINTS_CHECK}`,
+    `add rule ${t} filter-forward ct state new jump ${ENDPOINTS_CHECK}`,
+    `add rule ${t} filter-output ct state new jump ${ENDPOINTS_CHECK}`,
+  ];
+  if (config.clusterCIDR !== undefined) {
+    // Pod egress leaving the cluster goes out with the node's address.
+    const c = config.clusterCIDR;
+    lines.push(`add rule ${t} nat-postrouting ip saddr ${c} ip daddr != ${c} masquerade`);
+  }
+  return lines;
+}
+
+/** The chains, sets and map elements of one service port. */
+export function renderPort(p: ServicePortModel, config: RulesetConfig): RenderedPort {
+  const chains = new Map<string, string[]>();
+  const sets = new Map<string, string>();
+  const elements: MapElement[] = [];
+  const ipKey = `${p.clusterIP} . ${p.protocol} . ${p.port}`;
+  const npKey = `${p.protocol} . ${p.nodePort}`;
+  if (p.endpoints.length === 0) {
+    elements.push({ map: NO_ENDPOINT_SERVICES, key: ipKey, value: `goto ${REJECT}` });
+    if (p.nodePort !== undefined) {
+      elements.push({ map: NO_ENDPOINT_NODEPORTS, key: npKey, value: `goto ${REJECT}` });
+    }
+    return { chains, sets, elements };
+  }
+
+  const svc = serviceChainName(p);
+  const svcRules: string[] = [];
+  if (config.clusterCIDR !== undefined) {
+    // Clients outside the pod network (hosts, other nodes) must get replies back through this node.
+    svcRules.push(
+      `ip daddr ${p.clusterIP} ${p.protocol} dport ${p.port} ip saddr != ${config.clusterCIDR} jump ${MARK_MASQ}`,
+    );
+  }
+  const choices: string[] = [];
+  p.endpoints.forEach((ep, i) => {
+    const epChain = endpointChainName(p, ep);
+    const epRules = [`ip saddr ${ep.ip} jump ${MARK_MASQ}`];
+    if (p.affinitySeconds !== undefined) {
+      const set = affinitySetName(p, ep);
+      sets.set(set, `{ type ipv4_addr; flags dynamic,timeout; timeout ${p.affinitySeconds}s; }`);
+      svcRules.push(`ip saddr @${set} goto ${epChain}`);
+      epRules.push(`update @${set} { ip saddr }`);
+    }
+    epRules.push(`meta l4proto ${p.protocol} dnat to ${ep.ip}:${ep.port}`);
+    chains.set(epChain, epRules);
+    choices.push(`${i} : goto ${epChain}`);
+  });
+  svcRules.push(`numgen random mod ${p.endpoints.length} vmap { ${choices.join(", ")} }`);
+  chains.set(svc, svcRules);
+  elements.push({ map: SERVICE_IPS, key: ipKey, value: `goto ${svc}` });
+
+  if (p.nodePort !== undefined) {
+    const ext = externalChainName(p);
+    // NodePort traffic may come from another host: masquerade so replies return through this node.
+    chains.set(ext, [`jump ${MARK_MASQ}`, `goto ${svc}`]);
+    elements.push({ map: SERVICE_NODEPORTS, key: npKey, value: `goto ${ext}` });
+  }
+  return { chains, sets, elements };
+}
+
+/** Rules plus map elements of a rendered port (the rule-count metric). */
+export function countRules(r: RenderedPort): number {
+  let n = r.elements.length;
+  for (const rules of r.chains.values()) n += rules.length;
+  return n;
+}
