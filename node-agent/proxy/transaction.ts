@@ -9,14 +9,19 @@
 import type { MapElement, RenderedPort } from "./ruleset.js";
 
 /** Deletes and recreates `table` with the base lines and every port. */
-export function fullTransaction(table: string, base: readonly string[], ports: Iterable<RenderedPort>): string {
+export function fullTransaction(
+  table: string,
+  base: readonly string[],
+  ports: Iterable<RenderedPort>,
+): string {
   const t = `ip ${table}`;
   const lines = [`add table ${t}`, `delete table ${t}`, `add table ${t}`, ...base];
   const all = [...ports];
   for (const r of all) for (const [name, decl] of r.sets) lines.push(`add set ${t} ${name} ${decl}`);
   for (const r of all) for (const name of r.chains.keys()) lines.push(`add chain ${t} ${name}`);
   for (const r of all) {
-    for (const [name, rules] of r.chains) for (const rule of rules) lines.push(`add rule ${t} ${name} ${rule}`);
+    for (const [name, rules] of r.chains)
+      for (const rule of rules) lines.push(`add rule ${t} ${name} ${rule}`);
   }
   for (const r of all) for (const e of r.elements) lines.push(addElement(t, e));
   return `${lines.join("\n")}\n`;
