@@ -272,7 +272,7 @@ export class ServiceProxy {
     this.applied = next;
     this.owners = owners;
     this.needFull = false;
-    this.afterApply([...new Set([...before.keys(), ...next.keys()])], before);
+    await this.afterApply([...new Set([...before.keys(), ...next.keys()])], before);
     return { kind: "full", script, seconds: (performance.now() - t0) / 1000 };
   }
 
@@ -293,7 +293,7 @@ export class ServiceProxy {
       else this.applied.set(key, a);
     }
     this.owners = owners;
-    this.afterApply([...keys], before);
+    await this.afterApply([...keys], before);
     return { kind: "partial", script, seconds: (performance.now() - t0) / 1000 };
   }
 
@@ -328,8 +328,11 @@ export class ServiceProxy {
     if (text !== "") this.onProblem(key, problems);
   }
 
-  /** Updates the gauges and drops conntrack entries of UDP flows to endpoints that left. */
-  private afterApply(keys: readonly string[], before: ReadonlyMap<string, AppliedService>): void {
+  /** Updates the gauges and deletes the conntrack entries of UDP flows to endpoints that left. */
+  private async afterApply(
+    keys: readonly string[],
+    before: ReadonlyMap<string, AppliedService>,
+  ): Promise<void> {
     if (this.metrics) {
       let rules = this.baseLines.filter((l) => l.startsWith("add rule")).length;
       let ports = 0;
@@ -345,7 +348,8 @@ export class ServiceProxy {
     );
     if (stale.length === 0) return;
     trace("deleting conntrack entries", stale);
-    deleteStaleFlows(this.netns, stale).catch((err: Error) => {
+    // A failure here leaves the rules right; it is reported, not retried by a full resync.
+    await deleteStaleFlows(this.netns, stale).catch((err: Error) => {
       this.metrics?.syncErrors.inc({ kind: "conntrack" });
       this.onError(err);
     });
