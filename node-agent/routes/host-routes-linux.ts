@@ -1,0 +1,205 @@
+/**
+ * Keeps this node's routes to the other nodes' pods (host-gw) in the kernel: one route per other
+ * node's podCIDR via its InternalIP, marked with the project's own route protocol number so only
+ * those routes are ever read, replaced or deleted. Changes are coalesced and reconciled against
+ * `ip route` (level-triggered: whatever was there, owned routes end up exactly as the nodes say);
+ * a failed reconcile is retried, and a periodic one repairs drift. Also turns IP forwarding on.
+ *
+ * Lifecycle: construct, feed Nodes with set/delete, `start()`, `stop()` (routes stay, so pods keep
+ * talking across an agent restart), `uninstall()` (stop and delete every owned route).
+ */
+import { writeFile } from "node:fs/promises";
+import { tracer } from "../../controlplane/util/trace.js";
+import { inNetns, runTool } from "../network/commands-linux.js";
+import { RouteError } from "./errors.js";
+import { type NodeInput, planRoutes, routeChanges } from "./route-plan.js";
+
+const trace = tracer("routes");
+
+/** Route protocol number marking the project's routes (`ip route ... proto 199`). */
+export const ROUTE_PROTO = 199;
+
+export interface HostRoutesConfig {
+  /** This node's name: its own podCIDR gets no route. */
+  nodeName: string;
+  /** Network namespace file to program; undefined: the namespace this process runs in. */
+  netns?: string;
+  /** Route protocol number marking owned routes; default 199. */
+  proto?: number;
+  /** Delay before retrying a failed reconcile; default 1000 ms. */
+  retryDelayMs?: number;
+  /** Period of the reconcile that repairs drift; default 60 s, 0 disables it. */
+  resyncIntervalMs?: number;
+  /** Told when a Node cannot be routed to, with the reasons; default: traced. */
+  onProblem?: (problems: readonly string[]) => void;
+  /** Told of a failed background reconcile; default: traced. */
+  onError?: (err: Error) => void;
+}
+
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+}
+
+export class HostRoutes {
+  private readonly nodes = new Map<string, NodeInput>();
+  private readonly proto: number;
+  private readonly retryDelayMs: number;
+  private readonly resyncIntervalMs: number;
+  private started = false;
+  private stopped = false;
+  private running: Promise<string[]> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private lastProblems = "";
+
+  constructor(private readonly config: HostRoutesConfig) {
+    if (!config.nodeName) throw new RouteError("Invalid", "host routes config nodeName: empty");
+    this.proto = config.proto ?? ROUTE_PROTO;
+    if (!Number.isInteger(this.proto) || this.proto < 5 || this.proto > 255) {
+      // 0-4 are the kernel's own (unspec, redirect, kernel, boot, static).
+      throw new RouteError(
+        "Invalid",
+        `host routes config proto: ${this.proto} is not a route protocol number 5..255`,
+      );
+    }
+    this.retryDelayMs = config.retryDelayMs ?? 1000;
+    this.resyncIntervalMs = config.resyncIntervalMs ?? 60_000;
+    for (const [key, v] of [
+      ["retryDelayMs", this.retryDelayMs],
+      ["resyncIntervalMs", this.resyncIntervalMs],
+    ] as const) {
+      if (!Number.isFinite(v) || v < 0)
+        throw new RouteError("Invalid", `host routes config ${key}: ${v} is not a duration in ms (>= 0)`);
+    }
+  }
+
+  setNode(node: NodeInput): void {
+    this.nodes.set(node.metadata.name ?? "", node);
+    this.schedule(0);
+  }
+
+  deleteNode(node: NodeInput): void {
+    this.nodes.delete(node.metadata.name ?? "");
+    this.schedule(0);
+  }
+
+  /** Turns IP forwarding on and reconciles once; rejects if that fails (retried in the background). */
+  async start(): Promise<void> {
+    if (this.stopped) throw new RouteError("Invalid", "host routes were stopped; make a new instance");
+    this.started = true;
+    if (this.resyncIntervalMs > 0) {
+      this.resyncTimer = setInterval(() => this.schedule(0), this.resyncIntervalMs);
+      this.resyncTimer.unref();
+    }
+    try {
+      await this.enableForwarding();
+    } catch (err) {
+      this.schedule(this.retryDelayMs);
+      throw err;
+    }
+    await this.reconcileNow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.resyncTimer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Stops and deletes every route carrying the project's protocol number. */
+  async uninstall(): Promise<void> {
+    await this.stop();
+    await this.apply(routeChanges(await this.ownedRoutes(), new Map(), this.proto));
+  }
+
+  /**
+   * Brings the owned routes in line with the nodes fed so far (after any reconcile in flight) and
+   * returns the `ip` lines it ran. Rejects on failure; a retry is scheduled.
+   */
+  async reconcileNow(): Promise<string[]> {
+    while (this.running) await this.running.catch(() => undefined);
+    const run = this.reconcile();
+    this.running = run;
+    try {
+      return await run;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.started || this.stopped || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.reconcileNow().catch(() => undefined);
+    }, delayMs);
+  }
+
+  private async reconcile(): Promise<string[]> {
+    try {
+      const plan = planRoutes(this.nodes.values(), this.config.nodeName);
+      const text = plan.problems.join("\n");
+      if (text !== this.lastProblems && text !== "") {
+        (this.config.onProblem ?? ((p) => trace("nodes left without routes", p)))(plan.problems);
+      }
+      this.lastProblems = text;
+      const lines = routeChanges(await this.ownedRoutes(), plan.routes, this.proto);
+      await this.apply(lines);
+      if (lines.length > 0) trace("routes changed", lines);
+      return lines;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      (this.config.onError ?? ((e) => trace("reconcile failed", e.message)))(error);
+      this.schedule(this.retryDelayMs);
+      throw error;
+    }
+  }
+
+  /** The routes in the main table carrying the project's protocol number: destination → gateway. */
+  private async ownedRoutes(): Promise<Map<string, string>> {
+    const argv = [
+      ...inNetns(this.config.netns),
+      "ip",
+      "-j",
+      "-4",
+      "route",
+      "show",
+      "proto",
+      String(this.proto),
+    ];
+    const res = await runTool(argv);
+    if (res.code !== 0) throw new RouteError("CommandFailed", `${argv.join(" ")}: ${res.stderr.trim()}`);
+    const routes = JSON.parse(res.stdout || "[]") as IpRoute[];
+    return new Map(routes.map((r) => [r.dst.includes("/") ? r.dst : `${r.dst}/32`, r.gateway ?? ""]));
+  }
+
+  /**
+   * Runs the lines with `-force`, so one unreachable gateway does not keep the other nodes'
+   * routes out; any failure is then reported with ip's complaints.
+   */
+  private async apply(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    const argv = [...inNetns(this.config.netns), "ip", "-force", "-batch", "-"];
+    const res = await runTool(argv, `${lines.join("\n")}\n`);
+    if (res.code !== 0) {
+      throw new RouteError(
+        "CommandFailed",
+        `${argv.join(" ")}: ${res.stderr.trim() || `exit code ${res.code}`} (input:\n${lines.join("\n")})`,
+      );
+    }
+  }
+
+  private async enableForwarding(): Promise<void> {
+    if (this.config.netns === undefined) {
+      await writeFile("/proc/sys/net/ipv4/ip_forward", "1\n").catch((err: Error) => {
+        throw new RouteError("CommandFailed", `enable IP forwarding: ${err.message}`, { cause: err });
+      });
+      return;
+    }
+    const argv = [...inNetns(this.config.netns), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"];
+    const res = await runTool(argv);
+    if (res.code !== 0) throw new RouteError("CommandFailed", `${argv.join(" ")}: ${res.stderr.trim()}`);
+  }
+}
