@@ -14,13 +14,15 @@ import type { KubeObject } from "../../controlplane/api/object.js";
 import { type Clock, realClock } from "../../controlplane/util/clock.js";
 import { primaryIPv4 } from "../../controlplane/util/host-address.js";
 import { tracer } from "../../controlplane/util/trace.js";
-import type { ConfigMap, Endpoints, Event, Pod, Secret, Service } from "../../proto/gen/api.js";
+import type { ConfigMap, Endpoints, Event, Node, Pod, Secret, Service } from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { PodNetwork } from "../network/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
 import { serviceEnv } from "../pod-worker/service-env.js";
+import { ServiceProxy } from "../proxy/index.js";
+import { HostRoutes } from "../routes/index.js";
 import { ImageStore } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { NodeIdentity } from "./credentials.js";
@@ -84,6 +86,9 @@ export function startAgent(opts: AgentOptions): Agent {
   let manager: PodManager | undefined;
   const services = new ObjectMirror<Service & KubeObject>(client, nodeName, "Service");
   const endpoints = new ObjectMirror<Endpoints & KubeObject>(client, nodeName, "Endpoints");
+  const nodes = new ObjectMirror<Node & KubeObject>(client, nodeName, "Node");
+  let proxy: ServiceProxy | undefined;
+  let routes: HostRoutes | undefined;
   const tunnel = new TunnelClient(client, () => manager, runtime);
   let markReady: (res: RegisterResponse) => void = () => {};
   const ready = new Promise<RegisterResponse>((resolve) => (markReady = resolve));
@@ -170,9 +175,30 @@ export function startAgent(opts: AgentOptions): Agent {
       waitForEndpointsWithdrawn: (pod, deadline) => waitForWithdrawal(endpoints, pod, deadline, clock),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
     });
+    // Services balance in the kernel and pods reach other hosts' pods: the proxy and the routes
+    // follow the cluster's Services, Endpoints and Nodes from here on.
+    const serviceProxy = new ServiceProxy({ clusterCIDR: res.clusterCIDR, registry: metrics });
+    const hostRoutes = new HostRoutes({ nodeName });
+    proxy = serviceProxy;
+    routes = hostRoutes;
+    services.onChange((changed, removed) => {
+      for (const s of changed) serviceProxy.setService(s);
+      for (const s of removed) serviceProxy.deleteService(s);
+    });
+    endpoints.onChange((changed, removed) => {
+      for (const e of changed) serviceProxy.setEndpoints(e);
+      for (const e of removed) serviceProxy.deleteEndpoints(e);
+    });
+    nodes.onChange((changed, removed) => {
+      for (const n of changed) hostRoutes.setNode(n);
+      for (const n of removed) hostRoutes.deleteNode(n);
+    });
+    await serviceProxy.start();
+    await hostRoutes.start();
     tunnel.start();
     services.start();
     endpoints.start();
+    nodes.start();
     markReady(res);
   };
 
@@ -209,6 +235,9 @@ export function startAgent(opts: AgentOptions): Agent {
       tunnel.stop();
       services.stop();
       endpoints.stop();
+      nodes.stop();
+      await proxy?.stop();
+      await routes?.stop();
       metricsServer?.close();
       link.stop();
       manager?.detach();
