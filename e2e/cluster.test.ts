@@ -25,6 +25,10 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
     if (res.code !== 0) throw new Error(res.stderr);
     return (JSON.parse(res.stdout) as PodList).items.filter((p) => !p.metadata.deletionTimestamp);
   };
+  const serviceIP = async (name: string) => {
+    const res = await lab.kctl("get", "service", name, "-n", "demo", "-o", "json");
+    return (JSON.parse(res.stdout) as { spec: { clusterIP: string } }).spec.clusterIP;
+  };
   const readyWeb = async (n: number) =>
     eventually(
       `${n} ready web pods`,
@@ -54,6 +58,80 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
     expect(status.code).toBe(0);
   });
 
+  it("answers on the Service's ClusterIP from every host, spread over all the pods", async () => {
+    const ip = await serviceIP("web");
+    const served = new Map<string, number>();
+    for (const node of lab.state.nodes) {
+      for (let i = 0; i < 30; i++) {
+        const res = await lab.onNode(
+          node.name,
+          "timeout",
+          "3",
+          "busybox",
+          "wget",
+          "-q",
+          "-O-",
+          `http://${ip}/`,
+        );
+        expect(res.code).toBe(0);
+        const pod = res.stdout.trim();
+        served.set(pod, (served.get(pod) ?? 0) + 1);
+      }
+    }
+    // 90 requests over 3 pods chosen at random: each gets a fair share (expected 30).
+    expect(served.size).toBe(3);
+    for (const count of served.values()) expect(count).toBeGreaterThanOrEqual(12);
+  });
+
+  it("answers on the NodePort of every host, and by DNS name from a pod", async () => {
+    for (const node of lab.state.nodes) {
+      const other = lab.state.nodes.find((n) => n.name !== node.name)!;
+      const res = await lab.onNode(
+        other.name,
+        "timeout",
+        "3",
+        "busybox",
+        "wget",
+        "-q",
+        "-O-",
+        `http://${node.address}:30080/`,
+      );
+      expect(res.stdout).toMatch(/^web-/);
+    }
+    const pod = (await webPods())[0]!.metadata.name;
+    const byName = await lab.kctl(
+      "exec",
+      pod,
+      "-n",
+      "demo",
+      "--",
+      "wget",
+      "-q",
+      "-O-",
+      "http://web.demo.svc.cluster.local/",
+    );
+    expect(byName.stdout).toMatch(/^web-/);
+  });
+
+  it("rolls out under a constant request loop from another host with no failed request", async () => {
+    const ip = await serviceIP("web");
+    const client = lab.state.nodes[0]!.name;
+    const loop = lab.onNode(
+      client,
+      "sh",
+      "-c",
+      `ok=0; fail=0; end=$(($(date +%s) + 25)); while [ $(date +%s) -lt $end ]; do if timeout 3 busybox wget -q -O /dev/null http://${ip}/; then ok=$((ok+1)); else fail=$((fail+1)); fi; done; echo "$ok $fail"`,
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await lab.kctl("rollout", "restart", "deployment/web", "-n", "demo")).code).toBe(0);
+    expect(
+      (await lab.kctl("rollout", "status", "deployment/web", "-n", "demo", "--timeout", "60s")).code,
+    ).toBe(0);
+    const [ok, failed] = (await loop).stdout.trim().split(" ").map(Number);
+    expect(failed).toBe(0);
+    expect(ok).toBeGreaterThan(50);
+  });
+
   it("scales 3 → 6 → 2", async () => {
     expect((await lab.kctl("scale", "deployment/web", "-n", "demo", "--replicas", "6")).code).toBe(0);
     await readyWeb(6);
@@ -67,7 +145,7 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
       (await lab.kctl("rollout", "status", "deployment/web", "-n", "demo", "--timeout", "90s")).code,
     ).toBe(0);
     const history = await lab.kctl("rollout", "history", "deployment/web", "-n", "demo");
-    expect(history.stdout).toMatch(/^2\b/m);
+    expect(history.stdout).toMatch(/^3\b/m);
     expect((await lab.kctl("rollout", "undo", "deployment/web", "-n", "demo")).code).toBe(0);
     expect(
       (await lab.kctl("rollout", "status", "deployment/web", "-n", "demo", "--timeout", "90s")).code,
