@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { componentsFor } from "../../kctl/lab/components.js";
+import { componentsFor, type LabComponents } from "../../kctl/lab/components.js";
 import { labDown } from "../../kctl/lab/lab-down.js";
 import { restartComponent } from "../../kctl/lab/lab-restart.js";
 import type { LabState } from "../../kctl/lab/lab-state.js";
@@ -29,7 +29,22 @@ export interface LabCluster {
 
 export const isRoot = process.getuid?.() === 0;
 
-export async function startLabCluster(prefix: string, nodes: number): Promise<LabCluster> {
+/** Adds flags to the control plane's `kctl up` (e.g. short failure detection for tests). */
+export function withControlPlaneFlags(base: LabComponents, ...flags: string[]): LabComponents {
+  return {
+    ...base,
+    controlPlane: (ctx) => {
+      const spec = base.controlPlane!(ctx);
+      return { ...spec, argv: [...spec.argv, ...flags] };
+    },
+  };
+}
+
+export async function startLabCluster(
+  prefix: string,
+  nodes: number,
+  components: LabComponents = componentsFor("all"),
+): Promise<LabCluster> {
   requireBuild();
   const root = await mkdtemp(join(tmpdir(), `kctl-e2e-${prefix}-`));
   const target = {
@@ -37,7 +52,6 @@ export async function startLabCluster(prefix: string, nodes: number): Promise<La
     labDir: join(root, "lab"),
     registryDir: join(root, "registry"),
   };
-  const components = componentsFor("all");
   const down = async () => {
     await labDown({ ...target, graceMs: 2_000 }).catch(() => undefined);
     await rm(root, { recursive: true, force: true });

@@ -17,6 +17,16 @@ import { UsageError } from "../errors.js";
 
 export const defaultStateDir = "/var/lib/kctl";
 
+function secondsFlag<K extends string>(
+  value: number | undefined,
+  flag: string,
+  key: K,
+): Partial<Record<K, number>> {
+  if (value === undefined) return {};
+  if (value < 2) throw new UsageError(`${flag} must be at least 2 seconds (got ${value})`);
+  return { [key]: value } as Partial<Record<K, number>>;
+}
+
 function cidrFlag<K extends string>(
   value: string | undefined,
   flag: string,
@@ -94,6 +104,18 @@ export const upCommand: Command = {
       help: "cluster DNS port (default 53; 0 picks one)",
     },
     {
+      name: "node-monitor-grace-period",
+      kind: "int",
+      placeholder: "SECONDS",
+      help: "a node silent this long turns NotReady/Unknown (default 40)",
+    },
+    {
+      name: "pod-eviction-timeout",
+      kind: "int",
+      placeholder: "SECONDS",
+      help: "pods of an unreachable node are replaced after this, unless they tolerate longer (default 300)",
+    },
+    {
       name: "bootstrap-token",
       kind: "string",
       placeholder: "TOKEN",
@@ -128,6 +150,16 @@ export const upCommand: Command = {
       ...cidrFlag(ctx.flags.string("service-cidr"), "--service-cidr", "serviceCidr"),
       ...cidrFlag(ctx.flags.string("cluster-cidr"), "--cluster-cidr", "clusterCidr"),
       ...(ctx.flags.int("dns-port") !== undefined ? { dnsPort: ctx.flags.int("dns-port")! } : {}),
+      ...secondsFlag(
+        ctx.flags.int("node-monitor-grace-period"),
+        "--node-monitor-grace-period",
+        "leaseDurationSeconds",
+      ),
+      ...secondsFlag(
+        ctx.flags.int("pod-eviction-timeout"),
+        "--pod-eviction-timeout",
+        "nodeEvictionTimeoutSeconds",
+      ),
     });
     let agent: Agent | undefined;
     try {
