@@ -31,6 +31,7 @@ export class Topology {
     return execFileSync("nsenter", [`--net=${netns}`, ...argv], {
       encoding: "utf8",
       input,
+      maxBuffer: 1 << 28,
       stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
   }
