@@ -151,7 +151,7 @@ describe("cluster DNS over the shared informers", () => {
     const res = await queryTcp(dns.port, "web.default.svc.cluster.local");
     expect(res.id).toBe(7);
     expect(res.flag_aa).toBe(true);
-    expect(res.answers?.map((a) => a.data)).toEqual(["10.96.5.5"]);
+    expect(res.answers?.map((a) => (a as { data?: unknown }).data)).toEqual(["10.96.5.5"]);
   });
 
   it("truncates an answer too big for UDP, and the resolver gets it whole over TCP", async () => {

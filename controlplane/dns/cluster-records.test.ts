@@ -3,14 +3,17 @@ import type { Endpoints, Service } from "../../proto/gen/api.js";
 import { type ClusterDnsSource, ClusterDomainError, ClusterRecords } from "./cluster-records.js";
 
 function source(ready = true): ClusterDnsSource {
+  const meta = { apiVersion: "v1", metadata: {} };
   const services = new Map<string, Service>([
-    ["default/web", { spec: { clusterIP: "10.96.0.20" } }],
-    ["default/db", { spec: { clusterIP: "None" } }],
+    ["default/web", { ...meta, kind: "Service", spec: { clusterIP: "10.96.0.20" } }],
+    ["default/db", { ...meta, kind: "Service", spec: { clusterIP: "None" } }],
   ]);
   const endpoints = new Map<string, Endpoints>([
     [
       "default/db",
       {
+        ...meta,
+        kind: "Endpoints",
         subsets: [
           { addresses: [{ ip: "10.244.2.2" }, { ip: "10.244.1.1" }] },
           { addresses: [{ ip: "10.244.1.1" }, { ip: "fd00::1" }], notReadyAddresses: [{ ip: "10.244.3.3" }] },

@@ -1,29 +1,20 @@
-import { Etcd3 } from "etcd3";
-import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resourceForKind } from "../api/resources.js";
-import { Registry } from "../registry/index.js";
-import { Store } from "../store/index.js";
-import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
+import type { Registry } from "../registry/index.js";
+import { startTestStore, type TestStore } from "../testing/test-store.js";
 import { FakeClock } from "../util/clock.js";
 import { EventRecorder } from "./event-recorder.js";
 
 const events = resourceForKind("v1", "Event")!;
 
 describe("EventRecorder on a real etcd", () => {
-  let etcd: EtcdServer;
-  let client: Etcd3;
+  let test: TestStore;
   let registry: Registry;
   beforeAll(async () => {
-    etcd = await startEtcd();
-    client = new Etcd3({ hosts: etcd.endpoint });
-    registry = new Registry({ store: new Store({ client, metrics: new MetricsRegistry() }) });
-    await registry.ensureSystemNamespaces();
+    test = await startTestStore();
+    registry = test.registry;
   });
-  afterAll(async () => {
-    client?.close();
-    await etcd?.stop();
-  });
+  afterAll(() => test?.stop());
 
   it("writes an Event about the object and folds repeats into its count", async () => {
     const clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));

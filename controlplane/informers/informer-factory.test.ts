@@ -1,11 +1,9 @@
-import { Etcd3 } from "etcd3";
-import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { byNodeNameIndex } from "../controllers/machinery/index.js";
-import { Store } from "../store/index.js";
-import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
+import type { Store } from "../store/index.js";
+import { startTestStore, type TestStore } from "../testing/test-store.js";
 import { InformerFactory } from "./informer-factory.js";
 
 const pods = resourceForKind("v1", "Pod")!;
@@ -25,19 +23,13 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 describe("InformerFactory over a real etcd", () => {
-  let etcd: EtcdServer;
-  let client: Etcd3;
+  let test: TestStore;
   let store: Store;
   beforeAll(async () => {
-    etcd = await startEtcd();
-    client = new Etcd3({ hosts: etcd.endpoint });
-    store = new Store({ client, metrics: new MetricsRegistry() });
+    test = await startTestStore();
+    store = test.store;
   });
-  afterAll(async () => {
-    store?.close();
-    client?.close();
-    await etcd?.stop();
-  });
+  afterAll(() => test?.stop());
 
   it("shares one informer per resource, lists existing objects and follows changes with indexes", async () => {
     await store.create(pods, pod("a", "node1"));

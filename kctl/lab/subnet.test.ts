@@ -27,6 +27,7 @@ describe("pickSubnetIndex", () => {
       } catch (e) {
         return e;
       }
+      return undefined;
     })();
     expect(err).toBeInstanceOf(LabError);
     expect((err as LabError).code).toBe("NoFreeSubnet");

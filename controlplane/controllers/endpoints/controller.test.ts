@@ -39,7 +39,7 @@ function pod(name: string, o: TestPodOptions = {}): Pod {
   if (o.namespace) p.metadata!.namespace = o.namespace;
   if (o.ip !== undefined || o.phase !== "Pending") p.status!.podIP = o.ip ?? `10.244.1.${name.length}`;
   if (o.ip === "") delete p.status!.podIP;
-  if (o.ports) p.spec!.containers[0]!.ports = o.ports;
+  if (o.ports) p.spec!.containers![0]!.ports = o.ports;
   return p;
 }
 
