@@ -191,6 +191,35 @@ describe.skipIf(!isRoot)("service proxy on nftables (root)", () => {
     expect(topo.fetch(client, "http://10.96.0.12/", 2)).toEqual(["p2", "p2"]);
   });
 
+  it("a NodePort claimed by two Services stays with the first, and the second is reported, not half-applied", async () => {
+    const problems: string[] = [];
+    const p = new ServiceProxy({
+      netns: host,
+      table: "kctl_clash",
+      fullResyncIntervalMs: 0,
+      onProblem: (_k, ps) => problems.push(...ps),
+    });
+    try {
+      p.setService(
+        service("a", "10.96.1.1", { type: "NodePort", ports: [{ name: "http", port: 80, nodePort: 30500 }] }),
+      );
+      p.setEndpoints(endpoints("a", [POD.p1]));
+      await p.start();
+      p.setService(
+        service("b", "10.96.1.2", { type: "NodePort", ports: [{ name: "http", port: 80, nodePort: 30500 }] }),
+      );
+      p.setEndpoints(endpoints("b", [POD.p2]));
+      const report = await p.syncNow();
+      expect(report.script).toContain("add element ip kctl_clash service-ips { 10.96.1.2 . tcp . 80");
+      expect(report.script).not.toContain("30500");
+      expect(problems).toEqual([
+        "Service default/b: tcp . 30500 (service-nodeports) is already served by Service default/a",
+      ]);
+    } finally {
+      await p.uninstall();
+    }
+  });
+
   it("conntrack entries of UDP flows to a removed endpoint are deleted, the others kept", async () => {
     const udp = service("dns", "10.96.0.53", { ports: [{ name: "http", port: 53, protocol: "UDP" }] });
     proxy.setService(udp);
