@@ -357,7 +357,7 @@ describe("reconcile loops with hollow nodes", () => {
     expect((await run("rollout", "restart", "deployment/stall")).stdout).toBe(
       "deployment.apps/stall restarted\n",
     );
-    const done = await run("rollout", "status", "deployment/stall", "--timeout", "30s");
+    const done = await run("rollout", "status", "deployment/stall", "--timeout", "90s");
     expect(done.stdout).toContain('deployment "stall" successfully rolled out');
     const restarted = await settled("stall", 3, "web:v1");
     expect(restarted.every((p) => p.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"])).toBe(true);
