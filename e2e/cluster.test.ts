@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
+import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
 const root = join(import.meta.dirname, "..");
 
@@ -45,9 +45,7 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
   beforeAll(async () => {
     lab = await startLabCluster("cl", 3);
   });
-  afterAll(async () => {
-    await lab?.down();
-  });
+  afterAll(downLab(() => lab));
 
   it("applies the manifests and spreads the web pods over the hosts", async () => {
     const res = await lab.kctl("apply", "-f", join(root, "manifests"));

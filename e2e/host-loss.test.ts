@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentsFor } from "../kctl/lab/components.js";
 import {
+  downLab,
   eventually,
   isRoot,
   type LabCluster,
@@ -37,9 +38,7 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 180_000 }, () => {
     );
     lab = await startLabCluster("loss", 3, components);
   });
-  afterAll(async () => {
-    await lab?.down();
-  });
+  afterAll(downLab(() => lab));
 
   const readyWeb = async () => {
     const res = await lab.kctl("get", "pods", "-n", "demo", "-l", "app=web", "-o", "json");

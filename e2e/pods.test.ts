@@ -8,7 +8,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_METRICS_PORT } from "../kctl/lab/components.js";
-import { eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
+import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
 interface PodJson {
   metadata: { name: string; uid: string };
@@ -118,9 +118,7 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
     const res = await lab.apply(manifests);
     expect(res.stderr).toBe("");
   });
-  afterAll(async () => {
-    await lab?.down();
-  });
+  afterAll(downLab(() => lab));
 
   it("runs a pod to Running and Ready with an IP from its node's pod CIDR, reachable from its host", async () => {
     const web = await eventually("web ready", async () => {

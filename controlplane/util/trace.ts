@@ -19,8 +19,11 @@ function enabledModules(): Set<string> {
 export function tracer(module: string): Tracer {
   const enabled = enabledModules();
   if (!enabled.has(module) && !enabled.has("all")) return noop;
-  return (message, ...details) => {
-    const extra = details.length ? ` ${details.map((d) => JSON.stringify(d)).join(" ")}` : "";
-    process.stderr.write(`${new Date().toISOString()} [${module}] ${message}${extra}\n`);
-  };
+  return (message, ...details) => process.stderr.write(logLine(module, message, details));
+}
+
+/** One stderr line: time, `[module]`, message and details as JSON. */
+export function logLine(module: string, message: string, details: unknown[]): string {
+  const extra = details.length ? ` ${details.map((d) => JSON.stringify(d)).join(" ")}` : "";
+  return `${new Date().toISOString()} [${module}] ${message}${extra}\n`;
 }

@@ -4,13 +4,14 @@
  * kctl run as a process against it. `down()` removes everything, even after a failed test.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunnerTestFile as File, RunnerTestSuite as Suite } from "vitest";
 import { componentsFor, type LabComponents } from "../../kctl/lab/components.js";
 import { labDown } from "../../kctl/lab/lab-down.js";
 import { restartComponent } from "../../kctl/lab/lab-restart.js";
-import type { LabState } from "../../kctl/lab/lab-state.js";
+import { type LabState, LOGS_DIR, logTails } from "../../kctl/lab/lab-state.js";
 import { labContext, labUp } from "../../kctl/lab/lab-up.js";
 import { runCommand } from "../../kctl/lab/run-command.js";
 import { kctl, type RunResult, requireBuild } from "./kctl-process.js";
@@ -24,7 +25,32 @@ export interface LabCluster {
   onNode(node: string, ...argv: string[]): Promise<RunResult>;
   /** Kills a component (`controlplane` or a node) with SIGKILL and starts it again. */
   crashAndRestart(component: string): Promise<void>;
-  down(): Promise<void>;
+  /**
+   * Removes the lab. Given the suite (afterAll's second argument) and it failed, first keeps the
+   * components' logs under KCTL_E2E_LOGS (default $TMPDIR/kctl-e2e-logs) and prints their tails,
+   * since a failure seen only in CI can't be rerun with the lab still standing.
+   */
+  down(suite?: Readonly<Suite | File>): Promise<void>;
+}
+
+const FAILURE_LOG_TAIL_LINES = 60;
+
+function failed(task: Readonly<Suite | File>): boolean {
+  if (task.result?.state === "fail" || (task.result?.errors?.length ?? 0) > 0) return true;
+  return task.tasks.some((t) => ("tasks" in t ? failed(t) : t.result?.state === "fail"));
+}
+
+async function keepLogs(labDir: string, name: string, config: string): Promise<void> {
+  const dest = join(process.env.KCTL_E2E_LOGS ?? join(tmpdir(), "kctl-e2e-logs"), name);
+  await cp(join(labDir, LOGS_DIR), dest, { recursive: true }).catch(() => undefined);
+  const events = await kctl(["get", "events", "-A"], { config, timeoutMs: 10_000 }).catch((err: unknown) => ({
+    stdout: "",
+    stderr: String(err),
+  }));
+  console.error(
+    `lab ${name} failed; its logs are kept in ${dest}${await logTails(labDir, FAILURE_LOG_TAIL_LINES)}\n` +
+      `--- kctl get events -A ---\n${events.stdout}${events.stderr}`,
+  );
 }
 
 export const isRoot = process.getuid?.() === 0;
@@ -52,7 +78,7 @@ export async function startLabCluster(
     labDir: join(root, "lab"),
     registryDir: join(root, "registry"),
   };
-  const down = async () => {
+  const remove = async () => {
     await labDown({ ...target, graceMs: 2_000 }).catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   };
@@ -60,7 +86,7 @@ export async function startLabCluster(
   try {
     state = await labUp({ ...target, nodes, components, readyTimeoutMs: 90_000 });
   } catch (err) {
-    await down();
+    await remove();
     throw err;
   }
   const config = components.clientConfig!(labContext(state));
@@ -77,7 +103,23 @@ export async function startLabCluster(
     crashAndRestart: async (component) => {
       await restartComponent({ ...target, component, components, graceMs: 0 });
     },
-    down,
+    down: async (suite) => {
+      if (suite && failed(suite)) await keepLogs(target.labDir, target.name, config);
+      await remove();
+    },
+  };
+}
+
+/**
+ * An afterAll hook that removes the lab, keeping its logs when the suite failed:
+ * `afterAll(downLab(() => lab))`.
+ */
+export function downLab(
+  lab: () => LabCluster | undefined,
+): (context: object, suite: Readonly<Suite | File>) => Promise<void> {
+  // biome-ignore lint/correctness/noEmptyPattern: vitest requires a destructuring first parameter and passes the suite second
+  return async ({}, suite) => {
+    await lab()?.down(suite);
   };
 }
 

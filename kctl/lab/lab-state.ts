@@ -4,7 +4,7 @@
  * even after `lab up` died half-way. Also the registry that maps a lab name to its lab directory.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LabError } from "./errors.js";
 import type { LabAddresses } from "./lab-names.js";
@@ -29,6 +29,18 @@ export function componentStateDir(labDir: string, component: string): string {
 
 export function componentLogFile(labDir: string, component: string): string {
   return join(labDir, LOGS_DIR, `${component}.log`);
+}
+
+/** The last `lines` lines of every log in the lab's logs dir, including a component that died unrecorded. */
+export async function logTails(labDir: string, lines: number): Promise<string> {
+  const dir = join(labDir, LOGS_DIR);
+  const parts: string[] = [];
+  for (const file of (await readdir(dir).catch(() => [] as string[])).sort()) {
+    const path = join(dir, file);
+    const tail = (await readFile(path, "utf8").catch(() => "")).trimEnd().split("\n").slice(-lines);
+    parts.push(`--- ${file.replace(/\.log$/, "")} (${path}, last ${lines} lines) ---\n${tail.join("\n")}`);
+  }
+  return parts.length ? `\n${parts.join("\n")}` : "";
 }
 
 export interface LabNode {

@@ -5,7 +5,7 @@
  * of the components that had started.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { tracer } from "../../controlplane/util/trace.js";
 import { makeCgroup, makeLabCgroups, ownHierarchies } from "./cgroups-linux.js";
@@ -30,6 +30,7 @@ import {
   DEFAULT_REGISTRY_DIR,
   type LabState,
   LOGS_DIR,
+  logTails,
   readLabState,
   registeredLabDir,
   registerLab,
@@ -61,7 +62,6 @@ export interface LabUpOptions {
   signal?: AbortSignal;
 }
 
-const LOG_TAIL_LINES = 20;
 const trace = tracer("lab");
 
 async function refuseExisting(state: LabState, registryDir: string): Promise<void> {
@@ -168,20 +168,6 @@ async function waitReady(
   }
 }
 
-// Every log in the lab's logs dir, including that of a component that died before it was recorded.
-async function logTails(state: LabState): Promise<string> {
-  const dir = join(state.labDir, LOGS_DIR);
-  const parts: string[] = [];
-  for (const file of (await readdir(dir).catch(() => [] as string[])).sort()) {
-    const path = join(dir, file);
-    const lines = (await readFile(path, "utf8").catch(() => "")).trimEnd().split("\n").slice(-LOG_TAIL_LINES);
-    parts.push(
-      `--- ${file.replace(/\.log$/, "")} (${path}, last ${LOG_TAIL_LINES} lines) ---\n${lines.join("\n")}`,
-    );
-  }
-  return parts.length ? `\n${parts.join("\n")}` : "";
-}
-
 async function build(state: LabState, opts: LabUpOptions, release: () => Promise<void>): Promise<void> {
   const { name, components } = opts;
   const timeoutMs = opts.readyTimeoutMs ?? 120_000;
@@ -284,7 +270,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     return state;
   } catch (err) {
     await release();
-    const logs = await logTails(state);
+    const logs = await logTails(state.labDir, 20);
     let cleanup = "";
     try {
       await teardownLab(state, { graceMs: opts.graceMs ?? 10_000, byName: false, registryDir });

@@ -244,9 +244,12 @@ int container_delete(const struct global_opts *g, const char *id, bool force, st
   _cleanup_state_ struct state *st = NULL;
   if (state_load(g->root, id, &st, err) < 0) {
     char dir[PATH_MAX];
-    /* a create interrupted before shim.json leaves only the directory */
-    if (force && err->errnum != ENOENT && state_dir_path(g->root, id, dir, sizeof dir, err) == 0)
+    struct stat st_dir;
+    /* a create interrupted before shim.json leaves only the directory (its error is ENOENT too) */
+    if (force && state_dir_path(g->root, id, dir, sizeof dir, err) == 0 && stat(dir, &st_dir) == 0) {
+      *err = (struct kerr){0};
       return state_remove_dir(dir, err);
+    }
     return kerr_wrap(err, "delete");
   }
   const char *status = state_status(st);

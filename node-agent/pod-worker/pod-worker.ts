@@ -12,6 +12,7 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { quantityMilliValue, quantityValue } from "../../controlplane/api/quantity.js";
 import type { Clock, Timer } from "../../controlplane/util/clock.js";
+import { logWarning } from "../../controlplane/util/log.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { Container, Pod, PodStatus } from "../../proto/gen/api.js";
 import type { PodNetwork, Sandbox } from "../network/index.js";
@@ -35,6 +36,7 @@ import { runProbe } from "./probes.js";
 import { prepareVolumes, releaseVolumes, VolumeError, volumeMounts } from "./volumes.js";
 
 const trace = tracer("pod-worker");
+const warn = (message: string, ...details: unknown[]) => logWarning("pod-worker", message, ...details);
 
 export type EventType = "Normal" | "Warning";
 
@@ -142,7 +144,7 @@ export class PodWorker {
    */
   stop(finalize: boolean): Promise<void> {
     this.finished ??= this.terminate(finalize).catch((err: unknown) => {
-      trace("termination failed", this.uid, String(err));
+      warn("termination failed", this.uid, String(err));
       this.finished = undefined;
       throw err;
     });
@@ -166,7 +168,7 @@ export class PodWorker {
     const began = this.deps.clock.now();
     void this.sync()
       .then(() => this.deps.metrics?.syncSeconds.observe((this.deps.clock.now() - began) / 1000))
-      .catch((err: unknown) => trace("sync failed", this.uid, String(err)))
+      .catch((err: unknown) => warn("sync failed", this.uid, String(err)))
       .finally(() => {
         this.running = false;
         if (this.stopped || this.terminating) return;
@@ -359,6 +361,8 @@ export class PodWorker {
       if (isImageNotFound(err)) reason = imagePullReason(this.pod, spec);
       else if (err instanceof EnvError || err instanceof VolumeError) reason = "CreateContainerConfigError";
       else if (err instanceof ImageError) reason = "ErrImagePull";
+      if (rec.waiting?.reason !== reason || rec.waiting.message !== message)
+        warn(`container ${rec.name} failed to start: ${reason}`, this.uid, message);
       if (rec.waiting?.reason !== reason) {
         this.deps.event(
           this.pod,
@@ -479,7 +483,7 @@ export class PodWorker {
       this.lastReported = text;
       this.pod = { ...this.pod, status };
     } catch (err) {
-      trace("status report failed", this.uid, String(err));
+      warn("status report failed", this.uid, String(err));
     }
   }
 
@@ -540,7 +544,7 @@ export class PodWorker {
         await this.deps.finalizeDeletion(this.pod);
         break;
       } catch (err) {
-        trace("finalize failed; retrying", this.uid, String(err));
+        warn("finalize failed; retrying", this.uid, String(err));
         await this.deps.clock.sleep(2_000);
       }
     }
@@ -549,7 +553,7 @@ export class PodWorker {
   /** Removes every container attempt, rootfs, volume and the sandbox of this pod. */
   private async cleanup(): Promise<void> {
     for (const id of await this.attemptIds())
-      await this.removeAttempt(id).catch((err) => trace("remove failed", id, String(err)));
+      await this.removeAttempt(id).catch((err) => warn("remove failed", id, String(err)));
     await releaseVolumes(this.podDir);
     await this.deps.network.teardownSandbox(this.uid);
     await rm(this.podDir, { recursive: true, force: true });

@@ -64,10 +64,12 @@ export class RuntimeClient {
 
   /** Creates and starts the container from `bundle`; resolves once it runs. */
   async createAndStart(id: string, bundle: string): Promise<void> {
-    await this.run(["create", id, "--bundle", bundle], id);
     try {
+      await this.run(["create", id, "--bundle", bundle], id);
       await this.run(["start", id], id);
     } catch (err) {
+      // A create killed half-way (timeout) leaves its state dir, and the retry with the same id
+      // would then fail with "already exists" forever.
       await this.delete(id, true).catch(() => undefined);
       throw err;
     }

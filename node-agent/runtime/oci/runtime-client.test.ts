@@ -1,0 +1,59 @@
+/**
+ * The runtime client against the real kshim (root): a create that died half-way must not wedge the
+ * container id, because the pod worker retries a failed start with the same id.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBusyboxRootfs } from "../../../native/testing/busybox-rootfs.js";
+import { writeBundle } from "../../../native/testing/oci-bundle.js";
+import { SHIM } from "../../../native/testing/oci-runtimes.js";
+import { type TestCgroupParent, testCgroupParent } from "../../../native/testing/test-cgroups.js";
+import { RuntimeClient } from "./runtime-client.js";
+
+const canRun = process.getuid?.() === 0 && existsSync(SHIM);
+
+describe.skipIf(!canRun)("RuntimeClient with kshim", () => {
+  let dir: string;
+  let cgroups: TestCgroupParent;
+  let runtime: RuntimeClient;
+  let bundle: string;
+  const id = "rc-test-0";
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "kctl-runtime-client-"));
+    const rootfs = join(dir, "rootfs");
+    await buildBusyboxRootfs(rootfs);
+    cgroups = testCgroupParent(`kctl-rc-${process.pid}`);
+    runtime = new RuntimeClient(SHIM, join(dir, "state"));
+    bundle = await writeBundle(join(dir, "bundle"), {
+      rootfs,
+      args: ["sleep", "1000"],
+      cgroupsPath: `${cgroups.path}/${id}`,
+    });
+  });
+
+  afterAll(async () => {
+    await runtime?.delete(id, true).catch(() => undefined);
+    cgroups?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("clears what a create killed half-way left, so the next start with the same id works", async () => {
+    // What a create killed before writing its state leaves behind: the bare state dir.
+    await mkdir(join(dir, "state", id), { recursive: true });
+    await expect(runtime.createAndStart(id, bundle)).rejects.toThrow(/already exists/);
+    expect(existsSync(join(dir, "state", id))).toBe(false);
+
+    await mkdir(join(dir, "state", "rc-bare"), { recursive: true });
+    await runtime.delete("rc-bare", true);
+    expect(existsSync(join(dir, "state", "rc-bare"))).toBe(false);
+
+    await runtime.createAndStart(id, bundle);
+    expect((await runtime.state(id))?.status).toBe("running");
+    await runtime.delete(id, true);
+    expect(await runtime.state(id)).toBeUndefined();
+  });
+});
