@@ -104,6 +104,36 @@ const manifests = [
   ),
 ].join("---\n");
 
+// The hooks write where the test can read them: a hostPath inside the lab's own directory.
+const hookPods = (dir: string) =>
+  [
+    pod(
+      "hooks",
+      `  terminationGracePeriodSeconds: 5
+  volumes: [{name: out, hostPath: {path: ${dir}, type: DirectoryOrCreate}}]
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sleep", "1000"]
+    volumeMounts: [{name: out, mountPath: /out}]
+    lifecycle:
+      postStart: {exec: {command: ["sh", "-c", "echo started > /out/post-start"]}}
+      preStop: {exec: {command: ["sh", "-c", "echo stopping > /out/pre-stop"]}}
+`,
+    ),
+    pod(
+      "badhook",
+      `  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sleep", "1000"]
+    lifecycle:
+      postStart: {exec: {command: ["false"]}}
+`,
+    ),
+  ].join("---\n");
+
 describe.skipIf(!isRoot)("pods on real nodes", () => {
   let lab: LabCluster;
   const get = async (name: string): Promise<PodJson> => {
@@ -115,7 +145,7 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
 
   beforeAll(async () => {
     lab = await startLabCluster("pods", 2);
-    const res = await lab.apply(manifests);
+    const res = await lab.apply(`${manifests}---\n${hookPods(join(lab.state.labDir, "hooks"))}`);
     expect(res.stderr).toBe("");
   });
   afterAll(downLab(() => lab));
@@ -208,6 +238,30 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
     expect(c.restartCount).toBeGreaterThanOrEqual(1);
     const events = await lab.kctl("describe", "pod", "unhealthy", "-n", "e2e");
     expect(events.stdout).toMatch(/Liveness probe failed/);
+  });
+
+  it("runs postStart after the container starts and preStop before it stops", async () => {
+    const out = join(lab.state.labDir, "hooks");
+    await eventually("postStart output", async () =>
+      existsSync(join(out, "post-start")) ? true : undefined,
+    );
+    expect(await readFile(join(out, "post-start"), "utf8")).toBe("started\n");
+    expect(existsSync(join(out, "pre-stop"))).toBe(false);
+    expect((await lab.kctl("delete", "pod", "hooks", "-n", "e2e")).code).toBe(0);
+    await eventually("hooks gone", async () =>
+      (await lab.kctl("get", "pod", "hooks", "-n", "e2e")).code !== 0 ? true : undefined,
+    );
+    expect(await readFile(join(out, "pre-stop"), "utf8")).toBe("stopping\n");
+  });
+
+  it("kills and restarts a container whose postStart hook fails", async () => {
+    await eventually("restart after a failed hook", async () => {
+      const s = container(await get("badhook"));
+      return s && s.restartCount >= 1 ? s : undefined;
+    });
+    const described = await lab.kctl("describe", "pod", "badhook", "-n", "e2e");
+    expect(described.stdout).toMatch(/FailedPostStartHook/);
+    expect(described.stdout).toMatch(/PostStartHook failed: command exited with 1/);
   });
 
   it("gives a pod whose image is missing a clear waiting reason", async () => {

@@ -29,6 +29,7 @@ import {
   parseContainerId,
 } from "./container-record.js";
 import { EnvError, resolveEnv } from "./env.js";
+import { type HookTarget, runHook } from "./lifecycle-hooks.js";
 import type { ObjectLookup } from "./object-lookup.js";
 import type { PodMetrics } from "./pod-metrics.js";
 import { computePodStatus } from "./pod-status.js";
@@ -69,6 +70,9 @@ export interface PodWorkerDeps {
   /** How often the loop wakes to check containers and probes. Default 1 s. */
   resyncMs?: number;
 }
+
+// The kubelet gives postStart no bound, but a hook that never returns would stall this pod's loop.
+const POST_START_BUDGET_MS = 120_000;
 
 const defaultBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
 
@@ -372,17 +376,41 @@ export class PodWorker {
         );
       }
       rec.waiting = { reason, message };
+      return;
     }
+    await this.postStart(spec, rec);
+  }
+
+  /** Where probes and hooks of this attempt of `rec` run. */
+  private hookTarget(spec: Container, rec: ContainerRecord): HookTarget {
+    const id = rec.id!;
+    return {
+      podIP: this.sandbox?.ip ?? "",
+      container: spec,
+      exec: async (command, timeoutMs) => (await this.deps.runtime.exec(id, command, timeoutMs)).exitCode,
+      sleep: (ms) => this.deps.clock.sleep(ms),
+    };
+  }
+
+  /**
+   * Runs the postStart hook of an attempt that just started; when it fails the attempt is killed
+   * and the restart policy takes over, as with the kubelet.
+   */
+  private async postStart(spec: Container, rec: ContainerRecord): Promise<void> {
+    const hook = spec.lifecycle?.postStart;
+    if (!hook) return;
+    const result = await runHook(hook, this.hookTarget(spec, rec), POST_START_BUDGET_MS);
+    if (result.ok) return;
+    const message = `PostStartHook failed: ${result.message}`;
+    this.deps.event(this.pod, "Warning", "FailedPostStartHook", message);
+    this.deps.event(this.pod, "Normal", "Killing", `FailedPostStartHook: ${message}`);
+    await this.killAttempt(rec, (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+    await this.refresh(rec);
   }
 
   private async probe(spec: Container, rec: ContainerRecord): Promise<void> {
     const now = this.deps.clock.now();
-    const target = {
-      podIP: this.sandbox!.ip,
-      container: spec,
-      exec: async (command: string[], timeoutMs: number) =>
-        (await this.deps.runtime.exec(rec.id!, command, timeoutMs)).exitCode,
-    };
+    const target = this.hookTarget(spec, rec);
     const due = (p: { initialDelaySeconds?: number; periodSeconds?: number }, c: { lastRunAt: number }) =>
       now - (rec.startedAtMs ?? now) >= (p.initialDelaySeconds ?? 0) * 1000 &&
       now - c.lastRunAt >= (p.periodSeconds ?? 10) * 1000;
@@ -521,16 +549,18 @@ export class PodWorker {
         );
         const preStop = spec?.lifecycle?.preStop;
         if (preStop && spec) {
-          const remaining = Math.max(0, deadline - this.deps.clock.now());
-          await runProbe(
-            { ...preStop, timeoutSeconds: Math.ceil(remaining / 1000) },
-            {
-              podIP: this.sandbox?.ip ?? "",
-              container: spec,
-              exec: async (command, timeoutMs) =>
-                (await this.deps.runtime.exec(rec.id!, command, timeoutMs)).exitCode,
-            },
+          const result = await runHook(
+            preStop,
+            this.hookTarget(spec, rec),
+            Math.max(0, deadline - this.deps.clock.now()),
           );
+          if (!result.ok)
+            this.deps.event(
+              this.pod,
+              "Warning",
+              "FailedPreStopHook",
+              `PreStopHook failed: ${result.message}`,
+            );
         }
         this.deps.event(this.pod, "Normal", "Killing", `Stopping container ${rec.name}`);
         await this.killAttempt(rec, Math.max(0, deadline - this.deps.clock.now()));

@@ -222,6 +222,11 @@ export interface LifecycleHandler {
   exec?: ExecAction;
   httpGet?: HTTPGetAction;
   tcpSocket?: TCPSocketAction;
+  sleep?: SleepAction;
+}
+
+export interface SleepAction {
+  seconds?: number;
 }
 
 export interface VolumeMount {

@@ -79,7 +79,7 @@ export function validatePodSpec(c: Causes, spec: PodSpec | undefined, path: stri
         if (names.has(container.name)) c.duplicate(child(p, "name"), container.name);
         names.add(container.name);
       }
-      validateContainer(c, container, p, volumes, init);
+      validateContainer(c, container, p, volumes, init, spec.terminationGracePeriodSeconds ?? 30);
     });
   };
   checkContainers(spec.initContainers, "initContainers", true);
@@ -110,6 +110,7 @@ function validateContainer(
   path: string,
   volumes: Set<string>,
   init: boolean,
+  gracePeriodSeconds: number,
 ): void {
   if (!ct.name) c.required(child(path, "name"));
   else c.syntax(child(path, "name"), ct.name, dns1123LabelErrors(ct.name));
@@ -174,7 +175,7 @@ function validateContainer(
     if (init) c.forbidden(child(path, "lifecycle"), "may not be set for init containers");
     for (const hook of ["postStart", "preStop"] as const) {
       const handler = ct.lifecycle[hook];
-      if (handler) validateHandler(c, handler, child(child(path, "lifecycle"), hook));
+      if (handler) validateHook(c, handler, child(child(path, "lifecycle"), hook), gracePeriodSeconds);
     }
   }
 }
@@ -257,8 +258,21 @@ function validateResources(c: Causes, res: ResourceRequirements, path: string): 
   }
 }
 
+// Like Kubernetes with PodLifecycleSleepActionAllowZero: a sleep may not outlast the grace period.
+function validateHook(c: Causes, h: LifecycleHandler, path: string, gracePeriodSeconds: number): void {
+  validateHandler(c, h, path);
+  const seconds = h.sleep?.seconds;
+  if (h.sleep && (seconds === undefined || seconds < 0 || seconds > gracePeriodSeconds)) {
+    c.invalid(
+      child(child(path, "sleep"), "seconds"),
+      seconds,
+      `must be non-negative and not more than terminationGracePeriodSeconds (${gracePeriodSeconds})`,
+    );
+  }
+}
+
 function validateHandler(c: Causes, h: LifecycleHandler, path: string): void {
-  const set = [h.exec, h.httpGet, h.tcpSocket].filter((x) => x !== undefined).length;
+  const set = [h.exec, h.httpGet, h.tcpSocket, h.sleep].filter((x) => x !== undefined).length;
   if (set === 0) c.required(path, "must specify a handler type");
   if (set > 1) c.forbidden(path, "may not specify more than 1 handler type");
   if (h.exec && (!h.exec.command || h.exec.command.length === 0))

@@ -436,6 +436,29 @@ const bad: [string, Raw, string, string, string][] = [
     "FieldValueRequired",
     "must specify a handler type",
   ],
+  [
+    "a preStop sleep longer than the grace period",
+    edited(pod, (o) => {
+      o.spec.terminationGracePeriodSeconds = 5;
+      o.spec.containers[0].lifecycle = { preStop: { sleep: { seconds: 6 } } };
+    }),
+    "spec.containers[0].lifecycle.preStop.sleep.seconds",
+    "FieldValueInvalid",
+    "not more than terminationGracePeriodSeconds (5)",
+  ],
+  [
+    "a postStart hook with two handlers",
+    edited(
+      pod,
+      (o) =>
+        (o.spec.containers[0].lifecycle = {
+          postStart: { sleep: { seconds: 1 }, exec: { command: ["true"] } },
+        }),
+    ),
+    "spec.containers[0].lifecycle.postStart",
+    "FieldValueForbidden",
+    "may not specify more than 1 handler type",
+  ],
   // Volumes.
   [
     "a mount of a missing volume",

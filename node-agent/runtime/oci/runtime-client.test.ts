@@ -56,4 +56,14 @@ describe.skipIf(!canRun)("RuntimeClient with kshim", () => {
     await runtime.delete(id, true);
     expect(await runtime.state(id)).toBeUndefined();
   });
+
+  it("survives an exec that exits without reading a large stdin", async () => {
+    await runtime.createAndStart(id, bundle);
+    const big = "x".repeat(4 << 20);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => runtime.exec(id, ["sh", "-c", "exit 3"], 10_000, big)),
+    );
+    expect(results.map((r) => r.exitCode)).toEqual([3, 3, 3, 3, 3]);
+    await runtime.delete(id, true);
+  });
 });

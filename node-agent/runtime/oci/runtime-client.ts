@@ -117,9 +117,7 @@ export class RuntimeClient {
   /** Runs `command` inside the container's namespaces and cgroup. */
   exec(id: string, command: string[], timeoutMs: number, stdin?: string): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, ["--root", this.root, "exec", id, "--", ...command], {
-        stdio: ["pipe", "pipe", "pipe"],
-      });
+      const child = this.spawnExec(id, command);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -139,8 +137,12 @@ export class RuntimeClient {
 
   /** Starts an interactive exec; the caller owns the child's stdio. */
   spawnExec(id: string, command: string[]) {
-    return spawn(this.binary, ["--root", this.root, "exec", id, "--", ...command], {
+    const child = spawn(this.binary, ["--root", this.root, "exec", id, "--", ...command], {
       stdio: ["pipe", "pipe", "pipe"],
     });
+    // A command that exits without reading its stdin makes the next write fail with EPIPE; unheard,
+    // that error would take the whole agent down. The exit code still tells the caller what happened.
+    child.stdin.on("error", () => undefined);
+    return child;
   }
 }
