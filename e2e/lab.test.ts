@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownHierarchies, pidsIn } from "../kctl/lab/cgroups-linux.js";
+import { pidsIn } from "../kctl/lab/cgroups-linux.js";
 import { acceptsTcp, componentsFor, type LabComponents, pollUntil } from "../kctl/lab/components.js";
 import { LabError } from "../kctl/lab/errors.js";
 import { labDown } from "../kctl/lab/lab-down.js";
@@ -24,6 +24,7 @@ import { currentMountsBeneath } from "../kctl/lab/mounts-linux.js";
 import { isRunning } from "../kctl/lab/processes.js";
 import { mustRun, runCommand } from "../kctl/lab/run-command.js";
 import { listNamespaces, routeGet } from "../kctl/lab/topology-linux.js";
+import { ownHierarchies } from "../node-agent/cgroups/hierarchies-linux.js";
 
 // Names carry the pid so a concurrent run of this file cannot collide with this one.
 const tag = (process.pid % 10000).toString(36);

@@ -300,15 +300,21 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
 
   it("deletes a pod gracefully: Terminating, then gone with its sandbox and containers", async () => {
     const before = await get("web");
+    const node = before.spec.nodeName!;
+    const podCgroups = lab.state.processes
+      .find((p) => p.name === node)!
+      .cgroups.map((dir) => join(dir, `kctl-${node}`, `pod${before.metadata.uid}`));
+    expect(podCgroups.filter((dir) => existsSync(dir)).length).toBeGreaterThan(0);
     const del = await lab.kctl("delete", "pod", "web", "-n", "e2e");
     expect(del.code).toBe(0);
     await eventually("web gone", async () =>
       (await lab.kctl("get", "pod", "web", "-n", "e2e")).code !== 0 ? true : undefined,
     );
-    const nodeState = join(lab.state.labDir, "state", before.spec.nodeName!);
+    const nodeState = join(lab.state.labDir, "state", node);
     expect(existsSync(join(nodeState, "netns", before.metadata.uid))).toBe(false);
     expect(
       (await readdir(join(nodeState, "runtime"))).filter((id) => id.startsWith(before.metadata.uid)),
     ).toEqual([]);
+    expect(podCgroups.filter((dir) => existsSync(dir))).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * a mount that stays busy is detached lazily so teardown never leaves a mount point behind.
  */
 import { readFile } from "node:fs/promises";
-import { unescapeMountPath } from "./cgroups-linux.js";
+import { unescapeMountPath } from "../../node-agent/cgroups/hierarchies-linux.js";
 import { LabError } from "./errors.js";
 import { runCommand } from "./run-command.js";
 

@@ -16,6 +16,8 @@ import { primaryIPv4 } from "../../controlplane/util/host-address.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { ConfigMap, Endpoints, Event, Node, Pod, Secret, Service } from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
+import { ownHierarchies } from "../cgroups/hierarchies-linux.js";
+import { PodCgroups } from "../cgroups/pod-cgroups.js";
 import { PodNetwork } from "../network/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
@@ -46,11 +48,6 @@ export interface AgentOptions {
   /** The node's InternalIP; detected when omitted. */
   address?: string;
   runtimePath?: string;
-  /**
-   * cgroup of this node's pods. Relative, so the runtime places it beneath the agent's own cgroup in
-   * every hierarchy (on v1 the agent may sit at different paths per controller); default `kctl-<node>`.
-   */
-  cgroupParent?: string;
   clock?: Clock;
   /** Serve Prometheus metrics at http://ADDR:PORT/metrics when given (e.g. "0.0.0.0:10249"). */
   metricsAddress?: string;
@@ -82,7 +79,6 @@ export function startAgent(opts: AgentOptions): Agent {
   collectDefaultMetrics({ register: metrics });
   const metricsServer = opts.metricsAddress ? serveMetrics(metrics, opts.metricsAddress) : undefined;
   const runtime = new RuntimeClient(opts.runtimePath ?? defaultRuntimePath(), join(stateDir, "runtime"));
-  const cgroupParent = opts.cgroupParent ?? `kctl-${nodeName}`;
   let manager: PodManager | undefined;
   const services = new ObjectMirror<Service & KubeObject>(client, nodeName, "Service");
   const endpoints = new ObjectMirror<Endpoints & KubeObject>(client, nodeName, "Endpoints");
@@ -141,11 +137,12 @@ export function startAgent(opts: AgentOptions): Agent {
       },
     });
     await network.ensureNode();
+    const cgroups = await PodCgroups.place(await ownHierarchies(), nodeName);
     manager = new PodManager({
       nodeName,
       hostIP: address,
       stateDir,
-      cgroupParent,
+      cgroups,
       runtime,
       images,
       network,

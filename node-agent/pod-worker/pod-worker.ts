@@ -15,6 +15,7 @@ import type { Clock, Timer } from "../../controlplane/util/clock.js";
 import { logWarning } from "../../controlplane/util/log.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { Container, Pod, PodStatus } from "../../proto/gen/api.js";
+import type { PodCgroups } from "../cgroups/pod-cgroups.js";
 import type { PodNetwork, Sandbox } from "../network/index.js";
 import { ImageError, type ImageStore, isImageNotFound } from "../runtime/images/index.js";
 import { writeContainerBundle } from "../runtime/oci/container-config.js";
@@ -46,8 +47,8 @@ export interface PodWorkerDeps {
   hostIP: string;
   /** The agent's state dir; pods live in `<stateDir>/pods/<uid>`. */
   stateDir: string;
-  /** Relative cgroup path of this node's pods (resolved beneath the agent's own cgroup). */
-  cgroupParent: string;
+  /** Where this node's pods live in the cgroup tree. */
+  cgroups: PodCgroups;
   runtime: RuntimeClient;
   images: ImageStore;
   network: PodNetwork;
@@ -323,7 +324,7 @@ export class PodWorker {
         cwd: spec.workingDir || cfg.workingDir || "/",
         hostname: this.pod.spec?.hostname || (this.pod.metadata.name ?? "").slice(0, 63),
         netnsPath: sandbox.netnsPath,
-        cgroupsPath: `${this.deps.cgroupParent}/pod${this.uid}/${id}`,
+        cgroupsPath: this.deps.cgroups.containerPath(this.uid, id),
         logPath,
         mounts: [
           { source: sandbox.files.hosts, destination: "/etc/hosts" },
@@ -584,6 +585,7 @@ export class PodWorker {
   private async cleanup(): Promise<void> {
     for (const id of await this.attemptIds())
       await this.removeAttempt(id).catch((err) => warn("remove failed", id, String(err)));
+    await this.deps.cgroups.removePod(this.uid).catch((err) => warn("remove pod cgroup failed", String(err)));
     await releaseVolumes(this.podDir);
     await this.deps.network.teardownSandbox(this.uid);
     await rm(this.podDir, { recursive: true, force: true });

@@ -1,0 +1,77 @@
+/**
+ * Where this node's pods live in the cgroup tree, and their removal. Container cgroups are made by
+ * the runtime from the path given here; a pod's own directory (`pod<uid>`, made on the way) is
+ * removed by the agent once its containers are gone, as the kubelet does.
+ *
+ * Placement: beneath the agent's own cgroup, so a node never reaches outside what it was given.
+ * On a pure cgroup v2 host the kernel refuses to enable controllers in a cgroup that holds
+ * processes, so the agent first moves itself into a leaf (`<own>/agent`) and its pods go into the
+ * sibling `<own>/kctl-<node>` by absolute path. On v1 and hybrid hosts pods go into
+ * `kctl-<node>` beneath the agent's cgroup of every hierarchy, by relative path.
+ */
+import { mkdir, rmdir, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { CgroupError, type CgroupHierarchy } from "./hierarchies-linux.js";
+
+const AGENT_LEAF = "agent";
+
+export class PodCgroups {
+  private constructor(
+    /** The runtime's cgroupsPath prefix: relative (beneath the caller's cgroup) or absolute. */
+    readonly parent: string,
+    /** The directory of `parent` in every hierarchy. */
+    private readonly dirs: readonly string[],
+  ) {}
+
+  /**
+   * Places the pods of `nodeName` for an agent whose cgroups are `hierarchies` (this process's).
+   * On pure v2 this moves the process `pid` into the leaf first.
+   */
+  static async place(
+    hierarchies: readonly CgroupHierarchy[],
+    nodeName: string,
+    pid = process.pid,
+  ): Promise<PodCgroups> {
+    const name = `kctl-${nodeName}`;
+    const v2 = hierarchies.length > 0 && hierarchies.every((h) => h.version === 2);
+    if (v2 && hierarchies[0]!.ownDir !== hierarchies[0]!.mountPoint) {
+      const h = hierarchies[0]!;
+      // Already in the leaf (a second agent in the same process, as in tests): the parent is above.
+      const own = h.ownDir.endsWith(`/${AGENT_LEAF}`) ? join(h.ownDir, "..") : h.ownDir;
+      const leaf = join(own, AGENT_LEAF);
+      try {
+        await mkdir(leaf, { recursive: true });
+        await writeFile(join(leaf, "cgroup.procs"), String(pid));
+      } catch (err) {
+        throw new CgroupError(`move the agent into its leaf cgroup ${leaf}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      const dir = join(own, name);
+      return new PodCgroups(`/${relative(h.mountPoint, dir)}`, [dir]);
+    }
+    return new PodCgroups(
+      name,
+      hierarchies.map((h) => join(h.ownDir, name)),
+    );
+  }
+
+  /** The runtime's cgroupsPath for container `id` of pod `podUID`. */
+  containerPath(podUID: string, id: string): string {
+    return `${this.parent}/pod${podUID}/${id}`;
+  }
+
+  /** Removes the pod's directory in every hierarchy; its containers' cgroups must be gone. */
+  async removePod(podUID: string): Promise<void> {
+    for (const dir of this.dirs) {
+      try {
+        await rmdir(join(dir, `pod${podUID}`));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+          throw new CgroupError(`remove pod cgroup ${join(dir, `pod${podUID}`)}: ${(err as Error).message}`, {
+            cause: err,
+          });
+      }
+    }
+  }
+}
