@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -56,20 +56,37 @@ describe("PodCgroups placement (directories standing in for hierarchies)", () =>
 // The move itself, on this host's real v2 hierarchy (pure v2, or the unified mount of a hybrid host).
 const unified = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) => existsSync(join(d, "cgroup.procs")));
 describe.skipIf(process.getuid?.() !== 0 || !unified)("PodCgroups on the real v2 hierarchy (root)", () => {
-  it("moves a process into the leaf beneath the cgroup it was in", async () => {
+  it("moves a process and its children there into the leaf, and leaves other processes", async () => {
     const v2 = (await ownHierarchies()).find((h) => h.version === 2);
     if (!v2) return;
     const own = join(v2.ownDir, `kctl-podcg-${process.pid}`);
     await mkdir(own);
-    const child = spawn("sleep", ["300"], { stdio: "ignore" });
+    // The shell stands for the agent, its background sleep for etcd; the lone sleep is a stranger.
+    const agent = spawn("sh", ["-c", `echo $$ > ${own}/cgroup.procs; sleep 300 & wait`], { stdio: "ignore" });
+    const stranger = spawn("sleep", ["300"], { stdio: "ignore" });
+    const procs = async (dir: string) =>
+      (await readFile(join(dir, "cgroup.procs"), "utf8")).split("\n").filter(Boolean).map(Number).sort();
     try {
-      await new Promise((r) => child.once("spawn", r));
-      const cgroups = await PodCgroups.place([{ ...v2, ownDir: own }], "n1", child.pid!);
-      expect(await readFile(join(own, "agent", "cgroup.procs"), "utf8")).toBe(`${child.pid}\n`);
+      await new Promise((r) => stranger.once("spawn", r));
+      await writeFile(join(own, "cgroup.procs"), String(stranger.pid));
+      for (let i = 0; i < 100 && (await procs(own)).length < 3; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const cgroups = await PodCgroups.place([{ ...v2, ownDir: own }], "n1", agent.pid!);
+      expect(await procs(own)).toEqual([stranger.pid]);
+      expect(await procs(join(own, "agent"))).toHaveLength(2);
+      expect(await procs(join(own, "agent"))).toContain(agent.pid);
       expect(cgroups.parent).toBe(`/${join(own, "kctl-n1").slice(v2.mountPoint.length + 1)}`);
     } finally {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
+      for (const pid of [
+        ...(await procs(own).catch(() => [])),
+        ...(await procs(join(own, "agent")).catch(() => [])),
+      ])
+        process.kill(pid, "SIGKILL");
+      await Promise.all(
+        [agent, stranger].map((c) =>
+          c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once("exit", r)) : undefined,
+        ),
+      );
       for (let i = 0; i < 100 && existsSync(join(own, "agent")); i++) {
         await rmdir(join(own, "agent")).catch(() => new Promise((r) => setTimeout(r, 20)));
       }

@@ -9,11 +9,36 @@
  * sibling `<own>/kctl-<node>` by absolute path. On v1 and hybrid hosts pods go into
  * `kctl-<node>` beneath the agent's cgroup of every hierarchy, by relative path.
  */
-import { mkdir, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { CgroupError, type CgroupHierarchy } from "./hierarchies-linux.js";
 
 const AGENT_LEAF = "agent";
+
+/**
+ * `pid` and those of its descendants that sit in cgroup `dir` (with `kctl up`, etcd runs beside the
+ * agent and would otherwise keep `dir` from enabling controllers). Other processes stay put.
+ */
+async function familyIn(dir: string, pid: number): Promise<number[]> {
+  const text = await readFile(join(dir, "cgroup.procs"), "utf8").catch(() => "");
+  const inDir = text.split("\n").filter(Boolean).map(Number);
+  const parentOf = async (p: number): Promise<number> => {
+    const stat = await readFile(`/proc/${p}/stat`, "utf8").catch(() => "");
+    // Field 4, after the parenthesised command (which may itself hold spaces or parentheses).
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? 0);
+  };
+  const family = [pid];
+  for (const p of inDir) {
+    if (p === pid) continue;
+    for (let q = await parentOf(p), hops = 0; q > 1 && hops < 64; q = await parentOf(q), hops++) {
+      if (q === pid) {
+        family.push(p);
+        break;
+      }
+    }
+  }
+  return family;
+}
 
 export class PodCgroups {
   private constructor(
@@ -41,7 +66,7 @@ export class PodCgroups {
       const leaf = join(own, AGENT_LEAF);
       try {
         await mkdir(leaf, { recursive: true });
-        await writeFile(join(leaf, "cgroup.procs"), String(pid));
+        for (const p of await familyIn(own, pid)) await writeFile(join(leaf, "cgroup.procs"), String(p));
       } catch (err) {
         throw new CgroupError(`move the agent into its leaf cgroup ${leaf}: ${(err as Error).message}`, {
           cause: err,
