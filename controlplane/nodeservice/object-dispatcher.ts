@@ -61,6 +61,11 @@ export class ObjectDispatcher<T extends KubeObject> {
     );
   }
 
+  /** The cached object with this key (`namespace/name`, or `name` for cluster-scoped kinds). */
+  cached(key: string): DeepReadonly<T> | undefined {
+    return this.informer.lister.get(key);
+  }
+
   /** Sends the current set for `key` (a node name, or `allObjectsKey`) to `sub`, then changes until the returned function is called. */
   async subscribe(key: string, sub: Subscriber<T>): Promise<() => void> {
     await this.informer.waitForSync();

@@ -33,6 +33,21 @@ describe("PodCidrAllocator on a real etcd", () => {
     expect(new Set(cidrs).size).toBe(names.length);
   });
 
+  it("learns blocks another allocator took, and finds blocks it freed once its own view is full", async () => {
+    await client.delete().prefix("/registry/kctl.io/podcidrs/");
+    const a = new PodCidrAllocator(client, "10.247.0.0/22");
+    const b = new PodCidrAllocator(client, "10.247.0.0/22");
+    expect(await a.allocate("a1")).toBe("10.247.0.0/24");
+    expect(await b.allocate("b1")).toBe("10.247.1.0/24");
+    // a's view still has block 1 free: its transaction fails and it moves on to block 2.
+    expect(await a.allocate("a2")).toBe("10.247.2.0/24");
+    expect(await a.allocate("a3")).toBe("10.247.3.0/24");
+    await b.release("b1");
+    // a's view is full; it reads etcd again before calling the range exhausted.
+    expect(await a.allocate("a4")).toBe("10.247.1.0/24");
+    await expect(a.allocate("a5")).rejects.toThrow(/no free pod CIDR left/);
+  });
+
   it("reports exhaustion as ServiceUnavailable", async () => {
     await client.delete().prefix("/registry/kctl.io/podcidrs/");
     const small = new PodCidrAllocator(client, "10.246.0.0/23");

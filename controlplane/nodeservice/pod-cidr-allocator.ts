@@ -2,7 +2,14 @@
  * Hands each node a podCIDR (a /24 of the cluster CIDR by default), recorded in etcd so that no
  * block is ever given to two nodes, even with several control planes racing: each allocation is one
  * etcd transaction that creates both the block's key and the node's key only if neither exists.
- * A node that registers again gets the block it already has. Blocks are freed when the Node is deleted.
+ * A node that registers again gets the block it already has. `release` frees a node's block.
+ *
+ * The allocator keeps its own view of the taken blocks (read from etcd once, then kept up to date by
+ * its own writes) and a cursor below which every block is taken, so an allocation is one
+ * transaction, not a read of every block key: registering N nodes costs O(N), not O(N²). The view
+ * only guides the choice; etcd's compare decides. A block another allocator took makes the
+ * transaction fail, and the view learns it; a block another allocator freed is found when the
+ * view runs out and is read afresh before reporting the range full.
  */
 import type { Etcd3 } from "etcd3";
 import { ApiError } from "../api/errors.js";
@@ -15,6 +22,13 @@ const maxAttempts = 16;
 export class PodCidrAllocator {
   private readonly cluster: Cidr;
   private readonly count: number;
+  /** Blocks taken in etcd as far as this allocator knows. */
+  private taken: Set<number> | undefined;
+  /** Blocks this allocator is trying to take right now. */
+  private readonly pending = new Set<number>();
+  private loading: Promise<Set<number>> | undefined;
+  /** Every block below this index is in `taken`. */
+  private cursor = 0;
 
   constructor(
     private readonly client: Etcd3,
@@ -34,38 +48,54 @@ export class PodCidrAllocator {
 
   /** The node's block, allocating the lowest free one the first time. Throws ServiceUnavailable when full. */
   async allocate(nodeName: string): Promise<string> {
+    const nodeKey = Buffer.from(nodePrefix + nodeName);
+    const existing = await this.client.get(nodePrefix + nodeName).string();
+    if (existing) return existing;
+    let taken = await this.view();
+    let reread = false;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const existing = await this.client.get(nodePrefix + nodeName).string();
-      if (existing) return existing;
-      const taken = new Set(
-        (await this.client.getAll().prefix(blockPrefix).keys()).map((k) => k.slice(blockPrefix.length)),
-      );
-      const free: number[] = [];
-      for (let i = 0; i < this.count && free.length < 64; i++) if (!taken.has(String(i))) free.push(i);
-      // The lowest free block first; after losing a race, a random free one, so that allocators
-      // racing for the same block spread out instead of colliding again.
-      const index = attempt === 0 ? free[0] : free[Math.floor(Math.random() * free.length)];
+      let index = this.lowestFree(taken);
+      if (index === undefined && !reread) {
+        // Others may have freed blocks since the view was read.
+        reread = true;
+        taken = await this.view(true);
+        index = this.lowestFree(taken);
+      }
       if (index === undefined) {
         throw new ApiError(
           "ServiceUnavailable",
           `no free pod CIDR left in ${this.clusterCidr} for node "${nodeName}"`,
         );
       }
+      // Reserved before the await, so concurrent allocations here pick different blocks.
+      this.pending.add(index);
       const cidr = formatCidr(nthSubnet(this.cluster, this.nodePrefixLength, index));
-      const blockKey = blockPrefix + index;
-      const nodeKey = nodePrefix + nodeName;
-      const res = await this.client.kv.txn({
-        compare: [
-          { key: Buffer.from(blockKey), target: "Create", result: "Equal", create_revision: 0 },
-          { key: Buffer.from(nodeKey), target: "Create", result: "Equal", create_revision: 0 },
-        ],
-        success: [
-          { request_put: { key: Buffer.from(blockKey), value: Buffer.from(nodeName) } },
-          { request_put: { key: Buffer.from(nodeKey), value: Buffer.from(cidr) } },
-        ],
-        failure: [],
-      });
+      const blockKey = Buffer.from(blockPrefix + index);
+      let res: Awaited<ReturnType<Etcd3["kv"]["txn"]>>;
+      try {
+        res = await this.client.kv.txn({
+          compare: [
+            { key: blockKey, target: "Create", result: "Equal", create_revision: 0 },
+            { key: nodeKey, target: "Create", result: "Equal", create_revision: 0 },
+          ],
+          success: [
+            { request_put: { key: blockKey, value: Buffer.from(nodeName) } },
+            { request_put: { key: nodeKey, value: Buffer.from(cidr) } },
+          ],
+          failure: [{ request_range: { key: blockKey } }, { request_range: { key: nodeKey } }],
+        });
+      } catch (err) {
+        this.pending.delete(index);
+        this.free(index);
+        throw err;
+      }
+      this.pending.delete(index);
+      if (res.succeeded || res.responses[0]?.response_range.kvs.length) this.taken?.add(index);
+      else this.free(index);
       if (res.succeeded) return cidr;
+      // Another control plane registered this node meanwhile: it keeps the block it was given.
+      const mine = res.responses[1]?.response_range.kvs[0];
+      if (mine) return mine.value.toString();
     }
     throw new ApiError(
       "ServiceUnavailable",
@@ -87,5 +117,37 @@ export class PodCidrAllocator {
       ],
       failure: [],
     });
+    this.free(index);
+  }
+
+  /** The taken blocks: read from etcd the first time (or again when `refresh`), then kept here. */
+  private async view(refresh = false): Promise<Set<number>> {
+    if (this.taken && !refresh) return this.taken;
+    this.loading ??= this.client
+      .getAll()
+      .prefix(blockPrefix)
+      .keys()
+      .then((keys) => {
+        const taken = new Set(keys.map((k) => Number(k.slice(blockPrefix.length))));
+        this.taken = taken;
+        this.cursor = 0;
+        return taken;
+      })
+      .finally(() => {
+        this.loading = undefined;
+      });
+    return this.loading;
+  }
+
+  private lowestFree(taken: Set<number>): number | undefined {
+    while (this.cursor < this.count && taken.has(this.cursor)) this.cursor++;
+    let i = this.cursor;
+    while (i < this.count && (taken.has(i) || this.pending.has(i))) i++;
+    return i < this.count ? i : undefined;
+  }
+
+  private free(index: number): void {
+    this.taken?.delete(index);
+    if (index < this.cursor) this.cursor = index;
   }
 }

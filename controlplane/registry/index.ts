@@ -13,6 +13,7 @@ export {
 } from "./lifecycle.js";
 export { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 export {
+  type CachedWriteOptions,
   type CreateOptions,
   type DeleteOptions,
   type DeleteResult,

@@ -154,7 +154,8 @@ describe("Registry over a real etcd", () => {
     );
     const kv = (await client.kv.range({ key: Buffer.from("/registry/events/default/web.1") })).kvs[0]!;
     const ttl = await client.leaseClient.leaseTimeToLive({ ID: kv.lease });
-    expect(Number(ttl.grantedTTL)).toBe(3600);
+    // Shared leases run 5% longer than the ttl (see store/lease-pool.ts).
+    expect(Number(ttl.grantedTTL)).toBe(3780);
   });
 
   it("refuses objects over 1.5 MiB with 413", async () => {

@@ -7,7 +7,7 @@
  * that is the registry's job. It never retries a write whose precondition failed, except inside
  * `guaranteedUpdate`, whose callback decides again on the fresh object.
  */
-import type { Etcd3, IKeyValue, IRangeResponse } from "etcd3";
+import type { Etcd3, ICompare, IKeyValue, IRangeResponse } from "etcd3";
 import type { Registry as MetricsRegistry } from "prom-client";
 import { ApiError, alreadyExists, conflict, isApiError, notFound } from "../api/errors.js";
 import { matchesSelector, type Selector } from "../api/labels.js";
@@ -18,7 +18,9 @@ import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
 import { type FieldSelector, matchesFieldSelector } from "./field-selector.js";
 import { objectKeyPath, prefixEnd, rangePrefix, resourcePrefix } from "./keys.js";
+import { LeasePool } from "./lease-pool.js";
 import { type StoreMetrics, storeMetrics } from "./metrics.js";
+import { type PutOutcome, TxnBatcher } from "./txn-batcher.js";
 import { openWatch, type WatchHandle } from "./watch.js";
 
 const trace = tracer("store");
@@ -70,61 +72,116 @@ export interface StoreWatchOptions extends Selection {
 
 export type { WatchHandle };
 
+export interface CreateOptions {
+  /**
+   * Attach the key to an etcd lease so it disappears after at least this many seconds (how Events
+   * expire). Leases are shared between objects created close together, see `LeasePool`.
+   */
+  ttlSeconds?: number;
+  /**
+   * Create only while this other object still has this resourceVersion, checked in the same etcd
+   * transaction (the registry uses it for "the namespace is still the open one I read"). When it
+   * changed or is gone, throws Conflict with `details.kind` of the guarding object and writes nothing.
+   */
+  unchanged?: { info: ResourceInfo; namespace?: string; name: string; resourceVersion: string };
+}
+
+export interface GuaranteedUpdateOptions {
+  /**
+   * The caller's copy of the object (e.g. from an informer cache), tried instead of a first read. A
+   * current copy makes the update one etcd round trip; a stale one fails the write's compare, which
+   * returns the fresh object in the same round trip, so it costs nothing extra. As in Kubernetes'
+   * GuaranteedUpdate, an error or a no-op computed from the copy is confirmed on a fresh read.
+   */
+  cached?: KubeObject;
+}
+
 /**
  * Computes the next state of an object from its current state. Returning `undefined` (or an object
  * equal to the current one) writes nothing. Throwing aborts the update with that error.
  */
 export type UpdateFn = (current: KubeObject) => KubeObject | undefined | Promise<KubeObject | undefined>;
 
+/** An object as read from etcd, with the bytes it was decoded from when it was. */
+interface Current {
+  obj: KubeObject;
+  bytes: Buffer | undefined;
+  /** False for a caller's cached copy, true once read from etcd. */
+  fresh: boolean;
+}
+
 export class Store {
   private readonly client: Etcd3;
   private readonly metrics: StoreMetrics;
   private readonly clock: Clock;
   private readonly watches = new Set<WatchHandle>();
+  private readonly leases: LeasePool;
+  private readonly batcher: TxnBatcher;
 
   constructor(opts: StoreOptions) {
     this.client = opts.client;
     this.metrics = storeMetrics(opts.metrics);
     this.clock = opts.clock ?? realClock;
+    this.batcher = new TxnBatcher((req) => this.client.kv.txn(req));
+    this.leases = new LeasePool(this.clock, (ttl) =>
+      this.client.leaseClient.leaseGrant({ TTL: ttl }).then((r) => r.ID),
+    );
   }
 
   /**
    * Stores a new object under its namespace and name. `obj.metadata.resourceVersion` is ignored.
-   * With `ttlSeconds` the key is attached to an etcd lease and disappears after that long (how
-   * Events expire); later updates keep the lease. Returns the stored object with its
-   * resourceVersion. Throws AlreadyExists when the key exists, RequestEntityTooLarge over 1.5 MiB.
+   * Returns the stored object with its resourceVersion. Throws AlreadyExists when the key exists,
+   * RequestEntityTooLarge over 1.5 MiB, Conflict when `opts.unchanged` no longer holds.
    */
-  async create(info: ResourceInfo, obj: KubeObject, opts: { ttlSeconds?: number } = {}): Promise<KubeObject> {
-    const key = this.keyOf(info, obj);
+  async create(info: ResourceInfo, obj: KubeObject, opts: CreateOptions = {}): Promise<KubeObject> {
+    const key = Buffer.from(this.keyOf(info, obj));
     const value = encode(info, obj);
-    let lease: string | undefined;
-    if (opts.ttlSeconds) {
-      const ttl = opts.ttlSeconds;
-      lease = (await this.timed("lease-grant", info, () => this.client.leaseClient.leaseGrant({ TTL: ttl })))
-        .ID;
+    const guard = opts.unchanged;
+    const guardKey = guard && Buffer.from(objectKeyPath(guard.info, guard.namespace, guard.name));
+    const compare: ICompare[] = [{ key, target: "Create", result: "Equal", create_revision: 0 }];
+    if (guard && guardKey)
+      compare.push({ key: guardKey, target: "Mod", result: "Equal", mod_revision: guard.resourceVersion });
+    for (let attempt = 1; ; attempt++) {
+      const lease = opts.ttlSeconds ? await this.leases.lease(opts.ttlSeconds) : undefined;
+      let res: PutOutcome;
+      try {
+        res = await this.timed("create", info, () =>
+          this.batcher.submit({ compare, put: { key, value, ...(lease ? { lease } : {}) } }),
+        );
+      } catch (err) {
+        // A shared lease someone revoked: forget it and take a new one, once.
+        if (lease && attempt === 1 && /lease not found/i.test(String(err))) {
+          this.leases.forget(lease);
+          continue;
+        }
+        throw err;
+      }
+      if (!res.ok) {
+        if (res.current.get(key.toString("latin1")) || !guard)
+          throw alreadyExists(info.kind, obj.metadata.name ?? "", info.group);
+        throw conflict(
+          guard.info.kind,
+          guard.name,
+          `${guard.info.kind} "${guard.name}" changed while ${info.kind} "${obj.metadata.name ?? ""}" was created`,
+          guard.info.group,
+        );
+      }
+      trace("create", obj.metadata.name, res.revision);
+      return withVersion(obj, res.revision);
     }
-    const res = await this.timed("create", info, () =>
-      this.client.kv.txn({
-        compare: [{ key: Buffer.from(key), target: "Create", result: "Equal", create_revision: 0 }],
-        success: [{ request_put: { key: Buffer.from(key), value, ...(lease ? { lease } : {}) } }],
-        failure: [],
-      }),
-    );
-    if (!res.succeeded) {
-      if (lease) await this.client.leaseClient.leaseRevoke({ ID: lease }).catch(() => undefined);
-      throw alreadyExists(info.kind, obj.metadata.name ?? "", info.group);
-    }
-    trace("create", key, res.header.revision);
-    return withVersion(obj, res.header.revision);
   }
 
   /** Reads one object. Throws NotFound. */
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return (await this.read(info, namespace, name)).obj;
+  }
+
+  private async read(info: ResourceInfo, namespace: string | undefined, name: string): Promise<Current> {
     const key = objectKeyPath(info, namespace, name);
     const res = await this.timed("get", info, () => this.client.kv.range({ key: Buffer.from(key) }));
     const kv = res.kvs[0];
     if (!kv) throw notFound(info.kind, name, info.group);
-    return decode(kv);
+    return { obj: decode(kv), bytes: kv.value, fresh: true };
   }
 
   /** Lists the objects that match, all read at one revision, in key order (namespace, then name). */
@@ -162,23 +219,11 @@ export class Store {
   async update(info: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
     const expected = obj.metadata.resourceVersion;
     if (!expected) throw new ApiError("BadRequest", `${info.kind} update needs metadata.resourceVersion`);
-    const key = this.keyOf(info, obj);
-    const value = encode(info, obj);
-    const res = await this.timed("update", info, () =>
-      this.client.kv.txn({
-        compare: [{ key: Buffer.from(key), target: "Mod", result: "Equal", mod_revision: expected }],
-        // ignore_lease keeps an expiring object's lease; the compare guarantees the key exists.
-        success: [{ request_put: { key: Buffer.from(key), value, ignore_lease: true } }],
-        failure: [{ request_range: { key: Buffer.from(key) } }],
-      }),
-    );
-    if (!res.succeeded) {
-      const name = obj.metadata.name ?? "";
-      if (res.responses[0]?.response_range.kvs.length === 0) throw notFound(info.kind, name, info.group);
-      throw conflict(info.kind, name, staleMessage, info.group);
-    }
-    trace("update", key, res.header.revision);
-    return withVersion(obj, res.header.revision);
+    const name = obj.metadata.name ?? "";
+    const res = await this.compareAndPut(info, this.keyOf(info, obj), expected, encode(info, obj));
+    if (res.revision) return withVersion(obj, res.revision);
+    if (!res.current) throw notFound(info.kind, name, info.group);
+    throw conflict(info.kind, name, staleMessage, info.group);
   }
 
   /**
@@ -191,21 +236,61 @@ export class Store {
     namespace: string | undefined,
     name: string,
     fn: UpdateFn,
+    opts: GuaranteedUpdateOptions = {},
   ): Promise<KubeObject> {
+    const key = objectKeyPath(info, namespace, name);
+    const cached = opts.cached?.metadata.resourceVersion ? opts.cached : undefined;
+    let current: Current = cached
+      ? { obj: cached, bytes: undefined, fresh: false }
+      : await this.read(info, namespace, name);
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get(info, namespace, name);
-      const next = await fn(structuredClone(current));
-      if (next === undefined || sameContent(info, next, current)) return current;
+      let next: KubeObject | undefined;
       try {
-        return await this.update(info, {
-          ...next,
-          metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion! },
-        });
+        next = await fn(structuredClone(current.obj));
       } catch (err) {
-        if (!isApiError(err, "Conflict") || attempt >= maxAttempts) throw err;
-        trace("guaranteedUpdate retry", info.plural, name, attempt);
+        if (current.fresh) throw err;
+        current = await this.read(info, namespace, name);
+        continue;
       }
+      const value = next && encode(info, next);
+      if (!next || !value || value.equals(current.bytes ?? encode(info, current.obj))) {
+        if (current.fresh) return current.obj;
+        current = await this.read(info, namespace, name);
+        continue;
+      }
+      const res = await this.compareAndPut(info, key, current.obj.metadata.resourceVersion!, value);
+      if (res.revision) {
+        trace("update", key, res.revision);
+        return withVersion(next, res.revision);
+      }
+      if (!res.current) throw notFound(info.kind, name, info.group);
+      if (attempt >= maxAttempts) throw conflict(info.kind, name, staleMessage, info.group);
+      trace("guaranteedUpdate retry", info.plural, name, attempt);
+      current = res.current;
     }
+  }
+
+  /**
+   * Puts `value` at `key` if its mod revision is still `expected`. On success returns the new
+   * revision; otherwise what is stored now (read in the same transaction), or nothing when the key is gone.
+   */
+  private async compareAndPut(
+    info: ResourceInfo,
+    key: string,
+    expected: string,
+    value: Buffer,
+  ): Promise<{ revision?: string; current?: Current }> {
+    const k = Buffer.from(key);
+    const res = await this.timed("update", info, () =>
+      // ignore_lease keeps an expiring object's lease; the compare guarantees the key exists.
+      this.batcher.submit({
+        compare: [{ key: k, target: "Mod", result: "Equal", mod_revision: expected }],
+        put: { key: k, value, ignore_lease: true },
+      }),
+    );
+    if (res.ok) return { revision: res.revision };
+    const kv = res.current.get(k.toString("latin1"));
+    return kv ? { current: { obj: decode(kv), bytes: kv.value, fresh: true } } : {};
   }
 
   /**
@@ -420,10 +505,6 @@ function checkSize(info: ResourceInfo, obj: KubeObject, bytes: number): void {
       { name: obj.metadata.name ?? "", kind: info.kind, group: info.group },
     );
   }
-}
-
-function sameContent(info: ResourceInfo, a: KubeObject, b: KubeObject): boolean {
-  return encode(info, a).equals(encode(info, b));
 }
 
 function decode(kv: IKeyValue): KubeObject {

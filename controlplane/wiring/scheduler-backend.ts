@@ -23,12 +23,17 @@ export function schedulerBackend(
     pods: informers.pods(),
     nodes: informers.informer<Node & KubeObject>(nodes),
     async bind(pod, nodeName) {
-      await registry.bind(pod.metadata.namespace ?? "default", pod.metadata.name ?? "", {
-        apiVersion: "v1",
-        kind: "Binding",
-        metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace },
-        target: { apiVersion: "v1", kind: "Node", name: nodeName },
-      });
+      await registry.bind(
+        pod.metadata.namespace ?? "default",
+        pod.metadata.name ?? "",
+        {
+          apiVersion: "v1",
+          kind: "Binding",
+          metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace },
+          target: { apiVersion: "v1", kind: "Node", name: nodeName },
+        },
+        { cached: pod as KubeObject },
+      );
     },
     async setCondition(pod, condition) {
       const others = (pod.status?.conditions ?? []).filter((c) => c.type !== condition.type);

@@ -48,6 +48,17 @@ interface RunResult {
   endToEndPodsPerSecond: number;
   schedulerPodsPerSecond: { median: number; p10: number; p90: number; seconds: number[] };
   latencyMs: { p50: number; p90: number; p99: number };
+  /**
+   * CPU seconds each process used from the first create to the last binding, and that as a share of
+   * the machine (all cores) over the same time: where the time goes.
+   */
+  cpuDuringPods: {
+    seconds: number;
+    controlPlane: number;
+    etcd: number;
+    benchProcess: number;
+    machineShare: number;
+  };
   memoryMiB: {
     controlPlaneAfterNodes: number;
     controlPlanePeak: number;
@@ -86,6 +97,22 @@ const leaseDurationSeconds = positiveInt("lease-duration", args["lease-duration"
 const registerWave = positiveInt("register-wave", args["register-wave"]!);
 const planeScript = join(import.meta.dirname, "control-plane-process.js");
 
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 when it is gone. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name: state is 3rd, utime 14th, stime 15th (1-based, whole line).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ; 100 on every Linux this runs on (sysconf is not reachable from Node). */
+const clockTicks = 100;
+
 async function rssMiB(pid: number | undefined): Promise<number> {
   if (!pid) return 0;
   try {
@@ -110,6 +137,15 @@ async function childPid(pid: number, command: string): Promise<number | undefine
     }
   }
   return undefined;
+}
+
+async function cpuOf(plane: number | undefined, etcd: number | undefined) {
+  const own = process.cpuUsage();
+  return {
+    plane: await cpuSeconds(plane),
+    etcd: await cpuSeconds(etcd),
+    bench: (own.user + own.system) / 1e6,
+  };
 }
 
 function startPlane(options: ControlPlaneOptions): Promise<{ child: ChildProcess; info: PlaneInfo }> {
@@ -239,6 +275,7 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
     })();
 
     const limiter = new CallLimiter(createConcurrency);
+    const cpuBefore = await cpuOf(child.pid, etcdPid);
     const createStart = performance.now();
     await Promise.all(
       Array.from({ length: podCount }, (_, i) =>
@@ -257,6 +294,8 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
       ).unref(),
     );
     await Promise.race([finished, timeout]);
+    const cpuAfter = await cpuOf(child.pid, etcdPid);
+    const podSeconds = (performance.now() - createStart) / 1000;
     const end = await rssMiB(child.pid);
     watchStop.abort();
     await watching.catch(() => undefined);
@@ -289,6 +328,21 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
         p50: Math.round(percentile(latencies, 50)),
         p90: Math.round(percentile(latencies, 90)),
         p99: Math.round(percentile(latencies, 99)),
+      },
+      cpuDuringPods: {
+        seconds: round(podSeconds),
+        controlPlane: round(cpuAfter.plane - cpuBefore.plane),
+        etcd: round(cpuAfter.etcd - cpuBefore.etcd),
+        benchProcess: round(cpuAfter.bench - cpuBefore.bench),
+        machineShare: round(
+          (cpuAfter.plane -
+            cpuBefore.plane +
+            cpuAfter.etcd -
+            cpuBefore.etcd +
+            cpuAfter.bench -
+            cpuBefore.bench) /
+            (podSeconds * cpus().length),
+        ),
       },
       memoryMiB: {
         controlPlaneAfterNodes: afterNodes,
@@ -364,7 +418,9 @@ async function main(): Promise<void> {
         await writeResults(results);
         process.stdout.write(
           `  end to end ${r.endToEndPodsPerSecond} pods/s, scheduler median ${r.schedulerPodsPerSecond.median} pods/s, ` +
-            `latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, control plane RSS peak ${r.memoryMiB.controlPlanePeak} MiB\n`,
+            `latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, control plane RSS peak ${r.memoryMiB.controlPlanePeak} MiB\n` +
+            `  CPU over ${r.cpuDuringPods.seconds}s of pods: control plane ${r.cpuDuringPods.controlPlane}s, etcd ${r.cpuDuringPods.etcd}s, ` +
+            `bench process ${r.cpuDuringPods.benchProcess}s (${Math.round(r.cpuDuringPods.machineShare * 100)}% of the machine)\n`,
         );
       }
     }
