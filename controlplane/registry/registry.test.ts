@@ -375,6 +375,24 @@ describe("Registry over a real etcd", () => {
     expect((await failure(registry.get(namespaces, undefined, "team"))).reason).toBe("NotFound");
   });
 
+  it("refuses content in a namespace that began terminating after this registry last saw it open", async () => {
+    await registry.create(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "crew" } });
+    await registry.create(pods, podBody("first"), { namespace: "crew" });
+    // Another control plane (its own registry, same etcd) deletes the namespace.
+    const other = new Registry({ store, clock });
+    await other.delete(namespaces, undefined, "crew");
+    const refused = await failure(registry.create(pods, podBody("second"), { namespace: "crew" }));
+    expect([refused.code, refused.message]).toEqual([
+      403,
+      "unable to create new content in namespace crew because it is being terminated",
+    ]);
+    await other.patch(namespaces, undefined, "crew", { metadata: { finalizers: [] } });
+    await other.delete(pods, "crew", "first", { gracePeriodSeconds: 0 });
+    expect((await failure(registry.create(pods, podBody("third"), { namespace: "crew" }))).reason).toBe(
+      "NotFound",
+    );
+  });
+
   it("binds a pod once", async () => {
     await registry.create(pods, podBody("p"), { namespace: "default" });
     const binding = {
