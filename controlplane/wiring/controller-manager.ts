@@ -3,6 +3,7 @@
  * leadership term and stopped by its signal. Loops read from the shared informers and write through
  * the registry; each reports its events under its own component name, like kube-controller-manager.
  */
+import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
 import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
@@ -13,6 +14,7 @@ import { startGarbageCollector } from "../controllers/garbage-collector/index.js
 import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
+import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { InformerFactory } from "../informers/informer-factory.js";
 import type { Registry } from "../registry/index.js";
@@ -41,6 +43,9 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
   const replicaSets = informers.informer<ReplicaSet & KubeObject>(resourceForKind("apps/v1", "ReplicaSet")!);
   const deployments = informers.informer<Deployment & KubeObject>(resourceForKind("apps/v1", "Deployment")!);
   await informers.waitForSync();
+  // Every event handler a controller registers listens on this signal to unregister itself: a
+  // fixed number, above Node's default warning threshold of 10.
+  setMaxListeners(0, signal);
   const common = { client, signal, metrics, onError };
   const started = [
     startReplicaSetController({ ...common, pods, replicaSets, recorder: recorder("replicaset-controller") }),
@@ -66,6 +71,7 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       gracePeriodMs: deps.nodeGracePeriodSeconds * 1000,
       defaultTolerationSeconds: deps.podEvictionTimeoutSeconds,
     }),
+    startAllocationRepair({ repair: () => registry.serviceAllocator.repair(), signal, onError }),
   ];
   await Promise.all(started.map((s) => s.done));
 }
