@@ -9,7 +9,8 @@
  * 2. Throughput: requests per second from a client namespace (another machine on the node's link)
  *    through a ClusterIP vs straight to the same pods, alternating in one run, with wrk; once with
  *    keep-alive connections and once with a new connection per request (every request then pays
- *    for conntrack, DNAT and masquerade). Ratio = median ClusterIP / median direct.
+ *    for conntrack, DNAT and masquerade). Ratio = median ClusterIP / median direct. Over two pods,
+ *    and over one pod alone (a Service with that pod only), which leaves out the cost of spreading.
  *
  * Prints and writes .bench/proxy.json.
  *
@@ -133,37 +134,11 @@ function wrkRps(topo: Topology, client: string, urls: readonly string[], close: 
   return rates.reduce((a, b) => a + b, 0);
 }
 
-async function throughput(topo: Topology) {
-  const host = topo.netns("tp-host");
-  const client = topo.netns("tp-client");
-  topo.link(host, `${NODE_IP}/24`, client, "192.168.77.2/24");
-  topo.ip(client, `route add default via ${NODE_IP}`);
-  topo.bridge(host, "kctl0", "10.244.1.1/24");
-  for (const [i, ip] of PODS.entries()) {
-    const pod = topo.pod(host, "kctl0", `tp-pod${i}`, `${ip}/24`, "10.244.1.1");
-    const server = `require("http").createServer((q, s) => s.end("pod${i}\\n")).listen(8080)`;
-    await topo.spawnServer(pod, [process.execPath, "-e", server], 8080);
-  }
-  const proxy = new ServiceProxy({ netns: host, clusterCIDR: "10.244.0.0/16", fullResyncIntervalMs: 0 });
-  proxy.setService({
-    metadata: { namespace: "bench", name: "web" },
-    spec: { clusterIP: "10.96.0.10", ports: [{ name: "http", port: 80 }] },
-  });
-  proxy.setEndpoints(eps("web", PODS));
-  await proxy.start();
-  // With a new connection per request, tens of thousands of closed connections pile up within a
-  // run: the client reuses TIME_WAIT ports, and the host's conntrack forgets closed flows after 1 s
-  // instead of 120 s, so neither side measures port or conntrack-table exhaustion.
-  topo.run(client, [
-    "sysctl",
-    "-q",
-    "-w",
-    "net.ipv4.tcp_tw_reuse=1",
-    "net.ipv4.ip_local_port_range=1024 65535",
-  ]);
-  topo.run(host, ["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1"]);
-  const direct = PODS.map((ip) => `http://${ip}:8080/`);
-  const viaService = PODS.map(() => "http://10.96.0.10/");
+/**
+ * Requests per second straight to `direct` and through `viaService` (same count of wrk processes),
+ * alternating, keep-alive and then a new connection per request.
+ */
+function compare(topo: Topology, client: string, direct: readonly string[], viaService: readonly string[]) {
   const result: Record<string, unknown> = {};
   for (const close of [false, true]) {
     const rps = { direct: [] as number[], clusterIP: [] as number[] };
@@ -191,14 +166,71 @@ async function throughput(topo: Topology) {
       ),
     };
   }
+  return result;
+}
+
+async function throughput(topo: Topology) {
+  const host = topo.netns("tp-host");
+  const client = topo.netns("tp-client");
+  topo.link(host, `${NODE_IP}/24`, client, "192.168.77.2/24");
+  topo.ip(client, `route add default via ${NODE_IP}`);
+  topo.bridge(host, "kctl0", "10.244.1.1/24");
+  for (const [i, ip] of PODS.entries()) {
+    const pod = topo.pod(host, "kctl0", `tp-pod${i}`, `${ip}/24`, "10.244.1.1");
+    const server = `require("http").createServer((q, s) => s.end("pod${i}\\n")).listen(8080)`;
+    await topo.spawnServer(pod, [process.execPath, "-e", server], 8080);
+  }
+  const proxy = new ServiceProxy({ netns: host, clusterCIDR: "10.244.0.0/16", fullResyncIntervalMs: 0 });
+  const services = {
+    web: { ip: "10.96.0.10", pods: PODS },
+    "web-one": { ip: "10.96.0.11", pods: PODS.slice(0, 1) },
+  };
+  for (const [name, { ip, pods }] of Object.entries(services)) {
+    proxy.setService({
+      metadata: { namespace: "bench", name },
+      spec: { clusterIP: ip, ports: [{ name: "http", port: 80 }] },
+    });
+    proxy.setEndpoints(eps(name, pods));
+  }
+  await proxy.start();
+  // With a new connection per request, tens of thousands of closed connections pile up within a
+  // run: the client reuses TIME_WAIT ports, and the host's conntrack forgets closed flows after 1 s
+  // instead of 120 s, so neither side measures port or conntrack-table exhaustion.
+  topo.run(client, [
+    "sysctl",
+    "-q",
+    "-w",
+    "net.ipv4.tcp_tw_reuse=1",
+    "net.ipv4.ip_local_port_range=1024 65535",
+  ]);
+  topo.run(host, ["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1"]);
+  const pod0 = `http://${PODS[0]}:8080/`;
+  const result = {
+    wrk: `one wrk -t1 -c8 -d${seconds}s per pod, run together`,
+    rounds,
+    // One wrk per pod, each straight to its pod, against as many through the ClusterIP, whose
+    // connections land on both pods: the Service's figure also pays for this machine's two cores
+    // passing every client's packets to both servers (see README).
+    twoPods: compare(
+      topo,
+      client,
+      PODS.map((ip) => `http://${ip}:8080/`),
+      PODS.map(() => "http://10.96.0.10/"),
+    ),
+    // Two wrk to one pod, straight or through a Service with that pod alone: the proxy's own cost.
+    onePod: compare(topo, client, [pod0, pod0], ["http://10.96.0.11/", "http://10.96.0.11/"]),
+  };
   await proxy.uninstall();
-  return { pods: PODS.length, wrk: `one wrk -t1 -c8 -d${seconds}s per pod, run together`, rounds, ...result };
+  return result;
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0)
     throw new Error("the proxy benchmark needs root (network namespaces, nftables)");
   const topo = new Topology("kctl-proxy-bench");
+  // Ctrl-C or a kill still removes the namespaces and stops the pods' servers.
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => void topo.destroy().finally(() => process.exit(130)));
   try {
     const rules = await ruleProgramming(topo);
     console.log(JSON.stringify({ rules }, null, 2));
