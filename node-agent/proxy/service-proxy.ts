@@ -13,6 +13,7 @@ import { performance } from "node:perf_hooks";
 import type { Registry } from "prom-client";
 import { CidrError, parseCidr } from "../../controlplane/util/ipv4.js";
 import { tracer } from "../../controlplane/util/trace.js";
+import { CoalescingRunner } from "../util/coalescing-runner.js";
 import { deleteStaleFlows, type StaleFlow } from "./conntrack-linux.js";
 import { ProxyError } from "./errors.js";
 import { type EndpointsInput, type ServiceInput, serviceKey } from "./inputs.js";
@@ -88,8 +89,6 @@ export class ServiceProxy {
   private readonly baseLines: readonly string[];
   private readonly metrics: ProxyMetrics | undefined;
   private readonly minSyncIntervalMs: number;
-  private readonly fullResyncIntervalMs: number;
-  private readonly retryDelayMs: number;
   private readonly onProblem: (key: string, problems: readonly string[]) => void;
   private readonly onError: (err: Error) => void;
 
@@ -101,11 +100,7 @@ export class ServiceProxy {
   private owners = new Map<string, string>();
   private readonly problems = new Map<string, string>();
   private needFull = true;
-  private started = false;
-  private stopped = false;
-  private running: Promise<SyncReport> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly runner: CoalescingRunner<SyncReport>;
   private last: SyncReport | undefined;
 
   constructor(config: ServiceProxyConfig = {}) {
@@ -125,12 +120,12 @@ export class ServiceProxy {
       );
     }
     this.minSyncIntervalMs = checkedDuration("minSyncIntervalMs", config.minSyncIntervalMs, 0);
-    this.fullResyncIntervalMs = checkedDuration(
+    const fullResyncIntervalMs = checkedDuration(
       "fullResyncIntervalMs",
       config.fullResyncIntervalMs,
       3_600_000,
     );
-    this.retryDelayMs = checkedDuration("retryDelayMs", config.retryDelayMs, 1000);
+    const retryDelayMs = checkedDuration("retryDelayMs", config.retryDelayMs, 1000);
     this.netns = config.netns;
     this.nft = new Nft(config.netns);
     this.ruleset = { table: this.table, clusterCIDR, nodePortAddresses };
@@ -138,6 +133,13 @@ export class ServiceProxy {
     this.metrics = config.registry ? proxyMetrics(config.registry) : undefined;
     this.onProblem = config.onProblem ?? ((key, problems) => trace("left out of the rules", key, problems));
     this.onError = config.onError ?? ((err) => trace("sync failed", err.message));
+    this.runner = new CoalescingRunner(() => this.sync(), {
+      retryDelayMs,
+      resyncIntervalMs: fullResyncIntervalMs,
+      onResync: () => {
+        this.needFull = true;
+      },
+    });
   }
 
   setService(svc: ServiceInput): void {
@@ -165,25 +167,15 @@ export class ServiceProxy {
    * that first sync fails; a full resync is retried in the background either way.
    */
   async start(): Promise<void> {
-    if (this.stopped) throw new ProxyError("Invalid", "service proxy was stopped; make a new one");
-    this.started = true;
+    if (this.runner.isStopped) throw new ProxyError("Invalid", "service proxy was stopped; make a new one");
     this.needFull = true;
-    if (this.fullResyncIntervalMs > 0) {
-      this.resyncTimer = setInterval(() => {
-        this.needFull = true;
-        this.schedule(0);
-      }, this.fullResyncIntervalMs);
-      this.resyncTimer.unref();
-    }
+    this.runner.start();
     await this.syncNow();
   }
 
   /** Stops syncing; the table stays as it is. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearInterval(this.resyncTimer);
-    await this.running?.catch(() => undefined);
+    await this.runner.stop();
   }
 
   /** Stops syncing and removes the table (idempotent; fine when it never existed). */
@@ -198,15 +190,8 @@ export class ServiceProxy {
    * Applies every change fed so far (waiting for a sync in flight first) and reports what it did.
    * Rejects when the transaction fails; the next sync is then a full one.
    */
-  async syncNow(): Promise<SyncReport> {
-    while (this.running) await this.running.catch(() => undefined);
-    const run = this.sync();
-    this.running = run;
-    try {
-      return await run;
-    } finally {
-      this.running = undefined;
-    }
+  syncNow(): Promise<SyncReport> {
+    return this.runner.runNow();
   }
 
   /** The last sync that was applied. */
@@ -216,15 +201,7 @@ export class ServiceProxy {
 
   private changed(key: string): void {
     this.dirty.add(key);
-    this.schedule(this.minSyncIntervalMs);
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.started || this.stopped || this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.syncNow().catch(() => undefined);
-    }, delayMs);
+    this.runner.schedule(this.minSyncIntervalMs);
   }
 
   private async sync(): Promise<SyncReport> {
@@ -249,11 +226,6 @@ export class ServiceProxy {
       this.metrics?.syncErrors.inc({ kind });
       const error = err instanceof Error ? err : new Error(String(err));
       this.onError(error);
-      if (!this.stopped) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-        this.schedule(this.retryDelayMs);
-      }
       throw error;
     }
   }

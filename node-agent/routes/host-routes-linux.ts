@@ -11,6 +11,7 @@
 import { writeFile } from "node:fs/promises";
 import { tracer } from "../../controlplane/util/trace.js";
 import { inNetns, runTool } from "../network/commands-linux.js";
+import { CoalescingRunner } from "../util/coalescing-runner.js";
 import { RouteError } from "./errors.js";
 import { type NodeInput, planRoutes, routeChanges } from "./route-plan.js";
 
@@ -44,13 +45,8 @@ interface IpRoute {
 export class HostRoutes {
   private readonly nodes = new Map<string, NodeInput>();
   private readonly proto: number;
-  private readonly retryDelayMs: number;
-  private readonly resyncIntervalMs: number;
-  private started = false;
-  private stopped = false;
-  private running: Promise<string[]> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly runner: CoalescingRunner<string[]>;
+  private forwarding = false;
   private lastProblems = "";
 
   constructor(private readonly config: HostRoutesConfig) {
@@ -63,49 +59,38 @@ export class HostRoutes {
         `host routes config proto: ${this.proto} is not a route protocol number 5..255`,
       );
     }
-    this.retryDelayMs = config.retryDelayMs ?? 1000;
-    this.resyncIntervalMs = config.resyncIntervalMs ?? 60_000;
+    const retryDelayMs = config.retryDelayMs ?? 1000;
+    const resyncIntervalMs = config.resyncIntervalMs ?? 60_000;
     for (const [key, v] of [
-      ["retryDelayMs", this.retryDelayMs],
-      ["resyncIntervalMs", this.resyncIntervalMs],
+      ["retryDelayMs", retryDelayMs],
+      ["resyncIntervalMs", resyncIntervalMs],
     ] as const) {
       if (!Number.isFinite(v) || v < 0)
         throw new RouteError("Invalid", `host routes config ${key}: ${v} is not a duration in ms (>= 0)`);
     }
+    this.runner = new CoalescingRunner(() => this.reconcile(), { retryDelayMs, resyncIntervalMs });
   }
 
   setNode(node: NodeInput): void {
     this.nodes.set(node.metadata.name ?? "", node);
-    this.schedule(0);
+    this.runner.schedule(0);
   }
 
   deleteNode(node: NodeInput): void {
     this.nodes.delete(node.metadata.name ?? "");
-    this.schedule(0);
+    this.runner.schedule(0);
   }
 
   /** Turns IP forwarding on and reconciles once; rejects if that fails (retried in the background). */
   async start(): Promise<void> {
-    if (this.stopped) throw new RouteError("Invalid", "host routes were stopped; make a new instance");
-    this.started = true;
-    if (this.resyncIntervalMs > 0) {
-      this.resyncTimer = setInterval(() => this.schedule(0), this.resyncIntervalMs);
-      this.resyncTimer.unref();
-    }
-    try {
-      await this.enableForwarding();
-    } catch (err) {
-      this.schedule(this.retryDelayMs);
-      throw err;
-    }
+    if (this.runner.isStopped)
+      throw new RouteError("Invalid", "host routes were stopped; make a new instance");
+    this.runner.start();
     await this.reconcileNow();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearInterval(this.resyncTimer);
-    await this.running?.catch(() => undefined);
+    await this.runner.stop();
   }
 
   /** Stops and deletes every route carrying the project's protocol number. */
@@ -118,27 +103,16 @@ export class HostRoutes {
    * Brings the owned routes in line with the nodes fed so far (after any reconcile in flight) and
    * returns the `ip` lines it ran. Rejects on failure; a retry is scheduled.
    */
-  async reconcileNow(): Promise<string[]> {
-    while (this.running) await this.running.catch(() => undefined);
-    const run = this.reconcile();
-    this.running = run;
-    try {
-      return await run;
-    } finally {
-      this.running = undefined;
-    }
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.started || this.stopped || this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.reconcileNow().catch(() => undefined);
-    }, delayMs);
+  reconcileNow(): Promise<string[]> {
+    return this.runner.runNow();
   }
 
   private async reconcile(): Promise<string[]> {
     try {
+      if (!this.forwarding) {
+        await this.enableForwarding();
+        this.forwarding = true;
+      }
       const plan = planRoutes(this.nodes.values(), this.config.nodeName);
       const text = plan.problems.join("\n");
       if (text !== this.lastProblems && text !== "") {
@@ -152,7 +126,6 @@ export class HostRoutes {
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       (this.config.onError ?? ((e) => trace("reconcile failed", e.message)))(error);
-      this.schedule(this.retryDelayMs);
       throw error;
     }
   }
