@@ -5,28 +5,19 @@
 import type {
   Deployment,
   DeploymentSpec,
-  OwnerReference,
   Pod,
   PodTemplateSpec,
   ReplicaSet,
   ReplicaSetStatus,
 } from "../../../proto/gen/api.js";
 import type { ApiObject } from "../client.js";
+import { newControllerRef as controllerRef } from "../replicaset/controller-ref.js";
 import { rfc3339 } from "../replicaset/timestamps.js";
 
 export const testNamespace = "default";
 export const t0 = Date.parse("2024-01-01T00:00:00Z");
 
-export function controllerRef(owner: ApiObject): OwnerReference {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.metadata.name ?? "",
-    uid: owner.metadata.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
+export { newControllerRef as controllerRef } from "../replicaset/controller-ref.js";
 
 export function template(labels: Record<string, string>, image = "nginx:1"): PodTemplateSpec {
   return { metadata: { labels: { ...labels } }, spec: { containers: [{ name: "app", image }] } };
