@@ -45,6 +45,8 @@ export interface ListOptions {
 export interface DeleteOptions extends WriteOptions {
   propagationPolicy?: "Background" | "Foreground" | "Orphan";
   gracePeriodSeconds?: number;
+  /** The delete applies only to the object with this uid (Conflict otherwise). */
+  preconditions?: { uid: string };
 }
 
 export interface WatchOptions extends ListOptions {
@@ -148,6 +150,7 @@ export class ApiClient {
     const body: Record<string, unknown> = { apiVersion: "v1", kind: "DeleteOptions" };
     if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
     if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
+    if (opts.preconditions) body.preconditions = opts.preconditions;
     return this.request<unknown>("DELETE", resourcePath(info, namespace, name), {
       body,
       query: dryRunQuery(opts),

@@ -1,6 +1,7 @@
 /** Flags several commands share, spelled like kubectl's. */
 
 import type { FlagSpec } from "./args.js";
+import { CliError } from "./errors.js";
 
 export const namespaceFlag: FlagSpec = {
   name: "namespace",
@@ -49,3 +50,12 @@ export const containerFlag: FlagSpec = {
   placeholder: "NAME",
   help: "the container (default: the pod's first)",
 };
+
+/** A `--timeout` value: `90s`, `5m`, `1h` or a bare number of seconds, in ms; absent or 0 means none. */
+export function parseTimeout(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(text);
+  if (!m) throw new CliError(`--timeout: "${text}" is not a duration like 90s, 5m or 1h`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * unit;
+}

@@ -5,6 +5,7 @@ import { apiResourcesCommand } from "./api-resources.js";
 import { applyCommand } from "./apply.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
+import { cordonCommand, drainCommand, uncordonCommand } from "./drain.js";
 import { execCommand } from "./exec.js";
 import { getCommand } from "./get.js";
 import { imageCommand } from "./image.js";
@@ -24,6 +25,9 @@ export const commands: readonly Command[] = [
   deleteCommand,
   rolloutCommand,
   scaleCommand,
+  cordonCommand,
+  uncordonCommand,
+  drainCommand,
   apiResourcesCommand,
   versionCommand,
   upCommand,

@@ -15,7 +15,7 @@ import {
 import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import { ApiClient } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
-import { namespaceFlag } from "../common-flags.js";
+import { namespaceFlag, parseTimeout } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatValue } from "../printers/object-output.js";
 import { formatTable } from "../printers/table.js";
@@ -102,15 +102,6 @@ export const rolloutCommand: Command = {
     }
   },
 };
-
-/** `90s`, `5m`, `1h` or a bare number of seconds; 0 means no timeout. */
-function parseTimeout(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(text);
-  if (!m) throw new CliError(`--timeout: "${text}" is not a duration like 90s, 5m or 1h`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  return Number(m[1]) * unit;
-}
 
 async function getDeployment(client: ApiClient, t: Target): Promise<Deployment> {
   return (await client.get(t.info, t.namespace, t.name)) as Deployment;

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KubeObject } from "../../controlplane/api/object.js";
+import { resolveResourceName } from "../../controlplane/api/resources.js";
+import type { Node, Pod } from "../../proto/gen/api.js";
+import { runKctl } from "../testing/run-kctl.js";
+import { startTestCluster, type TestCluster } from "../testing/test-cluster.js";
+
+const nodes = resolveResourceName("nodes")!;
+const pods = resolveResourceName("pods")!;
+
+interface PodOptions {
+  node: string;
+  owned?: boolean;
+  emptyDir?: boolean;
+  phase?: string;
+}
+
+describe("kctl cordon, uncordon and drain against a real apiserver and etcd", () => {
+  let cluster: TestCluster;
+  const kctl = (...argv: string[]) => runKctl(argv, { env: { KCTL_CONFIG: cluster.configPath } });
+  const node = async (name: string) =>
+    (await cluster.registry.get(nodes, undefined, name)) as Node & KubeObject;
+  const podNames = async (nodeName: string) =>
+    (await cluster.registry.list(pods, { fieldSelector: `spec.nodeName=${nodeName}` })).items
+      .map((p) => p.metadata.name)
+      .sort();
+  const addPod = async (name: string, o: PodOptions) => {
+    const created = await cluster.registry.create(pods, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name,
+        namespace: "default",
+        ...(o.owned
+          ? {
+              ownerReferences: [
+                { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "u1", controller: true },
+              ],
+            }
+          : {}),
+      },
+      spec: {
+        nodeName: o.node,
+        containers: [{ name: "c", image: "busybox" }],
+        ...(o.emptyDir ? { volumes: [{ name: "scratch", emptyDir: {} }] } : {}),
+      },
+    });
+    if (o.phase) await cluster.registry.patchStatus(pods, "default", name, { status: { phase: o.phase } });
+    return created as Pod & KubeObject;
+  };
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    for (const name of ["n1", "n2", "n3"])
+      await cluster.registry.create(nodes, {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name, labels: { pool: name === "n3" ? "b" : "a" } },
+      });
+  });
+  afterAll(() => cluster?.stop());
+
+  it("cordons and uncordons by name or selector, saying when there was nothing to do", async () => {
+    expect(await kctl("cordon", "n1")).toMatchObject({ code: 0, stdout: "node/n1 cordoned\n" });
+    expect((await node("n1")).spec?.unschedulable).toBe(true);
+    expect((await kctl("cordon", "node/n1")).stdout).toBe("node/n1 already cordoned\n");
+    expect(await kctl("uncordon", "n1")).toMatchObject({ code: 0, stdout: "node/n1 uncordoned\n" });
+    expect((await node("n1")).spec?.unschedulable).toBe(false);
+    expect((await kctl("cordon", "-l", "pool=a")).stdout).toBe("node/n1 cordoned\nnode/n2 cordoned\n");
+    expect((await kctl("uncordon", "-l", "pool=a")).stdout).toBe("node/n1 uncordoned\nnode/n2 uncordoned\n");
+  });
+
+  it("refuses bad input with a message naming it, changing nothing", async () => {
+    const missing = await kctl("cordon", "nope");
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("nope");
+    const none = await kctl("drain");
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain("name at least one NODE");
+    const both = await kctl("uncordon", "n1", "-l", "pool=a");
+    expect(both.stderr).toContain("not both");
+    const badTimeout = await kctl("drain", "n2", "--timeout", "soon");
+    expect(badTimeout.stderr).toContain('--timeout: "soon"');
+    const badGrace = await kctl("drain", "n2", "--grace-period", "-1");
+    expect(badGrace.stderr).toContain("--grace-period");
+    expect((await node("n2")).spec?.unschedulable).toBe(false);
+    expect((await kctl("cordon", "-l", "pool=zzz")).stderr).toContain("no nodes match");
+  });
+
+  it("refuses pods nothing would replace or whose emptyDir would be lost, naming them, and leaves the node cordoned", async () => {
+    await addPod("lonely", { node: "n2" });
+    await addPod("scratchy", { node: "n2", owned: true, emptyDir: true });
+    await addPod("done", { node: "n2", phase: "Succeeded" });
+    await addPod("elsewhere", { node: "n3" });
+    const res = await kctl("drain", "n2");
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe("node/n2 cordoned\n");
+    expect(res.stderr).toContain(
+      "cannot delete Pods that declare no controller (use --force to override): default/lonely",
+    );
+    expect(res.stderr).toContain(
+      "cannot delete Pods with local storage (use --delete-emptydir-data to override): default/scratchy",
+    );
+    expect(await podNames("n2")).toEqual(["done", "lonely", "scratchy"]);
+    expect((await node("n2")).spec?.unschedulable).toBe(true);
+  });
+
+  it("with the overrides deletes every pod of the node, waits until they are gone, and leaves other nodes alone", async () => {
+    const res = await kctl("drain", "n2", "--force", "--delete-emptydir-data", "--grace-period", "0");
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe("Warning: deleting Pods that declare no controller: default/lonely\n");
+    expect(res.stdout.split("\n")).toEqual([
+      "node/n2 already cordoned",
+      "evicting pod default/done",
+      "evicting pod default/lonely",
+      "evicting pod default/scratchy",
+      "pod/done evicted",
+      "pod/lonely evicted",
+      "pod/scratchy evicted",
+      "node/n2 drained",
+      "",
+    ]);
+    expect(await podNames("n2")).toEqual([]);
+    expect(await podNames("n3")).toEqual(["elsewhere"]);
+  });
+
+  it("waits for pods to finish their grace period, as their node's agent deletes them", async () => {
+    const pod = await addPod("graceful", { node: "n1", owned: true });
+    const out: string[] = [];
+    const draining = runKctl(["drain", "n1"], {
+      env: { KCTL_CONFIG: cluster.configPath },
+      onStdout: (s) => out.push(s),
+    });
+    // The pod is terminating, not gone, until its agent confirms with a zero grace period.
+    await expect
+      .poll(async () => (await cluster.registry.get(pods, "default", "graceful")).metadata.deletionTimestamp)
+      .toBeTruthy();
+    expect(out.at(-1)).not.toContain("drained");
+    await cluster.registry.delete(pods, "default", "graceful", {
+      gracePeriodSeconds: 0,
+      preconditions: { uid: pod.metadata.uid ?? "" },
+    });
+    const res = await draining;
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain("pod/graceful evicted\nnode/n1 drained\n");
+  });
+
+  it("gives up after --timeout, naming the pods still there", async () => {
+    await addPod("stuck", { node: "n3", owned: true });
+    const res = await kctl("drain", "n3", "--force", "--timeout", "1s");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      "timed out after 1s draining node/n3; pods still there: default/elsewhere, default/stuck",
+    );
+  });
+});
