@@ -3,7 +3,7 @@
  * NodeService, scheduler and controllers under leader election) with hollow nodes standing in for
  * agents: spreading, scaling with `kctl scale`, rolling updates checked against maxSurge and
  * maxUnavailable at every state the pod watch shows, stalled and failed rollouts, automatic and
- * `kctl rollout undo` rollbacks, cascading delete, node loss, and leader hand-over between two
+ * `kctl rollout undo` rollbacks, `kctl drain`, cascading delete, node loss, and leader hand-over between two
  * control planes sharing one etcd. kctl runs as the built CLI (`npm run build:ts` first).
  */
 import { cp, mkdtemp, rm } from "node:fs/promises";
@@ -264,6 +264,22 @@ describe("reconcile loops with hollow nodes", () => {
     expect(wrongKind.stderr.split("\n")[0]).toBe(
       'error: scale: "pod" is not a deployment or replicaset (it is a pod); scale works on deployments and replicasets',
     );
+  });
+
+  it("drains a node: its pods come back on the other nodes, and none land on it until uncordoned", async () => {
+    expect((await run("scale", "deployment/web", "--replicas", "4")).code).toBe(0);
+    const before = await settled("web", 4);
+    const node = before[0]!.spec!.nodeName!;
+    const drained = await run("drain", node, "--timeout", "60s");
+    expect(drained.stderr).toBe("");
+    expect(drained.stdout).toMatch(new RegExp(`^node/${node} cordoned\n[^]*node/${node} drained\n$`));
+    const after = await settled("web", 4);
+    expect(after.filter((p) => p.spec?.nodeName === node)).toEqual([]);
+    expect((await podsOf("solo")).filter((p) => p.spec?.nodeName === node)).toEqual([]);
+    expect(((await api.get(nodes, undefined, node)) as Node).spec?.unschedulable).toBe(true);
+    expect((await run("uncordon", node)).stdout).toBe(`node/${node} uncordoned\n`);
+    expect((await run("scale", "deployment/web", "--replicas", "1")).code).toBe(0);
+    await settled("web", 1);
   });
 
   it("rolls an image change within maxSurge and maxUnavailable at every observed state, then undoes it", async () => {
