@@ -17,7 +17,13 @@ import { resourceForKind } from "./api/resources.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
 import { authenticateBootstrapToken, createBootstrapToken } from "./bootstrap/bootstrap-tokens.js";
 import { joinRoutes } from "./bootstrap/join-endpoint.js";
-import { type LeaderElector, type Lister, runWhenLeader } from "./controllers/machinery/index.js";
+import {
+  type LeaderElectionOptions,
+  type LeaderElector,
+  type Lister,
+  runUnelected,
+  runWhenLeader,
+} from "./controllers/machinery/index.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
@@ -58,6 +64,8 @@ export interface ControlPlaneOptions {
   nodeEvictionTimeoutSeconds?: number;
   /** Leader election lease length; a dead leader is replaced after this long. */
   leaderElectionTtlSeconds?: number;
+  /** False runs the scheduler and controllers without electing a leader (one control plane only). Default true. */
+  leaderElect?: boolean;
   /** Where the cluster DNS listens (default: the first non-loopback advertised address, else this host's). */
   dnsAddress?: string;
   /** Default 53 (0, a free port, when `port` is 0, as in tests). */
@@ -230,9 +238,11 @@ async function start(
   const identity = `${hostname()}_${process.pid}`;
   const ttlSeconds = opts.leaderElectionTtlSeconds ?? 5;
   const electors: LeaderElector[] = [];
+  const campaign = (o: LeaderElectionOptions) =>
+    opts.leaderElect === false ? runUnelected(o.onStartedLeading) : runWhenLeader(o);
   stops.push(() => Promise.all(electors.map((e) => e.stop())).then(() => undefined));
   electors.push(
-    runWhenLeader({
+    campaign({
       client: etcd,
       lockName: "kube-scheduler",
       identity,
@@ -249,7 +259,7 @@ async function start(
   );
 
   electors.push(
-    runWhenLeader({
+    campaign({
       client: etcd,
       lockName: "kube-controller-manager",
       identity,

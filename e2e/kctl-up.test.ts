@@ -6,6 +6,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "./support/eventually.js";
 import { type Background, kctl, kctlBackground, requireBuild } from "./support/kctl-process.js";
 
 const root = join(import.meta.dirname, "..");
@@ -17,7 +18,7 @@ describe("kctl up + apply/get/delete", () => {
   let stateDir: string;
   let up: Background | undefined;
 
-  const startUp = async () => {
+  const startUp = async (...flags: string[]) => {
     up = kctlBackground(
       [
         "up",
@@ -30,6 +31,7 @@ describe("kctl up + apply/get/delete", () => {
         "--no-agent",
         "--dns-port",
         "0",
+        ...flags,
       ],
       {
         config,
@@ -144,11 +146,23 @@ describe("kctl up + apply/get/delete", () => {
     expect(bad.stderr).toContain("--ttl");
   });
 
-  it("keeps every object across a restart of kctl up", async () => {
+  it("refuses a leader election lease under 2 seconds, naming the flag", async () => {
+    const res = await run("up", "--state-dir", join(dir, "unused"), "--leader-elect-lease-duration", "1");
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain("--leader-elect-lease-duration must be at least 2 seconds");
+    expect(await readdir(dir)).not.toContain("unused");
+  });
+
+  it("keeps every object across a restart of kctl up, and reconciles without leader election when told", async () => {
     expect(await up?.stop()).toBe(0);
-    await startUp();
+    await startUp("--leader-elect=false");
     const json = JSON.parse((await run("get", "deploy", "web", "-n", "demo", "-o", "json")).stdout);
     expect(json.spec.replicas).toBe(5);
+    expect((await run("scale", "deployment/web", "-n", "demo", "--replicas", "2")).code).toBe(0);
+    await eventually("the ReplicaSet scaled to 2", async () => {
+      const rs = JSON.parse((await run("get", "rs", "-n", "demo", "-o", "json")).stdout);
+      return rs.items.some((r: { spec: { replicas: number } }) => r.spec.replicas === 2) || undefined;
+    });
     const del = await run("delete", "-f", join(root, "manifests", "web.yaml"));
     expect(del.code).toBe(0);
     expect(del.stdout).toContain('deployment.apps "web" deleted');

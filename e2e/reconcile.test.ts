@@ -19,6 +19,7 @@ import { type HollowFleet, startHollowFleet } from "../controlplane/testing/holl
 import { ApiClient } from "../kctl/client.js";
 import { writeConfig } from "../kctl/config.js";
 import type { Deployment, Event, Node, Pod, ReplicaSet } from "../proto/gen/api.js";
+import { eventually } from "./support/eventually.js";
 import { type Background, kctl, kctlBackground, requireBuild } from "./support/kctl-process.js";
 
 const deployments = resourceForKind("apps/v1", "Deployment")!;
@@ -71,26 +72,6 @@ const live = (p: Pod) => !p.metadata?.deletionTimestamp;
 const ready = (p: Pod) =>
   p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 const imageOf = (p: Pod) => p.spec?.containers?.[0]?.image;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 /** Every state of one app's pods as the watch delivers it, each checked by `check` (which returns a violation or undefined). */
 class PodObserver {

@@ -16,6 +16,8 @@ import { labContext, labUp } from "../../kctl/lab/lab-up.js";
 import { runCommand } from "../../kctl/lab/run-command.js";
 import { kctl, type RunResult, requireBuild } from "./kctl-process.js";
 
+export { eventually } from "./eventually.js";
+
 export interface LabCluster {
   state: LabState;
   config: string;
@@ -121,24 +123,4 @@ export function downLab(
   return async ({}, suite) => {
     await lab()?.down(suite);
   };
-}
-
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }

@@ -110,6 +110,17 @@ export const upCommand: Command = {
       help: "a node silent this long turns NotReady/Unknown (default 40)",
     },
     {
+      name: "leader-elect",
+      kind: "boolean",
+      help: "elect one leader among control planes sharing etcd before scheduling and reconciling (default true; =false only for a lone control plane)",
+    },
+    {
+      name: "leader-elect-lease-duration",
+      kind: "int",
+      placeholder: "SECONDS",
+      help: "how long a dead leader holds the lease before another control plane takes over (default 5)",
+    },
+    {
       name: "pod-eviction-timeout",
       kind: "int",
       placeholder: "SECONDS",
@@ -160,6 +171,12 @@ export const upCommand: Command = {
         "--pod-eviction-timeout",
         "nodeEvictionTimeoutSeconds",
       ),
+      ...secondsFlag(
+        ctx.flags.int("leader-elect-lease-duration"),
+        "--leader-elect-lease-duration",
+        "leaderElectionTtlSeconds",
+      ),
+      leaderElect: !ctx.flags.has("leader-elect") || ctx.flags.bool("leader-elect"),
     });
     let agent: Agent | undefined;
     try {

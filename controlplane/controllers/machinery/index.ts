@@ -13,6 +13,7 @@ export {
   LeaderElectionConfigError,
   type LeaderElectionOptions,
   type LeaderElector,
+  runUnelected,
   runWhenLeader,
 } from "./leader-election.js";
 export type { ListerWatcher, ListResult, WatchHandle } from "./lister-watcher.js";

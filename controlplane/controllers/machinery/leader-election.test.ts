@@ -1,7 +1,7 @@
 import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdServer, startEtcd } from "../../testing/etcd-server.js";
-import { type LeaderElector, runWhenLeader } from "./leader-election.js";
+import { type LeaderElector, runUnelected, runWhenLeader } from "./leader-election.js";
 
 let etcd: EtcdServer;
 const clients: Etcd3[] = [];
@@ -104,5 +104,22 @@ describe("runWhenLeader (real etcd)", () => {
     expect(() => runWhenLeader({ ...base, ttlSeconds: 1 })).toThrow(/ttlSeconds must be an integer >= 2/);
     expect(() => runWhenLeader({ ...base, ttlSeconds: 2, identity: "" })).toThrow(/identity/);
     expect(() => runWhenLeader({ ...base, ttlSeconds: 2, lockName: "a/b" })).toThrow(/lockName/);
+  });
+});
+
+describe("runUnelected", () => {
+  it("leads at once without etcd, and stop() aborts the work and waits for it", async () => {
+    let signal: AbortSignal | undefined;
+    let finished = false;
+    const elector = runUnelected(async (s) => {
+      signal = s;
+      await new Promise((resolve) => s.addEventListener("abort", resolve, { once: true }));
+      finished = true;
+    });
+    await Promise.resolve();
+    expect(elector.isLeader()).toBe(true);
+    expect(signal?.aborted).toBe(false);
+    await elector.stop();
+    expect([signal?.aborted, finished, elector.isLeader()]).toEqual([true, true, false]);
   });
 });

@@ -46,6 +46,24 @@ export class LeaderElectionConfigError extends Error {
 
 export const defaultLeaderElectionPrefix = "/kctl/leader-election/";
 
+/**
+ * Leads at once and until `stop()`, with no election (`--leader-elect=false`): for a control plane
+ * known to be the only one, which then starts its loops without waiting for a lease.
+ */
+export function runUnelected(onStartedLeading: LeaderElectionOptions["onStartedLeading"]): LeaderElector {
+  const abort = new AbortController();
+  const work = Promise.resolve()
+    .then(() => onStartedLeading(abort.signal))
+    .catch((err: unknown) => trace(`unelected work failed: ${(err as Error).message}`));
+  return {
+    isLeader: () => !abort.signal.aborted,
+    stop: async () => {
+      abort.abort();
+      await work;
+    },
+  };
+}
+
 /** Campaigns until `stop()`: leads when it wins, and campaigns again after losing leadership. */
 export function runWhenLeader(opts: LeaderElectionOptions): LeaderElector {
   if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds < 2) {
