@@ -10,6 +10,7 @@ import { nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js
 import { startAgent } from "../../node-agent/agent/agent.js";
 import { loadIdentity, saveIdentity } from "../../node-agent/agent/credentials.js";
 import { joinCluster } from "../../node-agent/agent/join.js";
+import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultAgentStateDir } from "./image.js";
@@ -95,6 +96,7 @@ export const joinCommand: Command = {
     if (metricsAddress !== undefined && !/^[^:]*:\d+$/.test(metricsAddress)) {
       throw new UsageError(`--metrics-address: want HOST:PORT, got "${metricsAddress}"`);
     }
+    const unlock = await lockAgentState(stateDir);
     const agent = startAgent({
       identity,
       stateDir,
@@ -112,6 +114,7 @@ export const joinCommand: Command = {
       return 0;
     } finally {
       await agent.stop();
+      await unlock();
     }
   },
 };

@@ -11,6 +11,7 @@ import { localNodeIdentity, nodeNameFromHostname } from "../../controlplane/boot
 import { startControlPlane } from "../../controlplane/control-plane.js";
 import { parseCidr } from "../../controlplane/util/ipv4.js";
 import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
+import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
@@ -179,6 +180,7 @@ export const upCommand: Command = {
       leaderElect: !ctx.flags.has("leader-elect") || ctx.flags.bool("leader-elect"),
     });
     let agent: Agent | undefined;
+    let unlockAgent: (() => Promise<void>) | undefined;
     try {
       const config = { server: cp.apiUrl, caPem: cp.caPem, token: cp.adminToken };
       await writeConfig(ctx.configPath, config);
@@ -189,6 +191,7 @@ export const upCommand: Command = {
       if (!ctx.flags.bool("no-agent")) {
         const nodeName = ctx.flags.string("node-name") ?? nodeNameFromHostname(hostname());
         const identity = await localNodeIdentity(stateDir, nodeName, cp);
+        unlockAgent = await lockAgentState(join(stateDir, "agent"));
         agent = startAgent({ identity, stateDir: join(stateDir, "agent") });
         const registered = await agent.ready;
         ctx.io.stdout.write(`node ${nodeName} ready (pod CIDR ${registered.podCIDR})\n`);
@@ -205,6 +208,7 @@ export const upCommand: Command = {
       return 0;
     } finally {
       await agent?.stop();
+      await unlockAgent?.();
       await cp.stop();
     }
   },

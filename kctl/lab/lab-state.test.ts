@@ -72,9 +72,10 @@ describe("registry", () => {
 });
 
 describe("lab lock", () => {
-  it("waits for a live holder, and takes over from a dead one", async () => {
+  it("waits for a live holder, then says who holds it", async () => {
     const release = await takeLabLock(dir);
     await expect(takeLabLock(dir, 200)).rejects.toMatchObject({ code: "Busy" });
+    await expect(takeLabLock(dir, 0)).rejects.toThrow(`pid ${process.pid}`);
     await release();
     // pid 2^22+1 is above the kernel's pid_max, so never a live process.
     await writeFile(join(dir, ".lock"), "4194305");
