@@ -12,6 +12,7 @@ import { imageCommand } from "./image.js";
 import { joinCommand } from "./join.js";
 import { labCommand } from "./lab.js";
 import { logsCommand } from "./logs.js";
+import { resetCommand } from "./reset.js";
 import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
 import { tokenCommand } from "./token.js";
@@ -35,6 +36,7 @@ export const commands: readonly Command[] = [
   tokenCommand,
   imageCommand,
   joinCommand,
+  resetCommand,
   logsCommand,
   execCommand,
 ];

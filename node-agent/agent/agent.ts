@@ -4,6 +4,7 @@
  * bound to it (containers through the OCI runtime, rootfs from the image store), and reports
  * status and events. Stopping the agent leaves containers running: a restarted agent adopts them.
  */
+import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ import { tracer } from "../../controlplane/util/trace.js";
 import type { ConfigMap, Endpoints, Event, Node, Pod, Secret, Service } from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { ownHierarchies } from "../cgroups/hierarchies-linux.js";
-import { PodCgroups } from "../cgroups/pod-cgroups.js";
+import { PodCgroups, podCgroupsFile } from "../cgroups/pod-cgroups.js";
 import { PodNetwork } from "../network/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
@@ -138,6 +139,8 @@ export function startAgent(opts: AgentOptions): Agent {
     });
     await network.ensureNode();
     const cgroups = await PodCgroups.place(await ownHierarchies(), nodeName);
+    // `kctl reset` runs in a cgroup of its own and finds the pods' cgroups only through this.
+    await writeFile(podCgroupsFile(stateDir), `${JSON.stringify({ dirs: cgroups.dirs })}\n`);
     manager = new PodManager({
       nodeName,
       hostIP: address,

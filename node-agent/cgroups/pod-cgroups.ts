@@ -15,6 +15,9 @@ import { CgroupError, type CgroupHierarchy } from "./hierarchies-linux.js";
 
 const AGENT_LEAF = "agent";
 
+/** Where the agent records its pods' cgroup directories (`{ "dirs": [...] }`) for `kctl reset`. */
+export const podCgroupsFile = (stateDir: string) => join(stateDir, "pod-cgroups.json");
+
 /**
  * `pid` and those of its descendants that sit in cgroup `dir` (with `kctl up`, etcd runs beside the
  * agent and would otherwise keep `dir` from enabling controllers). Other processes stay put.
@@ -45,7 +48,7 @@ export class PodCgroups {
     /** The runtime's cgroupsPath prefix: relative (beneath the caller's cgroup) or absolute. */
     readonly parent: string,
     /** The directory of `parent` in every hierarchy. */
-    private readonly dirs: readonly string[],
+    readonly dirs: readonly string[],
   ) {}
 
   /**
