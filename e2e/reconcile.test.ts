@@ -258,7 +258,13 @@ describe("reconcile loops with hollow nodes", () => {
     expect(after.filter((p) => p.spec?.nodeName === node)).toEqual([]);
     expect((await podsOf("solo")).filter((p) => p.spec?.nodeName === node)).toEqual([]);
     expect(((await api.get(nodes, undefined, node)) as Node).spec?.unschedulable).toBe(true);
+    const cordonTaint = async () =>
+      ((await api.get(nodes, undefined, node)) as Node).spec?.taints?.some(
+        (t) => t.key === "node.kubernetes.io/unschedulable" && t.effect === "NoSchedule",
+      );
+    await eventually("the unschedulable taint", async () => (await cordonTaint()) || undefined);
     expect((await run("uncordon", node)).stdout).toBe(`node/${node} uncordoned\n`);
+    await eventually("the unschedulable taint gone", async () => !(await cordonTaint()) || undefined);
     expect((await run("scale", "deployment/web", "--replicas", "1")).code).toBe(0);
     await settled("web", 1);
   });

@@ -2,12 +2,13 @@
  * A node's health as the lifecycle controller judges it, and the node it implies: when its agent
  * last proved alive (the heartbeat Lease's renewTime), the conditions Kubernetes writes when a node
  * goes silent (every condition Unknown, reason NodeStatusUnknown), and the taints that follow its
- * Ready condition (Unknown → `unreachable`, False → `not-ready`, each NoSchedule and NoExecute).
+ * Ready condition (Unknown → `unreachable`, False → `not-ready`, each NoSchedule and NoExecute)
+ * and `spec.unschedulable` (`unschedulable:NoSchedule`, as Kubernetes' TaintNodesByCondition).
  * Pure functions of their inputs; other taints are never touched.
  */
 import type { Lease, Node, NodeCondition, Taint } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../machinery/index.js";
-import { notReadyTaintKey, unreachableTaintKey } from "./taint-eviction.js";
+import { notReadyTaintKey, unreachableTaintKey, unschedulableTaintKey } from "./taint-eviction.js";
 
 const healthTaintKeys: readonly string[] = [notReadyTaintKey, unreachableTaintKey];
 const healthEffects: readonly string[] = ["NoSchedule", "NoExecute"];
@@ -54,27 +55,31 @@ export function silentNodeConditions(
   return out;
 }
 
-function isHealthTaint(t: DeepReadonly<Taint>): boolean {
+function isManagedTaint(t: DeepReadonly<Taint>): boolean {
+  if (t.key === unschedulableTaintKey) return t.effect === "NoSchedule";
   return healthTaintKeys.includes(t.key ?? "") && healthEffects.includes(t.effect ?? "");
 }
 
 /**
- * The node's taints with the health taints made to match `ready` (the Ready condition's status):
- * a taint already present keeps its timeAdded, so eviction clocks do not restart.
+ * The node's taints with the health taints made to match `ready` (the Ready condition's status)
+ * and the unschedulable taint to match `unschedulable`: a taint already present keeps its
+ * timeAdded, so eviction clocks do not restart.
  */
 export function taintsFor(
   existing: readonly DeepReadonly<Taint>[],
   ready: string | undefined,
+  unschedulable: boolean,
   now: string,
 ): Taint[] {
-  // No Ready condition yet: the agent has not reported; the grace period decides (it turns Unknown).
-  const key = ready === "False" ? notReadyTaintKey : ready === "Unknown" ? unreachableTaintKey : undefined;
-  const out: Taint[] = existing.filter((t) => !isHealthTaint(t)).map((t) => structuredClone(t as Taint));
-  if (!key) return out;
-  for (const effect of healthEffects) {
+  const out: Taint[] = existing.filter((t) => !isManagedTaint(t)).map((t) => structuredClone(t as Taint));
+  const keep = (key: string, effect: string) => {
     const old = existing.find((t) => t.key === key && t.effect === effect);
     out.push(old ? structuredClone(old as Taint) : { key, effect, timeAdded: now });
-  }
+  };
+  // No Ready condition yet: the agent has not reported; the grace period decides (it turns Unknown).
+  const key = ready === "False" ? notReadyTaintKey : ready === "Unknown" ? unreachableTaintKey : undefined;
+  if (key) for (const effect of healthEffects) keep(key, effect);
+  if (unschedulable) keep(unschedulableTaintKey, "NoSchedule");
   return out;
 }
 

@@ -175,6 +175,31 @@ describe("node lifecycle: health from the lease", () => {
     });
   });
 
+  it("taints a cordoned node unschedulable:NoSchedule and removes the taint when it is uncordoned", async () => {
+    const { cluster, controller } = setup();
+    const custom: Taint = { key: "dedicated", value: "db", effect: "NoSchedule" };
+    const cordonedNode = node("n1", "True", [custom]);
+    cordonedNode.spec = { ...cordonedNode.spec, unschedulable: true };
+    cluster.seed(nodesResource, cordonedNode);
+    cluster.seed(leasesResource, liveLease("n1"));
+    await controller.sync("n1");
+    const cordoned = {
+      key: "node.kubernetes.io/unschedulable",
+      effect: "NoSchedule",
+      timeAdded: rfc3339(t0),
+    };
+    expect(storedNode(cluster, "n1").spec?.taints).toEqual([custom, cordoned]);
+    cluster.flush();
+    cluster.takeActions();
+    await controller.sync("n1");
+    expect(cluster.takeActions()).toEqual([]);
+
+    await cluster.client.patch(nodesResource, "", "n1", { spec: { unschedulable: false } });
+    cluster.flush();
+    await controller.sync("n1");
+    expect(storedNode(cluster, "n1").spec?.taints).toEqual([custom]);
+  });
+
   it("keeps the unreachable taint while the lease is fresh but Ready is still Unknown, and evicts gracefully then", async () => {
     const { cluster, controller, deletes } = setup({ defaultTolerationSeconds: 0 });
     cluster.seed(nodesResource, node("n1", "Unknown", unreachable(t0)));

@@ -6,7 +6,8 @@
  *    grace period (counted from this controller's start at the earliest, so a control plane that
  *    was down does not condemn every node at once) → every condition Unknown (NodeStatusUnknown);
  * 2. makes the health taints follow the Ready condition (Unknown → `unreachable`, False →
- *    `not-ready`, True → none; NoSchedule and NoExecute each), keeping other taints;
+ *    `not-ready`, True → none; NoSchedule and NoExecute each), and `unschedulable:NoSchedule`
+ *    follow `spec.unschedulable` (cordon), keeping other taints;
  * 3. evicts the node's pods whose tolerations of its NoExecute taints have run out, deleting them
  *    with a TaintManagerEviction event. While the node is silent its agent cannot finish a graceful
  *    deletion, so evictions (and deletions already pending there) are forced with a zero grace
@@ -159,7 +160,7 @@ export class NodeLifecycleController {
 
   private async syncTaints(node: DeepReadonly<Node>, now: string): Promise<DeepReadonly<Node>> {
     const current = node.spec?.taints ?? [];
-    const taints = taintsFor(current, readyStatus(node), now);
+    const taints = taintsFor(current, readyStatus(node), node.spec?.unschedulable ?? false, now);
     if (sameTaints(taints, current)) return node;
     trace(`${node.metadata.name}: taints ${JSON.stringify(taints)}`);
     return this.opts.client.patch<Node>(nodesResource, "", node.metadata.name ?? "", {

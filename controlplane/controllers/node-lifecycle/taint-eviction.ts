@@ -12,6 +12,8 @@ import type { DeepReadonly } from "../machinery/index.js";
 
 export const notReadyTaintKey = "node.kubernetes.io/not-ready";
 export const unreachableTaintKey = "node.kubernetes.io/unreachable";
+/** Put on cordoned nodes (`spec.unschedulable`), NoSchedule only. */
+export const unschedulableTaintKey = "node.kubernetes.io/unschedulable";
 
 /** Kubernetes' default for the not-ready/unreachable tolerations it adds to every pod. */
 export const defaultTolerationSeconds = 300;
