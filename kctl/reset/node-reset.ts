@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { defaultRuntimePath } from "../../node-agent/agent/agent.js";
 import { loadIdentity } from "../../node-agent/agent/credentials.js";
 import { lockAgentState } from "../../node-agent/agent/state-lock.js";
@@ -86,7 +86,24 @@ async function serviceRules(o: ResetOptions): Promise<void> {
   o.report("routes to other nodes' pods removed");
 }
 
+/** What only an agent's state dir holds; reset removes a dir with none of these only if it is empty. */
+const agentMarkers = ["node-identity.json", "pod-cgroups.json", "runtime", "netns", "ipam"];
+
+/** Refuses to go on when `--state-dir` names something other than an agent's state (a typo, `/`). */
+async function checkStateDir(stateDir: string): Promise<void> {
+  const dir = resolve(stateDir);
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [] as string[];
+    throw new CliError(`--state-dir ${stateDir}: ${err.message}`);
+  });
+  if (dir === "/" || (entries.length > 0 && !entries.some((e) => agentMarkers.includes(e))))
+    throw new CliError(
+      `--state-dir ${stateDir}: not a node agent's state dir (it holds none of ${agentMarkers.join(", ")}); nothing removed`,
+    );
+}
+
 export async function resetNode(o: ResetOptions): Promise<void> {
+  await checkStateDir(o.stateDir);
   const unlock = await lockAgentState(o.stateDir);
   const failures: string[] = [];
   const step = async (what: string, fn: () => Promise<void>) => {
