@@ -14,7 +14,7 @@ interface PodList {
   items: {
     metadata: { name: string; uid: string; deletionTimestamp?: string };
     spec: { nodeName?: string };
-    status?: { phase?: string; conditions?: { type: string; status: string }[] };
+    status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
   }[];
 }
 
@@ -110,6 +110,69 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
       "http://web.demo.svc.cluster.local/",
     );
     expect(byName.stdout).toMatch(/^web-/);
+  });
+
+  it("reaches a pod on another host from a pod, sends nothing to a pod that is not ready, and drops a deleted pod from every host's rules", async () => {
+    const pods = await readyWeb(3);
+    const [a, b] = [pods[0]!, pods.find((p) => p.spec.nodeName !== pods[0]!.spec.nodeName)!];
+    const exec = (pod: string, ...argv: string[]) => lab.kctl("exec", pod, "-n", "demo", "--", ...argv);
+    const across = await exec(a.metadata.name, "wget", "-q", "-O-", `http://${b.status!.podIP}:8080/`);
+    expect(across.stdout.trim()).toBe(b.metadata.name);
+
+    const ip = await serviceIP("web");
+    const ask = async (times: number) => {
+      const answers: string[] = [];
+      for (const node of lab.state.nodes)
+        for (let i = 0; i < times; i++) {
+          const res = await lab.onNode(
+            node.name,
+            "timeout",
+            "3",
+            "busybox",
+            "wget",
+            "-q",
+            "-O-",
+            `http://${ip}/`,
+          );
+          answers.push(res.stdout.trim());
+        }
+      return answers;
+    };
+    const sick = pods[2]!;
+    expect((await exec(sick.metadata.name, "rm", "/www/index.html")).code).toBe(0);
+    await eventually("the not-ready pod out of the Endpoints", async () => {
+      const eps = JSON.parse(
+        (await lab.kctl("get", "endpoints", "web", "-n", "demo", "-o", "json")).stdout,
+      ) as {
+        subsets?: { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[];
+      };
+      const notReady = eps.subsets?.flatMap((s) => s.notReadyAddresses ?? []).map((x) => x.ip) ?? [];
+      return notReady.includes(sick.status!.podIP!) || undefined;
+    });
+    const answers = await ask(20);
+    expect(answers.filter((x) => x === "")).toEqual([]);
+    expect(answers).not.toContain(sick.metadata.name);
+    expect(
+      (await exec(sick.metadata.name, "sh", "-c", `echo ${sick.metadata.name} > /www/index.html`)).code,
+    ).toBe(0);
+
+    const gone = pods[1]!;
+    const hostsCarrying = async () => {
+      const carrying: string[] = [];
+      for (const node of lab.state.nodes) {
+        const table = await lab.onNode(node.name, "nft", "list", "table", "ip", "kctl");
+        if (table.stdout.includes(`dnat to ${gone.status!.podIP}:`)) carrying.push(node.name);
+      }
+      return carrying;
+    };
+    expect(await hostsCarrying()).toHaveLength(lab.state.nodes.length);
+    expect((await lab.kctl("delete", "pod", gone.metadata.name, "-n", "demo")).code).toBe(0);
+    await eventually(
+      "the deleted pod's address gone from every host's rules",
+      async () => ((await hostsCarrying()).length === 0 ? true : undefined),
+      20_000,
+    );
+    await readyWeb(3);
   });
 
   it("rolls 6 replicas under a constant request loop from another host with no failed request", async () => {
