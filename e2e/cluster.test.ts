@@ -1,6 +1,7 @@
 /**
  * The whole system on a three-host lab, as the README shows it: the example app applied, spread
- * over the hosts, scaled, rolled and rolled back; the control plane and its etcd killed and
+ * over the hosts and balanced by its Service from every host and pod (not-ready and deleted pods
+ * left out of every host's rules), scaled, rolled and rolled back; the control plane and its etcd killed and
  * recovering without losing anything; a namespace deleted with everything in it.
  */
 import { readFile } from "node:fs/promises";
