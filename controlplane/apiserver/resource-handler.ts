@@ -8,9 +8,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DeleteOptions as DeleteBody } from "../../proto/gen/api.js";
 import { decodeMessage } from "../api/codec.js";
 import { ApiError } from "../api/errors.js";
+import type { KubeObject } from "../api/object.js";
 import type { DeleteOptions, PropagationPolicy, Registry } from "../registry/index.js";
 import { bodyKind, parseBody, readBody, sendJson } from "./http-io.js";
 import type { ResourceRoute } from "./request-path.js";
+import { acceptedTableVersion, includeObjectParam, toTable } from "./table.js";
 
 /** The metrics verb of a request, like Kubernetes': LIST and WATCH are GETs of a collection. */
 export function requestVerb(method: string, route: ResourceRoute, query: URLSearchParams): string {
@@ -32,9 +34,24 @@ export async function handleResource(
 ): Promise<void> {
   const { info, namespace, name, subresource } = route;
   const method = req.method ?? "GET";
+  const tableVersion =
+    method === "GET" && !subresource ? acceptedTableVersion(req.headers.accept) : undefined;
+  const sendTable = (objects: KubeObject[], resourceVersion?: string) =>
+    sendJson(
+      res,
+      200,
+      toTable(info, objects, {
+        version: tableVersion!,
+        include: includeObjectParam(query),
+        now: Date.now(),
+        ...(resourceVersion ? { resourceVersion } : {}),
+      }),
+      `application/json;as=Table;v=${tableVersion};g=meta.k8s.io`,
+    );
   if (!name) {
     if (method === "GET") {
       const list = await registry.list(info, listOptions(query, namespace));
+      if (tableVersion) return sendTable(list.items, list.metadata.resourceVersion);
       return sendJson(res, 200, list);
     }
     if (method === "POST") {
@@ -48,8 +65,11 @@ export async function handleResource(
   switch (subresource) {
     case undefined:
       switch (method) {
-        case "GET":
-          return sendJson(res, 200, await registry.get(info, namespace, name));
+        case "GET": {
+          const obj = await registry.get(info, namespace, name);
+          if (tableVersion) return sendTable([obj]);
+          return sendJson(res, 200, obj);
+        }
         case "PUT":
           return sendJson(res, 200, await registry.update(info, namespace, name, await readObject(req), dry));
         case "PATCH": {

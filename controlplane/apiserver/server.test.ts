@@ -480,6 +480,54 @@ describe("apiserver over HTTP with a real etcd", () => {
     await initial.waitEnd();
   });
 
+  it("prints Tables for kubectl: list, get and watch, with kubectl's columns and each row's metadata", async () => {
+    const asTable = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+    await api("POST", "/api/v1/namespaces/default/pods", { body: pod("t1", { nodeName: "n1" }) });
+    const list = await api("GET", "/api/v1/namespaces/default/pods", { accept: asTable });
+    expect(list.status).toBe(200);
+    expect(list.contentType).toBe("application/json;as=Table;v=v1;g=meta.k8s.io");
+    expect(list.body).toMatchObject({ kind: "Table", apiVersion: "meta.k8s.io/v1" });
+    expect(list.body.metadata.resourceVersion).toMatch(/^\d+$/);
+    const columns = list.body.columnDefinitions as { name: string; format: string; priority: number }[];
+    expect(columns.filter((c) => c.priority === 0).map((c) => c.name)).toEqual([
+      "NAME",
+      "READY",
+      "STATUS",
+      "RESTARTS",
+      "AGE",
+    ]);
+    expect(columns.filter((c) => c.priority === 1).map((c) => c.name)).toEqual(["IP", "NODE"]);
+    expect(columns[0]!.format).toBe("name");
+    expect(list.body.rows).toHaveLength(1);
+    expect(list.body.rows[0].cells.slice(0, 3)).toEqual(["t1", "0/1", "Pending"]);
+    expect(list.body.rows[0].cells.at(-1)).toBe("n1");
+    expect(list.body.rows[0].object).toMatchObject({
+      kind: "PartialObjectMetadata",
+      metadata: { name: "t1", namespace: "default" },
+    });
+
+    const one = await api("GET", "/api/v1/namespaces/default/pods/t1?includeObject=None", {
+      accept: asTable,
+    });
+    expect(one.body.rows).toEqual([{ cells: expect.any(Array) }]);
+    const plain = await api("GET", "/api/v1/namespaces/default/pods/t1");
+    expect(plain.body.kind).toBe("Pod");
+
+    const w = await WatchReader.open(`${server.url}/api/v1/namespaces/default/pods?watch=true`, {
+      Authorization: `Bearer ${token}`,
+      Accept: asTable,
+    });
+    watches.push(w);
+    await api("POST", "/api/v1/namespaces/default/pods", { body: pod("t2") });
+    await w.waitFor(2);
+    expect(w.lines.map((e) => [e.type, e.object.kind, e.object.rows[0].cells[0]])).toEqual([
+      ["ADDED", "Table", "t1"],
+      ["ADDED", "Table", "t2"],
+    ]);
+    expect(w.lines[0].object.columnDefinitions).toHaveLength(7);
+    expect(w.lines[1].object.columnDefinitions).toBeUndefined();
+  });
+
   it("answers a compacted resourceVersion with 410 Gone, and counts open watches", async () => {
     const a = (await api("POST", "/api/v1/namespaces/default/pods", { body: pod("a") })).body;
     const b = await api("PATCH", "/api/v1/namespaces/default/pods/a", {
@@ -546,8 +594,11 @@ describe("apiserver over HTTP with a real etcd", () => {
         },
       );
     const pods = await kubectl("get", "pods", "-A");
-    expect(pods.stdout).toMatch(/NAMESPACE\s+NAME/);
-    expect(pods.stdout).toMatch(/default\s+kp/);
+    expect(pods.stdout).toMatch(/NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
+    expect(pods.stdout).toMatch(/default\s+kp\s+0\/1\s+Pending\s+0\s/);
+    expect((await kubectl("get", "deploy", "kd", "-o", "wide")).stdout).toMatch(
+      /NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR/,
+    );
     expect((await kubectl("get", "deploy", "-n", "default")).stdout).toMatch(/kd/);
     expect((await kubectl("get", "cm", "-A")).stdout).toMatch(/kube-system\s+kc/);
     expect((await kubectl("get", "svc", "-A")).stderr).toMatch(/No resources found/);

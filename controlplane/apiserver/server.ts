@@ -151,6 +151,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
             bookmarkIntervalMs: opts.watchBookmarkIntervalMs ?? 60_000,
             metrics,
             open: openWatches,
+            ...(req.headers.accept ? { accept: req.headers.accept } : {}),
           });
           return;
         }

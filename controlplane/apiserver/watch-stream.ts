@@ -13,6 +13,7 @@ import type { Registry, WatchHandle } from "../registry/index.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import type { ResourceRoute } from "./request-path.js";
 import { listOptions } from "./resource-handler.js";
+import { acceptedTableVersion, includeObjectParam, toTable } from "./table.js";
 
 /** Bytes a watch may have queued for a slow client before the stream is closed. */
 const maxBufferedBytes = 16 * 1024 * 1024;
@@ -25,6 +26,8 @@ export interface WatchStreamOptions {
   metrics: ApiServerMetrics;
   /** Open streams, so the server can end them on close. */
   open: Set<() => void>;
+  /** The request's Accept header: kubectl asks for Tables. */
+  accept?: string;
 }
 
 export async function streamWatch(res: ServerResponse, opts: WatchStreamOptions): Promise<void> {
@@ -40,6 +43,21 @@ export async function streamWatch(res: ServerResponse, opts: WatchStreamOptions)
   const bookmarks = query.get("allowWatchBookmarks") === "true";
   const resourceVersion = query.get("resourceVersion");
 
+  const tableVersion = acceptedTableVersion(opts.accept);
+  let columnsSent = false;
+  const asTable =
+    tableVersion &&
+    ((event: WatchEvent<KubeObject>) => {
+      if (event.type === "BOOKMARK") return event;
+      const table = toTable(route.info, [event.object], {
+        version: tableVersion,
+        include: includeObjectParam(query),
+        now: Date.now(),
+        columns: !columnsSent,
+      });
+      columnsSent = true;
+      return { type: event.type, object: table };
+    });
   let handle: WatchHandle | undefined;
   let ended = false;
   const buffered: string[] = [];
@@ -74,7 +92,7 @@ export async function streamWatch(res: ServerResponse, opts: WatchStreamOptions)
       ...(resourceVersion !== null ? { resourceVersion } : {}),
       bookmarkIntervalMs: bookmarks ? opts.bookmarkIntervalMs : 0,
     },
-    (event: WatchEvent<KubeObject>) => write(`${JSON.stringify(event)}\n`),
+    (event: WatchEvent<KubeObject>) => write(`${JSON.stringify(asTable ? asTable(event) : event)}\n`),
     (err: ApiError) => {
       write(`${JSON.stringify({ type: "ERROR", object: err.toStatus() })}\n`);
       end();

@@ -26,8 +26,8 @@ import type {
   Service,
 } from "../../proto/gen/api.js";
 import { lastAppliedAnnotation } from "../apply-patch.js";
-import { humanDuration } from "../printers/age.js";
-import { eventTime } from "../printers/columns.js";
+import { humanDuration } from "../../controlplane/printers/age.js";
+import { eventTime } from "../../controlplane/printers/columns.js";
 import { DescribeWriter, describeTime } from "./writer.js";
 
 export interface DescribeInput {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import { resolveResourceName } from "../../controlplane/api/resources.js";
-import { age, humanDuration } from "./age.js";
-import { headerRow, objectRow, type TableOptions } from "./columns.js";
+import { age, humanDuration } from "../../controlplane/printers/age.js";
+import { headerRow, objectRow, type TableOptions } from "../../controlplane/printers/columns.js";
 import { formatObjects } from "./object-output.js";
-import { podCells } from "./pod-status.js";
+import { podCells } from "../../controlplane/printers/pod-status.js";
 import { formatTable, TableWriter } from "./table.js";
 
 const s = 1000;

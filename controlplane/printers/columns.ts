@@ -1,13 +1,11 @@
 /**
- * The table columns `kctl get` prints for each kind, matching kubectl's: pods NAME READY STATUS
- * RESTARTS AGE, deployments NAME READY UP-TO-DATE AVAILABLE AGE, services NAME TYPE CLUSTER-IP
- * EXTERNAL-IP PORT(S) AGE, and so on; `-o wide` appends more, `-A` prepends NAMESPACE. A kind
- * without its own columns gets NAME AGE.
+ * The table columns of each kind, matching kubectl's: pods NAME READY STATUS RESTARTS AGE,
+ * deployments NAME READY UP-TO-DATE AVAILABLE AGE, services NAME TYPE CLUSTER-IP EXTERNAL-IP
+ * PORT(S) AGE, and so on; `-o wide` appends more, `-A` prepends NAMESPACE. A kind without its own
+ * columns gets NAME AGE. As in Kubernetes the server prints: the apiserver serves these as
+ * `meta.k8s.io` Tables (what stock kubectl asks for), and `kctl get` renders them itself.
  */
 
-import { formatSelector, selectorFromLabelSelector } from "../../controlplane/api/labels.js";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import { qualifiedKind, type ResourceInfo } from "../../controlplane/api/resources.js";
 import type {
   ConfigMap,
   Deployment,
@@ -22,6 +20,9 @@ import type {
   Secret,
   Service,
 } from "../../proto/gen/api.js";
+import { formatSelector, selectorFromLabelSelector } from "../api/labels.js";
+import type { KubeObject } from "../api/object.js";
+import { qualifiedKind, type ResourceInfo } from "../api/resources.js";
 import { age } from "./age.js";
 import { podCells } from "./pod-status.js";
 
@@ -295,4 +296,35 @@ export function objectRow(info: ResourceInfo, obj: KubeObject, opts: TableOption
     ...cols.cells(obj, opts.now),
     ...(opts.wide ? cols.wideCells(obj, opts.now) : []),
   ];
+}
+
+/** A column of the server's Table: priority 0 always shown, 1 only with `-o wide`. */
+export interface TableColumn {
+  name: string;
+  /** "name" marks the column kubectl prefixes with the kind. */
+  format: "name" | "";
+  priority: 0 | 1;
+}
+
+const bare = (now: number, wide: boolean): TableOptions => ({
+  now,
+  wide,
+  withNamespace: false,
+  withKind: false,
+});
+
+/** Every column of `info`'s table, wide ones included, in `tableCells` order. */
+export function tableColumns(info: ResourceInfo): TableColumn[] {
+  const normal = headerRow(info, bare(0, false)).length;
+  const named = (table[info.kind] ?? fallback).named;
+  return headerRow(info, bare(0, true)).map((name, i) => ({
+    name,
+    format: named && i === 0 ? "name" : "",
+    priority: i < normal ? 0 : 1,
+  }));
+}
+
+/** One object's cells for every column of `tableColumns`. */
+export function tableCells(info: ResourceInfo, obj: KubeObject, now: number): string[] {
+  return objectRow(info, obj, bare(now, true));
 }
