@@ -8,6 +8,8 @@ import { stringify } from "yaml";
 import { formatSelector, selectorFromLabelSelector } from "../../controlplane/api/labels.js";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import type { ResourceInfo } from "../../controlplane/api/resources.js";
+import { humanDuration } from "../../controlplane/printers/age.js";
+import { eventTime } from "../../controlplane/printers/columns.js";
 import type {
   ConfigMap,
   Container,
@@ -26,8 +28,6 @@ import type {
   Service,
 } from "../../proto/gen/api.js";
 import { lastAppliedAnnotation } from "../apply-patch.js";
-import { humanDuration } from "../../controlplane/printers/age.js";
-import { eventTime } from "../../controlplane/printers/columns.js";
 import { DescribeWriter, describeTime } from "./writer.js";
 
 export interface DescribeInput {

@@ -3,8 +3,8 @@ import type { KubeObject } from "../../controlplane/api/object.js";
 import { resolveResourceName } from "../../controlplane/api/resources.js";
 import { age, humanDuration } from "../../controlplane/printers/age.js";
 import { headerRow, objectRow, type TableOptions } from "../../controlplane/printers/columns.js";
-import { formatObjects } from "./object-output.js";
 import { podCells } from "../../controlplane/printers/pod-status.js";
+import { formatObjects } from "./object-output.js";
 import { formatTable, TableWriter } from "./table.js";
 
 const s = 1000;
