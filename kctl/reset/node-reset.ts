@@ -24,7 +24,6 @@ import { unmountBeneath } from "../lab/mounts-linux.js";
 
 export interface ResetOptions {
   stateDir: string;
-  runtimePath?: string;
   /** Told each thing removed, as one line. */
   report(line: string): void;
 }
@@ -38,7 +37,7 @@ async function recordedPodCIDR(stateDir: string): Promise<string | undefined> {
 }
 
 async function containers(o: ResetOptions): Promise<void> {
-  const runtime = new RuntimeClient(o.runtimePath ?? defaultRuntimePath(), join(o.stateDir, "runtime"));
+  const runtime = new RuntimeClient(defaultRuntimePath(), join(o.stateDir, "runtime"));
   const images = new ImageStore(o.stateDir);
   for (const id of await listDir(runtime.root)) {
     await runtime.delete(id, true);
