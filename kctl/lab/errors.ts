@@ -2,6 +2,7 @@
  * Typed errors of the lab. Each carries a stable `code` so the command entry can print a useful
  * message and tests can assert on the kind of failure rather than on wording.
  */
+import { CodedError } from "../../controlplane/util/coded-error.js";
 
 export type LabErrorCode =
   | "InvalidArgument"
@@ -14,12 +15,4 @@ export type LabErrorCode =
   | "Busy"
   | "CleanupIncomplete";
 
-export class LabError extends Error {
-  readonly code: LabErrorCode;
-
-  constructor(code: LabErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "LabError";
-    this.code = code;
-  }
-}
+export class LabError extends CodedError<LabErrorCode> {}

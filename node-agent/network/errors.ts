@@ -2,6 +2,7 @@
  * Typed errors of the pod network: every failure carries a stable code and a message naming the
  * input, file or command that caused it, so the pod worker can turn it into a pod condition or event.
  */
+import { CodedError } from "../../controlplane/util/coded-error.js";
 
 export type NetworkErrorCode =
   /** A caller-supplied value is malformed (pod UID, CIDR, nameserver, ...). */
@@ -13,12 +14,4 @@ export type NetworkErrorCode =
   /** On-disk state is not what this module wrote (foreign file in the IPAM dir, ...). */
   | "Corrupt";
 
-export class NetworkError extends Error {
-  readonly code: NetworkErrorCode;
-
-  constructor(code: NetworkErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "NetworkError";
-    this.code = code;
-  }
-}
+export class NetworkError extends CodedError<NetworkErrorCode> {}

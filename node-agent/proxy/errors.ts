@@ -2,6 +2,7 @@
  * Typed errors of the service proxy and host routes: a stable code and a message naming the
  * object and field, the config key, or the command (with its stderr) that failed.
  */
+import { CodedError } from "../../controlplane/util/coded-error.js";
 
 export type ProxyErrorCode =
   /** A config value or an input object is malformed; the message names the field path. */
@@ -9,12 +10,4 @@ export type ProxyErrorCode =
   /** `nft`, `conntrack`, `ip`, `sysctl` or `nsenter` failed or could not be run. */
   | "CommandFailed";
 
-export class ProxyError extends Error {
-  readonly code: ProxyErrorCode;
-
-  constructor(code: ProxyErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ProxyError";
-    this.code = code;
-  }
-}
+export class ProxyError extends CodedError<ProxyErrorCode> {}

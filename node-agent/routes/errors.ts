@@ -1,4 +1,5 @@
 /** Typed errors of the host routes: a stable code and a message naming the command or config key. */
+import { CodedError } from "../../controlplane/util/coded-error.js";
 
 export type RouteErrorCode =
   /** A config value is malformed; the message names the key. */
@@ -6,12 +7,4 @@ export type RouteErrorCode =
   /** `ip`, `sysctl` or `nsenter` failed or could not be run; the message carries its stderr. */
   | "CommandFailed";
 
-export class RouteError extends Error {
-  readonly code: RouteErrorCode;
-
-  constructor(code: RouteErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RouteError";
-    this.code = code;
-  }
-}
+export class RouteError extends CodedError<RouteErrorCode> {}

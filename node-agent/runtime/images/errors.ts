@@ -4,6 +4,7 @@
  * Never) or `ErrImagePull`/`ImagePullBackOff` (until pulling exists), and any other code into
  * `ErrImagePull` with the message as the event text.
  */
+import { CodedError } from "../../../controlplane/util/coded-error.js";
 
 export type ImageErrorCode =
   /** No image under that reference on this node. */
@@ -21,15 +22,7 @@ export type ImageErrorCode =
   /** Unpacking a layer or mounting a rootfs failed in the kernel or a system tool. */
   | "SystemError";
 
-export class ImageError extends Error {
-  readonly code: ImageErrorCode;
-
-  constructor(code: ImageErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ImageError";
-    this.code = code;
-  }
-}
+export class ImageError extends CodedError<ImageErrorCode> {}
 
 /** True for the error the pod worker reports as a missing image. */
 export function isImageNotFound(err: unknown): boolean {
