@@ -62,16 +62,7 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
     const served = new Map<string, number>();
     for (const node of lab.state.nodes) {
       for (let i = 0; i < 100; i++) {
-        const res = await lab.onNode(
-          node.name,
-          "timeout",
-          "3",
-          "busybox",
-          "wget",
-          "-q",
-          "-O-",
-          `http://${ip}/`,
-        );
+        const res = await lab.httpGet(node.name, `http://${ip}/`);
         expect(res.code).toBe(0);
         const pod = res.stdout.trim();
         served.set(pod, (served.get(pod) ?? 0) + 1);
@@ -86,16 +77,7 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
   it("answers on the NodePort of every host, and by DNS name from a pod", async () => {
     for (const node of lab.state.nodes) {
       const other = lab.state.nodes.find((n) => n.name !== node.name)!;
-      const res = await lab.onNode(
-        other.name,
-        "timeout",
-        "3",
-        "busybox",
-        "wget",
-        "-q",
-        "-O-",
-        `http://${node.address}:30080/`,
-      );
+      const res = await lab.httpGet(other.name, `http://${node.address}:30080/`);
       expect(res.stdout).toMatch(/^web-/);
     }
     const pod = (await webPods())[0]!.metadata.name;
@@ -125,16 +107,7 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
       const answers: string[] = [];
       for (const node of lab.state.nodes)
         for (let i = 0; i < times; i++) {
-          const res = await lab.onNode(
-            node.name,
-            "timeout",
-            "3",
-            "busybox",
-            "wget",
-            "-q",
-            "-O-",
-            `http://${ip}/`,
-          );
+          const res = await lab.httpGet(node.name, `http://${ip}/`);
           answers.push(res.stdout.trim());
         }
       return answers;

@@ -98,16 +98,7 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 180_000 }, () => {
     };
     const survivor = lab.state.nodes.find((n) => n.name !== lost)!.name;
     for (let i = 0; i < 10; i++) {
-      const res = await lab.onNode(
-        survivor,
-        "timeout",
-        "3",
-        "busybox",
-        "wget",
-        "-q",
-        "-O-",
-        `http://${svc.spec.clusterIP}/`,
-      );
+      const res = await lab.httpGet(survivor, `http://${svc.spec.clusterIP}/`);
       expect(res.code).toBe(0);
     }
   });

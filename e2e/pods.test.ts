@@ -157,16 +157,7 @@ describe.skipIf(!isRoot)("pods on real nodes", () => {
     });
     expect(web.status?.phase).toBe("Running");
     expect(web.status?.podIP).toMatch(/^10\.244\.\d+\.\d+$/);
-    const answer = await lab.onNode(
-      web.spec.nodeName!,
-      "timeout",
-      "3",
-      "busybox",
-      "wget",
-      "-q",
-      "-O-",
-      `http://${web.status!.podIP}:8080/`,
-    );
+    const answer = await lab.httpGet(web.spec.nodeName!, `http://${web.status!.podIP}:8080/`);
     expect(answer.stdout.trim()).toBe("web");
   });
 

@@ -25,6 +25,8 @@ export interface LabCluster {
   apply(yaml: string): Promise<RunResult>;
   /** Runs a command on a lab host (e.g. wget a pod IP from node2). */
   onNode(node: string, ...argv: string[]): Promise<RunResult>;
+  /** GETs `url` from a lab host with busybox wget, giving up after 3 s; stdout is the body. */
+  httpGet(node: string, url: string): Promise<RunResult>;
   /** Kills a component (`controlplane` or a node) with SIGKILL and starts it again. */
   crashAndRestart(component: string): Promise<void>;
   /**
@@ -92,16 +94,18 @@ export async function startLabCluster(
     throw err;
   }
   const config = components.clientConfig!(labContext(state));
+  const onNode = (node: string, ...argv: string[]) => {
+    const ns = state.nodes.find((n) => n.name === node)?.namespace;
+    if (!ns) throw new Error(`no node ${node} in lab ${state.name}`);
+    return runCommand(["ip", "netns", "exec", ns, ...argv]);
+  };
   return {
     state,
     config,
     kctl: (...args) => kctl(args, { config, timeoutMs: 60_000 }),
     apply: (yaml) => kctl(["apply", "-f", "-"], { config, input: yaml }),
-    onNode: (node, ...argv) => {
-      const ns = state.nodes.find((n) => n.name === node)?.namespace;
-      if (!ns) throw new Error(`no node ${node} in lab ${state.name}`);
-      return runCommand(["ip", "netns", "exec", ns, ...argv]);
-    },
+    onNode,
+    httpGet: (node, url) => onNode(node, "timeout", "3", "busybox", "wget", "-q", "-O-", url),
     crashAndRestart: async (component) => {
       await restartComponent({ ...target, component, components, graceMs: 0 });
     },
