@@ -112,6 +112,21 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
         }
       return answers;
     };
+    /** The hosts whose rules still DNAT to `pod`. */
+    const hostsCarrying = async (pod: (typeof pods)[number]) => {
+      const carrying: string[] = [];
+      for (const node of lab.state.nodes) {
+        const table = await lab.onNode(node.name, "nft", "list", "table", "ip", "kctl");
+        if (table.stdout.includes(`dnat to ${pod.status!.podIP}:`)) carrying.push(node.name);
+      }
+      return carrying;
+    };
+    const leftEveryHost = (pod: (typeof pods)[number], what: string) =>
+      eventually(
+        `${what}'s address gone from every host's rules`,
+        async () => ((await hostsCarrying(pod)).length === 0 ? true : undefined),
+        20_000,
+      );
     const sick = pods[2]!;
     expect((await exec(sick.metadata.name, "rm", "/www/index.html")).code).toBe(0);
     await eventually("the not-ready pod out of the Endpoints", async () => {
@@ -123,6 +138,7 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
       const notReady = eps.subsets?.flatMap((s) => s.notReadyAddresses ?? []).map((x) => x.ip) ?? [];
       return notReady.includes(sick.status!.podIP!) || undefined;
     });
+    await leftEveryHost(sick, "the not-ready pod");
     const answers = await ask(20);
     expect(answers.filter((x) => x === "")).toEqual([]);
     expect(answers).not.toContain(sick.metadata.name);
@@ -131,21 +147,9 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
     ).toBe(0);
 
     const gone = pods[1]!;
-    const hostsCarrying = async () => {
-      const carrying: string[] = [];
-      for (const node of lab.state.nodes) {
-        const table = await lab.onNode(node.name, "nft", "list", "table", "ip", "kctl");
-        if (table.stdout.includes(`dnat to ${gone.status!.podIP}:`)) carrying.push(node.name);
-      }
-      return carrying;
-    };
-    expect(await hostsCarrying()).toHaveLength(lab.state.nodes.length);
+    expect(await hostsCarrying(gone)).toHaveLength(lab.state.nodes.length);
     expect((await lab.kctl("delete", "pod", gone.metadata.name, "-n", "demo")).code).toBe(0);
-    await eventually(
-      "the deleted pod's address gone from every host's rules",
-      async () => ((await hostsCarrying()).length === 0 ? true : undefined),
-      20_000,
-    );
+    await leftEveryHost(gone, "the deleted pod");
     await readyWeb(3);
   });
 
