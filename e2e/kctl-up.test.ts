@@ -101,7 +101,8 @@ describe("kctl up + apply/get/delete", () => {
     }
   });
 
-  it("applies every Kubernetes documentation example", async () => {
+  // Two kctl processes per example file: about 15 s on an idle 2-core machine, a minute when loaded.
+  it("applies every Kubernetes documentation example", { timeout: 180_000 }, async () => {
     // Each file in a namespace of its own, since two of them define the same Deployment; the one that
     // names its namespace (mem-example) gets it made first, as the documentation does.
     const files = (await readdir(examples)).filter((f) => f.endsWith(".yaml")).sort();
