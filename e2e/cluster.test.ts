@@ -55,6 +55,9 @@ describe.skipIf(!isRoot)("a three-host cluster running the example app", { timeo
     expect(new Set(pods.map((p) => p.spec.nodeName)).size).toBe(3);
     const status = await lab.kctl("rollout", "status", "deployment/web", "-n", "demo", "--timeout", "60s");
     expect(status.code).toBe(0);
+    // Agents verify the control plane by name, so Node never warns about an IP as TLS server name.
+    for (const p of lab.state.processes)
+      expect(await readFile(p.logFile, "utf8"), p.name).not.toContain("DeprecationWarning");
   });
 
   it("answers on the Service's ClusterIP from every host, spread over all the pods", async () => {

@@ -3,7 +3,15 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ensureCa, ensureServingCert, generateKey, issueCertificate, makeCsr, signCsr } from "./pki.js";
+import {
+  controlPlaneServerName,
+  ensureCa,
+  ensureServingCert,
+  generateKey,
+  issueCertificate,
+  makeCsr,
+  signCsr,
+} from "./pki.js";
 
 describe("pki", () => {
   let dir: string;
@@ -32,6 +40,8 @@ describe("pki", () => {
     expect(cert.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
     expect(cert.checkIP("127.0.0.1")).toBe("127.0.0.1");
     expect(cert.checkHost("localhost")).toBe("localhost");
+    // The name agents verify, so they need not send an IP as the TLS server name.
+    expect(cert.checkHost(controlPlaneServerName)).toBe(controlPlaneServerName);
     const again = await ensureServingCert(dir, ca, { commonName: "kctl-apiserver", hosts: ["127.0.0.1"] });
     expect(again.certPem).toBe(pair.certPem);
     const widened = await ensureServingCert(dir, ca, { commonName: "kctl-apiserver", hosts: ["10.1.2.3"] });

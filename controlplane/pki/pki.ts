@@ -149,12 +149,20 @@ export async function signCsr(ca: KeyPair, csrPem: string, opts: CertificateSubj
   );
 }
 
+/**
+ * A DNS name every serving certificate carries besides its hosts. Node agents verify the control
+ * plane by it: they reach it by IP, and TLS clients may not send an IP as the server name (SNI),
+ * so grpc-js would warn on every agent start.
+ */
+export const controlPlaneServerName = "kctl-control-plane";
+
 /** Loads the named key pair from `dir`, issuing it the first time or when its SANs no longer cover `hosts`. */
 export async function ensureServingCert(
   dir: string,
   ca: KeyPair,
-  opts: ServingCertOptions,
+  given: ServingCertOptions,
 ): Promise<KeyPair> {
+  const opts = { ...given, hosts: [...new Set([...given.hosts, controlPlaneServerName])] };
   const certPath = join(dir, "apiserver.crt");
   const keyPath = join(dir, "apiserver.key");
   if (await exists(certPath)) {

@@ -11,6 +11,7 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { ApiError, type Reason } from "../../controlplane/api/errors.js";
+import { controlPlaneServerName } from "../../controlplane/pki/pki.js";
 import type {
   NodeServiceTypes,
   ObjectEvent,
@@ -26,7 +27,7 @@ export interface NodeClientOptions {
   caPem: string;
   certPem: string;
   keyPem: string;
-  /** TLS server name to verify when `address` is an IP missing from the certificate. */
+  /** TLS server name to verify; by default the name every control plane's certificate carries. */
   serverName?: string;
 }
 
@@ -47,7 +48,7 @@ export class NodeClient {
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.keepalive_permit_without_calls": 1,
-      ...(opts.serverName ? { "grpc.ssl_target_name_override": opts.serverName } : {}),
+      "grpc.ssl_target_name_override": opts.serverName ?? controlPlaneServerName,
     });
   }
 
