@@ -31,7 +31,7 @@ import { resourceForKind } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
-import { type CallWithAuth, callerNode, requireSelf } from "./node-identity.js";
+import { certificateAuthenticator, type NodeAuthenticator, requireSelf } from "./node-identity.js";
 import { allObjectsKey, type ObjectDispatcher, type Subscriber } from "./object-dispatcher.js";
 import type { PodCidrAllocator } from "./pod-cidr-allocator.js";
 import type { TunnelRegistry } from "./tunnels.js";
@@ -65,15 +65,18 @@ export interface NodeServiceDeps {
   tunnels: TunnelRegistry;
   settings: NodeServiceSettings;
   clock?: Clock;
+  /** Who is calling; by default each call's certificate is read (see AuthenticatedConnections). */
+  authenticate?: NodeAuthenticator;
 }
 
 export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedServiceImplementation {
   const { registry, allocator, tunnels, settings } = deps;
   const clock = deps.clock ?? realClock;
+  const authenticate = deps.authenticate ?? certificateAuthenticator;
   const now = () => new Date(clock.now()).toISOString();
 
-  async function register(call: CallWithAuth, req: RegisterRequest): Promise<RegisterResponse> {
-    requireSelf(call, req.nodeName);
+  async function register(caller: string, req: RegisterRequest): Promise<RegisterResponse> {
+    requireSelf(caller, req.nodeName);
     const podCIDR = await allocator.allocate(req.nodeName);
     const status: Node["status"] = {
       capacity: req.capacity,
@@ -149,8 +152,8 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return renewTime;
   }
 
-  async function renewLease(call: CallWithAuth, req: RenewLeaseRequest): Promise<{ renewTime: string }> {
-    requireSelf(call, req.nodeName);
+  async function renewLease(caller: string, req: RenewLeaseRequest): Promise<{ renewTime: string }> {
+    requireSelf(caller, req.nodeName);
     const renewTime = await renew(req.nodeName);
     const node = (deps.watchable.Node?.cached(req.nodeName) ??
       (await registry.get(nodes, undefined, req.nodeName))) as Node & KubeObject;
@@ -187,21 +190,17 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
 
   /** Loads a pod and checks it is bound to the calling node (and, when given, has this uid). */
   async function ownPod(
-    call: CallWithAuth,
+    caller: string,
     namespace: string,
     name: string,
     uid: string,
   ): Promise<Pod & KubeObject> {
     const pod = (await registry.get(pods, namespace, name)) as Pod & KubeObject;
-    checkOwnPod(callerNode(call), pod, uid);
+    checkOwnPod(caller, pod, uid);
     return pod;
   }
 
-  async function reportPodStatus(
-    call: CallWithAuth,
-    req: PodStatusReport,
-  ): Promise<{ resourceVersion: string }> {
-    const node = callerNode(call);
+  async function reportPodStatus(node: string, req: PodStatusReport): Promise<{ resourceVersion: string }> {
     const status = JSON.parse(req.statusJson.toString()) as unknown;
     // The ownership check runs on the object being written, in the same read-modify-write, and the
     // informer's copy of the pod usually spares the read: one etcd round trip per report.
@@ -216,9 +215,9 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return { resourceVersion: updated.metadata.resourceVersion ?? "" };
   }
 
-  async function finalizePodDeletion(call: CallWithAuth, req: FinalizePodDeletionRequest): Promise<object> {
+  async function finalizePodDeletion(caller: string, req: FinalizePodDeletionRequest): Promise<object> {
     try {
-      await ownPod(call, req.namespace, req.name, req.uid);
+      await ownPod(caller, req.namespace, req.name, req.uid);
       await registry.delete(pods, req.namespace, req.name, {
         gracePeriodSeconds: 0,
         preconditions: { uid: req.uid },
@@ -229,8 +228,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return {};
   }
 
-  async function getObject(call: CallWithAuth, req: GetObjectRequest): Promise<{ objectJson: Buffer }> {
-    const node = callerNode(call);
+  async function getObject(node: string, req: GetObjectRequest): Promise<{ objectJson: Buffer }> {
     const info = readable[req.kind as keyof typeof readable];
     if (!info) throw new ApiError("BadRequest", `nodes may read ConfigMaps and Secrets, not ${req.kind}`);
     const onNode = await registry.list(pods, {
@@ -244,8 +242,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return { objectJson: Buffer.from(JSON.stringify(obj)) };
   }
 
-  async function recordEvent(call: CallWithAuth, req: RecordEventRequest): Promise<object> {
-    const node = callerNode(call);
+  async function recordEvent(node: string, req: RecordEventRequest): Promise<object> {
     const event = JSON.parse(req.eventJson.toString()) as KubeObject & { source?: { host?: string } };
     event.source = { ...event.source, host: node };
     await registry.create(events, event, { namespace: event.metadata.namespace ?? "default" });
@@ -289,7 +286,8 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
 
   function watchPods(call: ServerWritableStream<WatchPodsRequest, ObjectEvent>): void {
     try {
-      stream(call, deps.pods, requireSelf(call, call.request.nodeName));
+      requireSelf(authenticate(call), call.request.nodeName);
+      stream(call, deps.pods, call.request.nodeName);
     } catch (err) {
       call.destroy(toServiceError(err));
     }
@@ -297,7 +295,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
 
   function watchObjects(call: ServerWritableStream<WatchObjectsRequest, ObjectEvent>): void {
     try {
-      requireSelf(call, call.request.nodeName);
+      requireSelf(authenticate(call), call.request.nodeName);
       const dispatcher = deps.watchable[call.request.kind];
       if (!dispatcher) {
         throw new ApiError(
@@ -314,7 +312,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   function tunnel(call: ServerDuplexStream<TunnelFrame, TunnelFrame>): void {
     let node: string;
     try {
-      node = callerNode(call);
+      node = authenticate(call);
     } catch (err) {
       call.destroy(toServiceError(err));
       return;
@@ -331,12 +329,12 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   }
 
   return {
-    Register: unary(register),
-    RenewLease: unary(renewLease),
-    ReportPodStatus: unary(reportPodStatus),
-    FinalizePodDeletion: unary(finalizePodDeletion),
-    GetObject: unary(getObject),
-    RecordEvent: unary(recordEvent),
+    Register: unary(authenticate, register),
+    RenewLease: unary(authenticate, renewLease),
+    ReportPodStatus: unary(authenticate, reportPodStatus),
+    FinalizePodDeletion: unary(authenticate, finalizePodDeletion),
+    GetObject: unary(authenticate, getObject),
+    RecordEvent: unary(authenticate, recordEvent),
     WatchPods: watchPods,
     WatchObjects: watchObjects,
     Tunnel: tunnel,
@@ -374,9 +372,17 @@ export function mergeConditions(
   return merged;
 }
 
-function unary<Req, Res>(fn: (call: CallWithAuth, req: Req) => Promise<Res>) {
+/** A unary handler that gets the calling node, named once as the call starts, and the request. */
+function unary<Req, Res>(authenticate: NodeAuthenticator, fn: (caller: string, req: Req) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    fn(call, call.request).then(
+    let caller: string;
+    try {
+      caller = authenticate(call);
+    } catch (err) {
+      callback(toServiceError(err));
+      return;
+    }
+    fn(caller, call.request).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err)),
     );
