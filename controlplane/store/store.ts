@@ -359,7 +359,9 @@ export class Store {
       prefix: rangePrefix(info, opts.namespace),
       fromRevision,
       initial,
-      matches: (obj) => matches(obj, opts),
+      ...(opts.labelSelector || opts.fieldSelector
+        ? { matches: (obj: KubeObject) => matches(obj, opts) }
+        : {}),
       decode,
       withVersion,
       clock: this.clock,

@@ -27,7 +27,8 @@ export interface OpenWatchOptions {
   fromRevision: number;
   /** Objects delivered first as ADDED (already filtered). */
   initial: KubeObject[];
-  matches: (obj: KubeObject) => boolean;
+  /** Whether an object is selected; absent, every object is (and previous values need no decoding). */
+  matches?: (obj: KubeObject) => boolean;
   decode: (kv: IKeyValue) => KubeObject;
   withVersion: (obj: KubeObject, revision: string) => KubeObject;
   clock: Clock;
@@ -126,15 +127,17 @@ export async function openWatch(opts: OpenWatchOptions): Promise<WatchHandle> {
 }
 
 function toWatchEvent(ev: IEvent, opts: OpenWatchOptions): WatchEvent<KubeObject> | undefined {
-  const prev = ev.prev_kv ? opts.decode(ev.prev_kv) : undefined;
-  const prevMatched = prev !== undefined && opts.matches(prev);
+  const { matches, decode } = opts;
   if (ev.type === "Delete") {
-    return prev && prevMatched
+    const prev = ev.prev_kv ? decode(ev.prev_kv) : undefined;
+    return prev && (!matches || matches(prev))
       ? { type: "DELETED", object: opts.withVersion(prev, ev.kv.mod_revision) }
       : undefined;
   }
-  const cur = opts.decode(ev.kv);
-  const curMatches = opts.matches(cur);
-  if (curMatches) return { type: prevMatched ? "MODIFIED" : "ADDED", object: cur };
+  const cur = decode(ev.kv);
+  // Most watches select everything: then a previous value is all it takes to know the object was
+  // there before, and only a selective watch decodes it to see whether it matched.
+  const prevMatched = Boolean(ev.prev_kv) && (!matches || matches(decode(ev.prev_kv)));
+  if (!matches || matches(cur)) return { type: prevMatched ? "MODIFIED" : "ADDED", object: cur };
   return prevMatched ? { type: "DELETED", object: cur } : undefined;
 }
