@@ -16,6 +16,7 @@ import type { ResourceInfo } from "../api/resources.js";
 import type { WatchEvent } from "../api/watch.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
+import { copyObject } from "./copy-object.js";
 import { type FieldSelector, matchesFieldSelector } from "./field-selector.js";
 import { objectKeyPath, prefixEnd, rangePrefix, resourcePrefix } from "./keys.js";
 import { LeasePool } from "./lease-pool.js";
@@ -246,7 +247,7 @@ export class Store {
     for (let attempt = 1; ; attempt++) {
       let next: KubeObject | undefined;
       try {
-        next = await fn(structuredClone(current.obj));
+        next = await fn(copyObject(current.obj));
       } catch (err) {
         if (current.fresh) throw err;
         current = await this.read(info, namespace, name);
@@ -510,7 +511,10 @@ function checkSize(info: ResourceInfo, obj: KubeObject, bytes: number): void {
 }
 
 function decode(kv: IKeyValue): KubeObject {
-  return withVersion(JSON.parse(kv.value.toString()) as KubeObject, kv.mod_revision);
+  // A freshly parsed object is ours to change: no copy to add its version.
+  const obj = JSON.parse(kv.value.toString()) as KubeObject;
+  obj.metadata.resourceVersion = kv.mod_revision;
+  return obj;
 }
 
 function withVersion(obj: KubeObject, revision: string): KubeObject {
