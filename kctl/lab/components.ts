@@ -70,6 +70,11 @@ function kctl(...args: string[]): string[] {
   return [process.execPath, kctlMain, ...args];
 }
 
+/** `kctl up` with the control plane's V8 young generation, as kctl-server.service sets it. */
+function kctlControlPlane(...args: string[]): string[] {
+  return [process.execPath, "--max-semi-space-size=32", kctlMain, ...args];
+}
+
 /** Polls `check` every 200 ms until it returns true or `signal` aborts. */
 export async function pollUntil(check: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
   while (!(await check())) {
@@ -119,7 +124,7 @@ function adminConfig(ctx: LabContext): string {
 const controlPlaneOnly: LabComponents = {
   profile: "controlplane",
   controlPlane: (ctx) => ({
-    argv: kctl(
+    argv: kctlControlPlane(
       "--config",
       adminConfig(ctx),
       "up",

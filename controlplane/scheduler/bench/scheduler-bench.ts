@@ -148,11 +148,21 @@ async function cpuOf(plane: number | undefined, etcd: number | undefined) {
   };
 }
 
+/**
+ * V8 flags of the control-plane process, as kctl/systemd/kctl-server.service sets them: a 32 MiB
+ * young generation (semi-space) instead of 16 cut its CPU per pod by ~5% for ~20 MiB (README).
+ */
+const planeNodeFlags = ["--max-semi-space-size=32"];
+
 function startPlane(options: ControlPlaneOptions): Promise<{ child: ChildProcess; info: PlaneInfo }> {
   const profile = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
-  const child = spawn(process.execPath, [...profile, planeScript, JSON.stringify(options)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...planeNodeFlags, ...profile, planeScript, JSON.stringify(options)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
