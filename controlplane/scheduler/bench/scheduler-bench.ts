@@ -12,6 +12,9 @@
  *   npm run bench:scheduler -- [--nodes 1000,5000] [--pods 10000] [--runs 1] [--out .bench/scheduler.json]
  *     [--create-concurrency 32] [--lease-duration 40] [--register-wave 8] [--profile DIR]
  *
+ * `--profile DIR` writes the control plane's V8 CPU profile and each run's pod phase into DIR, for
+ * `profile-summary.js`.
+ *
  * The hollow nodes behave like agents during the run: they renew leases and report every bound pod
  * Running and Ready, so the control plane carries that load too, as it would with real nodes.
  */
@@ -146,6 +149,18 @@ async function cpuOf(plane: number | undefined, etcd: number | undefined) {
     etcd: await cpuSeconds(etcd),
     bench: (own.user + own.system) / 1e6,
   };
+}
+
+/** CLOCK_MONOTONIC in microseconds: the clock of a V8 CPU profile's sample times. */
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * The pod phase's window next to the control plane's profile, so `profile-summary.js` can leave out
+ * startup and node registration.
+ */
+async function recordPodPhase(dir: string, pid: number, startUs: number, endUs: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `pod-phase.${pid}.json`), JSON.stringify({ startUs, endUs }));
 }
 
 /**
@@ -286,6 +301,7 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
 
     const limiter = new CallLimiter(createConcurrency);
     const cpuBefore = await cpuOf(child.pid, etcdPid);
+    const phaseStartUs = monotonicUs();
     const createStart = performance.now();
     await Promise.all(
       Array.from({ length: podCount }, (_, i) =>
@@ -305,6 +321,12 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
     );
     await Promise.race([finished, timeout]);
     const cpuAfter = await cpuOf(child.pid, etcdPid);
+    if (args.profile) {
+      // The benchmark's own process too, for a run under `node --cpu-prof --cpu-prof-dir DIR`.
+      for (const pid of [child.pid!, process.pid]) {
+        await recordPodPhase(args.profile, pid, phaseStartUs, monotonicUs());
+      }
+    }
     const podSeconds = (performance.now() - createStart) / 1000;
     const end = await rssMiB(child.pid);
     watchStop.abort();
