@@ -23,6 +23,7 @@ import { LeasePool } from "./lease-pool.js";
 import { type StoreMetrics, storeMetrics } from "./metrics.js";
 import { type PutOutcome, TxnBatcher } from "./txn-batcher.js";
 import { openWatch, type WatchHandle } from "./watch.js";
+import { WatchCache } from "./watch-cache.js";
 
 const trace = tracer("store");
 
@@ -38,6 +39,13 @@ const maxAttempts = 16;
 export interface StoreOptions {
   /** The etcd client; the store does not close it. */
   client: Etcd3;
+  /**
+   * How much recent history each resource's watch cache keeps for watches to resume from (see
+   * WatchCache); `false` gives every watch its own etcd watch. Default: 1000 changes, 75 s. Kept
+   * changes hold their objects past V8's young generation: 20,000 cost the control plane 12% more
+   * CPU per pod under the scheduler benchmark, in old-generation collections.
+   */
+  watchCache?: { historyLimit: number; historyMs: number } | false;
   /** Where the etcd latency histogram is registered; prom-client's default registry when omitted. */
   metrics?: MetricsRegistry;
   clock?: Clock;
@@ -116,6 +124,8 @@ export class Store {
   private readonly metrics: StoreMetrics;
   private readonly clock: Clock;
   private readonly watches = new Set<WatchHandle>();
+  private readonly caches = new Map<string, WatchCache>();
+  private readonly cacheHistory: { historyLimit: number; historyMs: number } | false;
   private readonly leases: LeasePool;
   private readonly batcher: TxnBatcher;
 
@@ -123,6 +133,7 @@ export class Store {
     this.client = opts.client;
     this.metrics = storeMetrics(opts.metrics);
     this.clock = opts.clock ?? realClock;
+    this.cacheHistory = opts.watchCache ?? { historyLimit: 1000, historyMs: 75_000 };
     this.batcher = new TxnBatcher((req) => this.client.kv.txn(req));
     this.leases = new LeasePool(this.clock, (ttl) =>
       this.client.leaseClient.leaseGrant({ TTL: ttl }).then((r) => r.ID),
@@ -186,12 +197,17 @@ export class Store {
   }
 
   /** Lists the objects that match, all read at one revision, in key order (namespace, then name). */
-  async list(info: ResourceInfo, sel: Selection = {}): Promise<StoreList> {
+  list(info: ResourceInfo, sel: Selection = {}): Promise<StoreList> {
+    return this.listAt(info, sel, undefined);
+  }
+
+  /** `list` as of an earlier `revision` (Gone when compacted), or now when undefined. */
+  private async listAt(info: ResourceInfo, sel: Selection, at: number | undefined): Promise<StoreList> {
     const prefix = rangePrefix(info, sel.namespace);
     const end = prefixEnd(prefix);
     const items: KubeObject[] = [];
     let from = Buffer.from(prefix);
-    let revision: string | undefined;
+    let revision = at === undefined ? undefined : String(at);
     for (;;) {
       const page: IRangeResponse = await this.timed("list", info, () =>
         this.client.kv.range({
@@ -351,28 +367,34 @@ export class Store {
       fromRevision = Number(list.resourceVersion);
     } else {
       fromRevision = parseRevision(rv);
-      await this.checkNotCompacted(info, fromRevision);
     }
     let tracked: WatchHandle | undefined;
-    const handle = await openWatch({
-      client: this.client,
-      info,
-      prefix: rangePrefix(info, opts.namespace),
+    const watch = {
       fromRevision,
       initial,
+      prefix: rangePrefix(info, opts.namespace),
       ...(opts.labelSelector || opts.fieldSelector
         ? { matches: (obj: KubeObject) => matches(obj, opts) }
         : {}),
-      decode,
-      withVersion,
-      clock: this.clock,
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 0,
       onEvent,
-      onError: (err) => {
+      onError: (err: ApiError) => {
         if (tracked) this.watches.delete(tracked);
         onError(err);
       },
-    });
+    };
+    let handle = await this.watchCache(info)?.watch(watch);
+    if (!handle) {
+      if (rv !== "" && rv !== "0") await this.checkNotCompacted(info, fromRevision);
+      handle = await openWatch({
+        ...watch,
+        client: this.client,
+        info,
+        decode,
+        withVersion,
+        clock: this.clock,
+      });
+    }
     const own: WatchHandle = {
       close: () => {
         this.watches.delete(own);
@@ -382,6 +404,28 @@ export class Store {
     tracked = own;
     this.watches.add(own);
     return own;
+  }
+
+  /** The resource's shared watch cache, made on first use; undefined when caches are off. */
+  private watchCache(info: ResourceInfo): WatchCache | undefined {
+    if (!this.cacheHistory) return undefined;
+    const key = `${info.group}/${info.plural}`;
+    let cache = this.caches.get(key);
+    if (!cache) {
+      cache = new WatchCache({
+        client: this.client,
+        info,
+        prefix: resourcePrefix(info),
+        snapshot: async (revision) => (await this.listAt(info, {}, revision)).items,
+        keyOf: (obj) => this.keyOf(info, obj),
+        decode,
+        withVersion,
+        clock: this.clock,
+        ...this.cacheHistory,
+      });
+      this.caches.set(key, cache);
+    }
+    return cache;
   }
 
   /** The current etcd revision. */

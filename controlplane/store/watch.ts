@@ -43,21 +43,14 @@ export interface OpenWatchOptions {
  */
 export async function openWatch(opts: OpenWatchOptions): Promise<WatchHandle> {
   const { info } = opts;
-  let closed = false;
-  let ready = false;
   let lastRevision = opts.fromRevision;
-  let bookmarkTimer: Timer | undefined;
-  const pending: WatchEvent<KubeObject>[] = opts.initial.map((object) => ({ type: "ADDED", object }));
-
-  const deliver = (event: WatchEvent<KubeObject>): void => {
-    if (closed) return;
-    if (ready) opts.onEvent(event);
-    else pending.push(event);
-  };
+  let cancelBookmarks: (() => void) | undefined;
+  const gate = new EventGate(opts.initial, opts.onEvent);
+  const deliver = gate.deliver;
 
   const stop = (): void => {
-    closed = true;
-    bookmarkTimer?.cancel();
+    gate.closed = true;
+    cancelBookmarks?.();
     watcher.removeAllListeners("data");
     watcher.cancel().catch((err: unknown) => trace("cancel failed", String(err)));
   };
@@ -87,7 +80,7 @@ export async function openWatch(opts: OpenWatchOptions): Promise<WatchHandle> {
       resolve();
     });
     watcher.on("error", (err: Error) => {
-      if (closed) return;
+      if (gate.closed) return;
       stop();
       // etcd cancels a watch on its own only when the start revision was compacted away.
       const gone = new ApiError(
@@ -99,45 +92,114 @@ export async function openWatch(opts: OpenWatchOptions): Promise<WatchHandle> {
     });
   });
 
-  const scheduleBookmark = (): void => {
-    if (opts.bookmarkIntervalMs <= 0 || closed) return;
-    bookmarkTimer = opts.clock.setTimer(opts.bookmarkIntervalMs, () => {
-      deliver({
-        type: "BOOKMARK",
-        object: {
-          apiVersion: apiVersionOf(info),
-          kind: info.kind,
-          metadata: { resourceVersion: String(lastRevision) },
-        },
-      });
-      scheduleBookmark();
+  gate.openSoon(() => {
+    cancelBookmarks = scheduleBookmarks({
+      clock: opts.clock,
+      info,
+      intervalMs: opts.bookmarkIntervalMs,
+      revision: () => lastRevision,
+      deliver,
     });
-  };
-
-  setImmediate(() => {
-    ready = true;
-    for (const event of pending.splice(0)) {
-      if (closed) return;
-      opts.onEvent(event);
-    }
-    scheduleBookmark();
   });
 
   return { close: stop };
 }
 
-function toWatchEvent(ev: IEvent, opts: OpenWatchOptions): WatchEvent<KubeObject> | undefined {
-  const { matches, decode } = opts;
-  if (ev.type === "Delete") {
-    const prev = ev.prev_kv ? decode(ev.prev_kv) : undefined;
-    return prev && (!matches || matches(prev))
-      ? { type: "DELETED", object: opts.withVersion(prev, ev.kv.mod_revision) }
-      : undefined;
+/**
+ * Holds a new watch's events (its initial ADDED ones first) until the turn after it was set up, so
+ * that nothing reaches the caller before the promise that hands it the watch has settled.
+ */
+export class EventGate {
+  closed = false;
+  private open = false;
+  private readonly pending: WatchEvent<KubeObject>[];
+
+  constructor(
+    initial: readonly KubeObject[],
+    private readonly onEvent: (event: WatchEvent<KubeObject>) => void,
+  ) {
+    this.pending = initial.map((object) => ({ type: "ADDED", object }));
   }
-  const cur = decode(ev.kv);
-  // Most watches select everything: then a previous value is all it takes to know the object was
-  // there before, and only a selective watch decodes it to see whether it matched.
-  const prevMatched = Boolean(ev.prev_kv) && (!matches || matches(decode(ev.prev_kv)));
-  if (!matches || matches(cur)) return { type: prevMatched ? "MODIFIED" : "ADDED", object: cur };
-  return prevMatched ? { type: "DELETED", object: cur } : undefined;
+
+  readonly deliver = (event: WatchEvent<KubeObject>): void => {
+    if (this.closed) return;
+    if (this.open) this.onEvent(event);
+    else this.pending.push(event);
+  };
+
+  /** On the next turn, delivers what waited, then calls `then` unless the watch closed meanwhile. */
+  openSoon(then: () => void): void {
+    setImmediate(() => {
+      this.open = true;
+      for (const event of this.pending.splice(0)) {
+        if (this.closed) return;
+        this.onEvent(event);
+      }
+      if (!this.closed) then();
+    });
+  }
+}
+
+function toWatchEvent(ev: IEvent, opts: OpenWatchOptions): WatchEvent<KubeObject> | undefined {
+  const { decode } = opts;
+  const deleted = ev.type === "Delete";
+  if (deleted && !ev.prev_kv) return undefined;
+  const prevKv = ev.prev_kv;
+  const obj = deleted ? opts.withVersion(decode(prevKv!), ev.kv.mod_revision) : decode(ev.kv);
+  return selectEvent(deleted, obj, Boolean(prevKv), () => decode(prevKv!), opts.matches);
+}
+
+/**
+ * What a watcher selecting `matches` (everything when absent) sees of one change: `obj` is the new
+ * state, or for a deletion the last one at the deletion's revision. An object that starts matching
+ * arrives as ADDED, one that stops as DELETED. `prev` is called only when the answer depends on it.
+ */
+export function selectEvent(
+  deleted: boolean,
+  obj: KubeObject,
+  hadPrev: boolean,
+  prev: () => KubeObject,
+  matches: ((obj: KubeObject) => boolean) | undefined,
+): WatchEvent<KubeObject> | undefined {
+  if (deleted) return !matches || matches(obj) ? { type: "DELETED", object: obj } : undefined;
+  // Most watches select everything: then that a previous value exists is all it takes to know the
+  // object was there before, and only a selective watch looks at it to see whether it matched.
+  const prevMatched = hadPrev && (!matches || matches(prev()));
+  if (!matches || matches(obj)) return { type: prevMatched ? "MODIFIED" : "ADDED", object: obj };
+  return prevMatched ? { type: "DELETED", object: obj } : undefined;
+}
+
+export interface BookmarkOptions {
+  clock: Clock;
+  info: ResourceInfo;
+  /** 0 or less sends none. */
+  intervalMs: number;
+  /** The newest revision the watcher has seen everything up to. */
+  revision: () => number;
+  deliver: (event: WatchEvent<KubeObject>) => void;
+}
+
+/** Sends a BOOKMARK every `intervalMs` until the returned function is called. */
+export function scheduleBookmarks(opts: BookmarkOptions): () => void {
+  let timer: Timer | undefined;
+  let cancelled = false;
+  const next = (): void => {
+    if (opts.intervalMs <= 0 || cancelled) return;
+    timer = opts.clock.setTimer(opts.intervalMs, () => {
+      opts.deliver({
+        type: "BOOKMARK",
+        object: {
+          apiVersion: apiVersionOf(opts.info),
+          kind: opts.info.kind,
+          metadata: { resourceVersion: String(opts.revision()) },
+        },
+      });
+      next();
+    });
+  };
+  next();
+  return () => {
+    cancelled = true;
+    timer?.cancel();
+  };
 }

@@ -15,9 +15,8 @@ import { Registry } from "prom-client";
 import type { Node, Pod } from "../../../proto/gen/api.js";
 import type { KubeObject } from "../../api/object.js";
 import { resourceForPlural } from "../../api/resources.js";
-import type { WatchEvent } from "../../api/watch.js";
 import { Informer } from "../../controllers/machinery/informer.js";
-import type { ListerWatcher } from "../../controllers/machinery/lister-watcher.js";
+import { storeListerWatcher } from "../../informers/informer-factory.js";
 import { Store } from "../../store/store.js";
 import { startEtcd } from "../../testing/etcd-server.js";
 import { Scheduler } from "../scheduler.js";
@@ -25,22 +24,6 @@ import { makeNode, makePod } from "./fixtures.js";
 
 const podsInfo = resourceForPlural("", "pods")!;
 const nodesInfo = resourceForPlural("", "nodes")!;
-
-function listerWatcher<T>(store: Store, info: typeof podsInfo): ListerWatcher<T> {
-  return {
-    list: async () => {
-      const list = await store.list(info);
-      return { items: list.items as unknown as T[], resourceVersion: list.resourceVersion };
-    },
-    watch: (rv, onEvent, onError) =>
-      store.watch(
-        info,
-        { resourceVersion: rv },
-        onEvent as unknown as (e: WatchEvent<KubeObject>) => void,
-        onError,
-      ),
-  };
-}
 
 /** Runs `fn` over 0..n-1 with at most `width` calls in flight. */
 async function inParallel(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
@@ -62,8 +45,8 @@ async function main(): Promise<void> {
   const etcd = await startEtcd();
   const client = new Etcd3({ hosts: etcd.endpoint });
   const store = new Store({ client, metrics: new Registry() });
-  const nodes = new Informer<Node>(listerWatcher(store, nodesInfo), { name: "nodes" });
-  const pods = new Informer<Pod>(listerWatcher(store, podsInfo), { name: "pods" });
+  const nodes = new Informer<Node>(storeListerWatcher(store, nodesInfo), { name: "nodes" });
+  const pods = new Informer<Pod>(storeListerWatcher(store, podsInfo), { name: "pods" });
   const ac = new AbortController();
   try {
     await inParallel(numNodes, 100, (i) =>
