@@ -15,7 +15,7 @@ export const nodeResourcesFitFilter: Filter = {
     const { milliCpu, memory } = pod.requests;
     return (node, reasons) => {
       let fits = true;
-      if (node.pods.size + 1 > node.allocPods) {
+      if (node.podCount + 1 > node.allocPods) {
         reasons.push(reasonTooManyPods);
         fits = false;
       }
