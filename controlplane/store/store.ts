@@ -197,15 +197,27 @@ export class Store {
   }
 
   /** Lists the objects that match, all read at one revision, in key order (namespace, then name). */
-  list(info: ResourceInfo, sel: Selection = {}): Promise<StoreList> {
-    return this.listAt(info, sel, undefined);
+  async list(info: ResourceInfo, sel: Selection = {}): Promise<StoreList> {
+    const items: KubeObject[] = [];
+    const resourceVersion = await this.scan(info, sel.namespace, undefined, (_, obj) => {
+      if (matches(obj, sel)) items.push(obj);
+    });
+    return { items, resourceVersion };
   }
 
-  /** `list` as of an earlier `revision` (Gone when compacted), or now when undefined. */
-  private async listAt(info: ResourceInfo, sel: Selection, at: number | undefined): Promise<StoreList> {
-    const prefix = rangePrefix(info, sel.namespace);
+  /**
+   * Reads every object under the resource's (or a namespace's) prefix at one revision, `at` or the
+   * current one, and hands each to `visit` with its key. Returns the revision read at; Gone when
+   * `at` was compacted.
+   */
+  private async scan(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    at: number | undefined,
+    visit: (key: string, obj: KubeObject) => void,
+  ): Promise<string> {
+    const prefix = rangePrefix(info, namespace);
     const end = prefixEnd(prefix);
-    const items: KubeObject[] = [];
     let from = Buffer.from(prefix);
     let revision = at === undefined ? undefined : String(at);
     for (;;) {
@@ -218,15 +230,12 @@ export class Store {
         }),
       );
       revision ??= page.header.revision;
-      for (const kv of page.kvs) {
-        const obj = decode(kv);
-        if (matches(obj, sel)) items.push(obj);
-      }
+      for (const kv of page.kvs) visit(kv.key.toString(), decode(kv));
       const last = page.kvs.at(-1);
       if (!page.more || !last) break;
       from = Buffer.concat([last.key, Buffer.from([0])]);
     }
-    return { items, resourceVersion: revision };
+    return revision;
   }
 
   /**
@@ -416,8 +425,11 @@ export class Store {
         client: this.client,
         info,
         prefix: resourcePrefix(info),
-        snapshot: async (revision) => (await this.listAt(info, {}, revision)).items,
-        keyOf: (obj) => this.keyOf(info, obj),
+        snapshot: async (revision) => {
+          const objects = new Map<string, KubeObject>();
+          await this.scan(info, undefined, revision, (key, obj) => objects.set(key, obj));
+          return objects;
+        },
         decode,
         withVersion,
         clock: this.clock,

@@ -161,6 +161,49 @@ describe("Store watches through the watch cache (real etcd)", () => {
     expect(isApiError(err, "Gone")).toBe(true);
   });
 
+  it("starts again for a watch that was waiting to join when the last one closed", async () => {
+    const start = await store.currentRevision();
+    const first = await watch(start);
+    const seen = new Seen();
+    const joining = store.watch(pods, { resourceVersion: start }, seen.onEvent, () => {});
+    for (const h of handles.splice(0)) h.close();
+    handles.push(await joining);
+    await store.create(pods, pod("a"));
+    expect(await seen.take(1)).toEqual(["ADDED a"]);
+    expect(first.seen.events).toEqual([]);
+  });
+
+  it("forgets what it learnt when a watch closes it from inside an event", async () => {
+    const start = await store.currentRevision();
+    const seen = new Seen();
+    let handle: WatchHandle | undefined;
+    handle = await store.watch(
+      pods,
+      { resourceVersion: start },
+      (e) => {
+        seen.onEvent(e);
+        handle?.close();
+      },
+      () => {},
+    );
+    // Both pods in one etcd transaction: one watch response carrying two events.
+    await client.kv.txn({
+      success: ["a", "b"].map((name) => ({
+        request_put: {
+          key: Buffer.from(`/registry/pods/default/${name}`),
+          value: Buffer.from(JSON.stringify(pod(name))),
+        },
+      })),
+    });
+    const [first] = await seen.take(1);
+    // The other pod's event came after the close, in the same response: the cache must not keep it.
+    const other = first === "ADDED a" ? "b" : "a";
+    await store.delete(pods, "default", other);
+    const next = await watch(await store.currentRevision());
+    await store.create(pods, pod(other));
+    expect(await next.seen.take(1)).toEqual([`ADDED ${other}`]);
+  });
+
   it("lets go of its etcd watch when the last watch closes and starts again for the next", async () => {
     const first = await watch(await store.currentRevision());
     const a = await store.create(pods, pod("a"));

@@ -17,7 +17,7 @@ import type { WatchEvent } from "../api/watch.js";
 import { deepFreeze } from "../controllers/machinery/readonly.js";
 import type { Clock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
-import { EventGate, scheduleBookmarks, selectEvent, type WatchHandle } from "./watch.js";
+import { EventGate, resumeAfter, scheduleBookmarks, selectEvent, type WatchHandle } from "./watch.js";
 
 const trace = tracer("watch-cache");
 
@@ -35,9 +35,8 @@ export interface WatchCacheOptions {
   info: ResourceInfo;
   /** The key prefix of every object of the resource. */
   prefix: string;
-  /** Every object of the resource as of `revision`; rejects with Gone when it was compacted. */
-  snapshot: (revision: number) => Promise<KubeObject[]>;
-  keyOf: (obj: KubeObject) => string;
+  /** Every object of the resource by etcd key, as of `revision`; rejects with Gone when compacted. */
+  snapshot: (revision: number) => Promise<Map<string, KubeObject>>;
   decode: (kv: IKeyValue) => KubeObject;
   withVersion: (obj: KubeObject, revision: string) => KubeObject;
   clock: Clock;
@@ -66,8 +65,16 @@ interface Watch {
   fail: (err: ApiError) => void;
 }
 
+/** One start of the cache: its etcd watch, from a revision until `stop()`. */
+interface Run {
+  /** True once the etcd watch runs; false when it could not start (or was stopped first). */
+  ready: Promise<boolean>;
+  /** Settles `ready` of a start still waiting for etcd, which may never answer a cancelled watch. */
+  abort: () => void;
+}
+
 export class WatchCache {
-  private readonly objects = new Map<string, KubeObject>();
+  private objects = new Map<string, KubeObject>();
   /** Recent changes, oldest first, from `historyStart` on (the ones before are forgotten). */
   private history: Change[] = [];
   private historyTimes: number[] = [];
@@ -78,9 +85,7 @@ export class WatchCache {
   private revision = 0;
   private readonly watches = new Set<Watch>();
   private watcher: Watcher | undefined;
-  private starting: Promise<boolean> | undefined;
-  /** Bumped by every stop, so a start that was overtaken by one lets go of what it made. */
-  private generation = 0;
+  private run: Run | undefined;
 
   constructor(private readonly opts: WatchCacheOptions) {}
 
@@ -90,12 +95,29 @@ export class WatchCache {
    * directly. Nothing is delivered before the returned promise settles; `initial` comes first.
    */
   async watch(opts: CacheWatchOptions): Promise<WatchHandle | undefined> {
-    const started = await this.start(opts.fromRevision);
-    if (!started || opts.fromRevision < this.horizon) {
-      if (this.watches.size === 0) this.stop();
-      return undefined;
+    // The cache may stop while this waits for it to start (its last watch closed meanwhile): then
+    // it starts again, from this watch's revision.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const run = this.start(opts.fromRevision);
+      if (!(await run.ready)) return undefined;
+      if (run !== this.run) continue;
+      if (opts.fromRevision < this.horizon) {
+        if (this.watches.size === 0) this.stop(run);
+        return undefined;
+      }
+      return this.join(opts);
     }
+    return undefined;
+  }
 
+  /** Ends every watch with `err` and lets go of the etcd watch; the next watch starts it again. */
+  reset(err: ApiError): void {
+    for (const watch of [...this.watches]) watch.fail(err);
+    this.stop(this.run);
+  }
+
+  /** Adds a watch to the running cache: what history holds after its revision first, then live changes. */
+  private join(opts: CacheWatchOptions): WatchHandle {
     const gate = new EventGate(opts.initial, opts.onEvent);
     let stopBookmarks: (() => void) | undefined;
     const close = (): void => {
@@ -103,7 +125,7 @@ export class WatchCache {
       gate.closed = true;
       stopBookmarks?.();
       this.watches.delete(watch);
-      if (this.watches.size === 0) this.stop();
+      if (this.watches.size === 0) this.stop(this.run);
     };
     const watch: Watch = {
       opts,
@@ -128,26 +150,31 @@ export class WatchCache {
     return { close };
   }
 
-  /** Ends every watch with `err` and lets go of the etcd watch; the next watch starts it again. */
-  reset(err: ApiError): void {
-    for (const watch of [...this.watches]) watch.fail(err);
-    this.stop();
-  }
-
-  /** Starts the cache at `revision` unless it runs; false when it cannot start there. */
-  private start(revision: number): Promise<boolean> {
-    this.starting ??= this.begin(revision, this.generation).catch((err: unknown) => {
+  /** The running (or starting) cache, started at `revision` if there is none. */
+  private start(revision: number): Run {
+    if (this.run) return this.run;
+    let abort!: () => void;
+    const aborted = new Promise<boolean>((resolve) => {
+      abort = () => resolve(false);
+    });
+    const run: Run = { ready: aborted, abort };
+    this.run = run;
+    run.ready = Promise.race([this.begin(revision, run), aborted]).catch((err: unknown) => {
       trace("start failed", this.opts.info.plural, String(err));
-      this.stop();
+      this.stop(run);
       return false;
     });
-    return this.starting;
+    return run;
   }
 
-  private async begin(revision: number, generation: number): Promise<boolean> {
-    const items = await this.opts.snapshot(revision);
-    if (generation !== this.generation) return false;
-    for (const obj of items) this.objects.set(this.opts.keyOf(obj), deepFreeze(obj) as KubeObject);
+  private async begin(revision: number, run: Run): Promise<boolean> {
+    const objects = await this.opts.snapshot(revision);
+    if (run !== this.run) return false;
+    for (const obj of objects.values()) deepFreeze(obj);
+    this.objects = objects;
+    this.history = [];
+    this.historyTimes = [];
+    this.historyStart = 0;
     this.horizon = revision;
     this.revision = revision;
     const watcher = this.opts.client
@@ -156,15 +183,16 @@ export class WatchCache {
       .startRevision(String(revision + 1))
       .watcher();
     this.watcher = watcher;
-    watcher.on("data", (res: IWatchResponse) => this.receive(res));
-    watcher.on("disconnected", (err) =>
-      trace("disconnected, etcd3 resumes", this.opts.info.plural, String(err)),
-    );
+    watcher.on("data", (res: IWatchResponse) => this.receive(res, run));
+    watcher.on("disconnected", (err) => {
+      trace("disconnected, etcd3 resumes", this.opts.info.plural, String(err));
+      if (run === this.run) resumeAfter(watcher, this.revision);
+    });
     await new Promise<void>((resolve, reject) => {
       watcher.once("connected", () => resolve());
       watcher.on("error", (err: Error) => {
         reject(err);
-        if (this.watcher !== watcher) return;
+        if (run !== this.run) return;
         // etcd cancels a watch on its own only when its start revision was compacted away.
         this.reset(
           new ApiError(
@@ -174,29 +202,34 @@ export class WatchCache {
         );
       });
     });
-    trace("started", this.opts.info.plural, revision, items.length);
-    return generation === this.generation;
+    trace("started", this.opts.info.plural, revision, objects.size);
+    return run === this.run;
   }
 
-  private stop(): void {
-    if (!this.watcher && !this.starting) return;
-    this.generation++;
+  /** Lets go of `run`'s etcd watch and everything it learnt, unless a later run replaced it. */
+  private stop(run: Run | undefined): void {
+    if (!run || run !== this.run) return;
+    this.run = undefined;
+    run.abort();
     const watcher = this.watcher;
     this.watcher = undefined;
-    this.starting = undefined;
-    this.objects.clear();
+    this.objects = new Map();
     this.history = [];
     this.historyTimes = [];
     this.historyStart = 0;
+    this.horizon = 0;
+    this.revision = 0;
     if (watcher) {
       watcher.removeAllListeners("data");
       watcher.cancel().catch((err: unknown) => trace("cancel failed", String(err)));
     }
   }
 
-  private receive(res: IWatchResponse): void {
+  private receive(res: IWatchResponse, run: Run): void {
     const now = this.opts.clock.now();
     for (const ev of res.events) {
+      // A watcher's handler may have closed the last watch, stopping the cache, mid-response.
+      if (run !== this.run) return;
       const key = ev.kv.key.toString();
       const revision = Number(ev.kv.mod_revision);
       const prev = this.objects.get(key);
@@ -216,7 +249,9 @@ export class WatchCache {
       for (const watch of this.watches) this.offer(watch, change);
     }
     // Only an event-free (progress) response promises that nothing at or below its revision is still to come.
-    if (res.events.length === 0) this.revision = Math.max(this.revision, Number(res.header.revision));
+    if (res.events.length === 0 && run === this.run) {
+      this.revision = Math.max(this.revision, Number(res.header.revision));
+    }
   }
 
   private offer(watch: Watch, change: Change): void {

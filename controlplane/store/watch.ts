@@ -71,7 +71,10 @@ export async function openWatch(opts: OpenWatchOptions): Promise<WatchHandle> {
     // Only an event-free (progress) response promises that nothing at or below its revision is still to come.
     if (res.events.length === 0) lastRevision = Math.max(lastRevision, Number(res.header.revision));
   });
-  watcher.on("disconnected", (err) => trace("disconnected, etcd3 resumes", info.plural, String(err)));
+  watcher.on("disconnected", (err) => {
+    trace("disconnected, etcd3 resumes", info.plural, String(err));
+    resumeAfter(watcher, lastRevision);
+  });
 
   let connected = false;
   await new Promise<void>((resolve, reject) => {
@@ -103,6 +106,15 @@ export async function openWatch(opts: OpenWatchOptions): Promise<WatchHandle> {
   });
 
   return { close: stop };
+}
+
+/**
+ * Makes etcd3 resume `watcher` after `revision` when it reconnects. On its own it resumes after the
+ * revision in the last response's header, which while a watch catches up on history is etcd's
+ * current revision, past the changes not sent yet: they would be lost.
+ */
+export function resumeAfter(watcher: Watcher, revision: number): void {
+  watcher.request.start_revision = String(revision + 1);
 }
 
 /**
