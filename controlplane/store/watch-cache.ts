@@ -112,12 +112,15 @@ export class WatchCache {
 
   /** Ends every watch with `err` and lets go of the etcd watch; the next watch starts it again. */
   reset(err: ApiError): void {
+    // A watcher's error handler may watch again at once, starting a new run: leave that one be.
+    const run = this.run;
     for (const watch of [...this.watches]) watch.fail(err);
-    this.stop(this.run);
+    this.stop(run);
   }
 
   /** Adds a watch to the running cache: what history holds after its revision first, then live changes. */
   private join(opts: CacheWatchOptions): WatchHandle {
+    const run = this.run;
     const gate = new EventGate(opts.initial, opts.onEvent);
     let stopBookmarks: (() => void) | undefined;
     const close = (): void => {
@@ -125,7 +128,7 @@ export class WatchCache {
       gate.closed = true;
       stopBookmarks?.();
       this.watches.delete(watch);
-      if (this.watches.size === 0) this.stop(this.run);
+      if (this.watches.size === 0) this.stop(run);
     };
     const watch: Watch = {
       opts,
