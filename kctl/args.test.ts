@@ -18,7 +18,16 @@ const get = {
     { name: "cascade", kind: "string", choices: ["background", "orphan"], bareValue: "background", help: "" },
   ] satisfies FlagSpec[],
 };
-const table = new Map([["get", get]]);
+const version = { name: "version", flags: [] as FlagSpec[] };
+const logs = {
+  name: "logs",
+  flags: [{ name: "follow", short: "f", kind: "boolean", help: "" }] as FlagSpec[],
+};
+const table = new Map<string, { name: string; flags: FlagSpec[] }>([
+  ["get", get],
+  ["version", version],
+  ["logs", logs],
+]);
 const parse = (...argv: string[]) => parseCommandLine(argv, table, globals);
 
 describe("parseCommandLine", () => {
@@ -38,6 +47,22 @@ describe("parseCommandLine", () => {
     expect(parse("get", "-n=demo").flags.string("namespace")).toBe("demo");
     expect(parse("get", "-w", "--watch=false").flags.bool("watch")).toBe(false);
     expect(parse("--config", "/tmp/c", "get").flags.string("config")).toBe("/tmp/c");
+  });
+
+  it("takes a command's own flags before its word, as kubectl does", () => {
+    const p = parse("-n", "demo", "--output=yaml", "get", "pods");
+    expect([p.command?.name, p.positionals]).toEqual(["get", ["pods"]]);
+    expect([p.flags.string("namespace"), p.flags.string("output")]).toEqual(["demo", "yaml"]);
+    expect(parse("-Aw", "get").flags.bool("watch")).toBe(true);
+    // Later on the line wins; repeatable flags keep their order.
+    expect(parse("-n", "a", "get", "-n", "b").flags.string("namespace")).toBe("b");
+    expect(parse("-f", "a.yaml", "get", "-f", "b.yaml").flags.strings("filename")).toEqual([
+      "a.yaml",
+      "b.yaml",
+    ]);
+    // -f is a boolean of logs but a value-taking flag of get: the command word decides.
+    expect(parse("-f", "a.yaml", "get").flags.strings("filename")).toEqual(["a.yaml"]);
+    expect(parse("-f", "logs", "web").flags.bool("follow")).toBe(true);
   });
 
   it("collects repeatable flags in order and takes '-' as a value", () => {
@@ -68,7 +93,10 @@ describe("parseCommandLine", () => {
     [["frobnicate"], 'unknown command "frobnicate" for "kctl"'],
     [["get", "--bogus"], 'unknown flag: --bogus for "kctl get"'],
     [["get", "-x"], "unknown shorthand flag: 'x' in -x for \"kctl get\""],
-    [["-n", "x", "get"], "unknown shorthand flag: 'n' in -n"],
+    [["-x", "get"], "unknown shorthand flag: 'x' in -x"],
+    [["-n", "x"], "flag -n, --namespace needs a command after it"],
+    [["-n", "x", "version"], 'unknown flag: --namespace for "kctl version"'],
+    [["-o", "xml", "get"], 'invalid argument "xml" for "-o, --output" flag: must be one of: wide, yaml'],
     [["get", "-n"], "flag needs an argument: -n, --namespace"],
     [["get", "-o", "xml"], 'invalid argument "xml" for "-o, --output" flag: must be one of: wide, yaml'],
     [["get", "--grace-period=soon"], 'invalid argument "soon" for "--grace-period" flag: must be an integer'],

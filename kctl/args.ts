@@ -1,8 +1,9 @@
 /**
  * Command-line parsing for kctl, kubectl-style: one command word, flags before or after positionals,
  * `--flag=value`, `--flag value`, `-f value`, `-fvalue`, `-f=value`, grouped short booleans (`-Aw`),
- * repeatable flags, `--` ending the flags. Flags before the command word must be global ones. Every
- * mistake is a `UsageError` naming the flag or word, so `main` can print it with the usage text.
+ * repeatable flags, `--` ending the flags. A command's own flags may also come before its word, as
+ * in `kubectl -n demo get pods`. Every mistake is a `UsageError` naming the flag or word, so `main`
+ * can print it with the usage text.
  */
 
 import { UsageError } from "./errors.js";
@@ -85,18 +86,32 @@ export function parseCommandLine<C extends CommandShape>(
   const specs = (): readonly FlagSpec[] => (command ? [...command.flags, ...globals] : globals);
   const where = (): string => (command ? ` for "kctl ${command.name}"` : "");
 
+  // Before the command word, a flag that is not global is looked up among the flags of the first
+  // word that names a command (then of any command), which tells whether it takes a value; it is
+  // checked against the command's own once the command word is reached.
+  const early: { spec: FlagSpec; raw: string }[] = [];
+  const likely = argv.map((t) => commands.get(t)).find((c) => c !== undefined);
+  const anyCommandFlag = (match: (s: FlagSpec) => boolean): FlagSpec | undefined => {
+    if (command) return undefined;
+    for (const c of [...(likely ? [likely] : []), ...commands.values()]) {
+      const spec = c.flags.find(match);
+      if (spec) return spec;
+    }
+    return undefined;
+  };
   const byLong = (name: string): FlagSpec => {
-    const spec = specs().find((s) => s.name === name);
+    const spec = specs().find((s) => s.name === name) ?? anyCommandFlag((s) => s.name === name);
     if (!spec) throw new UsageError(`unknown flag: --${name}${where()}`);
     return spec;
   };
   const byShort = (letter: string): FlagSpec => {
-    const spec = specs().find((s) => s.short === letter);
+    const spec = specs().find((s) => s.short === letter) ?? anyCommandFlag((s) => s.short === letter);
     if (!spec) throw new UsageError(`unknown shorthand flag: '${letter}' in -${letter}${where()}`);
     return spec;
   };
   const set = (spec: FlagSpec, raw: string): void => {
-    values.set(spec.name, convert(spec, raw, values.get(spec.name)));
+    if (!command && !globals.includes(spec)) early.push({ spec, raw });
+    else values.set(spec.name, convert(spec, raw, values.get(spec.name)));
   };
 
   for (let i = 0; i < argv.length; i++) {
@@ -143,7 +158,33 @@ export function parseCommandLine<C extends CommandShape>(
     }
     positionals.push(token);
   }
+  applyEarlyFlags(early, command, values);
   return { command, positionals, flags: new Flags(values) };
+}
+
+/**
+ * Gives the command the flags that came before its word. They come first on the command line: a
+ * repeatable one keeps its values ahead of later ones, any other yields to a later value.
+ */
+function applyEarlyFlags(
+  early: readonly { spec: FlagSpec; raw: string }[],
+  command: CommandShape | undefined,
+  values: Map<string, FlagValue>,
+): void {
+  const given = new Map<string, FlagValue>();
+  for (const { spec, raw } of early) {
+    const own = command?.flags.find((s) => s.name === spec.name);
+    if (!command) throw new UsageError(`flag ${flagLabel(spec)} needs a command after it`);
+    if (!own || own.kind !== spec.kind || own.bareValue !== spec.bareValue) {
+      throw new UsageError(`unknown flag: --${spec.name} for "kctl ${command.name}"`);
+    }
+    given.set(own.name, convert(own, raw, given.get(own.name)));
+  }
+  for (const [name, value] of given) {
+    const later = values.get(name);
+    if (Array.isArray(value) && Array.isArray(later)) values.set(name, [...value, ...later]);
+    else if (later === undefined) values.set(name, value);
+  }
 }
 
 function convert(spec: FlagSpec, raw: string, previous: FlagValue | undefined): FlagValue {
