@@ -125,6 +125,7 @@ export class Store {
   private readonly clock: Clock;
   private readonly watches = new Set<WatchHandle>();
   private readonly caches = new Map<string, WatchCache>();
+  private closed = false;
   private readonly cacheHistory: { historyLimit: number; historyMs: number } | false;
   private readonly leases: LeasePool;
   private readonly batcher: TxnBatcher;
@@ -392,8 +393,10 @@ export class Store {
         onError(err);
       },
     };
+    this.checkOpen();
     let handle = await this.watchCache(info)?.watch(watch);
     if (!handle) {
+      this.checkOpen();
       if (rv !== "" && rv !== "0") await this.checkNotCompacted(info, fromRevision);
       handle = await openWatch({
         ...watch,
@@ -403,6 +406,11 @@ export class Store {
         withVersion,
         clock: this.clock,
       });
+    }
+    if (this.closed) {
+      // The store closed while this watch was being set up: it must not outlive the close.
+      handle.close();
+      this.checkOpen();
     }
     const own: WatchHandle = {
       close: () => {
@@ -448,7 +456,14 @@ export class Store {
 
   /** Closes every open watch; the etcd client stays open (it belongs to the caller). */
   close(): void {
+    this.closed = true;
     for (const w of [...this.watches]) w.close();
+    // Also lets go of watch caches still starting for watches that are not set up yet.
+    for (const cache of this.caches.values()) cache.reset(storeClosed());
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw storeClosed();
   }
 
   private keyOf(info: ResourceInfo, obj: KubeObject): string {
@@ -487,6 +502,8 @@ export class Store {
     }
   }
 }
+
+const storeClosed = () => new ApiError("ServiceUnavailable", "the store is closed");
 
 const staleMessage =
   "the object has been modified; please apply your changes to the latest version and try again";

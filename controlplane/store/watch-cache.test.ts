@@ -204,6 +204,25 @@ describe("Store watches through the watch cache (real etcd)", () => {
     expect(await next.seen.take(1)).toEqual([`ADDED ${other}`]);
   });
 
+  it("refuses watches once the store is closed, also one that was waiting for the cache to start", async () => {
+    const starting = store.watch(
+      pods,
+      { resourceVersion: await store.currentRevision() },
+      () => {},
+      () => {},
+    );
+    store.close();
+    await expect(starting).rejects.toThrow(/the store is closed/);
+    await expect(
+      store.watch(
+        pods,
+        {},
+        () => {},
+        () => {},
+      ),
+    ).rejects.toThrow(/the store is closed/);
+  });
+
   it("lets go of its etcd watch when the last watch closes and starts again for the next", async () => {
     const first = await watch(await store.currentRevision());
     const a = await store.create(pods, pod("a"));
