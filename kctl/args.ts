@@ -173,8 +173,8 @@ function applyEarlyFlags(
 ): void {
   const given = new Map<string, FlagValue>();
   for (const { spec, raw } of early) {
-    const own = command?.flags.find((s) => s.name === spec.name);
     if (!command) throw new UsageError(`flag ${flagLabel(spec)} needs a command after it`);
+    const own = command.flags.find((s) => s.name === spec.name);
     if (!own || own.kind !== spec.kind || own.bareValue !== spec.bareValue) {
       throw new UsageError(`unknown flag: --${spec.name} for "kctl ${command.name}"`);
     }

@@ -368,6 +368,7 @@ export class Store {
     onEvent: (event: WatchEvent<KubeObject>) => void,
     onError: (err: ApiError) => void,
   ): Promise<WatchHandle> {
+    this.checkOpen();
     const rv = opts.resourceVersion ?? "";
     let initial: KubeObject[] = [];
     let fromRevision: number;
@@ -393,7 +394,6 @@ export class Store {
         onError(err);
       },
     };
-    this.checkOpen();
     let handle = await this.watchCache(info)?.watch(watch);
     if (!handle) {
       this.checkOpen();

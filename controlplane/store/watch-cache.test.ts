@@ -1,4 +1,4 @@
-import { Etcd3 } from "etcd3";
+import type { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { isApiError } from "../api/errors.js";
@@ -6,7 +6,7 @@ import { parseSelector } from "../api/labels.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForPlural } from "../api/resources.js";
 import type { WatchEvent } from "../api/watch.js";
-import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
+import { startTestStore, type TestStore } from "../testing/test-store.js";
 import { Store, type WatchHandle } from "./store.js";
 
 const pods = resourceForPlural("", "pods")!;
@@ -42,14 +42,14 @@ class Seen {
 const labelsOf = (obj: KubeObject) => obj.metadata.labels;
 
 describe("Store watches through the watch cache (real etcd)", () => {
-  let etcd: EtcdServer;
+  let etcd: TestStore;
   let client: Etcd3;
   let store: Store;
   const handles: WatchHandle[] = [];
 
   beforeAll(async () => {
-    etcd = await startEtcd();
-    client = new Etcd3({ hosts: etcd.endpoint });
+    etcd = await startTestStore();
+    client = etcd.client;
   });
 
   beforeEach(() => {
@@ -67,7 +67,6 @@ describe("Store watches through the watch cache (real etcd)", () => {
   });
 
   afterAll(async () => {
-    client?.close();
     await etcd?.stop();
   });
 
