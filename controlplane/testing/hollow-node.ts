@@ -59,6 +59,8 @@ export interface HollowNodeOptions {
   becomesReady?: (pod: Pod) => boolean;
   /** Delay between seeing a pod's deletionTimestamp and finalizing it. Default 0. */
   terminateAfterMs?: number;
+  /** Called when a pod bound to this node first arrives on its stream (benchmarks time bindings by it). */
+  onPodArrived?: (pod: Pod) => void;
   limiter?: CallLimiter;
   clock?: Clock;
 }
@@ -166,6 +168,7 @@ export class HollowNode implements PodHost {
     if (!t) {
       t = { pod, timers: [], finalizing: false };
       this.pods.set(uid, t);
+      this.opts.onPodArrived?.(pod);
       if (!pod.metadata?.deletionTimestamp) this.startPod(t);
     }
     t.pod = pod;
