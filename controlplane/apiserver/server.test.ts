@@ -321,6 +321,27 @@ describe("apiserver over HTTP with a real etcd", () => {
     expect((await api("GET", "/api/v1/namespaces/default/configmaps")).body.items).toEqual([]);
   });
 
+  it("refuses an oversized object for its size on dryRun, and before its field errors", async () => {
+    const data = { a: "x".repeat(900 * 1024), b: "y".repeat(900 * 1024) };
+    const dry = await api("POST", "/api/v1/namespaces/default/configmaps?dryRun=All", {
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "big" }, data },
+    });
+    expect([dry.status, dry.body.reason]).toEqual([413, "RequestEntityTooLarge"]);
+    const badName = await api("POST", "/api/v1/namespaces/default/configmaps", {
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "Not_A_Name" }, data },
+    });
+    expect([badName.status, badName.body.reason]).toEqual([413, "RequestEntityTooLarge"]);
+    await api("POST", "/api/v1/namespaces/default/configmaps", {
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "small" } },
+    });
+    const dryUpdate = await api("PATCH", "/api/v1/namespaces/default/configmaps/small?dryRun=All", {
+      body: { data },
+      contentType: "application/merge-patch+json",
+    });
+    expect([dryUpdate.status, dryUpdate.body.reason]).toEqual([413, "RequestEntityTooLarge"]);
+    expect((await api("GET", "/api/v1/namespaces/default/configmaps/small")).body.data).toBeUndefined();
+  });
+
   it("keeps spec and status apart and bumps generation on spec changes", async () => {
     const d = (await api("POST", "/apis/apps/v1/namespaces/default/deployments", { body: deployment("web") }))
       .body;

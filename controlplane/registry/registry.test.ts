@@ -208,13 +208,26 @@ describe("Registry over a real etcd", () => {
     expect(withStatus.status).toEqual({ replicas: 2, observedGeneration: 1 });
     expect(withStatus.metadata.generation).toBe(1);
 
+    const ignored = await registry.updateStatus(deployments, "default", "web", {
+      ...withStatus,
+      spec: { replicas: -1, notAField: true },
+      metadata: { ...withStatus.metadata, labels: { changed: "yes" } },
+      status: { replicas: 3, observedGeneration: 1 },
+    });
+    expect(ignored.spec).toEqual(d.spec);
+    expect(ignored.metadata.labels).toEqual(d.metadata.labels);
+    expect(ignored.status).toEqual({ replicas: 3, observedGeneration: 1 });
+    await expect(
+      registry.updateStatus(deployments, "default", "web", { ...ignored, status: { replicas: "three" } }),
+    ).rejects.toThrow(/status.replicas: Invalid value: "three": expected an integer/);
+
     const relabel = await registry.update(deployments, "default", "web", {
       ...deploymentBody("web"),
       metadata: { name: "web", labels: { app: "web", tier: "front" } },
       status: { replicas: 100 },
     });
     expect(relabel.metadata.generation).toBe(1);
-    expect(relabel.status).toEqual({ replicas: 2, observedGeneration: 1 });
+    expect(relabel.status).toEqual({ replicas: 3, observedGeneration: 1 });
     expect(relabel.metadata.uid).toBe(d.metadata.uid);
     expect(relabel.metadata.creationTimestamp).toBe(d.metadata.creationTimestamp);
 

@@ -205,6 +205,7 @@ export class Registry {
       try {
         return await this.serviceAllocator.create(info, obj, opts.dryRun ?? false, async () => {
           if (opts.dryRun) {
+            checkObjectSize(info, obj);
             await this.checkAbsent(info, meta.namespace, meta.name!);
             return obj;
           }
@@ -500,7 +501,11 @@ export class Registry {
       opts.precondition?.(old);
       return allocation.apply(old, this.nextState(info, namespace, name, mode, old, produce(old)));
     };
-    if (opts.dryRun) return transform(await this.store.get(info, namespace, name));
+    if (opts.dryRun) {
+      const next = await transform(await this.store.get(info, namespace, name));
+      checkObjectSize(info, next);
+      return next;
+    }
     const written = await allocation.finish(
       this.store.guaranteedUpdate(info, namespace, name, transform, cachedOnly(opts)),
     );
@@ -527,7 +532,7 @@ export class Registry {
     old: KubeObject,
     raw: unknown,
   ): KubeObject {
-    const incoming = decodeObject(raw, info);
+    const incoming = decodeObject(mode === "status" ? statusPart(raw) : raw, info);
     const meta = incoming.metadata;
     if (meta.name !== undefined && meta.name !== name) {
       throw new ApiError(
@@ -575,12 +580,18 @@ export class Registry {
       if (specChanged(old, next)) next.metadata.generation = (oldMeta.generation ?? 1) + 1;
     }
     next.metadata.resourceVersion = old.metadata.resourceVersion!;
-    this.validate(info, next, old);
+    // A status write keeps the stored spec and metadata, which were validated when written; status
+    // has no rules beyond its types, which decoding checked.
+    if (mode === "main") this.validate(info, next, old);
     return next;
   }
 
+  /**
+   * Field checks. The size limit is the store's, checked on the bytes it writes (and by `dryRun`
+   * callers on the would-be result); an invalid object is checked for size here too, so an oversized
+   * one is refused for its size, not its fields, without serializing every valid write twice.
+   */
   private validate(info: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
-    checkObjectSize(info, obj);
     const causes: FieldCause[] = validateObject(info, obj, old);
     if (old?.metadata.deletionTimestamp) {
       const added = (obj.metadata.finalizers ?? []).filter(
@@ -594,7 +605,10 @@ export class Registry {
         });
       }
     }
-    if (causes.length > 0) throw invalid(info.kind, obj.metadata.name ?? "", causes, info.group);
+    if (causes.length > 0) {
+      checkObjectSize(info, obj);
+      throw invalid(info.kind, obj.metadata.name ?? "", causes, info.group);
+    }
   }
 
   /**
@@ -670,6 +684,20 @@ function selection(info: ResourceInfo, opts: ListOptions): Selection {
   if (opts.labelSelector) sel.labelSelector = parseSelector(opts.labelSelector);
   if (opts.fieldSelector) sel.fieldSelector = parseFieldSelector(opts.fieldSelector, info);
   return sel;
+}
+
+/**
+ * The parts of a /status write's body that are used (identity, resourceVersion and status): the
+ * rest is ignored rather than decoded, as the stored object's is kept.
+ */
+function statusPart(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const body = raw as Record<string, unknown>;
+  const part: Record<string, unknown> = {};
+  for (const key of ["apiVersion", "kind", "metadata", "status"]) {
+    if (body[key] !== undefined) part[key] = body[key];
+  }
+  return part;
 }
 
 function cachedOnly(opts: CachedWriteOptions): { cached?: KubeObject } {
