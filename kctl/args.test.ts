@@ -87,6 +87,10 @@ describe("parseCommandLine", () => {
   it("returns no command for an empty command line", () => {
     expect(parse().command).toBeUndefined();
     expect(parse("-h").flags.bool("help")).toBe(true);
+    // Command flags with no command after them go unused, as kubectl's do.
+    const early = parse("-n", "x", "--help");
+    expect(early.command).toBeUndefined();
+    expect(early.flags.bool("help")).toBe(true);
   });
 
   it.each([
@@ -94,7 +98,6 @@ describe("parseCommandLine", () => {
     [["get", "--bogus"], 'unknown flag: --bogus for "kctl get"'],
     [["get", "-x"], "unknown shorthand flag: 'x' in -x for \"kctl get\""],
     [["-x", "get"], "unknown shorthand flag: 'x' in -x"],
-    [["-n", "x"], "flag -n, --namespace needs a command after it"],
     [["-n", "x", "version"], 'unknown flag: --namespace for "kctl version"'],
     [["-o", "xml", "get"], 'invalid argument "xml" for "-o, --output" flag: must be one of: wide, yaml'],
     [["get", "-n"], "flag needs an argument: -n, --namespace"],

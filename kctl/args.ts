@@ -164,16 +164,17 @@ export function parseCommandLine<C extends CommandShape>(
 
 /**
  * Gives the command the flags that came before its word. They come first on the command line: a
- * repeatable one keeps its values ahead of later ones, any other yields to a later value.
+ * repeatable one keeps its values ahead of later ones, any other yields to a later value. Without a
+ * command they go unused, as kubectl's do: `kctl -n demo --help` shows the command list.
  */
 function applyEarlyFlags(
   early: readonly { spec: FlagSpec; raw: string }[],
   command: CommandShape | undefined,
   values: Map<string, FlagValue>,
 ): void {
+  if (!command) return;
   const given = new Map<string, FlagValue>();
   for (const { spec, raw } of early) {
-    if (!command) throw new UsageError(`flag ${flagLabel(spec)} needs a command after it`);
     const own = command.flags.find((s) => s.name === spec.name);
     if (!own || own.kind !== spec.kind || own.bareValue !== spec.bareValue) {
       throw new UsageError(`unknown flag: --${spec.name} for "kctl ${command.name}"`);

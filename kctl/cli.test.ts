@@ -5,7 +5,7 @@ const noConfig = { env: { KCTL_CONFIG: "/nonexistent/kctl-config" } };
 
 describe("kctl command line (no server needed)", () => {
   it("prints the command list for no arguments, help and --help", async () => {
-    for (const argv of [[], ["help"], ["--help"]]) {
+    for (const argv of [[], ["help"], ["--help"], ["-n", "demo", "--help"], ["-n", "demo"]]) {
       const r = await runKctl(argv);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("Usage: kctl COMMAND");
