@@ -232,4 +232,27 @@ describe("Store watches through the watch cache (real etcd)", () => {
     await store.create(pods, pod("b"));
     expect(await second.seen.take(2)).toEqual(["DELETED a", "ADDED b"]);
   });
+
+  it("moves a quiet resource's revision on with etcd's progress notifications, so its bookmarks stay current", {
+    timeout: 20_000,
+  }, async () => {
+    const configmaps = resourceForPlural("", "configmaps")!;
+    const seen = new Seen();
+    handles.push(
+      await store.watch(
+        configmaps,
+        { resourceVersion: await store.currentRevision(), bookmarkIntervalMs: 200 },
+        seen.onEvent,
+        () => {},
+      ),
+    );
+    // Only pods change; the config maps' watch sees no event of its own.
+    const last = await store.create(pods, pod("elsewhere"));
+    const target = Number(last.metadata.resourceVersion);
+    const deadline = Date.now() + 15_000;
+    const current = () =>
+      seen.events.some((e) => e.type === "BOOKMARK" && Number(e.object.metadata.resourceVersion) >= target);
+    while (!current() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(current()).toBe(true);
+  });
 });
