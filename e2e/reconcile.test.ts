@@ -276,7 +276,8 @@ describe("reconcile loops with hollow nodes", () => {
     const observer = new PodObserver(access, "roll", rollingBounds(5, 3));
     await observer.start();
     try {
-      await setImage("roll", "web:v2");
+      const set = await run("set", "image", "deployment/roll", "app=web:v2");
+      expect(set).toMatchObject({ code: 0, stdout: "deployment.apps/roll image updated\n" });
       await settled("roll", 4, "web:v2");
     } finally {
       await observer.close();
@@ -307,6 +308,32 @@ describe("reconcile loops with hollow nodes", () => {
     expect(unknown.stderr).toMatch(
       /^Error from server \(NotFound\): [Dd]eployments?\.apps "nope" not found\n$/,
     );
+  });
+
+  it("refuses kctl set image's bad input without writing anything", async () => {
+    const before = (await api.get(deployments, ns, "roll")) as Deployment;
+    const cases: [string[], RegExp][] = [
+      [
+        ["deployment/roll", "app=web:v9", "sidecar=x:1"],
+        /^error: unable to find container named "sidecar" in deployment.apps\/roll \(it has app\)\n$/,
+      ],
+      [["deployment/roll"], /^error: set image: give at least one CONTAINER=IMAGE/],
+      [["deployment/roll", "app="], /^error: set image: "app=" is not CONTAINER=IMAGE\n/],
+      [["service/roll", "app=web:v9"], /^error: set image: "service" is not a deployment, replicaset or pod/],
+      [
+        ["deployment/nope", "app=web:v9"],
+        /^Error from server \(NotFound\): [Dd]eployments?\.apps "nope" not found\n$/,
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await run("set", "image", ...args);
+      expect(r.code, args.join(" ")).not.toBe(0);
+      expect(r.stderr).toMatch(stderr);
+    }
+    const same = await run("set", "image", "deployment/roll", "*=web:v1");
+    expect(same).toMatchObject({ code: 0, stdout: "deployment.apps/roll image unchanged\n" });
+    const after = (await api.get(deployments, ns, "roll")) as Deployment;
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
   });
 
   it("stalls a maxUnavailable=0 rollout whose new pods never become Ready, keeping every old pod", async () => {

@@ -15,6 +15,7 @@ import { logsCommand } from "./logs.js";
 import { resetCommand } from "./reset.js";
 import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
+import { setCommand } from "./set.js";
 import { tokenCommand } from "./token.js";
 import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
@@ -26,6 +27,7 @@ export const commands: readonly Command[] = [
   deleteCommand,
   rolloutCommand,
   scaleCommand,
+  setCommand,
   cordonCommand,
   uncordonCommand,
   drainCommand,

@@ -37,5 +37,8 @@ describe("parseWorkload", () => {
     expect(() => parseWorkload(["rs/web"], ["Deployment"], "rollout status")).toThrow(
       'rollout status: "rs" is not a deployment (it is a replicaset.apps); rollout status works on deployments',
     );
+    expect(() => parseWorkload(["svc/web"], ["Deployment", "ReplicaSet", "Pod"], "set image")).toThrow(
+      'set image: "svc" is not a deployment, replicaset or pod (it is a service); set image works on deployments, replicasets and pods',
+    );
   });
 });

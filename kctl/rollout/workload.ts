@@ -16,7 +16,10 @@ export interface Workload {
  * `["Deployment"]`); anything else, a missing name or extra words is a UsageError saying so.
  */
 export function parseWorkload(args: readonly string[], kinds: readonly string[], verb: string): Workload {
-  const wanted = kinds.map((k) => k.toLowerCase()).join(" or ");
+  const wanted = listOf(
+    kinds.map((k) => k.toLowerCase()),
+    "or",
+  );
   const [first, second, ...extra] = args;
   if (first === undefined) throw new UsageError(`${verb}: name the ${wanted}, e.g. ${example(kinds)}`);
   let kindWord: string;
@@ -39,10 +42,20 @@ export function parseWorkload(args: readonly string[], kinds: readonly string[],
   const info = resolveResourceName(kindWord);
   if (!info || !kinds.includes(info.kind)) {
     throw new UsageError(
-      `${verb}: "${kindWord}" is not a ${wanted}${info ? ` (it is a ${qualifiedKind(info)})` : ""}; ${verb} works on ${kinds.map((k) => `${k.toLowerCase()}s`).join(" and ")}`,
+      `${verb}: "${kindWord}" is not a ${wanted}${info ? ` (it is a ${qualifiedKind(info)})` : ""}; ${verb} works on ${listOf(
+        kinds.map((k) => `${k.toLowerCase()}s`),
+        "and",
+      )}`,
     );
   }
   return { info, name };
+}
+
+/** "a", "a or b", "a, b or c". */
+function listOf(words: readonly string[], conjunction: string): string {
+  return words.length < 2
+    ? words.join("")
+    : `${words.slice(0, -1).join(", ")} ${conjunction} ${words.at(-1)}`;
 }
 
 function example(kinds: readonly string[]): string {
