@@ -12,6 +12,7 @@ import { imageCommand } from "./image.js";
 import { joinCommand } from "./join.js";
 import { labCommand } from "./lab.js";
 import { logsCommand } from "./logs.js";
+import { patchCommand } from "./patch.js";
 import { resetCommand } from "./reset.js";
 import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   rolloutCommand,
   scaleCommand,
   setCommand,
+  patchCommand,
   cordonCommand,
   uncordonCommand,
   drainCommand,
