@@ -8,6 +8,7 @@ import { isApiError } from "../controlplane/api/errors.js";
 import { parseSelector } from "../controlplane/api/labels.js";
 import { type ResourceInfo, resolveResourceName } from "../controlplane/api/resources.js";
 import type { Flags } from "./args.js";
+import type { ApiClient } from "./client.js";
 import { CliError, UsageError } from "./errors.js";
 
 export interface Target {
@@ -61,6 +62,64 @@ export function parseTargets(positionals: readonly string[], verb: string): Targ
     throw new UsageError(`names can be given with only one resource type, got ${positionals[0]}`);
   }
   return infos.map((info) => ({ info, names: [...names] }));
+}
+
+/** One object a command acts on. */
+export interface ObjectRef {
+  info: ResourceInfo;
+  /** Undefined for cluster-scoped kinds. */
+  namespace: string | undefined;
+  name: string;
+}
+
+/** How a command's objects were chosen: by name, or by `-l SELECTOR` / `--all` among those listed. */
+export interface Selection {
+  targets: Target[];
+  named: boolean;
+  labelSelector: string | undefined;
+}
+
+/**
+ * Parses `KIND NAME...`, `KIND/NAME...` or `KIND -l SELECTOR|--all` (`--all` read when the command
+ * has the flag), refusing a command line that says neither or both.
+ */
+export function parseSelection(positionals: readonly string[], flags: Flags, verb: string): Selection {
+  const targets = parseTargets(positionals, verb);
+  const labelSelector = selectorFlagValue(flags);
+  const named = targets.some((t) => t.names.length > 0);
+  const everything = flags.bool("all");
+  if (!named && labelSelector === undefined && !everything) {
+    throw new UsageError(`give names, -l SELECTOR or --all to say which objects to ${verb}`);
+  }
+  if (named && (labelSelector !== undefined || everything)) {
+    throw new UsageError("names cannot be combined with -l or --all");
+  }
+  return { targets, named, labelSelector };
+}
+
+/** The objects a selection names, or those the server lists for it in `namespace`. */
+export async function selectedObjects(
+  client: ApiClient,
+  selection: Selection,
+  namespace: string,
+): Promise<ObjectRef[]> {
+  const refs: ObjectRef[] = [];
+  for (const { info, names } of selection.targets) {
+    const ns = info.namespaced ? namespace : undefined;
+    if (selection.named) {
+      for (const name of names) refs.push({ info, namespace: ns, name });
+      continue;
+    }
+    const { labelSelector } = selection;
+    const list = await client.list(info, ns, labelSelector ? { labelSelector } : {});
+    for (const obj of list.items) refs.push({ info, namespace: ns, name: obj.metadata.name ?? "" });
+  }
+  return refs;
+}
+
+/** "No resources found in NS namespace", as kubectl says when a selection matches nothing. */
+export function noneFound(selection: Selection, namespace: string): string {
+  return `No resources found${selection.targets.some((t) => t.info.namespaced) ? ` in ${namespace} namespace` : ""}`;
 }
 
 /** The `-l` selector, checked here so a typo fails before any request. */

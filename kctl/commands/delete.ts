@@ -5,19 +5,19 @@
  */
 
 import { isApiError } from "../../controlplane/api/errors.js";
-import { qualifiedKind, type ResourceInfo } from "../../controlplane/api/resources.js";
+import { qualifiedKind } from "../../controlplane/api/resources.js";
 import type { ApiClient, DeleteOptions } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
 import { dryRunFlag, filenameFlag, namespaceFlag, selectorFlag } from "../common-flags.js";
 import { errorLines, UsageError } from "../errors.js";
 import { loadManifests } from "../manifests.js";
-import { namespaceFlagValue, parseTargets, selectorFlagValue } from "../targets.js";
-
-interface Victim {
-  info: ResourceInfo;
-  namespace: string | undefined;
-  name: string;
-}
+import {
+  namespaceFlagValue,
+  noneFound,
+  type ObjectRef,
+  parseSelection,
+  selectedObjects,
+} from "../targets.js";
 
 const policies = { background: "Background", foreground: "Foreground", orphan: "Orphan" } as const;
 
@@ -53,7 +53,6 @@ export const deleteCommand: Command = {
   ],
   async run(ctx) {
     const files = ctx.flags.strings("filename");
-    const labelSelector = selectorFlagValue(ctx.flags);
     if (files.length > 0 && ctx.positionals.length > 0) {
       throw new UsageError("give either -f or KIND NAME, not both");
     }
@@ -66,7 +65,7 @@ export const deleteCommand: Command = {
     if (grace !== undefined) opts.gracePeriodSeconds = grace;
     if (dryRun === "server") opts.dryRun = true;
 
-    const victims: Victim[] = [];
+    const victims: ObjectRef[] = [];
     let ignoreNotFound = ctx.flags.bool("ignore-not-found");
     if (files.length > 0) {
       const manifests = await loadManifests(files, ctx.io);
@@ -83,34 +82,16 @@ export const deleteCommand: Command = {
       }
       return deleteAll(ctx, client, victims, opts, ignoreNotFound, dryRun);
     }
-    const targets = parseTargets(ctx.positionals, "delete");
-    const named = targets.some((t) => t.names.length > 0);
-    const everything = ctx.flags.bool("all");
-    if (!named && labelSelector === undefined && !everything) {
-      throw new UsageError("give names, -l SELECTOR or --all to say which objects to delete");
-    }
-    if (named && (labelSelector !== undefined || everything)) {
-      throw new UsageError("names cannot be combined with -l or --all");
-    }
+    const selection = parseSelection(ctx.positionals, ctx.flags, "delete");
     const { client, access } = await ctx.connect();
     const namespace = namespaceFlagValue(ctx.flags, access.namespace);
-    for (const { info, names } of targets) {
-      const ns = info.namespaced ? namespace : undefined;
-      if (named) {
-        for (const name of names) victims.push({ info, namespace: ns, name });
-        continue;
-      }
-      const list = await client.list(info, ns, labelSelector ? { labelSelector } : {});
-      for (const obj of list.items) victims.push({ info, namespace: ns, name: obj.metadata.name ?? "" });
-    }
+    victims.push(...(await selectedObjects(client, selection, namespace)));
     if (victims.length === 0) {
-      ctx.io.stderr.write(
-        `No resources found${targets.some((t) => t.info.namespaced) ? ` in ${namespace} namespace` : ""}\n`,
-      );
+      ctx.io.stderr.write(`${noneFound(selection, namespace)}\n`);
       return 0;
     }
     // Objects found by listing may vanish before their turn; that is not an error.
-    if (!named) ignoreNotFound = true;
+    if (!selection.named) ignoreNotFound = true;
     return deleteAll(ctx, client, victims, opts, ignoreNotFound, dryRun);
   },
 };
@@ -118,7 +99,7 @@ export const deleteCommand: Command = {
 async function deleteAll(
   ctx: CommandContext,
   client: ApiClient,
-  victims: readonly Victim[],
+  victims: readonly ObjectRef[],
   opts: DeleteOptions,
   ignoreNotFound: boolean,
   dryRun: string,

@@ -11,6 +11,7 @@ import { getCommand } from "./get.js";
 import { imageCommand } from "./image.js";
 import { joinCommand } from "./join.js";
 import { labCommand } from "./lab.js";
+import { annotateCommand, labelCommand } from "./label.js";
 import { logsCommand } from "./logs.js";
 import { patchCommand } from "./patch.js";
 import { resetCommand } from "./reset.js";
@@ -30,6 +31,8 @@ export const commands: readonly Command[] = [
   scaleCommand,
   setCommand,
   patchCommand,
+  labelCommand,
+  annotateCommand,
   cordonCommand,
   uncordonCommand,
   drainCommand,
