@@ -21,6 +21,7 @@ import { setCommand } from "./set.js";
 import { tokenCommand } from "./token.js";
 import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
+import { waitCommand } from "./wait.js";
 
 export const commands: readonly Command[] = [
   applyCommand,
@@ -33,6 +34,7 @@ export const commands: readonly Command[] = [
   patchCommand,
   labelCommand,
   annotateCommand,
+  waitCommand,
   cordonCommand,
   uncordonCommand,
   drainCommand,
