@@ -21,7 +21,7 @@ describe("kctl command line (no server needed)", () => {
     [["get", "pods", "--bogus"], 'error: unknown flag: --bogus for "kctl get"'],
     [
       ["get", "pods", "-o", "xml"],
-      'error: invalid argument "xml" for "-o, --output" flag: must be one of: wide, yaml, json, name',
+      'error: invalid argument "xml" for "-o, --output" flag: must be one of: wide, yaml, json, name, jsonpath=TEMPLATE',
     ],
     [["apply"], "error: apply needs at least one -f FILE|DIR|-"],
     [["apply", "-f", "x.yaml", "extra"], 'error: unexpected argument "extra": apply reads objects from -f'],

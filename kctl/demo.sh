@@ -17,7 +17,7 @@ kctl apply -f manifests/
 kctl rollout status deployment/web -n demo --timeout 180s
 kctl get pods -n demo -o wide
 
-ip=$(kctl get service web -n demo -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.clusterIP))')
+ip=$(kctl get service web -n demo -o jsonpath='{.spec.clusterIP}')
 echo
 echo "Service web is at $ip; asking it from every host (each answer is the pod that served it):"
 for node in node1 node2 node3; do

@@ -66,6 +66,17 @@ describe("kctl get, describe, delete against a real apiserver and etcd", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it("prints -o jsonpath templates over one object or the list, and refuses a broken one", async () => {
+    expect(
+      (await kctl("get", "svc", "api", "-n", "shop", "-o", "jsonpath={.spec.ports[0].nodePort}")).stdout,
+    ).toBe("30080");
+    const names = await kctl("get", "pods", "-o", 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}');
+    expect(names).toEqual({ code: 0, stdout: "a\nb\n", stderr: "" });
+    const broken = await kctl("get", "pods", "-o", "jsonpath={.items[*");
+    expect(broken.code).toBe(2);
+    expect(broken.stderr.split("\n")[0]).toBe("error: -o jsonpath: the action at column 1 has no closing }");
+  });
+
   it("lists tables per kind with short names, -n, -A and -l", async () => {
     const r = await kctl("get", "po");
     expect(r.code).toBe(0);

@@ -12,11 +12,15 @@ import type { ApiClient } from "../client.js";
 import type { CliIO, Command } from "../command.js";
 import { allNamespacesFlag, namespaceFlag, selectorFlag } from "../common-flags.js";
 import { errorLines, UsageError } from "../errors.js";
-import { type Found, formatObjects, formatValue, nameOf } from "../printers/object-output.js";
+import {
+  type Found,
+  formatObjects,
+  formatValue,
+  nameOf,
+  parseOutputFlag,
+} from "../printers/object-output.js";
 import { TableWriter } from "../printers/table.js";
 import { namespaceFlagValue, parseTargets, selectorFlagValue, type Target } from "../targets.js";
-
-const outputFlagChoices = ["wide", "yaml", "json", "name"] as const;
 
 interface Gathered {
   found: Found[];
@@ -98,9 +102,8 @@ export const getCommand: Command = {
       name: "output",
       short: "o",
       kind: "string",
-      choices: outputFlagChoices,
       placeholder: "FORMAT",
-      help: "wide, yaml, json or name (default: a table)",
+      help: "wide, yaml, json, name or jsonpath=TEMPLATE (default: a table)",
     },
     selectorFlag,
     {
@@ -121,6 +124,7 @@ export const getCommand: Command = {
     if (watch && targets.length > 1) throw new UsageError("-w watches one resource type at a time");
     const labelSelector = selectorFlagValue(ctx.flags);
     const output = ctx.flags.string("output");
+    const objectFormat = parseOutputFlag(output);
     const { client, access } = await ctx.connect();
     const namespace = all ? undefined : namespaceFlagValue(ctx.flags, access.namespace);
 
@@ -138,7 +142,6 @@ export const getCommand: Command = {
       withKind: targets.length > 1,
     };
 
-    const objectFormat = output === "yaml" || output === "json" || output === "name" ? output : undefined;
     let writer: TableWriter | undefined;
     if (objectFormat) {
       // An empty List is still printed for yaml/json, as kubectl does, except ahead of a watch.
@@ -168,6 +171,8 @@ export const getCommand: Command = {
     const printEvent = (obj: KubeObject) => {
       if (objectFormat === "yaml") ctx.io.stdout.write(`---\n${formatValue(obj, "yaml")}`);
       else if (objectFormat === "json") ctx.io.stdout.write(formatValue(obj, "json"));
+      else if (typeof objectFormat === "object")
+        ctx.io.stdout.write(formatObjects([{ info, obj }], objectFormat, true));
       else if (objectFormat === "name") ctx.io.stdout.write(`${nameOf({ info, obj })}\n`);
       else {
         const opts = { ...tableOpts, now: ctx.io.clock.now() };

@@ -1,13 +1,20 @@
 /**
- * `-o yaml|json|name` output: one object as itself, several as a `kind: List` like kubectl, names as
- * `deployment.apps/web`.
+ * `-o yaml|json|name|jsonpath=...` output: one object as itself, several as a `kind: List` like
+ * kubectl (a JSONPath template runs over that too), names as `deployment.apps/web`.
  */
 
 import { stringify } from "yaml";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import { qualifiedKind, type ResourceInfo } from "../../controlplane/api/resources.js";
+import { UsageError } from "../errors.js";
+import { JsonPathError, parseJsonPath, renderJsonPath } from "./jsonpath.js";
 
-export type ObjectFormat = "yaml" | "json" | "name";
+/** A parsed `-o jsonpath=TEMPLATE`. */
+export interface JsonPathFormat {
+  jsonpath: ReturnType<typeof parseJsonPath>;
+}
+
+export type ObjectFormat = "yaml" | "json" | "name" | JsonPathFormat;
 
 export interface Found {
   info: ResourceInfo;
@@ -31,5 +38,27 @@ export function nameOf(found: Found): string {
 export function formatObjects(found: readonly Found[], format: ObjectFormat, single: boolean): string {
   if (format === "name") return found.map((f) => `${nameOf(f)}\n`).join("");
   const value = single && found.length === 1 ? found[0]!.obj : asList(found.map((f) => f.obj));
-  return formatValue(value, format);
+  return typeof format === "object" ? renderJsonPath(format.jsonpath, value) : formatValue(value, format);
+}
+
+const outputFormats = ["wide", "yaml", "json", "name"] as const;
+
+/**
+ * Reads `-o`: a table when absent or "wide", else an object format. Throws a usage error naming the
+ * flag for anything else, or for a JSONPath template that does not parse.
+ */
+export function parseOutputFlag(text: string | undefined): ObjectFormat | undefined {
+  if (text === undefined || text === "wide") return undefined;
+  if (text === "yaml" || text === "json" || text === "name") return text;
+  if (text.startsWith("jsonpath=")) {
+    try {
+      return { jsonpath: parseJsonPath(text.slice("jsonpath=".length)) };
+    } catch (err) {
+      if (err instanceof JsonPathError) throw new UsageError(`-o jsonpath: ${err.message}`);
+      throw err;
+    }
+  }
+  throw new UsageError(
+    `invalid argument "${text}" for "-o, --output" flag: must be one of: ${outputFormats.join(", ")}, jsonpath=TEMPLATE`,
+  );
 }
