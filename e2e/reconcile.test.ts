@@ -318,6 +318,10 @@ describe("reconcile loops with hollow nodes", () => {
         /^error: unable to find container named "sidecar" in deployment.apps\/roll \(it has app\)\n$/,
       ],
       [["deployment/roll"], /^error: set image: give at least one CONTAINER=IMAGE/],
+      [
+        ["deployment/roll", "web:v9"],
+        /^error: set image: "web:v9" is not CONTAINER=IMAGE; name the container, e\.g\. web=web:v9\n/,
+      ],
       [["deployment/roll", "app="], /^error: set image: "app=" is not CONTAINER=IMAGE\n/],
       [["service/roll", "app=web:v9"], /^error: set image: "service" is not a deployment, replicaset or pod/],
       [

@@ -35,6 +35,10 @@ describe("kctl command line (no server needed)", () => {
       'error: invalid argument "sideways" for "--cascade" flag: must be one of: background, foreground, orphan',
     ],
     [["help", "nope"], 'error: unknown command "nope" for "kctl"'],
+    [
+      ["delete", "-f", "x.yaml", "-l", "app=web"],
+      "error: -f names the objects itself; -l and --all cannot be combined with it",
+    ],
   ])("%j: one clear line, then usage, exit 2", async (argv, line) => {
     const r = await runKctl(argv, noConfig);
     expect(r.code).toBe(2);

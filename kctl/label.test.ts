@@ -46,6 +46,8 @@ describe("kctl label and annotate against a real apiserver and etcd", () => {
     expect((await kctl("label", "pod/a", "env=dev", "--overwrite")).stdout).toBe("pod/a labeled\n");
     expect((await meta("a")).labels?.env).toBe("dev");
     expect((await kctl("label", "pod/a", "env-")).stdout).toBe("pod/a unlabeled\n");
+    expect((await kctl("annotate", "pod/a", "example.com/team=x")).stdout).toBe("pod/a annotated\n");
+    expect((await kctl("annotate", "pod", "a", "example.com/team-")).stdout).toBe("pod/a unannotated\n");
     expect((await kctl("label", "pod/a", "env-", "tier=front")).stdout).toBe("pod/a not labeled\n");
     expect((await meta("a")).labels).toEqual({ app: "web", tier: "front" });
   });

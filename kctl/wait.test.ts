@@ -50,10 +50,52 @@ describe("kctl wait against a real apiserver and etcd", () => {
     expect(notReady.code).toBe(1);
   });
 
+  it("does not take a condition reported for an older generation of the object", async () => {
+    const deployments = resolveResourceName("deployments")!;
+    await cluster.registry.create(
+      deployments,
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web" },
+        spec: {
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: { containers: [{ name: "c", image: "v1" }] },
+          },
+        },
+      },
+      { namespace: "default" },
+    );
+    await cluster.registry.patchStatus(deployments, "default", "web", {
+      status: { observedGeneration: 1, conditions: [{ type: "Available", status: "True" }] },
+    });
+    expect((await kctl("wait", "deploy/web", "--for=condition=Available", "--timeout", "0")).code).toBe(0);
+    expect((await kctl("set", "image", "deploy/web", "c=v2")).code).toBe(0);
+    const stale = await kctl("wait", "deploy/web", "--for=condition=Available", "--timeout", "0");
+    expect(stale.stderr).toBe("error: timed out waiting for the condition on deployments/web\n");
+  });
+
+  it("succeeds at once when --for=delete finds nothing left", async () => {
+    expect(await kctl("wait", "pods", "-l", "app=none", "--for=delete")).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+  });
+
   it("returns once the object is gone with --for=delete", async () => {
     const waiting = kctl("wait", "pod/b", "--for=delete", "--timeout", "20s");
     await new Promise((r) => setTimeout(r, 300));
+    // Deleted and made again under the same name between two looks: still the one waited for is gone.
+    const again = await cluster.registry.get(pods, "default", "b");
     await cluster.registry.delete(pods, "default", "b", { gracePeriodSeconds: 0 });
+    await cluster.registry.create(
+      pods,
+      { ...again, metadata: { name: "b", labels: again.metadata.labels } },
+      { namespace: "default" },
+    );
     expect(await waiting).toMatchObject({ code: 0, stdout: "pod/b condition met\n" });
   });
 
@@ -75,7 +117,7 @@ describe("kctl wait against a real apiserver and etcd", () => {
       2,
       "error: give names, -l SELECTOR or --all to say which objects to wait for\n",
     ],
-    [["pods", "-l", "app=none", "--for=delete"], 1, "error: no matching resources found\n"],
+    [["pods", "-l", "app=none", "--for=condition=Ready"], 1, "error: no matching resources found\n"],
     [["pod/nope", "--for=condition=Ready"], 1, 'Error from server (NotFound): Pod "nope" not found\n'],
   ])("refuses %j naming the problem", async (args, code, first) => {
     const r = await kctl("wait", ...args);

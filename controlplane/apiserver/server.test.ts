@@ -313,7 +313,7 @@ describe("apiserver over HTTP with a real etcd", () => {
     };
     const res = await api("POST", "/api/v1/namespaces/default/configmaps", { body: big });
     expect([res.status, res.body.reason]).toEqual([413, "RequestEntityTooLarge"]);
-    expect(res.body.message).toContain("the limit is 1572864 bytes (1.5 MiB)");
+    expect(res.body.message).toContain("the limit is 1568768 bytes (1.5 MiB, less 4 KiB");
     const huge = await api("POST", "/api/v1/namespaces/default/configmaps", {
       body: { ...big, data: { a: "x".repeat(3.5 * 1024 * 1024) } },
     });

@@ -10,7 +10,7 @@ import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
 import { FakeClock } from "../util/clock.js";
 import { parseFieldSelector } from "./field-selector.js";
 import { objectKeyPath } from "./keys.js";
-import { Store, type WatchHandle } from "./store.js";
+import { maxObjectBytes, Store, type WatchHandle } from "./store.js";
 
 const pods = resourceForPlural("", "pods")!;
 const nodes = resourceForPlural("", "nodes")!;
@@ -292,9 +292,20 @@ describe("Store over a real etcd", () => {
     expect(isApiError(err, "RequestEntityTooLarge")).toBe(true);
     expect(err.code).toBe(413);
     expect(err.message).toMatch(
-      /Pod "big" is too large to store: \d+ bytes, the limit is 1572864 bytes \(1.5 MiB\)/,
+      /Pod "big" is too large to store: \d+ bytes, the limit is 1568768 bytes \(1.5 MiB, less 4 KiB/,
     );
     expect(await client.get("/registry/pods/default/big").string()).toBeNull();
+  });
+
+  it("stores an object of exactly the largest size, which etcd takes with its key and framing", async () => {
+    const name = `${"n".repeat(200)}-largest`;
+    const base = { ...pod(name), metadata: { ...pod(name).metadata, annotations: { blob: "" } } };
+    const blob = "x".repeat(maxObjectBytes - Buffer.byteLength(JSON.stringify(base)));
+    const largest = { ...base, metadata: { ...base.metadata, annotations: { blob } } };
+    expect(Buffer.byteLength(JSON.stringify(largest))).toBe(maxObjectBytes);
+    const created = await store.create(pods, largest);
+    const grown = { ...created, metadata: { ...created.metadata, annotations: { blob: `${blob}y` } } };
+    expect(isApiError(await store.update(pods, grown).catch((e) => e), "RequestEntityTooLarge")).toBe(true);
   });
 
   it("watches ADDED, MODIFIED and DELETED (with the last state) and resumes from a resourceVersion", async () => {

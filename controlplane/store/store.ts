@@ -27,8 +27,12 @@ import { WatchCache } from "./watch-cache.js";
 
 const trace = tracer("store");
 
-/** etcd's default request size limit; larger objects are refused with 413 before they reach etcd. */
-export const maxObjectBytes = 1.5 * 1024 * 1024;
+/**
+ * The largest stored object: etcd's default request limit (1.5 MiB) less room for the rest of the
+ * request (its key, up to three times, and framing), so an object that passes this check is never
+ * refused by etcd itself. Larger objects are refused with 413 before they reach etcd.
+ */
+export const maxObjectBytes = 1.5 * 1024 * 1024 - 4 * 1024;
 
 /** Keys read per range request when listing, so a large list never exceeds a gRPC message limit. */
 const listPageSize = 500;
@@ -272,14 +276,16 @@ export class Store {
       : await this.read(info, namespace, name);
     for (let attempt = 1; ; attempt++) {
       let next: KubeObject | undefined;
+      let value: Buffer | undefined;
       try {
         next = await fn(copyObject(current.obj));
+        // Inside the try: an object too large because the cached copy was stale is tried again.
+        value = next && encode(info, next);
       } catch (err) {
         if (current.fresh) throw err;
         current = await this.read(info, namespace, name);
         continue;
       }
-      const value = next && encode(info, next);
       if (!next || !value || value.equals(current.bytes ?? encode(info, current.obj))) {
         if (current.fresh) return current.obj;
         current = await this.read(info, namespace, name);
@@ -570,14 +576,14 @@ function encode(info: ResourceInfo, obj: KubeObject): Buffer {
  * calls it before validation, so an oversized object is refused for its size, not for its fields.
  */
 export function checkObjectSize(info: ResourceInfo, obj: KubeObject): void {
-  checkSize(info, obj, Buffer.byteLength(JSON.stringify(obj)));
+  checkSize(info, obj, Buffer.byteLength(JSON.stringify(stripVersion(obj))));
 }
 
 function checkSize(info: ResourceInfo, obj: KubeObject, bytes: number): void {
   if (bytes > maxObjectBytes) {
     throw new ApiError(
       "RequestEntityTooLarge",
-      `${info.kind} "${obj.metadata.name ?? ""}" is too large to store: ${bytes} bytes, the limit is ${maxObjectBytes} bytes (1.5 MiB)`,
+      `${info.kind} "${obj.metadata.name ?? ""}" is too large to store: ${bytes} bytes, the limit is ${maxObjectBytes} bytes (1.5 MiB, less 4 KiB for etcd's request around it)`,
       { name: obj.metadata.name ?? "", kind: info.kind, group: info.group },
     );
   }

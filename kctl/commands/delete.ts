@@ -53,6 +53,9 @@ export const deleteCommand: Command = {
   ],
   async run(ctx) {
     const files = ctx.flags.strings("filename");
+    if (files.length > 0 && (ctx.flags.has("selector") || ctx.flags.bool("all"))) {
+      throw new UsageError("-f names the objects itself; -l and --all cannot be combined with it");
+    }
     if (files.length > 0 && ctx.positionals.length > 0) {
       throw new UsageError("give either -f or KIND NAME, not both");
     }

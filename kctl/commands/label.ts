@@ -43,7 +43,8 @@ function metadataCommand(f: MetadataField): Command {
       { name: "overwrite", kind: "boolean", help: "replace values that are already set" },
     ],
     async run(ctx) {
-      const isChange = (arg: string) => arg.includes("=") || (arg.endsWith("-") && !arg.includes("/"));
+      // kubectl's rule: no object name ends in "-", so KEY- (prefixed keys too) is always a removal.
+      const isChange = (arg: string) => arg.includes("=") || (arg.endsWith("-") && arg !== "-");
       const changes = ctx.positionals.filter(isChange).map((arg) => parseChange(arg, f.verb));
       if (changes.length === 0) {
         throw new UsageError(`${f.verb}: give at least one KEY=VALUE to set or KEY- to remove`);
@@ -70,10 +71,14 @@ function metadataCommand(f: MetadataField): Command {
       const plans = [];
       for (const ref of refs) {
         const path = resourcePath(ref.info, ref.namespace, ref.name);
-        const obj = await client.request<{ metadata?: Record<string, Record<string, string> | undefined> }>(
-          "GET",
-          path,
-        );
+        let obj: { metadata?: Record<string, Record<string, string> | undefined> };
+        try {
+          obj = await client.request("GET", path);
+        } catch (err) {
+          // An object found by listing may be gone by now; that is not an error.
+          if (!selection.named && isApiError(err, "NotFound")) continue;
+          throw err;
+        }
         const current = obj.metadata?.[f.field] ?? {};
         const label = `${qualifiedKind(ref.info)}/${ref.name}`;
         const patch: Record<string, string | null> = {};

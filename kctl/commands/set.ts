@@ -42,11 +42,14 @@ export const setCommand: Command = {
       throw new UsageError(`kctl set: expected "image"${what ? `, got "${what}"` : ""}`);
     }
     const assignments = args.filter((a) => a.includes("=")).map(parseAssignment);
-    const { info, name } = parseWorkload(
-      args.filter((a) => !a.includes("=")),
-      ["Deployment", "ReplicaSet", "Pod"],
-      "set image",
-    );
+    const words = args.filter((a) => !a.includes("="));
+    const image = words.find((w, i) => i > 0 && w.includes(":"));
+    if (image && words.length > (words[0]?.includes("/") ? 1 : 2)) {
+      throw new UsageError(
+        `set image: "${image}" is not CONTAINER=IMAGE; name the container, e.g. web=${image}`,
+      );
+    }
+    const { info, name } = parseWorkload(words, ["Deployment", "ReplicaSet", "Pod"], "set image");
     if (assignments.length === 0) {
       throw new UsageError("set image: give at least one CONTAINER=IMAGE, e.g. web=busybox:1.37");
     }

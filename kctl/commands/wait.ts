@@ -47,13 +47,15 @@ export const waitCommand: Command = {
     const selection = parseSelection(ctx.positionals, ctx.flags, "wait for");
     const { client, access } = await ctx.connect();
     const refs = await selectedObjects(client, selection, namespaceFlagValue(ctx.flags, access.namespace));
-    if (refs.length === 0) throw new CliError("no matching resources found");
+    // Nothing left to wait for is what --for=delete wants, as with kubectl.
+    if (refs.length === 0 && goal.kind !== "delete") throw new CliError("no matching resources found");
     const { clock } = ctx.io;
     const deadline = clock.now() + timeoutMs;
     for (const ref of refs) {
       const path = resourcePath(ref.info, ref.namespace, ref.name);
+      const seen: { uid?: string } = {};
       for (;;) {
-        if (await reached(goal, () => client.request<Conditioned>("GET", path))) break;
+        if (await reached(goal, () => client.request<Conditioned>("GET", path), seen)) break;
         if (clock.now() >= deadline) {
           throw new CliError(`timed out waiting for the condition on ${ref.info.plural}/${ref.name}`);
         }
@@ -67,7 +69,11 @@ export const waitCommand: Command = {
 };
 
 interface Conditioned {
-  status?: { conditions?: { type?: string; status?: string }[] };
+  metadata?: { uid?: string; generation?: number };
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type?: string; status?: string; observedGeneration?: number }[];
+  };
 }
 
 function parseGoal(text: string | undefined): Goal {
@@ -78,8 +84,16 @@ function parseGoal(text: string | undefined): Goal {
   return { kind: "condition", type: m[1]!, status: m[2] ?? "True" };
 }
 
-/** Whether the object read by `get` has reached the goal; NotFound is reaching `delete`, else an error. */
-async function reached(goal: Goal, get: () => Promise<Conditioned>): Promise<boolean> {
+/**
+ * Whether the object read by `get` has reached the goal. For `delete`, NotFound or another object
+ * of the same name (a new uid since `seen`) is reaching it; otherwise NotFound is an error. A
+ * condition reported for an older generation than the object's (a spec changed since) does not count.
+ */
+async function reached(
+  goal: Goal,
+  get: () => Promise<Conditioned>,
+  seen: { uid?: string },
+): Promise<boolean> {
   let obj: Conditioned;
   try {
     obj = await get();
@@ -87,8 +101,16 @@ async function reached(goal: Goal, get: () => Promise<Conditioned>): Promise<boo
     if (goal.kind === "delete" && isApiError(err, "NotFound")) return true;
     throw err;
   }
-  if (goal.kind === "delete") return false;
+  if (goal.kind === "delete") {
+    const uid = obj.metadata?.uid;
+    seen.uid ??= uid;
+    return uid !== seen.uid;
+  }
   // Condition types and values compare without regard to case, as kubectl's do.
   const same = (a: string | undefined, b: string) => a?.toLowerCase() === b.toLowerCase();
-  return (obj.status?.conditions ?? []).some((c) => same(c.type, goal.type) && same(c.status, goal.status));
+  const condition = (obj.status?.conditions ?? []).find((c) => same(c.type, goal.type));
+  if (!condition || !same(condition.status, goal.status)) return false;
+  const generation = obj.metadata?.generation;
+  const observed = condition.observedGeneration ?? obj.status?.observedGeneration;
+  return generation === undefined || observed === undefined || observed >= generation;
 }

@@ -286,7 +286,11 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
       certificates,
       wave: registerWave,
       callConcurrency: 64,
-      behaviour: { onPodArrived: (pod) => arrived(pod.metadata?.name ?? "") },
+      behaviour: {
+        onPodArrived: (pod) => {
+          if (pod.metadata?.namespace === namespace) arrived(pod.metadata.name ?? "");
+        },
+      },
     });
     for (const [k, v] of fleet.certificates) certificates.set(k, v);
     const registerSeconds = (performance.now() - registerStart) / 1000;
