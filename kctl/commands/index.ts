@@ -3,6 +3,7 @@
 import type { Command } from "../command.js";
 import { apiResourcesCommand } from "./api-resources.js";
 import { applyCommand } from "./apply.js";
+import { createCommand, exposeCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { cordonCommand, drainCommand, uncordonCommand } from "./drain.js";
@@ -35,6 +36,8 @@ export const commands: readonly Command[] = [
   labelCommand,
   annotateCommand,
   waitCommand,
+  createCommand,
+  exposeCommand,
   cordonCommand,
   uncordonCommand,
   drainCommand,
