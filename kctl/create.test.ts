@@ -59,6 +59,7 @@ describe("kctl create and expose against a real apiserver and etcd", () => {
     expect(yaml.code).toBe(0);
     expect(yaml.stdout).toContain("kind: Deployment\n");
     expect(yaml.stdout).toContain("- name: pause\n");
+    expect(yaml.stdout).toContain("  selector:\n    matchLabels:\n      app: api\n");
     const server = await kctl("create", "namespace", "dry", "--dry-run=server");
     expect(server.stdout).toBe("namespace/dry created (server dry run)\n");
     const notThere = await kctl("get", "namespaces", "-o", "name");

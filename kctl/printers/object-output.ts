@@ -27,7 +27,10 @@ function asList(items: readonly KubeObject[]): Record<string, unknown> {
 }
 
 export function formatValue(value: unknown, format: "yaml" | "json"): string {
-  return format === "json" ? `${JSON.stringify(value, null, 4)}\n` : stringify(value, { indentSeq: false });
+  // No anchors and aliases for objects that appear twice: kubectl's YAML never has them.
+  return format === "json"
+    ? `${JSON.stringify(value, null, 4)}\n`
+    : stringify(value, { indentSeq: false, aliasDuplicateObjects: false });
 }
 
 export function nameOf(found: Found): string {
