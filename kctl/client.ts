@@ -7,7 +7,7 @@
 
 import http from "node:http";
 import https from "node:https";
-import { ApiError, reasonForCode, type Status } from "../controlplane/api/errors.js";
+import { ApiError, isApiError, reasonForCode, type Status } from "../controlplane/api/errors.js";
 import type { KubeObject } from "../controlplane/api/object.js";
 import type { ResourceInfo } from "../controlplane/api/resources.js";
 import type { WatchEvent } from "../controlplane/api/watch.js";
@@ -259,6 +259,20 @@ async function readBody(res: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Runs a read-modify-write again, from its read, when it lost to a concurrent writer (409
+ * Conflict), up to `attempts` times in all.
+ */
+export async function retryOnConflict<T>(readModifyWrite: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readModifyWrite();
+    } catch (err) {
+      if (!isApiError(err, "Conflict") || attempt >= attempts) throw err;
+    }
+  }
 }
 
 function errorFromResponse(code: number, text: string, method: string, path: string): ApiError {

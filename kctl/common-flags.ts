@@ -43,6 +43,11 @@ export const dryRunFlag: FlagSpec = {
   help: "server: validate on the server without writing; client: only show what would be sent",
 };
 
+/** What a line about an object ends with under `--dry-run`: " (server dry run)", " (dry run)" or nothing. */
+export function dryRunSuffix(dryRun: string): string {
+  return dryRun === "server" ? " (server dry run)" : dryRun === "client" ? " (dry run)" : "";
+}
+
 export const containerFlag: FlagSpec = {
   name: "container",
   short: "c",

@@ -63,24 +63,11 @@ describe("kctl patch against a real apiserver and etcd", () => {
   });
 
   it("takes YAML, a JSON merge patch, KIND/NAME, a patch file and the scale subresource", async () => {
-    const merge = await kctl(
-      "patch",
-      "deploy/web",
-      "--type",
-      "merge",
-      "-p",
-      "metadata: {labels: {tier: back}}",
-    );
+    const labelPatch = ["deploy/web", "--type", "merge", "-p", "metadata: {labels: {tier: back}}"];
+    const merge = await kctl("patch", ...labelPatch);
     expect(merge.stdout).toBe("deployment.apps/web patched\n");
     expect((await web()).metadata?.labels).toEqual({ app: "web", tier: "back" });
-    const again = await kctl(
-      "patch",
-      "deploy/web",
-      "--type",
-      "merge",
-      "-p",
-      "metadata: {labels: {tier: back}}",
-    );
+    const again = await kctl("patch", ...labelPatch);
     expect(again.stdout).toBe("deployment.apps/web patched (no change)\n");
 
     await writeFile(join(dir, "scale.json"), '{"spec": {"replicas": 5}}');

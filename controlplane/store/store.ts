@@ -572,8 +572,8 @@ function encode(info: ResourceInfo, obj: KubeObject): Buffer {
 }
 
 /**
- * Throws RequestEntityTooLarge (413) when `obj` would take more than 1.5 MiB in etcd. The registry
- * calls it before validation, so an oversized object is refused for its size, not for its fields.
+ * Throws RequestEntityTooLarge (413) when `obj` would be over `maxObjectBytes` in etcd, for callers
+ * that do not write it: dry runs, and the registry before it reports an invalid object's fields.
  */
 export function checkObjectSize(info: ResourceInfo, obj: KubeObject): void {
   checkSize(info, obj, Buffer.byteLength(JSON.stringify(stripVersion(obj))));

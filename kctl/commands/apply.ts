@@ -3,7 +3,7 @@
 import { appliedVerb, executeApply, objectRef, planApply, resolveManifests } from "../applier.js";
 import { lastAppliedAnnotation } from "../apply-patch.js";
 import type { Command } from "../command.js";
-import { dryRunFlag, filenameFlag, namespaceFlag } from "../common-flags.js";
+import { dryRunFlag, dryRunSuffix, filenameFlag, namespaceFlag } from "../common-flags.js";
 import { UsageError } from "../errors.js";
 import { loadManifests, location } from "../manifests.js";
 
@@ -35,7 +35,7 @@ export const applyCommand: Command = {
       );
     }
     await planApply(client, planned, dryRun);
-    const suffix = dryRun === "server" ? " (server dry run)" : dryRun === "client" ? " (dry run)" : "";
+    const suffix = dryRunSuffix(dryRun);
     if (dryRun !== "none") {
       for (const p of planned) ctx.io.stdout.write(`${objectRef(p)} ${appliedVerb[p.action]}${suffix}\n`);
       return 0;

@@ -9,7 +9,7 @@
 import { qualifiedKind, type ResourceInfo, resourceForKind } from "../../controlplane/api/resources.js";
 import type { Deployment } from "../../proto/gen/api.js";
 import type { Command, CommandContext } from "../command.js";
-import { dryRunFlag, namespaceFlag } from "../common-flags.js";
+import { dryRunFlag, dryRunSuffix, namespaceFlag } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatValue } from "../printers/object-output.js";
 import { parseWorkload } from "../rollout/workload.js";
@@ -198,9 +198,6 @@ async function createOrShow(
   const label = `${qualifiedKind(info)}/${obj.metadata.name}`;
   if (output === "yaml" || output === "json") ctx.io.stdout.write(formatValue(result, output));
   else if (output === "name") ctx.io.stdout.write(`${label}\n`);
-  else {
-    const suffix = dryRun === "server" ? " (server dry run)" : dryRun === "client" ? " (dry run)" : "";
-    ctx.io.stdout.write(`${label} ${done}${suffix}\n`);
-  }
+  else ctx.io.stdout.write(`${label} ${done}${dryRunSuffix(dryRun)}\n`);
   return 0;
 }

@@ -8,7 +8,7 @@ import { isApiError } from "../../controlplane/api/errors.js";
 import { qualifiedKind } from "../../controlplane/api/resources.js";
 import type { ApiClient, DeleteOptions } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
-import { dryRunFlag, filenameFlag, namespaceFlag, selectorFlag } from "../common-flags.js";
+import { dryRunFlag, dryRunSuffix, filenameFlag, namespaceFlag, selectorFlag } from "../common-flags.js";
 import { errorLines, UsageError } from "../errors.js";
 import { loadManifests } from "../manifests.js";
 import {
@@ -108,7 +108,7 @@ async function deleteAll(
   dryRun: string,
 ): Promise<number> {
   let failed = false;
-  const suffix = dryRun === "server" ? " (server dry run)" : dryRun === "client" ? " (dry run)" : "";
+  const suffix = dryRunSuffix(dryRun);
   for (const v of victims) {
     try {
       if (dryRun === "client") await client.get(v.info, v.namespace, v.name);

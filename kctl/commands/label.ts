@@ -79,22 +79,8 @@ function metadataCommand(f: MetadataField): Command {
           if (!selection.named && isApiError(err, "NotFound")) continue;
           throw err;
         }
-        const current = obj.metadata?.[f.field] ?? {};
         const label = `${qualifiedKind(ref.info)}/${ref.name}`;
-        const patch: Record<string, string | null> = {};
-        for (const { key, value } of changes) {
-          const has = Object.hasOwn(current, key);
-          if (value === undefined) {
-            if (has) patch[key] = null;
-          } else if (!has || current[key] !== value) {
-            if (has && !overwrite) {
-              throw new CliError(
-                `${label}: '${key}' already has a value (${current[key]}), and --overwrite is false`,
-              );
-            }
-            patch[key] = value;
-          }
-        }
+        const patch = keysPatch(obj.metadata?.[f.field] ?? {}, changes, overwrite, label);
         plans.push({ path, label, patch });
       }
       let failed = false;
@@ -121,6 +107,34 @@ function metadataCommand(f: MetadataField): Command {
       return failed ? 1 : 0;
     },
   };
+}
+
+/**
+ * The merge patch of `changes` against the `current` keys (null removes one); empty when nothing
+ * changes. Throws naming the object when a key has another value and `overwrite` is off.
+ */
+function keysPatch(
+  current: Record<string, string>,
+  changes: readonly Change[],
+  overwrite: boolean,
+  label: string,
+): Record<string, string | null> {
+  const patch: Record<string, string | null> = {};
+  for (const { key, value } of changes) {
+    const has = Object.hasOwn(current, key);
+    if (value === undefined) {
+      if (has) patch[key] = null;
+      continue;
+    }
+    if (has && current[key] === value) continue;
+    if (has && !overwrite) {
+      throw new CliError(
+        `${label}: '${key}' already has a value (${current[key]}), and --overwrite is false`,
+      );
+    }
+    patch[key] = value;
+  }
+  return patch;
 }
 
 function parseChange(arg: string, verb: string): Change {

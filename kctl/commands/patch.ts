@@ -55,11 +55,15 @@ export const patchCommand: Command = {
     const subresource = ctx.flags.string("subresource");
     const { client, access } = await ctx.connect();
     const name = target.names[0]!;
-    const path = resourcePath(target.info, namespaceFlagValue(ctx.flags, access.namespace), name);
+    const path = resourcePath(
+      target.info,
+      namespaceFlagValue(ctx.flags, access.namespace),
+      name,
+      subresource,
+    );
     const label = `${qualifiedKind(target.info)}/${name}`;
-    const objectPath = subresource ? `${path}/${subresource}` : path;
-    const before = await client.request<{ metadata?: { resourceVersion?: string } }>("GET", objectPath);
-    const after = await client.request<{ metadata?: { resourceVersion?: string } }>("PATCH", objectPath, {
+    const before = await client.request<{ metadata?: { resourceVersion?: string } }>("GET", path);
+    const after = await client.request<{ metadata?: { resourceVersion?: string } }>("PATCH", path, {
       body: patch,
       contentType: contentTypes[type],
     });

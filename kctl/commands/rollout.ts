@@ -5,7 +5,6 @@
  * controller's own functions, so the CLI and the controller never disagree about revisions.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
 import { qualifiedKind, resourceForKind } from "../../controlplane/api/resources.js";
 import {
   planRollback,
@@ -13,7 +12,7 @@ import {
   rolloutHistory,
 } from "../../controlplane/controllers/deployment/index.js";
 import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
-import { ApiClient } from "../client.js";
+import { ApiClient, retryOnConflict } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
 import { namespaceFlag, parseTimeout } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
@@ -182,7 +181,7 @@ async function history(
 async function undo(ctx: CommandContext, client: ApiClient, t: Target, toRevision: number): Promise<number> {
   if (toRevision < 0) throw new CliError(`--to-revision: must be 0 or more, got ${toRevision}`);
   // The PUT carries the version read; if the Deployment changed meanwhile, plan again from the new one.
-  for (let attempt = 0; ; attempt++) {
+  return retryOnConflict(async () => {
     const d = await getDeployment(client, t);
     let plan: ReturnType<typeof planRollback>;
     try {
@@ -199,15 +198,10 @@ async function undo(ctx: CommandContext, client: ApiClient, t: Target, toRevisio
       ctx.io.stdout.write(`${t.label} ${plan.message}\n`);
       return 0;
     }
-    try {
-      await client.update(t.info, t.namespace, plan.deployment as Parameters<ApiClient["update"]>[2]);
-    } catch (err) {
-      if (isApiError(err, "Conflict") && attempt < 4) continue;
-      throw err;
-    }
+    await client.update(t.info, t.namespace, plan.deployment as Parameters<ApiClient["update"]>[2]);
     ctx.io.stdout.write(`${t.label} rolled back to revision ${plan.revision}\n`);
     return 0;
-  }
+  });
 }
 
 async function restart(ctx: CommandContext, client: ApiClient, t: Target): Promise<number> {

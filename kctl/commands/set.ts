@@ -6,18 +6,14 @@
  * version read, and read again if someone wrote in between.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
 import { qualifiedKind } from "../../controlplane/api/resources.js";
 import type { Container, PodSpec } from "../../proto/gen/api.js";
-import { resourcePath } from "../client.js";
+import { resourcePath, retryOnConflict } from "../client.js";
 import type { Command } from "../command.js";
 import { namespaceFlag } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
 import { parseWorkload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";
-
-/** Writes lost to a concurrent change are tried again this many times. */
-const conflictRetries = 5;
 
 interface Assignment {
   container: string;
@@ -56,21 +52,17 @@ export const setCommand: Command = {
     const { client, access } = await ctx.connect();
     const path = resourcePath(info, namespaceFlagValue(ctx.flags, access.namespace), name);
     const label = `${qualifiedKind(info)}/${name}`;
-    for (let attempt = 1; ; attempt++) {
+    return retryOnConflict(async () => {
       const obj = await client.request<ObjectWithPodSpec>("GET", path);
       const spec = info.kind === "Pod" ? obj.spec : obj.spec?.template?.spec;
       if (!setImages(spec ?? {}, assignments, label)) {
         ctx.io.stdout.write(`${label} image unchanged\n`);
         return 0;
       }
-      try {
-        await client.request("PUT", path, { body: obj });
-        ctx.io.stdout.write(`${label} image updated\n`);
-        return 0;
-      } catch (err) {
-        if (!isApiError(err, "Conflict") || attempt >= conflictRetries) throw err;
-      }
-    }
+      await client.request("PUT", path, { body: obj });
+      ctx.io.stdout.write(`${label} image updated\n`);
+      return 0;
+    });
   },
 };
 
