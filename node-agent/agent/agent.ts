@@ -8,7 +8,6 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import { isApiError } from "../../controlplane/api/errors.js";
 import type { KubeObject } from "../../controlplane/api/object.js";
@@ -28,6 +27,7 @@ import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
 import { ImageStore } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
@@ -36,11 +36,9 @@ import { TunnelClient } from "./tunnel-client.js";
 
 const trace = tracer("agent");
 
-/** The shim built by `make -C native`, found from this module in the source tree or in dist/. */
+/** The shim built by `make -C native`. */
 export function defaultRuntimePath(): string {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const root = here.includes("/dist/") ? join(here, "..", "..", "..") : join(here, "..", "..");
-  return join(root, "native", "build", "kshim");
+  return nativeBuildPath("kshim");
 }
 
 export interface AgentOptions {

@@ -35,7 +35,14 @@ import type { ObjectLookup } from "./object-lookup.js";
 import type { PodMetrics } from "./pod-metrics.js";
 import { computePodStatus } from "./pod-status.js";
 import { runProbe } from "./probes.js";
-import { prepareVolumes, releaseVolumes, VolumeError, volumeMounts } from "./volumes.js";
+import {
+  type HostVolume,
+  prepareContainerMounts,
+  prepareVolumes,
+  releaseContainerMounts,
+  releaseVolumes,
+  VolumeError,
+} from "./volumes.js";
 
 const trace = tracer("pod-worker");
 const warn = (message: string, ...details: unknown[]) => logWarning("pod-worker", message, ...details);
@@ -87,7 +94,7 @@ export class PodWorker {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly images = new Map<string, { image: string; imageID: string }>();
   private sandbox: Sandbox | undefined;
-  private volumePaths: Map<string, string> | undefined;
+  private volumePaths: Map<string, HostVolume> | undefined;
   private podError: { reason: string; message: string } | undefined;
   private readonly startTime: string;
   private lastReported = "";
@@ -330,7 +337,12 @@ export class PodWorker {
           { source: sandbox.files.hosts, destination: "/etc/hosts" },
           { source: sandbox.files.resolvConf, destination: "/etc/resolv.conf" },
           { source: sandbox.files.hostname, destination: "/etc/hostname" },
-          ...volumeMounts(spec.volumeMounts ?? [], this.volumePaths ?? new Map()),
+          ...(await prepareContainerMounts(
+            this.podDir,
+            id,
+            spec.volumeMounts ?? [],
+            this.volumePaths ?? new Map(),
+          )),
         ],
         ...(limits.memory ? { memoryLimit: Math.floor(quantityValue(limits.memory)) } : {}),
         ...(limits.cpu ? { cpuLimitMilli: quantityMilliValue(limits.cpu) } : {}),
@@ -361,6 +373,7 @@ export class PodWorker {
       if (rec.restartCount > 0) this.deps.metrics?.containerRestarts.inc();
     } catch (err) {
       await rootfs?.release().catch(() => undefined);
+      await releaseContainerMounts(this.podDir, id).catch(() => undefined);
       const message = (err as Error).message;
       let reason = "RunContainerError";
       if (isImageNotFound(err)) reason = imagePullReason(this.pod, spec);
@@ -490,6 +503,7 @@ export class PodWorker {
   private async removeAttempt(id: string): Promise<void> {
     await this.deps.runtime.delete(id, true);
     await this.deps.images.releaseRootfs(id);
+    await releaseContainerMounts(this.podDir, id);
   }
 
   private async report(): Promise<void> {
