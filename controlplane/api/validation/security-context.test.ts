@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { decodeObject } from "../codec.js";
 import { applyDefaults } from "../defaults.js";
 import { resourceForKind } from "../resources.js";
-import { capabilityName } from "./security-context.js";
 import { validateObject } from "./index.js";
+import { capabilityName } from "./security-context.js";
 
 type Raw = Record<string, unknown>;
 
