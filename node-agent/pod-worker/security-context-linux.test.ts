@@ -5,7 +5,7 @@
  * removed in afterAll even when a test fails.
  */
 import { execFileSync } from "node:child_process";
-import { chmod, copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { buildBusyboxRootfs } from "../../native/testing/busybox-rootfs.js";
 import { ociRuntime, runToExit } from "../../native/testing/oci-runtimes.js";
 import { type TestCgroupParent, testCgroupParent } from "../../native/testing/test-cgroups.js";
 import type { Pod, SecurityContext } from "../../proto/gen/api.js";
-import { writeContainerBundle } from "../runtime/oci/container-config.js";
+import { type BindMount, writeContainerBundle } from "../runtime/oci/container-config.js";
 import { containerSecurity } from "./security-context.js";
 import { UserNamespaceRanges } from "./userns-ranges.js";
 
@@ -57,7 +57,12 @@ describe.skipIf(!isRoot)("securityContext on a kshim container", () => {
   });
 
   /** Runs `script` in a container of a pod with this context and image USER; returns its output. */
-  async function run(imageUser: string, sc: SecurityContext | undefined, script: string) {
+  async function run(
+    imageUser: string,
+    sc: SecurityContext | undefined,
+    script: string,
+    mounts: BindMount[] = [],
+  ) {
     const id = `secctx-${process.pid}-${++seq}`;
     const container = { name: "c", image: "test", ...(sc ? { securityContext: sc } : {}) };
     const pod: Pod = {
@@ -80,13 +85,21 @@ describe.skipIf(!isRoot)("securityContext on a kshim container", () => {
       netnsPath: `/run/netns/${netns}`,
       cgroupsPath: `${cgroups.path}/${id}`,
       logPath: join(tmp, `${id}.log`),
-      mounts: [],
+      mounts,
       security,
     });
     return runToExit(ociRuntime("kshim", join(tmp, "state")), bundle, id, tmp);
   }
 
   it("runAsUser 1000, read-only root, drop ALL, no privilege escalation", async () => {
+    // The pod's files and a writable volume at paths the image lacks, as the pod worker mounts them.
+    await writeFile(join(tmp, "hostname"), "p\n");
+    await mkdir(join(tmp, "volume"));
+    await chmod(join(tmp, "volume"), 0o777);
+    const mounts = [
+      { source: join(tmp, "hostname"), destination: "/etc/hostname" },
+      { source: join(tmp, "volume"), destination: "/data/cache" },
+    ];
     const r = await run(
       "",
       {
@@ -95,7 +108,8 @@ describe.skipIf(!isRoot)("securityContext on a kshim container", () => {
         capabilities: { drop: ["ALL"] },
         allowPrivilegeEscalation: false,
       },
-      "id; touch /written && echo wrote / || echo cannot write /; grep -E '^(NoNewPrivs|CapEff|CapBnd):' /proc/self/status",
+      "id; touch /written && echo wrote / || echo cannot write /; grep -E '^(NoNewPrivs|CapEff|CapBnd):' /proc/self/status; touch /data/cache/ok && echo volume writable",
+      mounts,
     );
     expect(r.exitCode).toBe(0);
     const out = r.stdout.split("\n");
@@ -105,6 +119,7 @@ describe.skipIf(!isRoot)("securityContext on a kshim container", () => {
     expect(out).toContain("NoNewPrivs:\t1");
     expect(out).toContain("CapEff:\t0000000000000000");
     expect(out).toContain("CapBnd:\t0000000000000000");
+    expect(out).toContain("volume writable");
   }, 30_000);
 
   it("an image USER 1000 stays non-root: su refuses, a setuid-root helper gets nothing", async () => {
