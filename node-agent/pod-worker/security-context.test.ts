@@ -1,8 +1,21 @@
-import { describe, expect, it } from "vitest";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Container, Pod, PodSpec, SecurityContext } from "../../proto/gen/api.js";
+import { hostArchitecture } from "../runtime/images/oci.js";
 import { defaultCapabilities, maskedPaths, readonlyPaths } from "../runtime/oci/container-config.js";
 import type { Accounts } from "../runtime/oci/image-user.js";
-import { planSecurity, type SecurityInput, type SecurityPlan } from "./security-context.js";
+import {
+  containerSecurity,
+  type NodeSecurity,
+  planSecurity,
+  type SeccompProfiles,
+  SecurityContextError,
+  type SecurityInput,
+  type SecurityPlan,
+} from "./security-context.js";
+import { UserNamespaceRanges } from "./userns-ranges.js";
 
 const accounts: Accounts = {
   passwd: [
@@ -310,5 +323,99 @@ describe("planSecurity: confinement", () => {
     expect(() =>
       planSecurity(input({ hostUsers: false }, undefined, { runtimeSeccompAndUserns: false })),
     ).toThrow("hostUsers: false: the container runtime on this node cannot make user namespaces yet");
+  });
+});
+
+describe("containerSecurity: accounts from the rootfs, the pod's range, the seccomp filter", () => {
+  let dir: string;
+  let rootfs: string;
+  let calls: unknown[][];
+  const profiles: SeccompProfiles = {
+    defaultSeccompProfile: (caps, arch) => {
+      calls.push(["default", caps, arch]);
+      return { defaultAction: "SCMP_ACT_ERRNO", from: "default" };
+    },
+    localhostProfile: async (path) => {
+      calls.push(["localhost", path]);
+      if (path.endsWith("missing.json")) throw new Error("ENOENT: no such file");
+      return { defaultAction: "SCMP_ACT_LOG", from: path };
+    },
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "secctx-unit-"));
+    rootfs = join(dir, "rootfs");
+    await mkdir(join(rootfs, "etc"), { recursive: true });
+    await writeFile(join(rootfs, "etc/passwd"), "root:x:0:0::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n");
+    await writeFile(join(rootfs, "etc/group"), "app:x:1000:\nstaff:x:50:app\n");
+    calls = [];
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const node = (): NodeSecurity => ({
+    allowPrivileged: false,
+    seccompRoot: join(dir, "seccomp"),
+    userNamespaces: new UserNamespaceRanges(dir),
+    seccompProfiles: profiles,
+  });
+
+  it("resolves the image's USER name in the rootfs and builds the default filter for the final capabilities", async () => {
+    const { pod, container } = input({}, { capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } });
+    const sec = await containerSecurity(pod, container, "app", rootfs, node(), true);
+    expect(sec.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 50] });
+    expect(sec.seccomp).toEqual({ defaultAction: "SCMP_ACT_ERRNO", from: "default" });
+    expect(calls).toEqual([["default", ["CAP_NET_BIND_SERVICE"], hostArchitecture()]]);
+    expect(sec.idRange).toBeUndefined();
+  });
+
+  it("loads a Localhost profile from the node's profile dir, and names it when it cannot", async () => {
+    const local = (file: string) =>
+      input({ securityContext: { seccompProfile: { type: "Localhost", localhostProfile: file } } });
+    const ok = local("a.json");
+    expect((await containerSecurity(ok.pod, ok.container, "", rootfs, node(), true)).seccomp).toEqual({
+      defaultAction: "SCMP_ACT_LOG",
+      from: join(dir, "seccomp/a.json"),
+    });
+    const missing = local("missing.json");
+    await expect(containerSecurity(missing.pod, missing.container, "", rootfs, node(), true)).rejects.toThrow(
+      new SecurityContextError(
+        `seccompProfile Localhost ${join(dir, "seccomp/missing.json")}: ENOENT: no such file`,
+      ),
+    );
+  });
+
+  it("gives a hostUsers false pod its range, the same one for each of its containers", async () => {
+    const n = node();
+    const { pod, container } = input({ hostUsers: false });
+    const first = await containerSecurity(pod, container, "", rootfs, n, true);
+    const again = await containerSecurity(pod, container, "", rootfs, n, true);
+    expect(first.idRange).toEqual({ hostId: 65536, size: 65536 });
+    expect(again.idRange).toEqual(first.idRange);
+    expect(await n.userNamespaces.holders()).toEqual(["u-1"]);
+  });
+
+  it("while the runtime lacks seccomp and user namespaces: no filter, no range, hostUsers false refused", async () => {
+    const n = node();
+    const plain = input({});
+    expect(
+      (await containerSecurity(plain.pod, plain.container, "", rootfs, n, false)).seccomp,
+    ).toBeUndefined();
+    const userns = input({ hostUsers: false });
+    await expect(containerSecurity(userns.pod, userns.container, "", rootfs, n, false)).rejects.toThrow(
+      "cannot make user namespaces yet",
+    );
+    expect(await n.userNamespaces.holders()).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  it("says so when the agent was started without profile builders", async () => {
+    const { pod, container } = input({});
+    const { seccompProfiles: _, ...without } = node();
+    await expect(containerSecurity(pod, container, "", rootfs, without, true)).rejects.toThrow(
+      "seccomp: this node's agent was started without seccomp profiles",
+    );
   });
 });

@@ -260,6 +260,7 @@ function chooseSeccomp(
  * prepared `rootfs`, takes the pod's id range when it has `hostUsers: false` (held until
  * `NodeSecurity.userNamespaces.release(podUID)` when the pod is cleaned up), plans, and builds the
  * seccomp filter. Throws SecurityContextError for anything the node cannot honour.
+ * `runtimeSeccompAndUserns` is the runtime feature switch; tests pass it to cover both states.
  */
 export async function containerSecurity(
   pod: Pod,
@@ -267,13 +268,14 @@ export async function containerSecurity(
   imageUser: string,
   rootfs: string,
   node: NodeSecurity,
+  runtimeSeccompAndUserns: boolean = RUNTIME_SECCOMP_AND_USERNS,
 ): Promise<ContainerSecurity> {
   const accounts = await readAccounts(rootfs).catch((err: unknown) => {
     if (err instanceof ImageUserError) throw new SecurityContextError(err.message);
     throw err;
   });
   const idRange =
-    pod.spec?.hostUsers === false && RUNTIME_SECCOMP_AND_USERNS
+    pod.spec?.hostUsers === false && runtimeSeccompAndUserns
       ? await node.userNamespaces.allocate(pod.metadata.uid ?? "").catch((err: Error) => {
           throw new SecurityContextError(`hostUsers: false: ${err.message}`);
         })
@@ -285,7 +287,7 @@ export async function containerSecurity(
     accounts,
     allowPrivileged: node.allowPrivileged,
     seccompRoot: node.seccompRoot,
-    runtimeSeccompAndUserns: RUNTIME_SECCOMP_AND_USERNS,
+    runtimeSeccompAndUserns,
     ...(idRange ? { idRange } : {}),
   });
   if (!seccomp) return plan;
