@@ -73,8 +73,11 @@ describe("manifests through decode, defaults and validation", () => {
       "fields.yaml": [
         `Invalid: Pod "hardened" is invalid: ${[
           unsupported("spec.serviceAccountName"),
-          unsupported("spec.securityContext"),
-          unsupported("spec.containers[0].securityContext"),
+          unsupported("spec.shareProcessNamespace"),
+        ].join(", ")}`,
+        `Invalid: Pod "labelled" is invalid: ${[
+          "spec.containers[0].securityContext.seLinuxOptions: Forbidden: SELinux is not supported by this cluster's nodes",
+          "spec.securityContext.sysctls: Forbidden: sysctls are not supported by this cluster's nodes",
         ].join(", ")}`,
         'Invalid: Service "public" is invalid: spec.type: Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort"',
         'BadRequest: no matches for kind "Job" in version "batch/v1"',

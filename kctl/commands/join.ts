@@ -20,7 +20,7 @@ export const joinCommand: Command = {
   summary: "Join this host to a cluster as a node and run its agent in the foreground",
   usage: [
     "kctl join SERVER --token TOKEN (--ca-cert-hash sha256:HEX | --ca-file PATH) [--node-name NAME]",
-    "          [--state-dir DIR] [--address IP]",
+    "          [--state-dir DIR] [--address IP] [--allow-privileged]",
     "",
     "Example (the command `kctl token create` prints):",
     "  kctl join https://10.0.0.5:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:...",
@@ -57,6 +57,11 @@ export const joinCommand: Command = {
       kind: "string",
       placeholder: "HOST:PORT",
       help: "serve Prometheus metrics here, e.g. 127.0.0.1:10249",
+    },
+    {
+      name: "allow-privileged",
+      kind: "boolean",
+      help: "run pods' privileged containers (securityContext.privileged); refused by default",
     },
   ],
   async run(ctx) {
@@ -102,6 +107,7 @@ export const joinCommand: Command = {
       stateDir,
       ...(address ? { address } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
+      allowPrivileged: ctx.flags.bool("allow-privileged"),
     });
     try {
       const stopped = new Promise<void>((resolve) =>

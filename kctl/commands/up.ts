@@ -47,7 +47,7 @@ export const upCommand: Command = {
   summary: "Run a cluster on this host in the foreground (etcd, control plane, node agent)",
   usage: [
     "kctl up [--state-dir DIR] [--port 6443] [--listen ADDR] [--advertise-address ADDR]",
-    "        [--etcd-endpoints URL,...] [--no-agent]",
+    "        [--etcd-endpoints URL,...] [--no-agent] [--allow-privileged]",
     "",
     "Examples:",
     "  kctl up                                # state in /var/lib/kctl, API on https://127.0.0.1:6443",
@@ -80,6 +80,11 @@ export const upCommand: Command = {
       help: "use this external etcd instead of running one",
     },
     { name: "no-agent", kind: "boolean", help: "run only the control plane, no node agent on this host" },
+    {
+      name: "allow-privileged",
+      kind: "boolean",
+      help: "this host's agent runs privileged containers (refused by default)",
+    },
     {
       name: "node-name",
       kind: "string",
@@ -192,7 +197,11 @@ export const upCommand: Command = {
         const nodeName = ctx.flags.string("node-name") ?? nodeNameFromHostname(hostname());
         const identity = await localNodeIdentity(stateDir, nodeName, cp);
         unlockAgent = await lockAgentState(join(stateDir, "agent"));
-        agent = startAgent({ identity, stateDir: join(stateDir, "agent") });
+        agent = startAgent({
+          identity,
+          stateDir: join(stateDir, "agent"),
+          allowPrivileged: ctx.flags.bool("allow-privileged"),
+        });
         const registered = await agent.ready;
         ctx.io.stdout.write(`node ${nodeName} ready (pod CIDR ${registered.podCIDR})\n`);
       }

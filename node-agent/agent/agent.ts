@@ -23,6 +23,7 @@ import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
 import { serviceEnv } from "../pod-worker/service-env.js";
+import { UserNamespaceRanges } from "../pod-worker/userns-ranges.js";
 import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
 import { ImageStore } from "../runtime/images/index.js";
@@ -50,6 +51,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** Serve Prometheus metrics at http://ADDR:PORT/metrics when given (e.g. "0.0.0.0:10249"). */
   metricsAddress?: string;
+  /** Let pods run privileged containers (`--allow-privileged`); refused with an event otherwise. */
+  allowPrivileged?: boolean;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
   backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
 }
@@ -147,6 +150,11 @@ export function startAgent(opts: AgentOptions): Agent {
       runtime,
       images,
       network,
+      security: {
+        allowPrivileged: opts.allowPrivileged ?? false,
+        seccompRoot: join(stateDir, "seccomp"),
+        userNamespaces: new UserNamespaceRanges(stateDir),
+      },
       clock,
       lookup: {
         configMap: (ns, name) => getObject<ConfigMap>("ConfigMap", ns, name),

@@ -96,6 +96,9 @@ export class PodManager implements PodHost {
     for (const uid of await this.deps.network.listSandboxes()) {
       if (!live.has(uid)) await this.deps.network.teardownSandbox(uid).catch(() => undefined);
     }
+    for (const uid of await this.deps.security.userNamespaces.holders()) {
+      if (!live.has(uid)) await this.deps.security.userNamespaces.release(uid);
+    }
   }
 }
 

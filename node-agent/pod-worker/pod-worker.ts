@@ -35,6 +35,7 @@ import type { ObjectLookup } from "./object-lookup.js";
 import type { PodMetrics } from "./pod-metrics.js";
 import { computePodStatus } from "./pod-status.js";
 import { runProbe } from "./probes.js";
+import { containerSecurity, type NodeSecurity, SecurityContextError } from "./security-context.js";
 import {
   type HostVolume,
   prepareContainerMounts,
@@ -59,6 +60,7 @@ export interface PodWorkerDeps {
   runtime: RuntimeClient;
   images: ImageStore;
   network: PodNetwork;
+  security: NodeSecurity;
   lookup: ObjectLookup;
   clock: Clock;
   /** Sends a status through the control plane's status path. */
@@ -322,6 +324,7 @@ export class PodWorker {
       for (const [k, v] of resolved.env) env.set(k, v);
       const limits = spec.resources?.limits ?? {};
       const requests = spec.resources?.requests ?? {};
+      const security = await containerSecurity(this.pod, spec, cfg.user, rootfs.path, this.deps.security);
       const logPath = join(this.podDir, "logs", rec.name, `${attempt}.log`);
       await mkdir(join(this.podDir, "logs", rec.name), { recursive: true });
       const bundle = await writeContainerBundle(join(this.podDir, "bundles", id), {
@@ -347,6 +350,7 @@ export class PodWorker {
         ...(limits.memory ? { memoryLimit: Math.floor(quantityValue(limits.memory)) } : {}),
         ...(limits.cpu ? { cpuLimitMilli: quantityMilliValue(limits.cpu) } : {}),
         ...(requests.cpu ? { cpuRequestMilli: quantityMilliValue(requests.cpu) } : {}),
+        security,
       });
       await this.deps.runtime.createAndStart(id, bundle);
       if (rec.id) {
@@ -377,7 +381,8 @@ export class PodWorker {
       const message = (err as Error).message;
       let reason = "RunContainerError";
       if (isImageNotFound(err)) reason = imagePullReason(this.pod, spec);
-      else if (err instanceof EnvError || err instanceof VolumeError) reason = "CreateContainerConfigError";
+      else if (err instanceof EnvError || err instanceof VolumeError || err instanceof SecurityContextError)
+        reason = "CreateContainerConfigError";
       else if (err instanceof ImageError) reason = "ErrImagePull";
       if (rec.waiting?.reason !== reason || rec.waiting.message !== message)
         warn(`container ${rec.name} failed to start: ${reason}`, this.uid, message);
@@ -601,6 +606,7 @@ export class PodWorker {
       await this.removeAttempt(id).catch((err) => warn("remove failed", id, String(err)));
     await this.deps.cgroups.removePod(this.uid).catch((err) => warn("remove pod cgroup failed", String(err)));
     await releaseVolumes(this.podDir);
+    await this.deps.security.userNamespaces.release(this.uid);
     await this.deps.network.teardownSandbox(this.uid);
     await rm(this.podDir, { recursive: true, force: true });
   }

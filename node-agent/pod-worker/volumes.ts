@@ -11,14 +11,15 @@
  * binds into the container; `releaseContainerMounts` takes those down when the attempt goes.
  */
 import { execFile } from "node:child_process";
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { quantityValue } from "../../controlplane/api/quantity.js";
 import type { KeyToPath, Pod, Volume, VolumeMount } from "../../proto/gen/api.js";
 import type { BindMount } from "../runtime/oci/container-config.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import { type Payload, type PayloadFile, PayloadPathError, writeAtomic } from "./atomic-writer.js";
+import { applyFsGroup } from "./fs-group.js";
 import type { ObjectLookup } from "./object-lookup.js";
 
 const run = promisify(execFile);
@@ -96,15 +97,22 @@ export async function prepareVolumes(
   lookup: ObjectLookup,
 ): Promise<Map<string, HostVolume>> {
   const ns = pod.metadata.namespace ?? "default";
+  const fsGroup = pod.spec?.securityContext?.fsGroup;
   const volumes = new Map<string, HostVolume>();
   for (const v of pod.spec?.volumes ?? []) {
     const name = v.name ?? "";
-    volumes.set(name, await prepareVolume(v, join(podDir, "volumes", name), ns, lookup));
+    volumes.set(name, await prepareVolume(v, join(podDir, "volumes", name), ns, lookup, fsGroup));
   }
   return volumes;
 }
 
-async function prepareVolume(v: Volume, dir: string, ns: string, lookup: ObjectLookup): Promise<HostVolume> {
+async function prepareVolume(
+  v: Volume,
+  dir: string,
+  ns: string,
+  lookup: ObjectLookup,
+  fsGroup: number | undefined,
+): Promise<HostVolume> {
   const name = v.name ?? "";
   if (v.hostPath) {
     const path = v.hostPath.path ?? "";
@@ -119,11 +127,23 @@ async function prepareVolume(v: Volume, dir: string, ns: string, lookup: ObjectL
     return { path, readOnly: false };
   }
   if (v.emptyDir) {
-    await mkdir(dir, { recursive: true });
-    if (v.emptyDir.medium === "Memory" && (await mountedUnder(dir)).length === 0) {
+    await mkdir(dirname(dir), { recursive: true });
+    const created = await mkdir(dir).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "EEXIST") return false;
+        throw err;
+      },
+    );
+    if (!created) return { path: dir, readOnly: false };
+    // Writable by every user, as the kubelet makes it: containers may run as any uid.
+    await chmod(dir, 0o777);
+    if (v.emptyDir.medium === "Memory") {
       const size = v.emptyDir.sizeLimit ? `,size=${Math.ceil(quantityValue(v.emptyDir.sizeLimit))}` : "";
       await run("mount", ["-t", "tmpfs", "-o", `mode=0777${size}`, "tmpfs", dir]);
     }
+    // Only while it is new: once a container can write in it, a walk by path could be redirected.
+    if (fsGroup !== undefined) await applyVolumeFsGroup(name, dir, fsGroup, false);
     return { path: dir, readOnly: false };
   }
   if (v.configMap || v.secret) {
@@ -133,15 +153,26 @@ async function prepareVolume(v: Volume, dir: string, ns: string, lookup: ObjectL
     const values = await sourceValues(lookup, kind, ns, objName);
     if (!values && !src.optional) throw new VolumeError(name, `${kind.toLowerCase()} "${objName}" not found`);
     const payload = payloadOf(values ?? {}, src.items, src.defaultMode ?? 0o644, name);
+    let written: boolean;
     try {
-      await writeAtomic(dir, payload);
+      written = await writeAtomic(dir, payload);
     } catch (err) {
       if (err instanceof PayloadPathError) throw new VolumeError(name, err.message);
       throw err;
     }
+    // Only the agent writes here (containers get it read-only), so every new version can be owned.
+    if (written && fsGroup !== undefined) await applyVolumeFsGroup(name, dir, fsGroup, true);
     return { path: dir, readOnly: true };
   }
   throw new VolumeError(name, "no supported source (emptyDir, configMap, secret, hostPath)");
+}
+
+async function applyVolumeFsGroup(volume: string, dir: string, fsGroup: number, readOnly: boolean) {
+  try {
+    await applyFsGroup(dir, fsGroup, { readOnly });
+  } catch (err) {
+    throw new VolumeError(volume, `setting fsGroup ${fsGroup}: ${(err as Error).message}`);
+  }
 }
 
 /**
