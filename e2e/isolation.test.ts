@@ -1,6 +1,7 @@
 /**
- * Attempts by a pod to reach the host through its volumes, on a one-host lab, written as an attacker
- * would try them. Each must fail, for the reason checked, and leave the host's files untouched.
+ * Pod isolation on a one-host lab: attempts by a pod to reach the host, written as an attacker
+ * would try them (each must fail, for the reason checked, and leave the host's files untouched),
+ * and securityContext as upstream documents it.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -20,7 +21,7 @@ interface PodJson {
   status?: { containerStatuses?: ContainerStatus[] };
 }
 
-describe.skipIf(!isRoot)("a pod cannot reach the host through its volumes", () => {
+describe.skipIf(!isRoot)("pod isolation", () => {
   let lab: LabCluster;
   let hostDir: string;
   const secretText = `host-secret-${randomBytes(6).toString("hex")}`;
@@ -91,6 +92,44 @@ spec:
       echo "token=$(cat /var/run/token/token)"
       sleep 3600
     volumeMounts: [{name: token, mountPath: /var/run/token}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hardened, namespace: esc}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000, supplementalGroups: [4000]}
+  volumes: [{name: data, emptyDir: {}}]
+  containers:
+  - name: main
+    image: busybox:1.36
+    command:
+    - sh
+    - -c
+    - |
+      id
+      touch /rootfs-write 2>&1
+      touch /data/f && stat -c 'data-file %u:%g' /data/f
+      grep -E '^(NoNewPrivs|CapEff):' /proc/self/status
+      sleep 3600
+    securityContext:
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+    volumeMounts: [{name: data, mountPath: /data}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: refused, namespace: esc}
+spec:
+  containers:
+  - name: nonroot
+    image: busybox:1.36
+    command: ["sleep", "3600"]
+    securityContext: {runAsNonRoot: true}
+  - name: privileged
+    image: busybox:1.36
+    command: ["sleep", "3600"]
+    securityContext: {privileged: true}
 `);
     expect(res.stderr).toBe("");
   });
@@ -132,5 +171,27 @@ spec:
       expect(existsSync(join(hostDir, "planted", f))).toBe(false);
     }
     expect(out).toMatch(/Read-only file system/);
+  });
+
+  it("runs a container as runAsUser/runAsGroup with fsGroup, a read-only root, no privilege escalation and no capabilities", async () => {
+    const out = await eventually("hardened ran", async () => {
+      const text = await logs("hardened", "main");
+      return text.includes("CapEff") ? text : undefined;
+    });
+    expect(out).toMatch(/uid=1000 gid=3000 groups=.*2000.*4000|uid=1000 gid=3000 groups=.*4000.*2000/);
+    expect(out).toMatch(/rootfs-write.*Read-only file system/);
+    expect(out).toContain("data-file 1000:2000");
+    expect(out).toMatch(/NoNewPrivs:\s+1/);
+    expect(out).toMatch(/CapEff:\s+0000000000000000/);
+  });
+
+  it("refuses runAsNonRoot for an image that runs as root, and privileged on a node that does not allow it", async () => {
+    const waiting = async (name: string) =>
+      eventually(`${name} refused`, async () => {
+        const s = status(await get("refused"), name);
+        return s?.state.waiting?.reason === "CreateContainerConfigError" ? s.state.waiting : undefined;
+      });
+    expect((await waiting("nonroot")).message).toMatch(/runAsNonRoot and image will run as root/);
+    expect((await waiting("privileged")).message).toMatch(/privileged/);
   });
 });
