@@ -14,13 +14,14 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultAgentStateDir } from "./image.js";
+import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 
 export const joinCommand: Command = {
   name: "join",
   summary: "Join this host to a cluster as a node and run its agent in the foreground",
   usage: [
     "kctl join SERVER --token TOKEN (--ca-cert-hash sha256:HEX | --ca-file PATH) [--node-name NAME]",
-    "          [--state-dir DIR] [--address IP]",
+    "          [--state-dir DIR] [--address IP] [--pod-pids-limit N]",
     "",
     "Example (the command `kctl token create` prints):",
     "  kctl join https://10.0.0.5:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:...",
@@ -58,8 +59,10 @@ export const joinCommand: Command = {
       placeholder: "HOST:PORT",
       help: "serve Prometheus metrics here, e.g. 127.0.0.1:10249",
     },
+    podPidsLimitFlag,
   ],
   async run(ctx) {
+    const podPidsLimit = podPidsLimitOption(ctx.flags);
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
     let identity = await loadIdentity(stateDir);
     if (!identity) {
@@ -100,6 +103,7 @@ export const joinCommand: Command = {
     const agent = startAgent({
       identity,
       stateDir,
+      ...podPidsLimit,
       ...(address ? { address } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
     });
