@@ -101,6 +101,8 @@ export async function extractChecked(opts: ExtractOptions): Promise<Extracted> {
       const reader = new TarReader(source);
       try {
         await copyEntries(reader, new LayerEntryPolicy(opts.whiteouts), out, result);
+        // Whatever follows the end-of-archive marker (tar pads to whole records) is content too.
+        await reader.drain();
       } catch (err) {
         if (!(err instanceof UnsafeEntryError || err instanceof TarFormatError)) throw err;
         result.failure =

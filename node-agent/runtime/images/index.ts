@@ -12,6 +12,7 @@ export { type BusyboxImageOptions, buildBusyboxArchive, buildBusyboxImage } from
 export { ImageError, type ImageErrorCode, isImageNotFound } from "./errors.js";
 export {
   ImageStore,
+  type ImageStoreOptions,
   type ImportedImage,
   type ImportOptions,
   type ResolvedImage,

@@ -204,6 +204,16 @@ describe.skipIf(!isRoot)("layer unpacking under attack (root)", () => {
     expectNothingOutsideChanged();
   });
 
+  it("hashes a layer to its very end, past the end-of-archive marker", async () => {
+    // tar pads to whole records, some writers with much more; the diffID covers all of it.
+    const layout = join(scratch, "padded");
+    const tar = Buffer.concat([writeTar([file("padded")]), Buffer.alloc(4 * 1024 * 1024)]);
+    writeLayout(layout, [tar], "padded:v1");
+    await store.importLayout(layout);
+    goodLayers = readdirSync(join(store.dir, "layers")).sort();
+    expectNothingOutsideChanged();
+  });
+
   it("refuses a layer larger than the limit, naming it and the limit, leaving no partial layer", async () => {
     const small = new ImageStore(join(scratch, "state"), { maxLayerBytes: 64 * 1024 });
     const { err, digest } = await importLayer([file("zeros", "\0".repeat(1024 * 1024))], small);
