@@ -36,6 +36,7 @@ import { isOciLayout, readOciLayout } from "./oci-layout.js";
 import { RefIndex } from "./ref-index.js";
 import { parseReference } from "./reference.js";
 import { mountRootfs, removeRootfs } from "./rootfs-linux.js";
+import { describeBytes } from "./size-limit.js";
 
 /** An image ready to run: what the pod worker puts into the OCI bundle. */
 export interface ResolvedImage {
@@ -70,6 +71,8 @@ export interface ImageStoreOptions {
 
 export const DEFAULT_MAX_LAYER_BYTES = 10 * 1024 ** 3;
 export const DEFAULT_MAX_ARCHIVE_BYTES = 32 * 1024 ** 3;
+/** Index, manifest and config blobs: registries refuse manifests over 4 MiB; configs are smaller. */
+const MAX_JSON_BLOB_BYTES = 4 * 1024 ** 2;
 
 export interface ImportOptions {
   /** Name for the image, overriding the names in the source; the source must hold one image. */
@@ -279,7 +282,14 @@ export class ImageStore {
     image: SourceImage,
     added: { blobs: string[]; layers: string[] },
   ): Promise<{ manifestDigest: string; imageId: string }> {
+    // Indexes, manifests and configs are parsed in memory, so their size is capped before reading.
     const ingest = async (desc: Descriptor) => {
+      if (desc.size > MAX_JSON_BLOB_BYTES) {
+        throw new ImageError(
+          "TooLarge",
+          `${image.where}: ${desc.mediaType} ${desc.digest} of ${desc.size} bytes is larger than the limit of ${describeBytes(MAX_JSON_BLOB_BYTES)}`,
+        );
+      }
       if (await this.blobs.ingest(desc, source.fetcher)) added.blobs.push(desc.digest);
     };
     let desc = image.descriptor;

@@ -227,6 +227,21 @@ describe.skipIf(!isRoot)("layer unpacking under attack (root)", () => {
     expectNothingOutsideChanged();
   });
 
+  it("refuses a manifest claiming to be huge before reading it into memory", async () => {
+    const layout = join(scratch, "huge-manifest");
+    writeLayout(layout, [writeTar([file("m")])], "huge:v1");
+    const indexPath = join(layout, "index.json");
+    const index = JSON.parse(readFileSync(indexPath, "utf8"));
+    index.manifests[0].size = 5 * 1024 * 1024 * 1024;
+    writeFileSync(indexPath, JSON.stringify(index));
+    const err = await store.importLayout(layout).catch((e: unknown) => e);
+    expect((err as ImageError).code).toBe("TooLarge");
+    expect((err as Error).message).toMatch(
+      /manifests\[0\]: .* of 5368709120 bytes is larger than the limit of 4 MiB/,
+    );
+    expectNothingOutsideChanged();
+  });
+
   it("refuses an archive larger than the limit, leaving nothing in the store's tmp", async () => {
     const small = new ImageStore(join(scratch, "state"), { maxArchiveBytes: 64 * 1024 });
     const src = join(scratch, "big-src");
