@@ -10,9 +10,10 @@
  *
  * Device nodes and FIFOs are skipped, not refused: images carry them (old base images ship a
  * populated /dev), but a container never needs them from its image (the runtime makes /dev on a
- * tmpfs of its own), a device node in a layer is a handle on a host device, and a FIFO in a lower
- * layer is one pipe shared by every container of every pod that uses the image. containerd skips
- * them the same way when it unpacks for user namespaces.
+ * tmpfs of its own), and a device node in a layer dir is a handle on a host device for anything
+ * on the node that opens it. containerd skips device nodes the same way when it unpacks inside a
+ * user namespace. A FIFO carries nothing in a layer (programs make theirs at run time), and one in
+ * a layer dir blocks whatever on the node opens it to read, so it goes too.
  */
 import type { TarReadEntry } from "./tar-reader.js";
 
