@@ -14,6 +14,7 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultAgentStateDir } from "./image.js";
+import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 
 export const joinCommand: Command = {
   name: "join",
@@ -21,6 +22,7 @@ export const joinCommand: Command = {
   usage: [
     "kctl join SERVER --token TOKEN (--ca-cert-hash sha256:HEX | --ca-file PATH) [--node-name NAME]",
     "          [--state-dir DIR] [--address IP] [--allow-privileged]",
+    "          [--pod-pids-limit N]",
     "",
     "Example (the command `kctl token create` prints):",
     "  kctl join https://10.0.0.5:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:...",
@@ -63,8 +65,10 @@ export const joinCommand: Command = {
       kind: "boolean",
       help: "run pods' privileged containers (securityContext.privileged); refused by default",
     },
+    podPidsLimitFlag,
   ],
   async run(ctx) {
+    const podPidsLimit = podPidsLimitOption(ctx.flags);
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
     let identity = await loadIdentity(stateDir);
     if (!identity) {
@@ -105,6 +109,7 @@ export const joinCommand: Command = {
     const agent = startAgent({
       identity,
       stateDir,
+      ...podPidsLimit,
       ...(address ? { address } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
       allowPrivileged: ctx.flags.bool("allow-privileged"),

@@ -15,6 +15,7 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
+import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 
 export const defaultStateDir = "/var/lib/kctl";
 
@@ -48,6 +49,7 @@ export const upCommand: Command = {
   usage: [
     "kctl up [--state-dir DIR] [--port 6443] [--listen ADDR] [--advertise-address ADDR]",
     "        [--etcd-endpoints URL,...] [--no-agent] [--allow-privileged]",
+    "        [--pod-pids-limit N]",
     "",
     "Examples:",
     "  kctl up                                # state in /var/lib/kctl, API on https://127.0.0.1:6443",
@@ -138,6 +140,7 @@ export const upCommand: Command = {
       placeholder: "TOKEN",
       help: "also accept this join token (abcdef.0123456789abcdef) for a day; see kctl token create",
     },
+    podPidsLimitFlag,
   ],
   async run(ctx) {
     if (ctx.positionals.length > 0)
@@ -157,6 +160,7 @@ export const upCommand: Command = {
     if (bootstrapToken !== undefined && !isBootstrapToken(bootstrapToken)) {
       throw new UsageError(`--bootstrap-token: "${bootstrapToken}" must look like abcdef.0123456789abcdef`);
     }
+    const podPidsLimit = podPidsLimitOption(ctx.flags);
     const cp = await startControlPlane({
       stateDir,
       port,
@@ -201,6 +205,7 @@ export const upCommand: Command = {
           identity,
           stateDir: join(stateDir, "agent"),
           allowPrivileged: ctx.flags.bool("allow-privileged"),
+          ...podPidsLimit,
         });
         const registered = await agent.ready;
         ctx.io.stdout.write(`node ${nodeName} ready (pod CIDR ${registered.podCIDR})\n`);

@@ -53,6 +53,8 @@ export interface AgentOptions {
   metricsAddress?: string;
   /** Let pods run privileged containers (`--allow-privileged`); refused with an event otherwise. */
   allowPrivileged?: boolean;
+  /** Most processes and threads per pod (the kubelet's podPidsLimit); -1 for none. Default 4096. */
+  podPidsLimit?: number;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
   backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
 }
@@ -139,7 +141,9 @@ export function startAgent(opts: AgentOptions): Agent {
       },
     });
     await network.ensureNode();
-    const cgroups = await PodCgroups.place(await ownHierarchies(), nodeName);
+    const cgroups = await PodCgroups.place(await ownHierarchies(), nodeName, {
+      ...(opts.podPidsLimit !== undefined ? { podPidsLimit: opts.podPidsLimit } : {}),
+    });
     // `kctl reset` runs in a cgroup of its own and finds the pods' cgroups only through this.
     await writeFile(podCgroupsFile(stateDir), `${JSON.stringify({ dirs: cgroups.dirs })}\n`);
     manager = new PodManager({
