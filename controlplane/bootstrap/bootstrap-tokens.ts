@@ -10,7 +10,7 @@ import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { bootstrapGroup, type User } from "../apiserver/index.js";
-import type { Lister } from "../controllers/machinery/index.js";
+import type { Lister } from "../client/index.js";
 import type { Registry } from "../registry/index.js";
 
 const secrets = resourceForKind("v1", "Secret")!;

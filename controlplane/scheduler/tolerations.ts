@@ -1,6 +1,6 @@
 /** Whether a toleration tolerates a taint, by Kubernetes' rules (shared by the filter and the score). */
 import type { Taint, Toleration } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../controllers/machinery/readonly.js";
+import type { DeepReadonly } from "../client/readonly.js";
 
 /**
  * An empty effect matches every effect; operator Exists with an empty key tolerates every taint;

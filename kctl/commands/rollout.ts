@@ -11,13 +11,13 @@ import {
   RollbackError,
   rolloutHistory,
 } from "../../controlplane/controllers/deployment/index.js";
+import { formatTable } from "../../controlplane/printers/text-table.js";
 import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import { ApiClient, retryOnConflict } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
 import { namespaceFlag, parseTimeout } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatValue } from "../printers/object-output.js";
-import { formatTable } from "../printers/table.js";
 import { followRollout } from "../rollout/follow-rollout.js";
 import { parseWorkload, type Workload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";

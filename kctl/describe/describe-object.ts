@@ -10,6 +10,7 @@ import type { KubeObject } from "../../controlplane/api/object.js";
 import type { ResourceInfo } from "../../controlplane/api/resources.js";
 import { humanDuration } from "../../controlplane/printers/age.js";
 import { eventTime } from "../../controlplane/printers/columns.js";
+import { DescribeWriter, describeTime } from "../../controlplane/printers/describe-writer.js";
 import type {
   ConfigMap,
   Container,
@@ -28,7 +29,6 @@ import type {
   Service,
 } from "../../proto/gen/api.js";
 import { lastAppliedAnnotation } from "../apply-patch.js";
-import { DescribeWriter, describeTime } from "./writer.js";
 
 export interface DescribeInput {
   info: ResourceInfo;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
-import { byNodeNameIndex } from "../controllers/machinery/index.js";
 import type { Store } from "../store/index.js";
 import { startTestStore, type TestStore } from "../testing/test-store.js";
+import { byNodeNameIndex } from "./index.js";
 import { InformerFactory } from "./informer-factory.js";
 
 const pods = resourceForKind("v1", "Pod")!;

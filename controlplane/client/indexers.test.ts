@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Pod } from "../../../proto/gen/api.js";
+import type { Pod } from "../../proto/gen/api.js";
 import { byOwnerUid, podsByNodeName } from "./indexers.js";
 import { ObjectCache } from "./object-cache.js";
 import { deepFreeze } from "./readonly.js";

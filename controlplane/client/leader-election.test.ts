@@ -1,6 +1,6 @@
 import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type EtcdServer, startEtcd } from "../../testing/etcd-server.js";
+import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
 import { type LeaderElector, runUnelected, runWhenLeader } from "./leader-election.js";
 
 let etcd: EtcdServer;

@@ -6,12 +6,12 @@
  * another controller owns. Writes are merge patches guarded by the child's resourceVersion, so a
  * decision made on a stale cache fails with Conflict instead of overwriting someone else's claim.
  */
-import type { OwnerReference } from "../../../proto/gen/api.js";
-import { ApiError, isApiError } from "../../api/errors.js";
-import { matchesSelector, type Selector } from "../../api/labels.js";
-import type { ResourceInfo } from "../../api/resources.js";
-import type { ApiObject, ControllerClient } from "../client.js";
-import type { DeepReadonly } from "../machinery/index.js";
+import type { OwnerReference } from "../../proto/gen/api.js";
+import { ApiError, isApiError } from "../api/errors.js";
+import { matchesSelector, type Selector } from "../api/labels.js";
+import type { ResourceInfo } from "../api/resources.js";
+import type { ApiObject, ControllerClient } from "./controller-client.js";
+import type { DeepReadonly } from "./index.js";
 
 /** The reference marked `controller: true`, if any: the one owner that manages the object. */
 export function controllerRefOf(obj: DeepReadonly<ApiObject>): DeepReadonly<OwnerReference> | undefined {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../api/errors.js";
-import type { WatchEvent } from "../../api/watch.js";
-import { FakeClock } from "../../util/clock.js";
-import { Informer } from "./informer.js";
+import { ApiError } from "../api/errors.js";
+import type { WatchEvent } from "../api/watch.js";
+import { FakeClock } from "../util/clock.js";
+import { ListWatchInformer } from "./informer.js";
 import type { ListerWatcher, ListResult, WatchHandle } from "./lister-watcher.js";
 import type { DeepReadonly } from "./readonly.js";
 
@@ -70,7 +70,7 @@ function recorder() {
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 async function started(lw: FakeLW, clock = new FakeClock(), resyncMs = 0) {
-  const inf = new Informer<Obj>(lw, {
+  const inf = new ListWatchInformer<Obj>(lw, {
     name: "test",
     clock,
     resyncMs,
@@ -220,7 +220,7 @@ describe("Informer", () => {
     const lw = new FakeLW();
     lw.lists = [new Error("apiserver down"), { items: [obj("a", 1)], resourceVersion: "1" }];
     const clock = new FakeClock();
-    const inf = new Informer<Obj>(lw, { name: "t", clock, retryBaseMs: 100 });
+    const inf = new ListWatchInformer<Obj>(lw, { name: "t", clock, retryBaseMs: 100 });
     inf.start();
     await flush();
     expect(inf.hasSynced()).toBe(false);

@@ -6,13 +6,13 @@
 import { Etcd3 } from "etcd3";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pod } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
-import { resourceForPlural } from "../../api/resources.js";
-import type { WatchEvent } from "../../api/watch.js";
-import { Store } from "../../store/store.js";
-import { type EtcdServer, startEtcd } from "../../testing/etcd-server.js";
-import { Informer } from "./informer.js";
+import type { Pod } from "../../proto/gen/api.js";
+import type { KubeObject } from "../api/object.js";
+import { resourceForPlural } from "../api/resources.js";
+import type { WatchEvent } from "../api/watch.js";
+import { Store } from "../store/store.js";
+import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
+import { ListWatchInformer } from "./informer.js";
 import type { ListerWatcher } from "./lister-watcher.js";
 
 const pods = resourceForPlural("", "pods")!;
@@ -74,7 +74,7 @@ describe("Informer over the store (real etcd)", () => {
   it("lists, follows changes, resumes after a dropped stream and relists after compaction", async () => {
     await store.create(pods, pod("a"));
     const { lw, drop } = podsListerWatcher();
-    const informer = new Informer<Pod>(lw, {
+    const informer = new ListWatchInformer<Pod>(lw, {
       name: "pods",
       retryBaseMs: 10,
       indexers: { byNode: (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []) },
@@ -115,7 +115,7 @@ describe("Informer over the store (real etcd)", () => {
           return { close() {} };
         },
       };
-      const second = new Informer<Pod>(pausedLw, { name: "pods-2", retryBaseMs: 10 });
+      const second = new ListWatchInformer<Pod>(pausedLw, { name: "pods-2", retryBaseMs: 10 });
       const log2: string[] = [];
       second.addEventHandler({
         onAdd: (p) => log2.push(`add ${p.metadata.name}`),

@@ -5,11 +5,11 @@
  * Gone) relists and emits the difference so consumers converge; a periodic resync re-delivers every
  * object as an update so level-triggered controllers revisit everything.
  */
-import { ApiError, isApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
-import type { WatchEvent } from "../../api/watch.js";
-import { type Clock, realClock, type Timer } from "../../util/clock.js";
-import { tracer } from "../../util/trace.js";
+import { ApiError, isApiError } from "../api/errors.js";
+import { objectKey } from "../api/object.js";
+import type { WatchEvent } from "../api/watch.js";
+import { type Clock, realClock, type Timer } from "../util/clock.js";
+import { tracer } from "../util/trace.js";
 import type { ListerWatcher, WatchHandle } from "./lister-watcher.js";
 import { type IndexFunc, type Lister, ObjectCache } from "./object-cache.js";
 import { type DeepReadonly, deepFreeze, type ObjectWithMeta } from "./readonly.js";
@@ -37,7 +37,36 @@ export interface InformerOptions<T> {
   retryMaxMs?: number;
 }
 
-export class Informer<T extends ObjectWithMeta> {
+/**
+ * The one informer interface everything consumes (controllers, scheduler, DNS, NodeService), shaped
+ * after @kubernetes/client-node's: a read-only cache plus add/update/delete notifications, started
+ * and stopped by its owner. Consumers never build informers; the integrator hands them shared ones
+ * (client/informer-factory.ts), and unit tests may hand in anything that keeps this contract.
+ */
+export interface Informer<T> {
+  /** Names the informer in traces and errors, e.g. "pods". */
+  readonly name: string;
+  /** Read-only view of the cache; objects are frozen and shared. */
+  readonly lister: Lister<T>;
+  /** The revision of the newest event applied to the cache. */
+  readonly resourceVersion: string;
+  /**
+   * Registers handlers; a late handler is first told about every object already cached, as adds.
+   * Returns a function that unregisters them.
+   */
+  addEventHandler(handler: EventHandler<T>): () => void;
+  /** True once the first list has been applied to the cache. */
+  hasSynced(): boolean;
+  /** Resolves when the first list is in the cache (or right away if stopped). */
+  waitForSync(): Promise<void>;
+  /** Starts listing and watching; idempotent. */
+  start(): void;
+  /** Stops the watch and every timer; the cache keeps its contents. */
+  stop(): void;
+}
+
+/** The informer over a ListerWatcher: the only implementation of `Informer` outside unit tests. */
+export class ListWatchInformer<T extends ObjectWithMeta> implements Informer<T> {
   readonly name: string;
   private readonly cache: ObjectCache<T>;
   private readonly clock: Clock;

@@ -3,7 +3,7 @@
  * bound to, and any object by the uids of its owners (what a ReplicaSet or the garbage collector
  * asks: "which objects does this uid own?").
  */
-import type { ObjectMeta, Pod } from "../../../proto/gen/api.js";
+import type { ObjectMeta, Pod } from "../../proto/gen/api.js";
 import type { IndexFunc } from "./object-cache.js";
 
 export const byNodeNameIndex = "byNodeName";

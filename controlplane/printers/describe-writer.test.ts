@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DescribeWriter, describeTime } from "./writer.js";
+import { DescribeWriter, describeTime } from "./describe-writer.js";
 
 describe("DescribeWriter", () => {
   it("aligns values within each run of labelled lines, like kubectl's tabwriter", () => {

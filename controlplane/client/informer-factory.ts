@@ -1,26 +1,36 @@
 /**
- * Shared informers over the etcd store, one per resource, like client-go's SharedInformerFactory:
- * every controller and the scheduler in this control plane read from the same caches and the same
- * watch, so N controllers cost one watch per resource. Reads go straight to the store (no HTTP hop);
- * writes go through the registry so they are validated like any API call.
+ * Shared informers, one per resource, like client-go's SharedInformerFactory: every controller and
+ * the scheduler in this control plane read from the same caches and the same watch, so N controllers
+ * cost one watch per resource. In the control plane the source is the etcd store itself (reads skip
+ * the HTTP hop; writes go through the registry so they are validated like any API call); the factory
+ * asks only for the store's list and watch, so this package never imports the store.
  */
 import type { Pod } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { type ResourceInfo, resourceForKind } from "../api/resources.js";
-import {
-  byNodeNameIndex,
-  byOwnerUid,
-  byOwnerUidIndex,
-  type IndexFunc,
-  Informer,
-  type ListerWatcher,
-  podsByNodeName,
-} from "../controllers/machinery/index.js";
-import type { Store } from "../store/index.js";
+import type { WatchEvent } from "../api/watch.js";
 import { type Clock, realClock } from "../util/clock.js";
+import { byNodeNameIndex, byOwnerUid, byOwnerUidIndex, podsByNodeName } from "./indexers.js";
+import { type Informer, ListWatchInformer } from "./informer.js";
+import type { ListerWatcher, WatchHandle } from "./lister-watcher.js";
+import type { IndexFunc } from "./object-cache.js";
 
-/** Lists and watches one resource in every namespace straight from the store. */
-export function storeListerWatcher<T>(store: Store, info: ResourceInfo): ListerWatcher<T> {
+/**
+ * What the factory reads objects from: a list of every namespace and a watch from a revision, per
+ * resource. The store (controlplane/store) has exactly these methods.
+ */
+export interface ResourceSource {
+  list(info: ResourceInfo): Promise<{ items: readonly unknown[]; resourceVersion: string }>;
+  watch(
+    info: ResourceInfo,
+    opts: { resourceVersion: string },
+    onEvent: (event: WatchEvent<KubeObject>) => void,
+    onError: (err: Error) => void,
+  ): Promise<WatchHandle>;
+}
+
+/** Lists and watches one resource in every namespace straight from `store`. */
+export function storeListerWatcher<T>(store: ResourceSource, info: ResourceInfo): ListerWatcher<T> {
   return {
     list: async () => {
       const list = await store.list(info);
@@ -48,11 +58,11 @@ export interface InformerFactoryOptions {
 }
 
 export class InformerFactory {
-  private readonly informers = new Map<string, Informer<KubeObject>>();
+  private readonly informers = new Map<string, ListWatchInformer<KubeObject>>();
   private started = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ResourceSource,
     private readonly opts: InformerFactoryOptions = {},
   ) {}
 
@@ -61,7 +71,7 @@ export class InformerFactory {
     const key = `${info.group}/${info.plural}`;
     let informer = this.informers.get(key);
     if (!informer) {
-      informer = new Informer<KubeObject>(storeListerWatcher(this.store, info), {
+      informer = new ListWatchInformer<KubeObject>(storeListerWatcher(this.store, info), {
         name: info.plural,
         clock: this.opts.clock ?? realClock,
         resyncMs: this.opts.resyncMs ?? 0,

@@ -2,7 +2,7 @@
  * Read-only views of cached API objects and work-queue key parsing. Caches hand out frozen objects
  * typed `DeepReadonly`, so nobody edits shared state; keys are made by `objectKey` (controlplane/api/object.ts).
  */
-import type { ObjectMeta } from "../../../proto/gen/api.js";
+import type { ObjectMeta } from "../../proto/gen/api.js";
 
 /** The part of an API object the machinery relies on; every generated kind satisfies it. */
 export interface ObjectWithMeta {

@@ -4,7 +4,7 @@
  * sections indented by two spaces, and small tables (conditions, events).
  */
 
-import { formatTable } from "../printers/table.js";
+import { formatTable } from "./text-table.js";
 
 interface Line {
   /** Indent plus label (with its colon), or only text for a line without a value. */
