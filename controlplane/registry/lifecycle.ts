@@ -1,6 +1,6 @@
 /**
- * The per-kind rules of an object's life that are not validation: what status a new object starts
- * with, when a write counts as a spec change (bumping metadata.generation), and how a delete request
+ * The rules of an object's life that are not validation (the status a new object starts with is
+ * its kind's, controlplane/kinds): when a write counts as a spec change (bumping metadata.generation), and how a delete request
  * turns into finalizers, a deletion timestamp and a grace period. Pure functions of their inputs.
  */
 import type { ObjectMeta } from "../../proto/gen/api.js";
@@ -19,17 +19,6 @@ export function generatedName(prefix: string, random: () => number): string {
   let suffix = "";
   for (let i = 0; i < 5; i++) suffix += nameAlphabet[Math.floor(random() * nameAlphabet.length)];
   return `${prefix}${suffix}`;
-}
-
-/**
- * Status a new object starts with: owners of status (controllers, agents) fill it later, so what a
- * client sends is dropped, except for Nodes, which their agent registers with status.
- */
-export function initialStatus(info: ResourceInfo, obj: KubeObject): unknown {
-  if (!info.hasStatus || info.kind === "Node") return obj.status;
-  if (info.kind === "Pod") return { phase: "Pending" };
-  if (info.kind === "Namespace") return { phase: "Active" };
-  return undefined;
 }
 
 /** True when anything outside metadata and status differs: that is a new generation. */
