@@ -6,11 +6,7 @@
 import type { ObjectMeta } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import type { ResourceInfo } from "../api/resources.js";
-
-/** RFC 3339 with whole seconds, as Kubernetes writes timestamps: "2024-05-01T12:00:00Z". */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+import { rfc3339 } from "../util/time.js";
 
 const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 

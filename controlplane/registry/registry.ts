@@ -30,13 +30,13 @@ import {
   type WatchHandle,
 } from "../store/store.js";
 import { type Clock, realClock } from "../util/clock.js";
+import { rfc3339 } from "../util/time.js";
 import {
   type DeleteRequest,
   generatedName,
   type PropagationPolicy,
   planDeletion,
   readyToRemove,
-  rfc3339,
   specChanged,
 } from "./lifecycle.js";
 import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";

@@ -1,7 +1,7 @@
 /**
- * Timestamps as Kubernetes writes them in conditions (RFC 3339, whole seconds) and reads them back.
- * The same format as the registry's server-set times; kept here so controllers do not depend on the
- * registry's internals.
+ * Timestamps as Kubernetes writes them (RFC 3339, whole seconds, UTC) and reads them back: the one
+ * formatter for every server-set time (creation and deletion timestamps, conditions, events, token
+ * expiry, rollout restarts). Lease renew times (microseconds) and log lines keep their own formats.
  */
 
 /** "2024-05-01T12:00:00Z": whole seconds, like metav1.Time. */
