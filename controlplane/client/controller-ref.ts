@@ -11,7 +11,7 @@ import { ApiError, isApiError } from "../api/errors.js";
 import { matchesSelector, type Selector } from "../api/labels.js";
 import type { ResourceInfo } from "../api/resources.js";
 import type { ApiObject, ControllerClient } from "./controller-client.js";
-import type { DeepReadonly } from "./index.js";
+import type { DeepReadonly } from "./readonly.js";
 
 /** The reference marked `controller: true`, if any: the one owner that manages the object. */
 export function controllerRefOf(obj: DeepReadonly<ApiObject>): DeepReadonly<OwnerReference> | undefined {

@@ -5,7 +5,7 @@
  */
 import type { Pod } from "../../proto/gen/api.js";
 import { parseTime } from "../util/time.js";
-import type { DeepReadonly } from "./index.js";
+import type { DeepReadonly } from "./readonly.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

@@ -4,6 +4,7 @@
  * turns into finalizers, a deletion timestamp and a grace period. Pure functions of their inputs.
  */
 import type { ObjectMeta } from "../../proto/gen/api.js";
+import { foregroundFinalizer, namespaceFinalizer, orphanFinalizer } from "../api/finalizers.js";
 import type { KubeObject } from "../api/object.js";
 import type { ResourceInfo } from "../api/resources.js";
 import { rfc3339 } from "../util/time.js";
@@ -22,12 +23,6 @@ export function specChanged(old: KubeObject, next: KubeObject): boolean {
   const strip = ({ metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest }: KubeObject) => rest;
   return JSON.stringify(strip(old)) !== JSON.stringify(strip(next));
 }
-
-/** Finalizers the garbage collector acts on, recorded by a delete's propagation policy. */
-export const orphanFinalizer = "orphan";
-export const foregroundFinalizer = "foregroundDeletion";
-/** Held by a terminating Namespace until the namespace controller has emptied it and removes it. */
-export const namespaceFinalizer = "kubernetes";
 
 export type PropagationPolicy = "Orphan" | "Background" | "Foreground";
 

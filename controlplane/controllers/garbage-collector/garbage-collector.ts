@@ -18,6 +18,7 @@
  */
 import type { OwnerReference } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
+import { foregroundFinalizer, orphanFinalizer } from "../../api/finalizers.js";
 import type { KubeObject } from "../../api/object.js";
 import type { ResourceInfo } from "../../api/resources.js";
 import type {
@@ -33,7 +34,6 @@ import {
   type Lister,
   type WorkQueue,
 } from "../../client/index.js";
-import { foregroundFinalizer, orphanFinalizer } from "../../registry/lifecycle.js";
 import { tracer } from "../../util/trace.js";
 import { gcKey, locateOwner, parseGcKey, resourceId } from "./object-ref.js";
 
