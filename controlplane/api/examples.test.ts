@@ -2,11 +2,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { applyDefaults, validateObject } from "../kinds/index.js";
 import { decodeObject } from "./codec.js";
-import { applyDefaults } from "./defaults.js";
 import { invalid, isApiError } from "./errors.js";
 import { resourceForKind } from "./resources.js";
-import { validateObject } from "./validation/index.js";
 
 /**
  * Runs every document of every manifest in a folder through the apiserver's create pipeline
