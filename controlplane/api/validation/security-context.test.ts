@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { applyDefaults, validateObject } from "../../kinds/index.js";
 import { decodeObject } from "../codec.js";
-import { applyDefaults } from "../defaults.js";
 import { resourceForKind } from "../resources.js";
-import { validateObject } from "./index.js";
 import { capabilityName } from "./security-context.js";
 
 type Raw = Record<string, unknown>;
