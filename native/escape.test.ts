@@ -7,11 +7,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { streamLog } from "../node-agent/pod-worker/container-logs.js";
 import { buildBusyboxRootfs } from "./testing/busybox-rootfs.js";
 import { type BundleOptions, writeBundle } from "./testing/oci-bundle.js";
 import {
@@ -22,6 +23,7 @@ import {
   runtimeExec,
   runtimeOk,
   SHIM,
+  waitStopped,
 } from "./testing/oci-runtimes.js";
 import { type TestCgroupParent, testCgroupParent } from "./testing/test-cgroups.js";
 
@@ -256,6 +258,42 @@ describe.skipIf(!isRoot)("container escapes (as root)", () => {
       });
     },
   );
+
+  // A container writing as fast as it can must not fill the node's disk: the monitor rotates the
+  // log (kubelet's containerLogMaxSize/MaxFiles), and the agent's reader still sees the end of it.
+  describe("log flood on kshim", () => {
+    it("keeps the log within max-size × max-files", async () => {
+      const r = ociRuntime("kshim", join(work, "state-kshim"));
+      const id = newId("flood");
+      const logPath = join(work, id, "logs", "0.log");
+      await mkdir(join(work, id, "logs"), { recursive: true });
+      const maxSize = 256 * 1024;
+      const { bundle } = await attackBundle(id, {
+        // 20 MB of 1 KiB lines, then a last word
+        args: ["sh", "-c", "yes $(head -c 1023 /dev/zero | tr '\\0' x) | head -n 20000; echo flood-over"],
+        edit: (c) => {
+          c.annotations = {
+            "io.kctl.shim.log-path": logPath,
+            "io.kctl.log.max-size": "256Ki",
+            "io.kctl.log.max-files": "3",
+          };
+        },
+      });
+      live.push({ rt: r, id });
+      await runtimeOk(r, ["create", "--bundle", bundle, id], work);
+      await runtimeOk(r, ["start", id], work);
+      await waitStopped(r, id, work, 60_000);
+      const files = readdirSync(join(work, id, "logs")).sort();
+      expect(files).toEqual(["0.log", "0.log.1", "0.log.2"]);
+      const total = files.reduce((sum, f) => sum + statSync(join(work, id, "logs", f)).size, 0);
+      // each file stops short of max-size: a record that would cross it starts the next file
+      expect(total).toBeLessThanOrEqual(3 * maxSize);
+      expect(total).toBeGreaterThan(2 * maxSize);
+      let tail = "";
+      await streamLog(logPath, (c) => (tail += c), { tailLines: 2 });
+      expect(tail).toMatch(/^x{1023}\nflood-over\n$/);
+    });
+  });
 
   describe.each(["kshim", ...peers] as RuntimeKind[])("host kernel interfaces on %s", (kind) => {
     it.skipIf(!existsSync("/proc/sysrq-trigger"))(

@@ -317,7 +317,8 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       const { pid } = await stateOf(v2, id, work);
       expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
       const r = await runtimeOk(v2, ["exec", id, "--", "cat", "/proc/self/cgroup"], work);
-      expect(r.stdout).toContain(`0::${cgroups.path}/${id}\n`);
+      // the container's own cgroup namespace, rooted at its cgroup, which exec joins too
+      expect(r.stdout).toContain("0::/\n");
       await runtimeOk(v2, ["delete", "--force", id], work);
       expect(existsSync(dir)).toBe(false);
     });
@@ -334,23 +335,49 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
     });
   });
 
-  describe.skipIf(!hasCommand("runc"))("runc spec compatibility", () => {
-    it("runs the config `runc spec` writes, with a terminal-less process and no cgroup mount", async () => {
-      const id = newId("spec");
-      const dir = join(work, "bundles", id);
-      await mkdir(dir, { recursive: true });
-      execFileSync("runc", ["spec", "--bundle", dir]);
-      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-      config.process.terminal = false;
-      config.process.args = ["sh", "-c", "exit 4"];
-      config.root.path = rootfs;
-      config.mounts = config.mounts.filter((m: { type: string }) => m.type !== "cgroup");
-      config.linux.cgroupsPath = `${cgroups.path}/${id}`;
-      await writeFile(join(dir, "config.json"), JSON.stringify(config));
-      const r = await runToExit(rt("kshim-asan"), dir, id, work);
-      expect(r.exitCode, r.stderr).toBe(4);
-    });
-  });
+  // The config `runc spec` / `crun spec` write, with only what a terminal-less test must change:
+  // its cgroup mount shows the container's own cgroup, read-only, through its cgroup namespace.
+  const specTools = (["runc", "crun"] as const).filter(hasCommand);
+  const specRuntimes: RuntimeKind[] = ["kshim-asan", ...(isHybrid() ? (["kshim-v2"] as const) : [])];
+  describe.each(specTools.flatMap((tool) => specRuntimes.map((kind) => ({ tool, kind }))))(
+    "`$tool spec` config on $kind",
+    ({ tool, kind }) => {
+      it("runs unchanged, cgroup mount included", async () => {
+        const id = newId(`${tool}spec`);
+        const dir = join(work, "bundles", id);
+        await mkdir(dir, { recursive: true });
+        execFileSync(tool, ["spec"], { cwd: dir });
+        const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+        expect(config.mounts).toContainEqual(
+          expect.objectContaining({ destination: "/sys/fs/cgroup", type: "cgroup" }),
+        );
+        config.process.terminal = false;
+        const script = [
+          "cat /proc/self/cgroup",
+          "ls /sys/fs/cgroup | tr '\\n' ' '; echo",
+          "touch /sys/fs/cgroup/x 2>&1",
+          "exit 4",
+        ].join("; ");
+        config.process.args = ["sh", "-c", script];
+        config.root.path = rootfs;
+        config.linux.cgroupsPath = `${cgroups.path}/${id}`;
+        await writeFile(join(dir, "config.json"), JSON.stringify(config));
+        const r = await runToExit(rt(kind), dir, id, work);
+        expect(r.exitCode, r.stderr).toBe(4);
+        // its own cgroup is the root of every hierarchy it sees
+        for (const line of r.stdout.split("\n").filter((l) => /^\d+:/.test(l))) {
+          if (kind === "kshim-v2" ? line.startsWith("0::") : /:(memory|pids):/.test(line))
+            expect(line).toMatch(/:\/$/);
+        }
+        if (kind === "kshim-v2") {
+          expect(r.stdout).toMatch(/cgroup\.procs/);
+        } else {
+          expect(r.stdout).toMatch(/\bmemory\b.*\bpids\b/);
+        }
+        expect(r.stdout).toMatch(/touch: \/sys\/fs\/cgroup\/x: Read-only file system/);
+      });
+    },
+  );
 
   describe("bad input on kshim", () => {
     const refuse = async (label: string, edit: (c: Record<string, unknown>) => void, message: RegExp) => {

@@ -85,7 +85,57 @@ static int remount_bind(int rootfd, const char *dest, unsigned long flags, unsig
 
 #define KEEP_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
-static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struct kerr *err) {
+/* Opens (O_PATH) a directory inside the rootfs as a real directory fd, for *at() calls. */
+static int open_dir_in_root(int rootfd, const char *path, struct kerr *err) {
+  _cleanup_close_ int fd = open_or_make(rootfd, path, false, err);
+  if (fd < 0) return -1;
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int dir = open(proc, O_DIRECTORY | O_CLOEXEC);
+  return dir >= 0 ? dir : kerr_set(err, errno, "open %s in rootfs", path);
+}
+
+/* The `cgroup` mount type, as runc does it. v2: the cgroup2 filesystem, whose root is the
+ * container's cgroup through its cgroup namespace. v1: a tmpfs with one mount of each hierarchy
+ * the container was placed in (same namespace rooting), named like the host's ("cpu,cpuacct",
+ * plus a link per controller), then the tmpfs made read-only if the mount is. */
+static int mount_cgroup(int rootfd, const struct mount_spec *m, size_t index, int target, const struct cgroup *cg,
+                        struct kerr *err) {
+  char proc[64], path[PATH_MAX];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", target);
+  if (cg->ops->version == 2) {
+    if (mount("cgroup2", proc, "cgroup2", m->flags, NULL) < 0)
+      return kerr_set(err, errno, "mounts[%zu]: mount cgroup2 on %s", index, m->destination);
+    return 0;
+  }
+  unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount("tmpfs", proc, "tmpfs", base, "mode=755") < 0)
+    return kerr_set(err, errno, "mounts[%zu]: mount tmpfs on %s", index, m->destination);
+  _cleanup_close_ int dir = open_dir_in_root(rootfd, m->destination, err);
+  if (dir < 0) return kerr_wrap(err, "mounts[%zu]", index);
+  for (size_t i = 0; i < cg->n; i++) {
+    const char *ctrls = cg->controllers[i];
+    snprintf(path, sizeof path, "%s/%s", m->destination, ctrls);
+    _cleanup_close_ int sub = open_or_make(rootfd, path, false, err);
+    if (sub < 0) return kerr_wrap(err, "mounts[%zu]", index);
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", sub);
+    if (mount("cgroup", proc, "cgroup", m->flags, ctrls) < 0)
+      return kerr_set(err, errno, "mounts[%zu]: mount cgroup \"%s\" on %s", index, ctrls, path);
+    if (strchr(ctrls, ',') == NULL) continue;
+    char list[256];
+    snprintf(list, sizeof list, "%s", ctrls);
+    char *save = NULL;
+    for (char *c = strtok_r(list, ",", &save); c != NULL; c = strtok_r(NULL, ",", &save))
+      if (symlinkat(ctrls, dir, c) < 0 && errno != EEXIST)
+        return kerr_set(err, errno, "mounts[%zu]: link %s/%s", index, m->destination, c);
+  }
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", dir);
+  if ((m->flags & MS_RDONLY) && mount(NULL, proc, NULL, MS_REMOUNT | base | MS_RDONLY, "mode=755") < 0)
+    return kerr_set(err, errno, "mounts[%zu]: remount %s read-only", index, m->destination);
+  return 0;
+}
+
+static int mount_one(int rootfd, const struct mount_spec *m, size_t index, const struct cgroup *cg, struct kerr *err) {
   bool file = false;
   if (m->bind) {
     struct stat st;
@@ -103,6 +153,8 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struc
     if ((m->readonly || extra != 0) &&
         remount_bind(rootfd, m->destination, extra | (m->readonly ? MS_RDONLY : 0), KEEP_FLAGS, err) < 0)
       return kerr_wrap(err, "mounts[%zu]", index);
+  } else if (strcmp(m->type, "cgroup") == 0) {
+    if (mount_cgroup(rootfd, m, index, target, cg, err) < 0) return -1;
   } else {
     const char *source = m->source != NULL ? m->source : m->type;
     /* /dev holds device nodes: only the default ones, bind-mounted over it, may open (make_devices) */
@@ -204,7 +256,7 @@ static int readonly_paths(const struct spec *s, struct kerr *err) {
   return 0;
 }
 
-int mount_setup_rootfs(const struct spec *s, struct kerr *err) {
+int mount_setup_rootfs(const struct spec *s, const struct cgroup *cg, struct kerr *err) {
   unsigned long propagation = s->rootfs_propagation != 0 ? s->rootfs_propagation : MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, propagation, NULL) < 0) return kerr_set(err, errno, "set propagation of /");
   if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -218,7 +270,7 @@ int mount_setup_rootfs(const struct spec *s, struct kerr *err) {
     /* nodev: a node an image ships or a process makes (CAP_MKNOD) never opens */
     if (remount_bind(rootfd, "/", MS_NODEV, KEEP_FLAGS | MS_RDONLY, err) < 0) return kerr_wrap(err, "rootfs nodev");
     for (size_t i = 0; i < s->n_mounts; i++)
-      if (mount_one(rootfd, &s->mounts[i], i, err) < 0) return -1;
+      if (mount_one(rootfd, &s->mounts[i], i, cg, err) < 0) return -1;
     if (make_devices(rootfd, err) < 0) return -1;
   }
   trace_point("init: pivot_root");

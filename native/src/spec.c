@@ -291,7 +291,7 @@ static int append_data(char **data, const char *opt, struct kerr *err) {
 
 static int parse_mount(json_t *m, const char *path, struct mount_spec *out, struct kerr *err) {
   static const char *const keys[] = {"destination", "type", "source", "options", NULL};
-  static const char *const types[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "bind", "none", NULL};
+  static const char *const types[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "bind", "none", NULL};
   if (!json_is_object(m)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
   if (check_keys(m, path, keys, err) < 0) return -1;
   if (get_string(m, "destination", path, true, &out->destination, err) < 0) return -1;
@@ -327,7 +327,10 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
   }
   const char *type = out->type != NULL ? out->type : "none";
   if (!in_list(type, types))
-    return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (proc, sysfs, tmpfs, devpts, mqueue, bind)", path, type);
+    return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (proc, sysfs, tmpfs, devpts, mqueue, cgroup, bind)", path, type);
+  if (strcmp(type, "cgroup") == 0 && (out->bind || out->data != NULL))
+    return kerr_set(err, 0, CFG ": %s.options: a cgroup mount takes only flags (ro, nosuid, ...), not \"%s\"", path,
+                    out->bind ? "bind" : out->data);
   if ((strcmp(type, "bind") == 0 || strcmp(type, "none") == 0) && !out->bind)
     return kerr_set(err, 0, CFG ": %s: type \"%s\" needs the bind or rbind option", path, type);
   if (out->bind) {
