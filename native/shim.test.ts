@@ -109,6 +109,8 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         `test -e /proc/${process.pid} && echo host-visible || echo host-invisible`,
         "grep CapEff /proc/self/status",
         `echo masked=$(wc -c < ${maskedProbe})`,
+        // a masked directory: an empty read-only tmpfs over it
+        "echo maskeddir=$(ls /sys/firmware | wc -l) $(touch /sys/firmware/x 2>&1 | grep -c 'Read-only')",
         "grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1 | sed s/^/procsys=/",
         "(mknod /tmp/blk b 7 0 && head -c 1 /tmp/blk) >/dev/null 2>&1 && echo devices-open || echo devices-denied",
         "echo oops >&2",
@@ -122,6 +124,7 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       expect(r.stdout).toContain("host-invisible\n");
       expect(r.stdout).toMatch(new RegExp(`CapEff:\\s+${DEFAULT_CAP_EFF}`));
       expect(r.stdout).toContain("masked=0\n");
+      expect(r.stdout).toContain("maskeddir=0 1\n");
       expect(r.stdout).toContain("procsys=ro\n");
       expect(r.stdout).toContain("devices-denied\n");
       expect(r.stderr).toContain("oops");
@@ -415,6 +418,50 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         "mem",
         (c) => Object.assign(c.linux as object, { resources: { memory: { limit: "1G" } } }),
         /linux\.resources\.memory\.limit: must be an integer/,
+      );
+    });
+
+    it("refuses bad device rules, log limits and cgroup mount options, naming the field", async () => {
+      const devices = (rules: object[]) => (c: Record<string, unknown>) =>
+        Object.assign(c.linux as object, { resources: { devices: rules } });
+      await refuse(
+        "devtype",
+        devices([{ allow: true, type: "x", access: "r" }]),
+        /linux\.resources\.devices\[0\]\.type: "x" is not a, b or c/,
+      );
+      await refuse(
+        "devaccess",
+        devices([{ allow: false }, { allow: true, type: "c", major: 1, minor: 3, access: "rwz" }]),
+        /linux\.resources\.devices\[1\]\.access: "rwz" is not made of r, w and m/,
+      );
+      await refuse(
+        "devallow",
+        devices([{ type: "c", access: "r" }]),
+        /linux\.resources\.devices\[0\]\.allow: required/,
+      );
+      await refuse(
+        "devall",
+        devices([{ allow: true, type: "a", major: 8 }]),
+        /linux\.resources\.devices\[0\]: type "a" \(all devices\) takes no major or minor/,
+      );
+      const annotate = (key: string, value: string) => (c: Record<string, unknown>) => {
+        c.annotations = { [key]: value };
+      };
+      await refuse(
+        "logsize",
+        annotate("io.kctl.log.max-size", "10MB"),
+        /annotations\["io\.kctl\.log\.max-size"\]: "10MB" is not a size/,
+      );
+      await refuse(
+        "logfiles",
+        annotate("io.kctl.log.max-files", "1"),
+        /annotations\["io\.kctl\.log\.max-files"\]: "1" is not a count in \[2, 1000\]/,
+      );
+      await refuse(
+        "cgmount",
+        (c) =>
+          (c.mounts as object[]).push({ destination: "/sys/fs/cgroup", type: "cgroup", options: ["rbind"] }),
+        /mounts\[6\]\.options: a cgroup mount takes only flags/,
       );
     });
 
