@@ -444,6 +444,11 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         devices([{ allow: true, type: "a", major: 8 }]),
         /linux\.resources\.devices\[0\]: type "a" \(all devices\) takes no major or minor/,
       );
+      await refuse(
+        "devmajor",
+        devices([{ allow: true, type: "b", major: 5000, minor: 0 }]),
+        /linux\.resources\.devices\[0\]\.major: must be a device number up to 4095 or -1/,
+      );
       const annotate = (key: string, value: string) => (c: Record<string, unknown>) => {
         c.annotations = { [key]: value };
       };

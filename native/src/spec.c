@@ -382,13 +382,15 @@ static int parse_namespaces(json_t *arr, struct spec *s, struct kerr *err) {
   return 0;
 }
 
-/* "major"/"minor": absent, null or -1 is any (OCI), otherwise a number the kernel can name. */
-static int parse_device_number(json_t *rule, const char *key, const char *path, int64_t *out, struct kerr *err) {
+/* "major"/"minor": absent, null or -1 is any (OCI), otherwise a number a dev_t can hold (12-bit
+ * major, 20-bit minor). */
+static int parse_device_number(json_t *rule, const char *key, const char *path, int64_t max, int64_t *out,
+                               struct kerr *err) {
   json_t *v = json_object_get(rule, key);
   *out = -1;
   if (v == NULL || json_is_null(v)) return 0;
-  if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > UINT32_MAX)
-    return kerr_set(err, 0, CFG ": %s.%s: must be a device number or -1 (any)", path, key);
+  if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > max)
+    return kerr_set(err, 0, CFG ": %s.%s: must be a device number up to %lld or -1 (any)", path, key, (long long)max);
   *out = json_integer_value(v);
   return 0;
 }
@@ -413,8 +415,8 @@ static int parse_device_rules(json_t *arr, struct resources_spec *r, struct kerr
     d->type = type == NULL ? 'a' : type[0];
     if (type != NULL && (strlen(type) != 1 || strchr("abc", type[0]) == NULL))
       return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not a, b or c", path, type);
-    if (parse_device_number(rule, "major", path, &d->major, err) < 0) return -1;
-    if (parse_device_number(rule, "minor", path, &d->minor, err) < 0) return -1;
+    if (parse_device_number(rule, "major", path, 4095, &d->major, err) < 0) return -1;
+    if (parse_device_number(rule, "minor", path, 1048575, &d->minor, err) < 0) return -1;
     if (d->type == 'a' && (d->major != -1 || d->minor != -1))
       return kerr_set(err, 0, CFG ": %s: type \"a\" (all devices) takes no major or minor", path);
     if (get_string(rule, "access", path, false, &access, err) < 0) return -1;
