@@ -247,7 +247,7 @@ describe.skipIf(!isRoot)("container escapes (as root)", () => {
         await runtimeOk(r, ["create", "--bundle", shared.bundle, victim], work);
         const report = await waitForText(join(vol, "report"), "done\n");
         // kshim's waiting init can be opened, and is the sealed copy (a write is refused: it is
-        // sealed, and busy while it runs); runc and crun make theirs non-dumpable
+        // sealed, and busy while it runs); the attacker could not open crun's or runc's at all
         if (kind === "kshim") expect(report).toMatch(/^runtime exe: \/memfd:kshim \(deleted\)$/m);
         expect(report).not.toContain(`runtime exe: ${binary}`);
         if (!report.includes("runtime exe: none reachable")) expect(report).toMatch(/^write: refused: /m);
