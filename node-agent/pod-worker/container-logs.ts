@@ -5,7 +5,7 @@
  * the file as it grows. The monitor rotates the log by size (`<path>.1`, `.2`, ... hold older
  * records); reading covers the rotated files in order, and following goes on across a rotation.
  */
-import { open, readdir, readFile, stat } from "node:fs/promises";
+import { type FileHandle, open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export interface LogOptions {
@@ -66,7 +66,10 @@ export async function logFiles(path: string): Promise<string[]> {
 }
 
 async function readRecords(path: string): Promise<Record[]> {
-  const text = await readFile(path, "utf8").catch(() => "");
+  return parseRecords(await readFile(path, "utf8").catch(() => ""));
+}
+
+function parseRecords(text: string): Record[] {
   return text
     .split("\n")
     .map(parse)
@@ -103,26 +106,36 @@ export async function streamLog(
       rest = lines.pop() ?? "";
       return lines.map(parse).filter((r): r is Record => r !== undefined);
     };
-    /** Records of the files rotated after the open one, then `path` opened afresh. */
+    /**
+     * Records of the files rotated after the open one, then `path` opened afresh. Files are opened
+     * before they are identified, so a rotation racing with this one only moves names: the new file
+     * is opened first, and the rotated ones read are those strictly between the old and the new.
+     */
     const followRotation = async (): Promise<Record[] | undefined> => {
-      const current = await stat(path).catch(() => undefined);
-      const open_ = await file.stat();
-      if (current === undefined || current.ino === open_.ino) return undefined;
+      const next = await open(path, "r").catch(() => undefined);
+      if (!next) return undefined;
+      const [nextIno, openIno] = [(await next.stat()).ino, (await file.stat()).ino];
+      if (nextIno === openIno) {
+        await next.close();
+        return undefined;
+      }
       const out = await readNew();
-      const files = await logFiles(path);
-      const inodes = await Promise.all(
-        files.map((f) =>
-          stat(f).then(
-            (st) => st.ino,
-            () => -1,
-          ),
-        ),
+      const rotated = await Promise.all(
+        (await logFiles(path)).filter((f) => f !== path).map((f) => open(f, "r").catch(() => undefined)),
       );
-      // everything after the file we had open is newer; if it is gone, all of them are
-      const from = inodes.indexOf(open_.ino) + 1;
-      for (const f of files.slice(from, -1)) out.push(...(await readRecords(f)));
+      try {
+        const handles = rotated.filter((h): h is FileHandle => h !== undefined);
+        const inodes = await Promise.all(handles.map(async (h) => (await h.stat()).ino));
+        // Oldest first: what follows the file we had open is newer (all of them if it is gone),
+        // up to the file now at `path`, which is read from its start below.
+        const end = inodes.indexOf(nextIno) === -1 ? handles.length : inodes.indexOf(nextIno);
+        for (const h of handles.slice(inodes.indexOf(openIno) + 1, end))
+          out.push(...parseRecords(await h.readFile("utf8")));
+      } finally {
+        await Promise.all(rotated.map((h) => h?.close()));
+      }
       await file.close();
-      file = await open(path, "r");
+      file = next;
       offset = 0;
       rest = "";
       out.push(...(await readNew()));

@@ -7,7 +7,6 @@ import {
   maskedPaths,
   readonlyPaths,
 } from "./container-config.js";
-import { RUNTIME_CGROUP_NAMESPACE } from "./runtime-features.js";
 
 const security: ContainerSecurity = {
   user: { uid: 1000, gid: 3000, additionalGids: [3000, 2000] },
@@ -48,7 +47,7 @@ describe("containerConfig takes the container's security", () => {
     expect(c.linux.readonlyPaths).toEqual(readonlyPaths);
     expect(c.linux.seccomp).toBeUndefined();
     expect(c.linux.uidMappings).toBeUndefined();
-    expect(c.linux.resources.devices).toBeUndefined();
+    expect(c.linux.resources.devices).toEqual([{ allow: false, access: "rwm" }]);
     expect(c.mounts.find((m: { destination: string }) => m.destination === "/sys").options).toContain("ro");
     expect(c.linux.namespaces.map((n: { type: string }) => n.type)).toEqual([
       "pid",
@@ -56,7 +55,7 @@ describe("containerConfig takes the container's security", () => {
       "ipc",
       "uts",
       "mount",
-      ...(RUNTIME_CGROUP_NAMESPACE ? ["cgroup"] : []),
+      "cgroup",
     ]);
   });
 

@@ -8,7 +8,6 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { RUNTIME_CGROUP_NAMESPACE } from "./runtime-features.js";
 
 /**
  * containerd's default capability set for CRI containers (Docker's too): what a container has
@@ -144,22 +143,21 @@ export function containerConfig(c: ContainerConfigInput): Record<string, unknown
   if (Object.keys(cpu).length) resources.cpu = cpu;
   if (c.pidsLimit !== undefined) resources.pids = { limit: c.pidsLimit };
   const sec = c.security;
-  if (sec.privileged) resources.devices = [{ allow: true, access: "rwm" }];
+  // Deny everything, then the runtime adds its default devices, as containerd writes it.
+  resources.devices = [{ allow: sec.privileged === true, access: "rwm" }];
   const readWrite = (m: { options?: string[] }) => ({
     ...m,
     options: (m.options ?? []).map((o) => (o === "ro" ? "rw" : o)),
   });
-  const systemMounts = [...defaultMounts, ...(RUNTIME_CGROUP_NAMESPACE ? [cgroupMount] : [])].map((m) =>
-    sec.privileged ? readWrite(m) : m,
-  );
+  const systemMounts = [...defaultMounts, cgroupMount].map((m) => (sec.privileged ? readWrite(m) : m));
   const namespaces: Record<string, string>[] = [
     { type: "pid" },
     { type: "network", path: c.netnsPath },
     { type: "ipc" },
     { type: "uts" },
     { type: "mount" },
+    { type: "cgroup" },
   ];
-  if (RUNTIME_CGROUP_NAMESPACE) namespaces.push({ type: "cgroup" });
   const linux: Record<string, unknown> = {
     namespaces,
     cgroupsPath: c.cgroupsPath,

@@ -6,12 +6,6 @@
  */
 
 /**
- * A cgroup namespace per container and a read-only `cgroup` mount at /sys/fs/cgroup, as containerd
- * gives every container (kshim support: branch native-harden).
- */
-export const RUNTIME_CGROUP_NAMESPACE = false;
-
-/**
  * `linux.seccomp`, and a user namespace with `uidMappings`/`gidMappings` for `hostUsers: false`
  * pods (kshim support and node-agent/runtime/oci/seccomp-default.ts: branch seccomp-userns). With
  * it on, the agent must also be given the profile builders (`NodeSecurity.seccompProfiles`).
