@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { access, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fetchLayers, openPullSource, type PullOptions } from "../registry/pull-source.js";
 import { BlobStore } from "./blob-store.js";
 import { digestHex } from "./digest.js";
 import { readDockerArchive } from "./docker-archive.js";
@@ -85,6 +86,7 @@ export class ImageStore {
   private readonly parsed = new Map<string, Manifest | ImageConfig>();
   private importing: Promise<unknown> = Promise.resolve();
   private readonly rootfsLocks = new Map<string, Promise<unknown>>();
+  private readonly pulls = new Map<string, Promise<ImportedImage>>();
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, "images");
@@ -123,6 +125,31 @@ export class ImageStore {
         await rm(temp, { recursive: true, force: true });
       }
     });
+  }
+
+  /**
+   * Pulls `ref` from its registry (see node-agent/runtime/registry) and names it `ref`. Layers
+   * download concurrently, and those the store holds are not downloaded; concurrent pulls of one
+   * reference share one pull. All-or-nothing like every import: a failure keeps nothing.
+   */
+  pull(ref: string, options: PullOptions = {}): Promise<ImportedImage> {
+    const key = parseReference(ref).text;
+    const inFlight = this.pulls.get(key);
+    if (inFlight) return inFlight;
+    const run = (async () => {
+      const source = await openPullSource(ref, options);
+      return this.serializeImport(async () => {
+        const fetched = await fetchLayers(source, this.blobs);
+        try {
+          return (await this.importSource(source, {}))[0]!;
+        } catch (err) {
+          for (const digest of fetched) await this.blobs.remove(digest);
+          throw err;
+        }
+      });
+    })().finally(() => this.pulls.delete(key));
+    this.pulls.set(key, run);
+    return run;
   }
 
   /**
