@@ -8,7 +8,7 @@ describe("endpointsFor", () => {
     expect(
       endpointsFor("docker.io", { hosts: { "docker.io": { mirrors: ["http://127.0.0.1:5001/"] } } }),
     ).toEqual([
-      { base: "http://127.0.0.1:5001", registry: "docker.io", ca: undefined, mirror: true },
+      { base: "http://127.0.0.1:5001", registry: "127.0.0.1:5001", ca: undefined, mirror: true },
       { base: "https://registry-1.docker.io", registry: "docker.io", ca: undefined, mirror: false },
     ]);
     expect(endpointsFor("quay.io")[0]!.base).toBe("https://quay.io");

@@ -24,7 +24,11 @@ export interface RegistryConfig {
 export interface Endpoint {
   /** `https://host[:port]`, no trailing slash. */
   base: string;
-  /** The host as references name it, for errors and credentials (`docker.io`, `127.0.0.1:5000`). */
+  /**
+   * Whose credentials this endpoint gets: the registry's name as references write it (`docker.io`,
+   * `127.0.0.1:5000`), or for a mirror the mirror's own host, so a mirror never sees the
+   * registry's credentials.
+   */
   registry: string;
   ca: string | undefined;
   mirror: boolean;
@@ -38,7 +42,7 @@ export function endpointsFor(registry: string, config: RegistryConfig = {}): End
   const host = config.hosts?.[registry] ?? {};
   const out: Endpoint[] = (host.mirrors ?? []).map((m, i) => {
     const url = parseEndpointUrl(m, `hosts["${registry}"].mirrors[${i}]`);
-    return { base: url.origin, registry, ca: config.hosts?.[url.host]?.ca, mirror: true };
+    return { base: url.origin, registry: url.host, ca: config.hosts?.[url.host]?.ca, mirror: true };
   });
   const apiHost = registry === "docker.io" ? DOCKER_HUB_API : registry;
   const scheme = usesPlainHttp(registry, host) ? "http" : "https";

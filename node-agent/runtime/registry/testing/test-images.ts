@@ -14,7 +14,7 @@ import { hostArchitecture, MediaType } from "../../images/oci.js";
 
 export interface TestImage {
   /** Each layer: relative path → file content. Bottom first. */
-  layers: Record<string, string>[];
+  layers: Record<string, string | Buffer>[];
   architecture?: string;
   variant?: string;
   cmd?: string[];
@@ -32,25 +32,18 @@ export interface BuiltImage {
 }
 
 /** A reproducible tar of `files`. */
-export function tarFiles(files: Record<string, string>): Buffer {
+export function tarFiles(files: Record<string, string | Buffer>): Buffer {
   const dir = mkdtempSync(join(tmpdir(), "kctl-layer-"));
   try {
     for (const [path, content] of Object.entries(files)) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), content);
     }
-    return execFileSync("tar", [
-      "-C",
-      dir,
-      "--sort=name",
-      "--numeric-owner",
-      "--owner=0",
-      "--group=0",
-      "--mtime=@0",
-      "-cf",
-      "-",
-      ".",
-    ]);
+    return execFileSync(
+      "tar",
+      ["-C", dir, "--sort=name", "--numeric-owner", "--owner=0", "--group=0", "--mtime=@0", "-cf", "-", "."],
+      { maxBuffer: 1 << 30 },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
