@@ -34,7 +34,10 @@ export interface Manifest {
 
 interface RegistryRequest {
   method: string;
+  /** Beneath `/v2/<repository>`: `/manifests/v1`. */
   path: string;
+  /** An upload's `Location` (absolute, or relative to the registry); used instead of `path`. */
+  location?: string;
   headers?: Record<string, string>;
   body?: Buffer | Readable;
   /** Statuses that are success; anything else throws. */
@@ -222,9 +225,14 @@ export class RegistryClient {
     ];
     const ctx = this.context(req.reference);
     let auth = this.authorizer.cached(endpoint, scopes);
-    const url = `${endpoint.base}/v2/${this.repository}${req.path}`;
+    const url =
+      req.location !== undefined
+        ? new URL(req.location, endpoint.base).toString()
+        : `${endpoint.base}/v2/${this.repository}${req.path}`;
+    // Credentials go only to the registry's own origin, wherever a Location points.
+    const ownOrigin = new URL(url).origin === new URL(endpoint.base).origin;
     for (let attempt = 0; ; attempt++) {
-      const headers = { ...req.headers, ...(auth !== undefined ? { Authorization: auth } : {}) };
+      const headers = { ...req.headers, ...(auth !== undefined && ownOrigin ? { Authorization: auth } : {}) };
       const res = await send({
         method: req.method,
         url,
