@@ -125,6 +125,30 @@ export class RegistryClient {
     return { mediaType, digest, body };
   }
 
+  /** Reads a small blob whole, refusing it over `limit` bytes or when it does not match its digest. */
+  async readBlob(desc: Descriptor, limit: number): Promise<Buffer> {
+    const ctx = this.context(desc.digest);
+    if (desc.size > limit) {
+      throw new RegistryError(
+        "TooLarge",
+        `${this.name(desc.digest)}: blob of ${desc.size} bytes is over the limit of ${limit}`,
+        ctx,
+      );
+    }
+    const parts: Buffer[] = [];
+    for await (const chunk of this.openBlob(desc)) parts.push(chunk as Buffer);
+    const body = Buffer.concat(parts);
+    const digest = sha256Digest(body);
+    if (digest !== desc.digest || body.length !== desc.size) {
+      throw new RegistryError(
+        "DigestMismatch",
+        `${this.name(desc.digest)}: content is ${digest} (${body.length} bytes), expected ${desc.size} bytes`,
+        ctx,
+      );
+    }
+    return body;
+  }
+
   /**
    * Streams blob `desc`, continuing with a Range request (up to `resumeAttempts` times) when the
    * connection is cut, and failing as soon as the registry sends more bytes than `desc.size`. The

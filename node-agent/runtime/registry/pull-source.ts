@@ -13,6 +13,7 @@ import {
   isIndex,
   isManifest,
   type Platform,
+  parseImageConfig,
   parseIndex,
   parseJson,
   parseManifest,
@@ -49,6 +50,8 @@ export interface BlobSink {
 export const CONCURRENT_DOWNLOADS = 3;
 
 const ZSTD = /\+zstd$/;
+/** Image configs larger than this are refused (they are JSON; real ones are a few KiB). */
+const CONFIG_LIMIT = 8 << 20;
 
 class RegistryFetcher implements BlobFetcher {
   constructor(
@@ -114,8 +117,26 @@ export async function openPullSource(ref: string, options: PullOptions = {}): Pr
       );
     }
   }
-  const layers = checkManifest(top, where, client, reference);
+  const { config, layers } = checkManifest(top, where, client, reference);
   verified.set(top.digest, top.body);
+  // The config is small and says the platform: read it now, so a foreign image costs no layer download.
+  const configBody = await client.readBlob(config, CONFIG_LIMIT);
+  const image = parseImageConfig(
+    parseJson(configBody.toString("utf8"), `config ${config.digest}`),
+    `config ${config.digest}`,
+  );
+  const want = options.platform ?? hostPlatform();
+  if (
+    (image.os !== "" && image.os !== want.os) ||
+    (image.architecture !== "" && image.architecture !== want.architecture)
+  ) {
+    throw new RegistryError(
+      "Unsupported",
+      `${where}: the image is built for ${image.os || "?"}/${image.architecture || "?"}, not ${formatPlatform(want)}`,
+      client.context(reference),
+    );
+  }
+  verified.set(config.digest, configBody);
   return {
     reference: parsed.text,
     manifest: { mediaType: top.mediaType, digest: top.digest, size: top.body.length },
@@ -132,7 +153,12 @@ export async function openPullSource(ref: string, options: PullOptions = {}): Pr
 }
 
 /** Refuses what the store cannot take, before anything is downloaded. */
-function checkManifest(m: Manifest, where: string, client: RegistryClient, reference: string): Descriptor[] {
+function checkManifest(
+  m: Manifest,
+  where: string,
+  client: RegistryClient,
+  reference: string,
+): { config: Descriptor; layers: Descriptor[] } {
   if (!isManifest(m.mediaType)) {
     throw new RegistryError(
       "Unsupported",
@@ -150,7 +176,7 @@ function checkManifest(m: Manifest, where: string, client: RegistryClient, refer
       );
     }
   }
-  return manifest.layers;
+  return manifest;
 }
 
 /**

@@ -157,14 +157,17 @@ describe.skipIf(!isRoot)("pull from a registry (root)", () => {
     await expect(store.resolve(`${registry.host}/team/foreign:v1`)).rejects.toThrow(/not present/);
   });
 
-  it("refuses a single-platform image built for another architecture, keeping nothing", async () => {
+  it("refuses a single-platform image built for another architecture before downloading its layers", async () => {
     const layout = join(scratch, "foreign-single");
-    writeImageLayout(layout, "v1", { layers: [{ only: "other\n" }], architecture: otherArch });
+    const built = writeImageLayout(layout, "v1", { layers: [{ only: "other\n" }], architecture: otherArch });
     await skopeoCopy(layout, "v1", `${registry.host}/team/foreign-single:v1`);
     const blobsBefore = readdirSync(join(store.dir, "blobs", "sha256")).sort();
-    await expect(store.pull(`${registry.host}/team/foreign-single:v1`)).rejects.toThrow(
-      `built for ${otherArch}, this node is ${hostArchitecture()}`,
+    const err = await store.pull(`${registry.host}/team/foreign-single:v1`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as Error).message).toBe(
+      `${registry.host}/team/foreign-single:v1: the image is built for linux/${otherArch}, not linux/${hostArchitecture()}`,
     );
+    expect(blobGets(registry, built.layers[0]!.digest)).toBe(0);
     expect(readdirSync(join(store.dir, "blobs", "sha256")).sort()).toEqual(blobsBefore);
     expect(existsSync(join(store.dir, "tmp"))).toBe(false);
   });
