@@ -4,7 +4,6 @@
  * plain-HTTP rules. Blobs land in a real blob store, verified by digest; nothing here needs root.
  */
 
-import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,9 +13,14 @@ import { BlobStore } from "../images/blob-store.js";
 import { RegistryError } from "./errors.js";
 import { fetchLayers, openPullSource, type PullOptions } from "./pull-source.js";
 import { makeTestCerts, type TestCerts } from "./testing/certs.js";
-import { type RegistryServer, skopeoCopy, startRegistry } from "./testing/registry-server.js";
+import {
+  htpasswdAuthConfig,
+  type RegistryServer,
+  skopeoCopy,
+  startRegistry,
+} from "./testing/registry-server.js";
 import { writeImageLayout } from "./testing/test-images.js";
-import { startTokenIssuer, type TokenIssuer } from "./testing/token-issuer.js";
+import { startTokenIssuer, type TokenIssuer, tokenAuthConfig } from "./testing/token-issuer.js";
 
 /** Pulls `ref` into a fresh blob store and returns the digests it holds, sorted. */
 async function pullBlobs(dir: string, ref: string, options: PullOptions): Promise<string[]> {
@@ -57,10 +61,8 @@ describe("registry access", () => {
   const expectedBlobs = () => [built.manifest.digest, ...built.layers.map((l) => l.digest)].sort();
 
   it("uses Basic credentials against an htpasswd registry and names the registry when they are wrong", async () => {
-    const htpasswd = join(scratch, "htpasswd");
-    execFileSync("sh", ["-c", `htpasswd -Bbn alice s3cret > ${htpasswd}`]);
     const registry = await start("basic", {
-      auth: `  htpasswd:\n    realm: kctl-test\n    path: ${htpasswd}`,
+      auth: htpasswdAuthConfig(join(scratch, "htpasswd"), "alice", "s3cret"),
     });
     await skopeoCopy(layout, "v1", `${registry.host}/private/app:v1`, { creds: "alice:s3cret" });
     const ref = `${registry.host}/private/app:v1`;
@@ -92,13 +94,7 @@ describe("registry access", () => {
       password: "hunter2",
     });
     const registry = await start("token", {
-      auth: [
-        "  token:",
-        `    realm: ${issuer.realm}`,
-        `    service: ${issuer.service}`,
-        `    issuer: ${issuer.issuer}`,
-        `    rootcertbundle: ${certs.tokenCert}`,
-      ].join("\n"),
+      auth: tokenAuthConfig(issuer, certs.tokenCert),
     });
     await skopeoCopy(layout, "v1", `${registry.host}/team/app:v1`, { creds: "bob:hunter2" });
     const before = issuer.requests.length;

@@ -51,6 +51,27 @@ describe("RegistryClient", () => {
     expect(received).toBeLessThanOrEqual(1000 + (64 << 10));
   });
 
+  it("resumes a blob whose body stalls, from the byte it reached", async () => {
+    const content = Buffer.from("x".repeat(100) + "y".repeat(100));
+    const ranges: (string | undefined)[] = [];
+    const host = await serve((req, res) => {
+      ranges.push(req.headers.range);
+      if (req.headers.range === undefined) {
+        res.writeHead(200, { "Content-Length": "200" });
+        res.write(content.subarray(0, 100)); // and then nothing: a stalled connection
+        return;
+      }
+      const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range)![1]);
+      res.writeHead(206, { "Content-Range": `bytes ${from}-199/200` }).end(content.subarray(from));
+    });
+    const client = new RegistryClient(host, "team/app", { idleTimeoutMs: 200 });
+    const chunks: Buffer[] = [];
+    for await (const c of client.openBlob({ mediaType: "x", digest: DIGEST, size: 200 }))
+      chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    expect(ranges).toEqual([undefined, "bytes=100-"]);
+  });
+
   it("follows a blob redirect to another host without the registry's credentials", async () => {
     const seen: (string | undefined)[] = [];
     const storage = await serve((req, res) => {

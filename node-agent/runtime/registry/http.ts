@@ -57,24 +57,30 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       headers: req.headers ?? {},
       agent: agentFor(url, req.ca),
     });
+    let response: IncomingMessage | undefined;
     out.setTimeout(req.idleTimeoutMs, () => {
-      out.destroy(
-        new RegistryError(
-          "Timeout",
-          `${req.method} ${req.url}: no answer from the registry for ${req.idleTimeoutMs} ms`,
-          req.context,
-        ),
+      const err = new RegistryError(
+        "Timeout",
+        `${req.method} ${req.url}: no ${response ? "progress" : "answer"} from the registry for ${req.idleTimeoutMs} ms`,
+        req.context,
       );
+      // The reader of a stalled body sees the timeout itself, not a bare "aborted".
+      response?.destroy(err);
+      out.destroy(err);
     });
     out.once("error", (err) => reject(networkError(err, `${req.method} ${req.url}`, req.context)));
-    out.once("response", (res) =>
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url: req.url }),
-    );
+    out.once("response", (res) => {
+      response = res;
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url: req.url });
+    });
     if (req.body === undefined) out.end();
     else if (Buffer.isBuffer(req.body)) out.end(req.body);
     else {
-      req.body.once("error", (err) => out.destroy(err));
-      req.body.pipe(out);
+      const body = req.body;
+      body.once("error", (err) => out.destroy(err));
+      // A failed request must not leave the body (an open file) behind.
+      out.once("close", () => body.destroy());
+      body.pipe(out);
     }
   });
 }

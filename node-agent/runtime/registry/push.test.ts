@@ -14,8 +14,15 @@ import { sha256Digest } from "../images/digest.js";
 import { ImageStore } from "../images/image-store.js";
 import { RegistryError } from "./errors.js";
 import { pushImage } from "./push.js";
-import { type RegistryServer, skopeoCopy, startRegistry } from "./testing/registry-server.js";
+import { makeTestCerts } from "./testing/certs.js";
+import {
+  htpasswdAuthConfig,
+  type RegistryServer,
+  skopeoCopy,
+  startRegistry,
+} from "./testing/registry-server.js";
 import { writeImageLayout } from "./testing/test-images.js";
+import { startTokenIssuer, tokenAuthConfig } from "./testing/token-issuer.js";
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -94,11 +101,9 @@ describe.skipIf(!isRoot)("push to a registry (root)", () => {
   });
 
   it("pushes a pulled image under a new name and digest-pinned reference, with Basic auth", async () => {
-    const htpasswd = join(scratch, "htpasswd");
-    await run("sh", ["-c", `htpasswd -Bbn carol pw > ${htpasswd}`]);
     const secured = await startRegistry({
       dir: join(scratch, "registry-auth"),
-      auth: `  htpasswd:\n    realm: kctl-test\n    path: ${htpasswd}`,
+      auth: htpasswdAuthConfig(join(scratch, "htpasswd"), "carol", "pw"),
     });
     try {
       const layout = join(scratch, "two-layers");
@@ -135,6 +140,40 @@ describe.skipIf(!isRoot)("push to a registry (root)", () => {
       );
     } finally {
       await secured.stop();
+    }
+  });
+
+  it("pushes to a token-auth registry and mounts across repositories with a token for both", async () => {
+    const certs = makeTestCerts(join(scratch, "certs"));
+    const issuer = await startTokenIssuer({
+      cert: certs.tokenCert,
+      key: certs.tokenKey,
+      user: "dave",
+      password: "pw",
+    });
+    try {
+      const secured = await startRegistry({
+        dir: join(scratch, "registry-token"),
+        auth: tokenAuthConfig(issuer, certs.tokenCert),
+      });
+      try {
+        const credentials = () => ({ username: "dave", password: "pw" });
+        const first = await pushImage(store, "local/busybox:1", `${secured.host}/team/src:1`, {
+          credentials,
+        });
+        expect(first.uploaded).toHaveLength(2);
+        const second = await pushImage(store, "local/busybox:1", `${secured.host}/team/dst:1`, {
+          credentials,
+          mountFrom: "team/src",
+        });
+        expect(second.mounted).toHaveLength(2);
+        expect(issuer.requests).toContainEqual(["repository:team/dst:pull,push", "repository:team/src:pull"]);
+        await copyOut(`${secured.host}/team/dst:1`, join(scratch, "out-token"), "dave:pw");
+      } finally {
+        await secured.stop();
+      }
+    } finally {
+      await issuer.close();
     }
   });
 });

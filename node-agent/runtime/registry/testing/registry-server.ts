@@ -3,7 +3,8 @@
  * child process on a free 127.0.0.1 port with a config file in a temp dir, and `skopeo copy` to
  * push OCI layouts into it. The caller stops each registry by its pid (`stop()`), in afterAll.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
@@ -35,6 +36,15 @@ export interface RegistryServer {
   stop(): Promise<void>;
   /** Request lines the registry served so far (`GET /v2/team/app/blobs/sha256:...`). */
   requests(): string[];
+}
+
+/**
+ * Writes a bcrypt htpasswd file for one user at `file` (distribution reads only bcrypt) and
+ * returns the registry config's `auth:` section using it.
+ */
+export function htpasswdAuthConfig(file: string, user: string, password: string): string {
+  writeFileSync(file, execFileSync("htpasswd", ["-Bbn", user, password]));
+  return `  htpasswd:\n    realm: kctl-test\n    path: ${file}`;
 }
 
 export async function freePort(): Promise<number> {

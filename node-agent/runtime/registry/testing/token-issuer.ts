@@ -17,6 +17,17 @@ export interface TokenIssuer {
   close(): Promise<void>;
 }
 
+/** The registry config's `auth:` section trusting `issuer`, whose certificate is `certFile`. */
+export function tokenAuthConfig(issuer: TokenIssuer, certFile: string): string {
+  return [
+    "  token:",
+    `    realm: ${issuer.realm}`,
+    `    service: ${issuer.service}`,
+    `    issuer: ${issuer.issuer}`,
+    `    rootcertbundle: ${certFile}`,
+  ].join("\n");
+}
+
 export async function startTokenIssuer(options: {
   cert: string;
   key: string;
