@@ -172,11 +172,13 @@ export class RegistryClient {
             ok: offset > 0 ? [200, 206] : [200],
             reference: desc.digest,
           });
-          if (offset > 0 && res.status !== 206) {
+          const range = String(res.headers["content-range"] ?? "");
+          if (offset > 0 && (res.status !== 206 || !range.startsWith(`bytes ${offset}-`))) {
             res.body.destroy();
             final = new RegistryError(
               "Unavailable",
-              `${what}: cut at byte ${offset} and the registry cannot resume (no range support)`,
+              `${what}: cut at byte ${offset} and the registry cannot resume from there ` +
+                `(HTTP ${res.status}, Content-Range "${range}")`,
               ctx,
             );
             throw final;
