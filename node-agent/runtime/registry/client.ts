@@ -89,6 +89,11 @@ export class RegistryClient {
     };
   }
 
+  /** The URL of `path` (beneath `/v2/<repository>`) at the endpoint that last answered. */
+  url(path: string): string {
+    return `${this.endpoints[this.preferred]!.base}/v2/${this.repository}${path}`;
+  }
+
   /** `registry/repository:tag` or `registry/repository@digest`, for messages. */
   name(reference: string): string {
     return `${this.registry}/${this.repository}${DIGEST.test(reference) ? "@" : ":"}${reference}`;
