@@ -70,6 +70,28 @@ describe("Authorizer", () => {
     expect(auth.cached(endpoint, pull)).toBeUndefined();
   });
 
+  it("never serves a token got with one identity to a request with other credentials or none", async () => {
+    let issued = 0;
+    server = createServer((_req, res) => res.end(JSON.stringify({ token: `t${++issued}` })));
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+    const realm = `http://127.0.0.1:${(server.address() as { port: number }).port}/token`;
+    let creds: { username: string; password: string } | undefined = { username: "a", password: "secret" };
+    const auth = new Authorizer(() => creds, 5_000);
+    const endpoint: Endpoint = {
+      base: "https://r.example",
+      registry: "r.example",
+      ca: undefined,
+      mirror: false,
+    };
+    const pull = ["repository:private/app:pull"];
+    expect(await auth.authorize(endpoint, `Bearer realm="${realm}"`, pull, {})).toBe("Bearer t1");
+    expect(auth.cached(endpoint, pull)).toBe("Bearer t1");
+    creds = undefined;
+    expect(auth.cached(endpoint, pull)).toBeUndefined();
+    creds = { username: "a", password: "guess" };
+    expect(auth.cached(endpoint, pull)).toBeUndefined();
+  });
+
   it("refuses a challenge it cannot answer, naming the endpoint", async () => {
     const auth = new Authorizer(() => undefined, 5_000);
     const endpoint: Endpoint = {

@@ -4,6 +4,7 @@
  * `realm?service=...&scope=...`, Basic-authenticated when there are credentials). Tokens are
  * cached per realm, service and scopes until shortly before they expire, so a pull asks once.
  */
+import { sha256Digest } from "../images/digest.js";
 import type { Credentials } from "./docker-config.js";
 import { RegistryError, type RegistryErrorContext } from "./errors.js";
 import { readBody, send } from "./http.js";
@@ -56,7 +57,7 @@ export class Authorizer {
     const challenge = this.challenges.get(endpoint.base);
     if (challenge === undefined) return undefined;
     if (challenge.scheme === "basic") return this.basic(endpoint);
-    const token = this.tokens.get(tokenKey(challenge, scopes));
+    const token = this.tokens.get(this.tokenKey(endpoint, challenge, scopes));
     if (token === undefined || token.expiresAt <= this.now()) return undefined;
     return `Bearer ${token.value}`;
   }
@@ -94,6 +95,19 @@ export class Authorizer {
       return basic;
     }
     return `Bearer ${await this.fetchToken(endpoint, challenge, scopes, context)}`;
+  }
+
+  /**
+   * Tokens are cached per identity too: a token got with one pull secret must never serve a pull
+   * made with other credentials, or none.
+   */
+  private tokenKey(endpoint: Endpoint, challenge: Challenge, scopes: string[]): string {
+    const creds = this.credentialsFor(endpoint.registry);
+    const identity =
+      creds === undefined
+        ? ""
+        : sha256Digest(JSON.stringify([creds.username, creds.password, creds.identityToken]));
+    return JSON.stringify([challenge.params.realm, challenge.params.service, [...scopes].sort(), identity]);
   }
 
   private basic(endpoint: Endpoint): string | undefined {
@@ -161,14 +175,10 @@ export class Authorizer {
       typeof parsed.expires_in === "number" && parsed.expires_in > 0
         ? parsed.expires_in
         : DEFAULT_TOKEN_SECONDS;
-    this.tokens.set(tokenKey(challenge, scopes), {
+    this.tokens.set(this.tokenKey(endpoint, challenge, scopes), {
       value: token,
       expiresAt: this.now() + seconds * 1000 - EXPIRY_MARGIN_MS,
     });
     return token;
   }
-}
-
-function tokenKey(challenge: Challenge, scopes: string[]): string {
-  return JSON.stringify([challenge.params.realm, challenge.params.service, [...scopes].sort()]);
 }
