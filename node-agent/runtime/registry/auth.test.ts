@@ -92,6 +92,40 @@ describe("Authorizer", () => {
     expect(auth.cached(endpoint, pull)).toBeUndefined();
   });
 
+  it("exchanges an identity token (OAuth2 refresh token) by POST", async () => {
+    const posted: string[] = [];
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on("end", () => {
+        posted.push(`${req.method} ${req.url} ${req.headers["content-type"]} ${body}`);
+        res.end(JSON.stringify({ access_token: "from-refresh", expires_in: 300 }));
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+    const realm = `http://127.0.0.1:${(server.address() as { port: number }).port}/oauth2/token`;
+    const auth = new Authorizer(() => ({ identityToken: "refresh-me" }), 5_000);
+    const endpoint: Endpoint = {
+      base: "https://r.example",
+      registry: "r.example",
+      ca: undefined,
+      mirror: false,
+    };
+    const header = await auth.authorize(
+      endpoint,
+      `Bearer realm="${realm}",service="svc"`,
+      ["repository:a:pull"],
+      {},
+    );
+    expect(header).toBe("Bearer from-refresh");
+    expect(posted).toEqual([
+      "POST /oauth2/token application/x-www-form-urlencoded " +
+        "grant_type=refresh_token&refresh_token=refresh-me&client_id=kctl&scope=repository%3Aa%3Apull&service=svc",
+    ]);
+  });
+
   it("refuses a challenge it cannot answer, naming the endpoint", async () => {
     const auth = new Authorizer(() => undefined, 5_000);
     const endpoint: Endpoint = {

@@ -131,30 +131,43 @@ export class Authorizer {
       );
     }
     const url = new URL(realm);
-    if (challenge.params.service !== undefined) url.searchParams.set("service", challenge.params.service);
-    for (const scope of scopes) url.searchParams.append("scope", scope);
-    const headers: Record<string, string> = { Accept: "application/json" };
     const creds = this.credentialsFor(endpoint.registry);
-    if (creds?.identityToken !== undefined && creds.username === undefined) {
-      throw new RegistryError(
-        "Unsupported",
-        `${endpoint.registry}: identitytoken credentials are not supported yet`,
-        context,
-      );
+    const headers: Record<string, string> = { Accept: "application/json" };
+    let form: Buffer | undefined;
+    if (creds?.identityToken !== undefined) {
+      // An identity token is an OAuth2 refresh token: exchanged by POST, as docker does.
+      const params = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: creds.identityToken,
+        client_id: "kctl",
+        scope: scopes.join(" "),
+      });
+      if (challenge.params.service !== undefined) params.set("service", challenge.params.service);
+      form = Buffer.from(params.toString());
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+    } else {
+      if (challenge.params.service !== undefined) url.searchParams.set("service", challenge.params.service);
+      for (const scope of scopes) url.searchParams.append("scope", scope);
+      const basic = this.basic(endpoint);
+      if (basic !== undefined) headers.Authorization = basic;
     }
-    const basic = this.basic(endpoint);
-    if (basic !== undefined) headers.Authorization = basic;
     const res = await send({
-      method: "GET",
+      method: form !== undefined ? "POST" : "GET",
       url: url.toString(),
       headers,
+      ...(form !== undefined ? { body: form } : {}),
       ca: endpoint.ca,
       idleTimeoutMs: this.idleTimeoutMs,
       context,
     });
     const body = await readBody(res, TOKEN_RESPONSE_LIMIT, context);
     if (res.status !== 200) {
-      const who = creds?.username !== undefined ? `user "${creds.username}"` : "anonymous access";
+      const who =
+        creds?.identityToken !== undefined
+          ? "the identity token"
+          : creds?.username !== undefined
+            ? `user "${creds.username}"`
+            : "anonymous access";
       throw new RegistryError(
         res.status === 401 || res.status === 403 ? "Unauthorized" : "BadResponse",
         `token issuer ${url.origin}${url.pathname} refused ${who} for ${scopes.join(" ")}: HTTP ${res.status}`,
