@@ -130,7 +130,8 @@ export class ImageStore {
   /**
    * Pulls `ref` from its registry (see node-agent/runtime/registry) and names it `ref`. Layers
    * download concurrently, and those the store holds are not downloaded; concurrent pulls of one
-   * reference share one pull. All-or-nothing like every import: a failure keeps nothing.
+   * reference share one pull (run with the first caller's options). All-or-nothing like every
+   * import: a failure keeps nothing.
    */
   pull(ref: string, options: PullOptions = {}): Promise<ImportedImage> {
     const key = parseReference(ref).text;
