@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { access, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fetchLayers, openPullSource, type PullOptions } from "../registry/pull-source.js";
 import { BlobStore } from "./blob-store.js";
 import { extractChecked } from "./checked-extract-linux.js";
 import { digestHex } from "./digest.js";
@@ -104,6 +105,7 @@ export class ImageStore {
   private readonly rootfsLocks = new Map<string, Promise<unknown>>();
   private readonly maxLayerBytes: number;
   private readonly maxArchiveBytes: number;
+  private readonly pulls = new Map<string, Promise<ImportedImage>>();
 
   constructor(stateDir: string, options: ImageStoreOptions = {}) {
     this.maxLayerBytes = positiveLimit(options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES, "maxLayerBytes");
@@ -150,12 +152,40 @@ export class ImageStore {
   }
 
   /**
+   * Pulls `ref` from its registry (see node-agent/runtime/registry) and names it `ref`. Layers
+   * download concurrently, and those the store holds are not downloaded; concurrent pulls of one
+   * reference share one pull (run with the first caller's options). All-or-nothing like every
+   * import: a failure keeps nothing.
+   */
+  pull(ref: string, options: PullOptions = {}): Promise<ImportedImage> {
+    const key = parseReference(ref).text;
+    const inFlight = this.pulls.get(key);
+    if (inFlight) return inFlight;
+    const run = (async () => {
+      const source = await openPullSource(ref, options);
+      return this.serializeImport(async () => {
+        const fetched = await fetchLayers(source, this.blobs);
+        try {
+          return (await this.importSource(source, {}))[0]!;
+        } catch (err) {
+          for (const digest of fetched) await this.blobs.remove(digest);
+          throw err;
+        }
+      });
+    })().finally(() => this.pulls.delete(key));
+    this.pulls.set(key, run);
+    return run;
+  }
+
+  /**
    * Finds `ref` on this node and returns its runtime config and layer dirs (unpacking a layer again
    * if its dir went missing). Throws `NotFound` when the node does not have it.
    */
   async resolve(ref: string): Promise<ResolvedImage> {
     const parsed = parseReference(ref);
-    const manifestDigest = parsed.digest ?? (await this.refs.read()).get(parsed.text);
+    // A name pinned to an index's digest points at this node's manifest from it; any other
+    // pinned digest is the manifest itself.
+    const manifestDigest = (await this.refs.read()).get(parsed.text) ?? parsed.digest;
     if (manifestDigest === undefined || !(await this.blobs.has(manifestDigest))) {
       throw new ImageError("NotFound", `image "${ref}" (${parsed.text}) is not present on this node`);
     }
