@@ -366,7 +366,7 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       await refuse(
         "seccomp",
         (c) => Object.assign(c.linux as object, { seccomp: {} }),
-        /linux\.seccomp: unsupported field/,
+        /linux\.seccomp\.defaultAction: required/,
       );
       await refuse(
         "userns",

@@ -25,6 +25,7 @@
 #include "monitor.h"
 #include "namespaces.h"
 #include "process.h"
+#include "seccomp.h"
 #include "spec.h"
 #include "state.h"
 
@@ -315,8 +316,11 @@ static __attribute__((noreturn)) void exec_in_container(const struct spec *s, co
   char exe[PATH_MAX];
   if (envp == NULL)
     kerr_set(&e, ENOMEM, "environment");
-  else if (process_apply(&s->process, cwd != NULL ? cwd : s->process.cwd, &e) == 0 &&
-           process_find_executable(argv[0], (const char *const *)envp, exe, sizeof exe, &e) == 0) {
+  /* the container's filter, in the order the init loads it (see init.c) */
+  else if ((s->seccomp == NULL || s->process.no_new_privileges || seccomp_filter_load(s->seccomp, &e) == 0) &&
+           process_apply(&s->process, cwd != NULL ? cwd : s->process.cwd, &e) == 0 &&
+           process_find_executable(argv[0], (const char *const *)envp, exe, sizeof exe, &e) == 0 &&
+           (s->seccomp == NULL || !s->process.no_new_privileges || seccomp_filter_load(s->seccomp, &e) == 0)) {
     /* set after the uid change, which clears it */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(137);
     execve(exe, (char *const *)argv, envp);

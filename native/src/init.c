@@ -16,6 +16,7 @@
 #include "mount.h"
 #include "namespaces.h"
 #include "process.h"
+#include "seccomp.h"
 
 int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
                    struct kerr *err) {
@@ -38,6 +39,10 @@ int init_container(const struct spec *s, const struct cgroup *cg, const char *st
     return kerr_set(err, errno, "domainname: setdomainname \"%s\"", s->domainname);
   char **env = process_environment(s->process.env, NULL, s->process.uid);
   if (env == NULL) return kerr_set(err, ENOMEM, "process.env");
+  /* Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which only lasts until the identity
+   * is applied; with it the filter goes on as late as possible, so that it constrains the
+   * runtime's own steps as little as it can (runc's order) */
+  if (s->seccomp != NULL && !s->process.no_new_privileges && seccomp_filter_load(s->seccomp, err) < 0) return -1;
   if (process_apply(&s->process, s->process.cwd, err) < 0) return -1;
   char exe[PATH_MAX];
   if (process_find_executable(s->process.args[0], (const char *const *)env, exe, sizeof exe, err) < 0) return -1;
@@ -55,6 +60,13 @@ int init_container(const struct spec *s, const struct cgroup *cg, const char *st
     _exit(127);
   }
   close(w);
+  struct kerr late = {0};
+  if (s->seccomp != NULL && s->process.no_new_privileges && seccomp_filter_load(s->seccomp, &late) < 0) {
+    char msg[sizeof late.msg + 64];
+    kerr_format(&late, msg, sizeof msg);
+    fprintf(stderr, "kshim init: %s\n", msg);
+    _exit(127);
+  }
   execve(exe, (char *const *)s->process.args, env);
   fprintf(stderr, "kshim init: exec %s: %s\n", exe, strerror(errno));
   _exit(127);

@@ -440,7 +440,7 @@ static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
 static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   static const char *const keys[] = {"namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths",
                                      "rootfsPropagation", "uidMappings", "gidMappings", "sysctl", "devices",
-                                     "mountLabel", NULL};
+                                     "mountLabel", "seccomp", NULL};
   if (check_keys(lx, "linux", keys, err) < 0) return -1;
   if (refuse_nonempty(lx, "uidMappings", "linux", "no user namespaces", err) < 0) return -1;
   if (refuse_nonempty(lx, "gidMappings", "linux", "no user namespaces", err) < 0) return -1;
@@ -463,6 +463,8 @@ static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   if (get_string(lx, "rootfsPropagation", "linux", false, &prop, err) < 0) return -1;
   if (prop != NULL && parse_propagation(prop, &s->rootfs_propagation) < 0)
     return kerr_set(err, 0, CFG ": linux.rootfsPropagation: unknown value \"%s\"", prop);
+  if (member(lx, "seccomp", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
+  if (v != NULL && seccomp_filter_build(v, s->process.no_new_privileges, &s->seccomp, err) < 0) return -1;
   return 0;
 }
 
@@ -534,6 +536,7 @@ void spec_free(struct spec *s) {
   free(s->mounts);
   free(s->masked_paths);
   free(s->readonly_paths);
+  seccomp_filter_free(s->seccomp);
   free(s->rootfs);
   free(s->bundle);
   if (s->json != NULL) json_decref(s->json);
@@ -544,4 +547,13 @@ const struct namespace_spec *spec_namespace(const struct spec *s, int flag) {
   for (size_t i = 0; i < s->n_namespaces; i++)
     if (s->namespaces[i].flag == flag) return &s->namespaces[i];
   return NULL;
+}
+
+int spec_json_check_keys(json_t *obj, const char *path, const char *const *allowed, struct kerr *err) {
+  return check_keys(obj, path, allowed, err);
+}
+
+int spec_json_member(json_t *obj, const char *key, const char *path, json_type type, bool required, json_t **out,
+                     struct kerr *err) {
+  return member(obj, key, path, type, required, out, err);
 }
