@@ -5,6 +5,7 @@
  * each is also run unconfined to show it would succeed. Needs root.
  */
 import { describe, expect, it } from "vitest";
+import { defaultSeccompProfile } from "../node-agent/runtime/oci/seccomp-default.js";
 import { DEFAULT_CAPS } from "./testing/oci-bundle.js";
 import { runToExit, runtimeExec, runtimeOk } from "./testing/oci-runtimes.js";
 import { PROBE, peerRuntimes, useRuntimeFixture } from "./testing/runtime-fixture.js";
@@ -90,6 +91,56 @@ describe.skipIf(!isRoot)("linux.seccomp (as root)", () => {
       expect(r.stdout, r.stderr).toBe(
         "keyctl: ok\nptrace: ok\nuserns: ok\nmount: ok\nuts-ok\nNoNewPrivs:\t1\nSeccomp:\t0\n",
       );
+    });
+  });
+
+  describe.each(peerRuntimes)("RuntimeDefault on %s", (kind) => {
+    // What a pod gets: Docker's default capabilities and profile, noNewPrivileges false (the
+    // filter is then loaded while the runtime still holds CAP_SYS_ADMIN).
+    const attack = [
+      "unshare -U true && echo unshare-ok",
+      "mount -t tmpfs x /mnt && echo mount-ok",
+      `${PROBE} keyctl ptrace userns mount`,
+      "grep '^Seccomp:' /proc/self/status",
+    ].join("; ");
+    const podBundle = (id: string, seccomp: boolean) =>
+      fx.bundle(id, {
+        args: ["sh", "-c", attack],
+        edit: (c) => {
+          (c as Config).process.noNewPrivileges = false;
+          if (seccomp) (c as Config).linux.seccomp = defaultSeccompProfile(DEFAULT_CAPS);
+        },
+      });
+
+    it("refuses unshare -U, mount and keyctl; ptrace stays allowed as in Docker (kernel >= 4.8)", async () => {
+      const id = fx.newId("rtdefault");
+      const r = await runToExit(fx.rt(kind), await podBundle(id, true), id, fx.work);
+      expect(r.stderr).toContain("unshare: unshare(0x10000000): Operation not permitted");
+      expect(r.stderr).toMatch(/mount: permission denied/);
+      expect(r.stderr).not.toMatch(/AddressSanitizer|runtime error/);
+      expect(r.stdout.split("\n")).toEqual([
+        `keyctl: ${EPERM_MSG}`,
+        "ptrace: ok",
+        `userns: ${EPERM_MSG}`,
+        `mount: ${EPERM_MSG}`,
+        "Seccomp:\t2",
+        "",
+      ]);
+    });
+
+    it("unconfined, the same pod can make a user namespace and join a keyring", async () => {
+      const id = fx.newId("unconfined");
+      const r = await runToExit(fx.rt(kind), await podBundle(id, false), id, fx.work);
+      expect(r.stdout.split("\n")).toEqual([
+        "unshare-ok",
+        "keyctl: ok",
+        "ptrace: ok",
+        "userns: ok",
+        // no CAP_SYS_ADMIN: the kernel refuses this one anyway
+        `mount: ${EPERM_MSG}`,
+        "Seccomp:\t0",
+        "",
+      ]);
     });
   });
 
