@@ -371,7 +371,7 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       await refuse(
         "userns",
         (c) => (c.linux as { namespaces: object[] }).namespaces.push({ type: "user" }),
-        /linux\.namespaces\[5\]\.type: "user" is not supported/,
+        /linux\.uidMappings: a user namespace needs uid and gid mappings/,
       );
       await refuse("tty", (c) => Object.assign(c.process as object, { terminal: true }), /process\.terminal/);
       await refuse(

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,16 +22,20 @@
 int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
                    struct kerr *err) {
   trace_point("init: started");
+  bool userns = (s->clone_flags & CLONE_NEWUSER) != 0;
+  char fifo_path[PATH_MAX];
+  snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", state_dir);
+  /* opened while still the host's root: the state dir (0700) is out of reach of a user namespace's */
+  _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
+  if (fifo < 0) return kerr_set(err, errno, "open %s", fifo_path);
+  if (userns && ns_become_userns_root(sync_fd, err) < 0) return -1;
   if (cg != NULL && cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
   trace_point("init: in cgroup");
   if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     return kerr_set(err, errno, "unshare cgroup namespace");
   if (setsid() < 0) return kerr_set(err, errno, "setsid");
-  if (ns_join_paths(s, err) < 0) return -1;
-  char fifo_path[PATH_MAX];
-  snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", state_dir);
-  _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
-  if (fifo < 0) return kerr_set(err, errno, "open %s", fifo_path);
+  /* with a user namespace the monitor joined them before the clone (see monitor.c) */
+  if (!userns && ns_join_paths(s, err) < 0) return -1;
   trace_point("init: mounting");
   if (mount_setup_rootfs(s, err) < 0) return -1;
   if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)

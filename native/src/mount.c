@@ -95,7 +95,14 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struc
       return kerr_wrap(err, "mounts[%zu]", index);
   } else {
     const char *source = m->source != NULL ? m->source : m->type;
-    if (mount(source, proc, m->type, m->flags, m->data) < 0)
+    bool sysfs = strcmp(m->type, "sysfs") == 0;
+    int rc = mount(source, proc, m->type, m->flags, m->data);
+    /* a user namespace cannot mount sysfs for a network namespace it does not own (a pod's,
+     * joined by path): bind the host's /sys instead, as runc does, with the same flags */
+    if (rc < 0 && errno == EPERM && sysfs && (rc = mount("/sys", proc, NULL, MS_BIND | MS_REC, NULL)) == 0 &&
+        remount_bind(rootfd, m->destination, m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), err) < 0)
+      return kerr_wrap(err, "mounts[%zu]: bind the host's /sys", index);
+    if (rc < 0)
       return kerr_set(err, errno, "mounts[%zu]: mount %s on %s (options \"%s\")", index, m->type, m->destination,
                       m->data != NULL ? m->data : "");
   }
@@ -106,6 +113,18 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struc
     if (top < 0 || mount(NULL, p2, NULL, m->propagation, NULL) < 0)
       return kerr_set(err, errno, "mounts[%zu]: propagation of %s", index, m->destination);
   }
+  return 0;
+}
+
+/* In a user namespace mknod is refused (devices belong to the host's root): bind the host's node
+ * onto an empty file instead, as runc and crun do. */
+static int bind_host_device(int dev, const char *name, struct kerr *err) {
+  _cleanup_close_ int f = openat(dev, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (f < 0) return kerr_set(err, errno, "create /dev/%s in rootfs", name);
+  char host[64], target[64];
+  snprintf(host, sizeof host, "/dev/%s", name);
+  snprintf(target, sizeof target, "/proc/self/fd/%d", f);
+  if (mount(host, target, NULL, MS_BIND, NULL) < 0) return kerr_set(err, errno, "bind %s into the rootfs", host);
   return 0;
 }
 
@@ -126,11 +145,14 @@ static int make_devices(int rootfd, struct kerr *err) {
   if (dev < 0) return kerr_set(err, errno, "open /dev in rootfs");
   mode_t old = umask(0);
   for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-    if (mknodat(dev, devices[i].name, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0 &&
-        errno != EEXIST) {
-      int e = errno;
+    if (mknodat(dev, devices[i].name, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) == 0 ||
+        errno == EEXIST)
+      continue;
+    int e = errno;
+    int rc = e == EPERM ? bind_host_device(dev, devices[i].name, err) : kerr_set(err, e, "mknod /dev/%s in rootfs", devices[i].name);
+    if (rc < 0) {
       umask(old);
-      return kerr_set(err, e, "mknod /dev/%s in rootfs", devices[i].name);
+      return -1;
     }
   }
   umask(old);

@@ -4,8 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -37,10 +41,12 @@ int ns_enter_process(pid_t pid, struct kerr *err) {
     const char *name;
     int flag;
   } order[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},       {"net", CLONE_NEWNET},
-               {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
-  int fds[6];
+               {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
+               {"user", CLONE_NEWUSER}};
+  enum { N = sizeof order / sizeof order[0] };
+  int fds[N];
   /* open all first: after entering the mount namespace /proc is the container's */
-  for (size_t i = 0; i < 6; i++) {
+  for (size_t i = 0; i < N; i++) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, order[i].name);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -50,11 +56,44 @@ int ns_enter_process(pid_t pid, struct kerr *err) {
       return -1;
     }
   }
+  /* setns into the user namespace one is already in is EINVAL */
+  struct stat mine, theirs;
+  bool own_userns = stat("/proc/self/ns/user", &mine) == 0 && fstat(fds[N - 1], &theirs) == 0 &&
+                    (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev);
   int rc = 0;
-  for (size_t i = 0; i < 6; i++) {
-    if (rc == 0 && setns(fds[i], order[i].flag) < 0)
+  for (size_t i = 0; i < N; i++) {
+    bool skip = order[i].flag == CLONE_NEWUSER && !own_userns;
+    if (rc == 0 && !skip && setns(fds[i], order[i].flag) < 0)
       rc = kerr_set(err, errno, "setns /proc/%d/ns/%s", (int)pid, order[i].name);
     close(fds[i]);
   }
   return rc;
+}
+
+static int write_map(pid_t pid, const char *file, const struct id_mapping *m, size_t n, const char *field,
+                     struct kerr *err) {
+  char buf[340 * 36], path[64];
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+  /* the kernel takes the whole map in one write, or refuses it (overlaps, ranges too large) */
+  if (fd < 0 || write(fd, buf, len) != (ssize_t)len) return kerr_set(err, errno, "%s: write %s", field, path);
+  return 0;
+}
+
+int ns_write_id_maps(const struct spec *s, pid_t pid, struct kerr *err) {
+  if (write_map(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, "linux.uidMappings", err) < 0) return -1;
+  return write_map(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, "linux.gidMappings", err);
+}
+
+int ns_become_userns_root(int sync_fd, struct kerr *err) {
+  char go;
+  ssize_t n = recv(sync_fd, &go, 1, 0);
+  if (n != 1) return kerr_set(err, n < 0 ? errno : EPIPE, "user namespace: wait for the id maps");
+  if (setresgid(0, 0, 0) < 0) return kerr_set(err, errno, "linux.gidMappings: become gid 0 (is container id 0 mapped?)");
+  if (setresuid(0, 0, 0) < 0) return kerr_set(err, errno, "linux.uidMappings: become uid 0 (is container id 0 mapped?)");
+  if (setgroups(0, NULL) < 0) return kerr_set(err, errno, "user namespace: drop supplementary groups");
+  return 0;
 }

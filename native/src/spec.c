@@ -347,7 +347,8 @@ static int parse_namespaces(json_t *arr, struct spec *s, struct kerr *err) {
     const char *name;
     int flag;
   } kinds[] = {{"pid", CLONE_NEWPID}, {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-               {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP}};
+               {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP},
+               {"user", CLONE_NEWUSER}};
   size_t n = json_array_size(arr);
   for (size_t i = 0; i < n; i++) {
     char path[64];
@@ -363,9 +364,9 @@ static int parse_namespaces(json_t *arr, struct spec *s, struct kerr *err) {
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
       if (strcmp(type, kinds[k].name) == 0) flag = kinds[k].flag;
     if (flag == 0)
-      return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (pid, network, mount, ipc, uts, cgroup)", path, type);
+      return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (pid, network, mount, ipc, uts, cgroup, user)", path, type);
     if (spec_namespace(s, flag) != NULL) return kerr_set(err, 0, CFG ": %s.type: \"%s\" appears twice", path, type);
-    if (nspath != NULL && (flag == CLONE_NEWNS || flag == CLONE_NEWCGROUP))
+    if (nspath != NULL && (flag == CLONE_NEWNS || flag == CLONE_NEWCGROUP || flag == CLONE_NEWUSER))
       return kerr_set(err, 0, CFG ": %s.path: joining an existing %s namespace is not supported", path, type);
     if (nspath != NULL && nspath[0] != '/')
       return kerr_set(err, 0, CFG ": %s.path: \"%s\" must be absolute", path, nspath);
@@ -437,13 +438,55 @@ static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
   return 0;
 }
 
+static int parse_id_mapping_list(json_t *lx, const char *key, struct id_mapping **out, size_t *count,
+                                 struct kerr *err) {
+  static const char *const keys[] = {"containerID", "hostID", "size", NULL};
+  json_t *arr;
+  if (member(lx, key, "linux", JSON_ARRAY, false, &arr, err) < 0) return -1;
+  size_t n = arr != NULL ? json_array_size(arr) : 0;
+  /* the kernel takes at most 340 lines per map */
+  if (n > 340) return kerr_set(err, 0, CFG ": linux.%s: %zu lines, the kernel takes at most 340", key, n);
+  *out = calloc(n + 1, sizeof **out);
+  if (*out == NULL) return kerr_set(err, errno, "allocate linux.%s", key);
+  for (size_t i = 0; i < n; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "linux.%s[%zu]", key, i);
+    json_t *m = json_array_get(arr, i);
+    if (!json_is_object(m)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
+    if (check_keys(m, path, keys, err) < 0) return -1;
+    long long v[3];
+    for (int k = 0; k < 3; k++) {
+      bool has;
+      if (get_int(m, keys[k], path, k == 2 ? 1 : 0, UINT32_MAX - 1, &has, &v[k], err) < 0) return -1;
+      if (!has) return kerr_set(err, 0, CFG ": %s.%s: required", path, keys[k]);
+    }
+    if (v[0] + v[2] > UINT32_MAX || v[1] + v[2] > UINT32_MAX)
+      return kerr_set(err, 0, CFG ": %s: the range runs past the last id", path);
+    (*out)[i] = (struct id_mapping){.container_id = (uint32_t)v[0], .host_id = (uint32_t)v[1], .size = (uint32_t)v[2]};
+  }
+  *count = n;
+  return 0;
+}
+
+/* Mappings go with a new user namespace and it needs both: an unmapped uid or gid would leave the
+ * init without an identity in it. */
+static int parse_id_mappings(json_t *lx, struct spec *s, struct kerr *err) {
+  if (parse_id_mapping_list(lx, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0) return -1;
+  if (parse_id_mapping_list(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0) return -1;
+  bool userns = (s->clone_flags & CLONE_NEWUSER) != 0;
+  if (!userns && (s->n_uid_mappings > 0 || s->n_gid_mappings > 0))
+    return kerr_set(err, 0, CFG ": linux.uidMappings: mappings need a new user namespace in linux.namespaces");
+  if (userns && (s->n_uid_mappings == 0 || s->n_gid_mappings == 0))
+    return kerr_set(err, 0, CFG ": linux.%s: a user namespace needs uid and gid mappings",
+                    s->n_uid_mappings == 0 ? "uidMappings" : "gidMappings");
+  return 0;
+}
+
 static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   static const char *const keys[] = {"namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths",
                                      "rootfsPropagation", "uidMappings", "gidMappings", "sysctl", "devices",
                                      "mountLabel", "seccomp", NULL};
   if (check_keys(lx, "linux", keys, err) < 0) return -1;
-  if (refuse_nonempty(lx, "uidMappings", "linux", "no user namespaces", err) < 0) return -1;
-  if (refuse_nonempty(lx, "gidMappings", "linux", "no user namespaces", err) < 0) return -1;
   if (refuse_nonempty(lx, "sysctl", "linux", "sysctls are not applied", err) < 0) return -1;
   if (refuse_nonempty(lx, "devices", "linux", "only the default devices are created", err) < 0) return -1;
   if (refuse_nonempty(lx, "mountLabel", "linux", "no SELinux support", err) < 0) return -1;
@@ -463,6 +506,7 @@ static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   if (get_string(lx, "rootfsPropagation", "linux", false, &prop, err) < 0) return -1;
   if (prop != NULL && parse_propagation(prop, &s->rootfs_propagation) < 0)
     return kerr_set(err, 0, CFG ": linux.rootfsPropagation: unknown value \"%s\"", prop);
+  if (parse_id_mappings(lx, s, err) < 0) return -1;
   if (member(lx, "seccomp", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
   if (v != NULL && seccomp_filter_build(v, s->process.no_new_privileges, &s->seccomp, err) < 0) return -1;
   return 0;
@@ -537,6 +581,8 @@ void spec_free(struct spec *s) {
   free(s->masked_paths);
   free(s->readonly_paths);
   seccomp_filter_free(s->seccomp);
+  free(s->uid_mappings);
+  free(s->gid_mappings);
   free(s->rootfs);
   free(s->bundle);
   if (s->json != NULL) json_decref(s->json);

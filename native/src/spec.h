@@ -31,6 +31,13 @@ struct namespace_spec {
   const char *path; /* join this namespace instead of making one, or NULL */
 };
 
+/* One line of uid_map/gid_map: size ids from container_id map to host ids from host_id. */
+struct id_mapping {
+  uint32_t container_id;
+  uint32_t host_id;
+  uint32_t size;
+};
+
 struct rlimit_spec {
   int resource;
   struct rlimit value;
@@ -84,6 +91,10 @@ struct spec {
   unsigned long rootfs_propagation;
   json_t *annotations; /* borrowed from json, may be NULL */
   struct seccomp_filter *seccomp; /* linux.seccomp built, or NULL */
+  struct id_mapping *uid_mappings; /* linux.uidMappings, with a user namespace */
+  size_t n_uid_mappings;
+  struct id_mapping *gid_mappings;
+  size_t n_gid_mappings;
 };
 
 /* Loads <bundle>/config.json. On error no memory is held. */
