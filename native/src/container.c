@@ -83,6 +83,15 @@ static __attribute__((noreturn)) void spawn_monitor(const struct monitor_args *a
   monitor_main(a);
 }
 
+/* Before any clone: a bad profile is an error of the command, and the init only loads the program. */
+static int compile_seccomp(const struct global_opts *g, struct spec *s, struct kerr *err) {
+  if (s->seccomp == NULL) return 0;
+  char cache[PATH_MAX];
+  snprintf(cache, sizeof cache, "%s/.seccomp-cache", g->root);
+  if (mkdir_p(g->root, 0711, err) < 0) return -1;
+  return seccomp_filter_compile(s->seccomp, cache, err);
+}
+
 int container_create(const struct global_opts *g, const char *id, const char *bundle, const char *pid_file,
                      struct kerr *err) {
   _cleanup_spec_ struct spec *s = NULL;
@@ -90,6 +99,7 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
   if (state_dir_path(g->root, id, dir, sizeof dir, err) < 0) return -1;
   trace_point("create: start");
   if (spec_load(bundle, &s, err) < 0) return -1;
+  if (compile_seccomp(g, s, err) < 0) return kerr_wrap(err, "bundle %s", s->bundle);
   trace_point("create: spec loaded");
   json_t *annotated = s->annotations != NULL ? json_object_get(s->annotations, LOG_PATH_ANNOTATION) : NULL;
   if (annotated != NULL) {
@@ -337,7 +347,7 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
   const char *status = state_status(st);
   if (strcmp(status, "running") != 0) return kerr_set(err, 0, "exec \"%s\": container is %s, not running", id, status);
   _cleanup_spec_ struct spec *s = NULL;
-  if (spec_load(st->bundle, &s, err) < 0) return kerr_wrap(err, "exec \"%s\"", id);
+  if (spec_load(st->bundle, &s, err) < 0 || compile_seccomp(g, s, err) < 0) return kerr_wrap(err, "exec \"%s\"", id);
   struct cgroup cg;
   if (cgroup_from_dirs(st->cgroup_version, st->cgroup_dirs, st->n_cgroup_dirs, &cg, err) < 0)
     return kerr_wrap(err, "exec \"%s\"", id);

@@ -1,26 +1,50 @@
 /* Seccomp filters with libseccomp (see seccomp.h). Rules follow runc's reading of the OCI schema:
  * a syscall entry whose args name distinct indexes is one rule (all conditions must hold);
  * repeated indexes make one rule per condition (any may hold), because libseccomp refuses two
- * conditions on one argument in a rule. */
+ * conditions on one argument in a rule.
+ *
+ * Cache entry <cache_dir>/<64-bit FNV-1a of the key, hex>: u32 key length, the key (format version,
+ * libseccomp version, the profile as sorted compact JSON), u32 kernel filter flags,
+ * the BPF program. A hit needs the whole key to be equal, so a hash collision only costs a
+ * recompile. */
 #define _GNU_SOURCE
 #include "seccomp.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "cleanup.h"
 #include "spec.h"
 
 #define CFG "config.json: "
 #define MAX_ARGS 6
 
+/* Bump when the way a profile is compiled changes: old cache entries then stop matching. */
+#define CACHE_FORMAT 1
+
 struct seccomp_filter {
-  scmp_filter_ctx ctx;
+  json_t *json; /* linux.seccomp, borrowed */
+  uint32_t flags; /* SECCOMP_FILTER_FLAG_* for the seccomp() call */
+  struct sock_filter *prog;
+  size_t len; /* instructions */
 };
+
+static void cleanup_ctxp(scmp_filter_ctx *ctx) {
+  if (*ctx != NULL) seccomp_release(*ctx);
+}
+#define _cleanup_ctx_ __attribute__((cleanup(cleanup_ctxp)))
 
 static const struct {
   const char *name;
@@ -43,11 +67,11 @@ static const struct {
 
 static const struct {
   const char *name;
-  enum scmp_filter_attr attr;
+  uint32_t flag;
 } flags[] = {
-    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC},
-    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG},
-    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB},
+    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -173,7 +197,8 @@ static int add_arches(scmp_filter_ctx ctx, json_t *arches, struct kerr *err) {
   return 0;
 }
 
-static int set_flags(scmp_filter_ctx ctx, json_t *list, struct kerr *err) {
+/* The flags go to the seccomp() call that loads the program, not into the program itself. */
+static int parse_flags(json_t *list, uint32_t *out, struct kerr *err) {
   for (size_t i = 0; i < json_array_size(list); i++) {
     const char *name = json_string_value(json_array_get(list, i));
     if (name == NULL) return kerr_set(err, 0, CFG "linux.seccomp.flags[%zu]: must be a string", i);
@@ -181,13 +206,13 @@ static int set_flags(scmp_filter_ctx ctx, json_t *list, struct kerr *err) {
     while (k < COUNT(flags) && strcmp(name, flags[k].name) != 0) k++;
     if (k == COUNT(flags))
       return kerr_set(err, 0, CFG "linux.seccomp.flags[%zu]: \"%s\" is not supported (TSYNC, LOG, SPEC_ALLOW)", i, name);
-    int rc = seccomp_attr_set(ctx, flags[k].attr, 1);
-    if (rc < 0) return kerr_set(err, -rc, CFG "linux.seccomp.flags[%zu]: set %s", i, name);
+    *out |= flags[k].flag;
   }
   return 0;
 }
 
-static int build(struct seccomp_filter *f, json_t *sc, bool no_new_privs, struct kerr *err) {
+/* Validates the profile and builds its libseccomp context. */
+static int build(json_t *sc, scmp_filter_ctx *out, uint32_t *kernel_flags, struct kerr *err) {
   static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures", "flags",
                                      "listenerPath",  "listenerMetadata", "syscalls", NULL};
   const char *path = "linux.seccomp";
@@ -199,45 +224,122 @@ static int build(struct seccomp_filter *f, json_t *sc, bool no_new_privs, struct
   }
   uint32_t default_action;
   if (parse_action(sc, path, "defaultAction", "defaultErrnoRet", &default_action, err) < 0) return -1;
-  f->ctx = seccomp_init(default_action);
-  if (f->ctx == NULL) return kerr_set(err, EINVAL, CFG "%s.defaultAction: seccomp_init", path);
-  int rc = seccomp_attr_set(f->ctx, SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
-  if (rc < 0) return kerr_set(err, -rc, "seccomp: set the no_new_privs attribute");
+  _cleanup_ctx_ scmp_filter_ctx ctx = seccomp_init(default_action);
+  if (ctx == NULL) return kerr_set(err, EINVAL, CFG "%s.defaultAction: seccomp_init", path);
   json_t *v;
   if (spec_json_member(sc, "architectures", path, JSON_ARRAY, false, &v, err) < 0) return -1;
-  if (v != NULL && add_arches(f->ctx, v, err) < 0) return -1;
+  if (v != NULL && add_arches(ctx, v, err) < 0) return -1;
   if (spec_json_member(sc, "flags", path, JSON_ARRAY, false, &v, err) < 0) return -1;
-  if (v != NULL && set_flags(f->ctx, v, err) < 0) return -1;
+  *kernel_flags = 0;
+  if (v != NULL && parse_flags(v, kernel_flags, err) < 0) return -1;
   if (spec_json_member(sc, "syscalls", path, JSON_ARRAY, false, &v, err) < 0) return -1;
   for (size_t i = 0; v != NULL && i < json_array_size(v); i++) {
     char spath[64];
     snprintf(spath, sizeof spath, "%s.syscalls[%zu]", path, i);
-    if (add_rules(f->ctx, default_action, json_array_get(v, i), spath, err) < 0) return -1;
+    if (add_rules(ctx, default_action, json_array_get(v, i), spath, err) < 0) return -1;
   }
+  *out = steal_ptr(&ctx);
   return 0;
 }
 
-int seccomp_filter_build(json_t *sc, bool no_new_privs, struct seccomp_filter **out, struct kerr *err) {
+/* The BPF program of ctx, read back from the memfd libseccomp exports it to. */
+static int export_program(scmp_filter_ctx ctx, struct sock_filter **prog, size_t *len, struct kerr *err) {
+  _cleanup_close_ int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+  if (fd < 0) return kerr_set(err, errno, "seccomp: memfd for the program");
+  int rc = seccomp_export_bpf(ctx, fd);
+  if (rc < 0) return kerr_set(err, -rc, "linux.seccomp: compile the filter");
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0)
+    return kerr_set(err, EINVAL, "linux.seccomp: compiled program of %lld bytes", (long long)size);
+  *prog = malloc((size_t)size);
+  if (*prog == NULL) return kerr_set(err, errno, "allocate the seccomp program");
+  if (pread(fd, *prog, (size_t)size, 0) != size) return kerr_set(err, errno, "read the seccomp program back");
+  *len = (size_t)size / sizeof(struct sock_filter);
+  return 0;
+}
+
+static uint64_t fnv1a(const char *s, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+/* Reads the program cached under key into f; false on a miss or an unreadable entry. */
+static bool cache_read(const char *path, const char *key, size_t keylen, struct seccomp_filter *f) {
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (1 << 22)) return false;
+  _cleanup_free_ char *buf = malloc((size_t)st.st_size);
+  if (buf == NULL || read(fd, buf, (size_t)st.st_size) != st.st_size) return false;
+  uint32_t n, kernel_flags;
+  size_t head = sizeof n + keylen + sizeof kernel_flags;
+  if ((size_t)st.st_size <= head) return false;
+  memcpy(&n, buf, sizeof n);
+  if (n != keylen || memcmp(buf + sizeof n, key, keylen) != 0) return false;
+  size_t bytes = (size_t)st.st_size - head;
+  if (bytes % sizeof(struct sock_filter) != 0) return false;
+  memcpy(&kernel_flags, buf + sizeof n + keylen, sizeof kernel_flags);
+  f->prog = malloc(bytes);
+  if (f->prog == NULL) return false;
+  memcpy(f->prog, buf + head, bytes);
+  f->len = bytes / sizeof(struct sock_filter);
+  f->flags = kernel_flags;
+  return true;
+}
+
+/* Best effort: a failed write only means the next create compiles again. */
+static void cache_write(const char *dir, const char *path, const char *key, size_t keylen,
+                        const struct seccomp_filter *f) {
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) return;
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  uint32_t n = (uint32_t)keylen;
+  bool ok = write(fd, &n, sizeof n) == sizeof n && write(fd, key, keylen) == (ssize_t)keylen &&
+            write(fd, &f->flags, sizeof f->flags) == sizeof f->flags &&
+            write(fd, f->prog, f->len * sizeof *f->prog) == (ssize_t)(f->len * sizeof *f->prog);
+  if (!ok || rename(tmp, path) < 0) unlink(tmp);
+}
+
+int seccomp_filter_new(json_t *sc, struct seccomp_filter **out, struct kerr *err) {
   struct seccomp_filter *f = calloc(1, sizeof *f);
   if (f == NULL) return kerr_set(err, errno, "allocate seccomp filter");
-  if (build(f, sc, no_new_privs, err) < 0) {
-    seccomp_filter_free(f);
-    return -1;
-  }
+  f->json = sc;
   *out = f;
   return 0;
 }
 
+int seccomp_filter_compile(struct seccomp_filter *f, const char *cache_dir, struct kerr *err) {
+  if (f->prog != NULL) return 0;
+  _cleanup_free_ char *profile = json_dumps(f->json, JSON_COMPACT | JSON_SORT_KEYS);
+  _cleanup_free_ char *key = NULL;
+  const struct scmp_version *v = seccomp_version();
+  if (profile == NULL || asprintf(&key, "kshim-seccomp %d libseccomp %u.%u.%u\n%s", CACHE_FORMAT, v->major,
+                                  v->minor, v->micro, profile) < 0)
+    return kerr_set(err, ENOMEM, "linux.seccomp: cache key");
+  size_t keylen = strlen(key);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%016llx", cache_dir, (unsigned long long)fnv1a(key, keylen));
+  if (cache_read(path, key, keylen, f)) return 0;
+  _cleanup_ctx_ scmp_filter_ctx ctx = NULL;
+  if (build(f->json, &ctx, &f->flags, err) < 0) return -1;
+  if (export_program(ctx, &f->prog, &f->len, err) < 0) return -1;
+  cache_write(cache_dir, path, key, keylen, f);
+  return 0;
+}
+
 int seccomp_filter_load(const struct seccomp_filter *f, struct kerr *err) {
-  int rc = seccomp_load(f->ctx);
-  if (rc < 0)
-    return kerr_set(err, -rc, "linux.seccomp: load the filter%s",
-                    rc == -EACCES || rc == -EPERM ? " (without noNewPrivileges it needs CAP_SYS_ADMIN)" : "");
+  struct sock_fprog prog = {.len = (unsigned short)f->len, .filter = f->prog};
+  if (f->prog == NULL || f->len > BPF_MAXINSNS) return kerr_set(err, EINVAL, "linux.seccomp: no compiled filter to load");
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) < 0)
+    return kerr_set(err, errno, "linux.seccomp: load the filter%s",
+                    errno == EACCES ? " (without noNewPrivileges it needs CAP_SYS_ADMIN)" : "");
   return 0;
 }
 
 void seccomp_filter_free(struct seccomp_filter *f) {
   if (f == NULL) return;
-  if (f->ctx != NULL) seccomp_release(f->ctx);
+  free(f->prog);
   free(f);
 }

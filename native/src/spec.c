@@ -508,7 +508,7 @@ static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
     return kerr_set(err, 0, CFG ": linux.rootfsPropagation: unknown value \"%s\"", prop);
   if (parse_id_mappings(lx, s, err) < 0) return -1;
   if (member(lx, "seccomp", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
-  if (v != NULL && seccomp_filter_build(v, s->process.no_new_privileges, &s->seccomp, err) < 0) return -1;
+  if (v != NULL && seccomp_filter_new(v, &s->seccomp, err) < 0) return -1;
   return 0;
 }
 
