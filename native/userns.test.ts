@@ -5,7 +5,7 @@
  * (the hostPath attack), although it holds CAP_DAC_OVERRIDE inside. Needs root.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ if (!isRoot) console.warn("native/userns.test.ts: SKIPPED, needs root (namespace
 const RANGE = 65536;
 
 type Config = Record<string, unknown> & {
+  mounts: object[];
   linux: Record<string, unknown> & { namespaces: object[] };
 };
 
@@ -126,6 +127,39 @@ describe.skipIf(!isRoot)("user namespaces (as root)", () => {
     });
   });
 
+  describe.each(["kshim", "kshim-asan", "crun"] as const)("an idmapped volume on %s", (kind) => {
+    it("belongs to the container's root, as the pod's emptyDir should, while a plain bind stays the host's", async () => {
+      const id = fx.newId("idmap");
+      const vol = join(fx.work, `vol-${id}`);
+      await mkdir(vol, { mode: 0o755 });
+      await writeFile(join(vol, "own"), "the pod's data\n", { mode: 0o600 });
+      const b = await fx.bundle(id, {
+        args: [
+          "sh",
+          "-c",
+          [
+            "stat -c 'vol owner=%u' /tmp/vol/own",
+            "cat /tmp/vol/own",
+            "echo written > /tmp/vol/new && echo write-ok",
+            `${PROBE} read:/tmp/host/secret`,
+          ].join("; "),
+        ],
+        mounts: [
+          hostPath(),
+          { destination: "/tmp/vol", type: "bind", source: vol, options: ["rbind", "rw", "idmap"] },
+        ],
+        edit: (c) => inUserns(c as Config, nextBase()),
+      });
+      const r = await runToExit(fx.rt(kind), b, id, fx.work);
+      expect(r.stderr).not.toMatch(/AddressSanitizer|runtime error/);
+      expect(r.stdout).toBe(
+        "vol owner=0\nthe pod's data\nwrite-ok\nread:/tmp/host/secret: Permission denied (errno 13)\n",
+      );
+      // written as the container's root, stored as the id the volume shows it: the host's root
+      expect(statSync(join(vol, "new")).uid).toBe(0);
+    });
+  });
+
   describe.each(["kshim", "kshim-asan"] as const)("exec on %s", (kind) => {
     it("joins the container's user namespace", async () => {
       const id = fx.newId("exec");
@@ -187,6 +221,21 @@ describe.skipIf(!isRoot)("user namespaces (as root)", () => {
           c.linux.gidMappings = [{ containerID: 0, hostID: 1_000_000, size: 0 }];
         },
         /linux\.gidMappings\[0\]\.size: 0 is out of range/,
+      );
+      await refuse(
+        "idmapnouserns",
+        (c) => {
+          c.mounts.push({ destination: "/v", type: "bind", source: "/tmp", options: ["rbind", "idmap"] });
+        },
+        /mounts\[6\]\.options: idmap needs a user namespace/,
+      );
+      await refuse(
+        "idmaptmpfs",
+        (c) => {
+          inUserns(c, 1_000_000);
+          c.mounts.push({ destination: "/v", type: "tmpfs", source: "tmpfs", options: ["idmap"] });
+        },
+        /mounts\[6\]\.options: idmap is for bind mounts/,
       );
       await refuse(
         "overlap",

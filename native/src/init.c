@@ -28,7 +28,14 @@ int init_container(const struct spec *s, const struct cgroup *cg, const char *st
   /* opened while still the host's root: the state dir (0700) is out of reach of a user namespace's */
   _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
   if (fifo < 0) return kerr_set(err, errno, "open %s", fifo_path);
-  if (userns && ns_become_userns_root(sync_fd, err) < 0) return -1;
+  if (userns) {
+    int fds[NS_MAX_PASSED_FDS];
+    size_t n;
+    if (ns_become_userns_root(sync_fd, fds, NS_MAX_PASSED_FDS, &n, err) < 0) return -1;
+    /* the trees come in the order of their mounts; this is the init's own copy of the spec */
+    for (size_t i = 0, k = 0; i < s->n_mounts; i++)
+      if (s->mounts[i].idmap) s->mounts[i].idmap_fd = k < n ? fds[k++] : -1;
+  }
   if (cg != NULL && cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
   trace_point("init: in cgroup");
   if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)

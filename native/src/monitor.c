@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "trace.h"
 #include "init.h"
+#include "mount.h"
 #include "namespaces.h"
 #include "state.h"
 
@@ -168,13 +169,35 @@ static void child(const struct monitor_args *a, bool in_cgroup, int sync_fd, int
 }
 
 /* The parent's half of a new user namespace: the id maps, the cgroup move the init cannot do
- * itself, then the go-ahead the init waits for. */
+ * itself, the idmapped mount trees only the host's root can make, then the go-ahead the init
+ * waits for, carrying the trees. */
 static int release_into_userns(const struct monitor_args *a, pid_t pid, bool in_cgroup, int sync_fd,
                                struct kerr *err) {
   if (ns_write_id_maps(a->spec, pid, err) < 0) return -1;
   if (!in_cgroup && a->cgroup->ops->enter(a->cgroup, pid, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
-  if (send(sync_fd, "1", 1, MSG_NOSIGNAL) != 1) return kerr_set(err, errno, "release the init into its user namespace");
-  return 0;
+  int fds[NS_MAX_PASSED_FDS];
+  size_t n = 0;
+  int rc = 0;
+  _cleanup_close_ int userns = -1;
+  for (size_t i = 0; i < a->spec->n_mounts && rc == 0; i++) {
+    if (!a->spec->mounts[i].idmap) continue;
+    if (n == NS_MAX_PASSED_FDS) {
+      rc = kerr_set(err, E2BIG, "mounts[%zu]: more than %d idmapped mounts", i, NS_MAX_PASSED_FDS);
+      break;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+    if (userns < 0 && (userns = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+      rc = kerr_set(err, errno, "open %s", path);
+      break;
+    }
+    int fd = mount_idmapped_tree(&a->spec->mounts[i], i, userns, err);
+    if (fd < 0) rc = -1;
+    else fds[n++] = fd;
+  }
+  if (rc == 0) rc = ns_release_userns_child(sync_fd, fds, n, err);
+  for (size_t i = 0; i < n; i++) close(fds[i]);
+  return rc;
 }
 
 void monitor_main(const struct monitor_args *a) {

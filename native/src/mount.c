@@ -75,6 +75,20 @@ static int remount_bind(int rootfd, const char *dest, unsigned long flags, struc
   return 0;
 }
 
+int mount_idmapped_tree(const struct mount_spec *m, size_t index, int userns_fd, struct kerr *err) {
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+  if (fd < 0) return kerr_set(err, errno, "mounts[%zu].source %s: open_tree", index, m->source);
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0) {
+    int e = errno;
+    close(fd);
+    return kerr_set(err, e, "mounts[%zu]: idmapped mount of %s%s", index, m->source,
+                    e == EINVAL || e == EOPNOTSUPP ? " (its filesystem or this kernel has no idmapped mounts)" : "");
+  }
+  return fd;
+}
+
 static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struct kerr *err) {
   bool file = false;
   if (m->bind) {
@@ -87,8 +101,12 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struc
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", target);
   if (m->bind) {
-    if (mount(m->source, proc, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+    if (m->idmap) {
+      if (syscall(SYS_move_mount, m->idmap_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return kerr_set(err, errno, "mounts[%zu]: attach the idmapped %s on %s", index, m->source, m->destination);
+    } else if (mount(m->source, proc, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0) {
       return kerr_set(err, errno, "mounts[%zu]: bind %s on %s", index, m->source, m->destination);
+    }
     unsigned long extra = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
     if ((m->readonly || extra != 0) &&
         remount_bind(rootfd, m->destination, extra | (m->readonly ? MS_RDONLY : 0), err) < 0)

@@ -8,8 +8,10 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -88,10 +90,45 @@ int ns_write_id_maps(const struct spec *s, pid_t pid, struct kerr *err) {
   return write_map(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, "linux.gidMappings", err);
 }
 
-int ns_become_userns_root(int sync_fd, struct kerr *err) {
+int ns_release_userns_child(int sync_fd, const int *fds, size_t n, struct kerr *err) {
+  char go = '1';
+  struct iovec iov = {.iov_base = &go, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * NS_MAX_PASSED_FDS)];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (n > NS_MAX_PASSED_FDS) return kerr_set(err, E2BIG, "user namespace: more than %d idmapped mounts", NS_MAX_PASSED_FDS);
+  if (n > 0) {
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+  }
+  if (sendmsg(sync_fd, &msg, MSG_NOSIGNAL) != 1) return kerr_set(err, errno, "release the init into its user namespace");
+  return 0;
+}
+
+int ns_become_userns_root(int sync_fd, int *fds, size_t max, size_t *n, struct kerr *err) {
   char go;
-  ssize_t n = recv(sync_fd, &go, 1, 0);
-  if (n != 1) return kerr_set(err, n < 0 ? errno : EPIPE, "user namespace: wait for the id maps");
+  struct iovec iov = {.iov_base = &go, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * NS_MAX_PASSED_FDS)];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  *n = 0;
+  ssize_t got = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
+  if (got != 1) return kerr_set(err, got < 0 ? errno : EPIPE, "user namespace: wait for the id maps");
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count && *n < max; i++) memcpy(&fds[(*n)++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+  }
   if (setresgid(0, 0, 0) < 0) return kerr_set(err, errno, "linux.gidMappings: become gid 0 (is container id 0 mapped?)");
   if (setresuid(0, 0, 0) < 0) return kerr_set(err, errno, "linux.uidMappings: become uid 0 (is container id 0 mapped?)");
   if (setgroups(0, NULL) < 0) return kerr_set(err, errno, "user namespace: drop supplementary groups");

@@ -23,6 +23,14 @@ int ns_enter_process(pid_t pid, struct kerr *err);
  * needs it). */
 int ns_write_id_maps(const struct spec *s, pid_t pid, struct kerr *err);
 
-/* Child side: waits on sync_fd until the parent has written the maps, then becomes the namespace's
- * root (uid and gid 0, no supplementary groups) so that what it creates inside has an owner there. */
-int ns_become_userns_root(int sync_fd, struct kerr *err);
+/* Most descriptors the parent hands the child with the release (idmapped mount trees). */
+#define NS_MAX_PASSED_FDS 64
+
+/* Parent side, once the maps are written: releases the child waiting in ns_become_userns_root,
+ * passing it fds (n <= NS_MAX_PASSED_FDS). */
+int ns_release_userns_child(int sync_fd, const int *fds, size_t n, struct kerr *err);
+
+/* Child side: waits on sync_fd for the release (the maps are written then), receiving up to max
+ * descriptors into fds (*n of them), then becomes the namespace's root (uid and gid 0, no
+ * supplementary groups) so that what it creates inside has an owner there. */
+int ns_become_userns_root(int sync_fd, int *fds, size_t max, size_t *n, struct kerr *err);

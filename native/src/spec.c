@@ -312,6 +312,10 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
       out->recursive = o[0] == 'r';
       continue;
     }
+    if (strcmp(o, "idmap") == 0) {
+      out->idmap = true;
+      continue;
+    }
     if (strcmp(o, "remount") == 0 || strcmp(o, "move") == 0)
       return kerr_set(err, 0, CFG ": %s.options[%zu]: \"%s\" is not supported", path, i, o);
     if (parse_propagation(o, &out->propagation) == 0) continue;
@@ -337,6 +341,8 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
       return kerr_set(err, 0, CFG ": %s.options: \"%s\" is not a bind mount option", path, out->data);
     out->readonly = (out->flags & MS_RDONLY) != 0;
     out->flags &= ~MS_RDONLY;
+  } else if (out->idmap) {
+    return kerr_set(err, 0, CFG ": %s.options: idmap is for bind mounts", path);
   }
   return 0;
 }
@@ -551,6 +557,8 @@ static int parse_spec(struct spec *s, struct kerr *err) {
     snprintf(path, sizeof path, "mounts[%zu]", i);
     s->n_mounts = i + 1;
     if (parse_mount(json_array_get(v, i), path, &s->mounts[i], err) < 0) return -1;
+    if (s->mounts[i].idmap && !(s->clone_flags & CLONE_NEWUSER))
+      return kerr_set(err, 0, CFG ": %s.options: idmap needs a user namespace in linux.namespaces", path);
   }
   return 0;
 }

@@ -24,6 +24,8 @@ struct mount_spec {
   bool recursive;
   bool readonly;
   char *data; /* comma-joined filesystem options (mode=755, size=...) */
+  bool idmap;    /* option "idmap": the source's ids seen through the container's user namespace */
+  int idmap_fd;  /* in the init: the idmapped tree the monitor made for it (see mount.h) */
 };
 
 struct namespace_spec {
