@@ -4,10 +4,12 @@
  * given the capabilities they need, so that the filter is the only thing that can stop them, and
  * each is also run unconfined to show it would succeed. Needs root.
  */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultSeccompProfile } from "../node-agent/runtime/oci/seccomp-default.js";
 import { DEFAULT_CAPS } from "./testing/oci-bundle.js";
-import { runToExit, runtimeExec, runtimeOk } from "./testing/oci-runtimes.js";
+import { ociRuntime, runToExit, runtimeExec, runtimeOk } from "./testing/oci-runtimes.js";
 import { PROBE, peerRuntimes, useRuntimeFixture } from "./testing/runtime-fixture.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -166,6 +168,40 @@ describe.skipIf(!isRoot)("linux.seccomp (as root)", () => {
       expect(r.stdout).toBe(
         `mount: ${EPERM_MSG}\nuserns: Permission denied (errno 13)\nkeyctl: ${EPERM_MSG}\n`,
       );
+    });
+  });
+
+  describe("the compiled-profile cache on kshim", () => {
+    it("compiles a profile once, and an entry under its name with another key is not trusted", async () => {
+      const rt = ociRuntime("kshim", join(fx.work, "state-cache"));
+      const cache = join(rt.root, ".seccomp-cache");
+      const run = async (label: string) => {
+        const id = fx.newId(label);
+        const b = await fx.bundle(id, {
+          args: [PROBE, "keyctl"],
+          edit: (c) => {
+            (c as Config).linux.seccomp = denyEscapes;
+          },
+        });
+        return (await runToExit(rt, b, id, fx.work)).stdout;
+      };
+      expect(await run("cache1")).toBe(`keyctl: ${EPERM_MSG}\n`);
+      const [entry, ...others] = readdirSync(cache);
+      expect(others).toEqual([]);
+      const path = join(cache, entry!);
+      const compiled = readFileSync(path);
+      expect(await run("cache2")).toBe(`keyctl: ${EPERM_MSG}\n`);
+      expect(readdirSync(cache)).toEqual([entry]);
+      // Poison the entry: a foreign key, then a program that allows everything (BPF "ret ALLOW").
+      const key = Buffer.from("not this profile");
+      const poisoned = Buffer.alloc(4 + key.length + 4 + 8);
+      poisoned.writeUInt32LE(key.length, 0);
+      key.copy(poisoned, 4);
+      poisoned.writeUInt16LE(0x06, 4 + key.length + 4);
+      poisoned.writeUInt32LE(0x7fff0000, 4 + key.length + 4 + 4);
+      writeFileSync(path, poisoned);
+      expect(await run("cache3")).toBe(`keyctl: ${EPERM_MSG}\n`);
+      expect(readFileSync(path).equals(compiled)).toBe(true);
     });
   });
 
