@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -373,7 +373,16 @@ describe("containerSecurity: accounts from the rootfs, the pod's range, the secc
     );
   });
 
+  it("refuses a hostUsers false pod whose files a user namespace's root could not reach, naming the directory", async () => {
+    await chmod(dir, 0o700);
+    const { pod, container } = input({ hostUsers: false });
+    await expect(containerSecurity(pod, container, "", rootfs, node())).rejects.toThrow(
+      `hostUsers: false: ${dir} (mode 0700) must be searchable by others (chmod o+x)`,
+    );
+  });
+
   it("gives a hostUsers false pod its range, the same one for each of its containers", async () => {
+    await chmod(dir, 0o711);
     const n = node();
     const { pod, container } = input({ hostUsers: false });
     const first = await containerSecurity(pod, container, "", rootfs, n);

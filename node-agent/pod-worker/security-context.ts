@@ -24,7 +24,8 @@
  * another identity than asked. `planSecurity` is pure; `containerSecurity` reads the image's
  * accounts and allocates the pod's id range around it.
  */
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { capabilityName, capabilityNames } from "../../controlplane/api/validation/security-context.js";
 import type { Container, Pod, SeccompProfile } from "../../proto/gen/api.js";
 import {
@@ -231,6 +232,23 @@ function chooseSeccomp(profile: SeccompProfile | undefined, seccompRoot: string)
 }
 
 /**
+ * A user-namespaced container's root is an unprivileged host id, and the runtime opens the rootfs
+ * (and the pod's files beside it in the state dir) as that id, as runc and crun do: every directory
+ * above them must be searchable by others. Said here, naming the directory, rather than as a
+ * "permission denied" from the runtime.
+ */
+async function requireSearchable(path: string): Promise<void> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0)
+      throw new SecurityContextError(
+        `hostUsers: false: ${dir} (mode ${(mode & 0o777).toString(8).padStart(4, "0")}) must be searchable by others (chmod o+x) for a user namespace's root to reach the container's files`,
+      );
+    if (dir === "/") return;
+  }
+}
+
+/**
  * The container's security as its OCI config takes it: reads the image's accounts from the
  * prepared `rootfs`, takes the pod's id range when it has `hostUsers: false` (held until
  * `NodeSecurity.userNamespaces.release(podUID)` when the pod is cleaned up), plans, and builds the
@@ -247,6 +265,7 @@ export async function containerSecurity(
     if (err instanceof ImageUserError) throw new SecurityContextError(err.message);
     throw err;
   });
+  if (pod.spec?.hostUsers === false) await requireSearchable(rootfs);
   const idRange =
     pod.spec?.hostUsers === false
       ? await node.userNamespaces.allocate(pod.metadata.uid ?? "").catch((err: Error) => {
