@@ -78,11 +78,13 @@ describe("createPodHooks", () => {
   it("assembles the hooks in the documented order, bundle last of those that prepare an attempt", () => {
     const hooks = createPodHooks();
     expect(hooks.map((h) => h.name)).toEqual([
+      "deadline",
       "sandbox",
       "cgroup",
       "volumes",
       "image",
       "logs",
+      "termination-message",
       "bundle",
       "probes",
       "lifecycle",

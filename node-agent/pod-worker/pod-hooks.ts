@@ -9,12 +9,14 @@ import type { Pod } from "../../proto/gen/api.js";
 import { iso } from "./container-attempts.js";
 import { bundleHook } from "./hook-bundle.js";
 import { cgroupHook } from "./hook-cgroup.js";
+import { deadlineHook } from "./hook-deadline.js";
 import { imageHook } from "./hook-image.js";
 import { lifecycleHook } from "./hook-lifecycle.js";
 import { logsHook } from "./hook-logs.js";
 import { metricsHook } from "./hook-metrics.js";
 import { probesHook } from "./hook-probes.js";
 import { sandboxHook } from "./hook-sandbox.js";
+import { terminationMessageHook } from "./hook-termination-message.js";
 import { volumesHook } from "./hook-volumes.js";
 import type {
   AttemptRef,
@@ -33,11 +35,13 @@ import type { PodWorkerDeps } from "./pod-worker-deps.js";
  */
 export function createPodHooks(): PodHook[] {
   return [
+    deadlineHook(),
     sandboxHook(),
     cgroupHook(),
     volumesHook(),
     imageHook(),
     logsHook(),
+    terminationMessageHook(),
     bundleHook(),
     probesHook(),
     lifecycleHook(),

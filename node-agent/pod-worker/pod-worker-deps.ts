@@ -42,6 +42,8 @@ export interface PodWorkerDeps {
   metrics?: PodMetrics;
   /** How often the loop wakes to check containers and probes. Default 1 s. */
   resyncMs?: number;
+  /** The resolv.conf pods with `dnsPolicy: Default` get a copy of. Default /etc/resolv.conf. */
+  nodeResolvConf?: string;
   /** How often ConfigMap and Secret volumes are written again from their objects. Default 10 s. */
   volumeRefreshMs?: number;
 }
