@@ -88,6 +88,13 @@ export class ContainerAttempts {
     await this.refresh(rec, spec);
   }
 
+  /** Stops the attempt for the pod's stop: preStop (the hooks' prestop), SIGTERM, SIGKILL at `deadline`. */
+  async terminate(spec: Container | undefined, rec: ContainerRecord, deadline: number): Promise<void> {
+    if (spec) await this.hooks.prestop(this.attempt(spec, rec), deadline);
+    this.run.event("Normal", "Killing", `Stopping container ${rec.name}`);
+    await this.stop(rec, Math.max(0, deadline - this.run.deps.clock.now()));
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the container stopped. */
   async stop(rec: ContainerRecord, graceMs: number): Promise<void> {
     if (!rec.id || !rec.running) return;

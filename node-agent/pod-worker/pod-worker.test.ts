@@ -122,16 +122,22 @@ function setup(spec: PodSpec, opts: Parameters<typeof recordingHook>[1] = {}) {
     backoff: { baseMs: 10_000, maxMs: 40_000, resetAfterMs: 600_000 },
   } as unknown as PodWorkerDeps;
   const worker = new PodWorker(podOf(spec, UID), deps, [recordingHook(hooks, opts)]);
-  /** Lets the loop run its due syncs, `ms` later (a moment of real time for the files of the runtime). */
+  /**
+   * Moves time on by `ms` and waits (in real time: the runtime's state dirs are files) until the
+   * loop is idle again, which it shows by setting its next resync timer.
+   */
   const tick = async (ms = 1000) => {
     clock.advance(ms);
-    for (let i = 0; i < 4; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 1000 && clock.pendingTimers() === 0; i++) await new Promise((r) => setTimeout(r, 5));
   };
-  /** Ticks until `promise` settles. */
+  /** Moves time on until `promise` settles (a stop, which sets no resync timer). */
   const until = async <T>(promise: Promise<T>): Promise<T> => {
     let done = false;
     void promise.finally(() => (done = true));
-    while (!done) await tick(100);
+    while (!done) {
+      clock.advance(100);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     return promise;
   };
   const id = (name: string, attempt = 0) => `${UID}_${name}_${attempt}`;

@@ -34,8 +34,9 @@ export class PodWorker {
   private readonly hooks: HookChain;
   private readonly attempts: ContainerAttempts;
   private readonly records = new Map<string, ContainerRecord>();
-  /** A pod-level setup failure (the pod waits in Pending), or the pod's end (Failed). */
+  /** A pod-level setup failure: the pod waits in Pending. */
   private podError: Failure | undefined;
+  /** The pod's end from a hook's verdict (DeadlineExceeded): Failed for good. */
   private failure: Failure | undefined;
   private lastReported = "";
   private running = false;
@@ -258,14 +259,7 @@ export class PodWorker {
     for (const r of live) r.ready = false;
     if (finalize) await this.report();
     if (finalize && live.length) await this.deps.waitForEndpointsWithdrawn?.(this.run.pod, deadline);
-    await Promise.all(
-      live.map(async (rec) => {
-        const spec = this.specOf(rec.name);
-        if (spec) await this.hooks.prestop(this.attempts.attempt(spec, rec), deadline);
-        this.run.event("Normal", "Killing", `Stopping container ${rec.name}`);
-        await this.attempts.stop(rec, Math.max(0, deadline - clock.now()));
-      }),
-    );
+    await Promise.all(live.map((rec) => this.attempts.terminate(this.specOf(rec.name), rec, deadline)));
     for (const id of await this.attempts.ids())
       await this.attempts.remove(id).catch((err: unknown) => warn("remove failed", id, String(err)));
     await this.hooks.postrun();
