@@ -23,11 +23,11 @@ import {
   type Lister,
   runUnelected,
   runWhenLeader,
-} from "./controllers/machinery/index.js";
+} from "./client/index.js";
+import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
-import { InformerFactory } from "./informers/informer-factory.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";

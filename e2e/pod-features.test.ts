@@ -1,8 +1,9 @@
 /**
  * Pod features on real nodes that e2e/pods.test.ts leaves out: volumes (emptyDir shared by two
  * containers, configMap and secret with items, defaultMode and subPath, a ConfigMap change reaching
- * a running pod), init containers, the startup probe, activeDeadlineSeconds, dnsPolicy Default and
- * termination messages. Every pod is created up front so the slow checks wait in parallel.
+ * a running pod), init containers, the startup probe, activeDeadlineSeconds, dnsPolicy Default,
+ * termination messages, and a securityContext user reaching the container. Every pod is created
+ * up front so the slow checks wait in parallel.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
@@ -176,6 +177,15 @@ data:
 `,
   ),
   pod(
+    "asuser",
+    `  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sleep", "1000"]
+    securityContext: {runAsUser: 1000, runAsGroup: 1000}
+`,
+  ),
+  pod(
     "termmsg",
     `  restartPolicy: Never
   containers:
@@ -346,6 +356,11 @@ describe.skipIf(!isRoot)("pod features on real nodes", () => {
 
   it("falls back to the log's tail for a failed container with FallbackToLogsOnError", async () => {
     expect(await terminated("termlogs")).toMatchObject({ exitCode: 2, message: "first words\nlast words\n" });
+  });
+
+  it("runs a container as the user its securityContext names", async () => {
+    await running("asuser");
+    expect(await exec("asuser", "main", "id -u; id -g")).toBe("1000\n1000\n");
   });
 
   it("refuses a grpc probe at the API, naming the field", async () => {

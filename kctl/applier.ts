@@ -7,11 +7,10 @@
  */
 
 import { decodeObject } from "../controlplane/api/codec.js";
-import { applyDefaults } from "../controlplane/api/defaults.js";
 import { type ApiError, isApiError } from "../controlplane/api/errors.js";
 import type { KubeObject } from "../controlplane/api/object.js";
 import { qualifiedKind } from "../controlplane/api/resources.js";
-import { validateObject } from "../controlplane/api/validation/index.js";
+import { applyDefaults, validateObject } from "../controlplane/kinds/index.js";
 import { maxObjectBytes } from "../controlplane/store/index.js";
 import { jsonEqual, lastAppliedAnnotation, threeWayMergePatch } from "./apply-patch.js";
 import type { ApiClient } from "./client.js";

@@ -109,6 +109,8 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         `test -e /proc/${process.pid} && echo host-visible || echo host-invisible`,
         "grep CapEff /proc/self/status",
         `echo masked=$(wc -c < ${maskedProbe})`,
+        // a masked directory: an empty read-only tmpfs over it
+        "echo maskeddir=$(ls /sys/firmware | wc -l) $(touch /sys/firmware/x 2>&1 | grep -c 'Read-only')",
         "grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1 | sed s/^/procsys=/",
         "(mknod /tmp/blk b 7 0 && head -c 1 /tmp/blk) >/dev/null 2>&1 && echo devices-open || echo devices-denied",
         "echo oops >&2",
@@ -122,6 +124,7 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       expect(r.stdout).toContain("host-invisible\n");
       expect(r.stdout).toMatch(new RegExp(`CapEff:\\s+${DEFAULT_CAP_EFF}`));
       expect(r.stdout).toContain("masked=0\n");
+      expect(r.stdout).toContain("maskeddir=0 1\n");
       expect(r.stdout).toContain("procsys=ro\n");
       expect(r.stdout).toContain("devices-denied\n");
       expect(r.stderr).toContain("oops");
@@ -317,7 +320,8 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       const { pid } = await stateOf(v2, id, work);
       expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
       const r = await runtimeOk(v2, ["exec", id, "--", "cat", "/proc/self/cgroup"], work);
-      expect(r.stdout).toContain(`0::${cgroups.path}/${id}\n`);
+      // the container's own cgroup namespace, rooted at its cgroup, which exec joins too
+      expect(r.stdout).toContain("0::/\n");
       await runtimeOk(v2, ["delete", "--force", id], work);
       expect(existsSync(dir)).toBe(false);
     });
@@ -334,23 +338,49 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
     });
   });
 
-  describe.skipIf(!hasCommand("runc"))("runc spec compatibility", () => {
-    it("runs the config `runc spec` writes, with a terminal-less process and no cgroup mount", async () => {
-      const id = newId("spec");
-      const dir = join(work, "bundles", id);
-      await mkdir(dir, { recursive: true });
-      execFileSync("runc", ["spec", "--bundle", dir]);
-      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-      config.process.terminal = false;
-      config.process.args = ["sh", "-c", "exit 4"];
-      config.root.path = rootfs;
-      config.mounts = config.mounts.filter((m: { type: string }) => m.type !== "cgroup");
-      config.linux.cgroupsPath = `${cgroups.path}/${id}`;
-      await writeFile(join(dir, "config.json"), JSON.stringify(config));
-      const r = await runToExit(rt("kshim-asan"), dir, id, work);
-      expect(r.exitCode, r.stderr).toBe(4);
-    });
-  });
+  // The config `runc spec` / `crun spec` write, with only what a terminal-less test must change:
+  // its cgroup mount shows the container's own cgroup, read-only, through its cgroup namespace.
+  const specTools = (["runc", "crun"] as const).filter(hasCommand);
+  const specRuntimes: RuntimeKind[] = ["kshim-asan", ...(isHybrid() ? (["kshim-v2"] as const) : [])];
+  describe.each(specTools.flatMap((tool) => specRuntimes.map((kind) => ({ tool, kind }))))(
+    "`$tool spec` config on $kind",
+    ({ tool, kind }) => {
+      it("runs unchanged, cgroup mount included", async () => {
+        const id = newId(`${tool}spec`);
+        const dir = join(work, "bundles", id);
+        await mkdir(dir, { recursive: true });
+        execFileSync(tool, ["spec"], { cwd: dir });
+        const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+        expect(config.mounts).toContainEqual(
+          expect.objectContaining({ destination: "/sys/fs/cgroup", type: "cgroup" }),
+        );
+        config.process.terminal = false;
+        const script = [
+          "cat /proc/self/cgroup",
+          "ls /sys/fs/cgroup | tr '\\n' ' '; echo",
+          "touch /sys/fs/cgroup/x 2>&1",
+          "exit 4",
+        ].join("; ");
+        config.process.args = ["sh", "-c", script];
+        config.root.path = rootfs;
+        config.linux.cgroupsPath = `${cgroups.path}/${id}`;
+        await writeFile(join(dir, "config.json"), JSON.stringify(config));
+        const r = await runToExit(rt(kind), dir, id, work);
+        expect(r.exitCode, r.stderr).toBe(4);
+        // its own cgroup is the root of every hierarchy it sees
+        for (const line of r.stdout.split("\n").filter((l) => /^\d+:/.test(l))) {
+          if (kind === "kshim-v2" ? line.startsWith("0::") : /:(memory|pids):/.test(line))
+            expect(line).toMatch(/:\/$/);
+        }
+        if (kind === "kshim-v2") {
+          expect(r.stdout).toMatch(/cgroup\.procs/);
+        } else {
+          expect(r.stdout).toMatch(/\bmemory\b.*\bpids\b/);
+        }
+        expect(r.stdout).toMatch(/touch: \/sys\/fs\/cgroup\/x: Read-only file system/);
+      });
+    },
+  );
 
   describe("bad input on kshim", () => {
     const refuse = async (label: string, edit: (c: Record<string, unknown>) => void, message: RegExp) => {
@@ -388,6 +418,55 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
         "mem",
         (c) => Object.assign(c.linux as object, { resources: { memory: { limit: "1G" } } }),
         /linux\.resources\.memory\.limit: must be an integer/,
+      );
+    });
+
+    it("refuses bad device rules, log limits and cgroup mount options, naming the field", async () => {
+      const devices = (rules: object[]) => (c: Record<string, unknown>) =>
+        Object.assign(c.linux as object, { resources: { devices: rules } });
+      await refuse(
+        "devtype",
+        devices([{ allow: true, type: "x", access: "r" }]),
+        /linux\.resources\.devices\[0\]\.type: "x" is not a, b or c/,
+      );
+      await refuse(
+        "devaccess",
+        devices([{ allow: false }, { allow: true, type: "c", major: 1, minor: 3, access: "rwz" }]),
+        /linux\.resources\.devices\[1\]\.access: "rwz" is not made of r, w and m/,
+      );
+      await refuse(
+        "devallow",
+        devices([{ type: "c", access: "r" }]),
+        /linux\.resources\.devices\[0\]\.allow: required/,
+      );
+      await refuse(
+        "devall",
+        devices([{ allow: true, type: "a", major: 8 }]),
+        /linux\.resources\.devices\[0\]: type "a" \(all devices\) takes no major or minor/,
+      );
+      await refuse(
+        "devmajor",
+        devices([{ allow: true, type: "b", major: 5000, minor: 0 }]),
+        /linux\.resources\.devices\[0\]\.major: must be a device number up to 4095 or -1/,
+      );
+      const annotate = (key: string, value: string) => (c: Record<string, unknown>) => {
+        c.annotations = { [key]: value };
+      };
+      await refuse(
+        "logsize",
+        annotate("io.kctl.log.max-size", "10MB"),
+        /annotations\["io\.kctl\.log\.max-size"\]: "10MB" is not a size/,
+      );
+      await refuse(
+        "logfiles",
+        annotate("io.kctl.log.max-files", "1"),
+        /annotations\["io\.kctl\.log\.max-files"\]: "1" is not a count in \[2, 1000\]/,
+      );
+      await refuse(
+        "cgmount",
+        (c) =>
+          (c.mounts as object[]).push({ destination: "/sys/fs/cgroup", type: "cgroup", options: ["rbind"] }),
+        /mounts\[6\]\.options: a cgroup mount takes only flags/,
       );
     });
 

@@ -295,11 +295,11 @@ describe("decodeObject errors", () => {
     ],
     [
       "an unknown field",
-      pod({ securityContext: { privileged: true } }),
+      pod({ securityContext: { privileged: true, seccompProfile: { type: "Unconfined" }, sysctls: [] } }),
       {
-        field: "spec.containers[0].securityContext",
+        field: "spec.containers[0].securityContext.sysctls",
         reason: "FieldValueNotSupported",
-        message: 'unknown field "securityContext": not part of the schema this API server supports',
+        message: 'unknown field "sysctls": not part of the schema this API server supports',
       },
     ],
     [

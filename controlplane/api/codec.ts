@@ -9,6 +9,7 @@
  */
 
 import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
+import { describeValue } from "./describe-value.js";
 import { ApiError, type FieldCause, invalid } from "./errors.js";
 import { type KubeObject, setEntry } from "./object.js";
 import { quantityError } from "./quantity.js";
@@ -47,14 +48,6 @@ const integerRanges: Record<string, readonly [number, number]> = {
 
 const rfc3339Re = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const base64Re = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** Renders a value the way Kubernetes prints it in "Invalid value: ..." messages. */
-export function describeValue(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "[...]";
-  if (typeof value === "object") return "{...}";
-  return JSON.stringify(value);
-}
 
 function jsonType(value: unknown): string {
   if (value === null) return "null";

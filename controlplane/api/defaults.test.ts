@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Deployment, Pod, ReplicaSet, Secret, Service } from "../../proto/gen/api.js";
+import { applyDefaults } from "../kinds/index.js";
 import { decodeObject } from "./codec.js";
-import { applyDefaults, pullPolicyFor } from "./defaults.js";
+import { pullPolicyFor } from "./defaults.js";
 import type { KubeObject } from "./object.js";
 import { resourceForKind } from "./resources.js";
 

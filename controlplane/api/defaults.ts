@@ -1,8 +1,9 @@
 /**
  * Kubernetes' defaulting of object fields a user may leave out (restartPolicy, imagePullPolicy,
- * probe timings, Deployment strategy, Service type and targetPort, Secret type, ...). It fills only
- * absent fields and never touches metadata: the apiserver sets namespace, uid, timestamps and
- * generation itself.
+ * probe timings, Deployment strategy, Service type and targetPort, Secret type, ...), one function
+ * per kind, each registered by its kind in controlplane/kinds (`applyDefaults` there dispatches).
+ * They fill only absent fields, in place, are idempotent, and never touch metadata: the apiserver
+ * sets namespace, uid, timestamps and generation itself.
  */
 
 import type {
@@ -16,55 +17,24 @@ import type {
   Secret,
   Service,
 } from "../../proto/gen/api.js";
-import { type KubeObject, setEntry } from "./object.js";
-import type { ResourceInfo } from "./resources.js";
+import { setEntry } from "./object.js";
 
 /** Mode 0644, the default for files projected from ConfigMaps and Secrets. */
 const defaultFileMode = 0o644;
 
-/**
- * Fills Kubernetes' defaults into `obj`, a freshly decoded object of resource `info`, in place, and
- * returns it. Idempotent: defaulting an already defaulted object changes nothing, so the apiserver
- * may call it on every create and update (before `validateObject`). Kinds without defaults pass
- * through unchanged.
- */
-export function applyDefaults<T extends KubeObject>(info: ResourceInfo, obj: T): T {
-  switch (info.kind) {
-    case "Pod": {
-      const pod = obj as { spec?: PodSpec };
-      pod.spec ??= {};
-      defaultPodSpec(pod.spec);
-      break;
-    }
-    case "ReplicaSet":
-      defaultReplicaSet(obj as unknown as ReplicaSet);
-      break;
-    case "Deployment":
-      defaultDeployment(obj as unknown as Deployment);
-      break;
-    case "Service":
-      defaultService(obj as unknown as Service);
-      break;
-    case "Endpoints":
-      for (const subset of (obj as unknown as Endpoints).subsets ?? []) {
-        for (const port of subset.ports ?? []) port.protocol ??= "TCP";
-      }
-      break;
-    case "Secret":
-      defaultSecret(obj as unknown as Secret);
-      break;
-  }
-  return obj;
+export function defaultPod(pod: { spec?: PodSpec }): void {
+  pod.spec ??= {};
+  defaultPodSpec(pod.spec);
 }
 
-function defaultReplicaSet(rs: ReplicaSet): void {
+export function defaultReplicaSet(rs: ReplicaSet): void {
   rs.spec ??= {};
   const spec = rs.spec;
   spec.replicas ??= 1;
   defaultTemplate(spec.template);
 }
 
-function defaultDeployment(d: Deployment): void {
+export function defaultDeployment(d: Deployment): void {
   d.spec ??= {};
   const spec = d.spec;
   spec.replicas ??= 1;
@@ -148,7 +118,7 @@ export function pullPolicyFor(image: string): "Always" | "IfNotPresent" {
   return tag === "" || tag === "latest" ? "Always" : "IfNotPresent";
 }
 
-function defaultService(svc: Service): void {
+export function defaultService(svc: Service): void {
   svc.spec ??= {};
   const spec = svc.spec;
   spec.type ??= "ClusterIP";
@@ -165,7 +135,7 @@ function defaultService(svc: Service): void {
 }
 
 // stringData is write-only, as in Kubernetes: merged into data (winning over the same key), then dropped.
-function defaultSecret(secret: Secret): void {
+export function defaultSecret(secret: Secret): void {
   secret.type ??= "Opaque";
   if (secret.stringData) {
     secret.data ??= {};
@@ -173,5 +143,11 @@ function defaultSecret(secret: Secret): void {
       setEntry(secret.data, k, Buffer.from(v, "utf8").toString("base64"));
     }
     delete secret.stringData;
+  }
+}
+
+export function defaultEndpoints(ep: Endpoints): void {
+  for (const subset of ep.subsets ?? []) {
+    for (const port of subset.ports ?? []) port.protocol ??= "TCP";
   }
 }

@@ -2,11 +2,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { applyDefaults, validateObject } from "../kinds/index.js";
 import { decodeObject } from "./codec.js";
-import { applyDefaults } from "./defaults.js";
 import { invalid, isApiError } from "./errors.js";
 import { resourceForKind } from "./resources.js";
-import { validateObject } from "./validation/index.js";
 
 /**
  * Runs every document of every manifest in a folder through the apiserver's create pipeline
@@ -73,8 +72,11 @@ describe("manifests through decode, defaults and validation", () => {
       "fields.yaml": [
         `Invalid: Pod "hardened" is invalid: ${[
           unsupported("spec.serviceAccountName"),
-          unsupported("spec.securityContext"),
-          unsupported("spec.containers[0].securityContext"),
+          unsupported("spec.shareProcessNamespace"),
+        ].join(", ")}`,
+        `Invalid: Pod "labelled" is invalid: ${[
+          "spec.containers[0].securityContext.seLinuxOptions: Forbidden: SELinux is not supported by this cluster's nodes",
+          "spec.securityContext.sysctls: Forbidden: sysctls are not supported by this cluster's nodes",
         ].join(", ")}`,
         'Invalid: Service "public" is invalid: spec.type: Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort"',
         'BadRequest: no matches for kind "Job" in version "batch/v1"',

@@ -1,165 +1,17 @@
 /**
- * The registry of API resources: how a kind is named on the wire (group, version, plural, short
- * names), whether it lives in a namespace, which subresources it has, and which message in
+ * The lookups over the API's resources: how a kind is named on the wire (group, version, plural,
+ * short names), whether it lives in a namespace, which subresources it has, and which message in
  * `proto/api.proto` describes it. The apiserver routes, the store's etcd keys, discovery and kctl's
- * kind lookup all read this one table.
+ * kind lookup all read this one table; each row is declared by its kind's file in
+ * controlplane/kinds, next to the rest of that kind's rules.
  */
+import { kinds } from "../kinds/index.js";
+import type { ResourceInfo } from "./resource-info.js";
 
-export type Subresource = "status" | "scale" | "binding" | "log" | "exec";
+export type { ResourceInfo, Subresource } from "./resource-info.js";
 
-export interface ResourceInfo {
-  /** API group; "" is the core group served under /api/v1. */
-  group: string;
-  version: string;
-  kind: string;
-  /** Lower-case plural used in paths and etcd keys. */
-  plural: string;
-  singular: string;
-  shortNames: readonly string[];
-  namespaced: boolean;
-  subresources: readonly Subresource[];
-  /** Fully qualified message name in proto/api.proto. */
-  message: string;
-  /** Kinds whose status is owned by controllers or agents: updates of the main resource keep the old status. */
-  hasStatus: boolean;
-}
-
-const r = (info: ResourceInfo): ResourceInfo => info;
-
-export const resources: readonly ResourceInfo[] = [
-  r({
-    group: "",
-    version: "v1",
-    kind: "Namespace",
-    plural: "namespaces",
-    singular: "namespace",
-    shortNames: ["ns"],
-    namespaced: false,
-    subresources: ["status"],
-    message: "kctl.api.Namespace",
-    hasStatus: true,
-  }),
-  r({
-    group: "",
-    version: "v1",
-    kind: "Pod",
-    plural: "pods",
-    singular: "pod",
-    shortNames: ["po"],
-    namespaced: true,
-    subresources: ["status", "binding", "log", "exec"],
-    message: "kctl.api.Pod",
-    hasStatus: true,
-  }),
-  r({
-    group: "",
-    version: "v1",
-    kind: "Service",
-    plural: "services",
-    singular: "service",
-    shortNames: ["svc"],
-    namespaced: true,
-    subresources: ["status"],
-    message: "kctl.api.Service",
-    hasStatus: true,
-  }),
-  r({
-    group: "",
-    version: "v1",
-    kind: "Endpoints",
-    plural: "endpoints",
-    singular: "endpoints",
-    shortNames: ["ep"],
-    namespaced: true,
-    subresources: [],
-    message: "kctl.api.Endpoints",
-    hasStatus: false,
-  }),
-  r({
-    group: "",
-    version: "v1",
-    kind: "Node",
-    plural: "nodes",
-    singular: "node",
-    shortNames: ["no"],
-    namespaced: false,
-    subresources: ["status"],
-    message: "kctl.api.Node",
-    hasStatus: true,
-  }),
-  r({
-    group: "",
-    version: "v1",
-    kind: "Event",
-    plural: "events",
-    singular: "event",
-    shortNames: ["ev"],
-    namespaced: true,
-    subresources: [],
-    message: "kctl.api.Event",
-    hasStatus: false,
-  }),
-  r({
-    group: "",
-    version: "v1",
-    kind: "ConfigMap",
-    plural: "configmaps",
-    singular: "configmap",
-    shortNames: ["cm"],
-    namespaced: true,
-    subresources: [],
-    message: "kctl.api.ConfigMap",
-    hasStatus: false,
-  }),
-  r({
-    group: "",
-    version: "v1",
-    kind: "Secret",
-    plural: "secrets",
-    singular: "secret",
-    shortNames: [],
-    namespaced: true,
-    subresources: [],
-    message: "kctl.api.Secret",
-    hasStatus: false,
-  }),
-  r({
-    group: "apps",
-    version: "v1",
-    kind: "ReplicaSet",
-    plural: "replicasets",
-    singular: "replicaset",
-    shortNames: ["rs"],
-    namespaced: true,
-    subresources: ["status", "scale"],
-    message: "kctl.api.ReplicaSet",
-    hasStatus: true,
-  }),
-  r({
-    group: "apps",
-    version: "v1",
-    kind: "Deployment",
-    plural: "deployments",
-    singular: "deployment",
-    shortNames: ["deploy"],
-    namespaced: true,
-    subresources: ["status", "scale"],
-    message: "kctl.api.Deployment",
-    hasStatus: true,
-  }),
-  r({
-    group: "coordination.k8s.io",
-    version: "v1",
-    kind: "Lease",
-    plural: "leases",
-    singular: "lease",
-    shortNames: [],
-    namespaced: true,
-    subresources: [],
-    message: "kctl.api.Lease",
-    hasStatus: false,
-  }),
-];
+/** Every served resource, in discovery order. */
+export const resources: readonly ResourceInfo[] = kinds.map((k) => k.resource);
 
 export function apiVersionOf(info: ResourceInfo): string {
   return info.group ? `${info.group}/${info.version}` : info.version;

@@ -10,8 +10,9 @@ import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { bootstrapGroup, type User } from "../apiserver/index.js";
-import type { Lister } from "../controllers/machinery/index.js";
+import type { Lister } from "../client/index.js";
 import type { Registry } from "../registry/index.js";
+import { rfc3339 } from "../util/time.js";
 
 const secrets = resourceForKind("v1", "Secret")!;
 export const bootstrapTokenType = "bootstrap.kubernetes.io/token";
@@ -52,10 +53,7 @@ export function bootstrapTokenSecret(opts: BootstrapTokenOptions): Secret & Kube
     "usage-bootstrap-authentication": b64("true"),
   };
   if (opts.ttlSeconds > 0) {
-    const expires = new Date((opts.now ?? Date.now()) + opts.ttlSeconds * 1000)
-      .toISOString()
-      .replace(/\.\d+Z$/, "Z");
-    data.expiration = b64(expires);
+    data.expiration = b64(rfc3339((opts.now ?? Date.now()) + opts.ttlSeconds * 1000));
   }
   if (opts.description) data.description = b64(opts.description);
   return {

@@ -6,7 +6,7 @@ import type { Registry } from "prom-client";
 import type { Endpoints, Service } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
-import type { InformerFactory } from "../informers/informer-factory.js";
+import type { InformerFactory } from "../client/informer-factory.js";
 import { type ClusterDnsSource, ClusterRecords } from "./cluster-records.js";
 import { newResponder } from "./dns-messages.js";
 import { type RunningDnsServer, startDnsServer } from "./dns-server.js";

@@ -13,7 +13,7 @@
  */
 import type { Endpoints, Service } from "../../proto/gen/api.js";
 import { dns1123SubdomainErrors } from "../api/labels.js";
-import type { DeepReadonly } from "../controllers/machinery/index.js";
+import type { DeepReadonly } from "../client/index.js";
 
 /** What the lookup reads: Services and Endpoints by `namespace/name`, and whether the caches are filled. */
 export interface ClusterDnsSource {

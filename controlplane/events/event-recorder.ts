@@ -10,6 +10,7 @@ import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
 import { type Clock, realClock } from "../util/clock.js";
+import { rfc3339 } from "../util/time.js";
 import { tracer } from "../util/trace.js";
 
 const trace = tracer("events");
@@ -68,7 +69,7 @@ export class EventRecorder implements EventSink {
     const namespace = meta.namespace || "default";
     const key = [meta.uid ?? `${namespace}/${meta.name}`, type, reason, message].join("\u0000");
     const now = this.clock.now();
-    const timestamp = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
+    const timestamp = rfc3339(now);
     const seen = this.recent.get(key);
     if (seen && now - seen.at < this.window) {
       seen.count++;

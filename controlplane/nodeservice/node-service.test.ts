@@ -8,7 +8,7 @@ import { NodeClient } from "../../node-agent/agent/node-client.js";
 import type { ObjectEvent } from "../../proto/gen/node.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
-import { InformerFactory } from "../informers/informer-factory.js";
+import { InformerFactory } from "../client/informer-factory.js";
 import { ensureCa, ensureServingCert, issueCertificate, type KeyPair } from "../pki/pki.js";
 import { Registry } from "../registry/index.js";
 import { Store } from "../store/index.js";

@@ -7,7 +7,7 @@
  */
 import type { Pod } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
-import { byNodeNameIndex, type DeepReadonly, type Informer } from "../controllers/machinery/index.js";
+import { byNodeNameIndex, type DeepReadonly, type Informer } from "../client/index.js";
 
 export type ObjectChange = "ADDED" | "MODIFIED" | "DELETED";
 

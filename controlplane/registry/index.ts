@@ -5,12 +5,7 @@
  * never speak HTTP or touch etcd except through the store.
  */
 
-export {
-  foregroundFinalizer,
-  namespaceFinalizer,
-  orphanFinalizer,
-  type PropagationPolicy,
-} from "./lifecycle.js";
+export type { PropagationPolicy } from "./lifecycle.js";
 export { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 export {
   type CachedWriteOptions,

@@ -1,16 +1,13 @@
 /**
- * The per-kind rules of an object's life that are not validation: what status a new object starts
- * with, when a write counts as a spec change (bumping metadata.generation), and how a delete request
+ * The rules of an object's life that are not validation (the status a new object starts with is
+ * its kind's, controlplane/kinds): when a write counts as a spec change (bumping metadata.generation), and how a delete request
  * turns into finalizers, a deletion timestamp and a grace period. Pure functions of their inputs.
  */
 import type { ObjectMeta } from "../../proto/gen/api.js";
+import { foregroundFinalizer, namespaceFinalizer, orphanFinalizer } from "../api/finalizers.js";
 import type { KubeObject } from "../api/object.js";
 import type { ResourceInfo } from "../api/resources.js";
-
-/** RFC 3339 with whole seconds, as Kubernetes writes timestamps: "2024-05-01T12:00:00Z". */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+import { rfc3339 } from "../util/time.js";
 
 const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -21,28 +18,11 @@ export function generatedName(prefix: string, random: () => number): string {
   return `${prefix}${suffix}`;
 }
 
-/**
- * Status a new object starts with: owners of status (controllers, agents) fill it later, so what a
- * client sends is dropped, except for Nodes, which their agent registers with status.
- */
-export function initialStatus(info: ResourceInfo, obj: KubeObject): unknown {
-  if (!info.hasStatus || info.kind === "Node") return obj.status;
-  if (info.kind === "Pod") return { phase: "Pending" };
-  if (info.kind === "Namespace") return { phase: "Active" };
-  return undefined;
-}
-
 /** True when anything outside metadata and status differs: that is a new generation. */
 export function specChanged(old: KubeObject, next: KubeObject): boolean {
   const strip = ({ metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest }: KubeObject) => rest;
   return JSON.stringify(strip(old)) !== JSON.stringify(strip(next));
 }
-
-/** Finalizers the garbage collector acts on, recorded by a delete's propagation policy. */
-export const orphanFinalizer = "orphan";
-export const foregroundFinalizer = "foregroundDeletion";
-/** Held by a terminating Namespace until the namespace controller has emptied it and removes it. */
-export const namespaceFinalizer = "kubernetes";
 
 export type PropagationPolicy = "Orphan" | "Background" | "Foreground";
 

@@ -14,13 +14,12 @@
 import { randomUUID } from "node:crypto";
 import type { Binding, Scale } from "../../proto/gen/api.js";
 import { decodeMessage, decodeObject } from "../api/codec.js";
-import { applyDefaults } from "../api/defaults.js";
 import { ApiError, conflict, type FieldCause, invalid, isApiError, notFound } from "../api/errors.js";
 import { parseSelector } from "../api/labels.js";
 import type { KubeObject } from "../api/object.js";
 import { apiVersionOf, type ResourceInfo, resourceForPlural } from "../api/resources.js";
-import { validateObject } from "../api/validation/index.js";
 import type { WatchEvent } from "../api/watch.js";
+import { applyDefaults, initialStatus, validateObject } from "../kinds/index.js";
 import { parseFieldSelector } from "../store/field-selector.js";
 import {
   checkObjectSize,
@@ -31,14 +30,13 @@ import {
   type WatchHandle,
 } from "../store/store.js";
 import { type Clock, realClock } from "../util/clock.js";
+import { rfc3339 } from "../util/time.js";
 import {
   type DeleteRequest,
   generatedName,
-  initialStatus,
   type PropagationPolicy,
   planDeletion,
   readyToRemove,
-  rfc3339,
   specChanged,
 } from "./lifecycle.js";
 import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";

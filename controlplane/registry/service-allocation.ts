@@ -22,7 +22,7 @@ import { nodePortRange as validNodePorts } from "../api/validation/service.js";
 import type { Store } from "../store/store.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { cidrContains, cidrSize, formatCidr, formatIPv4, parseCidr, parseIPv4 } from "../util/ipv4.js";
-import { rfc3339 } from "./lifecycle.js";
+import { rfc3339 } from "../util/time.js";
 
 export const defaultServiceCidr = "10.96.0.0/16";
 export const defaultNodePortRange: readonly [number, number] = [validNodePorts[0], validNodePorts[1]];

@@ -10,7 +10,7 @@ import {
   type Selector,
   selectorFromLabelSelector,
 } from "../api/labels.js";
-import type { DeepReadonly } from "../controllers/machinery/readonly.js";
+import type { DeepReadonly } from "../client/readonly.js";
 import { tracer } from "../util/trace.js";
 
 const trace = tracer("scheduler");

@@ -7,7 +7,7 @@
  */
 import type { Node } from "../../proto/gen/api.js";
 import type { Selector } from "../api/labels.js";
-import type { DeepReadonly } from "../controllers/machinery/readonly.js";
+import type { DeepReadonly } from "../client/readonly.js";
 import type { Clock } from "../util/clock.js";
 import type { AntiAffinityTerm } from "./anti-affinity-terms.js";
 import { NodeInfo } from "./node-info.js";

@@ -5,7 +5,7 @@
  * ANDed; a term with no requirements, or an empty term list, matches no node.
  */
 import type { NodeAffinity, NodeSelectorRequirement } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../controllers/machinery/readonly.js";
+import type { DeepReadonly } from "../client/readonly.js";
 
 export type NodeMatcher = (labels: Readonly<Record<string, string>>, nodeName: string) => boolean;
 

@@ -5,7 +5,7 @@
  */
 import type { Node, Taint } from "../../proto/gen/api.js";
 import { quantityIntValue, quantityMilliValue } from "../api/quantity.js";
-import type { DeepReadonly } from "../controllers/machinery/readonly.js";
+import type { DeepReadonly } from "../client/readonly.js";
 import { tracer } from "../util/trace.js";
 import type { PodInfo } from "./pod-info.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deepFreeze } from "../controllers/machinery/readonly.js";
+import { deepFreeze } from "../client/readonly.js";
 import { FakeClock } from "../util/clock.js";
 import { podInfo } from "./pod-info.js";
 import { SchedulingQueue } from "./queue.js";

@@ -5,7 +5,7 @@
  * changed, a pod removed) or a periodic flush (after `maxParkedMs`) sends back to be retried.
  */
 import type { Pod } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../controllers/machinery/readonly.js";
+import type { DeepReadonly } from "../client/readonly.js";
 import type { Clock, Timer } from "../util/clock.js";
 import type { PodInfo } from "./pod-info.js";
 

@@ -9,8 +9,8 @@ import { Registry } from "prom-client";
 import type { Node, Pod, PodCondition } from "../../proto/gen/api.js";
 import { isApiError } from "../api/errors.js";
 import { objectKey } from "../api/object.js";
-import type { EventHandler } from "../controllers/machinery/informer.js";
-import type { DeepReadonly } from "../controllers/machinery/readonly.js";
+import type { Informer } from "../client/informer.js";
+import type { DeepReadonly } from "../client/readonly.js";
 import { type Clock, realClock, type Timer } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
 import { SchedulingAlgorithm } from "./algorithm.js";
@@ -31,11 +31,8 @@ import { defaultScores, type Score } from "./scores.js";
 
 const trace = tracer("scheduler");
 
-/** What the scheduler needs of an informer; `Informer<Pod>` / `Informer<Node>` satisfy it. */
-export interface InformerSource<T> {
-  addEventHandler(handler: EventHandler<T>): () => void;
-  waitForSync(): Promise<void>;
-}
+/** The part of the client package's `Informer` the scheduler uses; unit tests fake only this. */
+export type InformerSource<T> = Pick<Informer<T>, "addEventHandler" | "waitForSync">;
 
 export interface SchedulerEvent {
   pod: DeepReadonly<Pod>;

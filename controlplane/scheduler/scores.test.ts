@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Node, Pod } from "../../proto/gen/api.js";
-import { deepFreeze } from "../controllers/machinery/readonly.js";
+import { deepFreeze } from "../client/readonly.js";
 import { FakeClock } from "../util/clock.js";
 import { SchedulerCache } from "./cache.js";
 import { podInfo } from "./pod-info.js";

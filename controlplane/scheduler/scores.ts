@@ -6,10 +6,11 @@
  *   `controller: true`) on the node scores higher: 100 * (max - count) / max over the candidates;
  * - PreferNoSchedule taints (weight 3): fewer untolerated ones scores higher, same normalization.
  */
+
+import { toleratedByAny } from "../api/tolerations.js";
 import type { SchedulerCache } from "./cache.js";
 import type { NodeInfo } from "./node-info.js";
 import type { PodInfo } from "./pod-info.js";
-import { toleratedByAny } from "./tolerations.js";
 
 export interface NodeScorer {
   /**

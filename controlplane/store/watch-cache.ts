@@ -14,7 +14,7 @@ import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
 import type { ResourceInfo } from "../api/resources.js";
 import type { WatchEvent } from "../api/watch.js";
-import { deepFreeze } from "../controllers/machinery/readonly.js";
+import { deepFreeze } from "../client/readonly.js";
 import type { Clock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
 import { EventGate, resumeAfter, scheduleBookmarks, selectEvent, type WatchHandle } from "./watch.js";

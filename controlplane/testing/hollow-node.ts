@@ -18,6 +18,7 @@ import type { Pod } from "../../proto/gen/api.js";
 import type { KeyPair } from "../pki/pki.js";
 import { type Clock, realClock, type Timer } from "../util/clock.js";
 import { formatIPv4, nthAddress, parseCidr } from "../util/ipv4.js";
+import { rfc3339 } from "../util/time.js";
 import { tracer } from "../util/trace.js";
 
 const trace = tracer("hollow-node");
@@ -195,7 +196,7 @@ export class HollowNode implements PodHost {
     const readyAfter = this.opts.readyAfterMs ?? 0;
     const willBeReady = this.opts.becomesReady?.(t.pod) ?? true;
     const ip = this.allocateIp();
-    const startedAt = () => new Date(this.clock.now()).toISOString().replace(/\.\d+Z$/, "Z");
+    const startedAt = () => rfc3339(this.clock.now());
     t.timers.push(
       this.clock.setTimer(runningAfter, () => {
         const since = startedAt();

@@ -8,6 +8,7 @@ import type { Registry as MetricsRegistry } from "prom-client";
 import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
+import type { InformerFactory } from "../client/informer-factory.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
@@ -16,7 +17,6 @@ import { startNodeLifecycleController } from "../controllers/node-lifecycle/inde
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
-import type { InformerFactory } from "../informers/informer-factory.js";
 import type { Registry } from "../registry/index.js";
 import { tracer } from "../util/trace.js";
 import { registryClient } from "./registry-client.js";

@@ -4,7 +4,7 @@
  * controllers branch on their reasons.
  */
 import type { KubeObject } from "../api/object.js";
-import type { ApiObject, ControllerClient } from "../controllers/client.js";
+import type { ApiObject, ControllerClient } from "../client/controller-client.js";
 import type { Registry } from "../registry/index.js";
 
 export function registryClient(registry: Registry): ControllerClient {

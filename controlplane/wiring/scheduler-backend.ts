@@ -5,9 +5,9 @@
 import type { Node, Pod, PodCondition } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
-import type { DeepReadonly } from "../controllers/machinery/index.js";
+import type { DeepReadonly } from "../client/index.js";
+import type { InformerFactory } from "../client/informer-factory.js";
 import type { EventSink } from "../events/event-recorder.js";
-import type { InformerFactory } from "../informers/informer-factory.js";
 import type { Registry } from "../registry/index.js";
 import type { SchedulerBackend } from "../scheduler/index.js";
 

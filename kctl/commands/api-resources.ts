@@ -5,10 +5,10 @@
  */
 
 import { resources } from "../../controlplane/api/resources.js";
+import { formatTable } from "../../controlplane/printers/text-table.js";
 import type { ApiClient } from "../client.js";
 import type { Command } from "../command.js";
 import { CliError, errorLines } from "../errors.js";
-import { formatTable } from "../printers/table.js";
 
 interface Row {
   name: string;

@@ -11,7 +11,7 @@ import type { Endpoints, Event } from "../../proto/gen/api.js";
 import type { ApiClient } from "../client.js";
 import type { Command } from "../command.js";
 import { allNamespacesFlag, namespaceFlag, selectorFlag } from "../common-flags.js";
-import { describeObject } from "../describe/kinds.js";
+import { describeObject } from "../describe/describe-object.js";
 import { errorLines, UsageError } from "../errors.js";
 import { namespaceFlagValue, parseTargets, selectorFlagValue } from "../targets.js";
 

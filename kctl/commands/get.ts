@@ -7,7 +7,9 @@
 import { isApiError } from "../../controlplane/api/errors.js";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import type { ResourceInfo } from "../../controlplane/api/resources.js";
-import { eventTime, headerRow, objectRow, type TableOptions } from "../../controlplane/printers/columns.js";
+import { eventTime } from "../../controlplane/printers/cells.js";
+import { headerRow, objectRow, type TableOptions } from "../../controlplane/printers/columns.js";
+import { TableWriter } from "../../controlplane/printers/text-table.js";
 import type { ApiClient } from "../client.js";
 import type { CliIO, Command } from "../command.js";
 import { allNamespacesFlag, namespaceFlag, selectorFlag } from "../common-flags.js";
@@ -19,7 +21,6 @@ import {
   nameOf,
   parseOutputFlag,
 } from "../printers/object-output.js";
-import { TableWriter } from "../printers/table.js";
 import { namespaceFlagValue, parseTargets, selectorFlagValue, type Target } from "../targets.js";
 
 interface Gathered {

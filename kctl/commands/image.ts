@@ -10,10 +10,10 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { formatTable } from "../../controlplane/printers/text-table.js";
 import { buildBusyboxImage, ImageStore, type ImportedImage } from "../../node-agent/runtime/images/index.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
-import { formatTable } from "../printers/table.js";
 
 /** Where `kctl up` and `kctl join` keep the local agent's state by default. */
 export const defaultAgentStateDir = "/var/lib/kctl/agent";

@@ -14,13 +14,15 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultAgentStateDir } from "./image.js";
+import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 
 export const joinCommand: Command = {
   name: "join",
   summary: "Join this host to a cluster as a node and run its agent in the foreground",
   usage: [
     "kctl join SERVER --token TOKEN (--ca-cert-hash sha256:HEX | --ca-file PATH) [--node-name NAME]",
-    "          [--state-dir DIR] [--address IP]",
+    "          [--state-dir DIR] [--address IP] [--allow-privileged]",
+    "          [--pod-pids-limit N]",
     "",
     "Example (the command `kctl token create` prints):",
     "  kctl join https://10.0.0.5:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:...",
@@ -58,8 +60,15 @@ export const joinCommand: Command = {
       placeholder: "HOST:PORT",
       help: "serve Prometheus metrics here, e.g. 127.0.0.1:10249",
     },
+    {
+      name: "allow-privileged",
+      kind: "boolean",
+      help: "run pods' privileged containers (securityContext.privileged); refused by default",
+    },
+    podPidsLimitFlag,
   ],
   async run(ctx) {
+    const podPidsLimit = podPidsLimitOption(ctx.flags);
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
     let identity = await loadIdentity(stateDir);
     if (!identity) {
@@ -100,8 +109,10 @@ export const joinCommand: Command = {
     const agent = startAgent({
       identity,
       stateDir,
+      ...podPidsLimit,
       ...(address ? { address } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
+      allowPrivileged: ctx.flags.bool("allow-privileged"),
     });
     try {
       const stopped = new Promise<void>((resolve) =>

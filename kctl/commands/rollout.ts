@@ -11,13 +11,14 @@ import {
   RollbackError,
   rolloutHistory,
 } from "../../controlplane/controllers/deployment/index.js";
+import { formatTable } from "../../controlplane/printers/text-table.js";
+import { rfc3339 } from "../../controlplane/util/time.js";
 import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import { ApiClient, retryOnConflict } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
 import { namespaceFlag, parseTimeout } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatValue } from "../printers/object-output.js";
-import { formatTable } from "../printers/table.js";
 import { followRollout } from "../rollout/follow-rollout.js";
 import { parseWorkload, type Workload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";
@@ -209,7 +210,7 @@ async function restart(ctx: CommandContext, client: ApiClient, t: Target): Promi
   if (d.spec?.paused) {
     throw new CliError(`can't restart paused ${t.label} (run "kctl rollout resume ${t.label}" first)`);
   }
-  const now = new Date(ctx.io.clock.now()).toISOString().replace(/\.\d+Z$/, "Z");
+  const now = rfc3339(ctx.io.clock.now());
   await client.patch(t.info, t.namespace, t.name, {
     spec: { template: { metadata: { annotations: { [restartedAtAnnotation]: now } } } },
   });

@@ -10,9 +10,9 @@ import {
   generateBootstrapToken,
 } from "../../controlplane/bootstrap/bootstrap-tokens.js";
 import { caCertHash } from "../../controlplane/bootstrap/join-endpoint.js";
+import { formatTable } from "../../controlplane/printers/text-table.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
-import { formatTable } from "../printers/table.js";
 
 const secrets = resourceForKind("v1", "Secret")!;
 

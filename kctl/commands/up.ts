@@ -15,6 +15,7 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
+import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 
 export const defaultStateDir = "/var/lib/kctl";
 
@@ -47,7 +48,8 @@ export const upCommand: Command = {
   summary: "Run a cluster on this host in the foreground (etcd, control plane, node agent)",
   usage: [
     "kctl up [--state-dir DIR] [--port 6443] [--listen ADDR] [--advertise-address ADDR]",
-    "        [--etcd-endpoints URL,...] [--no-agent]",
+    "        [--etcd-endpoints URL,...] [--no-agent] [--allow-privileged]",
+    "        [--pod-pids-limit N]",
     "",
     "Examples:",
     "  kctl up                                # state in /var/lib/kctl, API on https://127.0.0.1:6443",
@@ -80,6 +82,11 @@ export const upCommand: Command = {
       help: "use this external etcd instead of running one",
     },
     { name: "no-agent", kind: "boolean", help: "run only the control plane, no node agent on this host" },
+    {
+      name: "allow-privileged",
+      kind: "boolean",
+      help: "this host's agent runs privileged containers (refused by default)",
+    },
     {
       name: "node-name",
       kind: "string",
@@ -133,6 +140,7 @@ export const upCommand: Command = {
       placeholder: "TOKEN",
       help: "also accept this join token (abcdef.0123456789abcdef) for a day; see kctl token create",
     },
+    podPidsLimitFlag,
   ],
   async run(ctx) {
     if (ctx.positionals.length > 0)
@@ -152,6 +160,7 @@ export const upCommand: Command = {
     if (bootstrapToken !== undefined && !isBootstrapToken(bootstrapToken)) {
       throw new UsageError(`--bootstrap-token: "${bootstrapToken}" must look like abcdef.0123456789abcdef`);
     }
+    const podPidsLimit = podPidsLimitOption(ctx.flags);
     const cp = await startControlPlane({
       stateDir,
       port,
@@ -192,7 +201,12 @@ export const upCommand: Command = {
         const nodeName = ctx.flags.string("node-name") ?? nodeNameFromHostname(hostname());
         const identity = await localNodeIdentity(stateDir, nodeName, cp);
         unlockAgent = await lockAgentState(join(stateDir, "agent"));
-        agent = startAgent({ identity, stateDir: join(stateDir, "agent") });
+        agent = startAgent({
+          identity,
+          stateDir: join(stateDir, "agent"),
+          allowPrivileged: ctx.flags.bool("allow-privileged"),
+          ...podPidsLimit,
+        });
         const registered = await agent.ready;
         ctx.io.stdout.write(`node ${nodeName} ready (pod CIDR ${registered.podCIDR})\n`);
       }

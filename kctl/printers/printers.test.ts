@@ -4,8 +4,8 @@ import { resolveResourceName } from "../../controlplane/api/resources.js";
 import { age, humanDuration } from "../../controlplane/printers/age.js";
 import { headerRow, objectRow, type TableOptions } from "../../controlplane/printers/columns.js";
 import { podCells } from "../../controlplane/printers/pod-status.js";
+import { formatTable, TableWriter } from "../../controlplane/printers/text-table.js";
 import { formatObjects } from "./object-output.js";
-import { formatTable, TableWriter } from "./table.js";
 
 const s = 1000;
 const m = 60 * s;

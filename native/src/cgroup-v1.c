@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "devices.h"
 
 static const char *dir_for(const struct cgroup *cg, const char *controller) {
   for (size_t i = 0; i < cg->n; i++) {
@@ -26,21 +27,10 @@ static int need(const struct cgroup *cg, const char *controller, const char *fie
   return 0;
 }
 
-/* What runc and crun allow by default: mknod of anything (use still needs an allow rule), the
- * default devices, /dev/tty, /dev/console, ptys. Everything else, host disks included, is denied
- * even though CAP_MKNOD is in the default capability set. */
-static const char *const allowed_devices[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
-                                              "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
-                                              "c 136:* rwm", NULL};
-
 static int apply(const struct cgroup *cg, const struct resources_spec *r, struct kerr *err) {
   const char *dir;
   char v[32];
-  if ((dir = dir_for(cg, "devices")) != NULL) {
-    if (cgroup_write(dir, "devices.deny", "a", err) < 0) return -1;
-    for (size_t i = 0; allowed_devices[i] != NULL; i++)
-      if (cgroup_write(dir, "devices.allow", allowed_devices[i], err) < 0) return -1;
-  }
+  if ((dir = dir_for(cg, "devices")) != NULL && devices_apply_v1(dir, r, err) < 0) return -1;
   if (r->memory_limit != -1 || r->memory_swap != -1) {
     if (need(cg, "memory", "memory", &dir, err) < 0) return -1;
     if (r->memory_limit != -1) {

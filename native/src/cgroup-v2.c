@@ -12,6 +12,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "devices.h"
 
 static int read_file(const char *dir, const char *file, char *buf, size_t len, struct kerr *err) {
   char path[PATH_MAX];
@@ -96,6 +97,9 @@ static int v2_create(struct cgroup *cg, const struct resources_spec *r, struct k
   if (cgroup_mkdir(cg, 0, err) < 0) goto fail;
   if (enable_controllers(cg->dirs[0], err) < 0) goto fail;
   if (apply(cg, r, err) < 0) goto fail;
+  /* before any process is in the cgroup: device programs need no controller, so this holds on
+   * any cgroup2 hierarchy */
+  if (devices_attach_bpf(cg->dirs[0], r, err) < 0) goto fail;
   return 0;
 fail: {
   struct kerr ignored;

@@ -29,6 +29,31 @@
 #include "state.h"
 
 #define LOG_PATH_ANNOTATION "io.kctl.shim.log-path"
+#define LOG_MAX_SIZE_ANNOTATION "io.kctl.log.max-size"
+#define LOG_MAX_FILES_ANNOTATION "io.kctl.log.max-files"
+
+/* An annotation holding a count or a size: digits, optionally followed (sizes) by a binary suffix
+ * Ki, Mi or Gi as in kubelet's containerLogMaxSize. Absent: *out is left as it is. */
+static int annotation_number(const struct spec *s, const char *key, bool size, long long min, long long max,
+                             long long *out, struct kerr *err) {
+  json_t *v = s->annotations != NULL ? json_object_get(s->annotations, key) : NULL;
+  if (v == NULL) return 0;
+  const char *text = json_string_value(v);
+  char *end = NULL;
+  errno = 0;
+  long long n = text != NULL ? strtoll(text, &end, 10) : -1;
+  long long unit = 1;
+  if (size && end != NULL && *end != '\0') {
+    unit = strcmp(end, "Ki") == 0 ? 1LL << 10 : strcmp(end, "Mi") == 0 ? 1LL << 20 : strcmp(end, "Gi") == 0 ? 1LL << 30 : 0;
+    end += unit != 0 ? 2 : 0;
+  }
+  if (text == NULL || end == text || *end != '\0' || errno != 0 || unit == 0 || n < 0 || n > max / unit || n * unit < min)
+    return kerr_set(err, 0, "config.json: annotations[\"%s\"]: \"%s\" is not %s in [%lld, %lld]", key,
+                    text != NULL ? text : "(not a string)", size ? "a size (bytes, or with Ki, Mi, Gi)" : "a count", min,
+                    max);
+  *out = n * unit;
+  return 0;
+}
 
 static int mkdir_p(const char *path, mode_t mode, struct kerr *err) {
   char buf[PATH_MAX];
@@ -99,6 +124,11 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
   } else {
     snprintf(log_path, sizeof log_path, "%s/container.log", dir);
   }
+  /* kubelet's defaults for containerLogMaxSize and containerLogMaxFiles */
+  long long log_max_size = 10LL << 20, log_max_files = 5;
+  if (annotation_number(s, LOG_MAX_SIZE_ANNOTATION, true, 4096, 1LL << 40, &log_max_size, err) < 0 ||
+      annotation_number(s, LOG_MAX_FILES_ANNOTATION, false, 2, 1000, &log_max_files, err) < 0)
+    return kerr_wrap(err, "create \"%s\"", id);
   struct cgroup cg;
   if (cgroup_resolve(s->cgroups_path, id, g->allow_root_cgroup, &cg, err) < 0) return -1;
   if (mkdir_p(g->root, 0711, err) < 0) goto release;
@@ -122,7 +152,14 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
     goto remove_cgroup;
   }
   struct monitor_args args = {
-      .spec = s, .cgroup = &cg, .id = id, .state_dir = dir, .log_path = log_path, .report_fd = rp[1]};
+      .spec = s,
+      .cgroup = &cg,
+      .id = id,
+      .state_dir = dir,
+      .log_path = log_path,
+      .log_max_size = log_max_size,
+      .log_max_files = (int)log_max_files,
+      .report_fd = rp[1]};
   pid_t p = fork();
   if (p < 0) {
     kerr_set(err, errno, "fork the monitor");

@@ -17,13 +17,15 @@
 #include "namespaces.h"
 #include "process.h"
 
-int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
+int init_container(const struct spec *s, const struct cgroup *cg, bool enter_cgroup, const char *state_dir, int sync_fd,
                    struct kerr *err) {
   trace_point("init: started");
-  if (cg != NULL && cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
+  if (enter_cgroup && cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
   trace_point("init: in cgroup");
-  if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-    return kerr_set(err, errno, "unshare cgroup namespace");
+  /* Every container gets a cgroup namespace, listed in linux.namespaces or not (containerd and
+   * Docker do so on cgroup v2): its cgroup is "/" to it, and a `cgroup` mount shows that cgroup
+   * only, never the host's hierarchy. */
+  if (unshare(CLONE_NEWCGROUP) < 0) return kerr_set(err, errno, "unshare cgroup namespace");
   if (setsid() < 0) return kerr_set(err, errno, "setsid");
   if (ns_join_paths(s, err) < 0) return -1;
   char fifo_path[PATH_MAX];
@@ -31,7 +33,7 @@ int init_container(const struct spec *s, const struct cgroup *cg, const char *st
   _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
   if (fifo < 0) return kerr_set(err, errno, "open %s", fifo_path);
   trace_point("init: mounting");
-  if (mount_setup_rootfs(s, err) < 0) return -1;
+  if (mount_setup_rootfs(s, cg, err) < 0) return -1;
   if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)
     return kerr_set(err, errno, "hostname: sethostname \"%s\"", s->hostname);
   if (s->domainname != NULL && setdomainname(s->domainname, strlen(s->domainname)) < 0)

@@ -4,6 +4,8 @@
  * reports readiness over the sync socket, then blocks on exec.fifo until `start`. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "cgroup.h"
 #include "err.h"
 #include "spec.h"
@@ -15,8 +17,9 @@ struct init_msg {
   struct kerr err;
 };
 
-/* cg is the cgroup to move into, NULL when the process was cloned into it already.
+/* cg is the container's cgroup; the init moves itself into it when enter_cgroup (it was not
+ * cloned into it), then always enters a cgroup namespace of its own rooted there.
  * Returns only on failure before readiness (the caller sends err to the monitor); after readiness
  * failures are written to stderr (the container log) and the process exits 127. */
-int init_container(const struct spec *s, const struct cgroup *cg, const char *state_dir, int sync_fd,
+int init_container(const struct spec *s, const struct cgroup *cg, bool enter_cgroup, const char *state_dir, int sync_fd,
                    struct kerr *err);

@@ -11,6 +11,7 @@
 
 #include "container.h"
 #include "err.h"
+#include "self-exe.h"
 #include "state.h"
 
 static const char usage[] =
@@ -98,6 +99,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[i++];
+  /* the commands that run code inside a container do so from a sealed copy of this binary */
+  if ((strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "exec") == 0) &&
+      self_exe_ensure_sealed(argv, &err) < 0) {
+    report(log_file, &err);
+    return 1;
+  }
   const char *id = NULL, *bundle = NULL, *pid_file = NULL, *cwd = NULL, *sig_name = NULL;
   bool force = false;
   const char **env = calloc((size_t)argc + 1, sizeof *env);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -28,6 +29,34 @@
 /* Longest record before a line is split into partial ("P") records, as in the CRI log format. */
 #define LOG_LINE_MAX 16384
 
+/* The CRI log and its rotation: before a record would take the file past max_size it is renamed
+ * to <path>.1 (shifting .1 to .2 and so on, the oldest dropped) and a new file is started, as
+ * kubelet's containerLogMaxSize/containerLogMaxFiles do. A reader that follows the file sees its
+ * inode change and continues from the renamed file into the new one. */
+struct log {
+  const struct monitor_args *a;
+  int fd;
+  long long size;
+};
+
+static void log_rotate(struct log *l) {
+  char from[PATH_MAX], to[PATH_MAX];
+  for (int k = l->a->log_max_files - 1; k >= 1; k--) {
+    if (k == 1)
+      snprintf(from, sizeof from, "%s", l->a->log_path);
+    else
+      snprintf(from, sizeof from, "%s.%d", l->a->log_path, k - 1);
+    snprintf(to, sizeof to, "%s.%d", l->a->log_path, k);
+    if (rename(from, to) < 0 && errno != ENOENT) return;
+  }
+  int fd = open(l->a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  /* without a new file keep appending to the renamed one: a log over its limit beats a lost one */
+  if (fd < 0) return;
+  close(l->fd);
+  l->fd = fd;
+  l->size = 0;
+}
+
 struct stream {
   const char *name;
   int fd;
@@ -35,21 +64,24 @@ struct stream {
   char buf[LOG_LINE_MAX];
 };
 
-static void log_record(int logfd, const char *stream, const char *tag, const char *data, size_t len) {
+static void log_record(struct log *l, const char *stream, const char *tag, const char *data, size_t len) {
   char ts[64], head[96];
   state_rfc3339_now(ts, sizeof ts);
   int n = snprintf(head, sizeof head, "%s %s %s ", ts, stream, tag);
+  long long record = n + (long long)len + 1;
+  if (l->size > 0 && l->size + record > l->a->log_max_size) log_rotate(l);
   struct iovec iov[3] = {{head, (size_t)n}, {(void *)data, len}, {"\n", 1}};
   /* one writev per record keeps records whole when the agent reads the file concurrently */
-  if (writev(logfd, iov, 3) < 0) return;
+  ssize_t w = writev(l->fd, iov, 3);
+  if (w > 0) l->size += w;
 }
 
 /* Reads what is available; returns false at EOF. Complete lines become "F" records. */
-static bool pump(struct stream *s, int logfd) {
+static bool pump(struct stream *s, struct log *log) {
   ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
   if (n <= 0) {
-    if (s->len > 0) log_record(logfd, s->name, "F", s->buf, s->len);
+    if (s->len > 0) log_record(log, s->name, "F", s->buf, s->len);
     s->len = 0;
     return false;
   }
@@ -57,11 +89,11 @@ static bool pump(struct stream *s, int logfd) {
   size_t start = 0;
   for (size_t i = 0; i < s->len; i++)
     if (s->buf[i] == '\n') {
-      log_record(logfd, s->name, "F", s->buf + start, i - start);
+      log_record(log, s->name, "F", s->buf + start, i - start);
       start = i + 1;
     }
   if (start == 0 && s->len == sizeof s->buf) {
-    log_record(logfd, s->name, "P", s->buf, s->len);
+    log_record(log, s->name, "P", s->buf, s->len);
     start = s->len;
   }
   memmove(s->buf, s->buf + start, s->len - start);
@@ -158,7 +190,7 @@ static void child(const struct monitor_args *a, bool in_cgroup, int sync_fd, int
   if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0) {
     kerr_set(&err, errno, "set up stdio of the container init");
   } else {
-    init_container(a->spec, in_cgroup ? NULL : a->cgroup, a->state_dir, sync_fd, &err);
+    init_container(a->spec, a->cgroup, !in_cgroup, a->state_dir, sync_fd, &err);
   }
   struct init_msg msg = {.type = INIT_ERROR, .err = err};
   if (send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) _exit(2);
@@ -170,8 +202,11 @@ void monitor_main(const struct monitor_args *a) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
-  int logfd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (logfd < 0) fail(a, (kerr_set(&err, errno, "open container log %s", a->log_path), &err));
+  struct log log = {.a = a, .fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)};
+  struct stat log_st;
+  if (log.fd < 0 || fstat(log.fd, &log_st) < 0)
+    fail(a, (kerr_set(&err, errno, "open container log %s", a->log_path), &err));
+  log.size = log_st.st_size;
   int out[2], errp[2], sync[2];
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
       socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
@@ -238,7 +273,7 @@ void monitor_main(const struct monitor_args *a) {
     if (poll(pfd, 3, timeout) < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; i++)
       if (open_streams[i] && (pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
-        open_streams[i] = pump(&streams[i], logfd);
+        open_streams[i] = pump(&streams[i], &log);
     if (pfd[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sigfd, &si, sizeof si) == sizeof si) {
@@ -255,7 +290,7 @@ void monitor_main(const struct monitor_args *a) {
     }
   }
   for (int i = 0; i < 2; i++)
-    if (streams[i].len > 0) log_record(logfd, streams[i].name, "F", streams[i].buf, streams[i].len);
+    if (streams[i].len > 0) log_record(&log, streams[i].name, "F", streams[i].buf, streams[i].len);
   trace_point("monitor: reaped");
   write_exit_json(a, status);
   _exit(0);

@@ -57,25 +57,85 @@ static int open_or_make(int rootfd, const char *path, bool file, struct kerr *er
   return fd >= 0 ? fd : kerr_set(err, errno, "open %s in rootfs", path);
 }
 
-static int remount_bind(int rootfd, const char *dest, unsigned long flags, struct kerr *err) {
+/* The MS_NOSUID/MS_NODEV/MS_NOEXEC/MS_RDONLY flags a mount has now (statvfs of a path on it). */
+static unsigned long mount_flags_of(int fd) {
+  struct statvfs sv;
+  unsigned long flags = 0;
+  if (fstatvfs(fd, &sv) < 0) return 0;
+  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (sv.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  return flags;
+}
+
+/* Remounts the bind mount at dest with flags plus those of keep it already has (the kernel
+ * refuses to clear locked ones, and a read-only source must stay so). */
+static int remount_bind(int rootfd, const char *dest, unsigned long flags, unsigned long keep, struct kerr *err) {
   /* reopen: the fd taken before the mount names the covered directory, not the new mount */
   _cleanup_close_ int fd = openat2_in_root(rootfd, dest, O_PATH);
   if (fd < 0) return kerr_set(err, errno, "open %s in rootfs", dest);
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  struct statvfs sv;
-  if (fstatvfs(fd, &sv) == 0) {
-    /* keep the flags the source mount already has (the kernel refuses to clear locked ones) */
-    if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-  }
+  flags |= mount_flags_of(fd) & keep;
   if (mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
     return kerr_set(err, errno, "remount %s", dest);
   return 0;
 }
 
-static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struct kerr *err) {
+#define KEEP_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+/* Opens (O_PATH) a directory inside the rootfs as a real directory fd, for *at() calls. */
+static int open_dir_in_root(int rootfd, const char *path, struct kerr *err) {
+  _cleanup_close_ int fd = open_or_make(rootfd, path, false, err);
+  if (fd < 0) return -1;
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int dir = open(proc, O_DIRECTORY | O_CLOEXEC);
+  return dir >= 0 ? dir : kerr_set(err, errno, "open %s in rootfs", path);
+}
+
+/* The `cgroup` mount type, as runc does it. v2: the cgroup2 filesystem, whose root is the
+ * container's cgroup through its cgroup namespace. v1: a tmpfs with one mount of each hierarchy
+ * the container was placed in (same namespace rooting), named like the host's ("cpu,cpuacct",
+ * plus a link per controller), then the tmpfs made read-only if the mount is. */
+static int mount_cgroup(int rootfd, const struct mount_spec *m, size_t index, int target, const struct cgroup *cg,
+                        struct kerr *err) {
+  char proc[64], path[PATH_MAX];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", target);
+  if (cg->ops->version == 2) {
+    if (mount("cgroup2", proc, "cgroup2", m->flags, NULL) < 0)
+      return kerr_set(err, errno, "mounts[%zu]: mount cgroup2 on %s", index, m->destination);
+    return 0;
+  }
+  unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount("tmpfs", proc, "tmpfs", base, "mode=755") < 0)
+    return kerr_set(err, errno, "mounts[%zu]: mount tmpfs on %s", index, m->destination);
+  _cleanup_close_ int dir = open_dir_in_root(rootfd, m->destination, err);
+  if (dir < 0) return kerr_wrap(err, "mounts[%zu]", index);
+  for (size_t i = 0; i < cg->n; i++) {
+    const char *ctrls = cg->controllers[i];
+    snprintf(path, sizeof path, "%s/%s", m->destination, ctrls);
+    _cleanup_close_ int sub = open_or_make(rootfd, path, false, err);
+    if (sub < 0) return kerr_wrap(err, "mounts[%zu]", index);
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", sub);
+    if (mount("cgroup", proc, "cgroup", m->flags, ctrls) < 0)
+      return kerr_set(err, errno, "mounts[%zu]: mount cgroup \"%s\" on %s", index, ctrls, path);
+    if (strchr(ctrls, ',') == NULL) continue;
+    char list[256];
+    snprintf(list, sizeof list, "%s", ctrls);
+    char *save = NULL;
+    for (char *c = strtok_r(list, ",", &save); c != NULL; c = strtok_r(NULL, ",", &save))
+      if (symlinkat(ctrls, dir, c) < 0 && errno != EEXIST)
+        return kerr_set(err, errno, "mounts[%zu]: link %s/%s", index, m->destination, c);
+  }
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", dir);
+  if ((m->flags & MS_RDONLY) && mount(NULL, proc, NULL, MS_REMOUNT | base | MS_RDONLY, "mode=755") < 0)
+    return kerr_set(err, errno, "mounts[%zu]: remount %s read-only", index, m->destination);
+  return 0;
+}
+
+static int mount_one(int rootfd, const struct mount_spec *m, size_t index, const struct cgroup *cg, struct kerr *err) {
   bool file = false;
   if (m->bind) {
     struct stat st;
@@ -91,11 +151,15 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struc
       return kerr_set(err, errno, "mounts[%zu]: bind %s on %s", index, m->source, m->destination);
     unsigned long extra = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
     if ((m->readonly || extra != 0) &&
-        remount_bind(rootfd, m->destination, extra | (m->readonly ? MS_RDONLY : 0), err) < 0)
+        remount_bind(rootfd, m->destination, extra | (m->readonly ? MS_RDONLY : 0), KEEP_FLAGS, err) < 0)
       return kerr_wrap(err, "mounts[%zu]", index);
+  } else if (strcmp(m->type, "cgroup") == 0) {
+    if (mount_cgroup(rootfd, m, index, target, cg, err) < 0) return -1;
   } else {
     const char *source = m->source != NULL ? m->source : m->type;
-    if (mount(source, proc, m->type, m->flags, m->data) < 0)
+    /* /dev holds device nodes: only the default ones, bind-mounted over it, may open (make_devices) */
+    unsigned long flags = m->flags | (strcmp(m->destination, "/dev") == 0 ? MS_NODEV : 0);
+    if (mount(source, proc, m->type, flags, m->data) < 0)
       return kerr_set(err, errno, "mounts[%zu]: mount %s on %s (options \"%s\")", index, m->type, m->destination,
                       m->data != NULL ? m->data : "");
   }
@@ -109,6 +173,10 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, struc
   return 0;
 }
 
+/* The default device nodes are bind mounts of the host's own nodes onto empty files of the
+ * container's /dev, which (like the rootfs) is mounted nodev: the only devices that open inside
+ * the container are these, whatever nodes a process with CAP_MKNOD makes (runc does the same in
+ * user namespaces). Runs before pivot_root, so /dev/<name> is the host's. */
 static int make_devices(int rootfd, struct kerr *err) {
   static const struct {
     const char *name;
@@ -118,22 +186,28 @@ static int make_devices(int rootfd, struct kerr *err) {
     const char *name, *target;
   } links[] = {{"fd", "/proc/self/fd"},          {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
                {"stderr", "/proc/self/fd/2"},    {"ptmx", "pts/ptmx"}};
-  _cleanup_close_ int path = open_or_make(rootfd, "/dev", false, err);
-  if (path < 0) return kerr_wrap(err, "devices");
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", path);
+  char path[64], proc[64];
+  for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+    snprintf(path, sizeof path, "/dev/%s", devices[i].name);
+    struct stat st;
+    if (stat(path, &st) < 0) return kerr_set(err, errno, "device %s on the host", path);
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(devices[i].major, devices[i].minor))
+      return kerr_set(err, ENODEV, "device %s on the host is not c %u:%u", path, devices[i].major, devices[i].minor);
+    _cleanup_close_ int target = open_or_make(rootfd, path, true, err);
+    if (target < 0) return kerr_wrap(err, "devices");
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", target);
+    if (mount(path, proc, NULL, MS_BIND, NULL) < 0) return kerr_set(err, errno, "bind %s into the rootfs", path);
+    struct statvfs sv;
+    /* a host /dev mounted nodev (kshim run inside a container) would disable the node */
+    if (statvfs(path, &sv) == 0 && (sv.f_flag & ST_NODEV) &&
+        remount_bind(rootfd, path, MS_NOSUID | MS_NOEXEC, 0, err) < 0)
+      return kerr_wrap(err, "devices");
+  }
+  _cleanup_close_ int dirpath = open_or_make(rootfd, "/dev", false, err);
+  if (dirpath < 0) return kerr_wrap(err, "devices");
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirpath);
   _cleanup_close_ int dev = open(proc, O_DIRECTORY | O_CLOEXEC);
   if (dev < 0) return kerr_set(err, errno, "open /dev in rootfs");
-  mode_t old = umask(0);
-  for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-    if (mknodat(dev, devices[i].name, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0 &&
-        errno != EEXIST) {
-      int e = errno;
-      umask(old);
-      return kerr_set(err, e, "mknod /dev/%s in rootfs", devices[i].name);
-    }
-  }
-  umask(old);
   for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
     if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
       return kerr_set(err, errno, "symlink /dev/%s in rootfs", links[i].name);
@@ -174,20 +248,15 @@ static int readonly_paths(const struct spec *s, struct kerr *err) {
       if (errno == ENOENT) continue;
       return kerr_set(err, errno, "linux.readonlyPaths[%zu]: bind %s", i, p);
     }
-    struct statvfs sv;
-    unsigned long flags = MS_RDONLY;
-    if (statvfs(p, &sv) == 0) {
-      if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-      if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
-      if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-    }
+    _cleanup_close_ int fd = open(p, O_PATH | O_CLOEXEC);
+    unsigned long flags = MS_RDONLY | (fd >= 0 ? mount_flags_of(fd) & KEEP_FLAGS : 0);
     if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
       return kerr_set(err, errno, "linux.readonlyPaths[%zu]: remount %s read-only", i, p);
   }
   return 0;
 }
 
-int mount_setup_rootfs(const struct spec *s, struct kerr *err) {
+int mount_setup_rootfs(const struct spec *s, const struct cgroup *cg, struct kerr *err) {
   unsigned long propagation = s->rootfs_propagation != 0 ? s->rootfs_propagation : MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, propagation, NULL) < 0) return kerr_set(err, errno, "set propagation of /");
   if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -198,14 +267,20 @@ int mount_setup_rootfs(const struct spec *s, struct kerr *err) {
   {
     _cleanup_close_ int rootfd = open(s->rootfs, O_DIRECTORY | O_PATH | O_CLOEXEC);
     if (rootfd < 0) return kerr_set(err, errno, "open rootfs %s", s->rootfs);
+    /* nodev: a node an image ships or a process makes (CAP_MKNOD) never opens */
+    if (remount_bind(rootfd, "/", MS_NODEV, KEEP_FLAGS | MS_RDONLY, err) < 0) return kerr_wrap(err, "rootfs nodev");
     for (size_t i = 0; i < s->n_mounts; i++)
-      if (mount_one(rootfd, &s->mounts[i], i, err) < 0) return -1;
+      if (mount_one(rootfd, &s->mounts[i], i, cg, err) < 0) return -1;
     if (make_devices(rootfd, err) < 0) return -1;
   }
   trace_point("init: pivot_root");
   if (pivot(s->rootfs, err) < 0) return -1;
   if (mask_paths(s, err) < 0 || readonly_paths(s, err) < 0) return -1;
-  if (s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-    return kerr_set(err, errno, "root.readonly: remount / read-only");
+  if (s->root_readonly) {
+    _cleanup_close_ int root = open("/", O_PATH | O_CLOEXEC);
+    unsigned long keep = root >= 0 ? mount_flags_of(root) & KEEP_FLAGS : MS_NODEV;
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) < 0)
+      return kerr_set(err, errno, "root.readonly: remount / read-only");
+  }
   return 0;
 }

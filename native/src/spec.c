@@ -291,7 +291,7 @@ static int append_data(char **data, const char *opt, struct kerr *err) {
 
 static int parse_mount(json_t *m, const char *path, struct mount_spec *out, struct kerr *err) {
   static const char *const keys[] = {"destination", "type", "source", "options", NULL};
-  static const char *const types[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "bind", "none", NULL};
+  static const char *const types[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "bind", "none", NULL};
   if (!json_is_object(m)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
   if (check_keys(m, path, keys, err) < 0) return -1;
   if (get_string(m, "destination", path, true, &out->destination, err) < 0) return -1;
@@ -327,7 +327,10 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
   }
   const char *type = out->type != NULL ? out->type : "none";
   if (!in_list(type, types))
-    return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (proc, sysfs, tmpfs, devpts, mqueue, bind)", path, type);
+    return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (proc, sysfs, tmpfs, devpts, mqueue, cgroup, bind)", path, type);
+  if (strcmp(type, "cgroup") == 0 && (out->bind || out->data != NULL))
+    return kerr_set(err, 0, CFG ": %s.options: a cgroup mount takes only flags (ro, nosuid, ...), not \"%s\"", path,
+                    out->bind ? "bind" : out->data);
   if ((strcmp(type, "bind") == 0 || strcmp(type, "none") == 0) && !out->bind)
     return kerr_set(err, 0, CFG ": %s: type \"%s\" needs the bind or rbind option", path, type);
   if (out->bind) {
@@ -379,6 +382,55 @@ static int parse_namespaces(json_t *arr, struct spec *s, struct kerr *err) {
   return 0;
 }
 
+/* "major"/"minor": absent, null or -1 is any (OCI), otherwise a number a dev_t can hold (12-bit
+ * major, 20-bit minor). */
+static int parse_device_number(json_t *rule, const char *key, const char *path, int64_t max, int64_t *out,
+                               struct kerr *err) {
+  json_t *v = json_object_get(rule, key);
+  *out = -1;
+  if (v == NULL || json_is_null(v)) return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > max)
+    return kerr_set(err, 0, CFG ": %s.%s: must be a device number up to %lld or -1 (any)", path, key, (long long)max);
+  *out = json_integer_value(v);
+  return 0;
+}
+
+static int parse_device_rules(json_t *arr, struct resources_spec *r, struct kerr *err) {
+  static const char *const keys[] = {"allow", "type", "major", "minor", "access", NULL};
+  size_t n = json_array_size(arr);
+  r->devices = calloc(n + 1, sizeof *r->devices);
+  if (r->devices == NULL) return kerr_set(err, errno, "allocate linux.resources.devices");
+  for (size_t i = 0; i < n; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "linux.resources.devices[%zu]", i);
+    json_t *rule = json_array_get(arr, i);
+    struct device_rule *d = &r->devices[i];
+    if (!json_is_object(rule)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
+    if (check_keys(rule, path, keys, err) < 0) return -1;
+    json_t *allow;
+    if (member(rule, "allow", path, JSON_TRUE, true, &allow, err) < 0) return -1;
+    d->allow = json_is_true(allow);
+    const char *type, *access;
+    if (get_string(rule, "type", path, false, &type, err) < 0) return -1;
+    d->type = type == NULL ? 'a' : type[0];
+    if (type != NULL && (strlen(type) != 1 || strchr("abc", type[0]) == NULL))
+      return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not a, b or c", path, type);
+    if (parse_device_number(rule, "major", path, 4095, &d->major, err) < 0) return -1;
+    if (parse_device_number(rule, "minor", path, 1048575, &d->minor, err) < 0) return -1;
+    if (d->type == 'a' && (d->major != -1 || d->minor != -1))
+      return kerr_set(err, 0, CFG ": %s: type \"a\" (all devices) takes no major or minor", path);
+    if (get_string(rule, "access", path, false, &access, err) < 0) return -1;
+    d->access = access == NULL || access[0] == '\0' ? DEVICE_ACCESS_ALL : 0;
+    for (const char *c = access; c != NULL && *c != '\0'; c++) {
+      unsigned bit = *c == 'r' ? DEVICE_ACCESS_READ : *c == 'w' ? DEVICE_ACCESS_WRITE : *c == 'm' ? DEVICE_ACCESS_MKNOD : 0;
+      if (bit == 0) return kerr_set(err, 0, CFG ": %s.access: \"%s\" is not made of r, w and m", path, access);
+      d->access |= bit;
+    }
+    r->n_devices = i + 1;
+  }
+  return 0;
+}
+
 static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
   static const char *const keys[] = {"memory", "cpu", "pids", "devices", NULL};
   static const char *const mem_keys[] = {"limit", "swap", NULL};
@@ -386,21 +438,9 @@ static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
   static const char *const pid_keys[] = {"limit", NULL};
   struct resources_spec *r = &s->resources;
   if (check_keys(res, "linux.resources", keys, err) < 0) return -1;
-  json_t *devices = json_object_get(res, "devices");
-  if (devices != NULL && !json_is_null(devices)) {
-    /* A rule list that only denies everything is what `runc spec` writes; it is the default
-     * here (only the default devices exist in /dev), so accept exactly that. */
-    bool deny_all = json_is_array(devices) && json_array_size(devices) == 1;
-    if (deny_all) {
-      json_t *rule = json_array_get(devices, 0);
-      json_t *allow = json_object_get(rule, "allow");
-      json_t *access = json_object_get(rule, "access");
-      deny_all = json_is_object(rule) && json_object_size(rule) == 2 && json_is_false(allow) &&
-                 json_is_string(access) && strcmp(json_string_value(access), "rwm") == 0;
-    }
-    if (!deny_all && !(json_is_array(devices) && json_array_size(devices) == 0))
-      return kerr_set(err, 0, CFG ": linux.resources.devices: only [{\"allow\":false,\"access\":\"rwm\"}] is supported");
-  }
+  json_t *devices;
+  if (member(res, "devices", "linux.resources", JSON_ARRAY, false, &devices, err) < 0) return -1;
+  if (devices != NULL && parse_device_rules(devices, r, err) < 0) return -1;
   json_t *mem, *cpu, *pids;
   bool has;
   long long v;
@@ -530,6 +570,7 @@ int spec_load(const char *bundle, struct spec **out, struct kerr *err) {
 
 void spec_free(struct spec *s) {
   process_spec_free(&s->process);
+  free(s->resources.devices);
   for (size_t i = 0; i < s->n_mounts; i++) free(s->mounts[i].data);
   free(s->mounts);
   free(s->masked_paths);

@@ -52,6 +52,17 @@ struct process_spec {
   int oom_score_adj;
 };
 
+/* One rule of linux.resources.devices (the OCI allowlist, cgroup v1 semantics). */
+struct device_rule {
+  bool allow;
+  char type;       /* 'a' (all), 'b' or 'c' */
+  int64_t major;   /* -1: any */
+  int64_t minor;   /* -1: any */
+  unsigned access; /* DEVICE_ACCESS_* */
+};
+
+enum { DEVICE_ACCESS_MKNOD = 1, DEVICE_ACCESS_READ = 2, DEVICE_ACCESS_WRITE = 4, DEVICE_ACCESS_ALL = 7 };
+
 struct resources_spec {
   int64_t memory_limit; /* bytes, -1 unset */
   int64_t memory_swap;  /* bytes of memory+swap, -1 unset */
@@ -59,6 +70,8 @@ struct resources_spec {
   uint64_t cpu_period;  /* microseconds, 0 unset */
   uint64_t cpu_shares;  /* 0 unset */
   int64_t pids_limit;   /* 0 unset, -1 unlimited */
+  struct device_rule *devices; /* in the listed order; the default devices come on top (devices.h) */
+  size_t n_devices;
 };
 
 struct spec {

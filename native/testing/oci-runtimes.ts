@@ -30,29 +30,32 @@ export function isHybrid(): boolean {
   return existsSync(join(HYBRID_UNIFIED, "cgroup.controllers"));
 }
 
-export function ociRuntime(kind: RuntimeKind, root: string): OciRuntime {
+/**
+ * `binary` replaces the runtime's executable (e.g. a copy that an escape test may try to
+ * overwrite); by default the build's kshim binaries and crun/runc from PATH.
+ */
+export function ociRuntime(kind: RuntimeKind, root: string, binary?: string): OciRuntime {
+  const exe =
+    binary ?? (kind === "kshim" ? SHIM : kind === "kshim-asan" || kind === "kshim-v2" ? SHIM_ASAN : kind);
   return {
     kind,
     root,
     command(args) {
-      if (kind === "kshim" || kind === "kshim-asan") {
-        return [kind === "kshim" ? SHIM : SHIM_ASAN, ["--root", root, ...args]];
-      }
       if (kind === "kshim-v2") {
         const script = `mount --bind ${HYBRID_UNIFIED} /sys/fs/cgroup && exec "$0" "$@"`;
         return [
           "unshare",
-          ["-m", "--propagation", "slave", "sh", "-c", script, SHIM_ASAN, "--root", root, ...args],
+          ["-m", "--propagation", "slave", "sh", "-c", script, exe, "--root", root, ...args],
         ];
       }
       if (kind === "crun" && isHybrid()) {
-        const script = `umount ${HYBRID_UNIFIED} && exec crun "$@"`;
+        const script = `umount ${HYBRID_UNIFIED} && exec "$0" "$@"`;
         return [
           "unshare",
-          ["-m", "--propagation", "slave", "sh", "-c", script, "sh", "--root", root, ...args],
+          ["-m", "--propagation", "slave", "sh", "-c", script, exe, "--root", root, ...args],
         ];
       }
-      return [kind, ["--root", root, ...args]];
+      return [exe, ["--root", root, ...args]];
     },
   };
 }

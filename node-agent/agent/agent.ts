@@ -8,7 +8,6 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import { isApiError } from "../../controlplane/api/errors.js";
 import type { KubeObject } from "../../controlplane/api/object.js";
@@ -24,10 +23,12 @@ import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
 import { serviceEnv } from "../pod-worker/service-env.js";
+import { UserNamespaceRanges } from "../pod-worker/userns-ranges.js";
 import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
 import { ImageStore } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
@@ -36,11 +37,9 @@ import { TunnelClient } from "./tunnel-client.js";
 
 const trace = tracer("agent");
 
-/** The shim built by `make -C native`, found from this module in the source tree or in dist/. */
+/** The shim built by `make -C native`. */
 export function defaultRuntimePath(): string {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const root = here.includes("/dist/") ? join(here, "..", "..", "..") : join(here, "..", "..");
-  return join(root, "native", "build", "kshim");
+  return nativeBuildPath("kshim");
 }
 
 export interface AgentOptions {
@@ -52,6 +51,10 @@ export interface AgentOptions {
   clock?: Clock;
   /** Serve Prometheus metrics at http://ADDR:PORT/metrics when given (e.g. "0.0.0.0:10249"). */
   metricsAddress?: string;
+  /** Let pods run privileged containers (`--allow-privileged`); refused with an event otherwise. */
+  allowPrivileged?: boolean;
+  /** Most processes and threads per pod (the kubelet's podPidsLimit); -1 for none. Default 4096. */
+  podPidsLimit?: number;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
   backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
 }
@@ -138,7 +141,9 @@ export function startAgent(opts: AgentOptions): Agent {
       },
     });
     await network.ensureNode();
-    const cgroups = await PodCgroups.place(await ownHierarchies(), nodeName);
+    const cgroups = await PodCgroups.place(await ownHierarchies(), nodeName, {
+      ...(opts.podPidsLimit !== undefined ? { podPidsLimit: opts.podPidsLimit } : {}),
+    });
     // `kctl reset` runs in a cgroup of its own and finds the pods' cgroups only through this.
     await writeFile(podCgroupsFile(stateDir), `${JSON.stringify({ dirs: cgroups.dirs })}\n`);
     manager = new PodManager({
@@ -149,6 +154,11 @@ export function startAgent(opts: AgentOptions): Agent {
       runtime,
       images,
       network,
+      security: {
+        allowPrivileged: opts.allowPrivileged ?? false,
+        seccompRoot: join(stateDir, "seccomp"),
+        userNamespaces: new UserNamespaceRanges(stateDir),
+      },
       clock,
       lookup: {
         configMap: (ns, name) => getObject<ConfigMap>("ConfigMap", ns, name),

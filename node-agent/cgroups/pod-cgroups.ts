@@ -8,12 +8,37 @@
  * processes, so the agent first moves itself into a leaf (`<own>/agent`) and its pods go into the
  * sibling `<own>/kctl-<node>` by absolute path. On v1 and hybrid hosts pods go into
  * `kctl-<node>` beneath the agent's cgroup of every hierarchy, by relative path.
+ *
+ * Each pod's directory gets a pids limit (the kubelet's `podPidsLimit`) before its first container
+ * starts, so one pod's fork bomb stops at the limit and the node keeps forking.
  */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { CgroupError, type CgroupHierarchy } from "./hierarchies-linux.js";
 
 const AGENT_LEAF = "agent";
+
+/**
+ * The pids limit of a pod when the node sets none. The kubelet's default is unlimited (-1), which
+ * leaves every pod able to exhaust the node's pids; 4096 is many times what busy pods run (a JVM
+ * with a large thread pool stays in the hundreds) and a small share of the kernel's pid_max, so
+ * one pod cannot starve the others or the node's own daemons.
+ */
+export const DEFAULT_POD_PIDS_LIMIT = 4096;
+
+/** -1 (unlimited) or a positive count; anything else is refused naming `field`. */
+export function checkPodPidsLimit(value: number, field: string): number {
+  if (value === -1 || (Number.isSafeInteger(value) && value > 0)) return value;
+  throw new CgroupError(`${field}: ${value} must be a positive whole number, or -1 for no limit`);
+}
+
+export interface PlaceOptions {
+  /** The process to move into the agent's leaf on pure v2 (the agent itself by default). */
+  pid?: number;
+  /** Most processes and threads per pod; -1 for no limit. Default {@link DEFAULT_POD_PIDS_LIMIT}. */
+  podPidsLimit?: number;
+}
 
 /** Where the agent records its pods' cgroup directories (`{ "dirs": [...] }`) for `kctl reset`. */
 export const podCgroupsFile = (stateDir: string) => join(stateDir, "pod-cgroups.json");
@@ -43,12 +68,27 @@ async function familyIn(dir: string, pid: number): Promise<number[]> {
   return family;
 }
 
+/** Enables `controller` for the children of v2 cgroup `dir`, which must offer it. */
+function enableController(dir: string, controller: string): void {
+  const has = (file: string) => readFileSync(join(dir, file), "utf8").split(/\s+/).includes(controller);
+  if (has("cgroup.subtree_control")) return;
+  if (!has("cgroup.controllers")) {
+    throw new CgroupError(
+      `cgroup ${dir} does not offer the ${controller} controller (its parent must delegate it)`,
+    );
+  }
+  writeFileSync(join(dir, "cgroup.subtree_control"), `+${controller}`);
+}
+
 export class PodCgroups {
   private constructor(
     /** The runtime's cgroupsPath prefix: relative (beneath the caller's cgroup) or absolute. */
     readonly parent: string,
     /** The directory of `parent` in every hierarchy. */
     readonly dirs: readonly string[],
+    /** Where pods' pids limits go: `parent` in the v1 pids hierarchy, or in the v2 hierarchy. */
+    private readonly pids: { dir: string; version: 1 | 2 } | undefined,
+    readonly podPidsLimit: number,
   ) {}
 
   /**
@@ -58,8 +98,10 @@ export class PodCgroups {
   static async place(
     hierarchies: readonly CgroupHierarchy[],
     nodeName: string,
-    pid = process.pid,
+    options: PlaceOptions = {},
   ): Promise<PodCgroups> {
+    const pid = options.pid ?? process.pid;
+    const limit = checkPodPidsLimit(options.podPidsLimit ?? DEFAULT_POD_PIDS_LIMIT, "podPidsLimit");
     const name = `kctl-${nodeName}`;
     const v2 = hierarchies.length > 0 && hierarchies.every((h) => h.version === 2);
     if (v2 && hierarchies[0]!.ownDir !== hierarchies[0]!.mountPoint) {
@@ -76,17 +118,53 @@ export class PodCgroups {
         });
       }
       const dir = join(own, name);
-      return new PodCgroups(`/${relative(h.mountPoint, dir)}`, [dir]);
+      return new PodCgroups(`/${relative(h.mountPoint, dir)}`, [dir], { dir, version: 2 }, limit);
     }
+    // On a hybrid host the pids controller is a v1 hierarchy; the unified one has none to offer.
+    const pids = hierarchies.find((h) => h.version === 1 && h.controllers.split(",").includes("pids"));
     return new PodCgroups(
       name,
       hierarchies.map((h) => join(h.ownDir, name)),
+      pids ? { dir: join(pids.ownDir, name), version: 1 } : undefined,
+      limit,
     );
   }
 
-  /** The runtime's cgroupsPath for container `id` of pod `podUID`. */
+  /**
+   * The runtime's cgroupsPath for container `id` of pod `podUID`. Makes the pod's cgroup first if
+   * it is missing and (re)writes its pids limit, so the limit holds before the container's first
+   * process exists. Synchronous because it is called while the container's config is built; it
+   * touches a few cgroupfs files only. Throws `CgroupError` naming the file it could not write,
+   * and when a limit is set but no hierarchy offers the pids controller.
+   */
   containerPath(podUID: string, id: string): string {
+    this.limitPod(podUID);
     return `${this.parent}/pod${podUID}/${id}`;
+  }
+
+  private limitPod(podUID: string): void {
+    if (this.podPidsLimit === -1) return;
+    if (this.pids === undefined) {
+      throw new CgroupError(
+        `podPidsLimit ${this.podPidsLimit}: no cgroup hierarchy of this agent has the pids controller`,
+      );
+    }
+    const { dir, version } = this.pids;
+    const pod = join(dir, `pod${podUID}`);
+    try {
+      if (version === 2) {
+        // The kernel shows pids.max in the pod only once both its parents delegate the controller.
+        mkdirSync(dir, { recursive: true });
+        for (const d of [join(dir, ".."), dir]) enableController(d, "pids");
+      }
+      mkdirSync(pod, { recursive: true });
+      writeFileSync(join(pod, "pids.max"), String(this.podPidsLimit));
+    } catch (err) {
+      if (err instanceof CgroupError) throw err;
+      throw new CgroupError(`set the pids limit of pod cgroup ${pod}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   /** Removes the pod's directory in every hierarchy; its containers' cgroups must be gone. */

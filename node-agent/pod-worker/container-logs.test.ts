@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -53,5 +53,46 @@ describe("streamLog", () => {
     done = true;
     await following;
     expect(out).toBe("one\ntwo\nthree\nfour\n");
+  });
+
+  const record = (n: number, text: string) =>
+    `2026-01-02T03:04:${String(n).padStart(2, "0")}.000000000Z stdout F ${text}\n`;
+
+  it("reads the rotated files first, oldest to newest, for the whole log and the tail", async () => {
+    // the monitor's rotation: 0.log.2 oldest, then 0.log.1, then 0.log
+    await writeFile(`${path}.2`, record(1, "a") + record(2, "b"));
+    await writeFile(`${path}.1`, record(3, "c"));
+    await rename(path, `${path}.keep`);
+    await writeFile(path, record(4, "d"));
+    expect(await collect({})).toBe("a\nb\nc\nd\n");
+    expect(await collect({ tailLines: 3 })).toBe("b\nc\nd\n");
+  });
+
+  it("follows across rotations, including two between polls", async () => {
+    let done = false;
+    let out = "";
+    const following = streamLog(path, (c) => (out += c), {
+      follow: true,
+      pollMs: 20,
+      finished: async () => done,
+    });
+    await new Promise((r) => setTimeout(r, 40));
+    // one rotation: the rest of the old file lands before the rename
+    await appendFile(path, record(6, "four"));
+    await rename(path, `${path}.1`);
+    await writeFile(path, record(7, "five"));
+    await new Promise((r) => setTimeout(r, 60));
+    // two rotations before the reader looks again
+    await rename(`${path}.1`, `${path}.2`);
+    await rename(path, `${path}.1`);
+    await writeFile(path, record(8, "six"));
+    await rename(`${path}.2`, `${path}.3`);
+    await rename(`${path}.1`, `${path}.2`);
+    await rename(path, `${path}.1`);
+    await writeFile(path, record(9, "seven"));
+    await new Promise((r) => setTimeout(r, 60));
+    done = true;
+    await following;
+    expect(out).toBe("one\ntwo\nthree\nfour\nfive\nsix\nseven\n");
   });
 });

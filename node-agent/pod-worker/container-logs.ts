@@ -2,9 +2,11 @@
  * Reads a container's log file in the CRI format the shim's monitor writes
  * (`2026-01-02T15:04:05.123456789Z stdout F text`, with `P` for partial lines) and turns it back
  * into what the container printed: optionally only the last N lines, with timestamps, and following
- * the file as it grows.
+ * the file as it grows. The monitor rotates the log by size (`<path>.1`, `.2`, ... hold older
+ * records); reading covers the rotated files in order, and following goes on across a rotation.
  */
-import { open, stat } from "node:fs/promises";
+import { type FileHandle, open, readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 
 export interface LogOptions {
   /** Last N lines only; undefined or negative for all. */
@@ -45,14 +47,52 @@ function render(records: Record[], timestamps: boolean): string[] {
   return out;
 }
 
-/** Writes the log to `write`, line by line; resolves when done (or, following, when stopped). */
+/**
+ * The files of a log, oldest first: the rotated ones the shim's monitor leaves (`<path>.1` is the
+ * newest, `<path>.2` older, ...) and then `path` itself; those that exist. Gaps (a rotation in
+ * progress) are skipped.
+ */
+export async function logFiles(path: string): Promise<string[]> {
+  const base = basename(path);
+  const rotated = (await readdir(dirname(path)).catch(() => [] as string[]))
+    .map((name) => ({
+      name,
+      n: name.startsWith(`${base}.`) ? Number(name.slice(base.length + 1)) : Number.NaN,
+    }))
+    .filter((f) => Number.isInteger(f.n) && f.n > 0)
+    .sort((x, y) => y.n - x.n)
+    .map((f) => join(dirname(path), f.name));
+  return [...rotated, ...((await logExists(path)) ? [path] : [])];
+}
+
+async function readRecords(path: string): Promise<Record[]> {
+  return parseRecords(await readFile(path, "utf8").catch(() => ""));
+}
+
+function parseRecords(text: string): Record[] {
+  return text
+    .split("\n")
+    .map(parse)
+    .filter((r): r is Record => r !== undefined);
+}
+
+/**
+ * Writes the log at `path` (with its rotated files, oldest first) to `write`, line by line;
+ * resolves when done (or, following, when stopped). Following continues across rotations: when
+ * `path` names a new file, the rest of the old one is read, then any file rotated in between,
+ * then the new one from its start.
+ */
 export async function streamLog(
   path: string,
   write: (chunk: string) => void,
   opts: LogOptions = {},
 ): Promise<void> {
-  const file = await open(path, "r");
+  const timestamps = opts.timestamps ?? false;
+  let file = await open(path, "r");
   try {
+    const older = (await logFiles(path)).filter((f) => f !== path);
+    const records: Record[] = [];
+    for (const f of older) records.push(...(await readRecords(f)));
     let offset = 0;
     let rest = "";
     const readNew = async (): Promise<Record[]> => {
@@ -66,17 +106,54 @@ export async function streamLog(
       rest = lines.pop() ?? "";
       return lines.map(parse).filter((r): r is Record => r !== undefined);
     };
-    let lines = render(await readNew(), opts.timestamps ?? false);
+    /**
+     * Records of the files rotated after the open one, then `path` opened afresh. Files are opened
+     * before they are identified, so a rotation racing with this one only moves names: the new file
+     * is opened first, and the rotated ones read are those strictly between the old and the new.
+     */
+    const followRotation = async (): Promise<Record[] | undefined> => {
+      const next = await open(path, "r").catch(() => undefined);
+      if (!next) return undefined;
+      const [nextIno, openIno] = [(await next.stat()).ino, (await file.stat()).ino];
+      if (nextIno === openIno) {
+        await next.close();
+        return undefined;
+      }
+      const out = await readNew();
+      const rotated = await Promise.all(
+        (await logFiles(path)).filter((f) => f !== path).map((f) => open(f, "r").catch(() => undefined)),
+      );
+      try {
+        const handles = rotated.filter((h): h is FileHandle => h !== undefined);
+        const inodes = await Promise.all(handles.map(async (h) => (await h.stat()).ino));
+        // Oldest first: what follows the file we had open is newer (all of them if it is gone),
+        // up to the file now at `path`, which is read from its start below.
+        const end = inodes.indexOf(nextIno) === -1 ? handles.length : inodes.indexOf(nextIno);
+        for (const h of handles.slice(inodes.indexOf(openIno) + 1, end))
+          out.push(...parseRecords(await h.readFile("utf8")));
+      } finally {
+        await Promise.all(rotated.map((h) => h?.close()));
+      }
+      await file.close();
+      file = next;
+      offset = 0;
+      rest = "";
+      out.push(...(await readNew()));
+      return out;
+    };
+    records.push(...(await readNew()));
+    let lines = render(records, timestamps);
     if (opts.tailLines !== undefined && opts.tailLines >= 0)
       lines = lines.slice(Math.max(0, lines.length - opts.tailLines));
     for (const line of lines) write(`${line}\n`);
     if (!opts.follow) return;
     for (;;) {
       if (opts.signal?.aborted) return;
-      const records = await readNew();
-      for (const line of render(records, opts.timestamps ?? false)) write(`${line}\n`);
-      if (records.length === 0 && (await opts.finished?.())) {
-        for (const line of render(await readNew(), opts.timestamps ?? false)) write(`${line}\n`);
+      const fresh = await readNew();
+      const rotated = fresh.length === 0 ? await followRotation() : undefined;
+      for (const line of render(rotated ?? fresh, timestamps)) write(`${line}\n`);
+      if (fresh.length === 0 && rotated === undefined && (await opts.finished?.())) {
+        for (const line of render(await readNew(), timestamps)) write(`${line}\n`);
         return;
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Container } from "../../proto/gen/api.js";
 import type { Sandbox } from "../network/index.js";
 import type { ResolvedImage } from "../runtime/images/index.js";
+import type { ContainerSecurity } from "../runtime/oci/container-config.js";
 import { bundleConfig, bundleHook } from "./hook-bundle.js";
 import type { ObjectLookup } from "./object-lookup.js";
 import { fakeRun, podOf, setupOf } from "./testing/fake-pod-run.js";
@@ -21,6 +22,15 @@ const image = {
   imageId: "sha256:abc",
   config: { entrypoint: ["/entry"], cmd: ["default"], env: ["PATH=/bin", "A=image"], workingDir: "/work" },
 } as unknown as ResolvedImage;
+const security: ContainerSecurity = {
+  user: { uid: 1000, gid: 1000, additionalGids: [] },
+  capabilities: [],
+  noNewPrivileges: true,
+  readonlyRootfs: true,
+  maskedPaths: [],
+  readonlyPaths: [],
+  privileged: false,
+};
 const noLookup: ObjectLookup = { configMap: async () => undefined, secret: async () => undefined };
 
 /** An attempt whose earlier hooks have run: image, rootfs, cgroup, log and one mount. */
@@ -28,7 +38,7 @@ function prepared(spec: Container) {
   const run = fakeRun(podOf({ containers: [spec] }), { lookup: noLookup, hostIP: "192.0.2.1" }, dir);
   run.sandbox = { ip: "10.244.0.5", netnsPath: "/netns/p" } as Sandbox;
   const a = setupOf(run, spec);
-  Object.assign(a, { image, rootfs: "/rootfs", cgroupsPath: "kctl/pod/x", logPath: "/logs/0.log" });
+  Object.assign(a, { image, security, rootfs: "/rootfs", cgroupsPath: "kctl/pod/x", logPath: "/logs/0.log" });
   a.mounts.push({ source: "/v", destination: "/data" });
   return { run, a };
 }
@@ -47,6 +57,7 @@ describe("bundle hook", () => {
       cgroupsPath: "kctl/pod/x",
       logPath: "/logs/0.log",
       mounts: [{ source: "/v", destination: "/data" }],
+      security,
     });
     expect(bundleConfig(run, a, { env, command: undefined, args: ["x"] }).args).toEqual(["/entry", "x"]);
     expect(bundleConfig(run, a, { env, command: ["/bin/sh"], args: undefined }).args).toEqual(["/bin/sh"]);
@@ -73,6 +84,7 @@ describe("bundle hook", () => {
     expect(a.bundle).toBe(join(dir, "bundles", a.id));
     const config = JSON.parse(await readFile(join(a.bundle!, "config.json"), "utf8"));
     expect(config.process.env).toContain("IP=10.244.0.5");
+    expect(config.process.user.uid).toBe(1000);
     await bundleHook().poststop!(run, a);
     await expect(stat(a.bundle!)).rejects.toThrow();
   });

@@ -1,7 +1,7 @@
 /**
  * The OCI bundle as a hook, last of the prestart hooks: the container's process (the image's
  * entrypoint, cmd and env overridden by the spec, with `$(VAR)` and `valueFrom` resolved) and what
- * the hooks before it prepared (rootfs, cgroup, log, mounts) become `<podDir>/bundles/<id>/config.json`.
+ * the hooks before it prepared (rootfs, security, cgroup, log, mounts) become `<podDir>/bundles/<id>/config.json`.
  * A process that cannot be resolved waits as CreateContainerConfigError.
  */
 import { rm } from "node:fs/promises";
@@ -16,7 +16,7 @@ const bundleDir = (run: PodRun, id: string) => join(run.podDir, "bundles", id);
 
 /**
  * The container's config from the attempt's parts. Every input of the bundle is decided here, so
- * a new one (the security context's `...securityConfig(pod, spec, image)`) is one more line.
+ * a new one is one more line.
  */
 export function bundleConfig(run: PodRun, a: AttemptSetup, process: ResolvedProcess): ContainerConfigInput {
   const { spec } = a;
@@ -45,6 +45,7 @@ export function bundleConfig(run: PodRun, a: AttemptSetup, process: ResolvedProc
     ...(limits.memory ? { memoryLimit: Math.floor(quantityValue(limits.memory)) } : {}),
     ...(limits.cpu ? { cpuLimitMilli: quantityMilliValue(limits.cpu) } : {}),
     ...(requests.cpu ? { cpuRequestMilli: quantityMilliValue(requests.cpu) } : {}),
+    security: a.security!,
   };
 }
 

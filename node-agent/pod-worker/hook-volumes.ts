@@ -1,13 +1,20 @@
 /**
  * The pod's volumes as a hook: made before any container (a failure is the pod's FailedMount),
- * bind-mounted into each container that mounts them, ConfigMap and Secret contents written again
- * every `volumeRefreshMs` so a changed object reaches running containers (as the kubelet's periodic
- * sync does; subPath mounts keep what they had), and removed with the pod.
+ * bind-mounted into each container that mounts them (a subPath mounted safely for the attempt and
+ * taken down with it), ConfigMap and Secret contents written again every `volumeRefreshMs` where
+ * they changed, so a changed object reaches running containers (as the kubelet's periodic sync
+ * does; subPath mounts keep what they had), and removed with the pod.
  */
 import { logWarning } from "../../controlplane/util/log.js";
 import type { PodHook } from "./pod-hook.js";
 import { HookError } from "./pod-hook.js";
-import { prepareVolumes, releaseVolumes, VolumeError, volumeMounts } from "./volumes.js";
+import {
+  prepareContainerMounts,
+  prepareVolumes,
+  releaseContainerMounts,
+  releaseVolumes,
+  VolumeError,
+} from "./volumes.js";
 
 export const DEFAULT_VOLUME_REFRESH_MS = 10_000;
 
@@ -23,7 +30,6 @@ export function volumesHook(): PodHook {
         const fromObjects = run.pod.spec?.volumes?.some((v) => v.configMap || v.secret);
         if (!fromObjects || now - preparedAt < period) return undefined;
         preparedAt = now;
-        // lead: switch to refreshVolumes
         await prepareVolumes(run.pod, run.podDir, lookup).catch((err: unknown) =>
           logWarning("pod-worker", "volume refresh failed", run.uid, String(err)),
         );
@@ -40,15 +46,23 @@ export function volumesHook(): PodHook {
     },
     async prestart(run, a) {
       try {
-        // lead: switch to prepareContainerMounts/releaseContainerMounts
-        a.mounts.push(...volumeMounts(a.spec.volumeMounts ?? [], run.volumePaths ?? new Map()));
+        a.mounts.push(
+          ...(await prepareContainerMounts(
+            run.podDir,
+            a.id,
+            a.spec.volumeMounts ?? [],
+            run.volumePaths ?? new Map(),
+          )),
+        );
       } catch (err) {
         if (err instanceof VolumeError)
           throw new HookError("CreateContainerConfigError", err.message, { cause: err });
         throw err;
       }
     },
-    // lead: switch to prepareContainerMounts/releaseContainerMounts (a poststop releasing them)
+    async poststop(run, ref) {
+      await releaseContainerMounts(run.podDir, ref.id);
+    },
     async postrun(run) {
       await releaseVolumes(run.podDir);
     },

@@ -23,10 +23,11 @@
 import type { Container, Pod } from "../../proto/gen/api.js";
 import type { Sandbox } from "../network/index.js";
 import type { ResolvedImage } from "../runtime/images/index.js";
-import type { BindMount } from "../runtime/oci/container-config.js";
+import type { BindMount, ContainerSecurity } from "../runtime/oci/container-config.js";
 import type { ContainerRecord } from "./container-record.js";
 import type { HookTarget } from "./lifecycle-hooks.js";
 import type { EventType, PodWorkerDeps } from "./pod-worker-deps.js";
+import type { VolumePaths } from "./volumes.js";
 
 /** One pod on this node, as its hooks see it. */
 export interface PodRun {
@@ -41,7 +42,7 @@ export interface PodRun {
   /** Set by the sandbox hook once the pod's network namespace exists. */
   sandbox?: Sandbox;
   /** Host path of each volume by name, set by the volumes hook. */
-  volumePaths?: ReadonlyMap<string, string>;
+  volumePaths?: VolumePaths;
   /** The image each container runs, for the status (by container name). */
   readonly images: Map<string, { image: string; imageID: string }>;
   event(type: EventType, reason: string, message: string): void;
@@ -67,6 +68,7 @@ export interface AttemptSetup extends ContainerAttempt {
   mounts: BindMount[];
   image?: ResolvedImage;
   rootfs?: string;
+  security?: ContainerSecurity;
   cgroupsPath?: string;
   logPath?: string;
   bundle?: string;

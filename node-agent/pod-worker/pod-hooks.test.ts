@@ -83,6 +83,7 @@ describe("createPodHooks", () => {
       "cgroup",
       "volumes",
       "image",
+      "security",
       "logs",
       "termination-message",
       "bundle",

@@ -16,6 +16,7 @@ import { logsHook } from "./hook-logs.js";
 import { metricsHook } from "./hook-metrics.js";
 import { probesHook } from "./hook-probes.js";
 import { sandboxHook } from "./hook-sandbox.js";
+import { securityHook } from "./hook-security.js";
 import { terminationMessageHook } from "./hook-termination-message.js";
 import { volumesHook } from "./hook-volumes.js";
 import type {
@@ -40,6 +41,7 @@ export function createPodHooks(): PodHook[] {
     cgroupHook(),
     volumesHook(),
     imageHook(),
+    securityHook(),
     logsHook(),
     terminationMessageHook(),
     bundleHook(),

@@ -3,7 +3,7 @@
  * pod uid, started on first sight, updated on change, stopped when the pod is deleted (gracefully,
  * then the pod object is finalized) or disappears from the node's set. After the first full set it
  * also removes what pods this node no longer has left behind (containers, sandbox, volumes, cgroup,
- * files), through the same hooks as any pod's teardown.
+ * user namespace range, files), through the same hooks as any pod's teardown.
  */
 import { readdir } from "node:fs/promises";
 import { tracer } from "../../controlplane/util/trace.js";
@@ -86,13 +86,14 @@ export class PodManager implements PodHost {
   }
 
   /**
-   * Removes what pods this node no longer has left behind (containers, sandboxes), each through a
+   * Removes what pods this node no longer has left behind (containers, sandboxes, id ranges), each through a
    * worker of its own so the hooks' teardown removes everything, as for a pod stopped here.
    */
   private async removeOrphans(live: ReadonlySet<string>): Promise<void> {
     const ids = await readdir(this.deps.runtime.root).catch(() => [] as string[]);
     const orphans = new Set(ids.map((id) => parseContainerId(id)?.podUID).filter((uid) => uid !== undefined));
     for (const uid of await this.deps.network.listSandboxes()) orphans.add(uid);
+    for (const uid of await this.deps.security.userNamespaces.holders()) orphans.add(uid);
     for (const uid of orphans) {
       if (live.has(uid) || this.workers.has(uid)) continue;
       trace("removing orphan pod", uid);

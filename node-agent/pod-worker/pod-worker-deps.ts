@@ -11,6 +11,7 @@ import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { BackoffPolicy } from "./container-record.js";
 import type { ObjectLookup } from "./object-lookup.js";
 import type { PodMetrics } from "./pod-metrics.js";
+import type { NodeSecurity } from "./security-context.js";
 
 export type EventType = "Normal" | "Warning";
 
@@ -24,6 +25,8 @@ export interface PodWorkerDeps {
   runtime: RuntimeClient;
   images: ImageStore;
   network: PodNetwork;
+  /** The node's security policy and what it owns (user namespace ranges, seccomp profiles). */
+  security: NodeSecurity;
   lookup: ObjectLookup;
   clock: Clock;
   /** Sends a status through the control plane's status path. */

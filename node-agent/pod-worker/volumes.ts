@@ -1,17 +1,26 @@
 /**
  * A pod's volumes on the host, under `<podDir>/volumes/<name>`: emptyDir (a directory, or a tmpfs
- * limited to sizeLimit with `medium: Memory`), configMap and secret (their keys written as files,
- * atomically, with `items` and modes honoured), hostPath (the host path itself). Containers get them
- * as bind mounts. `releaseVolumes` unmounts and removes everything the pod had.
+ * limited to sizeLimit with `medium: Memory`), configMap and secret (their keys written by the
+ * atomic writer, with `items` and modes honoured, always mounted read-only as the kubelet does),
+ * hostPath (the host path itself). Containers get them as bind mounts.
+ *
+ * A subPath is never joined onto the volume's host path: the pod controls what is inside its
+ * volumes, so `subPath: x` where the pod made `x -> /` would name the host's root (CVE-2017-1002101).
+ * Each subPath is resolved inside its volume by the native `mount-beneath` helper and mounted from
+ * the object it resolved, at `<podDir>/volume-subpaths/<attempt>/<index>`, which the runtime then
+ * binds into the container; `releaseContainerMounts` takes those down when the attempt goes.
  */
 import { execFile } from "node:child_process";
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, normalize } from "node:path";
+import { chmod, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { quantityValue } from "../../controlplane/api/quantity.js";
-import type { KeyToPath, Pod, Volume } from "../../proto/gen/api.js";
+import type { KeyToPath, Pod, Volume, VolumeMount } from "../../proto/gen/api.js";
 import type { BindMount } from "../runtime/oci/container-config.js";
-import { keyValues, type ObjectLookup } from "./object-lookup.js";
+import { nativeBuildPath } from "../util/native-build.js";
+import { type Payload, type PayloadFile, PayloadPathError, writeAtomic } from "./atomic-writer.js";
+import { applyFsGroup } from "./fs-group.js";
+import type { ObjectLookup } from "./object-lookup.js";
 
 const run = promisify(execFile);
 
@@ -22,54 +31,88 @@ export class VolumeError extends Error {
   }
 }
 
-async function writeKeys(
-  dir: string,
-  values: Record<string, string>,
+/** A volume as the host has it. `readOnly` volumes are mounted read-only whatever the mount asks. */
+export interface HostVolume {
+  path: string;
+  readOnly: boolean;
+}
+
+export type VolumePaths = ReadonlyMap<string, HostVolume>;
+
+/** The native helper that resolves a subPath inside its volume and mounts what it found. */
+const mountBeneath = nativeBuildPath("mount-beneath");
+
+function payloadOf(
+  values: Record<string, Uint8Array>,
   items: KeyToPath[] | undefined,
   mode: number,
   volume: string,
-) {
-  await mkdir(dir, { recursive: true });
-  const entries = items?.length
-    ? items.map((item) => {
-        if (!item.key || values[item.key] === undefined)
-          throw new VolumeError(volume, `key "${item.key}" not found`);
-        return [item.path ?? item.key, values[item.key]!, item.mode ?? mode] as const;
-      })
-    : Object.entries(values).map(([k, v]) => [k, v, mode] as const);
-  for (const [path, value, fileMode] of entries) {
-    const target = normalize(join(dir, path));
-    if (!target.startsWith(`${dir}/`)) throw new VolumeError(volume, `path "${path}" leaves the volume`);
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = `${target}.tmp`;
-    await writeFile(tmp, value, { mode: fileMode });
-    await chmod(tmp, fileMode);
-    await rename(tmp, target);
+): Payload {
+  const out = new Map<string, PayloadFile>();
+  if (!items?.length) {
+    for (const [k, v] of Object.entries(values)) out.set(k, { data: v, mode });
+    return out;
   }
+  for (const item of items) {
+    const data = item.key ? values[item.key] : undefined;
+    if (!data) throw new VolumeError(volume, `key "${item.key}" not found`);
+    out.set(item.path ?? item.key!, { data, mode: item.mode ?? mode });
+  }
+  return out;
 }
 
-async function isMountPoint(path: string): Promise<boolean> {
+/** A ConfigMap's data or a Secret's decoded data as bytes (secrets may be binary), or undefined. */
+async function sourceValues(
+  lookup: ObjectLookup,
+  kind: "ConfigMap" | "Secret",
+  namespace: string,
+  name: string,
+): Promise<Record<string, Uint8Array> | undefined> {
+  if (kind === "ConfigMap") {
+    const cm = await lookup.configMap(namespace, name);
+    return cm && Object.fromEntries(Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v)]));
+  }
+  const secret = await lookup.secret(namespace, name);
+  return (
+    secret &&
+    Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64")]))
+  );
+}
+
+async function mountedUnder(dir: string): Promise<string[]> {
   const mounts = await readFile("/proc/self/mounts", "utf8");
-  return mounts.split("\n").some((l) => l.split(" ")[1] === path);
+  return mounts
+    .split("\n")
+    .map((l) => l.split(" ")[1] ?? "")
+    .filter((target) => target === dir || target.startsWith(`${dir}/`));
 }
 
-/** Makes every volume of the pod and returns the host path of each, by volume name. */
+/**
+ * Makes (or refreshes) every volume of the pod and returns each by name. Running it again rewrites
+ * configMap and secret volumes only where their content changed.
+ */
 export async function prepareVolumes(
   pod: Pod,
   podDir: string,
   lookup: ObjectLookup,
-): Promise<Map<string, string>> {
+): Promise<Map<string, HostVolume>> {
   const ns = pod.metadata.namespace ?? "default";
-  const paths = new Map<string, string>();
+  const fsGroup = pod.spec?.securityContext?.fsGroup;
+  const volumes = new Map<string, HostVolume>();
   for (const v of pod.spec?.volumes ?? []) {
     const name = v.name ?? "";
-    const dir = join(podDir, "volumes", name);
-    paths.set(name, await prepareVolume(v, dir, ns, lookup));
+    volumes.set(name, await prepareVolume(v, join(podDir, "volumes", name), ns, lookup, fsGroup));
   }
-  return paths;
+  return volumes;
 }
 
-async function prepareVolume(v: Volume, dir: string, ns: string, lookup: ObjectLookup): Promise<string> {
+async function prepareVolume(
+  v: Volume,
+  dir: string,
+  ns: string,
+  lookup: ObjectLookup,
+  fsGroup: number | undefined,
+): Promise<HostVolume> {
   const name = v.name ?? "";
   if (v.hostPath) {
     const path = v.hostPath.path ?? "";
@@ -81,58 +124,113 @@ async function prepareVolume(v: Volume, dir: string, ns: string, lookup: ObjectL
       if (v.hostPath.type === "DirectoryOrCreate" || !v.hostPath.type) await mkdir(path, { recursive: true });
       else throw new VolumeError(name, `hostPath ${path} does not exist (type ${v.hostPath.type})`);
     }
-    return path;
+    return { path, readOnly: false };
   }
   if (v.emptyDir) {
-    await mkdir(dir, { recursive: true });
-    if (v.emptyDir.medium === "Memory" && !(await isMountPoint(dir))) {
+    await mkdir(dirname(dir), { recursive: true });
+    const created = await mkdir(dir).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "EEXIST") return false;
+        throw err;
+      },
+    );
+    if (!created) return { path: dir, readOnly: false };
+    // Writable by every user, as the kubelet makes it: containers may run as any uid.
+    await chmod(dir, 0o777);
+    if (v.emptyDir.medium === "Memory") {
       const size = v.emptyDir.sizeLimit ? `,size=${Math.ceil(quantityValue(v.emptyDir.sizeLimit))}` : "";
       await run("mount", ["-t", "tmpfs", "-o", `mode=0777${size}`, "tmpfs", dir]);
     }
-    return dir;
+    // Only while it is new: once a container can write in it, a walk by path could be redirected.
+    if (fsGroup !== undefined) await applyVolumeFsGroup(name, dir, fsGroup, false);
+    return { path: dir, readOnly: false };
   }
   if (v.configMap || v.secret) {
     const kind = v.configMap ? "ConfigMap" : "Secret";
     const src = v.configMap ?? v.secret!;
     const objName = v.configMap?.name ?? v.secret?.secretName ?? "";
-    const values = await keyValues(lookup, kind, ns, objName);
-    if (!values) {
-      if (src.optional) {
-        await mkdir(dir, { recursive: true });
-        return dir;
-      }
-      throw new VolumeError(name, `${kind.toLowerCase()} "${objName}" not found`);
+    const values = await sourceValues(lookup, kind, ns, objName);
+    if (!values && !src.optional) throw new VolumeError(name, `${kind.toLowerCase()} "${objName}" not found`);
+    const payload = payloadOf(values ?? {}, src.items, src.defaultMode ?? 0o644, name);
+    let written: boolean;
+    try {
+      written = await writeAtomic(dir, payload);
+    } catch (err) {
+      if (err instanceof PayloadPathError) throw new VolumeError(name, err.message);
+      throw err;
     }
-    await writeKeys(dir, values, src.items, src.defaultMode ?? 0o644, name);
-    return dir;
+    // Only the agent writes here (containers get it read-only), so every new version can be owned.
+    if (written && fsGroup !== undefined) await applyVolumeFsGroup(name, dir, fsGroup, true);
+    return { path: dir, readOnly: true };
   }
   throw new VolumeError(name, "no supported source (emptyDir, configMap, secret, hostPath)");
 }
 
-/** The bind mounts of one container: each volumeMount at its mountPath (subPath inside it). */
-export function volumeMounts(
-  mounts: { name?: string; mountPath?: string; readOnly?: boolean; subPath?: string }[],
-  paths: ReadonlyMap<string, string>,
-): BindMount[] {
-  return mounts.map((m) => {
-    const source = paths.get(m.name ?? "");
-    if (!source)
-      throw new VolumeError(m.name ?? "", `mounted at ${m.mountPath} but not defined in spec.volumes`);
-    return {
-      source: m.subPath ? join(source, m.subPath) : source,
-      destination: m.mountPath ?? "/",
-      ...(m.readOnly ? { readOnly: true } : {}),
-    };
-  });
+async function applyVolumeFsGroup(volume: string, dir: string, fsGroup: number, readOnly: boolean) {
+  try {
+    await applyFsGroup(dir, fsGroup, { readOnly });
+  } catch (err) {
+    throw new VolumeError(volume, `setting fsGroup ${fsGroup}: ${(err as Error).message}`);
+  }
 }
 
-/** Unmounts tmpfs volumes and removes the pod's volume directories. Idempotent. */
-export async function releaseVolumes(podDir: string): Promise<void> {
-  const root = join(podDir, "volumes");
-  const mounts = await readFile("/proc/self/mounts", "utf8");
-  for (const line of mounts.split("\n")) {
-    const target = line.split(" ")[1];
-    if (target?.startsWith(`${root}/`)) await run("umount", ["-l", target]).catch(() => undefined);
+/**
+ * The bind mounts of one container attempt: each volumeMount at its mountPath, a subPath mounted
+ * first at `<podDir>/volume-subpaths/<attemptId>/<index>` from what it resolves to inside its volume.
+ */
+export async function prepareContainerMounts(
+  podDir: string,
+  attemptId: string,
+  mounts: readonly VolumeMount[],
+  volumes: VolumePaths,
+): Promise<BindMount[]> {
+  const out: BindMount[] = [];
+  const subpaths = join(podDir, "volume-subpaths", attemptId);
+  for (const [index, m] of mounts.entries()) {
+    const volume = volumes.get(m.name ?? "");
+    if (!volume)
+      throw new VolumeError(m.name ?? "", `mounted at ${m.mountPath} but not defined in spec.volumes`);
+    let source = volume.path;
+    if (m.subPath) {
+      await mkdir(subpaths, { recursive: true });
+      source = join(subpaths, String(index));
+      await releaseMountsUnder(source);
+      try {
+        await run(mountBeneath, [volume.path, m.subPath, source]);
+      } catch (err) {
+        const stderr = String((err as { stderr?: unknown }).stderr ?? "").trim();
+        throw new VolumeError(m.name ?? "", stderr.replace(/^mount-beneath: /, "") || String(err));
+      }
+    }
+    out.push({
+      source,
+      destination: m.mountPath ?? "/",
+      ...(m.readOnly || volume.readOnly ? { readOnly: true } : {}),
+    });
   }
-  await rm(root, { recursive: true, force: true });
+  return out;
+}
+
+/**
+ * Unmounts everything under `dir`, then removes it. Refuses to remove anything while a mount is
+ * still there: a recursive remove would walk into the volume (or a hostPath) behind it.
+ */
+async function releaseMountsUnder(dir: string): Promise<void> {
+  for (const target of (await mountedUnder(dir)).reverse())
+    await run("umount", ["-l", target]).catch(() => undefined);
+  const left = await mountedUnder(dir);
+  if (left.length) throw new Error(`cannot remove ${dir}: still mounted: ${left.join(", ")}`);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Takes down the subPath mounts of one container attempt. Idempotent. */
+export async function releaseContainerMounts(podDir: string, attemptId: string): Promise<void> {
+  await releaseMountsUnder(join(podDir, "volume-subpaths", attemptId));
+}
+
+/** Unmounts tmpfs volumes and subPath mounts and removes the pod's volume directories. Idempotent. */
+export async function releaseVolumes(podDir: string): Promise<void> {
+  await releaseMountsUnder(join(podDir, "volume-subpaths"));
+  await releaseMountsUnder(join(podDir, "volumes"));
 }

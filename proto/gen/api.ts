@@ -102,6 +102,12 @@ export interface PodSpec {
   tolerations?: Toleration[];
   /** Scheduling priority: higher goes first. Set directly; PriorityClass objects are not served. */
   priority?: number;
+  securityContext?: PodSecurityContext;
+  /**
+   * false: the pod gets its own user namespace (root inside maps to an unprivileged host range).
+   * Left out or true: the host's user namespace.
+   */
+  hostUsers?: boolean;
 }
 
 export interface Container {
@@ -122,6 +128,73 @@ export interface Container {
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;
   imagePullPolicy?: string;
+  securityContext?: SecurityContext;
+}
+
+export interface PodSecurityContext {
+  seLinuxOptions?: SELinuxOptions;
+  windowsOptions?: WindowsSecurityContextOptions;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
+  fsGroup?: number;
+  sysctls?: Sysctl[];
+  seccompProfile?: SeccompProfile;
+  appArmorProfile?: AppArmorProfile;
+}
+
+export interface SecurityContext {
+  capabilities?: Capabilities;
+  privileged?: boolean;
+  seLinuxOptions?: SELinuxOptions;
+  windowsOptions?: WindowsSecurityContextOptions;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  /** "Default" (the runtime's masked and read-only /proc paths) or "Unmasked". */
+  procMount?: string;
+  seccompProfile?: SeccompProfile;
+  appArmorProfile?: AppArmorProfile;
+}
+
+/** Capability names as Kubernetes writes them ("NET_ADMIN"); a "CAP_" prefix is accepted too. */
+export interface Capabilities {
+  add?: string[];
+  drop?: string[];
+}
+
+export interface SeccompProfile {
+  /** "RuntimeDefault", "Unconfined" or "Localhost". */
+  type?: string;
+  /** With type Localhost: a path relative to the node's seccomp profile directory. */
+  localhostProfile?: string;
+}
+
+export interface SELinuxOptions {
+  user?: string;
+  role?: string;
+  type?: string;
+  level?: string;
+}
+
+export interface WindowsSecurityContextOptions {
+  gmsaCredentialSpecName?: string;
+  gmsaCredentialSpec?: string;
+  runAsUserName?: string;
+  hostProcess?: boolean;
+}
+
+export interface AppArmorProfile {
+  type?: string;
+  localhostProfile?: string;
+}
+
+export interface Sysctl {
+  name?: string;
+  value?: string;
 }
 
 export interface ContainerPort {

@@ -6,7 +6,7 @@
  */
 
 import { isIP } from "node:net";
-import { describeValue } from "../codec.js";
+import { describeValue } from "../describe-value.js";
 import type { FieldCause } from "../errors.js";
 import { labelValueErrors, qualifiedNameErrors } from "../labels.js";
 import { quantityError } from "../quantity.js";

@@ -6,7 +6,7 @@
 
 import type { ObjectMeta } from "../../../proto/gen/api.js";
 import { dns1123LabelErrors, dns1123SubdomainErrors, qualifiedNameErrors } from "../labels.js";
-import type { ResourceInfo } from "../resources.js";
+import type { ResourceInfo } from "../resource-info.js";
 import { type Causes, child, dns1035LabelErrors, index, validateLabels } from "./field.js";
 
 /** Kubernetes' limit on the summed length of all annotation keys and values. */

@@ -1,7 +1,7 @@
 /**
  * Validation of Pods and pod specs (also used for the templates of ReplicaSets and Deployments):
  * containers and init containers, ports, env, resources, probes, lifecycle hooks, volumes and
- * mounts, tolerations, affinity; and on update, which parts of a running pod's spec may change.
+ * mounts, tolerations, affinity, security contexts (security-context.ts); and on update, which parts of a running pod's spec may change.
  */
 
 import { isDeepStrictEqual } from "node:util";
@@ -44,6 +44,7 @@ import {
   validatePositive,
   validateQuantity,
 } from "./field.js";
+import { validateContainerSecurityContext, validatePodSecurityContext } from "./security-context.js";
 
 export const restartPolicies = ["Always", "OnFailure", "Never"] as const;
 const dnsPolicies = ["ClusterFirst", "ClusterFirstWithHostNet", "Default"];
@@ -80,6 +81,7 @@ export function validatePodSpec(c: Causes, spec: PodSpec | undefined, path: stri
         names.add(container.name);
       }
       validateContainer(c, container, p, volumes, init, spec.terminationGracePeriodSeconds ?? 30);
+      validateContainerSecurityContext(c, container.securityContext, spec, path, p);
     });
   };
   checkContainers(spec.initContainers, "initContainers", true);
@@ -102,6 +104,7 @@ export function validatePodSpec(c: Causes, spec: PodSpec | undefined, path: stri
     validateToleration(c, t, index(child(path, "tolerations"), i));
   });
   if (spec.affinity) validateAffinity(c, spec.affinity, child(path, "affinity"));
+  validatePodSecurityContext(c, spec, path);
 }
 
 function validateContainer(

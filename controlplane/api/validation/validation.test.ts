@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { applyDefaults, validateObject } from "../../kinds/index.js";
 import { decodeObject } from "../codec.js";
-import { applyDefaults } from "../defaults.js";
 import { type FieldCause, isApiError } from "../errors.js";
 import type { KubeObject } from "../object.js";
 import { resourceForKind } from "../resources.js";
-import { validateObject } from "./index.js";
 
 type Raw = Record<string, unknown>;
 

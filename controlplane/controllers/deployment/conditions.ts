@@ -5,8 +5,8 @@
  * `ReplicaFailure` mirrors a ReplicaSet that cannot create or delete pods.
  */
 import type { DeploymentCondition, DeploymentStatus } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
-import { rfc3339 } from "../replicaset/timestamps.js";
+import type { DeepReadonly } from "../../client/index.js";
+import { rfc3339 } from "../../util/time.js";
 
 export type ConditionType = "Available" | "Progressing" | "ReplicaFailure";
 

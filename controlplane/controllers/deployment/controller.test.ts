@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
+import { rfc3339 } from "../../util/time.js";
 import { podsResource, replicaSetsResource } from "../replicaset/controller.js";
-import { rfc3339 } from "../replicaset/timestamps.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { deployment, replicaSet, t0 } from "../testing/fixtures.js";
 import { DeploymentController } from "./controller.js";

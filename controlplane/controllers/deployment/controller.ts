@@ -8,11 +8,18 @@
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
 import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../api/labels.js";
 import { objectKey } from "../../api/object.js";
+import type { ControllerClient } from "../../client/controller-client.js";
+import type { EventRecorder } from "../../client/events.js";
+import {
+  byOwnerUidIndex,
+  claimChildren,
+  controllerRefOf,
+  type DeepReadonly,
+  type EventHandler,
+  type Lister,
+} from "../../client/index.js";
 import type { Clock } from "../../util/clock.js";
-import type { ControllerClient } from "../client.js";
-import type { EventRecorder } from "../events.js";
-import { byOwnerUidIndex, type DeepReadonly, type EventHandler, type Lister } from "../machinery/index.js";
-import { claimChildren, controllerRefOf, type KeyQueue, replicaSetsResource } from "../replicaset/index.js";
+import { type KeyQueue, replicaSetsResource } from "../replicaset/index.js";
 import { type PodsByReplicaSet, rolloutRecreate } from "./recreate.js";
 import type { ReadonlyReplicaSet } from "./replica-sets.js";
 import { rolloutRolling } from "./rolling.js";

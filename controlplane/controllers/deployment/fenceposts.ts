@@ -7,7 +7,7 @@
  *                maxUnavailable becomes 1 (validation forbids both being 0 literally; rounding can).
  */
 import type { Deployment, IntOrString } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
+import type { DeepReadonly } from "../../client/index.js";
 
 export class FencepostError extends Error {
   constructor(field: string, value: IntOrString) {

@@ -7,7 +7,7 @@
  * empty and absent fields alike) so equal templates hash equally whatever their key order.
  */
 import type { PodTemplateSpec } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
+import type { DeepReadonly } from "../../client/index.js";
 
 export const podTemplateHashLabel = "pod-template-hash";
 

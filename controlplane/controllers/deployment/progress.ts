@@ -12,8 +12,8 @@ import type {
   DeploymentStatus,
   ReplicaSet,
 } from "../../../proto/gen/api.js";
+import { parseTime, rfc3339 } from "../../util/time.js";
 import { replicaSetsResource } from "../replicaset/index.js";
-import { parseTime, rfc3339 } from "../replicaset/timestamps.js";
 import { rolloutCompleteAnnotation } from "./annotations.js";
 import { getCondition, newCondition, reasons, removeCondition, setCondition } from "./conditions.js";
 import { deploymentComplete, type ReadonlyReplicaSet } from "./replica-sets.js";

@@ -5,7 +5,7 @@
  * side by side.
  */
 import type { Deployment, Pod } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
+import type { DeepReadonly } from "../../client/index.js";
 import { syncRolloutStatus } from "./progress.js";
 import {
   actualPods,

@@ -4,8 +4,8 @@
  * counts, orderings, and whether a rollout is saturated or complete.
  */
 import type { Deployment, DeploymentStatus, ReplicaSet } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
-import { parseTime } from "../replicaset/timestamps.js";
+import type { DeepReadonly } from "../../client/index.js";
+import { parseTime } from "../../util/time.js";
 import { desiredReplicasOf, revisionOf } from "./annotations.js";
 import { equalIgnoreHash } from "./hash.js";
 

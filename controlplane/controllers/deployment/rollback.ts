@@ -12,8 +12,7 @@
  * so two good revisions cannot bounce between each other.
  */
 import type { Deployment, PodTemplateSpec } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
-import { controllerRefOf } from "../replicaset/index.js";
+import { controllerRefOf, type DeepReadonly } from "../../client/index.js";
 import {
   autoRollbackAnnotation,
   changeCauseAnnotation,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Deployment, Pod } from "../../../proto/gen/api.js";
+import { isPodAvailable } from "../../client/pod-state.js";
 import { podsResource } from "../replicaset/controller.js";
-import { isPodAvailable } from "../replicaset/pod-state.js";
 import { deployment } from "../testing/fixtures.js";
 import { RolloutHarness } from "../testing/rollout-harness.js";
 import { autoRollbackAnnotation, revisionAnnotation, revisionHistoryAnnotation } from "./annotations.js";

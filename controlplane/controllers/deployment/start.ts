@@ -1,49 +1,49 @@
 /**
- * Wires the Deployment controller in one call: caches (shared or private) of Deployments,
- * ReplicaSets and pods, event handlers, the work queue and its workers. The integrator calls
- * `startDeploymentController` once per leadership term with that term's abort signal.
+ * Starts the Deployment controller for one leadership term: the shared Deployment, ReplicaSet and
+ * pod informers (ReplicaSets and pods carrying the byOwnerUid index), their handlers and the
+ * workers. The integrator calls `startDeploymentController` each time it starts leading, with that
+ * term's abort signal.
  */
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
-import { realClock } from "../../util/clock.js";
 import {
+  byOwnerUidIndex,
   type ControllerRunDeps,
-  checkSources,
-  handleUntil,
-  type InformerSource,
-  informerFor,
-  newRunner,
+  handle,
+  type Informer,
+  requireIndex,
   type StartedController,
-} from "../replicaset/index.js";
+  startController,
+} from "../../client/index.js";
+import { realClock } from "../../util/clock.js";
 import { DeploymentController } from "./controller.js";
 
 export interface DeploymentControllerDeps extends ControllerRunDeps {
-  deployments: InformerSource<Deployment>;
-  replicaSets: InformerSource<ReplicaSet>;
-  pods: InformerSource<Pod>;
+  deployments: Informer<Deployment>;
+  replicaSets: Informer<ReplicaSet>;
+  pods: Informer<Pod>;
 }
 
 export function startDeploymentController(
   deps: DeploymentControllerDeps,
 ): StartedController<DeploymentController> {
-  checkSources(deps.deployments, deps.replicaSets, deps.pods);
-  const clock = deps.clock ?? realClock;
-  const base = { clock, signal: deps.signal, ...(deps.resyncMs ? { resyncMs: deps.resyncMs } : {}) };
-  const deployments = informerFor(deps.deployments, { name: "deployments", ...base });
-  const replicaSets = informerFor(deps.replicaSets, { name: "replicasets", ...base });
-  const pods = informerFor(deps.pods, { name: "pods", ...base });
-  const runner = newRunner("deployment", deps, (key) => controller.sync(key));
-  const controller = new DeploymentController({
-    deployments: deployments.lister,
-    replicaSets: replicaSets.lister,
-    pods: pods.lister,
-    client: deps.client,
-    recorder: deps.recorder,
-    clock,
-    queue: runner.queue,
+  const { deployments, replicaSets, pods } = deps;
+  for (const informer of [deployments, replicaSets, pods]) requireIndex(informer, byOwnerUidIndex);
+  return startController(deps, {
+    name: "deployment",
+    build: (queue) =>
+      new DeploymentController({
+        deployments: deployments.lister,
+        replicaSets: replicaSets.lister,
+        pods: pods.lister,
+        client: deps.client,
+        recorder: deps.recorder,
+        clock: deps.clock ?? realClock,
+        queue,
+      }),
+    handlers: (c) => [
+      handle(deployments, c.deploymentHandler),
+      handle(replicaSets, c.replicaSetHandler),
+      handle(pods, c.podHandler),
+    ],
   });
-  handleUntil(deployments, controller.deploymentHandler, deps.signal);
-  handleUntil(replicaSets, controller.replicaSetHandler, deps.signal);
-  handleUntil(pods, controller.podHandler, deps.signal);
-  const done = runner.run(deps.signal, [deployments, replicaSets, pods]);
-  return { controller, runner, done };
 }

@@ -7,11 +7,12 @@
 import type { Deployment, DeploymentStatus, ReplicaSet } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
 import { resourceForKind } from "../../api/resources.js";
+import type { ControllerClient } from "../../client/controller-client.js";
+import type { EventRecorder } from "../../client/events.js";
+import { newControllerRef } from "../../client/index.js";
 import type { Clock } from "../../util/clock.js";
-import type { ControllerClient } from "../client.js";
-import type { EventRecorder } from "../events.js";
 import type { KeyQueue } from "../replicaset/controller.js";
-import { newControllerRef, replicaSetsResource } from "../replicaset/index.js";
+import { replicaSetsResource } from "../replicaset/index.js";
 import {
   desiredReplicasOf,
   maxReplicasOf,

@@ -10,10 +10,10 @@ import type { Endpoints, Pod, Service } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
 import { objectKey } from "../../api/object.js";
 import { resourceForKind } from "../../api/resources.js";
+import type { ControllerClient } from "../../client/controller-client.js";
+import type { EventRecorder } from "../../client/events.js";
+import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
 import { tracer } from "../../util/trace.js";
-import type { ControllerClient } from "../client.js";
-import type { EventRecorder } from "../events.js";
-import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../machinery/index.js";
 import { NamespaceIndex, ServiceSelectorIndex, selectorMatches } from "./service-index.js";
 import { endpointSubsets } from "./subsets.js";
 

@@ -5,7 +5,7 @@
  * the pods of its Service's namespace.
  */
 import { objectKey } from "../../api/object.js";
-import type { DeepReadonly } from "../machinery/index.js";
+import type { DeepReadonly } from "../../client/index.js";
 
 type Labels = DeepReadonly<Record<string, string>> | undefined;
 

@@ -1,13 +1,17 @@
 /**
- * Wires the endpoints controller for one leadership term: the shared Service, Pod and Endpoints
+ * Starts the endpoints controller for one leadership term: the shared Service, Pod and Endpoints
  * informers, the handlers and the workers. The integrator calls `startEndpointsController` each
  * time it starts leading, with that term's abort signal.
  */
-import type { Endpoints, Pod, Service } from "../../../proto/gen/api.js";
+import type { Endpoints, Service } from "../../../proto/gen/api.js";
 import type { KubeObject } from "../../api/object.js";
-import type { InformerFactory } from "../../informers/informer-factory.js";
-import { handleUntil } from "../replicaset/informer-source.js";
-import { type ControllerRunDeps, newRunner, type StartedController } from "../replicaset/start.js";
+import {
+  type ControllerRunDeps,
+  handle,
+  type InformerFactory,
+  type StartedController,
+  startController,
+} from "../../client/index.js";
 import { EndpointsController, endpointsResource, servicesResource } from "./controller.js";
 
 export interface EndpointsControllerDeps extends ControllerRunDeps {
@@ -27,23 +31,26 @@ export function startEndpointsController(
   const services = deps.informers.informer<Service & KubeObject>(servicesResource);
   const endpoints = deps.informers.informer<Endpoints & KubeObject>(endpointsResource);
   const pods = deps.informers.pods();
-  const runner = newRunner("endpoints", deps, (key) => controller.sync(key));
-  const controller = new EndpointsController({
-    services: services.lister,
-    pods: pods.lister,
-    endpoints: endpoints.lister,
-    client: deps.client,
-    recorder: deps.recorder,
-    queue: runner.queue,
+  const started = startController(deps, {
+    name: "endpoints",
+    build: (queue) =>
+      new EndpointsController({
+        services: services.lister,
+        pods: pods.lister,
+        endpoints: endpoints.lister,
+        client: deps.client,
+        recorder: deps.recorder,
+        queue,
+      }),
+    // Pods first: a Service's first sync must find its pods already indexed.
+    handlers: (c) => [
+      handle(pods, c.podHandler),
+      handle(services, c.serviceHandler),
+      handle(endpoints, c.endpointsHandler),
+    ],
   });
-  // Pods first: a Service's first sync must find its pods already indexed.
-  handleUntil<Pod & KubeObject>(pods, controller.podHandler, deps.signal);
-  handleUntil<Service & KubeObject>(services, controller.serviceHandler, deps.signal);
-  handleUntil<Endpoints & KubeObject>(endpoints, controller.endpointsHandler, deps.signal);
-  const caches = [services, endpoints, pods];
-  void Promise.all(caches.map((c) => c.waitForSync())).then(() => {
-    if (!deps.signal.aborted) controller.checkLeftovers();
+  void Promise.all([services, endpoints, pods].map((c) => c.waitForSync())).then(() => {
+    if (!deps.signal.aborted) started.controller.checkLeftovers();
   });
-  const done = runner.run(deps.signal, caches);
-  return { controller, runner, done };
+  return started;
 }

@@ -13,8 +13,8 @@ import type {
   Service,
   ServicePort,
 } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
-import { isPodReady } from "../replicaset/pod-state.js";
+import type { DeepReadonly } from "../../client/index.js";
+import { isPodReady } from "../../client/pod-state.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

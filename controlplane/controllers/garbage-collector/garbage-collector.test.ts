@@ -3,7 +3,7 @@ import type { ConfigMap, Deployment, Node, OwnerReference, Pod } from "../../../
 import { ApiError } from "../../api/errors.js";
 import type { KubeObject } from "../../api/object.js";
 import { resourceForKind, resources } from "../../api/resources.js";
-import type { ApiObject, ControllerClient, ControllerDeleteOptions } from "../client.js";
+import type { ApiObject, ControllerClient, ControllerDeleteOptions } from "../../client/controller-client.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { controllerRef, deployment, pod, replicaSet } from "../testing/fixtures.js";
 import { GarbageCollector } from "./garbage-collector.js";

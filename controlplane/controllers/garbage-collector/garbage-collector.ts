@@ -18,19 +18,23 @@
  */
 import type { OwnerReference } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
+import { foregroundFinalizer, orphanFinalizer } from "../../api/finalizers.js";
 import type { KubeObject } from "../../api/object.js";
 import type { ResourceInfo } from "../../api/resources.js";
-import { foregroundFinalizer, orphanFinalizer } from "../../registry/lifecycle.js";
-import { tracer } from "../../util/trace.js";
-import type { ControllerClient, ControllerDeleteOptions, MergePatch } from "../client.js";
-import type { EventRecorder } from "../events.js";
+import type {
+  ControllerClient,
+  ControllerDeleteOptions,
+  MergePatch,
+} from "../../client/controller-client.js";
+import type { EventRecorder } from "../../client/events.js";
 import {
   byOwnerUidIndex,
   type DeepReadonly,
   type EventHandler,
   type Lister,
   type WorkQueue,
-} from "../machinery/index.js";
+} from "../../client/index.js";
+import { tracer } from "../../util/trace.js";
 import { gcKey, locateOwner, parseGcKey, resourceId } from "./object-ref.js";
 
 const trace = tracer("garbage-collector");
@@ -40,7 +44,7 @@ type Ref = DeepReadonly<OwnerReference>;
 
 export interface TrackedResource {
   info: ResourceInfo;
-  /** Its cache, with the `byOwnerUid` index (machinery/indexers.ts). */
+  /** Its cache, with the `byOwnerUid` index (client/indexers.ts). */
   lister: Lister<KubeObject>;
 }
 

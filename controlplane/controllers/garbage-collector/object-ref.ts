@@ -6,7 +6,7 @@
 import type { OwnerReference } from "../../../proto/gen/api.js";
 import { objectKey } from "../../api/object.js";
 import { type ResourceInfo, resourceForKind } from "../../api/resources.js";
-import { type DeepReadonly, splitKey } from "../machinery/index.js";
+import { type DeepReadonly, splitKey } from "../../client/index.js";
 
 /** `pods`, `replicasets.apps`: the resource part of a key (plural and group, like kubectl). */
 export function resourceId(info: ResourceInfo): string {

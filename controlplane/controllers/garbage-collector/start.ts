@@ -1,15 +1,20 @@
 /**
- * Wires the garbage collector for one leadership term: one shared informer per tracked resource
+ * Starts the garbage collector for one leadership term: one shared informer per tracked resource
  * (every resource in the API table unless told otherwise), its handlers, and the workers. The
  * integrator calls `startGarbageCollector` each time it starts leading, with that term's signal.
  */
 import type { KubeObject } from "../../api/object.js";
 import { resources as allResources, type ResourceInfo } from "../../api/resources.js";
-import type { InformerFactory } from "../../informers/informer-factory.js";
-import { byOwnerUidIndex } from "../machinery/index.js";
-import { type ControllerRunDeps, newRunner, type StartedController } from "../replicaset/index.js";
+import {
+  byOwnerUidIndex,
+  type ControllerRunDeps,
+  handle,
+  type InformerFactory,
+  requireIndex,
+  type StartedController,
+  startController,
+} from "../../client/index.js";
 import { GarbageCollector } from "./garbage-collector.js";
-import { handleAllUntil } from "./handlers-until.js";
 
 export interface GarbageCollectorDeps extends ControllerRunDeps {
   /**
@@ -30,23 +35,18 @@ export function startGarbageCollector(deps: GarbageCollectorDeps): StartedContro
   const tracked = (deps.resources ?? allResources).map((info) => {
     const informer = deps.informers.informer<KubeObject>(info);
     // Fails now, naming the missing index, rather than on the first sync.
-    informer.lister.byIndex(byOwnerUidIndex, "");
+    requireIndex(informer, byOwnerUidIndex);
     return { info, informer };
   });
-  const runner = newRunner("garbage-collector", deps, (key) => controller.sync(key));
-  const controller = new GarbageCollector({
-    resources: tracked.map(({ info, informer }) => ({ info, lister: informer.lister })),
-    client: deps.client,
-    recorder: deps.recorder,
-    queue: runner.queue,
+  return startController(deps, {
+    name: "garbage-collector",
+    build: (queue) =>
+      new GarbageCollector({
+        resources: tracked.map(({ info, informer }) => ({ info, lister: informer.lister })),
+        client: deps.client,
+        recorder: deps.recorder,
+        queue,
+      }),
+    handlers: (c) => tracked.map(({ info, informer }) => handle(informer, c.handlerFor(info))),
   });
-  handleAllUntil(
-    tracked.map(({ info, informer }) => ({ informer, handler: controller.handlerFor(info) })),
-    deps.signal,
-  );
-  const done = runner.run(
-    deps.signal,
-    tracked.map((t) => t.informer),
-  );
-  return { controller, runner, done };
 }

@@ -9,13 +9,13 @@
  */
 import type { Namespace } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
+import { namespaceFinalizer } from "../../api/finalizers.js";
 import type { KubeObject } from "../../api/object.js";
 import { type ResourceInfo, resourceForKind } from "../../api/resources.js";
-import { namespaceFinalizer } from "../../registry/lifecycle.js";
+import type { ControllerClient } from "../../client/controller-client.js";
+import type { EventRecorder } from "../../client/events.js";
+import type { DeepReadonly, EventHandler, Lister, WorkQueue } from "../../client/index.js";
 import { tracer } from "../../util/trace.js";
-import type { ControllerClient } from "../client.js";
-import type { EventRecorder } from "../events.js";
-import type { DeepReadonly, EventHandler, Lister, WorkQueue } from "../machinery/index.js";
 
 const trace = tracer("namespace-controller");
 

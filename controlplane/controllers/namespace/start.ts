@@ -1,15 +1,19 @@
 /**
- * Wires the namespace controller for one leadership term: the shared Namespace informer, the
+ * Starts the namespace controller for one leadership term: the shared Namespace informer, the
  * shared informers of every namespaced resource (only to hear about deletions), the handlers and
  * the workers. The integrator calls `startNamespaceController` each time it starts leading.
  */
 import type { Namespace } from "../../../proto/gen/api.js";
 import type { KubeObject } from "../../api/object.js";
 import { resources as allResources, type ResourceInfo } from "../../api/resources.js";
-import type { InformerFactory } from "../../informers/informer-factory.js";
-import { handleAllUntil } from "../garbage-collector/handlers-until.js";
-import type { EventHandler } from "../machinery/index.js";
-import { type ControllerRunDeps, newRunner, type StartedController } from "../replicaset/index.js";
+import {
+  type ControllerRunDeps,
+  type EventHandler,
+  handle,
+  type InformerFactory,
+  type StartedController,
+  startController,
+} from "../../client/index.js";
 import {
   type NamespaceContentLister,
   NamespaceController,
@@ -39,24 +43,22 @@ export function startNamespaceController(
   const content = (deps.resources ?? allResources).filter((info) => info.namespaced);
   const namespaces = deps.informers.informer<Namespace & KubeObject>(namespacesResource);
   const contentInformers = content.map((info) => deps.informers.informer<KubeObject>(info));
-  const runner = newRunner("namespace", deps, (key) => controller.sync(key));
-  const controller = new NamespaceController({
-    namespaces: namespaces.lister,
-    contentResources: content,
-    content: deps.content,
-    client: deps.client,
-    recorder: deps.recorder,
-    queue: runner.queue,
-    ...(deps.requeueBaseMs !== undefined ? { requeueBaseMs: deps.requeueBaseMs } : {}),
-    ...(deps.requeueMaxMs !== undefined ? { requeueMaxMs: deps.requeueMaxMs } : {}),
-  });
-  handleAllUntil<KubeObject>(
-    [
-      { informer: namespaces, handler: controller.namespaceHandler as EventHandler<KubeObject> },
-      ...contentInformers.map((informer) => ({ informer, handler: controller.contentHandler })),
+  return startController(deps, {
+    name: "namespace",
+    build: (queue) =>
+      new NamespaceController({
+        namespaces: namespaces.lister,
+        contentResources: content,
+        content: deps.content,
+        client: deps.client,
+        recorder: deps.recorder,
+        queue,
+        ...(deps.requeueBaseMs !== undefined ? { requeueBaseMs: deps.requeueBaseMs } : {}),
+        ...(deps.requeueMaxMs !== undefined ? { requeueMaxMs: deps.requeueMaxMs } : {}),
+      }),
+    handlers: (c) => [
+      handle(namespaces, c.namespaceHandler as EventHandler<Namespace & KubeObject>),
+      ...contentInformers.map((informer) => handle(informer, c.contentHandler)),
     ],
-    deps.signal,
-  );
-  const done = runner.run(deps.signal, [namespaces, ...contentInformers]);
-  return { controller, runner, done };
+  });
 }

@@ -7,7 +7,7 @@
  * Pure functions of their inputs; other taints are never touched.
  */
 import type { Lease, Node, NodeCondition, Taint } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
+import type { DeepReadonly } from "../../client/index.js";
 import { notReadyTaintKey, unreachableTaintKey, unschedulableTaintKey } from "./taint-eviction.js";
 
 const healthTaintKeys: readonly string[] = [notReadyTaintKey, unreachableTaintKey];

@@ -20,18 +20,18 @@
 import type { Lease, Node, Pod, Taint } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
 import { resourceForKind } from "../../api/resources.js";
-import type { Clock } from "../../util/clock.js";
-import { tracer } from "../../util/trace.js";
-import type { ControllerClient, ControllerDeleteOptions } from "../client.js";
-import type { EventRecorder } from "../events.js";
+import type { ControllerClient, ControllerDeleteOptions } from "../../client/controller-client.js";
+import type { EventRecorder } from "../../client/events.js";
 import {
   byNodeNameIndex,
   type DeepReadonly,
   type EventHandler,
   type Lister,
   type WorkQueue,
-} from "../machinery/index.js";
-import { rfc3339 } from "../replicaset/timestamps.js";
+} from "../../client/index.js";
+import type { Clock } from "../../util/clock.js";
+import { rfc3339 } from "../../util/time.js";
+import { tracer } from "../../util/trace.js";
 import { lastRenewal, readyStatus, sameTaints, silentNodeConditions, taintsFor } from "./node-health.js";
 import { defaultTolerationSeconds, evictionTime } from "./taint-eviction.js";
 
@@ -56,7 +56,7 @@ export interface NodeLifecycleControllerOptions {
   nodes: Lister<Node>;
   /** Lease cache; only Leases in `leaseNamespace` are read. */
   leases: Lister<Lease>;
-  /** Pod cache with the `byNodeName` index (machinery/indexers.ts). */
+  /** Pod cache with the `byNodeName` index (client/indexers.ts). */
   pods: Lister<Pod>;
   client: ControllerClient;
   recorder: EventRecorder;

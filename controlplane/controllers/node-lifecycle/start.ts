@@ -1,19 +1,21 @@
 /**
- * Wires the node lifecycle controller for one leadership term: the shared Node, Lease and Pod
+ * Starts the node lifecycle controller for one leadership term: the shared Node, Lease and Pod
  * informers, its handlers and the workers. The integrator calls `startNodeLifecycleController` each
  * time it starts leading; the grace period counts from that call.
  */
 import type { Lease, Node, Pod } from "../../../proto/gen/api.js";
 import type { KubeObject } from "../../api/object.js";
-import type { InformerFactory } from "../../informers/informer-factory.js";
-import { realClock } from "../../util/clock.js";
-import { byNodeNameIndex, type EventHandler } from "../machinery/index.js";
 import {
+  byNodeNameIndex,
   type ControllerRunDeps,
-  handleUntil,
-  newRunner,
+  type EventHandler,
+  handle,
+  type InformerFactory,
+  requireIndex,
   type StartedController,
-} from "../replicaset/index.js";
+  startController,
+} from "../../client/index.js";
+import { realClock } from "../../util/clock.js";
 import { leasesResource, NodeLifecycleController, nodesResource } from "./node-lifecycle-controller.js";
 
 export interface NodeLifecycleControllerDeps extends ControllerRunDeps {
@@ -41,25 +43,28 @@ export function startNodeLifecycleController(
   const leases = deps.informers.informer<Lease & KubeObject>(leasesResource);
   const pods = deps.informers.pods();
   // Fails now, naming the missing index, rather than on the first eviction.
-  pods.lister.byIndex(byNodeNameIndex, "");
-  const runner = newRunner("node-lifecycle", deps, (key) => controller.sync(key));
-  const controller = new NodeLifecycleController({
-    nodes: nodes.lister,
-    leases: leases.lister,
-    pods: pods.lister,
-    client: deps.client,
-    recorder: deps.recorder,
-    clock: deps.clock ?? realClock,
-    queue: runner.queue,
-    ...(deps.leaseNamespace !== undefined ? { leaseNamespace: deps.leaseNamespace } : {}),
-    ...(deps.gracePeriodMs !== undefined ? { gracePeriodMs: deps.gracePeriodMs } : {}),
-    ...(deps.defaultTolerationSeconds !== undefined
-      ? { defaultTolerationSeconds: deps.defaultTolerationSeconds }
-      : {}),
+  requireIndex(pods, byNodeNameIndex);
+  return startController(deps, {
+    name: "node-lifecycle",
+    build: (queue) =>
+      new NodeLifecycleController({
+        nodes: nodes.lister,
+        leases: leases.lister,
+        pods: pods.lister,
+        client: deps.client,
+        recorder: deps.recorder,
+        clock: deps.clock ?? realClock,
+        queue,
+        ...(deps.leaseNamespace !== undefined ? { leaseNamespace: deps.leaseNamespace } : {}),
+        ...(deps.gracePeriodMs !== undefined ? { gracePeriodMs: deps.gracePeriodMs } : {}),
+        ...(deps.defaultTolerationSeconds !== undefined
+          ? { defaultTolerationSeconds: deps.defaultTolerationSeconds }
+          : {}),
+      }),
+    handlers: (c) => [
+      handle(nodes, c.nodeHandler as EventHandler<Node & KubeObject>),
+      handle(leases, c.leaseHandler as EventHandler<Lease & KubeObject>),
+      handle(pods, c.podHandler as EventHandler<Pod & KubeObject>),
+    ],
   });
-  handleUntil(nodes, controller.nodeHandler as EventHandler<Node & KubeObject>, deps.signal);
-  handleUntil(leases, controller.leaseHandler as EventHandler<Lease & KubeObject>, deps.signal);
-  handleUntil(pods, controller.podHandler as EventHandler<Pod & KubeObject>, deps.signal);
-  const done = runner.run(deps.signal, [nodes, leases, pods]);
-  return { controller, runner, done };
 }

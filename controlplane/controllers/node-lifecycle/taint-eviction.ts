@@ -7,8 +7,8 @@
  * `defaultTolerationSeconds`. Pure functions of their inputs.
  */
 import type { Pod, Taint, Toleration } from "../../../proto/gen/api.js";
-import { tolerates } from "../../scheduler/tolerations.js";
-import type { DeepReadonly } from "../machinery/index.js";
+import { tolerates } from "../../api/tolerations.js";
+import type { DeepReadonly } from "../../client/index.js";
 
 export const notReadyTaintKey = "node.kubernetes.io/not-ready";
 export const unreachableTaintKey = "node.kubernetes.io/unreachable";

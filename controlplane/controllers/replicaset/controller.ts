@@ -10,9 +10,9 @@ import { isApiError } from "../../api/errors.js";
 import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../api/labels.js";
 import { objectKey } from "../../api/object.js";
 import { resourceForKind } from "../../api/resources.js";
-import type { Clock } from "../../util/clock.js";
-import type { ControllerClient } from "../client.js";
-import type { EventRecorder } from "../events.js";
+import type { ControllerClient } from "../../client/controller-client.js";
+import { claimChildren, controllerRefOf, newControllerRef } from "../../client/controller-ref.js";
+import type { EventRecorder } from "../../client/events.js";
 import {
   byOwnerUidIndex,
   type DeepReadonly,
@@ -20,11 +20,11 @@ import {
   type Lister,
   splitKey,
   type WorkQueue,
-} from "../machinery/index.js";
-import { claimChildren, controllerRefOf, newControllerRef } from "./controller-ref.js";
+} from "../../client/index.js";
+import { isPodActive } from "../../client/pod-state.js";
+import type { Clock } from "../../util/clock.js";
 import { Expectations } from "./expectations.js";
 import { podsToDelete } from "./pod-ranking.js";
-import { isPodActive } from "./pod-state.js";
 import { calculateStatus, nextAvailableIn, sameStatus } from "./status.js";
 
 export const podsResource = resourceForKind("v1", "Pod")!;
@@ -40,7 +40,7 @@ type ReadonlyPod = DeepReadonly<Pod>;
 type ReadonlyReplicaSet = DeepReadonly<ReplicaSet>;
 
 export interface ReplicaSetControllerOptions {
-  /** Pod cache; must carry the `byOwnerUid` index (machinery/indexers.ts). */
+  /** Pod cache; must carry the `byOwnerUid` index (client/indexers.ts). */
   pods: Lister<Pod>;
   /** ReplicaSet cache; must carry the `byOwnerUid` index. */
   replicaSets: Lister<ReplicaSet>;

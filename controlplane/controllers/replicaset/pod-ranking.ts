@@ -11,9 +11,9 @@
  *   8. newer before older.
  */
 import type { Pod } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../machinery/index.js";
-import { isPodReady, readySince } from "./pod-state.js";
-import { parseTime } from "./timestamps.js";
+import type { DeepReadonly } from "../../client/index.js";
+import { isPodReady, readySince } from "../../client/pod-state.js";
+import { parseTime } from "../../util/time.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

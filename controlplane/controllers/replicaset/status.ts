@@ -5,9 +5,9 @@
  */
 import type { Pod, ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
-import type { DeepReadonly } from "../machinery/index.js";
-import { availableAt, isPodReady } from "./pod-state.js";
-import { rfc3339 } from "./timestamps.js";
+import type { DeepReadonly } from "../../client/index.js";
+import { availableAt, isPodReady } from "../../client/pod-state.js";
+import { rfc3339 } from "../../util/time.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

@@ -4,12 +4,18 @@
  * or NodePort and writing its Service leaves a key nobody holds, and only this frees it. One
  * control plane runs it, under the controller manager's lease.
  */
-import type { RepairReport } from "../../registry/service-allocation.js";
 import { type Clock, realClock } from "../../util/clock.js";
 import { logWarning } from "../../util/log.js";
 
+/** What one repair pass changed, as the controller logs it (the registry's ServiceAllocator reports it). */
+export interface RepairOutcome {
+  released: readonly string[];
+  restored: readonly string[];
+  duplicates: readonly string[];
+}
+
 export interface AllocationRepairDeps {
-  repair: () => Promise<RepairReport>;
+  repair: () => Promise<RepairOutcome>;
   signal: AbortSignal;
   /** Kubernetes' 3 minutes unless given. */
   intervalMs?: number;
@@ -36,7 +42,7 @@ export function startAllocationRepair(deps: AllocationRepairDeps): { done: Promi
   return { done };
 }
 
-function report(r: RepairReport): void {
+function report(r: RepairOutcome): void {
   if (r.released.length > 0) logWarning("allocation-repair", "released values no Service holds", r.released);
   if (r.restored.length > 0)
     logWarning("allocation-repair", "restored keys of values Services hold", r.restored);

@@ -12,18 +12,23 @@
 import { ApiError } from "../../api/errors.js";
 import { objectKey } from "../../api/object.js";
 import type { ResourceInfo } from "../../api/resources.js";
-import { FakeClock } from "../../util/clock.js";
-import type { ApiObject, ControllerClient, ControllerDeleteOptions, MergePatch } from "../client.js";
-import type { EventRecorder, EventSubject, EventType } from "../events.js";
+import type {
+  ApiObject,
+  ControllerClient,
+  ControllerDeleteOptions,
+  MergePatch,
+} from "../../client/controller-client.js";
+import type { EventRecorder, EventSubject, EventType } from "../../client/events.js";
 import {
   byOwnerUid,
   byOwnerUidIndex,
   deepFreeze,
   type EventHandler,
   type Lister,
-} from "../machinery/index.js";
-import { ObjectCache } from "../machinery/object-cache.js";
-import { rfc3339 } from "../replicaset/timestamps.js";
+} from "../../client/index.js";
+import { ObjectCache } from "../../client/object-cache.js";
+import { FakeClock } from "../../util/clock.js";
+import { rfc3339 } from "../../util/time.js";
 
 export type Verb = "get" | "create" | "update" | "updateStatus" | "patch" | "delete";
 

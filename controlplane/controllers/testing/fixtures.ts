@@ -10,14 +10,14 @@ import type {
   ReplicaSet,
   ReplicaSetStatus,
 } from "../../../proto/gen/api.js";
-import type { ApiObject } from "../client.js";
-import { newControllerRef as controllerRef } from "../replicaset/controller-ref.js";
-import { rfc3339 } from "../replicaset/timestamps.js";
+import type { ApiObject } from "../../client/controller-client.js";
+import { newControllerRef as controllerRef } from "../../client/controller-ref.js";
+import { rfc3339 } from "../../util/time.js";
 
 export const testNamespace = "default";
 export const t0 = Date.parse("2024-01-01T00:00:00Z");
 
-export { newControllerRef as controllerRef } from "../replicaset/controller-ref.js";
+export { newControllerRef as controllerRef } from "../../client/controller-ref.js";
 
 export function template(labels: Record<string, string>, image = "nginx:1"): PodTemplateSpec {
   return { metadata: { labels: { ...labels } }, spec: { containers: [{ name: "app", image }] } };

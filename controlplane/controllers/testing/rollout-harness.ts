@@ -7,10 +7,10 @@
  */
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
+import { rfc3339 } from "../../util/time.js";
 import { DeploymentController } from "../deployment/controller.js";
 import { deploymentsResource } from "../deployment/sync.js";
 import { podsResource, ReplicaSetController, replicaSetsResource } from "../replicaset/controller.js";
-import { rfc3339 } from "../replicaset/timestamps.js";
 import { FakeCluster } from "./fake-cluster.js";
 
 class KeySet {

@@ -10,8 +10,8 @@
  */
 import { writeFileSync } from "node:fs";
 import type { Node, Pod } from "../../../proto/gen/api.js";
-import type { EventHandler } from "../../controllers/machinery/informer.js";
-import { type DeepReadonly, deepFreeze } from "../../controllers/machinery/readonly.js";
+import type { EventHandler } from "../../client/informer.js";
+import { type DeepReadonly, deepFreeze } from "../../client/readonly.js";
 import { type InformerSource, Scheduler, type SchedulerBackend } from "../scheduler.js";
 import { makeNode, makePod } from "./fixtures.js";
 

@@ -15,8 +15,8 @@ import { Registry } from "prom-client";
 import type { Node, Pod } from "../../../proto/gen/api.js";
 import type { KubeObject } from "../../api/object.js";
 import { resourceForPlural } from "../../api/resources.js";
-import { Informer } from "../../controllers/machinery/informer.js";
-import { storeListerWatcher } from "../../informers/informer-factory.js";
+import { ListWatchInformer } from "../../client/informer.js";
+import { storeListerWatcher } from "../../client/informer-factory.js";
 import { Store } from "../../store/store.js";
 import { startEtcd } from "../../testing/etcd-server.js";
 import { Scheduler } from "../scheduler.js";
@@ -45,8 +45,8 @@ async function main(): Promise<void> {
   const etcd = await startEtcd();
   const client = new Etcd3({ hosts: etcd.endpoint });
   const store = new Store({ client, metrics: new Registry() });
-  const nodes = new Informer<Node>(storeListerWatcher(store, nodesInfo), { name: "nodes" });
-  const pods = new Informer<Pod>(storeListerWatcher(store, podsInfo), { name: "pods" });
+  const nodes = new ListWatchInformer<Node>(storeListerWatcher(store, nodesInfo), { name: "nodes" });
+  const pods = new ListWatchInformer<Pod>(storeListerWatcher(store, podsInfo), { name: "pods" });
   const ac = new AbortController();
   try {
     await inParallel(numNodes, 100, (i) =>

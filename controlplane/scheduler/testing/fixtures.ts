@@ -3,7 +3,7 @@
  * API objects out (Ready nodes with allocatable resources, pods with requests and scheduling rules).
  */
 import type { Node, Pod, PodAffinityTerm, Taint, Toleration } from "../../../proto/gen/api.js";
-import { deepFreeze } from "../../controllers/machinery/readonly.js";
+import { deepFreeze } from "../../client/readonly.js";
 import { FakeClock } from "../../util/clock.js";
 import { SchedulerCache } from "../cache.js";
 import type { Filter } from "../filters/filter.js";

@@ -13,6 +13,7 @@ import { pipeline } from "node:stream/promises";
 import { digestHex, HashingStream } from "./digest.js";
 import { ImageError } from "./errors.js";
 import type { Descriptor } from "./oci.js";
+import { SizeLimit } from "./size-limit.js";
 
 /** Where blobs come from: an OCI layout on disk, a converted docker archive, later a registry. */
 export interface BlobFetcher {
@@ -55,6 +56,8 @@ export class BlobStore {
     try {
       await pipeline(
         await fetcher.fetch(desc),
+        // The descriptor's size bounds the read: a source cannot feed an endless stream.
+        new SizeLimit(desc.size, `blob ${desc.digest} from ${fetcher.locate(desc)} (its descriptor's size)`),
         hasher,
         createWriteStream(temp, { flags: "wx", mode: 0o444 }),
       );

@@ -5,7 +5,7 @@
  * files named by a digest (`<hex>.json`, `blobs/sha256/<hex>`) must hash to it.
  */
 import { createReadStream } from "node:fs";
-import { readFile, realpath, stat } from "node:fs/promises";
+import { lstat, realpath } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -15,6 +15,7 @@ import { ImageError } from "./errors.js";
 import type { ImportSource } from "./import-source.js";
 import { detectCompression } from "./layer-unpack-linux.js";
 import { type Descriptor, MediaType, parseJson } from "./oci.js";
+import { readRegularFile } from "./regular-file.js";
 
 class ArchiveFetcher implements BlobFetcher {
   readonly files = new Map<string, string>();
@@ -43,8 +44,9 @@ export async function readDockerArchive(dir: string): Promise<ImportSource> {
   const manifestPath = join(dir, "manifest.json");
   let text: string;
   try {
-    text = await readFile(manifestPath, "utf8");
-  } catch {
+    text = await readRegularFile(dir, "manifest.json");
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
     throw new ImageError("InvalidImage", `${dir} is not a docker archive: cannot read manifest.json`);
   }
   const entries = parseJson(text, manifestPath);
@@ -93,7 +95,10 @@ export async function readDockerArchive(dir: string): Promise<ImportSource> {
   return { fetcher, images };
 }
 
-/** Resolves `name` inside `dir`, refusing absolute paths and anything that leaves it. */
+/**
+ * Resolves `name` inside `dir` (docker save links repeated layers to one file by symlink), refusing
+ * absolute paths, anything that leaves it, and anything but a regular file.
+ */
 async function insideDir(dir: string, name: string, field: string): Promise<string> {
   let real: string;
   try {
@@ -104,6 +109,9 @@ async function insideDir(dir: string, name: string, field: string): Promise<stri
   const rel = relative(await realpath(dir), real);
   if (name.startsWith("/") || rel.startsWith(`..${sep}`) || rel === ".." || rel === "") {
     throw new ImageError("InvalidImage", `${field}: "${name}" points outside the archive`);
+  }
+  if (!(await lstat(real)).isFile()) {
+    throw new ImageError("InvalidImage", `${field}: "${name}" (${real}) is not a regular file`);
   }
   return real;
 }
@@ -129,5 +137,5 @@ async function describeFile(
     );
   }
   fetcher.files.set(digest, path);
-  return { mediaType, digest, size: (await stat(path)).size };
+  return { mediaType, digest, size: hasher.size };
 }

@@ -17,6 +17,8 @@ export type ImageErrorCode =
   | "DigestMismatch"
   /** Manifest, index, config or archive is malformed or inconsistent. */
   | "InvalidImage"
+  /** A layer or archive is larger, uncompressed, than the store's limit for it. */
+  | "TooLarge"
   /** Valid, but a feature this store does not handle (zstd layers, foreign platform, ...). */
   | "Unsupported"
   /** Unpacking a layer or mounting a rootfs failed in the kernel or a system tool. */

@@ -8,11 +8,12 @@
  * registry will be one more `ImportSource` (a fetcher over the distribution API); nothing else here
  * changes for it.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { access, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fetchLayers, openPullSource, type PullOptions } from "../registry/pull-source.js";
 import { BlobStore } from "./blob-store.js";
+import { extractChecked } from "./checked-extract-linux.js";
 import { digestHex } from "./digest.js";
 import { readDockerArchive } from "./docker-archive.js";
 import { ImageError } from "./errors.js";
@@ -36,6 +37,7 @@ import { isOciLayout, readOciLayout } from "./oci-layout.js";
 import { RefIndex } from "./ref-index.js";
 import { parseReference } from "./reference.js";
 import { mountRootfs, removeRootfs } from "./rootfs-linux.js";
+import { describeBytes } from "./size-limit.js";
 
 /** An image ready to run: what the pod worker puts into the OCI bundle. */
 export interface ResolvedImage {
@@ -56,6 +58,22 @@ export interface Rootfs {
   /** Unmounts the overlay and deletes the container's upper and work dirs. Idempotent. */
   release(): Promise<void>;
 }
+
+/**
+ * Limits on what an image may make the node read and write. A layer or archive beyond them is
+ * refused (`TooLarge`) whatever its compressed size, so a gzip bomb cannot fill the node's disk.
+ */
+export interface ImageStoreOptions {
+  /** Most uncompressed bytes of one layer; default 10 GiB (larger than any common base image by far). */
+  maxLayerBytes?: number;
+  /** Most uncompressed bytes of an imported archive; default 32 GiB (several such layers). */
+  maxArchiveBytes?: number;
+}
+
+export const DEFAULT_MAX_LAYER_BYTES = 10 * 1024 ** 3;
+export const DEFAULT_MAX_ARCHIVE_BYTES = 32 * 1024 ** 3;
+/** Index, manifest and config blobs: registries refuse manifests over 4 MiB; configs are smaller. */
+const MAX_JSON_BLOB_BYTES = 4 * 1024 ** 2;
 
 export interface ImportOptions {
   /** Name for the image, overriding the names in the source; the source must hold one image. */
@@ -85,8 +103,16 @@ export class ImageStore {
   private readonly parsed = new Map<string, Manifest | ImageConfig>();
   private importing: Promise<unknown> = Promise.resolve();
   private readonly rootfsLocks = new Map<string, Promise<unknown>>();
+  private readonly maxLayerBytes: number;
+  private readonly maxArchiveBytes: number;
+  private readonly pulls = new Map<string, Promise<ImportedImage>>();
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, options: ImageStoreOptions = {}) {
+    this.maxLayerBytes = positiveLimit(options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES, "maxLayerBytes");
+    this.maxArchiveBytes = positiveLimit(
+      options.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES,
+      "maxArchiveBytes",
+    );
     this.dir = join(stateDir, "images");
     this.blobs = new BlobStore(join(this.dir, "blobs"));
     this.refs = new RefIndex(this.dir);
@@ -106,7 +132,7 @@ export class ImageStore {
       const temp = join(this.dir, "tmp", `import-${randomBytes(6).toString("hex")}`);
       await mkdir(temp, { recursive: true });
       try {
-        await untar(file, temp);
+        await this.untar(file, temp);
         if (await isOciLayout(temp)) return await this.importSource(await readOciLayout(temp), options);
         const hasManifest = await access(join(temp, "manifest.json")).then(
           () => true,
@@ -126,12 +152,40 @@ export class ImageStore {
   }
 
   /**
+   * Pulls `ref` from its registry (see node-agent/runtime/registry) and names it `ref`. Layers
+   * download concurrently, and those the store holds are not downloaded; concurrent pulls of one
+   * reference share one pull (run with the first caller's options). All-or-nothing like every
+   * import: a failure keeps nothing.
+   */
+  pull(ref: string, options: PullOptions = {}): Promise<ImportedImage> {
+    const key = parseReference(ref).text;
+    const inFlight = this.pulls.get(key);
+    if (inFlight) return inFlight;
+    const run = (async () => {
+      const source = await openPullSource(ref, options);
+      return this.serializeImport(async () => {
+        const fetched = await fetchLayers(source, this.blobs);
+        try {
+          return (await this.importSource(source, {}))[0]!;
+        } catch (err) {
+          for (const digest of fetched) await this.blobs.remove(digest);
+          throw err;
+        }
+      });
+    })().finally(() => this.pulls.delete(key));
+    this.pulls.set(key, run);
+    return run;
+  }
+
+  /**
    * Finds `ref` on this node and returns its runtime config and layer dirs (unpacking a layer again
    * if its dir went missing). Throws `NotFound` when the node does not have it.
    */
   async resolve(ref: string): Promise<ResolvedImage> {
     const parsed = parseReference(ref);
-    const manifestDigest = parsed.digest ?? (await this.refs.read()).get(parsed.text);
+    // A name pinned to an index's digest points at this node's manifest from it; any other
+    // pinned digest is the manifest itself.
+    const manifestDigest = (await this.refs.read()).get(parsed.text) ?? parsed.digest;
     if (manifestDigest === undefined || !(await this.blobs.has(manifestDigest))) {
       throw new ImageError("NotFound", `image "${ref}" (${parsed.text}) is not present on this node`);
     }
@@ -139,7 +193,13 @@ export class ImageStore {
     const config = await this.config(manifest.config.digest);
     const layers: string[] = [];
     for (const [i, layer] of manifest.layers.entries()) {
-      layers.push(await this.ensureLayer(layer, config.diffIds[i]!, `image ${parsed.text} layer ${i}`));
+      layers.push(
+        await this.ensureLayer(
+          layer,
+          config.diffIds[i]!,
+          `image ${parsed.text} layers[${i}] (${layer.digest})`,
+        ),
+      );
     }
     return {
       reference: parsed.text,
@@ -252,7 +312,14 @@ export class ImageStore {
     image: SourceImage,
     added: { blobs: string[]; layers: string[] },
   ): Promise<{ manifestDigest: string; imageId: string }> {
+    // Indexes, manifests and configs are parsed in memory, so their size is capped before reading.
     const ingest = async (desc: Descriptor) => {
+      if (desc.size > MAX_JSON_BLOB_BYTES) {
+        throw new ImageError(
+          "TooLarge",
+          `${image.where}: ${desc.mediaType} ${desc.digest} of ${desc.size} bytes is larger than the limit of ${describeBytes(MAX_JSON_BLOB_BYTES)}`,
+        );
+      }
       if (await this.blobs.ingest(desc, source.fetcher)) added.blobs.push(desc.digest);
     };
     let desc = image.descriptor;
@@ -306,11 +373,34 @@ export class ImageStore {
       } else if (newBlob) {
         // The layer is already unpacked from another blob, so unpacking will not check this one;
         // a docker archive's only anchor is the config's diffID, so check it here.
-        const actual = await diffIdOf(this.blobs.path(layer.digest));
+        const actual = await diffIdOf(this.blobs.path(layer.digest), this.maxLayerBytes, layerWhere);
         if (actual !== diffId) throw diffIdMismatch(layerWhere, actual, diffId);
       }
     }
     return { manifestDigest: desc.digest, imageId: manifest.config.digest };
+  }
+
+  /**
+   * Unpacks an outer archive (OCI layout or docker save, maybe gzip) into `dir`, with the checks
+   * layers get (nothing outside `dir`, no device nodes, the size limit); `.wh.` names are plain
+   * files here. Owners and modes are not kept: the store reads these files, nothing runs them.
+   */
+  private async untar(file: string, dir: string): Promise<void> {
+    const where = `archive ${file}`;
+    const { failure } = await extractChecked({
+      path: file,
+      dir,
+      maxBytes: this.maxArchiveBytes,
+      what: `${where}: uncompressed archive`,
+      whiteouts: false,
+      tarOptions: ["--no-same-owner", "--no-same-permissions"],
+    }).catch((err: unknown) => {
+      if (err instanceof ImageError && err.code !== "InvalidImage") throw err;
+      throw new ImageError("InvalidImage", `${file}: not a readable tar archive: ${(err as Error).message}`, {
+        cause: err,
+      });
+    });
+    if (failure !== undefined) throw new ImageError("InvalidImage", `${file}: ${failure}`);
   }
 
   private layerDir(diffId: string): string {
@@ -322,7 +412,7 @@ export class ImageStore {
     const dir = this.layerDir(diffId);
     if (await exists(dir)) return dir;
     await mkdir(join(this.dir, "layers"), { recursive: true });
-    await unpackLayer(this.blobs.path(layer.digest), dir, diffId, where);
+    await unpackLayer(this.blobs.path(layer.digest), dir, diffId, where, this.maxLayerBytes);
     return dir;
   }
 
@@ -364,26 +454,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Unpacks an outer archive (OCI layout or docker save, maybe gzip) into `dir` with GNU tar. */
-function untar(file: string, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("tar", ["-x", "-f", file, "-C", dir, "--no-same-owner", "--no-same-permissions"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    const err: Buffer[] = [];
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.once("error", (e) =>
-      reject(new ImageError("SystemError", `cannot run tar for ${file}: ${e.message}`)),
-    );
-    child.once("close", (code) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new ImageError(
-            "InvalidImage",
-            `${file}: not a readable tar archive: ${Buffer.concat(err).toString().trim()}`,
-          ),
-        );
-    });
-  });
+function positiveLimit(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ImageError("Invalid", `${field}: ${value} must be a positive whole number of bytes`);
+  }
+  return value;
 }

@@ -1,7 +1,9 @@
 /**
  * The node's image store: imports OCI image layouts and OCI/docker-archive tarballs, verifies every
  * blob by digest, unpacks each layer once (whiteouts converted for overlayfs) and shares it, and
- * makes each container's root filesystem as an overlay of those layers with its own upper dir.
+ * makes each container's root filesystem as an overlay of those layers with its own upper dir
+ * (nodev). Unpacking refuses any entry that would land outside its layer and skips device nodes
+ * and FIFOs; layers and archives have size limits (README.md says what is refused and why).
  *
  * It owns `<stateDir>/images/` and the overlay mounts beneath it; it must never mount or delete
  * anything outside it, and it does not pull from registries yet (a registry becomes one more
@@ -12,6 +14,7 @@ export { type BusyboxImageOptions, buildBusyboxArchive, buildBusyboxImage } from
 export { ImageError, type ImageErrorCode, isImageNotFound } from "./errors.js";
 export {
   ImageStore,
+  type ImageStoreOptions,
   type ImportedImage,
   type ImportOptions,
   type ResolvedImage,

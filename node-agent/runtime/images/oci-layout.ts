@@ -3,8 +3,7 @@
  * source. Names come from the `io.containerd.image.name` annotation or, when it is a full
  * reference, `org.opencontainers.image.ref.name`.
  */
-import { createReadStream } from "node:fs";
-import { access, readFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { BlobFetcher } from "./blob-store.js";
@@ -12,28 +11,35 @@ import { digestHex } from "./digest.js";
 import { ImageError } from "./errors.js";
 import type { ImportSource } from "./import-source.js";
 import { type Descriptor, parseIndex, parseJson } from "./oci.js";
+import { openRegularFile, readRegularFile } from "./regular-file.js";
 
 class LayoutFetcher implements BlobFetcher {
   constructor(private readonly dir: string) {}
 
   locate(desc: Descriptor): string {
-    return join(this.dir, "blobs", "sha256", digestHex(desc.digest, "descriptor digest"));
+    return join(this.dir, blobPath(desc));
   }
 
   async fetch(desc: Descriptor): Promise<Readable> {
-    const path = this.locate(desc);
     try {
-      await access(path);
-    } catch {
-      throw new ImageError("InvalidImage", `blob ${desc.digest} is missing from the layout (${path})`);
+      return (await openRegularFile(this.dir, blobPath(desc))).createReadStream();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      throw new ImageError(
+        "InvalidImage",
+        `blob ${desc.digest} is missing from the layout (${this.locate(desc)})`,
+      );
     }
-    return createReadStream(path);
   }
 }
 
-/** True when `dir` looks like an OCI layout (has an `oci-layout` file). */
+function blobPath(desc: Descriptor): string {
+  return `blobs/sha256/${digestHex(desc.digest, "descriptor digest")}`;
+}
+
+/** True when `dir` looks like an OCI layout (has an `oci-layout` entry, which must then be a file). */
 export async function isOciLayout(dir: string): Promise<boolean> {
-  return access(join(dir, "oci-layout")).then(
+  return lstat(join(dir, "oci-layout")).then(
     () => true,
     () => false,
   );
@@ -43,7 +49,7 @@ export async function readOciLayout(dir: string): Promise<ImportSource> {
   const marker = join(dir, "oci-layout");
   let layout: unknown;
   try {
-    layout = parseJson(await readFile(marker, "utf8"), marker);
+    layout = parseJson(await readRegularFile(dir, "oci-layout"), marker);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
       throw new ImageError("InvalidImage", `${dir} is not an OCI image layout: ${marker} is missing`);
@@ -56,8 +62,9 @@ export async function readOciLayout(dir: string): Promise<ImportSource> {
   const indexPath = join(dir, "index.json");
   let text: string;
   try {
-    text = await readFile(indexPath, "utf8");
-  } catch {
+    text = await readRegularFile(dir, "index.json");
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
     throw new ImageError("InvalidImage", `${dir} is not an OCI image layout: cannot read ${indexPath}`);
   }
   const manifests = parseIndex(parseJson(text, indexPath), indexPath);

@@ -68,7 +68,10 @@ export async function mountRootfs(layout: RootfsLayout): Promise<string> {
     })
     .reverse()
     .join(":");
-  const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+  // nodev: a device node in the image or made in the upper dir is no handle on a host device (the
+  // runtime's /dev is a tmpfs mounted on top, where the default devices live). Not nosuid: images
+  // rely on setuid binaries (su, ping, passwd) as they would under containerd.
+  const options = `nodev,lowerdir=${lower},upperdir=${upper},workdir=${work}`;
   await run(
     ["mount", "-t", "overlay", "overlay", "-o", options, merged],
     layersRoot,

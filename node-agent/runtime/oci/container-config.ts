@@ -2,12 +2,18 @@
  * The OCI config.json of a pod's container: the image's config overridden by the container spec
  * like Kubernetes (command replaces ENTRYPOINT, args replace CMD), the pod's network namespace,
  * its /etc/hosts, resolv.conf and hostname, volumes as bind mounts, resource limits as cgroup
- * limits, Docker's default capabilities and runc's masked and read-only paths.
+ * limits, and its identity and confinement as the security context decided them
+ * (node-agent/pod-worker/security-context.ts): user, capabilities, no_new_privs, read-only root,
+ * masked and read-only paths, seccomp, user namespace, privileged.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-/** Docker's default capability set. */
+/**
+ * containerd's default capability set for CRI containers (Docker's too): what a container has
+ * before its securityContext adds or drops any. containerd 2.x's pkg/oci/spec.go history shows a
+ * smaller set proposed and retracted (containerd#10435); the released CRI default is still these.
+ */
 export const defaultCapabilities = [
   "CAP_CHOWN",
   "CAP_DAC_OVERRIDE",
@@ -25,6 +31,7 @@ export const defaultCapabilities = [
   "CAP_AUDIT_WRITE",
 ];
 
+/** containerd's default masked paths (pkg/oci/spec.go populateDefaultUnixSpec). */
 export const maskedPaths = [
   "/proc/acpi",
   "/proc/asound",
@@ -35,9 +42,11 @@ export const maskedPaths = [
   "/proc/timer_stats",
   "/proc/sched_debug",
   "/sys/firmware",
+  "/sys/devices/virtual/powercap",
   "/proc/scsi",
 ];
 
+/** containerd's default read-only paths (same source). */
 export const readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /** The filesystems every container gets: /proc, a tmpfs /dev with pts, shm and mqueue, /sys read-only. */
@@ -65,6 +74,31 @@ export const defaultMounts = [
   { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
 ];
 
+/** containerd's cgroup mount; only with a cgroup namespace, else it would show the host's tree. */
+const cgroupMount = {
+  destination: "/sys/fs/cgroup",
+  type: "cgroup",
+  source: "cgroup",
+  options: ["ro", "nosuid", "noexec", "nodev"],
+};
+
+/** A container's identity and confinement, decided from its pod's and its own securityContext. */
+export interface ContainerSecurity {
+  user: { uid: number; gid: number; additionalGids: number[] };
+  /** The bounding, effective and permitted sets (OCI names, CAP_ prefixed). */
+  capabilities: string[];
+  noNewPrivileges: boolean;
+  readonlyRootfs: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** /sys and /sys/fs/cgroup read-write and every device allowed, on top of all capabilities. */
+  privileged: boolean;
+  /** `linux.seccomp` as the runtime takes it; no filter when absent. */
+  seccomp?: Record<string, unknown>;
+  /** A user namespace mapping container ids 0…size−1 to host ids hostId…hostId+size−1. */
+  idRange?: { hostId: number; size: number };
+}
+
 export interface BindMount {
   source: string;
   destination: string;
@@ -89,6 +123,7 @@ export interface ContainerConfigInput {
   /** CPU request in millicores → shares (1024 per core, at least 2). */
   cpuRequestMilli?: number;
   pidsLimit?: number;
+  security: ContainerSecurity;
 }
 
 const cpuPeriod = 100_000;
@@ -107,26 +142,55 @@ export function containerConfig(c: ContainerConfigInput): Record<string, unknown
     cpu.shares = Math.max(2, Math.round((c.cpuRequestMilli * 1024) / 1000));
   if (Object.keys(cpu).length) resources.cpu = cpu;
   if (c.pidsLimit !== undefined) resources.pids = { limit: c.pidsLimit };
+  const sec = c.security;
+  // Deny everything, then the runtime adds its default devices, as containerd writes it.
+  resources.devices = [{ allow: sec.privileged === true, access: "rwm" }];
+  const readWrite = (m: { options?: string[] }) => ({
+    ...m,
+    options: (m.options ?? []).map((o) => (o === "ro" ? "rw" : o)),
+  });
+  const systemMounts = [...defaultMounts, cgroupMount].map((m) => (sec.privileged ? readWrite(m) : m));
+  const namespaces: Record<string, string>[] = [
+    { type: "pid" },
+    { type: "network", path: c.netnsPath },
+    { type: "ipc" },
+    { type: "uts" },
+    { type: "mount" },
+    { type: "cgroup" },
+  ];
+  const linux: Record<string, unknown> = {
+    namespaces,
+    cgroupsPath: c.cgroupsPath,
+    resources,
+    maskedPaths: sec.maskedPaths,
+    readonlyPaths: sec.readonlyPaths,
+  };
+  if (sec.idRange) {
+    namespaces.push({ type: "user" });
+    const mapping = [{ containerID: 0, hostID: sec.idRange.hostId, size: sec.idRange.size }];
+    Object.assign(linux, { uidMappings: mapping, gidMappings: mapping });
+  }
+  if (sec.seccomp) linux.seccomp = sec.seccomp;
   return {
     ociVersion: "1.0.2",
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
+      user: sec.user,
       args: c.args,
       env: c.env,
       cwd: c.cwd,
       capabilities: {
-        bounding: defaultCapabilities,
-        effective: defaultCapabilities,
-        permitted: defaultCapabilities,
+        bounding: sec.capabilities,
+        effective: sec.capabilities,
+        permitted: sec.capabilities,
       },
-      noNewPrivileges: false,
+      noNewPrivileges: sec.noNewPrivileges,
     },
-    root: { path: c.rootfs, readonly: false },
+    root: { path: c.rootfs, readonly: sec.readonlyRootfs },
     hostname: c.hostname,
     annotations: { "io.kctl.shim.log-path": c.logPath },
     mounts: [
-      ...defaultMounts,
+      ...systemMounts,
       ...c.mounts.map((m) => ({
         destination: m.destination,
         type: "bind",
@@ -134,19 +198,7 @@ export function containerConfig(c: ContainerConfigInput): Record<string, unknown
         options: ["rbind", m.readOnly ? "ro" : "rw"],
       })),
     ],
-    linux: {
-      namespaces: [
-        { type: "pid" },
-        { type: "network", path: c.netnsPath },
-        { type: "ipc" },
-        { type: "uts" },
-        { type: "mount" },
-      ],
-      cgroupsPath: c.cgroupsPath,
-      resources,
-      maskedPaths,
-      readonlyPaths,
-    },
+    linux,
   };
 }
 

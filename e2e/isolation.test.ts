@@ -1,0 +1,197 @@
+/**
+ * Pod isolation on a one-host lab: attempts by a pod to reach the host, written as an attacker
+ * would try them (each must fail, for the reason checked, and leave the host's files untouched),
+ * and securityContext as upstream documents it.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
+
+interface ContainerStatus {
+  name: string;
+  ready: boolean;
+  state: { waiting?: { reason: string; message?: string }; running?: object };
+}
+interface PodJson {
+  spec: { nodeName?: string };
+  status?: { containerStatuses?: ContainerStatus[] };
+}
+
+describe.skipIf(!isRoot)("pod isolation", () => {
+  let lab: LabCluster;
+  let hostDir: string;
+  const secretText = `host-secret-${randomBytes(6).toString("hex")}`;
+
+  const get = async (name: string): Promise<PodJson> => {
+    const res = await lab.kctl("get", "pod", name, "-n", "esc", "-o", "json");
+    if (res.code !== 0) throw new Error(res.stderr);
+    return JSON.parse(res.stdout) as PodJson;
+  };
+  const status = (p: PodJson, name: string) => p.status?.containerStatuses?.find((c) => c.name === name);
+  const logs = async (pod: string, container: string) =>
+    (await lab.kctl("logs", pod, "-c", container, "-n", "esc")).stdout;
+
+  beforeAll(async () => {
+    // A root-only host file the pods try to read, and a directory they try to write into.
+    hostDir = await mkdtemp(join(tmpdir(), "kctl-escape-host-"));
+    await writeFile(join(hostDir, "secret"), secretText, { mode: 0o600 });
+    await mkdir(join(hostDir, "planted"));
+    lab = await startLabCluster("esc", 1);
+    const res = await lab.apply(`apiVersion: v1
+kind: Namespace
+metadata: {name: esc}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token, namespace: esc}
+stringData: {token: pod-token-value}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: subpath-root, namespace: esc}
+spec:
+  volumes: [{name: data, emptyDir: {}}]
+  initContainers:
+  - name: plant
+    image: busybox:1.36
+    command: ["sh", "-c", "ln -s / /data/x && ln -s ../../../../../../../ /data/up"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  containers:
+  - name: absolute
+    image: busybox:1.36
+    command: ["sh", "-c", "cat /host${hostDir}/secret; sleep 3600"]
+    volumeMounts: [{name: data, mountPath: /host, subPath: x}]
+  - name: relative
+    image: busybox:1.36
+    command: ["sh", "-c", "cat /host${hostDir}/secret; sleep 3600"]
+    volumeMounts: [{name: data, mountPath: /host, subPath: up}]
+  - name: inside
+    image: busybox:1.36
+    command: ["sh", "-c", "ls /sub; sleep 3600"]
+    volumeMounts: [{name: data, mountPath: /sub, subPath: made/by/kubelet}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: secret-plant, namespace: esc}
+spec:
+  volumes: [{name: token, secret: {secretName: token}}]
+  containers:
+  - name: main
+    image: busybox:1.36
+    command:
+    - sh
+    - -c
+    - |
+      for f in token.tmp ..data_tmp token; do
+        ln -sfn ${hostDir}/planted/$f /var/run/token/$f 2>&1 || echo "plant $f refused"
+      done
+      echo "token=$(cat /var/run/token/token)"
+      sleep 3600
+    volumeMounts: [{name: token, mountPath: /var/run/token}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hardened, namespace: esc}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000, supplementalGroups: [4000]}
+  volumes: [{name: data, emptyDir: {}}]
+  containers:
+  - name: main
+    image: busybox:1.36
+    command:
+    - sh
+    - -c
+    - |
+      id
+      touch /rootfs-write 2>&1
+      touch /data/f && stat -c 'data-file %u:%g' /data/f
+      grep -E '^(NoNewPrivs|CapEff):' /proc/self/status
+      sleep 3600
+    securityContext:
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+    volumeMounts: [{name: data, mountPath: /data}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: refused, namespace: esc}
+spec:
+  containers:
+  - name: nonroot
+    image: busybox:1.36
+    command: ["sleep", "3600"]
+    securityContext: {runAsNonRoot: true}
+  - name: privileged
+    image: busybox:1.36
+    command: ["sleep", "3600"]
+    securityContext: {privileged: true}
+`);
+    expect(res.stderr).toBe("");
+  });
+  afterAll(downLab(() => lab));
+  afterAll(() => rm(hostDir, { recursive: true, force: true }));
+
+  it("refuses a subPath that is a symlink out of the volume, absolute or relative (CVE-2017-1002101)", async () => {
+    for (const name of ["absolute", "relative"]) {
+      const c = await eventually(`${name} refused`, async () => {
+        const s = status(await get("subpath-root"), name);
+        return s?.state.waiting?.reason === "CreateContainerConfigError" ? s : undefined;
+      });
+      expect(c.state.waiting?.message).toMatch(/leaves the volume/);
+    }
+    const inside = await eventually("subPath made inside the volume", async () => {
+      const s = status(await get("subpath-root"), "inside");
+      return s?.state.running ? s : undefined;
+    });
+    expect(inside.name).toBe("inside");
+    for (const name of ["absolute", "relative"])
+      expect(await logs("subpath-root", name)).not.toContain(secretText);
+  });
+
+  it("mounts secret volumes read-only, so nothing planted there redirects the agent's writes after a restart", async () => {
+    await eventually("secret-plant running", async () => {
+      const out = await logs("secret-plant", "main");
+      return out.includes("token=") ? out : undefined;
+    });
+    const node = (await get("secret-plant")).spec.nodeName!;
+    await lab.crashAndRestart(node);
+    // The restarted agent adopts the pod and writes its secret volume again.
+    await eventually("secret-plant adopted", async () =>
+      (await lab.kctl("exec", "secret-plant", "-n", "esc", "--", "true")).code === 0 ? true : undefined,
+    );
+    const out = await logs("secret-plant", "main");
+    expect(out).toContain("token=pod-token-value");
+    for (const f of ["token.tmp", "..data_tmp", "token"]) {
+      expect(out).toMatch(new RegExp(`plant ${f.replace(/\./g, "\\.")} refused`));
+      expect(existsSync(join(hostDir, "planted", f))).toBe(false);
+    }
+    expect(out).toMatch(/Read-only file system/);
+  });
+
+  it("runs a container as runAsUser/runAsGroup with fsGroup, a read-only root, no privilege escalation and no capabilities", async () => {
+    const out = await eventually("hardened ran", async () => {
+      const text = await logs("hardened", "main");
+      return text.includes("CapEff") ? text : undefined;
+    });
+    expect(out).toMatch(/uid=1000 gid=3000 groups=.*2000.*4000|uid=1000 gid=3000 groups=.*4000.*2000/);
+    expect(out).toMatch(/rootfs-write.*Read-only file system/);
+    expect(out).toContain("data-file 1000:2000");
+    expect(out).toMatch(/NoNewPrivs:\s+1/);
+    expect(out).toMatch(/CapEff:\s+0000000000000000/);
+  });
+
+  it("refuses runAsNonRoot for an image that runs as root, and privileged on a node that does not allow it", async () => {
+    const waiting = async (name: string) =>
+      eventually(`${name} refused`, async () => {
+        const s = status(await get("refused"), name);
+        return s?.state.waiting?.reason === "CreateContainerConfigError" ? s.state.waiting : undefined;
+      });
+    expect((await waiting("nonroot")).message).toMatch(/runAsNonRoot and image will run as root/);
+    expect((await waiting("privileged")).message).toMatch(/privileged/);
+  });
+});
