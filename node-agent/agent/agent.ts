@@ -28,6 +28,7 @@ import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
 import { ImageStore } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
 import { NodeClient } from "./node-client.js";
@@ -158,6 +159,7 @@ export function startAgent(opts: AgentOptions): Agent {
         allowPrivileged: opts.allowPrivileged ?? false,
         seccompRoot: join(stateDir, "seccomp"),
         userNamespaces: new UserNamespaceRanges(stateDir),
+        seccompProfiles: nodeSeccompProfiles,
       },
       clock,
       lookup: {
