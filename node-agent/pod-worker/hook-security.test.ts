@@ -25,6 +25,10 @@ function attempt(spec: Container) {
     allowPrivileged: false,
     seccompRoot: "/nonexistent",
     userNamespaces: { release: async (uid: string) => void released.push(uid) },
+    seccompProfiles: {
+      defaultSeccompProfile: () => ({ defaultAction: "SCMP_ACT_ERRNO" }),
+      localhostProfile: () => ({ defaultAction: "SCMP_ACT_ALLOW" }),
+    },
   } as unknown as NodeSecurity;
   const run = fakeRun(podOf({ containers: [spec] }), { security });
   const a = setupOf(run, spec);
@@ -38,6 +42,7 @@ describe("security hook", () => {
     const { run, a } = attempt({ name: "main", securityContext: { runAsUser: 1000, runAsGroup: 1000 } });
     await securityHook().prestart!(run, a);
     expect(a.security?.user).toMatchObject({ uid: 1000, gid: 1000 });
+    expect(a.security?.seccomp).toEqual({ defaultAction: "SCMP_ACT_ERRNO" });
   });
 
   it("makes a container the node cannot honour wait as CreateContainerConfigError", async () => {
