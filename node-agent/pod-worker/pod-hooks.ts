@@ -10,6 +10,7 @@ import { iso } from "./container-attempts.js";
 import { bundleHook } from "./hook-bundle.js";
 import { cgroupHook } from "./hook-cgroup.js";
 import { deadlineHook } from "./hook-deadline.js";
+import { emptyDirLimitHook } from "./hook-emptydir-limit.js";
 import { imageHook } from "./hook-image.js";
 import { lifecycleHook } from "./hook-lifecycle.js";
 import { logsHook } from "./hook-logs.js";
@@ -40,6 +41,7 @@ export function createPodHooks(): PodHook[] {
     sandboxHook(),
     cgroupHook(),
     volumesHook(),
+    emptyDirLimitHook(),
     imageHook(),
     securityHook(),
     logsHook(),
