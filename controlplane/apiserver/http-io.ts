@@ -10,6 +10,12 @@ import { ApiError } from "../api/errors.js";
 /** Kubernetes' own limit on a request body; objects are further limited to 1.5 MiB by the store. */
 export const maxBodyBytes = 3 * 1024 * 1024;
 
+/** The patch content types the apiserver applies, as OpenAPI and discovery advertise them. */
+export const patchContentTypes: readonly string[] = [
+  "application/merge-patch+json",
+  "application/strategic-merge-patch+json",
+];
+
 export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch";
 
 /** Reads the whole body, refusing more than `maxBodyBytes` with 413 as soon as it is exceeded. */

@@ -10,6 +10,7 @@ import { decodeMessage } from "../api/codec.js";
 import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
 import type { DeleteOptions, PropagationPolicy, Registry } from "../registry/index.js";
+import { type FieldCheck, fieldCheck } from "./field-validation.js";
 import { bodyKind, parseBody, readBody, sendJson } from "./http-io.js";
 import type { ResourceRoute } from "./request-path.js";
 import { acceptedTableVersion, includeObjectParam, toTable } from "./table.js";
@@ -34,6 +35,9 @@ export async function handleResource(
 ): Promise<void> {
   const { info, namespace, name, subresource } = route;
   const method = req.method ?? "GET";
+  const fields = fieldCheck(query, res, route);
+  const readObject = async (r: IncomingMessage) => fields(await readObjectBody(r));
+  const readPatch = (r: IncomingMessage) => readPatchBody(r, fields);
   const tableVersion =
     method === "GET" && !subresource ? acceptedTableVersion(req.headers.accept) : undefined;
   const sendTable = (objects: KubeObject[], resourceVersion?: string) =>
@@ -170,14 +174,17 @@ function checkDryRun(values: readonly string[], where: string): boolean {
   return values.length > 0;
 }
 
-async function readObject(req: IncomingMessage): Promise<unknown> {
+async function readObjectBody(req: IncomingMessage): Promise<unknown> {
   const kind = bodyKind(req.headers["content-type"], false);
   return parseBody(await readBody(req), kind === "yaml");
 }
 
-async function readPatch(req: IncomingMessage): Promise<{ patch: unknown; type: "merge" | "strategic" }> {
+async function readPatchBody(
+  req: IncomingMessage,
+  fields: FieldCheck,
+): Promise<{ patch: unknown; type: "merge" | "strategic" }> {
   const kind = bodyKind(req.headers["content-type"], true);
-  const patch = parseBody(await readBody(req), false);
+  const patch = fields(parseBody(await readBody(req), false));
   return { patch, type: kind === "strategic-merge-patch" ? "strategic" : "merge" };
 }
 

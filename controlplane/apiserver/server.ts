@@ -18,6 +18,8 @@ import type { Registry } from "../registry/index.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
 import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
+import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
+import { serveOpenApi } from "./openapi-handler.js";
 import { parsePath, type Route } from "./request-path.js";
 import { handleResource, requestVerb } from "./resource-handler.js";
 import { streamWatch } from "./watch-stream.js";
@@ -102,6 +104,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const metrics = apiServerMetrics(metricsRegistry);
   const openWatches = new Set<() => void>();
   const scheme = opts.tls ? "https" : "http";
+  const openApi = buildOpenApiDocuments();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res).catch((err: unknown) => sendError(res, toApiError(err, `${req.method} ${req.url}`)));
   };
@@ -163,6 +166,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         version: opts.version ?? defaultVersion,
         host: req.headers.host ?? host,
         extraSubresources: Object.keys(opts.subresourceHandlers ?? {}),
+        openApi,
       });
     } catch (err) {
       longRunning = false;
@@ -225,7 +229,13 @@ async function serveNonResource(
   route: Exclude<Route, { kind: "resource" }>,
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: { metricsRegistry: MetricsRegistry; version: VersionInfo; host: string; extraSubresources: string[] },
+  ctx: {
+    metricsRegistry: MetricsRegistry;
+    version: VersionInfo;
+    host: string;
+    extraSubresources: string[];
+    openApi: OpenApiDocuments;
+  },
 ): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     throw new ApiError("MethodNotAllowed", `the method ${req.method} is not supported on ${req.url}`);
@@ -245,7 +255,17 @@ async function serveNonResource(
       return sendJson(res, 200, ctx.version);
     case "root":
       return sendJson(res, 200, {
-        paths: ["/api", "/api/v1", "/apis", "/healthz", "/metrics", "/readyz", "/version"],
+        paths: [
+          "/api",
+          "/api/v1",
+          "/apis",
+          "/healthz",
+          "/metrics",
+          "/openapi/v2",
+          "/openapi/v3",
+          "/readyz",
+          "/version",
+        ],
       });
     case "api":
       return sendJson(res, 200, apiVersions(ctx.host));
@@ -253,6 +273,10 @@ async function serveNonResource(
       return sendJson(res, 200, apiGroupList());
     case "group":
       return sendJson(res, 200, apiGroup(route.group));
+    case "openapi-v2":
+    case "openapi-v3":
+    case "openapi-v3-doc":
+      return serveOpenApi(route, req, res, ctx.openApi);
     case "resource-list":
       return sendJson(res, 200, apiResourceList(route.group, route.version, ctx.extraSubresources));
   }

@@ -1,0 +1,147 @@
+/**
+ * Stock kubectl (/usr/bin/kubectl, v1.32 on the project's machines) against a real apiserver over
+ * TLS with a real etcd: each test drives the binary the way a user does and checks what it prints
+ * and what the server stored.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Etcd3 } from "etcd3";
+import { Registry as MetricsRegistry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureCa, ensureServingCert } from "../pki/pki.js";
+import { Registry } from "../registry/index.js";
+import { Store } from "../store/index.js";
+import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
+import { type ApiServer, startApiServer } from "./server.js";
+
+const token = "kubectl-test-token-0123456789";
+const run = promisify(execFile);
+const haveKubectl = existsSync("/usr/bin/kubectl");
+
+describe.skipIf(!haveKubectl)("stock kubectl against the apiserver", () => {
+  let etcd: EtcdServer;
+  let client: Etcd3;
+  let store: Store;
+  let server: ApiServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    client = new Etcd3({ hosts: etcd.endpoint });
+    const metrics = new MetricsRegistry();
+    store = new Store({ client, metrics });
+    const registry = new Registry({ store });
+    await registry.ensureSystemNamespaces();
+    dir = await mkdtemp(join(tmpdir(), "kctl-kubectl-"));
+    const ca = await ensureCa(dir);
+    const cert = await ensureServingCert(dir, ca, { hosts: ["127.0.0.1"], commonName: "apiserver" });
+    server = await startApiServer({
+      registry,
+      port: 0,
+      metrics,
+      tls: { cert: cert.certPem, key: cert.keyPem },
+      authenticate: (t) => (t === token ? { name: "admin" } : undefined),
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    store?.close();
+    client?.close();
+    await etcd?.stop();
+  });
+
+  /** Runs kubectl; resolves with its output and exit code, never rejects on a non-zero exit. */
+  async function kubectl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    try {
+      const out = await run(
+        "/usr/bin/kubectl",
+        [`--server=${server.url}`, `--token=${token}`, "--insecure-skip-tls-verify", ...args],
+        { env: { ...process.env, KUBECONFIG: "/dev/null", HOME: dir } },
+      );
+      return { ...out, code: 0 };
+    } catch (err) {
+      const e = err as { stdout: string; stderr: string; code: number };
+      return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+    }
+  }
+
+  async function manifest(name: string, obj: unknown): Promise<string> {
+    const file = join(dir, name);
+    await writeFile(file, JSON.stringify(obj));
+    return file;
+  }
+
+  const deployment = (name: string, extraSpec: Record<string, unknown> = {}) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "default" },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "web", image: "nginx:1", ports: [{ containerPort: 80 }] }] },
+      },
+      ...extraSpec,
+    },
+  });
+
+  it("applies with default validation, and reports an unknown field naming it, writing nothing", async () => {
+    const ok = await kubectl("apply", "-f", await manifest("d1.json", deployment("d1")));
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toMatch(/deployment.apps\/d1 created/);
+    const changed = deployment("d1");
+    changed.spec.template.spec.containers[0]!.image = "nginx:2";
+    const again = await kubectl("apply", "-f", await manifest("d1b.json", changed));
+    expect(again.stdout).toMatch(/deployment.apps\/d1 configured/);
+    const image = await kubectl(
+      "get",
+      "deploy",
+      "d1",
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].image}",
+    );
+    expect(image.stdout).toBe("nginx:2");
+
+    const bad = await kubectl("apply", "-f", await manifest("d2.json", deployment("d2", { replicaz: 3 })));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/unknown field "spec.replicaz"/);
+    expect((await kubectl("get", "deploy", "d2")).stderr).toMatch(/NotFound|not found/);
+  });
+
+  it("honours --validate=warn and --validate=false (fieldValidation Warn and Ignore) by dropping unknown fields", async () => {
+    const warn = await kubectl(
+      "create",
+      "--validate=warn",
+      "-f",
+      await manifest("d3.json", deployment("d3", { replicaz: 3 })),
+    );
+    expect(warn.stdout).toMatch(/deployment.apps\/d3 created/);
+    expect(warn.stderr).toMatch(/Warning: unknown field "spec.replicaz"/);
+    const ignore = await kubectl(
+      "create",
+      "--validate=false",
+      "-f",
+      await manifest("d4.json", deployment("d4", { replicaz: 3 })),
+    );
+    expect([ignore.stdout, ignore.stderr]).toEqual(["deployment.apps/d4 created\n", ""]);
+  });
+
+  it("explains a field from the served OpenAPI v3 document", async () => {
+    const out = await kubectl("explain", "deployment.spec.strategy");
+    expect(out.stderr).toBe("");
+    expect(out.stdout).toMatch(/GROUP:\s+apps/);
+    expect(out.stdout).toMatch(/KIND:\s+Deployment/);
+    expect(out.stdout).toMatch(/FIELD: strategy <DeploymentStrategy>/);
+    expect(out.stdout).toMatch(/rollingUpdate\s+<RollingUpdateDeployment>/);
+    expect(out.stdout).toMatch(/type\s+<string>/);
+    const recursive = await kubectl("explain", "pods.spec.containers", "--recursive");
+    expect(recursive.stdout).toMatch(/name\s+<string> -required-/);
+  });
+});
