@@ -12,11 +12,12 @@ export const maxBodyBytes = 3 * 1024 * 1024;
 
 /** The patch content types the apiserver applies, as OpenAPI and discovery advertise them. */
 export const patchContentTypes: readonly string[] = [
+  "application/json-patch+json",
   "application/merge-patch+json",
   "application/strategic-merge-patch+json",
 ];
 
-export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch";
+export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch" | "json-patch";
 
 /** Reads the whole body, refusing more than `maxBodyBytes` with 413 as soon as it is exceeded. */
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -40,23 +41,18 @@ function tooLarge(bytes: number): ApiError {
 }
 
 /**
- * What a write's Content-Type says the body is. Objects may be JSON or YAML; patches JSON merge
- * patch or strategic merge patch. JSON Patch and protobuf are refused with 415.
+ * What a write's Content-Type says the body is. Objects may be JSON or YAML; patches one of
+ * `patchContentTypes`. Anything else (protobuf among them) is refused with 415.
  */
 export function bodyKind(contentType: string | undefined, isPatch: boolean): BodyKind | "yaml" {
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
   if (isPatch) {
     if (type === "application/merge-patch+json") return "merge-patch";
     if (type === "application/strategic-merge-patch+json") return "strategic-merge-patch";
-    if (type === "application/json-patch+json") {
-      throw new ApiError(
-        "UnsupportedMediaType",
-        "JSON Patch (application/json-patch+json) is not supported; send a JSON merge patch (application/merge-patch+json, kubectl patch --type=merge)",
-      );
-    }
+    if (type === "application/json-patch+json") return "json-patch";
     throw new ApiError(
       "UnsupportedMediaType",
-      `the patch content type ${JSON.stringify(type)} is not supported; use application/merge-patch+json or application/strategic-merge-patch+json`,
+      `the patch content type ${JSON.stringify(type)} is not supported; use one of ${patchContentTypes.join(", ")}`,
     );
   }
   if (type === "" || type === "application/json" || type === "*/*") return "object";

@@ -144,4 +144,67 @@ describe.skipIf(!haveKubectl)("stock kubectl against the apiserver", () => {
     const recursive = await kubectl("explain", "pods.spec.containers", "--recursive");
     expect(recursive.stdout).toMatch(/name\s+<string> -required-/);
   });
+
+  it("patches with --type json and undoes a rollout (kubectl sends JSON Patch with a test)", async () => {
+    await kubectl("apply", "-f", await manifest("u1.json", deployment("u1")));
+    const patched = await kubectl(
+      "patch",
+      "deployment",
+      "u1",
+      "--type",
+      "json",
+      "-p",
+      '[{"op":"test","path":"/spec/replicas","value":1},{"op":"replace","path":"/spec/replicas","value":3}]',
+    );
+    expect(patched.stdout).toMatch(/deployment.apps\/u1 patched/);
+    const failed = await kubectl(
+      "patch",
+      "deployment",
+      "u1",
+      "--type",
+      "json",
+      "-p",
+      '[{"op":"test","path":"/spec/replicas","value":7}]',
+    );
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/test failed/);
+    const bad = await kubectl("patch", "deployment", "u1", "--type", "json", "-p", '{"op":"add"}');
+    expect(bad.code).not.toBe(0);
+
+    // No controllers run here: write the two ReplicaSets the deployment controller would have made.
+    const uid = (await kubectl("get", "deploy", "u1", "-o", "jsonpath={.metadata.uid}")).stdout;
+    for (const [revision, image] of [
+      ["1", "nginx:1"],
+      ["2", "nginx:2"],
+    ] as const) {
+      const d = deployment("u1");
+      const rs = {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        metadata: {
+          name: `u1-r${revision}`,
+          namespace: "default",
+          labels: { app: "u1" },
+          annotations: { "deployment.kubernetes.io/revision": revision },
+          ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "u1", uid, controller: true }],
+        },
+        spec: { replicas: 0, selector: d.spec.selector, template: d.spec.template },
+      };
+      rs.spec.template.spec.containers[0]!.image = image;
+      expect((await kubectl("create", "-f", await manifest(`rs${revision}.json`, rs))).code).toBe(0);
+    }
+    await kubectl("set", "image", "deployment/u1", "web=nginx:2");
+    await kubectl("annotate", "--overwrite", "deployment/u1", "deployment.kubernetes.io/revision=2");
+    const undo = await kubectl("rollout", "undo", "deployment/u1");
+    expect(undo.stderr).toBe("");
+    expect(undo.stdout).toMatch(/deployment.apps\/u1 rolled back/);
+    const image = await kubectl(
+      "get",
+      "deploy",
+      "u1",
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].image}",
+    );
+    expect(image.stdout).toBe("nginx:1");
+  });
 });

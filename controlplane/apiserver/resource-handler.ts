@@ -9,7 +9,7 @@ import type { DeleteOptions as DeleteBody } from "../../proto/gen/api.js";
 import { decodeMessage } from "../api/codec.js";
 import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
-import type { DeleteOptions, PropagationPolicy, Registry } from "../registry/index.js";
+import type { DeleteOptions, PatchType, PropagationPolicy, Registry } from "../registry/index.js";
 import { type FieldCheck, fieldCheck } from "./field-validation.js";
 import { bodyKind, parseBody, readBody, sendJson } from "./http-io.js";
 import type { ResourceRoute } from "./request-path.js";
@@ -182,9 +182,12 @@ async function readObjectBody(req: IncomingMessage): Promise<unknown> {
 async function readPatchBody(
   req: IncomingMessage,
   fields: FieldCheck,
-): Promise<{ patch: unknown; type: "merge" | "strategic" }> {
+): Promise<{ patch: unknown; type: PatchType }> {
   const kind = bodyKind(req.headers["content-type"], true);
-  const patch = fields(parseBody(await readBody(req), false));
+  const body = parseBody(await readBody(req), false);
+  // A JSON Patch's values sit under its operations, not at the object's field paths.
+  if (kind === "json-patch") return { patch: body, type: "json" };
+  const patch = fields(body);
   return { patch, type: kind === "strategic-merge-patch" ? "strategic" : "merge" };
 }
 

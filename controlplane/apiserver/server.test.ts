@@ -400,8 +400,25 @@ describe("apiserver over HTTP with a real etcd", () => {
       raw: '[{"op":"replace","path":"/spec/replicas","value":1}]',
       contentType: "application/json-patch+json",
     });
-    expect([jsonPatch.status, jsonPatch.body.reason]).toEqual([415, "UnsupportedMediaType"]);
-    expect(jsonPatch.body.message).toContain("application/merge-patch+json");
+    expect([jsonPatch.status, jsonPatch.body.spec.replicas]).toEqual([200, 1]);
+    const failedTest = await api("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {
+      raw: '[{"op":"replace","path":"/spec/replicas","value":4},{"op":"test","path":"/spec/replicas","value":5}]',
+      contentType: "application/json-patch+json",
+    });
+    expect([failedTest.status, failedTest.body.reason]).toEqual([422, "Invalid"]);
+    expect(failedTest.body.message).toContain("operation 1 (test /spec/replicas): test failed");
+    const malformed = await api("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {
+      raw: '{"op":"replace"}',
+      contentType: "application/json-patch+json",
+    });
+    expect([malformed.status, malformed.body.reason]).toEqual([400, "BadRequest"]);
+    const stored = await api("GET", "/apis/apps/v1/namespaces/default/deployments/web");
+    expect(stored.body.spec.replicas).toBe(1);
+    const protobuf = await api("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {
+      raw: "x",
+      contentType: "application/apply-patch+cbor",
+    });
+    expect([protobuf.status, protobuf.body.reason]).toEqual([415, "UnsupportedMediaType"]);
   });
 
   it("binds pods once and serves scale", async () => {

@@ -31,6 +31,7 @@ import {
 } from "../store/store.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { rfc3339 } from "../util/time.js";
+import { applyJsonPatch } from "./json-patch.js";
 import {
   type DeleteRequest,
   generatedName,
@@ -89,10 +90,10 @@ export interface CreateOptions extends WriteOptions {
   namespace?: string;
 }
 
-export type PatchType = "merge" | "strategic";
+export type PatchType = "merge" | "strategic" | "json";
 
 export interface PatchOptions extends CachedWriteOptions {
-  /** "merge" (RFC 7386, the default) or "strategic" (kubectl's strategic merge patch subset). */
+  /** "merge" (RFC 7386, the default), "strategic" (kubectl's strategic merge patch) or "json" (RFC 6902). */
   type?: PatchType;
 }
 
@@ -703,6 +704,7 @@ function cachedOnly(opts: CachedWriteOptions): { cached?: KubeObject } {
 }
 
 function patchObject(old: unknown, patch: unknown, type: PatchType = "merge"): unknown {
+  if (type === "json") return applyJsonPatch(old, patch);
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
     throw new ApiError("BadRequest", "a merge patch must be a JSON object");
   }
