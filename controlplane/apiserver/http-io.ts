@@ -12,12 +12,13 @@ export const maxBodyBytes = 3 * 1024 * 1024;
 
 /** The patch content types the apiserver applies, as OpenAPI and discovery advertise them. */
 export const patchContentTypes: readonly string[] = [
+  "application/apply-patch+yaml",
   "application/json-patch+json",
   "application/merge-patch+json",
   "application/strategic-merge-patch+json",
 ];
 
-export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch" | "json-patch";
+export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch" | "json-patch" | "apply-patch";
 
 /** Reads the whole body, refusing more than `maxBodyBytes` with 413 as soon as it is exceeded. */
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -50,6 +51,7 @@ export function bodyKind(contentType: string | undefined, isPatch: boolean): Bod
     if (type === "application/merge-patch+json") return "merge-patch";
     if (type === "application/strategic-merge-patch+json") return "strategic-merge-patch";
     if (type === "application/json-patch+json") return "json-patch";
+    if (type === "application/apply-patch+yaml") return "apply-patch";
     throw new ApiError(
       "UnsupportedMediaType",
       `the patch content type ${JSON.stringify(type)} is not supported; use one of ${patchContentTypes.join(", ")}`,

@@ -207,4 +207,75 @@ describe.skipIf(!haveKubectl)("stock kubectl against the apiserver", () => {
     );
     expect(image.stdout).toBe("nginx:1");
   });
+
+  it("applies server-side: fields per manager, a conflict named, --force-conflicts, a field dropped by re-applying", async () => {
+    const cfg = deployment("s1");
+    const first = await kubectl("apply", "--server-side", "-f", await manifest("s1.json", cfg));
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toMatch(/deployment.apps\/s1 serverside-applied/);
+    const managed = JSON.parse(
+      (
+        await kubectl(
+          "get",
+          "deploy",
+          "s1",
+          "--show-managed-fields",
+          "-o",
+          "jsonpath={.metadata.managedFields}",
+        )
+      ).stdout,
+    );
+    expect(managed).toMatchObject([{ manager: "kubectl", operation: "Apply", fieldsType: "FieldsV1" }]);
+    expect(
+      managed[0].fieldsV1["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}'],
+    ).toMatchObject({
+      ".": {},
+      "f:image": {},
+    });
+
+    // Another manager wants a different image: a conflict naming the owner and the field, nothing written.
+    const other = deployment("s1");
+    other.spec.template.spec.containers[0]!.image = "nginx:9";
+    const otherFile = await manifest("s1-other.json", other);
+    const conflict = await kubectl("apply", "--server-side", "--field-manager=other", "-f", otherFile);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toMatch(/Apply failed with \d+ conflicts?/);
+    expect(conflict.stderr).toMatch(
+      /conflict with "kubectl": \.spec\.template\.spec\.containers\[name="web"\]\.image/,
+    );
+    const image = () =>
+      kubectl("get", "deploy", "s1", "-o", "jsonpath={.spec.template.spec.containers[0].image}");
+    expect((await image()).stdout).toBe("nginx:1");
+    const forced = await kubectl(
+      "apply",
+      "--server-side",
+      "--field-manager=other",
+      "--force-conflicts",
+      "-f",
+      otherFile,
+    );
+    expect(forced.stdout).toMatch(/serverside-applied/);
+    expect((await image()).stdout).toBe("nginx:9");
+
+    // kubectl re-applies without the label it owned alone: the server removes it.
+    const labelled = deployment("s2");
+    (labelled.metadata as Record<string, unknown>).labels = { team: "a", tier: "web" };
+    await kubectl("apply", "--server-side", "-f", await manifest("s2.json", labelled));
+    (labelled.metadata as Record<string, unknown>).labels = { team: "a" };
+    await kubectl("apply", "--server-side", "-f", await manifest("s2b.json", labelled));
+    const labels = await kubectl("get", "deploy", "s2", "-o", "jsonpath={.metadata.labels}");
+    expect(JSON.parse(labels.stdout)).toEqual({ team: "a" });
+  });
+
+  it("moves a client-side applied object to server-side apply", async () => {
+    await kubectl("apply", "-f", await manifest("m1.json", deployment("m1")));
+    const ssa = await kubectl(
+      "apply",
+      "--server-side",
+      "-f",
+      await manifest("m1b.json", deployment("m1", { replicas: 2 })),
+    );
+    expect(ssa.stderr).toBe("");
+    expect((await kubectl("get", "deploy", "m1", "-o", "jsonpath={.spec.replicas}")).stdout).toBe("2");
+  });
 });

@@ -37,6 +37,8 @@ const metaTypes = new Set([
   "StatusDetails",
   "Status",
   "Time",
+  "ManagedFieldsEntry",
+  "FieldsV1",
 ]);
 const fixedNames: Record<string, string> = {
   IntOrString: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
@@ -52,6 +54,7 @@ const scalarMarkers: Record<string, Schema> = {
   IntOrString: { type: "string", format: "int-or-string", "x-kubernetes-int-or-string": true },
   Quantity: { type: "string" },
   Time: { type: "string", format: "date-time" },
+  FieldsV1: { type: "object" },
 };
 
 const scalars: Record<string, Schema> = {
@@ -300,7 +303,11 @@ export function openApiV3(gvPath: string): Schema | undefined {
       }),
       patch: operation(`patch${id}${suffix}`, "patch", ext, {
         parameters: [dryRunParam, fieldManagerParam, fieldValidationParam, forceParam],
-        requestBody: jsonBody({ type: "object" }, patchContentTypes),
+        // Server-side apply is served on objects only, not on their subresources.
+        requestBody: jsonBody(
+          { type: "object" },
+          suffix ? patchContentTypes.filter((t) => t !== "application/apply-patch+yaml") : patchContentTypes,
+        ),
         responses: reply(target),
       }),
     });

@@ -78,6 +78,15 @@ export async function handleResource(
           return sendJson(res, 200, await registry.update(info, namespace, name, await readObject(req), dry));
         case "PATCH": {
           const { patch, type } = await readPatch(req);
+          if (type === "apply") {
+            const force = query.get("force") === "true";
+            const manager = query.get("fieldManager") ?? "";
+            return sendJson(
+              res,
+              200,
+              await registry.apply(info, namespace, name, patch, { ...dry, manager, force }),
+            );
+          }
           return sendJson(res, 200, await registry.patch(info, namespace, name, patch, { ...dry, type }));
         }
         case "DELETE": {
@@ -98,6 +107,7 @@ export async function handleResource(
           );
         case "PATCH": {
           const { patch, type } = await readPatch(req);
+          if (type === "apply") throw applyNotServed(`${info.plural}/status`);
           return sendJson(
             res,
             200,
@@ -118,6 +128,7 @@ export async function handleResource(
           );
         case "PATCH": {
           const { patch, type } = await readPatch(req);
+          if (type === "apply") throw applyNotServed(`${info.plural}/scale`);
           return sendJson(
             res,
             200,
@@ -182,12 +193,13 @@ async function readObjectBody(req: IncomingMessage): Promise<unknown> {
 async function readPatchBody(
   req: IncomingMessage,
   fields: FieldCheck,
-): Promise<{ patch: unknown; type: PatchType }> {
+): Promise<{ patch: unknown; type: PatchType | "apply" }> {
   const kind = bodyKind(req.headers["content-type"], true);
-  const body = parseBody(await readBody(req), false);
+  const body = parseBody(await readBody(req), kind === "apply-patch");
   // A JSON Patch's values sit under its operations, not at the object's field paths.
   if (kind === "json-patch") return { patch: body, type: "json" };
   const patch = fields(body);
+  if (kind === "apply-patch") return { patch, type: "apply" };
   return { patch, type: kind === "strategic-merge-patch" ? "strategic" : "merge" };
 }
 
@@ -227,6 +239,13 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Prom
   opts.dryRun =
     checkDryRun(query.getAll("dryRun"), "query parameter dryRun") || checkDryRun(body.dryRun ?? [], "dryRun");
   return opts;
+}
+
+function applyNotServed(what: string): ApiError {
+  return new ApiError(
+    "UnsupportedMediaType",
+    `server-side apply is served on objects, not on ${what}; send a merge, strategic merge or JSON patch`,
+  );
 }
 
 function notAllowed(method: string, what: string): ApiError {

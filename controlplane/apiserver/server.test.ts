@@ -419,6 +419,24 @@ describe("apiserver over HTTP with a real etcd", () => {
       contentType: "application/apply-patch+cbor",
     });
     expect([protobuf.status, protobuf.body.reason]).toEqual([415, "UnsupportedMediaType"]);
+    const ssa = (body: unknown, query = "?fieldManager=t") =>
+      api("PATCH", `/apis/apps/v1/namespaces/default/deployments/ssa${query}`, {
+        body,
+        contentType: "application/apply-patch+yaml",
+      });
+    const wrongKind = await ssa({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa" } });
+    expect([wrongKind.status, wrongKind.body.message]).toEqual([
+      400,
+      'the apply patch is a ConfigMap of "v1", but the URL names a Deployment of "apps/v1"',
+    ]);
+    const noManager = await ssa(deployment("ssa"), "");
+    expect([noManager.status, noManager.body.message]).toEqual([
+      400,
+      "fieldManager: Required value: is required for apply patch",
+    ]);
+    expect((await api("GET", "/apis/apps/v1/namespaces/default/deployments/ssa")).status).toBe(404);
+    const created = await ssa(deployment("ssa"));
+    expect([created.status, created.body.metadata.managedFields[0].manager]).toEqual([200, "t"]);
   });
 
   it("binds pods once and serves scale", async () => {

@@ -42,6 +42,7 @@ import {
 } from "./lifecycle.js";
 import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 import { toScale, withReplicas } from "./scale.js";
+import { serverSideApply } from "./server-side-apply.js";
 import { type ServiceAllocationOptions, ServiceAllocator } from "./service-allocation.js";
 
 const namespaces = resourceForPlural("", "namespaces")!;
@@ -95,6 +96,13 @@ export type PatchType = "merge" | "strategic" | "json";
 export interface PatchOptions extends CachedWriteOptions {
   /** "merge" (RFC 7386, the default), "strategic" (kubectl's strategic merge patch) or "json" (RFC 6902). */
   type?: PatchType;
+}
+
+export interface ApplyOptions extends WriteOptions {
+  /** The `fieldManager` of the request. */
+  manager: string;
+  /** Take ownership of fields other managers own instead of failing with a conflict. */
+  force: boolean;
 }
 
 export interface ListOptions {
@@ -286,6 +294,37 @@ export class Registry {
     opts: CachedWriteOptions = {},
   ): Promise<KubeObject> {
     return this.write(info, namespace, name, "main", () => raw, opts);
+  }
+
+  /**
+   * Server-side apply (see server-side-apply.ts): merges the applied configuration `raw` into the
+   * object, or creates it when it does not exist. Throws Conflict (409) naming the fields another
+   * manager owns with a different value, unless `opts.force`.
+   */
+  async apply(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    raw: unknown,
+    opts: ApplyOptions,
+  ): Promise<KubeObject> {
+    const config = applyConfiguration(info, name, raw, opts.manager);
+    const message = info.message.slice(info.message.lastIndexOf(".") + 1);
+    const req = { ...opts, now: rfc3339(this.clock.now()), apiVersion: apiVersionOf(info) };
+    try {
+      return await this.write(
+        info,
+        namespace,
+        name,
+        "main",
+        (old) => serverSideApply(message, old, config, req),
+        opts,
+      );
+    } catch (err) {
+      if (!isApiError(err, "NotFound") || (err.details?.name ?? name) !== name) throw err;
+    }
+    const created = serverSideApply(message, undefined, config, req);
+    return this.create(info, created, { ...(namespace ? { namespace } : {}), dryRun: opts.dryRun ?? false });
   }
 
   /** Patches an object; same rules as `update` applied to the patched stored object. */
@@ -565,6 +604,10 @@ export class Registry {
           generation: oldMeta.generation ?? 1,
         },
       };
+      // As upstream: a write that leaves managedFields out keeps them; an empty list clears them.
+      if (meta.managedFields === undefined && oldMeta.managedFields) {
+        next.metadata.managedFields = oldMeta.managedFields;
+      }
       if (info.namespaced) next.metadata.namespace = oldMeta.namespace;
       else delete next.metadata.namespace;
       for (const f of ["deletionTimestamp", "deletionGracePeriodSeconds"] as const) {
@@ -709,6 +752,36 @@ function patchObject(old: unknown, patch: unknown, type: PatchType = "merge"): u
     throw new ApiError("BadRequest", "a merge patch must be a JSON object");
   }
   return type === "strategic" ? applyStrategicMergePatch(old, patch) : applyMergePatch(old, patch);
+}
+
+/** Checks what server-side apply was sent: an object of this resource's kind, named as the URL. */
+function applyConfiguration(
+  info: ResourceInfo,
+  name: string,
+  raw: unknown,
+  manager: string,
+): Record<string, unknown> {
+  if (!manager) {
+    throw new ApiError("BadRequest", "fieldManager: Required value: is required for apply patch");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ApiError("BadRequest", "an apply patch must be an object (the applied configuration)");
+  }
+  const config = raw as Record<string, unknown>;
+  if (config.apiVersion !== apiVersionOf(info) || config.kind !== info.kind) {
+    throw new ApiError(
+      "BadRequest",
+      `the apply patch is a ${String(config.kind)} of ${JSON.stringify(config.apiVersion)}, but the URL names a ${info.kind} of "${apiVersionOf(info)}"`,
+    );
+  }
+  const meta = config.metadata as Record<string, unknown> | undefined;
+  if (meta?.name !== undefined && meta.name !== name) {
+    throw new ApiError(
+      "BadRequest",
+      `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+    );
+  }
+  return { ...config, metadata: { ...(meta ?? {}), name } };
 }
 
 function requireSubresource(info: ResourceInfo, sub: "status" | "scale"): void {
