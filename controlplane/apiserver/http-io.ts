@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { ApiError } from "../api/errors.js";
+import { protobufContentType } from "../api/protobuf-body.js";
 
 /** Kubernetes' own limit on a request body; objects are further limited to 1.5 MiB by the store. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -18,7 +19,13 @@ export const patchContentTypes: readonly string[] = [
   "application/strategic-merge-patch+json",
 ];
 
-export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch" | "json-patch" | "apply-patch";
+export type BodyKind =
+  | "object"
+  | "protobuf"
+  | "merge-patch"
+  | "strategic-merge-patch"
+  | "json-patch"
+  | "apply-patch";
 
 /** Reads the whole body, refusing more than `maxBodyBytes` with 413 as soon as it is exceeded. */
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -43,7 +50,7 @@ function tooLarge(bytes: number): ApiError {
 
 /**
  * What a write's Content-Type says the body is. Objects may be JSON or YAML; patches one of
- * `patchContentTypes`. Anything else (protobuf among them) is refused with 415.
+ * `patchContentTypes`; objects also Kubernetes protobuf. Anything else is refused with 415.
  */
 export function bodyKind(contentType: string | undefined, isPatch: boolean): BodyKind | "yaml" {
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
@@ -59,9 +66,10 @@ export function bodyKind(contentType: string | undefined, isPatch: boolean): Bod
   }
   if (type === "" || type === "application/json" || type === "*/*") return "object";
   if (type === "application/yaml" || type === "application/x-yaml") return "yaml";
+  if (type === protobufContentType) return "protobuf";
   throw new ApiError(
     "UnsupportedMediaType",
-    `the content type ${JSON.stringify(type)} is not supported; send application/json or application/yaml`,
+    `the content type ${JSON.stringify(type)} is not supported; send application/json, application/yaml or ${protobufContentType}`,
   );
 }
 

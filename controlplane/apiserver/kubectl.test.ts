@@ -278,4 +278,52 @@ describe.skipIf(!haveKubectl)("stock kubectl against the apiserver", () => {
     expect(ssa.stderr).toBe("");
     expect((await kubectl("get", "deploy", "m1", "-o", "jsonpath={.spec.replicas}")).stdout).toBe("2");
   });
+
+  it("creates typed objects, which kubectl sends as protobuf: create deployment/configmap/secret/namespace/service, run, expose", async () => {
+    const ok = async (...args: string[]) => {
+      const out = await kubectl(...args);
+      expect(out.stderr).toBe("");
+      return out.stdout;
+    };
+    expect(await ok("create", "deployment", "pb", "--image=nginx:1", "--replicas=2", "--port=80")).toMatch(
+      /deployment.apps\/pb created/,
+    );
+    const d = JSON.parse(await ok("get", "deploy", "pb", "-o", "json"));
+    expect(d.spec.replicas).toBe(2);
+    expect(d.spec.selector).toEqual({ matchLabels: { app: "pb" } });
+    expect(d.spec.template.spec.containers[0]).toMatchObject({
+      name: "nginx",
+      image: "nginx:1",
+      ports: [{ containerPort: 80 }],
+    });
+    expect(await ok("create", "configmap", "pbc", "--from-literal=a=1", "--from-literal=b=two")).toMatch(
+      /configmap\/pbc created/,
+    );
+    expect(JSON.parse(await ok("get", "cm", "pbc", "-o", "jsonpath={.data}"))).toEqual({ a: "1", b: "two" });
+    expect(await ok("create", "secret", "generic", "pbs", "--from-literal=k=v")).toMatch(
+      /secret\/pbs created/,
+    );
+    expect(await ok("get", "secret", "pbs", "-o", "jsonpath={.data.k}")).toBe(
+      Buffer.from("v").toString("base64"),
+    );
+    expect(await ok("create", "namespace", "pbns")).toMatch(/namespace\/pbns created/);
+    expect(await ok("run", "pbpod", "--image=busybox", "--labels=app=pbpod", "--", "sleep", "3600")).toMatch(
+      /pod\/pbpod created/,
+    );
+    const pod = JSON.parse(await ok("get", "pod", "pbpod", "-o", "json"));
+    expect(pod.spec.containers[0]).toMatchObject({
+      name: "pbpod",
+      image: "busybox",
+      args: ["sleep", "3600"],
+    });
+    expect(await ok("expose", "deployment", "pb", "--port=8080", "--target-port=80")).toMatch(
+      /service\/pb exposed/,
+    );
+    const svc = JSON.parse(await ok("get", "svc", "pb", "-o", "json"));
+    expect(svc.spec.ports[0]).toMatchObject({ port: 8080, targetPort: 80, protocol: "TCP" });
+    expect(svc.spec.selector).toEqual({ app: "pb" });
+    expect(await ok("create", "service", "clusterip", "pbsvc", "--tcp=5678:8080")).toMatch(
+      /service\/pbsvc created/,
+    );
+  });
 });

@@ -9,6 +9,7 @@ import type { DeleteOptions as DeleteBody } from "../../proto/gen/api.js";
 import { decodeMessage } from "../api/codec.js";
 import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
+import { decodeProtobufBody } from "../api/protobuf-body.js";
 import type { DeleteOptions, PatchType, PropagationPolicy, Registry } from "../registry/index.js";
 import { type FieldCheck, fieldCheck } from "./field-validation.js";
 import { bodyKind, parseBody, readBody, sendJson } from "./http-io.js";
@@ -187,6 +188,7 @@ function checkDryRun(values: readonly string[], where: string): boolean {
 
 async function readObjectBody(req: IncomingMessage): Promise<unknown> {
   const kind = bodyKind(req.headers["content-type"], false);
+  if (kind === "protobuf") return decodeProtobufBody(await readBody(req));
   return parseBody(await readBody(req), kind === "yaml");
 }
 

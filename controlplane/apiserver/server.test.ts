@@ -278,7 +278,14 @@ describe("apiserver over HTTP with a real etcd", () => {
       raw: "x",
       contentType: "application/vnd.kubernetes.protobuf",
     });
-    expect(proto.status).toBe(415);
+    expect([proto.status, proto.body.reason]).toEqual([400, "BadRequest"]);
+    expect(proto.body.message).toContain('"k8s\\0" envelope');
+    const truncated = await api("POST", "/api/v1/namespaces/default/pods", {
+      raw: "k8s\u0000\u000a\u0005ab",
+      contentType: "application/vnd.kubernetes.protobuf",
+    });
+    expect([truncated.status, truncated.body.reason]).toEqual([400, "BadRequest"]);
+    expect((await api("GET", "/api/v1/namespaces/default/pods")).body.items).toEqual([]);
   });
 
   it("writes nothing on dryRun=All and refuses other dryRun values", async () => {
