@@ -193,13 +193,15 @@ function readField(
       if (n === 2) return ["value", readValue(field.type, ewt, er, `${path}[]`) ?? ""];
       return undefined;
     });
-    const map = (out[name] ??= {}) as Record<string, unknown>;
+    out[name] ??= {};
+    const map = out[name] as Record<string, unknown>;
     map[String(entry.key ?? "")] =
       entry.value ?? (field.type === "string" || field.type === "bytes" ? "" : {});
     return;
   }
   if (field.rule === "repeated") {
-    const list = (out[name] ??= []) as unknown[];
+    out[name] ??= [];
+    const list = out[name] as unknown[];
     const numeric = !(field.type in messages) && field.type !== "string" && field.type !== "bytes";
     if (numeric && wt === 2) {
       const packed = protobuf.Reader.create(r.bytes());
