@@ -11,6 +11,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { type Registry as MetricsRegistry, register } from "prom-client";
 import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
@@ -22,6 +23,7 @@ import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
 import { serveOpenApi } from "./openapi-handler.js";
 import { parsePath, type Route } from "./request-path.js";
 import { handleResource, requestVerb } from "./resource-handler.js";
+import { serveUpgrade, type UpgradeHandler } from "./upgrade.js";
 import { streamWatch } from "./watch-stream.js";
 
 export interface ApiServerOptions {
@@ -46,6 +48,11 @@ export interface ApiServerOptions {
    * a Status. They are listed in discovery only when given.
    */
   subresourceHandlers?: Partial<Record<StreamingSubresource, SubresourceHandler>>;
+  /**
+   * Handlers of WebSocket upgrades on subresources (pods/exec), authenticated and routed like any
+   * request; they own the socket from then on.
+   */
+  upgradeHandlers?: Partial<Record<StreamingSubresource, UpgradeHandler>>;
   /**
    * Extra endpoints outside the Kubernetes API, by exact path (e.g. the node join endpoint). They
    * get the authenticated user and decide what it may do.
@@ -180,6 +187,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const server: Server = opts.tls
     ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
     : createHttpServer(handler);
+  // Upgraded sockets leave the HTTP server's bookkeeping, so close() ends them here.
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on("close", () => upgraded.delete(socket));
+    void serveUpgrade(req, socket, head, opts.upgradeHandlers ?? {}, (r) => {
+      const user = authenticate(r, opts.authenticate);
+      if (user.groups?.includes(bootstrapGroup)) {
+        throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
+      }
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, host, () => {
@@ -194,6 +213,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     url: `${scheme}://${urlHost}:${port}`,
     close: async () => {
       for (const end of [...openWatches]) end();
+      for (const socket of upgraded) socket.destroy();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
