@@ -30,6 +30,12 @@ export const listRules: Readonly<Record<string, ListRule>> = {
   "NodeSpec.taints": { type: "map", keys: ["key", "effect"] },
 };
 
+/**
+ * Defaults of list-map keys, which upstream's schema declares so that an item that leaves its key
+ * out (a port without `protocol`) is keyed as the server will store it (`protocol: TCP`).
+ */
+export const listKeyDefaults: Readonly<Record<string, unknown>> = { protocol: "TCP" };
+
 /** Fields a message requires, keyed by message name (upstream's `+required` / non-omitempty fields). */
 export const requiredFields: Readonly<Record<string, readonly string[]>> = {
   OwnerReference: ["apiVersion", "kind", "name", "uid"],

@@ -277,6 +277,51 @@ describe.skipIf(!haveKubectl)("stock kubectl against the apiserver", () => {
     );
     expect(ssa.stderr).toBe("");
     expect((await kubectl("get", "deploy", "m1", "-o", "jsonpath={.spec.replicas}")).stdout).toBe("2");
+    // kubectl moved what client-side apply owned to its server-side apply entry.
+    const managers = JSON.parse(
+      (
+        await kubectl(
+          "get",
+          "deploy",
+          "m1",
+          "--show-managed-fields",
+          "-o",
+          "jsonpath={.metadata.managedFields}",
+        )
+      ).stdout,
+    ) as { manager: string; operation: string }[];
+    const names = managers.map((m) => `${m.manager}/${m.operation}`);
+    expect(names).toContain("kubectl/Apply");
+    expect(names).not.toContain("kubectl-client-side-apply/Update");
+  });
+
+  it("records other writes' fields by manager, so server-side apply conflicts with them", async () => {
+    await kubectl("apply", "--server-side", "-f", await manifest("r1.json", deployment("r1")));
+    await kubectl("patch", "deployment", "r1", "--type", "merge", "-p", '{"spec":{"replicas":5}}');
+    const managers = JSON.parse(
+      (
+        await kubectl(
+          "get",
+          "deploy",
+          "r1",
+          "--show-managed-fields",
+          "-o",
+          "jsonpath={.metadata.managedFields}",
+        )
+      ).stdout,
+    ) as { manager: string; operation: string }[];
+    expect(managers.map((m) => `${m.manager}/${m.operation}`)).toEqual([
+      "kubectl/Apply",
+      "kubectl-patch/Update",
+    ]);
+    const conflict = await kubectl(
+      "apply",
+      "--server-side",
+      "-f",
+      await manifest("r1b.json", deployment("r1")),
+    );
+    expect(conflict.stderr).toMatch(/conflict with "kubectl-patch": \.spec\.replicas/);
+    expect((await kubectl("get", "deploy", "r1", "-o", "jsonpath={.spec.replicas}")).stdout).toBe("5");
   });
 
   it("creates typed objects, which kubectl sends as protobuf: create deployment/configmap/secret/namespace/service, run, expose", async () => {

@@ -61,12 +61,18 @@ export async function handleResource(
     }
     if (method === "POST") {
       const body = await readObject(req);
-      const created = await registry.create(info, body, { ...ns(namespace), dryRun: dryRun(query) });
+      const created = await registry.create(info, body, {
+        ...ns(namespace),
+        dryRun: dryRun(query),
+        manager: fieldManager(req, query),
+      });
       return sendJson(res, 201, created);
     }
     throw notAllowed(method, `the collection ${info.plural}`);
   }
   const dry = { dryRun: dryRun(query) };
+  // Spec writes record their fields under the manager; status and scale writes do not.
+  const managed = { ...dry, manager: fieldManager(req, query) };
   switch (subresource) {
     case undefined:
       switch (method) {
@@ -76,7 +82,11 @@ export async function handleResource(
           return sendJson(res, 200, obj);
         }
         case "PUT":
-          return sendJson(res, 200, await registry.update(info, namespace, name, await readObject(req), dry));
+          return sendJson(
+            res,
+            200,
+            await registry.update(info, namespace, name, await readObject(req), managed),
+          );
         case "PATCH": {
           const { patch, type } = await readPatch(req);
           if (type === "apply") {
@@ -88,7 +98,7 @@ export async function handleResource(
               await registry.apply(info, namespace, name, patch, { ...dry, manager, force }),
             );
           }
-          return sendJson(res, 200, await registry.patch(info, namespace, name, patch, { ...dry, type }));
+          return sendJson(res, 200, await registry.patch(info, namespace, name, patch, { ...managed, type }));
         }
         case "DELETE": {
           const result = await registry.delete(info, namespace, name, await deleteOptions(req, query));
@@ -164,6 +174,16 @@ export function listOptions(
     ...(query.get("labelSelector") ? { labelSelector: query.get("labelSelector")! } : {}),
     ...(query.get("fieldSelector") ? { fieldSelector: query.get("fieldSelector")! } : {}),
   };
+}
+
+/**
+ * The manager a write's fields are recorded under: its `fieldManager` parameter, or else, as
+ * upstream, the client's name from its User-Agent (`kubectl/v1.32.4 (linux/amd64) ...` → `kubectl`).
+ */
+function fieldManager(req: IncomingMessage, query: URLSearchParams): string {
+  const given = query.get("fieldManager");
+  if (given) return given;
+  return (req.headers["user-agent"] ?? "unknown").split("/")[0]!.trim() || "unknown";
 }
 
 function ns(namespace: string | undefined): { namespace?: string } {

@@ -5,7 +5,7 @@
  * item of a set `v:"value"`; an atomic list, a scalar or a map value is a leaf.
  */
 import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
-import { listRules } from "../api/schema-rules.js";
+import { listKeyDefaults, listRules } from "../api/schema-rules.js";
 
 interface FieldDescriptor {
   type: string;
@@ -42,8 +42,12 @@ const serverOwned = new Set([
 
 /** The key token of a keyed list item: `k:{...}` with the item's key fields in name order. */
 export function itemKey(item: Record<string, unknown>, keys: readonly string[]): string {
-  const present = [...keys].filter((k) => item[k] !== undefined).sort();
-  return `k:${JSON.stringify(Object.fromEntries(present.map((k) => [k, item[k]])))}`;
+  const present = [...keys].filter((k) => keyValue(item, k) !== undefined).sort();
+  return `k:${JSON.stringify(Object.fromEntries(present.map((k) => [k, keyValue(item, k)])))}`;
+}
+
+function keyValue(item: Record<string, unknown>, key: string): unknown {
+  return item[key] ?? listKeyDefaults[key];
 }
 
 /** Every path `config` (an object of `message`) sets, leaves and keyed items both. */
@@ -155,7 +159,7 @@ export function step(container: unknown, token: string): { value: unknown; remov
     index = container.findIndex(
       (item) =>
         isObject(item) &&
-        Object.entries(key).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v)),
+        Object.entries(key).every(([k, v]) => JSON.stringify(keyValue(item, k)) === JSON.stringify(v)),
     );
   } else if (kind === "v:") {
     index = container.findIndex((item) => JSON.stringify(item) === rest);
@@ -177,4 +181,61 @@ export function describePath(path: FieldPath): string {
         .join(",")}]`;
     })
     .join("");
+}
+
+interface Entry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
+/**
+ * The managedFields after a write that is not an apply (create, update, patch) by `manager`: the
+ * fields whose value the write set or changed become the manager's `Update` entry's, and leave
+ * every other entry; fields the write removed leave every entry. Entries left empty are dropped.
+ */
+export function recordUpdate(
+  message: string,
+  old: unknown,
+  next: unknown,
+  entry: { manager: string; time: string; apiVersion: string },
+  entries: readonly Entry[],
+): Entry[] {
+  const before = fieldSetOf(message, old);
+  const after = fieldSetOf(message, next);
+  const changed = [...after].filter((p) => {
+    if (!before.has(p)) return true;
+    if (!isLeaf(after, p)) return false;
+    const tokens = JSON.parse(p) as string[];
+    return JSON.stringify(valueAt(old, tokens)) !== JSON.stringify(valueAt(next, tokens));
+  });
+  const removed = [...before].filter((p) => !after.has(p));
+  const out: Entry[] = [];
+  let mine: FieldSet | undefined;
+  for (const e of entries) {
+    const fields = fromFieldsV1(e.fieldsV1);
+    for (const p of [...changed, ...removed]) fields.delete(p);
+    if (e.manager === entry.manager && e.operation === "Update" && !e.subresource) {
+      mine = fields;
+      continue;
+    }
+    if (fields.size > 0) out.push({ ...e, fieldsV1: toFieldsV1(fields) });
+  }
+  mine ??= new Set();
+  for (const p of changed) mine.add(p);
+  if (mine.size > 0) {
+    out.push({
+      manager: entry.manager,
+      operation: "Update",
+      apiVersion: entry.apiVersion,
+      time: entry.time,
+      fieldsType: "FieldsV1",
+      fieldsV1: toFieldsV1(mine),
+    });
+  }
+  return out;
 }

@@ -40,6 +40,7 @@ import {
   readyToRemove,
   specChanged,
 } from "./lifecycle.js";
+import { recordUpdate } from "./managed-fields.js";
 import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 import { toScale, withReplicas } from "./scale.js";
 import { serverSideApply } from "./server-side-apply.js";
@@ -73,6 +74,12 @@ export interface RegistryOptions {
 export interface WriteOptions {
   /** Run every check and return the would-be result, but write nothing (`?dryRun=All`). */
   dryRun?: boolean;
+  /**
+   * Who writes (the `fieldManager` of the request, or its client's name): the fields a create,
+   * update or patch sets are recorded as this manager's in `metadata.managedFields`. Writes without
+   * one (the control plane's own) and status writes record nothing.
+   */
+  manager?: string;
 }
 
 /** For in-process callers that hold the object in an informer cache. */
@@ -204,6 +211,7 @@ export class Registry {
     if (status === undefined) delete obj.status;
     else obj.status = status;
     applyDefaults(info, obj);
+    if (opts.manager) this.recordUpdate(info, undefined, obj, opts.manager);
 
     const generate = !meta.name && meta.generateName;
     for (let attempt = 1; ; attempt++) {
@@ -311,6 +319,8 @@ export class Registry {
     const config = applyConfiguration(info, name, raw, opts.manager);
     const message = info.message.slice(info.message.lastIndexOf(".") + 1);
     const req = { ...opts, now: rfc3339(this.clock.now()), apiVersion: apiVersionOf(info) };
+    // The apply records its own entry; the write under it must not add an Update one.
+    const dry = { dryRun: opts.dryRun ?? false };
     try {
       return await this.write(
         info,
@@ -318,13 +328,32 @@ export class Registry {
         name,
         "main",
         (old) => serverSideApply(message, old, config, req),
-        opts,
+        dry,
       );
     } catch (err) {
       if (!isApiError(err, "NotFound") || (err.details?.name ?? name) !== name) throw err;
     }
     const created = serverSideApply(message, undefined, config, req);
-    return this.create(info, created, { ...(namespace ? { namespace } : {}), dryRun: opts.dryRun ?? false });
+    return this.create(info, created, { ...(namespace ? { namespace } : {}), ...dry });
+  }
+
+  /** Records `manager`'s changes from `old` to `next` in next's managedFields (see managed-fields.ts). */
+  private recordUpdate(
+    info: ResourceInfo,
+    old: KubeObject | undefined,
+    next: KubeObject,
+    manager: string,
+  ): void {
+    const message = info.message.slice(info.message.lastIndexOf(".") + 1);
+    const entries = recordUpdate(
+      message,
+      old,
+      next,
+      { manager, time: rfc3339(this.clock.now()), apiVersion: apiVersionOf(info) },
+      next.metadata.managedFields ?? [],
+    );
+    if (entries.length > 0) next.metadata.managedFields = entries;
+    else delete next.metadata.managedFields;
   }
 
   /** Patches an object; same rules as `update` applied to the patched stored object. */
@@ -537,7 +566,9 @@ export class Registry {
     const allocation = this.serviceAllocator.updateSession(info, mode === "status", opts.dryRun ?? false);
     const transform = (old: KubeObject): Promise<KubeObject> => {
       opts.precondition?.(old);
-      return allocation.apply(old, this.nextState(info, namespace, name, mode, old, produce(old)));
+      const next = this.nextState(info, namespace, name, mode, old, produce(old));
+      if (mode === "main" && opts.manager) this.recordUpdate(info, old, next, opts.manager);
+      return allocation.apply(old, next);
     };
     if (opts.dryRun) {
       const next = await transform(await this.store.get(info, namespace, name));

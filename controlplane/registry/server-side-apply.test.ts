@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
-import { fieldSetOf, toFieldsV1 } from "./managed-fields.js";
+import { fieldSetOf, recordUpdate, toFieldsV1 } from "./managed-fields.js";
 import { serverSideApply } from "./server-side-apply.js";
 
 const req = (manager: string, force = false) => ({
@@ -33,7 +33,7 @@ describe("server-side apply", () => {
             ".": {},
             "f:name": {},
             "f:image": {},
-            "f:ports": { 'k:{"containerPort":80}': { ".": {}, "f:containerPort": {} } },
+            "f:ports": { 'k:{"containerPort":80,"protocol":"TCP"}': { ".": {}, "f:containerPort": {} } },
           },
         },
         "f:tolerations": {},
@@ -100,5 +100,34 @@ describe("server-side apply", () => {
     expect(
       [...set].some((p) => p.includes("uid") || p.includes("resourceVersion") || p.includes('f:name"]')),
     ).toBe(false);
+  });
+
+  it("records a non-apply write's changed fields as its manager's Update entry, taking them from others", () => {
+    const created = serverSideApply("Pod", undefined, pod([{ name: "web", image: "nginx" }]), req("a"));
+    const edited = structuredClone(created) as any;
+    edited.spec.containers[0].image = "edited";
+    const entries = recordUpdate(
+      "Pod",
+      created,
+      edited,
+      { manager: "kubectl-edit", time: "t", apiVersion: "v1" },
+      created.metadata.managedFields!,
+    );
+    expect(entries.map((e) => `${e.manager}/${e.operation}`)).toEqual(["a/Apply", "kubectl-edit/Update"]);
+    expect(entries[1]!.fieldsV1).toEqual({
+      "f:spec": { "f:containers": { 'k:{"name":"web"}': { "f:image": {} } } },
+    });
+    expect(
+      (entries[0]!.fieldsV1 as any)["f:spec"]["f:containers"]['k:{"name":"web"}']["f:image"],
+    ).toBeUndefined();
+    edited.metadata.managedFields = entries;
+    expect(() => serverSideApply("Pod", edited, pod([{ name: "web", image: "nginx" }]), req("a"))).toThrow(
+      'conflict with "kubectl-edit": .spec.containers[name="web"].image',
+    );
+  });
+
+  it("keys list items by their key fields' defaults when left out, as the server stores them", () => {
+    const set = fieldSetOf("Container", { name: "c", ports: [{ containerPort: 80 }] });
+    expect([...set]).toContain(JSON.stringify(["f:ports", 'k:{"containerPort":80,"protocol":"TCP"}']));
   });
 });

@@ -51,6 +51,7 @@ export function serverSideApply(
     mine: e.manager === req.manager && e.operation === "Apply",
   }));
   const conflicts: FieldCause[] = [];
+  const force = req.force || upgradesClientSideApply(message, current, applied, entries);
   for (const other of entries.filter((e) => !e.mine)) {
     for (const path of applied) {
       if (!other.fields.has(path) || !isLeaf(applied, path)) continue;
@@ -59,7 +60,7 @@ export function serverSideApply(
       // A struct or map is only a container of fields; its own fields are compared, never itself.
       if (isObject(wanted)) continue;
       if (JSON.stringify(valueAt(current, tokens)) === JSON.stringify(wanted)) continue;
-      if (req.force) other.fields.delete(path);
+      if (force) other.fields.delete(path);
       else
         conflicts.push({
           reason: "FieldManagerConflict",
@@ -82,7 +83,10 @@ export function serverSideApply(
   const dropped = [...previously]
     .filter((p) => !applied.has(p) && !others.some((o) => o.fields.has(p)))
     .map((p) => JSON.parse(p) as string[])
-    .sort((a, b) => b.length - a.length);
+    // A dropped item or struct goes whole, before its fields: once its fields are gone a keyed item
+    // could no longer be found by its key. Nothing beneath it is another manager's, since owning a
+    // field means owning the path to it.
+    .sort((a, b) => a.length - b.length);
   for (const path of dropped) removeAt(next, path);
   mergeInto(message, next, config);
   const kept: ManagedFieldsEntry[] = others
@@ -99,6 +103,38 @@ export function serverSideApply(
   const obj = next as unknown as KubeObject;
   obj.metadata = { ...(obj.metadata ?? {}), managedFields: kept };
   return obj;
+}
+
+const clientSideApplyManager = "kubectl-client-side-apply";
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * Upstream's path from client-side to server-side apply: an apply whose only conflicts would be
+ * with fields client-side apply set, and that its last-applied configuration still holds, takes them
+ * over without a conflict (kube-apiserver's lastAppliedManager); kubectl then moves the rest of the
+ * client-side entry to its own.
+ */
+function upgradesClientSideApply(
+  message: string,
+  current: KubeObject | undefined,
+  applied: Set<string>,
+  entries: { entry: ManagedFieldsEntry; fields: Set<string>; mine: boolean }[],
+): boolean {
+  const text = current?.metadata.annotations?.[lastAppliedAnnotation];
+  if (!text) return false;
+  let lastApplied: Set<string>;
+  try {
+    lastApplied = fieldSetOf(message, JSON.parse(text));
+  } catch {
+    return false;
+  }
+  for (const other of entries.filter((e) => !e.mine)) {
+    const shared = [...applied].filter((p) => other.fields.has(p) && isLeaf(applied, p));
+    if (shared.length === 0) continue;
+    if (other.entry.manager !== clientSideApplyManager) return false;
+    if (!shared.every((p) => lastApplied.has(p))) return false;
+  }
+  return true;
 }
 
 function removeAt(obj: unknown, path: string[]): void {
