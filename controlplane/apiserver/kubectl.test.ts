@@ -98,6 +98,9 @@ describe.skipIf(!haveKubectl)("stock kubectl against the apiserver", () => {
     expect(ok.stdout).toMatch(/deployment.apps\/d1 created/);
     const changed = deployment("d1");
     changed.spec.template.spec.containers[0]!.image = "nginx:2";
+    const diff = await kubectl("diff", "-f", await manifest("d1b.json", changed));
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toMatch(/-\s+- image: nginx:1\n\+\s+- image: nginx:2/);
     const again = await kubectl("apply", "-f", await manifest("d1b.json", changed));
     expect(again.stdout).toMatch(/deployment.apps\/d1 configured/);
     const image = await kubectl(
