@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { TunnelFrame } from "../../proto/gen/node.js";
 import { resourceForKind } from "../api/resources.js";
-import { type ApiServer, startApiServer } from "../apiserver/index.js";
+import { type ApiServer, bootstrapGroup, startApiServer } from "../apiserver/index.js";
 import { ensureCa, ensureServingCert } from "../pki/pki.js";
 import { Registry } from "../registry/index.js";
 import { Store } from "../store/index.js";
@@ -96,7 +96,12 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
       port: 0,
       metrics,
       tls: { cert: cert.certPem, key: cert.keyPem },
-      authenticate: (t) => (t === token ? { name: "admin" } : undefined),
+      authenticate: (t) =>
+        t === token
+          ? { name: "admin" }
+          : t === "bootstrap-token"
+            ? { name: "system:bootstrap:abc", groups: [bootstrapGroup] }
+            : undefined,
       upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
     });
   });
@@ -159,7 +164,7 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     expect(await readFile(back, "utf8")).toBe("some content\n".repeat(1000));
   });
 
-  it("refuses an unknown subprotocol and a bad token with a Status, running nothing", async () => {
+  it("refuses an unknown subprotocol, a bad token and a bootstrap token with a Status, running nothing", async () => {
     const url = `${server.url.replace("https", "wss")}/api/v1/namespaces/default/pods/p/exec?command=true`;
     const attempt = (protocol: string, auth: string) =>
       new Promise<{ status: number; body: string }>((resolve) => {
@@ -183,6 +188,8 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
       message: expect.stringContaining("subprotocol"),
     });
     expect((await attempt("v5.channel.k8s.io", "wrong")).status).toBe(401);
+    // A node's bootstrap token may join nodes and nothing else: no exec into pods.
+    expect((await attempt("v5.channel.k8s.io", "bootstrap-token")).status).toBe(403);
     expect(running.size).toBe(0);
   });
 });
