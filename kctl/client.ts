@@ -16,6 +16,7 @@ import type { ClusterAccess } from "./config.js";
 import { CliError } from "./errors.js";
 
 const trace = tracer("kctl");
+const USER_AGENT = "kctl";
 
 export interface ObjectList {
   apiVersion: string;
@@ -207,7 +208,8 @@ export class ApiClient {
       if (typeof v === "string" && v !== "") url.searchParams.set(k, v);
       else if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
     }
-    const headers: Record<string, string> = { Accept: "application/json" };
+    // Names kctl as the field manager of what it writes (server-side apply's managedFields).
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT };
     if (this.access.token) headers.Authorization = `Bearer ${this.access.token}`;
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {

@@ -37,10 +37,20 @@ export function nameOf(found: Found): string {
   return `${qualifiedKind(found.info)}/${found.obj.metadata.name ?? ""}`;
 }
 
+/** The object without `metadata.managedFields`, which kubectl hides unless asked to show them. */
+function withoutManagedFields(obj: KubeObject): KubeObject {
+  if (!("managedFields" in obj.metadata)) return obj;
+  const { managedFields: _, ...metadata } = obj.metadata as KubeObject["metadata"] & {
+    managedFields?: unknown;
+  };
+  return { ...obj, metadata };
+}
+
 /** Prints `found`; `single` means the user named exactly one object, so it is printed bare. */
 export function formatObjects(found: readonly Found[], format: ObjectFormat, single: boolean): string {
   if (format === "name") return found.map((f) => `${nameOf(f)}\n`).join("");
-  const value = single && found.length === 1 ? found[0]!.obj : asList(found.map((f) => f.obj));
+  const objects = found.map((f) => withoutManagedFields(f.obj));
+  const value = single && objects.length === 1 ? objects[0]! : asList(objects);
   return typeof format === "object" ? renderJsonPath(format.jsonpath, value) : formatValue(value, format);
 }
 

@@ -235,4 +235,11 @@ describe("object output", () => {
       ),
     ).toBe("configmap/x\ndeployment.apps/web\n");
   });
+
+  it("leaves out managedFields, as kubectl does by default", () => {
+    const managed = { ...cm.obj, metadata: { ...cm.obj.metadata, managedFields: [{ manager: "kctl" }] } };
+    const printed = JSON.parse(formatObjects([{ info: cm.info, obj: managed }], "json", true));
+    expect(printed.metadata.managedFields).toBeUndefined();
+    expect(printed.metadata.name).toBe("x");
+  });
 });
