@@ -57,20 +57,20 @@ spec:
   volumes: [{name: data, emptyDir: {}}]
   initContainers:
   - name: plant
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "ln -s / /data/x && ln -s ../../../../../../../ /data/up"]
     volumeMounts: [{name: data, mountPath: /data}]
   containers:
   - name: absolute
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "cat /host${hostDir}/secret; sleep 3600"]
     volumeMounts: [{name: data, mountPath: /host, subPath: x}]
   - name: relative
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "cat /host${hostDir}/secret; sleep 3600"]
     volumeMounts: [{name: data, mountPath: /host, subPath: up}]
   - name: inside
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "ls /sub; sleep 3600"]
     volumeMounts: [{name: data, mountPath: /sub, subPath: made/by/kubelet}]
 ---
@@ -81,7 +81,7 @@ spec:
   volumes: [{name: token, secret: {secretName: token}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command:
     - sh
     - -c
@@ -101,7 +101,7 @@ spec:
   volumes: [{name: data, emptyDir: {}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command:
     - sh
     - -c
@@ -123,11 +123,11 @@ metadata: {name: refused, namespace: esc}
 spec:
   containers:
   - name: nonroot
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "3600"]
     securityContext: {runAsNonRoot: true}
   - name: privileged
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "3600"]
     securityContext: {privileged: true}
 `);

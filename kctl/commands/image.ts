@@ -11,13 +11,17 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatTable } from "../../controlplane/printers/text-table.js";
-import { buildBusyboxImage, ImageStore, type ImportedImage } from "../../node-agent/runtime/images/index.js";
+import {
+  buildBusyboxImage,
+  busyboxImageNames,
+  ImageStore,
+  type ImportedImage,
+} from "../../node-agent/runtime/images/index.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 
 /** Where `kctl up` and `kctl join` keep the local agent's state by default. */
 export const defaultAgentStateDir = "/var/lib/kctl/agent";
-export const defaultBusyboxNames = ["busybox:1.36", "busybox:latest", "registry.k8s.io/busybox:1.27.2"];
 
 async function importAll(
   store: ImageStore,
@@ -73,7 +77,7 @@ export const imageCommand: Command = {
       const dir = await mkdtemp(join(tmpdir(), "kctl-busybox-"));
       try {
         await buildBusyboxImage(dir);
-        print(await importAll(store, dir, names.length ? names : defaultBusyboxNames));
+        print(await importAll(store, dir, [...(await busyboxImageNames()), ...names]));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

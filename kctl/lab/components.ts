@@ -148,7 +148,7 @@ const controlPlaneOnly: LabComponents = {
 const all: LabComponents = {
   ...controlPlaneOnly,
   profile: "all",
-  // Each host gets the project's busybox image first (nothing can be pulled in a lab), then joins;
+  // Each host gets the project's busybox image first (kctl.local/busybox:debian, which manifests/ use), then joins;
   // `exec` keeps the recorded pid that of the agent itself.
   agent: (ctx, node) => {
     const stateDir = ctx.stateDirOf(node.name);

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildBusyboxRootfs } from "../testing/busybox-rootfs.js";
+import { buildBusyboxRootfs } from "../../node-agent/runtime/images/busybox-rootfs.js";
 import { writeBundle } from "../testing/oci-bundle.js";
 import { testCgroupParent } from "../testing/test-cgroups.js";
 

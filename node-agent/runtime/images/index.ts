@@ -10,7 +10,13 @@
  * `BlobFetcher`/`ImportSource`).
  */
 export type { BlobFetcher } from "./blob-store.js";
-export { type BusyboxImageOptions, buildBusyboxArchive, buildBusyboxImage } from "./busybox-image.js";
+export {
+  type BusyboxImageOptions,
+  buildBusyboxArchive,
+  buildBusyboxImage,
+  busyboxImageNames,
+  LOCAL_BUSYBOX_IMAGE,
+} from "./busybox-image.js";
 export { ImageError, type ImageErrorCode, isImageNotFound } from "./errors.js";
 export {
   ImageStore,
