@@ -86,6 +86,11 @@ export interface ImportedImage {
   imageId: string;
 }
 
+export interface ListedImage extends ImportedImage {
+  /** Config and layers in bytes, compressed as stored (what a pull downloads). */
+  size: number;
+}
+
 const LAYER_TYPES: readonly string[] = [
   MediaType.ociLayer,
   MediaType.ociLayerGzip,
@@ -210,11 +215,13 @@ export class ImageStore {
     };
   }
 
-  /** References and the manifests they name. */
-  async list(): Promise<ImportedImage[]> {
-    const out: ImportedImage[] = [];
+  /** References, the manifests they name, and the bytes of each image's blobs as a registry holds them. */
+  async list(): Promise<ListedImage[]> {
+    const out: ListedImage[] = [];
     for (const [reference, manifestDigest] of await this.refs.read()) {
-      out.push({ reference, manifestDigest, imageId: (await this.manifest(manifestDigest)).config.digest });
+      const manifest = await this.manifest(manifestDigest);
+      const size = [manifest.config, ...manifest.layers].reduce((sum, d) => sum + d.size, 0);
+      out.push({ reference, manifestDigest, imageId: manifest.config.digest, size });
     }
     return out;
   }

@@ -23,6 +23,7 @@ export {
   type ImageStoreOptions,
   type ImportedImage,
   type ImportOptions,
+  type ListedImage,
   type ResolvedImage,
   type Rootfs,
 } from "./image-store.js";

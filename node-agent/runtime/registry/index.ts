@@ -8,5 +8,6 @@ export type { ClientOptions } from "./client.js";
 export { type Credentials, parseDockerConfig, registryHost, type SecretKind } from "./docker-config.js";
 export { RegistryError, type RegistryErrorCode } from "./errors.js";
 export { fetchLayers, openPullSource, type PullOptions, type PullSource } from "./pull-source.js";
+export type { ProgressListener, TransferEvent, TransferState } from "./progress.js";
 export { type PushedImage, type PushOptions, pushImage } from "./push.js";
 export { type HostConfig, parseRegistryConfig, type RegistryConfig } from "./registry-config.js";
