@@ -2,8 +2,9 @@
  * Per-blob progress of a pull or push, for displays such as `kctl image pull`'s: a listener gets
  * the bytes of each blob as they pass and how each blob ended.
  */
-import { Transform } from "node:stream";
+
 import type { Readable } from "node:stream";
+import { Transform } from "node:stream";
 import type { Descriptor } from "../images/oci.js";
 
 /**
