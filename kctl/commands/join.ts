@@ -15,6 +15,7 @@ import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultAgentStateDir } from "./image.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
+import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 
 export const joinCommand: Command = {
   name: "join",
@@ -66,9 +67,11 @@ export const joinCommand: Command = {
       help: "run pods' privileged containers (securityContext.privileged); refused by default",
     },
     podPidsLimitFlag,
+    registryConfigFlag,
   ],
   async run(ctx) {
     const podPidsLimit = podPidsLimitOption(ctx.flags);
+    const registryConfig = await registryConfigOption(ctx.flags);
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
     let identity = await loadIdentity(stateDir);
     if (!identity) {
@@ -110,6 +113,7 @@ export const joinCommand: Command = {
       identity,
       stateDir,
       ...podPidsLimit,
+      ...registryConfig,
       ...(address ? { address } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
       allowPrivileged: ctx.flags.bool("allow-privileged"),

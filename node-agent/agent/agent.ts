@@ -28,6 +28,7 @@ import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
 import { ImageStore } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import type { RegistryConfig } from "../runtime/registry/index.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
 import { NodeClient } from "./node-client.js";
@@ -55,6 +56,8 @@ export interface AgentOptions {
   allowPrivileged?: boolean;
   /** Most processes and threads per pod (the kubelet's podPidsLimit); -1 for none. Default 4096. */
   podPidsLimit?: number;
+  /** Registry settings for image pulls (`--registry-config`): mirrors, plain HTTP, CA per host. */
+  registryConfig?: RegistryConfig;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
   backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
 }
