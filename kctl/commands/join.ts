@@ -14,6 +14,7 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultAgentStateDir } from "./image.js";
+import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 
@@ -68,10 +69,12 @@ export const joinCommand: Command = {
     },
     podPidsLimitFlag,
     registryConfigFlag,
+    ...imageGcFlags,
   ],
   async run(ctx) {
     const podPidsLimit = podPidsLimitOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
+    const imageGc = imageGcOption(ctx.flags);
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
     let identity = await loadIdentity(stateDir);
     if (!identity) {
@@ -114,6 +117,7 @@ export const joinCommand: Command = {
       stateDir,
       ...podPidsLimit,
       ...registryConfig,
+      ...imageGc,
       ...(address ? { address } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
       allowPrivileged: ctx.flags.bool("allow-privileged"),

@@ -15,6 +15,7 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
+import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 
@@ -143,6 +144,7 @@ export const upCommand: Command = {
     },
     podPidsLimitFlag,
     registryConfigFlag,
+    ...imageGcFlags,
   ],
   async run(ctx) {
     if (ctx.positionals.length > 0)
@@ -164,6 +166,7 @@ export const upCommand: Command = {
     }
     const podPidsLimit = podPidsLimitOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
+    const imageGc = imageGcOption(ctx.flags);
     const cp = await startControlPlane({
       stateDir,
       port,
@@ -210,6 +213,7 @@ export const upCommand: Command = {
           allowPrivileged: ctx.flags.bool("allow-privileged"),
           ...podPidsLimit,
           ...registryConfig,
+          ...imageGc,
         });
         const registered = await agent.ready;
         ctx.io.stdout.write(`node ${nodeName} ready (pod CIDR ${registered.podCIDR})\n`);

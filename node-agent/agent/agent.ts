@@ -26,11 +26,17 @@ import { serviceEnv } from "../pod-worker/service-env.js";
 import { UserNamespaceRanges } from "../pod-worker/userns-ranges.js";
 import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
-import { ImageStore } from "../runtime/images/index.js";
+import {
+  DEFAULT_IMAGE_GC_HIGH_PERCENT,
+  DEFAULT_IMAGE_GC_LOW_PERCENT,
+  type ImageGcThresholds,
+  ImageStore,
+} from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { RegistryConfig } from "../runtime/registry/index.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
+import { startImageGc } from "./image-gc-loop.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
 import { ObjectMirror } from "./object-mirror.js";
@@ -56,6 +62,8 @@ export interface AgentOptions {
   allowPrivileged?: boolean;
   /** Most processes and threads per pod (the kubelet's podPidsLimit); -1 for none. Default 4096. */
   podPidsLimit?: number;
+  /** Image GC thresholds (the kubelet's imageGCHigh/LowThresholdPercent); 85/80 by default. */
+  imageGc?: ImageGcThresholds;
   /** Registry settings for image pulls (`--registry-config`): mirrors, plain HTTP, CA per host. */
   registryConfig?: RegistryConfig;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
@@ -82,6 +90,11 @@ export function startAgent(opts: AgentOptions): Agent {
     keyPem: identity.keyPem,
   });
   const images = new ImageStore(stateDir);
+  const imageGc = startImageGc(
+    images,
+    opts.imageGc ?? { highPercent: DEFAULT_IMAGE_GC_HIGH_PERCENT, lowPercent: DEFAULT_IMAGE_GC_LOW_PERCENT },
+    clock,
+  );
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
   const metricsServer = opts.metricsAddress ? serveMetrics(metrics, opts.metricsAddress) : undefined;
@@ -245,6 +258,7 @@ export function startAgent(opts: AgentOptions): Agent {
     ready,
     pods: () => manager,
     stop: async () => {
+      imageGc.stop();
       tunnel.stop();
       services.stop();
       endpoints.stop();

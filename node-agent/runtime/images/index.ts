@@ -19,6 +19,13 @@ export {
 } from "./busybox-image.js";
 export { ImageError, type ImageErrorCode, isImageNotFound } from "./errors.js";
 export {
+  checkImageGcThresholds,
+  DEFAULT_IMAGE_GC_HIGH_PERCENT,
+  DEFAULT_IMAGE_GC_LOW_PERCENT,
+  type ImageGcThresholds,
+} from "./image-gc.js";
+export {
+  type GcResult,
   ImageStore,
   type ImageStoreOptions,
   type ImportedImage,
