@@ -39,6 +39,7 @@ describe.skipIf(!isRoot)("pod isolation", () => {
     // A root-only host file the pods try to read, and a directory they try to write into.
     hostDir = await mkdtemp(join(tmpdir(), "kctl-escape-host-"));
     await writeFile(join(hostDir, "secret"), secretText, { mode: 0o600 });
+    await writeFile(join(hostDir, "root-only"), secretText, { mode: 0o600 });
     await mkdir(join(hostDir, "planted"));
     lab = await startLabCluster("esc", 1);
     const res = await lab.apply(`apiVersion: v1
@@ -130,6 +131,43 @@ spec:
     image: kctl.local/busybox:debian
     command: ["sleep", "3600"]
     securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: seccomp, namespace: esc}
+spec:
+  containers:
+  - name: default
+    image: kctl.local/busybox:debian
+    command: ["sh", "-c", "unshare -U true 2>&1 && echo unshare-ok; mount -t tmpfs x /mnt 2>&1 && echo mount-ok; sleep 3600"]
+  - name: unconfined
+    image: kctl.local/busybox:debian
+    command: ["sh", "-c", "unshare -U true 2>&1 && echo unshare-ok; sleep 3600"]
+    securityContext: {seccompProfile: {type: Unconfined}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: userns, namespace: esc}
+spec:
+  hostUsers: false
+  volumes:
+  - {name: host, hostPath: {path: ${hostDir}}}
+  - {name: scratch, emptyDir: {}}
+  containers:
+  - name: main
+    image: kctl.local/busybox:debian
+    command:
+    - sh
+    - -c
+    - |
+      id
+      cat /proc/self/uid_map
+      cat /host/root-only 2>&1 || echo "host file refused"
+      echo hi > /scratch/f && echo "emptyDir writable"
+      sleep 3600
+    volumeMounts:
+    - {name: host, mountPath: /host}
+    - {name: scratch, mountPath: /scratch}
 `);
     expect(res.stderr).toBe("");
   });
@@ -193,5 +231,31 @@ spec:
       });
     expect((await waiting("nonroot")).message).toMatch(/runAsNonRoot and image will run as root/);
     expect((await waiting("privileged")).message).toMatch(/privileged/);
+  });
+
+  it("refuses unshare and mount under the default seccomp profile, and allows unshare unconfined", async () => {
+    const out = await eventually("seccomp pod ran", async () => {
+      const d = await logs("seccomp", "default");
+      const u = await logs("seccomp", "unconfined");
+      return d.includes("mount") && u.includes("unshare") ? { d, u } : undefined;
+    });
+    expect(out.d).toMatch(/unshare: .*Operation not permitted/);
+    expect(out.d).not.toContain("unshare-ok");
+    expect(out.d).not.toContain("mount-ok");
+    expect(out.u).toContain("unshare-ok");
+  });
+
+  it("runs a hostUsers: false pod as root in its own user namespace, nobody to the host's files", async () => {
+    const out = await eventually("userns pod ran", async () => {
+      const text = await logs("userns", "main");
+      return text.includes("host file") || text.includes(secretText) ? text : undefined;
+    });
+    expect(out).toMatch(/uid=0\(root\)/);
+    // container id 0 is a host id of the pod's own range, never the host's root
+    expect(out).toMatch(/^\s*0\s+(\d+)\s+65536$/m);
+    expect(out).not.toMatch(/^\s*0\s+0\s+/m);
+    expect(out).toContain("host file refused");
+    expect(out).toContain("emptyDir writable");
+    expect(out).not.toContain(secretText);
   });
 });

@@ -396,12 +396,12 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       await refuse(
         "seccomp",
         (c) => Object.assign(c.linux as object, { seccomp: {} }),
-        /linux\.seccomp: unsupported field/,
+        /linux\.seccomp\.defaultAction: required/,
       );
       await refuse(
         "userns",
         (c) => (c.linux as { namespaces: object[] }).namespaces.push({ type: "user" }),
-        /linux\.namespaces\[5\]\.type: "user" is not supported/,
+        /linux\.uidMappings: a user namespace needs uid and gid mappings/,
       );
       await refuse("tty", (c) => Object.assign(c.process as object, { terminal: true }), /process\.terminal/);
       await refuse(

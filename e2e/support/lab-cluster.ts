@@ -4,7 +4,7 @@
  * kctl run as a process against it. `down()` removes everything, even after a failed test.
  */
 import { randomBytes } from "node:crypto";
-import { cp, mkdtemp, rm } from "node:fs/promises";
+import { chmod, cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunnerTestFile as File, RunnerTestSuite as Suite } from "vitest";
@@ -77,6 +77,9 @@ export async function startLabCluster(
 ): Promise<LabCluster> {
   requireBuild();
   const root = await mkdtemp(join(tmpdir(), `kctl-e2e-${prefix}-`));
+  // Searchable by others (not readable), as /var/lib is for a real node's state: the root of a
+  // hostUsers: false pod is an unprivileged host id and must reach its rootfs through here.
+  await chmod(root, 0o711);
   const target = {
     name: `${prefix}${randomBytes(2).toString("hex")}`,
     labDir: join(root, "lab"),

@@ -1,18 +1,22 @@
 /**
  * `npm run bench:shim`: create + start + wait + delete of a /bin/true container (pid, mount, uts,
  * ipc and net namespaces, a memory limit) on the shim, crun and runc, alternating run by run on
- * the same bundle. The timing loop is native/build/kshim-bench-driver (C, see its header); this
- * script builds the bundle, runs the driver, and prints and writes median and p90 per runtime and
- * phase and the ratio shim/crun to .bench/shim.json. Needs root. BENCH_RUNS sets N (default 100).
+ * the same bundle, for three workloads in turn: that container as is, with the RuntimeDefault
+ * seccomp profile, and with the profile plus a user namespace (a 65536-id range). The timing loop
+ * is native/build/kshim-bench-driver (C, see its header); this script builds the bundles, runs the
+ * driver, and prints and writes median and p90 per workload, runtime and phase, the ratio
+ * shim/crun per workload, and the machine, to .bench/shim.json. Needs root. BENCH_RUNS sets N
+ * (default 100).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildBusyboxRootfs } from "../../node-agent/runtime/images/busybox-rootfs.js";
-import { writeBundle } from "../testing/oci-bundle.js";
+import { defaultSeccompProfile } from "../../node-agent/runtime/oci/seccomp-default.js";
+import { DEFAULT_CAPS, writeBundle } from "../testing/oci-bundle.js";
 import { testCgroupParent } from "../testing/test-cgroups.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -21,6 +25,47 @@ const DRIVER = join(BUILD, "kshim-bench-driver");
 const PHASES = ["create", "start", "wait", "delete", "total"] as const;
 type Phase = (typeof PHASES)[number];
 type Sample = { runtime: string; run: number } & Record<Phase, number>;
+type Summary = Record<string, Record<Phase, { median: number; p90: number }>>;
+
+interface Workload {
+  name: string;
+  description: string;
+  edit?: (config: Record<string, unknown>) => void;
+}
+
+const ID_RANGE = 65536;
+const withSeccomp = (config: Record<string, unknown>) => {
+  (config.linux as Record<string, unknown>).seccomp = defaultSeccompProfile(DEFAULT_CAPS);
+};
+const WORKLOADS: Workload[] = [
+  { name: "baseline", description: "no seccomp, no user namespace" },
+  { name: "seccomp", description: "RuntimeDefault seccomp profile", edit: withSeccomp },
+  {
+    name: "seccomp+userns",
+    description: "RuntimeDefault seccomp profile and a user namespace (65536 ids)",
+    edit: (config) => {
+      withSeccomp(config);
+      const linux = config.linux as Record<string, unknown> & { namespaces: object[] };
+      linux.namespaces.push({ type: "user" });
+      linux.uidMappings = [{ containerID: 0, hostID: 1_000_000, size: ID_RANGE }];
+      linux.gidMappings = [{ containerID: 0, hostID: 1_000_000, size: ID_RANGE }];
+    },
+  },
+];
+
+function summarize(samples: Sample[], names: string[]): Summary {
+  const summary: Summary = {};
+  for (const rt of names) {
+    const mine = samples.filter((s) => s.runtime === rt);
+    summary[rt] = Object.fromEntries(
+      PHASES.map((p) => {
+        const sorted = mine.map((s) => s[p]).sort((a, b) => a - b);
+        return [p, { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) }];
+      }),
+    ) as Record<Phase, { median: number; p90: number }>;
+  }
+  return summary;
+}
 
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -63,53 +108,71 @@ async function main(): Promise<void> {
 
   const tag = `kshim-bench-${process.pid}`;
   const work = await mkdtemp(join(tmpdir(), "kshim-bench-"));
+  // a user namespace's root must traverse the bundle path, as for runc and crun
+  await chmod(work, 0o711);
   const cgroups = testCgroupParent(tag);
+  const names = runtimes.map((r) => r.split("=")[0]!);
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    kernel: release(),
+    loadAverageBefore: loadavg(),
+    loadAverageAfter: [] as number[],
+  };
   try {
     const rootfs = join(work, "rootfs");
     await buildBusyboxRootfs(rootfs);
-    // One bundle for all runtimes; each run's container gets its own cgroup below this parent.
-    const bundle = await writeBundle(join(work, "bundle"), {
-      rootfs,
-      args: ["/bin/true"],
-      cgroupsPath: `${cgroups.path}/c`,
-      memoryLimit: 64 * 1024 * 1024,
-    });
-    const state = join(work, "state");
-    await mkdir(state);
-    const common = ["--bundle", bundle, "--state", state, "--prefix", tag];
-    await runDriver([...common, "--runs", "3", ...runtimes.map((r) => r.replace("=", "-warmup="))]);
-    const samples = await runDriver([...common, "--runs", String(runs), ...runtimes]);
-
-    const summary: Record<string, Record<Phase, { median: number; p90: number }>> = {};
-    for (const rt of runtimes.map((r) => r.split("=")[0]!)) {
-      const mine = samples.filter((s) => s.runtime === rt);
-      summary[rt] = Object.fromEntries(
-        PHASES.map((p) => {
-          const sorted = mine.map((s) => s[p]).sort((a, b) => a - b);
-          return [p, { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) }];
-        }),
-      ) as Record<Phase, { median: number; p90: number }>;
+    const results: Record<
+      string,
+      { description: string; milliseconds: Summary; ratioShimToCrun: number | null }
+    > = {};
+    for (const w of WORKLOADS) {
+      // One bundle per workload for all runtimes; each run's container gets its own cgroup.
+      const bundle = await writeBundle(join(work, `bundle-${w.name}`), {
+        rootfs,
+        args: ["/bin/true"],
+        cgroupsPath: `${cgroups.path}/c`,
+        memoryLimit: 64 * 1024 * 1024,
+        ...(w.edit !== undefined ? { edit: w.edit } : {}),
+      });
+      const state = join(work, `state-${w.name}`);
+      await mkdir(state);
+      const common = ["--bundle", bundle, "--state", state, "--prefix", `${tag}-${w.name.replace("+", "-")}`];
+      await runDriver([...common, "--runs", "3", ...runtimes.map((r) => r.replace("=", "-warmup="))]);
+      const summary = summarize(await runDriver([...common, "--runs", String(runs), ...runtimes]), names);
+      const crun = summary.crun?.total.median;
+      results[w.name] = {
+        description: w.description,
+        milliseconds: summary,
+        ratioShimToCrun: crun !== undefined ? summary.kshim!.total.median / crun : null,
+      };
     }
-    const crun = summary.crun?.total.median;
-    const ratio = crun !== undefined ? summary.kshim!.total.median / crun : null;
+    machine.loadAverageAfter = loadavg();
     const result = {
       date: new Date().toISOString(),
       runs,
+      machine,
       workload: "/bin/true; pid+mount+uts+ipc+net namespaces; memory limit 64MiB; create+start+wait+delete",
-      milliseconds: summary,
-      ratioShimToCrun: ratio,
-      target: "kshim median <= 0.7 x crun median",
+      workloads: results,
+      target: "kshim median <= 0.7 x crun median (with seccomp on)",
     };
-    console.log(`runtime  phase   median ms   p90 ms   (${runs} runs each, alternating)`);
-    for (const [rt, phases] of Object.entries(summary)) {
-      for (const p of PHASES) {
-        const { median, p90 } = phases[p];
-        console.log(
-          `${rt.padEnd(8)} ${p.padEnd(7)} ${median.toFixed(2).padStart(9)} ${p90.toFixed(2).padStart(8)}`,
-        );
+    console.log(
+      `${machine.cpus} x ${machine.cpuModel}, kernel ${machine.kernel}, load ${machine.loadAverageBefore.map((l) => l.toFixed(1)).join(" ")}`,
+    );
+    for (const [name, r] of Object.entries(results)) {
+      console.log(`\n${name} (${r.description}); ${runs} runs each, alternating`);
+      console.log("runtime  phase   median ms   p90 ms");
+      for (const [rt, phases] of Object.entries(r.milliseconds)) {
+        for (const p of PHASES) {
+          const { median, p90 } = phases[p];
+          console.log(
+            `${rt.padEnd(8)} ${p.padEnd(7)} ${median.toFixed(2).padStart(9)} ${p90.toFixed(2).padStart(8)}`,
+          );
+        }
       }
+      if (r.ratioShimToCrun !== null)
+        console.log(`ratio kshim/crun (median total): ${r.ratioShimToCrun.toFixed(2)} (target <= 0.70)`);
     }
-    if (ratio !== null) console.log(`ratio kshim/crun (median total): ${ratio.toFixed(2)} (target <= 0.70)`);
     await mkdir(join(REPO, ".bench"), { recursive: true });
     await writeFile(join(REPO, ".bench/shim.json"), `${JSON.stringify(result, null, 2)}\n`);
     console.log(`written to ${join(REPO, ".bench/shim.json")}`);

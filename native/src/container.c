@@ -25,6 +25,7 @@
 #include "monitor.h"
 #include "namespaces.h"
 #include "process.h"
+#include "seccomp.h"
 #include "spec.h"
 #include "state.h"
 
@@ -107,6 +108,15 @@ static __attribute__((noreturn)) void spawn_monitor(const struct monitor_args *a
   monitor_main(a);
 }
 
+/* Before any clone: a bad profile is an error of the command, and the init only loads the program. */
+static int compile_seccomp(const struct global_opts *g, struct spec *s, struct kerr *err) {
+  if (s->seccomp == NULL) return 0;
+  char cache[PATH_MAX];
+  snprintf(cache, sizeof cache, "%s/.seccomp-cache", g->root);
+  if (mkdir_p(g->root, 0711, err) < 0) return -1;
+  return seccomp_filter_compile(s->seccomp, cache, err);
+}
+
 int container_create(const struct global_opts *g, const char *id, const char *bundle, const char *pid_file,
                      struct kerr *err) {
   _cleanup_spec_ struct spec *s = NULL;
@@ -114,6 +124,7 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
   if (state_dir_path(g->root, id, dir, sizeof dir, err) < 0) return -1;
   trace_point("create: start");
   if (spec_load(bundle, &s, err) < 0) return -1;
+  if (compile_seccomp(g, s, err) < 0) return kerr_wrap(err, "bundle %s", s->bundle);
   trace_point("create: spec loaded");
   json_t *annotated = s->annotations != NULL ? json_object_get(s->annotations, LOG_PATH_ANNOTATION) : NULL;
   if (annotated != NULL) {
@@ -352,8 +363,11 @@ static __attribute__((noreturn)) void exec_in_container(const struct spec *s, co
   char exe[PATH_MAX];
   if (envp == NULL)
     kerr_set(&e, ENOMEM, "environment");
-  else if (process_apply(&s->process, cwd != NULL ? cwd : s->process.cwd, &e) == 0 &&
-           process_find_executable(argv[0], (const char *const *)envp, exe, sizeof exe, &e) == 0) {
+  /* the container's filter, in the order the init loads it (see init.c) */
+  else if ((s->seccomp == NULL || s->process.no_new_privileges || seccomp_filter_load(s->seccomp, &e) == 0) &&
+           process_apply(&s->process, cwd != NULL ? cwd : s->process.cwd, &e) == 0 &&
+           process_find_executable(argv[0], (const char *const *)envp, exe, sizeof exe, &e) == 0 &&
+           (s->seccomp == NULL || !s->process.no_new_privileges || seccomp_filter_load(s->seccomp, &e) == 0)) {
     /* set after the uid change, which clears it */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(137);
     execve(exe, (char *const *)argv, envp);
@@ -370,7 +384,7 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
   const char *status = state_status(st);
   if (strcmp(status, "running") != 0) return kerr_set(err, 0, "exec \"%s\": container is %s, not running", id, status);
   _cleanup_spec_ struct spec *s = NULL;
-  if (spec_load(st->bundle, &s, err) < 0) return kerr_wrap(err, "exec \"%s\"", id);
+  if (spec_load(st->bundle, &s, err) < 0 || compile_seccomp(g, s, err) < 0) return kerr_wrap(err, "exec \"%s\"", id);
   struct cgroup cg;
   if (cgroup_from_dirs(st->cgroup_version, st->cgroup_dirs, st->n_cgroup_dirs, &cg, err) < 0)
     return kerr_wrap(err, "exec \"%s\"", id);

@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "trace.h"
 #include "init.h"
+#include "mount.h"
 #include "namespaces.h"
 #include "state.h"
 
@@ -190,11 +191,45 @@ static void child(const struct monitor_args *a, bool in_cgroup, int sync_fd, int
   if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0) {
     kerr_set(&err, errno, "set up stdio of the container init");
   } else {
-    init_container(a->spec, a->cgroup, !in_cgroup, a->state_dir, sync_fd, &err);
+    /* a user namespace's root cannot write the host's cgroup files: the monitor moves it */
+    bool moves_itself = !in_cgroup && !(a->spec->clone_flags & CLONE_NEWUSER);
+    init_container(a->spec, a->cgroup, moves_itself, a->state_dir, sync_fd, &err);
   }
   struct init_msg msg = {.type = INIT_ERROR, .err = err};
   if (send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) _exit(2);
   _exit(1);
+}
+
+/* The parent's half of a new user namespace: the id maps, the cgroup move the init cannot do
+ * itself, the idmapped mount trees only the host's root can make, then the go-ahead the init
+ * waits for, carrying the trees. */
+static int release_into_userns(const struct monitor_args *a, pid_t pid, bool in_cgroup, int sync_fd,
+                               struct kerr *err) {
+  if (ns_write_id_maps(a->spec, pid, err) < 0) return -1;
+  if (!in_cgroup && a->cgroup->ops->enter(a->cgroup, pid, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
+  int fds[NS_MAX_PASSED_FDS];
+  size_t n = 0;
+  int rc = 0;
+  _cleanup_close_ int userns = -1;
+  for (size_t i = 0; i < a->spec->n_mounts && rc == 0; i++) {
+    if (!a->spec->mounts[i].idmap) continue;
+    if (n == NS_MAX_PASSED_FDS) {
+      rc = kerr_set(err, E2BIG, "mounts[%zu]: more than %d idmapped mounts", i, NS_MAX_PASSED_FDS);
+      break;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+    if (userns < 0 && (userns = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+      rc = kerr_set(err, errno, "open %s", path);
+      break;
+    }
+    int fd = mount_idmapped_tree(&a->spec->mounts[i], i, userns, err);
+    if (fd < 0) rc = -1;
+    else fds[n++] = fd;
+  }
+  if (rc == 0) rc = ns_release_userns_child(sync_fd, fds, n, err);
+  for (size_t i = 0; i < n; i++) close(fds[i]);
+  return rc;
 }
 
 void monitor_main(const struct monitor_args *a) {
@@ -218,6 +253,9 @@ void monitor_main(const struct monitor_args *a) {
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sigfd < 0) fail(a, (kerr_set(&err, errno, "signalfd"), &err));
   if (ns_join_pid_path(a->spec, &err) < 0) fail(a, &err);
+  /* Namespaces given by path belong to the host's user namespace, which the init cannot join from
+   * a new one: it inherits them from here instead. */
+  if ((a->spec->clone_flags & CLONE_NEWUSER) && ns_join_paths(a->spec, &err) < 0) fail(a, &err);
 
   trace_point("monitor: clone");
   bool in_cgroup;
@@ -230,6 +268,10 @@ void monitor_main(const struct monitor_args *a) {
   close(sync[1]);
   close(out[1]);
   close(errp[1]);
+  if ((a->spec->clone_flags & CLONE_NEWUSER) && release_into_userns(a, pid, in_cgroup, sync[0], &err) < 0) {
+    kill_and_reap(pid);
+    fail(a, &err);
+  }
   struct init_msg msg = {0};
   ssize_t n = recv(sync[0], &msg, sizeof msg, 0);
   if (n != (ssize_t)sizeof msg || msg.type != INIT_READY) {

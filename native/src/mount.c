@@ -135,6 +135,20 @@ static int mount_cgroup(int rootfd, const struct mount_spec *m, size_t index, in
   return 0;
 }
 
+int mount_idmapped_tree(const struct mount_spec *m, size_t index, int userns_fd, struct kerr *err) {
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+  if (fd < 0) return kerr_set(err, errno, "mounts[%zu].source %s: open_tree", index, m->source);
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0) {
+    int e = errno;
+    close(fd);
+    return kerr_set(err, e, "mounts[%zu]: idmapped mount of %s%s", index, m->source,
+                    e == EINVAL || e == EOPNOTSUPP ? " (its filesystem or this kernel has no idmapped mounts)" : "");
+  }
+  return fd;
+}
+
 static int mount_one(int rootfd, const struct mount_spec *m, size_t index, const struct cgroup *cg, struct kerr *err) {
   bool file = false;
   if (m->bind) {
@@ -147,8 +161,12 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, const
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", target);
   if (m->bind) {
-    if (mount(m->source, proc, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+    if (m->idmap) {
+      if (syscall(SYS_move_mount, m->idmap_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return kerr_set(err, errno, "mounts[%zu]: attach the idmapped %s on %s", index, m->source, m->destination);
+    } else if (mount(m->source, proc, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0) {
       return kerr_set(err, errno, "mounts[%zu]: bind %s on %s", index, m->source, m->destination);
+    }
     unsigned long extra = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
     if ((m->readonly || extra != 0) &&
         remount_bind(rootfd, m->destination, extra | (m->readonly ? MS_RDONLY : 0), KEEP_FLAGS, err) < 0)
@@ -159,7 +177,15 @@ static int mount_one(int rootfd, const struct mount_spec *m, size_t index, const
     const char *source = m->source != NULL ? m->source : m->type;
     /* /dev holds device nodes: only the default ones, bind-mounted over it, may open (make_devices) */
     unsigned long flags = m->flags | (strcmp(m->destination, "/dev") == 0 ? MS_NODEV : 0);
-    if (mount(source, proc, m->type, flags, m->data) < 0)
+    bool sysfs = strcmp(m->type, "sysfs") == 0;
+    int rc = mount(source, proc, m->type, flags, m->data);
+    /* a user namespace cannot mount sysfs for a network namespace it does not own (a pod's,
+     * joined by path): bind the host's /sys instead, as runc does, with the same flags */
+    if (rc < 0 && errno == EPERM && sysfs && (rc = mount("/sys", proc, NULL, MS_BIND | MS_REC, NULL)) == 0 &&
+        remount_bind(rootfd, m->destination, m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), KEEP_FLAGS,
+                     err) < 0)
+      return kerr_wrap(err, "mounts[%zu]: bind the host's /sys", index);
+    if (rc < 0)
       return kerr_set(err, errno, "mounts[%zu]: mount %s on %s (options \"%s\")", index, m->type, m->destination,
                       m->data != NULL ? m->data : "");
   }

@@ -10,3 +10,10 @@
 
 /* Everything up to and including pivot_root and the masks; afterwards "/" is the rootfs. */
 int mount_setup_rootfs(const struct spec *s, const struct cgroup *cg, struct kerr *err);
+
+/* For a bind mount with the "idmap" option: a detached copy of its source (recursive for rbind)
+ * whose ids are seen through userns_fd (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)). Made by the
+ * monitor, which has the host's CAP_SYS_ADMIN; the init attaches it in place of the bind. Fails,
+ * naming mounts[index], where the kernel or the source's filesystem has no idmapped mounts: the
+ * caller then has to give the volume to the container's ids itself (chown). */
+int mount_idmapped_tree(const struct mount_spec *m, size_t index, int userns_fd, struct kerr *err);

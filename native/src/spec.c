@@ -312,6 +312,10 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
       out->recursive = o[0] == 'r';
       continue;
     }
+    if (strcmp(o, "idmap") == 0) {
+      out->idmap = true;
+      continue;
+    }
     if (strcmp(o, "remount") == 0 || strcmp(o, "move") == 0)
       return kerr_set(err, 0, CFG ": %s.options[%zu]: \"%s\" is not supported", path, i, o);
     if (parse_propagation(o, &out->propagation) == 0) continue;
@@ -340,6 +344,8 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
       return kerr_set(err, 0, CFG ": %s.options: \"%s\" is not a bind mount option", path, out->data);
     out->readonly = (out->flags & MS_RDONLY) != 0;
     out->flags &= ~MS_RDONLY;
+  } else if (out->idmap) {
+    return kerr_set(err, 0, CFG ": %s.options: idmap is for bind mounts", path);
   }
   return 0;
 }
@@ -350,7 +356,8 @@ static int parse_namespaces(json_t *arr, struct spec *s, struct kerr *err) {
     const char *name;
     int flag;
   } kinds[] = {{"pid", CLONE_NEWPID}, {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-               {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP}};
+               {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP},
+               {"user", CLONE_NEWUSER}};
   size_t n = json_array_size(arr);
   for (size_t i = 0; i < n; i++) {
     char path[64];
@@ -366,9 +373,9 @@ static int parse_namespaces(json_t *arr, struct spec *s, struct kerr *err) {
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
       if (strcmp(type, kinds[k].name) == 0) flag = kinds[k].flag;
     if (flag == 0)
-      return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (pid, network, mount, ipc, uts, cgroup)", path, type);
+      return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (pid, network, mount, ipc, uts, cgroup, user)", path, type);
     if (spec_namespace(s, flag) != NULL) return kerr_set(err, 0, CFG ": %s.type: \"%s\" appears twice", path, type);
-    if (nspath != NULL && (flag == CLONE_NEWNS || flag == CLONE_NEWCGROUP))
+    if (nspath != NULL && (flag == CLONE_NEWNS || flag == CLONE_NEWCGROUP || flag == CLONE_NEWUSER))
       return kerr_set(err, 0, CFG ": %s.path: joining an existing %s namespace is not supported", path, type);
     if (nspath != NULL && nspath[0] != '/')
       return kerr_set(err, 0, CFG ": %s.path: \"%s\" must be absolute", path, nspath);
@@ -477,13 +484,55 @@ static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
   return 0;
 }
 
+static int parse_id_mapping_list(json_t *lx, const char *key, struct id_mapping **out, size_t *count,
+                                 struct kerr *err) {
+  static const char *const keys[] = {"containerID", "hostID", "size", NULL};
+  json_t *arr;
+  if (member(lx, key, "linux", JSON_ARRAY, false, &arr, err) < 0) return -1;
+  size_t n = arr != NULL ? json_array_size(arr) : 0;
+  /* the kernel takes at most 340 lines per map */
+  if (n > 340) return kerr_set(err, 0, CFG ": linux.%s: %zu lines, the kernel takes at most 340", key, n);
+  *out = calloc(n + 1, sizeof **out);
+  if (*out == NULL) return kerr_set(err, errno, "allocate linux.%s", key);
+  for (size_t i = 0; i < n; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "linux.%s[%zu]", key, i);
+    json_t *m = json_array_get(arr, i);
+    if (!json_is_object(m)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
+    if (check_keys(m, path, keys, err) < 0) return -1;
+    long long v[3];
+    for (int k = 0; k < 3; k++) {
+      bool has;
+      if (get_int(m, keys[k], path, k == 2 ? 1 : 0, UINT32_MAX - 1, &has, &v[k], err) < 0) return -1;
+      if (!has) return kerr_set(err, 0, CFG ": %s.%s: required", path, keys[k]);
+    }
+    if (v[0] + v[2] > UINT32_MAX || v[1] + v[2] > UINT32_MAX)
+      return kerr_set(err, 0, CFG ": %s: the range runs past the last id", path);
+    (*out)[i] = (struct id_mapping){.container_id = (uint32_t)v[0], .host_id = (uint32_t)v[1], .size = (uint32_t)v[2]};
+  }
+  *count = n;
+  return 0;
+}
+
+/* Mappings go with a new user namespace and it needs both: an unmapped uid or gid would leave the
+ * init without an identity in it. */
+static int parse_id_mappings(json_t *lx, struct spec *s, struct kerr *err) {
+  if (parse_id_mapping_list(lx, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0) return -1;
+  if (parse_id_mapping_list(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0) return -1;
+  bool userns = (s->clone_flags & CLONE_NEWUSER) != 0;
+  if (!userns && (s->n_uid_mappings > 0 || s->n_gid_mappings > 0))
+    return kerr_set(err, 0, CFG ": linux.uidMappings: mappings need a new user namespace in linux.namespaces");
+  if (userns && (s->n_uid_mappings == 0 || s->n_gid_mappings == 0))
+    return kerr_set(err, 0, CFG ": linux.%s: a user namespace needs uid and gid mappings",
+                    s->n_uid_mappings == 0 ? "uidMappings" : "gidMappings");
+  return 0;
+}
+
 static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   static const char *const keys[] = {"namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths",
                                      "rootfsPropagation", "uidMappings", "gidMappings", "sysctl", "devices",
-                                     "mountLabel", NULL};
+                                     "mountLabel", "seccomp", NULL};
   if (check_keys(lx, "linux", keys, err) < 0) return -1;
-  if (refuse_nonempty(lx, "uidMappings", "linux", "no user namespaces", err) < 0) return -1;
-  if (refuse_nonempty(lx, "gidMappings", "linux", "no user namespaces", err) < 0) return -1;
   if (refuse_nonempty(lx, "sysctl", "linux", "sysctls are not applied", err) < 0) return -1;
   if (refuse_nonempty(lx, "devices", "linux", "only the default devices are created", err) < 0) return -1;
   if (refuse_nonempty(lx, "mountLabel", "linux", "no SELinux support", err) < 0) return -1;
@@ -503,6 +552,9 @@ static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   if (get_string(lx, "rootfsPropagation", "linux", false, &prop, err) < 0) return -1;
   if (prop != NULL && parse_propagation(prop, &s->rootfs_propagation) < 0)
     return kerr_set(err, 0, CFG ": linux.rootfsPropagation: unknown value \"%s\"", prop);
+  if (parse_id_mappings(lx, s, err) < 0) return -1;
+  if (member(lx, "seccomp", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
+  if (v != NULL && seccomp_filter_new(v, &s->seccomp, err) < 0) return -1;
   return 0;
 }
 
@@ -545,6 +597,8 @@ static int parse_spec(struct spec *s, struct kerr *err) {
     snprintf(path, sizeof path, "mounts[%zu]", i);
     s->n_mounts = i + 1;
     if (parse_mount(json_array_get(v, i), path, &s->mounts[i], err) < 0) return -1;
+    if (s->mounts[i].idmap && !(s->clone_flags & CLONE_NEWUSER))
+      return kerr_set(err, 0, CFG ": %s.options: idmap needs a user namespace in linux.namespaces", path);
   }
   return 0;
 }
@@ -575,6 +629,9 @@ void spec_free(struct spec *s) {
   free(s->mounts);
   free(s->masked_paths);
   free(s->readonly_paths);
+  seccomp_filter_free(s->seccomp);
+  free(s->uid_mappings);
+  free(s->gid_mappings);
   free(s->rootfs);
   free(s->bundle);
   if (s->json != NULL) json_decref(s->json);
@@ -585,4 +642,13 @@ const struct namespace_spec *spec_namespace(const struct spec *s, int flag) {
   for (size_t i = 0; i < s->n_namespaces; i++)
     if (s->namespaces[i].flag == flag) return &s->namespaces[i];
   return NULL;
+}
+
+int spec_json_check_keys(json_t *obj, const char *path, const char *const *allowed, struct kerr *err) {
+  return check_keys(obj, path, allowed, err);
+}
+
+int spec_json_member(json_t *obj, const char *key, const char *path, json_type type, bool required, json_t **out,
+                     struct kerr *err) {
+  return member(obj, key, path, type, required, out, err);
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "seccomp.h"
 
 enum cap_set { CAPS_BOUNDING, CAPS_EFFECTIVE, CAPS_INHERITABLE, CAPS_PERMITTED, CAPS_AMBIENT, CAPS_NSETS };
 
@@ -23,11 +24,20 @@ struct mount_spec {
   bool recursive;
   bool readonly;
   char *data; /* comma-joined filesystem options (mode=755, size=...) */
+  bool idmap;    /* option "idmap": the source's ids seen through the container's user namespace */
+  int idmap_fd;  /* in the init: the idmapped tree the monitor made for it (see mount.h) */
 };
 
 struct namespace_spec {
   int flag;         /* CLONE_NEW* */
   const char *path; /* join this namespace instead of making one, or NULL */
+};
+
+/* One line of uid_map/gid_map: size ids from container_id map to host ids from host_id. */
+struct id_mapping {
+  uint32_t container_id;
+  uint32_t host_id;
+  uint32_t size;
 };
 
 struct rlimit_spec {
@@ -95,6 +105,11 @@ struct spec {
   size_t n_readonly_paths;
   unsigned long rootfs_propagation;
   json_t *annotations; /* borrowed from json, may be NULL */
+  struct seccomp_filter *seccomp; /* linux.seccomp built, or NULL */
+  struct id_mapping *uid_mappings; /* linux.uidMappings, with a user namespace */
+  size_t n_uid_mappings;
+  struct id_mapping *gid_mappings;
+  size_t n_gid_mappings;
 };
 
 /* Loads <bundle>/config.json. On error no memory is held. */
@@ -114,3 +129,9 @@ int spec_cap_from_name(const char *name);
 /* The process part alone, used by exec to re-read the identity of the container's process. */
 int spec_parse_process(json_t *process, struct process_spec *out, struct kerr *err);
 void process_spec_free(struct process_spec *p);
+
+/* The field checks of the config.json parser, for the parsers of other subsystems (seccomp.c):
+ * unknown keys under path are refused; member looks up obj.key of a JSON type (NULL if absent). */
+int spec_json_check_keys(json_t *obj, const char *path, const char *const *allowed, struct kerr *err);
+int spec_json_member(json_t *obj, const char *key, const char *path, json_type type, bool required, json_t **out,
+                     struct kerr *err);

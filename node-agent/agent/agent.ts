@@ -33,6 +33,7 @@ import {
   ImageStore,
 } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
 import type { RegistryConfig } from "../runtime/registry/index.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
@@ -174,6 +175,7 @@ export function startAgent(opts: AgentOptions): Agent {
         allowPrivileged: opts.allowPrivileged ?? false,
         seccompRoot: join(stateDir, "seccomp"),
         userNamespaces: new UserNamespaceRanges(stateDir),
+        seccompProfiles: nodeSeccompProfiles,
       },
       clock,
       lookup: {

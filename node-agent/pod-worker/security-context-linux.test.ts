@@ -14,6 +14,7 @@ import { type TestCgroupParent, testCgroupParent } from "../../native/testing/te
 import type { Pod, SecurityContext } from "../../proto/gen/api.js";
 import { buildBusyboxRootfs } from "../runtime/images/busybox-rootfs.js";
 import { type BindMount, writeContainerBundle } from "../runtime/oci/container-config.js";
+import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
 import { containerSecurity } from "./security-context.js";
 import { UserNamespaceRanges } from "./userns-ranges.js";
 
@@ -75,6 +76,7 @@ describe.skipIf(!isRoot)("securityContext on a kshim container", () => {
       allowPrivileged: false,
       seccompRoot: join(tmp, "seccomp"),
       userNamespaces: new UserNamespaceRanges(tmp),
+      seccompProfiles: nodeSeccompProfiles,
     });
     const bundle = await writeContainerBundle(join(tmp, "bundles", id), {
       rootfs,

@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Container, Pod, PodSpec, SecurityContext } from "../../proto/gen/api.js";
-import { hostArchitecture } from "../runtime/images/oci.js";
 import { defaultCapabilities, maskedPaths, readonlyPaths } from "../runtime/oci/container-config.js";
 import type { Accounts } from "../runtime/oci/image-user.js";
 import {
@@ -51,7 +50,6 @@ function input(
     accounts,
     allowPrivileged: false,
     seccompRoot: "/var/lib/kctl/agent/seccomp",
-    runtimeSeccompAndUserns: true,
     ...over,
   };
 }
@@ -266,15 +264,6 @@ describe("planSecurity: confinement", () => {
     );
   });
 
-  it("seccomp: while the runtime cannot filter, unset stays unfiltered and an explicit profile is refused", () => {
-    const off = { runtimeSeccompAndUserns: false };
-    expect(planSecurity(input({}, undefined, off)).seccomp).toBeUndefined();
-    expect(planSecurity(input({}, { seccompProfile: { type: "Unconfined" } }, off)).seccomp).toBeUndefined();
-    expect(() => planSecurity(input({}, { seccompProfile: { type: "RuntimeDefault" } }, off))).toThrow(
-      "seccompProfile RuntimeDefault: the container runtime on this node cannot apply seccomp profiles yet",
-    );
-  });
-
   it("procMount Unmasked: no masked or read-only paths (needs hostUsers false)", () => {
     const plan = planSecurity(
       input({ hostUsers: false }, { procMount: "Unmasked" }, { idRange: { hostId: 65536, size: 65536 } }),
@@ -320,9 +309,6 @@ describe("planSecurity: confinement", () => {
     expect(() => planSecurity(input({ hostUsers: false }, { runAsUser: 65536 }, { idRange }))).toThrow(
       "uid 65536 is outside",
     );
-    expect(() =>
-      planSecurity(input({ hostUsers: false }, undefined, { runtimeSeccompAndUserns: false })),
-    ).toThrow("hostUsers: false: the container runtime on this node cannot make user namespaces yet");
   });
 });
 
@@ -331,8 +317,8 @@ describe("containerSecurity: accounts from the rootfs, the pod's range, the secc
   let rootfs: string;
   let calls: unknown[][];
   const profiles: SeccompProfiles = {
-    defaultSeccompProfile: (caps, arch) => {
-      calls.push(["default", caps, arch]);
+    defaultSeccompProfile: (caps) => {
+      calls.push(["default", caps]);
       return { defaultAction: "SCMP_ACT_ERRNO", from: "default" };
     },
     localhostProfile: async (path) => {
@@ -364,10 +350,10 @@ describe("containerSecurity: accounts from the rootfs, the pod's range, the secc
 
   it("resolves the image's USER name in the rootfs and builds the default filter for the final capabilities", async () => {
     const { pod, container } = input({}, { capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } });
-    const sec = await containerSecurity(pod, container, "app", rootfs, node(), true);
+    const sec = await containerSecurity(pod, container, "app", rootfs, node());
     expect(sec.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 50] });
     expect(sec.seccomp).toEqual({ defaultAction: "SCMP_ACT_ERRNO", from: "default" });
-    expect(calls).toEqual([["default", ["CAP_NET_BIND_SERVICE"], hostArchitecture()]]);
+    expect(calls).toEqual([["default", ["CAP_NET_BIND_SERVICE"]]]);
     expect(sec.idRange).toBeUndefined();
   });
 
@@ -375,47 +361,34 @@ describe("containerSecurity: accounts from the rootfs, the pod's range, the secc
     const local = (file: string) =>
       input({ securityContext: { seccompProfile: { type: "Localhost", localhostProfile: file } } });
     const ok = local("a.json");
-    expect((await containerSecurity(ok.pod, ok.container, "", rootfs, node(), true)).seccomp).toEqual({
+    expect((await containerSecurity(ok.pod, ok.container, "", rootfs, node())).seccomp).toEqual({
       defaultAction: "SCMP_ACT_LOG",
       from: join(dir, "seccomp/a.json"),
     });
     const missing = local("missing.json");
-    await expect(containerSecurity(missing.pod, missing.container, "", rootfs, node(), true)).rejects.toThrow(
+    await expect(containerSecurity(missing.pod, missing.container, "", rootfs, node())).rejects.toThrow(
       new SecurityContextError(
         `seccompProfile Localhost ${join(dir, "seccomp/missing.json")}: ENOENT: no such file`,
       ),
     );
   });
 
+  it("refuses a hostUsers false pod whose files a user namespace's root could not reach, naming the directory", async () => {
+    await chmod(dir, 0o700);
+    const { pod, container } = input({ hostUsers: false });
+    await expect(containerSecurity(pod, container, "", rootfs, node())).rejects.toThrow(
+      `hostUsers: false: ${dir} (mode 0700) must be searchable by others (chmod o+x)`,
+    );
+  });
+
   it("gives a hostUsers false pod its range, the same one for each of its containers", async () => {
+    await chmod(dir, 0o711);
     const n = node();
     const { pod, container } = input({ hostUsers: false });
-    const first = await containerSecurity(pod, container, "", rootfs, n, true);
-    const again = await containerSecurity(pod, container, "", rootfs, n, true);
+    const first = await containerSecurity(pod, container, "", rootfs, n);
+    const again = await containerSecurity(pod, container, "", rootfs, n);
     expect(first.idRange).toEqual({ hostId: 65536, size: 65536 });
     expect(again.idRange).toEqual(first.idRange);
     expect(await n.userNamespaces.holders()).toEqual(["u-1"]);
-  });
-
-  it("while the runtime lacks seccomp and user namespaces: no filter, no range, hostUsers false refused", async () => {
-    const n = node();
-    const plain = input({});
-    expect(
-      (await containerSecurity(plain.pod, plain.container, "", rootfs, n, false)).seccomp,
-    ).toBeUndefined();
-    const userns = input({ hostUsers: false });
-    await expect(containerSecurity(userns.pod, userns.container, "", rootfs, n, false)).rejects.toThrow(
-      "cannot make user namespaces yet",
-    );
-    expect(await n.userNamespaces.holders()).toEqual([]);
-    expect(calls).toEqual([]);
-  });
-
-  it("says so when the agent was started without profile builders", async () => {
-    const { pod, container } = input({});
-    const { seccompProfiles: _, ...without } = node();
-    await expect(containerSecurity(pod, container, "", rootfs, without, true)).rejects.toThrow(
-      "seccomp: this node's agent was started without seccomp profiles",
-    );
   });
 });

@@ -24,10 +24,10 @@
  * another identity than asked. `planSecurity` is pure; `containerSecurity` reads the image's
  * accounts and allocates the pod's id range around it.
  */
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { capabilityName, capabilityNames } from "../../controlplane/api/validation/security-context.js";
 import type { Container, Pod, SeccompProfile } from "../../proto/gen/api.js";
-import { hostArchitecture } from "../runtime/images/oci.js";
 import {
   type ContainerSecurity,
   defaultCapabilities,
@@ -44,7 +44,6 @@ import {
   readAccounts,
   splitImageUser,
 } from "../runtime/oci/image-user.js";
-import { RUNTIME_SECCOMP_AND_USERNS } from "../runtime/oci/runtime-features.js";
 import type { IdRange, UserNamespaceRanges } from "./userns-ranges.js";
 
 /** A security context this node cannot honour; the message says which field and why. */
@@ -54,10 +53,10 @@ export class SecurityContextError extends Error {
 
 /** What the seccomp profiles module (runtime/oci/seccomp-default.ts) provides. */
 export interface SeccompProfiles {
-  /** The runtime's default filter for a container with these capabilities on this architecture. */
-  defaultSeccompProfile(caps: string[], arch: string): Record<string, unknown>;
-  /** The filter in the OCI seccomp profile file at `path`. */
-  localhostProfile(path: string): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** The runtime's default filter for a container with these capabilities on this node. */
+  defaultSeccompProfile(caps: string[]): object;
+  /** The filter in the OCI seccomp profile file at `path`, for a container with these capabilities. */
+  localhostProfile(path: string, caps: string[]): object | Promise<object>;
 }
 
 /** The node's side of security: its policy and what it owns. */
@@ -68,8 +67,7 @@ export interface NodeSecurity {
   seccompRoot: string;
   /** Id ranges of hostUsers: false pods. */
   userNamespaces: UserNamespaceRanges;
-  /** Required once the runtime applies seccomp (RUNTIME_SECCOMP_AND_USERNS). */
-  seccompProfiles?: SeccompProfiles;
+  seccompProfiles: SeccompProfiles;
 }
 
 /** Which seccomp filter a container gets; undefined in a plan means none. */
@@ -90,8 +88,6 @@ export interface SecurityInput {
   seccompRoot: string;
   /** The pod's id range, when it has `hostUsers: false`. */
   idRange?: IdRange;
-  /** Whether the runtime takes linux.seccomp and user namespaces (RUNTIME_SECCOMP_AND_USERNS). */
-  runtimeSeccompAndUserns: boolean;
 }
 
 const allCapabilities = capabilityNames.map((n) => `CAP_${n}`);
@@ -138,17 +134,9 @@ export function planSecurity(input: SecurityInput): SecurityPlan {
     privileged,
     seccomp: privileged
       ? undefined
-      : chooseSeccomp(
-          sc.seccompProfile ?? podSc.seccompProfile,
-          input.seccompRoot,
-          input.runtimeSeccompAndUserns,
-        ),
+      : chooseSeccomp(sc.seccompProfile ?? podSc.seccompProfile, input.seccompRoot),
   };
   if (pod.spec?.hostUsers === false) {
-    if (!input.runtimeSeccompAndUserns)
-      throw new SecurityContextError(
-        "hostUsers: false: the container runtime on this node cannot make user namespaces yet",
-      );
     if (!input.idRange)
       throw new SecurityContextError("hostUsers: false: the pod has no user namespace id range");
     const { size } = input.idRange;
@@ -230,20 +218,8 @@ function applyCapabilities(caps: { add?: string[]; drop?: string[] } | undefined
  * syscalls that most container escapes need (unshare of user namespaces, kexec, bpf, mount with
  * fewer capabilities), like Docker and Podman do by default.
  */
-function chooseSeccomp(
-  profile: SeccompProfile | undefined,
-  seccompRoot: string,
-  runtimeSeccomp: boolean,
-): SeccompChoice | undefined {
+function chooseSeccomp(profile: SeccompProfile | undefined, seccompRoot: string): SeccompChoice | undefined {
   if (profile?.type === "Unconfined") return undefined;
-  if (!runtimeSeccomp) {
-    // Until the runtime applies filters, an unset profile keeps today's behaviour (none); one
-    // asked for explicitly is refused rather than silently not applied.
-    if (profile === undefined) return undefined;
-    throw new SecurityContextError(
-      `seccompProfile ${profile.type}: the container runtime on this node cannot apply seccomp profiles yet`,
-    );
-  }
   if (profile?.type === "Localhost") {
     const rel = profile.localhostProfile ?? "";
     if (rel === "" || rel.startsWith("/") || rel.split("/").includes(".."))
@@ -256,11 +232,27 @@ function chooseSeccomp(
 }
 
 /**
+ * A user-namespaced container's root is an unprivileged host id, and the runtime opens the rootfs
+ * (and the pod's files beside it in the state dir) as that id, as runc and crun do: every directory
+ * above them must be searchable by others. Said here, naming the directory, rather than as a
+ * "permission denied" from the runtime.
+ */
+async function requireSearchable(path: string): Promise<void> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0)
+      throw new SecurityContextError(
+        `hostUsers: false: ${dir} (mode ${(mode & 0o777).toString(8).padStart(4, "0")}) must be searchable by others (chmod o+x) for a user namespace's root to reach the container's files`,
+      );
+    if (dir === "/") return;
+  }
+}
+
+/**
  * The container's security as its OCI config takes it: reads the image's accounts from the
  * prepared `rootfs`, takes the pod's id range when it has `hostUsers: false` (held until
  * `NodeSecurity.userNamespaces.release(podUID)` when the pod is cleaned up), plans, and builds the
  * seccomp filter. Throws SecurityContextError for anything the node cannot honour.
- * `runtimeSeccompAndUserns` is the runtime feature switch; tests pass it to cover both states.
  */
 export async function containerSecurity(
   pod: Pod,
@@ -268,14 +260,14 @@ export async function containerSecurity(
   imageUser: string,
   rootfs: string,
   node: NodeSecurity,
-  runtimeSeccompAndUserns: boolean = RUNTIME_SECCOMP_AND_USERNS,
 ): Promise<ContainerSecurity> {
   const accounts = await readAccounts(rootfs).catch((err: unknown) => {
     if (err instanceof ImageUserError) throw new SecurityContextError(err.message);
     throw err;
   });
+  if (pod.spec?.hostUsers === false) await requireSearchable(rootfs);
   const idRange =
-    pod.spec?.hostUsers === false && runtimeSeccompAndUserns
+    pod.spec?.hostUsers === false
       ? await node.userNamespaces.allocate(pod.metadata.uid ?? "").catch((err: Error) => {
           throw new SecurityContextError(`hostUsers: false: ${err.message}`);
         })
@@ -287,18 +279,17 @@ export async function containerSecurity(
     accounts,
     allowPrivileged: node.allowPrivileged,
     seccompRoot: node.seccompRoot,
-    runtimeSeccompAndUserns,
     ...(idRange ? { idRange } : {}),
   });
   if (!seccomp) return plan;
   const profiles = node.seccompProfiles;
-  if (!profiles)
-    throw new SecurityContextError("seccomp: this node's agent was started without seccomp profiles");
   const filter =
     seccomp.type === "RuntimeDefault"
-      ? profiles.defaultSeccompProfile(plan.capabilities, hostArchitecture())
-      : await Promise.resolve(profiles.localhostProfile(seccomp.path)).catch((err: Error) => {
-          throw new SecurityContextError(`seccompProfile Localhost ${seccomp.path}: ${err.message}`);
-        });
+      ? profiles.defaultSeccompProfile(plan.capabilities)
+      : await Promise.resolve(profiles.localhostProfile(seccomp.path, plan.capabilities)).catch(
+          (err: Error) => {
+            throw new SecurityContextError(`seccompProfile Localhost ${seccomp.path}: ${err.message}`);
+          },
+        );
   return { ...plan, seccomp: filter };
 }

@@ -94,7 +94,7 @@ export interface ContainerSecurity {
   /** /sys and /sys/fs/cgroup read-write and every device allowed, on top of all capabilities. */
   privileged: boolean;
   /** `linux.seccomp` as the runtime takes it; no filter when absent. */
-  seccomp?: Record<string, unknown>;
+  seccomp?: object;
   /** A user namespace mapping container ids 0…size−1 to host ids hostId…hostId+size−1. */
   idRange?: { hostId: number; size: number };
 }
