@@ -132,7 +132,8 @@ export async function launchComponent(
   spec: ComponentSpec,
 ): Promise<StartedComponent> {
   const stateDir = componentStateDir(state.labDir, name);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // 0711 like a real node's state dir (see saveIdentity): user-namespaced pods reach their rootfs.
+  await mkdir(stateDir, { recursive: true, mode: 0o711 });
   const cgroups = state.cgroups.map((dir) => join(dir, name));
   for (const dir of cgroups) await makeCgroup(dir);
   trace(`${state.name}: start ${name} in ${namespace}: ${spec.argv.join(" ")}`);
@@ -292,6 +293,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   }
 
   try {
+    // The lab dir holds the hosts' state dirs: searchable, as a real node's /var/lib is.
+    await mkdir(labDir, { recursive: true, mode: 0o711 });
     await mkdir(join(labDir, LOGS_DIR), { recursive: true, mode: 0o700 });
     await writeLabState(state);
     await registerLab(registryDir, opts.name, labDir);

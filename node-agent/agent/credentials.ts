@@ -46,7 +46,9 @@ export async function loadIdentity(stateDir: string): Promise<NodeIdentity | und
 }
 
 export async function saveIdentity(stateDir: string, id: NodeIdentity): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // Searchable, not listable: the identity file itself is 0600, and a hostUsers: false pod's root
+  // (an unprivileged host id) must reach its rootfs beneath (containerd's state is 0711 alike).
+  await mkdir(stateDir, { recursive: true, mode: 0o711 });
   const tmp = `${file(stateDir)}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(id, null, 2), { mode: 0o600 });
   await rename(tmp, file(stateDir));

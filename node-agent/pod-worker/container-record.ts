@@ -3,6 +3,7 @@
  * runtime container per start, so restarts get a clean writable layer), how the last one ended,
  * the crash-loop backoff, and probe results.
  */
+import type { ContainerState } from "../runtime/oci/runtime-client.js";
 
 export interface ExitRecord {
   exitCode: number;
@@ -11,6 +12,8 @@ export interface ExitRecord {
   startedAt: string;
   finishedAt: string;
   containerID: string;
+  /** What the container left at its terminationMessagePath (or its log's tail), if anything. */
+  message?: string;
 }
 
 export interface ProbeCounters {
@@ -101,4 +104,28 @@ export function backoffStep(
   const delayMs = ranFor >= policy.resetAfterMs ? 0 : rec.backoffMs;
   const nextMs = delayMs === 0 ? policy.baseMs : Math.min(delayMs * 2, policy.maxMs);
   return { delayMs, nextMs };
+}
+
+/**
+ * How an attempt ended, from the runtime's state (undefined when the runtime lost it, which counts
+ * as killed: 137). A signal is reported as 128+signal, like a shell.
+ */
+export function exitRecordOf(
+  state: ContainerState | undefined,
+  rec: ContainerRecord,
+  finishedAt: string,
+): ExitRecord {
+  const exit = state?.exit;
+  return {
+    exitCode: exit ? (exit.signal ? 128 + exit.signal : exit.exitCode) : 137,
+    signal: exit?.signal ?? 0,
+    reason: exit?.oomKilled
+      ? "OOMKilled"
+      : exit && exit.exitCode === 0 && !exit.signal
+        ? "Completed"
+        : "Error",
+    startedAt: rec.startedAt ?? "",
+    finishedAt: exit?.finishedAt ?? finishedAt,
+    containerID: `kshim://${rec.id}`,
+  };
 }

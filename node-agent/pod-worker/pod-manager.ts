@@ -2,7 +2,8 @@
  * The node's set of pod workers, driven by the control plane's pod stream (`PodHost`): a worker per
  * pod uid, started on first sight, updated on change, stopped when the pod is deleted (gracefully,
  * then the pod object is finalized) or disappears from the node's set. After the first full set it
- * also removes containers and sandboxes left behind by pods this node no longer has.
+ * also removes what pods this node no longer has left behind (containers, sandbox, volumes, cgroup,
+ * user namespace range, files), through the same hooks as any pod's teardown.
  */
 import { readdir } from "node:fs/promises";
 import { tracer } from "../../controlplane/util/trace.js";
@@ -84,20 +85,20 @@ export class PodManager implements PodHost {
       });
   }
 
+  /**
+   * Removes what pods this node no longer has left behind (containers, sandboxes, id ranges), each through a
+   * worker of its own so the hooks' teardown removes everything, as for a pod stopped here.
+   */
   private async removeOrphans(live: ReadonlySet<string>): Promise<void> {
     const ids = await readdir(this.deps.runtime.root).catch(() => [] as string[]);
-    for (const id of ids) {
-      const parsed = parseContainerId(id);
-      if (!parsed || live.has(parsed.podUID)) continue;
-      trace("removing orphan container", id);
-      await this.deps.runtime.delete(id, true).catch(() => undefined);
-      await this.deps.images.releaseRootfs(id).catch(() => undefined);
-    }
-    for (const uid of await this.deps.network.listSandboxes()) {
-      if (!live.has(uid)) await this.deps.network.teardownSandbox(uid).catch(() => undefined);
-    }
-    for (const uid of await this.deps.security.userNamespaces.holders()) {
-      if (!live.has(uid)) await this.deps.security.userNamespaces.release(uid);
+    const orphans = new Set(ids.map((id) => parseContainerId(id)?.podUID).filter((uid) => uid !== undefined));
+    for (const uid of await this.deps.network.listSandboxes()) orphans.add(uid);
+    for (const uid of await this.deps.security.userNamespaces.holders()) orphans.add(uid);
+    for (const uid of orphans) {
+      if (live.has(uid) || this.workers.has(uid)) continue;
+      trace("removing orphan pod", uid);
+      const leftover: Pod = { apiVersion: "v1", kind: "Pod", metadata: { uid, name: "", namespace: "" } };
+      await new PodWorker(leftover, this.deps).stop(false).catch(() => undefined);
     }
   }
 }

@@ -5,6 +5,7 @@
  * second metric of the same name in a registry.
  */
 import { Counter, Histogram, type Registry } from "prom-client";
+import type { PodStatus } from "../../proto/gen/api.js";
 
 export interface PodMetrics {
   startSeconds: Histogram<"to">;
@@ -53,4 +54,32 @@ export function podMetrics(registry: Registry): PodMetrics {
   };
   byRegistry.set(registry, metrics);
   return metrics;
+}
+
+/** How long one pod took from reaching the agent to Running, and to Ready: each observed once. */
+export class StartLatency {
+  private running: number | undefined;
+  private ready: number | undefined;
+
+  constructor(
+    receivedAt: number,
+    private readonly metrics: PodMetrics | undefined,
+  ) {
+    this.running = receivedAt;
+    this.ready = receivedAt;
+  }
+
+  observe(status: PodStatus, now: number): void {
+    if (this.running !== undefined && status.phase === "Running") {
+      this.metrics?.startSeconds.observe({ to: "running" }, (now - this.running) / 1000);
+      this.running = undefined;
+    }
+    if (
+      this.ready !== undefined &&
+      status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+    ) {
+      this.metrics?.startSeconds.observe({ to: "ready" }, (now - this.ready) / 1000);
+      this.ready = undefined;
+    }
+  }
 }

@@ -17,6 +17,8 @@ export interface StatusInput {
   terminating: boolean;
   /** A pod-level failure to report (e.g. the sandbox could not be made). */
   podError?: { reason: string; message: string };
+  /** The pod has ended as a whole (DeadlineExceeded): Failed, whatever its containers did. */
+  podFailure?: { reason: string; message: string };
   /** Image names as resolved, by container name. */
   images: ReadonlyMap<string, { image: string; imageID: string }>;
 }
@@ -27,6 +29,7 @@ function terminated(exit: ExitRecord): ContainerState {
       exitCode: exit.exitCode,
       ...(exit.signal ? { signal: exit.signal } : {}),
       reason: exit.reason,
+      ...(exit.message ? { message: exit.message } : {}),
       startedAt: exit.startedAt,
       finishedAt: exit.finishedAt,
       containerID: exit.containerID,
@@ -108,7 +111,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const mains = records.filter((r) => !r.init);
   const initialized = inits.every((r) => r.exit?.exitCode === 0 && !r.running);
   const containersReady = !input.terminating && mains.length > 0 && mains.every((r) => r.ready);
-  const phase = phaseOf(pod, records, input.podError !== undefined);
+  const phase = input.podFailure ? "Failed" : phaseOf(pod, records, input.podError !== undefined);
   const conditions = [
     condition("PodScheduled", true, now, previous),
     condition("Initialized", initialized, now, previous, "ContainersNotInitialized"),
@@ -134,9 +137,10 @@ export function computePodStatus(input: StatusInput): PodStatus {
     status.podIP = input.podIP;
     status.podIPs = [{ ip: input.podIP }];
   }
-  if (input.podError) {
-    status.reason = input.podError.reason;
-    status.message = input.podError.message;
+  const podReason = input.podFailure ?? input.podError;
+  if (podReason) {
+    status.reason = podReason.reason;
+    status.message = podReason.message;
   }
   return status;
 }

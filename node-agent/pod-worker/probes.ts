@@ -1,7 +1,8 @@
 /**
  * One probe attempt, as the kubelet makes it: httpGet and tcpSocket from the host to the pod's IP
  * (a named port resolves through the container's ports), exec inside the container. Any 2xx/3xx
- * answer within the timeout passes an httpGet probe.
+ * answer within the timeout passes an httpGet probe. One runner serves every probe kind (startup,
+ * liveness, readiness: hook-probes.ts) and the lifecycle handlers (lifecycle-hooks.ts).
  */
 import { request } from "node:http";
 import { connect } from "node:net";
@@ -84,7 +85,8 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
       const code = await target.exec(probe.exec.command, timeoutMs);
       return code === 0 ? { ok: true } : { ok: false, message: `command exited with ${code}` };
     }
-    return { ok: false, message: "probe has no handler" };
+    // The API refuses grpc probes (not in its schema), so a handler is always one of these three.
+    return { ok: false, message: "probe has no handler (exec, httpGet or tcpSocket)" };
   } catch (err) {
     return { ok: false, message: (err as Error).message };
   }
