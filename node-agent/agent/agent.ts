@@ -34,6 +34,7 @@ import {
 } from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
+import { ImagePuller } from "../runtime/registry/image-puller.js";
 import type { RegistryConfig } from "../runtime/registry/index.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
@@ -91,6 +92,11 @@ export function startAgent(opts: AgentOptions): Agent {
     keyPem: identity.keyPem,
   });
   const images = new ImageStore(stateDir);
+  const imagePuller = new ImagePuller({
+    store: images,
+    clock,
+    ...(opts.registryConfig ? { config: opts.registryConfig } : {}),
+  });
   const imageGc = startImageGc(
     images,
     opts.imageGc ?? { highPercent: DEFAULT_IMAGE_GC_HIGH_PERCENT, lowPercent: DEFAULT_IMAGE_GC_LOW_PERCENT },
@@ -170,6 +176,7 @@ export function startAgent(opts: AgentOptions): Agent {
       cgroups,
       runtime,
       images,
+      imagePuller,
       network,
       security: {
         allowPrivileged: opts.allowPrivileged ?? false,

@@ -10,7 +10,12 @@ function fakeImages(broken = false) {
     resolve: async (ref: string) => {
       if (broken) throw new ImageError("SystemError", `image "${ref}": bad blob`);
       if (ref !== "busybox") throw new ImageError("NotFound", `image "${ref}" is not present on this node`);
-      return { imageId: "sha256:abc", config: { entrypoint: [], cmd: ["sh"], env: [], workingDir: "" } };
+      return {
+        reference: "docker.io/library/busybox:latest",
+        manifestDigest: "sha256:abc",
+        imageId: "sha256:def",
+        config: { entrypoint: [], cmd: ["sh"], env: [], workingDir: "" },
+      };
     },
     prepareRootfs: async (id: string) => {
       calls.push(`prepare ${id}`);
@@ -30,7 +35,10 @@ describe("image hook", () => {
     const a = setupOf(run, { name: "main", image: "busybox" });
     await imageHook().prestart!(run, a);
     expect(a.rootfs).toBe(`/rootfs/${a.id}`);
-    expect(run.images.get("main")).toEqual({ image: "busybox", imageID: "sha256:abc" });
+    expect(run.images.get("main")).toEqual({
+      image: "busybox",
+      imageID: "docker.io/library/busybox@sha256:abc",
+    });
     await imageHook().poststop!(run, a);
     expect(calls).toEqual([`prepare ${a.id}`, `release ${a.id}`]);
   });

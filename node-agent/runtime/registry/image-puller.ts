@@ -93,14 +93,16 @@ export class ImagePuller {
 
   /**
    * Makes sure `image` is in the store under `policy` (the container's, or the default for the
-   * name), pulling with `secrets`. Throws `ImagePullError` with the waiting reason.
+   * name), pulling with `secrets`; `events` (the pod's) instead of the puller's own. Throws
+   * `ImagePullError` with the waiting reason.
    */
   async ensure(
     image: string,
     policy: PullPolicy | undefined,
     secrets: readonly PullSecret[] = [],
+    events: PullerEvents | undefined = this.opts.events,
   ): Promise<EnsuredImage> {
-    const { store, events } = this.opts;
+    const { store } = this.opts;
     let key: string;
     try {
       key = parseReference(image).text;
@@ -116,7 +118,7 @@ export class ImagePuller {
         events?.pulled(image, { image: resolved });
         return { image: resolved };
       } catch (err) {
-        if (!isImageNotFound(err)) throw this.fail(image, key, err);
+        if (!isImageNotFound(err)) throw this.fail(image, key, err, events);
         if (effective === "Never") {
           const message = `container image "${image}" is not present with pull policy of Never`;
           events?.failed(image, "ErrImageNeverPull", message);
@@ -153,17 +155,17 @@ export class ImagePuller {
       events?.pulled(image, result);
       return result;
     } catch (err) {
-      throw this.fail(image, key, err);
+      throw this.fail(image, key, err, events);
     }
   }
 
-  private fail(image: string, key: string, err: unknown): ImagePullError {
+  private fail(image: string, key: string, err: unknown, events: PullerEvents | undefined): ImagePullError {
     const message = `failed to pull image "${image}": ${(err as Error).message.split("\n")[0]}`;
     const prev = this.failures.get(key);
     const { baseMs, maxMs } = this.opts.backoff ?? { baseMs: 10_000, maxMs: 300_000 };
     const delayMs = prev ? Math.min(prev.delayMs * 2, maxMs) : baseMs;
     this.failures.set(key, { until: this.opts.clock.now() + delayMs, delayMs, message });
-    this.opts.events?.failed(image, "ErrImagePull", message);
+    events?.failed(image, "ErrImagePull", message);
     return new ImagePullError("ErrImagePull", message, { cause: err });
   }
 }
