@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ImageError, type ImageStore } from "../runtime/images/index.js";
-import { ImagePullError, type ImagePuller } from "../runtime/registry/image-puller.js";
+import { ImagePullError, type ImagePuller, type PullerEvents } from "../runtime/registry/image-puller.js";
 import { imageHook } from "./hook-image.js";
 import { fakeRun, podOf, setupOf } from "./testing/fake-pod-run.js";
 
