@@ -28,6 +28,7 @@ import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
+import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
@@ -210,6 +211,7 @@ async function start(
     metrics,
     extraRoutes: joinRoutes({ ca, nodeServiceAddress: () => nodeServiceAddress }),
     subresourceHandlers: podStreamHandlers(registry, tunnels),
+    upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
   });
   stops.push(() => apiserver.close());
 

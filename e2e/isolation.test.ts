@@ -168,6 +168,18 @@ spec:
     volumeMounts:
     - {name: host, mountPath: /host}
     - {name: scratch, mountPath: /scratch}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: filler, namespace: esc}
+spec:
+  restartPolicy: Never
+  volumes: [{name: scratch, emptyDir: {sizeLimit: 1Mi}}]
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1M count=4; sleep 3600"]
+    volumeMounts: [{name: scratch, mountPath: /scratch}]
 `);
     expect(res.stderr).toBe("");
   });
@@ -257,5 +269,15 @@ spec:
     expect(out).toContain("host file refused");
     expect(out).toContain("emptyDir writable");
     expect(out).not.toContain(secretText);
+  });
+
+  it("evicts a pod whose disk-backed emptyDir grows past its sizeLimit", async () => {
+    const pod = await eventually("filler evicted", async () => {
+      const res = await lab.kctl("get", "pod", "filler", "-n", "esc", "-o", "json");
+      const p = JSON.parse(res.stdout) as { status?: { phase?: string; reason?: string; message?: string } };
+      return p.status?.phase === "Failed" ? p : undefined;
+    });
+    expect(pod.status?.reason).toBe("Evicted");
+    expect(pod.status?.message).toBe('Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". ');
   });
 });

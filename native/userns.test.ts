@@ -184,6 +184,30 @@ describe.skipIf(!isRoot)("user namespaces (as root)", () => {
     });
   });
 
+  describe.each(["kshim", "kshim-asan"] as const)("rootfs on %s", (kind) => {
+    it("is the container root's with io.kctl.rootfs.idmap, and nobody's without", async () => {
+      const run = async (label: string, idmap: boolean) => {
+        const id = fx.newId(label);
+        const base = nextBase();
+        const file = `/made-by-${id}`;
+        const b = await fx.bundle(id, {
+          args: ["sh", "-c", `touch ${file} 2>&1 && stat -c 'owner %u' ${file} && rm ${file}`],
+          edit: (c) => {
+            inUserns(c as Config, base);
+            if (idmap) (c as Config).annotations = { "io.kctl.rootfs.idmap": "true" };
+          },
+        });
+        fx.track(fx.rt(kind), id);
+        return runToExit(fx.rt(kind), b, id, fx.work);
+      };
+      const mapped = await run("rootidmap", true);
+      expect(mapped.exitCode, mapped.stderr).toBe(0);
+      expect(mapped.stdout).toContain("owner 0");
+      const plain = await run("rootplain", false);
+      expect(plain.stdout).toMatch(/Permission denied/);
+    });
+  });
+
   describe("bad user namespace configs on kshim", () => {
     const refuse = async (label: string, edit: (c: Config) => void, message: RegExp) => {
       const id = fx.newId(label);
@@ -195,6 +219,24 @@ describe.skipIf(!isRoot)("user namespaces (as root)", () => {
       expect(r.stderr).not.toMatch(/AddressSanitizer|runtime error/);
       expect((await runtimeExec(rt, ["state", id], fx.work)).code).not.toBe(0);
     };
+
+    it("refuses io.kctl.rootfs.idmap without a user namespace or with another value", async () => {
+      await refuse(
+        "idmapnouserns",
+        (c) => {
+          c.annotations = { "io.kctl.rootfs.idmap": "true" };
+        },
+        /annotations\["io\.kctl\.rootfs\.idmap"\]: needs a user namespace/,
+      );
+      await refuse(
+        "idmapvalue",
+        (c) => {
+          inUserns(c, 1_000_000);
+          c.annotations = { "io.kctl.rootfs.idmap": "yes" };
+        },
+        /annotations\["io\.kctl\.rootfs\.idmap"\]: must be "true" or "false"/,
+      );
+    });
 
     it("names the field", async () => {
       await refuse(

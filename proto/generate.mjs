@@ -18,6 +18,7 @@ const markerTypes = {
   IntOrString: "number | string",
   Quantity: "string",
   Time: "string",
+  FieldsV1: "Record<string, unknown>",
 };
 
 const scalarTypes = {

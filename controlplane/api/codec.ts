@@ -229,6 +229,8 @@ class Decoder {
         const err = quantityError(text);
         return err ? this.valueInvalid(path, value, err) : text;
       }
+      case "FieldsV1":
+        return isPlainObject(value) ? structuredClone(value) : this.typeInvalid(path, value, "an object");
       case "Time":
         if (typeof value !== "string") return this.typeInvalid(path, value, "an RFC 3339 timestamp string");
         return isRfc3339(value)

@@ -6,11 +6,26 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { ApiError } from "../api/errors.js";
+import { protobufContentType } from "../api/protobuf-body.js";
 
 /** Kubernetes' own limit on a request body; objects are further limited to 1.5 MiB by the store. */
 export const maxBodyBytes = 3 * 1024 * 1024;
 
-export type BodyKind = "object" | "merge-patch" | "strategic-merge-patch";
+/** The patch content types the apiserver applies, as OpenAPI and discovery advertise them. */
+export const patchContentTypes: readonly string[] = [
+  "application/apply-patch+yaml",
+  "application/json-patch+json",
+  "application/merge-patch+json",
+  "application/strategic-merge-patch+json",
+];
+
+export type BodyKind =
+  | "object"
+  | "protobuf"
+  | "merge-patch"
+  | "strategic-merge-patch"
+  | "json-patch"
+  | "apply-patch";
 
 /** Reads the whole body, refusing more than `maxBodyBytes` with 413 as soon as it is exceeded. */
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -34,30 +49,27 @@ function tooLarge(bytes: number): ApiError {
 }
 
 /**
- * What a write's Content-Type says the body is. Objects may be JSON or YAML; patches JSON merge
- * patch or strategic merge patch. JSON Patch and protobuf are refused with 415.
+ * What a write's Content-Type says the body is. Objects may be JSON or YAML; patches one of
+ * `patchContentTypes`; objects also Kubernetes protobuf. Anything else is refused with 415.
  */
 export function bodyKind(contentType: string | undefined, isPatch: boolean): BodyKind | "yaml" {
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
   if (isPatch) {
     if (type === "application/merge-patch+json") return "merge-patch";
     if (type === "application/strategic-merge-patch+json") return "strategic-merge-patch";
-    if (type === "application/json-patch+json") {
-      throw new ApiError(
-        "UnsupportedMediaType",
-        "JSON Patch (application/json-patch+json) is not supported; send a JSON merge patch (application/merge-patch+json, kubectl patch --type=merge)",
-      );
-    }
+    if (type === "application/json-patch+json") return "json-patch";
+    if (type === "application/apply-patch+yaml") return "apply-patch";
     throw new ApiError(
       "UnsupportedMediaType",
-      `the patch content type ${JSON.stringify(type)} is not supported; use application/merge-patch+json or application/strategic-merge-patch+json`,
+      `the patch content type ${JSON.stringify(type)} is not supported; use one of ${patchContentTypes.join(", ")}`,
     );
   }
   if (type === "" || type === "application/json" || type === "*/*") return "object";
   if (type === "application/yaml" || type === "application/x-yaml") return "yaml";
+  if (type === protobufContentType) return "protobuf";
   throw new ApiError(
     "UnsupportedMediaType",
-    `the content type ${JSON.stringify(type)} is not supported; send application/json or application/yaml`,
+    `the content type ${JSON.stringify(type)} is not supported; send application/json, application/yaml or ${protobufContentType}`,
   );
 }
 

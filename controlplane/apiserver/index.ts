@@ -17,3 +17,4 @@ export {
   startApiServer,
   type User,
 } from "./server.js";
+export type { UpgradeHandler, UpgradeTarget } from "./upgrade.js";

@@ -8,6 +8,8 @@ import { type ResourceInfo, resources } from "../api/resources.js";
 
 export type Route =
   | { kind: "root" | "apis" | "api" | "version" | "healthz" | "readyz" | "livez" | "metrics" }
+  | { kind: "openapi-v2" | "openapi-v3" }
+  | { kind: "openapi-v3-doc"; path: string }
   | { kind: "group"; group: string }
   | { kind: "resource-list"; group: string; version: string }
   | { kind: "resource"; route: ResourceRoute };
@@ -30,6 +32,8 @@ const simple: Record<string, Route["kind"]> = {
   "/readyz": "readyz",
   "/livez": "livez",
   "/metrics": "metrics",
+  "/openapi/v2": "openapi-v2",
+  "/openapi/v3": "openapi-v3",
 };
 
 /** Groups served, with their single version, "" being the core group at /api/v1. */
@@ -46,6 +50,8 @@ export function parsePath(pathname: string): Route {
   if (trimmed.startsWith("/healthz/") || trimmed.startsWith("/readyz/") || trimmed.startsWith("/livez/")) {
     return { kind: trimmed.split("/")[1] as "healthz" | "readyz" | "livez" };
   }
+  if (trimmed.startsWith("/openapi/v3/"))
+    return { kind: "openapi-v3-doc", path: trimmed.slice("/openapi/v3/".length) };
   const parts = trimmed.split("/").slice(1).map(decodeSegment);
   let group: string;
   let version: string;

@@ -9,7 +9,9 @@ import type { DeleteOptions as DeleteBody } from "../../proto/gen/api.js";
 import { decodeMessage } from "../api/codec.js";
 import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
-import type { DeleteOptions, PropagationPolicy, Registry } from "../registry/index.js";
+import { decodeProtobufBody } from "../api/protobuf-body.js";
+import type { DeleteOptions, PatchType, PropagationPolicy, Registry } from "../registry/index.js";
+import { type FieldCheck, fieldCheck } from "./field-validation.js";
 import { bodyKind, parseBody, readBody, sendJson } from "./http-io.js";
 import type { ResourceRoute } from "./request-path.js";
 import { acceptedTableVersion, includeObjectParam, toTable } from "./table.js";
@@ -34,6 +36,9 @@ export async function handleResource(
 ): Promise<void> {
   const { info, namespace, name, subresource } = route;
   const method = req.method ?? "GET";
+  const fields = fieldCheck(query, res, route);
+  const readObject = async (r: IncomingMessage) => fields(await readObjectBody(r));
+  const readPatch = (r: IncomingMessage) => readPatchBody(r, fields);
   const tableVersion =
     method === "GET" && !subresource ? acceptedTableVersion(req.headers.accept) : undefined;
   const sendTable = (objects: KubeObject[], resourceVersion?: string) =>
@@ -56,12 +61,18 @@ export async function handleResource(
     }
     if (method === "POST") {
       const body = await readObject(req);
-      const created = await registry.create(info, body, { ...ns(namespace), dryRun: dryRun(query) });
+      const created = await registry.create(info, body, {
+        ...ns(namespace),
+        dryRun: dryRun(query),
+        manager: fieldManager(req, query),
+      });
       return sendJson(res, 201, created);
     }
     throw notAllowed(method, `the collection ${info.plural}`);
   }
   const dry = { dryRun: dryRun(query) };
+  // Spec writes record their fields under the manager; status and scale writes do not.
+  const managed = { ...dry, manager: fieldManager(req, query) };
   switch (subresource) {
     case undefined:
       switch (method) {
@@ -71,10 +82,23 @@ export async function handleResource(
           return sendJson(res, 200, obj);
         }
         case "PUT":
-          return sendJson(res, 200, await registry.update(info, namespace, name, await readObject(req), dry));
+          return sendJson(
+            res,
+            200,
+            await registry.update(info, namespace, name, await readObject(req), managed),
+          );
         case "PATCH": {
           const { patch, type } = await readPatch(req);
-          return sendJson(res, 200, await registry.patch(info, namespace, name, patch, { ...dry, type }));
+          if (type === "apply") {
+            const force = query.get("force") === "true";
+            const manager = query.get("fieldManager") ?? "";
+            return sendJson(
+              res,
+              200,
+              await registry.apply(info, namespace, name, patch, { ...dry, manager, force }),
+            );
+          }
+          return sendJson(res, 200, await registry.patch(info, namespace, name, patch, { ...managed, type }));
         }
         case "DELETE": {
           const result = await registry.delete(info, namespace, name, await deleteOptions(req, query));
@@ -94,6 +118,7 @@ export async function handleResource(
           );
         case "PATCH": {
           const { patch, type } = await readPatch(req);
+          if (type === "apply") throw applyNotServed(`${info.plural}/status`);
           return sendJson(
             res,
             200,
@@ -114,6 +139,7 @@ export async function handleResource(
           );
         case "PATCH": {
           const { patch, type } = await readPatch(req);
+          if (type === "apply") throw applyNotServed(`${info.plural}/scale`);
           return sendJson(
             res,
             200,
@@ -150,6 +176,16 @@ export function listOptions(
   };
 }
 
+/**
+ * The manager a write's fields are recorded under: its `fieldManager` parameter, or else, as
+ * upstream, the client's name from its User-Agent (`kubectl/v1.32.4 (linux/amd64) ...` → `kubectl`).
+ */
+function fieldManager(req: IncomingMessage, query: URLSearchParams): string {
+  const given = query.get("fieldManager");
+  if (given) return given;
+  return (req.headers["user-agent"] ?? "unknown").split("/")[0]!.trim() || "unknown";
+}
+
 function ns(namespace: string | undefined): { namespace?: string } {
   return namespace === undefined ? {} : { namespace };
 }
@@ -170,14 +206,22 @@ function checkDryRun(values: readonly string[], where: string): boolean {
   return values.length > 0;
 }
 
-async function readObject(req: IncomingMessage): Promise<unknown> {
+async function readObjectBody(req: IncomingMessage): Promise<unknown> {
   const kind = bodyKind(req.headers["content-type"], false);
+  if (kind === "protobuf") return decodeProtobufBody(await readBody(req));
   return parseBody(await readBody(req), kind === "yaml");
 }
 
-async function readPatch(req: IncomingMessage): Promise<{ patch: unknown; type: "merge" | "strategic" }> {
+async function readPatchBody(
+  req: IncomingMessage,
+  fields: FieldCheck,
+): Promise<{ patch: unknown; type: PatchType | "apply" }> {
   const kind = bodyKind(req.headers["content-type"], true);
-  const patch = parseBody(await readBody(req), false);
+  const body = parseBody(await readBody(req), kind === "apply-patch");
+  // A JSON Patch's values sit under its operations, not at the object's field paths.
+  if (kind === "json-patch") return { patch: body, type: "json" };
+  const patch = fields(body);
+  if (kind === "apply-patch") return { patch, type: "apply" };
   return { patch, type: kind === "strategic-merge-patch" ? "strategic" : "merge" };
 }
 
@@ -217,6 +261,13 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Prom
   opts.dryRun =
     checkDryRun(query.getAll("dryRun"), "query parameter dryRun") || checkDryRun(body.dryRun ?? [], "dryRun");
   return opts;
+}
+
+function applyNotServed(what: string): ApiError {
+  return new ApiError(
+    "UnsupportedMediaType",
+    `server-side apply is served on objects, not on ${what}; send a merge, strategic merge or JSON patch`,
+  );
 }
 
 function notAllowed(method: string, what: string): ApiError {

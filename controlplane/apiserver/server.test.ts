@@ -278,7 +278,14 @@ describe("apiserver over HTTP with a real etcd", () => {
       raw: "x",
       contentType: "application/vnd.kubernetes.protobuf",
     });
-    expect(proto.status).toBe(415);
+    expect([proto.status, proto.body.reason]).toEqual([400, "BadRequest"]);
+    expect(proto.body.message).toContain('"k8s\\0" envelope');
+    const truncated = await api("POST", "/api/v1/namespaces/default/pods", {
+      raw: "k8s\u0000\u000a\u0005ab",
+      contentType: "application/vnd.kubernetes.protobuf",
+    });
+    expect([truncated.status, truncated.body.reason]).toEqual([400, "BadRequest"]);
+    expect((await api("GET", "/api/v1/namespaces/default/pods")).body.items).toEqual([]);
   });
 
   it("writes nothing on dryRun=All and refuses other dryRun values", async () => {
@@ -400,8 +407,43 @@ describe("apiserver over HTTP with a real etcd", () => {
       raw: '[{"op":"replace","path":"/spec/replicas","value":1}]',
       contentType: "application/json-patch+json",
     });
-    expect([jsonPatch.status, jsonPatch.body.reason]).toEqual([415, "UnsupportedMediaType"]);
-    expect(jsonPatch.body.message).toContain("application/merge-patch+json");
+    expect([jsonPatch.status, jsonPatch.body.spec.replicas]).toEqual([200, 1]);
+    const failedTest = await api("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {
+      raw: '[{"op":"replace","path":"/spec/replicas","value":4},{"op":"test","path":"/spec/replicas","value":5}]',
+      contentType: "application/json-patch+json",
+    });
+    expect([failedTest.status, failedTest.body.reason]).toEqual([422, "Invalid"]);
+    expect(failedTest.body.message).toContain("operation 1 (test /spec/replicas): test failed");
+    const malformed = await api("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {
+      raw: '{"op":"replace"}',
+      contentType: "application/json-patch+json",
+    });
+    expect([malformed.status, malformed.body.reason]).toEqual([400, "BadRequest"]);
+    const stored = await api("GET", "/apis/apps/v1/namespaces/default/deployments/web");
+    expect(stored.body.spec.replicas).toBe(1);
+    const protobuf = await api("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {
+      raw: "x",
+      contentType: "application/apply-patch+cbor",
+    });
+    expect([protobuf.status, protobuf.body.reason]).toEqual([415, "UnsupportedMediaType"]);
+    const ssa = (body: unknown, query = "?fieldManager=t") =>
+      api("PATCH", `/apis/apps/v1/namespaces/default/deployments/ssa${query}`, {
+        body,
+        contentType: "application/apply-patch+yaml",
+      });
+    const wrongKind = await ssa({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa" } });
+    expect([wrongKind.status, wrongKind.body.message]).toEqual([
+      400,
+      'the apply patch is a ConfigMap of "v1", but the URL names a Deployment of "apps/v1"',
+    ]);
+    const noManager = await ssa(deployment("ssa"), "");
+    expect([noManager.status, noManager.body.message]).toEqual([
+      400,
+      "fieldManager: Required value: is required for apply patch",
+    ]);
+    expect((await api("GET", "/apis/apps/v1/namespaces/default/deployments/ssa")).status).toBe(404);
+    const created = await ssa(deployment("ssa"));
+    expect([created.status, created.body.metadata.managedFields[0].manager]).toEqual([200, "t"]);
   });
 
   it("binds pods once and serves scale", async () => {

@@ -11,6 +11,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { type Registry as MetricsRegistry, register } from "prom-client";
 import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
@@ -18,8 +19,11 @@ import type { Registry } from "../registry/index.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
 import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
+import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
+import { serveOpenApi } from "./openapi-handler.js";
 import { parsePath, type Route } from "./request-path.js";
 import { handleResource, requestVerb } from "./resource-handler.js";
+import { serveUpgrade, type UpgradeHandler } from "./upgrade.js";
 import { streamWatch } from "./watch-stream.js";
 
 export interface ApiServerOptions {
@@ -44,6 +48,11 @@ export interface ApiServerOptions {
    * a Status. They are listed in discovery only when given.
    */
   subresourceHandlers?: Partial<Record<StreamingSubresource, SubresourceHandler>>;
+  /**
+   * Handlers of WebSocket upgrades on subresources (pods/exec), authenticated and routed like any
+   * request; they own the socket from then on.
+   */
+  upgradeHandlers?: Partial<Record<StreamingSubresource, UpgradeHandler>>;
   /**
    * Extra endpoints outside the Kubernetes API, by exact path (e.g. the node join endpoint). They
    * get the authenticated user and decide what it may do.
@@ -102,6 +111,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const metrics = apiServerMetrics(metricsRegistry);
   const openWatches = new Set<() => void>();
   const scheme = opts.tls ? "https" : "http";
+  const openApi = buildOpenApiDocuments();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res).catch((err: unknown) => sendError(res, toApiError(err, `${req.method} ${req.url}`)));
   };
@@ -163,6 +173,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         version: opts.version ?? defaultVersion,
         host: req.headers.host ?? host,
         extraSubresources: Object.keys(opts.subresourceHandlers ?? {}),
+        openApi,
       });
     } catch (err) {
       longRunning = false;
@@ -176,6 +187,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const server: Server = opts.tls
     ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
     : createHttpServer(handler);
+  // Upgraded sockets leave the HTTP server's bookkeeping, so close() ends them here.
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on("close", () => upgraded.delete(socket));
+    void serveUpgrade(req, socket, head, opts.upgradeHandlers ?? {}, (r) => {
+      const user = authenticate(r, opts.authenticate);
+      if (user.groups?.includes(bootstrapGroup)) {
+        throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
+      }
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, host, () => {
@@ -190,6 +213,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     url: `${scheme}://${urlHost}:${port}`,
     close: async () => {
       for (const end of [...openWatches]) end();
+      for (const socket of upgraded) socket.destroy();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
@@ -225,7 +249,13 @@ async function serveNonResource(
   route: Exclude<Route, { kind: "resource" }>,
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: { metricsRegistry: MetricsRegistry; version: VersionInfo; host: string; extraSubresources: string[] },
+  ctx: {
+    metricsRegistry: MetricsRegistry;
+    version: VersionInfo;
+    host: string;
+    extraSubresources: string[];
+    openApi: OpenApiDocuments;
+  },
 ): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     throw new ApiError("MethodNotAllowed", `the method ${req.method} is not supported on ${req.url}`);
@@ -245,7 +275,17 @@ async function serveNonResource(
       return sendJson(res, 200, ctx.version);
     case "root":
       return sendJson(res, 200, {
-        paths: ["/api", "/api/v1", "/apis", "/healthz", "/metrics", "/readyz", "/version"],
+        paths: [
+          "/api",
+          "/api/v1",
+          "/apis",
+          "/healthz",
+          "/metrics",
+          "/openapi/v2",
+          "/openapi/v3",
+          "/readyz",
+          "/version",
+        ],
       });
     case "api":
       return sendJson(res, 200, apiVersions(ctx.host));
@@ -253,6 +293,10 @@ async function serveNonResource(
       return sendJson(res, 200, apiGroupList());
     case "group":
       return sendJson(res, 200, apiGroup(route.group));
+    case "openapi-v2":
+    case "openapi-v3":
+    case "openapi-v3-doc":
+      return serveOpenApi(route, req, res, ctx.openApi);
     case "resource-list":
       return sendJson(res, 200, apiResourceList(route.group, route.version, ctx.extraSubresources));
   }

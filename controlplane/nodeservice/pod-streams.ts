@@ -6,7 +6,8 @@
  * - POST .../pods/NAME/exec?command=sh&command=-c&command=...&container=&stdin=true: the request
  *   body is the command's stdin (streamed); the response is newline-delimited JSON frames
  *   `{"stdout":"<base64>"}`, `{"stderr":"<base64>"}`, and last `{"exitCode":N}` or
- *   `{"exitCode":-1,"error":{...Status}}`. kubectl's SPDY/WebSocket exec protocol is not served.
+ *   `{"exitCode":-1,"error":{...Status}}` (kctl exec's protocol). kubectl's WebSocket protocol is
+ *   served by exec-websocket.ts; SPDY is not.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Pod } from "../../proto/gen/api.js";

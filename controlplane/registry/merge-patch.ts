@@ -2,8 +2,9 @@
  * Patch documents: JSON merge patch (RFC 7386) and the subset of Kubernetes' strategic merge patch
  * that kubectl sends (`label`, `annotate`, `scale`, `set image`, `edit`, `apply`). Strategic patches
  * merge lists of objects by their Kubernetes merge key (containers by name, ports by containerPort
- * or port, ...) instead of replacing them, and honour `$patch: delete`, `$setElementOrder/...` and
- * `$deleteFromPrimitiveList/...`. Other directives are refused rather than half-applied.
+ * or port, ...) instead of replacing them, and honour `$patch: delete|replace|merge`,
+ * `$setElementOrder/...`, `$retainKeys` and `$deleteFromPrimitiveList/...`. Other directives are
+ * refused rather than half-applied.
  */
 import { ApiError } from "../api/errors.js";
 
@@ -67,7 +68,31 @@ export function applyStrategicMergePatch(target: unknown, patch: unknown, path =
     else if (Array.isArray(value)) out[key] = mergeList(out[key], value, key, at);
     else out[key] = applyStrategicMergePatch(out[key], value, at) as Json;
   }
+  for (const [key, order] of Object.entries(patch)) {
+    if (!key.startsWith("$setElementOrder/")) continue;
+    const field = key.slice("$setElementOrder/".length);
+    if (Array.isArray(order) && Array.isArray(out[field]))
+      out[field] = setElementOrder(out[field], order, field);
+  }
+  if (patch.$retainKeys !== undefined) {
+    if (!Array.isArray(patch.$retainKeys)) throw unsupported(`${path}.$retainKeys`, "non-list value");
+    const keep = new Set(patch.$retainKeys);
+    for (const key of Object.keys(out)) if (!keep.has(key)) delete out[key];
+  }
   return out;
+}
+
+/**
+ * `$setElementOrder/field`: the list's items in the order the patch's client has them (by merge key
+ * for lists of objects, by value for primitives); items the order does not name (added by others)
+ * follow in their current order.
+ */
+function setElementOrder(list: Json[], order: Json[], field: string): Json[] {
+  const key = (mergeKeys[field] ?? []).find((k) => order.every((o) => isObject(o) && k in o));
+  const id = (item: Json): string => JSON.stringify(key && isObject(item) ? item[key] : item);
+  const rank = new Map(order.map((o, i) => [id(o), i]));
+  const named = list.filter((item) => rank.has(id(item))).sort((a, b) => rank.get(id(a))! - rank.get(id(b))!);
+  return [...named, ...list.filter((item) => !rank.has(id(item)))];
 }
 
 function mergeList(target: Json | undefined, patch: Json[], field: string, path: string): Json {

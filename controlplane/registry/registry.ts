@@ -31,6 +31,7 @@ import {
 } from "../store/store.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { rfc3339 } from "../util/time.js";
+import { applyJsonPatch } from "./json-patch.js";
 import {
   type DeleteRequest,
   generatedName,
@@ -39,8 +40,10 @@ import {
   readyToRemove,
   specChanged,
 } from "./lifecycle.js";
+import { recordUpdate } from "./managed-fields.js";
 import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 import { toScale, withReplicas } from "./scale.js";
+import { serverSideApply } from "./server-side-apply.js";
 import { type ServiceAllocationOptions, ServiceAllocator } from "./service-allocation.js";
 
 const namespaces = resourceForPlural("", "namespaces")!;
@@ -71,6 +74,12 @@ export interface RegistryOptions {
 export interface WriteOptions {
   /** Run every check and return the would-be result, but write nothing (`?dryRun=All`). */
   dryRun?: boolean;
+  /**
+   * Who writes (the `fieldManager` of the request, or its client's name): the fields a create,
+   * update or patch sets are recorded as this manager's in `metadata.managedFields`. Writes without
+   * one (the control plane's own) and status writes record nothing.
+   */
+  manager?: string;
 }
 
 /** For in-process callers that hold the object in an informer cache. */
@@ -89,11 +98,18 @@ export interface CreateOptions extends WriteOptions {
   namespace?: string;
 }
 
-export type PatchType = "merge" | "strategic";
+export type PatchType = "merge" | "strategic" | "json";
 
 export interface PatchOptions extends CachedWriteOptions {
-  /** "merge" (RFC 7386, the default) or "strategic" (kubectl's strategic merge patch subset). */
+  /** "merge" (RFC 7386, the default), "strategic" (kubectl's strategic merge patch) or "json" (RFC 6902). */
   type?: PatchType;
+}
+
+export interface ApplyOptions extends WriteOptions {
+  /** The `fieldManager` of the request. */
+  manager: string;
+  /** Take ownership of fields other managers own instead of failing with a conflict. */
+  force: boolean;
 }
 
 export interface ListOptions {
@@ -195,6 +211,7 @@ export class Registry {
     if (status === undefined) delete obj.status;
     else obj.status = status;
     applyDefaults(info, obj);
+    if (opts.manager) this.recordUpdate(info, undefined, obj, opts.manager);
 
     const generate = !meta.name && meta.generateName;
     for (let attempt = 1; ; attempt++) {
@@ -285,6 +302,58 @@ export class Registry {
     opts: CachedWriteOptions = {},
   ): Promise<KubeObject> {
     return this.write(info, namespace, name, "main", () => raw, opts);
+  }
+
+  /**
+   * Server-side apply (see server-side-apply.ts): merges the applied configuration `raw` into the
+   * object, or creates it when it does not exist. Throws Conflict (409) naming the fields another
+   * manager owns with a different value, unless `opts.force`.
+   */
+  async apply(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    raw: unknown,
+    opts: ApplyOptions,
+  ): Promise<KubeObject> {
+    const config = applyConfiguration(info, name, raw, opts.manager);
+    const message = info.message.slice(info.message.lastIndexOf(".") + 1);
+    const req = { ...opts, now: rfc3339(this.clock.now()), apiVersion: apiVersionOf(info) };
+    // The apply records its own entry; the write under it must not add an Update one.
+    const dry = { dryRun: opts.dryRun ?? false };
+    try {
+      return await this.write(
+        info,
+        namespace,
+        name,
+        "main",
+        (old) => serverSideApply(message, old, config, req),
+        dry,
+      );
+    } catch (err) {
+      if (!isApiError(err, "NotFound") || (err.details?.name ?? name) !== name) throw err;
+    }
+    const created = serverSideApply(message, undefined, config, req);
+    return this.create(info, created, { ...(namespace ? { namespace } : {}), ...dry });
+  }
+
+  /** Records `manager`'s changes from `old` to `next` in next's managedFields (see managed-fields.ts). */
+  private recordUpdate(
+    info: ResourceInfo,
+    old: KubeObject | undefined,
+    next: KubeObject,
+    manager: string,
+  ): void {
+    const message = info.message.slice(info.message.lastIndexOf(".") + 1);
+    const entries = recordUpdate(
+      message,
+      old,
+      next,
+      { manager, time: rfc3339(this.clock.now()), apiVersion: apiVersionOf(info) },
+      next.metadata.managedFields ?? [],
+    );
+    if (entries.length > 0) next.metadata.managedFields = entries;
+    else delete next.metadata.managedFields;
   }
 
   /** Patches an object; same rules as `update` applied to the patched stored object. */
@@ -497,7 +566,9 @@ export class Registry {
     const allocation = this.serviceAllocator.updateSession(info, mode === "status", opts.dryRun ?? false);
     const transform = (old: KubeObject): Promise<KubeObject> => {
       opts.precondition?.(old);
-      return allocation.apply(old, this.nextState(info, namespace, name, mode, old, produce(old)));
+      const next = this.nextState(info, namespace, name, mode, old, produce(old));
+      if (mode === "main" && opts.manager) this.recordUpdate(info, old, next, opts.manager);
+      return allocation.apply(old, next);
     };
     if (opts.dryRun) {
       const next = await transform(await this.store.get(info, namespace, name));
@@ -564,6 +635,10 @@ export class Registry {
           generation: oldMeta.generation ?? 1,
         },
       };
+      // As upstream: a write that leaves managedFields out keeps them; an empty list clears them.
+      if (meta.managedFields === undefined && oldMeta.managedFields) {
+        next.metadata.managedFields = oldMeta.managedFields;
+      }
       if (info.namespaced) next.metadata.namespace = oldMeta.namespace;
       else delete next.metadata.namespace;
       for (const f of ["deletionTimestamp", "deletionGracePeriodSeconds"] as const) {
@@ -703,10 +778,41 @@ function cachedOnly(opts: CachedWriteOptions): { cached?: KubeObject } {
 }
 
 function patchObject(old: unknown, patch: unknown, type: PatchType = "merge"): unknown {
+  if (type === "json") return applyJsonPatch(old, patch);
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
     throw new ApiError("BadRequest", "a merge patch must be a JSON object");
   }
   return type === "strategic" ? applyStrategicMergePatch(old, patch) : applyMergePatch(old, patch);
+}
+
+/** Checks what server-side apply was sent: an object of this resource's kind, named as the URL. */
+function applyConfiguration(
+  info: ResourceInfo,
+  name: string,
+  raw: unknown,
+  manager: string,
+): Record<string, unknown> {
+  if (!manager) {
+    throw new ApiError("BadRequest", "fieldManager: Required value: is required for apply patch");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ApiError("BadRequest", "an apply patch must be an object (the applied configuration)");
+  }
+  const config = raw as Record<string, unknown>;
+  if (config.apiVersion !== apiVersionOf(info) || config.kind !== info.kind) {
+    throw new ApiError(
+      "BadRequest",
+      `the apply patch is a ${String(config.kind)} of ${JSON.stringify(config.apiVersion)}, but the URL names a ${info.kind} of "${apiVersionOf(info)}"`,
+    );
+  }
+  const meta = config.metadata as Record<string, unknown> | undefined;
+  if (meta?.name !== undefined && meta.name !== name) {
+    throw new ApiError(
+      "BadRequest",
+      `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+    );
+  }
+  return { ...config, metadata: { ...(meta ?? {}), name } };
 }
 
 function requireSubresource(info: ResourceInfo, sub: "status" | "scale"): void {

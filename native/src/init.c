@@ -33,7 +33,9 @@ int init_container(const struct spec *s, const struct cgroup *cg, bool enter_cgr
     size_t n;
     if (ns_become_userns_root(sync_fd, fds, NS_MAX_PASSED_FDS, &n, err) < 0) return -1;
     /* the trees come in the order of their mounts; this is the init's own copy of the spec */
-    for (size_t i = 0, k = 0; i < s->n_mounts; i++)
+    size_t k = 0;
+    if (s->root_idmap != NULL) s->root_idmap->idmap_fd = k < n ? fds[k++] : -1;
+    for (size_t i = 0; i < s->n_mounts; i++)
       if (s->mounts[i].idmap) s->mounts[i].idmap_fd = k < n ? fds[k++] : -1;
   }
   if (enter_cgroup && cg->ops->enter(cg, 0, err) < 0) return kerr_wrap(err, "move the init into its cgroup");

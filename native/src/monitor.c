@@ -206,15 +206,21 @@ static void child(const struct monitor_args *a, bool in_cgroup, int sync_fd, int
 static int release_into_userns(const struct monitor_args *a, pid_t pid, bool in_cgroup, int sync_fd,
                                struct kerr *err) {
   if (ns_write_id_maps(a->spec, pid, err) < 0) return -1;
+  if (a->spec->root_idmap == NULL && mount_make_destinations(a->spec, err) < 0) return -1;
   if (!in_cgroup && a->cgroup->ops->enter(a->cgroup, pid, err) < 0) return kerr_wrap(err, "move the init into its cgroup");
   int fds[NS_MAX_PASSED_FDS];
   size_t n = 0;
   int rc = 0;
   _cleanup_close_ int userns = -1;
-  for (size_t i = 0; i < a->spec->n_mounts && rc == 0; i++) {
-    if (!a->spec->mounts[i].idmap) continue;
+  /* the rootfs tree first (when idmapped), then the mounts' in their order: the init takes them so */
+  for (size_t i = 0; i <= a->spec->n_mounts && rc == 0; i++) {
+    const struct mount_spec *m = i == 0 ? a->spec->root_idmap : &a->spec->mounts[i - 1];
+    if (m == NULL || !m->idmap) continue;
+    char field[32];
+    if (i == 0) snprintf(field, sizeof field, "root.path");
+    else snprintf(field, sizeof field, "mounts[%zu]", i - 1);
     if (n == NS_MAX_PASSED_FDS) {
-      rc = kerr_set(err, E2BIG, "mounts[%zu]: more than %d idmapped mounts", i, NS_MAX_PASSED_FDS);
+      rc = kerr_set(err, E2BIG, "%s: more than %d idmapped mounts", field, NS_MAX_PASSED_FDS);
       break;
     }
     char path[64];
@@ -223,7 +229,7 @@ static int release_into_userns(const struct monitor_args *a, pid_t pid, bool in_
       rc = kerr_set(err, errno, "open %s", path);
       break;
     }
-    int fd = mount_idmapped_tree(&a->spec->mounts[i], i, userns, err);
+    int fd = mount_idmapped_tree(m, field, userns, err);
     if (fd < 0) rc = -1;
     else fds[n++] = fd;
   }

@@ -135,15 +135,15 @@ static int mount_cgroup(int rootfd, const struct mount_spec *m, size_t index, in
   return 0;
 }
 
-int mount_idmapped_tree(const struct mount_spec *m, size_t index, int userns_fd, struct kerr *err) {
+int mount_idmapped_tree(const struct mount_spec *m, const char *field, int userns_fd, struct kerr *err) {
   int fd = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
-  if (fd < 0) return kerr_set(err, errno, "mounts[%zu].source %s: open_tree", index, m->source);
+  if (fd < 0) return kerr_set(err, errno, "%s: open_tree %s", field, m->source);
   struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
   if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0) {
     int e = errno;
     close(fd);
-    return kerr_set(err, e, "mounts[%zu]: idmapped mount of %s%s", index, m->source,
+    return kerr_set(err, e, "%s: idmapped mount of %s%s", field, m->source,
                     e == EINVAL || e == EOPNOTSUPP ? " (its filesystem or this kernel has no idmapped mounts)" : "");
   }
   return fd;
@@ -282,11 +282,31 @@ static int readonly_paths(const struct spec *s, struct kerr *err) {
   return 0;
 }
 
+int mount_make_destinations(const struct spec *s, struct kerr *err) {
+  _cleanup_close_ int rootfd = open(s->rootfs, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (rootfd < 0) return kerr_set(err, errno, "open rootfs %s", s->rootfs);
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    const struct mount_spec *m = &s->mounts[i];
+    bool file = false;
+    struct stat st;
+    if (m->bind && stat(m->source, &st) < 0) return kerr_set(err, errno, "mounts[%zu].source %s", i, m->source);
+    if (m->bind) file = !S_ISDIR(st.st_mode);
+    _cleanup_close_ int fd = open_or_make(rootfd, m->destination, file, err);
+    if (fd < 0) return kerr_wrap(err, "mounts[%zu].destination", i);
+  }
+  return 0;
+}
+
 int mount_setup_rootfs(const struct spec *s, const struct cgroup *cg, struct kerr *err) {
   unsigned long propagation = s->rootfs_propagation != 0 ? s->rootfs_propagation : MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, propagation, NULL) < 0) return kerr_set(err, errno, "set propagation of /");
-  if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+  if (s->root_idmap != NULL) {
+    /* the idmapped copy the monitor made takes the bind's place */
+    if (syscall(SYS_move_mount, s->root_idmap->idmap_fd, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      return kerr_set(err, errno, "attach the idmapped rootfs %s", s->rootfs);
+  } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
     return kerr_set(err, errno, "bind rootfs %s", s->rootfs);
+  }
   /* pivot_root needs the new root's mount to be private or slave */
   if (mount(NULL, s->rootfs, NULL, MS_PRIVATE, NULL) < 0)
     return kerr_set(err, errno, "make rootfs %s private", s->rootfs);

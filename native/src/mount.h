@@ -14,6 +14,11 @@ int mount_setup_rootfs(const struct spec *s, const struct cgroup *cg, struct ker
 /* For a bind mount with the "idmap" option: a detached copy of its source (recursive for rbind)
  * whose ids are seen through userns_fd (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)). Made by the
  * monitor, which has the host's CAP_SYS_ADMIN; the init attaches it in place of the bind. Fails,
- * naming mounts[index], where the kernel or the source's filesystem has no idmapped mounts: the
- * caller then has to give the volume to the container's ids itself (chown). */
-int mount_idmapped_tree(const struct mount_spec *m, size_t index, int userns_fd, struct kerr *err);
+ * naming field (mounts[i], root.path), where the kernel or the source's filesystem has no idmapped mounts: the
+ * caller then has to give the volume (or rootfs) to the container's ids itself (chown). */
+int mount_idmapped_tree(const struct mount_spec *m, const char *field, int userns_fd, struct kerr *err);
+
+/* Creates the mount destinations missing in the rootfs (as mount_setup_rootfs would), for a user
+ * namespace's init that cannot: in a rootfs that is not idmapped the image's directories belong
+ * to the host's root. Run by the monitor, as the host's root, before the init is released. */
+int mount_make_destinations(const struct spec *s, struct kerr *err);

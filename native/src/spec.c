@@ -558,6 +558,22 @@ static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   return 0;
 }
 
+#define ROOTFS_IDMAP_ANNOTATION "io.kctl.rootfs.idmap"
+
+static int parse_root_idmap(struct spec *s, struct kerr *err) {
+  json_t *v = s->annotations != NULL ? json_object_get(s->annotations, ROOTFS_IDMAP_ANNOTATION) : NULL;
+  if (v == NULL || (json_is_string(v) && strcmp(json_string_value(v), "false") == 0)) return 0;
+  if (!json_is_string(v) || strcmp(json_string_value(v), "true") != 0)
+    return kerr_set(err, 0, CFG ": annotations[\"" ROOTFS_IDMAP_ANNOTATION "\"]: must be \"true\" or \"false\"");
+  if (!(s->clone_flags & CLONE_NEWUSER))
+    return kerr_set(err, 0, CFG ": annotations[\"" ROOTFS_IDMAP_ANNOTATION "\"]: needs a user namespace in linux.namespaces");
+  s->root_idmap = calloc(1, sizeof *s->root_idmap);
+  if (s->root_idmap == NULL) return kerr_set(err, errno, "allocate root idmap");
+  *s->root_idmap = (struct mount_spec){.destination = "/", .source = s->rootfs, .bind = true, .recursive = true,
+                                       .idmap = true, .idmap_fd = -1};
+  return 0;
+}
+
 static int parse_spec(struct spec *s, struct kerr *err) {
   static const char *const keys[] = {"ociVersion", "process", "root", "hostname", "domainname", "mounts",
                                      "linux", "annotations", "hooks", NULL};
@@ -600,7 +616,7 @@ static int parse_spec(struct spec *s, struct kerr *err) {
     if (s->mounts[i].idmap && !(s->clone_flags & CLONE_NEWUSER))
       return kerr_set(err, 0, CFG ": %s.options: idmap needs a user namespace in linux.namespaces", path);
   }
-  return 0;
+  return parse_root_idmap(s, err);
 }
 
 int spec_load(const char *bundle, struct spec **out, struct kerr *err) {
@@ -624,6 +640,7 @@ int spec_load(const char *bundle, struct spec **out, struct kerr *err) {
 
 void spec_free(struct spec *s) {
   process_spec_free(&s->process);
+  free(s->root_idmap);
   free(s->resources.devices);
   for (size_t i = 0; i < s->n_mounts; i++) free(s->mounts[i].data);
   free(s->mounts);

@@ -105,6 +105,10 @@ struct spec {
   size_t n_readonly_paths;
   unsigned long rootfs_propagation;
   json_t *annotations; /* borrowed from json, may be NULL */
+  /* Annotation io.kctl.rootfs.idmap=true with a user namespace: the rootfs is attached as an
+   * idmapped tree (source = rootfs, recursive), so the image's files, owned by the host's root,
+   * belong to the container's root, as containerd does for user-namespaced pods. NULL otherwise. */
+  struct mount_spec *root_idmap;
   struct seccomp_filter *seccomp; /* linux.seccomp built, or NULL */
   struct id_mapping *uid_mappings; /* linux.uidMappings, with a user namespace */
   size_t n_uid_mappings;

@@ -4,6 +4,7 @@
  * bound to it (containers through the OCI runtime, rootfs from the image store), and reports
  * status and events. Stopping the agent leaves containers running: a restarted agent adopts them.
  */
+
 import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { cpus, hostname, release, totalmem } from "node:os";
@@ -13,6 +14,7 @@ import { isApiError } from "../../controlplane/api/errors.js";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import { type Clock, realClock } from "../../controlplane/util/clock.js";
 import { primaryIPv4 } from "../../controlplane/util/host-address.js";
+import { rfc3339 } from "../../controlplane/util/time.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { ConfigMap, Endpoints, Event, Node, Pod, Secret, Service } from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
@@ -135,8 +137,8 @@ export function startAgent(opts: AgentOptions): Agent {
       message,
       type,
       count: 1,
-      firstTimestamp: new Date(clock.now()).toISOString().replace(/\.\d+Z$/, "Z"),
-      lastTimestamp: new Date(clock.now()).toISOString().replace(/\.\d+Z$/, "Z"),
+      firstTimestamp: rfc3339(clock.now()),
+      lastTimestamp: rfc3339(clock.now()),
       source: { component: "kctl-agent", host: nodeName },
     };
     client

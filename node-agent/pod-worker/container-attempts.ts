@@ -5,16 +5,16 @@
  * attempt is removed with the runtime's container first, then the hooks' parts (poststop, reverse).
  * What happened lands in the container's record; the worker decides when (loop, restart policy).
  */
+
 import { readdir } from "node:fs/promises";
 import { logWarning } from "../../controlplane/util/log.js";
+import { rfc3339 } from "../../controlplane/util/time.js";
 import type { Container } from "../../proto/gen/api.js";
 import { type ContainerRecord, containerId, exitRecordOf, parseContainerId } from "./container-record.js";
 import { type AttemptSetup, type ContainerAttempt, HookError, type PodRun } from "./pod-hook.js";
 import type { HookChain } from "./pod-hooks.js";
 
 const warn = (message: string, ...details: unknown[]) => logWarning("pod-worker", message, ...details);
-
-export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 
 export class ContainerAttempts {
   constructor(
@@ -32,7 +32,7 @@ export class ContainerAttempts {
     const state = await this.run.deps.runtime.state(rec.id);
     if (state && state.status !== "stopped") return;
     Object.assign(rec, { running: false, ready: false, started: false, waiting: undefined });
-    rec.exit = exitRecordOf(state, rec, iso(this.run.deps.clock.now()));
+    rec.exit = exitRecordOf(state, rec, rfc3339(this.run.deps.clock.now()));
     if (rec.exit.reason === "OOMKilled")
       this.run.event("Warning", "OOMKilling", `Container ${rec.name} was OOM-killed`);
     if (spec) await this.hooks.exited(this.attempt(spec, rec));
@@ -69,7 +69,7 @@ export class ContainerAttempts {
     }
     const now = this.run.deps.clock.now();
     Object.assign(rec, { id, attempt, running: true, exit: undefined, waiting: undefined, backoffUntil: 0 });
-    Object.assign(rec, { startedAtMs: now, startedAt: iso(now) });
+    Object.assign(rec, { startedAtMs: now, startedAt: rfc3339(now) });
     this.run.event("Normal", "Started", `Started container ${rec.name}`);
     const verdict = await this.hooks.poststart(a);
     if (verdict) await this.kill(spec, rec, verdict.kill);
@@ -140,7 +140,7 @@ export class ContainerAttempts {
     const state = await this.run.deps.runtime.state(id);
     if (!state) return;
     const now = this.run.deps.clock.now();
-    Object.assign(rec, { id, attempt, restartCount: attempt, startedAtMs: now, startedAt: iso(now) });
+    Object.assign(rec, { id, attempt, restartCount: attempt, startedAtMs: now, startedAt: rfc3339(now) });
     rec.running = state.status !== "stopped";
     rec.waiting = undefined;
     await this.hooks.restore(this.attempt(spec, rec));

@@ -82,6 +82,7 @@ describe("createPodHooks", () => {
       "sandbox",
       "cgroup",
       "volumes",
+      "emptydir-limit",
       "image",
       "security",
       "logs",

@@ -3,13 +3,15 @@
  * teardown stages (`poststop`, `postrun`) in reverse, so what was made first goes last and nothing
  * is undone by hand. See README.md for the stages and how to add a hook.
  */
+
 import { join } from "node:path";
 import { logWarning } from "../../controlplane/util/log.js";
+import { rfc3339 } from "../../controlplane/util/time.js";
 import type { Pod } from "../../proto/gen/api.js";
-import { iso } from "./container-attempts.js";
 import { bundleHook } from "./hook-bundle.js";
 import { cgroupHook } from "./hook-cgroup.js";
 import { deadlineHook } from "./hook-deadline.js";
+import { emptyDirLimitHook } from "./hook-emptydir-limit.js";
 import { imageHook } from "./hook-image.js";
 import { lifecycleHook } from "./hook-lifecycle.js";
 import { logsHook } from "./hook-logs.js";
@@ -40,6 +42,7 @@ export function createPodHooks(): PodHook[] {
     sandboxHook(),
     cgroupHook(),
     volumesHook(),
+    emptyDirLimitHook(),
     imageHook(),
     securityHook(),
     logsHook(),
@@ -60,7 +63,7 @@ export function newPodRun(pod: Pod, deps: PodWorkerDeps): WorkerRun {
     pod,
     uid: pod.metadata.uid ?? "",
     podDir: join(deps.stateDir, "pods", pod.metadata.uid ?? ""),
-    startTime: pod.status?.startTime ?? iso(clock.now()),
+    startTime: pod.status?.startTime ?? rfc3339(clock.now()),
     deps,
     images: new Map(),
     event: (type, reason, message) => deps.event(run.pod, type, reason, message),

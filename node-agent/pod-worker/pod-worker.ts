@@ -8,12 +8,14 @@
  * Syncs never overlap: `kick()` queues at most one more. Everything that touches time takes the
  * injected clock, so tests can drive backoff and probes.
  */
+
 import { rm } from "node:fs/promises";
 import type { Timer } from "../../controlplane/util/clock.js";
 import { logWarning } from "../../controlplane/util/log.js";
+import { rfc3339 } from "../../controlplane/util/time.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { Container, Pod } from "../../proto/gen/api.js";
-import { ContainerAttempts, iso } from "./container-attempts.js";
+import { ContainerAttempts } from "./container-attempts.js";
 import { backoffStep, type ContainerRecord, newRecord } from "./container-record.js";
 import type { PodHook } from "./pod-hook.js";
 import { HookError } from "./pod-hook.js";
@@ -227,7 +229,7 @@ export class PodWorker {
       ...(this.run.sandbox ? { podIP: this.run.sandbox.ip } : {}),
       hostIP: this.deps.hostIP,
       startTime: this.run.startTime,
-      now: iso(now),
+      now: rfc3339(now),
       terminating: this.terminating,
       ...(this.podError ? { podError: this.podError } : {}),
       ...(this.failure ? { podFailure: this.failure } : {}),

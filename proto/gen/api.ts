@@ -3,6 +3,7 @@
 export type IntOrString = number | string;
 export type Quantity = string;
 export type Time = string;
+export type FieldsV1 = Record<string, unknown>;
 
 export interface ObjectMeta {
   name?: string;
@@ -18,6 +19,18 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
   finalizers?: string[];
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** Which manager set which fields, and how ("Apply" for server-side apply, "Update" otherwise). */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  time?: Time;
+  fieldsType?: string;
+  fieldsV1?: FieldsV1;
+  subresource?: string;
 }
 
 export interface OwnerReference {

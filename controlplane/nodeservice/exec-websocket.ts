@@ -1,0 +1,102 @@
+/**
+ * `pods/exec` over WebSocket, as kubectl (1.30+) speaks it by default: subprotocol
+ * `v5.channel.k8s.io` (or `v4.channel.k8s.io`), binary messages whose first byte is the channel —
+ * 0 stdin, 1 stdout, 2 stderr, 3 error (the final Status: Success, or NonZeroExitCode with the code
+ * as an ExitCode cause), 4 resize; in v5 the client closes its stdin with the message [255, 0].
+ * The command runs through the node's tunnel; a client that goes away cancels it there.
+ *
+ * Not served: a TTY (the tunnel runs commands without one; resize messages are read and dropped)
+ * and attach. Flow control is the WebSocket's: output is sent as the node produces it.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { Pod } from "../../proto/gen/api.js";
+import { ApiError } from "../api/errors.js";
+import type { UpgradeHandler } from "../apiserver/index.js";
+import type { Registry } from "../registry/index.js";
+import type { TunnelRegistry } from "./tunnels.js";
+
+export const execSubprotocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
+
+const channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
+
+/** The final message of the error channel, as upstream writes it. */
+export function exitStatus(exitCode: number, error?: ApiError): Record<string, unknown> {
+  if (error) return error.toStatus() as unknown as Record<string, unknown>;
+  if (exitCode === 0) return { metadata: {}, status: "Success" };
+  return {
+    metadata: {},
+    status: "Failure",
+    message: `command terminated with non-zero exit code: exit status ${exitCode}`,
+    reason: "NonZeroExitCode",
+    details: { causes: [{ reason: "ExitCode", message: String(exitCode) }] },
+  };
+}
+
+/** The subprotocol to speak: the first of the client's offers this server knows. */
+export function pickSubprotocol(header: string | undefined): string | undefined {
+  const offered = (header ?? "").split(",").map((p) => p.trim());
+  return execSubprotocols.find((p) => offered.includes(p));
+}
+
+export function execWebSocketHandler(registry: Registry, tunnels: TunnelRegistry): UpgradeHandler {
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => pickSubprotocol([...offered].join(",")) ?? false,
+  });
+  return async (req: IncomingMessage, socket: Duplex, head: Buffer, target) => {
+    const protocol = pickSubprotocol(req.headers["sec-websocket-protocol"]);
+    if (!protocol) {
+      throw new ApiError(
+        "BadRequest",
+        `unsupported WebSocket subprotocol ${JSON.stringify(req.headers["sec-websocket-protocol"] ?? "")}; this server speaks ${execSubprotocols.join(", ")}`,
+      );
+    }
+    const command = target.query.getAll("command");
+    if (command.length === 0) throw new ApiError("BadRequest", "exec needs at least one command parameter");
+    const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
+    const node = pod.spec?.nodeName;
+    if (!node) throw new ApiError("BadRequest", `pod "${target.name}" is not scheduled to a node yet`);
+    const stdin = target.query.get("stdin") === "true" || target.query.get("stdin") === "1";
+    const ws = await new Promise<WebSocket>((resolve) => wss.handleUpgrade(req, socket, head, resolve));
+    const send = (ch: number, data: Buffer) => {
+      if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([ch]), data]));
+    };
+    let stream: ReturnType<TunnelRegistry["open"]>;
+    try {
+      stream = tunnels.open(
+        node,
+        {
+          exec: {
+            namespace: pod.metadata.namespace ?? "",
+            pod: pod.metadata.name ?? "",
+            container: target.query.get("container") ?? "",
+            command,
+            stdin,
+          },
+        },
+        {
+          stdout: (data) => send(channel.stdout, data),
+          stderr: (data) => send(channel.stderr, data),
+          end: (exitCode, err) => {
+            send(channel.error, Buffer.from(JSON.stringify(exitStatus(exitCode, err))));
+            ws.close(1000);
+          },
+        },
+      );
+    } catch (err) {
+      const apiErr = err instanceof ApiError ? err : new ApiError("InternalError", String(err));
+      send(channel.error, Buffer.from(JSON.stringify(exitStatus(1, apiErr))));
+      ws.close(1000);
+      return;
+    }
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      const bytes = isBinary ? data : Buffer.from(data);
+      if (bytes.length === 0) return;
+      if (bytes[0] === channel.stdin && stdin) stream.stdin(bytes.subarray(1));
+      else if (bytes[0] === channel.close && bytes[1] === channel.stdin) stream.stdin(undefined);
+    });
+    ws.on("close", () => stream.cancel());
+  };
+}
