@@ -177,7 +177,7 @@ spec:
   volumes: [{name: scratch, emptyDir: {sizeLimit: 1Mi}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1M count=4; sleep 3600"]
     volumeMounts: [{name: scratch, mountPath: /scratch}]
 `);
