@@ -58,20 +58,20 @@ spec:
   volumes: [{name: data, emptyDir: {}}]
   initContainers:
   - name: plant
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "ln -s / /data/x && ln -s ../../../../../../../ /data/up"]
     volumeMounts: [{name: data, mountPath: /data}]
   containers:
   - name: absolute
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "cat /host${hostDir}/secret; sleep 3600"]
     volumeMounts: [{name: data, mountPath: /host, subPath: x}]
   - name: relative
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "cat /host${hostDir}/secret; sleep 3600"]
     volumeMounts: [{name: data, mountPath: /host, subPath: up}]
   - name: inside
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "ls /sub; sleep 3600"]
     volumeMounts: [{name: data, mountPath: /sub, subPath: made/by/kubelet}]
 ---
@@ -82,7 +82,7 @@ spec:
   volumes: [{name: token, secret: {secretName: token}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command:
     - sh
     - -c
@@ -102,7 +102,7 @@ spec:
   volumes: [{name: data, emptyDir: {}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command:
     - sh
     - -c
@@ -124,11 +124,11 @@ metadata: {name: refused, namespace: esc}
 spec:
   containers:
   - name: nonroot
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "3600"]
     securityContext: {runAsNonRoot: true}
   - name: privileged
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "3600"]
     securityContext: {privileged: true}
 ---
@@ -138,10 +138,10 @@ metadata: {name: seccomp, namespace: esc}
 spec:
   containers:
   - name: default
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "unshare -U true 2>&1 && echo unshare-ok; mount -t tmpfs x /mnt 2>&1 && echo mount-ok; sleep 3600"]
   - name: unconfined
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "unshare -U true 2>&1 && echo unshare-ok; sleep 3600"]
     securityContext: {seccompProfile: {type: Unconfined}}
 ---
@@ -155,7 +155,7 @@ spec:
   - {name: scratch, emptyDir: {}}
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command:
     - sh
     - -c
@@ -177,7 +177,7 @@ spec:
   volumes: [{name: scratch, emptyDir: {sizeLimit: 1Mi}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1M count=4; sleep 3600"]
     volumeMounts: [{name: scratch, mountPath: /scratch}]
 `);

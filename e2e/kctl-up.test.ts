@@ -93,7 +93,7 @@ describe("kctl up + apply/get/delete", () => {
     const watch = kctlBackground(["get", "pods", "-n", "demo", "-w"], { config });
     try {
       await watch.waitFor(/NAME\s+READY|No resources/);
-      const pod = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: watched\n  namespace: demo\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n`;
+      const pod = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: watched\n  namespace: demo\nspec:\n  containers:\n  - name: c\n    image: kctl.local/busybox:debian\n`;
       expect((await kctl(["apply", "-f", "-"], { config, input: pod })).code).toBe(0);
       await watch.waitFor(/watched\s+0\/1\s+Pending/);
     } finally {

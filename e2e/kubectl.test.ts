@@ -79,9 +79,9 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))("stock kubectl on a lab", (
   });
 
   it("applies with default validation, refuses an unknown field by name, and runs the pod", async () => {
-    const applied = await kubectl(["apply", "-f", await file("web.json", web("busybox:1.36"))]);
+    const applied = await kubectl(["apply", "-f", await file("web.json", web("kctl.local/busybox:debian"))]);
     expect(applied.stderr).toBe("");
-    const bad = web("busybox:1.36") as { spec: Record<string, unknown> };
+    const bad = web("kctl.local/busybox:debian") as { spec: Record<string, unknown> };
     bad.spec.replicaz = 2;
     const refused = await kubectl(["apply", "-f", await file("bad.json", bad)]);
     expect(refused.stderr).toMatch(/unknown field "spec.replicaz"/);
@@ -105,7 +105,7 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))("stock kubectl on a lab", (
   });
 
   it("rolls out a new image and undoes it with JSON Patch", async () => {
-    expect((await kubectl(["set", "image", "deployment/web", "main=busybox:latest"])).code).toBe(0);
+    expect((await kubectl(["set", "image", "deployment/web", "main=kctl.local/busybox:v2"])).code).toBe(0);
     await eventually("revision 2", async () => {
       const out = await kubectl(["rollout", "history", "deployment/web"]);
       return /\n2\s/.test(out.stdout) ? true : undefined;
@@ -119,11 +119,11 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))("stock kubectl on a lab", (
       "-o",
       "jsonpath={.spec.template.spec.containers[0].image}",
     ]);
-    expect(image.stdout).toBe("busybox:1.36");
+    expect(image.stdout).toBe("kctl.local/busybox:debian");
   });
 
   it("applies server-side, reports a conflict, forces it", async () => {
-    const cfg = web("busybox:1.36");
+    const cfg = web("kctl.local/busybox:debian");
     const first = await kubectl([
       "apply",
       "--server-side",
@@ -155,8 +155,17 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))("stock kubectl on a lab", (
 
   it("creates typed objects (protobuf) and deletes with foreground cascading", async () => {
     expect(
-      (await kubectl(["create", "deployment", "typed", "--image=busybox:1.36", "--", "sleep", "3600"]))
-        .stderr,
+      (
+        await kubectl([
+          "create",
+          "deployment",
+          "typed",
+          "--image=kctl.local/busybox:debian",
+          "--",
+          "sleep",
+          "3600",
+        ])
+      ).stderr,
     ).toBe("");
     expect((await kubectl(["expose", "deployment", "typed", "--port=80"])).stderr).toBe("");
     const del = await kubectl(["delete", "deployment", "web", "--cascade=foreground"]);

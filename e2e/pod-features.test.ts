@@ -78,11 +78,11 @@ data:
     `  volumes: [{name: scratch, emptyDir: {}}]
   containers:
   - name: writer
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo hello > /data/msg; exec sleep 1000"]
     volumeMounts: [{name: scratch, mountPath: /data}]
   - name: reader
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
     volumeMounts: [{name: scratch, mountPath: /data}]
 `,
@@ -96,7 +96,7 @@ data:
   - {name: sec, secret: {secretName: creds, defaultMode: 256}}
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
     volumeMounts:
     - {name: cfg, mountPath: /cfg}
@@ -110,7 +110,7 @@ data:
     `  volumes: [{name: live, configMap: {name: live}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
     volumeMounts: [{name: live, mountPath: /live}]
 `,
@@ -120,16 +120,16 @@ data:
     `  volumes: [{name: w, emptyDir: {}}]
   initContainers:
   - name: first
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo one >> /w/order"]
     volumeMounts: [{name: w, mountPath: /w}]
   - name: second
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo two >> /w/order; [ -f /w/again ] && exit 0; touch /w/again; exit 1"]
     volumeMounts: [{name: w, mountPath: /w}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo main >> /w/order; exec sleep 1000"]
     volumeMounts: [{name: w, mountPath: /w}]
 `,
@@ -139,11 +139,11 @@ data:
     `  restartPolicy: Never
   initContainers:
   - name: fails
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "exit 4"]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
 `,
   ),
@@ -152,7 +152,7 @@ data:
     "slowstart",
     `  containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "sleep 4; touch /tmp/up; exec sleep 1000"]
     startupProbe: {exec: {command: [test, -f, /tmp/up]}, periodSeconds: 1, failureThreshold: 30}
     livenessProbe: {exec: {command: [test, -f, /tmp/up]}, periodSeconds: 1, failureThreshold: 1}
@@ -163,7 +163,7 @@ data:
     `  activeDeadlineSeconds: 4
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
 `,
   ),
@@ -172,7 +172,7 @@ data:
     `  dnsPolicy: Default
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
 `,
   ),
@@ -180,7 +180,7 @@ data:
     "asuser",
     `  containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
     securityContext: {runAsUser: 1000, runAsGroup: 1000}
 `,
@@ -190,7 +190,7 @@ data:
     `  restartPolicy: Never
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "printf bye > /dev/termination-log"]
 `,
   ),
@@ -199,7 +199,7 @@ data:
     `  restartPolicy: Never
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "printf because > /tmp/why; exit 1"]
     terminationMessagePath: /tmp/why
 `,
@@ -209,7 +209,7 @@ data:
     `  restartPolicy: Never
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo first words; echo last words; exit 2"]
     terminationMessagePolicy: FallbackToLogsOnError
 `,
@@ -369,7 +369,7 @@ describe.skipIf(!isRoot)("pod features on real nodes", () => {
         "grpcprobe",
         `  containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     livenessProbe: {grpc: {port: 9000}}
 `,
       ),

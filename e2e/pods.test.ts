@@ -46,7 +46,7 @@ const manifests = [
     `  terminationGracePeriodSeconds: 2
   containers:
   - name: httpd
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo $(POD_NAME) > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
     env:
     - name: POD_NAME
@@ -59,10 +59,10 @@ const manifests = [
     "pair",
     `  containers:
   - name: server
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo from-server > /tmp/i.html; exec httpd -f -p 8080 -h /tmp"]
   - name: client
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "while true; do wget -q -O- http://127.0.0.1:8080/i.html; sleep 1; done"]
 `,
   ),
@@ -70,7 +70,7 @@ const manifests = [
     "crasher",
     `  containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "echo crashing; exit 3"]
 `,
   ),
@@ -79,7 +79,7 @@ const manifests = [
     `  restartPolicy: Never
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "x=$(head -c 134217728 /dev/zero | tr '\\\\0' x); sleep 1000"]
     resources: {limits: {memory: 32Mi}}
 `,
@@ -89,7 +89,7 @@ const manifests = [
     `  terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sh", "-c", "touch /tmp/ok; sleep 2; rm /tmp/ok; exec sleep 1000"]
     livenessProbe: {exec: {command: [test, -f, /tmp/ok]}, periodSeconds: 1, failureThreshold: 2}
 `,
@@ -113,7 +113,7 @@ const hookPods = (dir: string) =>
   volumes: [{name: out, hostPath: {path: ${dir}, type: DirectoryOrCreate}}]
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
     volumeMounts: [{name: out, mountPath: /out}]
     lifecycle:
@@ -126,7 +126,7 @@ const hookPods = (dir: string) =>
       `  terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    image: busybox:1.36
+    image: kctl.local/busybox:debian
     command: ["sleep", "1000"]
     lifecycle:
       postStart: {exec: {command: ["false"]}}

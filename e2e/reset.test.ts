@@ -33,7 +33,7 @@ kind: Pod
 metadata: {name: sleeper, namespace: default}
 spec:
   terminationGracePeriodSeconds: 1
-  containers: [{name: c, image: "busybox:1.36", command: ["sleep", "3600"]}]
+  containers: [{name: c, image: "kctl.local/busybox:debian", command: ["sleep", "3600"]}]
 `);
     expect(applied.code).toBe(0);
     await eventually("sleeper running", async () => {

@@ -36,7 +36,7 @@ spec:
   template:
     metadata: {labels: {app: api}}
     spec:
-      containers: [{name: api, image: "busybox:1.36", ports: [{containerPort: 8080}]}]
+      containers: [{name: api, image: "kctl.local/busybox:debian", ports: [{containerPort: 8080}]}]
 ---
 apiVersion: v1
 kind: Service
@@ -97,7 +97,9 @@ describe("kctl get, describe, delete against a real apiserver and etcd", () => {
     );
 
     const wide = await kctl("get", "deploy", "-n", "shop", "-o", "wide");
-    expect(wide.stdout).toMatch(/CONTAINERS\s+IMAGES\s+SELECTOR\n.*\s+api\s+busybox:1\.36\s+app=api\n$/);
+    expect(wide.stdout).toMatch(
+      /CONTAINERS\s+IMAGES\s+SELECTOR\n.*\s+api\s+kctl\.local\/busybox:debian\s+app=api\n$/,
+    );
   });
 
   it("prints one object bare and several as a List, by KIND NAME or KIND/NAME", async () => {

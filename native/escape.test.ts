@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { streamLog } from "../node-agent/pod-worker/container-logs.js";
-import { buildBusyboxRootfs } from "./testing/busybox-rootfs.js";
+import { buildBusyboxRootfs } from "../node-agent/runtime/images/busybox-rootfs.js";
 import { type BundleOptions, writeBundle } from "./testing/oci-bundle.js";
 import {
   isHybrid,

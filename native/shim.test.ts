@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildBusyboxRootfs } from "./testing/busybox-rootfs.js";
+import { buildBusyboxRootfs } from "../node-agent/runtime/images/busybox-rootfs.js";
 import { type BundleOptions, DEFAULT_CAP_EFF, writeBundle } from "./testing/oci-bundle.js";
 import {
   isHybrid,

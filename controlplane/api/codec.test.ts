@@ -51,7 +51,7 @@ const deployment = {
         containers: [
           {
             name: "httpd",
-            image: "busybox:1.36",
+            image: "kctl.local/busybox:debian",
             ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
             resources: { requests: { cpu: "500m", memory: "128Mi" }, limits: { memory: "1Gi", cpu: "1.5" } },
             readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },

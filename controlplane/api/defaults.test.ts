@@ -22,7 +22,7 @@ describe("applyDefaults", () => {
       kind: "Pod",
       metadata: { name: "p" },
       spec: {
-        initContainers: [{ name: "init", image: "busybox:1.36" }],
+        initContainers: [{ name: "init", image: "kctl.local/busybox:debian" }],
         containers: [
           {
             name: "c",

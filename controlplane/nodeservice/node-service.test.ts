@@ -150,7 +150,7 @@ describe("NodeService over mTLS with a real etcd", () => {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name, namespace: "default" },
-      spec: { nodeName, containers: [{ name: "c", image: "busybox:1.36" }] },
+      spec: { nodeName, containers: [{ name: "c", image: "kctl.local/busybox:debian" }] },
     });
     await registry.create(pods, pod("before", "n1"));
     await registry.create(pods, pod("elsewhere", "n2"));

@@ -14,7 +14,9 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultAgentStateDir } from "./image.js";
+import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
+import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 
 export const joinCommand: Command = {
   name: "join",
@@ -66,9 +68,13 @@ export const joinCommand: Command = {
       help: "run pods' privileged containers (securityContext.privileged); refused by default",
     },
     podPidsLimitFlag,
+    registryConfigFlag,
+    ...imageGcFlags,
   ],
   async run(ctx) {
     const podPidsLimit = podPidsLimitOption(ctx.flags);
+    const registryConfig = await registryConfigOption(ctx.flags);
+    const imageGc = imageGcOption(ctx.flags);
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
     let identity = await loadIdentity(stateDir);
     if (!identity) {
@@ -110,6 +116,8 @@ export const joinCommand: Command = {
       identity,
       stateDir,
       ...podPidsLimit,
+      ...registryConfig,
+      ...imageGc,
       ...(address ? { address } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
       allowPrivileged: ctx.flags.bool("allow-privileged"),

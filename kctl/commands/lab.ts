@@ -28,6 +28,10 @@ function describeLab(state: LabState): string {
     ...state.nodes.map((n) => `  ${n.name}  ${n.address}  (namespace ${n.namespace})`),
   ];
   if (state.server) lines.push(`control plane: ${state.server}`);
+  if (state.registry)
+    lines.push(
+      `registry:      ${state.registry}  (plain HTTP; kctl image push REF ${state.registry}/NAME:TAG --plain-http)`,
+    );
   if (state.clientConfig)
     lines.push(`kctl config:   ${state.clientConfig}  (export KCTL_CONFIG=${state.clientConfig})`);
   lines.push(`state and logs: ${state.labDir}`);

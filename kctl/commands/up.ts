@@ -15,7 +15,9 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
+import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
+import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 
 export const defaultStateDir = "/var/lib/kctl";
 
@@ -141,6 +143,8 @@ export const upCommand: Command = {
       help: "also accept this join token (abcdef.0123456789abcdef) for a day; see kctl token create",
     },
     podPidsLimitFlag,
+    registryConfigFlag,
+    ...imageGcFlags,
   ],
   async run(ctx) {
     if (ctx.positionals.length > 0)
@@ -161,6 +165,8 @@ export const upCommand: Command = {
       throw new UsageError(`--bootstrap-token: "${bootstrapToken}" must look like abcdef.0123456789abcdef`);
     }
     const podPidsLimit = podPidsLimitOption(ctx.flags);
+    const registryConfig = await registryConfigOption(ctx.flags);
+    const imageGc = imageGcOption(ctx.flags);
     const cp = await startControlPlane({
       stateDir,
       port,
@@ -206,6 +212,8 @@ export const upCommand: Command = {
           stateDir: join(stateDir, "agent"),
           allowPrivileged: ctx.flags.bool("allow-privileged"),
           ...podPidsLimit,
+          ...registryConfig,
+          ...imageGc,
         });
         const registered = await agent.ready;
         ctx.io.stdout.write(`node ${nodeName} ready (pod CIDR ${registered.podCIDR})\n`);

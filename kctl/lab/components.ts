@@ -5,7 +5,8 @@
  * take shape.
  *
  * Profiles (`kctl lab up --components`):
- *   all           control plane in the lab namespace and one agent per host (the default)
+ *   all           control plane and an image registry in the lab namespace, one agent per host
+ *                 pulling from that registry over plain HTTP (the default)
  *   controlplane  the control plane only, hosts are bare
  *   none          the network alone: namespaces, bridge and links, no processes
  */
@@ -34,6 +35,10 @@ export interface LabContext {
   token: string;
   /** State dir of a component (`controlplane` or a node name), created before it starts. */
   stateDirOf(component: string): string;
+  /** The lab registry's `host:port` at the gateway, as image references name it. */
+  registry: string;
+  /** The agents' `--registry-config` file: plain HTTP for the lab registry. Lab up writes it. */
+  registryConfigFile: string;
 }
 
 export interface LabComponents {
@@ -42,6 +47,8 @@ export interface LabComponents {
   controlPlane?(ctx: LabContext): ComponentSpec;
   /** Resolves when the control plane serves; polled until `signal` aborts. */
   controlPlaneReady?(ctx: LabContext, signal: AbortSignal): Promise<void>;
+  /** The image registry's command, run inside the lab namespace; undefined runs none. */
+  registry?(ctx: LabContext): ComponentSpec;
   /** The agent command for `node`, run inside that host's namespace; undefined runs none. */
   agent?(ctx: LabContext, node: LabNode): ComponentSpec;
   /** Resolves when every node of `ctx.nodes` is Ready. */
@@ -52,6 +59,10 @@ export interface LabComponents {
 
 export const API_PORT = 6443;
 export const CONTROL_PLANE = "controlplane";
+/** The lab's image registry (Debian's docker-registry) listens here at the gateway address. */
+export const REGISTRY = "registry";
+export const REGISTRY_PORT = 5000;
+export const REGISTRY_BIN = "/usr/bin/docker-registry";
 /** Each host's agent serves its metrics here, inside the host's namespace. */
 export const AGENT_METRICS_PORT = 10249;
 
@@ -145,10 +156,48 @@ const controlPlaneOnly: LabComponents = {
   clientConfig: adminConfig,
 };
 
+/**
+ * docker-registry with its storage in its state dir and its access log (one line per request, which
+ * tests count pulls by) in the lab's logs; the config goes in through the environment so the
+ * command alone says everything.
+ */
+function registryComponent(ctx: LabContext): ComponentSpec {
+  const dir = ctx.stateDirOf(REGISTRY);
+  const config = [
+    "version: 0.1",
+    "log:",
+    "  level: info",
+    "  formatter: text",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${dir}/data`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: ${ctx.registry}`,
+    `  secret: ${ctx.token}`,
+    "",
+  ].join("\n");
+  return {
+    argv: [
+      "sh",
+      "-c",
+      `printf %s "$KCTL_REGISTRY_CONFIG" > '${dir}/config.yml' && exec ${REGISTRY_BIN} serve '${dir}/config.yml'`,
+    ],
+    env: { KCTL_REGISTRY_CONFIG: config },
+  };
+}
+
+/** The agents' registry settings: the lab registry is not on loopback, so plain HTTP is asked for. */
+export function labRegistryConfig(ctx: LabContext): string {
+  return `${JSON.stringify({ hosts: { [ctx.registry]: { plainHttp: true } } }, null, 2)}\n`;
+}
+
 const all: LabComponents = {
   ...controlPlaneOnly,
   profile: "all",
-  // Each host gets the project's busybox image first (nothing can be pulled in a lab), then joins;
+  registry: registryComponent,
+  // Each host gets the project's busybox image first (kctl.local/busybox:debian, which manifests/ use), then joins;
   // `exec` keeps the recorded pid that of the agent itself.
   agent: (ctx, node) => {
     const stateDir = ctx.stateDirOf(node.name);
@@ -169,6 +218,8 @@ const all: LabComponents = {
       node.address,
       "--metrics-address",
       `127.0.0.1:${AGENT_METRICS_PORT}`,
+      "--registry-config",
+      ctx.registryConfigFile,
     );
     return { argv: ["sh", "-c", `${quote(importImage)} >/dev/null && exec ${quote(join)}`] };
   },

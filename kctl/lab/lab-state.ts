@@ -89,6 +89,8 @@ export interface LabState {
   /** The control plane URL for clients in the root namespace and in the hosts. */
   server?: string;
   clientConfig?: string;
+  /** The lab's image registry (`10.x.y.1:5000`), reachable over plain HTTP from the hosts and the root. */
+  registry?: string;
 }
 
 export function stateFilePath(labDir: string): string {

@@ -5,12 +5,23 @@
  * of the components that had started.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tracer } from "../../controlplane/util/trace.js";
 import { ownHierarchies } from "../../node-agent/cgroups/hierarchies-linux.js";
 import { makeCgroup, makeLabCgroups } from "./cgroups-linux.js";
-import { API_PORT, CONTROL_PLANE, type LabComponents, type LabContext, newToken } from "./components.js";
+import {
+  API_PORT,
+  acceptsTcp,
+  CONTROL_PLANE,
+  type LabComponents,
+  type LabContext,
+  labRegistryConfig,
+  newToken,
+  pollUntil,
+  REGISTRY,
+  REGISTRY_PORT,
+} from "./components.js";
 import { LabError } from "./errors.js";
 import { HOST_LOCK_DIR, takeLabLock } from "./lab-lock.js";
 import {
@@ -105,6 +116,8 @@ export function labContext(state: LabState): LabContext {
     apiPort: API_PORT,
     token: state.token,
     stateDirOf: (component) => componentStateDir(state.labDir, component),
+    registry: `${addresses.gateway}:${REGISTRY_PORT}`,
+    registryConfigFile: join(state.labDir, "registry-config.json"),
   };
 }
 
@@ -215,6 +228,21 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
       await waitReady("the control plane", (signal) => ready(ctx, signal), started, timeoutMs, opts.signal);
     state.server = ctx.server;
     state.ports.apiserver = ctx.apiPort;
+  }
+  if (components.registry) {
+    const registry = await launchComponent(state, REGISTRY, labNamespace(name), components.registry(ctx));
+    started.push(registry);
+    await waitReady(
+      "the image registry",
+      (signal) => pollUntil(() => acceptsTcp(ctx.addresses.gateway, REGISTRY_PORT), signal),
+      [registry],
+      timeoutMs,
+      opts.signal,
+    );
+    await writeFile(ctx.registryConfigFile, labRegistryConfig(ctx));
+    state.registry = ctx.registry;
+    state.ports.registry = REGISTRY_PORT;
+    await writeLabState(state);
   }
   if (components.agent) {
     for (const node of state.nodes) {

@@ -6,7 +6,7 @@ const list = {
   items: [
     {
       metadata: { name: "a", labels: { "app.kubernetes.io/name": "web" } },
-      spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox:1.36" }] },
+      spec: { nodeName: "n1", containers: [{ name: "c", image: "kctl.local/busybox:debian" }] },
       status: {
         podIP: "10.244.0.2",
         conditions: [
@@ -40,14 +40,14 @@ describe("-o jsonpath templates", () => {
     ["{$.kind}", "List"],
     ["name: {.items[1].metadata.name}\n", "name: b\n"],
     ["{.items[0].metadata.labels['app.kubernetes.io/name']}", "web"],
-    ["{.items[*].spec.containers[*].image}", "busybox:1.36 nginx redis"],
+    ["{.items[*].spec.containers[*].image}", "kctl.local/busybox:debian nginx redis"],
     ['{.items[0].status.conditions[?(@.type=="Ready")].status}', "True"],
     ["{.items[?(@.spec.nodeName)].metadata.name}", "a"],
     ["{.items[?(@.status.containerStatuses[0].restartCount>0)].metadata.name}", "b"],
     ["{.items[0].metadata.labels}", '{"app.kubernetes.io/name":"web"}'],
     ["{.items[0].metadata.missing}", ""],
     ['{range .items[*]}{.metadata.name}{"\\t"}{.status.podIP}{"\\n"}{end}', "a\t10.244.0.2\nb\t\n"],
-    ["{.items[0].spec.containers[0].*}", "c busybox:1.36"],
+    ["{.items[0].spec.containers[0].*}", "c kctl.local/busybox:debian"],
   ])("%s", (template, out) => {
     expect(render(template)).toBe(out);
   });

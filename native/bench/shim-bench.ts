@@ -14,8 +14,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildBusyboxRootfs } from "../../node-agent/runtime/images/busybox-rootfs.js";
 import { defaultSeccompProfile } from "../../node-agent/runtime/oci/seccomp-default.js";
-import { buildBusyboxRootfs } from "../testing/busybox-rootfs.js";
 import { DEFAULT_CAPS, writeBundle } from "../testing/oci-bundle.js";
 import { testCgroupParent } from "../testing/test-cgroups.js";
 

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { buildBusyboxRootfs } from "./busybox-rootfs.js";
+import { buildBusyboxRootfs } from "../../node-agent/runtime/images/busybox-rootfs.js";
 import { type BundleOptions, writeBundle } from "./oci-bundle.js";
 import {
   NATIVE_DIR,

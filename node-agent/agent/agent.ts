@@ -28,11 +28,19 @@ import { serviceEnv } from "../pod-worker/service-env.js";
 import { UserNamespaceRanges } from "../pod-worker/userns-ranges.js";
 import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
-import { ImageStore } from "../runtime/images/index.js";
+import {
+  DEFAULT_IMAGE_GC_HIGH_PERCENT,
+  DEFAULT_IMAGE_GC_LOW_PERCENT,
+  type ImageGcThresholds,
+  ImageStore,
+} from "../runtime/images/index.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
+import { ImagePuller } from "../runtime/registry/image-puller.js";
+import type { RegistryConfig } from "../runtime/registry/index.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
+import { startImageGc } from "./image-gc-loop.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
 import { ObjectMirror } from "./object-mirror.js";
@@ -58,6 +66,10 @@ export interface AgentOptions {
   allowPrivileged?: boolean;
   /** Most processes and threads per pod (the kubelet's podPidsLimit); -1 for none. Default 4096. */
   podPidsLimit?: number;
+  /** Image GC thresholds (the kubelet's imageGCHigh/LowThresholdPercent); 85/80 by default. */
+  imageGc?: ImageGcThresholds;
+  /** Registry settings for image pulls (`--registry-config`): mirrors, plain HTTP, CA per host. */
+  registryConfig?: RegistryConfig;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
   backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
 }
@@ -82,6 +94,16 @@ export function startAgent(opts: AgentOptions): Agent {
     keyPem: identity.keyPem,
   });
   const images = new ImageStore(stateDir);
+  const imagePuller = new ImagePuller({
+    store: images,
+    clock,
+    ...(opts.registryConfig ? { config: opts.registryConfig } : {}),
+  });
+  const imageGc = startImageGc(
+    images,
+    opts.imageGc ?? { highPercent: DEFAULT_IMAGE_GC_HIGH_PERCENT, lowPercent: DEFAULT_IMAGE_GC_LOW_PERCENT },
+    clock,
+  );
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
   const metricsServer = opts.metricsAddress ? serveMetrics(metrics, opts.metricsAddress) : undefined;
@@ -156,6 +178,7 @@ export function startAgent(opts: AgentOptions): Agent {
       cgroups,
       runtime,
       images,
+      imagePuller,
       network,
       security: {
         allowPrivileged: opts.allowPrivileged ?? false,
@@ -246,6 +269,7 @@ export function startAgent(opts: AgentOptions): Agent {
     ready,
     pods: () => manager,
     stop: async () => {
+      imageGc.stop();
       tunnel.stop();
       services.stop();
       endpoints.stop();

@@ -39,7 +39,7 @@ function podManifest(name: string): KubeObject {
     metadata: { name, namespace: "bench" },
     spec: {
       terminationGracePeriodSeconds: 0,
-      containers: [{ name: "main", image: "busybox:1.36", command: ["sleep", "3600"] }],
+      containers: [{ name: "main", image: "kctl.local/busybox:debian", command: ["sleep", "3600"] }],
     },
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ImageError, type ImageStore } from "../runtime/images/index.js";
+import { ImagePullError, type ImagePuller, type PullerEvents } from "../runtime/registry/image-puller.js";
 import { imageHook } from "./hook-image.js";
 import { fakeRun, podOf, setupOf } from "./testing/fake-pod-run.js";
 
@@ -10,7 +11,12 @@ function fakeImages(broken = false) {
     resolve: async (ref: string) => {
       if (broken) throw new ImageError("SystemError", `image "${ref}": bad blob`);
       if (ref !== "busybox") throw new ImageError("NotFound", `image "${ref}" is not present on this node`);
-      return { imageId: "sha256:abc", config: { entrypoint: [], cmd: ["sh"], env: [], workingDir: "" } };
+      return {
+        reference: "docker.io/library/busybox:latest",
+        manifestDigest: "sha256:abc",
+        imageId: "sha256:def",
+        config: { entrypoint: [], cmd: ["sh"], env: [], workingDir: "" },
+      };
     },
     prepareRootfs: async (id: string) => {
       calls.push(`prepare ${id}`);
@@ -30,7 +36,10 @@ describe("image hook", () => {
     const a = setupOf(run, { name: "main", image: "busybox" });
     await imageHook().prestart!(run, a);
     expect(a.rootfs).toBe(`/rootfs/${a.id}`);
-    expect(run.images.get("main")).toEqual({ image: "busybox", imageID: "sha256:abc" });
+    expect(run.images.get("main")).toEqual({
+      image: "busybox",
+      imageID: "docker.io/library/busybox@sha256:abc",
+    });
     await imageHook().poststop!(run, a);
     expect(calls).toEqual([`prepare ${a.id}`, `release ${a.id}`]);
   });
@@ -49,5 +58,38 @@ describe("image hook", () => {
     expect(await reasonOf("Never")).toBe("ErrImageNeverPull");
     expect(await reasonOf(undefined)).toBe("ImagePullBackOff");
     expect(await reasonOf("IfNotPresent", true)).toBe("ErrImagePull");
+  });
+
+  it("with a puller: the container's policy decides, pull results become events, a failed pull its waiting reason", async () => {
+    const { images } = fakeImages();
+    const asked: string[] = [];
+    const puller = {
+      ensure: async (ref: string, policy: string | undefined, _secrets: unknown, events?: PullerEvents) => {
+        asked.push(`${ref} ${policy}`);
+        if (ref === "gone:1") {
+          events?.failed(ref, "ImagePullBackOff", `Back-off pulling image "${ref}": not found`);
+          throw new ImagePullError("ImagePullBackOff", `Back-off pulling image "${ref}": not found`);
+        }
+        const image = await images.resolve("busybox");
+        events?.pulling(ref);
+        events?.pulled(ref, { image, pulled: { bytes: 1234, ms: 1500 } });
+        return { image, pulled: { bytes: 1234, ms: 1500 } };
+      },
+    } as unknown as ImagePuller;
+    const run = fakeRun(podOf({ containers: [] }), { images, imagePuller: puller });
+    await imageHook().prestart!(
+      run,
+      setupOf(run, { name: "main", image: "busybox", imagePullPolicy: "Always" }),
+    );
+    expect(run.events).toEqual([
+      'Normal Pulling: Pulling image "busybox"',
+      'Normal Pulled: Successfully pulled image "busybox" in 1.500s. Downloaded 1234 bytes.',
+    ]);
+    const err = await imageHook().prestart!(run, setupOf(run, { name: "other", image: "gone:1" })).catch(
+      (e: unknown) => e,
+    );
+    expect((err as { reason: string }).reason).toBe("ImagePullBackOff");
+    expect(run.events.at(-1)).toBe('Normal BackOff: Back-off pulling image "gone:1": not found');
+    expect(asked).toEqual(["busybox Always", "gone:1 undefined"]);
   });
 });

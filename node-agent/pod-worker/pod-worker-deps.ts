@@ -8,6 +8,7 @@ import type { PodCgroups } from "../cgroups/pod-cgroups.js";
 import type { PodNetwork } from "../network/index.js";
 import type { ImageStore } from "../runtime/images/index.js";
 import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import type { ImagePuller } from "../runtime/registry/image-puller.js";
 import type { BackoffPolicy } from "./container-record.js";
 import type { ObjectLookup } from "./object-lookup.js";
 import type { PodMetrics } from "./pod-metrics.js";
@@ -24,6 +25,8 @@ export interface PodWorkerDeps {
   cgroups: PodCgroups;
   runtime: RuntimeClient;
   images: ImageStore;
+  /** Pulls images by the containers' imagePullPolicy; without it, only images on the node run. */
+  imagePuller?: ImagePuller;
   network: PodNetwork;
   /** The node's security policy and what it owns (user namespace ranges, seccomp profiles). */
   security: NodeSecurity;

@@ -9,10 +9,10 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBusyboxRootfs } from "../../native/testing/busybox-rootfs.js";
 import { ociRuntime, runToExit } from "../../native/testing/oci-runtimes.js";
 import { type TestCgroupParent, testCgroupParent } from "../../native/testing/test-cgroups.js";
 import type { Pod, SecurityContext } from "../../proto/gen/api.js";
+import { buildBusyboxRootfs } from "../runtime/images/busybox-rootfs.js";
 import { type BindMount, writeContainerBundle } from "../runtime/oci/container-config.js";
 import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
 import { containerSecurity } from "./security-context.js";

@@ -46,7 +46,7 @@ const pod: Raw = {
     containers: [
       {
         name: "httpd",
-        image: "busybox:1.36",
+        image: "kctl.local/busybox:debian",
         ports: [{ name: "http", containerPort: 8080 }],
         resources: { requests: { cpu: "100m", memory: "16Mi" }, limits: { cpu: "500m", memory: "64Mi" } },
         readinessProbe: { httpGet: { path: "/", port: "http" } },

@@ -27,6 +27,7 @@ export function fakeRun(pod: Pod, deps: Partial<PodWorkerDeps> = {}, podDir = "/
     "serviceEnv",
     "nodeResolvConf",
     "volumeRefreshMs",
+    "imagePuller",
   ]);
   const unused = new Proxy({} as PodWorkerDeps, {
     get: (_t, key) => {

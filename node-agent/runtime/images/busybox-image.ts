@@ -1,8 +1,9 @@
 /**
- * Builds a small image from Debian's busybox-static: one layer (the rootfs of
- * `native/testing/busybox-rootfs.ts`), config `Cmd ["sh"]`. As an OCI image layout directory for
- * tests and `kctl image import`, or as a `docker save` tarball. The layer is made reproducibly
- * (sorted names, owner 0, mtime 0), so rebuilding gives the same digests.
+ * Builds a small image from Debian's busybox-static: one layer (the rootfs of `busybox-rootfs.ts`),
+ * config `Cmd ["sh"]`. As an OCI image layout directory for tests and `kctl image import`, or as a
+ * `docker save` tarball. The layer is made reproducibly (sorted names, owner 0, mtime 0), so
+ * rebuilding gives the same digests. It is not docker.io's busybox: its names say only what is true
+ * (`busyboxImageNames`), and its config labels carry the Debian package version it came from.
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,12 +11,49 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { buildBusyboxRootfs } from "../../../native/testing/busybox-rootfs.js";
+import { buildBusyboxRootfs } from "./busybox-rootfs.js";
 import { sha256Digest } from "./digest.js";
 import { hostArchitecture, MediaType } from "./oci.js";
 import { parseReference } from "./reference.js";
 
 const run = promisify(execFile);
+
+/** A name for the image that makes no version claim, for manifests and tests to use across Debian updates. */
+export const LOCAL_BUSYBOX_IMAGE = "kctl.local/busybox:debian";
+
+/** The installed busybox-static package's version, as dpkg reports it (`1:1.35.0-4+deb12u1+b1`). */
+export async function busyboxPackageVersion(): Promise<string> {
+  try {
+    const { stdout } = await run("dpkg-query", ["-W", `-f=\${Version}`, "busybox-static"]);
+    if (stdout.trim() === "") throw new Error("empty version");
+    return stdout.trim();
+  } catch (err) {
+    throw new Error("cannot read the version of Debian's busybox-static (dpkg-query -W busybox-static)", {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * The upstream busybox version inside a Debian version: epoch and Debian revision dropped
+ * (`1:1.35.0-4+deb12u1+b1` → `1.35.0`), which is also a valid image tag.
+ */
+export function upstreamVersion(debianVersion: string): string {
+  const withoutEpoch = debianVersion.replace(/^\d+:/, "");
+  const dash = withoutEpoch.lastIndexOf("-");
+  const upstream = dash > 0 ? withoutEpoch.slice(0, dash) : withoutEpoch;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(upstream))
+    throw new Error(`busybox-static version "${debianVersion}" gives no valid image tag`);
+  return upstream;
+}
+
+/**
+ * The names `kctl image busybox` gives the image when none are asked for: `busybox:<upstream
+ * version of the Debian package>` (true of the binary inside) and {@link LOCAL_BUSYBOX_IMAGE}.
+ */
+export async function busyboxImageNames(): Promise<string[]> {
+  return [`busybox:${upstreamVersion(await busyboxPackageVersion())}`, LOCAL_BUSYBOX_IMAGE];
+}
 
 export interface BusyboxImageOptions {
   /** Name recorded in the image (annotations / RepoTags); defaults to `busybox`. */
@@ -30,6 +68,7 @@ interface BuiltImage {
 
 async function build(options: BusyboxImageOptions): Promise<BuiltImage> {
   const reference = parseReference(options.reference ?? "busybox").text;
+  const debianVersion = await busyboxPackageVersion();
   const work = await mkdtemp(join(tmpdir(), "kctl-busybox-"));
   try {
     const rootfs = join(work, "rootfs");
@@ -57,7 +96,14 @@ async function build(options: BusyboxImageOptions): Promise<BuiltImage> {
         architecture: hostArchitecture(),
         os: "linux",
         created: "1970-01-01T00:00:00Z",
-        config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
+        config: {
+          Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+          Cmd: ["sh"],
+          Labels: {
+            "org.opencontainers.image.title": "busybox-static from Debian",
+            "org.opencontainers.image.version": debianVersion,
+          },
+        },
         rootfs: { type: "layers", diff_ids: [sha256Digest(stdout)] },
         history: [
           { created: "1970-01-01T00:00:00Z", created_by: "kctl busybox-image: Debian busybox-static" },

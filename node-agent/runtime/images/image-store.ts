@@ -9,14 +9,15 @@
  * changes for it.
  */
 import { randomBytes } from "node:crypto";
-import { access, mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { access, mkdir, readdir, rm, stat, utimes } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { fetchLayers, openPullSource, type PullOptions } from "../registry/pull-source.js";
 import { BlobStore } from "./blob-store.js";
 import { extractChecked } from "./checked-extract-linux.js";
 import { digestHex } from "./digest.js";
 import { readDockerArchive } from "./docker-archive.js";
 import { ImageError } from "./errors.js";
+import { bytesToFree, fsUsage, type ImageGcThresholds, removalOrder } from "./image-gc.js";
 import type { ImportSource, SourceImage } from "./import-source.js";
 import { diffIdMismatch, diffIdOf, unpackLayer } from "./layer-unpack-linux.js";
 import {
@@ -36,7 +37,7 @@ import {
 import { isOciLayout, readOciLayout } from "./oci-layout.js";
 import { RefIndex } from "./ref-index.js";
 import { parseReference } from "./reference.js";
-import { mountRootfs, removeRootfs } from "./rootfs-linux.js";
+import { mountRootfs, removeRootfs, rootfsRecords } from "./rootfs-linux.js";
 import { describeBytes } from "./size-limit.js";
 
 /** An image ready to run: what the pod worker puts into the OCI bundle. */
@@ -84,6 +85,18 @@ export interface ImportedImage {
   reference: string;
   manifestDigest: string;
   imageId: string;
+}
+
+export interface GcResult {
+  /** References removed, with the images they named. */
+  removed: string[];
+  /** Bytes the filesystem got back. */
+  freedBytes: number;
+}
+
+export interface ListedImage extends ImportedImage {
+  /** Config and layers in bytes, compressed as stored (what a pull downloads). */
+  size: number;
 }
 
 const LAYER_TYPES: readonly string[] = [
@@ -210,11 +223,13 @@ export class ImageStore {
     };
   }
 
-  /** References and the manifests they name. */
-  async list(): Promise<ImportedImage[]> {
-    const out: ImportedImage[] = [];
+  /** References, the manifests they name, and the bytes of each image's blobs as a registry holds them. */
+  async list(): Promise<ListedImage[]> {
+    const out: ListedImage[] = [];
     for (const [reference, manifestDigest] of await this.refs.read()) {
-      out.push({ reference, manifestDigest, imageId: (await this.manifest(manifestDigest)).config.digest });
+      const manifest = await this.manifest(manifestDigest);
+      const size = [manifest.config, ...manifest.layers].reduce((sum, d) => sum + d.size, 0);
+      out.push({ reference, manifestDigest, imageId: manifest.config.digest, size });
     }
     return out;
   }
@@ -223,6 +238,80 @@ export class ImageStore {
   async remove(ref: string): Promise<void> {
     const { text } = parseReference(ref);
     await this.serializeImport(() => this.refs.update((refs) => refs.delete(text)));
+  }
+
+  /**
+   * Image GC (see image-gc.ts): when the store's filesystem is used above `highPercent`, removes
+   * images no container rootfs uses, least recently used first (imported, pulled or given to a
+   * container), with every blob and layer only they held, until usage is down to `lowPercent`.
+   */
+  garbageCollect(t: ImageGcThresholds): Promise<GcResult> {
+    return this.serializeImport(async () => {
+      const result: GcResult = { removed: [], freedBytes: 0 };
+      await mkdir(this.dir, { recursive: true });
+      const before = await fsUsage(this.dir);
+      const goal = bytesToFree(before, t);
+      if (goal === 0) return result;
+      const refs = await this.refs.read();
+      const usedConfigs = new Set((await rootfsRecords(join(this.dir, "rootfs"))).map((r) => r.imageId));
+      const inUse = new Set<string>();
+      const candidates = [];
+      for (const digest of new Set(refs.values())) {
+        if (usedConfigs.has((await this.manifest(digest)).config.digest)) inUse.add(digest);
+        const mtime = await stat(this.blobs.path(digest)).then((s) => s.mtimeMs);
+        candidates.push({ manifestDigest: digest, lastUsedMs: mtime });
+      }
+      for (const victim of removalOrder(candidates, inUse)) {
+        const names = [...refs].filter(([, d]) => d === victim.manifestDigest).map(([r]) => r);
+        await this.refs.update((map) => {
+          for (const name of names) map.delete(name);
+        });
+        for (const name of names) refs.delete(name);
+        result.removed.push(...names);
+        await this.sweep(refs);
+        result.freedBytes = Math.max(0, before.used - (await fsUsage(this.dir)).used);
+        if (result.freedBytes >= goal) break;
+      }
+      return result;
+    });
+  }
+
+  /** Removes every blob and unpacked layer that no image in `refs` and no container rootfs uses. */
+  private async sweep(refs: ReadonlyMap<string, string>): Promise<void> {
+    const liveBlobs = new Set<string>();
+    const liveLayers = new Set<string>();
+    for (const digest of new Set(refs.values())) {
+      const manifest = await this.manifest(digest);
+      const config = await this.config(manifest.config.digest);
+      liveBlobs.add(digest).add(manifest.config.digest);
+      for (const layer of manifest.layers) liveBlobs.add(layer.digest);
+      for (const diffId of config.diffIds) liveLayers.add(basename(this.layerDir(diffId)));
+    }
+    for (const record of await rootfsRecords(join(this.dir, "rootfs"))) {
+      for (const layer of record.layers) liveLayers.add(basename(layer));
+    }
+    // Names starting with "." are temporary files of an import or unpack under way.
+    const entries = (dir: string) =>
+      readdir(dir).then(
+        (names) => names.filter((n) => !n.startsWith(".")),
+        () => [] as string[],
+      );
+    for (const hex of await entries(join(this.dir, "blobs", "sha256"))) {
+      const digest = `sha256:${hex}`;
+      if (!liveBlobs.has(digest)) {
+        await this.blobs.remove(digest);
+        this.parsed.delete(digest);
+      }
+    }
+    for (const hex of await entries(join(this.dir, "layers"))) {
+      if (!liveLayers.has(hex)) await rm(join(this.dir, "layers", hex), { recursive: true, force: true });
+    }
+  }
+
+  /** Records that the image was used now (its manifest blob's mtime), for GC's least-recently-used order. */
+  private async markUsed(manifestDigest: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.blobs.path(manifestDigest), now, now);
   }
 
   /**
@@ -237,6 +326,7 @@ export class ImageStore {
     return this.withRootfsLock(containerId, async () => {
       const image = await this.resolve(ref);
       const path = await mountRootfs({ dir, layers: image.layers, imageId: image.imageId });
+      await this.markUsed(image.manifestDigest);
       return { path, image, release: () => this.releaseRootfs(containerId) };
     });
   }
@@ -299,6 +389,7 @@ export class ImageStore {
       await this.refs.update((map) => {
         for (const i of imported) map.set(i.reference, i.manifestDigest);
       });
+      for (const i of imported) await this.markUsed(i.manifestDigest);
       return imported;
     } catch (err) {
       for (const layer of added.layers) await rm(layer, { recursive: true, force: true });

@@ -10,13 +10,27 @@
  * `BlobFetcher`/`ImportSource`).
  */
 export type { BlobFetcher } from "./blob-store.js";
-export { type BusyboxImageOptions, buildBusyboxArchive, buildBusyboxImage } from "./busybox-image.js";
+export {
+  type BusyboxImageOptions,
+  buildBusyboxArchive,
+  buildBusyboxImage,
+  busyboxImageNames,
+  LOCAL_BUSYBOX_IMAGE,
+} from "./busybox-image.js";
 export { ImageError, type ImageErrorCode, isImageNotFound } from "./errors.js";
 export {
+  checkImageGcThresholds,
+  DEFAULT_IMAGE_GC_HIGH_PERCENT,
+  DEFAULT_IMAGE_GC_LOW_PERCENT,
+  type ImageGcThresholds,
+} from "./image-gc.js";
+export {
+  type GcResult,
   ImageStore,
   type ImageStoreOptions,
   type ImportedImage,
   type ImportOptions,
+  type ListedImage,
   type ResolvedImage,
   type Rootfs,
 } from "./image-store.js";

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ImageError } from "./errors.js";
 import { mountCount } from "./mountinfo-linux.js";
@@ -20,9 +20,23 @@ export interface RootfsLayout {
   imageId: string;
 }
 
-interface RootfsRecord {
+export interface RootfsRecord {
   imageId: string;
   layers: string[];
+}
+
+/** The records of every container rootfs under `root` (`<images>/rootfs`): what containers use. */
+export async function rootfsRecords(root: string): Promise<RootfsRecord[]> {
+  const names = await readdir(root).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [] as string[];
+    throw err;
+  });
+  const records: RootfsRecord[] = [];
+  for (const name of names) {
+    const record = await readRecord(join(root, name, "rootfs.json"));
+    if (record) records.push(record);
+  }
+  return records;
 }
 
 export function mergedPath(dir: string): string {

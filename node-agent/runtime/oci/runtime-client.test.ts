@@ -7,10 +7,10 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBusyboxRootfs } from "../../../native/testing/busybox-rootfs.js";
 import { writeBundle } from "../../../native/testing/oci-bundle.js";
 import { SHIM } from "../../../native/testing/oci-runtimes.js";
 import { type TestCgroupParent, testCgroupParent } from "../../../native/testing/test-cgroups.js";
+import { buildBusyboxRootfs } from "../images/busybox-rootfs.js";
 import { RuntimeClient } from "./runtime-client.js";
 
 const canRun = process.getuid?.() === 0 && existsSync(SHIM);

@@ -22,12 +22,15 @@ import { parseReference } from "../images/reference.js";
 import { type ClientOptions, type Manifest, RegistryClient } from "./client.js";
 import { RegistryError } from "./errors.js";
 import { formatPlatform, hostPlatform, selectPlatform } from "./platform.js";
+import { counted, ended, type ProgressListener } from "./progress.js";
 
 export interface PullOptions extends ClientOptions {
   /** Platform to pick from an index; this node's by default. */
   platform?: Platform;
   /** Blobs (layers, configs) larger than this many bytes are refused before download. */
   maxBlobSize?: number;
+  /** Told the bytes of each layer as they download, and how each ended. */
+  onProgress?: ProgressListener;
 }
 
 export interface PullSource extends ImportSource {
@@ -37,6 +40,7 @@ export interface PullSource extends ImportSource {
   manifest: Descriptor;
   /** Its layers, bottom first. */
   layers: Descriptor[];
+  onProgress?: ProgressListener;
 }
 
 /** The part of the blob store {@link fetchLayers} uses. */
@@ -58,6 +62,7 @@ class RegistryFetcher implements BlobFetcher {
     private readonly client: RegistryClient,
     private readonly verified: Map<string, Buffer>,
     private readonly maxBlobSize: number,
+    private readonly onProgress?: ProgressListener,
   ) {}
 
   locate(desc: Descriptor): string {
@@ -74,7 +79,8 @@ class RegistryFetcher implements BlobFetcher {
         this.client.context(desc.digest),
       );
     }
-    return this.client.openBlob(desc);
+    const body = await this.client.openBlob(desc);
+    return this.onProgress ? counted(body, desc, this.onProgress) : body;
   }
 }
 
@@ -134,7 +140,13 @@ export async function openPullSource(ref: string, options: PullOptions = {}): Pr
     reference: parsed.text,
     manifest,
     layers,
-    fetcher: new RegistryFetcher(client, verified, options.maxBlobSize ?? Number.MAX_SAFE_INTEGER),
+    fetcher: new RegistryFetcher(
+      client,
+      verified,
+      options.maxBlobSize ?? Number.MAX_SAFE_INTEGER,
+      options.onProgress,
+    ),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     images: [{ descriptor: manifest, names: [parsed.text], where }],
   };
 }
@@ -178,7 +190,12 @@ export async function fetchLayers(source: PullSource, sink: BlobSink): Promise<s
   const worker = async () => {
     for (let desc = queue.shift(); desc !== undefined && failure === undefined; desc = queue.shift()) {
       try {
-        if (await sink.ingest(desc, source.fetcher)) added.push(desc.digest);
+        if (await sink.ingest(desc, source.fetcher)) {
+          added.push(desc.digest);
+          ended(desc, "done", source.onProgress);
+        } else {
+          ended(desc, "present", source.onProgress);
+        }
       } catch (err) {
         failure ??= { err };
       }

@@ -7,6 +7,7 @@
  */
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { BlobStore } from "../images/blob-store.js";
 import type { ImageStore } from "../images/image-store.js";
 import { type Descriptor, MediaType, parseJson, parseManifest } from "../images/oci.js";
@@ -14,12 +15,15 @@ import { parseReference } from "../images/reference.js";
 import { type ClientOptions, RegistryClient } from "./client.js";
 import { RegistryError } from "./errors.js";
 import { drain } from "./http.js";
+import { counted, ended, type ProgressListener } from "./progress.js";
 
 export interface PushOptions extends ClientOptions {
   /** A repository on the same registry that may hold the blobs (`team/base`): mount, not upload. */
   mountFrom?: string;
   /** Blobs larger than this many bytes are uploaded in PATCH chunks of this size. Default 16 MiB. */
   chunkSize?: number;
+  /** Told the bytes of each blob as they upload, and how each ended. */
+  onProgress?: ProgressListener;
 }
 
 export interface PushedImage {
@@ -71,6 +75,7 @@ export async function pushImage(
     if (seen.has(desc.digest)) continue;
     seen.add(desc.digest);
     const how = await pushBlob(client, blobs, desc, options);
+    ended(desc, how === "uploaded" ? "done" : how, options.onProgress);
     if (how === "uploaded") result.uploaded.push(desc.digest);
     if (how === "mounted") result.mounted.push(desc.digest);
   }
@@ -129,6 +134,16 @@ async function pushBlob(
   let location = uploadLocation(start.headers.location, client, desc);
   const chunk = options.chunkSize ?? DEFAULT_CHUNK;
   const path = blobs.path(desc.digest);
+  // Chunks are read in order, so one counter over them all gives the blob's bytes so far.
+  let sent = 0;
+  const read = (start: number, end: number): Readable => {
+    const stream = createReadStream(path, { start, end });
+    if (!options.onProgress) return stream;
+    const base = sent;
+    sent = end + 1;
+    const listener = options.onProgress;
+    return counted(stream, desc, (e) => listener({ ...e, bytes: base + e.bytes }));
+  };
   if (desc.size > chunk) {
     for (let offset = 0; offset < desc.size; offset += chunk) {
       const end = Math.min(offset + chunk, desc.size) - 1;
@@ -141,7 +156,7 @@ async function pushBlob(
           "Content-Length": String(end - offset + 1),
           "Content-Range": `${offset}-${end}`,
         },
-        body: createReadStream(path, { start: offset, end }),
+        body: read(offset, end),
         ok: [202],
         push: true,
         reference: desc.digest,
@@ -161,7 +176,7 @@ async function pushBlob(
       "Content-Type": "application/octet-stream",
       "Content-Length": String(monolithic ? desc.size : 0),
     },
-    ...(monolithic ? { body: createReadStream(path) } : {}),
+    ...(monolithic ? { body: read(0, Math.max(desc.size - 1, 0)) } : {}),
     ok: [201],
     push: true,
     reference: desc.digest,
