@@ -27,11 +27,18 @@ import type {
 } from "../../proto/gen/node.js";
 import { ApiError, isApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
+import { podReferences } from "../api/pod-references.js";
 import { resourceForKind } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
-import { certificateAuthenticator, type NodeAuthenticator, requireSelf } from "./node-identity.js";
+import {
+  certificateAuthenticator,
+  type NodeAuthenticator,
+  nodeUserPrefix,
+  requireSelf,
+} from "./node-identity.js";
+import { checkEventSubject, checkNodeLabels, checkPodIps, hostnameLabel } from "./node-restriction.js";
 import { allObjectsKey, type ObjectDispatcher, type Subscriber } from "./object-dispatcher.js";
 import type { PodCidrAllocator } from "./pod-cidr-allocator.js";
 import type { TunnelRegistry } from "./tunnels.js";
@@ -92,7 +99,8 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       },
       conditions: [readyCondition(now(), undefined)],
     };
-    const labels = { "kubernetes.io/hostname": req.nodeName, "kubernetes.io/os": "linux", ...req.labels };
+    const labels = { [hostnameLabel]: req.nodeName, "kubernetes.io/os": "linux", ...req.labels };
+    checkNodeLabels(req.nodeName, labels);
     try {
       await registry.create(nodes, {
         apiVersion: "v1",
@@ -200,8 +208,16 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return pod;
   }
 
+  /** The node's podCIDRs, from the informer's copy when there is one. */
+  async function podCidrs(node: string): Promise<string[]> {
+    const obj = (deps.watchable.Node?.cached(node) ?? (await registry.get(nodes, undefined, node))) as Node &
+      KubeObject;
+    return obj.spec?.podCIDRs?.length ? [...obj.spec.podCIDRs] : obj.spec?.podCIDR ? [obj.spec.podCIDR] : [];
+  }
+
   async function reportPodStatus(node: string, req: PodStatusReport): Promise<{ resourceVersion: string }> {
-    const status = JSON.parse(req.statusJson.toString()) as unknown;
+    const status = JSON.parse(req.statusJson.toString()) as Pod["status"];
+    if (status?.podIP || status?.podIPs?.length) checkPodIps(node, await podCidrs(node), status);
     // The ownership check runs on the object being written, in the same read-modify-write, and the
     // informer's copy of the pod usually spares the read: one etcd round trip per report.
     const cached = deps.pods.cached(`${req.namespace}/${req.name}`) as KubeObject | undefined;
@@ -231,22 +247,45 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   async function getObject(node: string, req: GetObjectRequest): Promise<{ objectJson: Buffer }> {
     const info = readable[req.kind as keyof typeof readable];
     if (!info) throw new ApiError("BadRequest", `nodes may read ConfigMaps and Secrets, not ${req.kind}`);
+    // Upstream's node authorizer: an object is readable when a pod bound to the node refers to it.
     const onNode = await registry.list(pods, {
       namespace: req.namespace,
       fieldSelector: `spec.nodeName=${node}`,
     });
-    if (onNode.items.length === 0) {
-      throw new ApiError("Forbidden", `node "${node}" has no pods in namespace "${req.namespace}"`);
+    if (!onNode.items.some((pod) => podReferences(pod as Pod, req.kind as "Secret").has(req.name))) {
+      throw new ApiError(
+        "Forbidden",
+        `${info.plural} "${req.name}" is forbidden: User "${nodeUserPrefix}${node}" cannot get resource ` +
+          `"${info.plural}" in API group "" in the namespace "${req.namespace}": ` +
+          `no relationship found between node '${node}' and this object`,
+      );
     }
     const obj = await registry.get(info, req.namespace, req.name);
     return { objectJson: Buffer.from(JSON.stringify(obj)) };
   }
 
   async function recordEvent(node: string, req: RecordEventRequest): Promise<object> {
-    const event = JSON.parse(req.eventJson.toString()) as KubeObject & { source?: { host?: string } };
+    const event = JSON.parse(req.eventJson.toString()) as KubeObject & {
+      source?: { host?: string };
+      involvedObject?: { kind?: string; namespace?: string; name?: string };
+    };
+    const namespace = event.metadata?.namespace || "default";
+    await checkEventSubject(node, namespace, event.involvedObject, podNode);
     event.source = { ...event.source, host: node };
-    await registry.create(events, event, { namespace: event.metadata.namespace ?? "default" });
+    await registry.create(events, event, { namespace });
     return {};
+  }
+
+  /** The node a pod is bound to; undefined when there is no such pod. */
+  async function podNode(namespace: string, name: string): Promise<string | undefined> {
+    try {
+      const pod = (deps.pods.cached(`${namespace}/${name}`) ??
+        (await registry.get(pods, namespace, name))) as Pod & KubeObject;
+      return pod.spec?.nodeName || undefined;
+    } catch (err) {
+      if (isApiError(err, "NotFound")) return undefined;
+      throw err;
+    }
   }
 
   /** Streams one dispatcher's objects for `key` until the client goes away. */
