@@ -15,8 +15,13 @@ import { isApiError } from "./api/errors.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
-import { authenticateBootstrapToken, createBootstrapToken } from "./bootstrap/bootstrap-tokens.js";
-import { joinRoutes } from "./bootstrap/join-endpoint.js";
+import {
+  authenticateBootstrapToken,
+  createBootstrapToken,
+  signingTokens,
+  spendBootstrapTokenUse,
+} from "./bootstrap/bootstrap-tokens.js";
+import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
 import {
   type LeaderElectionOptions,
   type LeaderElector,
@@ -28,6 +33,7 @@ import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
+import { recordedNodeKey } from "./nodeservice/node-key.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
@@ -208,7 +214,21 @@ async function start(
     tls: { cert: serving.certPem, key: serving.keyPem },
     authenticate: authenticator(adminToken, secrets.lister),
     metrics,
-    extraRoutes: joinRoutes({ ca, nodeServiceAddress: () => nodeServiceAddress }),
+    extraRoutes: joinRoutes({
+      ca,
+      nodeServiceAddress: () => nodeServiceAddress,
+      signingTokens: () => signingTokens(secrets.lister),
+      nodeKey: (name) =>
+        registry.get(resourceForKind("v1", "Node")!, undefined, name).then(
+          (node) => recordedNodeKey(node) ?? null,
+          (err: unknown) => {
+            if (isApiError(err, "NotFound")) return undefined;
+            throw err;
+          },
+        ),
+      spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
+    }),
+    anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: podStreamHandlers(registry, tunnels),
   });
   stops.push(() => apiserver.close());

@@ -49,6 +49,11 @@ export interface ApiServerOptions {
    * get the authenticated user and decide what it may do.
    */
   extraRoutes?: Record<string, ExtraRouteHandler>;
+  /**
+   * Endpoints served without credentials, by exact path (cluster-info, which a joining node reads
+   * before it trusts the server with its token). A token, if sent, is not even looked at.
+   */
+  anonymousRoutes?: Record<string, AnonymousRouteHandler>;
 }
 
 export interface User {
@@ -61,6 +66,8 @@ export interface User {
 export const bootstrapGroup = "system:bootstrappers";
 
 export type ExtraRouteHandler = (req: IncomingMessage, res: ServerResponse, user: User) => Promise<void>;
+
+export type AnonymousRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export type StreamingSubresource = "log" | "exec";
 
@@ -112,6 +119,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     let longRunning = false;
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
+      const anonymous = opts.anonymousRoutes?.[url.pathname];
+      if (anonymous) {
+        await anonymous(req, res);
+        return;
+      }
       const first = url.pathname.split("/")[1] ?? "";
       const user = publicPaths.has(first) ? undefined : authenticate(req, opts.authenticate);
       const extra = opts.extraRoutes?.[url.pathname];

@@ -34,12 +34,18 @@ describe("NodeService over mTLS with a real etcd", () => {
   let ca: KeyPair;
   const clients: NodeClient[] = [];
 
+  // One certificate per node and signer: a node's name is bound to the key it registered with.
+  const certificates = new Map<string, KeyPair>();
   async function nodeClient(name: string, signer: KeyPair = ca): Promise<NodeClient> {
-    const pair = await issueCertificate(signer, {
-      commonName: `system:node:${name}`,
-      organization: "system:nodes",
-      client: true,
-    });
+    const id = `${name}/${signer.certPem}`;
+    const pair =
+      certificates.get(id) ??
+      (await issueCertificate(signer, {
+        commonName: `system:node:${name}`,
+        organization: "system:nodes",
+        client: true,
+      }));
+    certificates.set(id, pair);
     const c = new NodeClient({
       address: `127.0.0.1:${server.port}`,
       caPem: ca.certPem,

@@ -33,11 +33,13 @@ import type { Registry } from "../registry/index.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
 import {
+  type CallWithAuth,
   certificateAuthenticator,
   type NodeAuthenticator,
   nodeUserPrefix,
   requireSelf,
 } from "./node-identity.js";
+import { checkNodeKey, nodeKeyAnnotation, peerKeyHash } from "./node-key.js";
 import { checkEventSubject, checkNodeLabels, checkPodIps, hostnameLabel } from "./node-restriction.js";
 import { allObjectsKey, type ObjectDispatcher, type Subscriber } from "./object-dispatcher.js";
 import type { PodCidrAllocator } from "./pod-cidr-allocator.js";
@@ -82,7 +84,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   const authenticate = deps.authenticate ?? certificateAuthenticator;
   const now = () => new Date(clock.now()).toISOString();
 
-  async function register(caller: string, req: RegisterRequest): Promise<RegisterResponse> {
+  async function register(caller: string, keyHash: string, req: RegisterRequest): Promise<RegisterResponse> {
     requireSelf(caller, req.nodeName);
     const podCIDR = await allocator.allocate(req.nodeName);
     const status: Node["status"] = {
@@ -101,19 +103,24 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     };
     const labels = { [hostnameLabel]: req.nodeName, "kubernetes.io/os": "linux", ...req.labels };
     checkNodeLabels(req.nodeName, labels);
+    const annotations = { [nodeKeyAnnotation]: keyHash };
     try {
       await registry.create(nodes, {
         apiVersion: "v1",
         kind: "Node",
-        metadata: { name: req.nodeName, labels },
+        metadata: { name: req.nodeName, labels, annotations },
         spec: { podCIDR, podCIDRs: [podCIDR] },
       });
     } catch (err) {
       if (!isApiError(err, "AlreadyExists")) throw err;
-      await registry.patch(nodes, undefined, req.nodeName, {
-        metadata: { labels },
-        spec: { podCIDR, podCIDRs: [podCIDR] },
-      });
+      // The name is this key's, or was nobody's yet (a Node from before keys were recorded).
+      await registry.patch(
+        nodes,
+        undefined,
+        req.nodeName,
+        { metadata: { labels, annotations }, spec: { podCIDR, podCIDRs: [podCIDR] } },
+        { precondition: (node) => checkNodeKey(node, keyHash) },
+      );
     }
     const current = (await registry.get(nodes, undefined, req.nodeName)) as Node & KubeObject;
     status.conditions = [readyCondition(now(), current.status?.conditions)];
@@ -323,13 +330,29 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       .catch((err: unknown) => call.destroy(toServiceError(err)));
   }
 
+  /** Throws unless the call's certificate key is the one the caller's Node records (see node-key.ts). */
+  async function requireNodeKey(node: string, call: CallWithAuth): Promise<void> {
+    const keyHash = peerKeyHash(call);
+    try {
+      const obj = (deps.watchable.Node?.cached(node) ??
+        (await registry.get(nodes, undefined, node))) as KubeObject;
+      checkNodeKey(obj, keyHash);
+    } catch (err) {
+      if (!isApiError(err, "NotFound")) throw err;
+    }
+  }
+
   function watchPods(call: ServerWritableStream<WatchPodsRequest, ObjectEvent>): void {
     try {
       requireSelf(authenticate(call), call.request.nodeName);
-      stream(call, deps.pods, call.request.nodeName);
     } catch (err) {
       call.destroy(toServiceError(err));
+      return;
     }
+    requireNodeKey(call.request.nodeName, call).then(
+      () => stream(call, deps.pods, call.request.nodeName),
+      (err: unknown) => call.emit("error", toServiceError(err)),
+    );
   }
 
   function watchObjects(call: ServerWritableStream<WatchObjectsRequest, ObjectEvent>): void {
@@ -356,19 +379,49 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       call.destroy(toServiceError(err));
       return;
     }
-    const detach = tunnels.attach(node, { send: (frame) => call.write(frame) });
-    call.on("data", (frame: TunnelFrame) => tunnels.receive(node, frame));
-    const end = () => detach();
+    // Until the key is checked the tunnel is not attached, so no stream exists for a frame to answer.
+    let detach: (() => void) | undefined;
+    let ended = false;
+    const end = () => {
+      ended = true;
+      detach?.();
+    };
+    call.on("data", (frame: TunnelFrame) => {
+      if (detach) tunnels.receive(node, frame);
+    });
     call.on("end", () => {
       end();
       call.end();
     });
     call.on("cancelled", end);
     call.on("error", end);
+    requireNodeKey(node, call).then(
+      () => {
+        if (!ended) detach = tunnels.attach(node, { send: (frame) => call.write(frame) });
+      },
+      // Not destroy(): grpc-js sends a destroyed duplex stream's status only if it is ended, which
+      // destroying skips; its own error handler ends the stream with this status.
+      (err: unknown) => call.emit("error", toServiceError(err)),
+    );
   }
 
   return {
-    Register: unary(authenticate, register),
+    Register: (
+      call: ServerUnaryCall<RegisterRequest, RegisterResponse>,
+      callback: sendUnaryData<RegisterResponse>,
+    ) => {
+      let keyHash: string;
+      try {
+        keyHash = peerKeyHash(call);
+      } catch (err) {
+        callback(toServiceError(err));
+        return;
+      }
+      unary(authenticate, (caller: string, req: RegisterRequest) => register(caller, keyHash, req))(
+        call,
+        callback,
+      );
+    },
     RenewLease: unary(authenticate, renewLease),
     ReportPodStatus: unary(authenticate, reportPodStatus),
     FinalizePodDeletion: unary(authenticate, finalizePodDeletion),

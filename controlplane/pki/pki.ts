@@ -5,7 +5,7 @@
  * kept, so a restarted cluster keeps its identity and every issued kubeconfig stays valid.
  */
 import { execFile } from "node:child_process";
-import { X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { tmpdir } from "node:os";
@@ -111,6 +111,27 @@ export async function makeCsr(keyPem: string, commonName: string): Promise<strin
   return withTempFiles({ "key.pem": keyPem }, (files) =>
     openssl("make CSR", ["req", "-new", "-key", files["key.pem"]!, "-subj", `/CN=${commonName}`]),
   );
+}
+
+/** `sha256:<hex>` of a public key's SubjectPublicKeyInfo: how a node's key is recorded and compared. */
+export function publicKeyHash(key: KeyObject): string {
+  return `sha256:${createHash("sha256")
+    .update(key.export({ type: "spki", format: "der" }))
+    .digest("hex")}`;
+}
+
+/**
+ * The hash (`publicKeyHash`) of the key in a CSR, after checking the CSR's signature: a valid CSR
+ * proves its sender holds that key. Throws PkiError for a malformed or badly signed CSR.
+ */
+export async function csrPublicKeyHash(csrPem: string): Promise<string> {
+  // `-verify` makes openssl fail unless the request is signed by the key it carries.
+  const pem = await openssl("verify CSR", ["req", "-noout", "-verify", "-pubkey"], csrPem);
+  try {
+    return publicKeyHash(createPublicKey(pem));
+  } catch (err) {
+    throw new PkiError("read CSR public key", err);
+  }
 }
 
 /**
