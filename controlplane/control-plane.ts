@@ -10,18 +10,22 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
-import type { Secret } from "../proto/gen/api.js";
+import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding, Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
+import { accessReviewRoutes } from "./apiserver/access-review.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
+import { type RbacListers, rbacAuthorizer, rulesFor } from "./apiserver/rbac-authorizer.js";
 import {
   authenticateBootstrapToken,
   createBootstrapToken,
   signingTokens,
   spendBootstrapTokenUse,
 } from "./bootstrap/bootstrap-tokens.js";
+import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
 import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
+import { authenticateUserToken } from "./bootstrap/user-tokens.js";
 import {
   type LeaderElectionOptions,
   type LeaderElector,
@@ -104,7 +108,19 @@ async function ensureAdminToken(pkiDir: string): Promise<string> {
   }
 }
 
-/** The admin token, or else a bootstrap token known to the Secrets cache. */
+/** The informers RBAC decisions read. */
+function rbacListers(informers: InformerFactory): RbacListers {
+  const lister = <T>(kind: string) =>
+    informers.informer(resourceForKind("rbac.authorization.k8s.io/v1", kind)!).lister as unknown as Lister<T>;
+  return {
+    roles: lister<Role>("Role"),
+    clusterRoles: lister<ClusterRole>("ClusterRole"),
+    roleBindings: lister<RoleBinding>("RoleBinding"),
+    clusterRoleBindings: lister<ClusterRoleBinding>("ClusterRoleBinding"),
+  };
+}
+
+/** The admin token, or else a bootstrap or user token known to the Secrets cache. */
 function authenticator(
   adminToken: string,
   secrets: Lister<Secret & KubeObject>,
@@ -114,7 +130,7 @@ function authenticator(
     const got = Buffer.from(token);
     if (got.length === want.length && timingSafeEqual(got, want))
       return { name: "admin", groups: ["system:masters"] };
-    return authenticateBootstrapToken(secrets, token);
+    return authenticateBootstrapToken(secrets, token) ?? authenticateUserToken(secrets, token);
   };
 }
 
@@ -191,7 +207,9 @@ async function start(
     for (const d of Object.values(watchable)) d.close();
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
+  const rbac = rbacListers(informers);
   informers.start();
+  await reconcileDefaultRbac(registry);
   await informers.waitForSync();
   if (opts.bootstrapToken) {
     const token = opts.bootstrapToken;
@@ -211,23 +229,30 @@ async function start(
     registry,
     host: listenHost,
     port: opts.port ?? 6443,
-    tls: { cert: serving.certPem, key: serving.keyPem },
+    tls: { cert: serving.certPem, key: serving.keyPem, clientCa: ca.certPem },
     authenticate: authenticator(adminToken, secrets.lister),
     metrics,
-    extraRoutes: joinRoutes({
-      ca,
-      nodeServiceAddress: () => nodeServiceAddress,
-      signingTokens: () => signingTokens(secrets.lister),
-      nodeKey: (name) =>
-        registry.get(resourceForKind("v1", "Node")!, undefined, name).then(
-          (node) => recordedNodeKey(node) ?? null,
-          (err: unknown) => {
-            if (isApiError(err, "NotFound")) return undefined;
-            throw err;
-          },
-        ),
-      spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
-    }),
+    extraRoutes: {
+      ...accessReviewRoutes({
+        authorize: rbacAuthorizer(rbac),
+        rules: (user, groups, namespace) => rulesFor(rbac, user, groups, namespace),
+      }),
+      ...joinRoutes({
+        ca,
+        nodeServiceAddress: () => nodeServiceAddress,
+        signingTokens: () => signingTokens(secrets.lister),
+        nodeKey: (name) =>
+          registry.get(resourceForKind("v1", "Node")!, undefined, name).then(
+            (node) => recordedNodeKey(node) ?? null,
+            (err: unknown) => {
+              if (isApiError(err, "NotFound")) return undefined;
+              throw err;
+            },
+          ),
+        spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
+      }),
+    },
+    authorize: rbacAuthorizer(rbac),
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: podStreamHandlers(registry, tunnels),
   });

@@ -11,10 +11,17 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { type Registry as MetricsRegistry, register } from "prom-client";
 import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
+import {
+  type Authorizer,
+  authorizeRequest,
+  nonResourceAttributes,
+  resourceAttributes,
+} from "./authorization.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
 import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
@@ -28,8 +35,11 @@ export interface ApiServerOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** PEM strings; serves HTTPS when given, plain HTTP otherwise. */
-  tls?: { cert: string; key: string };
+  /**
+   * PEM strings; serves HTTPS when given, plain HTTP otherwise. With `clientCa`, a client
+   * certificate that CA signed authenticates its holder: user = CN, groups = O (as upstream).
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
   /** Maps a bearer token to a user, or undefined when the token is not valid. */
   authenticate(token: string): User | undefined;
   /** What /version reports. */
@@ -54,6 +64,11 @@ export interface ApiServerOptions {
    * before it trusts the server with its token). A token, if sent, is not even looked at.
    */
   anonymousRoutes?: Record<string, AnonymousRouteHandler>;
+  /**
+   * Decides, after authentication, whether the user may make the request (RBAC); 403 in upstream's
+   * wording when not. Members of `system:masters` skip it. When omitted, every user may do anything.
+   */
+  authorize?: Authorizer;
 }
 
 export interface User {
@@ -125,7 +140,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return;
       }
       const first = url.pathname.split("/")[1] ?? "";
-      const user = publicPaths.has(first) ? undefined : authenticate(req, opts.authenticate);
+      const user = publicPaths.has(first)
+        ? undefined
+        : (certificateUser(req) ?? authenticate(req, opts.authenticate));
       const extra = opts.extraRoutes?.[url.pathname];
       if (extra && user) {
         await extra(req, res, user);
@@ -135,6 +152,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
       }
       const route = parsePath(url.pathname);
+      if (opts.authorize && user) {
+        const method = req.method ?? "GET";
+        const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
+        authorizeRequest(
+          opts.authorize,
+          route.kind === "resource"
+            ? resourceAttributes(user, route.route, method, watch, url.pathname)
+            : nonResourceAttributes(user, method, url.pathname),
+        );
+      }
       if (route.kind === "resource") {
         const r = route.route;
         labels.resource = r.info.group ? `${r.info.plural}.${r.info.group}` : r.info.plural;
@@ -186,7 +213,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 
   const server: Server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+    ? createHttpsServer(
+        {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          // Ask for a certificate but let clients without one in: they may bring a token instead.
+          ...(opts.tls.clientCa
+            ? { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: false }
+            : {}),
+        },
+        handler,
+      )
     : createHttpServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -207,6 +244,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await closed;
     },
   };
+}
+
+/** The user a verified client certificate names (CN, groups from O); undefined without one. */
+function certificateUser(req: IncomingMessage): User | undefined {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted || !socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate()?.subject;
+  const cn = subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  if (!name) return undefined;
+  const o = subject.O;
+  return { name, groups: o === undefined ? [] : Array.isArray(o) ? o : [o] };
 }
 
 function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticate"]): User {

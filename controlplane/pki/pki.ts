@@ -92,7 +92,8 @@ export async function ensureCa(dir: string, name = "kctl-ca"): Promise<KeyPair> 
 export interface CertificateSubject {
   commonName: string;
   hosts?: string[];
-  organization?: string;
+  /** One or more O entries (Kubernetes reads each as a group). */
+  organization?: string | readonly string[];
   client?: boolean;
 }
 
@@ -139,7 +140,10 @@ export async function csrPublicKeyHash(csrPem: string): Promise<string> {
  * so a requester gets only the identity the caller decided to give it.
  */
 export async function signCsr(ca: KeyPair, csrPem: string, opts: CertificateSubject): Promise<string> {
-  const subject = `/CN=${opts.commonName}${opts.organization ? `/O=${opts.organization}` : ""}`;
+  const orgs = typeof opts.organization === "string" ? [opts.organization] : (opts.organization ?? []);
+  // openssl's -subj takes `/` as a separator and `\` as its escape: escape both in names.
+  const esc = (v: string) => v.replace(/[\\/]/g, (ch) => `\\${ch}`);
+  const subject = `/CN=${esc(opts.commonName)}${orgs.map((o) => `/O=${esc(o)}`).join("")}`;
   const san = (opts.hosts ?? []).map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
   const ext = [
     "basicConstraints=critical,CA:FALSE",
