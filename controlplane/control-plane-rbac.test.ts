@@ -175,6 +175,22 @@ describe("authentication and RBAC on a real control plane", () => {
     );
   });
 
+  it("answers /readyz?verbose and /livez without credentials, after asking etcd", async () => {
+    for (const path of ["/readyz?verbose", "/livez?verbose"]) {
+      const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        request(`${cp.apiUrl}${path}`, { ca: cp.caPem }, (r) => {
+          let text = "";
+          r.on("data", (d: Buffer) => (text += d.toString()));
+          r.on("end", () => resolve({ status: r.statusCode ?? 0, text }));
+        })
+          .on("error", reject)
+          .end();
+      });
+      expect(res.status).toBe(200);
+      expect(res.text).toContain("[+]etcd ok\n");
+    }
+  });
+
   it("refuses a certificate another CA signed, even one naming system:masters", async () => {
     const rogue = await ensureCa(join(dir, "rogue"), "rogue");
     const forged = await issueCertificate(rogue, {

@@ -253,6 +253,8 @@ async function start(
       }),
     },
     authorize: rbacAuthorizer(rbac),
+    // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
+    healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: podStreamHandlers(registry, tunnels),
   });

@@ -23,6 +23,7 @@ import {
   resourceAttributes,
 } from "./authorization.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
+import { type HealthCheck, serveHealth } from "./health.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
 import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
 import { parsePath, type Route } from "./request-path.js";
@@ -69,6 +70,8 @@ export interface ApiServerOptions {
    * wording when not. Members of `system:masters` skip it. When omitted, every user may do anything.
    */
   authorize?: Authorizer;
+  /** Named checks `/healthz`, `/readyz` and `/livez` run (etcd, for the control plane). */
+  healthChecks?: Readonly<Record<string, HealthCheck>>;
 }
 
 export interface User {
@@ -201,6 +204,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         metricsRegistry,
         version: opts.version ?? defaultVersion,
         host: req.headers.host ?? host,
+        healthChecks: opts.healthChecks ?? {},
+        verbose: url.searchParams.has("verbose"),
         extraSubresources: Object.keys(opts.subresourceHandlers ?? {}),
       });
     } catch (err) {
@@ -286,7 +291,14 @@ async function serveNonResource(
   route: Exclude<Route, { kind: "resource" }>,
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: { metricsRegistry: MetricsRegistry; version: VersionInfo; host: string; extraSubresources: string[] },
+  ctx: {
+    metricsRegistry: MetricsRegistry;
+    version: VersionInfo;
+    host: string;
+    extraSubresources: string[];
+    healthChecks: Readonly<Record<string, HealthCheck>>;
+    verbose: boolean;
+  },
 ): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     throw new ApiError("MethodNotAllowed", `the method ${req.method} is not supported on ${req.url}`);
@@ -295,9 +307,7 @@ async function serveNonResource(
     case "healthz":
     case "readyz":
     case "livez":
-      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
-      res.end("ok");
-      return;
+      return serveHealth(res, route.kind, ctx.healthChecks, ctx.verbose);
     case "metrics":
       res.writeHead(200, { "Content-Type": ctx.metricsRegistry.contentType });
       res.end(await ctx.metricsRegistry.metrics());
