@@ -10,13 +10,22 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
-import type { Secret } from "../proto/gen/api.js";
+import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding, Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
+import { accessReviewRoutes } from "./apiserver/access-review.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
-import { authenticateBootstrapToken, createBootstrapToken } from "./bootstrap/bootstrap-tokens.js";
-import { joinRoutes } from "./bootstrap/join-endpoint.js";
+import { type RbacListers, rbacAuthorizer, rulesFor } from "./apiserver/rbac-authorizer.js";
+import {
+  authenticateBootstrapToken,
+  createBootstrapToken,
+  signingTokens,
+  spendBootstrapTokenUse,
+} from "./bootstrap/bootstrap-tokens.js";
+import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
+import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
+import { authenticateUserToken } from "./bootstrap/user-tokens.js";
 import {
   type LeaderElectionOptions,
   type LeaderElector,
@@ -29,6 +38,7 @@ import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
 import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
+import { recordedNodeKey } from "./nodeservice/node-key.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
@@ -99,7 +109,19 @@ async function ensureAdminToken(pkiDir: string): Promise<string> {
   }
 }
 
-/** The admin token, or else a bootstrap token known to the Secrets cache. */
+/** The informers RBAC decisions read. */
+function rbacListers(informers: InformerFactory): RbacListers {
+  const lister = <T>(kind: string) =>
+    informers.informer(resourceForKind("rbac.authorization.k8s.io/v1", kind)!).lister as unknown as Lister<T>;
+  return {
+    roles: lister<Role>("Role"),
+    clusterRoles: lister<ClusterRole>("ClusterRole"),
+    roleBindings: lister<RoleBinding>("RoleBinding"),
+    clusterRoleBindings: lister<ClusterRoleBinding>("ClusterRoleBinding"),
+  };
+}
+
+/** The admin token, or else a bootstrap or user token known to the Secrets cache. */
 function authenticator(
   adminToken: string,
   secrets: Lister<Secret & KubeObject>,
@@ -109,7 +131,7 @@ function authenticator(
     const got = Buffer.from(token);
     if (got.length === want.length && timingSafeEqual(got, want))
       return { name: "admin", groups: ["system:masters"] };
-    return authenticateBootstrapToken(secrets, token);
+    return authenticateBootstrapToken(secrets, token) ?? authenticateUserToken(secrets, token);
   };
 }
 
@@ -186,7 +208,9 @@ async function start(
     for (const d of Object.values(watchable)) d.close();
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
+  const rbac = rbacListers(informers);
   informers.start();
+  await reconcileDefaultRbac(registry);
   await informers.waitForSync();
   if (opts.bootstrapToken) {
     const token = opts.bootstrapToken;
@@ -206,10 +230,33 @@ async function start(
     registry,
     host: listenHost,
     port: opts.port ?? 6443,
-    tls: { cert: serving.certPem, key: serving.keyPem },
+    tls: { cert: serving.certPem, key: serving.keyPem, clientCa: ca.certPem },
     authenticate: authenticator(adminToken, secrets.lister),
     metrics,
-    extraRoutes: joinRoutes({ ca, nodeServiceAddress: () => nodeServiceAddress }),
+    extraRoutes: {
+      ...accessReviewRoutes({
+        authorize: rbacAuthorizer(rbac),
+        rules: (user, groups, namespace) => rulesFor(rbac, user, groups, namespace),
+      }),
+      ...joinRoutes({
+        ca,
+        nodeServiceAddress: () => nodeServiceAddress,
+        signingTokens: () => signingTokens(secrets.lister),
+        nodeKey: (name) =>
+          registry.get(resourceForKind("v1", "Node")!, undefined, name).then(
+            (node) => recordedNodeKey(node) ?? null,
+            (err: unknown) => {
+              if (isApiError(err, "NotFound")) return undefined;
+              throw err;
+            },
+          ),
+        spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
+      }),
+    },
+    authorize: rbacAuthorizer(rbac),
+    // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
+    healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
+    anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: podStreamHandlers(registry, tunnels),
     upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
   });

@@ -140,7 +140,7 @@ describe("kctl up + apply/get/delete", () => {
     expect(res.code).toBe(0);
     const token = /^([a-z0-9]{6})\.[a-z0-9]{16}$/m.exec(res.stdout);
     expect(token).not.toBeNull();
-    expect(res.stdout).toMatch(/kctl join https:\/\/\S+ --token \S+ --ca-cert-hash sha256:[0-9a-f]{64}/);
+    expect(res.stdout).toMatch(/KCTL_TOKEN=\S+ kctl join https:\/\/\S+ --ca-cert-hash sha256:[0-9a-f]{64}/);
     expect((await run("token", "list")).stdout).toContain(token![1]);
     const bad = await run("token", "create", "--ttl", "soon");
     expect(bad.code).not.toBe(0);

@@ -6,6 +6,7 @@
  */
 export type { VersionInfo } from "./discovery.js";
 export {
+  type AnonymousRouteHandler,
   type ApiServer,
   type ApiServerOptions,
   bootstrapGroup,

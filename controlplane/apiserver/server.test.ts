@@ -197,7 +197,11 @@ describe("apiserver over HTTP with a real etcd", () => {
     expect((await api("GET", "/api")).body).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
     const groups = (await api("GET", "/apis")).body;
     expect(groups.kind).toBe("APIGroupList");
-    expect(groups.groups.map((g: { name: string }) => g.name)).toEqual(["apps", "coordination.k8s.io"]);
+    expect(groups.groups.map((g: { name: string }) => g.name)).toEqual([
+      "apps",
+      "coordination.k8s.io",
+      "rbac.authorization.k8s.io",
+    ]);
     expect(groups.groups[0].preferredVersion).toEqual({ groupVersion: "apps/v1", version: "v1" });
     const core = await api("GET", "/api/v1");
     expect(core.contentType).toBe("application/json");

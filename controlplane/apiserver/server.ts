@@ -12,11 +12,19 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import { type Registry as MetricsRegistry, register } from "prom-client";
 import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
+import {
+  type Authorizer,
+  authorizeRequest,
+  nonResourceAttributes,
+  resourceAttributes,
+} from "./authorization.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
+import { type HealthCheck, serveHealth } from "./health.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
 import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
 import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
@@ -32,8 +40,11 @@ export interface ApiServerOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** PEM strings; serves HTTPS when given, plain HTTP otherwise. */
-  tls?: { cert: string; key: string };
+  /**
+   * PEM strings; serves HTTPS when given, plain HTTP otherwise. With `clientCa`, a client
+   * certificate that CA signed authenticates its holder: user = CN, groups = O (as upstream).
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
   /** Maps a bearer token to a user, or undefined when the token is not valid. */
   authenticate(token: string): User | undefined;
   /** What /version reports. */
@@ -58,6 +69,18 @@ export interface ApiServerOptions {
    * get the authenticated user and decide what it may do.
    */
   extraRoutes?: Record<string, ExtraRouteHandler>;
+  /**
+   * Endpoints served without credentials, by exact path (cluster-info, which a joining node reads
+   * before it trusts the server with its token). A token, if sent, is not even looked at.
+   */
+  anonymousRoutes?: Record<string, AnonymousRouteHandler>;
+  /**
+   * Decides, after authentication, whether the user may make the request (RBAC); 403 in upstream's
+   * wording when not. Members of `system:masters` skip it. When omitted, every user may do anything.
+   */
+  authorize?: Authorizer;
+  /** Named checks `/healthz`, `/readyz` and `/livez` run (etcd, for the control plane). */
+  healthChecks?: Readonly<Record<string, HealthCheck>>;
 }
 
 export interface User {
@@ -70,6 +93,8 @@ export interface User {
 export const bootstrapGroup = "system:bootstrappers";
 
 export type ExtraRouteHandler = (req: IncomingMessage, res: ServerResponse, user: User) => Promise<void>;
+
+export type AnonymousRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export type StreamingSubresource = "log" | "exec";
 
@@ -122,8 +147,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     let longRunning = false;
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
+      const anonymous = opts.anonymousRoutes?.[url.pathname];
+      if (anonymous) {
+        await anonymous(req, res);
+        return;
+      }
       const first = url.pathname.split("/")[1] ?? "";
-      const user = publicPaths.has(first) ? undefined : authenticate(req, opts.authenticate);
+      const user = publicPaths.has(first)
+        ? undefined
+        : (certificateUser(req) ?? authenticate(req, opts.authenticate));
       const extra = opts.extraRoutes?.[url.pathname];
       if (extra && user) {
         await extra(req, res, user);
@@ -133,6 +165,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
       }
       const route = parsePath(url.pathname);
+      if (opts.authorize && user) {
+        const method = req.method ?? "GET";
+        const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
+        authorizeRequest(
+          opts.authorize,
+          route.kind === "resource"
+            ? resourceAttributes(user, route.route, method, watch, url.pathname)
+            : nonResourceAttributes(user, method, url.pathname),
+        );
+      }
       if (route.kind === "resource") {
         const r = route.route;
         labels.resource = r.info.group ? `${r.info.plural}.${r.info.group}` : r.info.plural;
@@ -172,6 +214,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         metricsRegistry,
         version: opts.version ?? defaultVersion,
         host: req.headers.host ?? host,
+        healthChecks: opts.healthChecks ?? {},
+        verbose: url.searchParams.has("verbose"),
         extraSubresources: Object.keys(opts.subresourceHandlers ?? {}),
         openApi,
       });
@@ -185,18 +229,32 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 
   const server: Server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+    ? createHttpsServer(
+        {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          // Ask for a certificate but let clients without one in: they may bring a token instead.
+          ...(opts.tls.clientCa
+            ? { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: false }
+            : {}),
+        },
+        handler,
+      )
     : createHttpServer(handler);
   // Upgraded sockets leave the HTTP server's bookkeeping, so close() ends them here.
   const upgraded = new Set<Duplex>();
   server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => {
     upgraded.add(socket);
     socket.on("close", () => upgraded.delete(socket));
-    void serveUpgrade(req, socket, head, opts.upgradeHandlers ?? {}, (r) => {
-      const user = authenticate(r, opts.authenticate);
+    void serveUpgrade(req, socket, head, opts.upgradeHandlers ?? {}, (r, route, path) => {
+      const user = certificateUser(r) ?? authenticate(r, opts.authenticate);
       if (user.groups?.includes(bootstrapGroup)) {
         throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
       }
+      // An exec over WebSocket arrives as a GET; it runs a command, so it needs what kubectl's
+      // POST needs: create on pods/exec.
+      if (opts.authorize)
+        authorizeRequest(opts.authorize, resourceAttributes(user, route, "POST", false, path));
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -219,6 +277,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await closed;
     },
   };
+}
+
+/** The user a verified client certificate names (CN, groups from O); undefined without one. */
+function certificateUser(req: IncomingMessage): User | undefined {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted || !socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate()?.subject;
+  const cn = subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  if (!name) return undefined;
+  const o = subject.O;
+  return { name, groups: o === undefined ? [] : Array.isArray(o) ? o : [o] };
 }
 
 function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticate"]): User {
@@ -255,6 +325,8 @@ async function serveNonResource(
     host: string;
     extraSubresources: string[];
     openApi: OpenApiDocuments;
+    healthChecks: Readonly<Record<string, HealthCheck>>;
+    verbose: boolean;
   },
 ): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -264,9 +336,7 @@ async function serveNonResource(
     case "healthz":
     case "readyz":
     case "livez":
-      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
-      res.end("ok");
-      return;
+      return serveHealth(res, route.kind, ctx.healthChecks, ctx.verbose);
     case "metrics":
       res.writeHead(200, { "Content-Type": ctx.metricsRegistry.contentType });
       res.end(await ctx.metricsRegistry.metrics());

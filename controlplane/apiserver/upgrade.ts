@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
 import { toApiError } from "./http-io.js";
-import { parsePath } from "./request-path.js";
+import { parsePath, type ResourceRoute } from "./request-path.js";
 
 export interface UpgradeTarget {
   info: ResourceInfo;
@@ -26,15 +26,18 @@ export type UpgradeHandler = (
   target: UpgradeTarget,
 ) => Promise<void>;
 
+/**
+ * Serves an upgrade request. `admit` authenticates the caller and authorizes the route (it throws
+ * to refuse), as the request pipeline does for every other request: an upgrade is no way around it.
+ */
 export async function serveUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
   handlers: Partial<Record<string, UpgradeHandler>>,
-  authenticate: (req: IncomingMessage) => void,
+  admit: (req: IncomingMessage, route: ResourceRoute, path: string) => void,
 ): Promise<void> {
   try {
-    authenticate(req);
     const url = new URL(req.url ?? "/", "http://apiserver");
     const route = parsePath(url.pathname);
     const r = route.kind === "resource" ? route.route : undefined;
@@ -42,6 +45,7 @@ export async function serveUpgrade(
     if (!r || !handler) {
       throw new ApiError("NotFound", `the server does not upgrade connections on ${url.pathname}`);
     }
+    admit(req, r, url.pathname);
     await handler(req, socket, head, {
       info: r.info,
       namespace: r.namespace,

@@ -2,15 +2,17 @@
  * Bootstrap tokens, as in Kubernetes (kubeadm): `abcdef.0123456789abcdef`, stored as a Secret
  * `kube-system/bootstrap-token-<id>` of type `bootstrap.kubernetes.io/token` with an expiration. A
  * new node presents one to join; it authenticates as `system:bootstrap:<id>` in the group
- * `system:bootstrappers`, which may call only the join endpoint.
+ * `system:bootstrappers`, which may call only the join endpoint. Every token expires; it may also
+ * carry a number of uses left (`uses-remaining`), one spent per node joined. Tokens marked for
+ * signing (`usage-bootstrap-signing`) sign the anonymous cluster-info document (see jws.ts).
  */
 import { randomInt, timingSafeEqual } from "node:crypto";
 import type { Secret } from "../../proto/gen/api.js";
-import { ApiError } from "../api/errors.js";
+import { ApiError, isApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { bootstrapGroup, type User } from "../apiserver/index.js";
-import type { Lister } from "../client/index.js";
+import type { DeepReadonly, Lister } from "../client/index.js";
 import type { Registry } from "../registry/index.js";
 import { rfc3339 } from "../util/time.js";
 
@@ -28,15 +30,27 @@ export function generateBootstrapToken(): string {
   return `${pick(6)}.${pick(16)}`;
 }
 
+const usesRemainingKey = "uses-remaining";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();
 
 export interface BootstrapTokenOptions {
   token: string;
-  /** 0: no expiry. */
+  /** How long the token works; at least 1 (a token that never expires is refused). */
   ttlSeconds: number;
+  /** How many nodes may join with it; unlimited (until it expires) when omitted. */
+  maxUses?: number;
   description?: string;
   now?: number;
+}
+
+/** The stored fields of a bootstrap token, decoded, for listing. */
+export interface BootstrapTokenInfo {
+  id: string;
+  expiration: string;
+  /** Undefined: unlimited. */
+  usesRemaining: number | undefined;
+  description: string;
 }
 
 /** The Secret that records `token`; throws BadRequest when the token is not in the kubeadm format. */
@@ -47,14 +61,23 @@ export function bootstrapTokenSecret(opts: BootstrapTokenOptions): Secret & Kube
       "BadRequest",
       `bootstrap token "${opts.token}" must look like abcdef.0123456789abcdef`,
     );
+  if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds <= 0) {
+    throw new ApiError(
+      "BadRequest",
+      `ttl: ${opts.ttlSeconds}: a bootstrap token must expire (give a positive duration)`,
+    );
+  }
+  if (opts.maxUses !== undefined && (!Number.isInteger(opts.maxUses) || opts.maxUses <= 0)) {
+    throw new ApiError("BadRequest", `maxUses: ${opts.maxUses}: want a positive whole number`);
+  }
   const data: Record<string, string> = {
     "token-id": b64(m[1]!),
     "token-secret": b64(m[2]!),
     "usage-bootstrap-authentication": b64("true"),
+    "usage-bootstrap-signing": b64("true"),
+    expiration: b64(rfc3339((opts.now ?? Date.now()) + opts.ttlSeconds * 1000)),
   };
-  if (opts.ttlSeconds > 0) {
-    data.expiration = b64(rfc3339((opts.now ?? Date.now()) + opts.ttlSeconds * 1000));
-  }
+  if (opts.maxUses !== undefined) data[usesRemainingKey] = b64(String(opts.maxUses));
   if (opts.description) data.description = b64(opts.description);
   return {
     apiVersion: "v1",
@@ -93,7 +116,74 @@ export function authenticateBootstrapToken(
   const got = Buffer.from(m[2]!);
   if (want.length !== got.length || !timingSafeEqual(want, got)) return undefined;
   if (unb64(secret.data?.["usage-bootstrap-authentication"]) !== "true") return undefined;
-  const expiration = unb64(secret.data?.expiration);
-  if (expiration && Date.parse(expiration) <= now) return undefined;
-  return { name: `system:bootstrap:${m[1]}`, groups: [bootstrapGroup] };
+  if (!live(secret, now)) return undefined;
+  return { name: `${bootstrapUserPrefix}${m[1]}`, groups: [bootstrapGroup] };
+}
+
+export const bootstrapUserPrefix = "system:bootstrap:";
+
+/** Neither expired nor used up. A token without an expiration (made before they were required) counts as expired. */
+function live(secret: DeepReadonly<Secret>, now: number): boolean {
+  const expiration = Date.parse(unb64(secret.data?.expiration));
+  const uses = secret.data?.[usesRemainingKey];
+  return expiration > now && (uses === undefined || Number(unb64(uses)) > 0);
+}
+
+/** The id and secret of every live token that may sign cluster-info. */
+export function signingTokens(
+  lister: Lister<Secret & KubeObject>,
+  now: number = Date.now(),
+): { id: string; secret: string }[] {
+  return lister
+    .list()
+    .filter(
+      (s) =>
+        s.metadata.namespace === "kube-system" &&
+        s.type === bootstrapTokenType &&
+        unb64(s.data?.["usage-bootstrap-signing"]) === "true" &&
+        live(s, now),
+    )
+    .map((s) => ({ id: unb64(s.data?.["token-id"]), secret: unb64(s.data?.["token-secret"]) }))
+    .filter((t) => tokenPattern.test(`${t.id}.${t.secret}`));
+}
+
+/**
+ * Spends one use of the token a bootstrap user authenticated with, when the token counts its
+ * uses. Throws Forbidden when none is left (two joins racing for the last use: one wins, by the
+ * Secret's resourceVersion).
+ */
+export async function spendBootstrapTokenUse(registry: Registry, user: User): Promise<void> {
+  if (!user.name.startsWith(bootstrapUserPrefix)) return;
+  const name = `bootstrap-token-${user.name.slice(bootstrapUserPrefix.length)}`;
+  for (;;) {
+    const secret = (await registry.get(secrets, "kube-system", name)) as Secret & KubeObject;
+    const uses = secret.data?.[usesRemainingKey];
+    if (uses === undefined) return;
+    const left = Number(unb64(uses));
+    if (!(left > 0)) throw new ApiError("Forbidden", `bootstrap token "${name.slice(16)}" has no uses left`);
+    try {
+      await registry.update(secrets, "kube-system", name, {
+        ...secret,
+        data: { ...secret.data, [usesRemainingKey]: b64(String(left - 1)) },
+      });
+      return;
+    } catch (err) {
+      if (!isApiError(err, "Conflict")) throw err;
+    }
+  }
+}
+
+/** The decoded fields of each bootstrap token Secret among `items`. */
+export function describeBootstrapTokens(items: readonly unknown[]): BootstrapTokenInfo[] {
+  return (items as (Secret & KubeObject)[])
+    .filter((s) => s.type === bootstrapTokenType)
+    .map((s) => {
+      const uses = s.data?.[usesRemainingKey];
+      return {
+        id: unb64(s.data?.["token-id"]),
+        expiration: unb64(s.data?.expiration),
+        usesRemaining: uses === undefined ? undefined : Number(unb64(uses)),
+        description: unb64(s.data?.description),
+      };
+    });
 }

@@ -1,31 +1,78 @@
 /**
  * The two endpoints a new node uses to join, outside the Kubernetes API:
- * - `GET /apis/kctl.io/v1/cluster-info` (any authenticated caller, including a bootstrap token):
- *   the cluster CA, which the node checks against the hash it was given (`--ca-cert-hash`), and
- *   the NodeService address.
- * - `POST /apis/kctl.io/v1/join` `{nodeName, csr}`: signs the node's CSR as
- *   `CN=system:node:<nodeName>, O=system:nodes`. The subject comes from here, never from the CSR,
- *   so a token grants exactly one node identity per call and the node's key never leaves it.
+ * - `GET /apis/kctl.io/v1/cluster-info`, served without credentials, as kubeadm's
+ *   `kube-public/cluster-info` ConfigMap: `data.kubeconfig` (a kubeconfig naming the cluster CA)
+ *   and, per live bootstrap token, `data["jws-kubeconfig-<id>"]`, the kubeconfig signed with that
+ *   token (jws.ts). The joiner checks the signature with its token and the CA against the hash it
+ *   was given before it sends the token anywhere, so a man in the middle learns nothing.
+ * - `POST /apis/kctl.io/v1/join` `{nodeName, csr}` (a bootstrap token or an admin): signs the
+ *   node's CSR as `CN=system:node:<nodeName>, O=system:nodes`. The subject comes from here, never
+ *   from the CSR, so a token grants exactly one node identity per call and the node's key never
+ *   leaves it. A name some Node holds is signed only for a CSR made with that Node's key (see
+ *   nodeservice/node-key.ts). Each join spends one use of a counted token.
  */
 import { createHash, X509Certificate } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { ApiError } from "../api/errors.js";
 import { dns1123SubdomainErrors } from "../api/labels.js";
 import { sendJson } from "../apiserver/http-io.js";
-import type { ExtraRouteHandler } from "../apiserver/index.js";
+import type { AnonymousRouteHandler, ExtraRouteHandler, User } from "../apiserver/index.js";
 import { nodesGroup, nodeUserPrefix } from "../nodeservice/node-identity.js";
-import { type KeyPair, signCsr } from "../pki/pki.js";
+import { csrPublicKeyHash, type KeyPair, signCsr } from "../pki/pki.js";
+import { detachedJws } from "./jws.js";
 
 export const clusterInfoPath = "/apis/kctl.io/v1/cluster-info";
 export const joinPath = "/apis/kctl.io/v1/join";
 
-export interface ClusterInfo {
-  caPem: string;
-  nodeServiceAddress: string;
+/** The body of cluster-info: a ConfigMap, as kubeadm publishes it. */
+export interface ClusterInfoConfigMap {
+  apiVersion: "v1";
+  kind: "ConfigMap";
+  metadata: { name: "cluster-info"; namespace: "kube-public" };
+  data: Record<string, string>;
 }
 
-export interface JoinResponse extends ClusterInfo {
+export const jwsKeyPrefix = "jws-kubeconfig-";
+
+export interface JoinResponse {
+  caPem: string;
+  nodeServiceAddress: string;
   certificatePem: string;
+}
+
+/** The kubeconfig cluster-info publishes: the server as the joiner reached it, and the CA. */
+export function clusterInfoKubeconfig(server: string, caPem: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      { name: "", cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } },
+    ],
+    contexts: [],
+    users: [],
+  });
+}
+
+/** The CA in a cluster-info kubeconfig; throws a plain Error naming what is missing. */
+export function caFromClusterInfoKubeconfig(kubeconfig: string): string {
+  const parsed = JSON.parse(kubeconfig) as {
+    clusters?: { cluster?: { "certificate-authority-data"?: string } }[];
+  };
+  const data = parsed.clusters?.[0]?.cluster?.["certificate-authority-data"];
+  if (!data) throw new Error("kubeconfig has no clusters[0].cluster.certificate-authority-data");
+  return Buffer.from(data, "base64").toString();
+}
+
+/** How the join endpoint learns who holds a node's name. */
+export interface JoinDeps {
+  ca: KeyPair;
+  nodeServiceAddress: () => string;
+  /** The live tokens that sign cluster-info. */
+  signingTokens: () => { id: string; secret: string }[];
+  /** The key hash a Node records; `null` when the Node records none, undefined when there is no such Node. */
+  nodeKey: (nodeName: string) => Promise<string | null | undefined>;
+  /** Spends one use of the caller's token; throws Forbidden when none is left. */
+  spendTokenUse: (user: User) => Promise<void>;
 }
 
 /** `sha256:<hex>` of the CA's public key (SubjectPublicKeyInfo), the form kubeadm prints. */
@@ -49,18 +96,43 @@ async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknow
   }
 }
 
-export function joinRoutes(opts: {
-  ca: KeyPair;
-  nodeServiceAddress: () => string;
-}): Record<string, ExtraRouteHandler> {
+/** cluster-info, for the apiserver's routes served without credentials. */
+export function clusterInfoRoute(
+  opts: Pick<JoinDeps, "ca" | "signingTokens">,
+): Record<string, AnonymousRouteHandler> {
   return {
     [clusterInfoPath]: async (req, res) => {
       if (req.method !== "GET")
         throw new ApiError("MethodNotAllowed", `${req.method} is not allowed on ${clusterInfoPath}`);
-      const info: ClusterInfo = { caPem: opts.ca.certPem, nodeServiceAddress: opts.nodeServiceAddress() };
-      sendJson(res, 200, info);
+      const kubeconfig = clusterInfoKubeconfig(`https://${req.headers.host ?? ""}`, opts.ca.certPem);
+      const data: Record<string, string> = { kubeconfig };
+      for (const t of opts.signingTokens())
+        data[`${jwsKeyPrefix}${t.id}`] = detachedJws(kubeconfig, t.id, t.secret);
+      const body: ClusterInfoConfigMap = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "cluster-info", namespace: "kube-public" },
+        data,
+      };
+      sendJson(res, 200, body);
     },
-    [joinPath]: async (req, res) => {
+  };
+}
+
+/** Throws Forbidden unless a CSR with key `csrKey` may take `nodeName`. */
+async function checkNameFree(deps: JoinDeps, nodeName: string, csrKey: string): Promise<void> {
+  const held = await deps.nodeKey(nodeName);
+  if (held === undefined || held === csrKey) return;
+  throw new ApiError(
+    "Forbidden",
+    `node "${nodeName}" exists; only its current key may join under that name ` +
+      "(make the CSR with the node's key, or delete the Node to free the name)",
+  );
+}
+
+export function joinRoutes(opts: JoinDeps): Record<string, ExtraRouteHandler> {
+  return {
+    [joinPath]: async (req, res, user) => {
       if (req.method !== "POST")
         throw new ApiError("MethodNotAllowed", `${req.method} is not allowed on ${joinPath}`);
       const body = (await readJson(req)) as { nodeName?: unknown; csr?: unknown } | null;
@@ -72,6 +144,11 @@ export function joinRoutes(opts: {
       if (typeof csr !== "string" || !csr.includes("BEGIN CERTIFICATE REQUEST")) {
         throw new ApiError("BadRequest", "csr must be a PEM certificate signing request");
       }
+      const csrKey = await csrPublicKeyHash(csr).catch((err: Error) => {
+        throw new ApiError("BadRequest", `csr: ${err.message}`);
+      });
+      await checkNameFree(opts, nodeName, csrKey);
+      await opts.spendTokenUse(user);
       const certificatePem = await signCsr(opts.ca, csr, {
         commonName: `${nodeUserPrefix}${nodeName}`,
         organization: nodesGroup,

@@ -1,29 +1,63 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:https";
+import { createServer, request, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { joinCluster } from "../../node-agent/agent/join.js";
 import { NodeClient } from "../../node-agent/agent/node-client.js";
 import { type ControlPlane, startControlPlane } from "../control-plane.js";
-import { caCertHash } from "./join-endpoint.js";
+import { ensureCa, ensureServingCert, issueCertificate } from "../pki/pki.js";
+import { bootstrapTokenSecret } from "./bootstrap-tokens.js";
+import { caCertHash, clusterInfoKubeconfig, clusterInfoPath, jwsKeyPrefix } from "./join-endpoint.js";
+import { detachedJws } from "./jws.js";
 
 const token = "abcdef.0123456789abcdef";
 
-function get(url: string, bearer: string, ca: string): Promise<number> {
+interface Reply {
+  status: number;
+  body: string;
+}
+
+function send(
+  url: string,
+  opts: { bearer?: string; ca?: string; method?: string; body?: unknown },
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    request(url, { headers: { authorization: `Bearer ${bearer}` }, ca }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    })
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    request(
+      url,
+      {
+        method: opts.method ?? "GET",
+        headers: {
+          ...(opts.bearer ? { authorization: `Bearer ${opts.bearer}` } : {}),
+          ...(payload ? { "content-type": "application/json" } : {}),
+        },
+        ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    )
       .on("error", reject)
-      .end();
+      .end(payload);
   });
 }
+
+const get = async (url: string, bearer: string, ca: string) => (await send(url, { bearer, ca })).status;
 
 describe("joining a node with a bootstrap token", () => {
   let dir: string;
   let cp: ControlPlane;
+  const clients: NodeClient[] = [];
+  const nodeClient = (creds: { caPem: string; certPem: string; keyPem: string }) => {
+    const c = new NodeClient({ address: cp.nodeServiceAddress, ...creds });
+    clients.push(c);
+    return c;
+  };
+
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "kctl-join-"));
     cp = await startControlPlane({
@@ -35,6 +69,7 @@ describe("joining a node with a bootstrap token", () => {
     });
   });
   afterAll(async () => {
+    for (const c of clients) c.close();
     await cp?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -47,27 +82,35 @@ describe("joining a node with a bootstrap token", () => {
       caCertHash: caCertHash(cp.caPem),
     });
     expect(creds.caPem).toBe(cp.caPem);
-    const client = new NodeClient({
-      address: creds.nodeServiceAddress,
-      caPem: creds.caPem,
-      certPem: creds.certPem,
-      keyPem: creds.keyPem,
+    const res = await nodeClient(creds).call("Register", {
+      nodeName: "worker-1",
+      capacity: { cpu: "1", memory: "1Gi", pods: "10" },
     });
-    try {
-      const res = await client.call("Register", {
-        nodeName: "worker-1",
-        capacity: { cpu: "1", memory: "1Gi", pods: "10" },
-      });
-      expect(res.podCIDR).toMatch(/^10\.244\.\d+\.0\/24$/);
-    } finally {
-      client.close();
-    }
+    expect(res.podCIDR).toMatch(/^10\.244\.\d+\.0\/24$/);
+  });
+
+  it("serves cluster-info without credentials, signed with each live token as kubeadm does", async () => {
+    const res = await send(`${cp.apiUrl}${clusterInfoPath}`, { ca: cp.caPem });
+    expect(res.status).toBe(200);
+    const info = JSON.parse(res.body) as { data: Record<string, string> };
+    expect(info.data[`${jwsKeyPrefix}abcdef`]).toBe(
+      detachedJws(info.data.kubeconfig!, "abcdef", "0123456789abcdef"),
+    );
+    expect(JSON.stringify(info)).not.toContain("0123456789abcdef");
   });
 
   it("refuses a wrong CA hash, an unknown token, and any API use by a bootstrap token", async () => {
     await expect(
       joinCluster({ server: cp.apiUrl, token, nodeName: "w2", caCertHash: `sha256:${"0".repeat(64)}` }),
     ).rejects.toThrow(/refusing to join/);
+    await expect(
+      joinCluster({
+        server: cp.apiUrl,
+        token: "zzzzzz.zzzzzzzzzzzzzzzz",
+        nodeName: "w2",
+        caCertHash: caCertHash(cp.caPem),
+      }),
+    ).rejects.toThrow(/not signed with token "zzzzzz"/);
     await expect(
       joinCluster({ server: cp.apiUrl, token: "zzzzzz.zzzzzzzzzzzzzzzz", nodeName: "w2", caPem: cp.caPem }),
     ).rejects.toThrow(/HTTP 401/);
@@ -76,5 +119,149 @@ describe("joining a node with a bootstrap token", () => {
     ).rejects.toThrow(/nodeName/);
     expect(await get(`${cp.apiUrl}/api/v1/pods`, token, cp.caPem)).toBe(403);
     expect(await get(`${cp.apiUrl}/api/v1/pods`, cp.adminToken, cp.caPem)).toBe(200);
+  });
+
+  it("spends a counted token: a one-use token joins one node, then no more", async () => {
+    const once = "onceid.0123456789abcdef";
+    const created = await send(`${cp.apiUrl}/api/v1/namespaces/kube-system/secrets`, {
+      method: "POST",
+      bearer: cp.adminToken,
+      ca: cp.caPem,
+      body: bootstrapTokenSecret({ token: once, ttlSeconds: 600, maxUses: 1 }),
+    });
+    expect(created.status).toBe(201);
+    let joined = false;
+    for (let i = 0; i < 100 && !joined; i++) {
+      joined = await joinCluster({
+        server: cp.apiUrl,
+        token: once,
+        nodeName: "once-1",
+        caPem: cp.caPem,
+      }).then(
+        () => true,
+        async () => {
+          await new Promise((r) => setTimeout(r, 20)); // the authenticator's cache has not seen it yet
+          return false;
+        },
+      );
+    }
+    expect(joined).toBe(true);
+    await expect(
+      joinCluster({ server: cp.apiUrl, token: once, nodeName: "once-2", caPem: cp.caPem }),
+    ).rejects.toThrow(/HTTP 40[13]/);
+  });
+
+  describe("an attacker holding a join token", () => {
+    it("cannot join under the name of a node that exists; the node itself may, with its own key", async () => {
+      await expect(
+        joinCluster({ server: cp.apiUrl, token, nodeName: "worker-1", caCertHash: caCertHash(cp.caPem) }),
+      ).rejects.toThrow(/HTTP 403: node "worker-1" exists/);
+      const first = await joinCluster({ server: cp.apiUrl, token, nodeName: "worker-3", caPem: cp.caPem });
+      await nodeClient(first).call("Register", { nodeName: "worker-3", capacity: { cpu: "1" } });
+      const again = await joinCluster({
+        server: cp.apiUrl,
+        token,
+        nodeName: "worker-3",
+        caPem: cp.caPem,
+        keyPem: first.keyPem,
+      });
+      expect(again.certPem).toContain("BEGIN CERTIFICATE");
+    });
+
+    it("cannot use a certificate for an existing node made with another key: no Register, no tunnel", async () => {
+      // What the join endpoint handed out before names were bound to keys.
+      const ca = await ensureCa(join(dir, "pki"));
+      const stolen = await issueCertificate(ca, {
+        commonName: "system:node:worker-1",
+        organization: "system:nodes",
+        client: true,
+      });
+      const attacker = nodeClient({ caPem: cp.caPem, ...stolen });
+      await expect(attacker.call("Register", { nodeName: "worker-1" })).rejects.toMatchObject({
+        reason: "Forbidden",
+      });
+      const tunnel = attacker.tunnel();
+      const outcome = await new Promise<string>((resolve) => {
+        tunnel.on("error", (err: { code?: number }) => resolve(`error ${err.code}`));
+        tunnel.on("data", () => {});
+        setTimeout(() => resolve("attached"), 3_000);
+      });
+      tunnel.cancel();
+      expect(outcome).toBe("error 7");
+    });
+  });
+
+  describe("a man in the middle with another CA", () => {
+    let mitm: Server;
+    let mitmUrl: string;
+    const seen: { headers: Record<string, unknown>; body: string }[] = [];
+    let relayReal = false;
+
+    beforeAll(async () => {
+      const rogueCa = await ensureCa(join(dir, "rogue"), "rogue");
+      const serving = await ensureServingCert(join(dir, "rogue"), rogueCa, {
+        commonName: "kctl-apiserver",
+        hosts: ["127.0.0.1"],
+      });
+      mitm = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+        let body = "";
+        req.on("data", (d: Buffer) => (body += d.toString()));
+        req.on("end", async () => {
+          seen.push({ headers: { ...req.headers }, body });
+          if (req.url === clusterInfoPath && relayReal) {
+            // The genuine document, signature and all, served over the attacker's TLS.
+            const real = await send(`${cp.apiUrl}${clusterInfoPath}`, { ca: cp.caPem });
+            res.writeHead(200, { "content-type": "application/json" }).end(real.body);
+          } else if (req.url === clusterInfoPath) {
+            // A forged document pointing at the attacker's CA, signed with a token guess.
+            const kubeconfig = clusterInfoKubeconfig(mitmUrl, rogueCa.certPem);
+            const data = {
+              kubeconfig,
+              [`${jwsKeyPrefix}abcdef`]: detachedJws(kubeconfig, "abcdef", "guessguessguess0"),
+            };
+            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data }));
+          } else {
+            res.writeHead(201, { "content-type": "application/json" }).end("{}");
+          }
+        });
+      });
+      await new Promise<void>((resolve) => mitm.listen(0, "127.0.0.1", resolve));
+      mitmUrl = `https://127.0.0.1:${(mitm.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      mitm?.closeAllConnections();
+      await new Promise((r) => mitm?.close(r));
+    });
+
+    const leaked = () =>
+      seen.some((r) => JSON.stringify(r.headers).includes(token) || r.body.includes(token));
+
+    it("gets no token from a joiner when it forges cluster-info", async () => {
+      relayReal = false;
+      seen.length = 0;
+      const err = await joinCluster({
+        server: mitmUrl,
+        token,
+        nodeName: "victim",
+        caCertHash: caCertHash(cp.caPem),
+      }).catch((e: Error) => e);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(leaked()).toBe(false);
+      expect(String(err)).toMatch(/bad signature/);
+    });
+
+    it("gets no token from a joiner when it relays the genuine cluster-info", async () => {
+      relayReal = true;
+      seen.length = 0;
+      const err = await joinCluster({
+        server: mitmUrl,
+        token,
+        nodeName: "victim",
+        caCertHash: caCertHash(cp.caPem),
+      }).catch((e: Error) => e);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(leaked()).toBe(false);
+      expect(String(err)).toMatch(/not signed by the cluster CA/);
+    });
   });
 });

@@ -16,6 +16,8 @@ import type { KubeObject } from "../api/object.js";
 import type { ResourceInfo } from "../api/resource-info.js";
 import { Causes } from "../api/validation/field.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "../api/validation/meta.js";
+import { clusterRoleKind } from "./clusterrole.js";
+import { clusterRoleBindingKind } from "./clusterrolebinding.js";
 import { configMapKind } from "./configmap.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
@@ -26,6 +28,8 @@ import { namespaceKind } from "./namespace.js";
 import { nodeKind } from "./node.js";
 import { podKind } from "./pod.js";
 import { replicaSetKind } from "./replicaset.js";
+import { roleKind } from "./role.js";
+import { roleBindingKind } from "./rolebinding.js";
 import { secretKind } from "./secret.js";
 import { serviceKind } from "./service.js";
 
@@ -45,6 +49,10 @@ export const kinds: readonly RegisteredKind[] = [
   replicaSetKind,
   deploymentKind,
   leaseKind,
+  roleKind,
+  clusterRoleKind,
+  roleBindingKind,
+  clusterRoleBindingKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

@@ -34,12 +34,18 @@ describe("NodeService over mTLS with a real etcd", () => {
   let ca: KeyPair;
   const clients: NodeClient[] = [];
 
+  // One certificate per node and signer: a node's name is bound to the key it registered with.
+  const certificates = new Map<string, KeyPair>();
   async function nodeClient(name: string, signer: KeyPair = ca): Promise<NodeClient> {
-    const pair = await issueCertificate(signer, {
-      commonName: `system:node:${name}`,
-      organization: "system:nodes",
-      client: true,
-    });
+    const id = `${name}/${signer.certPem}`;
+    const pair =
+      certificates.get(id) ??
+      (await issueCertificate(signer, {
+        commonName: `system:node:${name}`,
+        organization: "system:nodes",
+        client: true,
+      }));
+    certificates.set(id, pair);
     const c = new NodeClient({
       address: `127.0.0.1:${server.port}`,
       caPem: ca.certPem,
@@ -191,5 +197,170 @@ describe("NodeService over mTLS with a real etcd", () => {
     await until(() => events.some((e) => e.type === "DELETED"));
     await expect(registry.get(pods, "default", "after")).rejects.toMatchObject({ reason: "NotFound" });
     stream.cancel();
+  });
+
+  describe("an attacker holding node n1's certificate", () => {
+    const secrets = resourceForKind("v1", "Secret")!;
+    const configMaps = resourceForKind("v1", "ConfigMap")!;
+    const events = resourceForKind("v1", "Event")!;
+    const object = (kind: string, namespace: string, name: string) => ({
+      apiVersion: "v1",
+      kind,
+      metadata: { name, namespace },
+      data: { k: "dg==" },
+    });
+    const pod = (namespace: string, name: string, nodeName: string, spec: object = {}) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace },
+      spec: { nodeName, containers: [{ name: "c", image: "busybox:1.36" }], ...spec },
+    });
+
+    beforeAll(async () => {
+      await registry.create(secrets, {
+        ...object("Secret", "kube-system", "bootstrap-token-abcdef"),
+        type: "bootstrap.kubernetes.io/token",
+      });
+      await registry.create(secrets, object("Secret", "default", "mine"));
+      await registry.create(secrets, object("Secret", "default", "theirs"));
+      await registry.create(configMaps, { ...object("ConfigMap", "default", "mine-cm"), data: { k: "v" } });
+      // n1 runs a pod in kube-system (as a DaemonSet would) and one in default that uses "mine".
+      await registry.create(pods, pod("kube-system", "proxy-n1", "n1"));
+      await registry.create(
+        pods,
+        pod("default", "uses-mine", "n1", {
+          volumes: [{ name: "v", secret: { secretName: "mine" } }],
+          containers: [
+            { name: "c", image: "busybox:1.36", envFrom: [{ configMapRef: { name: "mine-cm" } }] },
+          ],
+        }),
+      );
+      await registry.create(
+        pods,
+        pod("default", "uses-theirs", "n2", { volumes: [{ name: "v", secret: { secretName: "theirs" } }] }),
+      );
+    });
+
+    it("cannot read a bootstrap-token Secret in kube-system, though it runs a pod there", async () => {
+      const n1 = await nodeClient("n1");
+      await expect(
+        n1.call("GetObject", { kind: "Secret", namespace: "kube-system", name: "bootstrap-token-abcdef" }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
+    it("cannot read a Secret only another node's pod refers to, but reads what its own pods use", async () => {
+      const n1 = await nodeClient("n1");
+      await expect(
+        n1.call("GetObject", { kind: "Secret", namespace: "default", name: "theirs" }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+      const mine = await n1.call("GetObject", { kind: "Secret", namespace: "default", name: "mine" });
+      expect(JSON.parse(mine.objectJson.toString()).metadata.name).toBe("mine");
+      const cm = await n1.call("GetObject", { kind: "ConfigMap", namespace: "default", name: "mine-cm" });
+      expect(JSON.parse(cm.objectJson.toString()).data).toEqual({ k: "v" });
+      await expect(
+        n1.call("GetObject", { kind: "ConfigMap", namespace: "default", name: "mine" }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
+    it("cannot register kubernetes.io/hostname as another node's name", async () => {
+      const n1 = await nodeClient("n1");
+      await expect(
+        n1.call("Register", { nodeName: "n1", labels: { "kubernetes.io/hostname": "n2" } }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+      const node = (await registry.get(nodes, undefined, "n1")) as KubeObject;
+      expect(node.metadata.labels?.["kubernetes.io/hostname"]).toBe("n1");
+    });
+
+    it("cannot give itself node-restriction.kubernetes.io/ or other reserved labels, but may set its own", async () => {
+      const n1 = await nodeClient("n1");
+      for (const label of [
+        "node-restriction.kubernetes.io/trusted",
+        "node-role.kubernetes.io/control-plane",
+      ]) {
+        await expect(n1.call("Register", { nodeName: "n1", labels: { [label]: "" } })).rejects.toMatchObject({
+          reason: "Forbidden",
+        });
+      }
+      await n1.call("Register", {
+        nodeName: "n1",
+        labels: {
+          "topology.kubernetes.io/zone": "a",
+          "node.kubernetes.io/pool": "p",
+          "example.com/gpu": "yes",
+        },
+      });
+      const node = (await registry.get(nodes, undefined, "n1")) as KubeObject;
+      expect(node.metadata.labels).toMatchObject({
+        "topology.kubernetes.io/zone": "a",
+        "example.com/gpu": "yes",
+      });
+      expect(Object.keys(node.metadata.labels ?? {}).some((k) => k.startsWith("node-restriction"))).toBe(
+        false,
+      );
+    });
+
+    it("cannot report a podIP outside its podCIDR (Service traffic follows podIP)", async () => {
+      const n1 = await nodeClient("n1");
+      const target = (await registry.get(pods, "default", "uses-mine")) as KubeObject;
+      for (const status of [
+        { podIP: "10.96.0.10" },
+        { podIP: "10.244.0.7", podIPs: [{ ip: "10.244.1.7" }] },
+      ]) {
+        await expect(
+          n1.call("ReportPodStatus", {
+            namespace: "default",
+            name: "uses-mine",
+            uid: target.metadata.uid,
+            statusJson: Buffer.from(JSON.stringify({ phase: "Running", ...status })),
+          }),
+        ).rejects.toMatchObject({ reason: "Forbidden" });
+      }
+      const stored = (await registry.get(pods, "default", "uses-mine")) as KubeObject & {
+        status?: { podIP?: string };
+      };
+      expect(stored.status?.podIP ?? "").toBe("");
+    });
+
+    it("cannot write the status of another node's pod", async () => {
+      const n1 = await nodeClient("n1");
+      await expect(
+        n1.call("ReportPodStatus", {
+          namespace: "default",
+          name: "uses-theirs",
+          statusJson: Buffer.from(JSON.stringify({ phase: "Failed" })),
+        }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
+    it("cannot record events about another node's pods or another node, only about its own", async () => {
+      const n1 = await nodeClient("n1");
+      const event = (name: string, involvedObject: object, namespace = "default") => ({
+        eventJson: Buffer.from(
+          JSON.stringify({
+            apiVersion: "v1",
+            kind: "Event",
+            metadata: { name, namespace },
+            involvedObject,
+            reason: "Killing",
+            message: "m",
+            type: "Normal",
+          }),
+        ),
+      });
+      await expect(
+        n1.call("RecordEvent", event("e1", { kind: "Pod", namespace: "default", name: "uses-theirs" })),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+      await expect(n1.call("RecordEvent", event("e2", { kind: "Node", name: "n2" }))).rejects.toMatchObject({
+        reason: "Forbidden",
+      });
+      await expect(
+        n1.call(
+          "RecordEvent",
+          event("e3", { kind: "Pod", namespace: "default", name: "uses-mine" }, "kube-system"),
+        ),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+      await n1.call("RecordEvent", event("e4", { kind: "Pod", namespace: "default", name: "uses-mine" }));
+      expect((await registry.get(events, "default", "e4")).metadata.name).toBe("e4");
+    });
   });
 });

@@ -27,11 +27,20 @@ import type {
 } from "../../proto/gen/node.js";
 import { ApiError, isApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
+import { podReferences } from "../api/pod-references.js";
 import { resourceForKind } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
-import { certificateAuthenticator, type NodeAuthenticator, requireSelf } from "./node-identity.js";
+import {
+  type CallWithAuth,
+  certificateAuthenticator,
+  type NodeAuthenticator,
+  nodeUserPrefix,
+  requireSelf,
+} from "./node-identity.js";
+import { checkNodeKey, nodeKeyAnnotation, peerKeyHash } from "./node-key.js";
+import { checkEventSubject, checkNodeLabels, checkPodIps, hostnameLabel } from "./node-restriction.js";
 import { allObjectsKey, type ObjectDispatcher, type Subscriber } from "./object-dispatcher.js";
 import type { PodCidrAllocator } from "./pod-cidr-allocator.js";
 import type { TunnelRegistry } from "./tunnels.js";
@@ -75,7 +84,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   const authenticate = deps.authenticate ?? certificateAuthenticator;
   const now = () => new Date(clock.now()).toISOString();
 
-  async function register(caller: string, req: RegisterRequest): Promise<RegisterResponse> {
+  async function register(caller: string, keyHash: string, req: RegisterRequest): Promise<RegisterResponse> {
     requireSelf(caller, req.nodeName);
     const podCIDR = await allocator.allocate(req.nodeName);
     const status: Node["status"] = {
@@ -92,20 +101,26 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       },
       conditions: [readyCondition(now(), undefined)],
     };
-    const labels = { "kubernetes.io/hostname": req.nodeName, "kubernetes.io/os": "linux", ...req.labels };
+    const labels = { [hostnameLabel]: req.nodeName, "kubernetes.io/os": "linux", ...req.labels };
+    checkNodeLabels(req.nodeName, labels);
+    const annotations = { [nodeKeyAnnotation]: keyHash };
     try {
       await registry.create(nodes, {
         apiVersion: "v1",
         kind: "Node",
-        metadata: { name: req.nodeName, labels },
+        metadata: { name: req.nodeName, labels, annotations },
         spec: { podCIDR, podCIDRs: [podCIDR] },
       });
     } catch (err) {
       if (!isApiError(err, "AlreadyExists")) throw err;
-      await registry.patch(nodes, undefined, req.nodeName, {
-        metadata: { labels },
-        spec: { podCIDR, podCIDRs: [podCIDR] },
-      });
+      // The name is this key's, or was nobody's yet (a Node from before keys were recorded).
+      await registry.patch(
+        nodes,
+        undefined,
+        req.nodeName,
+        { metadata: { labels, annotations }, spec: { podCIDR, podCIDRs: [podCIDR] } },
+        { precondition: (node) => checkNodeKey(node, keyHash) },
+      );
     }
     const current = (await registry.get(nodes, undefined, req.nodeName)) as Node & KubeObject;
     status.conditions = [readyCondition(now(), current.status?.conditions)];
@@ -200,8 +215,16 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return pod;
   }
 
+  /** The node's podCIDRs, from the informer's copy when there is one. */
+  async function podCidrs(node: string): Promise<string[]> {
+    const obj = (deps.watchable.Node?.cached(node) ?? (await registry.get(nodes, undefined, node))) as Node &
+      KubeObject;
+    return obj.spec?.podCIDRs?.length ? [...obj.spec.podCIDRs] : obj.spec?.podCIDR ? [obj.spec.podCIDR] : [];
+  }
+
   async function reportPodStatus(node: string, req: PodStatusReport): Promise<{ resourceVersion: string }> {
-    const status = JSON.parse(req.statusJson.toString()) as unknown;
+    const status = JSON.parse(req.statusJson.toString()) as Pod["status"];
+    if (status?.podIP || status?.podIPs?.length) checkPodIps(node, await podCidrs(node), status);
     // The ownership check runs on the object being written, in the same read-modify-write, and the
     // informer's copy of the pod usually spares the read: one etcd round trip per report.
     const cached = deps.pods.cached(`${req.namespace}/${req.name}`) as KubeObject | undefined;
@@ -231,22 +254,45 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   async function getObject(node: string, req: GetObjectRequest): Promise<{ objectJson: Buffer }> {
     const info = readable[req.kind as keyof typeof readable];
     if (!info) throw new ApiError("BadRequest", `nodes may read ConfigMaps and Secrets, not ${req.kind}`);
+    // Upstream's node authorizer: an object is readable when a pod bound to the node refers to it.
     const onNode = await registry.list(pods, {
       namespace: req.namespace,
       fieldSelector: `spec.nodeName=${node}`,
     });
-    if (onNode.items.length === 0) {
-      throw new ApiError("Forbidden", `node "${node}" has no pods in namespace "${req.namespace}"`);
+    if (!onNode.items.some((pod) => podReferences(pod as Pod, req.kind as "Secret").has(req.name))) {
+      throw new ApiError(
+        "Forbidden",
+        `${info.plural} "${req.name}" is forbidden: User "${nodeUserPrefix}${node}" cannot get resource ` +
+          `"${info.plural}" in API group "" in the namespace "${req.namespace}": ` +
+          `no relationship found between node '${node}' and this object`,
+      );
     }
     const obj = await registry.get(info, req.namespace, req.name);
     return { objectJson: Buffer.from(JSON.stringify(obj)) };
   }
 
   async function recordEvent(node: string, req: RecordEventRequest): Promise<object> {
-    const event = JSON.parse(req.eventJson.toString()) as KubeObject & { source?: { host?: string } };
+    const event = JSON.parse(req.eventJson.toString()) as KubeObject & {
+      source?: { host?: string };
+      involvedObject?: { kind?: string; namespace?: string; name?: string };
+    };
+    const namespace = event.metadata?.namespace || "default";
+    await checkEventSubject(node, namespace, event.involvedObject, podNode);
     event.source = { ...event.source, host: node };
-    await registry.create(events, event, { namespace: event.metadata.namespace ?? "default" });
+    await registry.create(events, event, { namespace });
     return {};
+  }
+
+  /** The node a pod is bound to; undefined when there is no such pod. */
+  async function podNode(namespace: string, name: string): Promise<string | undefined> {
+    try {
+      const pod = (deps.pods.cached(`${namespace}/${name}`) ??
+        (await registry.get(pods, namespace, name))) as Pod & KubeObject;
+      return pod.spec?.nodeName || undefined;
+    } catch (err) {
+      if (isApiError(err, "NotFound")) return undefined;
+      throw err;
+    }
   }
 
   /** Streams one dispatcher's objects for `key` until the client goes away. */
@@ -284,13 +330,29 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       .catch((err: unknown) => call.destroy(toServiceError(err)));
   }
 
+  /** Throws unless the call's certificate key is the one the caller's Node records (see node-key.ts). */
+  async function requireNodeKey(node: string, call: CallWithAuth): Promise<void> {
+    const keyHash = peerKeyHash(call);
+    try {
+      const obj = (deps.watchable.Node?.cached(node) ??
+        (await registry.get(nodes, undefined, node))) as KubeObject;
+      checkNodeKey(obj, keyHash);
+    } catch (err) {
+      if (!isApiError(err, "NotFound")) throw err;
+    }
+  }
+
   function watchPods(call: ServerWritableStream<WatchPodsRequest, ObjectEvent>): void {
     try {
       requireSelf(authenticate(call), call.request.nodeName);
-      stream(call, deps.pods, call.request.nodeName);
     } catch (err) {
       call.destroy(toServiceError(err));
+      return;
     }
+    requireNodeKey(call.request.nodeName, call).then(
+      () => stream(call, deps.pods, call.request.nodeName),
+      (err: unknown) => call.emit("error", toServiceError(err)),
+    );
   }
 
   function watchObjects(call: ServerWritableStream<WatchObjectsRequest, ObjectEvent>): void {
@@ -317,19 +379,49 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       call.destroy(toServiceError(err));
       return;
     }
-    const detach = tunnels.attach(node, { send: (frame) => call.write(frame) });
-    call.on("data", (frame: TunnelFrame) => tunnels.receive(node, frame));
-    const end = () => detach();
+    // Until the key is checked the tunnel is not attached, so no stream exists for a frame to answer.
+    let detach: (() => void) | undefined;
+    let ended = false;
+    const end = () => {
+      ended = true;
+      detach?.();
+    };
+    call.on("data", (frame: TunnelFrame) => {
+      if (detach) tunnels.receive(node, frame);
+    });
     call.on("end", () => {
       end();
       call.end();
     });
     call.on("cancelled", end);
     call.on("error", end);
+    requireNodeKey(node, call).then(
+      () => {
+        if (!ended) detach = tunnels.attach(node, { send: (frame) => call.write(frame) });
+      },
+      // Not destroy(): grpc-js sends a destroyed duplex stream's status only if it is ended, which
+      // destroying skips; its own error handler ends the stream with this status.
+      (err: unknown) => call.emit("error", toServiceError(err)),
+    );
   }
 
   return {
-    Register: unary(authenticate, register),
+    Register: (
+      call: ServerUnaryCall<RegisterRequest, RegisterResponse>,
+      callback: sendUnaryData<RegisterResponse>,
+    ) => {
+      let keyHash: string;
+      try {
+        keyHash = peerKeyHash(call);
+      } catch (err) {
+        callback(toServiceError(err));
+        return;
+      }
+      unary(authenticate, (caller: string, req: RegisterRequest) => register(caller, keyHash, req))(
+        call,
+        callback,
+      );
+    },
     RenewLease: unary(authenticate, renewLease),
     ReportPodStatus: unary(authenticate, reportPodStatus),
     FinalizePodDeletion: unary(authenticate, finalizePodDeletion),

@@ -5,7 +5,7 @@
  * kept, so a restarted cluster keeps its identity and every issued kubeconfig stays valid.
  */
 import { execFile } from "node:child_process";
-import { X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { tmpdir } from "node:os";
@@ -92,7 +92,8 @@ export async function ensureCa(dir: string, name = "kctl-ca"): Promise<KeyPair> 
 export interface CertificateSubject {
   commonName: string;
   hosts?: string[];
-  organization?: string;
+  /** One or more O entries (Kubernetes reads each as a group). */
+  organization?: string | readonly string[];
   client?: boolean;
 }
 
@@ -113,12 +114,36 @@ export async function makeCsr(keyPem: string, commonName: string): Promise<strin
   );
 }
 
+/** `sha256:<hex>` of a public key's SubjectPublicKeyInfo: how a node's key is recorded and compared. */
+export function publicKeyHash(key: KeyObject): string {
+  return `sha256:${createHash("sha256")
+    .update(key.export({ type: "spki", format: "der" }))
+    .digest("hex")}`;
+}
+
+/**
+ * The hash (`publicKeyHash`) of the key in a CSR, after checking the CSR's signature: a valid CSR
+ * proves its sender holds that key. Throws PkiError for a malformed or badly signed CSR.
+ */
+export async function csrPublicKeyHash(csrPem: string): Promise<string> {
+  // `-verify` makes openssl fail unless the request is signed by the key it carries.
+  const pem = await openssl("verify CSR", ["req", "-noout", "-verify", "-pubkey"], csrPem);
+  try {
+    return publicKeyHash(createPublicKey(pem));
+  } catch (err) {
+    throw new PkiError("read CSR public key", err);
+  }
+}
+
 /**
  * Signs `csrPem` with the CA. The subject and extensions come from `opts`, never from the request,
  * so a requester gets only the identity the caller decided to give it.
  */
 export async function signCsr(ca: KeyPair, csrPem: string, opts: CertificateSubject): Promise<string> {
-  const subject = `/CN=${opts.commonName}${opts.organization ? `/O=${opts.organization}` : ""}`;
+  const orgs = typeof opts.organization === "string" ? [opts.organization] : (opts.organization ?? []);
+  // openssl's -subj takes `/` as a separator and `\` as its escape: escape both in names.
+  const esc = (v: string) => v.replace(/[\\/]/g, (ch) => `\\${ch}`);
+  const subject = `/CN=${esc(opts.commonName)}${orgs.map((o) => `/O=${esc(o)}`).join("")}`;
   const san = (opts.hosts ?? []).map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
   const ext = [
     "basicConstraints=critical,CA:FALSE",

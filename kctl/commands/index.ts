@@ -11,6 +11,7 @@ import { execCommand } from "./exec.js";
 import { getCommand } from "./get.js";
 import { imageCommand } from "./image.js";
 import { joinCommand } from "./join.js";
+import { kubeconfigCommand } from "./kubeconfig.js";
 import { labCommand } from "./lab.js";
 import { annotateCommand, labelCommand } from "./label.js";
 import { logsCommand } from "./logs.js";
@@ -46,6 +47,7 @@ export const commands: readonly Command[] = [
   upCommand,
   labCommand,
   tokenCommand,
+  kubeconfigCommand,
   imageCommand,
   joinCommand,
   resetCommand,

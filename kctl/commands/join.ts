@@ -1,8 +1,9 @@
 /**
- * `kctl join SERVER --token T --ca-cert-hash sha256:H`: makes this host a node of the cluster and
- * runs its agent in the foreground. The first run trades the bootstrap token for a node
- * certificate (kept in the state dir); later runs reuse it, so a restarted agent needs no token and
- * adopts the containers that kept running.
+ * `KCTL_TOKEN=T kctl join SERVER --ca-cert-hash sha256:H` (or `--token-file PATH`): makes this host
+ * a node of the cluster and runs its agent in the foreground. The first run trades the bootstrap
+ * token for a node certificate (kept in the state dir); later runs reuse it, so a restarted agent
+ * needs no token and adopts the containers that kept running. The token is never taken from the
+ * command line, where every user of the host can read it (`ps`, /proc/PID/cmdline).
  */
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -18,19 +19,58 @@ import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 
+/**
+ * The bootstrap token from `--token-file` or `KCTL_TOKEN`. `--token` is refused: a token on the
+ * command line is readable by every user of the host for as long as the agent runs.
+ */
+export async function joinToken(
+  tokenFile: string | undefined,
+  onCommandLine: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  if (onCommandLine !== undefined) {
+    throw new UsageError(
+      "--token: a token on the command line is visible to every user of this host (ps); " +
+        "put it in a file for --token-file or in the KCTL_TOKEN environment variable",
+    );
+  }
+  if (tokenFile !== undefined) {
+    const text = await readFile(tokenFile, "utf8").catch((err: Error) => {
+      throw new UsageError(`--token-file ${tokenFile}: ${err.message}`);
+    });
+    const token = text.trim();
+    if (!token) throw new UsageError(`--token-file ${tokenFile}: the file is empty`);
+    return token;
+  }
+  const token = env.KCTL_TOKEN?.trim();
+  if (!token) {
+    throw new UsageError(
+      "a bootstrap token is required to join: --token-file PATH or KCTL_TOKEN (kctl token create prints one)",
+    );
+  }
+  return token;
+}
+
 export const joinCommand: Command = {
   name: "join",
   summary: "Join this host to a cluster as a node and run its agent in the foreground",
   usage: [
-    "kctl join SERVER --token TOKEN (--ca-cert-hash sha256:HEX | --ca-file PATH) [--node-name NAME]",
+    "kctl join SERVER (--ca-cert-hash sha256:HEX | --ca-file PATH) [--token-file PATH] [--node-name NAME]",
     "          [--state-dir DIR] [--address IP] [--allow-privileged]",
     "          [--pod-pids-limit N]",
     "",
-    "Example (the command `kctl token create` prints):",
-    "  kctl join https://10.0.0.5:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:...",
+    "The bootstrap token comes from --token-file or the KCTL_TOKEN environment variable, never",
+    "from the command line. Example (the command `kctl token create` prints):",
+    "  KCTL_TOKEN=abcdef.0123456789abcdef kctl join https://10.0.0.5:6443 --ca-cert-hash sha256:...",
   ].join("\n"),
   flags: [
-    { name: "token", kind: "string", placeholder: "TOKEN", help: "bootstrap token (kctl token create)" },
+    {
+      name: "token-file",
+      kind: "string",
+      placeholder: "PATH",
+      help: "file holding the bootstrap token (or set KCTL_TOKEN)",
+    },
+    { name: "token", kind: "string", placeholder: "TOKEN", help: "refused: use --token-file or KCTL_TOKEN" },
     {
       name: "ca-cert-hash",
       kind: "string",
@@ -83,8 +123,7 @@ export const joinCommand: Command = {
         throw new UsageError("kctl join takes the control plane's URL, e.g. https://10.0.0.5:6443");
       if (!/^https:\/\/[^/]+\/?$/.test(server))
         throw new UsageError(`SERVER must be an https:// URL, got "${server}"`);
-      const token = ctx.flags.string("token");
-      if (!token) throw new UsageError("--token is required to join (kctl token create prints one)");
+      const token = await joinToken(ctx.flags.string("token-file"), ctx.flags.string("token"), ctx.io.env);
       const caFile = ctx.flags.string("ca-file");
       const caCertHash = ctx.flags.string("ca-cert-hash");
       if (!caFile && !caCertHash)

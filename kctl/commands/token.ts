@@ -1,12 +1,13 @@
 /**
- * `kctl token create [--ttl 24h]`: makes a bootstrap token for joining nodes and prints it with the
- * full `kctl join` command, including the hash of the cluster CA that the new node must trust.
- * `kctl token list` shows the tokens and when they expire.
+ * `kctl token create [--ttl 24h] [--max-uses N]`: makes a bootstrap token for joining nodes and
+ * prints it with the full `kctl join` command, including the hash of the cluster CA that the new
+ * node must trust. Every token expires (`--ttl 0` is refused). `kctl token list` shows the tokens,
+ * when they expire and how many uses they have left; `kctl token delete ID` revokes one.
  */
 import { resourceForKind } from "../../controlplane/api/resources.js";
 import {
   bootstrapTokenSecret,
-  bootstrapTokenType,
+  describeBootstrapTokens,
   generateBootstrapToken,
 } from "../../controlplane/bootstrap/bootstrap-tokens.js";
 import { caCertHash } from "../../controlplane/bootstrap/join-endpoint.js";
@@ -16,62 +17,96 @@ import { UsageError } from "../errors.js";
 
 const secrets = resourceForKind("v1", "Secret")!;
 
-/** `90s`, `15m`, `24h`, `7d`, or `0` (never expires) in seconds. */
+/** `90s`, `15m`, `24h`, `7d` in seconds; 0 and other forms are refused. */
 export function parseTtl(text: string): number {
   const m = /^(\d+)([smhd]?)$/.exec(text);
-  if (!m) throw new UsageError(`--ttl: "${text}" is not a duration like 30m, 24h or 7d (0: never expires)`);
+  if (!m) throw new UsageError(`--ttl: "${text}" is not a duration like 30m, 24h or 7d`);
   const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as "" | "s" | "m" | "h" | "d"];
-  return Number(m[1]) * unit;
+  const seconds = Number(m[1]) * unit;
+  if (seconds === 0) throw new UsageError("--ttl: a bootstrap token must expire; give a duration like 24h");
+  return seconds;
+}
+
+function parseMaxUses(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`--max-uses: "${text}" is not a positive whole number`);
+  return Number(text);
 }
 
 export const tokenCommand: Command = {
   name: "token",
-  summary: "Create or list bootstrap tokens for joining nodes",
-  usage: ["kctl token create [--ttl 24h] [--description TEXT]", "kctl token list"].join("\n"),
+  summary: "Create, list or delete bootstrap tokens for joining nodes",
+  usage: [
+    "kctl token create [--ttl 24h] [--max-uses N] [--description TEXT]",
+    "kctl token list",
+    "kctl token delete TOKEN-ID",
+  ].join("\n"),
   flags: [
     {
       name: "ttl",
       kind: "string",
       placeholder: "DURATION",
-      help: "how long the token works (default 24h; 0: forever)",
+      help: "how long the token works (default 24h; it always expires)",
+    },
+    {
+      name: "max-uses",
+      kind: "string",
+      placeholder: "N",
+      help: "how many nodes may join with it (default: any)",
     },
     { name: "description", kind: "string", placeholder: "TEXT", help: "a note stored with the token" },
   ],
   async run(ctx) {
     const [verb, ...rest] = ctx.positionals;
+    if (verb === "delete") {
+      const [id, ...extra] = rest;
+      if (!id || extra.length)
+        throw new UsageError("kctl token delete takes one TOKEN-ID (kctl token list shows them)");
+      // Accept the whole token too, so a leaked one can be revoked by pasting it.
+      const tokenId = id.split(".")[0]!;
+      if (!/^[a-z0-9]{6}$/.test(tokenId))
+        throw new UsageError(`TOKEN-ID: "${id}" is not a token id like abcdef`);
+      const { client } = await ctx.connect();
+      await client.delete(secrets, "kube-system", `bootstrap-token-${tokenId}`);
+      ctx.io.stdout.write(`bootstrap token "${tokenId}" deleted\n`);
+      return 0;
+    }
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    const { client, access } = await ctx.connect();
     if (verb === "create") {
+      const ttlSeconds = parseTtl(ctx.flags.string("ttl") ?? "24h");
+      const maxUses = parseMaxUses(ctx.flags.string("max-uses"));
+      const { client, access } = await ctx.connect();
       const token = generateBootstrapToken();
       const description = ctx.flags.string("description");
       const secret = bootstrapTokenSecret({
         token,
-        ttlSeconds: parseTtl(ctx.flags.string("ttl") ?? "24h"),
+        ttlSeconds,
+        ...(maxUses !== undefined ? { maxUses } : {}),
         ...(description ? { description } : {}),
       });
       await client.create(secrets, "kube-system", secret);
       const hash = access.caPem ? ` --ca-cert-hash ${caCertHash(access.caPem)}` : "";
       ctx.io.stdout.write(
-        `${token}\n\nOn the new node, as root:\n  kctl join ${access.server} --token ${token}${hash}\n`,
+        `${token}\n\nOn the new node, as root:\n  KCTL_TOKEN=${token} kctl join ${access.server}${hash}\n`,
       );
       return 0;
     }
     if (verb === "list") {
+      const { client } = await ctx.connect();
       const list = await client.list(secrets, "kube-system");
-      const decode = (v: unknown) => Buffer.from(typeof v === "string" ? v : "", "base64").toString();
-      const rows = list.items
-        .filter((s) => (s as { type?: string }).type === bootstrapTokenType)
-        .map((s) => {
-          const data = (s as { data?: Record<string, string> }).data ?? {};
-          return [decode(data["token-id"]), decode(data.expiration) || "<never>", decode(data.description)];
-        });
+      const rows = describeBootstrapTokens(list.items).map((t) => [
+        t.id,
+        t.expiration || "<expired: no expiration>",
+        t.usesRemaining === undefined ? "<unlimited>" : String(t.usesRemaining),
+        t.description,
+      ]);
       ctx.io.stdout.write(
         rows.length
-          ? formatTable([["TOKEN-ID", "EXPIRES", "DESCRIPTION"], ...rows])
+          ? formatTable([["TOKEN-ID", "EXPIRES", "USES-LEFT", "DESCRIPTION"], ...rows])
           : "No bootstrap tokens.\n",
       );
       return 0;
     }
-    throw new UsageError(`kctl token: expected "create" or "list"${verb ? `, got "${verb}"` : ""}`);
+    throw new UsageError(`kctl token: expected "create", "list" or "delete"${verb ? `, got "${verb}"` : ""}`);
   },
 };

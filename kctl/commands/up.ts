@@ -140,7 +140,7 @@ export const upCommand: Command = {
       name: "bootstrap-token",
       kind: "string",
       placeholder: "TOKEN",
-      help: "also accept this join token (abcdef.0123456789abcdef) for a day; see kctl token create",
+      help: "refused (visible in ps): set KCTL_BOOTSTRAP_TOKEN to accept a join token for a day",
     },
     podPidsLimitFlag,
     registryConfigFlag,
@@ -160,9 +160,16 @@ export const upCommand: Command = {
     }
     const advertise = ctx.flags.strings("advertise-address");
     const listen = ctx.flags.string("listen");
-    const bootstrapToken = ctx.flags.string("bootstrap-token");
+    if (ctx.flags.string("bootstrap-token") !== undefined) {
+      throw new UsageError(
+        "--bootstrap-token: a token on the command line is visible to every user of this host (ps); " +
+          "set KCTL_BOOTSTRAP_TOKEN instead",
+      );
+    }
+    // Also accept this join token (abcdef.0123456789abcdef) for a day; see kctl token create.
+    const bootstrapToken = ctx.io.env.KCTL_BOOTSTRAP_TOKEN || undefined;
     if (bootstrapToken !== undefined && !isBootstrapToken(bootstrapToken)) {
-      throw new UsageError(`--bootstrap-token: "${bootstrapToken}" must look like abcdef.0123456789abcdef`);
+      throw new UsageError("KCTL_BOOTSTRAP_TOKEN: the token must look like abcdef.0123456789abcdef");
     }
     const podPidsLimit = podPidsLimitOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);

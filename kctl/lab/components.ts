@@ -29,8 +29,8 @@ export interface LabContext {
   /** Port the control plane listens on at the gateway address (the lab namespace is private). */
   apiPort: number;
   /**
-   * A bootstrap token made for this lab, for agents to present on join. The control plane must be
-   * told to accept it once `kctl up` has a flag for that.
+   * A bootstrap token made for this lab, for agents to present on join (passed to `kctl up` and
+   * `kctl join` in the environment).
    */
   token: string;
   /** State dir of a component (`controlplane` or a node name), created before it starts. */
@@ -148,9 +148,9 @@ const controlPlaneOnly: LabComponents = {
       "--port",
       String(ctx.apiPort),
       "--no-agent",
-      "--bootstrap-token",
-      ctx.token,
     ),
+    // Tokens go through the environment, never argv, where any user of the host could read them.
+    env: { KCTL_BOOTSTRAP_TOKEN: ctx.token },
   }),
   controlPlaneReady: (ctx, signal) => pollUntil(() => acceptsTcp(ctx.addresses.gateway, ctx.apiPort), signal),
   clientConfig: adminConfig,
@@ -206,8 +206,6 @@ const all: LabComponents = {
     const join = kctl(
       "join",
       ctx.server,
-      "--token",
-      ctx.token,
       "--ca-file",
       `${ctx.stateDirOf(CONTROL_PLANE)}/pki/ca.crt`,
       "--node-name",
@@ -221,7 +219,10 @@ const all: LabComponents = {
       "--registry-config",
       ctx.registryConfigFile,
     );
-    return { argv: ["sh", "-c", `${quote(importImage)} >/dev/null && exec ${quote(join)}`] };
+    return {
+      argv: ["sh", "-c", `${quote(importImage)} >/dev/null && exec ${quote(join)}`],
+      env: { KCTL_TOKEN: ctx.token },
+    };
   },
   nodesReady: (ctx, signal) =>
     pollUntil(() => allNodesReady(ctx, controlPlaneOnly.clientConfig!(ctx)), signal),

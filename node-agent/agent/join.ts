@@ -2,12 +2,23 @@
  * Joining a cluster with a bootstrap token, like `kubeadm join`: the node learns the cluster CA
  * (trusting it only if it matches `--ca-cert-hash`, or a CA file it was given), makes its own key
  * and CSR, and has the control plane sign it as `system:node:<name>`. The key never leaves the node.
+ *
+ * The token is sent only over TLS verified against that CA. To learn the CA, cluster-info is read
+ * without credentials and believed only when it carries a signature made with the token (kubeadm's
+ * JWS) and the CA matches the hash: a server that does not know the token cannot forge either.
  */
 import { X509Certificate } from "node:crypto";
 import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
-import type { ClusterInfo, JoinResponse } from "../../controlplane/bootstrap/join-endpoint.js";
-import { caCertHash, clusterInfoPath, joinPath } from "../../controlplane/bootstrap/join-endpoint.js";
+import type { ClusterInfoConfigMap, JoinResponse } from "../../controlplane/bootstrap/join-endpoint.js";
+import {
+  caCertHash,
+  caFromClusterInfoKubeconfig,
+  clusterInfoPath,
+  joinPath,
+  jwsKeyPrefix,
+} from "../../controlplane/bootstrap/join-endpoint.js";
+import { verifyDetachedJws } from "../../controlplane/bootstrap/jws.js";
 import { generateKey, makeCsr } from "../../controlplane/pki/pki.js";
 
 export class JoinError extends Error {
@@ -26,6 +37,8 @@ export interface JoinOptions {
   caCertHash?: string;
   /** Or trust this CA outright. */
   caPem?: string;
+  /** The node's key, when it has one already (joining again under its name); a new one otherwise. */
+  keyPem?: string;
 }
 
 export interface NodeCredentials {
@@ -41,11 +54,14 @@ interface HttpResult {
   peer: Buffer | undefined;
 }
 
+/**
+ * One HTTPS request. With `trust` the server must prove the CA and may get the token; without, the
+ * server is not verified, so nothing secret is sent.
+ */
 function call(
   url: URL,
   method: string,
-  token: string,
-  ca: string | undefined,
+  trust: { ca: string; token: string } | undefined,
   body?: unknown,
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
@@ -55,10 +71,10 @@ function call(
       {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          ...(trust ? { authorization: `Bearer ${trust.token}` } : {}),
           ...(payload ? { "content-type": "application/json" } : {}),
         },
-        ...(ca ? { ca } : { rejectUnauthorized: false }),
+        ...(trust ? { ca: trust.ca } : { rejectUnauthorized: false }),
         timeout: 15_000,
       },
       (res) => {
@@ -85,6 +101,52 @@ function failure(step: string, res: HttpResult): JoinError {
   return new JoinError(step, `HTTP ${res.status}: ${message}`);
 }
 
+/** Reads cluster-info without credentials and returns its CA once the token's signature and the hash check out. */
+async function pinnedCa(base: URL, token: string, wantHash: string): Promise<string> {
+  const [tokenId, tokenSecret] = token.split(".");
+  if (!tokenId || !tokenSecret)
+    throw new JoinError("token", "a bootstrap token looks like abcdef.0123456789abcdef");
+  const res = await call(new URL(clusterInfoPath, base), "GET", undefined).catch((err: Error) => {
+    throw new JoinError("cluster-info", `${base.origin}: ${err.message}`);
+  });
+  if (res.status !== 200) throw failure("cluster-info", res);
+  let kubeconfig: string;
+  let caPem: string;
+  let jws: string | undefined;
+  try {
+    const info = JSON.parse(res.body) as ClusterInfoConfigMap;
+    kubeconfig = info.data.kubeconfig ?? "";
+    jws = info.data[`${jwsKeyPrefix}${tokenId}`];
+    caPem = caFromClusterInfoKubeconfig(kubeconfig);
+  } catch (err) {
+    throw new JoinError(
+      "cluster-info",
+      `${base.origin} sent no readable cluster-info: ${(err as Error).message}`,
+    );
+  }
+  if (!jws) {
+    throw new JoinError(
+      "trust",
+      `cluster-info from ${base.origin} is not signed with token "${tokenId}" (expired, used up, or not this cluster's)`,
+    );
+  }
+  if (!verifyDetachedJws(kubeconfig, jws, tokenId, tokenSecret)) {
+    throw new JoinError(
+      "trust",
+      `cluster-info from ${base.origin} has a bad signature for token "${tokenId}"; refusing to join`,
+    );
+  }
+  const hash = caCertHash(caPem);
+  if (hash !== wantHash) {
+    throw new JoinError("trust", `the cluster CA hashes to ${hash}, not ${wantHash}; refusing to join`);
+  }
+  // The CA is the one we were told to trust; the server must also hold a certificate it signed.
+  if (!res.peer || !new X509Certificate(res.peer).checkIssued(new X509Certificate(caPem))) {
+    throw new JoinError("trust", `${base.origin} presented a certificate not signed by the cluster CA`);
+  }
+  return caPem;
+}
+
 export async function joinCluster(opts: JoinOptions): Promise<NodeCredentials> {
   if (!opts.caPem && !opts.caCertHash) {
     throw new JoinError(
@@ -94,33 +156,18 @@ export async function joinCluster(opts: JoinOptions): Promise<NodeCredentials> {
   }
   const base = new URL(opts.server);
   let caPem = opts.caPem;
-  if (!caPem) {
-    const res = await call(new URL(clusterInfoPath, base), "GET", opts.token, undefined).catch(
-      (err: Error) => {
-        throw new JoinError("cluster-info", `${opts.server}: ${err.message}`);
-      },
-    );
-    if (res.status !== 200) throw failure("cluster-info", res);
-    const info = JSON.parse(res.body) as ClusterInfo;
-    const hash = caCertHash(info.caPem);
-    if (hash !== opts.caCertHash) {
-      throw new JoinError(
-        "trust",
-        `the cluster CA hashes to ${hash}, not ${opts.caCertHash}; refusing to join`,
-      );
-    }
-    // The CA is the one we were told to trust; the server must also hold a certificate it signed.
-    if (!res.peer || !new X509Certificate(res.peer).checkIssued(new X509Certificate(info.caPem))) {
-      throw new JoinError("trust", `${opts.server} presented a certificate not signed by the cluster CA`);
-    }
-    caPem = info.caPem;
-  }
-  const keyPem = await generateKey();
+  if (!caPem) caPem = await pinnedCa(base, opts.token, opts.caCertHash!);
+  const keyPem = opts.keyPem ?? (await generateKey());
   const csr = await makeCsr(keyPem, `system:node:${opts.nodeName}`);
-  const res = await call(new URL(joinPath, base), "POST", opts.token, caPem, {
-    nodeName: opts.nodeName,
-    csr,
-  }).catch((err: Error) => {
+  const res = await call(
+    new URL(joinPath, base),
+    "POST",
+    { ca: caPem, token: opts.token },
+    {
+      nodeName: opts.nodeName,
+      csr,
+    },
+  ).catch((err: Error) => {
     throw new JoinError("sign", `${opts.server}: ${err.message}`);
   });
   if (res.status !== 201) throw failure("sign", res);

@@ -822,6 +822,59 @@ export interface Status {
   code?: number;
 }
 
+export interface PolicyRule {
+  verbs?: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+export interface Subject {
+  /** User, Group or ServiceAccount. */
+  kind?: string;
+  apiGroup?: string;
+  name?: string;
+  namespace?: string;
+}
+
+export interface RoleRef {
+  apiGroup?: string;
+  /** Role or ClusterRole. */
+  kind?: string;
+  name?: string;
+}
+
+export interface Role {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  rules?: PolicyRule[];
+}
+
+export interface ClusterRole {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  rules?: PolicyRule[];
+}
+
+export interface RoleBinding {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  subjects?: Subject[];
+  roleRef?: RoleRef;
+}
+
+export interface ClusterRoleBinding {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  subjects?: Subject[];
+  roleRef?: RoleRef;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -837,4 +890,8 @@ export const kindMessages = [
   "Event",
   "ConfigMap",
   "Secret",
+  "Role",
+  "ClusterRole",
+  "RoleBinding",
+  "ClusterRoleBinding",
 ] as const;

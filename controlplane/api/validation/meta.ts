@@ -14,9 +14,19 @@ export const totalAnnotationSizeLimit = 256 * 1024;
 
 export type NameCheck = (name: string) => string[];
 
+/** Upstream's ValidatePathSegmentName: RBAC objects are named like `system:kube-scheduler`. */
+function pathSegmentErrors(name: string): string[] {
+  if (name === "." || name === "..") return [`may not be '${name}'`];
+  return /[/%]/.test(name) ? ["may not contain '/' or '%'"] : [];
+}
+
 const nameChecks: Record<string, NameCheck> = {
   Namespace: dns1123LabelErrors,
   Service: dns1035LabelErrors,
+  Role: pathSegmentErrors,
+  ClusterRole: pathSegmentErrors,
+  RoleBinding: pathSegmentErrors,
+  ClusterRoleBinding: pathSegmentErrors,
 };
 
 export function nameCheckFor(info: ResourceInfo): NameCheck {

@@ -1,0 +1,168 @@
+/**
+ * The default ClusterRoles and ClusterRoleBindings, as upstream's bootstrap policy names them,
+ * reconciled at every start: missing ones are created, and ones whose rules or subjects differ are
+ * put back, unless an admin set `rbac.authorization.kubernetes.io/autoupdate: "false"` on them.
+ * Aggregation is not served: `admin`, `edit` and `view` list their rules outright.
+ */
+import type { ClusterRole, ClusterRoleBinding, PolicyRule } from "../../proto/gen/api.js";
+import { isApiError } from "../api/errors.js";
+import type { KubeObject } from "../api/object.js";
+import { resourceForKind } from "../api/resources.js";
+import { authenticatedGroup, mastersGroup } from "../apiserver/authorization.js";
+import type { Registry } from "../registry/index.js";
+
+const clusterRoles = resourceForKind("rbac.authorization.k8s.io/v1", "ClusterRole")!;
+const clusterRoleBindings = resourceForKind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")!;
+const autoupdate = "rbac.authorization.kubernetes.io/autoupdate";
+const rbacGroup = "rbac.authorization.k8s.io";
+
+/** The users the in-process scheduler and controllers are, as the authorizer knows them. */
+export const schedulerUser = "system:kube-scheduler";
+export const controllerManagerUser = "system:kube-controller-manager";
+
+const read = ["get", "list", "watch"];
+const write = ["create", "delete", "deletecollection", "patch", "update"];
+const rule = (verbs: string[], apiGroups: string[], resources: string[]): PolicyRule => ({
+  verbs,
+  apiGroups,
+  resources,
+});
+const urls = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ verbs, nonResourceURLs });
+
+const viewRules: PolicyRule[] = [
+  rule(
+    read,
+    [""],
+    [
+      "configmaps",
+      "endpoints",
+      "events",
+      "pods",
+      "pods/log",
+      "pods/status",
+      "services",
+      "services/status",
+      "namespaces",
+      "namespaces/status",
+    ],
+  ),
+  rule(
+    read,
+    ["apps"],
+    [
+      "deployments",
+      "deployments/scale",
+      "deployments/status",
+      "replicasets",
+      "replicasets/scale",
+      "replicasets/status",
+    ],
+  ),
+  rule(read, ["coordination.k8s.io"], ["leases"]),
+];
+
+const editRules: PolicyRule[] = [
+  ...viewRules,
+  rule(read, [""], ["secrets"]),
+  rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
+  rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
+  rule(write, ["coordination.k8s.io"], ["leases"]),
+];
+
+const adminRules: PolicyRule[] = [
+  ...editRules,
+  rule([...read, ...write], [rbacGroup], ["roles", "rolebindings"]),
+];
+
+export const defaultClusterRoles: Record<string, PolicyRule[]> = {
+  "cluster-admin": [rule(["*"], ["*"], ["*"]), urls(["*"], ["*"])],
+  admin: adminRules,
+  edit: editRules,
+  view: viewRules,
+  "system:discovery": [
+    urls(["get"], ["/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*", "/version", "/version/"]),
+  ],
+  "system:public-info-viewer": [urls(["get"], ["/healthz", "/livez", "/readyz", "/version", "/version/"])],
+  "system:basic-user": [
+    rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+  ],
+  [schedulerUser]: [
+    rule(read, [""], ["nodes", "pods", "namespaces", "services"]),
+    rule(["create"], [""], ["pods/binding", "bindings"]),
+    rule(["patch", "update"], [""], ["pods/status"]),
+    rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
+    rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
+  ],
+  [controllerManagerUser]: [
+    rule([...read, ...write], ["", "apps"], ["*"]),
+    rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
+  ],
+};
+
+const group = (name: string) => ({ kind: "Group", apiGroup: rbacGroup, name });
+const user = (name: string) => ({ kind: "User", apiGroup: rbacGroup, name });
+
+export const defaultClusterRoleBindings: Record<string, ClusterRoleBinding["subjects"]> = {
+  "cluster-admin": [group(mastersGroup)],
+  "system:discovery": [group(authenticatedGroup)],
+  "system:public-info-viewer": [group(authenticatedGroup)],
+  "system:basic-user": [group(authenticatedGroup)],
+  [schedulerUser]: [user(schedulerUser)],
+  [controllerManagerUser]: [user(controllerManagerUser)],
+};
+
+const bootstrapping = { "kubernetes.io/bootstrapping": "rbac-defaults" };
+
+async function reconcile(
+  registry: Registry,
+  info: typeof clusterRoles,
+  want: KubeObject,
+  same: (old: KubeObject) => boolean,
+): Promise<void> {
+  try {
+    await registry.create(info, want);
+    return;
+  } catch (err) {
+    if (!isApiError(err, "AlreadyExists")) throw err;
+  }
+  const old = await registry.get(info, undefined, want.metadata.name!);
+  if (old.metadata.annotations?.[autoupdate] === "false" || same(old)) return;
+  await registry.update(info, undefined, want.metadata.name!, {
+    ...want,
+    metadata: { ...old.metadata, labels: { ...old.metadata.labels, ...bootstrapping } },
+  });
+}
+
+/** Creates or restores the default roles and bindings. */
+export async function reconcileDefaultRbac(registry: Registry): Promise<void> {
+  const meta = (name: string) => ({ name, labels: bootstrapping, annotations: { [autoupdate]: "true" } });
+  for (const [name, rules] of Object.entries(defaultClusterRoles)) {
+    const role: ClusterRole & KubeObject = {
+      apiVersion: `${rbacGroup}/v1`,
+      kind: "ClusterRole",
+      metadata: meta(name),
+      rules,
+    };
+    await reconcile(
+      registry,
+      clusterRoles,
+      role,
+      (old) => JSON.stringify((old as ClusterRole).rules ?? []) === JSON.stringify(rules),
+    );
+  }
+  for (const [name, subjects] of Object.entries(defaultClusterRoleBindings)) {
+    const binding: ClusterRoleBinding & KubeObject = {
+      apiVersion: `${rbacGroup}/v1`,
+      kind: "ClusterRoleBinding",
+      metadata: meta(name),
+      roleRef: { apiGroup: rbacGroup, kind: "ClusterRole", name },
+      subjects,
+    };
+    await reconcile(
+      registry,
+      clusterRoleBindings,
+      binding,
+      (old) => JSON.stringify((old as ClusterRoleBinding).subjects ?? []) === JSON.stringify(subjects),
+    );
+  }
+}
