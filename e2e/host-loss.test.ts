@@ -66,7 +66,7 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 180_000 }, () => {
     const agent = lab.state.processes.find((p) => p.name === lost)!;
     process.kill(agent.pid, "SIGKILL");
     const runtime = join(lab.state.labDir, "state", lost, "runtime");
-    for (const id of await readdir(runtime)) {
+    for (const id of (await readdir(runtime)).filter((e) => !e.startsWith("."))) {
       const shim = JSON.parse(await readFile(join(runtime, id, "shim.json"), "utf8")) as {
         pid: number;
         monitorPid: number;

@@ -39,7 +39,7 @@ async function recordedPodCIDR(stateDir: string): Promise<string | undefined> {
 async function containers(o: ResetOptions): Promise<void> {
   const runtime = new RuntimeClient(defaultRuntimePath(), join(o.stateDir, "runtime"));
   const images = new ImageStore(o.stateDir);
-  for (const id of await listDir(runtime.root)) {
+  for (const id of await runtime.containerIds()) {
     await runtime.delete(id, true);
     await images.releaseRootfs(id);
     o.report(`container ${id} removed`);

@@ -6,7 +6,6 @@
  * What happened lands in the container's record; the worker decides when (loop, restart policy).
  */
 
-import { readdir } from "node:fs/promises";
 import { logWarning } from "../../controlplane/util/log.js";
 import { rfc3339 } from "../../controlplane/util/time.js";
 import type { Container } from "../../proto/gen/api.js";
@@ -124,7 +123,7 @@ export class ContainerAttempts {
 
   /** Every attempt of this pod the runtime has, of this agent or an earlier one. */
   async ids(): Promise<string[]> {
-    const entries = await readdir(this.run.deps.runtime.root).catch(() => [] as string[]);
+    const entries = await this.run.deps.runtime.containerIds();
     return entries.filter((e) => parseContainerId(e)?.podUID === this.run.uid);
   }
 

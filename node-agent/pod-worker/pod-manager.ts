@@ -5,7 +5,6 @@
  * also removes what pods this node no longer has left behind (containers, sandbox, volumes, cgroup,
  * user namespace range, files), through the same hooks as any pod's teardown.
  */
-import { readdir } from "node:fs/promises";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
 import type { PodHost } from "../agent/node-link.js";
@@ -90,7 +89,7 @@ export class PodManager implements PodHost {
    * worker of its own so the hooks' teardown removes everything, as for a pod stopped here.
    */
   private async removeOrphans(live: ReadonlySet<string>): Promise<void> {
-    const ids = await readdir(this.deps.runtime.root).catch(() => [] as string[]);
+    const ids = await this.deps.runtime.containerIds();
     const orphans = new Set(ids.map((id) => parseContainerId(id)?.podUID).filter((uid) => uid !== undefined));
     for (const uid of await this.deps.network.listSandboxes()) orphans.add(uid);
     for (const uid of await this.deps.security.userNamespaces.holders()) orphans.add(uid);

@@ -3,7 +3,7 @@
  * order of init containers, restarts, a hook's failure and verdicts, teardown and adoption. The
  * hooks themselves are tested each on its own (hook-*.test.ts); real containers in e2e/.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -22,6 +22,9 @@ class MemoryRuntime {
   readonly states = new Map<string, ContainerState>();
   readonly log: string[] = [];
   constructor(readonly root: string) {}
+  async containerIds(): Promise<string[]> {
+    return readdir(this.root).catch(() => [] as string[]);
+  }
   async createAndStart(id: string): Promise<void> {
     this.log.push(`start ${id}`);
     await mkdir(join(this.root, id), { recursive: true });

@@ -5,7 +5,7 @@
  * agent, so a restarted agent learns how its containers ended.
  */
 import { execFile, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export class RuntimeError extends Error {
@@ -47,6 +47,16 @@ export class RuntimeClient {
     /** Its `--root`: where it keeps container state. */
     readonly root: string,
   ) {}
+
+  /**
+   * The ids of the containers whose state is under `root`. The runtime may keep its own files there
+   * too (kshim's compiled seccomp profiles in `.seccomp-cache`); a container id never starts with a
+   * dot.
+   */
+  async containerIds(): Promise<string[]> {
+    const entries = await readdir(this.root).catch(() => [] as string[]);
+    return entries.filter((e) => !e.startsWith("."));
+  }
 
   private run(args: string[], id: string, timeoutMs = 30_000): Promise<string> {
     return new Promise((resolve, reject) => {
