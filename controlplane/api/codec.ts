@@ -8,27 +8,17 @@
  * each as a FieldCause with its full path, in one `invalid(...)` error.
  */
 
-import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
 import { describeValue } from "./describe-value.js";
 import { ApiError, type FieldCause, invalid } from "./errors.js";
 import { type KubeObject, setEntry } from "./object.js";
 import { quantityError } from "./quantity.js";
 import { apiVersionOf, type ResourceInfo, resourceForKind } from "./resources.js";
-
-interface FieldDescriptor {
-  type: string;
-  rule?: string;
-  keyType?: string;
-}
-
-interface MessageDescriptor {
-  fields: Record<string, FieldDescriptor>;
-}
-
-const descriptor = descriptorJson as unknown as {
-  package: string;
-  nested: Record<string, MessageDescriptor>;
-};
+import {
+  type FieldDescriptor,
+  type MessageDescriptor,
+  schemaMessages,
+  schemaPackage,
+} from "./schema-descriptor.js";
 
 const int32Range = [-(2 ** 31), 2 ** 31 - 1] as const;
 const uint32Range = [0, 2 ** 32 - 1] as const;
@@ -109,7 +99,7 @@ class Decoder {
   }
 
   message(name: string, raw: unknown, path: string): Record<string, unknown> | undefined {
-    const desc = descriptor.nested[name];
+    const desc = schemaMessages[name];
     if (!desc) throw new Error(`codec: message ${name} is not in the descriptor`);
     if (!isPlainObject(raw)) return this.typeInvalid(path, raw, "an object");
     const out: Record<string, unknown> = {};
@@ -289,7 +279,7 @@ export function decodeObject(raw: unknown, expected?: ResourceInfo): KubeObject 
       { kind },
     );
   }
-  const messageName = info.message.slice(descriptor.package.length + 1);
+  const messageName = info.message.slice(schemaPackage.length + 1);
   const decoder = new Decoder();
   const out = decoder.message(messageName, { ...raw, apiVersion, kind }, "")!;
   if (decoder.causes.length > 0) {

@@ -11,20 +11,10 @@
  * by number and path, otherwise, so nothing a client set is silently dropped.
  */
 import protobuf from "protobufjs";
-import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
 import { ApiError } from "./errors.js";
 import { protobufFieldNumbers, protobufOptionalScalars } from "./protobuf-field-numbers.js";
 import { resourceForKind } from "./resources.js";
-
-interface FieldDescriptor {
-  type: string;
-  rule?: string;
-  keyType?: string;
-}
-
-const messages = (
-  descriptorJson as unknown as { nested: Record<string, { fields: Record<string, FieldDescriptor> }> }
-).nested;
+import { type FieldDescriptor, schemaMessages as messages } from "./schema-descriptor.js";
 
 export const protobufContentType = "application/vnd.kubernetes.protobuf";
 const magic = Buffer.from([0x6b, 0x38, 0x73, 0x00]);

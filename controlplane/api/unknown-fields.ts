@@ -4,17 +4,7 @@
  * unknown fields, Strict refuses them by name). Patch directives (`$patch`, `$setElementOrder/...`)
  * are not fields and are kept. Only shape is looked at; the codec judges types afterwards.
  */
-import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
-
-interface FieldDescriptor {
-  type: string;
-  rule?: string;
-  keyType?: string;
-}
-
-const messages = (
-  descriptorJson as unknown as { nested: Record<string, { fields: Record<string, FieldDescriptor> }> }
-).nested;
+import { type FieldDescriptor, schemaMessages as messages } from "./schema-descriptor.js";
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);

@@ -8,20 +8,10 @@
  * merge patches, explain fields and decide whether the server validates fields itself.
  */
 import { createHash } from "node:crypto";
-import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
 import { type ResourceInfo, resources } from "../api/resources.js";
+import { type FieldDescriptor, schemaMessages as messages } from "../api/schema-descriptor.js";
 import { listRules, requiredFields } from "../api/schema-rules.js";
 import { patchContentTypes } from "./http-io.js";
-
-interface FieldDescriptor {
-  type: string;
-  rule?: string;
-  keyType?: string;
-}
-
-const messages = (
-  descriptorJson as unknown as { nested: Record<string, { fields: Record<string, FieldDescriptor> }> }
-).nested;
 
 export type Schema = Record<string, unknown>;
 

@@ -4,18 +4,8 @@
  * rules of api/schema-rules.ts. A field is `f:name`; an item of a keyed list `k:{"name":"web"}`; an
  * item of a set `v:"value"`; an atomic list, a scalar or a map value is a leaf.
  */
-import descriptorJson from "../../proto/gen/api-descriptor.json" with { type: "json" };
+import { schemaMessages as messages } from "../api/schema-descriptor.js";
 import { listKeyDefaults, listRules } from "../api/schema-rules.js";
-
-interface FieldDescriptor {
-  type: string;
-  rule?: string;
-  keyType?: string;
-}
-
-export const messages = (
-  descriptorJson as unknown as { nested: Record<string, { fields: Record<string, FieldDescriptor> }> }
-).nested;
 
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);

@@ -9,6 +9,7 @@
 import type { ManagedFieldsEntry } from "../../proto/gen/api.js";
 import { ApiError, type FieldCause } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
+import { schemaMessages as messages } from "../api/schema-descriptor.js";
 import { listRules } from "../api/schema-rules.js";
 import {
   describePath,
@@ -17,7 +18,6 @@ import {
   isLeaf,
   isObject,
   itemKey,
-  messages,
   step,
   toFieldsV1,
   valueAt,
