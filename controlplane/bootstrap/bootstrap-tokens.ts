@@ -108,16 +108,31 @@ export function authenticateBootstrapToken(
   token: string,
   now: number = Date.now(),
 ): User | undefined {
+  const found = tokenSecret(lister, token, "bootstrap-token-", bootstrapTokenType);
+  if (!found) return undefined;
+  if (unb64(found.secret.data?.["usage-bootstrap-authentication"]) !== "true") return undefined;
+  if (!live(found.secret, now)) return undefined;
+  return { name: `${bootstrapUserPrefix}${found.id}`, groups: [bootstrapGroup] };
+}
+
+/**
+ * The Secret `kube-system/<prefix><id>` of `type` that a token `<id>.<secret>` names, when its
+ * token-secret matches (compared in constant time); the bootstrap and user token authenticators'
+ * common part.
+ */
+export function tokenSecret(
+  lister: Lister<Secret & KubeObject>,
+  token: string,
+  prefix: string,
+  type: string,
+): { id: string; secret: DeepReadonly<Secret & KubeObject> } | undefined {
   const m = tokenPattern.exec(token);
   if (!m) return undefined;
-  const secret = lister.get(`kube-system/bootstrap-token-${m[1]}`);
-  if (!secret || secret.type !== bootstrapTokenType) return undefined;
+  const secret = lister.get(`kube-system/${prefix}${m[1]}`);
+  if (!secret || secret.type !== type) return undefined;
   const want = Buffer.from(unb64(secret.data?.["token-secret"]));
   const got = Buffer.from(m[2]!);
-  if (want.length !== got.length || !timingSafeEqual(want, got)) return undefined;
-  if (unb64(secret.data?.["usage-bootstrap-authentication"]) !== "true") return undefined;
-  if (!live(secret, now)) return undefined;
-  return { name: `${bootstrapUserPrefix}${m[1]}`, groups: [bootstrapGroup] };
+  return want.length === got.length && timingSafeEqual(want, got) ? { id: m[1]!, secret } : undefined;
 }
 
 export const bootstrapUserPrefix = "system:bootstrap:";

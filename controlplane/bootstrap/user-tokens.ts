@@ -5,13 +5,13 @@
  * token authenticates only; what the user may do is what RBAC grants it. Deleting the Secret
  * revokes the token.
  */
-import { timingSafeEqual } from "node:crypto";
 import type { Secret } from "../../proto/gen/api.js";
 import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
 import type { User } from "../apiserver/index.js";
 import type { Lister } from "../client/index.js";
 import { rfc3339 } from "../util/time.js";
+import { tokenSecret } from "./bootstrap-tokens.js";
 
 export const userTokenType = "kctl.io/user-token";
 const tokenPattern = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
@@ -61,13 +61,8 @@ export function authenticateUserToken(
   token: string,
   now: number = Date.now(),
 ): User | undefined {
-  const m = tokenPattern.exec(token);
-  if (!m) return undefined;
-  const secret = lister.get(`kube-system/user-token-${m[1]}`);
-  if (!secret || secret.type !== userTokenType) return undefined;
-  const want = Buffer.from(unb64(secret.data?.["token-secret"]));
-  const got = Buffer.from(m[2]!);
-  if (want.length !== got.length || !timingSafeEqual(want, got)) return undefined;
+  const secret = tokenSecret(lister, token, "user-token-", userTokenType)?.secret;
+  if (!secret) return undefined;
   const expiration = unb64(secret.data?.expiration);
   if (expiration && Date.parse(expiration) <= now) return undefined;
   const groups = unb64(secret.data?.groups);
