@@ -14,6 +14,11 @@ import { joinCluster } from "../../node-agent/agent/join.js";
 import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
+import {
+  containerLogMaxFilesFlag,
+  containerLogMaxSizeFlag,
+  logRotationOption,
+} from "./container-log-flags.js";
 import { defaultAgentStateDir } from "./image.js";
 import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
@@ -57,7 +62,7 @@ export const joinCommand: Command = {
   usage: [
     "kctl join SERVER (--ca-cert-hash sha256:HEX | --ca-file PATH) [--token-file PATH] [--node-name NAME]",
     "          [--state-dir DIR] [--address IP] [--allow-privileged]",
-    "          [--pod-pids-limit N]",
+    "          [--pod-pids-limit N] [--container-log-max-size SIZE] [--container-log-max-files N]",
     "",
     "The bootstrap token comes from --token-file or the KCTL_TOKEN environment variable, never",
     "from the command line. Example (the command `kctl token create` prints):",
@@ -108,11 +113,14 @@ export const joinCommand: Command = {
       help: "run pods' privileged containers (securityContext.privileged); refused by default",
     },
     podPidsLimitFlag,
+    containerLogMaxSizeFlag,
+    containerLogMaxFilesFlag,
     registryConfigFlag,
     ...imageGcFlags,
   ],
   async run(ctx) {
     const podPidsLimit = podPidsLimitOption(ctx.flags);
+    const logRotation = logRotationOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
     const imageGc = imageGcOption(ctx.flags);
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
@@ -155,6 +163,7 @@ export const joinCommand: Command = {
       identity,
       stateDir,
       ...podPidsLimit,
+      ...logRotation,
       ...registryConfig,
       ...imageGc,
       ...(address ? { address } : {}),

@@ -15,6 +15,11 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
+import {
+  containerLogMaxFilesFlag,
+  containerLogMaxSizeFlag,
+  logRotationOption,
+} from "./container-log-flags.js";
 import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
@@ -51,7 +56,7 @@ export const upCommand: Command = {
   usage: [
     "kctl up [--state-dir DIR] [--port 6443] [--listen ADDR] [--advertise-address ADDR]",
     "        [--etcd-endpoints URL,...] [--no-agent] [--allow-privileged]",
-    "        [--pod-pids-limit N]",
+    "        [--pod-pids-limit N] [--container-log-max-size SIZE] [--container-log-max-files N]",
     "",
     "Examples:",
     "  kctl up                                # state in /var/lib/kctl, API on https://127.0.0.1:6443",
@@ -143,6 +148,8 @@ export const upCommand: Command = {
       help: "refused (visible in ps): set KCTL_BOOTSTRAP_TOKEN to accept a join token for a day",
     },
     podPidsLimitFlag,
+    containerLogMaxSizeFlag,
+    containerLogMaxFilesFlag,
     registryConfigFlag,
     ...imageGcFlags,
   ],
@@ -172,6 +179,7 @@ export const upCommand: Command = {
       throw new UsageError("KCTL_BOOTSTRAP_TOKEN: the token must look like abcdef.0123456789abcdef");
     }
     const podPidsLimit = podPidsLimitOption(ctx.flags);
+    const logRotation = logRotationOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
     const imageGc = imageGcOption(ctx.flags);
     const cp = await startControlPlane({
@@ -219,6 +227,7 @@ export const upCommand: Command = {
           stateDir: join(stateDir, "agent"),
           allowPrivileged: ctx.flags.bool("allow-privileged"),
           ...podPidsLimit,
+          ...logRotation,
           ...registryConfig,
           ...imageGc,
         });

@@ -34,6 +34,7 @@ import {
   type ImageGcThresholds,
   ImageStore,
 } from "../runtime/images/index.js";
+import type { LogRotation } from "../runtime/oci/container-config.js";
 import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
 import { ImagePuller } from "../runtime/registry/image-puller.js";
@@ -66,6 +67,8 @@ export interface AgentOptions {
   allowPrivileged?: boolean;
   /** Most processes and threads per pod (the kubelet's podPidsLimit); -1 for none. Default 4096. */
   podPidsLimit?: number;
+  /** Container log rotation (the kubelet's containerLogMaxSize/MaxFiles); 10 MiB × 5 when absent. */
+  logRotation?: LogRotation;
   /** Image GC thresholds (the kubelet's imageGCHigh/LowThresholdPercent); 85/80 by default. */
   imageGc?: ImageGcThresholds;
   /** Registry settings for image pulls (`--registry-config`): mirrors, plain HTTP, CA per host. */
@@ -180,6 +183,7 @@ export function startAgent(opts: AgentOptions): Agent {
       images,
       imagePuller,
       network,
+      ...(opts.logRotation ? { logRotation: opts.logRotation } : {}),
       security: {
         allowPrivileged: opts.allowPrivileged ?? false,
         seccompRoot: join(stateDir, "seccomp"),

@@ -41,6 +41,7 @@ export function bundleConfig(run: PodRun, a: AttemptSetup, process: ResolvedProc
     netnsPath: run.sandbox!.netnsPath,
     cgroupsPath: a.cgroupsPath!,
     logPath: a.logPath!,
+    ...(run.deps.logRotation ? { logRotation: run.deps.logRotation } : {}),
     mounts: a.mounts,
     ...(limits.memory ? { memoryLimit: Math.floor(quantityValue(limits.memory)) } : {}),
     ...(limits.cpu ? { cpuLimitMilli: quantityMilliValue(limits.cpu) } : {}),

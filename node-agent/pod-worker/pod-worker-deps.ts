@@ -7,6 +7,7 @@ import type { Pod, PodStatus } from "../../proto/gen/api.js";
 import type { PodCgroups } from "../cgroups/pod-cgroups.js";
 import type { PodNetwork } from "../network/index.js";
 import type { ImageStore } from "../runtime/images/index.js";
+import type { LogRotation } from "../runtime/oci/container-config.js";
 import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { ImagePuller } from "../runtime/registry/image-puller.js";
 import type { BackoffPolicy } from "./container-record.js";
@@ -46,6 +47,8 @@ export interface PodWorkerDeps {
   serviceEnv?(namespace: string): Map<string, string>;
   backoff?: BackoffPolicy;
   metrics?: PodMetrics;
+  /** Container log rotation on this node; the runtime's defaults (10 MiB × 5, the kubelet's) when absent. */
+  logRotation?: LogRotation;
   /** How often the loop wakes to check containers and probes. Default 1 s. */
   resyncMs?: number;
   /** The resolv.conf pods with `dnsPolicy: Default` get a copy of. Default /etc/resolv.conf. */

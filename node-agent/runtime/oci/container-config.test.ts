@@ -18,7 +18,7 @@ const security: ContainerSecurity = {
   privileged: false,
 };
 
-function config(sec: Partial<ContainerSecurity>) {
+function config(sec: Partial<ContainerSecurity>, extra: Partial<ContainerConfigInput> = {}) {
   const input: ContainerConfigInput = {
     rootfs: "/r",
     args: ["sh"],
@@ -30,6 +30,7 @@ function config(sec: Partial<ContainerSecurity>) {
     logPath: "/l",
     mounts: [],
     security: { ...security, ...sec },
+    ...extra,
   };
   // biome-ignore lint/suspicious/noExplicitAny: the OCI config is untyped JSON
   return containerConfig(input) as any;
@@ -64,6 +65,13 @@ describe("containerConfig takes the container's security", () => {
     expect(c.linux.namespaces).toContainEqual({ type: "user" });
     expect(c.linux.uidMappings).toEqual([{ containerID: 0, hostID: 131072, size: 65536 }]);
     expect(c.linux.gidMappings).toEqual([{ containerID: 0, hostID: 131072, size: 65536 }]);
+  });
+
+  it("the node's log rotation as kshim's annotations, none when the node keeps the defaults", () => {
+    const c = config({}, { logRotation: { maxBytes: 1 << 20, maxFiles: 3 } });
+    expect(c.annotations["io.kctl.log.max-size"]).toBe(String(1 << 20));
+    expect(c.annotations["io.kctl.log.max-files"]).toBe("3");
+    expect(config({}).annotations["io.kctl.log.max-size"]).toBeUndefined();
   });
 
   it("the seccomp filter as given", () => {

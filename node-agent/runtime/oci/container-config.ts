@@ -99,6 +99,12 @@ export interface ContainerSecurity {
   idRange?: { hostId: number; size: number };
 }
 
+/** The kubelet's containerLogMaxSize and containerLogMaxFiles: rotate past maxBytes, keep maxFiles. */
+export interface LogRotation {
+  maxBytes: number;
+  maxFiles: number;
+}
+
 export interface BindMount {
   source: string;
   destination: string;
@@ -115,6 +121,8 @@ export interface ContainerConfigInput {
   netnsPath: string;
   cgroupsPath: string;
   logPath: string;
+  /** When the runtime rotates the log (the node's containerLogMaxSize/MaxFiles); its defaults when absent. */
+  logRotation?: LogRotation;
   mounts: BindMount[];
   /** Bytes; undefined for no limit. */
   memoryLimit?: number;
@@ -188,7 +196,15 @@ export function containerConfig(c: ContainerConfigInput): Record<string, unknown
     },
     root: { path: c.rootfs, readonly: sec.readonlyRootfs },
     hostname: c.hostname,
-    annotations: { "io.kctl.shim.log-path": c.logPath },
+    annotations: {
+      "io.kctl.shim.log-path": c.logPath,
+      ...(c.logRotation
+        ? {
+            "io.kctl.log.max-size": String(c.logRotation.maxBytes),
+            "io.kctl.log.max-files": String(c.logRotation.maxFiles),
+          }
+        : {}),
+    },
     mounts: [
       ...systemMounts,
       ...c.mounts.map((m) => ({
