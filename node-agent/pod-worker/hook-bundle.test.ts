@@ -8,6 +8,7 @@ import type { ResolvedImage } from "../runtime/images/index.js";
 import type { ContainerSecurity } from "../runtime/oci/container-config.js";
 import { bundleConfig, bundleHook } from "./hook-bundle.js";
 import type { ObjectLookup } from "./object-lookup.js";
+import type { PodWorkerDeps } from "./pod-worker-deps.js";
 import { fakeRun, podOf, setupOf } from "./testing/fake-pod-run.js";
 
 let dir: string;
@@ -34,8 +35,8 @@ const security: ContainerSecurity = {
 const noLookup: ObjectLookup = { configMap: async () => undefined, secret: async () => undefined };
 
 /** An attempt whose earlier hooks have run: image, rootfs, cgroup, log and one mount. */
-function prepared(spec: Container) {
-  const run = fakeRun(podOf({ containers: [spec] }), { lookup: noLookup, hostIP: "192.0.2.1" }, dir);
+function prepared(spec: Container, deps: Partial<PodWorkerDeps> = {}) {
+  const run = fakeRun(podOf({ containers: [spec] }), { lookup: noLookup, hostIP: "192.0.2.1", ...deps }, dir);
   run.sandbox = { ip: "10.244.0.5", netnsPath: "/netns/p" } as Sandbox;
   const a = setupOf(run, spec);
   Object.assign(a, { image, security, rootfs: "/rootfs", cgroupsPath: "kctl/pod/x", logPath: "/logs/0.log" });
@@ -61,6 +62,15 @@ describe("bundle hook", () => {
     });
     expect(bundleConfig(run, a, { env, command: undefined, args: ["x"] }).args).toEqual(["/entry", "x"]);
     expect(bundleConfig(run, a, { env, command: ["/bin/sh"], args: undefined }).args).toEqual(["/bin/sh"]);
+  });
+
+  it("gives the runtime the node's log rotation, and none when the node keeps the defaults", () => {
+    const none = { env: new Map<string, string>(), command: undefined, args: undefined };
+    const logRotation = { maxBytes: 1 << 20, maxFiles: 3 };
+    const rotated = prepared({ name: "main" }, { logRotation });
+    expect(bundleConfig(rotated.run, rotated.a, none).logRotation).toEqual(logRotation);
+    const plain = prepared({ name: "main" });
+    expect(bundleConfig(plain.run, plain.a, none).logRotation).toBeUndefined();
   });
 
   it("turns limits and requests into cgroup settings", () => {

@@ -28,6 +28,7 @@ export function fakeRun(pod: Pod, deps: Partial<PodWorkerDeps> = {}, podDir = "/
     "nodeResolvConf",
     "volumeRefreshMs",
     "imagePuller",
+    "logRotation",
   ]);
   const unused = new Proxy({} as PodWorkerDeps, {
     get: (_t, key) => {
