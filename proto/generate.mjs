@@ -19,6 +19,7 @@ const markerTypes = {
   Quantity: "string",
   Time: "string",
   FieldsV1: "Record<string, unknown>",
+  RawExtension: "Record<string, unknown>",
 };
 
 const scalarTypes = {

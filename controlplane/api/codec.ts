@@ -220,6 +220,7 @@ class Decoder {
         return err ? this.valueInvalid(path, value, err) : text;
       }
       case "FieldsV1":
+      case "RawExtension":
         return isPlainObject(value) ? structuredClone(value) : this.typeInvalid(path, value, "an object");
       case "Time":
         if (typeof value !== "string") return this.typeInvalid(path, value, "an RFC 3339 timestamp string");

@@ -272,7 +272,8 @@ function readValue(type: string, wt: number, r: protobuf.Reader, path: string): 
       const iso = new Date(seconds * 1000).toISOString().replace(/\.000Z$/, "Z");
       return iso;
     }
-    case "FieldsV1": {
+    case "FieldsV1":
+    case "RawExtension": {
       expect(2);
       const v = readFields(r.bytes(), (n, _wt, fr) => (n === 1 ? ["raw", fr.bytes()] : undefined), path);
       return v.raw ? JSON.parse(Buffer.from(v.raw as Uint8Array).toString("utf8")) : {};

@@ -32,6 +32,7 @@ const metaTypes = new Set([
 ]);
 const fixedNames: Record<string, string> = {
   IntOrString: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+  RawExtension: "io.k8s.apimachinery.pkg.runtime.RawExtension",
   Quantity: "io.k8s.apimachinery.pkg.api.resource.Quantity",
   Scale: "io.k8s.api.autoscaling.v1.Scale",
   ScaleSpec: "io.k8s.api.autoscaling.v1.ScaleSpec",
@@ -45,6 +46,7 @@ const scalarMarkers: Record<string, Schema> = {
   Quantity: { type: "string" },
   Time: { type: "string", format: "date-time" },
   FieldsV1: { type: "object" },
+  RawExtension: { type: "object" },
 };
 
 const scalars: Record<string, Schema> = {

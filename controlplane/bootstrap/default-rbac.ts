@@ -50,6 +50,7 @@ const viewRules: PolicyRule[] = [
     read,
     ["apps"],
     [
+      "controllerrevisions",
       "deployments",
       "deployments/scale",
       "deployments/status",

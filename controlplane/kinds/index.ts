@@ -19,6 +19,7 @@ import { validateObjectMeta, validateObjectMetaUpdate } from "../api/validation/
 import { clusterRoleKind } from "./clusterrole.js";
 import { clusterRoleBindingKind } from "./clusterrolebinding.js";
 import { configMapKind } from "./configmap.js";
+import { controllerRevisionKind } from "./controllerrevision.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
 import { eventKind } from "./event.js";
@@ -48,6 +49,7 @@ export const kinds: readonly RegisteredKind[] = [
   secretKind,
   replicaSetKind,
   deploymentKind,
+  controllerRevisionKind,
   leaseKind,
   roleKind,
   clusterRoleKind,

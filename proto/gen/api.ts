@@ -4,6 +4,7 @@ export type IntOrString = number | string;
 export type Quantity = string;
 export type Time = string;
 export type FieldsV1 = Record<string, unknown>;
+export type RawExtension = Record<string, unknown>;
 
 export interface ObjectMeta {
   name?: string;
@@ -875,6 +876,14 @@ export interface ClusterRoleBinding {
   roleRef?: RoleRef;
 }
 
+export interface ControllerRevision {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  data?: RawExtension;
+  revision?: number;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -894,4 +903,5 @@ export const kindMessages = [
   "ClusterRole",
   "RoleBinding",
   "ClusterRoleBinding",
+  "ControllerRevision",
 ] as const;
