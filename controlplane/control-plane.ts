@@ -53,6 +53,7 @@ import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { schedulerBackend } from "./wiring/scheduler-backend.js";
+import { wireServiceAccounts } from "./wiring/service-accounts.js";
 import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
 
 const trace = tracer("control-plane");
@@ -121,17 +122,22 @@ function rbacListers(informers: InformerFactory): RbacListers {
   };
 }
 
-/** The admin token, or else a bootstrap or user token known to the Secrets cache. */
+/** The admin token, or else a bootstrap or user token known to the Secrets cache, or a ServiceAccount's. */
 function authenticator(
   adminToken: string,
   secrets: Lister<Secret & KubeObject>,
+  serviceAccount: (token: string) => User | undefined,
 ): (token: string) => User | undefined {
   const want = Buffer.from(adminToken);
   return (token) => {
     const got = Buffer.from(token);
     if (got.length === want.length && timingSafeEqual(got, want))
       return { name: "admin", groups: ["system:masters"] };
-    return authenticateBootstrapToken(secrets, token) ?? authenticateUserToken(secrets, token);
+    return (
+      authenticateBootstrapToken(secrets, token) ??
+      authenticateUserToken(secrets, token) ??
+      serviceAccount(token)
+    );
   };
 }
 
@@ -209,6 +215,7 @@ async function start(
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
   const rbac = rbacListers(informers);
+  const serviceAccounts = await wireServiceAccounts(registry, informers, pkiDir);
   informers.start();
   await reconcileDefaultRbac(registry);
   await informers.waitForSync();
@@ -231,7 +238,7 @@ async function start(
     host: listenHost,
     port: opts.port ?? 6443,
     tls: { cert: serving.certPem, key: serving.keyPem, clientCa: ca.certPem },
-    authenticate: authenticator(adminToken, secrets.lister),
+    authenticate: authenticator(adminToken, secrets.lister, serviceAccounts.authenticate),
     metrics,
     extraRoutes: {
       ...accessReviewRoutes({
@@ -257,7 +264,7 @@ async function start(
     // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
     healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
-    subresourceHandlers: podStreamHandlers(registry, tunnels),
+    subresourceHandlers: { ...podStreamHandlers(registry, tunnels), token: serviceAccounts.tokenHandler },
     upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
   });
   stops.push(() => apiserver.close());
@@ -319,6 +326,7 @@ async function start(
             registry,
             informers,
             metrics,
+            caPem: ca.certPem,
             nodeGracePeriodSeconds: opts.leaseDurationSeconds ?? 40,
             podEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
           },

@@ -48,6 +48,11 @@ function layoutOf(message: string): Layout | undefined {
 
 class DecodeError extends Error {}
 
+/** Bodies of subresources that are no resource of their own, by `apiVersion kind`. */
+const subresourceBodies: Readonly<Record<string, string>> = {
+  "authentication.k8s.io/v1 TokenRequest": "TokenRequest",
+};
+
 /** Decodes a protobuf body into a JSON object with apiVersion and kind set. */
 export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
   if (body.length < 4 || !body.subarray(0, 4).equals(magic)) {
@@ -65,8 +70,10 @@ export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
     if (unknown.contentEncoding)
       throw new DecodeError(`contentEncoding ${JSON.stringify(unknown.contentEncoding)} is not supported`);
     const info = resourceForKind(typeMeta.apiVersion ?? "", typeMeta.kind ?? "");
-    const message = info?.message.slice(info.message.lastIndexOf(".") + 1);
-    if (!info || !message || !layoutOf(message)) {
+    const message =
+      subresourceBodies[`${typeMeta.apiVersion} ${typeMeta.kind}`] ??
+      info?.message.slice(info.message.lastIndexOf(".") + 1);
+    if (!message || !layoutOf(message)) {
       throw new ApiError(
         "UnsupportedMediaType",
         `protobuf bodies of ${typeMeta.kind ?? "(no kind)"} ${JSON.stringify(typeMeta.apiVersion ?? "")} are not served; send application/json`,

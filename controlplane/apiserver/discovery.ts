@@ -89,6 +89,15 @@ function subresources(info: ResourceInfo, streaming: readonly string[]): object[
     }
     if (!streaming.includes(sub)) continue;
     if (sub === "log") out.push({ ...base, name: `${info.plural}/log`, kind: info.kind, verbs: ["get"] });
+    if (sub === "token")
+      out.push({
+        ...base,
+        name: `${info.plural}/token`,
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "TokenRequest",
+        verbs: ["create"],
+      });
     if (sub === "exec")
       out.push({ ...base, name: `${info.plural}/exec`, kind: "PodExecOptions", verbs: ["create", "get"] });
   }

@@ -11,6 +11,7 @@ export {
   type ApiServerOptions,
   bootstrapGroup,
   defaultVersion,
+  type ExternalSubresource,
   type ExtraRouteHandler,
   type StreamingSubresource,
   type SubresourceHandler,

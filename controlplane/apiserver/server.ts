@@ -58,7 +58,7 @@ export interface ApiServerOptions {
    * a node. Requests reach them authenticated, with the route parsed; what they throw is answered as
    * a Status. They are listed in discovery only when given.
    */
-  subresourceHandlers?: Partial<Record<StreamingSubresource, SubresourceHandler>>;
+  subresourceHandlers?: Partial<Record<ExternalSubresource, SubresourceHandler>>;
   /**
    * Handlers of WebSocket upgrades on subresources (pods/exec), authenticated and routed like any
    * request; they own the socket from then on.
@@ -97,6 +97,9 @@ export type ExtraRouteHandler = (req: IncomingMessage, res: ServerResponse, user
 export type AnonymousRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export type StreamingSubresource = "log" | "exec";
+
+/** Subresources served outside the registry: the streams, and ServiceAccount tokens (TokenRequest). */
+export type ExternalSubresource = StreamingSubresource | "token";
 
 export interface SubresourceTarget {
   info: ResourceInfo;
@@ -182,7 +185,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         labels.verb = requestVerb(req.method ?? "GET", r, url.searchParams);
         const external =
           r.name && r.subresource
-            ? opts.subresourceHandlers?.[r.subresource as StreamingSubresource]
+            ? opts.subresourceHandlers?.[r.subresource as ExternalSubresource]
             : undefined;
         if (external) {
           longRunning = true;

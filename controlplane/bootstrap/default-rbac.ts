@@ -40,6 +40,7 @@ const viewRules: PolicyRule[] = [
       "pods",
       "pods/log",
       "pods/status",
+      "serviceaccounts",
       "services",
       "services/status",
       "namespaces",
@@ -65,7 +66,12 @@ const viewRules: PolicyRule[] = [
 const editRules: PolicyRule[] = [
   ...viewRules,
   rule(read, [""], ["secrets"]),
-  rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
+  rule(
+    write,
+    [""],
+    ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "serviceaccounts", "services", "events"],
+  ),
+  rule(["create"], [""], ["serviceaccounts/token"]),
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
 ];

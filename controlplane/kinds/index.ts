@@ -33,6 +33,7 @@ import { roleKind } from "./role.js";
 import { roleBindingKind } from "./rolebinding.js";
 import { secretKind } from "./secret.js";
 import { serviceKind } from "./service.js";
+import { serviceAccountKind } from "./serviceaccount.js";
 
 export type { DescribeContext, Kind, KindColumns, RegisteredKind } from "./kind.js";
 export { defineKind } from "./kind.js";
@@ -47,6 +48,7 @@ export const kinds: readonly RegisteredKind[] = [
   eventKind,
   configMapKind,
   secretKind,
+  serviceAccountKind,
   replicaSetKind,
   deploymentKind,
   controllerRevisionKind,

@@ -89,6 +89,19 @@ export async function ensureCa(dir: string, name = "kctl-ca"): Promise<KeyPair> 
   return { certPem, keyPem };
 }
 
+/**
+ * Loads the ServiceAccount token signing key `sa.key` from `dir`, creating it the first time (as
+ * kubeadm's `sa.key`). Every control plane of a cluster must sign with the same key.
+ */
+export async function ensureServiceAccountKey(dir: string): Promise<string> {
+  const keyPath = join(dir, "sa.key");
+  if (await exists(keyPath)) return readFile(keyPath, "utf8");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const keyPem = await generateKey();
+  await writeFile(keyPath, keyPem, { mode: 0o600, flag: "wx" });
+  return keyPem;
+}
+
 export interface CertificateSubject {
   commonName: string;
   hosts?: string[];

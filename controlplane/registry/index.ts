@@ -8,6 +8,7 @@
 export type { PropagationPolicy } from "./lifecycle.js";
 export { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 export {
+  type AdmissionPlugin,
   type ApplyOptions,
   type CachedWriteOptions,
   type CreateOptions,

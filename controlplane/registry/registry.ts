@@ -71,6 +71,16 @@ export interface RegistryOptions {
   serviceAllocation?: ServiceAllocationOptions;
 }
 
+/**
+ * A mutating admission step for creates (upstream's admission plugins that change objects, such as
+ * ServiceAccount): it runs after defaulting and before validation, and what it throws (an ApiError,
+ * e.g. Forbidden) refuses the create.
+ */
+export interface AdmissionPlugin {
+  name: string;
+  admitCreate(info: ResourceInfo, obj: KubeObject): Promise<void>;
+}
+
 export interface WriteOptions {
   /** Run every check and return the would-be result, but write nothing (`?dryRun=All`). */
   dryRun?: boolean;
@@ -164,6 +174,13 @@ export class Registry {
   /** Namespace name → resourceVersion at which it was last read open; see `openNamespaceVersion`. */
   private readonly namespaceVersions = new Map<string, string>();
 
+  private readonly admission: AdmissionPlugin[] = [];
+
+  /** Adds a mutating admission step to every create from now on. */
+  addAdmission(plugin: AdmissionPlugin): void {
+    this.admission.push(plugin);
+  }
+
   constructor(opts: RegistryOptions) {
     this.store = opts.store;
     this.clock = opts.clock ?? realClock;
@@ -211,7 +228,10 @@ export class Registry {
     if (status === undefined) delete obj.status;
     else obj.status = status;
     applyDefaults(info, obj);
+    // The user's fields are recorded before admission adds its own (a pod's token volume), so a
+    // later apply of the same manifest does not try to take them out again.
     if (opts.manager) this.recordUpdate(info, undefined, obj, opts.manager);
+    for (const plugin of this.admission) await plugin.admitCreate(info, obj);
 
     const generate = !meta.name && meta.generateName;
     for (let attempt = 1; ; attempt++) {

@@ -16,6 +16,7 @@ import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
+import { startServiceAccountController } from "../controllers/serviceaccount/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { Registry } from "../registry/index.js";
 import { tracer } from "../util/trace.js";
@@ -27,6 +28,8 @@ export interface ControllerManagerDeps {
   registry: Registry;
   informers: InformerFactory;
   metrics: MetricsRegistry;
+  /** The cluster CA certificate, published to every namespace for the pods' token volumes. */
+  caPem: string;
   /** A node whose lease is older than this is NotReady/Unknown (Kubernetes' 40 s). */
   nodeGracePeriodSeconds: number;
   /** Pods on an unreachable node are evicted after this unless they tolerate longer (300 s). */
@@ -70,6 +73,12 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       recorder: recorder("node-controller"),
       gracePeriodMs: deps.nodeGracePeriodSeconds * 1000,
       defaultTolerationSeconds: deps.podEvictionTimeoutSeconds,
+    }),
+    startServiceAccountController({
+      ...common,
+      informers,
+      caPem: deps.caPem,
+      recorder: recorder("serviceaccount-controller"),
     }),
     startAllocationRepair({ repair: () => registry.serviceAllocator.repair(), signal, onError }),
   ];

@@ -122,6 +122,14 @@ export interface PodSpec {
    * Left out or true: the host's user namespace.
    */
   hostUsers?: boolean;
+  /**
+   * The pod's identity towards the API; "default" when left out. serviceAccount is its deprecated
+   * alias, kept so old manifests still decode.
+   */
+  serviceAccountName?: string;
+  serviceAccount?: string;
+  /** false: no API token is mounted (the ServiceAccount's own setting applies when left out). */
+  automountServiceAccountToken?: boolean;
 }
 
 export interface Container {
@@ -329,6 +337,7 @@ export interface Volume {
   configMap?: ConfigMapVolumeSource;
   secret?: SecretVolumeSource;
   hostPath?: HostPathVolumeSource;
+  projected?: ProjectedVolumeSource;
 }
 
 export interface EmptyDirVolumeSource {
@@ -354,6 +363,50 @@ export interface SecretVolumeSource {
   items?: KeyToPath[];
   defaultMode?: number;
   optional?: boolean;
+}
+
+/**
+ * Several sources written into one directory (the kubelet's projected volume): how pods get their
+ * ServiceAccount token, the cluster CA and their namespace.
+ */
+export interface ProjectedVolumeSource {
+  sources?: VolumeProjection[];
+  defaultMode?: number;
+}
+
+export interface VolumeProjection {
+  secret?: SecretProjection;
+  downwardAPI?: DownwardAPIProjection;
+  configMap?: ConfigMapProjection;
+  serviceAccountToken?: ServiceAccountTokenProjection;
+}
+
+export interface SecretProjection {
+  name?: string;
+  items?: KeyToPath[];
+  optional?: boolean;
+}
+
+export interface ConfigMapProjection {
+  name?: string;
+  items?: KeyToPath[];
+  optional?: boolean;
+}
+
+export interface DownwardAPIProjection {
+  items?: DownwardAPIVolumeFile[];
+}
+
+export interface DownwardAPIVolumeFile {
+  path?: string;
+  fieldRef?: ObjectFieldSelector;
+  mode?: number;
+}
+
+export interface ServiceAccountTokenProjection {
+  audience?: string;
+  expirationSeconds?: number;
+  path?: string;
 }
 
 export interface HostPathVolumeSource {
@@ -884,6 +937,46 @@ export interface ControllerRevision {
   revision?: number;
 }
 
+export interface ServiceAccount {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  secrets?: ObjectReference[];
+  imagePullSecrets?: LocalObjectReference[];
+  automountServiceAccountToken?: boolean;
+}
+
+export interface LocalObjectReference {
+  name?: string;
+}
+
+/** authentication.k8s.io/v1 TokenRequest: the body of POST serviceaccounts/NAME/token. */
+export interface TokenRequest {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: TokenRequestSpec;
+  status?: TokenRequestStatus;
+}
+
+export interface TokenRequestSpec {
+  audiences?: string[];
+  expirationSeconds?: number;
+  boundObjectRef?: BoundObjectReference;
+}
+
+export interface BoundObjectReference {
+  kind?: string;
+  apiVersion?: string;
+  name?: string;
+  uid?: string;
+}
+
+export interface TokenRequestStatus {
+  token?: string;
+  expirationTimestamp?: Time;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -904,4 +997,6 @@ export const kindMessages = [
   "RoleBinding",
   "ClusterRoleBinding",
   "ControllerRevision",
+  "ServiceAccount",
+  "TokenRequest",
 ] as const;

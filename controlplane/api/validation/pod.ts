@@ -16,6 +16,7 @@ import type {
   PodAffinityTerm,
   PodSpec,
   Probe,
+  ProjectedVolumeSource,
   ResourceRequirements,
   Toleration,
   Volume,
@@ -63,6 +64,14 @@ const fieldRefPaths = [
   "status.podIP",
   "status.podIPs",
 ];
+/** What a downwardAPI volume file may hold: the pod's own metadata (status changes, so not it). */
+const downwardVolumePaths = [
+  "metadata.name",
+  "metadata.namespace",
+  "metadata.uid",
+  "metadata.labels",
+  "metadata.annotations",
+];
 const fieldRefMapRe = /^metadata\.(labels|annotations)\['([^']+)'\]$/;
 
 /** Validates a pod spec at `path` ("spec" for a Pod, "spec.template.spec" for a Deployment). */
@@ -72,6 +81,12 @@ export function validatePodSpec(c: Causes, spec: PodSpec | undefined, path: stri
     return;
   }
   const volumes = validateVolumes(c, spec.volumes ?? [], child(path, "volumes"));
+  if (spec.serviceAccountName)
+    c.syntax(
+      child(path, "serviceAccountName"),
+      spec.serviceAccountName,
+      dns1123SubdomainErrors(spec.serviceAccountName),
+    );
   const names = new Set<string>();
   const checkContainers = (list: Container[] | undefined, field: string, init: boolean): void => {
     (list ?? []).forEach((container, i) => {
@@ -311,11 +326,11 @@ function validateVolumes(c: Causes, volumes: Volume[], path: string): Set<string
       if (names.has(v.name)) c.duplicate(child(p, "name"), v.name);
       names.add(v.name);
     }
-    const sources = (["emptyDir", "configMap", "secret", "hostPath"] as const).filter(
+    const sources = (["emptyDir", "configMap", "secret", "hostPath", "projected"] as const).filter(
       (s) => v[s] !== undefined,
     );
     if (sources.length === 0)
-      c.required(p, "must specify a volume type (emptyDir, configMap, secret or hostPath)");
+      c.required(p, "must specify a volume type (emptyDir, configMap, secret, hostPath or projected)");
     for (const extra of sources.slice(1))
       c.forbidden(child(p, extra), "may not specify more than 1 volume type");
     if (v.emptyDir) {
@@ -332,6 +347,7 @@ function validateVolumes(c: Causes, volumes: Volume[], path: string): Set<string
       if (!v.secret.secretName) c.required(child(sp, "secretName"));
       validateProjection(c, sp, v.secret.items, v.secret.defaultMode);
     }
+    if (v.projected) validateProjected(c, v.projected, child(p, "projected"));
     if (v.hostPath) {
       const hp = child(p, "hostPath");
       if (!v.hostPath.path) c.required(child(hp, "path"));
@@ -363,6 +379,66 @@ function validateProjection(
     if (!item.path) c.required(child(p, "path"));
     else validateRelativePath(c, child(p, "path"), item.path);
     validateFileMode(c, child(p, "mode"), item.mode);
+  });
+}
+
+/** Upstream's rules: one source per entry, and no two entries writing the same path. */
+function validateProjected(c: Causes, vol: ProjectedVolumeSource, path: string): void {
+  validateFileMode(c, child(path, "defaultMode"), vol.defaultMode);
+  const written = new Set<string>();
+  const claim = (p: string, file: string | undefined) => {
+    if (!file) return;
+    if (written.has(file)) c.invalid(p, file, "conflicting duplicate paths");
+    written.add(file);
+  };
+  (vol.sources ?? []).forEach((src, i) => {
+    const p = index(child(path, "sources"), i);
+    const kinds = (["secret", "configMap", "downwardAPI", "serviceAccountToken"] as const).filter(
+      (k) => src[k] !== undefined,
+    );
+    if (kinds.length === 0)
+      c.required(p, "must specify one of: secret, configMap, downwardAPI, serviceAccountToken");
+    for (const extra of kinds.slice(1))
+      c.forbidden(child(p, extra), "may not specify more than 1 volume type");
+    for (const k of ["secret", "configMap"] as const) {
+      const ref = src[k];
+      if (!ref) continue;
+      if (!ref.name) c.required(child(child(p, k), "name"));
+      validateProjection(c, child(p, k), ref.items, undefined);
+      for (const item of ref.items ?? []) claim(child(child(p, k), "items"), item.path);
+    }
+    (src.downwardAPI?.items ?? []).forEach((item, j) => {
+      const ip = index(child(child(p, "downwardAPI"), "items"), j);
+      if (!item.path) c.required(child(ip, "path"));
+      else validateRelativePath(c, child(ip, "path"), item.path);
+      claim(ip, item.path);
+      validateFileMode(c, child(ip, "mode"), item.mode);
+      const fp = item.fieldRef?.fieldPath;
+      const fpPath = child(child(ip, "fieldRef"), "fieldPath");
+      if (!fp) c.required(fpPath);
+      else if (!downwardVolumePaths.includes(fp) && !fieldRefMapRe.test(fp))
+        c.notSupported(fpPath, fp, [
+          ...downwardVolumePaths,
+          "metadata.labels['<KEY>']",
+          "metadata.annotations['<KEY>']",
+        ]);
+    });
+    const token = src.serviceAccountToken;
+    if (token) {
+      const tp = child(p, "serviceAccountToken");
+      if (!token.path) c.required(child(tp, "path"));
+      else validateRelativePath(c, child(tp, "path"), token.path);
+      claim(tp, token.path);
+      const secs = token.expirationSeconds;
+      if (secs !== undefined && secs < 600)
+        c.invalid(child(tp, "expirationSeconds"), secs, "may not specify a duration less than 10 minutes");
+      if (secs !== undefined && secs > 2 ** 32)
+        c.invalid(
+          child(tp, "expirationSeconds"),
+          secs,
+          "may not specify a duration larger than 2^32 seconds",
+        );
+    }
   });
 }
 

@@ -1,0 +1,59 @@
+/**
+ * ServiceAccounts wired into the control plane: the signing key (`<pki>/sa.key`), the admission
+ * step that gives new pods their account and token volume, the TokenRequest subresource and the
+ * authenticator for the tokens it mints. The controller that makes each namespace's `default`
+ * account runs with the other controllers.
+ */
+import { createPrivateKey } from "node:crypto";
+import type { ServiceAccount } from "../../proto/gen/api.js";
+import { isApiError } from "../api/errors.js";
+import type { KubeObject } from "../api/object.js";
+import { resourceForKind } from "../api/resources.js";
+import type { SubresourceHandler, User } from "../apiserver/index.js";
+import type { InformerFactory } from "../client/informer-factory.js";
+import { ensureServiceAccountKey } from "../pki/pki.js";
+import type { Registry } from "../registry/index.js";
+import { serviceAccountAdmission } from "../serviceaccount/admission.js";
+import { serviceAccountAuthenticator } from "../serviceaccount/authenticator.js";
+import { type TokenIssuerOptions, tokenRequestHandler } from "../serviceaccount/token-request.js";
+import { defaultIssuer, TokenSigner } from "../serviceaccount/tokens.js";
+
+const serviceAccounts = resourceForKind("v1", "ServiceAccount")!;
+
+export interface ServiceAccountWiring {
+  authenticate(token: string): User | undefined;
+  tokenHandler: SubresourceHandler;
+  issuer: TokenIssuerOptions;
+}
+
+export async function wireServiceAccounts(
+  registry: Registry,
+  informers: InformerFactory,
+  pkiDir: string,
+): Promise<ServiceAccountWiring> {
+  const signer = new TokenSigner(createPrivateKey(await ensureServiceAccountKey(pkiDir)));
+  const audiences = [defaultIssuer];
+  registry.addAdmission(
+    serviceAccountAdmission({
+      getServiceAccount: (namespace, name) =>
+        registry.get(serviceAccounts, namespace, name).then(
+          (sa) => sa as ServiceAccount,
+          (err: unknown) => {
+            if (isApiError(err, "NotFound")) return undefined;
+            throw err;
+          },
+        ),
+    }),
+  );
+  const issuer: TokenIssuerOptions = { registry, signer, audiences };
+  return {
+    authenticate: serviceAccountAuthenticator({
+      signer,
+      audiences,
+      serviceAccounts: informers.informer<ServiceAccount & KubeObject>(serviceAccounts).lister,
+      pods: informers.pods().lister,
+    }),
+    tokenHandler: tokenRequestHandler(issuer),
+    issuer,
+  };
+}
