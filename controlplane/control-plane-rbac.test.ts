@@ -10,14 +10,10 @@ import { userKubeconfig } from "../kctl/commands/kubeconfig.js";
 import { userTokenSecret } from "./bootstrap/user-tokens.js";
 import { type ControlPlane, startControlPlane } from "./control-plane.js";
 import { ensureCa, issueCertificate, type KeyPair } from "./pki/pki.js";
+import { apiCall, type Reply, type Who } from "./testing/api-call.js";
 
 const run = promisify(execFile);
 const kubectl = "/usr/bin/kubectl";
-
-interface Reply {
-  status: number;
-  body: { message?: string; [k: string]: unknown };
-}
 
 /** Three identities on a real control plane: admin (token), viewer (certificate), editor (token, one namespace). */
 describe("authentication and RBAC on a real control plane", () => {
@@ -26,43 +22,12 @@ describe("authentication and RBAC on a real control plane", () => {
   let viewerCert: KeyPair;
   const editorToken = "edit01.0123456789abcdef";
 
-  type Who = { token: string } | { cert: KeyPair };
   const admin = (): Who => ({ token: cp.adminToken });
   const viewer = (): Who => ({ cert: viewerCert });
   const editor: Who = { token: editorToken };
 
-  function call(who: Who, method: string, path: string, body?: unknown): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      request(
-        `${cp.apiUrl}${path}`,
-        {
-          method,
-          ca: cp.caPem,
-          headers: {
-            ...("token" in who ? { authorization: `Bearer ${who.token}` } : {}),
-            ...(payload ? { "content-type": "application/json" } : {}),
-          },
-          ...("cert" in who ? { cert: who.cert.certPem, key: who.cert.keyPem } : {}),
-        },
-        (res) => {
-          let text = "";
-          res.on("data", (d: Buffer) => (text += d.toString()));
-          res.on("end", () => {
-            let body: Reply["body"] = {};
-            try {
-              body = JSON.parse(text);
-            } catch {
-              // not JSON (/metrics)
-            }
-            resolve({ status: res.statusCode ?? 0, body });
-          });
-        },
-      )
-        .on("error", reject)
-        .end(payload);
-    });
-  }
+  const call = (who: Who, method: string, path: string, body?: unknown): Promise<Reply> =>
+    apiCall(cp, who, method, path, body);
 
   const configMap = (name: string) => ({
     apiVersion: "v1",
