@@ -280,6 +280,7 @@ async function start(
     pods: podDispatcher,
     watchable,
     tunnels,
+    tokens: serviceAccounts.issuer,
     settings: {
       clusterCidr,
       serviceCidr,

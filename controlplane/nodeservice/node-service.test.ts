@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { resourceForKind } from "../api/resources.js";
 import { InformerFactory } from "../client/informer-factory.js";
 import { ensureCa, ensureServingCert, issueCertificate, type KeyPair } from "../pki/pki.js";
 import { Registry } from "../registry/index.js";
+import { defaultIssuer, TokenSigner } from "../serviceaccount/tokens.js";
 import { Store } from "../store/index.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
 import { nodeLeaseNamespace } from "./node-service.js";
@@ -84,6 +86,11 @@ describe("NodeService over mTLS with a real etcd", () => {
       pods,
       watchable: { Service: services },
       tunnels: new TunnelRegistry(),
+      tokens: {
+        registry,
+        signer: new TokenSigner(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey),
+        audiences: [defaultIssuer],
+      },
       settings: {
         clusterCidr: "10.244.0.0/16",
         serviceCidr: "10.96.0.0/16",
@@ -259,6 +266,32 @@ describe("NodeService over mTLS with a real etcd", () => {
       expect(JSON.parse(cm.objectJson.toString()).data).toEqual({ k: "v" });
       await expect(
         n1.call("GetObject", { kind: "ConfigMap", namespace: "default", name: "mine" }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
+    it("gets ServiceAccount tokens only for its own pods, each bound to that pod", async () => {
+      await registry.create(resourceForKind("v1", "ServiceAccount")!, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "default", namespace: "default" },
+      });
+      const n1 = await nodeClient("n1");
+      const mine = await registry.get(pods, "default", "uses-mine");
+      const { token } = await n1.call("RequestPodToken", {
+        namespace: "default",
+        pod: "uses-mine",
+        podUid: mine.metadata.uid!,
+      });
+      const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
+      expect(claims.sub).toBe("system:serviceaccount:default:default");
+      expect(claims["kubernetes.io"].pod).toEqual({ name: "uses-mine", uid: mine.metadata.uid });
+      await expect(
+        n1.call("RequestPodToken", { namespace: "default", pod: "uses-theirs" }),
+      ).rejects.toMatchObject({
+        reason: "Forbidden",
+      });
+      await expect(
+        n1.call("RequestPodToken", { namespace: "default", pod: "uses-mine", podUid: "another-pod-uid" }),
       ).rejects.toMatchObject({ reason: "Forbidden" });
     });
 

@@ -17,6 +17,8 @@ import type {
   GetObjectRequest,
   ObjectEvent,
   PodStatusReport,
+  PodTokenRequest,
+  PodTokenResponse,
   RecordEventRequest,
   RegisterRequest,
   RegisterResponse,
@@ -30,6 +32,7 @@ import type { KubeObject } from "../api/object.js";
 import { podReferences } from "../api/pod-references.js";
 import { resourceForKind } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
+import { issueToken, type TokenIssuerOptions } from "../serviceaccount/token-request.js";
 import { type Clock, realClock } from "../util/clock.js";
 import { tracer } from "../util/trace.js";
 import {
@@ -76,6 +79,8 @@ export interface NodeServiceDeps {
   clock?: Clock;
   /** Who is calling; by default each call's certificate is read (see AuthenticatedConnections). */
   authenticate?: NodeAuthenticator;
+  /** Mints ServiceAccount tokens for the pods' token volumes; without it nodes may not ask for any. */
+  tokens?: TokenIssuerOptions;
 }
 
 export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedServiceImplementation {
@@ -271,6 +276,34 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return { objectJson: Buffer.from(JSON.stringify(obj)) };
   }
 
+  /**
+   * Upstream's node authorizer for `serviceaccounts/token`: a node gets a token only for the
+   * account of a pod bound to it, bound to that very pod.
+   */
+  async function requestPodToken(node: string, req: PodTokenRequest): Promise<PodTokenResponse> {
+    if (!deps.tokens) throw new ApiError("NotFound", "this control plane issues no ServiceAccount tokens");
+    const pod = (await registry.get(pods, req.namespace, req.pod)) as Pod & KubeObject;
+    if (pod.spec?.nodeName !== node || (req.podUid && req.podUid !== pod.metadata.uid)) {
+      throw new ApiError(
+        "Forbidden",
+        `serviceaccounts "${pod.spec?.serviceAccountName ?? ""}" is forbidden: User "${nodeUserPrefix}${node}" cannot create resource ` +
+          `"serviceaccounts/token" in API group "" in the namespace "${req.namespace}": ` +
+          `no relationship found between node '${node}' and pod ${req.namespace}/${req.pod}`,
+      );
+    }
+    const issued = await issueToken(deps.tokens, req.namespace, pod.spec.serviceAccountName ?? "default", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      metadata: {},
+      spec: {
+        ...(req.audience ? { audiences: [req.audience] } : {}),
+        ...(req.expirationSeconds ? { expirationSeconds: req.expirationSeconds } : {}),
+        boundObjectRef: { kind: "Pod", apiVersion: "v1", name: req.pod, uid: pod.metadata.uid! },
+      },
+    });
+    return issued;
+  }
+
   async function recordEvent(node: string, req: RecordEventRequest): Promise<object> {
     const event = JSON.parse(req.eventJson.toString()) as KubeObject & {
       source?: { host?: string };
@@ -427,6 +460,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     FinalizePodDeletion: unary(authenticate, finalizePodDeletion),
     GetObject: unary(authenticate, getObject),
     RecordEvent: unary(authenticate, recordEvent),
+    RequestPodToken: unary(authenticate, requestPodToken),
     WatchPods: watchPods,
     WatchObjects: watchObjects,
     Tunnel: tunnel,

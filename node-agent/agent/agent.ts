@@ -25,6 +25,7 @@ import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
 import { serviceEnv } from "../pod-worker/service-env.js";
+import { TokenManager } from "../pod-worker/token-manager.js";
 import { UserNamespaceRanges } from "../pod-worker/userns-ranges.js";
 import { ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
@@ -158,6 +159,18 @@ export function startAgent(opts: AgentOptions): Agent {
     }
   };
 
+  const tokens = new TokenManager(
+    (key) =>
+      client.call("RequestPodToken", {
+        namespace: key.namespace,
+        pod: key.pod,
+        podUid: key.podUid,
+        audience: key.audience,
+        expirationSeconds: key.expirationSeconds,
+      }),
+    clock,
+  );
+
   const onRegistered = async (res: RegisterResponse) => {
     if (manager) return;
     const network = new PodNetwork({
@@ -194,6 +207,7 @@ export function startAgent(opts: AgentOptions): Agent {
       lookup: {
         configMap: (ns, name) => getObject<ConfigMap>("ConfigMap", ns, name),
         secret: (ns, name) => getObject<Secret>("Secret", ns, name),
+        serviceAccountToken: (key) => tokens.token(key),
       },
       reportStatus: async (pod, status) => {
         await client.call("ReportPodStatus", {

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { apiAccessVolume } from "../../controlplane/serviceaccount/admission.js";
 import type { ConfigMap, PodSpec } from "../../proto/gen/api.js";
 import { DEFAULT_VOLUME_REFRESH_MS, volumesHook } from "./hook-volumes.js";
 import type { ObjectLookup } from "./object-lookup.js";
@@ -114,5 +115,39 @@ describe("volumes hook", () => {
     const configErr = await hook.prestart!(ok, a).catch((e: unknown) => e);
     expect(configErr).toMatchObject({ reason: "CreateContainerConfigError" });
     expect((configErr as Error).message).toContain('volume "nope"');
+  });
+
+  it("writes a projected volume: the pod's token (refreshed by the token source), the CA and its namespace", async () => {
+    const configMaps = new Map([["kube-root-ca.crt", { "ca.crt": "PEM" }]]);
+    let issued = 0;
+    const asked: unknown[] = [];
+    const lookup: ObjectLookup = {
+      ...lookupOf(configMaps),
+      serviceAccountToken: async (key) => {
+        asked.push(key);
+        return `token-${++issued}`;
+      },
+    };
+    const pod = podOf({ volumes: [apiAccessVolume("kube-api-access-x")], containers: [] });
+    const run = fakeRun(pod, { lookup }, dir);
+    const hook = volumesHook();
+    await hook.prerun!(run);
+    const vol = join(dir, "volumes", "kube-api-access-x");
+    expect(await readFile(join(vol, "token"), "utf8")).toBe("token-1");
+    expect(await readFile(join(vol, "ca.crt"), "utf8")).toBe("PEM");
+    expect(await readFile(join(vol, "namespace"), "utf8")).toBe(pod.metadata.namespace);
+    expect((await stat(join(vol, "token"))).mode & 0o777).toBe(0o644);
+    expect(asked).toEqual([
+      {
+        namespace: pod.metadata.namespace,
+        pod: pod.metadata.name,
+        podUid: pod.metadata.uid,
+        audience: "",
+        expirationSeconds: 3607,
+      },
+    ]);
+    run.clock.advance(DEFAULT_VOLUME_REFRESH_MS);
+    await hook.prerun!(run);
+    expect(await readFile(join(vol, "token"), "utf8")).toBe("token-2");
   });
 });

@@ -1,9 +1,10 @@
 /**
  * The pod's volumes as a hook: made before any container (a failure is the pod's FailedMount),
  * bind-mounted into each container that mounts them (a subPath mounted safely for the attempt and
- * taken down with it), ConfigMap and Secret contents written again every `volumeRefreshMs` where
- * they changed, so a changed object reaches running containers (as the kubelet's periodic sync
- * does; subPath mounts keep what they had), and removed with the pod.
+ * taken down with it), ConfigMap, Secret and projected contents written again every
+ * `volumeRefreshMs` where they changed, so a changed object or a refreshed token reaches running
+ * containers (as the kubelet's periodic sync does; subPath mounts keep what they had), and removed
+ * with the pod.
  */
 import { logWarning } from "../../controlplane/util/log.js";
 import type { PodHook } from "./pod-hook.js";
@@ -27,7 +28,7 @@ export function volumesHook(): PodHook {
       const now = clock.now();
       if (run.volumePaths) {
         const period = run.deps.volumeRefreshMs ?? DEFAULT_VOLUME_REFRESH_MS;
-        const fromObjects = run.pod.spec?.volumes?.some((v) => v.configMap || v.secret);
+        const fromObjects = run.pod.spec?.volumes?.some((v) => v.configMap || v.secret || v.projected);
         if (!fromObjects || now - preparedAt < period) return undefined;
         preparedAt = now;
         await prepareVolumes(run.pod, run.podDir, lookup).catch((err: unknown) =>

@@ -1,13 +1,16 @@
 /**
- * How a pod worker reads the ConfigMaps and Secrets its pods use: through the control plane (the
- * agent's NodeService client), with a short cache so a pod's several references cost one call.
+ * How a pod worker reads the ConfigMaps, Secrets and ServiceAccount tokens its pods use: through
+ * the control plane (the agent's NodeService client).
  */
 import type { ConfigMap, Secret } from "../../proto/gen/api.js";
+import type { PodTokenKey } from "./token-manager.js";
 
 export interface ObjectLookup {
   /** The object, or undefined when it does not exist. Throws when the control plane cannot answer. */
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** A token for the pod's ServiceAccount, bound to the pod; absent where no tokens are served. */
+  serviceAccountToken?(key: PodTokenKey): Promise<string>;
 }
 
 /** Values of a ConfigMap's `data` or a Secret's decoded `data`, or undefined when missing. */

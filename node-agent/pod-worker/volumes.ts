@@ -1,7 +1,8 @@
 /**
  * A pod's volumes on the host, under `<podDir>/volumes/<name>`: emptyDir (a directory, or a tmpfs
- * limited to sizeLimit with `medium: Memory`), configMap and secret (their keys written by the
- * atomic writer, with `items` and modes honoured, always mounted read-only as the kubelet does),
+ * limited to sizeLimit with `medium: Memory`), configMap, secret and projected (their files written
+ * by the atomic writer, with `items` and modes honoured, always mounted read-only as the kubelet
+ * does; projected adds downwardAPI metadata and the pod's ServiceAccount token),
  * hostPath (the host path itself). Containers get them as bind mounts.
  *
  * A subPath is never joined onto the volume's host path: the pod controls what is inside its
@@ -87,6 +88,67 @@ async function mountedUnder(dir: string): Promise<string[]> {
     .filter((target) => target === dir || target.startsWith(`${dir}/`));
 }
 
+/** A downwardAPI file's content, as the kubelet writes it (maps as sorted `key="value"` lines). */
+function downwardValue(pod: Pod, fieldPath: string): string {
+  const meta = pod.metadata;
+  const lines = (m: Record<string, string> | undefined) =>
+    Object.keys(m ?? {})
+      .sort()
+      .map((k) => `${k}=${JSON.stringify(m![k])}`)
+      .join("\n");
+  const one = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(fieldPath);
+  if (one) return (one[1] === "labels" ? meta.labels : meta.annotations)?.[one[2]!] ?? "";
+  switch (fieldPath) {
+    case "metadata.name":
+      return meta.name ?? "";
+    case "metadata.namespace":
+      return meta.namespace ?? "default";
+    case "metadata.uid":
+      return meta.uid ?? "";
+    case "metadata.labels":
+      return lines(meta.labels);
+    case "metadata.annotations":
+      return lines(meta.annotations);
+  }
+  throw new Error(`unsupported fieldPath ${fieldPath}`);
+}
+
+/** A projected volume's files: each source's, into one payload (validation keeps paths apart). */
+async function projectedPayload(v: Volume, pod: Pod, lookup: ObjectLookup): Promise<Payload> {
+  const name = v.name ?? "";
+  const ns = pod.metadata.namespace ?? "default";
+  const mode = v.projected?.defaultMode ?? 0o644;
+  const out = new Map<string, PayloadFile>();
+  for (const src of v.projected?.sources ?? []) {
+    const ref = src.configMap ?? src.secret;
+    if (ref) {
+      const kind = src.configMap ? "ConfigMap" : "Secret";
+      const values = await sourceValues(lookup, kind, ns, ref.name ?? "");
+      if (!values && !ref.optional)
+        throw new VolumeError(name, `${kind.toLowerCase()} "${ref.name}" not found`);
+      for (const [path, file] of payloadOf(values ?? {}, ref.items, mode, name)) out.set(path, file);
+    }
+    for (const item of src.downwardAPI?.items ?? []) {
+      const data = Buffer.from(downwardValue(pod, item.fieldRef?.fieldPath ?? ""));
+      out.set(item.path ?? "", { data, mode: item.mode ?? mode });
+    }
+    const token = src.serviceAccountToken;
+    if (token) {
+      if (!lookup.serviceAccountToken)
+        throw new VolumeError(name, "this node cannot get ServiceAccount tokens");
+      const value = await lookup.serviceAccountToken({
+        namespace: ns,
+        pod: pod.metadata.name ?? "",
+        podUid: pod.metadata.uid ?? "",
+        audience: token.audience ?? "",
+        expirationSeconds: token.expirationSeconds ?? 3600,
+      });
+      out.set(token.path ?? "token", { data: Buffer.from(value), mode });
+    }
+  }
+  return out;
+}
+
 /**
  * Makes (or refreshes) every volume of the pod and returns each by name. Running it again rewrites
  * configMap and secret volumes only where their content changed.
@@ -96,12 +158,11 @@ export async function prepareVolumes(
   podDir: string,
   lookup: ObjectLookup,
 ): Promise<Map<string, HostVolume>> {
-  const ns = pod.metadata.namespace ?? "default";
   const fsGroup = pod.spec?.securityContext?.fsGroup;
   const volumes = new Map<string, HostVolume>();
   for (const v of pod.spec?.volumes ?? []) {
     const name = v.name ?? "";
-    volumes.set(name, await prepareVolume(v, join(podDir, "volumes", name), ns, lookup, fsGroup));
+    volumes.set(name, await prepareVolume(v, join(podDir, "volumes", name), pod, lookup, fsGroup));
   }
   return volumes;
 }
@@ -109,11 +170,12 @@ export async function prepareVolumes(
 async function prepareVolume(
   v: Volume,
   dir: string,
-  ns: string,
+  pod: Pod,
   lookup: ObjectLookup,
   fsGroup: number | undefined,
 ): Promise<HostVolume> {
   const name = v.name ?? "";
+  const ns = pod.metadata.namespace ?? "default";
   if (v.hostPath) {
     const path = v.hostPath.path ?? "";
     const exists = await stat(path).then(
@@ -146,13 +208,18 @@ async function prepareVolume(
     if (fsGroup !== undefined) await applyVolumeFsGroup(name, dir, fsGroup, false);
     return { path: dir, readOnly: false };
   }
-  if (v.configMap || v.secret) {
-    const kind = v.configMap ? "ConfigMap" : "Secret";
-    const src = v.configMap ?? v.secret!;
-    const objName = v.configMap?.name ?? v.secret?.secretName ?? "";
-    const values = await sourceValues(lookup, kind, ns, objName);
-    if (!values && !src.optional) throw new VolumeError(name, `${kind.toLowerCase()} "${objName}" not found`);
-    const payload = payloadOf(values ?? {}, src.items, src.defaultMode ?? 0o644, name);
+  if (v.configMap || v.secret || v.projected) {
+    let payload: Payload;
+    if (v.projected) payload = await projectedPayload(v, pod, lookup);
+    else {
+      const kind = v.configMap ? "ConfigMap" : "Secret";
+      const src = v.configMap ?? v.secret!;
+      const objName = v.configMap?.name ?? v.secret?.secretName ?? "";
+      const values = await sourceValues(lookup, kind, ns, objName);
+      if (!values && !src.optional)
+        throw new VolumeError(name, `${kind.toLowerCase()} "${objName}" not found`);
+      payload = payloadOf(values ?? {}, src.items, src.defaultMode ?? 0o644, name);
+    }
     let written: boolean;
     try {
       written = await writeAtomic(dir, payload);
@@ -164,7 +231,7 @@ async function prepareVolume(
     if (written && fsGroup !== undefined) await applyVolumeFsGroup(name, dir, fsGroup, true);
     return { path: dir, readOnly: true };
   }
-  throw new VolumeError(name, "no supported source (emptyDir, configMap, secret, hostPath)");
+  throw new VolumeError(name, "no supported source (emptyDir, configMap, secret, projected, hostPath)");
 }
 
 async function applyVolumeFsGroup(volume: string, dir: string, fsGroup: number, readOnly: boolean) {

@@ -94,6 +94,21 @@ export interface RecordEventRequest {
 export interface RecordEventResponse {
 }
 
+export interface PodTokenRequest {
+  namespace: string;
+  pod: string;
+  podUid: string;
+  /** empty: the apiserver's own */
+  audience: string;
+  expirationSeconds: number;
+}
+
+export interface PodTokenResponse {
+  token: string;
+  /** RFC 3339 */
+  expirationTimestamp: string;
+}
+
 export interface TunnelFrame {
   streamId: number;
   logs?: LogsRequest;
@@ -142,6 +157,7 @@ export const nodeServiceMethods = {
   FinalizePodDeletion: { path: "/kctl.node.NodeService/FinalizePodDeletion", requestType: "FinalizePodDeletionRequest", responseType: "FinalizePodDeletionResponse", requestStream: false, responseStream: false },
   GetObject: { path: "/kctl.node.NodeService/GetObject", requestType: "GetObjectRequest", responseType: "GetObjectResponse", requestStream: false, responseStream: false },
   RecordEvent: { path: "/kctl.node.NodeService/RecordEvent", requestType: "RecordEventRequest", responseType: "RecordEventResponse", requestStream: false, responseStream: false },
+  RequestPodToken: { path: "/kctl.node.NodeService/RequestPodToken", requestType: "PodTokenRequest", responseType: "PodTokenResponse", requestStream: false, responseStream: false },
   Tunnel: { path: "/kctl.node.NodeService/Tunnel", requestType: "TunnelFrame", responseType: "TunnelFrame", requestStream: true, responseStream: true },
 } as const;
 
@@ -154,5 +170,6 @@ export interface NodeServiceTypes {
   FinalizePodDeletion: { request: FinalizePodDeletionRequest; response: FinalizePodDeletionResponse };
   GetObject: { request: GetObjectRequest; response: GetObjectResponse };
   RecordEvent: { request: RecordEventRequest; response: RecordEventResponse };
+  RequestPodToken: { request: PodTokenRequest; response: PodTokenResponse };
   Tunnel: { request: TunnelFrame; response: TunnelFrame };
 }
