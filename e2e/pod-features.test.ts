@@ -2,9 +2,12 @@
  * Pod features on real nodes that e2e/pods.test.ts leaves out: volumes (emptyDir shared by two
  * containers, configMap and secret with items, defaultMode and subPath, a ConfigMap change reaching
  * a running pod), init containers, the startup probe, activeDeadlineSeconds, dnsPolicy Default,
- * termination messages, and a securityContext user reaching the container. Every pod is created
- * up front so the slow checks wait in parallel.
+ * termination messages, a securityContext user reaching the container, and the ServiceAccount token
+ * volume. Every pod is created up front so the slow checks wait in parallel.
  */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
@@ -214,7 +217,17 @@ data:
     terminationMessagePolicy: FallbackToLogsOnError
 `,
   ),
+  pod(
+    "identity",
+    `  containers:
+  - name: main
+    image: kctl.local/busybox:debian
+    command: ["sleep", "1000"]
+`,
+  ),
 ].join("---\n");
+
+const kubectl = "/usr/bin/kubectl";
 
 describe.skipIf(!isRoot)("pod features on real nodes", () => {
   let lab: LabCluster;
@@ -378,4 +391,37 @@ describe.skipIf(!isRoot)("pod features on real nodes", () => {
     expect(res.stderr).toContain("grpc");
     expect((await lab.kctl("get", "pod", "grpcprobe", "-n", "features")).code).not.toBe(0);
   });
+
+  it.skipIf(!existsSync(kubectl))(
+    "mounts the pod's ServiceAccount token, CA and namespace, a token that works only while the pod lives",
+    async () => {
+      await running("identity");
+      const dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+      expect(await exec("identity", "main", `cat ${dir}/namespace`)).toBe("features");
+      expect(await exec("identity", "main", `grep -c BEGIN ${dir}/ca.crt`)).toBe("1\n");
+      expect(await exec("identity", "main", `touch ${dir}/x 2>&1 || echo read-only`)).toContain("read-only");
+      const token = (await exec("identity", "main", `cat ${dir}/token`)).trim();
+      const asPod = () =>
+        promisify(execFile)(kubectl, [
+          "--kubeconfig",
+          lab.config,
+          "--token",
+          token,
+          "get",
+          "pods",
+          "-n",
+          "features",
+        ]).then(
+          () => "",
+          (err: { stderr: string }) => err.stderr,
+        );
+      expect(await asPod()).toContain(
+        'User "system:serviceaccount:features:default" cannot list resource "pods"',
+      );
+      expect((await lab.kctl("delete", "pod", "identity", "-n", "features")).code).toBe(0);
+      await eventually("the token to stop working with its pod gone", async () =>
+        (await asPod()).includes("Unauthorized") ? true : undefined,
+      );
+    },
+  );
 });
