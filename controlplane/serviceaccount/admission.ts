@@ -55,7 +55,7 @@ export function apiAccessVolume(name: string): Volume {
 
 export function serviceAccountAdmission(opts: ServiceAccountAdmissionOptions): AdmissionPlugin {
   const random = opts.random ?? Math.random;
-  const waitMs = opts.defaultAccountWaitMs ?? 2000;
+  const waitMs = opts.defaultAccountWaitMs ?? 5000;
 
   async function lookup(namespace: string, name: string): Promise<ServiceAccount | undefined> {
     const deadline = Date.now() + (name === defaultServiceAccountName ? waitMs : 0);

@@ -13,7 +13,8 @@ import type { SubresourceHandler, User } from "../apiserver/index.js";
 import type { InformerFactory } from "../client/informer-factory.js";
 import { ensureServiceAccountKey } from "../pki/pki.js";
 import type { Registry } from "../registry/index.js";
-import { serviceAccountAdmission } from "../serviceaccount/admission.js";
+import { systemNamespaces } from "../registry/registry.js";
+import { defaultServiceAccountName, serviceAccountAdmission } from "../serviceaccount/admission.js";
 import { serviceAccountAuthenticator } from "../serviceaccount/authenticator.js";
 import { type TokenIssuerOptions, tokenRequestHandler } from "../serviceaccount/token-request.js";
 import { defaultIssuer, TokenSigner } from "../serviceaccount/tokens.js";
@@ -32,6 +33,19 @@ export async function wireServiceAccounts(
   pkiDir: string,
 ): Promise<ServiceAccountWiring> {
   const signer = new TokenSigner(createPrivateKey(await ensureServiceAccountKey(pkiDir)));
+  // The system namespaces' accounts exist before the first pod is admitted, whether or not this
+  // control plane leads the controllers yet; other namespaces get theirs from the controller.
+  for (const namespace of systemNamespaces) {
+    await registry
+      .create(serviceAccounts, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: defaultServiceAccountName, namespace },
+      })
+      .catch((err: unknown) => {
+        if (!isApiError(err, "AlreadyExists")) throw err;
+      });
+  }
   const audiences = [defaultIssuer];
   registry.addAdmission(
     serviceAccountAdmission({
