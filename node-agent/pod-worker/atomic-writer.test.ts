@@ -38,6 +38,8 @@ describe("writeAtomic", () => {
     expect(await readlink(join(vol, "a"))).toBe("..data/a");
     expect((await stat(join(vol, "conf/b.yaml"))).mode & 0o777).toBe(0o600);
     expect((await readlink(join(vol, "..data"))).startsWith("..")).toBe(true);
+    // Containers may run as any user: the files' own modes decide, not the version directory's.
+    expect((await stat(join(vol, await readlink(join(vol, "..data"))))).mode & 0o777).toBe(0o755);
   });
 
   it("writes nothing when the payload is unchanged, and swaps versions when it changes", async () => {

@@ -13,7 +13,7 @@
  * are reserved for the writer.
  */
 import { constants } from "node:fs";
-import { lstat, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export interface PayloadFile {
@@ -119,6 +119,8 @@ export async function writeAtomic(dir: string, payload: Payload, now = new Date(
 
   const version = await mkdtemp(join(dir, versionPrefix(now)));
   try {
+    // mkdtemp makes it 0700: a container running as another user could not reach its files.
+    await chmod(version, 0o755);
     await writeVersion(version, payload);
     await rm(join(dir, DATA_TMP), { force: true });
     await symlink(basename(version), join(dir, DATA_TMP));
