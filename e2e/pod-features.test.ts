@@ -217,12 +217,13 @@ data:
     terminationMessagePolicy: FallbackToLogsOnError
 `,
   ),
+  // It stops at once when asked, so its deletion (and its token's end) is not the grace period's.
   pod(
     "identity",
     `  containers:
   - name: main
     image: kctl.local/busybox:debian
-    command: ["sleep", "1000"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
 `,
   ),
 ].join("---\n");
@@ -423,5 +424,6 @@ describe.skipIf(!isRoot)("pod features on real nodes", () => {
         (await asPod()).includes("Unauthorized") ? true : undefined,
       );
     },
+    180_000,
   );
 });
