@@ -58,6 +58,7 @@ const viewRules: PolicyRule[] = [
       "replicasets/status",
     ],
   ),
+  rule(read, ["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
   rule(read, ["coordination.k8s.io"], ["leases"]),
 ];
 
@@ -66,6 +67,7 @@ const editRules: PolicyRule[] = [
   rule(read, [""], ["secrets"]),
   rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
+  rule(write, ["batch"], ["cronjobs", "jobs"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
 ];
 
@@ -94,7 +96,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
   ],
   [controllerManagerUser]: [
-    rule([...read, ...write], ["", "apps"], ["*"]),
+    rule([...read, ...write], ["", "apps", "batch"], ["*"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

@@ -19,9 +19,11 @@ import { validateObjectMeta, validateObjectMetaUpdate } from "../api/validation/
 import { clusterRoleKind } from "./clusterrole.js";
 import { clusterRoleBindingKind } from "./clusterrolebinding.js";
 import { configMapKind } from "./configmap.js";
+import { cronJobKind } from "./cronjob.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
 import { eventKind } from "./event.js";
+import { jobKind } from "./job.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
@@ -48,6 +50,8 @@ export const kinds: readonly RegisteredKind[] = [
   secretKind,
   replicaSetKind,
   deploymentKind,
+  jobKind,
+  cronJobKind,
   leaseKind,
   roleKind,
   clusterRoleKind,
