@@ -125,7 +125,10 @@ describe("Job validation names every bad field", () => {
     {
       name: "backoffLimitPerIndex on a NonIndexed Job",
       raw: job({ backoffLimitPerIndex: 1 }),
-      want: ["spec.backoffLimitPerIndex: Invalid value: 1: requires indexed completion mode"],
+      want: [
+        "spec.backoffLimitPerIndex: Invalid value: 1: requires indexed completion mode",
+        "spec.backoffLimitPerIndex: Forbidden: per-index backoff is not supported by this cluster's Job controller",
+      ],
     },
     {
       name: "a selector the API did not generate",

@@ -4,7 +4,8 @@
  * Indexed Job has completions, and its selector is either the one the API generated (the
  * `batch.kubernetes.io/controller-uid` label) or, with manualSelector, one that matches the
  * template. A CronJob's schedule parses, its time zone is an IANA name, and its job template is a
- * valid Job spec whose selector the controller will generate. On update a Job's selector, template
+ * valid Job spec whose selector the controller will generate. backoffLimitPerIndex is refused by
+ * name: the Job controller here does not run per-index backoff. On update a Job's selector, template
  * (but for scheduling fields of a suspended Job that never started), completion mode and failure
  * policies stay as they were.
  */
@@ -158,6 +159,13 @@ function validateJobSpec(c: Causes, path: string, spec: JobSpec, ctx: JobSpecCon
     if (spec.backoffLimitPerIndex !== undefined)
       c.invalid(at("backoffLimitPerIndex"), spec.backoffLimitPerIndex, "requires indexed completion mode");
   }
+  // Per-index backoff is upstream's too, but this cluster's Job controller does not run it: refuse
+  // it by name rather than let the Job retry under different rules than its author wrote.
+  if (spec.backoffLimitPerIndex !== undefined)
+    c.forbidden(
+      at("backoffLimitPerIndex"),
+      "per-index backoff is not supported by this cluster's Job controller",
+    );
   if (spec.maxFailedIndexes !== undefined) {
     if (spec.backoffLimitPerIndex === undefined)
       c.required(at("backoffLimitPerIndex"), "when maxFailedIndexes is specified");
