@@ -12,6 +12,8 @@ import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from ".
 
 const image = "kctl.local/busybox:debian";
 const kubectlPath = "/usr/bin/kubectl";
+/** The waits overlap, but on a loaded two-core machine each kctl call alone can take seconds. */
+const testTimeoutMs = 240_000;
 
 interface JobJson {
   metadata: { name: string; annotations?: Record<string, string> };
@@ -112,72 +114,92 @@ describe.skipIf(!isRoot)("jobs and cronjobs on real nodes", () => {
   }, 180_000);
   afterAll(downLab(() => lab));
 
-  it("runs a Job of 6 completions, 3 at a time, to Complete", async () => {
-    const j = await finished("six", "Complete");
-    expect(j.status).toMatchObject({ succeeded: 6 });
-    expect(j.status?.failed ?? 0).toBe(0);
-    const table = await lab.kctl("get", "jobs", "six", "-n", "jobs");
-    expect(table.stdout).toMatch(/^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\n/);
-    expect(table.stdout).toMatch(/six\s+Complete\s+6\/6\s/);
-    // The pods were counted and released: no job-tracking finalizer is left.
-    const pods = await podsOf("six");
-    expect(pods.filter((p) => p.status?.phase === "Succeeded")).toHaveLength(6);
-    expect(pods.flatMap((p) => p.metadata.finalizers ?? [])).toEqual([]);
-  });
+  it(
+    "runs a Job of 6 completions, 3 at a time, to Complete",
+    async () => {
+      const j = await finished("six", "Complete");
+      expect(j.status).toMatchObject({ succeeded: 6 });
+      expect(j.status?.failed ?? 0).toBe(0);
+      const table = await lab.kctl("get", "jobs", "six", "-n", "jobs");
+      expect(table.stdout).toMatch(/^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\n/);
+      expect(table.stdout).toMatch(/six\s+Complete\s+6\/6\s/);
+      // The pods were counted and released: no job-tracking finalizer is left.
+      const pods = await podsOf("six");
+      expect(pods.filter((p) => p.status?.phase === "Succeeded")).toHaveLength(6);
+      expect(pods.flatMap((p) => p.metadata.finalizers ?? [])).toEqual([]);
+    },
+    testTimeoutMs,
+  );
 
-  it("gives each pod of an Indexed Job its JOB_COMPLETION_INDEX", async () => {
-    const j = await finished("indexed", "Complete");
-    expect(j.status?.completedIndexes).toBe("0-2");
-    const pods = await podsOf("indexed");
-    const seen = new Set<string>();
-    for (const p of pods.filter((x) => x.status?.phase === "Succeeded")) {
-      const index = p.metadata.annotations?.["batch.kubernetes.io/job-completion-index"];
-      const logs = await lab.kctl("logs", p.metadata.name, "-n", "jobs");
-      expect(logs.stdout.trim()).toBe(`index=${index}`);
-      seen.add(index ?? "");
-    }
-    expect([...seen].sort()).toEqual(["0", "1", "2"]);
-  });
+  it(
+    "gives each pod of an Indexed Job its JOB_COMPLETION_INDEX",
+    async () => {
+      const j = await finished("indexed", "Complete");
+      expect(j.status?.completedIndexes).toBe("0-2");
+      const pods = await podsOf("indexed");
+      const seen = new Set<string>();
+      for (const p of pods.filter((x) => x.status?.phase === "Succeeded")) {
+        const index = p.metadata.annotations?.["batch.kubernetes.io/job-completion-index"];
+        const logs = await lab.kctl("logs", p.metadata.name, "-n", "jobs");
+        expect(logs.stdout.trim()).toBe(`index=${index}`);
+        seen.add(index ?? "");
+      }
+      expect([...seen].sort()).toEqual(["0", "1", "2"]);
+    },
+    testTimeoutMs,
+  );
 
-  it("fails a Job past its backoffLimit with BackoffLimitExceeded, after one retry", async () => {
-    const j = await finished("fails", "Failed", 150_000);
-    expect(condition(j, "Failed")?.reason).toBe("BackoffLimitExceeded");
-    expect(j.status?.failed).toBe(2);
-    const events = await lab.kctl("get", "events", "-n", "jobs");
-    expect(events.stdout).toMatch(/BackoffLimitExceeded/);
-  });
+  it(
+    "fails a Job past its backoffLimit with BackoffLimitExceeded, after one retry",
+    async () => {
+      const j = await finished("fails", "Failed", 150_000);
+      expect(condition(j, "Failed")?.reason).toBe("BackoffLimitExceeded");
+      expect(j.status?.failed).toBe(2);
+      const events = await lab.kctl("get", "events", "-n", "jobs");
+      expect(events.stdout).toMatch(/BackoffLimitExceeded/);
+    },
+    testTimeoutMs,
+  );
 
-  it("deletes a finished Job with ttlSecondsAfterFinished 0, pods first", async () => {
-    await eventually(
-      "job brief deleted",
-      async () => {
-        const res = await lab.kctl("get", "job", "brief", "-n", "jobs");
-        return res.code !== 0 && /not found/i.test(res.stderr) ? true : undefined;
-      },
-      120_000,
-    );
-    await eventually("pods of brief gone", async () =>
-      (await podsOf("brief")).length === 0 ? true : undefined,
-    );
-  });
+  it(
+    "deletes a finished Job with ttlSecondsAfterFinished 0, pods first",
+    async () => {
+      await eventually(
+        "job brief deleted",
+        async () => {
+          const res = await lab.kctl("get", "job", "brief", "-n", "jobs");
+          return res.code !== 0 && /not found/i.test(res.stderr) ? true : undefined;
+        },
+        120_000,
+      );
+      await eventually("pods of brief gone", async () =>
+        (await podsOf("brief")).length === 0 ? true : undefined,
+      );
+    },
+    testTimeoutMs,
+  );
 
-  it("fires a CronJob on the minute under Forbid and records the run", async () => {
-    const cj = await eventually(
-      "cronjob tick ran once",
-      async () => {
-        const c = await getJson<CronJobJson>("cronjob", "tick");
-        return c.status?.lastSuccessfulTime ? c : undefined;
-      },
-      150_000,
-    );
-    expect(cj.status?.lastScheduleTime).toMatch(/:00Z$/);
-    const minutes = Date.parse(cj.status!.lastScheduleTime!) / 60_000;
-    const run = await getJson<JobJson>("job", `tick-${minutes}`);
-    expect(condition(run, "Complete")).toBeDefined();
-    const table = await lab.kctl("get", "cronjobs", "-n", "jobs");
-    expect(table.stdout).toMatch(/^NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE\n/);
-    expect(table.stdout).toMatch(/tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+\d\s/);
-  });
+  it(
+    "fires a CronJob on the minute under Forbid and records the run",
+    async () => {
+      const cj = await eventually(
+        "cronjob tick ran once",
+        async () => {
+          const c = await getJson<CronJobJson>("cronjob", "tick");
+          return c.status?.lastSuccessfulTime ? c : undefined;
+        },
+        150_000,
+      );
+      expect(cj.status?.lastScheduleTime).toMatch(/:00Z$/);
+      const minutes = Date.parse(cj.status!.lastScheduleTime!) / 60_000;
+      const run = await getJson<JobJson>("job", `tick-${minutes}`);
+      expect(condition(run, "Complete")).toBeDefined();
+      const table = await lab.kctl("get", "cronjobs", "-n", "jobs");
+      expect(table.stdout).toMatch(/^NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE\n/);
+      expect(table.stdout).toMatch(/tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+\d\s/);
+    },
+    testTimeoutMs,
+  );
 
   it.skipIf(!existsSync(kubectlPath))(
     "stock kubectl starts a Job from the CronJob (create job --from)",
@@ -195,24 +217,29 @@ describe.skipIf(!isRoot)("jobs and cronjobs on real nodes", () => {
       const j = await finished("by-hand", "Complete");
       expect(j.metadata.annotations?.["cronjob.kubernetes.io/instantiate"]).toBe("manual");
     },
+    testTimeoutMs,
   );
 
-  it("refuses a cron string that does not parse and a Job that restarts Always, naming the field", async () => {
-    const badSchedule = await lab.apply(cronJob("bad-schedule", "61 * * * *", "Allow"));
-    expect(badSchedule.code).not.toBe(0);
-    expect(badSchedule.stderr).toMatch(/spec\.schedule: Invalid value: "61 \* \* \* \*"/);
-    const always = await lab.apply(job("restarts", "  completions: 1", "true", "Always"));
-    expect(always.code).not.toBe(0);
-    expect(always.stderr).toMatch(
-      /spec\.template\.spec\.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/,
-    );
-    for (const [kind, name] of [
-      ["cronjob", "bad-schedule"],
-      ["job", "restarts"],
-    ] as const) {
-      const res = await lab.kctl("get", kind, name, "-n", "jobs");
-      expect(res.code).not.toBe(0);
-      expect(res.stderr).toMatch(/not found/i);
-    }
-  });
+  it(
+    "refuses a cron string that does not parse and a Job that restarts Always, naming the field",
+    async () => {
+      const badSchedule = await lab.apply(cronJob("bad-schedule", "61 * * * *", "Allow"));
+      expect(badSchedule.code).not.toBe(0);
+      expect(badSchedule.stderr).toMatch(/spec\.schedule: Invalid value: "61 \* \* \* \*"/);
+      const always = await lab.apply(job("restarts", "  completions: 1", "true", "Always"));
+      expect(always.code).not.toBe(0);
+      expect(always.stderr).toMatch(
+        /spec\.template\.spec\.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/,
+      );
+      for (const [kind, name] of [
+        ["cronjob", "bad-schedule"],
+        ["job", "restarts"],
+      ] as const) {
+        const res = await lab.kctl("get", kind, name, "-n", "jobs");
+        expect(res.code).not.toBe(0);
+        expect(res.stderr).toMatch(/not found/i);
+      }
+    },
+    testTimeoutMs,
+  );
 });
