@@ -55,6 +55,16 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), "kctl-bench-jobs-"));
   const target = { name: "jobbench", labDir: join(root, "lab"), registryDir: join(root, "registry") };
   const components = componentsFor("all");
+  const teardown = async () => {
+    await labDown({ ...target, graceMs: 1_000 }).catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+  };
+  // A run stopped early (it can take long on a loaded machine) still removes its lab.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void teardown().then(() => process.exit(130));
+    });
+  }
   try {
     const state = await labUp({ ...target, nodes: 3, components, readyTimeoutMs: 180_000 });
     const client = new ApiClient(await readConfig(components.clientConfig!(labContext(state))));
@@ -100,12 +110,21 @@ async function main(): Promise<void> {
       },
     } as KubeObject);
     let succeeded = 0;
+    let lastReport = 0;
     await waitFor(
       "job many Complete",
       async () => {
         const j = (await client.get(jobs, "bench", "many")) as {
           status?: { succeeded?: number; conditions?: { type: string; status: string }[] };
         };
+        if (
+          (j.status?.succeeded ?? 0) !== succeeded &&
+          Math.floor(performance.now() / 30_000) !== lastReport
+        ) {
+          lastReport = Math.floor(performance.now() / 30_000);
+          const s = Math.round((performance.now() - start) / 1000);
+          process.stderr.write(`${s}s: ${j.status?.succeeded ?? 0}/${opts.completions} succeeded\n`);
+        }
         succeeded = j.status?.succeeded ?? 0;
         return j.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") ?? false;
       },
@@ -138,8 +157,7 @@ async function main(): Promise<void> {
     await writeFile(join(".bench", "jobs.json"), text);
     process.stdout.write(text);
   } finally {
-    await labDown({ ...target, graceMs: 1_000 }).catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
+    await teardown();
   }
   process.exit(0);
 }
