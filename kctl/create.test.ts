@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveResourceName } from "../controlplane/api/resources.js";
-import type { Deployment, Service } from "../proto/gen/api.js";
+import type { Deployment, Job, Service } from "../proto/gen/api.js";
 import { runKctl } from "./testing/run-kctl.js";
 import { startTestCluster, type TestCluster } from "./testing/test-cluster.js";
 
@@ -69,7 +69,7 @@ describe("kctl create and expose against a real apiserver and etcd", () => {
 
   it.each([
     [["create", "deployment", "x"], 2, "error: create deployment: --image is required"],
-    [["create", "secret", "x"], 2, 'error: kctl create: expected namespace or deployment, got "secret"'],
+    [["create", "secret", "x"], 2, 'error: kctl create: expected namespace, deployment or job, got "secret"'],
     [
       ["create", "deployment", "x", "--image", "i", "--replicas", "-1"],
       2,
@@ -95,5 +95,53 @@ describe("kctl create and expose against a real apiserver and etcd", () => {
     expect(r.code).toBe(code);
     expect(r.stderr).toContain(message);
     expect(r.stdout).toBe("");
+  });
+
+  it("creates a Job from an image, or a manual run of a CronJob with --from", async () => {
+    const jobs = resolveResourceName("jobs")!;
+    const cronJobs = resolveResourceName("cronjobs")!;
+    expect((await kctl(...words("create job once --image busybox -- date"))).stdout).toBe(
+      "job.batch/once created\n",
+    );
+    const once = (await cluster.registry.get(jobs, "default", "once")) as Job;
+    expect(once.spec?.template?.spec).toMatchObject({
+      restartPolicy: "Never",
+      containers: [{ name: "once", image: "busybox", command: ["date"] }],
+    });
+    const cj = await cluster.registry.create(cronJobs, {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "nightly", namespace: "default" },
+      spec: {
+        schedule: "@daily",
+        jobTemplate: {
+          metadata: { labels: { app: "nightly" } },
+          spec: {
+            template: { spec: { restartPolicy: "OnFailure", containers: [{ name: "c", image: "busybox" }] } },
+          },
+        },
+      },
+    });
+    expect((await kctl(...words("create job by-hand --from=cronjob/nightly"))).stdout).toBe(
+      "job.batch/by-hand created\n",
+    );
+    const byHand = (await cluster.registry.get(jobs, "default", "by-hand")) as Job;
+    expect(byHand.metadata.annotations).toEqual({ "cronjob.kubernetes.io/instantiate": "manual" });
+    expect(byHand.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        name: "nightly",
+        uid: cj.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    expect(byHand.spec?.template?.metadata?.labels).toMatchObject({
+      "batch.kubernetes.io/job-name": "by-hand",
+    });
+    const bad = await kctl(...words("create job x --from=deployment/web"));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--from: expected cronjob\/NAME, got "deployment\/web"/);
   });
 });

@@ -79,7 +79,7 @@ describe("manifests through decode, defaults and validation", () => {
           "spec.securityContext.sysctls: Forbidden: sysctls are not supported by this cluster's nodes",
         ].join(", ")}`,
         'Invalid: Service "public" is invalid: spec.type: Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort"',
-        'BadRequest: no matches for kind "Job" in version "batch/v1"',
+        'BadRequest: no matches for kind "Ingress" in version "networking.k8s.io/v1"',
         `Invalid: Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.limits[memory]: Invalid value: "128MB": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
       ],
     });

@@ -60,6 +60,7 @@ const viewRules: PolicyRule[] = [
       "replicasets/status",
     ],
   ),
+  rule(read, ["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
   rule(read, ["coordination.k8s.io"], ["leases"]),
 ];
 
@@ -73,6 +74,7 @@ const editRules: PolicyRule[] = [
   ),
   rule(["create"], [""], ["serviceaccounts/token"]),
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
+  rule(write, ["batch"], ["cronjobs", "jobs"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
 ];
 
@@ -101,7 +103,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
   ],
   [controllerManagerUser]: [
-    rule([...read, ...write], ["", "apps"], ["*"]),
+    rule([...read, ...write], ["", "apps", "batch"], ["*"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

@@ -20,9 +20,11 @@ import { clusterRoleKind } from "./clusterrole.js";
 import { clusterRoleBindingKind } from "./clusterrolebinding.js";
 import { configMapKind } from "./configmap.js";
 import { controllerRevisionKind } from "./controllerrevision.js";
+import { cronJobKind } from "./cronjob.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
 import { eventKind } from "./event.js";
+import { jobKind } from "./job.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
@@ -52,6 +54,8 @@ export const kinds: readonly RegisteredKind[] = [
   replicaSetKind,
   deploymentKind,
   controllerRevisionKind,
+  jobKind,
+  cronJobKind,
   leaseKind,
   roleKind,
   clusterRoleKind,

@@ -5,18 +5,21 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
-import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
+import type { CronJob, Deployment, Job, ReplicaSet } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
+import { startCronJobController } from "../controllers/cronjob/index.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
+import { startJobController } from "../controllers/job/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
 import { startServiceAccountController } from "../controllers/serviceaccount/index.js";
+import { startTtlAfterFinishedController } from "../controllers/ttl-after-finished/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { Registry } from "../registry/index.js";
 import { tracer } from "../util/trace.js";
@@ -45,6 +48,8 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
   const pods = informers.pods();
   const replicaSets = informers.informer<ReplicaSet & KubeObject>(resourceForKind("apps/v1", "ReplicaSet")!);
   const deployments = informers.informer<Deployment & KubeObject>(resourceForKind("apps/v1", "Deployment")!);
+  const jobs = informers.informer<Job & KubeObject>(resourceForKind("batch/v1", "Job")!);
+  const cronJobs = informers.informer<CronJob & KubeObject>(resourceForKind("batch/v1", "CronJob")!);
   await informers.waitForSync();
   // Every event handler a controller registers listens on this signal to unregister itself: a
   // fixed number, above Node's default warning threshold of 10.
@@ -59,6 +64,9 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       pods,
       recorder: recorder("deployment-controller"),
     }),
+    startJobController({ ...common, pods, jobs, recorder: recorder("job-controller") }),
+    startCronJobController({ ...common, jobs, cronJobs, recorder: recorder("cronjob-controller") }),
+    startTtlAfterFinishedController({ ...common, jobs, recorder: recorder("ttlafterfinished-controller") }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
     startNamespaceController({

@@ -1,6 +1,7 @@
 /**
  * Imperative creation, as kubectl's quick starts use it: `kctl create namespace NAME`,
- * `kctl create deployment NAME --image IMAGE [--replicas N] [--port P] [-- COMMAND ARGS...]` and
+ * `kctl create deployment NAME --image IMAGE [--replicas N] [--port P] [-- COMMAND ARGS...]`,
+ * `kctl create job NAME --image IMAGE [-- COMMAND...]` or `--from=cronjob/CJ` (create-job.ts) and
  * `kctl expose deployment NAME --port P [--target-port T] [--type NodePort] [--name SVC]`, a Service
  * selecting the Deployment's pods. `--dry-run=client -o yaml` prints the object instead, a start for
  * a manifest; `--dry-run=server` has the server check it without storing it.
@@ -14,6 +15,7 @@ import { CliError, UsageError } from "../errors.js";
 import { formatValue } from "../printers/object-output.js";
 import { parseWorkload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";
+import { jobsResource, jobToCreate } from "./create-job.js";
 
 const namespaces = resourceForKind("v1", "Namespace")!;
 const deployments = resourceForKind("apps/v1", "Deployment")!;
@@ -30,14 +32,16 @@ const outputFlag = {
 
 export const createCommand: Command = {
   name: "create",
-  summary: "Create a namespace or a deployment from flags (--dry-run=client -o yaml prints it)",
+  summary: "Create a namespace, a deployment or a job from flags (--dry-run=client -o yaml prints it)",
   usage: [
     "kctl create namespace NAME",
     "       kctl create deployment NAME --image IMAGE [--replicas N] [--port P] [-n NS] [-- COMMAND ARGS...]",
     "         [--dry-run=client|server] [-o yaml|json|name]",
+    "       kctl create job NAME (--image IMAGE [-- COMMAND ARGS...] | --from=cronjob/NAME) [-n NS]",
   ].join("\n"),
   flags: [
     namespaceFlag,
+    { name: "from", kind: "string", placeholder: "cronjob/NAME", help: "job: start a run of this CronJob" },
     {
       name: "image",
       kind: "string",
@@ -63,8 +67,19 @@ export const createCommand: Command = {
         "created",
       );
     }
+    if (what === "job") {
+      if (!name) throw new UsageError("create job: give a NAME");
+      for (const flag of ["replicas", "port"]) {
+        if (ctx.flags.has(flag)) throw new UsageError(`--${flag} applies only to "create deployment"`);
+      }
+      const job = await jobToCreate(ctx, name, ctx.flags.string("image"), ctx.flags.string("from"), rest);
+      return createOrShow(ctx, jobsResource, job, "created");
+    }
+    if (ctx.flags.has("from")) throw new UsageError('--from applies only to "create job"');
     if (what !== "deployment" && what !== "deploy") {
-      throw new UsageError(`kctl create: expected namespace or deployment${what ? `, got "${what}"` : ""}`);
+      throw new UsageError(
+        `kctl create: expected namespace, deployment or job${what ? `, got "${what}"` : ""}`,
+      );
     }
     if (!name) throw new UsageError("create deployment: give a NAME");
     const image = ctx.flags.string("image");
@@ -108,9 +123,11 @@ export const exposeCommand: Command = {
   usage: [
     "kctl expose deployment NAME --port P [--target-port T] [--type ClusterIP|NodePort] [--name SVC] [-n NS]",
     "         [--dry-run=client|server] [-o yaml|json|name]",
+    "       kctl create job NAME (--image IMAGE [-- COMMAND ARGS...] | --from=cronjob/NAME) [-n NS]",
   ].join("\n"),
   flags: [
     namespaceFlag,
+    { name: "from", kind: "string", placeholder: "cronjob/NAME", help: "job: start a run of this CronJob" },
     { name: "port", kind: "int", placeholder: "P", help: "the Service's port (required)" },
     {
       name: "target-port",

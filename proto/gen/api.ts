@@ -977,6 +977,126 @@ export interface TokenRequestStatus {
   expirationTimestamp?: Time;
 }
 
+export interface Job {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: JobSpec;
+  status?: JobStatus;
+}
+
+export interface JobSpec {
+  parallelism?: number;
+  completions?: number;
+  activeDeadlineSeconds?: number;
+  podFailurePolicy?: PodFailurePolicy;
+  successPolicy?: SuccessPolicy;
+  backoffLimit?: number;
+  backoffLimitPerIndex?: number;
+  maxFailedIndexes?: number;
+  selector?: LabelSelector;
+  manualSelector?: boolean;
+  template?: PodTemplateSpec;
+  ttlSecondsAfterFinished?: number;
+  /** "NonIndexed" or "Indexed". */
+  completionMode?: string;
+  suspend?: boolean;
+  /** "TerminatingOrFailed" or "Failed". */
+  podReplacementPolicy?: string;
+  managedBy?: string;
+}
+
+export interface PodFailurePolicy {
+  rules?: PodFailurePolicyRule[];
+}
+
+export interface PodFailurePolicyRule {
+  /** "FailJob", "FailIndex", "Ignore" or "Count". */
+  action?: string;
+  onExitCodes?: PodFailurePolicyOnExitCodesRequirement;
+  onPodConditions?: PodFailurePolicyOnPodConditionsPattern[];
+}
+
+export interface PodFailurePolicyOnExitCodesRequirement {
+  containerName?: string;
+  /** "In" or "NotIn". */
+  operator?: string;
+  values?: number[];
+}
+
+export interface PodFailurePolicyOnPodConditionsPattern {
+  type?: string;
+  status?: string;
+}
+
+export interface SuccessPolicy {
+  rules?: SuccessPolicyRule[];
+}
+
+export interface SuccessPolicyRule {
+  succeededIndexes?: string;
+  succeededCount?: number;
+}
+
+export interface JobStatus {
+  conditions?: JobCondition[];
+  startTime?: Time;
+  completionTime?: Time;
+  active?: number;
+  succeeded?: number;
+  failed?: number;
+  terminating?: number;
+  completedIndexes?: string;
+  failedIndexes?: string;
+  uncountedTerminatedPods?: UncountedTerminatedPods;
+  ready?: number;
+}
+
+export interface JobCondition {
+  type?: string;
+  status?: string;
+  lastProbeTime?: Time;
+  lastTransitionTime?: Time;
+  reason?: string;
+  message?: string;
+}
+
+export interface UncountedTerminatedPods {
+  succeeded?: string[];
+  failed?: string[];
+}
+
+export interface CronJob {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: CronJobSpec;
+  status?: CronJobStatus;
+}
+
+export interface CronJobSpec {
+  schedule?: string;
+  timeZone?: string;
+  startingDeadlineSeconds?: number;
+  /** "Allow", "Forbid" or "Replace". */
+  concurrencyPolicy?: string;
+  suspend?: boolean;
+  jobTemplate?: JobTemplateSpec;
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+}
+
+export interface JobTemplateSpec {
+  metadata?: ObjectMeta;
+  spec?: JobSpec;
+}
+
+export interface CronJobStatus {
+  active?: ObjectReference[];
+  lastScheduleTime?: Time;
+  lastSuccessfulTime?: Time;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -999,4 +1119,6 @@ export const kindMessages = [
   "ControllerRevision",
   "ServiceAccount",
   "TokenRequest",
+  "Job",
+  "CronJob",
 ] as const;
