@@ -70,10 +70,7 @@ describe("manifests through decode, defaults and validation", () => {
   it("unsupported fields and kinds are refused with a message naming them", () => {
     expect(outcomes(join(import.meta.dirname, "testdata/unsupported"))).toEqual({
       "fields.yaml": [
-        `Invalid: Pod "hardened" is invalid: ${[
-          unsupported("spec.serviceAccountName"),
-          unsupported("spec.shareProcessNamespace"),
-        ].join(", ")}`,
+        `Invalid: Pod "hardened" is invalid: ${unsupported("spec.shareProcessNamespace")}`,
         `Invalid: Pod "labelled" is invalid: ${[
           "spec.containers[0].securityContext.seLinuxOptions: Forbidden: SELinux is not supported by this cluster's nodes",
           "spec.securityContext.sysctls: Forbidden: sysctls are not supported by this cluster's nodes",
