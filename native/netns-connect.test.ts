@@ -4,8 +4,8 @@
  * Needs root; the namespace and servers are removed in afterAll even when a test fails.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeBuildPath } from "../node-agent/util/native-build.js";
 
