@@ -96,7 +96,7 @@ export type ExtraRouteHandler = (req: IncomingMessage, res: ServerResponse, user
 
 export type AnonymousRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export type StreamingSubresource = "log" | "exec";
+export type StreamingSubresource = "log" | "exec" | "portforward";
 
 export interface SubresourceTarget {
   info: ResourceInfo;
@@ -216,7 +216,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         host: req.headers.host ?? host,
         healthChecks: opts.healthChecks ?? {},
         verbose: url.searchParams.has("verbose"),
-        extraSubresources: Object.keys(opts.subresourceHandlers ?? {}),
+        extraSubresources: [
+          ...new Set([
+            ...Object.keys(opts.subresourceHandlers ?? {}),
+            ...Object.keys(opts.upgradeHandlers ?? {}),
+          ]),
+        ],
         openApi,
       });
     } catch (err) {

@@ -18,7 +18,11 @@ import type { TunnelRegistry } from "./tunnels.js";
 
 export const execContentType = "application/x-kctl-exec-stream";
 
-async function podNode(registry: Registry, target: SubresourceTarget): Promise<{ pod: Pod; node: string }> {
+/** The pod a streaming request names, and the node it is bound to (BadRequest while unscheduled). */
+export async function podNode(
+  registry: Registry,
+  target: SubresourceTarget,
+): Promise<{ pod: Pod; node: string }> {
   const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
   const node = pod.spec?.nodeName;
   if (!node) throw new ApiError("BadRequest", `pod "${target.name}" is not scheduled to a node yet`);

@@ -7,9 +7,10 @@
  *
  * NETNS is an nsfs file (the pod's bind-mounted netns or /proc/PID/ns/net). The process enters it
  * (Node cannot setns), connects to 127.0.0.1:PORT and then [::1]:PORT, and copies stdin to the
- * socket and the socket to stdout until both directions are done. Half-close aware: EOF on stdin
- * becomes shutdown(SHUT_WR) on the socket once what was read is written, and the server's EOF
- * closes stdout. Each direction holds at most one buffer, and a direction reads only when its
+ * socket and the socket to stdout until the server's side is done. Half-close aware: EOF on
+ * stdin becomes shutdown(SHUT_WR) on the socket once what was read is written, so the server still
+ * answers; the server's EOF closes stdout and ends the relay (as containerd's port-forward ends the
+ * stream when the pod's connection closes). Each direction holds at most one buffer, and a direction reads only when its
  * buffer is empty, so a slow reader stops the writer (no unbounded buffering).
  *
  * Exit status: 0 when the relay ended normally; 1 on bad usage or when the netns cannot be
@@ -147,7 +148,7 @@ int main(int argc, char **argv) {
   down.in = sock;
   down.out = STDOUT_FILENO;
 
-  while (!(up.done && down.done)) {
+  while (!down.done) {
     /* A socket that has been written to and read from in full, in both ways, is done; until
      * then each fd is polled only for what its direction waits on. */
     struct pollfd fds[3] = {

@@ -103,7 +103,11 @@ export interface TunnelFrame {
   stdout?: Buffer;
   stderr?: Buffer;
   end?: StreamEnd;
-  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end";
+  /** a connection to localhost:port in the pod's netns */
+  portForward?: PortForwardRequest;
+  /** flow control: bytes of this stream the sender consumed */
+  ack?: number;
+  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack";
 }
 
 export interface LogsRequest {
@@ -123,6 +127,16 @@ export interface ExecRequest {
   container: string;
   command: string[];
   stdin: boolean;
+}
+
+/**
+ * One TCP connection to a port of the pod (stdin: to the pod, stdout: from it, stdinClosed: the
+ * client's half-close; the stream ends when the pod's side closes).
+ */
+export interface PortForwardRequest {
+  namespace: string;
+  pod: string;
+  port: number;
 }
 
 export interface StreamEnd {
