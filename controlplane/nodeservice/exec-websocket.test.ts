@@ -13,6 +13,8 @@ import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { writeConfig } from "../../kctl/config.js";
+import { runKctl } from "../../kctl/testing/run-kctl.js";
 import type { TunnelFrame } from "../../proto/gen/node.js";
 import { resourceForKind } from "../api/resources.js";
 import { type ApiServer, bootstrapGroup, startApiServer } from "../apiserver/index.js";
@@ -72,6 +74,7 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
   let server: ApiServer;
   let dir: string;
   let running: Map<number, ChildProcessWithoutNullStreams>;
+  let caPem: string;
 
   beforeAll(async () => {
     etcd = await startEtcd();
@@ -90,6 +93,7 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     running = standInNode(tunnels, "n1");
     dir = await mkdtemp(join(tmpdir(), "kctl-exec-ws-"));
     const ca = await ensureCa(dir);
+    caPem = ca.certPem;
     const cert = await ensureServingCert(dir, ca, { hosts: ["127.0.0.1"], commonName: "apiserver" });
     server = await startApiServer({
       registry,
@@ -148,6 +152,22 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     );
     expect(out.stdout).toBe("HELLO\nWORLD\ndone\n");
     expect(out.code).toBe(0);
+  });
+
+  it("kctl exec speaks the same protocol: output, stdin, exit code, and a missing pod's Status", async () => {
+    const configPath = join(dir, "kctl-config");
+    await writeConfig(configPath, { server: server.url, caPem, token });
+    const kctl = (args: string[], stdin?: string) =>
+      runKctl(["--config", configPath, "exec", ...args], stdin === undefined ? {} : { stdin });
+    const out = await kctl(["p", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(out).toMatchObject({ code: 3, stdout: "out\n", stderr: "err\n" });
+    expect(await kctl(["-i", "p", "--", "tr", "a-z", "A-Z"], "hello\n")).toMatchObject({
+      code: 0,
+      stdout: "HELLO\n",
+    });
+    const missing = await kctl(["nosuch", "--", "true"]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('"nosuch" not found');
   });
 
   it("copies a file into the pod and back (kubectl cp is tar over exec)", async () => {

@@ -18,6 +18,8 @@ import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { writeConfig } from "../../kctl/config.js";
+import { runKctl } from "../../kctl/testing/run-kctl.js";
 import type { TunnelFrame } from "../../proto/gen/node.js";
 import { resourceForKind } from "../api/resources.js";
 import { type ApiServer, startApiServer } from "../apiserver/index.js";
@@ -112,6 +114,7 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("port-forward", () => {
   let web: HttpServer;
   let sink: Server;
   const children: ChildProcess[] = [];
+  let caPem: string;
 
   beforeAll(async () => {
     etcd = await startEtcd();
@@ -145,6 +148,7 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("port-forward", () => {
     node.ports.set(7, (sink.address() as { port: number }).port);
     dir = await mkdtemp(join(tmpdir(), "kctl-portforward-"));
     const ca = await ensureCa(dir);
+    caPem = ca.certPem;
     const cert = await ensureServingCert(dir, ca, { hosts: ["127.0.0.1"], commonName: "apiserver" });
     server = await startApiServer({
       registry,
@@ -305,6 +309,29 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("port-forward", () => {
       [1, 7, 0],
     ]);
     ws.close();
+  });
+
+  it("kctl port-forward carries HTTP and bulk data through the channel form", async () => {
+    const configPath = join(dir, "kctl-config");
+    await writeConfig(configPath, { server: server.url, caPem, token });
+    const stop = new AbortController();
+    let ready: (port: number) => void;
+    const portPrinted = new Promise<number>((r) => (ready = r));
+    const run = runKctl(["--config", configPath, "port-forward", "p", ":80", "0:7"], {
+      signal: stop.signal,
+      onStdout: (out) => {
+        const ports = [...out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)];
+        if (ports.length === 2) ready(Number(ports[0]![1]));
+      },
+    });
+    try {
+      const port = await portPrinted;
+      expect((await fetchLocal(port, "/kctl")).toString()).toBe("hello from the pod: /kctl");
+      expect((await fetchLocal(port, "/big")).length).toBe(16 * 1024 * 1024);
+    } finally {
+      stop.abort();
+    }
+    expect(await run).toMatchObject({ code: 0, stderr: "" });
   });
 
   it("refuses an unknown subprotocol with a Status before upgrading", async () => {
