@@ -261,6 +261,7 @@ async function start(
     subresourceHandlers: podStreamHandlers(registry, tunnels),
     upgradeHandlers: {
       exec: execWebSocketHandler(registry, tunnels),
+      attach: execWebSocketHandler(registry, tunnels, "attach"),
       portforward: portForwardHandler(registry, tunnels),
     },
   });

@@ -96,7 +96,7 @@ export type ExtraRouteHandler = (req: IncomingMessage, res: ServerResponse, user
 
 export type AnonymousRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export type StreamingSubresource = "log" | "exec" | "portforward";
+export type StreamingSubresource = "log" | "exec" | "attach" | "portforward";
 
 export interface SubresourceTarget {
   info: ResourceInfo;

@@ -46,6 +46,13 @@ function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildPr
           running.delete(id);
           reply({ streamId: id, end: { exitCode: code ?? 137, error: "", reason: "" } }, "end");
         });
+      } else if (frame.attach) {
+        // Stands in for a container that prints on both streams after the client attached, then exits.
+        setTimeout(() => {
+          reply({ streamId: id, stdout: Buffer.from("attached out\n") }, "stdout");
+          reply({ streamId: id, stderr: Buffer.from("attached err\n") }, "stderr");
+          reply({ streamId: id, end: { exitCode: 0, error: "", reason: "" } }, "end");
+        }, 100);
       } else if (frame.stdin) running.get(id)?.stdin.write(frame.stdin);
       else if (frame.stdinClosed) running.get(id)?.stdin.end();
       else if (frame.end) running.get(id)?.kill("SIGKILL");
@@ -106,7 +113,10 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
           : t === "bootstrap-token"
             ? { name: "system:bootstrap:abc", groups: [bootstrapGroup] }
             : undefined,
-      upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
+      upgradeHandlers: {
+        exec: execWebSocketHandler(registry, tunnels),
+        attach: execWebSocketHandler(registry, tunnels, "attach"),
+      },
     });
   });
 
@@ -168,6 +178,16 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     const missing = await kctl(["nosuch", "--", "true"]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('"nosuch" not found');
+  });
+
+  it("kubectl attach follows the container's output on its streams; attach -i is refused, naming why", async () => {
+    const out = await kubectl(["attach", "p"]);
+    expect(out.stdout).toBe("attached out\n");
+    expect(out.stderr).toContain("attached err\n");
+    expect(out.code).toBe(0);
+    const withStdin = await kubectl(["attach", "-i", "p"], "");
+    expect(withStdin.code).not.toBe(0);
+    expect(withStdin.stderr).toContain("attach with stdin is not supported");
   });
 
   it("copies a file into the pod and back (kubectl cp is tar over exec)", async () => {

@@ -1,8 +1,8 @@
 /**
  * `pods/log` over HTTP, proxied to the pod's node through its Tunnel: GET
  * .../pods/NAME/log?container=&follow=&tailLines=&previous=&timestamps= streams the log as
- * text/plain (what kubectl expects). pods/exec and pods/portforward are WebSocket/SPDY upgrades
- * (exec-websocket.ts, portforward.ts); asked without an upgrade they answer 400 as upstream does.
+ * text/plain (what kubectl expects). pods/exec, pods/attach and pods/portforward are WebSocket/SPDY
+ * upgrades (exec-websocket.ts, portforward.ts); asked without an upgrade they answer 400 as upstream does.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Pod } from "../../proto/gen/api.js";
@@ -29,7 +29,7 @@ function bool(query: URLSearchParams, name: string): boolean {
 export function podStreamHandlers(
   registry: Registry,
   tunnels: TunnelRegistry,
-): { log: SubresourceHandler; exec: SubresourceHandler; portforward: SubresourceHandler } {
+): Record<"log" | "exec" | "attach" | "portforward", SubresourceHandler> {
   const log: SubresourceHandler = async (req: IncomingMessage, res: ServerResponse, target) => {
     if (req.method !== "GET") throw new ApiError("MethodNotAllowed", "pods/log supports GET only");
     const { pod, node } = await podNode(registry, target);
@@ -80,10 +80,10 @@ export function podStreamHandlers(
     });
   };
 
-  // exec and portforward are upgrades (exec-websocket.ts, portforward.ts); a plain request gets
+  // exec, attach and portforward are upgrades (exec-websocket.ts, portforward.ts); a plain request gets
   // upstream's answer.
   const upgradeRequired: SubresourceHandler = async () => {
     throw new ApiError("BadRequest", "Upgrade request required");
   };
-  return { log, exec: upgradeRequired, portforward: upgradeRequired };
+  return { log, exec: upgradeRequired, attach: upgradeRequired, portforward: upgradeRequired };
 }

@@ -1,10 +1,16 @@
 /**
  * The control plane's end of each agent's Tunnel stream: requests that must reach a node (logs,
- * exec, port-forward) are sent down the node's tunnel as numbered streams, and the agent's frames for a stream
+ * exec, attach, port-forward) are sent down the node's tunnel as numbered streams, and the agent's frames for a stream
  * come back to whoever opened it. An agent that reconnects replaces its old tunnel; streams of the
  * old one end with an error.
  */
-import type { ExecRequest, LogsRequest, PortForwardRequest, TunnelFrame } from "../../proto/gen/node.js";
+import type {
+  AttachRequest,
+  ExecRequest,
+  LogsRequest,
+  PortForwardRequest,
+  TunnelFrame,
+} from "../../proto/gen/node.js";
 import { ApiError } from "../api/errors.js";
 
 export interface TunnelPeer {
@@ -65,7 +71,11 @@ export class TunnelRegistry {
   /** Opens a stream on the node. Throws ServiceUnavailable when the node has no tunnel. */
   open(
     nodeName: string,
-    request: { logs: LogsRequest } | { exec: ExecRequest } | { portForward: PortForwardRequest },
+    request:
+      | { logs: LogsRequest }
+      | { exec: ExecRequest }
+      | { attach: AttachRequest }
+      | { portForward: PortForwardRequest },
     handlers: StreamHandlers,
   ): OpenStream {
     const tunnel = this.tunnels.get(nodeName);

@@ -1,6 +1,8 @@
 /**
- * The agent's end of the Tunnel: serves the control plane's logs, exec and port-forward requests
- * for pods on this node. Each request is a numbered stream; output goes back as stdout/stderr frames and the
+ * The agent's end of the Tunnel: serves the control plane's logs, exec, attach and port-forward
+ * requests for pods on this node. Attach follows the container's log from now on, each line on the
+ * stream it was printed on, until the container exits: the runtime gives containers /dev/null as
+ * stdin, so there is no live stdio to join. Each request is a numbered stream; output goes back as stdout/stderr frames and the
  * stream closes with an `end` frame (exit code, or an error as `Reason: message`). The tunnel is
  * reopened with backoff whenever it breaks.
  *
@@ -15,7 +17,13 @@ import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { ApiError } from "../../controlplane/api/errors.js";
 import { portForwardWindow } from "../../controlplane/nodeservice/pod-port.js";
 import { tracer } from "../../controlplane/util/trace.js";
-import type { ExecRequest, LogsRequest, PortForwardRequest, TunnelFrame } from "../../proto/gen/node.js";
+import type {
+  AttachRequest,
+  ExecRequest,
+  LogsRequest,
+  PortForwardRequest,
+  TunnelFrame,
+} from "../../proto/gen/node.js";
 import { logExists, streamLog } from "../pod-worker/container-logs.js";
 import type { PodManager } from "../pod-worker/pod-manager.js";
 import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
@@ -102,6 +110,7 @@ export class TunnelClient {
     if (frame.frame === "logs" && frame.logs) return this.logs(id, frame.logs);
     if (frame.frame === "exec" && frame.exec) return this.exec(id, frame.exec);
     if (frame.frame === "portForward" && frame.portForward) return this.portForward(id, frame.portForward);
+    if (frame.frame === "attach" && frame.attach) return this.attach(id, frame.attach);
     const active = this.active.get(id);
     if (!active) return;
     if (frame.frame === "stdin" && frame.stdin) {
@@ -146,6 +155,30 @@ export class TunnelClient {
           follow: req.follow,
           timestamps: req.timestamps,
           ...(req.tailLines >= 0 ? { tailLines: req.tailLines } : {}),
+          signal: abort.signal,
+          finished: async () => !rec.running || rec.logPath !== path,
+        },
+      );
+      this.end(id, 0);
+    } catch (err) {
+      this.end(id, 1, err);
+    }
+  }
+
+  private async attach(id: number, req: AttachRequest): Promise<void> {
+    const abort = new AbortController();
+    this.active.set(id, { abort });
+    try {
+      const rec = this.container(req.namespace, req.pod, req.container);
+      const path = rec.logPath;
+      if (!rec.running || !(await logExists(path)))
+        throw new ApiError("BadRequest", `container "${rec.name}" in pod "${req.pod}" is not running`);
+      await streamLog(
+        path!,
+        (text, stream) => this.send({ streamId: id, [stream]: Buffer.from(text) } as unknown as TunnelFrame),
+        {
+          follow: true,
+          tailLines: 0,
           signal: abort.signal,
           finished: async () => !rec.running || rec.logPath !== path,
         },

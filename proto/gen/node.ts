@@ -107,7 +107,9 @@ export interface TunnelFrame {
   portForward?: PortForwardRequest;
   /** flow control: bytes of this stream the sender consumed */
   ack?: number;
-  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack";
+  /** the running container's output from now on */
+  attach?: AttachRequest;
+  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack" | "attach";
 }
 
 export interface LogsRequest {
@@ -137,6 +139,16 @@ export interface PortForwardRequest {
   namespace: string;
   pod: string;
   port: number;
+}
+
+/**
+ * Attach: the container's stdout and stderr from now until it exits (read from its log, as the
+ * runtime gives containers no stdin to attach to).
+ */
+export interface AttachRequest {
+  namespace: string;
+  pod: string;
+  container: string;
 }
 
 export interface StreamEnd {
