@@ -15,7 +15,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { ApiError } from "../../controlplane/api/errors.js";
-import { portForwardWindow } from "../../controlplane/nodeservice/pod-port.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type {
   AttachRequest,
@@ -33,6 +32,8 @@ import { reconnectMaxMs } from "./node-link.js";
 
 const trace = tracer("tunnel");
 const netnsConnect = nativeBuildPath("netns-connect");
+/** Pod output of one port-forward connection sent and not yet acknowledged, at most (then reading pauses). */
+const portForwardWindow = 1 << 20;
 
 interface Active {
   abort: AbortController;
