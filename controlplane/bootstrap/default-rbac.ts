@@ -65,7 +65,21 @@ const viewRules: PolicyRule[] = [
 const editRules: PolicyRule[] = [
   ...viewRules,
   rule(read, [""], ["secrets"]),
-  rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
+  rule(
+    write,
+    [""],
+    [
+      "pods",
+      "pods/exec",
+      "pods/attach",
+      "pods/portforward",
+      "configmaps",
+      "endpoints",
+      "secrets",
+      "services",
+      "events",
+    ],
+  ),
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
 ];
