@@ -7,13 +7,14 @@
  *   same run; best of 3 each, MB/s, and their ratio (target ≥ 0.5).
  * Prints and writes .bench/streams-<hostname>.json. Kept runs are in results/ (the machine named in
  * the file): on "vm" (2 shared cores, loaded by other work) the first run gave exec p50 3.0 s /
- * p99 6.0 s and port-forward 1.1 MB/s against 50.5 MB/s direct (0.02x, far below the 0.5x target).
+ * p99 6.0 s and port-forward 1.1 MB/s against 50.5 MB/s direct (0.02x, far below the 0.5x target),
+ * with a load average near 50: there even Node reading `cat` of a file through a pipe made 10 MB/s.
  *
  *   node dist/controlplane/nodeservice/bench/streams-bench.js [execs=50]
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, hostname, tmpdir } from "node:os";
+import { cpus, hostname, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { componentsFor } from "../../../kctl/lab/components.js";
@@ -120,7 +121,13 @@ async function main(): Promise<void> {
 
     const result = {
       date: new Date().toISOString(),
-      machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "" },
+      machine: {
+        hostname: hostname(),
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? "",
+        // A loaded machine starves the Node processes on the forwarded path, not the direct one.
+        loadAverage1m: round(loadavg()[0] ?? 0),
+      },
       execRoundTripMs: { runs: execs, p50: round(quantile(execMs, 0.5)), p99: round(quantile(execMs, 0.99)) },
       portForward: {
         fileMiB,
