@@ -140,24 +140,28 @@ describe("authentication and RBAC on a real control plane", () => {
     );
   });
 
-  /** The status line of a WebSocket exec upgrade (kubectl exec's request), without running anything. */
-  function execUpgrade(who: Who, namespace: string): Promise<{ status: number; message: string }> {
+  /** The status line of a WebSocket upgrade on a pod subresource (as kubectl asks), without running anything. */
+  function execUpgrade(
+    who: Who,
+    namespace: string,
+    sub: { path: string; protocol: string } = {
+      path: "exec?command=id&stdout=true",
+      protocol: "v5.channel.k8s.io",
+    },
+  ): Promise<{ status: number; message: string }> {
     return new Promise((resolve, reject) => {
-      const req = request(
-        `${cp.apiUrl}/api/v1/namespaces/${namespace}/pods/nosuch/exec?command=id&stdout=true`,
-        {
-          ca: cp.caPem,
-          headers: {
-            connection: "Upgrade",
-            upgrade: "websocket",
-            "sec-websocket-version": "13",
-            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-            "sec-websocket-protocol": "v5.channel.k8s.io",
-            ...("token" in who ? { authorization: `Bearer ${who.token}` } : {}),
-          },
-          ...("cert" in who ? { cert: who.cert.certPem, key: who.cert.keyPem } : {}),
+      const req = request(`${cp.apiUrl}/api/v1/namespaces/${namespace}/pods/nosuch/${sub.path}`, {
+        ca: cp.caPem,
+        headers: {
+          connection: "Upgrade",
+          upgrade: "websocket",
+          "sec-websocket-version": "13",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "sec-websocket-protocol": sub.protocol,
+          ...("token" in who ? { authorization: `Bearer ${who.token}` } : {}),
         },
-      );
+        ...("cert" in who ? { cert: who.cert.certPem, key: who.cert.keyPem } : {}),
+      });
       req.on("upgrade", (res, socket) => {
         socket.destroy();
         resolve({ status: res.statusCode ?? 0, message: "" });
@@ -182,6 +186,22 @@ describe("authentication and RBAC on a real control plane", () => {
     expect((await execUpgrade(editor, "default")).status).toBe(403);
     // Past authorization, the pod itself is what is missing.
     expect((await execUpgrade(editor, "team")).status).toBe(404);
+  });
+
+  it("authorizes port-forward and attach as upstream: create on pods/portforward and pods/attach, granted by edit", async () => {
+    const subs = [
+      { name: "portforward", path: "portforward?ports=80", protocol: "SPDY/3.1+portforward.k8s.io" },
+      { name: "attach", path: "attach?stdout=true", protocol: "v5.channel.k8s.io" },
+    ];
+    for (const sub of subs) {
+      const viewed = await execUpgrade(viewer(), "team", sub);
+      expect(viewed.status).toBe(403);
+      expect(viewed.message).toBe(
+        `pods "nosuch" is forbidden: User "viewer" cannot create resource "pods/${sub.name}" in API group "" in the namespace "team"`,
+      );
+      expect((await execUpgrade(editor, "default", sub)).status).toBe(403);
+      expect((await execUpgrade(editor, "team", sub)).status).toBe(404);
+    }
   });
 
   it("answers /readyz?verbose and /livez without credentials, after asking etcd", async () => {

@@ -43,6 +43,7 @@ import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
 import { podStreamHandlers } from "./nodeservice/pod-streams.js";
+import { portForwardHandler } from "./nodeservice/portforward.js";
 import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/server.js";
 import { TunnelRegistry } from "./nodeservice/tunnels.js";
 import { ensureCa, ensureServingCert } from "./pki/pki.js";
@@ -265,7 +266,11 @@ async function start(
     healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: { ...podStreamHandlers(registry, tunnels), token: serviceAccounts.tokenHandler },
-    upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
+    upgradeHandlers: {
+      exec: execWebSocketHandler(registry, tunnels),
+      attach: execWebSocketHandler(registry, tunnels, "attach"),
+      portforward: portForwardHandler(registry, tunnels),
+    },
   });
   stops.push(() => apiserver.close());
 

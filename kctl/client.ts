@@ -7,6 +7,7 @@
 
 import http from "node:http";
 import https from "node:https";
+import WebSocket from "ws";
 import { ApiError, isApiError, reasonForCode, type Status } from "../controlplane/api/errors.js";
 import type { KubeObject } from "../controlplane/api/object.js";
 import type { ResourceInfo } from "../controlplane/api/resources.js";
@@ -202,12 +203,47 @@ export class ApiClient {
     }
   }
 
-  private send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  /**
+   * Opens a WebSocket on `path` (pods/exec, pods/portforward) offering `protocols`, with this
+   * client's credentials and trust; resolves once it is open. A refused upgrade is thrown as the
+   * server's ApiError.
+   */
+  openWebSocket(
+    path: string,
+    query: RequestOptions["query"],
+    protocols: readonly string[],
+  ): Promise<WebSocket> {
+    const url = this.url(path, query);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const headers: Record<string, string> = { "User-Agent": USER_AGENT };
+    if (this.access.token) headers.Authorization = `Bearer ${this.access.token}`;
+    const ws = new WebSocket(url, [...protocols], {
+      headers,
+      ...(this.access.caPem ? { ca: this.access.caPem } : {}),
+      rejectUnauthorized: !this.access.insecureSkipTlsVerify,
+    });
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(ws));
+      ws.once("unexpected-response", (_req, res) => {
+        void readBody(res).then((text) => reject(errorFromResponse(res.statusCode ?? 0, text, "GET", path)));
+      });
+      ws.once("error", (err: NodeJS.ErrnoException) =>
+        reject(new CliError(connectionMessage(this.access, err))),
+      );
+    });
+  }
+
+  private url(path: string, query: RequestOptions["query"]): URL {
     const url = new URL(path, this.base);
-    for (const [k, v] of Object.entries(opts.query ?? {})) {
+    for (const [k, v] of Object.entries(query ?? {})) {
       if (typeof v === "string" && v !== "") url.searchParams.set(k, v);
       else if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
     }
+    return url;
+  }
+
+  private send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const url = this.url(path, opts.query);
     // Names kctl as the field manager of what it writes (server-side apply's managedFields).
     const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT };
     if (this.access.token) headers.Authorization = `Bearer ${this.access.token}`;

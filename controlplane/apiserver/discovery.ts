@@ -42,7 +42,7 @@ export function apiGroup(group: string, version = servedGroups().get(group)!): o
   return { kind: "APIGroup", apiVersion: "v1", name: group, versions: [gv], preferredVersion: gv };
 }
 
-/** `streaming`: subresources served by handlers outside the registry (log, exec), listed when present. */
+/** `streaming`: subresources served by handlers outside the registry (log, exec, attach, portforward), listed when present. */
 export function apiResourceList(group: string, version: string, streaming: readonly string[] = []): object {
   const served = resources.filter((r) => r.group === group && r.version === version);
   return {
@@ -100,6 +100,20 @@ function subresources(info: ResourceInfo, streaming: readonly string[]): object[
       });
     if (sub === "exec")
       out.push({ ...base, name: `${info.plural}/exec`, kind: "PodExecOptions", verbs: ["create", "get"] });
+    if (sub === "attach")
+      out.push({
+        ...base,
+        name: `${info.plural}/attach`,
+        kind: "PodAttachOptions",
+        verbs: ["create", "get"],
+      });
+    if (sub === "portforward")
+      out.push({
+        ...base,
+        name: `${info.plural}/portforward`,
+        kind: "PodPortForwardOptions",
+        verbs: ["create", "get"],
+      });
   }
   return out;
 }

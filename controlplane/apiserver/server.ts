@@ -96,7 +96,7 @@ export type ExtraRouteHandler = (req: IncomingMessage, res: ServerResponse, user
 
 export type AnonymousRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export type StreamingSubresource = "log" | "exec";
+export type StreamingSubresource = "log" | "exec" | "attach" | "portforward";
 
 /** Subresources served outside the registry: the streams, and ServiceAccount tokens (TokenRequest). */
 export type ExternalSubresource = StreamingSubresource | "token";
@@ -219,7 +219,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         host: req.headers.host ?? host,
         healthChecks: opts.healthChecks ?? {},
         verbose: url.searchParams.has("verbose"),
-        extraSubresources: Object.keys(opts.subresourceHandlers ?? {}),
+        extraSubresources: [
+          ...new Set([
+            ...Object.keys(opts.subresourceHandlers ?? {}),
+            ...Object.keys(opts.upgradeHandlers ?? {}),
+          ]),
+        ],
         openApi,
       });
     } catch (err) {

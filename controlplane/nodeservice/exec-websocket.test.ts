@@ -13,6 +13,8 @@ import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { writeConfig } from "../../kctl/config.js";
+import { runKctl } from "../../kctl/testing/run-kctl.js";
 import type { TunnelFrame } from "../../proto/gen/node.js";
 import { resourceForKind } from "../api/resources.js";
 import { type ApiServer, bootstrapGroup, startApiServer } from "../apiserver/index.js";
@@ -44,6 +46,13 @@ function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildPr
           running.delete(id);
           reply({ streamId: id, end: { exitCode: code ?? 137, error: "", reason: "" } }, "end");
         });
+      } else if (frame.attach) {
+        // Stands in for a container that prints on both streams after the client attached, then exits.
+        setTimeout(() => {
+          reply({ streamId: id, stdout: Buffer.from("attached out\n") }, "stdout");
+          reply({ streamId: id, stderr: Buffer.from("attached err\n") }, "stderr");
+          reply({ streamId: id, end: { exitCode: 0, error: "", reason: "" } }, "end");
+        }, 100);
       } else if (frame.stdin) running.get(id)?.stdin.write(frame.stdin);
       else if (frame.stdinClosed) running.get(id)?.stdin.end();
       else if (frame.end) running.get(id)?.kill("SIGKILL");
@@ -72,6 +81,7 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
   let server: ApiServer;
   let dir: string;
   let running: Map<number, ChildProcessWithoutNullStreams>;
+  let caPem: string;
 
   beforeAll(async () => {
     etcd = await startEtcd();
@@ -90,6 +100,7 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     running = standInNode(tunnels, "n1");
     dir = await mkdtemp(join(tmpdir(), "kctl-exec-ws-"));
     const ca = await ensureCa(dir);
+    caPem = ca.certPem;
     const cert = await ensureServingCert(dir, ca, { hosts: ["127.0.0.1"], commonName: "apiserver" });
     server = await startApiServer({
       registry,
@@ -102,7 +113,10 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
           : t === "bootstrap-token"
             ? { name: "system:bootstrap:abc", groups: [bootstrapGroup] }
             : undefined,
-      upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
+      upgradeHandlers: {
+        exec: execWebSocketHandler(registry, tunnels),
+        attach: execWebSocketHandler(registry, tunnels, "attach"),
+      },
     });
   });
 
@@ -148,6 +162,32 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     );
     expect(out.stdout).toBe("HELLO\nWORLD\ndone\n");
     expect(out.code).toBe(0);
+  });
+
+  it("kctl exec speaks the same protocol: output, stdin, exit code, and a missing pod's Status", async () => {
+    const configPath = join(dir, "kctl-config");
+    await writeConfig(configPath, { server: server.url, caPem, token });
+    const kctl = (args: string[], stdin?: string) =>
+      runKctl(["--config", configPath, "exec", ...args], stdin === undefined ? {} : { stdin });
+    const out = await kctl(["p", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(out).toMatchObject({ code: 3, stdout: "out\n", stderr: "err\n" });
+    expect(await kctl(["-i", "p", "--", "tr", "a-z", "A-Z"], "hello\n")).toMatchObject({
+      code: 0,
+      stdout: "HELLO\n",
+    });
+    const missing = await kctl(["nosuch", "--", "true"]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('"nosuch" not found');
+  });
+
+  it("kubectl attach follows the container's output on its streams; attach -i is refused, naming why", async () => {
+    const out = await kubectl(["attach", "p"]);
+    expect(out.stdout).toBe("attached out\n");
+    expect(out.stderr).toContain("attached err\n");
+    expect(out.code).toBe(0);
+    const withStdin = await kubectl(["attach", "-i", "p"], "");
+    expect(withStdin.code).not.toBe(0);
+    expect(withStdin.stderr).toContain("attach with stdin is not supported");
   });
 
   it("copies a file into the pod and back (kubectl cp is tar over exec)", async () => {

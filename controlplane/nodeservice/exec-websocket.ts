@@ -1,12 +1,16 @@
 /**
- * `pods/exec` over WebSocket, as kubectl (1.30+) speaks it by default: subprotocol
+ * `pods/exec` and `pods/attach` over WebSocket, as kubectl (1.30+) speaks them by default: subprotocol
  * `v5.channel.k8s.io` (or `v4.channel.k8s.io`), binary messages whose first byte is the channel —
  * 0 stdin, 1 stdout, 2 stderr, 3 error (the final Status: Success, or NonZeroExitCode with the code
  * as an ExitCode cause), 4 resize; in v5 the client closes its stdin with the message [255, 0].
  * The command runs through the node's tunnel; a client that goes away cancels it there.
  *
- * Not served: a TTY (the tunnel runs commands without one; resize messages are read and dropped)
- * and attach. Flow control is the WebSocket's: output is sent as the node produces it.
+ * Attach delivers the container's stdout and stderr from the moment of attaching until it exits
+ * (the node follows its log); stdin cannot be attached, as the runtime gives containers /dev/null
+ * as stdin, so `stdin=true` is refused before the upgrade.
+ *
+ * Not served: a TTY (the tunnel runs commands without one; resize messages are read and dropped).
+ * Flow control is the WebSocket's: output is sent as the node produces it.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -40,25 +44,48 @@ export function pickSubprotocol(header: string | undefined): string | undefined 
   return execSubprotocols.find((p) => offered.includes(p));
 }
 
-export function execWebSocketHandler(registry: Registry, tunnels: TunnelRegistry): UpgradeHandler {
+/** Serves pods/exec (`kind` "exec") or pods/attach ("attach"). */
+export function execWebSocketHandler(
+  registry: Registry,
+  tunnels: TunnelRegistry,
+  kind: "exec" | "attach" = "exec",
+): UpgradeHandler {
   const wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => pickSubprotocol([...offered].join(",")) ?? false,
   });
   return async (req: IncomingMessage, socket: Duplex, head: Buffer, target) => {
+    // Checked first: kubectl retries a refused WebSocket over SPDY, and this is the reason to show.
+    const stdin = target.query.get("stdin") === "true" || target.query.get("stdin") === "1";
+    if (kind === "attach" && stdin) {
+      throw new ApiError(
+        "BadRequest",
+        "attach with stdin is not supported: this runtime runs containers with /dev/null as stdin; attach without -i to follow the output",
+      );
+    }
     const protocol = pickSubprotocol(req.headers["sec-websocket-protocol"]);
     if (!protocol) {
+      if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket")
+        throw new ApiError(
+          "BadRequest",
+          `${kind} is served over WebSocket only (${execSubprotocols.join(", ")}), not SPDY`,
+        );
       throw new ApiError(
         "BadRequest",
         `unsupported WebSocket subprotocol ${JSON.stringify(req.headers["sec-websocket-protocol"] ?? "")}; this server speaks ${execSubprotocols.join(", ")}`,
       );
     }
     const command = target.query.getAll("command");
-    if (command.length === 0) throw new ApiError("BadRequest", "exec needs at least one command parameter");
+    if (kind === "exec" && command.length === 0)
+      throw new ApiError("BadRequest", "exec needs at least one command parameter");
     const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
     const node = pod.spec?.nodeName;
     if (!node) throw new ApiError("BadRequest", `pod "${target.name}" is not scheduled to a node yet`);
-    const stdin = target.query.get("stdin") === "true" || target.query.get("stdin") === "1";
+    const where = {
+      namespace: pod.metadata.namespace ?? "",
+      pod: pod.metadata.name ?? "",
+      container: target.query.get("container") ?? "",
+    };
     const ws = await new Promise<WebSocket>((resolve) => wss.handleUpgrade(req, socket, head, resolve));
     const send = (ch: number, data: Buffer) => {
       if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([ch]), data]));
@@ -67,15 +94,7 @@ export function execWebSocketHandler(registry: Registry, tunnels: TunnelRegistry
     try {
       stream = tunnels.open(
         node,
-        {
-          exec: {
-            namespace: pod.metadata.namespace ?? "",
-            pod: pod.metadata.name ?? "",
-            container: target.query.get("container") ?? "",
-            command,
-            stdin,
-          },
-        },
+        kind === "exec" ? { exec: { ...where, command, stdin } } : { attach: where },
         {
           stdout: (data) => send(channel.stdout, data),
           stderr: (data) => send(channel.stderr, data),

@@ -1,13 +1,8 @@
 /**
- * `pods/log` and `pods/exec` over HTTP, proxied to the pod's node through its Tunnel.
- *
- * - GET .../pods/NAME/log?container=&follow=&tailLines=&previous=&timestamps= streams the log as
- *   text/plain (what kubectl expects).
- * - POST .../pods/NAME/exec?command=sh&command=-c&command=...&container=&stdin=true: the request
- *   body is the command's stdin (streamed); the response is newline-delimited JSON frames
- *   `{"stdout":"<base64>"}`, `{"stderr":"<base64>"}`, and last `{"exitCode":N}` or
- *   `{"exitCode":-1,"error":{...Status}}` (kctl exec's protocol). kubectl's WebSocket protocol is
- *   served by exec-websocket.ts; SPDY is not.
+ * `pods/log` over HTTP, proxied to the pod's node through its Tunnel: GET
+ * .../pods/NAME/log?container=&follow=&tailLines=&previous=&timestamps= streams the log as
+ * text/plain (what kubectl expects). pods/exec, pods/attach and pods/portforward are WebSocket/SPDY
+ * upgrades (exec-websocket.ts, portforward.ts); asked without an upgrade they answer 400 as upstream does.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Pod } from "../../proto/gen/api.js";
@@ -16,9 +11,11 @@ import type { SubresourceHandler, SubresourceTarget } from "../apiserver/index.j
 import type { Registry } from "../registry/index.js";
 import type { TunnelRegistry } from "./tunnels.js";
 
-export const execContentType = "application/x-kctl-exec-stream";
-
-async function podNode(registry: Registry, target: SubresourceTarget): Promise<{ pod: Pod; node: string }> {
+/** The pod a streaming request names, and the node it is bound to (BadRequest while unscheduled). */
+export async function podNode(
+  registry: Registry,
+  target: SubresourceTarget,
+): Promise<{ pod: Pod; node: string }> {
   const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
   const node = pod.spec?.nodeName;
   if (!node) throw new ApiError("BadRequest", `pod "${target.name}" is not scheduled to a node yet`);
@@ -32,7 +29,7 @@ function bool(query: URLSearchParams, name: string): boolean {
 export function podStreamHandlers(
   registry: Registry,
   tunnels: TunnelRegistry,
-): { log: SubresourceHandler; exec: SubresourceHandler } {
+): Record<"log" | "exec" | "attach" | "portforward", SubresourceHandler> {
   const log: SubresourceHandler = async (req: IncomingMessage, res: ServerResponse, target) => {
     if (req.method !== "GET") throw new ApiError("MethodNotAllowed", "pods/log supports GET only");
     const { pod, node } = await podNode(registry, target);
@@ -83,46 +80,10 @@ export function podStreamHandlers(
     });
   };
 
-  const exec: SubresourceHandler = async (req, res, target) => {
-    if (req.method !== "POST" && req.method !== "GET")
-      throw new ApiError("MethodNotAllowed", "pods/exec supports POST");
-    const { pod, node } = await podNode(registry, target);
-    const command = target.query.getAll("command");
-    if (command.length === 0) throw new ApiError("BadRequest", "exec needs at least one command parameter");
-    const stdin = bool(target.query, "stdin");
-    res.writeHead(200, { "content-type": execContentType, "transfer-encoding": "chunked" });
-    const frame = (obj: unknown) => res.write(`${JSON.stringify(obj)}\n`);
-    await new Promise<void>((resolve) => {
-      const stream = tunnels.open(
-        node,
-        {
-          exec: {
-            namespace: pod.metadata.namespace ?? "",
-            pod: pod.metadata.name ?? "",
-            container: target.query.get("container") ?? "",
-            command,
-            stdin,
-          },
-        },
-        {
-          stdout: (data) => frame({ stdout: data.toString("base64") }),
-          stderr: (data) => frame({ stderr: data.toString("base64") }),
-          end: (exitCode, err) => {
-            frame(err ? { exitCode: -1, error: err.toStatus() } : { exitCode });
-            res.end();
-            resolve();
-          },
-        },
-      );
-      if (stdin) {
-        req.on("data", (d: Buffer) => stream.stdin(d));
-        req.on("end", () => stream.stdin(undefined));
-      }
-      res.on("close", () => {
-        stream.cancel();
-        resolve();
-      });
-    });
+  // exec, attach and portforward are upgrades (exec-websocket.ts, portforward.ts); a plain request gets
+  // upstream's answer.
+  const upgradeRequired: SubresourceHandler = async () => {
+    throw new ApiError("BadRequest", "Upgrade request required");
   };
-  return { log, exec };
+  return { log, exec: upgradeRequired, attach: upgradeRequired, portforward: upgradeRequired };
 }

@@ -1,10 +1,16 @@
 /**
  * The control plane's end of each agent's Tunnel stream: requests that must reach a node (logs,
- * exec) are sent down the node's tunnel as numbered streams, and the agent's frames for a stream
+ * exec, attach, port-forward) are sent down the node's tunnel as numbered streams, and the agent's frames for a stream
  * come back to whoever opened it. An agent that reconnects replaces its old tunnel; streams of the
  * old one end with an error.
  */
-import type { ExecRequest, LogsRequest, TunnelFrame } from "../../proto/gen/node.js";
+import type {
+  AttachRequest,
+  ExecRequest,
+  LogsRequest,
+  PortForwardRequest,
+  TunnelFrame,
+} from "../../proto/gen/node.js";
 import { ApiError } from "../api/errors.js";
 
 export interface TunnelPeer {
@@ -16,6 +22,8 @@ export interface StreamHandlers {
   stderr(data: Buffer): void;
   /** The stream's end: exit code for exec, or an error (`reason: message`). Called once. */
   end(exitCode: number, error?: ApiError): void;
+  /** The agent consumed this many bytes of what was sent on the stream (flow control). */
+  ack?(bytes: number): void;
 }
 
 export interface OpenStream {
@@ -23,6 +31,8 @@ export interface OpenStream {
   stdin(data: Buffer | undefined): void;
   /** Abandons the stream (the client went away). */
   cancel(): void;
+  /** Tells the agent this many bytes of its output were delivered (flow control). */
+  ack(bytes: number): void;
 }
 
 interface Tunnel {
@@ -50,6 +60,7 @@ export class TunnelRegistry {
     if (!stream) return;
     if (frame.frame === "stdout" && frame.stdout) stream.stdout(frame.stdout);
     else if (frame.frame === "stderr" && frame.stderr) stream.stderr(frame.stderr);
+    else if (frame.frame === "ack" && frame.ack) stream.ack?.(frame.ack);
     else if (frame.frame === "end" && frame.end) {
       this.tunnels.get(nodeName)?.streams.delete(frame.streamId);
       const { exitCode, error, reason } = frame.end;
@@ -57,10 +68,14 @@ export class TunnelRegistry {
     }
   }
 
-  /** Opens a logs or exec stream on the node. Throws ServiceUnavailable when the node has no tunnel. */
+  /** Opens a stream on the node. Throws ServiceUnavailable when the node has no tunnel. */
   open(
     nodeName: string,
-    request: { logs: LogsRequest } | { exec: ExecRequest },
+    request:
+      | { logs: LogsRequest }
+      | { exec: ExecRequest }
+      | { attach: AttachRequest }
+      | { portForward: PortForwardRequest },
     handlers: StreamHandlers,
   ): OpenStream {
     const tunnel = this.tunnels.get(nodeName);
@@ -80,6 +95,9 @@ export class TunnelRegistry {
       cancel: () => {
         if (tunnel.streams.delete(streamId))
           tunnel.peer.send({ streamId, end: { exitCode: 0, error: "", reason: "" } });
+      },
+      ack: (bytes) => {
+        if (tunnel.streams.has(streamId)) tunnel.peer.send({ streamId, ack: bytes } as TunnelFrame);
       },
     };
   }

@@ -16,6 +16,7 @@ import { labCommand } from "./lab.js";
 import { annotateCommand, labelCommand } from "./label.js";
 import { logsCommand } from "./logs.js";
 import { patchCommand } from "./patch.js";
+import { portForwardCommand } from "./port-forward.js";
 import { resetCommand } from "./reset.js";
 import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
@@ -53,4 +54,5 @@ export const commands: readonly Command[] = [
   resetCommand,
   logsCommand,
   execCommand,
+  portForwardCommand,
 ];

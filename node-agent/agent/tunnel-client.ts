@@ -1,25 +1,47 @@
 /**
- * The agent's end of the Tunnel: serves the control plane's logs and exec requests for pods on
- * this node. Each request is a numbered stream; output goes back as stdout/stderr frames and the
+ * The agent's end of the Tunnel: serves the control plane's logs, exec, attach and port-forward
+ * requests for pods on this node. Attach follows the container's log from now on, each line on the
+ * stream it was printed on, until the container exits: the runtime gives containers /dev/null as
+ * stdin, so there is no live stdio to join. Each request is a numbered stream; output goes back as stdout/stderr frames and the
  * stream closes with an `end` frame (exit code, or an error as `Reason: message`). The tunnel is
  * reopened with backoff whenever it breaks.
+ *
+ * Port-forward runs the native `netns-connect` helper, which enters the pod's network namespace
+ * and connects to localhost:PORT there, as containerd does for the kubelet. Its output is sent
+ * under a credit window (the control plane acks what the client took; reading pauses while
+ * `portForwardWindow` bytes are unacknowledged), and what the client sends is acked once the
+ * helper's stdin took it.
  */
-import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { ApiError } from "../../controlplane/api/errors.js";
 import { tracer } from "../../controlplane/util/trace.js";
-import type { ExecRequest, LogsRequest, TunnelFrame } from "../../proto/gen/node.js";
+import type {
+  AttachRequest,
+  ExecRequest,
+  LogsRequest,
+  PortForwardRequest,
+  TunnelFrame,
+} from "../../proto/gen/node.js";
 import { logExists, streamLog } from "../pod-worker/container-logs.js";
 import type { PodManager } from "../pod-worker/pod-manager.js";
 import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
+import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeClient } from "./node-client.js";
 import { reconnectMaxMs } from "./node-link.js";
 
 const trace = tracer("tunnel");
+const netnsConnect = nativeBuildPath("netns-connect");
+/** Pod output of one port-forward connection sent and not yet acknowledged, at most (then reading pauses). */
+const portForwardWindow = 1 << 20;
 
 interface Active {
   abort: AbortController;
   child?: ChildProcessWithoutNullStreams;
+  /** The control plane acknowledged this many bytes of the child's output. */
+  acked?(bytes: number): void;
+  /** Stdin writes are acknowledged to the control plane (port-forward's credit window). */
+  ackStdin?: boolean;
 }
 
 export class TunnelClient {
@@ -88,9 +110,15 @@ export class TunnelClient {
     const id = frame.streamId;
     if (frame.frame === "logs" && frame.logs) return this.logs(id, frame.logs);
     if (frame.frame === "exec" && frame.exec) return this.exec(id, frame.exec);
+    if (frame.frame === "portForward" && frame.portForward) return this.portForward(id, frame.portForward);
+    if (frame.frame === "attach" && frame.attach) return this.attach(id, frame.attach);
     const active = this.active.get(id);
     if (!active) return;
-    if (frame.frame === "stdin" && frame.stdin) active.child?.stdin.write(frame.stdin);
+    if (frame.frame === "stdin" && frame.stdin) {
+      const data = frame.stdin;
+      const ack = () => this.send({ streamId: id, ack: data.length } as TunnelFrame);
+      active.child?.stdin.write(data, active.ackStdin ? ack : undefined);
+    } else if (frame.frame === "ack" && frame.ack) active.acked?.(frame.ack);
     else if (frame.frame === "stdinClosed") active.child?.stdin.end();
     else if (frame.frame === "end") {
       active.abort.abort();
@@ -138,6 +166,30 @@ export class TunnelClient {
     }
   }
 
+  private async attach(id: number, req: AttachRequest): Promise<void> {
+    const abort = new AbortController();
+    this.active.set(id, { abort });
+    try {
+      const rec = this.container(req.namespace, req.pod, req.container);
+      const path = rec.logPath;
+      if (!rec.running || !(await logExists(path)))
+        throw new ApiError("BadRequest", `container "${rec.name}" in pod "${req.pod}" is not running`);
+      await streamLog(
+        path!,
+        (text, stream) => this.send({ streamId: id, [stream]: Buffer.from(text) } as unknown as TunnelFrame),
+        {
+          follow: true,
+          tailLines: 0,
+          signal: abort.signal,
+          finished: async () => !rec.running || rec.logPath !== path,
+        },
+      );
+      this.end(id, 0);
+    } catch (err) {
+      this.end(id, 1, err);
+    }
+  }
+
   private exec(id: number, req: ExecRequest): void {
     const abort = new AbortController();
     try {
@@ -150,6 +202,46 @@ export class TunnelClient {
       child.stderr.on("data", (d: Buffer) => this.send({ streamId: id, stderr: d } as TunnelFrame));
       if (!req.stdin) child.stdin.end();
       child.on("close", (code, signal) => this.end(id, code ?? (signal ? 137 : 1)));
+      child.on("error", (err) => this.end(id, 1, err));
+    } catch (err) {
+      this.end(id, 1, err);
+    }
+  }
+
+  private portForward(id: number, req: PortForwardRequest): void {
+    const abort = new AbortController();
+    try {
+      const found = this.pods()?.find(req.namespace, req.pod);
+      if (!found) throw new ApiError("NotFound", `pod "${req.pod}" is not running on this node`);
+      const netns = found.worker.netnsPath;
+      if (!netns) throw new ApiError("BadRequest", `pod "${req.pod}" has no network namespace yet`);
+      const child = spawn(netnsConnect, [netns, String(req.port)], { stdio: ["pipe", "pipe", "pipe"] });
+      child.stdin.on("error", () => undefined);
+      let unacked = 0;
+      const active: Active = {
+        abort,
+        child,
+        ackStdin: true,
+        acked: (bytes) => {
+          unacked -= bytes;
+          if (unacked <= portForwardWindow && child.stdout.isPaused()) child.stdout.resume();
+        },
+      };
+      this.active.set(id, active);
+      child.stdout.on("data", (d: Buffer) => {
+        this.send({ streamId: id, stdout: d } as TunnelFrame);
+        unacked += d.length;
+        if (unacked > portForwardWindow) child.stdout.pause();
+      });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => {
+        if (!this.active.has(id)) return;
+        const message = stderr.trim().replace(/^netns-connect: /, "");
+        if (code === 0 || code === null) this.end(id, 0);
+        else
+          this.end(id, code, new ApiError("InternalError", message || `netns-connect exited with ${code}`));
+      });
       child.on("error", (err) => this.end(id, 1, err));
     } catch (err) {
       this.end(id, 1, err);

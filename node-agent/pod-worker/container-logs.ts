@@ -32,16 +32,23 @@ function parse(line: string): Record | undefined {
   return m ? { time: m[1]!, stream: m[2]!, partial: m[3] === "P", text: m[4]! } : undefined;
 }
 
+export type LogStream = "stdout" | "stderr";
+
+interface Line {
+  text: string;
+  stream: LogStream;
+}
+
 /** Turns CRI records into output lines (partial records joined), each with its first timestamp. */
-function render(records: Record[], timestamps: boolean): string[] {
-  const out: string[] = [];
+function render(records: Record[], timestamps: boolean): Line[] {
+  const out: Line[] = [];
   let pending = "";
   let firstTime = "";
   for (const r of records) {
     if (!pending) firstTime = r.time;
     pending += r.text;
     if (r.partial) continue;
-    out.push(timestamps ? `${firstTime} ${pending}` : pending);
+    out.push({ text: timestamps ? `${firstTime} ${pending}` : pending, stream: r.stream as LogStream });
     pending = "";
   }
   return out;
@@ -77,14 +84,15 @@ function parseRecords(text: string): Record[] {
 }
 
 /**
- * Writes the log at `path` (with its rotated files, oldest first) to `write`, line by line;
+ * Writes the log at `path` (with its rotated files, oldest first) to `write`, line by line, each
+ * with the stream it was printed on;
  * resolves when done (or, following, when stopped). Following continues across rotations: when
  * `path` names a new file, the rest of the old one is read, then any file rotated in between,
  * then the new one from its start.
  */
 export async function streamLog(
   path: string,
-  write: (chunk: string) => void,
+  write: (chunk: string, stream: LogStream) => void,
   opts: LogOptions = {},
 ): Promise<void> {
   const timestamps = opts.timestamps ?? false;
@@ -145,15 +153,15 @@ export async function streamLog(
     let lines = render(records, timestamps);
     if (opts.tailLines !== undefined && opts.tailLines >= 0)
       lines = lines.slice(Math.max(0, lines.length - opts.tailLines));
-    for (const line of lines) write(`${line}\n`);
+    for (const line of lines) write(`${line.text}\n`, line.stream);
     if (!opts.follow) return;
     for (;;) {
       if (opts.signal?.aborted) return;
       const fresh = await readNew();
       const rotated = fresh.length === 0 ? await followRotation() : undefined;
-      for (const line of render(rotated ?? fresh, timestamps)) write(`${line}\n`);
+      for (const line of render(rotated ?? fresh, timestamps)) write(`${line.text}\n`, line.stream);
       if (fresh.length === 0 && rotated === undefined && (await opts.finished?.())) {
-        for (const line of render(await readNew(), timestamps)) write(`${line}\n`);
+        for (const line of render(await readNew(), timestamps)) write(`${line.text}\n`, line.stream);
         return;
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));

@@ -74,6 +74,11 @@ export class PodWorker {
     return this.run.uid;
   }
 
+  /** The pod's network namespace (an nsfs path), once its sandbox exists (for port-forward). */
+  get netnsPath(): string | undefined {
+    return this.run.sandbox?.netnsPath;
+  }
+
   /** The records of this pod's containers (for logs and exec). */
   container(name: string | undefined): ContainerRecord | undefined {
     if (name) return this.records.get(name);

@@ -118,7 +118,13 @@ export interface TunnelFrame {
   stdout?: Buffer;
   stderr?: Buffer;
   end?: StreamEnd;
-  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end";
+  /** a connection to localhost:port in the pod's netns */
+  portForward?: PortForwardRequest;
+  /** flow control: bytes of this stream the sender consumed */
+  ack?: number;
+  /** the running container's output from now on */
+  attach?: AttachRequest;
+  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack" | "attach";
 }
 
 export interface LogsRequest {
@@ -138,6 +144,26 @@ export interface ExecRequest {
   container: string;
   command: string[];
   stdin: boolean;
+}
+
+/**
+ * One TCP connection to a port of the pod (stdin: to the pod, stdout: from it, stdinClosed: the
+ * client's half-close; the stream ends when the pod's side closes).
+ */
+export interface PortForwardRequest {
+  namespace: string;
+  pod: string;
+  port: number;
+}
+
+/**
+ * Attach: the container's stdout and stderr from now until it exits (read from its log, as the
+ * runtime gives containers no stdin to attach to).
+ */
+export interface AttachRequest {
+  namespace: string;
+  pod: string;
+  container: string;
 }
 
 export interface StreamEnd {
