@@ -37,6 +37,7 @@ import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
+import { UsageStore } from "./metrics-api/usage-store.js";
 import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
 import { recordedNodeKey } from "./nodeservice/node-key.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
@@ -196,6 +197,8 @@ async function start(
   const informers = new InformerFactory(store);
   stops.push(() => informers.stop());
   const tunnels = new TunnelRegistry();
+  // The agents' usage reports, kept in memory for the metrics API and the autoscaler.
+  const usage = new UsageStore(Date.now);
   const podDispatcher = ObjectDispatcher.pods(informers.pods());
   const watchable = Object.fromEntries(
     ["Service", "Endpoints", "Node"].map((kind) => [
@@ -273,6 +276,7 @@ async function start(
     pods: podDispatcher,
     watchable,
     tunnels,
+    usage,
     settings: {
       clusterCidr,
       serviceCidr,
