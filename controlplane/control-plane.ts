@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
-import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding, Secret } from "../proto/gen/api.js";
+import type { ClusterRole, ClusterRoleBinding, Node, Role, RoleBinding, Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
@@ -37,6 +37,7 @@ import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
+import { metricsApi } from "./metrics-api/metrics-api.js";
 import { UsageStore } from "./metrics-api/usage-store.js";
 import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
 import { recordedNodeKey } from "./nodeservice/node-key.js";
@@ -262,6 +263,14 @@ async function start(
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: podStreamHandlers(registry, tunnels),
     upgradeHandlers: { exec: execWebSocketHandler(registry, tunnels) },
+    aggregatedApis: [
+      metricsApi({
+        usage,
+        pods: informers.pods().lister,
+        nodes: informers.informer<Node & KubeObject>(resourceForKind("v1", "Node")!).lister,
+        now: Date.now,
+      }),
+    ],
   });
   stops.push(() => apiserver.close());
 

@@ -18,6 +18,13 @@ import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
 import {
+  type AggregatedApi,
+  type AggregatedMatch,
+  aggregatedGroup,
+  aggregatedResourceList,
+  matchAggregated,
+} from "./aggregated-api.js";
+import {
   type Authorizer,
   authorizeRequest,
   nonResourceAttributes,
@@ -79,6 +86,11 @@ export interface ApiServerOptions {
    * wording when not. Members of `system:masters` skip it. When omitted, every user may do anything.
    */
   authorize?: Authorizer;
+  /**
+   * Group/versions served by handlers of their own (metrics.k8s.io), listed in discovery beside
+   * the registry's; requests reach them authenticated and authorized like any resource request.
+   */
+  aggregatedApis?: readonly AggregatedApi[];
   /** Named checks `/healthz`, `/readyz` and `/livez` run (etcd, for the control plane). */
   healthChecks?: Readonly<Record<string, HealthCheck>>;
 }
@@ -164,6 +176,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (user?.groups?.includes(bootstrapGroup)) {
         throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
       }
+      const aggregated = matchAggregated(url.pathname, opts.aggregatedApis ?? []);
+      if (aggregated) {
+        if (aggregated.kind === "resource")
+          labels.resource = `${aggregated.route.resource}.${aggregated.api.group}`;
+        await serveAggregated(aggregated, req, res, url, user, opts);
+        return;
+      }
       const route = parsePath(url.pathname);
       if (opts.authorize && user) {
         const method = req.method ?? "GET";
@@ -211,6 +230,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return;
       }
       await serveNonResource(route, req, res, {
+        aggregatedApis: opts.aggregatedApis ?? [],
         metricsRegistry,
         version: opts.version ?? defaultVersion,
         host: req.headers.host ?? host,
@@ -315,11 +335,56 @@ function record(
   if (seconds !== undefined) metrics.latency.observe(labels, seconds);
 }
 
+/** A request on an aggregated group: discovery, or one of its resources (read verbs only). */
+async function serveAggregated(
+  match: AggregatedMatch,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  user: User | undefined,
+  opts: ApiServerOptions,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") {
+    throw new ApiError("MethodNotAllowed", `the method ${method} is not supported on ${url.pathname}`);
+  }
+  if (match.kind !== "resource") {
+    if (opts.authorize && user)
+      authorizeRequest(opts.authorize, nonResourceAttributes(user, method, url.pathname));
+    sendJson(
+      res,
+      200,
+      match.kind === "group"
+        ? aggregatedGroup(opts.aggregatedApis ?? [], match.api.group)
+        : aggregatedResourceList(match.api),
+    );
+    return;
+  }
+  const { route, api } = match;
+  const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
+  if (opts.authorize && user) {
+    authorizeRequest(opts.authorize, {
+      ...nonResourceAttributes(user, method, url.pathname),
+      verb: route.name ? "get" : watch ? "watch" : "list",
+      resource: {
+        apiGroup: api.group,
+        resource: route.resource,
+        ...(route.namespace ? { namespace: route.namespace } : {}),
+        ...(route.name ? { name: route.name } : {}),
+      },
+    });
+  }
+  if (watch)
+    throw new ApiError("MethodNotAllowed", `watch is not supported on ${route.resource}.${api.group}`);
+  await api.serve(route, req, res, url.searchParams);
+}
+
 async function serveNonResource(
   route: Exclude<Route, { kind: "resource" }>,
   req: IncomingMessage,
   res: ServerResponse,
   ctx: {
+    aggregatedApis: readonly AggregatedApi[];
     metricsRegistry: MetricsRegistry;
     version: VersionInfo;
     host: string;
@@ -360,7 +425,7 @@ async function serveNonResource(
     case "api":
       return sendJson(res, 200, apiVersions(ctx.host));
     case "apis":
-      return sendJson(res, 200, apiGroupList());
+      return sendJson(res, 200, apiGroupList(ctx.aggregatedApis));
     case "group":
       return sendJson(res, 200, apiGroup(route.group));
     case "openapi-v2":

@@ -29,6 +29,8 @@ const rule = (verbs: string[], apiGroups: string[], resources: string[]): Policy
 });
 const urls = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ verbs, nonResourceURLs });
 
+const metricsReaderRules: PolicyRule[] = [rule(read, ["metrics.k8s.io"], ["pods", "nodes"])];
+
 const viewRules: PolicyRule[] = [
   rule(
     read,
@@ -59,6 +61,9 @@ const viewRules: PolicyRule[] = [
     ],
   ),
   rule(read, ["coordination.k8s.io"], ["leases"]),
+  rule(read, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
+  // What metrics-server's system:aggregated-metrics-reader aggregates into view, edit and admin.
+  ...metricsReaderRules,
 ];
 
 const editRules: PolicyRule[] = [
@@ -67,6 +72,7 @@ const editRules: PolicyRule[] = [
   rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
+  rule(write, ["autoscaling"], ["horizontalpodautoscalers"]),
 ];
 
 const adminRules: PolicyRule[] = [
@@ -79,6 +85,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
   admin: adminRules,
   edit: editRules,
   view: viewRules,
+  "system:aggregated-metrics-reader": metricsReaderRules,
   "system:discovery": [
     urls(["get"], ["/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*", "/version", "/version/"]),
   ],
@@ -94,7 +101,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
   ],
   [controllerManagerUser]: [
-    rule([...read, ...write], ["", "apps"], ["*"]),
+    rule([...read, ...write], ["", "apps", "autoscaling"], ["*"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

@@ -21,6 +21,7 @@ import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
 import { setCommand } from "./set.js";
 import { tokenCommand } from "./token.js";
+import { topCommand } from "./top.js";
 import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
 import { waitCommand } from "./wait.js";
@@ -53,4 +54,5 @@ export const commands: readonly Command[] = [
   resetCommand,
   logsCommand,
   execCommand,
+  topCommand,
 ];
