@@ -22,6 +22,7 @@ import { configMapKind } from "./configmap.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
 import { eventKind } from "./event.js";
+import { horizontalPodAutoscalerKind } from "./horizontalpodautoscaler.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
@@ -53,6 +54,7 @@ export const kinds: readonly RegisteredKind[] = [
   clusterRoleKind,
   roleBindingKind,
   clusterRoleBindingKind,
+  horizontalPodAutoscalerKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));
