@@ -334,6 +334,7 @@ async function start(
             metrics,
             nodeGracePeriodSeconds: opts.leaseDurationSeconds ?? 40,
             podEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+            usage,
           },
           signal,
         ),

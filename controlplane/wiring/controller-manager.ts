@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
-import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
+import type { Deployment, HorizontalPodAutoscaler, ReplicaSet } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
@@ -14,12 +14,15 @@ import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
+import { startPodAutoscalerController } from "../controllers/podautoscaler/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
+import type { UsageStore } from "../metrics-api/usage-store.js";
 import type { Registry } from "../registry/index.js";
 import { tracer } from "../util/trace.js";
 import { registryClient } from "./registry-client.js";
+import { usageMetricsSource } from "./resource-metrics.js";
 
 const trace = tracer("controller-manager");
 
@@ -31,6 +34,8 @@ export interface ControllerManagerDeps {
   nodeGracePeriodSeconds: number;
   /** Pods on an unreachable node are evicted after this unless they tolerate longer (300 s). */
   podEvictionTimeoutSeconds: number;
+  /** The agents' usage reports (metrics.k8s.io's data), which the autoscaler reads. */
+  usage: UsageStore;
 }
 
 /** Runs every controller until `signal` aborts; resolves when all have stopped. */
@@ -42,6 +47,9 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
   const pods = informers.pods();
   const replicaSets = informers.informer<ReplicaSet & KubeObject>(resourceForKind("apps/v1", "ReplicaSet")!);
   const deployments = informers.informer<Deployment & KubeObject>(resourceForKind("apps/v1", "Deployment")!);
+  const hpas = informers.informer<HorizontalPodAutoscaler & KubeObject>(
+    resourceForKind("autoscaling/v2", "HorizontalPodAutoscaler")!,
+  );
   await informers.waitForSync();
   // Every event handler a controller registers listens on this signal to unregister itself: a
   // fixed number, above Node's default warning threshold of 10.
@@ -70,6 +78,17 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       recorder: recorder("node-controller"),
       gracePeriodMs: deps.nodeGracePeriodSeconds * 1000,
       defaultTolerationSeconds: deps.podEvictionTimeoutSeconds,
+    }),
+    startPodAutoscalerController({
+      ...common,
+      hpas,
+      pods,
+      metricsSource: usageMetricsSource(deps.usage, pods.lister),
+      scales: {
+        getScale: (info, namespace, name) => registry.getScale(info, namespace, name),
+        updateScale: (info, namespace, name, scale) => registry.updateScale(info, namespace, name, scale),
+      },
+      recorder: recorder("horizontal-pod-autoscaler"),
     }),
     startAllocationRepair({ repair: () => registry.serviceAllocator.repair(), signal, onError }),
   ];
