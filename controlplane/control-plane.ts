@@ -53,6 +53,7 @@ import { Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
 import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
+import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { schedulerBackend } from "./wiring/scheduler-backend.js";
 import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
@@ -270,6 +271,7 @@ async function start(
         nodes: informers.informer<Node & KubeObject>(resourceForKind("v1", "Node")!).lister,
         now: Date.now,
       }),
+      autoscalingV1Api(registry),
     ],
   });
   stops.push(() => apiserver.close());

@@ -48,8 +48,14 @@ function layoutOf(message: string): Layout | undefined {
 
 class DecodeError extends Error {}
 
-/** Decodes a protobuf body into a JSON object with apiVersion and kind set. */
-export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
+/**
+ * Decodes a protobuf body into a JSON object with apiVersion and kind set. `messageOf` names the
+ * message of types served outside the resource table (autoscaling/v1's view of HPAs).
+ */
+export function decodeProtobufBody(
+  body: Buffer,
+  messageOf: (apiVersion: string, kind: string) => string | undefined = () => undefined,
+): Record<string, unknown> {
   if (body.length < 4 || !body.subarray(0, 4).equals(magic)) {
     throw new ApiError("BadRequest", 'the protobuf body does not start with the "k8s\\0" envelope');
   }
@@ -65,8 +71,10 @@ export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
     if (unknown.contentEncoding)
       throw new DecodeError(`contentEncoding ${JSON.stringify(unknown.contentEncoding)} is not supported`);
     const info = resourceForKind(typeMeta.apiVersion ?? "", typeMeta.kind ?? "");
-    const message = info?.message.slice(info.message.lastIndexOf(".") + 1);
-    if (!info || !message || !layoutOf(message)) {
+    const message =
+      info?.message.slice(info.message.lastIndexOf(".") + 1) ??
+      messageOf(typeMeta.apiVersion ?? "", typeMeta.kind ?? "");
+    if (!message || !layoutOf(message)) {
       throw new ApiError(
         "UnsupportedMediaType",
         `protobuf bodies of ${typeMeta.kind ?? "(no kind)"} ${JSON.stringify(typeMeta.apiVersion ?? "")} are not served; send application/json`,

@@ -27,7 +27,10 @@ export interface AggregatedApi {
   group: string;
   version: string;
   resources: readonly AggregatedResource[];
-  /** Answers one authorized request on one of `resources`; what it throws becomes a Status. */
+  /**
+   * Answers one authorized request on one of `resources` (only with a verb the resource lists);
+   * what it throws becomes a Status.
+   */
   serve(
     route: AggregatedRoute,
     req: IncomingMessage,
@@ -75,13 +78,6 @@ export function matchAggregated(
   const info = find(rest[0]!);
   if (!info || rest.length > 2 || (info.namespaced && rest.length > 1)) throw notServed(pathname);
   return { kind: "resource", api, route: { resource: info.name, ...(rest[1] ? { name: rest[1] } : {}) } };
-}
-
-export function aggregatedGroup(apis: readonly AggregatedApi[], group: string): object {
-  const versions = apis
-    .filter((a) => a.group === group)
-    .map((a) => ({ groupVersion: `${a.group}/${a.version}`, version: a.version }));
-  return { kind: "APIGroup", apiVersion: "v1", name: group, versions, preferredVersion: versions[0] };
 }
 
 export function aggregatedResourceList(api: AggregatedApi): object {

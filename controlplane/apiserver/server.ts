@@ -20,7 +20,6 @@ import type { Registry } from "../registry/index.js";
 import {
   type AggregatedApi,
   type AggregatedMatch,
-  aggregatedGroup,
   aggregatedResourceList,
   matchAggregated,
 } from "./aggregated-api.js";
@@ -335,7 +334,26 @@ function record(
   if (seconds !== undefined) metrics.latency.observe(labels, seconds);
 }
 
-/** A request on an aggregated group: discovery, or one of its resources (read verbs only). */
+/** The Kubernetes verb of a request on an aggregated resource. */
+function aggregatedVerb(method: string, named: boolean, watch: boolean): string {
+  switch (method) {
+    case "GET":
+    case "HEAD":
+      return named ? "get" : watch ? "watch" : "list";
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return named ? "delete" : "deletecollection";
+    default:
+      return method.toLowerCase();
+  }
+}
+
+/** A request on an aggregated group: discovery, or one of its resources (the verbs it lists). */
 async function serveAggregated(
   match: AggregatedMatch,
   req: IncomingMessage,
@@ -345,27 +363,36 @@ async function serveAggregated(
   opts: ApiServerOptions,
 ): Promise<void> {
   const method = req.method ?? "GET";
-  if (method !== "GET" && method !== "HEAD") {
-    throw new ApiError("MethodNotAllowed", `the method ${method} is not supported on ${url.pathname}`);
-  }
   if (match.kind !== "resource") {
+    if (method !== "GET" && method !== "HEAD") {
+      throw new ApiError("MethodNotAllowed", `the method ${method} is not supported on ${url.pathname}`);
+    }
     if (opts.authorize && user)
       authorizeRequest(opts.authorize, nonResourceAttributes(user, method, url.pathname));
-    sendJson(
-      res,
-      200,
-      match.kind === "group"
-        ? aggregatedGroup(opts.aggregatedApis ?? [], match.api.group)
-        : aggregatedResourceList(match.api),
-    );
+    if (match.kind === "resource-list") {
+      sendJson(res, 200, aggregatedResourceList(match.api));
+      return;
+    }
+    // The group may also have versions the registry serves: list them all, the registry's preferred.
+    const all = apiGroupList(opts.aggregatedApis ?? []) as { groups: { name: string }[] };
+    const group = all.groups.find((g) => g.name === match.api.group);
+    sendJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...group });
     return;
   }
   const { route, api } = match;
   const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
+  const verb = aggregatedVerb(method, route.name !== undefined, watch);
+  const resource = api.resources.find((r) => r.name === route.resource);
+  if (!resource?.verbs.includes(verb)) {
+    throw new ApiError(
+      "MethodNotAllowed",
+      `${verb} is not supported on ${route.resource}.${api.group}/${api.version}`,
+    );
+  }
   if (opts.authorize && user) {
     authorizeRequest(opts.authorize, {
       ...nonResourceAttributes(user, method, url.pathname),
-      verb: route.name ? "get" : watch ? "watch" : "list",
+      verb,
       resource: {
         apiGroup: api.group,
         resource: route.resource,
@@ -374,8 +401,6 @@ async function serveAggregated(
       },
     });
   }
-  if (watch)
-    throw new ApiError("MethodNotAllowed", `watch is not supported on ${route.resource}.${api.group}`);
   await api.serve(route, req, res, url.searchParams);
 }
 

@@ -1026,6 +1026,33 @@ export interface HorizontalPodAutoscalerCondition {
   message?: string;
 }
 
+/**
+ * autoscaling/v1's HorizontalPodAutoscaler (what `kubectl autoscale` of v1.32 sends): served as a
+ * view of the stored autoscaling/v2 object, as upstream converts between the versions.
+ */
+export interface HorizontalPodAutoscalerV1 {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: HorizontalPodAutoscalerSpecV1;
+  status?: HorizontalPodAutoscalerStatusV1;
+}
+
+export interface HorizontalPodAutoscalerSpecV1 {
+  scaleTargetRef?: CrossVersionObjectReference;
+  minReplicas?: number;
+  maxReplicas?: number;
+  targetCPUUtilizationPercentage?: number;
+}
+
+export interface HorizontalPodAutoscalerStatusV1 {
+  observedGeneration?: number;
+  lastScaleTime?: Time;
+  currentReplicas?: number;
+  desiredReplicas?: number;
+  currentCPUUtilizationPercentage?: number;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -1046,4 +1073,5 @@ export const kindMessages = [
   "RoleBinding",
   "ClusterRoleBinding",
   "HorizontalPodAutoscaler",
+  "HorizontalPodAutoscalerV1",
 ] as const;
