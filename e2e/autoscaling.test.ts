@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -89,6 +89,13 @@ describe.skipIf(!isRoot)("metrics and the HorizontalPodAutoscaler on a lab", () 
       .map((p) => p.metadata.name);
   };
 
+  /** kctl apply of a manifest file (lab.kctl's 60 s timeout, for a slow shared machine). */
+  const apply = async (name: string, yaml: string) => {
+    const file = join(home, `${name}.yaml`);
+    await writeFile(file, yaml);
+    return lab.kctl("apply", "-f", file);
+  };
+
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "kctl-e2e-hpa-"));
     lab = await startLabCluster("hpa", 2);
@@ -99,7 +106,7 @@ describe.skipIf(!isRoot)("metrics and the HorizontalPodAutoscaler on a lab", () 
   });
 
   it("shows pods' and nodes' usage in kubectl top and kctl top", async () => {
-    expect((await lab.apply(deployment)).code).toBe(0);
+    expect((await apply("deployment", deployment)).code).toBe(0);
     const [pod] = await eventually("a running web pod", async () => {
       const pods = await webPods();
       return pods.length === 1 ? pods : undefined;
@@ -137,7 +144,9 @@ describe.skipIf(!isRoot)("metrics and the HorizontalPodAutoscaler on a lab", () 
   }, 240_000);
 
   it("scales the Deployment up under CPU load and back down after it", async () => {
-    expect((await lab.apply(hpa)).code).toBe(0);
+    const applied = await apply("hpa", hpa);
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
     const [pod] = await webPods();
     // The loop ends by itself once /tmp/stop exists.
     const start = await lab.kctl(
@@ -179,7 +188,8 @@ describe.skipIf(!isRoot)("metrics and the HorizontalPodAutoscaler on a lab", () 
   }, 420_000);
 
   it("refuses an HPA whose minReplicas exceeds maxReplicas, or whose metric type is unknown, naming the field", async () => {
-    const bounds = await lab.apply(
+    const bounds = await apply(
+      "bounds",
       hpa
         .replace("name: web\n  namespace", "name: bounds\n  namespace")
         .replace("minReplicas: 1", "minReplicas: 5"),
@@ -188,7 +198,8 @@ describe.skipIf(!isRoot)("metrics and the HorizontalPodAutoscaler on a lab", () 
     expect(bounds.stderr).toMatch(
       /spec\.maxReplicas: Invalid value: 3: must be greater than or equal to `minReplicas`/,
     );
-    const unknown = await lab.apply(
+    const unknown = await apply(
+      "unknown",
       hpa
         .replace("name: web\n  namespace", "name: unknown\n  namespace")
         .replace("- type: Resource", "- type: Cheese"),
