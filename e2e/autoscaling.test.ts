@@ -187,6 +187,31 @@ describe.skipIf(!isRoot)("metrics and the HorizontalPodAutoscaler on a lab", () 
     expect(after.stdout).toMatch(/New size: 1; reason: All metrics below target/);
   }, 420_000);
 
+  it.skipIf(!existsSync(kubectlPath))(
+    "creates an HPA with kubectl autoscale (autoscaling/v1)",
+    async () => {
+      const api = deployment.replaceAll("web", "api");
+      expect((await apply("api", api)).code).toBe(0);
+      const out = await kubectl(
+        "autoscale",
+        "-n",
+        "default",
+        "deployment",
+        "api",
+        "--cpu-percent=50",
+        "--min=1",
+        "--max=5",
+      );
+      expect(out.stderr).toBe("");
+      expect(out.stdout).toMatch(/horizontalpodautoscaler.autoscaling\/api autoscaled/);
+      const get = await lab.kctl("get", "hpa", "api");
+      expect(get.stdout).toMatch(/api\s+Deployment\/api\s+cpu: \S+\/50%\s+1\s+5\s/);
+      expect((await lab.kctl("delete", "hpa", "api")).code).toBe(0);
+      expect((await lab.kctl("delete", "deployment", "api")).code).toBe(0);
+    },
+    120_000,
+  );
+
   it("refuses an HPA whose minReplicas exceeds maxReplicas, or whose metric type is unknown, naming the field", async () => {
     const bounds = await apply(
       "bounds",
@@ -207,6 +232,6 @@ describe.skipIf(!isRoot)("metrics and the HorizontalPodAutoscaler on a lab", () 
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/spec\.metrics\[0\]\.type: Unsupported value: "Cheese"/);
     const listed = await lab.kctl("get", "hpa", "-o", "name");
-    expect(listed.stdout.trim().split("\n")).toEqual(["horizontalpodautoscaler.autoscaling/web"]);
+    expect(listed.stdout).not.toMatch(/bounds|unknown/);
   }, 60_000);
 });

@@ -32,6 +32,7 @@ import {
 } from "../../client/index.js";
 import type { Clock } from "../../util/clock.js";
 import { rfc3339 } from "../../util/time.js";
+import { tracer } from "../../util/trace.js";
 import { type HpaConditionType, setCondition } from "./conditions.js";
 import { type ResourceMetricsSource, resourceMetric } from "./metrics-source.js";
 import { normalizeLegacy, normalizeWithBehavior, ScaleHistory } from "./normalize.js";
@@ -41,6 +42,8 @@ import {
   rawResourceReplicas,
   resourceReplicas,
 } from "./replica-calculator.js";
+
+const trace = tracer("podautoscaler");
 
 export const hpaResource = resourceForKind("autoscaling/v2", "HorizontalPodAutoscaler")!;
 
@@ -121,9 +124,14 @@ export class PodAutoscalerController {
     const before = cached.status as DeepReadonly<HorizontalPodAutoscalerStatus> | undefined;
     try {
       await this.reconcile(key, hpa);
-    } finally {
-      await this.writeStatus(hpa, before);
+    } catch (err) {
+      // The status and Events say what went wrong; the next period retries, as upstream's
+      // fixed-interval rate limiter for HPAs does (a backoff from milliseconds would only hammer
+      // metrics that are missing or a target that is being written).
+      trace("sync failed", key, String(err));
     }
+    // A failed status write (a Conflict) is retried at once with the fresh copy.
+    await this.writeStatus(hpa, before);
   }
 
   private condition(
