@@ -318,6 +318,31 @@ describe("HPA controller: one sync", () => {
     });
   }
 
+  it("scales on the metrics it can read when another fails, keeping currentMetrics lined up", async () => {
+    const h = harness({
+      hpa: hpa({
+        metrics: [
+          {
+            type: "Pods",
+            pods: { metric: { name: "qps" }, target: { type: "AverageValue", averageValue: "10" } },
+          },
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+          },
+        ],
+      }),
+      replicas: 2,
+      pods: running(2),
+      usage: usageOf(2, 150),
+    });
+    await h.sync();
+    expect(h.actions).toEqual(["scale web 2→4"]);
+    expect(h.events.join("\n")).toMatch(/Warning FailedGetPodsMetric: unable to get metric of type Pods/);
+    expect(h.status()?.currentMetrics?.[0]).toEqual({});
+    expect(h.status()?.currentMetrics?.[1]?.resource?.current?.averageUtilization).toBe(150);
+  });
+
   it("writes the current utilization into status and the scale time", async () => {
     const h = harness({ hpa: hpa(), replicas: 2, pods: running(2), usage: usageOf(2, 150) });
     await h.sync();

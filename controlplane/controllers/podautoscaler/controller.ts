@@ -337,7 +337,8 @@ export class PodAutoscalerController {
         }
       } catch (err) {
         const e = err instanceof MetricError ? err : new MetricError(String(err), "FailedGetResourceMetric");
-        statuses.push({ type: "" });
+        // An empty entry keeps currentMetrics[i] lined up with spec.metrics[i], as upstream.
+        statuses.push({});
         this.o.recorder.event(hpa, "Warning", e.reason, e.message);
         firstError ??= e;
         failed++;
@@ -352,7 +353,7 @@ export class PodAutoscalerController {
         firstError.reason,
         `the HPA was unable to compute the replica count: ${firstError.message}`,
       );
-      return { replicas: -1, metricName: "", statuses: statuses.filter((s) => s.type), error: firstError };
+      return { replicas: -1, metricName: "", statuses, error: firstError };
     }
     this.condition(
       hpa,
@@ -364,7 +365,7 @@ export class PodAutoscalerController {
     return {
       replicas,
       metricName,
-      statuses: statuses.filter((s) => s.type),
+      statuses,
       ...(firstError ? { error: firstError } : {}),
     };
   }
