@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
-import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding, Secret } from "../proto/gen/api.js";
+import type { ClusterRole, ClusterRoleBinding, Node, Role, RoleBinding, Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
@@ -37,6 +37,8 @@ import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
+import { metricsApi } from "./metrics-api/metrics-api.js";
+import { UsageStore } from "./metrics-api/usage-store.js";
 import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
 import { recordedNodeKey } from "./nodeservice/node-key.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
@@ -52,6 +54,7 @@ import { Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
 import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
+import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { schedulerBackend } from "./wiring/scheduler-backend.js";
 import { wireServiceAccounts } from "./wiring/service-accounts.js";
@@ -203,6 +206,8 @@ async function start(
   const informers = new InformerFactory(store);
   stops.push(() => informers.stop());
   const tunnels = new TunnelRegistry();
+  // The agents' usage reports, kept in memory for the metrics API and the autoscaler.
+  const usage = new UsageStore(Date.now);
   const podDispatcher = ObjectDispatcher.pods(informers.pods());
   const watchable = Object.fromEntries(
     ["Service", "Endpoints", "Node"].map((kind) => [
@@ -271,6 +276,15 @@ async function start(
       attach: execWebSocketHandler(registry, tunnels, "attach"),
       portforward: portForwardHandler(registry, tunnels),
     },
+    aggregatedApis: [
+      metricsApi({
+        usage,
+        pods: informers.pods().lister,
+        nodes: informers.informer<Node & KubeObject>(resourceForKind("v1", "Node")!).lister,
+        now: Date.now,
+      }),
+      autoscalingV1Api(registry),
+    ],
   });
   stops.push(() => apiserver.close());
 
@@ -286,6 +300,7 @@ async function start(
     watchable,
     tunnels,
     tokens: serviceAccounts.issuer,
+    usage,
     settings: {
       clusterCidr,
       serviceCidr,
@@ -335,6 +350,7 @@ async function start(
             caPem: ca.certPem,
             nodeGracePeriodSeconds: opts.leaseDurationSeconds ?? 40,
             podEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+            usage,
           },
           signal,
         ),

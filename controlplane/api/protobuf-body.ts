@@ -53,8 +53,14 @@ const subresourceBodies: Readonly<Record<string, string>> = {
   "authentication.k8s.io/v1 TokenRequest": "TokenRequest",
 };
 
-/** Decodes a protobuf body into a JSON object with apiVersion and kind set. */
-export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
+/**
+ * Decodes a protobuf body into a JSON object with apiVersion and kind set. `messageOf` names the
+ * message of types served outside the resource table (autoscaling/v1's view of HPAs).
+ */
+export function decodeProtobufBody(
+  body: Buffer,
+  messageOf: (apiVersion: string, kind: string) => string | undefined = () => undefined,
+): Record<string, unknown> {
   if (body.length < 4 || !body.subarray(0, 4).equals(magic)) {
     throw new ApiError("BadRequest", 'the protobuf body does not start with the "k8s\\0" envelope');
   }
@@ -72,7 +78,8 @@ export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
     const info = resourceForKind(typeMeta.apiVersion ?? "", typeMeta.kind ?? "");
     const message =
       subresourceBodies[`${typeMeta.apiVersion} ${typeMeta.kind}`] ??
-      info?.message.slice(info.message.lastIndexOf(".") + 1);
+      info?.message.slice(info.message.lastIndexOf(".") + 1) ??
+      messageOf(typeMeta.apiVersion ?? "", typeMeta.kind ?? "");
     if (!message || !layoutOf(message)) {
       throw new ApiError(
         "UnsupportedMediaType",

@@ -247,6 +247,22 @@ export const protobufFieldNumbers: Readonly<
   },
   Binding: { metadata: 1, target: 2 },
   ReplicaSet: { metadata: 1, spec: 2, status: 3 },
+  // k8s.io/api autoscaling/v1 (kubectl autoscale's HorizontalPodAutoscaler).
+  HorizontalPodAutoscalerV1: { metadata: 1, spec: 2, status: 3 },
+  HorizontalPodAutoscalerSpecV1: {
+    scaleTargetRef: 1,
+    minReplicas: 2,
+    maxReplicas: 3,
+    targetCPUUtilizationPercentage: 4,
+  },
+  HorizontalPodAutoscalerStatusV1: {
+    observedGeneration: 1,
+    lastScaleTime: 2,
+    currentReplicas: 3,
+    desiredReplicas: 4,
+    currentCPUUtilizationPercentage: 5,
+  },
+  CrossVersionObjectReference: { kind: 1, name: 2, apiVersion: 3 },
   ReplicaSetSpec: { replicas: 1, minReadySeconds: 4, selector: 2, template: 3 },
   ReplicaSetStatus: {
     replicas: 1,
@@ -417,6 +433,8 @@ export const protobufFieldNumbers: Readonly<
  * boolean even when unset, so there a 0 or false is read as absent, as JSON's omitempty would.
  */
 export const protobufOptionalScalars: ReadonlySet<string> = new Set([
+  "HorizontalPodAutoscalerSpecV1.minReplicas",
+  "HorizontalPodAutoscalerSpecV1.targetCPUUtilizationPercentage",
   "ClientIPConfig.timeoutSeconds",
   "ConfigMap.immutable",
   "ConfigMapEnvSource.optional",

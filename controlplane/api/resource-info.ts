@@ -1,6 +1,14 @@
 /** The wire identity of an API resource; the table of them is api/resources.ts. */
 
-export type Subresource = "status" | "scale" | "binding" | "log" | "exec" | "attach" | "portforward" | "token";
+export type Subresource =
+  | "status"
+  | "scale"
+  | "binding"
+  | "log"
+  | "exec"
+  | "attach"
+  | "portforward"
+  | "token";
 
 export interface ResourceInfo {
   /** API group; "" is the core group served under /api/v1. */

@@ -27,13 +27,25 @@ export function apiVersions(serverAddress: string): object {
   };
 }
 
-export function apiGroupList(): object {
+/**
+ * `/apis`: the registry's groups, then the versions other handlers serve (aggregated APIs), each
+ * added to its group or as a group of its own; a group's registry version stays preferred.
+ */
+export function apiGroupList(extra: readonly { group: string; version: string }[] = []): object {
+  const groups = new Map<string, string[]>();
+  for (const [group, version] of servedGroups()) if (group !== "") groups.set(group, [version]);
+  for (const { group, version } of extra) {
+    const versions = groups.get(group) ?? [];
+    if (!versions.includes(version)) versions.push(version);
+    groups.set(group, versions);
+  }
   return {
     kind: "APIGroupList",
     apiVersion: "v1",
-    groups: [...servedGroups()]
-      .filter(([group]) => group !== "")
-      .map(([group, version]) => apiGroup(group, version)),
+    groups: [...groups].map(([name, versions]) => {
+      const gvs = versions.map((version) => ({ groupVersion: `${name}/${version}`, version }));
+      return { name, versions: gvs, preferredVersion: gvs[0] };
+    }),
   };
 }
 

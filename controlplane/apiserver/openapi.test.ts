@@ -66,6 +66,7 @@ describe("OpenAPI documents from the proto schema", () => {
     expect(Object.keys(index.paths).sort()).toEqual([
       "api/v1",
       "apis/apps/v1",
+      "apis/autoscaling/v2",
       "apis/batch/v1",
       "apis/coordination.k8s.io/v1",
       "apis/rbac.authorization.k8s.io/v1",

@@ -202,6 +202,7 @@ describe("apiserver over HTTP with a real etcd", () => {
       "batch",
       "coordination.k8s.io",
       "rbac.authorization.k8s.io",
+      "autoscaling",
     ]);
     expect(groups.groups[0].preferredVersion).toEqual({ groupVersion: "apps/v1", version: "v1" });
     const core = await api("GET", "/api/v1");

@@ -18,6 +18,12 @@ import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
 import {
+  type AggregatedApi,
+  type AggregatedMatch,
+  aggregatedResourceList,
+  matchAggregated,
+} from "./aggregated-api.js";
+import {
   type Authorizer,
   authorizeRequest,
   nonResourceAttributes,
@@ -79,6 +85,11 @@ export interface ApiServerOptions {
    * wording when not. Members of `system:masters` skip it. When omitted, every user may do anything.
    */
   authorize?: Authorizer;
+  /**
+   * Group/versions served by handlers of their own (metrics.k8s.io), listed in discovery beside
+   * the registry's; requests reach them authenticated and authorized like any resource request.
+   */
+  aggregatedApis?: readonly AggregatedApi[];
   /** Named checks `/healthz`, `/readyz` and `/livez` run (etcd, for the control plane). */
   healthChecks?: Readonly<Record<string, HealthCheck>>;
 }
@@ -167,6 +178,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (user?.groups?.includes(bootstrapGroup)) {
         throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
       }
+      const aggregated = matchAggregated(url.pathname, opts.aggregatedApis ?? []);
+      if (aggregated) {
+        if (aggregated.kind === "resource")
+          labels.resource = `${aggregated.route.resource}.${aggregated.api.group}`;
+        await serveAggregated(aggregated, req, res, url, user, opts);
+        return;
+      }
       const route = parsePath(url.pathname);
       if (opts.authorize && user) {
         const method = req.method ?? "GET";
@@ -214,6 +232,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return;
       }
       await serveNonResource(route, req, res, {
+        aggregatedApis: opts.aggregatedApis ?? [],
         metricsRegistry,
         version: opts.version ?? defaultVersion,
         host: req.headers.host ?? host,
@@ -323,11 +342,82 @@ function record(
   if (seconds !== undefined) metrics.latency.observe(labels, seconds);
 }
 
+/** The Kubernetes verb of a request on an aggregated resource. */
+function aggregatedVerb(method: string, named: boolean, watch: boolean): string {
+  switch (method) {
+    case "GET":
+    case "HEAD":
+      return named ? "get" : watch ? "watch" : "list";
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return named ? "delete" : "deletecollection";
+    default:
+      return method.toLowerCase();
+  }
+}
+
+/** A request on an aggregated group: discovery, or one of its resources (the verbs it lists). */
+async function serveAggregated(
+  match: AggregatedMatch,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  user: User | undefined,
+  opts: ApiServerOptions,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  if (match.kind !== "resource") {
+    if (method !== "GET" && method !== "HEAD") {
+      throw new ApiError("MethodNotAllowed", `the method ${method} is not supported on ${url.pathname}`);
+    }
+    if (opts.authorize && user)
+      authorizeRequest(opts.authorize, nonResourceAttributes(user, method, url.pathname));
+    if (match.kind === "resource-list") {
+      sendJson(res, 200, aggregatedResourceList(match.api));
+      return;
+    }
+    // The group may also have versions the registry serves: list them all, the registry's preferred.
+    const all = apiGroupList(opts.aggregatedApis ?? []) as { groups: { name: string }[] };
+    const group = all.groups.find((g) => g.name === match.api.group);
+    sendJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...group });
+    return;
+  }
+  const { route, api } = match;
+  const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
+  const verb = aggregatedVerb(method, route.name !== undefined, watch);
+  const resource = api.resources.find((r) => r.name === route.resource);
+  if (!resource?.verbs.includes(verb)) {
+    throw new ApiError(
+      "MethodNotAllowed",
+      `${verb} is not supported on ${route.resource}.${api.group}/${api.version}`,
+    );
+  }
+  if (opts.authorize && user) {
+    authorizeRequest(opts.authorize, {
+      ...nonResourceAttributes(user, method, url.pathname),
+      verb,
+      resource: {
+        apiGroup: api.group,
+        resource: route.resource,
+        ...(route.namespace ? { namespace: route.namespace } : {}),
+        ...(route.name ? { name: route.name } : {}),
+      },
+    });
+  }
+  await api.serve(route, req, res, url.searchParams);
+}
+
 async function serveNonResource(
   route: Exclude<Route, { kind: "resource" }>,
   req: IncomingMessage,
   res: ServerResponse,
   ctx: {
+    aggregatedApis: readonly AggregatedApi[];
     metricsRegistry: MetricsRegistry;
     version: VersionInfo;
     host: string;
@@ -368,7 +458,7 @@ async function serveNonResource(
     case "api":
       return sendJson(res, 200, apiVersions(ctx.host));
     case "apis":
-      return sendJson(res, 200, apiGroupList());
+      return sendJson(res, 200, apiGroupList(ctx.aggregatedApis));
     case "group":
       return sendJson(res, 200, apiGroup(route.group));
     case "openapi-v2":

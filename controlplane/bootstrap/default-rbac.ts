@@ -29,6 +29,8 @@ const rule = (verbs: string[], apiGroups: string[], resources: string[]): Policy
 });
 const urls = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ verbs, nonResourceURLs });
 
+const metricsReaderRules: PolicyRule[] = [rule(read, ["metrics.k8s.io"], ["pods", "nodes"])];
+
 const viewRules: PolicyRule[] = [
   rule(
     read,
@@ -62,6 +64,9 @@ const viewRules: PolicyRule[] = [
   ),
   rule(read, ["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
   rule(read, ["coordination.k8s.io"], ["leases"]),
+  rule(read, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
+  // What metrics-server's system:aggregated-metrics-reader aggregates into view, edit and admin.
+  ...metricsReaderRules,
 ];
 
 const editRules: PolicyRule[] = [
@@ -87,6 +92,7 @@ const editRules: PolicyRule[] = [
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
   rule(write, ["batch"], ["cronjobs", "jobs"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
+  rule(write, ["autoscaling"], ["horizontalpodautoscalers"]),
 ];
 
 const adminRules: PolicyRule[] = [
@@ -99,6 +105,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
   admin: adminRules,
   edit: editRules,
   view: viewRules,
+  "system:aggregated-metrics-reader": metricsReaderRules,
   "system:discovery": [
     urls(["get"], ["/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*", "/version", "/version/"]),
   ],
@@ -114,7 +121,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
   ],
   [controllerManagerUser]: [
-    rule([...read, ...write], ["", "apps", "batch"], ["*"]),
+    rule([...read, ...write], ["", "apps", "autoscaling", "batch"], ["*"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

@@ -24,6 +24,7 @@ import { cronJobKind } from "./cronjob.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
 import { eventKind } from "./event.js";
+import { horizontalPodAutoscalerKind } from "./horizontalpodautoscaler.js";
 import { jobKind } from "./job.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
@@ -61,6 +62,7 @@ export const kinds: readonly RegisteredKind[] = [
   clusterRoleKind,
   roleBindingKind,
   clusterRoleBindingKind,
+  horizontalPodAutoscalerKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

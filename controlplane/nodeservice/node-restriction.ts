@@ -120,3 +120,36 @@ export async function checkEventSubject(
     `node "${node}" may record events only about itself and its pods, not about ${what} in namespace "${eventNamespace}"`,
   );
 }
+
+export interface ReportedPod {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/**
+ * The pods of a usage report that are the node's own: bound to `node`, with the reported uid.
+ * Pods that no longer exist or were replaced (another uid) are dropped, since an honest agent
+ * reports them for a moment after a deletion; a pod that exists with that uid on another node (or
+ * on none) is something no honest agent reports, and the whole report is refused naming it.
+ */
+export function ownPodStats<T extends ReportedPod>(
+  node: string,
+  reported: readonly T[],
+  pod: (namespace: string, name: string) => { uid?: string; nodeName?: string } | undefined,
+): T[] {
+  const own: T[] = [];
+  for (const r of reported) {
+    const found = pod(r.namespace, r.name);
+    if (!found || found.uid !== r.uid) continue;
+    if (found.nodeName !== node) {
+      throw new ApiError(
+        "Forbidden",
+        `node "${node}" may report usage only of its own pods, not of pod "${r.namespace}/${r.name}" ` +
+          `(bound to ${found.nodeName ? `node "${found.nodeName}"` : "no node"})`,
+      );
+    }
+    own.push(r);
+  }
+  return own;
+}

@@ -10,6 +10,7 @@ import type { ObjectEvent } from "../../proto/gen/node.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import { InformerFactory } from "../client/informer-factory.js";
+import { UsageStore } from "../metrics-api/usage-store.js";
 import { ensureCa, ensureServingCert, issueCertificate, type KeyPair } from "../pki/pki.js";
 import { Registry } from "../registry/index.js";
 import { defaultIssuer, TokenSigner } from "../serviceaccount/tokens.js";
@@ -35,6 +36,7 @@ describe("NodeService over mTLS with a real etcd", () => {
   let dir: string;
   let ca: KeyPair;
   const clients: NodeClient[] = [];
+  const usage = new UsageStore(Date.now);
 
   // One certificate per node and signer: a node's name is bound to the key it registered with.
   const certificates = new Map<string, KeyPair>();
@@ -91,6 +93,7 @@ describe("NodeService over mTLS with a real etcd", () => {
         signer: new TokenSigner(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey),
         audiences: [defaultIssuer],
       },
+      usage,
       settings: {
         clusterCidr: "10.244.0.0/16",
         serviceCidr: "10.96.0.0/16",
@@ -363,6 +366,46 @@ describe("NodeService over mTLS with a real etcd", () => {
           statusJson: Buffer.from(JSON.stringify({ phase: "Failed" })),
         }),
       ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
+    it("cannot report usage for another node or of another node's pod; its own pods' usage is kept", async () => {
+      const n1 = await nodeClient("n1");
+      const theirs = (await registry.get(pods, "default", "uses-theirs")) as KubeObject;
+      const mine = (await registry.get(pods, "default", "uses-mine")) as KubeObject;
+      const sample = (t: number) => ({
+        timestampMs: t,
+        cpuUsageMicroseconds: t * 1000,
+        memoryWorkingSetBytes: 4096,
+      });
+      const stats = (name: string, uid: string | undefined, t: number) => ({
+        namespace: "default",
+        name,
+        uid: uid ?? "",
+        containers: [{ name: "c", usage: sample(t) }],
+      });
+      await expect(
+        n1.call("ReportStats", { nodeName: "n2", usage: sample(1), pods: [] }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+      // The pod cache may lag the create above: retry until n1's own pod is accepted.
+      for (let t = 1_000; t <= 30_000 && !usage.pod("default", "uses-mine"); t += 1_000) {
+        await n1.call("ReportStats", {
+          nodeName: "n1",
+          usage: sample(t),
+          pods: [stats("uses-mine", mine.metadata.uid, t)],
+        });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(usage.pod("default", "uses-mine")?.containers[0]?.usage.cpuNanoCores).toBe(1_000_000_000);
+      for (const t of [40_000, 41_000]) {
+        await expect(
+          n1.call("ReportStats", {
+            nodeName: "n1",
+            usage: sample(t),
+            pods: [stats("uses-theirs", theirs.metadata.uid, t)],
+          }),
+        ).rejects.toMatchObject({ reason: "Forbidden" });
+      }
+      expect(usage.pod("default", "uses-theirs")).toBeUndefined();
     });
 
     it("cannot record events about another node's pods or another node, only about its own", async () => {

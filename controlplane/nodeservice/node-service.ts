@@ -15,6 +15,7 @@ import type { Lease, Node, NodeCondition, Pod } from "../../proto/gen/api.js";
 import type {
   FinalizePodDeletionRequest,
   GetObjectRequest,
+  NodeStatsReport,
   ObjectEvent,
   PodStatusReport,
   PodTokenRequest,
@@ -43,7 +44,13 @@ import {
   requireSelf,
 } from "./node-identity.js";
 import { checkNodeKey, nodeKeyAnnotation, peerKeyHash } from "./node-key.js";
-import { checkEventSubject, checkNodeLabels, checkPodIps, hostnameLabel } from "./node-restriction.js";
+import {
+  checkEventSubject,
+  checkNodeLabels,
+  checkPodIps,
+  hostnameLabel,
+  ownPodStats,
+} from "./node-restriction.js";
 import { allObjectsKey, type ObjectDispatcher, type Subscriber } from "./object-dispatcher.js";
 import type { PodCidrAllocator } from "./pod-cidr-allocator.js";
 import type { TunnelRegistry } from "./tunnels.js";
@@ -77,6 +84,8 @@ export interface NodeServiceDeps {
   tunnels: TunnelRegistry;
   settings: NodeServiceSettings;
   clock?: Clock;
+  /** Where usage reports go (the metrics API's memory); reports are refused without one. */
+  usage?: { record(node: string, report: NodeStatsReport): void };
   /** Who is calling; by default each call's certificate is read (see AuthenticatedConnections). */
   authenticate?: NodeAuthenticator;
   /** Mints ServiceAccount tokens for the pods' token volumes; without it nodes may not ask for any. */
@@ -316,6 +325,20 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return {};
   }
 
+  async function reportStats(node: string, req: NodeStatsReport): Promise<object> {
+    requireSelf(node, req.nodeName);
+    if (!deps.usage)
+      throw new ApiError("ServiceUnavailable", "this control plane does not keep usage reports");
+    // From the informer's copies only: a report every 15 s per node must not cost etcd reads, and
+    // a pod the cache has not seen yet simply gets its metrics one report later.
+    const pods = ownPodStats(node, req.pods, (namespace, name) => {
+      const pod = deps.pods.cached(`${namespace}/${name}`) as (Pod & KubeObject) | undefined;
+      return pod ? { uid: pod.metadata.uid ?? "", nodeName: pod.spec?.nodeName ?? "" } : undefined;
+    });
+    deps.usage.record(node, { ...req, pods });
+    return {};
+  }
+
   /** The node a pod is bound to; undefined when there is no such pod. */
   async function podNode(namespace: string, name: string): Promise<string | undefined> {
     try {
@@ -461,6 +484,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     GetObject: unary(authenticate, getObject),
     RecordEvent: unary(authenticate, recordEvent),
     RequestPodToken: unary(authenticate, requestPodToken),
+    ReportStats: unary(authenticate, reportStats),
     WatchPods: watchPods,
     WatchObjects: watchObjects,
     Tunnel: tunnel,

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
-import type { CronJob, Deployment, Job, ReplicaSet } from "../../proto/gen/api.js";
+import type { CronJob, Deployment, HorizontalPodAutoscaler, Job, ReplicaSet } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
@@ -16,14 +16,17 @@ import { startGarbageCollector } from "../controllers/garbage-collector/index.js
 import { startJobController } from "../controllers/job/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
+import { startPodAutoscalerController } from "../controllers/podautoscaler/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
 import { startServiceAccountController } from "../controllers/serviceaccount/index.js";
 import { startTtlAfterFinishedController } from "../controllers/ttl-after-finished/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
+import type { UsageStore } from "../metrics-api/usage-store.js";
 import type { Registry } from "../registry/index.js";
 import { tracer } from "../util/trace.js";
 import { registryClient } from "./registry-client.js";
+import { usageMetricsSource } from "./resource-metrics.js";
 
 const trace = tracer("controller-manager");
 
@@ -37,6 +40,8 @@ export interface ControllerManagerDeps {
   nodeGracePeriodSeconds: number;
   /** Pods on an unreachable node are evicted after this unless they tolerate longer (300 s). */
   podEvictionTimeoutSeconds: number;
+  /** The agents' usage reports (metrics.k8s.io's data), which the autoscaler reads. */
+  usage: UsageStore;
 }
 
 /** Runs every controller until `signal` aborts; resolves when all have stopped. */
@@ -50,6 +55,9 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
   const deployments = informers.informer<Deployment & KubeObject>(resourceForKind("apps/v1", "Deployment")!);
   const jobs = informers.informer<Job & KubeObject>(resourceForKind("batch/v1", "Job")!);
   const cronJobs = informers.informer<CronJob & KubeObject>(resourceForKind("batch/v1", "CronJob")!);
+  const hpas = informers.informer<HorizontalPodAutoscaler & KubeObject>(
+    resourceForKind("autoscaling/v2", "HorizontalPodAutoscaler")!,
+  );
   await informers.waitForSync();
   // Every event handler a controller registers listens on this signal to unregister itself: a
   // fixed number, above Node's default warning threshold of 10.
@@ -87,6 +95,17 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       informers,
       caPem: deps.caPem,
       recorder: recorder("serviceaccount-controller"),
+    }),
+    startPodAutoscalerController({
+      ...common,
+      hpas,
+      pods,
+      metricsSource: usageMetricsSource(deps.usage, pods.lister),
+      scales: {
+        getScale: (info, namespace, name) => registry.getScale(info, namespace, name),
+        updateScale: (info, namespace, name, scale) => registry.updateScale(info, namespace, name, scale),
+      },
+      recorder: recorder("horizontal-pod-autoscaler"),
     }),
     startAllocationRepair({ repair: () => registry.serviceAllocator.repair(), signal, onError }),
   ];

@@ -22,6 +22,7 @@ import { rolloutCommand } from "./rollout.js";
 import { scaleCommand } from "./scale.js";
 import { setCommand } from "./set.js";
 import { tokenCommand } from "./token.js";
+import { topCommand } from "./top.js";
 import { upCommand } from "./up.js";
 import { versionCommand } from "./version.js";
 import { waitCommand } from "./wait.js";
@@ -55,4 +56,5 @@ export const commands: readonly Command[] = [
   logsCommand,
   execCommand,
   portForwardCommand,
+  topCommand,
 ];

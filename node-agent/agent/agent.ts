@@ -40,6 +40,7 @@ import { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
 import { ImagePuller } from "../runtime/registry/image-puller.js";
 import type { RegistryConfig } from "../runtime/registry/index.js";
+import { startStatsReporter } from "../stats/stats-reporter.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
 import { startImageGc } from "./image-gc-loop.js";
@@ -74,6 +75,8 @@ export interface AgentOptions {
   imageGc?: ImageGcThresholds;
   /** Registry settings for image pulls (`--registry-config`): mirrors, plain HTTP, CA per host. */
   registryConfig?: RegistryConfig;
+  /** How often the node's and its pods' usage goes to the control plane; 15 s when absent. */
+  statsIntervalMs?: number;
   /** Crash-loop backoff; the kubelet's 10 s doubling to 5 min by default. */
   backoff?: { baseMs: number; maxMs: number; resetAfterMs: number };
 }
@@ -117,6 +120,7 @@ export function startAgent(opts: AgentOptions): Agent {
   const endpoints = new ObjectMirror<Endpoints & KubeObject>(client, nodeName, "Endpoints");
   const nodes = new ObjectMirror<Node & KubeObject>(client, nodeName, "Node");
   let proxy: ServiceProxy | undefined;
+  let stats: { stop(): void } | undefined;
   let routes: HostRoutes | undefined;
   const tunnel = new TunnelClient(client, () => manager, runtime);
   let markReady: (res: RegisterResponse) => void = () => {};
@@ -251,6 +255,15 @@ export function startAgent(opts: AgentOptions): Agent {
     await serviceProxy.start();
     await hostRoutes.start();
     tunnel.start();
+    const podManager = manager;
+    stats = startStatsReporter({
+      nodeName,
+      clock,
+      ...(opts.statsIntervalMs !== undefined ? { intervalMs: opts.statsIntervalMs } : {}),
+      pods: () => podManager.pods(),
+      dirs: cgroups.usage,
+      send: (report) => client.call("ReportStats", report),
+    });
     services.start();
     endpoints.start();
     nodes.start();
@@ -288,6 +301,7 @@ export function startAgent(opts: AgentOptions): Agent {
     pods: () => manager,
     stop: async () => {
       imageGc.stop();
+      stats?.stop();
       tunnel.stop();
       services.stop();
       endpoints.stop();

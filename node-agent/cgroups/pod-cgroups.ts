@@ -33,6 +33,17 @@ export function checkPodPidsLimit(value: number, field: string): number {
   throw new CgroupError(`${field}: ${value} must be a positive whole number, or -1 for no limit`);
 }
 
+/** A directory of the pods' parent cgroup, in the hierarchy that accounts one resource. */
+export interface UsageDir {
+  dir: string;
+  version: 1 | 2;
+}
+
+export interface PodUsageDirs {
+  cpu: UsageDir;
+  memory: UsageDir;
+}
+
 export interface PlaceOptions {
   /** The process to move into the agent's leaf on pure v2 (the agent itself by default). */
   pid?: number;
@@ -89,6 +100,8 @@ export class PodCgroups {
     /** Where pods' pids limits go: `parent` in the v1 pids hierarchy, or in the v2 hierarchy. */
     private readonly pids: { dir: string; version: 1 | 2 } | undefined,
     readonly podPidsLimit: number,
+    /** Where the usage of `parent` is read: the hierarchies holding cpu(acct) and memory. */
+    readonly usage: PodUsageDirs,
   ) {}
 
   /**
@@ -118,15 +131,24 @@ export class PodCgroups {
         });
       }
       const dir = join(own, name);
-      return new PodCgroups(`/${relative(h.mountPoint, dir)}`, [dir], { dir, version: 2 }, limit);
+      const usage = { cpu: { dir, version: 2 as const }, memory: { dir, version: 2 as const } };
+      return new PodCgroups(`/${relative(h.mountPoint, dir)}`, [dir], { dir, version: 2 }, limit, usage);
     }
     // On a hybrid host the pids controller is a v1 hierarchy; the unified one has none to offer.
-    const pids = hierarchies.find((h) => h.version === 1 && h.controllers.split(",").includes("pids"));
+    const v1 = (controller: string) =>
+      hierarchies.find((h) => h.version === 1 && h.controllers.split(",").includes(controller));
+    const pids = v1("pids");
+    // A controller with no v1 hierarchy of its own is read from the unified one (hybrid hosts).
+    const usageDir = (controller: string) => {
+      const h = v1(controller) ?? hierarchies.find((x) => x.version === 2) ?? hierarchies[0]!;
+      return { dir: join(h.ownDir, name), version: h.version };
+    };
     return new PodCgroups(
       name,
       hierarchies.map((h) => join(h.ownDir, name)),
       pids ? { dir: join(pids.ownDir, name), version: 1 } : undefined,
       limit,
+      { cpu: usageDir("cpuacct"), memory: usageDir("memory") },
     );
   }
 

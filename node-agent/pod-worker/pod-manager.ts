@@ -28,6 +28,11 @@ export class PodManager implements PodHost {
     return undefined;
   }
 
+  /** The pods that have a worker now (for the usage sampler). */
+  pods(): Pod[] {
+    return [...this.workers.values()].map((w) => w.currentPod);
+  }
+
   sync(pods: Pod[]): void {
     const uids = new Set(pods.map((p) => p.metadata.uid ?? ""));
     for (const [uid, worker] of this.workers) {

@@ -1097,6 +1097,184 @@ export interface CronJobStatus {
   lastSuccessfulTime?: Time;
 }
 
+export interface HorizontalPodAutoscaler {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: HorizontalPodAutoscalerSpec;
+  status?: HorizontalPodAutoscalerStatus;
+}
+
+export interface CrossVersionObjectReference {
+  kind?: string;
+  name?: string;
+  apiVersion?: string;
+}
+
+export interface HorizontalPodAutoscalerSpec {
+  scaleTargetRef?: CrossVersionObjectReference;
+  minReplicas?: number;
+  maxReplicas?: number;
+  metrics?: MetricSpec[];
+  behavior?: HorizontalPodAutoscalerBehavior;
+}
+
+export interface MetricSpec {
+  /** Object, Pods, Resource, ContainerResource, External */
+  type?: string;
+  object?: ObjectMetricSource;
+  pods?: PodsMetricSource;
+  resource?: ResourceMetricSource;
+  containerResource?: ContainerResourceMetricSource;
+  external?: ExternalMetricSource;
+}
+
+export interface MetricTarget {
+  /** Utilization, Value, AverageValue */
+  type?: string;
+  value?: Quantity;
+  averageValue?: Quantity;
+  averageUtilization?: number;
+}
+
+export interface MetricIdentifier {
+  name?: string;
+  selector?: LabelSelector;
+}
+
+export interface ResourceMetricSource {
+  name?: string;
+  target?: MetricTarget;
+}
+
+export interface ContainerResourceMetricSource {
+  name?: string;
+  target?: MetricTarget;
+  container?: string;
+}
+
+export interface PodsMetricSource {
+  metric?: MetricIdentifier;
+  target?: MetricTarget;
+}
+
+export interface ObjectMetricSource {
+  describedObject?: CrossVersionObjectReference;
+  target?: MetricTarget;
+  metric?: MetricIdentifier;
+}
+
+export interface ExternalMetricSource {
+  metric?: MetricIdentifier;
+  target?: MetricTarget;
+}
+
+export interface HorizontalPodAutoscalerBehavior {
+  scaleUp?: HPAScalingRules;
+  scaleDown?: HPAScalingRules;
+}
+
+export interface HPAScalingRules {
+  stabilizationWindowSeconds?: number;
+  /** Max, Min, Disabled */
+  selectPolicy?: string;
+  policies?: HPAScalingPolicy[];
+}
+
+export interface HPAScalingPolicy {
+  /** Pods, Percent */
+  type?: string;
+  value?: number;
+  periodSeconds?: number;
+}
+
+export interface HorizontalPodAutoscalerStatus {
+  observedGeneration?: number;
+  lastScaleTime?: Time;
+  currentReplicas?: number;
+  desiredReplicas?: number;
+  currentMetrics?: MetricStatus[];
+  conditions?: HorizontalPodAutoscalerCondition[];
+}
+
+export interface MetricValueStatus {
+  value?: Quantity;
+  averageValue?: Quantity;
+  averageUtilization?: number;
+}
+
+export interface MetricStatus {
+  type?: string;
+  object?: ObjectMetricStatus;
+  pods?: PodsMetricStatus;
+  resource?: ResourceMetricStatus;
+  containerResource?: ContainerResourceMetricStatus;
+  external?: ExternalMetricStatus;
+}
+
+export interface ResourceMetricStatus {
+  name?: string;
+  current?: MetricValueStatus;
+}
+
+export interface ContainerResourceMetricStatus {
+  name?: string;
+  current?: MetricValueStatus;
+  container?: string;
+}
+
+export interface PodsMetricStatus {
+  metric?: MetricIdentifier;
+  current?: MetricValueStatus;
+}
+
+export interface ObjectMetricStatus {
+  metric?: MetricIdentifier;
+  current?: MetricValueStatus;
+  describedObject?: CrossVersionObjectReference;
+}
+
+export interface ExternalMetricStatus {
+  metric?: MetricIdentifier;
+  current?: MetricValueStatus;
+}
+
+export interface HorizontalPodAutoscalerCondition {
+  /** AbleToScale, ScalingActive, ScalingLimited */
+  type?: string;
+  status?: string;
+  lastTransitionTime?: Time;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * autoscaling/v1's HorizontalPodAutoscaler (what `kubectl autoscale` of v1.32 sends): served as a
+ * view of the stored autoscaling/v2 object, as upstream converts between the versions.
+ */
+export interface HorizontalPodAutoscalerV1 {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: HorizontalPodAutoscalerSpecV1;
+  status?: HorizontalPodAutoscalerStatusV1;
+}
+
+export interface HorizontalPodAutoscalerSpecV1 {
+  scaleTargetRef?: CrossVersionObjectReference;
+  minReplicas?: number;
+  maxReplicas?: number;
+  targetCPUUtilizationPercentage?: number;
+}
+
+export interface HorizontalPodAutoscalerStatusV1 {
+  observedGeneration?: number;
+  lastScaleTime?: Time;
+  currentReplicas?: number;
+  desiredReplicas?: number;
+  currentCPUUtilizationPercentage?: number;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -1121,4 +1299,6 @@ export const kindMessages = [
   "TokenRequest",
   "Job",
   "CronJob",
+  "HorizontalPodAutoscaler",
+  "HorizontalPodAutoscalerV1",
 ] as const;

@@ -173,6 +173,38 @@ export interface StreamEnd {
   reason: string;
 }
 
+export interface ResourceUsage {
+  /** when the agent read it (ms since the epoch) */
+  timestampMs: number;
+  /** cumulative CPU time */
+  cpuUsageMicroseconds: number;
+  /** usage minus inactive file pages, as the kubelet reports */
+  memoryWorkingSetBytes: number;
+}
+
+export interface ContainerStats {
+  name: string;
+  usage?: ResourceUsage;
+}
+
+export interface PodStats {
+  namespace: string;
+  name: string;
+  uid: string;
+  containers: ContainerStats[];
+}
+
+export interface NodeStatsReport {
+  nodeName: string;
+  /** the whole node */
+  usage?: ResourceUsage;
+  /** every running pod the agent could read; absent pods have none */
+  pods: PodStats[];
+}
+
+export interface NodeStatsAck {
+}
+
 /** The methods of NodeService, for building the gRPC service definition. */
 export const nodeServiceMethods = {
   Register: { path: "/kctl.node.NodeService/Register", requestType: "RegisterRequest", responseType: "RegisterResponse", requestStream: false, responseStream: false },
@@ -185,6 +217,7 @@ export const nodeServiceMethods = {
   RecordEvent: { path: "/kctl.node.NodeService/RecordEvent", requestType: "RecordEventRequest", responseType: "RecordEventResponse", requestStream: false, responseStream: false },
   RequestPodToken: { path: "/kctl.node.NodeService/RequestPodToken", requestType: "PodTokenRequest", responseType: "PodTokenResponse", requestStream: false, responseStream: false },
   Tunnel: { path: "/kctl.node.NodeService/Tunnel", requestType: "TunnelFrame", responseType: "TunnelFrame", requestStream: true, responseStream: true },
+  ReportStats: { path: "/kctl.node.NodeService/ReportStats", requestType: "NodeStatsReport", responseType: "NodeStatsAck", requestStream: false, responseStream: false },
 } as const;
 
 export interface NodeServiceTypes {
@@ -198,4 +231,5 @@ export interface NodeServiceTypes {
   RecordEvent: { request: RecordEventRequest; response: RecordEventResponse };
   RequestPodToken: { request: PodTokenRequest; response: PodTokenResponse };
   Tunnel: { request: TunnelFrame; response: TunnelFrame };
+  ReportStats: { request: NodeStatsReport; response: NodeStatsAck };
 }
