@@ -51,6 +51,8 @@ const viewRules: PolicyRule[] = [
     ["apps"],
     [
       "controllerrevisions",
+      "daemonsets",
+      "daemonsets/status",
       "deployments",
       "deployments/scale",
       "deployments/status",
@@ -60,14 +62,17 @@ const viewRules: PolicyRule[] = [
     ],
   ),
   rule(read, ["coordination.k8s.io"], ["leases"]),
+  rule(read, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
 ];
 
 const editRules: PolicyRule[] = [
   ...viewRules,
   rule(read, [""], ["secrets"]),
   rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
-  rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
+  rule(write, ["apps"], ["daemonsets", "deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
+  rule(["create"], [""], ["pods/eviction"]),
+  rule(write, ["policy"], ["poddisruptionbudgets"]),
 ];
 
 const adminRules: PolicyRule[] = [
@@ -95,7 +100,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
   ],
   [controllerManagerUser]: [
-    rule([...read, ...write], ["", "apps"], ["*"]),
+    rule([...read, ...write], ["", "apps", "policy"], ["*"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

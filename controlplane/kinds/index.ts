@@ -20,6 +20,7 @@ import { clusterRoleKind } from "./clusterrole.js";
 import { clusterRoleBindingKind } from "./clusterrolebinding.js";
 import { configMapKind } from "./configmap.js";
 import { controllerRevisionKind } from "./controllerrevision.js";
+import { daemonSetKind } from "./daemonset.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
 import { eventKind } from "./event.js";
@@ -28,6 +29,7 @@ import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
 import { nodeKind } from "./node.js";
 import { podKind } from "./pod.js";
+import { podDisruptionBudgetKind } from "./poddisruptionbudget.js";
 import { replicaSetKind } from "./replicaset.js";
 import { roleKind } from "./role.js";
 import { roleBindingKind } from "./rolebinding.js";
@@ -50,6 +52,8 @@ export const kinds: readonly RegisteredKind[] = [
   replicaSetKind,
   deploymentKind,
   controllerRevisionKind,
+  daemonSetKind,
+  podDisruptionBudgetKind,
   leaseKind,
   roleKind,
   clusterRoleKind,
