@@ -69,7 +69,11 @@ const editRules: PolicyRule[] = [
   ...viewRules,
   rule(read, [""], ["secrets"]),
   rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
-  rule(write, ["apps"], ["daemonsets", "deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
+  rule(
+    write,
+    ["apps"],
+    ["daemonsets", "deployments", "deployments/scale", "replicasets", "replicasets/scale"],
+  ),
   rule(write, ["coordination.k8s.io"], ["leases"]),
   rule(["create"], [""], ["pods/eviction"]),
   rule(write, ["policy"], ["poddisruptionbudgets"]),
