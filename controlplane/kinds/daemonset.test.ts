@@ -19,7 +19,8 @@ function daemonSet(patch: (ds: DaemonSet) => void = () => {}): DaemonSet {
     },
   };
   patch(ds);
-  return applyDefaults(info, ds);
+  applyDefaults(info, ds as never);
+  return ds;
 }
 
 const fields = (ds: DaemonSet, old?: DaemonSet) =>

@@ -5,10 +5,11 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
-import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
+import type { ControllerRevision, DaemonSet, Deployment, Node, ReplicaSet } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
+import { startDaemonSetController } from "../controllers/daemonset/index.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
@@ -42,6 +43,11 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
   const pods = informers.pods();
   const replicaSets = informers.informer<ReplicaSet & KubeObject>(resourceForKind("apps/v1", "ReplicaSet")!);
   const deployments = informers.informer<Deployment & KubeObject>(resourceForKind("apps/v1", "Deployment")!);
+  const daemonSets = informers.informer<DaemonSet & KubeObject>(resourceForKind("apps/v1", "DaemonSet")!);
+  const revisions = informers.informer<ControllerRevision & KubeObject>(
+    resourceForKind("apps/v1", "ControllerRevision")!,
+  );
+  const nodes = informers.informer<Node & KubeObject>(resourceForKind("v1", "Node")!);
   await informers.waitForSync();
   // Every event handler a controller registers listens on this signal to unregister itself: a
   // fixed number, above Node's default warning threshold of 10.
@@ -55,6 +61,14 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       replicaSets,
       pods,
       recorder: recorder("deployment-controller"),
+    }),
+    startDaemonSetController({
+      ...common,
+      daemonSets,
+      pods,
+      nodes,
+      revisions,
+      recorder: recorder("daemonset-controller"),
     }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),

@@ -311,7 +311,7 @@ export function podFromTemplate(rs: ReadonlyReplicaSet): Pod {
  * Runs `count` calls in batches of 1, 2, 4, ... (Kubernetes' slowStartBatch), stopping after the
  * first batch with a failure: a quota or admission error then costs one call, not hundreds.
  */
-async function slowStartBatch(
+export async function slowStartBatch(
   count: number,
   fn: () => Promise<void>,
 ): Promise<{ successes: number; error: unknown }> {
