@@ -27,6 +27,9 @@ interface Layout {
 
 const layouts = new Map<string, Layout>();
 
+/** Request bodies that are no resource of their own (POST pods/{name}/eviction), by apiVersion and kind. */
+const bodyMessages: Readonly<Record<string, string>> = { "policy/v1 Eviction": "Eviction" };
+
 function layoutOf(message: string): Layout | undefined {
   const numbers = protobufFieldNumbers[message];
   if (!numbers) return undefined;
@@ -65,8 +68,10 @@ export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
     if (unknown.contentEncoding)
       throw new DecodeError(`contentEncoding ${JSON.stringify(unknown.contentEncoding)} is not supported`);
     const info = resourceForKind(typeMeta.apiVersion ?? "", typeMeta.kind ?? "");
-    const message = info?.message.slice(info.message.lastIndexOf(".") + 1);
-    if (!info || !message || !layoutOf(message)) {
+    const message = info
+      ? info.message.slice(info.message.lastIndexOf(".") + 1)
+      : bodyMessages[`${typeMeta.apiVersion ?? ""} ${typeMeta.kind ?? ""}`];
+    if (!message || !layoutOf(message)) {
       throw new ApiError(
         "UnsupportedMediaType",
         `protobuf bodies of ${typeMeta.kind ?? "(no kind)"} ${JSON.stringify(typeMeta.apiVersion ?? "")} are not served; send application/json`,

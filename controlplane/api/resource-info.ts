@@ -1,6 +1,6 @@
 /** The wire identity of an API resource; the table of them is api/resources.ts. */
 
-export type Subresource = "status" | "scale" | "binding" | "log" | "exec";
+export type Subresource = "status" | "scale" | "binding" | "log" | "exec" | "eviction";
 
 export interface ResourceInfo {
   /** API group; "" is the core group served under /api/v1. */

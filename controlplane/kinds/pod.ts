@@ -18,7 +18,7 @@ export const podKind = defineKind<Pod>({
     singular: "pod",
     shortNames: ["po"],
     namespaced: true,
-    subresources: ["status", "binding", "log", "exec"],
+    subresources: ["status", "binding", "eviction", "log", "exec"],
     message: "kctl.api.Pod",
     hasStatus: true,
   },

@@ -5,12 +5,20 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
-import type { ControllerRevision, DaemonSet, Deployment, Node, ReplicaSet } from "../../proto/gen/api.js";
+import type {
+  ControllerRevision,
+  DaemonSet,
+  Deployment,
+  Node,
+  PodDisruptionBudget,
+  ReplicaSet,
+} from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
 import { startDaemonSetController } from "../controllers/daemonset/index.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
+import { startDisruptionController } from "../controllers/disruption/index.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
@@ -48,6 +56,9 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
     resourceForKind("apps/v1", "ControllerRevision")!,
   );
   const nodes = informers.informer<Node & KubeObject>(resourceForKind("v1", "Node")!);
+  const budgets = informers.informer<PodDisruptionBudget & KubeObject>(
+    resourceForKind("policy/v1", "PodDisruptionBudget")!,
+  );
   await informers.waitForSync();
   // Every event handler a controller registers listens on this signal to unregister itself: a
   // fixed number, above Node's default warning threshold of 10.
@@ -69,6 +80,15 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       nodes,
       revisions,
       recorder: recorder("daemonset-controller"),
+    }),
+    startDisruptionController({
+      ...common,
+      budgets,
+      pods,
+      replicaSets,
+      deployments,
+      daemonSets,
+      recorder: recorder("controllermanager"),
     }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
