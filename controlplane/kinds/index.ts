@@ -53,12 +53,12 @@ export const kinds: readonly RegisteredKind[] = [
   deploymentKind,
   controllerRevisionKind,
   daemonSetKind,
-  podDisruptionBudgetKind,
   leaseKind,
   roleKind,
   clusterRoleKind,
   roleBindingKind,
   clusterRoleBindingKind,
+  podDisruptionBudgetKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

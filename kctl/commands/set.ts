@@ -45,7 +45,11 @@ export const setCommand: Command = {
         `set image: "${image}" is not CONTAINER=IMAGE; name the container, e.g. web=${image}`,
       );
     }
-    const { info, name } = parseWorkload(words, ["Deployment", "ReplicaSet", "DaemonSet", "Pod"], "set image");
+    const { info, name } = parseWorkload(
+      words,
+      ["Deployment", "ReplicaSet", "DaemonSet", "Pod"],
+      "set image",
+    );
     if (assignments.length === 0) {
       throw new UsageError("set image: give at least one CONTAINER=IMAGE, e.g. web=busybox:1.37");
     }
