@@ -118,14 +118,16 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))(
         timeoutMs,
       );
 
+    // Three hosts take minutes to come up on a busy 2-core machine.
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), "kctl-e2e-ds-"));
       lab = await startLabCluster("ds", 3);
-    });
-    afterAll(async (ctx, suite) => {
-      await downLab(() => lab)(ctx, suite);
-      await rm(dir, { recursive: true, force: true });
-    });
+    }, 300_000);
+    afterAll(
+      downLab(() => lab),
+      120_000,
+    );
+    afterAll(() => rm(dir, { recursive: true, force: true }));
 
     it("runs one pod on every host, and gives a host that joins later its pod", async () => {
       const applied = await kubectl(["apply", "-f", await file("agent.json", agent({ app: "agent" }))]);
