@@ -15,6 +15,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { componentsFor } from "../kctl/lab/components.js";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
 const kubectlPath = "/usr/bin/kubectl";
@@ -121,7 +122,7 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))(
     // Three hosts take minutes to come up on a busy 2-core machine.
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), "kctl-e2e-ds-"));
-      lab = await startLabCluster("ds", 3);
+      lab = await startLabCluster("ds", 3, componentsFor("all"), 240_000);
     }, 300_000);
     afterAll(
       downLab(() => lab),
