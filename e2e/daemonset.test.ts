@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentsFor } from "../kctl/lab/components.js";
+import { busyboxImageNames } from "../node-agent/runtime/images/index.js";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
 const kubectlPath = "/usr/bin/kubectl";
@@ -144,11 +145,14 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))(
     });
 
     it("rolls a new image out node by node (kubectl rollout status) and rollout undo brings the old one back", async () => {
-      expect((await kubectl(["set", "image", "daemonset/agent", "main=kctl.local/busybox:v2"])).code).toBe(0);
+      // Every host holds the project's busybox image under two names: kctl.local/busybox:debian and
+    // busybox:<version>. Switching names is an image update whose new pods start without a pull.
+    const [versioned] = await busyboxImageNames();
+    expect((await kubectl(["set", "image", "daemonset/agent", `main=${versioned}`])).code).toBe(0);
       const rolled = await kubectl(["rollout", "status", "daemonset/agent", "--timeout=240s"], 260_000);
       expect(rolled.stderr).toBe("");
       expect(rolled.stdout).toContain('daemon set "agent" successfully rolled out');
-      await onEachNode("agent", ["node1", "node2", "node3"], "kctl.local/busybox:v2", 30_000);
+      await onEachNode("agent", ["node1", "node2", "node3"], versioned!, 30_000);
 
       const history = await kubectl(["rollout", "history", "daemonset/agent"]);
       expect(history.stdout).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
@@ -202,16 +206,7 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))(
       expect(drained.stderr).toContain("will retry after 5s");
       expect(drained.stdout).toContain(`node/${node} drained`);
       expect(drained.code).toBe(0);
-      const left = await lab.kctl(
-        "get",
-        "pods",
-        "-n",
-        "default",
-        "-o",
-        "json",
-        "--field-selector",
-        `spec.nodeName=${node}`,
-      );
+      const left = await kubectl(["get", "pods", "-o", "json", "--field-selector", `spec.nodeName=${node}`]);
       const names = (JSON.parse(left.stdout) as PodList).items.map((p) => p.metadata.name);
       expect(names.some((n) => n.startsWith("web-"))).toBe(false);
       // --ignore-daemonsets left the daemon pod running there.
