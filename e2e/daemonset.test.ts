@@ -146,9 +146,9 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))(
 
     it("rolls a new image out node by node (kubectl rollout status) and rollout undo brings the old one back", async () => {
       // Every host holds the project's busybox image under two names: kctl.local/busybox:debian and
-    // busybox:<version>. Switching names is an image update whose new pods start without a pull.
-    const [versioned] = await busyboxImageNames();
-    expect((await kubectl(["set", "image", "daemonset/agent", `main=${versioned}`])).code).toBe(0);
+      // busybox:<version>. Switching names is an image update whose new pods start without a pull.
+      const [versioned] = await busyboxImageNames();
+      expect((await kubectl(["set", "image", "daemonset/agent", `main=${versioned}`])).code).toBe(0);
       const rolled = await kubectl(["rollout", "status", "daemonset/agent", "--timeout=240s"], 260_000);
       expect(rolled.stderr).toBe("");
       expect(rolled.stdout).toContain('daemon set "agent" successfully rolled out');
