@@ -492,7 +492,7 @@ describe("decodeMessage", () => {
 describe("schema coverage", () => {
   it("has a message for every served resource, and every kind message is served or a body", () => {
     for (const info of resources) expect(kindMessages).toContain(info.message.replace("kctl.api.", ""));
-    const bodies = ["Binding", "Scale", "TokenRequest", "HorizontalPodAutoscalerV1"];
+    const bodies = ["Binding", "Scale", "TokenRequest", "HorizontalPodAutoscalerV1", "Eviction"];
     for (const kind of kindMessages) {
       expect(bodies.includes(kind) || resources.some((r) => r.kind === kind)).toBe(true);
     }

@@ -8,6 +8,7 @@
 
 import type {
   Container,
+  DaemonSet,
   Deployment,
   Endpoints,
   PodSpec,
@@ -50,6 +51,22 @@ export function defaultDeployment(d: Deployment): void {
   spec.revisionHistoryLimit ??= 10;
   spec.progressDeadlineSeconds ??= 600;
   spec.minReadySeconds ??= 0;
+  defaultTemplate(spec.template);
+}
+
+/** As upstream: RollingUpdate one node at a time (maxUnavailable 1, maxSurge 0), 10 revisions kept. */
+export function defaultDaemonSet(ds: DaemonSet): void {
+  ds.spec ??= {};
+  const spec = ds.spec;
+  spec.updateStrategy ??= {};
+  const strategy = spec.updateStrategy;
+  strategy.type ??= "RollingUpdate";
+  if (strategy.type === "RollingUpdate") {
+    strategy.rollingUpdate ??= {};
+    strategy.rollingUpdate.maxUnavailable ??= 1;
+    strategy.rollingUpdate.maxSurge ??= 0;
+  }
+  spec.revisionHistoryLimit ??= 10;
   defaultTemplate(spec.template);
 }
 

@@ -17,6 +17,7 @@ export type Reason =
   | "MethodNotAllowed"
   | "UnsupportedMediaType"
   | "Timeout"
+  | "TooManyRequests"
   | "InternalError"
   | "ServiceUnavailable";
 
@@ -32,6 +33,7 @@ const httpCodes: Record<Reason, number> = {
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
   Invalid: 422,
+  TooManyRequests: 429,
   InternalError: 500,
   ServiceUnavailable: 503,
   Timeout: 504,
@@ -51,6 +53,7 @@ const grpcCodes: Record<Reason, number> = {
   MethodNotAllowed: 12,
   UnsupportedMediaType: 3,
   Timeout: 4,
+  TooManyRequests: 8,
   InternalError: 13,
   ServiceUnavailable: 14,
 };

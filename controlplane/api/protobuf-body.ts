@@ -27,6 +27,7 @@ interface Layout {
 
 const layouts = new Map<string, Layout>();
 
+/** Request bodies that are no resource of their own (POST pods/{name}/eviction), by apiVersion and kind. */
 function layoutOf(message: string): Layout | undefined {
   const numbers = protobufFieldNumbers[message];
   if (!numbers) return undefined;
@@ -51,6 +52,7 @@ class DecodeError extends Error {}
 /** Bodies of subresources that are no resource of their own, by `apiVersion kind`. */
 const subresourceBodies: Readonly<Record<string, string>> = {
   "authentication.k8s.io/v1 TokenRequest": "TokenRequest",
+  "policy/v1 Eviction": "Eviction",
 };
 
 /**

@@ -4,6 +4,7 @@ export type Subresource =
   | "status"
   | "scale"
   | "binding"
+  | "eviction"
   | "log"
   | "exec"
   | "attach"

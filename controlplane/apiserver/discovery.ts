@@ -89,6 +89,16 @@ function subresources(info: ResourceInfo, streaming: readonly string[]): object[
       });
     if (sub === "binding")
       out.push({ ...base, name: `${info.plural}/binding`, kind: "Binding", verbs: ["create"] });
+    if (sub === "eviction") {
+      out.push({
+        ...base,
+        name: `${info.plural}/eviction`,
+        group: "policy",
+        version: "v1",
+        kind: "Eviction",
+        verbs: ["create"],
+      });
+    }
     if (sub === "scale") {
       out.push({
         ...base,

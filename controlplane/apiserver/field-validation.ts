@@ -29,7 +29,9 @@ export function fieldCheck(query: URLSearchParams, res: ServerResponse, route: R
       ? "Scale"
       : route.subresource === "binding"
         ? "Binding"
-        : route.info.message.slice(route.info.message.lastIndexOf(".") + 1);
+        : route.subresource === "eviction"
+          ? "Eviction"
+          : route.info.message.slice(route.info.message.lastIndexOf(".") + 1);
   const version = route.subresource === "scale" ? "v1" : route.info.version;
   return (body) => {
     const { paths, pruned } = findUnknownFields(message, body);

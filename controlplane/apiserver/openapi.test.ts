@@ -69,6 +69,7 @@ describe("OpenAPI documents from the proto schema", () => {
       "apis/autoscaling/v2",
       "apis/batch/v1",
       "apis/coordination.k8s.io/v1",
+      "apis/policy/v1",
       "apis/rbac.authorization.k8s.io/v1",
     ]);
     const apps = index.paths["apis/apps/v1"].serverRelativeURL as string;

@@ -10,7 +10,13 @@ import { decodeMessage } from "../api/codec.js";
 import { ApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
 import { decodeProtobufBody } from "../api/protobuf-body.js";
-import type { DeleteOptions, PatchType, PropagationPolicy, Registry } from "../registry/index.js";
+import {
+  type DeleteOptions,
+  evictPod,
+  type PatchType,
+  type PropagationPolicy,
+  type Registry,
+} from "../registry/index.js";
 import { type FieldCheck, fieldCheck } from "./field-validation.js";
 import { bodyKind, parseBody, readBody, sendJson } from "./http-io.js";
 import type { ResourceRoute } from "./request-path.js";
@@ -151,6 +157,16 @@ export async function handleResource(
     case "binding":
       if (method !== "POST") throw notAllowed(method, `${info.plural}/${name}/binding`);
       await registry.bind(namespace!, name, await readObject(req), dry);
+      return sendJson(res, 201, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Success",
+        code: 201,
+      });
+    case "eviction":
+      if (method !== "POST") throw notAllowed(method, `${info.plural}/${name}/eviction`);
+      await evictPod(registry, namespace!, name, await readObject(req), dry);
       return sendJson(res, 201, {
         kind: "Status",
         apiVersion: "v1",

@@ -203,6 +203,7 @@ describe("apiserver over HTTP with a real etcd", () => {
       "coordination.k8s.io",
       "rbac.authorization.k8s.io",
       "autoscaling",
+      "policy",
     ]);
     expect(groups.groups[0].preferredVersion).toEqual({ groupVersion: "apps/v1", version: "v1" });
     const core = await api("GET", "/api/v1");
@@ -220,6 +221,12 @@ describe("apiserver over HTTP with a real etcd", () => {
     expect(byName.get("namespaces")).toMatchObject({ namespaced: false, shortNames: ["ns"] });
     expect(byName.get("pods/status")).toMatchObject({ kind: "Pod", verbs: ["get", "patch", "update"] });
     expect(byName.get("pods/binding")).toMatchObject({ kind: "Binding", verbs: ["create"] });
+    expect(byName.get("pods/eviction")).toMatchObject({
+      group: "policy",
+      version: "v1",
+      kind: "Eviction",
+      verbs: ["create"],
+    });
     const apps = (await api("GET", "/apis/apps/v1")).body;
     expect(apps.groupVersion).toBe("apps/v1");
     expect(apps.resources.find((r: { name: string }) => r.name === "deployments/scale")).toMatchObject({

@@ -54,6 +54,8 @@ const viewRules: PolicyRule[] = [
     ["apps"],
     [
       "controllerrevisions",
+      "daemonsets",
+      "daemonsets/status",
       "deployments",
       "deployments/scale",
       "deployments/status",
@@ -67,6 +69,7 @@ const viewRules: PolicyRule[] = [
   rule(read, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
   // What metrics-server's system:aggregated-metrics-reader aggregates into view, edit and admin.
   ...metricsReaderRules,
+  rule(read, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
 ];
 
 const editRules: PolicyRule[] = [
@@ -88,11 +91,16 @@ const editRules: PolicyRule[] = [
       "events",
     ],
   ),
-  rule(["create"], [""], ["serviceaccounts/token"]),
-  rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
+  rule(["create"], [""], ["serviceaccounts/token", "pods/eviction"]),
+  rule(
+    write,
+    ["apps"],
+    ["daemonsets", "deployments", "deployments/scale", "replicasets", "replicasets/scale"],
+  ),
   rule(write, ["batch"], ["cronjobs", "jobs"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
   rule(write, ["autoscaling"], ["horizontalpodautoscalers"]),
+  rule(write, ["policy"], ["poddisruptionbudgets"]),
 ];
 
 const adminRules: PolicyRule[] = [
@@ -121,7 +129,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
   ],
   [controllerManagerUser]: [
-    rule([...read, ...write], ["", "apps", "autoscaling", "batch"], ["*"]),
+    rule([...read, ...write], ["", "apps", "autoscaling", "batch", "policy"], ["*"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

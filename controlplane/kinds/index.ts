@@ -21,6 +21,7 @@ import { clusterRoleBindingKind } from "./clusterrolebinding.js";
 import { configMapKind } from "./configmap.js";
 import { controllerRevisionKind } from "./controllerrevision.js";
 import { cronJobKind } from "./cronjob.js";
+import { daemonSetKind } from "./daemonset.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
 import { eventKind } from "./event.js";
@@ -31,6 +32,7 @@ import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
 import { nodeKind } from "./node.js";
 import { podKind } from "./pod.js";
+import { podDisruptionBudgetKind } from "./poddisruptionbudget.js";
 import { replicaSetKind } from "./replicaset.js";
 import { roleKind } from "./role.js";
 import { roleBindingKind } from "./rolebinding.js";
@@ -57,12 +59,14 @@ export const kinds: readonly RegisteredKind[] = [
   controllerRevisionKind,
   jobKind,
   cronJobKind,
+  daemonSetKind,
   leaseKind,
   roleKind,
   clusterRoleKind,
   roleBindingKind,
   clusterRoleBindingKind,
   horizontalPodAutoscalerKind,
+  podDisruptionBudgetKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

@@ -18,7 +18,7 @@ export const podKind = defineKind<Pod>({
     singular: "pod",
     shortNames: ["po"],
     namespaced: true,
-    subresources: ["status", "binding", "log", "exec", "attach", "portforward"],
+    subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward"],
     message: "kctl.api.Pod",
     hasStatus: true,
   },

@@ -7,9 +7,9 @@
 import type { Container, Pod, PodSpec, Toleration } from "../../proto/gen/api.js";
 import { objectKey } from "../api/object.js";
 import { quantityIntValue, quantityMilliValue } from "../api/quantity.js";
+import { compileNodeAffinity, type NodeMatcher } from "../client/node-affinity.js";
 import type { DeepReadonly } from "../client/readonly.js";
 import { type AntiAffinityTerm, compileAntiAffinityTerms } from "./anti-affinity-terms.js";
-import { compileNodeAffinity, type NodeMatcher } from "./node-affinity-matcher.js";
 
 export const defaultSchedulerName = "default-scheduler";
 

@@ -5,12 +5,24 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
-import type { CronJob, Deployment, HorizontalPodAutoscaler, Job, ReplicaSet } from "../../proto/gen/api.js";
+import type {
+  ControllerRevision,
+  CronJob,
+  DaemonSet,
+  Deployment,
+  HorizontalPodAutoscaler,
+  Job,
+  Node,
+  PodDisruptionBudget,
+  ReplicaSet,
+} from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
 import { startCronJobController } from "../controllers/cronjob/index.js";
+import { startDaemonSetController } from "../controllers/daemonset/index.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
+import { startDisruptionController } from "../controllers/disruption/index.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
 import { startJobController } from "../controllers/job/index.js";
@@ -58,6 +70,14 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
   const hpas = informers.informer<HorizontalPodAutoscaler & KubeObject>(
     resourceForKind("autoscaling/v2", "HorizontalPodAutoscaler")!,
   );
+  const daemonSets = informers.informer<DaemonSet & KubeObject>(resourceForKind("apps/v1", "DaemonSet")!);
+  const revisions = informers.informer<ControllerRevision & KubeObject>(
+    resourceForKind("apps/v1", "ControllerRevision")!,
+  );
+  const nodes = informers.informer<Node & KubeObject>(resourceForKind("v1", "Node")!);
+  const budgets = informers.informer<PodDisruptionBudget & KubeObject>(
+    resourceForKind("policy/v1", "PodDisruptionBudget")!,
+  );
   await informers.waitForSync();
   // Every event handler a controller registers listens on this signal to unregister itself: a
   // fixed number, above Node's default warning threshold of 10.
@@ -75,6 +95,23 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
     startJobController({ ...common, pods, jobs, recorder: recorder("job-controller") }),
     startCronJobController({ ...common, jobs, cronJobs, recorder: recorder("cronjob-controller") }),
     startTtlAfterFinishedController({ ...common, jobs, recorder: recorder("ttlafterfinished-controller") }),
+    startDaemonSetController({
+      ...common,
+      daemonSets,
+      pods,
+      nodes,
+      revisions,
+      recorder: recorder("daemonset-controller"),
+    }),
+    startDisruptionController({
+      ...common,
+      budgets,
+      pods,
+      replicaSets,
+      deployments,
+      daemonSets,
+      recorder: recorder("controllermanager"),
+    }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
     startNamespaceController({

@@ -7,10 +7,15 @@ import { startTestCluster, type TestCluster } from "../testing/test-cluster.js";
 
 const nodes = resolveResourceName("nodes")!;
 const pods = resolveResourceName("pods")!;
+const budgets = resolveResourceName("poddisruptionbudgets")!;
 
 interface PodOptions {
   node: string;
   owned?: boolean;
+  /** Owned by a DaemonSet rather than a ReplicaSet. */
+  daemon?: boolean;
+  /** Labels, and Running and Ready. */
+  readyWith?: Record<string, string>;
   emptyDir?: boolean;
   phase?: string;
 }
@@ -31,10 +36,13 @@ describe("kctl cordon, uncordon and drain against a real apiserver and etcd", ()
       metadata: {
         name,
         namespace: "default",
-        ...(o.owned
+        ...(o.readyWith ? { labels: o.readyWith } : {}),
+        ...(o.owned || o.daemon
           ? {
               ownerReferences: [
-                { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "u1", controller: true },
+                o.daemon
+                  ? { apiVersion: "apps/v1", kind: "DaemonSet", name: "agent", uid: "u2", controller: true }
+                  : { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "u1", controller: true },
               ],
             }
           : {}),
@@ -46,16 +54,20 @@ describe("kctl cordon, uncordon and drain against a real apiserver and etcd", ()
       },
     });
     if (o.phase) await cluster.registry.patchStatus(pods, "default", name, { status: { phase: o.phase } });
+    if (o.readyWith)
+      await cluster.registry.patchStatus(pods, "default", name, {
+        status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+      });
     return created as Pod & KubeObject;
   };
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    for (const name of ["n1", "n2", "n3"])
+    for (const name of ["n1", "n2", "n3", "n4", "n5", "n6"])
       await cluster.registry.create(nodes, {
         apiVersion: "v1",
         kind: "Node",
-        metadata: { name, labels: { pool: name === "n3" ? "b" : "a" } },
+        metadata: { name, labels: { pool: name === "n3" ? "b" : ["n1", "n2"].includes(name) ? "a" : "c" } },
       });
   });
   afterAll(() => cluster?.stop());
@@ -152,5 +164,68 @@ describe("kctl cordon, uncordon and drain against a real apiserver and etcd", ()
     expect(res.stderr).toContain(
       "timed out after 1s draining node/n3; pods still there: default/elsewhere, default/stuck",
     );
+  });
+
+  it("refuses DaemonSet pods without --ignore-daemonsets, and leaves them running with it", async () => {
+    await addPod("agent-x", { node: "n4", daemon: true });
+    await addPod("worker", { node: "n4", owned: true });
+    const refused = await kctl("drain", "n4");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/agent-x",
+    );
+    expect(await podNames("n4")).toEqual(["agent-x", "worker"]);
+    const res = await kctl("drain", "n4", "--ignore-daemonsets", "--grace-period", "0");
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe("Warning: ignoring DaemonSet-managed Pods: default/agent-x\n");
+    expect(await podNames("n4")).toEqual(["agent-x"]);
+  });
+
+  it("goes through the eviction subresource: a budget allowing no disruption holds the drain (retried on 429) until it allows one", async () => {
+    await addPod("db-0", { node: "n5", owned: true, readyWith: { app: "db" } });
+    await cluster.registry.create(budgets, {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "db", namespace: "default" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "db" } } },
+    });
+    const setAllowed = (n: number) =>
+      cluster.registry.updateStatus(budgets, "default", "db", {
+        metadata: { name: "db" },
+        status: {
+          observedGeneration: 1,
+          disruptionsAllowed: n,
+          currentHealthy: 1,
+          desiredHealthy: 1 - n,
+          expectedPods: 1,
+        },
+      });
+    await setAllowed(0);
+    const err: string[] = [];
+    const draining = runKctl(["drain", "n5", "--grace-period", "0", "--timeout", "60s"], {
+      env: { KCTL_CONFIG: cluster.configPath },
+      onStderr: (soFar) => err.splice(0, err.length, soFar),
+    });
+    await expect
+      .poll(() => err.join(""), { timeout: 20_000 })
+      .toContain(
+        'error when evicting pods/"db-0" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.',
+      );
+    expect(await podNames("n5")).toEqual(["db-0"]);
+    await setAllowed(1);
+    const res = await draining;
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain("pod/db-0 evicted\nnode/n5 drained\n");
+    expect(await podNames("n5")).toEqual([]);
+  });
+
+  it("gives up after --timeout while a budget still refuses", async () => {
+    await addPod("db-1", { node: "n6", owned: true, readyWith: { app: "db" } });
+    const res = await kctl("drain", "n6", "--timeout", "2s");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      "timed out after 2s draining node/n6: evicting pod default/db-1: Cannot evict pod",
+    );
+    expect(await podNames("n6")).toEqual(["db-1"]);
   });
 });

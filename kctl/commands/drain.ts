@@ -1,10 +1,13 @@
 /**
  * `kctl cordon|uncordon NODE...` and `kctl drain NODE`, like kubectl's: cordon sets the Node's
  * `spec.unschedulable` (the scheduler then places no new pods there), uncordon clears it, and drain
- * cordons and then deletes the node's pods, waiting until they are gone so their controllers have
- * replaced them elsewhere. Drain refuses, naming them, pods nothing would replace (no controller;
- * `--force` overrides) and pods whose emptyDir data would be lost (`--delete-emptydir-data`); the
- * node then stays cordoned, as with kubectl.
+ * cordons and then evicts the node's pods (POST pods/{name}/eviction, so PodDisruptionBudgets
+ * hold: a 429 is retried every 5 s until --timeout), waiting until they are gone so their
+ * controllers have replaced them elsewhere. Drain refuses, naming them, pods nothing would replace
+ * (no controller; `--force` overrides), pods whose emptyDir data would be lost
+ * (`--delete-emptydir-data`) and DaemonSet pods (their controller would put them right back;
+ * `--ignore-daemonsets` leaves them running); the node then stays cordoned, as with kubectl.
+ * `--disable-eviction` deletes instead, bypassing budgets, as kubectl's does.
  */
 
 import { isApiError } from "../../controlplane/api/errors.js";
@@ -18,8 +21,10 @@ import { selectorFlagValue } from "../targets.js";
 
 const nodes = resolveResourceName("nodes")!;
 const pods = resolveResourceName("pods")!;
-/** How often drain looks whether the pods it deleted are gone. */
+/** How often drain looks whether the pods it evicted are gone. */
 const POLL_MS = 1000;
+/** How long drain waits before asking again for an eviction a budget refused (kubectl's 5 s). */
+const EVICTION_RETRY_MS = 5000;
 
 /** The nodes named on the command line, or those matching `-l`. */
 async function targetNodes(ctx: CommandContext, client: ApiClient, verb: string): Promise<string[]> {
@@ -74,17 +79,34 @@ export const uncordonCommand = cordonCommandFor("uncordon");
 
 const podName = (p: Pod) => `${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`;
 const finished = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
+const daemonPod = (p: Pod) =>
+  p.metadata?.ownerReferences?.some((o) => o.controller && o.kind === "DaemonSet");
+
+interface DrainFlags {
+  force: boolean;
+  deleteEmptyDir: boolean;
+  ignoreDaemonSets: boolean;
+}
 
 /** Why drain may not delete each pod without an override flag, kubectl's wording, grouped by reason. */
-function refusals(list: readonly Pod[], force: boolean, deleteEmptyDir: boolean): string[] {
+function refusals(list: readonly Pod[], f: DrainFlags): string[] {
   const unmanaged: string[] = [];
   const localData: string[] = [];
+  const daemons: string[] = [];
   for (const p of list) {
     if (finished(p)) continue;
-    if (!force && !p.metadata?.ownerReferences?.some((o) => o.controller)) unmanaged.push(podName(p));
-    if (!deleteEmptyDir && p.spec?.volumes?.some((v) => v.emptyDir)) localData.push(podName(p));
+    if (daemonPod(p)) {
+      if (!f.ignoreDaemonSets) daemons.push(podName(p));
+      continue;
+    }
+    if (!f.force && !p.metadata?.ownerReferences?.some((o) => o.controller)) unmanaged.push(podName(p));
+    if (!f.deleteEmptyDir && p.spec?.volumes?.some((v) => v.emptyDir)) localData.push(podName(p));
   }
   const out: string[] = [];
+  if (daemons.length > 0)
+    out.push(
+      `cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${daemons.join(", ")}`,
+    );
   if (unmanaged.length > 0)
     out.push(
       `cannot delete Pods that declare no controller (use --force to override): ${unmanaged.join(", ")}`,
@@ -107,28 +129,72 @@ async function gone(client: ApiClient, p: Pod): Promise<boolean> {
   }
 }
 
-async function drain(ctx: CommandContext, client: ApiClient, name: string, timeoutMs: number): Promise<void> {
-  await setUnschedulable(ctx, client, name, true);
-  const list = (await client.list(pods, undefined, { fieldSelector: `spec.nodeName=${name}` }))
-    .items as Pod[];
-  const refused = refusals(list, ctx.flags.bool("force"), ctx.flags.bool("delete-emptydir-data"));
-  if (refused.length > 0)
-    throw new CliError(`cannot drain node/${name} (it stays cordoned): ${refused.join("; ")}`);
+/**
+ * Evicts `p` (or deletes it with --disable-eviction), asking again every 5 s while its budget
+ * refuses (429), until `deadline`. A pod already gone or replaced counts as done.
+ */
+async function evict(
+  ctx: CommandContext,
+  client: ApiClient,
+  p: Pod,
+  node: string,
+  deadline: number,
+): Promise<void> {
   const grace = ctx.flags.int("grace-period");
-  for (const p of list) {
-    if (ctx.flags.bool("force") && !p.metadata?.ownerReferences?.some((o) => o.controller) && !finished(p))
-      ctx.io.stderr.write(`Warning: deleting Pods that declare no controller: ${podName(p)}\n`);
-    ctx.io.stdout.write(`evicting pod ${podName(p)}\n`);
+  const deleteOptions = {
+    ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
+    preconditions: { uid: p.metadata?.uid ?? "" },
+  };
+  const { namespace = "", name = "" } = p.metadata ?? {};
+  for (;;) {
     try {
-      await client.delete(pods, p.metadata?.namespace, p.metadata?.name ?? "", {
-        ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
-        preconditions: { uid: p.metadata?.uid ?? "" },
-      });
+      if (ctx.flags.bool("disable-eviction")) await client.delete(pods, namespace, name, deleteOptions);
+      else
+        await client.request("POST", resourcePath(pods, namespace, name, "eviction"), {
+          body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, deleteOptions },
+        });
+      return;
     } catch (err) {
-      if (!isApiError(err, "NotFound") && !isApiError(err, "Conflict")) throw err;
+      if (isApiError(err, "NotFound") || isApiError(err, "Conflict")) return;
+      if (!isApiError(err, "TooManyRequests")) throw err;
+      if (ctx.io.clock.now() + EVICTION_RETRY_MS > deadline)
+        throw new CliError(
+          `timed out after ${ctx.flags.string("timeout")} draining node/${node}: evicting pod ${podName(p)}: ${err.message}`,
+        );
+      ctx.io.stderr.write(
+        `error when evicting pods/"${name}" -n "${namespace}" (will retry after 5s): ${err.message}\n`,
+      );
+      if (ctx.io.signal.aborted) throw new CliError(`interrupted while draining node/${node}`);
+      await ctx.io.clock.sleep(EVICTION_RETRY_MS);
     }
   }
+}
+
+async function drain(ctx: CommandContext, client: ApiClient, name: string, timeoutMs: number): Promise<void> {
+  await setUnschedulable(ctx, client, name, true);
+  const all = (await client.list(pods, undefined, { fieldSelector: `spec.nodeName=${name}` })).items as Pod[];
+  const flags: DrainFlags = {
+    force: ctx.flags.bool("force"),
+    deleteEmptyDir: ctx.flags.bool("delete-emptydir-data"),
+    ignoreDaemonSets: ctx.flags.bool("ignore-daemonsets"),
+  };
+  const refused = refusals(all, flags);
+  if (refused.length > 0)
+    throw new CliError(`cannot drain node/${name} (it stays cordoned): ${refused.join("; ")}`);
+  const daemons = all.filter((p) => daemonPod(p) && !finished(p));
+  if (daemons.length > 0)
+    ctx.io.stderr.write(`Warning: ignoring DaemonSet-managed Pods: ${daemons.map(podName).join(", ")}\n`);
+  const list = all.filter((p) => !daemons.includes(p));
   const deadline = timeoutMs > 0 ? ctx.io.clock.now() + timeoutMs : Number.POSITIVE_INFINITY;
+  // Evictions run side by side, as kubectl's do: one pod held by its budget does not hold the rest.
+  await Promise.all(
+    list.map(async (p) => {
+      if (flags.force && !p.metadata?.ownerReferences?.some((o) => o.controller) && !finished(p))
+        ctx.io.stderr.write(`Warning: deleting Pods that declare no controller: ${podName(p)}\n`);
+      ctx.io.stdout.write(`evicting pod ${podName(p)}\n`);
+      await evict(ctx, client, p, name, deadline);
+    }),
+  );
   let pending = list;
   while (pending.length > 0) {
     const still: Pod[] = [];
@@ -150,9 +216,9 @@ async function drain(ctx: CommandContext, client: ApiClient, name: string, timeo
 
 export const drainCommand: Command = {
   name: "drain",
-  summary: "Cordon nodes and delete their pods, waiting until the pods are gone",
+  summary: "Cordon nodes and evict their pods, waiting until the pods are gone",
   usage: [
-    "kctl drain NODE... | -l SELECTOR [--force] [--delete-emptydir-data] [--grace-period N] [--timeout 5m]",
+    "kctl drain NODE... | -l SELECTOR [--ignore-daemonsets] [--force] [--delete-emptydir-data] [--grace-period N] [--timeout 5m]",
     "",
     "Examples:",
     "  kctl drain node2                    # before maintenance; kctl uncordon node2 afterwards",
@@ -160,6 +226,16 @@ export const drainCommand: Command = {
   flags: [
     selectorFlag,
     { name: "force", kind: "boolean", help: "also delete pods that no controller will replace" },
+    {
+      name: "ignore-daemonsets",
+      kind: "boolean",
+      help: "leave DaemonSet-managed pods running instead of refusing to drain",
+    },
+    {
+      name: "disable-eviction",
+      kind: "boolean",
+      help: "delete pods instead of evicting them, bypassing PodDisruptionBudgets",
+    },
     {
       name: "delete-emptydir-data",
       kind: "boolean",

@@ -1,11 +1,13 @@
 /**
- * `kctl rollout status|history|undo|restart|pause|resume deployment/NAME`: drives a Deployment's
- * rollout by writing only what the Deployment controller reads (see
- * controlplane/controllers/deployment/README.md), and reads history and progress with the
- * controller's own functions, so the CLI and the controller never disagree about revisions.
+ * `kctl rollout status|history|undo|restart|pause|resume deployment/NAME` (and status, history,
+ * undo and restart of `daemonset/NAME`): drives a rollout by writing only what the workload's
+ * controller reads (see controlplane/controllers/deployment/README.md and daemonset/README.md),
+ * and reads history and progress with the controller's own functions, so the CLI and the
+ * controller never disagree about revisions.
  */
 
 import { qualifiedKind, resourceForKind } from "../../controlplane/api/resources.js";
+import { daemonSetHistory, planDaemonSetRollback } from "../../controlplane/controllers/daemonset/index.js";
 import {
   planRollback,
   RollbackError,
@@ -13,7 +15,7 @@ import {
 } from "../../controlplane/controllers/deployment/index.js";
 import { formatTable } from "../../controlplane/printers/text-table.js";
 import { rfc3339 } from "../../controlplane/util/time.js";
-import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
+import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import { ApiClient, retryOnConflict } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
 import { namespaceFlag, parseTimeout } from "../common-flags.js";
@@ -24,6 +26,7 @@ import { parseWorkload, type Workload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";
 
 const replicaSets = resourceForKind("apps/v1", "ReplicaSet")!;
+const controllerRevisions = resourceForKind("apps/v1", "ControllerRevision")!;
 const restartedAtAnnotation = "kubectl.kubernetes.io/restartedAt";
 const verbs = ["status", "history", "undo", "restart", "pause", "resume"] as const;
 type Verb = (typeof verbs)[number];
@@ -36,12 +39,13 @@ interface Target extends Workload {
 
 export const rolloutCommand: Command = {
   name: "rollout",
-  summary: "Follow, list, undo, restart, pause or resume a Deployment's rollout",
+  summary: "Follow, list, undo, restart, pause or resume a Deployment's or DaemonSet's rollout",
   usage: [
-    "kctl rollout status deployment/NAME [-n NS] [--timeout 5m]",
-    "       kctl rollout history deployment/NAME [--revision N]",
-    "       kctl rollout undo deployment/NAME [--to-revision N]",
-    "       kctl rollout restart|pause|resume deployment/NAME",
+    "kctl rollout status deployment/NAME|daemonset/NAME [-n NS] [--timeout 5m]",
+    "       kctl rollout history deployment/NAME|daemonset/NAME [--revision N]",
+    "       kctl rollout undo deployment/NAME|daemonset/NAME [--to-revision N]",
+    "       kctl rollout restart deployment/NAME|daemonset/NAME",
+    "       kctl rollout pause|resume deployment/NAME",
   ].join("\n"),
   flags: [
     namespaceFlag,
@@ -80,7 +84,9 @@ export const rolloutCommand: Command = {
     only("to-revision", "undo");
     only("revision", "history");
     const timeoutMs = parseTimeout(ctx.flags.string("timeout"));
-    const workload = parseWorkload(rest, ["Deployment"], `rollout ${verb}`);
+    // As upstream, a DaemonSet cannot be paused.
+    const kinds = verb === "pause" || verb === "resume" ? ["Deployment"] : ["Deployment", "DaemonSet"];
+    const workload = parseWorkload(rest, kinds, `rollout ${verb}`);
     const { client, access } = await ctx.connect();
     const target: Target = {
       ...workload,
@@ -91,9 +97,13 @@ export const rolloutCommand: Command = {
       case "status":
         return status(ctx, target, timeoutMs);
       case "history":
-        return history(ctx, client, target, ctx.flags.int("revision"));
+        return target.info.kind === "DaemonSet"
+          ? daemonSetHistoryCommand(ctx, client, target, ctx.flags.int("revision"))
+          : history(ctx, client, target, ctx.flags.int("revision"));
       case "undo":
-        return undo(ctx, client, target, ctx.flags.int("to-revision") ?? 0);
+        return target.info.kind === "DaemonSet"
+          ? daemonSetUndo(ctx, client, target, ctx.flags.int("to-revision") ?? 0)
+          : undo(ctx, client, target, ctx.flags.int("to-revision") ?? 0);
       case "restart":
         return restart(ctx, client, target);
       case "pause":
@@ -205,9 +215,65 @@ async function undo(ctx: CommandContext, client: ApiClient, t: Target, toRevisio
   });
 }
 
+async function daemonSetState(client: ApiClient, t: Target) {
+  const ds = (await client.get(t.info, t.namespace, t.name)) as DaemonSet;
+  const revisions = (await client.list(controllerRevisions, t.namespace)).items as ControllerRevision[];
+  return { ds, revisions };
+}
+
+async function daemonSetHistoryCommand(
+  ctx: CommandContext,
+  client: ApiClient,
+  t: Target,
+  revision: number | undefined,
+): Promise<number> {
+  const { ds, revisions } = await daemonSetState(client, t);
+  const entries = daemonSetHistory(ds, revisions);
+  if (revision === undefined) {
+    const rows = entries.map((e) => [String(e.revision), e.changeCause ?? "<none>"]);
+    ctx.io.stdout.write(`${t.label}\n${formatTable([["REVISION", "CHANGE-CAUSE"], ...rows], 2)}`);
+    return 0;
+  }
+  const entry = entries.find((e) => e.revision === revision);
+  if (!entry) {
+    const known = entries.map((e) => e.revision).join(", ") || "none";
+    throw new CliError(`--revision: ${t.label} has no revision ${revision} (revisions: ${known})`);
+  }
+  ctx.io.stdout.write(
+    `${t.label} with revision #${revision}\nPod Template:\n${formatValue(entry.template ?? {}, "yaml")}`,
+  );
+  return 0;
+}
+
+async function daemonSetUndo(
+  ctx: CommandContext,
+  client: ApiClient,
+  t: Target,
+  toRevision: number,
+): Promise<number> {
+  if (toRevision < 0) throw new CliError(`--to-revision: must be 0 or more, got ${toRevision}`);
+  return retryOnConflict(async () => {
+    const { ds, revisions } = await daemonSetState(client, t);
+    let plan: ReturnType<typeof planDaemonSetRollback>;
+    try {
+      plan = planDaemonSetRollback(ds, revisions, toRevision);
+    } catch (err) {
+      if (err instanceof RollbackError) throw new CliError(err.message);
+      throw err;
+    }
+    if (plan.kind === "skipped") {
+      ctx.io.stdout.write(`${t.label} ${plan.message}\n`);
+      return 0;
+    }
+    await client.update(t.info, t.namespace, plan.daemonSet as Parameters<ApiClient["update"]>[2]);
+    ctx.io.stdout.write(`${t.label} rolled back\n`);
+    return 0;
+  });
+}
+
 async function restart(ctx: CommandContext, client: ApiClient, t: Target): Promise<number> {
   const d = await getDeployment(client, t);
-  if (d.spec?.paused) {
+  if (t.info.kind === "Deployment" && d.spec?.paused) {
     throw new CliError(`can't restart paused ${t.label} (run "kctl rollout resume ${t.label}" first)`);
   }
   const now = rfc3339(ctx.io.clock.now());

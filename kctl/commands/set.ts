@@ -1,6 +1,6 @@
 /**
  * `kctl set image deployment/NAME CONTAINER=IMAGE ...`: changes container images of a Deployment,
- * ReplicaSet or Pod, like `kubectl set image`; a Deployment then rolls to the new template. A
+ * ReplicaSet, DaemonSet or Pod, like `kubectl set image`; a Deployment then rolls to the new template. A
  * container is looked up by name among the containers, then the init containers; `*=IMAGE` sets
  * every one. Nothing is written unless every name is found. The object is replaced with the
  * version read, and read again if someone wrote in between.
@@ -27,9 +27,9 @@ interface ObjectWithPodSpec {
 
 export const setCommand: Command = {
   name: "set",
-  summary: "Set the container images of a Deployment, ReplicaSet or Pod (set image)",
+  summary: "Set the container images of a Deployment, ReplicaSet, DaemonSet or Pod (set image)",
   usage:
-    "kctl set image deployment/NAME|replicaset/NAME|pod/NAME CONTAINER=IMAGE [CONTAINER=IMAGE...] [-n NS]\n" +
+    "kctl set image deployment/NAME|replicaset/NAME|daemonset/NAME|pod/NAME CONTAINER=IMAGE [CONTAINER=IMAGE...] [-n NS]\n" +
     "       (*=IMAGE sets every container)",
   flags: [namespaceFlag],
   async run(ctx) {
@@ -45,7 +45,11 @@ export const setCommand: Command = {
         `set image: "${image}" is not CONTAINER=IMAGE; name the container, e.g. web=${image}`,
       );
     }
-    const { info, name } = parseWorkload(words, ["Deployment", "ReplicaSet", "Pod"], "set image");
+    const { info, name } = parseWorkload(
+      words,
+      ["Deployment", "ReplicaSet", "DaemonSet", "Pod"],
+      "set image",
+    );
     if (assignments.length === 0) {
       throw new UsageError("set image: give at least one CONTAINER=IMAGE, e.g. web=busybox:1.37");
     }

@@ -1,15 +1,17 @@
 /**
- * Following one Deployment's rollout for `kctl rollout status`: reads it, then watches it and prints
- * the controller's own status message (`rolloutStatus`) whenever it changes, until the rollout is
+ * Following one workload's rollout for `kctl rollout status`: reads it, then watches it and prints
+ * the controller's own status message (`rolloutStatus` of a Deployment, `daemonSetRolloutStatus`
+ * of a DaemonSet) whenever it changes, until the rollout is
  * done, fails its progress deadline, or `signal` aborts. A watch the server ends (timeouts, 410 Gone)
  * is replaced by a fresh read and watch, so no single event matters: each state is judged whole.
  */
 
 import { isApiError } from "../../controlplane/api/errors.js";
 import type { ResourceInfo } from "../../controlplane/api/resources.js";
+import { daemonSetRolloutStatus } from "../../controlplane/controllers/daemonset/index.js";
 import { type RolloutState, rolloutStatus } from "../../controlplane/controllers/deployment/index.js";
 import type { Clock } from "../../controlplane/util/clock.js";
-import type { Deployment } from "../../proto/gen/api.js";
+import type { DaemonSet, Deployment } from "../../proto/gen/api.js";
 import type { ApiClient } from "../client.js";
 import { CliError } from "../errors.js";
 
@@ -30,8 +32,12 @@ export interface FollowOptions {
 export async function followRollout(opts: FollowOptions): Promise<RolloutState | undefined> {
   const { client, info, namespace, name, signal } = opts;
   let last = "";
-  const judge = (d: Deployment): RolloutState => {
-    const state = rolloutStatus(d as Parameters<typeof rolloutStatus>[0]);
+  const statusOf = (obj: unknown): RolloutState =>
+    info.kind === "DaemonSet"
+      ? daemonSetRolloutStatus(obj as Parameters<typeof daemonSetRolloutStatus>[0])
+      : rolloutStatus(obj as Parameters<typeof rolloutStatus>[0]);
+  const judge = (d: Deployment | DaemonSet): RolloutState => {
+    const state = statusOf(d);
     if (state.message !== last) opts.print(state.message);
     last = state.message;
     return state;
@@ -48,7 +54,7 @@ export async function followRollout(opts: FollowOptions): Promise<RolloutState |
         ...(version ? { resourceVersion: version } : {}),
       })) {
         if (event.type === "DELETED") {
-          throw new CliError(`deployment "${name}" was deleted while waiting for its rollout`);
+          throw new CliError(`${info.singular} "${name}" was deleted while waiting for its rollout`);
         }
         if (event.type === "BOOKMARK") continue;
         const next = judge(event.object as Deployment);

@@ -20,6 +20,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called with everything written to stdout so far, after each write. */
   onStdout?: (soFar: string) => void;
+  /** Called with everything written to stderr so far, after each write. */
+  onStderr?: (soFar: string) => void;
 }
 
 export async function runKctl(argv: readonly string[], opts: RunOptions = {}): Promise<KctlRun> {
@@ -32,7 +34,12 @@ export async function runKctl(argv: readonly string[], opts: RunOptions = {}): P
         opts.onStdout?.(stdout);
       },
     },
-    stderr: { write: (text: string) => (stderr += text) },
+    stderr: {
+      write: (text: string) => {
+        stderr += text;
+        opts.onStderr?.(stderr);
+      },
+    },
     stdin: Readable.from(opts.stdin === undefined ? [] : [Buffer.from(opts.stdin)]),
     env: opts.env ?? {},
     cwd: opts.cwd ?? process.cwd(),

@@ -1275,6 +1275,96 @@ export interface HorizontalPodAutoscalerStatusV1 {
   currentCPUUtilizationPercentage?: number;
 }
 
+export interface DaemonSet {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: DaemonSetSpec;
+  status?: DaemonSetStatus;
+}
+
+export interface DaemonSetSpec {
+  selector?: LabelSelector;
+  template?: PodTemplateSpec;
+  updateStrategy?: DaemonSetUpdateStrategy;
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+}
+
+export interface DaemonSetUpdateStrategy {
+  type?: string;
+  rollingUpdate?: RollingUpdateDaemonSet;
+}
+
+export interface RollingUpdateDaemonSet {
+  maxUnavailable?: IntOrString;
+  maxSurge?: IntOrString;
+}
+
+export interface DaemonSetStatus {
+  currentNumberScheduled?: number;
+  numberMisscheduled?: number;
+  desiredNumberScheduled?: number;
+  numberReady?: number;
+  observedGeneration?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+  numberUnavailable?: number;
+  collisionCount?: number;
+  conditions?: DaemonSetCondition[];
+}
+
+export interface DaemonSetCondition {
+  type?: string;
+  status?: string;
+  lastTransitionTime?: Time;
+  reason?: string;
+  message?: string;
+}
+
+export interface PodDisruptionBudget {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: PodDisruptionBudgetSpec;
+  status?: PodDisruptionBudgetStatus;
+}
+
+export interface PodDisruptionBudgetSpec {
+  minAvailable?: IntOrString;
+  selector?: LabelSelector;
+  maxUnavailable?: IntOrString;
+  unhealthyPodEvictionPolicy?: string;
+}
+
+export interface PodDisruptionBudgetStatus {
+  observedGeneration?: number;
+  disruptedPods?: Record<string, Time>;
+  disruptionsAllowed?: number;
+  currentHealthy?: number;
+  desiredHealthy?: number;
+  expectedPods?: number;
+  conditions?: PodDisruptionBudgetCondition[];
+}
+
+/** metav1.Condition, as PodDisruptionBudgetStatus carries it. */
+export interface PodDisruptionBudgetCondition {
+  type?: string;
+  status?: string;
+  observedGeneration?: number;
+  lastTransitionTime?: Time;
+  reason?: string;
+  message?: string;
+}
+
+/** The body of POST pods/{name}/eviction. */
+export interface Eviction {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  deleteOptions?: DeleteOptions;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -1301,4 +1391,7 @@ export const kindMessages = [
   "CronJob",
   "HorizontalPodAutoscaler",
   "HorizontalPodAutoscalerV1",
+  "DaemonSet",
+  "PodDisruptionBudget",
+  "Eviction",
 ] as const;

@@ -18,7 +18,8 @@ import {
 import { validateAnnotations } from "./meta.js";
 import { validateLabelSelectorAt, validatePodSpec } from "./pod.js";
 
-function validateSelectorAndTemplate(
+/** spec.selector and spec.template of a workload: a non-empty selector matching a valid template whose restartPolicy is Always. */
+export function validateSelectorAndTemplate(
   c: Causes,
   selector: LabelSelector | undefined,
   template: PodTemplateSpec | undefined,
@@ -109,7 +110,7 @@ export function validateDeployment(c: Causes, d: Deployment): void {
 }
 
 /** Checks an intOrString count ("25%" or 3) and returns its number (percent or count) when valid. */
-function validateIntOrPercent(
+export function validateIntOrPercent(
   c: Causes,
   path: string,
   value: number | string | undefined,
@@ -133,7 +134,7 @@ function validateIntOrPercent(
   return value;
 }
 
-/** spec.selector of ReplicaSets and Deployments is fixed at creation. */
+/** spec.selector of ReplicaSets, Deployments and DaemonSets is fixed at creation. */
 export function validateSelectorUpdate(
   c: Causes,
   selector: LabelSelector | undefined,

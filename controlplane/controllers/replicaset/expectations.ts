@@ -37,12 +37,17 @@ export class Expectations {
 
   /** Replaces the record of `key`: `count` creations are now in flight. */
   expectCreations(key: string, count: number): void {
-    this.records.set(key, { adds: count, deletes: new Set(), setAt: this.clock.now() });
+    this.expect(key, count, []);
   }
 
   /** Replaces the record of `key`: the objects `childKeys` are being deleted. */
   expectDeletions(key: string, childKeys: readonly string[]): void {
-    this.records.set(key, { adds: 0, deletes: new Set(childKeys), setAt: this.clock.now() });
+    this.expect(key, 0, childKeys);
+  }
+
+  /** Replaces the record of `key`: `adds` creations and the deletions of `childKeys` are in flight. */
+  expect(key: string, adds: number, childKeys: readonly string[]): void {
+    this.records.set(key, { adds, deletes: new Set(childKeys), setAt: this.clock.now() });
   }
 
   /** One creation was seen in the cache, or failed so it never will be. */

@@ -14,6 +14,7 @@ export {
   ReplicaSetController,
   type ReplicaSetControllerOptions,
   replicaSetsResource,
+  slowStartBatch,
 } from "./controller.js";
 export { defaultExpectationsTtlMs, Expectations } from "./expectations.js";
 export { podDeletionCostAnnotation, podsToDelete } from "./pod-ranking.js";

@@ -1,11 +1,11 @@
 /**
  * Compiles a pod's `nodeSelector` and required node affinity into one predicate over node labels,
- * so the per-node check is a few map lookups. Semantics follow Kubernetes: every nodeSelector pair
- * must match, and at least one nodeSelectorTerm must match; a term's expressions (and fields) are
+ * so the per-node check is a few map lookups; the scheduler and the DaemonSet controller share it.
+ * Semantics follow Kubernetes: every nodeSelector pair must match, and at least one nodeSelectorTerm must match; a term's expressions (and fields) are
  * ANDed; a term with no requirements, or an empty term list, matches no node.
  */
 import type { NodeAffinity, NodeSelectorRequirement } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../client/readonly.js";
+import type { DeepReadonly } from "./readonly.js";
 
 export type NodeMatcher = (labels: Readonly<Record<string, string>>, nodeName: string) => boolean;
 
