@@ -237,7 +237,7 @@ describe("apiserver over HTTP with a real etcd", () => {
     const coordination = (await api("GET", "/apis/coordination.k8s.io/v1")).body;
     expect(coordination.resources.map((r: { name: string }) => r.name)).toEqual(["leases"]);
     expect((await api("GET", "/apis/apps")).body).toMatchObject({ kind: "APIGroup", name: "apps" });
-    const missing = await api("GET", "/apis/policy/v1");
+    const missing = await api("GET", "/apis/example.com/v1");
     expect([missing.status, missing.body.reason]).toEqual([404, "NotFound"]);
     expect((await api("GET", "/api/v1/namespaces/default/widgets")).status).toBe(404);
     expect((await api("GET", "/api/v1/pods/x")).status).toBe(404);
