@@ -44,6 +44,8 @@ const viewRules: PolicyRule[] = [
       "services/status",
       "namespaces",
       "namespaces/status",
+      "persistentvolumeclaims",
+      "persistentvolumeclaims/status",
     ],
   ),
   rule(
@@ -57,6 +59,9 @@ const viewRules: PolicyRule[] = [
       "replicasets",
       "replicasets/scale",
       "replicasets/status",
+      "statefulsets",
+      "statefulsets/scale",
+      "statefulsets/status",
     ],
   ),
   rule(read, ["coordination.k8s.io"], ["leases"]),
@@ -66,7 +71,9 @@ const editRules: PolicyRule[] = [
   ...viewRules,
   rule(read, [""], ["secrets"]),
   rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
+  rule(write, [""], ["persistentvolumeclaims"]),
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
+  rule(write, ["apps"], ["statefulsets", "statefulsets/scale"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
 ];
 
@@ -93,9 +100,13 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["patch", "update"], [""], ["pods/status"]),
     rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
+    // upstream's system:volume-scheduler: WaitForFirstConsumer claims get their selected node.
+    rule([...read, "patch", "update"], [""], ["persistentvolumes", "persistentvolumeclaims"]),
+    rule(read, ["storage.k8s.io"], ["storageclasses"]),
   ],
   [controllerManagerUser]: [
     rule([...read, ...write], ["", "apps"], ["*"]),
+    rule(read, ["storage.k8s.io"], ["storageclasses"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

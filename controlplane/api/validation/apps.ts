@@ -18,7 +18,7 @@ import {
 import { validateAnnotations } from "./meta.js";
 import { validateLabelSelectorAt, validatePodSpec } from "./pod.js";
 
-function validateSelectorAndTemplate(
+export function validateSelectorAndTemplate(
   c: Causes,
   selector: LabelSelector | undefined,
   template: PodTemplateSpec | undefined,
