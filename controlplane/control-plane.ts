@@ -24,6 +24,7 @@ import {
   spendBootstrapTokenUse,
 } from "./bootstrap/bootstrap-tokens.js";
 import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
+import { ensureLocalPathClass } from "./controllers/volume/index.js";
 import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
 import { authenticateUserToken } from "./bootstrap/user-tokens.js";
 import {
@@ -211,6 +212,7 @@ async function start(
   const rbac = rbacListers(informers);
   informers.start();
   await reconcileDefaultRbac(registry);
+  await ensureLocalPathClass(registry);
   await informers.waitForSync();
   if (opts.bootstrapToken) {
     const token = opts.bootstrapToken;

@@ -5,8 +5,14 @@ import type {
   StatefulSet,
   StorageClass,
 } from "../../proto/gen/api.js";
+import type { KubeObject } from "../api/object.js";
+import type { ResourceInfo } from "../api/resources.js";
 import { resourceForKind } from "../api/resources.js";
-import { applyDefaults, kindFor, validateObject } from "./index.js";
+import { applyDefaults as defaults, kindFor, validateObject as validate } from "./index.js";
+
+const validateObject = (info: ResourceInfo, obj: unknown, old?: unknown) =>
+  validate(info, obj as KubeObject, old as KubeObject | undefined);
+const applyDefaults = <T>(info: ResourceInfo, obj: T): T => defaults(info, obj as KubeObject) as T;
 
 const pvcs = resourceForKind("v1", "PersistentVolumeClaim")!;
 const pvs = resourceForKind("v1", "PersistentVolume")!;

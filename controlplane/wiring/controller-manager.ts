@@ -16,6 +16,7 @@ import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
+import { startVolumeController } from "../controllers/volume/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { Registry } from "../registry/index.js";
 import { tracer } from "../util/trace.js";
@@ -70,6 +71,14 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       recorder: recorder("node-controller"),
       gracePeriodMs: deps.nodeGracePeriodSeconds * 1000,
       defaultTolerationSeconds: deps.podEvictionTimeoutSeconds,
+    }),
+    startVolumeController({
+      ...common,
+      claims: informers.informer(resourceForKind("v1", "PersistentVolumeClaim")!),
+      volumes: informers.informer(resourceForKind("v1", "PersistentVolume")!),
+      classes: informers.informer(resourceForKind("storage.k8s.io/v1", "StorageClass")!),
+      nodes: informers.informer(resourceForKind("v1", "Node")!),
+      recorder: recorder("persistentvolume-controller"),
     }),
     startAllocationRepair({ repair: () => registry.serviceAllocator.repair(), signal, onError }),
   ];
