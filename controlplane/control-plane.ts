@@ -24,7 +24,6 @@ import {
   spendBootstrapTokenUse,
 } from "./bootstrap/bootstrap-tokens.js";
 import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
-import { ensureLocalPathClass } from "./controllers/volume/index.js";
 import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
 import { authenticateUserToken } from "./bootstrap/user-tokens.js";
 import {
@@ -35,6 +34,7 @@ import {
   runWhenLeader,
 } from "./client/index.js";
 import { InformerFactory } from "./client/informer-factory.js";
+import { ensureLocalPathClass } from "./controllers/volume/index.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
