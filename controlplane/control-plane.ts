@@ -48,12 +48,13 @@ import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/se
 import { TunnelRegistry } from "./nodeservice/tunnels.js";
 import { ensureCa, ensureServingCert } from "./pki/pki.js";
 import { Registry } from "./registry/index.js";
-import { Scheduler } from "./scheduler/index.js";
+import { volumeBindingFilter } from "./scheduler/filters/volume-binding.js";
+import { defaultFilters, Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
 import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
 import { runControllers } from "./wiring/controller-manager.js";
-import { schedulerBackend } from "./wiring/scheduler-backend.js";
+import { schedulerBackend, schedulerStorage } from "./wiring/scheduler-backend.js";
 import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
 
 const trace = tracer("control-plane");
@@ -299,10 +300,12 @@ async function start(
       identity,
       ttlSeconds,
       onStartedLeading: async (signal) => {
+        const storage = schedulerStorage(informers);
         await informers.waitForSync();
         const events = new EventRecorder({ registry, component: "default-scheduler" });
         await new Scheduler({
-          backend: schedulerBackend(registry, informers, events),
+          backend: schedulerBackend(registry, informers, events, storage),
+          filters: [...defaultFilters, volumeBindingFilter(storage)],
           registry: metrics,
         }).run(signal);
       },
