@@ -2,12 +2,18 @@
  * How a pod worker reads the ConfigMaps and Secrets its pods use: through the control plane (the
  * agent's NodeService client), with a short cache so a pod's several references cost one call.
  */
-import type { ConfigMap, Secret } from "../../proto/gen/api.js";
+import type { ConfigMap, Pod, Secret } from "../../proto/gen/api.js";
 
 export interface ObjectLookup {
   /** The object, or undefined when it does not exist. Throws when the control plane cannot answer. */
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /**
+   * The host directory of the volume bound to `pod`'s claim `claimName`, made if it is this node's
+   * local-path volume. Throws (an Error with a message for the pod's FailedMount) while the claim is
+   * not usable here. Absent: this node serves no claims.
+   */
+  claimDirectory?(pod: Pod, claimName: string): Promise<string>;
 }
 
 /** Values of a ConfigMap's `data` or a Secret's decoded `data`, or undefined when missing. */
