@@ -16,6 +16,7 @@ import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
+import { startStatefulSetController } from "../controllers/statefulset/index.js";
 import { startVolumeController } from "../controllers/volume/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { Registry } from "../registry/index.js";
@@ -71,6 +72,14 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       recorder: recorder("node-controller"),
       gracePeriodMs: deps.nodeGracePeriodSeconds * 1000,
       defaultTolerationSeconds: deps.podEvictionTimeoutSeconds,
+    }),
+    startStatefulSetController({
+      ...common,
+      sets: informers.informer(resourceForKind("apps/v1", "StatefulSet")!),
+      pods,
+      claims: informers.informer(resourceForKind("v1", "PersistentVolumeClaim")!),
+      revisions: informers.informer(resourceForKind("apps/v1", "ControllerRevision")!),
+      recorder: recorder("statefulset-controller"),
     }),
     startVolumeController({
       ...common,
