@@ -1,5 +1,6 @@
 /**
- * `kctl rollout status|history|undo|restart|pause|resume deployment/NAME`: drives a Deployment's
+ * `kctl rollout status|history|undo|restart|pause|resume deployment/NAME` (status, history and undo
+ * also for statefulset/NAME, see rollout/statefulset.ts): drives a Deployment's
  * rollout by writing only what the Deployment controller reads (see
  * controlplane/controllers/deployment/README.md), and reads history and progress with the
  * controller's own functions, so the CLI and the controller never disagree about revisions.
@@ -11,6 +12,7 @@ import {
   RollbackError,
   rolloutHistory,
 } from "../../controlplane/controllers/deployment/index.js";
+import { statefulSetRolloutStatus } from "../../controlplane/controllers/statefulset/index.js";
 import { formatTable } from "../../controlplane/printers/text-table.js";
 import { rfc3339 } from "../../controlplane/util/time.js";
 import type { Deployment, ReplicaSet } from "../../proto/gen/api.js";
@@ -20,6 +22,7 @@ import { namespaceFlag, parseTimeout } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatValue } from "../printers/object-output.js";
 import { followRollout } from "../rollout/follow-rollout.js";
+import { statefulSetHistory, undoStatefulSet } from "../rollout/statefulset.js";
 import { parseWorkload, type Workload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";
 
@@ -80,13 +83,28 @@ export const rolloutCommand: Command = {
     only("to-revision", "undo");
     only("revision", "history");
     const timeoutMs = parseTimeout(ctx.flags.string("timeout"));
-    const workload = parseWorkload(rest, ["Deployment"], `rollout ${verb}`);
+    // StatefulSets have status, history and undo; restart, pause and resume are Deployment's.
+    const kinds =
+      verb === "status" || verb === "history" || verb === "undo"
+        ? ["Deployment", "StatefulSet"]
+        : ["Deployment"];
+    const workload = parseWorkload(rest, kinds, `rollout ${verb}`);
     const { client, access } = await ctx.connect();
     const target: Target = {
       ...workload,
       namespace: namespaceFlagValue(ctx.flags, access.namespace),
       label: `${qualifiedKind(workload.info)}/${workload.name}`,
     };
+    if (workload.info.kind === "StatefulSet" && verb !== "status") {
+      if (verb === "history" && ctx.flags.int("revision") !== undefined)
+        throw new UsageError("--revision applies only to deployments");
+      const line =
+        verb === "history"
+          ? await statefulSetHistory(client, target)
+          : `${await undoStatefulSet(client, target, ctx.flags.int("to-revision") ?? 0)}\n`;
+      ctx.io.stdout.write(line);
+      return 0;
+    }
     switch (verb) {
       case "status":
         return status(ctx, target, timeoutMs);
@@ -135,6 +153,7 @@ async function status(ctx: CommandContext, t: Target, timeoutMs: number): Promis
       clock: ctx.io.clock,
       signal: stop.signal,
       print: (line) => ctx.io.stdout.write(`${line}\n`),
+      ...(t.info.kind === "StatefulSet" ? { judge: (obj) => statefulSetRolloutStatus(obj as never) } : {}),
     });
     if (state === undefined) {
       if (timedOut)

@@ -24,6 +24,8 @@ export interface FollowOptions {
   print(line: string): void;
   /** Pause before re-reading after the server ends a watch. */
   retryMs?: number;
+  /** How a state of the object reads; default the Deployment controller's `rolloutStatus`. */
+  judge?: (obj: unknown) => RolloutState;
 }
 
 /** The final state, or undefined when `signal` aborted first. Throws when the Deployment goes away. */
@@ -31,7 +33,7 @@ export async function followRollout(opts: FollowOptions): Promise<RolloutState |
   const { client, info, namespace, name, signal } = opts;
   let last = "";
   const judge = (d: Deployment): RolloutState => {
-    const state = rolloutStatus(d as Parameters<typeof rolloutStatus>[0]);
+    const state = opts.judge ? opts.judge(d) : rolloutStatus(d as Parameters<typeof rolloutStatus>[0]);
     if (state.message !== last) opts.print(state.message);
     last = state.message;
     return state;
@@ -48,7 +50,7 @@ export async function followRollout(opts: FollowOptions): Promise<RolloutState |
         ...(version ? { resourceVersion: version } : {}),
       })) {
         if (event.type === "DELETED") {
-          throw new CliError(`deployment "${name}" was deleted while waiting for its rollout`);
+          throw new CliError(`${info.singular} "${name}" was deleted while waiting for its rollout`);
         }
         if (event.type === "BOOKMARK") continue;
         const next = judge(event.object as Deployment);

@@ -95,7 +95,10 @@ export class StatefulSetController {
   };
 
   private podChanged(pod: ReadonlyPod): void {
-    if (controllerRefOf(pod)) return this.ownerChanged(pod);
+    if (controllerRefOf(pod)) {
+      this.ownerChanged(pod);
+      return;
+    }
     // An orphan: the sets that may adopt it.
     for (const set of this.o.sets.list()) {
       if (set.metadata.namespace !== pod.metadata.namespace) continue;
