@@ -127,7 +127,7 @@ describe("StatefulSet controller", () => {
       set: {},
       pods: [],
       want: [
-        "create controllerrevisions web-${rev}",
+        "create controllerrevisions REVISION",
         "create persistentvolumeclaims www-web-0",
         "create pods web-0",
       ],
@@ -199,7 +199,7 @@ describe("StatefulSet controller", () => {
     );
     await c.sync("default/web");
     expect(changes(cluster.takeActions())).toEqual(
-      want.map((w) => w.replace("${rev}", revision.metadata.name!.slice(4))),
+      want.map((w) => w.replace("REVISION", revision.metadata.name!)),
     );
   });
 
