@@ -74,7 +74,7 @@ spec:
 
 describe.skipIf(!isRoot)(
   "StatefulSets with local-path volumes on a three-host lab",
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   () => {
     let lab: LabCluster;
     const getJson = async <T>(...args: string[]): Promise<T> => {
@@ -93,7 +93,8 @@ describe.skipIf(!isRoot)(
           const p = await pod(name);
           return ready(p) && p.metadata.uid !== notUid && !p.metadata.deletionTimestamp ? p : undefined;
         },
-        120_000,
+        // The first start of a pod on a host pulls its image; a shared machine makes that slow.
+        240_000,
       );
     const exec = (name: string, ...argv: string[]) => lab.kctl("exec", name, "-n", ns, "--", ...argv);
 
@@ -176,6 +177,8 @@ describe.skipIf(!isRoot)(
       }
       // The pod keeps its volume through the update.
       expect((await exec("web-2", "cat", "/data/boots")).stdout).toBe("web-2\nweb-2\n");
+      const status = await lab.kctl("rollout", "status", "statefulset/web", "-n", ns, "--timeout", "60s");
+      expect(status.stdout).toContain("partitioned roll out complete: 1 new pods have been updated...");
     });
 
     // Per-pod DNS (`web-0.web.sts.svc.cluster.local`) is served by the headless-Service DNS work
