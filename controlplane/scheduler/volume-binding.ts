@@ -14,6 +14,8 @@ export interface StorageLister {
   claim(namespace: string, name: string): DeepReadonly<PersistentVolumeClaim> | undefined;
   volume(name: string): DeepReadonly<PersistentVolume> | undefined;
   storageClass(name: string): DeepReadonly<StorageClass> | undefined;
+  /** The class annotated `storageclass.kubernetes.io/is-default-class`, if any. */
+  defaultClass(): DeepReadonly<StorageClass> | undefined;
   /** Bytes of storage already promised on `node`: its volumes' capacity plus claims selected onto it. */
   committedOn(node: string): number;
 }
@@ -31,7 +33,10 @@ export function waitsForConsumer(
   storage: StorageLister,
 ): boolean {
   if (claim.spec?.volumeName) return false;
-  const sc = claim.spec?.storageClassName ? storage.storageClass(claim.spec.storageClassName) : undefined;
+  // A claim naming no class gets the default one from the PV controller; a pod made right after its
+  // claim (a StatefulSet's) must not be judged before that lands.
+  const name = claim.spec?.storageClassName;
+  const sc = name === undefined ? storage.defaultClass() : name ? storage.storageClass(name) : undefined;
   return sc?.volumeBindingMode === "WaitForFirstConsumer";
 }
 

@@ -15,6 +15,7 @@ import { quantityValue } from "../api/quantity.js";
 import { resourceForKind } from "../api/resources.js";
 import type { DeepReadonly } from "../client/index.js";
 import type { InformerFactory } from "../client/informer-factory.js";
+import { defaultClass } from "../controllers/volume/controller.js";
 import { volumeNode } from "../controllers/volume/local-path.js";
 import type { EventSink } from "../events/event-recorder.js";
 import type { Registry } from "../registry/index.js";
@@ -41,6 +42,7 @@ export function schedulerStorage(informers: InformerFactory): StorageLister {
     claim: (namespace, name) => claimCache.get(`${namespace}/${name}`),
     volume: (name) => volumeCache.get(name),
     storageClass: (name) => classCache.get(name),
+    defaultClass: () => defaultClass(classCache.list()),
     committedOn(node) {
       let bytes = 0;
       for (const pv of volumeCache.list())

@@ -19,7 +19,10 @@ const wffc: StorageClass = {
 };
 const immediate: StorageClass = { ...wffc, metadata: { name: "fast" }, volumeBindingMode: "Immediate" };
 
-function claim(name: string, o: { size?: string; className?: string; volume?: string; node?: string } = {}) {
+function claim(
+  name: string,
+  o: { size?: string; className?: string; volume?: string; node?: string } = {},
+): PersistentVolumeClaim {
   const c: PersistentVolumeClaim = {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
@@ -63,6 +66,7 @@ function storage(
     claim: (ns, name) => claims.find((c) => c.metadata.namespace === ns && c.metadata.name === name),
     volume: (name) => volumes.find((v) => v.metadata.name === name),
     storageClass: (name) => [wffc, immediate].find((c) => c.metadata.name === name),
+    defaultClass: () => wffc,
     committedOn: () => committed,
   };
 }
@@ -133,6 +137,13 @@ describe("VolumeBinding filter", () => {
       claims: [claim("www", { node: "n2" })],
       node: node("n1", "10Gi"),
       want: ["node(s) had volume node affinity conflict"],
+    },
+    {
+      name: "a claim whose default class the PV controller has not filled in yet",
+      pod: podWith("www"),
+      claims: [{ ...claim("www"), spec: { ...claim("www").spec, storageClassName: undefined } }],
+      node: node("n1", "10Gi"),
+      want: [],
     },
     {
       name: "an unbound Immediate claim",
