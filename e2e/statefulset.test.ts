@@ -93,7 +93,7 @@ describe.skipIf(!isRoot)(
           const p = await pod(name);
           return ready(p) && p.metadata.uid !== notUid && !p.metadata.deletionTimestamp ? p : undefined;
         },
-        // The first start of a pod on a host pulls its image; a shared machine makes that slow.
+        // Generous for a shared CI machine: the whole set is Ready in about 30 s on a quiet one.
         240_000,
       );
     const exec = (name: string, ...argv: string[]) => lab.kctl("exec", name, "-n", ns, "--", ...argv);
