@@ -34,6 +34,7 @@ import {
   runWhenLeader,
 } from "./client/index.js";
 import { InformerFactory } from "./client/informer-factory.js";
+import { ensureLocalPathClass } from "./controllers/volume/index.js";
 import { startClusterDns } from "./dns/index.js";
 import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
 import { EventRecorder } from "./events/event-recorder.js";
@@ -50,13 +51,14 @@ import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/se
 import { TunnelRegistry } from "./nodeservice/tunnels.js";
 import { ensureCa, ensureServingCert } from "./pki/pki.js";
 import { Registry } from "./registry/index.js";
-import { Scheduler } from "./scheduler/index.js";
+import { volumeBindingFilter } from "./scheduler/filters/volume-binding.js";
+import { defaultFilters, Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
 import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
-import { schedulerBackend } from "./wiring/scheduler-backend.js";
+import { schedulerBackend, schedulerStorage } from "./wiring/scheduler-backend.js";
 import { wireServiceAccounts } from "./wiring/service-accounts.js";
 import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
 
@@ -224,6 +226,7 @@ async function start(
   const serviceAccounts = await wireServiceAccounts(registry, informers, pkiDir);
   informers.start();
   await reconcileDefaultRbac(registry);
+  await ensureLocalPathClass(registry);
   await informers.waitForSync();
   if (opts.bootstrapToken) {
     const token = opts.bootstrapToken;
@@ -325,10 +328,12 @@ async function start(
       identity,
       ttlSeconds,
       onStartedLeading: async (signal) => {
+        const storage = schedulerStorage(informers);
         await informers.waitForSync();
         const events = new EventRecorder({ registry, component: "default-scheduler" });
         await new Scheduler({
-          backend: schedulerBackend(registry, informers, events),
+          backend: schedulerBackend(registry, informers, events, storage),
+          filters: [...defaultFilters, volumeBindingFilter(storage)],
           registry: metrics,
         }).run(signal);
       },

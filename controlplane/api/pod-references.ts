@@ -1,5 +1,5 @@
 /**
- * The Secrets and ConfigMaps a pod names, as upstream's node authorizer graph reads them: from
+ * The Secrets, ConfigMaps and PersistentVolumeClaims a pod names, as upstream's node authorizer graph reads them: from
  * every container's (init, app, ephemeral) `env[].valueFrom` and `envFrom[]`, from the pod's
  * `volumes[]` (`secret`, `configMap`, and the sources of `projected`) and `imagePullSecrets[]`.
  * A node may read exactly these for the pods bound to it. Fields this API does not model yet
@@ -7,7 +7,7 @@
  * what a pod needs as they land.
  */
 
-export type ReferencedKind = "Secret" | "ConfigMap";
+export type ReferencedKind = "Secret" | "ConfigMap" | "PersistentVolumeClaim";
 
 interface NameRef {
   name?: string;
@@ -19,6 +19,7 @@ interface ContainerRefs {
 }
 
 interface VolumeRefs {
+  persistentVolumeClaim?: { claimName?: string };
   secret?: { secretName?: string };
   configMap?: NameRef;
   projected?: { sources?: readonly { secret?: NameRef; configMap?: NameRef }[] };
@@ -43,6 +44,10 @@ export function podReferences(pod: PodWithReferences, kind: ReferencedKind): Set
   };
   const secret = kind === "Secret";
   const spec = pod.spec ?? {};
+  if (kind === "PersistentVolumeClaim") {
+    for (const v of spec.volumes ?? []) add(v.persistentVolumeClaim?.claimName);
+    return names;
+  }
   for (const c of [
     ...(spec.initContainers ?? []),
     ...(spec.containers ?? []),

@@ -71,6 +71,7 @@ describe("OpenAPI documents from the proto schema", () => {
       "apis/coordination.k8s.io/v1",
       "apis/policy/v1",
       "apis/rbac.authorization.k8s.io/v1",
+      "apis/storage.k8s.io/v1",
     ]);
     const apps = index.paths["apis/apps/v1"].serverRelativeURL as string;
     expect(apps).toBe(`/openapi/v3/apis/apps/v1?hash=${docs.v3.get("apis/apps/v1")!.hash}`);

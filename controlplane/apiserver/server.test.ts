@@ -204,6 +204,7 @@ describe("apiserver over HTTP with a real etcd", () => {
       "rbac.authorization.k8s.io",
       "autoscaling",
       "policy",
+      "storage.k8s.io",
     ]);
     expect(groups.groups[0].preferredVersion).toEqual({ groupVersion: "apps/v1", version: "v1" });
     const core = await api("GET", "/api/v1");

@@ -47,6 +47,8 @@ const viewRules: PolicyRule[] = [
       "services/status",
       "namespaces",
       "namespaces/status",
+      "persistentvolumeclaims",
+      "persistentvolumeclaims/status",
     ],
   ),
   rule(
@@ -62,6 +64,9 @@ const viewRules: PolicyRule[] = [
       "replicasets",
       "replicasets/scale",
       "replicasets/status",
+      "statefulsets",
+      "statefulsets/scale",
+      "statefulsets/status",
     ],
   ),
   rule(read, ["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
@@ -95,9 +100,18 @@ const editRules: PolicyRule[] = [
   rule(
     write,
     ["apps"],
-    ["daemonsets", "deployments", "deployments/scale", "replicasets", "replicasets/scale"],
+    [
+      "daemonsets",
+      "deployments",
+      "deployments/scale",
+      "replicasets",
+      "replicasets/scale",
+      "statefulsets",
+      "statefulsets/scale",
+    ],
   ),
   rule(write, ["batch"], ["cronjobs", "jobs"]),
+  rule(write, [""], ["persistentvolumeclaims"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
   rule(write, ["autoscaling"], ["horizontalpodautoscalers"]),
   rule(write, ["policy"], ["poddisruptionbudgets"]),
@@ -127,9 +141,13 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule(["patch", "update"], [""], ["pods/status"]),
     rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
     rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
+    // upstream's system:volume-scheduler: WaitForFirstConsumer claims get their selected node.
+    rule([...read, "patch", "update"], [""], ["persistentvolumes", "persistentvolumeclaims"]),
+    rule(read, ["storage.k8s.io"], ["storageclasses"]),
   ],
   [controllerManagerUser]: [
     rule([...read, ...write], ["", "apps", "autoscaling", "batch", "policy"], ["*"]),
+    rule(read, ["storage.k8s.io"], ["storageclasses"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
   ],
 };

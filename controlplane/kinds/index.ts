@@ -31,6 +31,8 @@ import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
 import { nodeKind } from "./node.js";
+import { persistentVolumeKind } from "./persistentvolume.js";
+import { persistentVolumeClaimKind } from "./persistentvolumeclaim.js";
 import { podKind } from "./pod.js";
 import { podDisruptionBudgetKind } from "./poddisruptionbudget.js";
 import { replicaSetKind } from "./replicaset.js";
@@ -39,6 +41,8 @@ import { roleBindingKind } from "./rolebinding.js";
 import { secretKind } from "./secret.js";
 import { serviceKind } from "./service.js";
 import { serviceAccountKind } from "./serviceaccount.js";
+import { statefulSetKind } from "./statefulset.js";
+import { storageClassKind } from "./storageclass.js";
 
 export type { DescribeContext, Kind, KindColumns, RegisteredKind } from "./kind.js";
 export { defineKind } from "./kind.js";
@@ -67,6 +71,10 @@ export const kinds: readonly RegisteredKind[] = [
   clusterRoleBindingKind,
   horizontalPodAutoscalerKind,
   podDisruptionBudgetKind,
+  persistentVolumeKind,
+  persistentVolumeClaimKind,
+  storageClassKind,
+  statefulSetKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

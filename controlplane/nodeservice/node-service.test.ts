@@ -298,6 +298,62 @@ describe("NodeService over mTLS with a real etcd", () => {
       ).rejects.toMatchObject({ reason: "Forbidden" });
     });
 
+    it("reads only the claims its pods use and the volumes bound to them or placed on it", async () => {
+      const claims = resourceForKind("v1", "PersistentVolumeClaim")!;
+      const volumes = resourceForKind("v1", "PersistentVolume")!;
+      const claim = (name: string, volumeName: string) => ({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name, namespace: "default" },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } }, volumeName },
+      });
+      const volume = (name: string, node: string, claimName: string) => ({
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name },
+        spec: {
+          capacity: { storage: "1Gi" },
+          accessModes: ["ReadWriteOnce"],
+          local: { path: `/var/lib/kctl/storage/${name}` },
+          nodeAffinity: {
+            required: {
+              nodeSelectorTerms: [
+                { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [node] }] },
+              ],
+            },
+          },
+          claimRef: { namespace: "default", name: claimName },
+        },
+      });
+      await registry.create(claims, claim("data-mine", "pv-mine"));
+      await registry.create(claims, claim("data-theirs", "pv-theirs"));
+      await registry.create(volumes, volume("pv-mine", "n2", "data-mine"));
+      await registry.create(volumes, volume("pv-theirs", "n2", "data-theirs"));
+      await registry.create(volumes, volume("pv-on-n1", "n1", "gone"));
+      const claimVolume = (claimName: string) => ({
+        volumes: [{ name: "v", persistentVolumeClaim: { claimName } }],
+      });
+      await registry.create(pods, pod("default", "db-mine", "n1", claimVolume("data-mine")));
+      await registry.create(pods, pod("default", "db-theirs", "n2", claimVolume("data-theirs")));
+      const n1 = await nodeClient("n1");
+      const get = (kind: string, name: string) => n1.call("GetObject", { kind, namespace: "default", name });
+      await expect(get("PersistentVolumeClaim", "data-theirs")).rejects.toMatchObject({
+        reason: "Forbidden",
+      });
+      // Through its own pod's claim it may not reach a volume that claim is not bound to.
+      await expect(get("PersistentVolume", "pv-theirs")).rejects.toMatchObject({ reason: "Forbidden" });
+      expect(
+        JSON.parse((await get("PersistentVolumeClaim", "data-mine")).objectJson.toString()).spec.volumeName,
+      ).toBe("pv-mine");
+      expect(JSON.parse((await get("PersistentVolume", "pv-mine")).objectJson.toString()).metadata.name).toBe(
+        "pv-mine",
+      );
+      expect(
+        JSON.parse((await get("PersistentVolume", "pv-on-n1")).objectJson.toString()).metadata.name,
+      ).toBe("pv-on-n1");
+      await expect(get("PersistentVolume", "pv-none")).rejects.toMatchObject({ reason: "NotFound" });
+    });
+
     it("cannot register kubernetes.io/hostname as another node's name", async () => {
       const n1 = await nodeClient("n1");
       await expect(

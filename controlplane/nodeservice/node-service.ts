@@ -11,7 +11,14 @@ import type {
   sendUnaryData,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import type { Lease, Node, NodeCondition, Pod } from "../../proto/gen/api.js";
+import type {
+  Lease,
+  Node,
+  NodeCondition,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+} from "../../proto/gen/api.js";
 import type {
   FinalizePodDeletionRequest,
   GetObjectRequest,
@@ -30,8 +37,9 @@ import type {
 } from "../../proto/gen/node.js";
 import { ApiError, isApiError } from "../api/errors.js";
 import type { KubeObject } from "../api/object.js";
-import { podReferences } from "../api/pod-references.js";
+import { podReferences, type ReferencedKind } from "../api/pod-references.js";
 import { resourceForKind } from "../api/resources.js";
+import { localStorageDirAnnotation, volumeNode } from "../controllers/volume/local-path.js";
 import type { Registry } from "../registry/index.js";
 import { issueToken, type TokenIssuerOptions } from "../serviceaccount/token-request.js";
 import { type Clock, realClock } from "../util/clock.js";
@@ -60,7 +68,21 @@ const nodes = resourceForKind("v1", "Node")!;
 const pods = resourceForKind("v1", "Pod")!;
 const leases = resourceForKind("coordination.k8s.io/v1", "Lease")!;
 const events = resourceForKind("v1", "Event")!;
-const readable = { ConfigMap: resourceForKind("v1", "ConfigMap")!, Secret: resourceForKind("v1", "Secret")! };
+const readable = {
+  ConfigMap: resourceForKind("v1", "ConfigMap")!,
+  Secret: resourceForKind("v1", "Secret")!,
+  PersistentVolumeClaim: resourceForKind("v1", "PersistentVolumeClaim")!,
+  PersistentVolume: resourceForKind("v1", "PersistentVolume")!,
+};
+
+function noRelationship(node: string, info: { plural: string }, namespace: string, name: string): ApiError {
+  return new ApiError(
+    "Forbidden",
+    `${info.plural} "${name}" is forbidden: User "${nodeUserPrefix}${node}" cannot get resource ` +
+      `"${info.plural}" in API group "" in the namespace "${namespace}": ` +
+      `no relationship found between node '${node}' and this object`,
+  );
+}
 
 /** Namespace of node heartbeat Leases, as in Kubernetes. */
 export const nodeLeaseNamespace = "kube-node-lease";
@@ -117,7 +139,13 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     };
     const labels = { [hostnameLabel]: req.nodeName, "kubernetes.io/os": "linux", ...req.labels };
     checkNodeLabels(req.nodeName, labels);
-    const annotations = { [nodeKeyAnnotation]: keyHash };
+    const annotations: Record<string, string> = { [nodeKeyAnnotation]: keyHash };
+    // Where its local-path volumes live: the node's own disk, so it may name any absolute path.
+    if (req.localStorageDir) {
+      if (!req.localStorageDir.startsWith("/"))
+        throw new ApiError("BadRequest", `localStorageDir "${req.localStorageDir}" must be an absolute path`);
+      annotations[localStorageDirAnnotation] = req.localStorageDir;
+    }
     try {
       await registry.create(nodes, {
         apiVersion: "v1",
@@ -267,19 +295,13 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
 
   async function getObject(node: string, req: GetObjectRequest): Promise<{ objectJson: Buffer }> {
     const info = readable[req.kind as keyof typeof readable];
-    if (!info) throw new ApiError("BadRequest", `nodes may read ConfigMaps and Secrets, not ${req.kind}`);
+    if (!info)
+      throw new ApiError("BadRequest", `nodes may read ${Object.keys(readable).join(", ")}, not ${req.kind}`);
+    if (req.kind === "PersistentVolume")
+      return { objectJson: Buffer.from(JSON.stringify(await readVolume(node, req))) };
     // Upstream's node authorizer: an object is readable when a pod bound to the node refers to it.
-    const onNode = await registry.list(pods, {
-      namespace: req.namespace,
-      fieldSelector: `spec.nodeName=${node}`,
-    });
-    if (!onNode.items.some((pod) => podReferences(pod as Pod, req.kind as "Secret").has(req.name))) {
-      throw new ApiError(
-        "Forbidden",
-        `${info.plural} "${req.name}" is forbidden: User "${nodeUserPrefix}${node}" cannot get resource ` +
-          `"${info.plural}" in API group "" in the namespace "${req.namespace}": ` +
-          `no relationship found between node '${node}' and this object`,
-      );
+    if (!(await podsOnNodeReferTo(node, req.namespace, req.kind as ReferencedKind, req.name))) {
+      throw noRelationship(node, info, req.namespace, req.name);
     }
     const obj = await registry.get(info, req.namespace, req.name);
     return { objectJson: Buffer.from(JSON.stringify(obj)) };
@@ -311,6 +333,32 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       },
     });
     return issued;
+  }
+
+  async function podsOnNodeReferTo(node: string, namespace: string, kind: ReferencedKind, name: string) {
+    const onNode = await registry.list(pods, { namespace, fieldSelector: `spec.nodeName=${node}` });
+    return onNode.items.some((pod) => podReferences(pod as Pod, kind).has(name));
+  }
+
+  /**
+   * A PV is readable by the node its affinity names (the agent removes the directories of volumes
+   * that are gone), or through a claim of one of the node's pods bound to it (`req.namespace` is
+   * the claim's). A name that does not exist answers NotFound.
+   */
+  async function readVolume(node: string, req: GetObjectRequest): Promise<KubeObject> {
+    const pv = (await registry.get(readable.PersistentVolume, undefined, req.name)) as PersistentVolume &
+      KubeObject;
+    if (volumeNode(pv) === node) return pv;
+    const claimName = pv.spec?.claimRef?.namespace === req.namespace ? pv.spec.claimRef.name : undefined;
+    if (claimName && (await podsOnNodeReferTo(node, req.namespace, "PersistentVolumeClaim", claimName))) {
+      const claim = (await registry.get(
+        readable.PersistentVolumeClaim,
+        req.namespace,
+        claimName,
+      )) as PersistentVolumeClaim & KubeObject;
+      if (claim.spec?.volumeName === req.name) return pv;
+    }
+    throw noRelationship(node, readable.PersistentVolume, req.namespace, req.name);
   }
 
   async function recordEvent(node: string, req: RecordEventRequest): Promise<object> {

@@ -123,6 +123,7 @@ export class HollowNode implements PodHost {
         allocatable: capacity,
         labels: { "kctl.io/hollow": "true", ...opts.labels },
         kernelVersion: "hollow",
+        localStorageDir: "",
         osImage: "hollow node (no containers)",
         agentVersion: "hollow",
       },

@@ -32,7 +32,9 @@ import { startPodAutoscalerController } from "../controllers/podautoscaler/index
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
 import { startAllocationRepair } from "../controllers/service-allocation-repair/index.js";
 import { startServiceAccountController } from "../controllers/serviceaccount/index.js";
+import { startStatefulSetController } from "../controllers/statefulset/index.js";
 import { startTtlAfterFinishedController } from "../controllers/ttl-after-finished/index.js";
+import { startVolumeController } from "../controllers/volume/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { UsageStore } from "../metrics-api/usage-store.js";
 import type { Registry } from "../registry/index.js";
@@ -143,6 +145,22 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
         updateScale: (info, namespace, name, scale) => registry.updateScale(info, namespace, name, scale),
       },
       recorder: recorder("horizontal-pod-autoscaler"),
+    }),
+    startStatefulSetController({
+      ...common,
+      sets: informers.informer(resourceForKind("apps/v1", "StatefulSet")!),
+      pods,
+      claims: informers.informer(resourceForKind("v1", "PersistentVolumeClaim")!),
+      revisions: informers.informer(resourceForKind("apps/v1", "ControllerRevision")!),
+      recorder: recorder("statefulset-controller"),
+    }),
+    startVolumeController({
+      ...common,
+      claims: informers.informer(resourceForKind("v1", "PersistentVolumeClaim")!),
+      volumes: informers.informer(resourceForKind("v1", "PersistentVolume")!),
+      classes: informers.informer(resourceForKind("storage.k8s.io/v1", "StorageClass")!),
+      nodes: informers.informer(resourceForKind("v1", "Node")!),
+      recorder: recorder("persistentvolume-controller"),
     }),
     startAllocationRepair({ repair: () => registry.serviceAllocator.repair(), signal, onError }),
   ];

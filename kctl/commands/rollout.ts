@@ -1,9 +1,10 @@
 /**
- * `kctl rollout status|history|undo|restart|pause|resume deployment/NAME` (and status, history,
- * undo and restart of `daemonset/NAME`): drives a rollout by writing only what the workload's
- * controller reads (see controlplane/controllers/deployment/README.md and daemonset/README.md),
- * and reads history and progress with the controller's own functions, so the CLI and the
- * controller never disagree about revisions.
+ * `kctl rollout status|history|undo|restart|pause|resume deployment/NAME` (status, history, undo
+ * and restart of `daemonset/NAME`; status, history and undo of `statefulset/NAME`, see
+ * rollout/statefulset.ts): drives a rollout by writing only what the workload's controller reads
+ * (see controlplane/controllers/deployment/README.md and daemonset/README.md), and reads history and
+ * progress with the controller's own functions, so the CLI and the controller never disagree about
+ * revisions.
  */
 
 import { qualifiedKind, resourceForKind } from "../../controlplane/api/resources.js";
@@ -13,6 +14,7 @@ import {
   RollbackError,
   rolloutHistory,
 } from "../../controlplane/controllers/deployment/index.js";
+import { statefulSetRolloutStatus } from "../../controlplane/controllers/statefulset/index.js";
 import { formatTable } from "../../controlplane/printers/text-table.js";
 import { rfc3339 } from "../../controlplane/util/time.js";
 import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet } from "../../proto/gen/api.js";
@@ -22,6 +24,7 @@ import { namespaceFlag, parseTimeout } from "../common-flags.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatValue } from "../printers/object-output.js";
 import { followRollout } from "../rollout/follow-rollout.js";
+import { statefulSetHistory, undoStatefulSet } from "../rollout/statefulset.js";
 import { parseWorkload, type Workload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";
 
@@ -84,8 +87,13 @@ export const rolloutCommand: Command = {
     only("to-revision", "undo");
     only("revision", "history");
     const timeoutMs = parseTimeout(ctx.flags.string("timeout"));
-    // As upstream, a DaemonSet cannot be paused.
-    const kinds = verb === "pause" || verb === "resume" ? ["Deployment"] : ["Deployment", "DaemonSet"];
+    // As upstream, a DaemonSet cannot be paused; StatefulSets have status, history and undo.
+    const kinds =
+      verb === "pause" || verb === "resume"
+        ? ["Deployment"]
+        : verb === "restart"
+          ? ["Deployment", "DaemonSet"]
+          : ["Deployment", "DaemonSet", "StatefulSet"];
     const workload = parseWorkload(rest, kinds, `rollout ${verb}`);
     const { client, access } = await ctx.connect();
     const target: Target = {
@@ -93,6 +101,16 @@ export const rolloutCommand: Command = {
       namespace: namespaceFlagValue(ctx.flags, access.namespace),
       label: `${qualifiedKind(workload.info)}/${workload.name}`,
     };
+    if (workload.info.kind === "StatefulSet" && verb !== "status") {
+      if (verb === "history" && ctx.flags.int("revision") !== undefined)
+        throw new UsageError("--revision applies only to deployments");
+      const line =
+        verb === "history"
+          ? await statefulSetHistory(client, target)
+          : `${await undoStatefulSet(client, target, ctx.flags.int("to-revision") ?? 0)}\n`;
+      ctx.io.stdout.write(line);
+      return 0;
+    }
     switch (verb) {
       case "status":
         return status(ctx, target, timeoutMs);
@@ -145,6 +163,7 @@ async function status(ctx: CommandContext, t: Target, timeoutMs: number): Promis
       clock: ctx.io.clock,
       signal: stop.signal,
       print: (line) => ctx.io.stdout.write(`${line}\n`),
+      ...(t.info.kind === "StatefulSet" ? { judge: (obj) => statefulSetRolloutStatus(obj as never) } : {}),
     });
     if (state === undefined) {
       if (timedOut)

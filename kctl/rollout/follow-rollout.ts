@@ -26,6 +26,8 @@ export interface FollowOptions {
   print(line: string): void;
   /** Pause before re-reading after the server ends a watch. */
   retryMs?: number;
+  /** How a state of the object reads; default the Deployment controller's `rolloutStatus`. */
+  judge?: (obj: unknown) => RolloutState;
 }
 
 /** The final state, or undefined when `signal` aborted first. Throws when the Deployment goes away. */
@@ -37,7 +39,7 @@ export async function followRollout(opts: FollowOptions): Promise<RolloutState |
       ? daemonSetRolloutStatus(obj as Parameters<typeof daemonSetRolloutStatus>[0])
       : rolloutStatus(obj as Parameters<typeof rolloutStatus>[0]);
   const judge = (d: Deployment | DaemonSet): RolloutState => {
-    const state = statusOf(d);
+    const state = opts.judge ? opts.judge(d) : statusOf(d);
     if (state.message !== last) opts.print(state.message);
     last = state.message;
     return state;

@@ -16,7 +16,17 @@ import { type Clock, realClock } from "../../controlplane/util/clock.js";
 import { primaryIPv4 } from "../../controlplane/util/host-address.js";
 import { rfc3339 } from "../../controlplane/util/time.js";
 import { tracer } from "../../controlplane/util/trace.js";
-import type { ConfigMap, Endpoints, Event, Node, Pod, Secret, Service } from "../../proto/gen/api.js";
+import type {
+  ConfigMap,
+  Endpoints,
+  Event,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  Secret,
+  Service,
+} from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { ownHierarchies } from "../cgroups/hierarchies-linux.js";
 import { PodCgroups, podCgroupsFile } from "../cgroups/pod-cgroups.js";
@@ -41,6 +51,13 @@ import { nodeSeccompProfiles } from "../runtime/oci/seccomp-default.js";
 import { ImagePuller } from "../runtime/registry/image-puller.js";
 import type { RegistryConfig } from "../runtime/registry/index.js";
 import { startStatsReporter } from "../stats/stats-reporter.js";
+import {
+  capacityNotEnforcedReason,
+  claimDirectory,
+  diskCapacity,
+  localStorageDir,
+  startVolumeReclaimer,
+} from "../storage/local-volumes.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
 import { startImageGc } from "./image-gc-loop.js";
@@ -175,6 +192,30 @@ export function startAgent(opts: AgentOptions): Agent {
     clock,
   );
 
+  const storageDir = localStorageDir(stateDir);
+  const claimSources = {
+    claim: (ns: string, name: string) => getObject<PersistentVolumeClaim>("PersistentVolumeClaim", ns, name),
+    volume: (ns: string, name: string) => getObject<PersistentVolume>("PersistentVolume", ns, name),
+  };
+  // One CapacityNotEnforced event per pod and volume, not one per refresh.
+  const warnedCapacity = new Set<string>();
+  const claimDir = async (pod: Pod, claimName: string): Promise<string> => {
+    const ns = pod.metadata.namespace ?? "default";
+    const path = await claimDirectory(claimSources, nodeName, storageDir, ns, claimName);
+    const key = `${pod.metadata.uid}/${claimName}`;
+    if (!warnedCapacity.has(key)) {
+      warnedCapacity.add(key);
+      const why = await capacityNotEnforcedReason(path);
+      event(
+        pod,
+        "Warning",
+        "CapacityNotEnforced",
+        `volume of claim "${claimName}": size is not enforced: ${why}`,
+      );
+    }
+    return path;
+  };
+  let stopReclaimer = () => {};
   const onRegistered = async (res: RegisterResponse) => {
     if (manager) return;
     const network = new PodNetwork({
@@ -212,6 +253,7 @@ export function startAgent(opts: AgentOptions): Agent {
         configMap: (ns, name) => getObject<ConfigMap>("ConfigMap", ns, name),
         secret: (ns, name) => getObject<Secret>("Secret", ns, name),
         serviceAccountToken: (key) => tokens.token(key),
+        claimDirectory: claimDir,
       },
       reportStatus: async (pod, status) => {
         await client.call("ReportPodStatus", {
@@ -264,6 +306,13 @@ export function startAgent(opts: AgentOptions): Agent {
       dirs: cgroups.usage,
       send: (report) => client.call("ReportStats", report),
     });
+    // Directories of volumes whose PV is gone (its claim deleted, reclaim Delete) are removed.
+    stopReclaimer = startVolumeReclaimer(
+      storageDir,
+      async (name) => (await claimSources.volume("", name)) !== undefined,
+      30_000,
+      (err) => trace("volume reclaim failed", String(err)),
+    );
     services.start();
     endpoints.start();
     nodes.start();
@@ -287,12 +336,18 @@ export function startAgent(opts: AgentOptions): Agent {
         { type: "InternalIP", address },
         { type: "Hostname", address: nodeName },
       ],
-      capacity: { cpu: String(cpus().length), memory: `${Math.floor(totalmem() / 1024)}Ki`, pods: "110" },
+      capacity: {
+        cpu: String(cpus().length),
+        memory: `${Math.floor(totalmem() / 1024)}Ki`,
+        pods: "110",
+        "ephemeral-storage": diskCapacity(stateDir),
+      },
       allocatable: {},
       labels: {},
       kernelVersion: release(),
       osImage: `Linux (${hostname()})`,
       agentVersion: "kctl-agent/0.1",
+      localStorageDir: storageDir,
     },
   });
   link.start();
@@ -302,6 +357,7 @@ export function startAgent(opts: AgentOptions): Agent {
     stop: async () => {
       imageGc.stop();
       stats?.stop();
+      stopReclaimer();
       tunnel.stop();
       services.stop();
       endpoints.stop();

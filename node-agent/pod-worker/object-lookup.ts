@@ -2,7 +2,7 @@
  * How a pod worker reads the ConfigMaps, Secrets and ServiceAccount tokens its pods use: through
  * the control plane (the agent's NodeService client).
  */
-import type { ConfigMap, Secret } from "../../proto/gen/api.js";
+import type { ConfigMap, Pod, Secret } from "../../proto/gen/api.js";
 import type { PodTokenKey } from "./token-manager.js";
 
 export interface ObjectLookup {
@@ -11,6 +11,12 @@ export interface ObjectLookup {
   secret(namespace: string, name: string): Promise<Secret | undefined>;
   /** A token for the pod's ServiceAccount, bound to the pod; absent where no tokens are served. */
   serviceAccountToken?(key: PodTokenKey): Promise<string>;
+  /**
+   * The host directory of the volume bound to `pod`'s claim `claimName`, made if it is this node's
+   * local-path volume. Throws (an Error with a message for the pod's FailedMount) while the claim is
+   * not usable here. Absent: this node serves no claims.
+   */
+  claimDirectory?(pod: Pod, claimName: string): Promise<string>;
 }
 
 /** Values of a ConfigMap's `data` or a Secret's decoded `data`, or undefined when missing. */

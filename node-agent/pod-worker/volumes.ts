@@ -3,7 +3,8 @@
  * limited to sizeLimit with `medium: Memory`), configMap, secret and projected (their files written
  * by the atomic writer, with `items` and modes honoured, always mounted read-only as the kubelet
  * does; projected adds downwardAPI metadata and the pod's ServiceAccount token),
- * hostPath (the host path itself). Containers get them as bind mounts.
+ * hostPath (the host path itself), persistentVolumeClaim (the directory of its bound volume on this
+ * node, from `ObjectLookup.claimDirectory`). Containers get them as bind mounts.
  *
  * A subPath is never joined onto the volume's host path: the pod controls what is inside its
  * volumes, so `subPath: x` where the pod made `x -> /` would name the host's root (CVE-2017-1002101).
@@ -162,9 +163,26 @@ export async function prepareVolumes(
   const volumes = new Map<string, HostVolume>();
   for (const v of pod.spec?.volumes ?? []) {
     const name = v.name ?? "";
+    if (v.persistentVolumeClaim) {
+      volumes.set(name, await claimVolume(pod, v, lookup));
+      continue;
+    }
     volumes.set(name, await prepareVolume(v, join(podDir, "volumes", name), pod, lookup, fsGroup));
   }
   return volumes;
+}
+
+/** A claim's volume: its directory on this node, read-only when the pod's volume says so. */
+async function claimVolume(pod: Pod, v: Volume, lookup: ObjectLookup): Promise<HostVolume> {
+  const name = v.name ?? "";
+  if (!lookup.claimDirectory)
+    throw new VolumeError(name, "this node does not serve persistent volume claims");
+  try {
+    const path = await lookup.claimDirectory(pod, v.persistentVolumeClaim?.claimName ?? "");
+    return { path, readOnly: v.persistentVolumeClaim?.readOnly ?? false };
+  } catch (err) {
+    throw new VolumeError(name, (err as Error).message);
+  }
 }
 
 async function prepareVolume(

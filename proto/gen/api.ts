@@ -338,6 +338,7 @@ export interface Volume {
   secret?: SecretVolumeSource;
   hostPath?: HostPathVolumeSource;
   projected?: ProjectedVolumeSource;
+  persistentVolumeClaim?: PersistentVolumeClaimVolumeSource;
 }
 
 export interface EmptyDirVolumeSource {
@@ -1365,6 +1366,180 @@ export interface Eviction {
   deleteOptions?: DeleteOptions;
 }
 
+export interface PersistentVolumeClaimVolumeSource {
+  claimName?: string;
+  readOnly?: boolean;
+}
+
+export interface PersistentVolume {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: PersistentVolumeSpec;
+  status?: PersistentVolumeStatus;
+}
+
+export interface PersistentVolumeSpec {
+  capacity?: Record<string, Quantity>;
+  accessModes?: string[];
+  claimRef?: ObjectReference;
+  /** Retain, Delete (Recycle is refused, as upstream has deprecated it). */
+  persistentVolumeReclaimPolicy?: string;
+  storageClassName?: string;
+  mountOptions?: string[];
+  /** Filesystem or Block; only Filesystem is mounted by the node agent. */
+  volumeMode?: string;
+  nodeAffinity?: VolumeNodeAffinity;
+  volumeAttributesClassName?: string;
+  local?: LocalVolumeSource;
+  hostPath?: HostPathVolumeSource;
+}
+
+export interface VolumeNodeAffinity {
+  required?: NodeSelector;
+}
+
+export interface LocalVolumeSource {
+  path?: string;
+  fsType?: string;
+}
+
+export interface PersistentVolumeStatus {
+  /** Pending, Available, Bound, Released, Failed. */
+  phase?: string;
+  message?: string;
+  reason?: string;
+  lastPhaseTransitionTime?: Time;
+}
+
+export interface PersistentVolumeClaim {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: PersistentVolumeClaimSpec;
+  status?: PersistentVolumeClaimStatus;
+}
+
+export interface PersistentVolumeClaimSpec {
+  accessModes?: string[];
+  selector?: LabelSelector;
+  resources?: VolumeResourceRequirements;
+  volumeName?: string;
+  storageClassName?: string;
+  volumeMode?: string;
+  volumeAttributesClassName?: string;
+}
+
+export interface VolumeResourceRequirements {
+  limits?: Record<string, Quantity>;
+  requests?: Record<string, Quantity>;
+}
+
+export interface PersistentVolumeClaimStatus {
+  /** Pending, Bound, Lost. */
+  phase?: string;
+  accessModes?: string[];
+  capacity?: Record<string, Quantity>;
+  conditions?: PersistentVolumeClaimCondition[];
+}
+
+export interface PersistentVolumeClaimCondition {
+  type?: string;
+  status?: string;
+  lastProbeTime?: Time;
+  lastTransitionTime?: Time;
+  reason?: string;
+  message?: string;
+}
+
+export interface StorageClass {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  provisioner?: string;
+  parameters?: Record<string, string>;
+  reclaimPolicy?: string;
+  mountOptions?: string[];
+  allowVolumeExpansion?: boolean;
+  /** Immediate or WaitForFirstConsumer. */
+  volumeBindingMode?: string;
+  allowedTopologies?: TopologySelectorTerm[];
+}
+
+export interface TopologySelectorTerm {
+  matchLabelExpressions?: TopologySelectorLabelRequirement[];
+}
+
+export interface TopologySelectorLabelRequirement {
+  key?: string;
+  values?: string[];
+}
+
+export interface StatefulSet {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: StatefulSetSpec;
+  status?: StatefulSetStatus;
+}
+
+export interface StatefulSetSpec {
+  replicas?: number;
+  selector?: LabelSelector;
+  template?: PodTemplateSpec;
+  volumeClaimTemplates?: PersistentVolumeClaim[];
+  serviceName?: string;
+  /** OrderedReady or Parallel. */
+  podManagementPolicy?: string;
+  updateStrategy?: StatefulSetUpdateStrategy;
+  revisionHistoryLimit?: number;
+  minReadySeconds?: number;
+  persistentVolumeClaimRetentionPolicy?: StatefulSetPersistentVolumeClaimRetentionPolicy;
+  ordinals?: StatefulSetOrdinals;
+}
+
+export interface StatefulSetUpdateStrategy {
+  /** RollingUpdate or OnDelete. */
+  type?: string;
+  rollingUpdate?: RollingUpdateStatefulSetStrategy;
+}
+
+export interface RollingUpdateStatefulSetStrategy {
+  partition?: number;
+  maxUnavailable?: IntOrString;
+}
+
+export interface StatefulSetPersistentVolumeClaimRetentionPolicy {
+  /** Retain or Delete. */
+  whenDeleted?: string;
+  whenScaled?: string;
+}
+
+export interface StatefulSetOrdinals {
+  start?: number;
+}
+
+export interface StatefulSetStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  currentReplicas?: number;
+  updatedReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  collisionCount?: number;
+  conditions?: StatefulSetCondition[];
+  availableReplicas?: number;
+}
+
+export interface StatefulSetCondition {
+  type?: string;
+  status?: string;
+  lastTransitionTime?: Time;
+  reason?: string;
+  message?: string;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -1394,4 +1569,8 @@ export const kindMessages = [
   "DaemonSet",
   "PodDisruptionBudget",
   "Eviction",
+  "PersistentVolume",
+  "PersistentVolumeClaim",
+  "StorageClass",
+  "StatefulSet",
 ] as const;

@@ -16,6 +16,11 @@ export interface RegisterRequest {
   kernelVersion: string;
   osImage: string;
   agentVersion: string;
+  /**
+   * Absolute directory the agent keeps local-path volumes under; recorded on the Node as the
+   * annotation kctl.io/local-storage-dir for the PV controller.
+   */
+  localStorageDir: string;
 }
 
 export interface RegisterResponse {
@@ -77,7 +82,7 @@ export interface FinalizePodDeletionResponse {
 }
 
 export interface GetObjectRequest {
-  /** ConfigMap or Secret */
+  /** ConfigMap, Secret, PersistentVolumeClaim or PersistentVolume */
   kind: string;
   namespace: string;
   name: string;

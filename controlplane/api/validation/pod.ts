@@ -326,11 +326,16 @@ function validateVolumes(c: Causes, volumes: Volume[], path: string): Set<string
       if (names.has(v.name)) c.duplicate(child(p, "name"), v.name);
       names.add(v.name);
     }
-    const sources = (["emptyDir", "configMap", "secret", "hostPath", "projected"] as const).filter(
-      (s) => v[s] !== undefined,
-    );
+    const sources = (
+      ["emptyDir", "configMap", "secret", "hostPath", "projected", "persistentVolumeClaim"] as const
+    ).filter((s) => v[s] !== undefined);
     if (sources.length === 0)
-      c.required(p, "must specify a volume type (emptyDir, configMap, secret, hostPath or projected)");
+      c.required(
+        p,
+        "must specify a volume type (emptyDir, configMap, secret, hostPath, projected or persistentVolumeClaim)",
+      );
+    if (v.persistentVolumeClaim && !v.persistentVolumeClaim.claimName)
+      c.required(child(child(p, "persistentVolumeClaim"), "claimName"));
     for (const extra of sources.slice(1))
       c.forbidden(child(p, extra), "may not specify more than 1 volume type");
     if (v.emptyDir) {

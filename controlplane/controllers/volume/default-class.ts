@@ -1,0 +1,17 @@
+/**
+ * Creates the local-path StorageClass at control-plane start, as the default RBAC objects are:
+ * once, and never over a class an admin made or changed under that name.
+ */
+import { isApiError } from "../../api/errors.js";
+import type { KubeObject } from "../../api/object.js";
+import type { Registry } from "../../registry/index.js";
+import { classesResource } from "./controller.js";
+import { localPathClass } from "./local-path.js";
+
+export async function ensureLocalPathClass(registry: Registry): Promise<void> {
+  try {
+    await registry.create(classesResource, localPathClass() as KubeObject);
+  } catch (err) {
+    if (!isApiError(err, "AlreadyExists")) throw err;
+  }
+}
