@@ -606,6 +606,16 @@ export interface ServiceSpec {
   sessionAffinity?: string;
   sessionAffinityConfig?: SessionAffinityConfig;
   publishNotReadyAddresses?: boolean;
+  /** Headless, ExternalName, LoadBalancer and traffic policies (services work, issue 20). */
+  externalName?: string;
+  externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
+  ipFamilies?: string[];
+  ipFamilyPolicy?: string;
+  allocateLoadBalancerNodePorts?: boolean;
+  loadBalancerClass?: string;
+  internalTrafficPolicy?: string;
+  loadBalancerIP?: string;
 }
 
 export interface ServicePort {
@@ -875,6 +885,38 @@ export interface ClusterRoleBinding {
   roleRef?: RoleRef;
 }
 
+export interface EndpointSlice {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  /** "IPv4", "IPv6" or "FQDN". */
+  addressType?: string;
+  endpoints?: DiscoveryEndpoint[];
+  ports?: DiscoveryEndpointPort[];
+}
+
+export interface DiscoveryEndpoint {
+  addresses?: string[];
+  conditions?: DiscoveryEndpointConditions;
+  hostname?: string;
+  targetRef?: ObjectReference;
+  nodeName?: string;
+  zone?: string;
+}
+
+export interface DiscoveryEndpointConditions {
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+}
+
+export interface DiscoveryEndpointPort {
+  name?: string;
+  protocol?: string;
+  port?: number;
+  appProtocol?: string;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -894,4 +936,5 @@ export const kindMessages = [
   "ClusterRole",
   "RoleBinding",
   "ClusterRoleBinding",
+  "EndpointSlice",
 ] as const;
