@@ -143,6 +143,18 @@ describe("cluster DNS over the shared informers", () => {
     ]);
   });
 
+  it("answers an ExternalName Service with a CNAME to its external name", async () => {
+    await h.registry.create(services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "upstream", namespace: "default" },
+      spec: { type: "ExternalName", externalName: "db.example.com." },
+    } satisfies Service);
+    await eventually(async () =>
+      expect(await resolver.resolveCname("upstream.default.svc.cluster.local")).toEqual(["db.example.com"]),
+    );
+  });
+
   it("follows Services and Endpoints as they change", async () => {
     await h.registry.create(services, {
       apiVersion: "v1",

@@ -114,6 +114,34 @@ describe("Service allocation over a real etcd", () => {
     await registry.delete(services, "default", "db");
   });
 
+  it("gives an ExternalName Service no address, and frees the one a Service held before becoming one", async () => {
+    const alias = await registry.create(
+      services,
+      svc("alias", { type: "ExternalName", externalName: "example.com" }),
+    );
+    expect(specOf(alias).clusterIP).toBeUndefined();
+    expect(specOf(alias).clusterIPs).toBeUndefined();
+    expect(await keys(ipPrefix)).toEqual([]);
+
+    const web = await registry.create(services, svc("web", { type: "NodePort" }));
+    expect(await keys(ipPrefix)).toEqual([specOf(web).clusterIP]);
+    const renamed = await registry.update(
+      services,
+      "default",
+      "web",
+      svc("web", { type: "ExternalName", externalName: "db.example.com." }),
+    );
+    expect(specOf(renamed).clusterIP).toBeUndefined();
+    expect(specOf(renamed).ports![0]!.nodePort).toBeUndefined();
+    expect(await keys(ipPrefix)).toEqual([]);
+    expect(await keys(portPrefix)).toEqual([]);
+
+    const back = await registry.update(services, "default", "web", svc("web"));
+    expect(await keys(ipPrefix)).toEqual([specOf(back).clusterIP]);
+    await registry.delete(services, "default", "web");
+    await registry.delete(services, "default", "alias");
+  });
+
   it("releases the ClusterIP and NodePorts on delete so another Service can take them", async () => {
     const first = await registry.create(
       services,

@@ -372,6 +372,7 @@ export class ServiceAllocator {
   /**
    * Makes `obj` hold a ClusterIP and, for NodePort Services, a nodePort per port: kept from `old`
    * where the update did not change them, claimed otherwise (reusing what `claims` already holds).
+   * An ExternalName Service holds neither.
    */
   private async fill(
     obj: KubeObject,
@@ -385,6 +386,15 @@ export class ServiceAllocator {
     const oldSpec = (old as Service | undefined)?.spec ?? {};
     const owner = ownerOf(obj);
     const causes: FieldCause[] = [];
+
+    if (spec.type === "ExternalName") {
+      // A DNS alias has no address and no ports of its own; an IP it held as another type is
+      // released when the update is written (heldValues of the new object no longer has it).
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+      for (const port of spec.ports ?? []) delete port.nodePort;
+      return;
+    }
 
     spec.clusterIP ||= spec.clusterIPs?.[0] || oldSpec.clusterIP || "";
     if (oldSpec.clusterIP && spec.clusterIP !== oldSpec.clusterIP) {

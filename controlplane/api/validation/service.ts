@@ -5,7 +5,7 @@
  */
 
 import type { Endpoints, Service } from "../../../proto/gen/api.js";
-import { dns1123LabelErrors } from "../labels.js";
+import { dns1123LabelErrors, dns1123SubdomainErrors } from "../labels.js";
 import {
   type Causes,
   child,
@@ -21,13 +21,22 @@ import { protocols } from "./pod.js";
 /** The NodePort range Kubernetes uses by default; the proxy and the allocator rely on it. */
 export const nodePortRange = [30000, 32767] as const;
 
-const serviceTypes = ["ClusterIP", "NodePort"];
+const serviceTypes = ["ClusterIP", "NodePort", "ExternalName"];
 
 export function validateService(c: Causes, svc: Service): void {
   const spec = svc.spec ?? {};
   validateOneOf(c, "spec.type", spec.type, serviceTypes, false);
   const type = spec.type ?? "ClusterIP";
   const headless = spec.clusterIP === "None";
+  const externalName = type === "ExternalName";
+
+  if (externalName) {
+    // Upstream accepts a fully qualified name with its trailing dot.
+    const name = (spec.externalName ?? "").replace(/\.$/, "");
+    if (name === "") c.required("spec.externalName");
+    else c.syntax("spec.externalName", spec.externalName, dns1123SubdomainErrors(name));
+    if (spec.clusterIP) c.forbidden("spec.clusterIP", "may not be set for ExternalName services");
+  }
 
   if (spec.clusterIP && !headless && !isIPv4OrIPv6(spec.clusterIP)) {
     c.invalid("spec.clusterIP", spec.clusterIP, "must be empty, 'None', or a valid IP address");
@@ -41,7 +50,7 @@ export function validateService(c: Causes, svc: Service): void {
   });
 
   const ports = spec.ports ?? [];
-  if (ports.length === 0 && !headless) c.required("spec.ports");
+  if (ports.length === 0 && !headless && !externalName) c.required("spec.ports");
   const names = new Set<string>();
   const portProtocols = new Set<string>();
   const nodePorts = new Set<string>();

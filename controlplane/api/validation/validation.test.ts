@@ -130,6 +130,10 @@ const valid: [string, Raw][] = [
     },
   ],
   ["generateName", { ...clone(pod), metadata: { generateName: "web-" } }],
+  [
+    "externalname service",
+    { ...service, spec: { type: "ExternalName", externalName: "db.example.com.", ports: [{ port: 5432 }] } },
+  ],
 ];
 
 describe("validateObject accepts valid objects", () => {
@@ -739,6 +743,29 @@ const bad: [string, Raw, string, string, string][] = [
     "spec.ports[1]",
     "FieldValueDuplicate",
     'Duplicate value: "80/TCP"',
+  ],
+  [
+    "an ExternalName Service without externalName",
+    edited(service, (o) => (o.spec.type = "ExternalName")),
+    "spec.externalName",
+    "FieldValueRequired",
+    "Required value",
+  ],
+  [
+    "an ExternalName that is not a DNS name",
+    edited(service, (o) => Object.assign(o.spec, { type: "ExternalName", externalName: "bad_name.example" })),
+    "spec.externalName",
+    "FieldValueInvalid",
+    "RFC 1123 subdomain",
+  ],
+  [
+    "an ExternalName Service with a clusterIP",
+    edited(service, (o) =>
+      Object.assign(o.spec, { type: "ExternalName", externalName: "example.com", clusterIP: "10.96.0.9" }),
+    ),
+    "spec.clusterIP",
+    "FieldValueForbidden",
+    "may not be set for ExternalName services",
   ],
   // ConfigMaps, Secrets and the rest.
   [
