@@ -59,6 +59,7 @@ const viewRules: PolicyRule[] = [
     ],
   ),
   rule(read, ["coordination.k8s.io"], ["leases"]),
+  rule(read, ["discovery.k8s.io"], ["endpointslices"]),
 ];
 
 const editRules: PolicyRule[] = [
@@ -96,6 +97,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
   [controllerManagerUser]: [
     rule([...read, ...write], ["", "apps"], ["*"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
+    rule([...read, ...write], ["discovery.k8s.io"], ["endpointslices"]),
   ],
 };
 

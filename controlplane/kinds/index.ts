@@ -21,6 +21,7 @@ import { clusterRoleBindingKind } from "./clusterrolebinding.js";
 import { configMapKind } from "./configmap.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
+import { endpointSliceKind } from "./endpointslice.js";
 import { eventKind } from "./event.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
@@ -53,6 +54,7 @@ export const kinds: readonly RegisteredKind[] = [
   clusterRoleKind,
   roleBindingKind,
   clusterRoleBindingKind,
+  endpointSliceKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

@@ -11,6 +11,7 @@ import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
+import { startEndpointSliceController } from "../controllers/endpointslice/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
@@ -57,6 +58,7 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       recorder: recorder("deployment-controller"),
     }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
+    startEndpointSliceController({ ...common, informers, recorder: recorder("endpointslice-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
     startNamespaceController({
       ...common,

@@ -767,6 +767,40 @@ const bad: [string, Raw, string, string, string][] = [
     "FieldValueForbidden",
     "may not be set for ExternalName services",
   ],
+  // EndpointSlices.
+  [
+    "an EndpointSlice without addressType",
+    { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "s" } },
+    "addressType",
+    "FieldValueRequired",
+    '"IPv4", "IPv6", "FQDN"',
+  ],
+  [
+    "an EndpointSlice address that is not of its type",
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "s" },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["fd00::1"] }],
+    },
+    "endpoints[0].addresses[0]",
+    "FieldValueInvalid",
+    "must be a valid IPv4 address",
+  ],
+  [
+    "an EndpointSlice endpoint without addresses",
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "s" },
+      addressType: "IPv4",
+      endpoints: [{ hostname: "a" }],
+    },
+    "endpoints[0].addresses",
+    "FieldValueRequired",
+    "at least 1 address",
+  ],
   // ConfigMaps, Secrets and the rest.
   [
     "a bad configmap key",

@@ -158,7 +158,7 @@ export class EndpointsController {
  * Whether a pod update can change any Endpoints: its labels (which Services select it), IP, node,
  * hostname and subdomain, * phase, readiness, deletion or ports. Resyncs and unrelated status changes wake nothing.
  */
-function endpointFieldsChanged(old: ReadonlyPod, pod: ReadonlyPod): boolean {
+export function endpointFieldsChanged(old: ReadonlyPod, pod: ReadonlyPod): boolean {
   const view = (p: ReadonlyPod) =>
     JSON.stringify([
       p.metadata.labels,
