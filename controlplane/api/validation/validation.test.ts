@@ -131,6 +131,21 @@ const valid: [string, Raw][] = [
   ],
   ["generateName", { ...clone(pod), metadata: { generateName: "web-" } }],
   [
+    "loadbalancer service",
+    {
+      ...service,
+      spec: {
+        ...service.spec,
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        internalTrafficPolicy: "Local",
+        loadBalancerIP: "192.0.2.10",
+        ipFamilies: ["IPv4"],
+        ipFamilyPolicy: "SingleStack",
+      },
+    },
+  ],
+  [
     "externalname service",
     { ...service, spec: { type: "ExternalName", externalName: "db.example.com.", ports: [{ port: 5432 }] } },
   ],
@@ -718,10 +733,10 @@ const bad: [string, Raw, string, string, string][] = [
   ],
   [
     "an unsupported service type",
-    edited(service, (o) => (o.spec.type = "LoadBalancer")),
+    edited(service, (o) => (o.spec.type = "Magic")),
     "spec.type",
     "FieldValueNotSupported",
-    '"ClusterIP", "NodePort"',
+    '"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"',
   ],
   [
     "a bad clusterIP",
@@ -766,6 +781,75 @@ const bad: [string, Raw, string, string, string][] = [
     "spec.clusterIP",
     "FieldValueForbidden",
     "may not be set for ExternalName services",
+  ],
+  [
+    "an IPv6 family on this IPv4 cluster",
+    edited(service, (o) => (o.spec.ipFamilies = ["IPv6"])),
+    "spec.ipFamilies[0]",
+    "FieldValueInvalid",
+    "not configured on this cluster",
+  ],
+  [
+    "a dual-stack requirement",
+    edited(service, (o) => (o.spec.ipFamilyPolicy = "RequireDualStack")),
+    "spec.ipFamilyPolicy",
+    "FieldValueInvalid",
+    "not configured for dual-stack",
+  ],
+  [
+    "an external traffic policy on a ClusterIP service",
+    edited(service, (o) => (o.spec.externalTrafficPolicy = "Local")),
+    "spec.externalTrafficPolicy",
+    "FieldValueForbidden",
+    "NodePort or LoadBalancer",
+  ],
+  [
+    "an unknown internal traffic policy",
+    edited(service, (o) => (o.spec.internalTrafficPolicy = "Nearby")),
+    "spec.internalTrafficPolicy",
+    "FieldValueNotSupported",
+    '"Cluster", "Local"',
+  ],
+  [
+    "a healthCheckNodePort with the Cluster policy",
+    edited(service, (o) =>
+      Object.assign(o.spec, {
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Cluster",
+        healthCheckNodePort: 30500,
+      }),
+    ),
+    "spec.healthCheckNodePort",
+    "FieldValueForbidden",
+    "'Local'",
+  ],
+  [
+    "a loadBalancerClass on a NodePort service",
+    edited(service, (o) => Object.assign(o.spec, { type: "NodePort", loadBalancerClass: "example.com/lb" })),
+    "spec.loadBalancerClass",
+    "FieldValueForbidden",
+    "'LoadBalancer'",
+  ],
+  [
+    "a loadBalancerIP that is not an IPv4 address",
+    edited(service, (o) => Object.assign(o.spec, { type: "LoadBalancer", loadBalancerIP: "fd00::5" })),
+    "spec.loadBalancerIP",
+    "FieldValueInvalid",
+    "valid IPv4 address",
+  ],
+  [
+    "allocateLoadBalancerNodePorts on a NodePort service",
+    edited(service, (o) => Object.assign(o.spec, { type: "NodePort", allocateLoadBalancerNodePorts: false })),
+    "spec.allocateLoadBalancerNodePorts",
+    "FieldValueForbidden",
+    "'LoadBalancer'",
+  ],
+  [
+    "a headless LoadBalancer",
+    edited(service, (o) => Object.assign(o.spec, { type: "LoadBalancer", clusterIP: "None" })),
+    "spec.clusterIP",
+    "FieldValueInvalid",
+    "may not be 'None' for LoadBalancer services",
   ],
   // EndpointSlices.
   [
