@@ -13,6 +13,7 @@ import { startDeploymentController } from "../controllers/deployment/start.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startEndpointSliceController } from "../controllers/endpointslice/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
+import { startLoadBalancerController } from "../controllers/load-balancer/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startReplicaSetController } from "../controllers/replicaset/index.js";
@@ -59,6 +60,7 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
     }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
     startEndpointSliceController({ ...common, informers, recorder: recorder("endpointslice-controller") }),
+    startLoadBalancerController({ ...common, informers, recorder: recorder("service-lb-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
     startNamespaceController({
       ...common,

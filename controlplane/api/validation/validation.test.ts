@@ -135,7 +135,7 @@ const valid: [string, Raw][] = [
     {
       ...service,
       spec: {
-        ...service.spec,
+        ...(service.spec as object),
         type: "LoadBalancer",
         externalTrafficPolicy: "Local",
         internalTrafficPolicy: "Local",
