@@ -86,9 +86,14 @@ export class LoadBalancerAnnouncer {
     return this.announced;
   }
 
+  /**
+   * Starts reconciling. Never rejects: a host where announcing fails (no such interface yet, `ip`
+   * refusing) must still run pods and Services, so a failed first reconcile is reported through
+   * `onError` and retried in the background.
+   */
   async start(): Promise<void> {
     this.runner.start();
-    await this.runner.runNow();
+    await this.runner.runNow().catch((err: unknown) => this.onError(err as Error));
   }
 
   /**
@@ -100,6 +105,10 @@ export class LoadBalancerAnnouncer {
     const dev = await this.device();
     for (const ip of await this.owned(dev)) await this.del(dev.name, ip);
     this.announced = new Set();
+  }
+
+  private onError(err: Error): void {
+    (this.config.onError ?? ((e: Error) => trace("reconcile failed", e.message)))(err);
   }
 
   private changed(): void {
@@ -123,8 +132,10 @@ export class LoadBalancerAnnouncer {
       trace("announcing", ip, "for", key, "on", dev.name);
       // Neighbours that cached another host's MAC for the address learn the new one now rather
       // than when their entry goes stale. Best effort: ARP requests find the address anyway.
-      const garp = await runTool([...this.ns(), "arping", "-U", "-c", "2", "-w", "3", "-I", dev.name, ip]);
-      if (garp.code !== 0) trace("gratuitous ARP failed", ip, garp.stderr.trim());
+      await runTool([...this.ns(), "arping", "-U", "-c", "2", "-w", "3", "-I", dev.name, ip]).then(
+        (garp) => garp.code === 0 || trace("gratuitous ARP failed", ip, garp.stderr.trim()),
+        (err: unknown) => trace("gratuitous ARP failed", ip, String(err)),
+      );
     }
     this.announced = new Set(want.keys());
   }
