@@ -29,6 +29,11 @@ const endpoints: EndpointsInput = {
   subsets: [{ addresses: [{ ip: "10.244.1.2", nodeName: "node1" }], ports: [{ port: 8080 }] }],
 };
 
+/** Polls `done` every 50 ms for up to 10 s (reconciles run in the background). */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 describe.skipIf(!isRoot)("load balancer announcer (root)", () => {
   let topo: Topology;
   let host: string;
@@ -86,11 +91,11 @@ describe.skipIf(!isRoot)("load balancer announcer (root)", () => {
     // node1 NotReady, node2 Ready: the address moves off this host.
     announcer.setNode(node("node1", false));
     announcer.setNode(node("node2", true));
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => !hostAddrs().includes(LB_IP));
     expect(hostAddrs()).not.toContain(LB_IP);
     announcer.setNode(node("node1", true));
     announcer.deleteNode(node("node2", true));
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => hostAddrs().includes(LB_IP));
     expect(hostAddrs()).toContain(LB_IP);
     await announcer.stop();
     expect(hostAddrs()).not.toContain(LB_IP);
