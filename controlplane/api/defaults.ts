@@ -140,6 +140,9 @@ export function defaultService(svc: Service): void {
   const spec = svc.spec;
   spec.type ??= "ClusterIP";
   spec.sessionAffinity ??= "None";
+  // As upstream: an external policy where NodePorts open, and LoadBalancers get their NodePorts.
+  if (spec.type === "NodePort" || spec.type === "LoadBalancer") spec.externalTrafficPolicy ??= "Cluster";
+  if (spec.type === "LoadBalancer") spec.allocateLoadBalancerNodePorts ??= true;
   if (spec.sessionAffinity === "ClientIP") {
     spec.sessionAffinityConfig ??= {};
     spec.sessionAffinityConfig.clientIP ??= {};

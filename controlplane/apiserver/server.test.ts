@@ -205,6 +205,7 @@ describe("apiserver over HTTP with a real etcd", () => {
       "autoscaling",
       "policy",
       "storage.k8s.io",
+      "discovery.k8s.io",
     ]);
     expect(groups.groups[0].preferredVersion).toEqual({ groupVersion: "apps/v1", version: "v1" });
     const core = await api("GET", "/api/v1");

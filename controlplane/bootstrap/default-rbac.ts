@@ -75,6 +75,7 @@ const viewRules: PolicyRule[] = [
   // What metrics-server's system:aggregated-metrics-reader aggregates into view, edit and admin.
   ...metricsReaderRules,
   rule(read, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
+  rule(read, ["discovery.k8s.io"], ["endpointslices"]),
 ];
 
 const editRules: PolicyRule[] = [
@@ -149,6 +150,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
     rule([...read, ...write], ["", "apps", "autoscaling", "batch", "policy"], ["*"]),
     rule(read, ["storage.k8s.io"], ["storageclasses"]),
     rule([...read, ...write], ["coordination.k8s.io"], ["leases"]),
+    rule([...read, ...write], ["discovery.k8s.io"], ["endpointslices"]),
   ],
 };
 

@@ -112,6 +112,49 @@ describe("cluster DNS over the shared informers", () => {
     expect(await resolve(resolver, "db.kube-system.svc.cluster.local")).toEqual(["10.244.1.3", "10.244.2.4"]);
   });
 
+  it("answers per-pod names and SRV records of a headless Service's named ports", async () => {
+    await h.registry.create(services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "pg", namespace: "default" },
+      spec: { selector: { app: "pg" }, clusterIP: "None", ports: [{ name: "sql", port: 5432 }] },
+    } satisfies Service);
+    await h.registry.create(endpoints, {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "pg", namespace: "default" },
+      subsets: [
+        {
+          addresses: [
+            { ip: "10.244.1.3", hostname: "pg-0" },
+            { ip: "10.244.2.4", hostname: "pg-1" },
+          ],
+          ports: [{ name: "sql", port: 15432 }],
+        },
+      ],
+    } satisfies Endpoints);
+    await eventually(async () =>
+      expect(await resolve(resolver, "pg-1.pg.default.svc.cluster.local")).toEqual(["10.244.2.4"]),
+    );
+    const srv = await resolver.resolveSrv("_sql._tcp.pg.default.svc.cluster.local");
+    expect(srv.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { name: "pg-0.pg.default.svc.cluster.local", port: 15432, priority: 0, weight: 50 },
+      { name: "pg-1.pg.default.svc.cluster.local", port: 15432, priority: 0, weight: 50 },
+    ]);
+  });
+
+  it("answers an ExternalName Service with a CNAME to its external name", async () => {
+    await h.registry.create(services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "upstream", namespace: "default" },
+      spec: { type: "ExternalName", externalName: "db.example.com." },
+    } satisfies Service);
+    await eventually(async () =>
+      expect(await resolver.resolveCname("upstream.default.svc.cluster.local")).toEqual(["db.example.com"]),
+    );
+  });
+
   it("follows Services and Endpoints as they change", async () => {
     await h.registry.create(services, {
       apiVersion: "v1",

@@ -5,7 +5,7 @@
  * of sockets; dns-server.ts carries the bytes.
  */
 import dnsPacket, { type Answer, type DecodedPacket, type Packet, type Question } from "dns-packet";
-import type { ClusterRecords, LookupResult } from "./cluster-records.js";
+import type { ClusterRecords, DnsRecord, LookupResult } from "./cluster-records.js";
 
 /** Response codes (RFC 1035 4.1.1), carried in the low four bits of the flags. */
 const rcodes = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -43,11 +43,7 @@ export function newResponder(records: ClusterRecords, ttlSeconds: number): Respo
   };
 
   const lookup = (q: Question): LookupResult =>
-    (q.class ?? "IN") !== "IN"
-      ? { kind: "refused" }
-      : q.type === "A"
-        ? records.lookupA(q.name)
-        : records.exists(q.name);
+    (q.class ?? "IN") !== "IN" ? { kind: "refused" } : records.lookup(q.name, q.type);
 
   return {
     respond(query, udp) {
@@ -101,15 +97,11 @@ export function newResponder(records: ClusterRecords, ttlSeconds: number): Respo
         case "nxdomain":
           return reply("NXDOMAIN", { authorities: [soa], additionals }, true);
         case "answer": {
-          const answers: Answer[] = result.addresses.map((ip) => ({
-            type: "A",
-            name: question.name,
-            ttl: ttlSeconds,
-            data: ip,
-          }));
+          const answers = result.answers.map((r) => toAnswer(r, ttlSeconds));
+          const withExtra = [...result.additionals.map((r) => toAnswer(r, ttlSeconds)), ...additionals];
           const full = reply(
             "NOERROR",
-            answers.length > 0 ? { answers, additionals } : { authorities: [soa], additionals },
+            answers.length > 0 ? { answers, additionals: withExtra } : { authorities: [soa], additionals },
             true,
           );
           const limit = edns
@@ -127,6 +119,19 @@ export function newResponder(records: ClusterRecords, ttlSeconds: number): Respo
       }
     },
   };
+}
+
+function toAnswer(record: DnsRecord, ttl: number): Answer {
+  switch (record.type) {
+    case "A":
+      return { type: "A", name: record.name, ttl, data: record.ip };
+    case "CNAME":
+      return { type: "CNAME", name: record.name, ttl, data: record.target };
+    case "SRV": {
+      const { priority, weight, port, target } = record;
+      return { type: "SRV", name: record.name, ttl, data: { priority, weight, port, target } };
+    }
+  }
 }
 
 function encode(packet: Packet): Buffer {

@@ -24,6 +24,7 @@ import { cronJobKind } from "./cronjob.js";
 import { daemonSetKind } from "./daemonset.js";
 import { deploymentKind } from "./deployment.js";
 import { endpointsKind } from "./endpoints.js";
+import { endpointSliceKind } from "./endpointslice.js";
 import { eventKind } from "./event.js";
 import { horizontalPodAutoscalerKind } from "./horizontalpodautoscaler.js";
 import { jobKind } from "./job.js";
@@ -75,6 +76,7 @@ export const kinds: readonly RegisteredKind[] = [
   persistentVolumeClaimKind,
   storageClassKind,
   statefulSetKind,
+  endpointSliceKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

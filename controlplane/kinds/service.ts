@@ -12,6 +12,15 @@ function servicePorts(svc: Service): string {
   return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`).join(",");
 }
 
+/** As kubectl prints it: the alias of an ExternalName, a LoadBalancer's addresses or `<pending>`. */
+function externalIP(svc: Service): string {
+  const type = svc.spec?.type ?? "ClusterIP";
+  if (type === "ExternalName") return svc.spec?.externalName || none;
+  if (type !== "LoadBalancer") return none;
+  const ips = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname).filter(Boolean);
+  return ips.length > 0 ? ips.join(",") : "<pending>";
+}
+
 export const serviceKind = defineKind<Service>({
   resource: {
     group: "",
@@ -36,7 +45,7 @@ export const serviceKind = defineKind<Service>({
     cells: (svc, now) => [
       svc.spec?.type ?? "ClusterIP",
       svc.spec?.clusterIP || none,
-      none,
+      externalIP(svc),
       servicePorts(svc),
       created(svc, now),
     ],
@@ -55,6 +64,15 @@ export const serviceKind = defineKind<Service>({
     w.map(0, "Selector", svc.spec?.selector);
     w.field(0, "Type", svc.spec?.type ?? "ClusterIP");
     w.field(0, "IP", svc.spec?.clusterIP);
+    if (svc.spec?.externalName) w.field(0, "External Name", svc.spec.externalName);
+    const ingress = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname);
+    if (ingress.length > 0) w.field(0, "LoadBalancer Ingress", ingress.join(", "));
+    if (svc.spec?.externalTrafficPolicy)
+      w.field(0, "External Traffic Policy", svc.spec.externalTrafficPolicy);
+    if (svc.spec?.internalTrafficPolicy)
+      w.field(0, "Internal Traffic Policy", svc.spec.internalTrafficPolicy);
+    if (svc.spec?.healthCheckNodePort)
+      w.field(0, "HealthCheck NodePort", String(svc.spec.healthCheckNodePort));
     w.field(0, "Session Affinity", svc.spec?.sessionAffinity ?? "None");
     const addrs = (endpoints?.subsets ?? []).flatMap((s) =>
       (s.addresses ?? []).flatMap((a) =>

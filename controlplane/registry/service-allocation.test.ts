@@ -114,6 +114,68 @@ describe("Service allocation over a real etcd", () => {
     await registry.delete(services, "default", "db");
   });
 
+  it("gives an ExternalName Service no address, and frees the one a Service held before becoming one", async () => {
+    const alias = await registry.create(
+      services,
+      svc("alias", { type: "ExternalName", externalName: "example.com" }),
+    );
+    expect(specOf(alias).clusterIP).toBeUndefined();
+    expect(specOf(alias).clusterIPs).toBeUndefined();
+    expect(await keys(ipPrefix)).toEqual([]);
+
+    const web = await registry.create(services, svc("web", { type: "NodePort" }));
+    expect(await keys(ipPrefix)).toEqual([specOf(web).clusterIP]);
+    const renamed = await registry.update(
+      services,
+      "default",
+      "web",
+      svc("web", { type: "ExternalName", externalName: "db.example.com." }),
+    );
+    expect(specOf(renamed).clusterIP).toBeUndefined();
+    expect(specOf(renamed).ports![0]!.nodePort).toBeUndefined();
+    expect(await keys(ipPrefix)).toEqual([]);
+    expect(await keys(portPrefix)).toEqual([]);
+
+    const back = await registry.update(services, "default", "web", svc("web"));
+    expect(await keys(ipPrefix)).toEqual([specOf(back).clusterIP]);
+    await registry.delete(services, "default", "web");
+    await registry.delete(services, "default", "alias");
+  });
+
+  it("gives a LoadBalancer NodePorts unless it opts out, and a healthCheckNodePort with externalTrafficPolicy Local", async () => {
+    const lb = await registry.create(
+      services,
+      svc("lb", { type: "LoadBalancer", externalTrafficPolicy: "Local" }),
+    );
+    const nodePort = specOf(lb).ports![0]!.nodePort!;
+    const health = specOf(lb).healthCheckNodePort!;
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    expect(health).toBeGreaterThanOrEqual(30000);
+    expect(health).not.toBe(nodePort);
+    expect(await keys(portPrefix)).toEqual([String(nodePort), String(health)].sort());
+
+    // Back to the Cluster policy: the health check port is freed, the NodePort kept.
+    const cluster = await registry.update(
+      services,
+      "default",
+      "lb",
+      svc("lb", { type: "LoadBalancer", externalTrafficPolicy: "Cluster", ports: [{ port: 80 }] }),
+    );
+    expect(specOf(cluster).healthCheckNodePort).toBeUndefined();
+    expect(specOf(cluster).ports![0]!.nodePort).toBe(nodePort);
+    expect(await keys(portPrefix)).toEqual([String(nodePort)]);
+
+    const direct = await registry.create(
+      services,
+      svc("direct", { type: "LoadBalancer", allocateLoadBalancerNodePorts: false }),
+    );
+    expect(specOf(direct).ports![0]!.nodePort).toBeUndefined();
+    expect(await keys(portPrefix)).toEqual([String(nodePort)]);
+    await registry.delete(services, "default", "lb");
+    await registry.delete(services, "default", "direct");
+    expect(await keys(portPrefix)).toEqual([]);
+  });
+
   it("releases the ClusterIP and NodePorts on delete so another Service can take them", async () => {
     const first = await registry.create(
       services,

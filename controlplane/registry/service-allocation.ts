@@ -372,6 +372,8 @@ export class ServiceAllocator {
   /**
    * Makes `obj` hold a ClusterIP and, for NodePort Services, a nodePort per port: kept from `old`
    * where the update did not change them, claimed otherwise (reusing what `claims` already holds).
+   * LoadBalancers get NodePorts as NodePort Services do (unless allocateLoadBalancerNodePorts is
+   * false) and, with externalTrafficPolicy Local, a healthCheckNodePort. An ExternalName holds none.
    */
   private async fill(
     obj: KubeObject,
@@ -385,6 +387,15 @@ export class ServiceAllocator {
     const oldSpec = (old as Service | undefined)?.spec ?? {};
     const owner = ownerOf(obj);
     const causes: FieldCause[] = [];
+
+    if (spec.type === "ExternalName") {
+      // A DNS alias has no address and no ports of its own; an IP it held as another type is
+      // released when the update is written (heldValues of the new object no longer has it).
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+      for (const port of spec.ports ?? []) delete port.nodePort;
+      return;
+    }
 
     spec.clusterIP ||= spec.clusterIPs?.[0] || oldSpec.clusterIP || "";
     if (oldSpec.clusterIP && spec.clusterIP !== oldSpec.clusterIP) {
@@ -410,13 +421,19 @@ export class ServiceAllocator {
     }
     spec.clusterIPs = [spec.clusterIP];
 
-    if (spec.type === "NodePort") {
+    // LoadBalancers get NodePorts too unless they opt out (allocateLoadBalancerNodePorts: false,
+    // for load balancers that reach pods directly); explicit ones are still claimed then.
+    const autoNodePorts =
+      spec.type === "NodePort" ||
+      (spec.type === "LoadBalancer" && spec.allocateLoadBalancerNodePorts !== false);
+    if (autoNodePorts || spec.type === "LoadBalancer") {
       const oldPorts = new Set(heldValues(old).ports);
       const ports = spec.ports ?? [];
       const inUse = new Set(ports.flatMap((p) => (p.nodePort ? [String(p.nodePort)] : [])));
       const checked = new Set<string>();
       for (const [i, port] of ports.entries()) {
         if (!port.nodePort) {
+          if (!autoNodePorts) continue;
           const kept = previousNodePort(port, oldSpec.ports ?? [], inUse);
           const value = kept ?? (await this.claimAny("ports", owner, claims, dryRun, inUse));
           port.nodePort = Number(value);
@@ -438,7 +455,56 @@ export class ServiceAllocator {
         if (cause) causes.push(cause);
       }
     }
+    await this.fillHealthCheckNodePort(spec, oldSpec, owner, claims, dryRun, causes);
     if (causes.length > 0) throw invalid("Service", obj.metadata.name ?? "", causes);
+  }
+
+  /**
+   * A LoadBalancer with `externalTrafficPolicy: Local` gets a healthCheckNodePort from the NodePort
+   * range, as upstream: kept across updates, claimed when asked for, dropped with the policy.
+   */
+  private async fillHealthCheckNodePort(
+    spec: NonNullable<Service["spec"]>,
+    oldSpec: NonNullable<Service["spec"]>,
+    owner: Owner,
+    claims: Claims,
+    dryRun: boolean,
+    causes: FieldCause[],
+  ): Promise<void> {
+    if (spec.type !== "LoadBalancer" || spec.externalTrafficPolicy !== "Local") {
+      delete spec.healthCheckNodePort;
+      return;
+    }
+    const inUse = new Set((spec.ports ?? []).flatMap((p) => (p.nodePort ? [String(p.nodePort)] : [])));
+    if (!spec.healthCheckNodePort) {
+      const old = oldSpec.healthCheckNodePort ? String(oldSpec.healthCheckNodePort) : undefined;
+      const value =
+        old !== undefined && !inUse.has(old)
+          ? old
+          : await this.claimAny("ports", owner, claims, dryRun, inUse);
+      spec.healthCheckNodePort = Number(value);
+      return;
+    }
+    const value = String(spec.healthCheckNodePort);
+    if (value === String(oldSpec.healthCheckNodePort ?? "")) return;
+    if (inUse.has(value)) {
+      causes.push({
+        field: "spec.healthCheckNodePort",
+        reason: "FieldValueInvalid",
+        message: `Invalid value: ${value}: is already used by a port of this Service`,
+      });
+      return;
+    }
+    const cause = await this.claimExplicit(
+      "ports",
+      value,
+      owner,
+      claims,
+      dryRun,
+      "spec.healthCheckNodePort",
+      "port",
+    );
+    if (cause) causes.push(cause);
   }
 
   private async claimAny(
@@ -526,6 +592,7 @@ function heldValues(obj: KubeObject | undefined): Record<PoolName, Set<string>> 
   const spec = (obj as Service | undefined)?.spec;
   if (spec?.clusterIP && spec.clusterIP !== "None") values.ips.add(spec.clusterIP);
   for (const port of spec?.ports ?? []) if (port.nodePort) values.ports.add(String(port.nodePort));
+  if (spec?.healthCheckNodePort) values.ports.add(String(spec.healthCheckNodePort));
   return values;
 }
 

@@ -24,8 +24,10 @@ import { startDaemonSetController } from "../controllers/daemonset/index.js";
 import { startDeploymentController } from "../controllers/deployment/start.js";
 import { startDisruptionController } from "../controllers/disruption/index.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
+import { startEndpointSliceController } from "../controllers/endpointslice/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
 import { startJobController } from "../controllers/job/index.js";
+import { startLoadBalancerController } from "../controllers/load-balancer/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startPodAutoscalerController } from "../controllers/podautoscaler/index.js";
@@ -115,6 +117,8 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       recorder: recorder("controllermanager"),
     }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
+    startEndpointSliceController({ ...common, informers, recorder: recorder("endpointslice-controller") }),
+    startLoadBalancerController({ ...common, informers, recorder: recorder("service-lb-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
     startNamespaceController({
       ...common,

@@ -30,6 +30,7 @@ import type {
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { ownHierarchies } from "../cgroups/hierarchies-linux.js";
 import { PodCgroups, podCgroupsFile } from "../cgroups/pod-cgroups.js";
+import { LoadBalancerAnnouncer } from "../load-balancer/index.js";
 import { PodNetwork } from "../network/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
@@ -139,6 +140,7 @@ export function startAgent(opts: AgentOptions): Agent {
   let proxy: ServiceProxy | undefined;
   let stats: { stop(): void } | undefined;
   let routes: HostRoutes | undefined;
+  let announcer: LoadBalancerAnnouncer | undefined;
   const tunnel = new TunnelClient(client, () => manager, runtime);
   let markReady: (res: RegisterResponse) => void = () => {};
   const ready = new Promise<RegisterResponse>((resolve) => (markReady = resolve));
@@ -278,24 +280,34 @@ export function startAgent(opts: AgentOptions): Agent {
     });
     // Services balance in the kernel and pods reach other hosts' pods: the proxy and the routes
     // follow the cluster's Services, Endpoints and Nodes from here on.
-    const serviceProxy = new ServiceProxy({ clusterCIDR: res.clusterCIDR, registry: metrics });
+    const serviceProxy = new ServiceProxy({ clusterCIDR: res.clusterCIDR, registry: metrics, nodeName });
     const hostRoutes = new HostRoutes({ nodeName });
+    // LoadBalancer addresses this node is elected for are announced on its link (ARP).
+    const lbAnnouncer = new LoadBalancerAnnouncer({ nodeName, hostIP: address });
     proxy = serviceProxy;
     routes = hostRoutes;
+    announcer = lbAnnouncer;
     services.onChange((changed, removed) => {
       for (const s of changed) serviceProxy.setService(s);
       for (const s of removed) serviceProxy.deleteService(s);
+      for (const s of changed) lbAnnouncer.setService(s);
+      for (const s of removed) lbAnnouncer.deleteService(s);
     });
     endpoints.onChange((changed, removed) => {
       for (const e of changed) serviceProxy.setEndpoints(e);
       for (const e of removed) serviceProxy.deleteEndpoints(e);
+      for (const e of changed) lbAnnouncer.setEndpoints(e);
+      for (const e of removed) lbAnnouncer.deleteEndpoints(e);
     });
     nodes.onChange((changed, removed) => {
       for (const n of changed) hostRoutes.setNode(n);
       for (const n of removed) hostRoutes.deleteNode(n);
+      for (const n of changed) lbAnnouncer.setNode(n);
+      for (const n of removed) lbAnnouncer.deleteNode(n);
     });
     await serviceProxy.start();
     await hostRoutes.start();
+    await lbAnnouncer.start();
     tunnel.start();
     const podManager = manager;
     stats = startStatsReporter({
@@ -364,6 +376,7 @@ export function startAgent(opts: AgentOptions): Agent {
       nodes.stop();
       await proxy?.stop();
       await routes?.stop();
+      await announcer?.stop().catch(() => undefined);
       metricsServer?.close();
       link.stop();
       manager?.detach();

@@ -3,11 +3,13 @@
  * Endpoints and Node (proto/gen/api.ts) they read, as structural types, so the agent passes the
  * objects of its mirrors unchanged and unit tests build literals.
  */
-import type { EndpointSubset, ObjectMeta, ServiceSpec } from "../../proto/gen/api.js";
+import type { EndpointSubset, ObjectMeta, ServiceSpec, ServiceStatus } from "../../proto/gen/api.js";
 
 export interface ServiceInput {
   readonly metadata: Readonly<Pick<ObjectMeta, "name" | "namespace">>;
   readonly spec?: Readonly<ServiceSpec>;
+  /** Read for a LoadBalancer's addresses. */
+  readonly status?: Readonly<ServiceStatus>;
 }
 
 export interface EndpointsInput {

@@ -128,11 +128,11 @@ export function renderPort(p: ServicePortModel, config: RulesetConfig): Rendered
   const elements: MapElement[] = [];
   const ipKey = `${p.clusterIP} . ${p.protocol} . ${p.port}`;
   const npKey = `${p.protocol} . ${p.nodePort}`;
+  const lbKeys = (p.loadBalancerIPs ?? []).map((ip) => `${ip} . ${p.protocol} . ${p.port}`);
+  const reject = (map: string, key: string) => elements.push({ map, key, value: `goto ${REJECT}` });
   if (p.endpoints.length === 0) {
-    elements.push({ map: NO_ENDPOINT_SERVICES, key: ipKey, value: `goto ${REJECT}` });
-    if (p.nodePort !== undefined) {
-      elements.push({ map: NO_ENDPOINT_NODEPORTS, key: npKey, value: `goto ${REJECT}` });
-    }
+    for (const key of [ipKey, ...lbKeys]) reject(NO_ENDPOINT_SERVICES, key);
+    if (p.nodePort !== undefined) reject(NO_ENDPOINT_NODEPORTS, npKey);
     return { chains, sets, elements };
   }
 
@@ -144,31 +144,74 @@ export function renderPort(p: ServicePortModel, config: RulesetConfig): Rendered
       `ip daddr ${p.clusterIP} ${p.protocol} dport ${p.port} ip saddr != ${config.clusterCIDR} jump ${MARK_MASQ}`,
     );
   }
+  svcRules.push(...chooseEndpoint(p, p.endpoints, chains, sets));
+  chains.set(svc, svcRules);
+
+  // The node-local choice, for Local traffic policies; no masquerade on the way, so the
+  // endpoint sees the client's own address.
+  const local = p.localEndpoints ?? [];
+  const loc = localChainName(p);
+  if ((p.internalLocal || p.externalLocal) && local.length > 0) {
+    chains.set(loc, chooseEndpoint(p, local, chains, sets));
+  }
+
+  if (!p.internalLocal) elements.push({ map: SERVICE_IPS, key: ipKey, value: `goto ${svc}` });
+  else if (local.length > 0) elements.push({ map: SERVICE_IPS, key: ipKey, value: `goto ${loc}` });
+  else reject(NO_ENDPOINT_SERVICES, ipKey);
+
+  if (p.nodePort !== undefined || lbKeys.length > 0) {
+    const ext = externalChainName(p);
+    if (!p.externalLocal) {
+      // NodePort and LoadBalancer traffic may come from another host: masquerade so replies return
+      // through this node.
+      chains.set(ext, [`jump ${MARK_MASQ}`, `goto ${svc}`]);
+    } else {
+      // As kube-proxy: pods and this host itself still reach every endpoint (the host masqueraded);
+      // outside clients only this node's, unmasqueraded, or nothing, so the address's announcer
+      // must be a node with endpoints.
+      const rules: string[] = [];
+      if (config.clusterCIDR !== undefined) rules.push(`ip saddr ${config.clusterCIDR} goto ${svc}`);
+      rules.push(`fib saddr type local jump ${MARK_MASQ}`, `fib saddr type local goto ${svc}`);
+      rules.push(local.length > 0 ? `goto ${loc}` : "drop");
+      chains.set(ext, rules);
+    }
+    if (p.nodePort !== undefined) elements.push({ map: SERVICE_NODEPORTS, key: npKey, value: `goto ${ext}` });
+    for (const key of lbKeys) elements.push({ map: SERVICE_IPS, key, value: `goto ${ext}` });
+  }
+  return { chains, sets, elements };
+}
+
+export function localChainName(p: ServicePortModel): string {
+  return `loc-${hash(p.id)}-${safe(p.id)}`;
+}
+
+/**
+ * The rules that pick one of `endpoints` (ClientIP affinity first, then at random), adding each
+ * endpoint's DNAT chain and affinity set to `chains`/`sets` (the same ones whichever choice uses them).
+ */
+function chooseEndpoint(
+  p: ServicePortModel,
+  endpoints: readonly { ip: string; port: number }[],
+  chains: Map<string, string[]>,
+  sets: Map<string, string>,
+): string[] {
+  const rules: string[] = [];
   const choices: string[] = [];
-  p.endpoints.forEach((ep, i) => {
+  endpoints.forEach((ep, i) => {
     const epChain = endpointChainName(p, ep);
     const epRules = [`ip saddr ${ep.ip} jump ${MARK_MASQ}`];
     if (p.affinitySeconds !== undefined) {
       const set = affinitySetName(p, ep);
       sets.set(set, `{ type ipv4_addr; flags dynamic,timeout; timeout ${p.affinitySeconds}s; }`);
-      svcRules.push(`ip saddr @${set} goto ${epChain}`);
+      rules.push(`ip saddr @${set} goto ${epChain}`);
       epRules.push(`update @${set} { ip saddr }`);
     }
     epRules.push(`meta l4proto ${p.protocol} dnat to ${ep.ip}:${ep.port}`);
     chains.set(epChain, epRules);
     choices.push(`${i} : goto ${epChain}`);
   });
-  svcRules.push(`numgen random mod ${p.endpoints.length} vmap { ${choices.join(", ")} }`);
-  chains.set(svc, svcRules);
-  elements.push({ map: SERVICE_IPS, key: ipKey, value: `goto ${svc}` });
-
-  if (p.nodePort !== undefined) {
-    const ext = externalChainName(p);
-    // NodePort traffic may come from another host: masquerade so replies return through this node.
-    chains.set(ext, [`jump ${MARK_MASQ}`, `goto ${svc}`]);
-    elements.push({ map: SERVICE_NODEPORTS, key: npKey, value: `goto ${ext}` });
-  }
-  return { chains, sets, elements };
+  rules.push(`numgen random mod ${endpoints.length} vmap { ${choices.join(", ")} }`);
+  return rules;
 }
 
 /** Rules plus map elements of a rendered port (the rule-count metric). */

@@ -1,6 +1,7 @@
 /**
  * Turns one Service and its Endpoints into the service ports the proxy programs: virtual address,
- * protocol, port, node port, affinity and the sorted ready endpoints. Objects that cannot be
+ * protocol, port, node port, LoadBalancer addresses, affinity, traffic policies and the sorted ready
+ * endpoints (and which of them run on this node). Objects that cannot be
  * programmed are reported as problems naming the object and field path, never thrown, so one bad
  * Service does not stop the rules of the others.
  */
@@ -28,6 +29,14 @@ export interface ServicePortModel {
   readonly affinitySeconds: number | undefined;
   /** Ready endpoints, unique, sorted by address then port. */
   readonly endpoints: readonly Endpoint[];
+  /** A LoadBalancer's addresses (`status.loadBalancer.ingress[].ip`), served like the NodePort. */
+  readonly loadBalancerIPs?: readonly string[];
+  /** `externalTrafficPolicy: Local`: NodePort and LoadBalancer traffic only to this node's endpoints, client address kept. */
+  readonly externalLocal?: true;
+  /** `internalTrafficPolicy: Local`: ClusterIP traffic only to this node's endpoints. */
+  readonly internalLocal?: true;
+  /** The endpoints on this node, when a policy above is Local. */
+  readonly localEndpoints?: readonly Endpoint[];
 }
 
 export interface ServicePortsResult {
@@ -67,7 +76,11 @@ function protocolOf(value: string | undefined): Protocol | undefined {
  * with any invalid field yields no ports, so it is never half-programmed; an invalid endpoint entry
  * is left out alone.
  */
-export function servicePorts(svc: ServiceInput, eps: EndpointsInput | undefined): ServicePortsResult {
+export function servicePorts(
+  svc: ServiceInput,
+  eps: EndpointsInput | undefined,
+  nodeName?: string,
+): ServicePortsResult {
   const key = serviceKey(svc);
   const where = `Service ${key}`;
   const spec = svc.spec ?? {};
@@ -97,6 +110,20 @@ export function servicePorts(svc: ServiceInput, eps: EndpointsInput | undefined)
   // A bad endpoint address leaves out that address only; a bad Service field leaves out the Service.
   const endpointProblems: string[] = [];
   const wantNodePort = NODE_PORT_TYPES.has(type);
+  // A LoadBalancer may go without NodePorts (allocateLoadBalancerNodePorts: false).
+  const needNodePort = type === "NodePort";
+  const loadBalancerIPs =
+    type === "LoadBalancer"
+      ? [...new Set((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ""))].filter((ip, i) => {
+          if (isIPv4(ip)) return true;
+          if (ip !== "")
+            problems.push(`${where}: status.loadBalancer.ingress[${i}].ip: "${ip}" is not an IPv4 address`);
+          return false;
+        })
+      : [];
+  const externalLocal = wantNodePort && spec.externalTrafficPolicy === "Local";
+  const internalLocal = spec.internalTrafficPolicy === "Local";
+  const localIPs = externalLocal || internalLocal ? localAddresses(eps, nodeName) : undefined;
   const seen = new Map<string, string>();
   const ports: ServicePortModel[] = [];
   (spec.ports ?? []).forEach((p, i) => {
@@ -110,7 +137,7 @@ export function servicePorts(svc: ServiceInput, eps: EndpointsInput | undefined)
       problems.push(`${path}.port: ${p.port} is not a port (1-65535)`);
       return;
     }
-    if (wantNodePort && !isPort(p.nodePort)) {
+    if ((needNodePort || p.nodePort !== undefined) && wantNodePort && !isPort(p.nodePort)) {
       problems.push(`${path}.nodePort: ${p.nodePort} is not a port (1-65535)`);
       return;
     }
@@ -122,6 +149,7 @@ export function servicePorts(svc: ServiceInput, eps: EndpointsInput | undefined)
     }
     seen.set(`${protocol}/${p.port}`, `spec.ports[${i}]`);
     seen.set(`name/${name}`, `spec.ports[${i}]`);
+    const endpoints = readyEndpoints(eps, name, protocol, endpointProblems);
     ports.push({
       id: `${key}/${protocol}/${name}`,
       service: key,
@@ -130,11 +158,25 @@ export function servicePorts(svc: ServiceInput, eps: EndpointsInput | undefined)
       port: p.port,
       nodePort: wantNodePort ? p.nodePort : undefined,
       affinitySeconds,
-      endpoints: readyEndpoints(eps, name, protocol, endpointProblems),
+      endpoints,
+      ...(loadBalancerIPs.length > 0 ? { loadBalancerIPs } : {}),
+      ...(externalLocal ? { externalLocal: true as const } : {}),
+      ...(internalLocal ? { internalLocal: true as const } : {}),
+      ...(localIPs ? { localEndpoints: endpoints.filter((e) => localIPs.has(e.ip)) } : {}),
     });
   });
   if (problems.length > 0) return { ports: [], problems: [...problems, ...endpointProblems] };
   return { ports, problems: endpointProblems };
+}
+
+/** The ready addresses of `eps` on node `nodeName` (none when the node is unknown). */
+function localAddresses(eps: EndpointsInput | undefined, nodeName: string | undefined): Set<string> {
+  const ips = new Set<string>();
+  if (nodeName === undefined) return ips;
+  for (const subset of eps?.subsets ?? []) {
+    for (const a of subset.addresses ?? []) if (a.nodeName === nodeName && a.ip) ips.add(a.ip);
+  }
+  return ips;
 }
 
 /** The ready addresses of `eps` for the port named `name`; bad entries become problems. */

@@ -4,6 +4,8 @@
  * bridge serving their names, and a "client" namespace standing for another machine on the node's
  * link. Traffic goes only between these namespaces.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxyError } from "./errors.js";
@@ -46,6 +48,38 @@ function endpoints(
   };
 }
 
+const LB_CLUSTER = "192.168.77.100";
+const LB_LOCAL = "192.168.77.101";
+
+/** A LoadBalancer with its address in status, NodePort 30083 for the Local one. */
+function lbStatus(name: string, ip: string, policy: "Cluster" | "Local" = "Cluster"): ServiceInput {
+  const clusterIP = name === "lb" ? "10.96.0.14" : "10.96.0.15";
+  const nodePort = name === "lb" ? 30082 : 30083;
+  return {
+    metadata: { namespace: "default", name },
+    spec: {
+      clusterIP,
+      type: "LoadBalancer",
+      externalTrafficPolicy: policy,
+      ports: [{ name: "http", port: 80, nodePort }],
+    },
+    status: { loadBalancer: { ingress: [{ ip }] } },
+  };
+}
+
+/** Endpoints whose ready addresses run on the given nodes. */
+function onNodes(name: string, port: number, nodes: Record<string, string>): EndpointsInput {
+  return {
+    metadata: { namespace: "default", name },
+    subsets: [
+      {
+        addresses: Object.entries(nodes).map(([ip, nodeName]) => ({ ip, nodeName })),
+        ports: [{ name: "http", port, protocol: "TCP" }],
+      },
+    ],
+  };
+}
+
 describe.skipIf(!isRoot)("service proxy on nftables (root)", () => {
   let topo: Topology;
   let host: string;
@@ -72,10 +106,24 @@ describe.skipIf(!isRoot)("service proxy on nftables (root)", () => {
         p3: topo.pod(host, "kctl0", "p3", `${POD.p3}/24`, "10.244.1.1"),
       };
       for (const [name, ns] of Object.entries(pods)) await topo.httpd(ns, 8080, name);
+      // p2 also tells each client the address it sees (a CGI script's REMOTE_ADDR).
+      const cgi = join(topo.dir, "echo-ip");
+      mkdirSync(join(cgi, "cgi-bin"), { recursive: true });
+      writeFileSync(
+        join(cgi, "cgi-bin", "ip"),
+        '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "$REMOTE_ADDR"\n',
+        {
+          mode: 0o755,
+        },
+      );
+      await topo.spawnServer(pods.p2, ["busybox", "httpd", "-f", "-p", "8081", "-h", cgi], 8081);
+      // LoadBalancer addresses reach this node by routes here; announcing them is another module's.
+      for (const ip of [LB_CLUSTER, LB_LOCAL]) topo.ip(client, `route add ${ip}/32 via ${NODE_IP}`);
       proxy = new ServiceProxy({
         netns: host,
         clusterCIDR: "10.244.0.0/16",
         registry,
+        nodeName: "node-a",
         retryDelayMs: 60_000,
         onError: (err) => errors.push(err),
       });
@@ -97,6 +145,12 @@ describe.skipIf(!isRoot)("service proxy on nftables (root)", () => {
       proxy.setEndpoints(endpoints("self", [POD.p1]));
       proxy.setService(service("sticky", "10.96.0.13", { sessionAffinity: "ClientIP" }));
       proxy.setEndpoints(endpoints("sticky", [POD.p1, POD.p2, POD.p3]));
+      proxy.setService(lbStatus("lb", LB_CLUSTER));
+      proxy.setEndpoints(endpoints("lb", [POD.p1, POD.p2, POD.p3]));
+      proxy.setService(lbStatus("local", LB_LOCAL, "Local"));
+      proxy.setEndpoints(onNodes("local", 8081, { [POD.p2]: "node-a", [POD.p3]: "node-b" }));
+      proxy.setService(service("nearby", "10.96.0.16", { internalTrafficPolicy: "Local" }));
+      proxy.setEndpoints(onNodes("nearby", 8080, { [POD.p1]: "node-a", [POD.p3]: "node-b" }));
       proxy.setService(service("headless", "None"));
       proxy.setEndpoints(endpoints("headless", [POD.p1]));
       await proxy.start();
@@ -139,6 +193,24 @@ describe.skipIf(!isRoot)("service proxy on nftables (root)", () => {
   it("a NodePort answers on the node's addresses", () => {
     expect(new Set(topo.fetch(client, `http://${NODE_IP}:30080/`, 30))).toEqual(new Set(["p1", "p2", "p3"]));
     expect(new Set(topo.fetch(pods.p2, "http://10.244.1.1:30080/", 10))).not.toContain("FAIL");
+  });
+
+  it("a LoadBalancer address answers from outside like its NodePort", () => {
+    expect(new Set(topo.fetch(client, `http://${LB_CLUSTER}/`, 30))).toEqual(new Set(["p1", "p2", "p3"]));
+    expect(new Set(topo.fetch(client, `http://${NODE_IP}:30082/`, 10))).not.toContain("FAIL");
+  });
+
+  it("externalTrafficPolicy Local sends outside clients only to this node's endpoints and keeps their address", () => {
+    // busybox httpd reports IPv4 clients as mapped IPv6 addresses.
+    const seen = (url: string, n: number) =>
+      new Set(topo.fetch(client, url, n).map((a) => a.replace(/^\[::ffff:(.*)\]$/, "$1")));
+    // p3 runs on node-b and has nothing on 8081: one request reaching it would FAIL.
+    expect(seen(`http://${LB_LOCAL}/cgi-bin/ip`, 20)).toEqual(new Set(["192.168.77.2"]));
+    expect(seen(`http://${NODE_IP}:30083/cgi-bin/ip`, 5)).toEqual(new Set(["192.168.77.2"]));
+  });
+
+  it("internalTrafficPolicy Local keeps ClusterIP traffic on this node's endpoints", () => {
+    expect(new Set(topo.fetch(host, "http://10.96.0.16/", 20))).toEqual(new Set(["p1"]));
   });
 
   it("a service without ready endpoints refuses connections instead of letting them time out", () => {
@@ -271,7 +343,13 @@ describe.skipIf(!isRoot)("service proxy on nftables (root)", () => {
     await nft.apply(
       "add chain ip kctl svc-deadbeef-default/gone/tcp/\nadd element ip kctl service-ips { 10.96.9.9 . tcp . 80 : goto svc-deadbeef-default/gone/tcp/ }\n",
     );
-    const restarted = new ServiceProxy({ netns: host, clusterCIDR: "10.244.0.0/16" });
+    const restarted = new ServiceProxy({ netns: host, clusterCIDR: "10.244.0.0/16", nodeName: "node-a" });
+    restarted.setService(lbStatus("lb", LB_CLUSTER));
+    restarted.setEndpoints(endpoints("lb", [POD.p1, POD.p2, POD.p3]));
+    restarted.setService(lbStatus("local", LB_LOCAL, "Local"));
+    restarted.setEndpoints(onNodes("local", 8081, { [POD.p2]: "node-a", [POD.p3]: "node-b" }));
+    restarted.setService(service("nearby", "10.96.0.16", { internalTrafficPolicy: "Local" }));
+    restarted.setEndpoints(onNodes("nearby", 8080, { [POD.p1]: "node-a", [POD.p3]: "node-b" }));
     restarted.setService(
       service("web", "10.96.0.10", {
         type: "NodePort",

@@ -42,6 +42,8 @@ export interface ServiceProxyConfig {
   fullResyncIntervalMs?: number;
   /** Delay before the full resync that follows a failed sync; default 1000 ms. */
   retryDelayMs?: number;
+  /** This node's name: its endpoints are the local ones of the Local traffic policies. */
+  nodeName?: string;
   /** Told when an object is (partly) left out of the rules, with the reasons; default: traced. */
   onProblem?: (key: string, problems: readonly string[]) => void;
   /** Told of a failed background sync; default: traced. */
@@ -91,6 +93,7 @@ export class ServiceProxy {
   private readonly minSyncIntervalMs: number;
   private readonly onProblem: (key: string, problems: readonly string[]) => void;
   private readonly onError: (err: Error) => void;
+  private readonly nodeName: string | undefined;
 
   private readonly services = new Map<string, ServiceInput>();
   private readonly endpoints = new Map<string, EndpointsInput>();
@@ -127,6 +130,7 @@ export class ServiceProxy {
     );
     const retryDelayMs = checkedDuration("retryDelayMs", config.retryDelayMs, 1000);
     this.netns = config.netns;
+    this.nodeName = config.nodeName;
     this.nft = new Nft(config.netns);
     this.ruleset = { table: this.table, clusterCIDR, nodePortAddresses };
     this.baseLines = renderBase(this.ruleset);
@@ -272,7 +276,9 @@ export class ServiceProxy {
   /** Renders the Service `key` from the fed objects, claiming its map elements in `owners`. */
   private build(key: string, owners: Map<string, string>): AppliedService {
     const svc = this.services.get(key);
-    const result = svc ? servicePorts(svc, this.endpoints.get(key)) : { ports: [], problems: [] };
+    const result = svc
+      ? servicePorts(svc, this.endpoints.get(key), this.nodeName)
+      : { ports: [], problems: [] };
     const rendered = result.ports.map((p) => {
       const r = renderPort(p, this.ruleset);
       const elements = r.elements.filter((e) => {

@@ -661,6 +661,16 @@ export interface ServiceSpec {
   sessionAffinity?: string;
   sessionAffinityConfig?: SessionAffinityConfig;
   publishNotReadyAddresses?: boolean;
+  /** Headless, ExternalName, LoadBalancer and traffic policies (services work, issue 20). */
+  externalName?: string;
+  externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
+  ipFamilies?: string[];
+  ipFamilyPolicy?: string;
+  allocateLoadBalancerNodePorts?: boolean;
+  loadBalancerClass?: string;
+  internalTrafficPolicy?: string;
+  loadBalancerIP?: string;
 }
 
 export interface ServicePort {
@@ -1540,6 +1550,38 @@ export interface StatefulSetCondition {
   message?: string;
 }
 
+export interface EndpointSlice {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  /** "IPv4", "IPv6" or "FQDN". */
+  addressType?: string;
+  endpoints?: DiscoveryEndpoint[];
+  ports?: DiscoveryEndpointPort[];
+}
+
+export interface DiscoveryEndpoint {
+  addresses?: string[];
+  conditions?: DiscoveryEndpointConditions;
+  hostname?: string;
+  targetRef?: ObjectReference;
+  nodeName?: string;
+  zone?: string;
+}
+
+export interface DiscoveryEndpointConditions {
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+}
+
+export interface DiscoveryEndpointPort {
+  name?: string;
+  protocol?: string;
+  port?: number;
+  appProtocol?: string;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -1573,4 +1615,5 @@ export const kindMessages = [
   "PersistentVolumeClaim",
   "StorageClass",
   "StatefulSet",
+  "EndpointSlice",
 ] as const;

@@ -1,11 +1,12 @@
 /**
  * Validation of Services and Endpoints: ports (range, protocol, names required and unique when
  * there are several, no duplicate port/protocol), targetPort, NodePort range, type, ClusterIP
- * syntax, session affinity; on update, a ClusterIP once set stays.
+ * syntax, ExternalName, traffic policies, LoadBalancer fields and IP families, session affinity; on
+ * update, a ClusterIP once set stays and a loadBalancerClass does not change.
  */
 
-import type { Endpoints, Service } from "../../../proto/gen/api.js";
-import { dns1123LabelErrors } from "../labels.js";
+import type { Endpoints, Service, ServiceSpec } from "../../../proto/gen/api.js";
+import { dns1123LabelErrors, dns1123SubdomainErrors, qualifiedNameErrors } from "../labels.js";
 import {
   type Causes,
   child,
@@ -21,19 +22,32 @@ import { protocols } from "./pod.js";
 /** The NodePort range Kubernetes uses by default; the proxy and the allocator rely on it. */
 export const nodePortRange = [30000, 32767] as const;
 
-const serviceTypes = ["ClusterIP", "NodePort"];
+const serviceTypes = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+const trafficPolicies = ["Cluster", "Local"];
+/** The types that open NodePorts (and so carry an external traffic policy). */
+const externalTypes = new Set(["NodePort", "LoadBalancer"]);
 
 export function validateService(c: Causes, svc: Service): void {
   const spec = svc.spec ?? {};
   validateOneOf(c, "spec.type", spec.type, serviceTypes, false);
   const type = spec.type ?? "ClusterIP";
   const headless = spec.clusterIP === "None";
+  const externalName = type === "ExternalName";
+
+  if (externalName) {
+    // Upstream accepts a fully qualified name with its trailing dot.
+    const name = (spec.externalName ?? "").replace(/\.$/, "");
+    if (name === "") c.required("spec.externalName");
+    else c.syntax("spec.externalName", spec.externalName, dns1123SubdomainErrors(name));
+    if (spec.clusterIP) c.forbidden("spec.clusterIP", "may not be set for ExternalName services");
+  }
 
   if (spec.clusterIP && !headless && !isIPv4OrIPv6(spec.clusterIP)) {
     c.invalid("spec.clusterIP", spec.clusterIP, "must be empty, 'None', or a valid IP address");
   }
-  if (headless && type === "NodePort")
-    c.invalid("spec.clusterIP", "None", "may not be 'None' for NodePort services");
+  if (headless && externalTypes.has(type))
+    c.invalid("spec.clusterIP", "None", `may not be 'None' for ${type} services`);
+  validateTrafficAndFamilies(c, spec, type);
   (spec.clusterIPs ?? []).forEach((ip, i) => {
     const p = index("spec.clusterIPs", i);
     if (ip !== "None" && !isIPv4OrIPv6(ip)) c.invalid(p, ip, "must be 'None' or a valid IP address");
@@ -41,7 +55,7 @@ export function validateService(c: Causes, svc: Service): void {
   });
 
   const ports = spec.ports ?? [];
-  if (ports.length === 0 && !headless) c.required("spec.ports");
+  if (ports.length === 0 && !headless && !externalName) c.required("spec.ports");
   const names = new Set<string>();
   const portProtocols = new Set<string>();
   const nodePorts = new Set<string>();
@@ -61,7 +75,7 @@ export function validateService(c: Causes, svc: Service): void {
     portProtocols.add(pp);
     if (port.targetPort !== undefined) validatePortNumOrName(c, child(p, "targetPort"), port.targetPort);
     if (port.nodePort !== undefined) {
-      if (type !== "NodePort")
+      if (!externalTypes.has(type))
         c.forbidden(child(p, "nodePort"), `may not be used when \`type\` is '${type}'`);
       else if (port.nodePort < nodePortRange[0] || port.nodePort > nodePortRange[1]) {
         c.invalid(
@@ -94,6 +108,72 @@ export function validateService(c: Causes, svc: Service): void {
 }
 
 /**
+ * Traffic policies, LoadBalancer fields and IP families, as upstream validates them; what this
+ * cluster cannot do (IPv6, dual-stack) is refused naming the field rather than silently ignored.
+ */
+function validateTrafficAndFamilies(c: Causes, spec: ServiceSpec, type: string): void {
+  const loadBalancer = type === "LoadBalancer";
+  validateOneOf(c, "spec.internalTrafficPolicy", spec.internalTrafficPolicy, trafficPolicies, false);
+  if (spec.externalTrafficPolicy) {
+    if (!externalTypes.has(type)) {
+      c.forbidden("spec.externalTrafficPolicy", "may only be set for NodePort or LoadBalancer services");
+    } else validateOneOf(c, "spec.externalTrafficPolicy", spec.externalTrafficPolicy, trafficPolicies);
+  }
+  if (spec.healthCheckNodePort) {
+    if (!loadBalancer || spec.externalTrafficPolicy !== "Local") {
+      c.forbidden(
+        "spec.healthCheckNodePort",
+        "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+      );
+    } else if (spec.healthCheckNodePort < nodePortRange[0] || spec.healthCheckNodePort > nodePortRange[1]) {
+      c.invalid(
+        "spec.healthCheckNodePort",
+        spec.healthCheckNodePort,
+        `provided port is not in the valid range. The range of valid ports is ${nodePortRange[0]}-${nodePortRange[1]}`,
+      );
+    }
+  }
+  if (spec.allocateLoadBalancerNodePorts !== undefined && !loadBalancer) {
+    c.forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'");
+  }
+  if (spec.loadBalancerClass !== undefined) {
+    if (!loadBalancer)
+      c.forbidden("spec.loadBalancerClass", "may only be used when `type` is 'LoadBalancer'");
+    else
+      c.syntax("spec.loadBalancerClass", spec.loadBalancerClass, qualifiedNameErrors(spec.loadBalancerClass));
+  }
+  if (spec.loadBalancerIP) {
+    if (!loadBalancer) c.forbidden("spec.loadBalancerIP", "may only be used when `type` is 'LoadBalancer'");
+    else if (!isIPv4OrIPv6(spec.loadBalancerIP) || spec.loadBalancerIP.includes(":")) {
+      c.invalid("spec.loadBalancerIP", spec.loadBalancerIP, "must be a valid IPv4 address");
+    }
+  }
+  (spec.ipFamilies ?? []).forEach((family, i) => {
+    const p = index("spec.ipFamilies", i);
+    if (family === "IPv6") c.invalid(p, family, "not configured on this cluster (it is IPv4 only)");
+    else validateOneOf(c, p, family, ["IPv4", "IPv6"]);
+  });
+  if ((spec.ipFamilies ?? []).length > 1) {
+    c.invalid("spec.ipFamilies", spec.ipFamilies, "this cluster is not configured for dual-stack services");
+  }
+  if (spec.ipFamilyPolicy === "RequireDualStack") {
+    c.invalid(
+      "spec.ipFamilyPolicy",
+      spec.ipFamilyPolicy,
+      "this cluster is not configured for dual-stack services",
+    );
+  } else {
+    validateOneOf(
+      c,
+      "spec.ipFamilyPolicy",
+      spec.ipFamilyPolicy,
+      ["SingleStack", "PreferDualStack", "RequireDualStack"],
+      false,
+    );
+  }
+}
+
+/**
  * A ClusterIP, once allocated, stays. Leaving it out of an update is allowed: the apiserver keeps the
  * stored one, as Kubernetes does; changing it is not.
  */
@@ -101,6 +181,15 @@ export function validateServiceUpdate(c: Causes, svc: Service, old: Service): vo
   const oldIP = old.spec?.clusterIP;
   const newIP = svc.spec?.clusterIP;
   if (oldIP && newIP && newIP !== oldIP) c.immutable("spec.clusterIP", newIP);
+  // Upstream: the class may be set when a Service becomes a LoadBalancer, never changed after.
+  const oldClass = old.spec?.loadBalancerClass;
+  if (
+    old.spec?.type === "LoadBalancer" &&
+    svc.spec?.type === "LoadBalancer" &&
+    oldClass !== svc.spec?.loadBalancerClass
+  ) {
+    c.immutable("spec.loadBalancerClass", svc.spec?.loadBalancerClass ?? "");
+  }
 }
 
 export function validateEndpoints(c: Causes, ep: Endpoints): void {

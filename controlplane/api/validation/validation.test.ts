@@ -130,6 +130,25 @@ const valid: [string, Raw][] = [
     },
   ],
   ["generateName", { ...clone(pod), metadata: { generateName: "web-" } }],
+  [
+    "loadbalancer service",
+    {
+      ...service,
+      spec: {
+        ...(service.spec as object),
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        internalTrafficPolicy: "Local",
+        loadBalancerIP: "192.0.2.10",
+        ipFamilies: ["IPv4"],
+        ipFamilyPolicy: "SingleStack",
+      },
+    },
+  ],
+  [
+    "externalname service",
+    { ...service, spec: { type: "ExternalName", externalName: "db.example.com.", ports: [{ port: 5432 }] } },
+  ],
 ];
 
 describe("validateObject accepts valid objects", () => {
@@ -714,10 +733,10 @@ const bad: [string, Raw, string, string, string][] = [
   ],
   [
     "an unsupported service type",
-    edited(service, (o) => (o.spec.type = "LoadBalancer")),
+    edited(service, (o) => (o.spec.type = "Magic")),
     "spec.type",
     "FieldValueNotSupported",
-    '"ClusterIP", "NodePort"',
+    '"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"',
   ],
   [
     "a bad clusterIP",
@@ -739,6 +758,132 @@ const bad: [string, Raw, string, string, string][] = [
     "spec.ports[1]",
     "FieldValueDuplicate",
     'Duplicate value: "80/TCP"',
+  ],
+  [
+    "an ExternalName Service without externalName",
+    edited(service, (o) => (o.spec.type = "ExternalName")),
+    "spec.externalName",
+    "FieldValueRequired",
+    "Required value",
+  ],
+  [
+    "an ExternalName that is not a DNS name",
+    edited(service, (o) => Object.assign(o.spec, { type: "ExternalName", externalName: "bad_name.example" })),
+    "spec.externalName",
+    "FieldValueInvalid",
+    "RFC 1123 subdomain",
+  ],
+  [
+    "an ExternalName Service with a clusterIP",
+    edited(service, (o) =>
+      Object.assign(o.spec, { type: "ExternalName", externalName: "example.com", clusterIP: "10.96.0.9" }),
+    ),
+    "spec.clusterIP",
+    "FieldValueForbidden",
+    "may not be set for ExternalName services",
+  ],
+  [
+    "an IPv6 family on this IPv4 cluster",
+    edited(service, (o) => (o.spec.ipFamilies = ["IPv6"])),
+    "spec.ipFamilies[0]",
+    "FieldValueInvalid",
+    "not configured on this cluster",
+  ],
+  [
+    "a dual-stack requirement",
+    edited(service, (o) => (o.spec.ipFamilyPolicy = "RequireDualStack")),
+    "spec.ipFamilyPolicy",
+    "FieldValueInvalid",
+    "not configured for dual-stack",
+  ],
+  [
+    "an external traffic policy on a ClusterIP service",
+    edited(service, (o) => (o.spec.externalTrafficPolicy = "Local")),
+    "spec.externalTrafficPolicy",
+    "FieldValueForbidden",
+    "NodePort or LoadBalancer",
+  ],
+  [
+    "an unknown internal traffic policy",
+    edited(service, (o) => (o.spec.internalTrafficPolicy = "Nearby")),
+    "spec.internalTrafficPolicy",
+    "FieldValueNotSupported",
+    '"Cluster", "Local"',
+  ],
+  [
+    "a healthCheckNodePort with the Cluster policy",
+    edited(service, (o) =>
+      Object.assign(o.spec, {
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Cluster",
+        healthCheckNodePort: 30500,
+      }),
+    ),
+    "spec.healthCheckNodePort",
+    "FieldValueForbidden",
+    "'Local'",
+  ],
+  [
+    "a loadBalancerClass on a NodePort service",
+    edited(service, (o) => Object.assign(o.spec, { type: "NodePort", loadBalancerClass: "example.com/lb" })),
+    "spec.loadBalancerClass",
+    "FieldValueForbidden",
+    "'LoadBalancer'",
+  ],
+  [
+    "a loadBalancerIP that is not an IPv4 address",
+    edited(service, (o) => Object.assign(o.spec, { type: "LoadBalancer", loadBalancerIP: "fd00::5" })),
+    "spec.loadBalancerIP",
+    "FieldValueInvalid",
+    "valid IPv4 address",
+  ],
+  [
+    "allocateLoadBalancerNodePorts on a NodePort service",
+    edited(service, (o) => Object.assign(o.spec, { type: "NodePort", allocateLoadBalancerNodePorts: false })),
+    "spec.allocateLoadBalancerNodePorts",
+    "FieldValueForbidden",
+    "'LoadBalancer'",
+  ],
+  [
+    "a headless LoadBalancer",
+    edited(service, (o) => Object.assign(o.spec, { type: "LoadBalancer", clusterIP: "None" })),
+    "spec.clusterIP",
+    "FieldValueInvalid",
+    "may not be 'None' for LoadBalancer services",
+  ],
+  // EndpointSlices.
+  [
+    "an EndpointSlice without addressType",
+    { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "s" } },
+    "addressType",
+    "FieldValueRequired",
+    '"IPv4", "IPv6", "FQDN"',
+  ],
+  [
+    "an EndpointSlice address that is not of its type",
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "s" },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["fd00::1"] }],
+    },
+    "endpoints[0].addresses[0]",
+    "FieldValueInvalid",
+    "must be a valid IPv4 address",
+  ],
+  [
+    "an EndpointSlice endpoint without addresses",
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "s" },
+      addressType: "IPv4",
+      endpoints: [{ hostname: "a" }],
+    },
+    "endpoints[0].addresses",
+    "FieldValueRequired",
+    "at least 1 address",
   ],
   // ConfigMaps, Secrets and the rest.
   [

@@ -262,6 +262,30 @@ describe("endpoints controller sync", () => {
     expect(stored("peers")!.subsets![0]!.addresses!.map((a) => a.ip)).toEqual(["10.244.1.1", "10.244.1.2"]);
   });
 
+  it("gives an address the pod's hostname only when the pod's subdomain names the Service", async () => {
+    const { controller, add, stored } = setup();
+    add(servicesResource, service("db", { clusterIP: "None", selector: { app: "db" } }));
+    const named = (name: string, hostname: string, subdomain: string, ip: string) => {
+      const p = pod(name, { labels: { app: "db" }, ip });
+      p.spec!.hostname = hostname;
+      p.spec!.subdomain = subdomain;
+      return p;
+    };
+    add(
+      podsResource,
+      named("db-0", "db-0", "db", "10.244.1.1"),
+      named("other", "other", "elsewhere", "10.244.1.2"),
+      pod("plain", { labels: { app: "db" }, ip: "10.244.1.3" }),
+    );
+    await controller.sync("default/db");
+    const addresses = stored("db")!.subsets![0]!.addresses!;
+    expect(addresses.map((a) => [a.ip, a.hostname])).toEqual([
+      ["10.244.1.1", "db-0"],
+      ["10.244.1.2", undefined],
+      ["10.244.1.3", undefined],
+    ]);
+  });
+
   it("records a warning for a failed write but not for a stale cache, and rethrows both", async () => {
     const { controller, add, cluster } = setup();
     add(servicesResource, service("web"));

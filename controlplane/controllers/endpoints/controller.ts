@@ -156,14 +156,16 @@ export class EndpointsController {
 
 /**
  * Whether a pod update can change any Endpoints: its labels (which Services select it), IP, node,
- * phase, readiness, deletion or ports. Resyncs and unrelated status changes wake nothing.
+ * hostname and subdomain, * phase, readiness, deletion or ports. Resyncs and unrelated status changes wake nothing.
  */
-function endpointFieldsChanged(old: ReadonlyPod, pod: ReadonlyPod): boolean {
+export function endpointFieldsChanged(old: ReadonlyPod, pod: ReadonlyPod): boolean {
   const view = (p: ReadonlyPod) =>
     JSON.stringify([
       p.metadata.labels,
       p.metadata.deletionTimestamp,
       p.spec?.nodeName,
+      p.spec?.hostname,
+      p.spec?.subdomain,
       p.spec?.containers?.map((c) => c.ports),
       p.status?.podIP,
       p.status?.phase,

@@ -58,7 +58,21 @@ export function resolveTargetPort(
   return undefined;
 }
 
-function addressOf(pod: ReadonlyPod): EndpointAddress {
+/**
+ * The DNS hostname a pod carries in `service`'s endpoints: its `spec.hostname` when its
+ * `spec.subdomain` names this Service (same namespace, as the pod's own), as upstream's endpoints
+ * and EndpointSlice controllers do. The cluster DNS serves `HOSTNAME.SERVICE.NS.svc…` from it.
+ */
+export function endpointHostname(service: DeepReadonly<Service>, pod: ReadonlyPod): string | undefined {
+  const hostname = pod.spec?.hostname;
+  return hostname &&
+    pod.spec?.subdomain === service.metadata.name &&
+    pod.metadata.namespace === service.metadata.namespace
+    ? hostname
+    : undefined;
+}
+
+function addressOf(service: DeepReadonly<Service>, pod: ReadonlyPod): EndpointAddress {
   const address: EndpointAddress = {
     ip: pod.status?.podIP ?? "",
     targetRef: {
@@ -68,6 +82,8 @@ function addressOf(pod: ReadonlyPod): EndpointAddress {
       uid: pod.metadata.uid ?? "",
     },
   };
+  const hostname = endpointHostname(service, pod);
+  if (hostname) address.hostname = hostname;
   if (pod.spec?.nodeName) address.nodeName = pod.spec.nodeName;
   return address;
 }
@@ -110,7 +126,7 @@ export function endpointSubsets(
       group = { ports, ready: [], notReady: [] };
       groups.set(key, group);
     }
-    (isReadyEndpoint(pod, publishNotReady) ? group.ready : group.notReady).push(addressOf(pod));
+    (isReadyEndpoint(pod, publishNotReady) ? group.ready : group.notReady).push(addressOf(service, pod));
   }
   return [...groups.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

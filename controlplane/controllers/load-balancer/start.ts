@@ -1,0 +1,42 @@
+/**
+ * Starts the LoadBalancer address controller for one leadership term: the shared Service and
+ * ConfigMap informers, the handlers and one worker (see controller.ts for why one).
+ */
+import type { ConfigMap, Service } from "../../../proto/gen/api.js";
+import type { KubeObject } from "../../api/object.js";
+import {
+  type ControllerRunDeps,
+  handle,
+  type InformerFactory,
+  type StartedController,
+  startController,
+} from "../../client/index.js";
+import { configMapsResource, LoadBalancerController, servicesResource } from "./controller.js";
+
+export interface LoadBalancerControllerDeps extends ControllerRunDeps {
+  informers: Pick<InformerFactory, "informer">;
+}
+
+/** Starts the controller until `deps.signal` aborts; `workers` is forced to 1. */
+export function startLoadBalancerController(
+  deps: LoadBalancerControllerDeps,
+): StartedController<LoadBalancerController> {
+  const services = deps.informers.informer<Service & KubeObject>(servicesResource);
+  const configMaps = deps.informers.informer<ConfigMap & KubeObject>(configMapsResource);
+  return startController(
+    { ...deps, workers: 1 },
+    {
+      name: "load-balancer",
+      build: (queue) =>
+        new LoadBalancerController({
+          services: services.lister,
+          configMaps: configMaps.lister,
+          client: deps.client,
+          recorder: deps.recorder,
+          queue,
+        }),
+      // The pool first: a Service's first sync must see it.
+      handlers: (c) => [handle(configMaps, c.configMapHandler), handle(services, c.serviceHandler)],
+    },
+  );
+}

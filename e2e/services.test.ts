@@ -1,0 +1,311 @@
+/**
+ * Services beyond ClusterIP on a three-host lab: headless DNS (the Service's A records and per-pod
+ * `hostname.subdomain` names) and an ExternalName CNAME resolved from a pod with busybox nslookup,
+ * EndpointSlices through stock kubectl, a LoadBalancer address answering the lab gateway (outside
+ * the pod network) and moving to another host when its announcer is cut off, and
+ * `externalTrafficPolicy: Local` showing the gateway its own address. Bad input is refused naming
+ * the field. Short failure detection (6 s grace) so failover fits the test.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { componentsFor } from "../kctl/lab/components.js";
+import { runCommand } from "../kctl/lab/run-command.js";
+import {
+  downLab,
+  eventually,
+  isRoot,
+  type LabCluster,
+  startLabCluster,
+  withControlPlaneFlags,
+} from "./support/lab-cluster.js";
+
+const image = "kctl.local/busybox:debian";
+
+/** busybox httpd on 8080 answering its pod name at / and the client's address at /cgi-bin/ip. */
+const echoServer = [
+  "sh",
+  "-c",
+  [
+    "mkdir -p /www/cgi-bin",
+    'echo "$POD_NAME" > /www/index.html',
+    `printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho "$REMOTE_ADDR"\\n' > /www/cgi-bin/ip`,
+    "chmod +x /www/cgi-bin/ip",
+    "exec httpd -f -p 8080 -h /www",
+  ].join(" && "),
+];
+
+function deployment(name: string, replicas: number): object {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "svc" },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: "httpd",
+              image,
+              imagePullPolicy: "IfNotPresent",
+              command: echoServer,
+              env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+              ports: [{ name: "http", containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** A pod named by `hostname` under the headless Service `peers` (as a StatefulSet's would be). */
+function peer(name: string): object {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "svc", labels: { app: "peers" } },
+    spec: {
+      hostname: name,
+      subdomain: "peers",
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "httpd",
+          image,
+          imagePullPolicy: "IfNotPresent",
+          command: echoServer,
+          env: [{ name: "POD_NAME", value: name }],
+          ports: [{ name: "http", containerPort: 8080 }],
+        },
+      ],
+    },
+  };
+}
+
+function service(name: string, spec: object): object {
+  return { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "svc" }, spec };
+}
+
+const kubectlPath = "/usr/bin/kubectl";
+
+describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, () => {
+  let lab: LabCluster;
+  let pool: string[];
+
+  const json = async <T>(...args: string[]): Promise<T> =>
+    JSON.parse((await lab.kctl(...args, "-o", "json")).stdout) as T;
+  const podIP = async (name: string) =>
+    (await json<{ status?: { podIP?: string } }>("get", "pod", name, "-n", "svc")).status?.podIP;
+  /** Runs in the lab namespace: the gateway, outside the pod network. */
+  const fromGateway = (...argv: string[]) =>
+    runCommand(["ip", "netns", "exec", lab.state.labNamespace!, ...argv]);
+  const gatewayGet = (url: string) => fromGateway("timeout", "3", "busybox", "wget", "-q", "-O-", url);
+  const lbAddress = (name: string) =>
+    eventually(`${name} gets an address`, async () => {
+      const svc = await json<{ status?: { loadBalancer?: { ingress?: { ip: string }[] } } }>(
+        "get",
+        "service",
+        name,
+        "-n",
+        "svc",
+      );
+      return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+    });
+  /** The hosts whose interface holds `ip` (the announcer). */
+  const announcers = async (ip: string) => {
+    const holders: string[] = [];
+    for (const n of lab.state.nodes) {
+      if ((await lab.onNode(n.name, "ip", "-4", "-o", "addr", "show")).stdout.includes(` ${ip}/32 `))
+        holders.push(n.name);
+    }
+    return holders;
+  };
+
+  beforeAll(async () => {
+    const components = withControlPlaneFlags(
+      componentsFor("all"),
+      "--node-monitor-grace-period",
+      "6",
+      "--pod-eviction-timeout",
+      "4",
+    );
+    lab = await startLabCluster("svc", 3, components);
+    // Addresses on the hosts' segment, above the hosts' own (.11-.13): the gateway reaches them by ARP.
+    const prefix = lab.state.addresses!.gateway.split(".").slice(0, 3).join(".");
+    pool = [`${prefix}.200`, `${prefix}.201`];
+    const manifests = [
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "svc" } },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "load-balancer-pool", namespace: "kube-system" },
+        data: { addresses: `${pool[0]}-${pool[1]}` },
+      },
+      deployment("web", 3),
+      deployment("one", 1),
+      peer("alpha"),
+      peer("beta"),
+      service("peers", {
+        clusterIP: "None",
+        selector: { app: "peers" },
+        ports: [{ name: "http", port: 80, targetPort: 8080 }],
+      }),
+      service("upstream", { type: "ExternalName", externalName: "db.example.com" }),
+      service("web-lb", {
+        type: "LoadBalancer",
+        selector: { app: "web" },
+        ports: [{ port: 80, targetPort: 8080 }],
+      }),
+      service("one-local", {
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        selector: { app: "one" },
+        ports: [{ port: 80, targetPort: 8080 }],
+      }),
+    ];
+    const applied = await lab.apply(manifests.map((m) => JSON.stringify(m)).join("\n---\n"));
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    await eventually(
+      "every pod Running",
+      async () => {
+        const pods = await json<{ items: { status?: { phase?: string } }[] }>("get", "pods", "-n", "svc");
+        return pods.items.length === 6 && pods.items.every((p) => p.status?.phase === "Running")
+          ? true
+          : undefined;
+      },
+      120_000,
+    );
+  }, 280_000);
+  afterAll(downLab(() => lab));
+
+  const nslookup = (name: string) => lab.kctl("exec", "alpha", "-n", "svc", "--", "nslookup", name);
+
+  it("resolves a headless Service to its pods and each pod by hostname.subdomain, from a pod", async () => {
+    const [alpha, beta] = [await podIP("alpha"), await podIP("beta")];
+    const all = await eventually("peers has both pods", async () => {
+      const out = (await nslookup("peers.svc.svc.cluster.local")).stdout;
+      return out.includes(alpha!) && out.includes(beta!) ? out : undefined;
+    });
+    expect(all).toContain(alpha);
+    const one = await nslookup("beta.peers.svc.svc.cluster.local");
+    expect(one.stdout).toContain(beta);
+    expect(one.stdout).not.toContain(alpha);
+    // A pod's own name under the subdomain, asked from that very pod.
+    expect((await nslookup("alpha.peers.svc.svc.cluster.local")).stdout).toContain(alpha);
+  });
+
+  it("answers an ExternalName Service with a CNAME", async () => {
+    const out = await nslookup("upstream.svc.svc.cluster.local");
+    expect(out.stdout).toMatch(/canonical name = db\.example\.com/);
+  });
+
+  it.skipIf(!existsSync(kubectlPath))("lists EndpointSlices through stock kubectl", async () => {
+    const out = await eventually("web's slice has 3 endpoints", async () => {
+      const res = await new Promise<string>((resolve) =>
+        execFile(
+          kubectlPath,
+          [
+            "--kubeconfig",
+            lab.config,
+            "get",
+            "endpointslices",
+            "-n",
+            "svc",
+            "-l",
+            "kubernetes.io/service-name=web-lb",
+          ],
+          { timeout: 30_000 },
+          (_err, stdout, stderr) => resolve(stdout + stderr),
+        ),
+      );
+      return /IPv4\s+8080\s+\S+,\S+,\S+/.test(res) ? res : undefined;
+    });
+    expect(out).toMatch(/NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE/);
+    expect(out).toMatch(/^web-lb-[b-z2-9]{5}\s+IPv4/m);
+  });
+
+  it("keeps the client's address with externalTrafficPolicy Local", async () => {
+    const ip = await lbAddress("one-local");
+    const seen = await eventually("one-local answers the gateway", async () => {
+      const res = await gatewayGet(`http://${ip}/cgi-bin/ip`);
+      return res.code === 0 ? res.stdout.trim() : undefined;
+    });
+    // busybox httpd writes IPv4 clients as mapped IPv6 addresses.
+    expect(seen.replace(/^\[::ffff:(.*)\]$/, "$1")).toBe(lab.state.addresses!.gateway);
+    // Announced by the one host running the pod.
+    const pods = await json<{ items: { spec: { nodeName: string } }[] }>(
+      "get",
+      "pods",
+      "-n",
+      "svc",
+      "-l",
+      "app=one",
+    );
+    expect(await announcers(ip)).toEqual([pods.items[0]!.spec.nodeName]);
+  });
+
+  it("answers a LoadBalancer address from the gateway, and moves it when its host is cut off", async () => {
+    const ip = await lbAddress("web-lb");
+    expect(pool).toContain(ip);
+    const [first, ...more] = await eventually("one host announces", async () => {
+      const holders = await announcers(ip);
+      return holders.length > 0 ? holders : undefined;
+    });
+    expect(more).toEqual([]);
+    await eventually("the gateway reaches web-lb", async () =>
+      (await gatewayGet(`http://${ip}/`)).code === 0 ? true : undefined,
+    );
+
+    // Cut the announcer off the segment: it goes NotReady, and another host takes the address.
+    expect((await lab.onNode(first!, "ip", "link", "set", "eth0", "down")).code).toBe(0);
+    const second = await eventually(
+      "another host announces",
+      async () => (await announcers(ip)).find((n) => n !== first),
+      60_000,
+    );
+    expect(second).not.toBe(first);
+    const answered = await eventually(
+      "the gateway reaches web-lb again",
+      async () => {
+        const res = await gatewayGet(`http://${ip}/`);
+        return res.code === 0 ? res.stdout.trim() : undefined;
+      },
+      60_000,
+    );
+    expect(answered).toMatch(/^web-/);
+  });
+
+  it("refuses what it cannot do, naming the field", async () => {
+    const v6 = await lab.apply(
+      JSON.stringify(
+        service("v6", { ipFamilies: ["IPv6"], selector: { app: "web" }, ports: [{ port: 80 }] }),
+      ),
+    );
+    expect(v6.code).not.toBe(0);
+    expect(v6.stderr).toContain("spec.ipFamilies[0]");
+    const alias = await lab.apply(
+      JSON.stringify(service("alias", { type: "ExternalName", externalName: "not_a_name" })),
+    );
+    expect(alias.code).not.toBe(0);
+    expect(alias.stderr).toContain("spec.externalName");
+    const hc = await lab.apply(
+      JSON.stringify(
+        service("hc", {
+          type: "NodePort",
+          healthCheckNodePort: 30999,
+          selector: { app: "web" },
+          ports: [{ port: 80 }],
+        }),
+      ),
+    );
+    expect(hc.code).not.toBe(0);
+    expect(hc.stderr).toContain("spec.healthCheckNodePort");
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * Which LoadBalancer addresses this node announces: for each address in a LoadBalancer Service's
+ * `status.loadBalancer.ingress`, exactly one node, chosen the same way by every agent from the
+ * same objects, so no two hosts answer ARP for one address and no coordination is needed (MetalLB's
+ * L2 mode elects the same way: a hash of node and address over the eligible nodes).
+ *
+ * Eligible: a node whose Ready condition is True and that is not labelled
+ * `node.kubernetes.io/exclude-from-external-load-balancers`; with `externalTrafficPolicy: Local`
+ * also one running a ready endpoint of the Service (the proxy drops outside traffic elsewhere). A
+ * Service without any ready endpoint is not announced at all. A node that goes NotReady stops being
+ * eligible, and the next one by hash takes its addresses over: that is the failover.
+ *
+ * Services of another `loadBalancerClass` are that controller's to announce.
+ */
+import { createHash } from "node:crypto";
+import type { NodeCondition, ObjectMeta } from "../../proto/gen/api.js";
+import { type EndpointsInput, type ServiceInput, serviceKey } from "../proxy/inputs.js";
+
+export const excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers";
+
+export interface NodeInput {
+  readonly metadata: Readonly<Pick<ObjectMeta, "name" | "labels">>;
+  readonly status?: { readonly conditions?: readonly Readonly<NodeCondition>[] };
+}
+
+function isEligible(node: NodeInput): boolean {
+  const ready = node.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+  return ready && node.metadata.labels?.[excludeLabel] === undefined;
+}
+
+/** The node of `candidates` that announces `ip`: the smallest hash of node and address. */
+export function electAnnouncer(ip: string, candidates: Iterable<string>): string | undefined {
+  let best: { node: string; rank: string } | undefined;
+  for (const node of candidates) {
+    const rank = createHash("sha256").update(`${node}#${ip}`).digest("hex");
+    if (!best || rank < best.rank) best = { node, rank };
+  }
+  return best?.node;
+}
+
+/** The addresses `self` announces, each to the `namespace/name` of its Service. */
+export function addressesToAnnounce(
+  self: string,
+  services: Iterable<ServiceInput>,
+  endpoints: ReadonlyMap<string, EndpointsInput>,
+  nodes: Iterable<NodeInput>,
+): Map<string, string> {
+  const eligible = new Set<string>();
+  for (const n of nodes) if (isEligible(n) && n.metadata.name) eligible.add(n.metadata.name);
+  const mine = new Map<string, string>();
+  for (const svc of services) {
+    if (svc.spec?.type !== "LoadBalancer" || svc.spec.loadBalancerClass) continue;
+    const key = serviceKey(svc);
+    const withEndpoints = new Set<string>();
+    let ready = 0;
+    for (const subset of endpoints.get(key)?.subsets ?? []) {
+      for (const a of subset.addresses ?? []) {
+        ready++;
+        if (a.nodeName) withEndpoints.add(a.nodeName);
+      }
+    }
+    if (ready === 0) continue;
+    const local = svc.spec.externalTrafficPolicy === "Local";
+    const candidates = local ? [...eligible].filter((n) => withEndpoints.has(n)) : [...eligible];
+    for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
+      const ip = ingress.ip;
+      if (ip && /^\d+\.\d+\.\d+\.\d+$/.test(ip) && electAnnouncer(ip, candidates) === self) mine.set(ip, key);
+    }
+  }
+  return mine;
+}
