@@ -69,8 +69,8 @@ describe("OpenAPI documents from the proto schema", () => {
       "apis/autoscaling/v2",
       "apis/batch/v1",
       "apis/coordination.k8s.io/v1",
-      "apis/policy/v1",
       "apis/discovery.k8s.io/v1",
+      "apis/policy/v1",
       "apis/rbac.authorization.k8s.io/v1",
       "apis/storage.k8s.io/v1",
     ]);
