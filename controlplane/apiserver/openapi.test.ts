@@ -67,6 +67,7 @@ describe("OpenAPI documents from the proto schema", () => {
       "api/v1",
       "apis/apps/v1",
       "apis/coordination.k8s.io/v1",
+      "apis/networking.k8s.io/v1",
       "apis/rbac.authorization.k8s.io/v1",
     ]);
     const apps = index.paths["apis/apps/v1"].serverRelativeURL as string;

@@ -59,6 +59,7 @@ const viewRules: PolicyRule[] = [
     ],
   ),
   rule(read, ["coordination.k8s.io"], ["leases"]),
+  rule(read, ["networking.k8s.io"], ["networkpolicies"]),
 ];
 
 const editRules: PolicyRule[] = [
@@ -67,6 +68,7 @@ const editRules: PolicyRule[] = [
   rule(write, [""], ["pods", "pods/exec", "configmaps", "endpoints", "secrets", "services", "events"]),
   rule(write, ["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale"]),
   rule(write, ["coordination.k8s.io"], ["leases"]),
+  rule(write, ["networking.k8s.io"], ["networkpolicies"]),
 ];
 
 const adminRules: PolicyRule[] = [

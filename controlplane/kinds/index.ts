@@ -25,6 +25,7 @@ import { eventKind } from "./event.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
+import { networkPolicyKind } from "./networkpolicy.js";
 import { nodeKind } from "./node.js";
 import { podKind } from "./pod.js";
 import { replicaSetKind } from "./replicaset.js";
@@ -53,6 +54,7 @@ export const kinds: readonly RegisteredKind[] = [
   clusterRoleKind,
   roleBindingKind,
   clusterRoleBindingKind,
+  networkPolicyKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));
