@@ -8,26 +8,35 @@
 import { BlockList, isIP } from "node:net";
 import type { IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from "../../../proto/gen/api.js";
 import { type Causes, child, ianaSvcNameErrors, index, validateOneOf, validatePortNumber } from "./field.js";
-import { protocols } from "./pod.js";
-import { validateLabelSelectorAt } from "./pod.js";
+import { protocols, validateLabelSelectorAt } from "./pod.js";
 
 export const policyTypeValues = ["Ingress", "Egress"];
 
 export function validateNetworkPolicy(c: Causes, np: NetworkPolicy): void {
   const spec = np.spec ?? {};
   validateLabelSelectorAt(c, "spec.podSelector", spec.podSelector ?? {});
-  (spec.ingress ?? []).forEach((rule, i) => {
-    const p = index("spec.ingress", i);
-    (rule.ports ?? []).forEach((port, j) => validatePolicyPort(c, index(child(p, "ports"), j), port));
-    (rule.from ?? []).forEach((peer, j) => validatePeer(c, index(child(p, "from"), j), peer));
-  });
-  (spec.egress ?? []).forEach((rule, i) => {
-    const p = index("spec.egress", i);
-    (rule.ports ?? []).forEach((port, j) => validatePolicyPort(c, index(child(p, "ports"), j), port));
-    (rule.to ?? []).forEach((peer, j) => validatePeer(c, index(child(p, "to"), j), peer));
-  });
+  const rules = [
+    ...(spec.ingress ?? []).map((r, i) => ({
+      path: index("spec.ingress", i),
+      ports: r.ports,
+      peers: r.from,
+      word: "from",
+    })),
+    ...(spec.egress ?? []).map((r, i) => ({
+      path: index("spec.egress", i),
+      ports: r.ports,
+      peers: r.to,
+      word: "to",
+    })),
+  ];
+  for (const rule of rules) {
+    for (const [j, port] of (rule.ports ?? []).entries())
+      validatePolicyPort(c, index(child(rule.path, "ports"), j), port);
+    for (const [j, peer] of (rule.peers ?? []).entries())
+      validatePeer(c, index(child(rule.path, rule.word), j), peer);
+  }
   const types = spec.policyTypes ?? [];
-  types.forEach((t, i) => validateOneOf(c, index("spec.policyTypes", i), t, policyTypeValues));
+  for (const [i, t] of types.entries()) validateOneOf(c, index("spec.policyTypes", i), t, policyTypeValues);
   if (types.length > 2) c.invalid("spec.policyTypes", types, "may not specify more than two policyTypes");
 }
 
