@@ -16,11 +16,22 @@ import { type Clock, realClock } from "../../controlplane/util/clock.js";
 import { primaryIPv4 } from "../../controlplane/util/host-address.js";
 import { rfc3339 } from "../../controlplane/util/time.js";
 import { tracer } from "../../controlplane/util/trace.js";
-import type { ConfigMap, Endpoints, Event, Node, Pod, Secret, Service } from "../../proto/gen/api.js";
+import type {
+  ConfigMap,
+  Endpoints,
+  Event,
+  Namespace,
+  NetworkPolicy,
+  Node,
+  Pod,
+  Secret,
+  Service,
+} from "../../proto/gen/api.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { ownHierarchies } from "../cgroups/hierarchies-linux.js";
 import { PodCgroups, podCgroupsFile } from "../cgroups/pod-cgroups.js";
 import { PodNetwork } from "../network/index.js";
+import { NetworkPolicyEnforcer, type PolicyInputKind } from "../network-policy/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
@@ -115,7 +126,13 @@ export function startAgent(opts: AgentOptions): Agent {
   const services = new ObjectMirror<Service & KubeObject>(client, nodeName, "Service");
   const endpoints = new ObjectMirror<Endpoints & KubeObject>(client, nodeName, "Endpoints");
   const nodes = new ObjectMirror<Node & KubeObject>(client, nodeName, "Node");
+  const policyMirrors = [
+    new ObjectMirror<NetworkPolicy & KubeObject>(client, nodeName, "NetworkPolicy"),
+    new ObjectMirror<Namespace & KubeObject>(client, nodeName, "Namespace"),
+    new ObjectMirror<Pod & KubeObject>(client, nodeName, "Pod"),
+  ];
   let proxy: ServiceProxy | undefined;
+  let policies: NetworkPolicyEnforcer | undefined;
   let routes: HostRoutes | undefined;
   const tunnel = new TunnelClient(client, () => manager, runtime);
   let markReady: (res: RegisterResponse) => void = () => {};
@@ -234,12 +251,23 @@ export function startAgent(opts: AgentOptions): Agent {
       for (const n of changed) hostRoutes.setNode(n);
       for (const n of removed) hostRoutes.deleteNode(n);
     });
+    // NetworkPolicy for this node's pods, from every policy, namespace and pod of the cluster.
+    const enforcer = new NetworkPolicyEnforcer({ nodeName });
+    policies = enforcer;
+    for (const mirror of policyMirrors) {
+      mirror.onChange((changed, removed) => {
+        for (const o of changed) enforcer.set(mirror.kind as PolicyInputKind, o);
+        for (const o of removed) enforcer.delete(mirror.kind as PolicyInputKind, o);
+      });
+    }
     await serviceProxy.start();
+    await enforcer.start();
     await hostRoutes.start();
     tunnel.start();
     services.start();
     endpoints.start();
     nodes.start();
+    for (const mirror of policyMirrors) mirror.start();
     markReady(res);
   };
 
@@ -278,7 +306,9 @@ export function startAgent(opts: AgentOptions): Agent {
       services.stop();
       endpoints.stop();
       nodes.stop();
+      for (const mirror of policyMirrors) mirror.stop();
       await proxy?.stop();
+      await policies?.stop();
       await routes?.stop();
       metricsServer?.close();
       link.stop();

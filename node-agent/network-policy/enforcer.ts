@@ -36,10 +36,11 @@ export interface EnforcerSync {
   script: string;
 }
 
-type Kind = "NetworkPolicy" | "Namespace" | "Pod";
+/** The kinds the model reads. */
+export type PolicyInputKind = "NetworkPolicy" | "Namespace" | "Pod";
 
 export class NetworkPolicyEnforcer {
-  private readonly objects: Record<Kind, Map<string, KubeObject>> = {
+  private readonly objects: Record<PolicyInputKind, Map<string, KubeObject>> = {
     NetworkPolicy: new Map(),
     Namespace: new Map(),
     Pod: new Map(),
@@ -58,12 +59,12 @@ export class NetworkPolicyEnforcer {
     });
   }
 
-  set(kind: Kind, obj: KubeObject): void {
+  set(kind: PolicyInputKind, obj: KubeObject): void {
     this.objects[kind].set(objectKey(obj), obj);
     this.runner.schedule(this.config.minSyncIntervalMs ?? 0);
   }
 
-  delete(kind: Kind, obj: KubeObject): void {
+  delete(kind: PolicyInputKind, obj: KubeObject): void {
     this.objects[kind].delete(objectKey(obj));
     this.runner.schedule(this.config.minSyncIntervalMs ?? 0);
   }

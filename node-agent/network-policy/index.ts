@@ -6,4 +6,9 @@
  * carry a packet itself. policy-model.ts is the semantics, ruleset.ts the nft text, enforcer.ts
  * the loop that applies it.
  */
-export { type EnforcerConfig, type EnforcerSync, NetworkPolicyEnforcer } from "./enforcer.js";
+export {
+  type EnforcerConfig,
+  type EnforcerSync,
+  NetworkPolicyEnforcer,
+  type PolicyInputKind,
+} from "./enforcer.js";
