@@ -1,12 +1,15 @@
 /**
  * NetworkPolicy on a three-host lab, checked as upstream's network policy e2e (and Cyclonus) do:
  * namespaces x, y, z each hold pods a, b, c (a, b, c on three different hosts) serving HTTP on
- * ports 80 and 81; for each case every pod probes every pod on both ports at once, and the WHOLE
+ * ports 80 and 81; for each case every pod probes every pod on both ports at once (busybox wget
+ * run in the pod's network namespace, which is what a container in it sends), and the WHOLE
  * truth table is compared with the expected one (both printed on a mismatch). A pod reaching its
  * own IP never leaves its namespace, so those cells are always allowed (upstream's AllowLoopback).
  * Runs as root; the lab is removed in afterAll even when a case fails.
  */
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../kctl/lab/run-command.js";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
 const namespaces = ["x", "y", "z"] as const;
@@ -18,7 +21,8 @@ type Allowed = (from: string, to: string, port: number) => boolean;
 const nsOf = (pod: string) => pod.split("/")[0]!;
 
 interface PodJson {
-  metadata: { name: string; namespace: string };
+  metadata: { name: string; namespace: string; uid: string };
+  spec: { nodeName: string };
   status?: { podIP?: string; conditions?: { type: string; status: string }[] };
 }
 
@@ -26,13 +30,30 @@ describe.skipIf(!isRoot)("NetworkPolicy truth tables on a three-host lab", { tim
   let lab: LabCluster;
   const ips = new Map<string, string>();
   let serviceIP = "";
+  let dnsIP = "";
 
-  const exec = (pod: string, script: string) => {
-    const [ns, name] = pod.split("/") as [string, string];
-    return lab.kctl("exec", name, "-n", ns, "--", "sh", "-c", script);
+  /** Where each pod's network namespace is held, and which agent's mount namespace holds it. */
+  const sandboxes = new Map<string, { agentPid: number; netns: string }>();
+
+  /** Runs `script` in `pod`'s network namespace (from its agent's mount namespace, where the netns file is mounted). */
+  const inPod = (pod: string, script: string) => {
+    const { agentPid, netns } = sandboxes.get(pod)!;
+    return runCommand([
+      "nsenter",
+      "-t",
+      String(agentPid),
+      "-m",
+      "--",
+      "nsenter",
+      `--net=${netns}`,
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
   };
 
-  /** One probe round: each pod tries every `targets` entry in parallel; returns `from -> target ok|--` lines. */
+  /** One probe round: each pod tries every `targets` entry, all at once; returns `from -> target ok|--` lines. */
   async function probe(
     targets: { label: string; url: string }[],
     from: readonly string[] = pods,
@@ -40,12 +61,12 @@ describe.skipIf(!isRoot)("NetworkPolicy truth tables on a three-host lab", { tim
     const script = `${targets
       .map(
         (t, i) =>
-          `(if timeout 2 wget -q -O /dev/null ${t.url} 2>/dev/null; then echo "${i} ok"; else echo "${i} --"; fi) &`,
+          `(if timeout 2 busybox wget -q -O /dev/null ${t.url} 2>/dev/null; then echo "${i} ok"; else echo "${i} --"; fi) &`,
       )
       .join("\n")}\nwait`;
     const rows = await Promise.all(
       from.map(async (src) => {
-        const res = await exec(src, script);
+        const res = await inPod(src, script);
         const got = new Map(
           res.stdout
             .trim()
@@ -84,7 +105,7 @@ describe.skipIf(!isRoot)("NetworkPolicy truth tables on a three-host lab", { tim
           got = await round();
           return got.join("\n") === want.join("\n") ? true : undefined;
         },
-        20_000,
+        30_000,
       );
     } catch {
       const diff = got.filter((line, i) => line !== want[i]);
@@ -136,13 +157,28 @@ spec:
           p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
         );
         if (ready.length !== 9) return undefined;
-        for (const p of ready) ips.set(`${p.metadata.namespace}/${p.metadata.name}`, p.status!.podIP!);
+        for (const p of ready) {
+          const key = `${p.metadata.namespace}/${p.metadata.name}`;
+          const agent = lab.state.processes.find((c) => c.name === p.spec.nodeName)!;
+          ips.set(key, p.status!.podIP!);
+          sandboxes.set(key, { agentPid: agent.pid, netns: join(agent.stateDir, "netns", p.metadata.uid) });
+        }
         return true;
       },
       120_000,
     );
     const svc = await lab.kctl("get", "service", "web", "-n", "y", "-o", "jsonpath={.spec.clusterIP}");
     serviceIP = svc.stdout.trim();
+    const dns = await lab.kctl(
+      "get",
+      "service",
+      "kube-dns",
+      "-n",
+      "kube-system",
+      "-o",
+      "jsonpath={.spec.clusterIP}",
+    );
+    dnsIP = dns.stdout.trim();
   }, 300_000);
   afterAll(downLab(() => lab));
   afterEach(async () => {
@@ -212,7 +248,7 @@ spec:
   egress: [{ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]}]`);
     await expectMatrix(table((from) => nsOf(from) !== "x"));
     for (const src of ["x/a", "x/b", "x/c"]) {
-      const res = await exec(src, "nslookup web.y.svc.cluster.local");
+      const res = await inPod(src, `timeout 5 busybox nslookup web.y.svc.cluster.local ${dnsIP}`);
       expect(res.stdout, `${src}: ${res.stderr}`).toContain(serviceIP);
     }
   });

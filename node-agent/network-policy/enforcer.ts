@@ -9,7 +9,6 @@
  * Lifecycle: feed objects with set/delete (before or after start), `start()` (first full sync),
  * `stop()` (rules stay, so an agent restart does not open the pods), `uninstall()`.
  */
-import type { KubeObject } from "../../controlplane/api/object.js";
 import { objectKey } from "../../controlplane/api/object.js";
 import { tracer } from "../../controlplane/util/trace.js";
 import type { Namespace, NetworkPolicy, Pod } from "../../proto/gen/api.js";
@@ -38,9 +37,10 @@ export interface EnforcerSync {
 
 /** The kinds the model reads. */
 export type PolicyInputKind = "NetworkPolicy" | "Namespace" | "Pod";
+type PolicyInput = NetworkPolicy | Namespace | Pod;
 
 export class NetworkPolicyEnforcer {
-  private readonly objects: Record<PolicyInputKind, Map<string, KubeObject>> = {
+  private readonly objects: Record<PolicyInputKind, Map<string, PolicyInput>> = {
     NetworkPolicy: new Map(),
     Namespace: new Map(),
     Pod: new Map(),
@@ -59,12 +59,12 @@ export class NetworkPolicyEnforcer {
     });
   }
 
-  set(kind: PolicyInputKind, obj: KubeObject): void {
+  set(kind: PolicyInputKind, obj: PolicyInput): void {
     this.objects[kind].set(objectKey(obj), obj);
     this.runner.schedule(this.config.minSyncIntervalMs ?? 0);
   }
 
-  delete(kind: PolicyInputKind, obj: KubeObject): void {
+  delete(kind: PolicyInputKind, obj: PolicyInput): void {
     this.objects[kind].delete(objectKey(obj));
     this.runner.schedule(this.config.minSyncIntervalMs ?? 0);
   }
