@@ -9,7 +9,8 @@
  * policy, the client's subnet as an ipBlock, so every new connection walks every rule before it is
  * admitted. Alternating rounds in one run, keep-alive and a new connection per request; ratio =
  * median with policies / median without. Also the time of one partial sync when one hollow pod's
- * IP changes (set elements only), median and p99.
+ * IP changes (set elements only) and when one policy's peers change (the selected pods' chains),
+ * median and p99: the host's share of a policy's propagation.
  *
  * Prints and writes .bench/netpol.json.
  *
@@ -163,6 +164,16 @@ async function main(): Promise<void> {
       changeMs.push(performance.now() - t0);
       if (s.kind !== "partial" || /chain/.test(s.script))
         throw new Error(`a pod IP change rewrote chains:\n${s.script}`);
+    }
+    // One policy's peer selector changes: the chains of the pods it selects are rewritten.
+    const policyMs: number[] = [];
+    for (let c = 1; c <= 20; c++) {
+      const p = policy(c % (POLICIES - 1));
+      p.spec!.ingress![0]!.from = [{ podSelector: { matchLabels: { group: `g${(c * 7) % POLICIES}` } } }];
+      enforcer.set("NetworkPolicy", p);
+      const t0 = performance.now();
+      await enforcer.syncNow();
+      policyMs.push(performance.now() - t0);
     }
     await enforcer.uninstall();
     const out = {
