@@ -42,6 +42,7 @@ import { metricsApi } from "./metrics-api/metrics-api.js";
 import { UsageStore } from "./metrics-api/usage-store.js";
 import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
 import { recordedNodeKey } from "./nodeservice/node-key.js";
+import { nodeWatchableKinds, podAsPeer } from "./nodeservice/node-restriction.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";
 import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
@@ -212,9 +213,12 @@ async function start(
   const usage = new UsageStore(Date.now);
   const podDispatcher = ObjectDispatcher.pods(informers.pods());
   const watchable = Object.fromEntries(
-    ["Service", "Endpoints", "Node"].map((kind) => [
+    nodeWatchableKinds.map(({ apiVersion, kind }) => [
       kind,
-      ObjectDispatcher.all(informers.informer(resourceForKind("v1", kind)!)),
+      ObjectDispatcher.all(
+        informers.informer(resourceForKind(apiVersion, kind)!),
+        kind === "Pod" ? podAsPeer : undefined,
+      ),
     ]),
   );
   stops.push(() => {

@@ -70,6 +70,7 @@ describe("OpenAPI documents from the proto schema", () => {
       "apis/batch/v1",
       "apis/coordination.k8s.io/v1",
       "apis/discovery.k8s.io/v1",
+      "apis/networking.k8s.io/v1",
       "apis/policy/v1",
       "apis/rbac.authorization.k8s.io/v1",
       "apis/storage.k8s.io/v1",

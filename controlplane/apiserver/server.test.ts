@@ -206,6 +206,7 @@ describe("apiserver over HTTP with a real etcd", () => {
       "policy",
       "storage.k8s.io",
       "discovery.k8s.io",
+      "networking.k8s.io",
     ]);
     expect(groups.groups[0].preferredVersion).toEqual({ groupVersion: "apps/v1", version: "v1" });
     const core = await api("GET", "/api/v1");

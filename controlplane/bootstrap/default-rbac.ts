@@ -76,6 +76,7 @@ const viewRules: PolicyRule[] = [
   ...metricsReaderRules,
   rule(read, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
   rule(read, ["discovery.k8s.io"], ["endpointslices"]),
+  rule(read, ["networking.k8s.io"], ["networkpolicies"]),
 ];
 
 const editRules: PolicyRule[] = [
@@ -116,6 +117,7 @@ const editRules: PolicyRule[] = [
   rule(write, ["coordination.k8s.io"], ["leases"]),
   rule(write, ["autoscaling"], ["horizontalpodautoscalers"]),
   rule(write, ["policy"], ["poddisruptionbudgets"]),
+  rule(write, ["networking.k8s.io"], ["networkpolicies"]),
 ];
 
 const adminRules: PolicyRule[] = [

@@ -31,6 +31,7 @@ import { jobKind } from "./job.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
 import { namespaceKind } from "./namespace.js";
+import { networkPolicyKind } from "./networkpolicy.js";
 import { nodeKind } from "./node.js";
 import { persistentVolumeKind } from "./persistentvolume.js";
 import { persistentVolumeClaimKind } from "./persistentvolumeclaim.js";
@@ -77,6 +78,7 @@ export const kinds: readonly RegisteredKind[] = [
   storageClassKind,
   statefulSetKind,
   endpointSliceKind,
+  networkPolicyKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

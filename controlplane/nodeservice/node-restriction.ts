@@ -153,3 +153,52 @@ export function ownPodStats<T extends ReportedPod>(
   }
   return own;
 }
+
+/**
+ * The cluster-wide kinds a node may watch (WatchObjects), each for what its agent does with them:
+ * Services, Endpoints and Nodes for the service proxy and host routes; NetworkPolicies,
+ * Namespaces (their labels) and Pods for NetworkPolicy enforcement, which needs every pod's labels,
+ * IP and named ports to know who may reach its own pods. Of other nodes' pods a node sees only that
+ * (see `podAsPeer`), never their env, volumes or images: upstream's node authorizer lets a kubelet
+ * read all pods, but nothing here needs more.
+ */
+export const nodeWatchableKinds = [
+  { apiVersion: "v1", kind: "Service" },
+  { apiVersion: "v1", kind: "Endpoints" },
+  { apiVersion: "v1", kind: "Node" },
+  { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
+  { apiVersion: "v1", kind: "Namespace" },
+  { apiVersion: "v1", kind: "Pod" },
+] as const;
+
+interface PeerPod {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Readonly<Record<string, string>>;
+  };
+  spec?: {
+    nodeName?: string;
+    containers?: readonly { name?: string; ports?: readonly unknown[] }[];
+  };
+  status?: { phase?: string; podIP?: string; podIPs?: readonly unknown[] };
+}
+
+/** What a node's WatchObjects stream carries of a pod: identity, labels, node, container ports, IPs. */
+export function podAsPeer<T extends PeerPod>(pod: T): T {
+  const { name, namespace, uid, resourceVersion, labels } = pod.metadata;
+  return {
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata: { name, namespace, uid, resourceVersion, labels },
+    spec: {
+      nodeName: pod.spec?.nodeName,
+      containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, ports: c.ports })),
+    },
+    status: { phase: pod.status?.phase, podIP: pod.status?.podIP, podIPs: pod.status?.podIPs },
+  } as unknown as T;
+}

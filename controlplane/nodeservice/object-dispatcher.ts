@@ -29,6 +29,8 @@ export class ObjectDispatcher<T extends KubeObject> {
     private readonly informer: Informer<T>,
     routeOf: RouteOf<T>,
     private readonly current: (key: string) => DeepReadonly<T>[],
+    /** What subscribers get of each object (all of it by default). */
+    private readonly project: (obj: DeepReadonly<T>) => DeepReadonly<T> = (obj) => obj,
   ) {
     this.unregister = informer.addEventHandler({
       onAdd: (obj) => this.emit(routeOf(obj), "ADDED", obj),
@@ -52,12 +54,19 @@ export class ObjectDispatcher<T extends KubeObject> {
     );
   }
 
-  /** A cluster-wide kind: every subscriber gets every object. */
-  static all<T extends KubeObject>(informer: Informer<T>): ObjectDispatcher<T> {
+  /**
+   * A cluster-wide kind: every subscriber gets every object, or only what `project` keeps of it
+   * (for kinds whose other fields nodes have no business reading).
+   */
+  static all<T extends KubeObject>(
+    informer: Informer<T>,
+    project?: (obj: DeepReadonly<T>) => DeepReadonly<T>,
+  ): ObjectDispatcher<T> {
     return new ObjectDispatcher(
       informer,
       () => everyone,
       () => informer.lister.list(),
+      project,
     );
   }
 
@@ -75,7 +84,7 @@ export class ObjectDispatcher<T extends KubeObject> {
       this.subscribers.set(key, set);
     }
     set.add(sub);
-    sub.sync(this.current(key), this.informer.resourceVersion);
+    sub.sync(this.current(key).map(this.project), this.informer.resourceVersion);
     return () => {
       set.delete(sub);
       if (set.size === 0) this.subscribers.delete(key);
@@ -89,7 +98,10 @@ export class ObjectDispatcher<T extends KubeObject> {
 
   private emit(key: string | undefined, type: ObjectChange, obj: DeepReadonly<T>): void {
     if (!key) return;
-    for (const sub of this.subscribers.get(key) ?? []) sub.change(type, obj);
+    const subs = this.subscribers.get(key);
+    if (!subs?.size) return;
+    const seen = this.project(obj);
+    for (const sub of subs) sub.change(type, seen);
   }
 }
 

@@ -20,6 +20,8 @@ import type {
   ConfigMap,
   Endpoints,
   Event,
+  Namespace,
+  NetworkPolicy,
   Node,
   PersistentVolume,
   PersistentVolumeClaim,
@@ -32,6 +34,7 @@ import { ownHierarchies } from "../cgroups/hierarchies-linux.js";
 import { PodCgroups, podCgroupsFile } from "../cgroups/pod-cgroups.js";
 import { LoadBalancerAnnouncer } from "../load-balancer/index.js";
 import { PodNetwork } from "../network/index.js";
+import { NetworkPolicyEnforcer, type PolicyInputKind } from "../network-policy/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
 import { podMetrics } from "../pod-worker/pod-metrics.js";
 import type { EventType } from "../pod-worker/pod-worker.js";
@@ -137,8 +140,14 @@ export function startAgent(opts: AgentOptions): Agent {
   const services = new ObjectMirror<Service & KubeObject>(client, nodeName, "Service");
   const endpoints = new ObjectMirror<Endpoints & KubeObject>(client, nodeName, "Endpoints");
   const nodes = new ObjectMirror<Node & KubeObject>(client, nodeName, "Node");
+  const policyMirrors = [
+    new ObjectMirror<NetworkPolicy & KubeObject>(client, nodeName, "NetworkPolicy"),
+    new ObjectMirror<Namespace & KubeObject>(client, nodeName, "Namespace"),
+    new ObjectMirror<Pod & KubeObject>(client, nodeName, "Pod"),
+  ];
   let proxy: ServiceProxy | undefined;
   let stats: { stop(): void } | undefined;
+  let policies: NetworkPolicyEnforcer | undefined;
   let routes: HostRoutes | undefined;
   let announcer: LoadBalancerAnnouncer | undefined;
   const tunnel = new TunnelClient(client, () => manager, runtime);
@@ -305,7 +314,17 @@ export function startAgent(opts: AgentOptions): Agent {
       for (const n of changed) lbAnnouncer.setNode(n);
       for (const n of removed) lbAnnouncer.deleteNode(n);
     });
+    // NetworkPolicy for this node's pods, from every policy, namespace and pod of the cluster.
+    const enforcer = new NetworkPolicyEnforcer({ nodeName });
+    policies = enforcer;
+    for (const mirror of policyMirrors) {
+      mirror.onChange((changed, removed) => {
+        for (const o of changed) enforcer.set(mirror.kind as PolicyInputKind, o);
+        for (const o of removed) enforcer.delete(mirror.kind as PolicyInputKind, o);
+      });
+    }
     await serviceProxy.start();
+    await enforcer.start();
     await hostRoutes.start();
     await lbAnnouncer.start();
     tunnel.start();
@@ -328,6 +347,7 @@ export function startAgent(opts: AgentOptions): Agent {
     services.start();
     endpoints.start();
     nodes.start();
+    for (const mirror of policyMirrors) mirror.start();
     markReady(res);
   };
 
@@ -374,7 +394,9 @@ export function startAgent(opts: AgentOptions): Agent {
       services.stop();
       endpoints.stop();
       nodes.stop();
+      for (const mirror of policyMirrors) mirror.stop();
       await proxy?.stop();
+      await policies?.stop();
       await routes?.stop();
       await announcer?.stop().catch(() => undefined);
       metricsServer?.close();

@@ -1,5 +1,6 @@
 /**
- * A local copy of one cluster-wide kind (Services, Endpoints, Nodes) that the agent follows over
+ * A local copy of one cluster-wide kind (Services, Endpoints, Nodes; NetworkPolicies, Namespaces
+ * and every node's Pods as peers, for NetworkPolicy) that the agent follows over
  * NodeService's WatchObjects stream: the full set on every (re)connect, then changes. Consumers
  * (the service proxy, host routes, service environment variables) read `list()` and are told when
  * something changed; they never depend on seeing every event, only on the latest state.
@@ -28,7 +29,7 @@ export class ObjectMirror<T extends KubeObject> {
   constructor(
     private readonly client: NodeClient,
     private readonly nodeName: string,
-    readonly kind: "Service" | "Endpoints" | "Node",
+    readonly kind: "Service" | "Endpoints" | "Node" | "NetworkPolicy" | "Namespace" | "Pod",
   ) {}
 
   list(): T[] {

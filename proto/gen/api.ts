@@ -1582,6 +1582,49 @@ export interface DiscoveryEndpointPort {
   appProtocol?: string;
 }
 
+export interface NetworkPolicy {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: NetworkPolicySpec;
+}
+
+export interface NetworkPolicySpec {
+  podSelector?: LabelSelector;
+  ingress?: NetworkPolicyIngressRule[];
+  egress?: NetworkPolicyEgressRule[];
+  /** Ingress, Egress. */
+  policyTypes?: string[];
+}
+
+export interface NetworkPolicyIngressRule {
+  ports?: NetworkPolicyPort[];
+  from?: NetworkPolicyPeer[];
+}
+
+export interface NetworkPolicyEgressRule {
+  ports?: NetworkPolicyPort[];
+  to?: NetworkPolicyPeer[];
+}
+
+export interface NetworkPolicyPort {
+  /** TCP, UDP or SCTP. */
+  protocol?: string;
+  port?: IntOrString;
+  endPort?: number;
+}
+
+export interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: IPBlock;
+}
+
+export interface IPBlock {
+  cidr?: string;
+  except?: string[];
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -1616,4 +1659,5 @@ export const kindMessages = [
   "StorageClass",
   "StatefulSet",
   "EndpointSlice",
+  "NetworkPolicy",
 ] as const;
