@@ -8,7 +8,6 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding, Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
@@ -35,7 +34,10 @@ import {
 } from "./client/index.js";
 import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
-import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
+import { type EtcdAccess, etcdClient, writeEtcdAccess } from "./etcd/etcd-access.js";
+import type { EtcdClientTls } from "./etcd/etcd-pki.js";
+import type { SupervisedEtcd } from "./etcd/etcd-supervisor.js";
+import { type LocalMemberOptions, startLocalMember } from "./etcd/local-member.js";
 import { EventRecorder } from "./events/event-recorder.js";
 import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
 import { recordedNodeKey } from "./nodeservice/node-key.js";
@@ -69,6 +71,10 @@ export interface ControlPlaneOptions {
   nodeServicePort?: number;
   /** External etcd; when empty an etcd child runs with its data in `<stateDir>/etcd`. */
   etcdEndpoints?: string[];
+  /** Client certificate for an external etcd served over https. */
+  etcdClientTls?: EtcdClientTls;
+  /** This host's etcd member (without etcdEndpoints): name, ports, initial cluster. */
+  etcdMember?: LocalMemberOptions;
   clusterCidr?: string;
   serviceCidr?: string;
   leaseDurationSeconds?: number;
@@ -164,16 +170,19 @@ async function start(
   await mkdir(pkiDir, { recursive: true, mode: 0o700 });
 
   let etcdChild: SupervisedEtcd | undefined;
-  let endpoints = opts.etcdEndpoints ?? [];
-  if (endpoints.length === 0) {
-    etcdChild = await superviseEtcd({
-      dataDir: join(opts.stateDir, "etcd"),
-      logFile: join(opts.stateDir, "etcd.log"),
-    });
+  let etcdAccess: EtcdAccess = {
+    endpoints: opts.etcdEndpoints ?? [],
+    ...(opts.etcdClientTls ? { tls: opts.etcdClientTls } : {}),
+  };
+  if (etcdAccess.endpoints.length === 0) {
+    const etcdHost = opts.advertiseAddresses?.find((a) => !a.startsWith("127.")) ?? "127.0.0.1";
+    const member = await startLocalMember(opts.stateDir, pkiDir, etcdHost, opts.etcdMember ?? {});
+    etcdChild = member.etcd;
     stops.push(() => etcdChild?.stop());
-    endpoints = [etcdChild.endpoint];
+    etcdAccess = member.access;
   }
-  const etcd = new Etcd3({ hosts: endpoints });
+  await writeEtcdAccess(opts.stateDir, etcdAccess);
+  const etcd = await etcdClient(etcdAccess);
   stops.push(() => etcd.close());
 
   const metrics = new MetricsRegistry();
