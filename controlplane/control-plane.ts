@@ -19,9 +19,11 @@ import { type RbacListers, rbacAuthorizer, rulesFor } from "./apiserver/rbac-aut
 import {
   authenticateBootstrapToken,
   createBootstrapToken,
+  mayJoinControlPlane,
   signingTokens,
   spendBootstrapTokenUse,
 } from "./bootstrap/bootstrap-tokens.js";
+import { controlPlaneJoinRoutes } from "./bootstrap/control-plane-join.js";
 import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
 import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
 import { authenticateUserToken } from "./bootstrap/user-tokens.js";
@@ -35,7 +37,7 @@ import {
 import { InformerFactory } from "./client/informer-factory.js";
 import { startClusterDns } from "./dns/index.js";
 import { type EtcdAccess, etcdClient, writeEtcdAccess } from "./etcd/etcd-access.js";
-import type { EtcdClientTls } from "./etcd/etcd-pki.js";
+import { type EtcdClientTls, etcdCaName, etcdPkiDir } from "./etcd/etcd-pki.js";
 import type { SupervisedEtcd } from "./etcd/etcd-supervisor.js";
 import { type LocalMemberOptions, startLocalMember } from "./etcd/local-member.js";
 import { EventRecorder } from "./events/event-recorder.js";
@@ -47,7 +49,7 @@ import { PodCidrAllocator } from "./nodeservice/pod-cidr-allocator.js";
 import { podStreamHandlers } from "./nodeservice/pod-streams.js";
 import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/server.js";
 import { TunnelRegistry } from "./nodeservice/tunnels.js";
-import { ensureCa, ensureServingCert } from "./pki/pki.js";
+import { ensureCa, ensureServingCert, type KeyPair } from "./pki/pki.js";
 import { Registry } from "./registry/index.js";
 import { Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
@@ -175,7 +177,10 @@ async function start(
     ...(opts.etcdClientTls ? { tls: opts.etcdClientTls } : {}),
   };
   if (etcdAccess.endpoints.length === 0) {
-    const etcdHost = opts.advertiseAddresses?.find((a) => !a.startsWith("127.")) ?? "127.0.0.1";
+    // Other members reach this one at the first advertised address (a loopback other than 127.0.0.1 is
+    // fine: tests run several members on one host).
+    const etcdHost =
+      opts.advertiseAddresses?.find((a) => a !== "127.0.0.1" && a !== "localhost") ?? "127.0.0.1";
     const member = await startLocalMember(opts.stateDir, pkiDir, etcdHost, opts.etcdMember ?? {});
     etcdChild = member.etcd;
     stops.push(() => etcdChild?.stop());
@@ -201,6 +206,8 @@ async function start(
     hosts: [...new Set(hosts)],
   });
   const adminToken = await ensureAdminToken(pkiDir);
+  // The etcd CA exists only when this control plane runs its own member.
+  const etcdCa: KeyPair | undefined = etcdChild ? await ensureCa(etcdPkiDir(pkiDir), etcdCaName) : undefined;
 
   const informers = new InformerFactory(store);
   stops.push(() => informers.stop());
@@ -259,6 +266,14 @@ async function start(
               throw err;
             },
           ),
+        spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
+      }),
+      ...controlPlaneJoinRoutes({
+        ca,
+        etcdCa,
+        adminToken,
+        etcdEndpoints: async () => (await etcd.cluster.memberList({})).members.flatMap((m) => m.clientURLs),
+        mayJoin: (user) => mayJoinControlPlane(secrets.lister, user),
         spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
       }),
     },

@@ -12,6 +12,11 @@ export interface EtcdAccess {
   endpoints: string[];
   /** Absent for a plain-HTTP etcd (an external one, or tests). */
   tls?: EtcdClientTls;
+  /**
+   * The name to verify the members' certificates by, when they are reached by IP: kctl's own
+   * members carry "localhost" (TLS clients may not send an IP as the server name).
+   */
+  serverName?: string;
 }
 
 export class EtcdAccessError extends Error {
@@ -53,6 +58,7 @@ export async function readEtcdAccess(stateDir: string): Promise<EtcdAccess> {
 export async function etcdClient(access: EtcdAccess, extra: Partial<IOptions> = {}): Promise<Etcd3> {
   return new Etcd3({
     ...extra,
+    ...(access.serverName ? { grpcOptions: { "grpc.ssl_target_name_override": access.serverName } } : {}),
     hosts: access.endpoints,
     ...(access.tls ? { credentials: await etcd3Credentials(access.tls) } : {}),
   });

@@ -52,7 +52,7 @@ export async function startLocalMember(
     ...(opts.initialClusterState ? { initialClusterState: opts.initialClusterState } : {}),
   });
   try {
-    const local: EtcdAccess = { endpoints: [etcd.endpoint], tls: tls.client };
+    const local: EtcdAccess = { endpoints: [etcd.endpoint], tls: tls.client, serverName: "localhost" };
     return { etcd, access: { ...local, endpoints: await memberClientUrls(local, etcd.endpoint) } };
   } catch (err) {
     await etcd.stop();
