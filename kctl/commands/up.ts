@@ -91,6 +91,22 @@ async function joinFlags(
   });
 }
 
+/**
+ * The other control planes' apiservers, for the kubeconfig: the one joined, and one per host of
+ * the initial etcd cluster (control planes run beside their etcd member, on the same API port).
+ */
+export function otherApiServers(
+  joinUrl: string | undefined,
+  initialCluster: string | undefined,
+  port: string,
+) {
+  const hosts = (initialCluster ?? "").split(",").flatMap((m) => {
+    const url = m.split("=")[1];
+    return url ? [`https://${new URL(url).hostname}:${port}`] : [];
+  });
+  return [...(joinUrl ? [joinUrl.replace(/\/+$/, "")] : []), ...hosts];
+}
+
 export const upCommand: Command = {
   name: "up",
   summary: "Run a cluster on this host in the foreground (etcd, control plane, node agent)",
@@ -295,7 +311,12 @@ export const upCommand: Command = {
     let agent: Agent | undefined;
     let unlockAgent: (() => Promise<void>) | undefined;
     try {
-      const config = { server: cp.apiUrl, caPem: cp.caPem, token: cp.adminToken };
+      const config = {
+        server: cp.apiUrl,
+        otherServers: otherApiServers(joinUrl, etcd.member?.initialCluster, new URL(cp.apiUrl).port),
+        caPem: cp.caPem,
+        token: cp.adminToken,
+      };
       await writeConfig(ctx.configPath, config);
       await writeConfig(join(stateDir, "admin.kubeconfig"), config);
       ctx.io.stdout.write(
