@@ -54,8 +54,7 @@ describe("a client with several servers", () => {
   it("names the config and the other servers when none can be reached", async () => {
     const c = client([`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`]);
     try {
-      await expect(c.request("GET", "/api")).rejects.toThrow(
-      );
+      await expect(c.request("GET", "/api")).rejects.toThrow();
       await expect(c.request("GET", "/api")).rejects.toThrow(
         /from \/test\/config\) and the 1 other\(s\) it lists/,
       );
