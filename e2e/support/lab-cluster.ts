@@ -74,6 +74,7 @@ export async function startLabCluster(
   prefix: string,
   nodes: number,
   components: LabComponents = componentsFor("all"),
+  readyTimeoutMs = 90_000,
 ): Promise<LabCluster> {
   requireBuild();
   const root = await mkdtemp(join(tmpdir(), `kctl-e2e-${prefix}-`));
@@ -91,7 +92,7 @@ export async function startLabCluster(
   };
   let state: LabState;
   try {
-    state = await labUp({ ...target, nodes, components, readyTimeoutMs: 90_000 });
+    state = await labUp({ ...target, nodes, components, readyTimeoutMs });
   } catch (err) {
     await remove();
     throw err;
