@@ -8,7 +8,6 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import type { ClusterRole, ClusterRoleBinding, Node, Role, RoleBinding, Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
@@ -20,9 +19,11 @@ import { type RbacListers, rbacAuthorizer, rulesFor } from "./apiserver/rbac-aut
 import {
   authenticateBootstrapToken,
   createBootstrapToken,
+  mayJoinControlPlane,
   signingTokens,
   spendBootstrapTokenUse,
 } from "./bootstrap/bootstrap-tokens.js";
+import { controlPlaneJoinRoutes } from "./bootstrap/control-plane-join.js";
 import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
 import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
 import { authenticateUserToken } from "./bootstrap/user-tokens.js";
@@ -36,7 +37,10 @@ import {
 import { InformerFactory } from "./client/informer-factory.js";
 import { ensureLocalPathClass } from "./controllers/volume/index.js";
 import { startClusterDns } from "./dns/index.js";
-import { type SupervisedEtcd, superviseEtcd } from "./etcd/etcd-supervisor.js";
+import { type EtcdAccess, etcdClient, writeEtcdAccess } from "./etcd/etcd-access.js";
+import { type EtcdClientTls, etcdCaName, etcdPkiDir } from "./etcd/etcd-pki.js";
+import type { SupervisedEtcd } from "./etcd/etcd-supervisor.js";
+import { type LocalMemberOptions, startLocalMember } from "./etcd/local-member.js";
 import { EventRecorder } from "./events/event-recorder.js";
 import { metricsApi } from "./metrics-api/metrics-api.js";
 import { UsageStore } from "./metrics-api/usage-store.js";
@@ -50,7 +54,7 @@ import { podStreamHandlers } from "./nodeservice/pod-streams.js";
 import { portForwardHandler } from "./nodeservice/portforward.js";
 import { type NodeServiceServer, startNodeServiceServer } from "./nodeservice/server.js";
 import { TunnelRegistry } from "./nodeservice/tunnels.js";
-import { ensureCa, ensureServingCert } from "./pki/pki.js";
+import { ensureCa, ensureServiceAccountKey, ensureServingCert, type KeyPair } from "./pki/pki.js";
 import { Registry } from "./registry/index.js";
 import { volumeBindingFilter } from "./scheduler/filters/volume-binding.js";
 import { defaultFilters, Scheduler } from "./scheduler/index.js";
@@ -77,6 +81,10 @@ export interface ControlPlaneOptions {
   nodeServicePort?: number;
   /** External etcd; when empty an etcd child runs with its data in `<stateDir>/etcd`. */
   etcdEndpoints?: string[];
+  /** Client certificate for an external etcd served over https. */
+  etcdClientTls?: EtcdClientTls;
+  /** This host's etcd member (without etcdEndpoints): name, ports, initial cluster. */
+  etcdMember?: LocalMemberOptions;
   clusterCidr?: string;
   serviceCidr?: string;
   leaseDurationSeconds?: number;
@@ -177,16 +185,22 @@ async function start(
   await mkdir(pkiDir, { recursive: true, mode: 0o700 });
 
   let etcdChild: SupervisedEtcd | undefined;
-  let endpoints = opts.etcdEndpoints ?? [];
-  if (endpoints.length === 0) {
-    etcdChild = await superviseEtcd({
-      dataDir: join(opts.stateDir, "etcd"),
-      logFile: join(opts.stateDir, "etcd.log"),
-    });
+  let etcdAccess: EtcdAccess = {
+    endpoints: opts.etcdEndpoints ?? [],
+    ...(opts.etcdClientTls ? { tls: opts.etcdClientTls } : {}),
+  };
+  if (etcdAccess.endpoints.length === 0) {
+    // Other members reach this one at the first advertised address (a loopback other than 127.0.0.1 is
+    // fine: tests run several members on one host).
+    const etcdHost =
+      opts.advertiseAddresses?.find((a) => a !== "127.0.0.1" && a !== "localhost") ?? "127.0.0.1";
+    const member = await startLocalMember(opts.stateDir, pkiDir, etcdHost, opts.etcdMember ?? {});
+    etcdChild = member.etcd;
     stops.push(() => etcdChild?.stop());
-    endpoints = [etcdChild.endpoint];
+    etcdAccess = member.access;
   }
-  const etcd = new Etcd3({ hosts: endpoints });
+  await writeEtcdAccess(opts.stateDir, etcdAccess);
+  const etcd = await etcdClient(etcdAccess);
   stops.push(() => etcd.close());
 
   const metrics = new MetricsRegistry();
@@ -205,6 +219,8 @@ async function start(
     hosts: [...new Set(hosts)],
   });
   const adminToken = await ensureAdminToken(pkiDir);
+  // The etcd CA exists only when this control plane runs its own member.
+  const etcdCa: KeyPair | undefined = etcdChild ? await ensureCa(etcdPkiDir(pkiDir), etcdCaName) : undefined;
 
   const informers = new InformerFactory(store);
   stops.push(() => informers.stop());
@@ -270,6 +286,15 @@ async function start(
               throw err;
             },
           ),
+        spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
+      }),
+      ...controlPlaneJoinRoutes({
+        ca,
+        etcdCa,
+        adminToken,
+        serviceAccountKey: await ensureServiceAccountKey(pkiDir),
+        etcdEndpoints: async () => (await etcd.cluster.memberList({})).members.flatMap((m) => m.clientURLs),
+        mayJoin: (user) => mayJoinControlPlane(secrets.lister, user),
         spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
       }),
     },

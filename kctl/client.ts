@@ -67,17 +67,24 @@ export function resourcePath(info: ResourceInfo, namespace?: string, name?: stri
   return path;
 }
 
+/** Errors that mean no connection to the server was made, so the request never reached it. */
+const unreachable = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EHOSTDOWN"]);
+/** With several servers, a connection not made in this long moves on to the next. */
+const failoverConnectTimeoutMs = 3_000;
+
 export class ApiClient {
-  private readonly base: URL;
+  private readonly servers: URL[];
+  /** The server that answered last: requests start there. */
+  private current = 0;
   private readonly agent: http.Agent;
 
   constructor(
     private readonly access: ClusterAccess,
     private readonly signal?: AbortSignal,
   ) {
-    this.base = new URL(access.server);
+    this.servers = (access.servers?.length ? access.servers : [access.server]).map((s) => new URL(s));
     this.agent =
-      this.base.protocol === "https:"
+      this.servers[0]!.protocol === "https:"
         ? new https.Agent({
             keepAlive: true,
             ...(access.caPem ? { ca: access.caPem } : {}),
@@ -91,8 +98,9 @@ export class ApiClient {
     this.agent.destroy();
   }
 
+  /** The server requests go to now (it moves when one cannot be reached). */
   get server(): string {
-    return this.access.server;
+    return this.servers[this.current]!.origin;
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -205,15 +213,16 @@ export class ApiClient {
 
   /**
    * Opens a WebSocket on `path` (pods/exec, pods/portforward) offering `protocols`, with this
-   * client's credentials and trust; resolves once it is open. A refused upgrade is thrown as the
-   * server's ApiError.
+   * client's credentials and trust, to the current server; resolves once it is open. A refused
+   * upgrade is thrown as the server's ApiError.
    */
   openWebSocket(
     path: string,
     query: RequestOptions["query"],
     protocols: readonly string[],
   ): Promise<WebSocket> {
-    const url = this.url(path, query);
+    const base = this.servers[this.current]!;
+    const url = this.url(base, path, query);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const headers: Record<string, string> = { "User-Agent": USER_AGENT };
     if (this.access.token) headers.Authorization = `Bearer ${this.access.token}`;
@@ -228,13 +237,13 @@ export class ApiClient {
         void readBody(res).then((text) => reject(errorFromResponse(res.statusCode ?? 0, text, "GET", path)));
       });
       ws.once("error", (err: NodeJS.ErrnoException) =>
-        reject(new CliError(connectionMessage(this.access, err))),
+        reject(new CliError(connectionMessage(this.access, base.origin, err))),
       );
     });
   }
 
-  private url(path: string, query: RequestOptions["query"]): URL {
-    const url = new URL(path, this.base);
+  private url(base: URL, path: string, query: RequestOptions["query"]): URL {
+    const url = new URL(path, base);
     for (const [k, v] of Object.entries(query ?? {})) {
       if (typeof v === "string" && v !== "") url.searchParams.set(k, v);
       else if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
@@ -242,8 +251,40 @@ export class ApiClient {
     return url;
   }
 
-  private send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
-    const url = this.url(path, opts.query);
+  /**
+   * Sends to the current server; when it cannot be reached (no connection made) and the config
+   * lists others, to each next one in turn. The first that answers becomes current. A streamed
+   * body cannot be replayed, so it goes to the current server only.
+   */
+  private async send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const tries = opts.bodyStream ? 1 : this.servers.length;
+    for (let i = 0; ; i++) {
+      const index = (this.current + i) % this.servers.length;
+      try {
+        const res = await this.sendTo(this.servers[index]!, method, path, opts);
+        this.current = index;
+        return res;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? "";
+        if (!unreachable.has(code) || i + 1 >= tries) {
+          throw err instanceof CliError || (err as Error).name === "AbortError"
+            ? err
+            : new CliError(
+                connectionMessage(this.access, this.servers[index]!.origin, err as NodeJS.ErrnoException),
+              );
+        }
+        trace(`${this.servers[index]!.origin} unreachable (${code}); trying the next server`);
+      }
+    }
+  }
+
+  private sendTo(
+    base: URL,
+    method: string,
+    path: string,
+    opts: RequestOptions,
+  ): Promise<http.IncomingMessage> {
+    const url = this.url(base, path, opts.query);
     // Names kctl as the field manager of what it writes (server-side apply's managedFields).
     const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT };
     if (this.access.token) headers.Authorization = `Bearer ${this.access.token}`;
@@ -262,6 +303,18 @@ export class ApiClient {
         ...(this.signal ? { signal: this.signal } : {}),
       });
       const started = performance.now();
+      if (this.servers.length > 1) {
+        // A host that is down (not just its apiserver) drops SYNs: give up on it and try the next.
+        req.on("socket", (socket) => {
+          if (!socket.connecting) return;
+          const timer = setTimeout(
+            () => req.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" })),
+            failoverConnectTimeoutMs,
+          );
+          socket.once("connect", () => clearTimeout(timer));
+          socket.once("close", () => clearTimeout(timer));
+        });
+      }
       req.on("response", (res) => {
         trace(`${method} ${url.pathname}${url.search} -> ${res.statusCode}`, {
           ms: Math.round(performance.now() - started),
@@ -270,7 +323,7 @@ export class ApiClient {
       });
       req.on("error", (err: NodeJS.ErrnoException) => {
         if (err.name === "AbortError") reject(new CliError("interrupted"));
-        else reject(new CliError(connectionMessage(this.access, err)));
+        else reject(err);
       });
       if (opts.bodyStream) opts.bodyStream.pipe(req);
       else req.end(payload);
@@ -324,8 +377,10 @@ function errorFromResponse(code: number, text: string, method: string, path: str
   return new ApiError(reasonForCode(code), `${method} ${path}: the server answered ${code}: ${snippet}`);
 }
 
-function connectionMessage(access: ClusterAccess, err: NodeJS.ErrnoException): string {
-  const where = `the server at ${access.server} (from ${access.path})`;
+function connectionMessage(access: ClusterAccess, server: string, err: NodeJS.ErrnoException): string {
+  const others =
+    (access.servers?.length ?? 0) > 1 ? ` and the ${access.servers!.length - 1} other(s) it lists` : "";
+  const where = `the server at ${server} (from ${access.path})${others}`;
   switch (err.code) {
     case "ECONNREFUSED":
       return `cannot connect to ${where}: connection refused; is "kctl up" running?`;

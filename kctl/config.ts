@@ -14,6 +14,11 @@ import { CliError } from "./errors.js";
 /** What a client needs to talk to one cluster: the current context of the file resolved. */
 export interface ClusterAccess {
   server: string;
+  /**
+   * Every apiserver of the cluster, `server` first, when the config lists more (several control
+   * planes): kctl moves to the next when one cannot be reached.
+   */
+  servers?: string[];
   /** PEM of the CA that signed the server's certificate; absent means the system's CAs. */
   caPem?: string;
   token?: string;
@@ -26,6 +31,8 @@ export interface ClusterAccess {
 
 export interface WriteConfigInput {
   server: string;
+  /** More apiservers of the same cluster, written as the cluster's `kctl.io/servers` extension. */
+  otherServers?: string[];
   caPem?: string;
   token: string;
   /** Names the cluster, user and context entries; default "kctl". */
@@ -106,8 +113,10 @@ export async function readConfig(path: string): Promise<ClusterAccess> {
   if (typeof server !== "string" || !/^https?:\/\//.test(server)) {
     throw bad(`clusters[name=${String(context.cluster)}].cluster.server must be an http(s) URL`);
   }
+  const others = serversExtension(cluster.extensions).filter((s) => s !== server);
   const access: ClusterAccess = {
     server: server.replace(/\/+$/, ""),
+    ...(others.length ? { servers: [server, ...others].map((s) => s.replace(/\/+$/, "")) } : {}),
     insecureSkipTlsVerify: cluster["insecure-skip-tls-verify"] === true,
     namespace: typeof context.namespace === "string" && context.namespace ? context.namespace : "default",
     path,
@@ -135,6 +144,24 @@ export async function readConfig(path: string): Promise<ClusterAccess> {
   return access;
 }
 
+/**
+ * The extra servers kctl keeps in a cluster's `extensions` (kubeconfig's NamedExtension list), which
+ * stock kubectl ignores: it takes one server per cluster, so kubectl reaches several control planes
+ * through a load balancer in front of them (or one context per control plane).
+ */
+export const serversExtensionName = "kctl.io/servers";
+
+function serversExtension(extensions: unknown): string[] {
+  if (!Array.isArray(extensions)) return [];
+  const found = extensions.find((e) => (e as Named)?.name === serversExtensionName) as
+    | { extension?: { servers?: unknown } }
+    | undefined;
+  const servers = found?.extension?.servers;
+  return Array.isArray(servers)
+    ? servers.filter((s): s is string => typeof s === "string" && /^https?:\/\//.test(s))
+    : [];
+}
+
 function upsert(list: Named[] | undefined, name: string, field: string, value: object): Named[] {
   const rest = (list ?? []).filter((e) => e && e.name !== name);
   return [...rest, { name, [field]: value }];
@@ -148,8 +175,12 @@ function upsert(list: Named[] | undefined, name: string, field: string, value: o
 export async function writeConfig(path: string, input: WriteConfigInput): Promise<void> {
   const name = input.clusterName ?? "kctl";
   const existing = (await loadKubeconfig(path)) ?? {};
-  const cluster: Record<string, string> = { server: input.server };
+  const cluster: Record<string, unknown> = { server: input.server };
   if (input.caPem) cluster["certificate-authority-data"] = Buffer.from(input.caPem).toString("base64");
+  const others = [...new Set(input.otherServers ?? [])].filter((s) => s !== input.server);
+  if (others.length) {
+    cluster.extensions = [{ name: serversExtensionName, extension: { servers: [input.server, ...others] } }];
+  }
   const context: Record<string, string> = { cluster: name, user: name };
   if (input.namespace) context.namespace = input.namespace;
   const cfg: Kubeconfig = {

@@ -31,6 +31,8 @@ export function generateBootstrapToken(): string {
 }
 
 const usesRemainingKey = "uses-remaining";
+/** kctl's own usage (kubeadm has none: it encrypts the keys with a separate certificate key). */
+const controlPlaneUsageKey = "usage-kctl-control-plane-join";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();
 
@@ -41,6 +43,8 @@ export interface BootstrapTokenOptions {
   /** How many nodes may join with it; unlimited (until it expires) when omitted. */
   maxUses?: number;
   description?: string;
+  /** The token may also join control planes, which receive the cluster's CA keys (control-plane-join.ts). */
+  controlPlane?: boolean;
   now?: number;
 }
 
@@ -51,6 +55,7 @@ export interface BootstrapTokenInfo {
   /** Undefined: unlimited. */
   usesRemaining: number | undefined;
   description: string;
+  controlPlane: boolean;
 }
 
 /** The Secret that records `token`; throws BadRequest when the token is not in the kubeadm format. */
@@ -79,6 +84,7 @@ export function bootstrapTokenSecret(opts: BootstrapTokenOptions): Secret & Kube
   };
   if (opts.maxUses !== undefined) data[usesRemainingKey] = b64(String(opts.maxUses));
   if (opts.description) data.description = b64(opts.description);
+  if (opts.controlPlane) data[controlPlaneUsageKey] = b64("true");
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -188,6 +194,16 @@ export async function spendBootstrapTokenUse(registry: Registry, user: User): Pr
   }
 }
 
+/**
+ * Whether `user` authenticated with a bootstrap token marked for control-plane joins. Other
+ * tokens, which any new node may hold, must never get the cluster's keys.
+ */
+export function mayJoinControlPlane(lister: Lister<Secret & KubeObject>, user: User): boolean {
+  if (!user.name.startsWith(bootstrapUserPrefix)) return false;
+  const secret = lister.get(`kube-system/bootstrap-token-${user.name.slice(bootstrapUserPrefix.length)}`);
+  return secret?.type === bootstrapTokenType && unb64(secret.data?.[controlPlaneUsageKey]) === "true";
+}
+
 /** The decoded fields of each bootstrap token Secret among `items`. */
 export function describeBootstrapTokens(items: readonly unknown[]): BootstrapTokenInfo[] {
   return (items as (Secret & KubeObject)[])
@@ -199,6 +215,7 @@ export function describeBootstrapTokens(items: readonly unknown[]): BootstrapTok
         expiration: unb64(s.data?.expiration),
         usesRemaining: uses === undefined ? undefined : Number(unb64(uses)),
         description: unb64(s.data?.description),
+        controlPlane: unb64(s.data?.[controlPlaneUsageKey]) === "true",
       };
     });
 }

@@ -5,7 +5,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { createServer } from "node:net";
+import type { EtcdMemberTls } from "./etcd-pki.js";
 
 export interface EtcdProcessOptions {
   dataDir: string;
@@ -17,6 +19,22 @@ export interface EtcdProcessOptions {
   /** Where etcd's own log goes; discarded when omitted. */
   logFile?: string;
   startTimeoutMs?: number;
+  /** The member's name in its cluster (default "default"). */
+  name?: string;
+  /**
+   * Where clients and peers reach this member (default 127.0.0.1); it listens there and on
+   * 127.0.0.1, and it goes into the member's advertised URLs.
+   */
+  advertiseHost?: string;
+  /** `name=https://ip:2380,...`, etcd's --initial-cluster; default this member alone. */
+  initialCluster?: string;
+  /** "existing" when this member was added to a running cluster (etcd's member add). */
+  initialClusterState?: "new" | "existing";
+  /**
+   * Serve clients and peers over TLS and require a certificate from the etcd CA of both
+   * (--client-cert-auth, --peer-client-cert-auth). Without it, plain HTTP on loopback: tests only.
+   */
+  tls?: EtcdMemberTls;
 }
 
 export interface EtcdProcess {
@@ -74,22 +92,40 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
   await stopLeftover(pidFile, opts.dataDir);
   const clientPort = opts.clientPort ?? (await freePort());
   const peerPort = opts.peerPort ?? (await freePort());
-  const endpoint = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
+  const scheme = opts.tls ? "https" : "http";
+  const host = opts.advertiseHost ?? "127.0.0.1";
+  const urls = (port: number) =>
+    [...new Set(["127.0.0.1", host])].map((h) => `${scheme}://${h}:${port}`).join(",");
+  const endpoint = `${scheme}://${host}:${clientPort}`;
+  const peer = `${scheme}://${host}:${peerPort}`;
+  const name = opts.name ?? "default";
   const args = [
-    "--name=default",
+    `--name=${name}`,
     `--data-dir=${opts.dataDir}`,
-    `--listen-client-urls=${endpoint}`,
+    `--listen-client-urls=${urls(clientPort)}`,
     `--advertise-client-urls=${endpoint}`,
-    `--listen-peer-urls=${peer}`,
+    `--listen-peer-urls=${urls(peerPort)}`,
     `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=default=${peer}`,
+    `--initial-cluster=${opts.initialCluster ?? `${name}=${peer}`}`,
+    `--initial-cluster-state=${opts.initialClusterState ?? "new"}`,
     "--logger=zap",
     "--log-level=warn",
     // Keeps history bounded; watchers that fall behind get 410 Gone and relist, like Kubernetes.
     "--auto-compaction-mode=revision",
     "--auto-compaction-retention=10000",
   ];
+  if (opts.tls) {
+    args.push(
+      `--trusted-ca-file=${opts.tls.caFile}`,
+      `--cert-file=${opts.tls.serverCertFile}`,
+      `--key-file=${opts.tls.serverKeyFile}`,
+      "--client-cert-auth",
+      `--peer-trusted-ca-file=${opts.tls.caFile}`,
+      `--peer-cert-file=${opts.tls.peerCertFile}`,
+      `--peer-key-file=${opts.tls.peerKeyFile}`,
+      "--peer-client-cert-auth",
+    );
+  }
   if (opts.unsafeNoFsync) args.push("--unsafe-no-fsync");
   if (opts.logFile) args.push(`--log-outputs=${opts.logFile}`);
   const child: ChildProcess = spawn("etcd", args, {
@@ -122,7 +158,9 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
     await rm(pidFile, { force: true });
   };
   const failure = await Promise.race([
-    waitHealthy(endpoint, opts.startTimeoutMs ?? 20_000).then(() => undefined),
+    waitHealthy(`${scheme}://127.0.0.1:${clientPort}`, opts.tls, opts.startTimeoutMs ?? 20_000).then(
+      () => undefined,
+    ),
     exited.then(() => new Error(`etcd exited with ${child.exitCode ?? child.signalCode}`)),
     spawnError.then(
       (e) => new Error(`cannot run etcd (is the etcd-server package installed?): ${e.message}`),
@@ -135,16 +173,34 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
   return { endpoint, pid: child.pid ?? 0, exited, stop };
 }
 
-async function waitHealthy(endpoint: string, timeoutMs: number): Promise<void> {
+async function waitHealthy(
+  endpoint: string,
+  tls: EtcdMemberTls | undefined,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${endpoint}/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
+    const ok = await (tls ? httpsHealth(endpoint, tls) : fetch(`${endpoint}/health`).then((r) => r.ok)).catch(
+      () => false, // not listening yet
+    );
+    if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${endpoint}/health`);
+}
+
+/** etcd's /health over TLS with the apiserver's client certificate (the member demands one). */
+async function httpsHealth(endpoint: string, tls: EtcdMemberTls): Promise<boolean> {
+  const [ca, cert, key] = await Promise.all(
+    [tls.caFile, tls.client.certFile, tls.client.keyFile].map((f) => readFile(f)),
+  );
+  return new Promise((resolve, reject) => {
+    const req = request(`${endpoint}/health`, { ca, cert, key, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
 }

@@ -194,21 +194,35 @@ export async function signCsr(ca: KeyPair, csrPem: string, opts: CertificateSubj
  */
 export const controlPlaneServerName = "kctl-control-plane";
 
-/** Loads the named key pair from `dir`, issuing it the first time or when its SANs no longer cover `hosts`. */
+/** Loads the apiserver's serving key pair from `dir`, issuing it the first time or when its SANs no longer cover `hosts`. */
 export async function ensureServingCert(
   dir: string,
   ca: KeyPair,
   given: ServingCertOptions,
 ): Promise<KeyPair> {
-  const opts = { ...given, hosts: [...new Set([...given.hosts, controlPlaneServerName])] };
-  const certPath = join(dir, "apiserver.crt");
-  const keyPath = join(dir, "apiserver.key");
+  const hosts = [...new Set([...given.hosts, controlPlaneServerName])];
+  return ensureCertFiles(join(dir, "apiserver"), ca, { commonName: given.commonName, hosts });
+}
+
+/**
+ * The key pair at `<base>.crt`/`<base>.key`, issued by `ca` for `subject`. Kept when it exists,
+ * was signed by this CA and covers every host of `subject`; issued anew otherwise (a new address,
+ * or a CA replaced by a control-plane join).
+ */
+export async function ensureCertFiles(
+  base: string,
+  ca: KeyPair,
+  subject: CertificateSubject,
+): Promise<KeyPair> {
+  const certPath = `${base}.crt`;
+  const keyPath = `${base}.key`;
   if (await exists(certPath)) {
     const pair = { certPem: await readFile(certPath, "utf8"), keyPem: await readFile(keyPath, "utf8") };
     const x509 = new X509Certificate(pair.certPem);
-    if (opts.hosts.every((h) => (isIP(h) ? x509.checkIP(h) : x509.checkHost(h)))) return pair;
+    const covered = (subject.hosts ?? []).every((h) => (isIP(h) ? x509.checkIP(h) : x509.checkHost(h)));
+    if (covered && x509.verify(new X509Certificate(ca.certPem).publicKey)) return pair;
   }
-  const pair = await issueCertificate(ca, { commonName: opts.commonName, hosts: opts.hosts });
+  const pair = await issueCertificate(ca, subject);
   await writeFile(keyPath, pair.keyPem, { mode: 0o600 });
   await writeFile(certPath, pair.certPem, { mode: 0o644 });
   return pair;

@@ -19,7 +19,23 @@ export function systemServiceIPs(serviceCidr: string): { kubernetes: string; dns
   return { kubernetes: formatIPv4(nthAddress(cidr, 1)), dns: formatIPv4(nthAddress(cidr, 10)) };
 }
 
+/**
+ * Several control planes start at once and each writes these objects: one that loses a race
+ * (AlreadyExists on a create, Conflict on an update, or its Service's ClusterIP "already
+ * allocated" to the same Service made a moment ago) reads again and retries.
+ */
 async function ensure(registry: Registry, svc: Service, eps: Endpoints): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureOnce(registry, svc, eps);
+    } catch (err) {
+      const lostRace = (["Conflict", "AlreadyExists", "Invalid"] as const).some((r) => isApiError(err, r));
+      if (attempt >= 5 || !lostRace) throw err;
+    }
+  }
+}
+
+async function ensureOnce(registry: Registry, svc: Service, eps: Endpoints): Promise<void> {
   const ns = svc.metadata.namespace;
   // Look first: a create of an existing Service fails on its taken ClusterIP before its name.
   const existing = await registry.get(services, ns, svc.metadata.name ?? "").catch((err: unknown) => {

@@ -7,6 +7,7 @@ import { createCommand, exposeCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { cordonCommand, drainCommand, uncordonCommand } from "./drain.js";
+import { etcdCommand } from "./etcd.js";
 import { execCommand } from "./exec.js";
 import { getCommand } from "./get.js";
 import { imageCommand } from "./image.js";
@@ -57,4 +58,5 @@ export const commands: readonly Command[] = [
   execCommand,
   portForwardCommand,
   topCommand,
+  etcdCommand,
 ];

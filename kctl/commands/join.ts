@@ -56,11 +56,22 @@ export async function joinToken(
   return token;
 }
 
+/**
+ * The NodeService address the join answered with, then the same port on every other server's host
+ * (each control plane serves NodeService beside its apiserver): the agent fails over among them.
+ */
+export function nodeServiceAddresses(joined: string, servers: readonly string[]): string {
+  const port = joined.slice(joined.lastIndexOf(":") + 1);
+  const others = servers.map((s) => `${new URL(s).hostname}:${port}`);
+  return [...new Set([joined, ...others])].join(",");
+}
+
 export const joinCommand: Command = {
   name: "join",
   summary: "Join this host to a cluster as a node and run its agent in the foreground",
   usage: [
-    "kctl join SERVER (--ca-cert-hash sha256:HEX | --ca-file PATH) [--token-file PATH] [--node-name NAME]",
+    "kctl join SERVER[,SERVER...] (--ca-cert-hash sha256:HEX | --ca-file PATH) [--token-file PATH] [--node-name NAME]",
+    "          [--server URL]...",
     "          [--state-dir DIR] [--address IP] [--allow-privileged]",
     "          [--pod-pids-limit N] [--container-log-max-size SIZE] [--container-log-max-files N]",
     "",
@@ -76,6 +87,12 @@ export const joinCommand: Command = {
       help: "file holding the bootstrap token (or set KCTL_TOKEN)",
     },
     { name: "token", kind: "string", placeholder: "TOKEN", help: "refused: use --token-file or KCTL_TOKEN" },
+    {
+      name: "server",
+      kind: "strings",
+      placeholder: "URL",
+      help: "another control plane's URL (repeatable; SERVER may also be a comma list): the agent fails over among them",
+    },
     {
       name: "ca-cert-hash",
       kind: "string",
@@ -126,11 +143,17 @@ export const joinCommand: Command = {
     const stateDir = ctx.flags.string("state-dir") ?? defaultAgentStateDir;
     let identity = await loadIdentity(stateDir);
     if (!identity) {
-      const [server, ...rest] = ctx.positionals;
-      if (!server || rest.length)
+      const [given, ...rest] = ctx.positionals;
+      if (rest.length)
+        throw new UsageError(`unexpected argument "${rest[0]}" (several servers: --server URL, repeated)`);
+      const servers = [...(given ?? "").split(","), ...ctx.flags.strings("server")].filter(Boolean);
+      const server = servers[0];
+      if (!server)
         throw new UsageError("kctl join takes the control plane's URL, e.g. https://10.0.0.5:6443");
-      if (!/^https:\/\/[^/]+\/?$/.test(server))
-        throw new UsageError(`SERVER must be an https:// URL, got "${server}"`);
+      for (const s of servers) {
+        if (!/^https:\/\/[^/]+\/?$/.test(s))
+          throw new UsageError(`SERVER must be an https:// URL, got "${s}"`);
+      }
       const token = await joinToken(ctx.flags.string("token-file"), ctx.flags.string("token"), ctx.io.env);
       const caFile = ctx.flags.string("ca-file");
       const caCertHash = ctx.flags.string("ca-cert-hash");
@@ -149,7 +172,12 @@ export const joinCommand: Command = {
         ...(caPem ? { caPem } : {}),
         ...(caCertHash ? { caCertHash } : {}),
       });
-      identity = { ...creds, nodeName, server };
+      identity = {
+        ...creds,
+        nodeServiceAddress: nodeServiceAddresses(creds.nodeServiceAddress, servers),
+        nodeName,
+        server,
+      };
       await saveIdentity(stateDir, identity);
       ctx.io.stdout.write(`node ${nodeName} joined ${server}\n`);
     }

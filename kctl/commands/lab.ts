@@ -5,8 +5,9 @@
  */
 import type { Command, CommandContext } from "../command.js";
 import { CliError, UsageError } from "../errors.js";
-import { componentsFor, PROFILE_NAMES } from "../lab/components.js";
+import { PROFILE_NAMES } from "../lab/components.js";
 import { LabError } from "../lab/errors.js";
+import { componentsWithControlPlanes } from "../lab/ha-components.js";
 import { labDown } from "../lab/lab-down.js";
 import { labExec } from "../lab/lab-exec.js";
 import { DEFAULT_LAB_NAME } from "../lab/lab-names.js";
@@ -57,7 +58,10 @@ async function up(ctx: CommandContext): Promise<number> {
   const state = await labUp({
     ...target(ctx),
     nodes,
-    components: componentsFor(ctx.flags.string("components") ?? "all"),
+    components: componentsWithControlPlanes(
+      ctx.flags.string("components") ?? "all",
+      ctx.flags.int("control-planes") ?? 1,
+    ),
     readyTimeoutMs: timeout * 1000,
     signal: ctx.io.signal,
   });
@@ -93,6 +97,7 @@ export const labCommand: Command = {
   summary: "Run a multi-host cluster on this machine, hosts in network namespaces (root)",
   usage: [
     "kctl lab up [--name L] --nodes N [--components all|controlplane|none] [--state-dir DIR] [--timeout S]",
+    "                   [--control-planes K]",
     "       kctl lab down [--name L] [--state-dir DIR]",
     "       kctl lab exec [--name L] NODE -- CMD [ARG...]",
     "       kctl lab status [-o json]",
@@ -100,6 +105,7 @@ export const labCommand: Command = {
     "Examples:",
     '  kctl lab up --nodes 3                 # lab "lab": hosts node1..node3, control plane, agents',
     "  kctl lab exec node2 -- nft list ruleset",
+    "  kctl lab up --nodes 4 --control-planes 3   # control planes on node1..node3, HAProxy in front",
     "  kctl lab up --name net --nodes 2 --components none   # network only",
     "  kctl lab down",
   ].join("\n"),
@@ -118,6 +124,12 @@ export const labCommand: Command = {
       kind: "string",
       placeholder: "DIR",
       help: "the lab's directory (default /var/lib/kctl/labs/L)",
+    },
+    {
+      name: "control-planes",
+      kind: "int",
+      placeholder: "K",
+      help: "lab up: K control planes on hosts node1..nodeK with a K-member etcd, behind HAProxy at the gateway (default 1)",
     },
     {
       name: "timeout",

@@ -37,7 +37,7 @@ export const tokenCommand: Command = {
   name: "token",
   summary: "Create, list or delete bootstrap tokens for joining nodes",
   usage: [
-    "kctl token create [--ttl 24h] [--max-uses N] [--description TEXT]",
+    "kctl token create [--ttl 24h] [--max-uses N] [--description TEXT] [--control-plane]",
     "kctl token list",
     "kctl token delete TOKEN-ID",
   ].join("\n"),
@@ -55,6 +55,11 @@ export const tokenCommand: Command = {
       help: "how many nodes may join with it (default: any)",
     },
     { name: "description", kind: "string", placeholder: "TEXT", help: "a note stored with the token" },
+    {
+      name: "control-plane",
+      kind: "boolean",
+      help: "the token may also join control planes, which get the cluster's CA keys (default --ttl 2h)",
+    },
   ],
   async run(ctx) {
     const [verb, ...rest] = ctx.positionals;
@@ -73,7 +78,9 @@ export const tokenCommand: Command = {
     }
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     if (verb === "create") {
-      const ttlSeconds = parseTtl(ctx.flags.string("ttl") ?? "24h");
+      const controlPlane = ctx.flags.bool("control-plane");
+      // A control-plane token hands out the CA keys: short-lived by default, as kubeadm's certificate key.
+      const ttlSeconds = parseTtl(ctx.flags.string("ttl") ?? (controlPlane ? "2h" : "24h"));
       const maxUses = parseMaxUses(ctx.flags.string("max-uses"));
       const { client, access } = await ctx.connect();
       const token = generateBootstrapToken();
@@ -83,12 +90,18 @@ export const tokenCommand: Command = {
         ttlSeconds,
         ...(maxUses !== undefined ? { maxUses } : {}),
         ...(description ? { description } : {}),
+        ...(controlPlane ? { controlPlane } : {}),
       });
       await client.create(secrets, "kube-system", secret);
       const hash = access.caPem ? ` --ca-cert-hash ${caCertHash(access.caPem)}` : "";
       ctx.io.stdout.write(
         `${token}\n\nOn the new node, as root:\n  KCTL_TOKEN=${token} kctl join ${access.server}${hash}\n`,
       );
+      if (controlPlane) {
+        ctx.io.stdout.write(
+          `\nOn a new control plane, as root:\n  KCTL_TOKEN=${token} kctl up --join-control-plane ${access.server}${hash} --advertise-address THIS-HOST-IP\n`,
+        );
+      }
       return 0;
     }
     if (verb === "list") {

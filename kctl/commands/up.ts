@@ -4,15 +4,17 @@
  * writes the kctl config, and stops everything cleanly on SIGINT/SIGTERM. Running it again on the
  * same state dir brings back the same cluster: the same objects, CA and token.
  */
+import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { isBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.js";
 import { localNodeIdentity, nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
+import type { LocalMemberOptions } from "../../controlplane/etcd/local-member.js";
 import { parseCidr } from "../../controlplane/util/ipv4.js";
 import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
 import { lockAgentState } from "../../node-agent/agent/state-lock.js";
-import type { Command } from "../command.js";
+import type { Command, CommandContext } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
 import {
@@ -20,7 +22,10 @@ import {
   containerLogMaxSizeFlag,
   logRotationOption,
 } from "./container-log-flags.js";
+import { type EtcdChoice, etcdChoice, etcdFlags } from "./etcd-flags.js";
 import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
+import { joinToken } from "./join.js";
+import { joinControlPlane } from "./join-control-plane.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 
@@ -50,17 +55,77 @@ function cidrFlag<K extends string>(
   return { [key]: value } as Partial<Record<K, string>>;
 }
 
+/** `--join-control-plane URL`: fetches the shared keys and, for a local member, adds it to etcd. */
+async function joinFlags(
+  ctx: CommandContext,
+  server: string,
+  stateDir: string,
+  member: EtcdChoice["member"],
+  advertiseHost: string,
+): Promise<LocalMemberOptions> {
+  if (!/^https:\/\/[^/]+\/?$/.test(server))
+    throw new UsageError(`--join-control-plane must be an https:// URL, got "${server}"`);
+  const caFile = ctx.flags.string("ca-file");
+  const caCertHash = ctx.flags.string("ca-cert-hash");
+  if (!caFile && !caCertHash) throw new UsageError("--join-control-plane needs --ca-cert-hash or --ca-file");
+  const caPem = caFile
+    ? await readFile(caFile, "utf8").catch((err: Error) => {
+        throw new UsageError(`--ca-file ${caFile}: ${err.message}`);
+      })
+    : undefined;
+  const token = await joinToken(ctx.flags.string("token-file"), undefined, ctx.io.env);
+  return joinControlPlane({
+    server,
+    token,
+    ...(caPem ? { caPem } : {}),
+    ...(caCertHash ? { caCertHash } : {}),
+    stateDir,
+    externalEtcd: member === undefined,
+    member: {
+      name: member?.name ?? "",
+      // A joining member must be reachable at fixed ports the others are told about.
+      clientPort: member?.clientPort ?? 2379,
+      peerPort: member?.peerPort ?? 2380,
+      advertiseHost,
+    },
+  });
+}
+
+/**
+ * The other control planes' apiservers, for the kubeconfig: the one joined, and one per host of
+ * the initial etcd cluster (control planes run beside their etcd member, on the same API port).
+ */
+export function otherApiServers(
+  joinUrl: string | undefined,
+  initialCluster: string | undefined,
+  port: string,
+) {
+  const hosts = (initialCluster ?? "").split(",").flatMap((m) => {
+    const url = m.split("=")[1];
+    return url ? [`https://${new URL(url).hostname}:${port}`] : [];
+  });
+  return [...(joinUrl ? [joinUrl.replace(/\/+$/, "")] : []), ...hosts];
+}
+
 export const upCommand: Command = {
   name: "up",
   summary: "Run a cluster on this host in the foreground (etcd, control plane, node agent)",
   usage: [
     "kctl up [--state-dir DIR] [--port 6443] [--listen ADDR] [--advertise-address ADDR]",
-    "        [--etcd-endpoints URL,...] [--no-agent] [--allow-privileged]",
+    "        [--etcd-endpoints URL,... [--etcd-cafile F --etcd-certfile F --etcd-keyfile F]]",
+    "        [--etcd-name NAME] [--etcd-initial-cluster NAME=https://IP:2380,...]",
+    "        [--join-control-plane https://SERVER:6443 --ca-cert-hash sha256:HEX]",
+    "        [--no-agent] [--allow-privileged]",
     "        [--pod-pids-limit N] [--container-log-max-size SIZE] [--container-log-max-files N]",
     "",
     "Examples:",
     "  kctl up                                # state in /var/lib/kctl, API on https://127.0.0.1:6443",
     "  kctl up --state-dir /tmp/c1 --port 7443",
+    "  # three control planes, started together, one per host:",
+    "  kctl up --advertise-address 10.0.0.5 --etcd-name cp1 \\",
+    "     --etcd-initial-cluster cp1=https://10.0.0.5:2380,cp2=https://10.0.0.6:2380,cp3=https://10.0.0.7:2380",
+    "  # or one more control plane joining a running one (token from kctl token create --control-plane):",
+    "  KCTL_TOKEN=T kctl up --advertise-address 10.0.0.6 --join-control-plane https://10.0.0.5:6443 --ca-cert-hash sha256:H",
   ].join("\n"),
   flags: [
     {
@@ -82,11 +147,30 @@ export const upCommand: Command = {
       placeholder: "ADDR",
       help: "address clients and nodes use to reach this host (repeatable; default 127.0.0.1)",
     },
+    ...etcdFlags,
     {
-      name: "etcd-endpoints",
+      name: "join-control-plane",
       kind: "string",
-      placeholder: "URL,...",
-      help: "use this external etcd instead of running one",
+      placeholder: "URL",
+      help: "join the cluster at URL as another control plane (token: --token-file or KCTL_TOKEN from kctl token create --control-plane)",
+    },
+    {
+      name: "token-file",
+      kind: "string",
+      placeholder: "PATH",
+      help: "with --join-control-plane: file holding the token (or set KCTL_TOKEN)",
+    },
+    {
+      name: "ca-cert-hash",
+      kind: "string",
+      placeholder: "sha256:HEX",
+      help: "with --join-control-plane: trust the cluster CA with this public key hash",
+    },
+    {
+      name: "ca-file",
+      kind: "string",
+      placeholder: "PATH",
+      help: "with --join-control-plane: or trust this CA certificate file",
     },
     { name: "no-agent", kind: "boolean", help: "run only the control plane, no node agent on this host" },
     {
@@ -159,13 +243,26 @@ export const upCommand: Command = {
     const port = ctx.flags.int("port") ?? 6443;
     if (port < 0 || port > 65535) throw new UsageError(`--port must be between 0 and 65535 (got ${port})`);
     const stateDir = ctx.flags.string("state-dir") ?? defaultStateDir;
-    const etcdEndpoints = (ctx.flags.string("etcd-endpoints") ?? "").split(",").filter(Boolean);
-    for (const url of etcdEndpoints) {
-      if (!/^https?:\/\/[^/]+$/.test(url)) {
-        throw new UsageError(`--etcd-endpoints: "${url}" is not a URL like http://10.0.0.5:2379`);
-      }
-    }
     const advertise = ctx.flags.strings("advertise-address");
+    const nodeName = ctx.flags.string("node-name") ?? nodeNameFromHostname(hostname());
+    const etcd = etcdChoice(ctx.flags, nodeName, port === 0);
+    const etcdHost = advertise.find((a) => a !== "127.0.0.1" && a !== "localhost");
+    if ((etcd.member?.initialCluster || ctx.flags.has("join-control-plane")) && !etcdHost) {
+      throw new UsageError(
+        "several control planes need --advertise-address with this host's address, which the others reach",
+      );
+    }
+    const joinUrl = ctx.flags.string("join-control-plane");
+    if (joinUrl !== undefined && etcd.member?.initialCluster) {
+      throw new UsageError(
+        "--join-control-plane adds a member to a running etcd; not with --etcd-initial-cluster",
+      );
+    }
+    if (joinUrl !== undefined && etcd.member) {
+      etcd.member = { ...etcd.member, ...(await joinFlags(ctx, joinUrl, stateDir, etcd.member, etcdHost!)) };
+    } else if (joinUrl !== undefined) {
+      await joinFlags(ctx, joinUrl, stateDir, undefined, etcdHost!);
+    }
     const listen = ctx.flags.string("listen");
     if (ctx.flags.string("bootstrap-token") !== undefined) {
       throw new UsageError(
@@ -187,7 +284,9 @@ export const upCommand: Command = {
       port,
       ...(listen ? { listenHost: listen } : {}),
       ...(advertise.length ? { advertiseAddresses: advertise } : {}),
-      ...(etcdEndpoints.length ? { etcdEndpoints } : {}),
+      ...(etcd.external ? { etcdEndpoints: etcd.external.endpoints } : {}),
+      ...(etcd.external?.tls ? { etcdClientTls: etcd.external.tls } : {}),
+      ...(etcd.member ? { etcdMember: etcd.member } : {}),
       ...(bootstrapToken ? { bootstrapToken } : {}),
       ...cidrFlag(ctx.flags.string("service-cidr"), "--service-cidr", "serviceCidr"),
       ...cidrFlag(ctx.flags.string("cluster-cidr"), "--cluster-cidr", "clusterCidr"),
@@ -212,14 +311,18 @@ export const upCommand: Command = {
     let agent: Agent | undefined;
     let unlockAgent: (() => Promise<void>) | undefined;
     try {
-      const config = { server: cp.apiUrl, caPem: cp.caPem, token: cp.adminToken };
+      const config = {
+        server: cp.apiUrl,
+        otherServers: otherApiServers(joinUrl, etcd.member?.initialCluster, new URL(cp.apiUrl).port),
+        caPem: cp.caPem,
+        token: cp.adminToken,
+      };
       await writeConfig(ctx.configPath, config);
       await writeConfig(join(stateDir, "admin.kubeconfig"), config);
       ctx.io.stdout.write(
         `control plane ready: ${cp.apiUrl} (node service ${cp.nodeServiceAddress})\nconfig written to ${ctx.configPath}\n`,
       );
       if (!ctx.flags.bool("no-agent")) {
-        const nodeName = ctx.flags.string("node-name") ?? nodeNameFromHostname(hostname());
         const identity = await localNodeIdentity(stateDir, nodeName, cp);
         unlockAgent = await lockAgentState(join(stateDir, "agent"));
         agent = startAgent({

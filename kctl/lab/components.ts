@@ -41,8 +41,22 @@ export interface LabContext {
   registryConfigFile: string;
 }
 
+/** A component of the control plane tier: run in `node`'s namespace, or the lab's without one. */
+export interface PlacedComponent {
+  name: string;
+  node?: LabNode;
+  spec: ComponentSpec;
+}
+
 export interface LabComponents {
   readonly profile: string;
+  /** Runs once the network and cgroups exist, before any component starts (e.g. makes shared keys). */
+  prepare?(ctx: LabContext): Promise<void>;
+  /**
+   * Several control plane components (and what fronts them), instead of `controlPlane`; all start
+   * before `controlPlaneReady` is awaited. See ha-components.ts.
+   */
+  controlPlaneComponents?(ctx: LabContext): PlacedComponent[];
   /** The control plane's command, run inside the lab namespace; undefined runs none. */
   controlPlane?(ctx: LabContext): ComponentSpec;
   /** Resolves when the control plane serves; polled until `signal` aborts. */
@@ -77,12 +91,12 @@ export function newToken(): string {
 const above = fileURLToPath(new URL("../..", import.meta.url));
 const kctlMain = above.endsWith("/dist/") ? `${above}kctl/main.js` : `${above}dist/kctl/main.js`;
 
-function kctl(...args: string[]): string[] {
+export function kctl(...args: string[]): string[] {
   return [process.execPath, kctlMain, ...args];
 }
 
 /** `kctl up` with the control plane's V8 young generation, as kctl-server.service sets it. */
-function kctlControlPlane(...args: string[]): string[] {
+export function kctlControlPlane(...args: string[]): string[] {
   return [process.execPath, "--max-semi-space-size=32", kctlMain, ...args];
 }
 
@@ -115,7 +129,7 @@ interface NodeList {
 }
 
 /** True when `kctl get nodes` lists every lab node with condition Ready=True. */
-async function allNodesReady(ctx: LabContext, config: string): Promise<boolean> {
+export async function allNodesReady(ctx: LabContext, config: string): Promise<boolean> {
   const res = await runCommand(kctl("--config", config, "get", "nodes", "-o", "json"));
   if (res.code !== 0) return false;
   const list = JSON.parse(res.stdout) as NodeList;
@@ -161,7 +175,7 @@ const controlPlaneOnly: LabComponents = {
  * tests count pulls by) in the lab's logs; the config goes in through the environment so the
  * command alone says everything.
  */
-function registryComponent(ctx: LabContext): ComponentSpec {
+export function registryComponent(ctx: LabContext): ComponentSpec {
   const dir = ctx.stateDirOf(REGISTRY);
   const config = [
     "version: 0.1",

@@ -12,7 +12,7 @@ import { labContext, launchComponent } from "./lab-up.js";
 import { type StartedComponent, stopProcesses } from "./processes.js";
 
 export interface RestartOptions extends LabTarget {
-  /** `controlplane` or a node name. */
+  /** `controlplane`, a node name, or a component of the control plane tier (e.g. `controlplane-node2`). */
   component: string;
   components: LabComponents;
   /** 0 kills at once (SIGKILL, like a crash); otherwise SIGTERM and this long before SIGKILL. */
@@ -24,9 +24,11 @@ export async function restartComponent(opts: RestartOptions): Promise<StartedCom
   const state = await readLabState(await locateLabDir(opts));
   if (!state) throw new LabError("NotFound", `lab ${opts.name} does not exist`);
   const ctx = labContext(state);
-  const node = state.nodes.find((n) => n.name === opts.component);
-  const spec =
-    opts.component === CONTROL_PLANE
+  const placed = opts.components.controlPlaneComponents?.(ctx).find((c) => c.name === opts.component);
+  const node = placed ? placed.node : state.nodes.find((n) => n.name === opts.component);
+  const spec = placed
+    ? placed.spec
+    : opts.component === CONTROL_PLANE
       ? opts.components.controlPlane?.(ctx)
       : node && opts.components.agent?.(ctx, node);
   if (!spec) {

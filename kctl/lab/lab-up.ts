@@ -218,7 +218,19 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
   await makeLabCgroups(hierarchies, labCgroupName(name));
 
   const ctx = labContext(state);
+  await components.prepare?.(ctx);
   const started: StartedComponent[] = [];
+  const tier = components.controlPlaneComponents?.(ctx) ?? [];
+  for (const c of tier) {
+    started.push(await launchComponent(state, c.name, c.node?.namespace ?? labNamespace(name), c.spec));
+  }
+  if (tier.length) {
+    const ready = components.controlPlaneReady;
+    if (ready)
+      await waitReady("the control planes", (signal) => ready(ctx, signal), started, timeoutMs, opts.signal);
+    state.server = ctx.server;
+    state.ports.apiserver = ctx.apiPort;
+  }
   if (components.controlPlane) {
     started.push(
       await launchComponent(state, CONTROL_PLANE, labNamespace(name), components.controlPlane(ctx)),

@@ -58,7 +58,7 @@ interface HttpResult {
  * One HTTPS request. With `trust` the server must prove the CA and may get the token; without, the
  * server is not verified, so nothing secret is sent.
  */
-function call(
+export function call(
   url: URL,
   method: string,
   trust: { ca: string; token: string } | undefined,
@@ -91,7 +91,7 @@ function call(
   });
 }
 
-function failure(step: string, res: HttpResult): JoinError {
+export function failure(step: string, res: HttpResult): JoinError {
   let message = res.body;
   try {
     message = (JSON.parse(res.body) as { message?: string }).message ?? res.body;
@@ -102,7 +102,7 @@ function failure(step: string, res: HttpResult): JoinError {
 }
 
 /** Reads cluster-info without credentials and returns its CA once the token's signature and the hash check out. */
-async function pinnedCa(base: URL, token: string, wantHash: string): Promise<string> {
+export async function pinnedCa(base: URL, token: string, wantHash: string): Promise<string> {
   const [tokenId, tokenSecret] = token.split(".");
   if (!tokenId || !tokenSecret)
     throw new JoinError("token", "a bootstrap token looks like abcdef.0123456789abcdef");

@@ -22,13 +22,27 @@ import type {
 import { nodeServiceDefinition } from "../../proto/node-service.js";
 
 export interface NodeClientOptions {
-  /** host:port of the control plane's NodeService. */
+  /**
+   * host:port of the control plane's NodeService, or several (`10.0.0.5:6444,10.0.0.6:6444`, one
+   * per control plane): grpc-js's pick_first then keeps one connection and, when it fails, moves
+   * to the next address that accepts.
+   */
   address: string;
   caPem: string;
   certPem: string;
   keyPem: string;
   /** TLS server name to verify; by default the name every control plane's certificate carries. */
   serverName?: string;
+}
+
+/**
+ * The gRPC target for one address (as is) or several: grpc-js's `ipv4:` scheme takes a list of
+ * IPv4 addresses; other lists (names, IPv6) keep only the first.
+ */
+export function nodeServiceTarget(address: string): string {
+  const list = address.split(",").filter(Boolean);
+  if (list.length < 2) return address;
+  return list.every((a) => /^\d+\.\d+\.\d+\.\d+:\d+$/.test(a)) ? `ipv4:${list.join(",")}` : list[0]!;
 }
 
 type UnaryMethod = Exclude<keyof NodeServiceTypes, "WatchPods" | "WatchObjects" | "Tunnel">;
@@ -44,7 +58,7 @@ export class NodeClient {
       Buffer.from(opts.keyPem),
       Buffer.from(opts.certPem),
     );
-    this.client = new ServiceClient(opts.address, creds, {
+    this.client = new ServiceClient(nodeServiceTarget(opts.address), creds, {
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.keepalive_permit_without_calls": 1,
