@@ -35,7 +35,6 @@ import {
   runWhenLeader,
 } from "./client/index.js";
 import { InformerFactory } from "./client/informer-factory.js";
-import { ensureLocalPathClass } from "./controllers/volume/index.js";
 import { startClusterDns } from "./dns/index.js";
 import { type EtcdAccess, etcdClient, writeEtcdAccess } from "./etcd/etcd-access.js";
 import { type EtcdClientTls, etcdCaName, etcdPkiDir } from "./etcd/etcd-pki.js";
@@ -63,6 +62,7 @@ import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
+import { ensureLocalPathClass } from "./wiring/default-storage-class.js";
 import { schedulerBackend, schedulerStorage } from "./wiring/scheduler-backend.js";
 import { wireServiceAccounts } from "./wiring/service-accounts.js";
 import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
@@ -213,7 +213,16 @@ async function start(
   await ensureNamespace(registry, nodeLeaseNamespace);
 
   const ca = await ensureCa(pkiDir);
-  const hosts = ["127.0.0.1", "localhost", hostname(), ...(opts.advertiseAddresses ?? [])];
+  // Pods reach the API as https://kubernetes.default.svc (or the `kubernetes` Service's ClusterIP),
+  // and in-cluster clients check the certificate against that name.
+  const hosts = [
+    "127.0.0.1",
+    "localhost",
+    hostname(),
+    ...(opts.advertiseAddresses ?? []),
+    systemServiceIPs(serviceCidr).kubernetes,
+    ...inClusterApiNames,
+  ];
   const serving = await ensureServingCert(pkiDir, ca, {
     commonName: "kctl-apiserver",
     hosts: [...new Set(hosts)],
@@ -421,6 +430,13 @@ async function start(
     stop,
   };
 }
+
+const inClusterApiNames = [
+  "kubernetes",
+  "kubernetes.default",
+  "kubernetes.default.svc",
+  "kubernetes.default.svc.cluster.local",
+];
 
 async function ensureNamespace(registry: Registry, name: string): Promise<void> {
   try {

@@ -3,11 +3,14 @@
  * README teaches: list pods, watch them with an informer (an add and a delete seen), create a
  * Deployment, patch it with a merge patch and with server-side apply (a field manager), stream a
  * pod's log, exec a command (its output and exit code), and port-forward to a pod for an HTTP
- * request. The lab's admin kubeconfig is loaded as any kubeconfig.
+ * request. The lab's admin kubeconfig is loaded as any kubeconfig. And the same library inside a
+ * pod: `loadFromCluster()` with the pod's ServiceAccount token, CA and the `kubernetes` Service
+ * (the pod runs this machine's node binary and the project's client-node from hostPath volumes).
  */
 
 import { get as httpGet } from "node:http";
 import { createServer, type Server } from "node:net";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -187,4 +190,76 @@ describe.skipIf(!isRoot)("@kubernetes/client-node against a lab", () => {
     });
     expect(body).toBe("hello-from-web\n");
   });
+
+  it("works inside a pod with loadFromCluster(), as the pod's ServiceAccount", async () => {
+    const modules = join(process.cwd(), "node_modules");
+    const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: "default-view" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+        subjects: [{ kind: "ServiceAccount", name: "default", namespace: ns }],
+      },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: {
+        metadata: { name: "in-cluster-program" },
+        data: {
+          "main.mjs": [
+            `import * as k8s from "${modules}/@kubernetes/client-node/dist/index.js";`,
+            "const kc = new k8s.KubeConfig();",
+            "kc.loadFromCluster();",
+            "const core = kc.makeApiClient(k8s.CoreV1Api);",
+            `const list = await core.listNamespacedPod({ namespace: "${ns}" });`,
+            'console.log("in-cluster pods:", list.items.map((p) => p.metadata.name).sort().join(","));',
+          ].join("\n"),
+        },
+      },
+    });
+    const host = (name: string, path: string) => ({ name, hostPath: { path } });
+    const at = (name: string, path: string) => ({ name, mountPath: path, readOnly: true });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: "in-cluster" },
+        spec: {
+          restartPolicy: "Never",
+          volumes: [
+            host("node", "/usr/bin/node"),
+            host("libs", "/usr/lib/x86_64-linux-gnu"),
+            host("loader", "/usr/lib64"),
+            host("modules", modules),
+            { name: "program", configMap: { name: "in-cluster-program" } },
+          ],
+          containers: [
+            {
+              name: "main",
+              image,
+              command: ["/usr/bin/node", "/program/main.mjs"],
+              volumeMounts: [
+                at("node", "/usr/bin/node"),
+                at("libs", "/lib/x86_64-linux-gnu"),
+                at("loader", "/lib64"),
+                at("modules", modules),
+                at("program", "/program"),
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const phase = await eventually(
+      "the in-cluster program to finish",
+      async () => {
+        const p = await core.readNamespacedPod({ name: "in-cluster", namespace: ns });
+        return p.status?.phase === "Succeeded" || p.status?.phase === "Failed" ? p.status.phase : undefined;
+      },
+      180_000,
+    );
+    const log = await core.readNamespacedPodLog({ name: "in-cluster", namespace: ns });
+    expect(phase, log).toBe("Succeeded");
+    expect(log).toMatch(/in-cluster pods: .*in-cluster/);
+  }, 240_000);
 });

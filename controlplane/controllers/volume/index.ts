@@ -5,6 +5,5 @@
  * never schedules pods (the scheduler writes the selected-node annotation).
  */
 export { defaultClass, VolumeController } from "./controller.js";
-export { ensureLocalPathClass } from "./default-class.js";
 export * from "./local-path.js";
 export { startVolumeController, type VolumeControllerDeps } from "./start.js";
