@@ -181,12 +181,14 @@ describe.skipIf(!isRoot)(
       expect(status.stdout).toContain("partitioned roll out complete: 1 new pods have been updated...");
     });
 
-    // Per-pod DNS (`web-0.web.sts.svc.cluster.local`) is served by the headless-Service DNS work
-    // that lands separately. UNSKIP once it is merged: this fails until that name resolves to web-0.
-    it.skip("resolves web-0.web to web-0's pod IP from web-1", async () => {
+    // Per-pod DNS through the headless Service: the name each pod keeps across its replacements.
+    it("resolves web-0.web to web-0's pod IP from web-1", async () => {
       const web0 = await pod("web-0");
-      const res = await exec("web-1", "nslookup", `web-0.web.${ns}.svc.cluster.local`);
-      expect(res.stdout).toContain(web0.status!.podIP!);
+      // The record follows the Endpoints, which may still be catching up with a replaced pod.
+      await eventually("web-0.web to resolve to web-0", async () => {
+        const res = await exec("web-1", "nslookup", `web-0.web.${ns}.svc.cluster.local`);
+        return res.stdout.includes(web0.status!.podIP!) ? true : undefined;
+      });
     });
 
     it("refuses a StatefulSet without serviceName, naming the field", async () => {
