@@ -15,6 +15,7 @@ import type {
   Node,
   PodDisruptionBudget,
   ReplicaSet,
+  StatefulSet,
 } from "../../proto/gen/api.js";
 import type { KubeObject } from "../api/object.js";
 import { resourceForKind } from "../api/resources.js";
@@ -75,6 +76,9 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
     resourceForKind("autoscaling/v2", "HorizontalPodAutoscaler")!,
   );
   const daemonSets = informers.informer<DaemonSet & KubeObject>(resourceForKind("apps/v1", "DaemonSet")!);
+  const statefulSets = informers.informer<StatefulSet & KubeObject>(
+    resourceForKind("apps/v1", "StatefulSet")!,
+  );
   const revisions = informers.informer<ControllerRevision & KubeObject>(
     resourceForKind("apps/v1", "ControllerRevision")!,
   );
@@ -114,6 +118,7 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
       replicaSets,
       deployments,
       daemonSets,
+      statefulSets,
       recorder: recorder("controllermanager"),
     }),
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
@@ -152,7 +157,7 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
     }),
     startStatefulSetController({
       ...common,
-      sets: informers.informer(resourceForKind("apps/v1", "StatefulSet")!),
+      sets: statefulSets,
       pods,
       claims: informers.informer(resourceForKind("v1", "PersistentVolumeClaim")!),
       revisions: informers.informer(resourceForKind("apps/v1", "ControllerRevision")!),

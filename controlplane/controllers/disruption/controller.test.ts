@@ -6,6 +6,7 @@ import type {
   PodDisruptionBudget,
   PodDisruptionBudgetSpec,
   ReplicaSet,
+  StatefulSet,
 } from "../../../proto/gen/api.js";
 import { resourceForKind } from "../../api/resources.js";
 import { rfc3339 } from "../../util/time.js";
@@ -17,6 +18,7 @@ const podsResource = resourceForKind("v1", "Pod")!;
 const rsResource = resourceForKind("apps/v1", "ReplicaSet")!;
 const deploymentsResource = resourceForKind("apps/v1", "Deployment")!;
 const daemonSetsResource = resourceForKind("apps/v1", "DaemonSet")!;
+const statefulSetsResource = resourceForKind("apps/v1", "StatefulSet")!;
 
 function budget(spec: PodDisruptionBudgetSpec, status?: PodDisruptionBudget["status"]): PodDisruptionBudget {
   const pdb: PodDisruptionBudget = {
@@ -37,6 +39,7 @@ function setup() {
     replicaSets: cluster.lister<ReplicaSet>(rsResource),
     deployments: cluster.lister<Deployment>(deploymentsResource),
     daemonSets: cluster.lister<DaemonSet>(daemonSetsResource),
+    statefulSets: cluster.lister<StatefulSet>(statefulSetsResource),
     client: cluster.client,
     recorder: cluster.recorder,
     clock: cluster.clock,
@@ -205,6 +208,27 @@ describe("disruption controller", () => {
       desiredHealthy: 2,
       currentHealthy: 2,
       disruptionsAllowed: 0,
+    });
+  });
+
+  it("counts a StatefulSet's replicas as its scale", async () => {
+    const { cluster, dc, status } = setup();
+    const sts: StatefulSet = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: testNamespace, uid: "sts-1" },
+      spec: { replicas: 3, serviceName: "db" },
+    };
+    cluster.seed(statefulSetsResource, sts);
+    for (const i of [0, 1, 2])
+      cluster.seed(podsResource, pod(`db-${i}`, { labels: { app: "web" }, owner: sts, readySince: t0 }));
+    cluster.seed(podDisruptionBudgetsResource, budget({ maxUnavailable: 1 }));
+    await dc.sync("default/web");
+    expect(status()).toMatchObject({
+      expectedPods: 3,
+      desiredHealthy: 2,
+      currentHealthy: 3,
+      disruptionsAllowed: 1,
     });
   });
 

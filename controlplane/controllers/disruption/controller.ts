@@ -11,6 +11,7 @@ import type {
   PodDisruptionBudget,
   PodDisruptionBudgetStatus,
   ReplicaSet,
+  StatefulSet,
 } from "../../../proto/gen/api.js";
 import { isApiError } from "../../api/errors.js";
 import {
@@ -46,6 +47,7 @@ export interface DisruptionControllerOptions {
   replicaSets: Lister<ReplicaSet>;
   deployments: Lister<Deployment>;
   daemonSets: Lister<DaemonSet>;
+  statefulSets: Lister<StatefulSet>;
   client: ControllerClient;
   recorder: EventRecorder;
   clock: Clock;

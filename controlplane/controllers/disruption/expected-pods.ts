@@ -2,10 +2,18 @@
  * How many pods a budget expects and how many must stay healthy (upstream's getExpectedPodCount):
  * an integer minAvailable counts the selected pods as they are; maxUnavailable and a percent
  * minAvailable are taken against the sum of the scales of the pods' controllers (a Deployment's
- * replicas through its ReplicaSets, a bare ReplicaSet's replicas, a DaemonSet's desired nodes),
+ * replicas through its ReplicaSets, a bare ReplicaSet's replicas, a StatefulSet's replicas, a
+ * DaemonSet's desired nodes),
  * percents rounded up. A pod whose controller is of another kind makes the count impossible.
  */
-import type { DaemonSet, Deployment, Pod, PodDisruptionBudget, ReplicaSet } from "../../../proto/gen/api.js";
+import type {
+  DaemonSet,
+  Deployment,
+  Pod,
+  PodDisruptionBudget,
+  ReplicaSet,
+  StatefulSet,
+} from "../../../proto/gen/api.js";
 import { objectKey } from "../../api/object.js";
 import { controllerRefOf } from "../../client/controller-ref.js";
 import type { DeepReadonly, Lister } from "../../client/index.js";
@@ -16,6 +24,7 @@ export interface ScaleListers {
   replicaSets: Lister<ReplicaSet>;
   deployments: Lister<Deployment>;
   daemonSets: Lister<DaemonSet>;
+  statefulSets: Lister<StatefulSet>;
 }
 
 export class ExpectedPodsError extends Error {
@@ -71,6 +80,13 @@ function expectedScale(
       }
       if (rs) {
         scales.set(ref.uid ?? "", rs.spec?.replicas ?? 1);
+        continue;
+      }
+    }
+    if (ref.kind === "StatefulSet") {
+      const sts = resolve(l.statefulSets, ns, ref);
+      if (sts) {
+        scales.set(ref.uid ?? "", sts.spec?.replicas ?? 1);
         continue;
       }
     }

@@ -2,7 +2,14 @@
  * Starts the disruption controller for one leadership term: the shared PodDisruptionBudget and pod
  * informers (with the ReplicaSet, Deployment and DaemonSet ones for scales), handlers and workers.
  */
-import type { DaemonSet, Deployment, Pod, PodDisruptionBudget, ReplicaSet } from "../../../proto/gen/api.js";
+import type {
+  DaemonSet,
+  Deployment,
+  Pod,
+  PodDisruptionBudget,
+  ReplicaSet,
+  StatefulSet,
+} from "../../../proto/gen/api.js";
 import {
   type ControllerRunDeps,
   handle,
@@ -19,6 +26,7 @@ export interface DisruptionControllerDeps extends ControllerRunDeps {
   replicaSets: Informer<ReplicaSet>;
   deployments: Informer<Deployment>;
   daemonSets: Informer<DaemonSet>;
+  statefulSets: Informer<StatefulSet>;
 }
 
 export function startDisruptionController(
@@ -33,6 +41,7 @@ export function startDisruptionController(
         replicaSets: deps.replicaSets.lister,
         deployments: deps.deployments.lister,
         daemonSets: deps.daemonSets.lister,
+        statefulSets: deps.statefulSets.lister,
         client: deps.client,
         recorder: deps.recorder,
         clock: deps.clock ?? realClock,
