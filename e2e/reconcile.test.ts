@@ -323,7 +323,10 @@ describe("reconcile loops with hollow nodes", () => {
         /^error: set image: "web:v9" is not CONTAINER=IMAGE; name the container, e\.g\. web=web:v9\n/,
       ],
       [["deployment/roll", "app="], /^error: set image: "app=" is not CONTAINER=IMAGE\n/],
-      [["service/roll", "app=web:v9"], /^error: set image: "service" is not a deployment, replicaset or pod/],
+      [
+        ["service/roll", "app=web:v9"],
+        /^error: set image: "service" is not a deployment, replicaset, daemonset or pod/,
+      ],
       [
         ["deployment/nope", "app=web:v9"],
         /^Error from server \(NotFound\): [Dd]eployments?\.apps "nope" not found\n$/,
