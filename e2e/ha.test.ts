@@ -306,7 +306,8 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     const restored = new Etcd3({ hosts: etcd.endpoint });
     try {
       const keys = await restored.getAll().prefix("/registry/").keys();
-      const key = keys.find((k) => k.includes("while-down-2"));
+      // The Namespace itself (its namespace also holds objects controllers made, e.g. kube-root-ca.crt).
+      const key = keys.find((k) => k === "/registry/namespaces/while-down-2");
       expect(key).toBeDefined();
       expect(await restored.get(key!).string()).toContain('"name":"while-down-2"');
     } finally {

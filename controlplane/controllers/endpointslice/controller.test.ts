@@ -231,4 +231,32 @@ describe("EndpointSlice controller sync", () => {
     await controller.sync("default/gone");
     expect(actions()).toEqual([]);
   });
+
+  it("wakes the Service when a slice it made reaches the cache late, so a stale placeholder goes", async () => {
+    const queued: string[] = [];
+    const cluster = new FakeCluster();
+    const controller = new EndpointSliceController({
+      services: cluster.lister<Service>(servicesResource),
+      pods: cluster.lister<Pod>(podsResource),
+      slices: cluster.lister<EndpointSlice>(endpointSlicesResource),
+      client: cluster.client,
+      recorder: cluster.recorder,
+      queue: { add: (key) => queued.push(key) },
+    });
+    cluster.addHandler(endpointSlicesResource, controller.sliceHandler);
+    cluster.seed(servicesResource, service("web"));
+    controller.serviceHandler.onAdd!(cluster.lister<Service>(servicesResource).get(`${testNamespace}/web`)!);
+    // No pods yet: an empty placeholder is created, but the cache does not show it yet.
+    await controller.sync(`${testNamespace}/web`);
+    cluster.seed(podsResource, pod("web-1", "10.244.1.5"));
+    controller.podHandler.onAdd!(cluster.lister<Pod>(podsResource).get(`${testNamespace}/web-1`)!);
+    await controller.sync(`${testNamespace}/web`);
+    queued.length = 0;
+    cluster.flush();
+    expect(queued).toContain(`${testNamespace}/web`);
+    await controller.sync(`${testNamespace}/web`);
+    cluster.flush();
+    const left = cluster.storedList<EndpointSlice>(endpointSlicesResource);
+    expect(left.map((s) => s.endpoints?.map((e) => e.addresses?.[0]))).toEqual([["10.244.1.5"]]);
+  });
 });

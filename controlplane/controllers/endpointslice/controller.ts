@@ -66,8 +66,13 @@ export class EndpointSliceController {
     },
   };
 
-  /** Someone changing or deleting a slice we keep wakes its Service, which puts it right. */
+  /**
+   * Someone changing or deleting a slice we keep wakes its Service, which puts it right. So does a
+   * slice appearing: one we created may reach the cache only after a later sync planned without it
+   * (a placeholder made before the pods came), and only a sync that sees it can remove it.
+   */
   readonly sliceHandler: EventHandler<EndpointSlice> = {
+    onAdd: (slice) => this.sliceChanged(slice),
     onUpdate: (_old, slice) => this.sliceChanged(slice),
     onDelete: (slice) => this.sliceChanged(slice),
   };
