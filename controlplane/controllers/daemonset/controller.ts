@@ -15,9 +15,9 @@ import type { ControllerClient } from "../../client/controller-client.js";
 import { claimChildren, controllerRefOf } from "../../client/controller-ref.js";
 import type { EventRecorder } from "../../client/events.js";
 import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
+import { canonicalJson } from "../../client/object-hash.js";
 import type { Clock } from "../../util/clock.js";
 import {
-  canonicalData,
   controllerRevisionHashLabel,
   hashOf,
   matchingRevisions,
@@ -325,7 +325,7 @@ export class DaemonSetController {
         namespace,
         name,
       );
-      if (canonicalData(existing.data) === canonicalData(data)) return existing;
+      if (canonicalJson(existing.data) === canonicalJson(data)) return existing;
       const fresh = await this.o.client.get<DaemonSet>(daemonSetsResource, namespace, ds.metadata.name ?? "");
       if ((fresh.status?.collisionCount ?? 0) === collisions) {
         fresh.status = { ...fresh.status, collisionCount: collisions + 1 };

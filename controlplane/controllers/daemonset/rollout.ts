@@ -6,8 +6,9 @@
  */
 import type { ControllerRevision, DaemonSet, PodTemplateSpec } from "../../../proto/gen/api.js";
 import { controllerRefOf, type DeepReadonly } from "../../client/index.js";
+import { canonicalJson } from "../../client/object-hash.js";
 import { RollbackError, type RolloutState } from "../deployment/index.js";
-import { canonicalData, sortByRevision, templateOf, templatePatch } from "../history/index.js";
+import { sortByRevision, templateOf, templatePatch } from "../history/index.js";
 
 type ReadonlyDaemonSet = DeepReadonly<DaemonSet>;
 type ReadonlyRevision = DeepReadonly<ControllerRevision>;
@@ -83,7 +84,7 @@ export function planDaemonSetRollback(
     if (!target) throw new RollbackError(`unable to find specified revision ${toRevision} in history`);
   }
   const revision = target!.revision;
-  if (canonicalData(templatePatch(target!.template)) === canonicalData(templatePatch(ds.spec?.template))) {
+  if (canonicalJson(templatePatch(target!.template)) === canonicalJson(templatePatch(ds.spec?.template))) {
     return {
       kind: "skipped",
       revision,

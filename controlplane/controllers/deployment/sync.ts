@@ -10,6 +10,7 @@ import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import { newControllerRef } from "../../client/index.js";
+import { canonicalJson } from "../../client/object-hash.js";
 import type { Clock } from "../../util/clock.js";
 import type { KeyQueue } from "../replicaset/controller.js";
 import { replicaSetsResource } from "../replicaset/index.js";
@@ -23,7 +24,7 @@ import {
 } from "./annotations.js";
 import { getCondition, newCondition, reasons, setCondition } from "./conditions.js";
 import { isRollingUpdate, maxSurge, maxUnavailable } from "./fenceposts.js";
-import { canonical, computeHash, equalIgnoreHash, podTemplateHashLabel } from "./hash.js";
+import { computeHash, equalIgnoreHash, podTemplateHashLabel } from "./hash.js";
 import {
   activeOrLatest,
   activeReplicaSets,
@@ -376,7 +377,7 @@ export function calculateStatus(
 }
 
 export function sameStatus(a: DeploymentStatus | undefined, b: DeploymentStatus): boolean {
-  return JSON.stringify(canonical(a ?? {}) ?? {}) === JSON.stringify(canonical(b) ?? {});
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 async function syncStatus(

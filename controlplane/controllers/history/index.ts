@@ -4,7 +4,6 @@
  * ones to drop past `revisionHistoryLimit`. Pure decisions; callers write through their client.
  */
 export {
-  canonicalData,
   controllerRevisionHashLabel,
   hashOf,
   matchingRevisions,

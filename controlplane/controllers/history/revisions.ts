@@ -11,40 +11,11 @@ import type { ControllerRevision, PodTemplateSpec } from "../../../proto/gen/api
 import type { ApiObject } from "../../client/controller-client.js";
 import { newControllerRef } from "../../client/controller-ref.js";
 import type { DeepReadonly } from "../../client/index.js";
+import { canonicalJson, objectHash } from "../../client/object-hash.js";
 
 export const controllerRevisionHashLabel = "controller-revision-hash";
 
 type ReadonlyRevision = DeepReadonly<ControllerRevision>;
-
-const safeAlphabet = "bcdfghjklmnpqrstvwxz2456789";
-
-/** A copy of `value` without undefined, null, empty objects and empty arrays, keys sorted. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    const items = value.map(canonical);
-    return items.length > 0 ? items : undefined;
-  }
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = canonical((value as Record<string, unknown>)[key]);
-      if (v !== undefined) out[key] = v;
-    }
-    return Object.keys(out).length > 0 ? out : undefined;
-  }
-  return value === null ? undefined : value;
-}
-
-/** `data` serialized so equal contents compare equal whatever their key order or empty fields. */
-export function canonicalData(data: unknown): string {
-  return JSON.stringify(canonical(data) ?? {});
-}
-
-function fnv1a(bytes: Uint8Array, seed = 0x811c9dc5): number {
-  let h = seed;
-  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h;
-}
 
 /**
  * The hash naming a revision of `data` (upstream's HashControllerRevision): FNV-1a over the data,
@@ -52,15 +23,7 @@ function fnv1a(bytes: Uint8Array, seed = 0x811c9dc5): number {
  * vowel-free alphabet. Stable across processes: names and pod labels depend on it.
  */
 export function revisionHash(data: unknown, collisionCount = 0): string {
-  let h = fnv1a(new TextEncoder().encode(canonicalData(data)));
-  if (collisionCount > 0) {
-    const le = new Uint8Array(4);
-    new DataView(le.buffer).setUint32(0, collisionCount >>> 0, true);
-    h = fnv1a(le, h);
-  }
-  let out = "";
-  for (const digit of String(h)) out += safeAlphabet[digit.charCodeAt(0) % safeAlphabet.length];
-  return out;
+  return objectHash(data, collisionCount);
 }
 
 /**
@@ -138,8 +101,8 @@ export function nextRevisionNumber(revs: readonly ReadonlyRevision[]): number {
 
 /** The revisions whose data equals `data`, oldest first (more than one only after a race). */
 export function matchingRevisions<T extends ReadonlyRevision>(revs: readonly T[], data: unknown): T[] {
-  const want = canonicalData(data);
-  return sortByRevision(revs.filter((r) => canonicalData(r.data) === want));
+  const want = canonicalJson(data);
+  return sortByRevision(revs.filter((r) => canonicalJson(r.data) === want));
 }
 
 /**

@@ -7,7 +7,8 @@
 import type { ControllerRevision, PodTemplateSpec, StatefulSet } from "../../../proto/gen/api.js";
 import { newControllerRef } from "../../client/controller-ref.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { canonical, computeHash } from "../deployment/hash.js";
+import { canonical } from "../../client/object-hash.js";
+import { computeHash } from "../deployment/hash.js";
 
 export const revisionHashLabel = "controller.kubernetes.io/hash";
 
