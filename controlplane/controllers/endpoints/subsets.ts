@@ -9,6 +9,7 @@ import type {
   EndpointAddress,
   EndpointPort,
   EndpointSubset,
+  ObjectReference,
   Pod,
   Service,
   ServicePort,
@@ -72,20 +73,29 @@ export function endpointHostname(service: DeepReadonly<Service>, pod: ReadonlyPo
     : undefined;
 }
 
-function addressOf(service: DeepReadonly<Service>, pod: ReadonlyPod): EndpointAddress {
-  const address: EndpointAddress = {
-    ip: pod.status?.podIP ?? "",
+/**
+ * What an Endpoints address and an EndpointSlice endpoint both say of `pod`: the pod itself, its
+ * DNS hostname for `service` and its node, the last two only when there are any.
+ */
+export function podEndpointFields(
+  service: DeepReadonly<Service>,
+  pod: ReadonlyPod,
+): { targetRef: ObjectReference; hostname?: string; nodeName?: string } {
+  const hostname = endpointHostname(service, pod);
+  return {
     targetRef: {
       kind: "Pod",
       namespace: pod.metadata.namespace ?? "",
       name: pod.metadata.name ?? "",
       uid: pod.metadata.uid ?? "",
     },
+    ...(hostname ? { hostname } : {}),
+    ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
   };
-  const hostname = endpointHostname(service, pod);
-  if (hostname) address.hostname = hostname;
-  if (pod.spec?.nodeName) address.nodeName = pod.spec.nodeName;
-  return address;
+}
+
+function addressOf(service: DeepReadonly<Service>, pod: ReadonlyPod): EndpointAddress {
+  return { ip: pod.status?.podIP ?? "", ...podEndpointFields(service, pod) };
 }
 
 /** The endpoint ports `pod` serves for `service`; a port the pod cannot resolve is left out. */

@@ -14,7 +14,7 @@
 import type { DiscoveryEndpoint, DiscoveryEndpointPort, Pod, Service } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
 import { isPodReady } from "../../client/pod-state.js";
-import { endpointHostname, resolveTargetPort } from "../endpoints/subsets.js";
+import { podEndpointFields, resolveTargetPort } from "../endpoints/subsets.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 
@@ -36,20 +36,11 @@ function endpointOf(service: DeepReadonly<Service>, pod: ReadonlyPod): Discovery
   const publishNotReady = service.spec?.publishNotReadyAddresses ?? false;
   const serving = publishNotReady || (pod.status?.phase === "Running" && isPodReady(pod));
   const terminating = Boolean(pod.metadata.deletionTimestamp);
-  const endpoint: DiscoveryEndpoint = {
+  return {
     addresses: [pod.status?.podIP ?? ""],
     conditions: { ready: publishNotReady || (serving && !terminating), serving, terminating },
-    targetRef: {
-      kind: "Pod",
-      namespace: pod.metadata.namespace ?? "",
-      name: pod.metadata.name ?? "",
-      uid: pod.metadata.uid ?? "",
-    },
+    ...podEndpointFields(service, pod),
   };
-  const hostname = endpointHostname(service, pod);
-  if (hostname) endpoint.hostname = hostname;
-  if (pod.spec?.nodeName) endpoint.nodeName = pod.spec.nodeName;
-  return endpoint;
 }
 
 function portsOf(service: DeepReadonly<Service>, pod: ReadonlyPod): DiscoveryEndpointPort[] {
