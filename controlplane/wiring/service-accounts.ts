@@ -47,9 +47,13 @@ export async function wireServiceAccounts(
       });
   }
   const audiences = [defaultIssuer];
+  const accounts = informers.informer<ServiceAccount & KubeObject>(serviceAccounts).lister;
   registry.addAdmission(
     serviceAccountAdmission({
-      getServiceAccount: (namespace, name) =>
+      // Every pod create asks: the cache answers, and only an account it has not seen yet (one
+      // made a moment ago) costs a read from etcd, as upstream's admission plugin does.
+      getServiceAccount: async (namespace, name) =>
+        (accounts.get(`${namespace}/${name}`) as ServiceAccount | undefined) ??
         registry.get(serviceAccounts, namespace, name).then(
           (sa) => sa as ServiceAccount,
           (err: unknown) => {
@@ -64,7 +68,7 @@ export async function wireServiceAccounts(
     authenticate: serviceAccountAuthenticator({
       signer,
       audiences,
-      serviceAccounts: informers.informer<ServiceAccount & KubeObject>(serviceAccounts).lister,
+      serviceAccounts: accounts,
       pods: informers.pods().lister,
     }),
     tokenHandler: tokenRequestHandler(issuer),
