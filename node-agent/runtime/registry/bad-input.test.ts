@@ -184,7 +184,11 @@ describe.skipIf(!isRoot)("pulls that fail keep nothing (root)", () => {
     const ref = `127.0.0.1:${proxy.port}/team/big:v1`;
     const err = await failure(fresh.pull(ref));
     expect(err).toBeInstanceOf(RegistryError);
-    expect(err).toMatchObject({ code: "Unavailable", reference: big.layers[1]!.digest });
+    // Blobs are fetched concurrently: under load a small blob still in flight when the registry
+    // dies can fail first, so the error names one of the image's blobs, not always the big one.
+    expect(err).toMatchObject({ code: "Unavailable" });
+    const blobs = [big.config, ...big.layers].map((b) => b.digest);
+    expect(blobs).toContain((err as RegistryError).reference);
     const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
     expect(entries(join(fresh.dir, "blobs", "sha256"))).toEqual([]);
     expect(entries(join(fresh.dir, "layers"))).toEqual([]);
