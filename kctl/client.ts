@@ -39,9 +39,10 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+// Option bags take `undefined` for "not given", as the flags they come from may be unset.
 export interface ListOptions {
-  labelSelector?: string;
-  fieldSelector?: string;
+  labelSelector?: string | undefined;
+  fieldSelector?: string | undefined;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -52,7 +53,7 @@ export interface DeleteOptions extends WriteOptions {
 }
 
 export interface WatchOptions extends ListOptions {
-  resourceVersion?: string;
+  resourceVersion?: string | undefined;
 }
 
 export const mergePatchType = "application/merge-patch+json";

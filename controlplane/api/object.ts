@@ -12,8 +12,20 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/**
+ * `fields` without its undefined entries: builds an object of optional fields from values that may
+ * be missing, which strict optional property types refuse to hold as `undefined`.
+ */
+export function definedFields<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  return out as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 /** The work-queue and cache key: "namespace/name" for namespaced objects, "name" otherwise. */
-export function objectKey(obj: { metadata: Pick<ObjectMeta, "namespace" | "name"> }): string {
+export function objectKey(obj: {
+  metadata: { readonly namespace?: string | undefined; readonly name?: string | undefined };
+}): string {
   const { namespace, name } = obj.metadata;
   return namespace ? `${namespace}/${name ?? ""}` : (name ?? "");
 }

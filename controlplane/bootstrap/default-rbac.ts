@@ -159,7 +159,7 @@ export const defaultClusterRoles: Record<string, PolicyRule[]> = {
 const group = (name: string) => ({ kind: "Group", apiGroup: rbacGroup, name });
 const user = (name: string) => ({ kind: "User", apiGroup: rbacGroup, name });
 
-export const defaultClusterRoleBindings: Record<string, ClusterRoleBinding["subjects"]> = {
+export const defaultClusterRoleBindings: Record<string, NonNullable<ClusterRoleBinding["subjects"]>> = {
   "cluster-admin": [group(mastersGroup)],
   "system:discovery": [group(authenticatedGroup)],
   "system:public-info-viewer": [group(authenticatedGroup)],

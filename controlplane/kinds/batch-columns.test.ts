@@ -7,7 +7,7 @@ const cronJobKind = kindFor({ group: "batch", kind: "CronJob" })!;
 const now = Date.parse("2024-01-01T00:05:00Z");
 const cells = (job: Job) => jobKind.columns!.cells(job as never, now);
 
-function job(spec: Job["spec"], status: Job["status"], deleting = false): Job {
+function job(spec: NonNullable<Job["spec"]>, status: NonNullable<Job["status"]>, deleting = false): Job {
   return {
     apiVersion: "batch/v1",
     kind: "Job",

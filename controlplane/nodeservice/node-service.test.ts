@@ -402,7 +402,7 @@ describe("NodeService over mTLS with a real etcd", () => {
           n1.call("ReportPodStatus", {
             namespace: "default",
             name: "uses-mine",
-            uid: target.metadata.uid,
+            uid: target.metadata.uid!,
             statusJson: Buffer.from(JSON.stringify({ phase: "Running", ...status })),
           }),
         ).rejects.toMatchObject({ reason: "Forbidden" });

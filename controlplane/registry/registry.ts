@@ -16,7 +16,7 @@ import type { Binding, Scale } from "../../proto/gen/api.js";
 import { decodeMessage, decodeObject } from "../api/codec.js";
 import { ApiError, conflict, type FieldCause, invalid, isApiError, notFound } from "../api/errors.js";
 import { parseSelector } from "../api/labels.js";
-import type { KubeObject } from "../api/object.js";
+import { definedFields, type KubeObject } from "../api/object.js";
 import { apiVersionOf, type ResourceInfo, resourceForPlural } from "../api/resources.js";
 import type { WatchEvent } from "../api/watch.js";
 import { applyDefaults, initialStatus, validateObject } from "../kinds/index.js";
@@ -650,8 +650,7 @@ export class Registry {
         metadata: {
           ...meta,
           name,
-          uid: meta.uid || oldMeta.uid,
-          creationTimestamp: oldMeta.creationTimestamp,
+          ...definedFields({ uid: meta.uid || oldMeta.uid, creationTimestamp: oldMeta.creationTimestamp }),
           generation: oldMeta.generation ?? 1,
         },
       };
@@ -659,7 +658,7 @@ export class Registry {
       if (meta.managedFields === undefined && oldMeta.managedFields) {
         next.metadata.managedFields = oldMeta.managedFields;
       }
-      if (info.namespaced) next.metadata.namespace = oldMeta.namespace;
+      if (info.namespaced && oldMeta.namespace !== undefined) next.metadata.namespace = oldMeta.namespace;
       else delete next.metadata.namespace;
       for (const f of ["deletionTimestamp", "deletionGracePeriodSeconds"] as const) {
         if (oldMeta[f] === undefined) delete next.metadata[f];

@@ -4,7 +4,7 @@
  */
 import type { Scale } from "../../proto/gen/api.js";
 import { formatSelector, type LabelSelectorInput, selectorFromLabelSelector } from "../api/labels.js";
-import type { KubeObject } from "../api/object.js";
+import { definedFields, type KubeObject } from "../api/object.js";
 
 interface Scalable {
   spec?: { replicas?: number; selector?: LabelSelectorInput };
@@ -17,13 +17,13 @@ export function toScale(obj: KubeObject): Scale {
   return {
     apiVersion: "autoscaling/v1",
     kind: "Scale",
-    metadata: {
+    metadata: definedFields({
       name: m.name,
       namespace: m.namespace,
       uid: m.uid,
       resourceVersion: m.resourceVersion,
       creationTimestamp: m.creationTimestamp,
-    },
+    }),
     spec: { replicas: spec?.replicas ?? 0 },
     status: {
       replicas: status?.replicas ?? 0,

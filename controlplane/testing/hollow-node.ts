@@ -15,6 +15,7 @@
 import { NodeClient } from "../../node-agent/agent/node-client.js";
 import { NodeLink, type PodHost } from "../../node-agent/agent/node-link.js";
 import type { Pod } from "../../proto/gen/api.js";
+import { definedFields } from "../api/object.js";
 import type { KeyPair } from "../pki/pki.js";
 import { type Clock, realClock, type Timer } from "../util/clock.js";
 import { formatIPv4, nthAddress, parseCidr } from "../util/ipv4.js";
@@ -279,8 +280,7 @@ function runningStatus(pod: Pod, ip: string, since: string, ready: boolean): Non
       { type: "Ready", status: readyStatus, lastTransitionTime: since, ...notReady },
     ],
     containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
-      name: c.name,
-      image: c.image,
+      ...definedFields({ name: c.name, image: c.image }),
       imageID: "",
       containerID: `hollow://${pod.metadata?.uid}/${c.name}`,
       ready,

@@ -92,7 +92,7 @@ function parseGoal(text: string | undefined): Goal {
 async function reached(
   goal: Goal,
   get: () => Promise<Conditioned>,
-  seen: { uid?: string },
+  seen: { uid?: string | undefined },
 ): Promise<boolean> {
   let obj: Conditioned;
   try {

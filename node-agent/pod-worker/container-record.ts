@@ -36,12 +36,12 @@ export interface ContainerRecord {
   /** The current attempt's exit, once it ended. */
   exit?: ExitRecord;
   /** The previous attempt's exit (lastState). */
-  lastExit?: ExitRecord;
+  lastExit?: ExitRecord | undefined;
   /** Log file of the current attempt and of the one before (kctl logs --previous). */
   logPath?: string;
   previousLogPath?: string;
   /** Why it is not running, when it is waiting (ContainerCreating, CrashLoopBackOff, ErrImageNeverPull, ...). */
-  waiting?: { reason: string; message?: string };
+  waiting?: { reason: string; message?: string } | undefined;
   /** Delay before the restart after the next exit (0 until the first exit). */
   backoffMs: number;
   /** Epoch ms before which no restart is attempted; 0 while no restart is pending. */

@@ -6,7 +6,7 @@ const svc = (
   namespace: string,
   name: string,
   clusterIP: string,
-  ports: NonNullable<Service["spec"]>["ports"],
+  ports: NonNullable<NonNullable<Service["spec"]>["ports"]>,
 ): Service => ({
   apiVersion: "v1",
   kind: "Service",

@@ -4,7 +4,7 @@ import { servicePorts } from "./service-ports.js";
 
 const meta = { namespace: "shop", name: "web" };
 
-function svc(spec: ServiceInput["spec"]): ServiceInput {
+function svc(spec: NonNullable<ServiceInput["spec"]>): ServiceInput {
   return { metadata: meta, spec };
 }
 

@@ -588,7 +588,8 @@ export function validatePod(c: Causes, pod: Pod): void {
 export function validatePodUpdate(c: Causes, pod: Pod, old: Pod): void {
   const spec = pod.spec ?? {};
   const oldSpec = old.spec ?? {};
-  const masked = (s: PodSpec, images: PodSpec): PodSpec => ({
+  // Compared only after stripUndefined, so fields may come out undefined here.
+  const masked = (s: PodSpec, images: PodSpec): unknown => ({
     ...s,
     containers: s.containers?.map((ct, i) => ({ ...ct, image: images.containers?.[i]?.image ?? ct.image })),
     initContainers: s.initContainers?.map((ct, i) => ({

@@ -137,10 +137,11 @@ export class CronJobController {
           `Saw completed job: ${job.metadata.name}, condition: ${condition}`,
         );
       } else if (finished) {
-        const completed = parseTime(job.status?.completionTime);
+        const completedAt = job.status?.completionTime;
+        const completed = parseTime(completedAt);
         const last = parseTime(status.lastSuccessfulTime);
-        if (completed !== undefined && (last === undefined || completed > last))
-          status.lastSuccessfulTime = job.status?.completionTime;
+        if (completedAt !== undefined && completed !== undefined && (last === undefined || completed > last))
+          status.lastSuccessfulTime = completedAt;
       }
     }
     for (const ref of [...(status.active ?? [])]) {

@@ -92,6 +92,9 @@ export function planDaemonSetRollback(
     };
   }
   const next = structuredClone(ds) as DaemonSet;
-  next.spec = { ...next.spec, template: structuredClone(target!.template) };
+  const template = target!.template;
+  next.spec = { ...next.spec };
+  if (template) next.spec.template = structuredClone(template);
+  else delete next.spec.template;
   return { kind: "rollback", daemonSet: next, revision };
 }

@@ -57,7 +57,7 @@ export function calculateStatus(
   };
   if (collisionCount > 0) status.collisionCount = collisionCount;
   if (ds.status?.conditions)
-    status.conditions = structuredClone(ds.status.conditions) as DaemonSetStatus["conditions"];
+    status.conditions = structuredClone(ds.status.conditions) as NonNullable<DaemonSetStatus["conditions"]>;
   return status;
 }
 

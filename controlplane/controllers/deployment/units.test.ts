@@ -12,7 +12,7 @@ describe("pod-template-hash", () => {
     expect(computeHash(t)).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]{1,10}$/);
   });
   it("ignores key order, empty fields and its own label, but not real changes", () => {
-    const reordered = { spec: t.spec, metadata: { annotations: {}, labels: { ...t.metadata!.labels } } };
+    const reordered = { spec: t.spec!, metadata: { annotations: {}, labels: { ...t.metadata!.labels } } };
     expect(computeHash(reordered)).toBe(computeHash(t));
     const labelled = structuredClone(t);
     labelled.metadata!.labels![podTemplateHashLabel] = "abc";
@@ -62,7 +62,7 @@ describe("maxSurge / maxUnavailable", () => {
 });
 
 describe("rollout status messages", () => {
-  const d = (status: Deployment["status"], generation = 1): Deployment => ({
+  const d = (status: NonNullable<Deployment["status"]>, generation = 1): Deployment => ({
     ...deployment("web", { replicas: 3 }),
     metadata: { name: "web", generation },
     status,

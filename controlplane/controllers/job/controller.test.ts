@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Job, JobSpec, Pod } from "../../../proto/gen/api.js";
+import { definedFields } from "../../api/object.js";
 import { rfc3339 } from "../../util/time.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { controllerRef, t0 } from "../testing/fixtures.js";
@@ -9,12 +10,15 @@ import { completionIndexAnnotation, trackingFinalizer } from "./pod-template.js"
 const uid = "job-uid";
 const labels = { "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "pi" };
 
-function job(spec: JobSpec = {}, status: Job["status"] = {}): Job {
+/** Overrides of the default Job's spec; an undefined value removes the default. */
+type SpecOverrides = { [K in keyof JobSpec]?: JobSpec[K] | undefined };
+
+function job(spec: SpecOverrides = {}, status: NonNullable<Job["status"]> = {}): Job {
   return {
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: { name: "pi", namespace: "default", uid },
-    spec: {
+    spec: definedFields({
       completions: 1,
       parallelism: 1,
       backoffLimit: 6,
@@ -26,7 +30,7 @@ function job(spec: JobSpec = {}, status: Job["status"] = {}): Job {
         spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", command: ["true"] }] },
       },
       ...spec,
-    },
+    }),
     status,
   };
 }
@@ -130,7 +134,7 @@ describe("Job controller: running pods", () => {
     ]);
   });
 
-  const wants: { name: string; spec: JobSpec; pods: Pod[]; creates: number; deletes: number }[] = [
+  const wants: { name: string; spec: SpecOverrides; pods: Pod[]; creates: number; deletes: number }[] = [
     {
       name: "completions left cap the pods running",
       spec: { completions: 4, parallelism: 3 },

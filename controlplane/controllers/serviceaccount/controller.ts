@@ -68,7 +68,7 @@ export class ServiceAccountController {
       await this.opts.client.update(configMapsResource, {
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { ...metadata, resourceVersion: cm.metadata.resourceVersion },
+        metadata: { ...metadata, resourceVersion: cm.metadata.resourceVersion ?? "" },
         data,
       });
     }

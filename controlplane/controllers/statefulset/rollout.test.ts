@@ -3,7 +3,7 @@ import type { StatefulSet } from "../../../proto/gen/api.js";
 import { newRevision } from "./revisions.js";
 import { planStatefulSetRollback, statefulSetRolloutStatus } from "./rollout.js";
 
-function set(status: StatefulSet["status"], partition = 0, image = "nginx:1"): StatefulSet {
+function set(status: NonNullable<StatefulSet["status"]>, partition = 0, image = "nginx:1"): StatefulSet {
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",

@@ -43,7 +43,7 @@ export function calculateStatus(
     status.updatedReplicas === status.replicas &&
     status.readyReplicas === status.replicas
   ) {
-    status.currentReplicas = status.updatedReplicas;
+    status.currentReplicas = status.updatedReplicas ?? 0;
     status.currentRevision = updateRevision;
   }
   return status;

@@ -10,7 +10,7 @@
  * spec changes, status written only through updateStatus, merge patches.
  */
 import { ApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
+import { definedFields, objectKey } from "../../api/object.js";
 import type { ResourceInfo } from "../../api/resources.js";
 import type {
   ApiObject,
@@ -222,9 +222,11 @@ export class FakeCluster {
       const next = structuredClone(obj) as T & { status?: unknown };
       next.metadata = {
         ...next.metadata,
-        uid: current.metadata.uid,
-        creationTimestamp: current.metadata.creationTimestamp,
-        generation: current.metadata.generation,
+        ...definedFields({
+          uid: current.metadata.uid,
+          creationTimestamp: current.metadata.creationTimestamp,
+          generation: current.metadata.generation,
+        }),
       };
       if (current.metadata.deletionTimestamp)
         next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;

@@ -57,6 +57,11 @@ function localVolume(name: string, node: string): PersistentVolume {
   };
 }
 
+function withoutClassName(c: PersistentVolumeClaim): PersistentVolumeClaim {
+  delete c.spec!.storageClassName;
+  return c;
+}
+
 function storage(
   claims: PersistentVolumeClaim[],
   volumes: PersistentVolume[] = [],
@@ -141,7 +146,7 @@ describe("VolumeBinding filter", () => {
     {
       name: "a claim whose default class the PV controller has not filled in yet",
       pod: podWith("www"),
-      claims: [{ ...claim("www"), spec: { ...claim("www").spec, storageClassName: undefined } }],
+      claims: [withoutClassName(claim("www"))],
       node: node("n1", "10Gi"),
       want: [],
     },

@@ -13,7 +13,7 @@ export interface HttpRequest {
   method: string;
   url: string;
   headers?: Record<string, string>;
-  body?: Buffer | Readable;
+  body?: Buffer | Readable | undefined;
   /** PEM CA certificates trusted besides the system's. */
   ca?: string | undefined;
   /** Milliseconds without any progress before the exchange fails as `Timeout`. */
