@@ -7,6 +7,16 @@
 // Code that only runs in tests or benchmarks; it may reach into testing/ folders and across layers.
 const testCode = ["\\.test\\.ts$", "(^|/)testing/", "^e2e/", "(^|/)bench/"];
 
+// kctl commands that run or administer a control plane on this host, and the lab that runs them.
+const controlPlaneHosts = ["^kctl/commands/(up|join-control-plane|etcd|etcd-flags)\\.ts$", "^kctl/lab/"];
+const controlPlaneEntryPoints = [
+  "^controlplane/control-plane\\.ts$",
+  "^controlplane/etcd/",
+  "^controlplane/bootstrap/control-plane-join\\.ts$",
+];
+// kctl's rollout commands, which speak the workload controllers' revision and status language.
+const rolloutReaders = ["^kctl/commands/rollout\\.ts$", "^kctl/rollout/"];
+
 module.exports = {
   forbidden: [
     {
@@ -58,14 +68,12 @@ module.exports = {
       to: { path: "^controlplane/(store|registry|apiserver|controllers|nodeservice|dns|wiring)/" },
     },
     {
-      name: "kinds-and-api-are-the-foundation",
+      name: "foundation-is-the-bottom",
       severity: "error",
       comment:
-        "API types, the kinds registry, printers and util are pure: they never import the server, the client package or the node agent.",
-      from: { path: "^controlplane/(api|kinds|printers|util)/", pathNot: testCode },
-      to: {
-        path: "^controlplane/(store|registry|apiserver|client|controllers|scheduler|nodeservice|dns|wiring|bootstrap|events|etcd|pki)/|^(node-agent|kctl)/",
-      },
+        "foundation/ (API types and codec, kinds, printers, util, pki, the bootstrap protocol) is what every component stands on: it imports none of them.",
+      from: { path: "^foundation/", pathNot: testCode },
+      to: { path: "^(controlplane|node-agent|kctl|e2e|native)/" },
     },
     {
       name: "controlplane-not-into-the-cli-or-agent",
@@ -74,15 +82,39 @@ module.exports = {
       from: { path: "^controlplane/", pathNot: testCode },
       to: { path: "^(kctl|node-agent)/" },
     },
-    // Pending, turned on once the API types move to a top-level foundation folder: the node agent
-    // and kctl import only the foundation, never controlplane/. ARCHITECTURE.md lists what they
-    // import today.
-    // {
-    //   name: "agent-and-cli-only-on-the-foundation",
-    //   severity: "error",
-    //   from: { path: "^(node-agent|kctl)/", pathNot: testCode },
-    //   to: { path: "^controlplane/", pathNot: "^controlplane/(api|kinds|printers|util)/" },
-    // },
+    {
+      name: "agent-only-on-the-foundation",
+      severity: "error",
+      comment:
+        "The node agent talks to the control plane over gRPC and HTTPS; in code it shares only foundation/.",
+      from: { path: "^node-agent/", pathNot: testCode },
+      to: { path: "^controlplane/" },
+    },
+    {
+      name: "cli-only-on-the-foundation",
+      severity: "error",
+      comment:
+        "kctl is a client: it shares foundation/ with the control plane. Only the commands that run or administer a control plane on this host (and the lab, which runs them) import its entry points, and `kctl rollout` imports the workload controllers' rollout functions (see ARCHITECTURE.md).",
+      from: { path: "^kctl/", pathNot: [...testCode, ...controlPlaneHosts, ...rolloutReaders] },
+      to: { path: "^controlplane/" },
+    },
+    {
+      name: "control-plane-hosts-through-entry-points",
+      severity: "error",
+      comment: "Commands that run a control plane use its entry points, not its insides.",
+      from: { path: controlPlaneHosts, pathNot: testCode },
+      to: { path: "^controlplane/", pathNot: controlPlaneEntryPoints },
+    },
+    {
+      name: "rollout-through-the-workload-indexes",
+      severity: "error",
+      comment: "kctl rollout reads rollout semantics from the workload controllers' public index only.",
+      from: { path: rolloutReaders, pathNot: testCode },
+      to: {
+        path: "^controlplane/",
+        pathNot: "^controlplane/controllers/(deployment|daemonset|statefulset)/index\\.ts$",
+      },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { userTokenSecret } from "../foundation/bootstrap/token-format.js";
+import { ensureCa, issueCertificate, type KeyPair } from "../foundation/pki/pki.js";
 import { userKubeconfig } from "../kctl/commands/kubeconfig.js";
-import { userTokenSecret } from "./bootstrap/user-tokens.js";
 import { type ControlPlane, startControlPlane } from "./control-plane.js";
-import { ensureCa, issueCertificate, type KeyPair } from "./pki/pki.js";
 import { apiCall, type Reply, type Who } from "./testing/api-call.js";
 
 const run = promisify(execFile);

@@ -6,12 +6,11 @@
  * field; after a failed check nothing has been written.
  */
 
-import { decodeObject } from "../controlplane/api/codec.js";
-import { type ApiError, isApiError } from "../controlplane/api/errors.js";
-import type { KubeObject } from "../controlplane/api/object.js";
-import { qualifiedKind } from "../controlplane/api/resources.js";
-import { applyDefaults, validateObject } from "../controlplane/kinds/index.js";
-import { maxObjectBytes } from "../controlplane/store/index.js";
+import { decodeObject } from "../foundation/api/codec.js";
+import { type ApiError, isApiError } from "../foundation/api/errors.js";
+import { type KubeObject, maxObjectBytes } from "../foundation/api/object.js";
+import { qualifiedKind } from "../foundation/api/resources.js";
+import { applyDefaults, validateObject } from "../foundation/kinds/index.js";
 import { jsonEqual, lastAppliedAnnotation, threeWayMergePatch } from "./apply-patch.js";
 import type { ApiClient } from "./client.js";
 import { CliError } from "./errors.js";

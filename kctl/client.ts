@@ -8,11 +8,11 @@
 import http from "node:http";
 import https from "node:https";
 import WebSocket from "ws";
-import { ApiError, isApiError, reasonForCode, type Status } from "../controlplane/api/errors.js";
-import type { KubeObject } from "../controlplane/api/object.js";
-import type { ResourceInfo } from "../controlplane/api/resources.js";
-import type { WatchEvent } from "../controlplane/api/watch.js";
-import { tracer } from "../controlplane/util/trace.js";
+import { ApiError, isApiError, reasonForCode, type Status } from "../foundation/api/errors.js";
+import type { KubeObject } from "../foundation/api/object.js";
+import type { ResourceInfo } from "../foundation/api/resources.js";
+import type { WatchEvent } from "../foundation/api/watch.js";
+import { tracer } from "../foundation/util/trace.js";
 import type { ClusterAccess } from "./config.js";
 import { CliError } from "./errors.js";
 

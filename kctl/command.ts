@@ -4,7 +4,7 @@
  * and a lazily opened API connection (`kctl up` never opens one).
  */
 
-import type { Clock } from "../controlplane/util/clock.js";
+import type { Clock } from "../foundation/util/clock.js";
 import type { FlagSpec, Flags } from "./args.js";
 import type { ApiClient } from "./client.js";
 import type { ClusterAccess } from "./config.js";

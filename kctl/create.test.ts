@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveResourceName } from "../controlplane/api/resources.js";
+import { resolveResourceName } from "../foundation/api/resources.js";
 import type { Deployment, Job, Service } from "../proto/gen/api.js";
 import { runKctl } from "./testing/run-kctl.js";
 import { startTestCluster, type TestCluster } from "./testing/test-cluster.js";

@@ -4,7 +4,7 @@
  * `Error from server (NotFound): deployments.apps "web" not found`.
  */
 
-import { isApiError } from "../controlplane/api/errors.js";
+import { isApiError } from "../foundation/api/errors.js";
 
 /** A mistake in the command line itself (unknown command or flag, bad flag value): exit 2 with usage. */
 export class UsageError extends Error {

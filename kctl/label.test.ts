@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { resolveResourceName } from "../controlplane/api/resources.js";
+import { resolveResourceName } from "../foundation/api/resources.js";
 import { runKctl } from "./testing/run-kctl.js";
 import { startTestCluster, type TestCluster } from "./testing/test-cluster.js";
 

@@ -4,7 +4,7 @@
  * turns SIGINT/SIGTERM into an abort so `get -w` and other long requests end cleanly.
  */
 
-import { realClock } from "../controlplane/util/clock.js";
+import { realClock } from "../foundation/util/clock.js";
 import { main } from "./cli.js";
 
 const controller = new AbortController();

@@ -10,7 +10,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { type Document, isCollection, LineCounter, parseAllDocuments, visit } from "yaml";
-import { type ResourceInfo, resourceForKind, resources } from "../controlplane/api/resources.js";
+import { type ResourceInfo, resourceForKind, resources } from "../foundation/api/resources.js";
 import { CliError } from "./errors.js";
 
 export interface ManifestObject {

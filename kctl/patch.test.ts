@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveResourceName } from "../controlplane/api/resources.js";
+import { resolveResourceName } from "../foundation/api/resources.js";
 import type { Deployment } from "../proto/gen/api.js";
 import { runKctl } from "./testing/run-kctl.js";
 import { startTestCluster, type TestCluster } from "./testing/test-cluster.js";

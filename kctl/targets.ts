@@ -4,9 +4,9 @@
  * names (`po`, `deploy`, `deployments.apps`); plus the namespace and label selector flags.
  */
 
-import { isApiError } from "../controlplane/api/errors.js";
-import { parseSelector } from "../controlplane/api/labels.js";
-import { type ResourceInfo, resolveResourceName } from "../controlplane/api/resources.js";
+import { isApiError } from "../foundation/api/errors.js";
+import { parseSelector } from "../foundation/api/labels.js";
+import { type ResourceInfo, resolveResourceName } from "../foundation/api/resources.js";
 import type { Flags } from "./args.js";
 import type { ApiClient } from "./client.js";
 import { CliError, UsageError } from "./errors.js";

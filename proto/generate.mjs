@@ -1,5 +1,5 @@
 // Generates, from proto/api.proto, proto/gen/api.ts (TypeScript interfaces of the JSON shapes) and
-// proto/gen/api-descriptor.json (the protobufjs JSON descriptor read by controlplane/api/codec.ts);
+// proto/gen/api-descriptor.json (the protobufjs JSON descriptor read by foundation/api/codec.ts);
 // and from proto/node.proto, proto/gen/node.ts (interfaces of the gRPC messages as protobufjs'
 // toObject gives them, and the method table of NodeService) and proto/gen/node-descriptor.json.
 // Runs before tsc (`npm run gen`); output is deterministic so CI can fail on a stale proto/gen with

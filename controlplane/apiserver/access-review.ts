@@ -5,8 +5,8 @@
  * Served as extra routes, so every authenticated user reaches them (upstream's `system:basic-user`).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApiError } from "../../foundation/api/errors.js";
 import type { PolicyRule } from "../../proto/gen/api.js";
-import { ApiError } from "../api/errors.js";
 import type { DeepReadonly } from "../client/index.js";
 import {
   type Authorizer,

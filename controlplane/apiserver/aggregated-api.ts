@@ -5,7 +5,7 @@
  * same RBAC attributes as for its own resources, and lists the group in discovery.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 
 export interface AggregatedResource {
   name: string;

@@ -4,7 +4,7 @@
  * `Status` in upstream's wording when the answer is no. It knows no policy; RBAC is one Authorizer
  * (rbac-authorizer.ts).
  */
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 import type { ResourceRoute } from "./request-path.js";
 
 /** Who is asking (the apiserver's `User`, by shape: this module sits below the server). */

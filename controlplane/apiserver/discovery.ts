@@ -1,9 +1,9 @@
 /**
  * Discovery documents, shaped as Kubernetes serves them, so kubectl and kctl learn kinds, plurals,
- * short names, scope and verbs from the resource table (controlplane/api/resources.ts) alone.
+ * short names, scope and verbs from the resource table (foundation/api/resources.ts) alone.
  * Only legacy (non-aggregated) discovery is served; kubectl falls back to it by itself.
  */
-import { type ResourceInfo, resources } from "../api/resources.js";
+import { type ResourceInfo, resources } from "../../foundation/api/resources.js";
 import { servedGroups } from "./request-path.js";
 
 const objectVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"];

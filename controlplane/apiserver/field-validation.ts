@@ -5,8 +5,8 @@
  * unknown fields itself (422, as this server always has).
  */
 import type { ServerResponse } from "node:http";
-import { ApiError } from "../api/errors.js";
-import { findUnknownFields } from "../api/unknown-fields.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { findUnknownFields } from "../../foundation/api/unknown-fields.js";
 import type { ResourceRoute } from "./request-path.js";
 
 export type FieldValidation = "Ignore" | "Warn" | "Strict";

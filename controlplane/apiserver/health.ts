@@ -5,7 +5,7 @@
  * credentials; they go to the trace.
  */
 import type { ServerResponse } from "node:http";
-import { tracer } from "../util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 
 const trace = tracer("apiserver");
 

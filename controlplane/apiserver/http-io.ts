@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
-import { ApiError } from "../api/errors.js";
-import { protobufContentType } from "../api/protobuf-body.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { protobufContentType } from "../../foundation/api/protobuf-body.js";
 
 /** Kubernetes' own limit on a request body; objects are further limited to 1.5 MiB by the store. */
 export const maxBodyBytes = 3 * 1024 * 1024;

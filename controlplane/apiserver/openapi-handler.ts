@@ -4,7 +4,7 @@
  * which is immutable for a client that names the current hash and must be revalidated otherwise.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 import { sendJson } from "./http-io.js";
 import { type OpenApiDocuments, openApiV3Index } from "./openapi.js";
 import { encodeOpenApiV2 } from "./openapi-v2-protobuf.js";

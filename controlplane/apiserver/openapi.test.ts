@@ -1,6 +1,6 @@
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { findUnknownFields } from "../api/unknown-fields.js";
+import { findUnknownFields } from "../../foundation/api/unknown-fields.js";
 import { buildOpenApiDocuments, openApiV3, openApiV3Index, schemaName } from "./openapi.js";
 import { encodeOpenApiV2 } from "./openapi-v2-protobuf.js";
 

@@ -8,9 +8,9 @@
  * merge patches, explain fields and decide whether the server validates fields itself.
  */
 import { createHash } from "node:crypto";
-import { type ResourceInfo, resources } from "../api/resources.js";
-import { type FieldDescriptor, schemaMessages as messages } from "../api/schema-descriptor.js";
-import { listRules, requiredFields } from "../api/schema-rules.js";
+import { type ResourceInfo, resources } from "../../foundation/api/resources.js";
+import { type FieldDescriptor, schemaMessages as messages } from "../../foundation/api/schema-descriptor.js";
+import { listRules, requiredFields } from "../../foundation/api/schema-rules.js";
 import { patchContentTypes } from "./http-io.js";
 
 export type Schema = Record<string, unknown>;

@@ -3,8 +3,8 @@
  * or a resource (collection or object, optional namespace and subresource). Paths that name nothing
  * served here are NotFound, with the path in the message.
  */
-import { ApiError } from "../api/errors.js";
-import { type ResourceInfo, resources } from "../api/resources.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { type ResourceInfo, resources } from "../../foundation/api/resources.js";
 
 export type Route =
   | { kind: "root" | "apis" | "api" | "version" | "healthz" | "readyz" | "livez" | "metrics" }

@@ -5,11 +5,11 @@
  * watch-stream.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { decodeMessage } from "../../foundation/api/codec.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { decodeProtobufBody } from "../../foundation/api/protobuf-body.js";
 import type { DeleteOptions as DeleteBody } from "../../proto/gen/api.js";
-import { decodeMessage } from "../api/codec.js";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { decodeProtobufBody } from "../api/protobuf-body.js";
 import {
   type DeleteOptions,
   evictPod,

@@ -5,7 +5,7 @@
  * SelfSubjectRulesReview, decoded into their JSON shape. Answers go back as JSON, which kubectl
  * accepts.
  */
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 
 const magic = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 

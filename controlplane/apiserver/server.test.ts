@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ensureCa, ensureServingCert } from "../pki/pki.js";
+import { ensureCa, ensureServingCert } from "../../foundation/pki/pki.js";
 import { Registry } from "../registry/index.js";
 import { Store } from "../store/index.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";

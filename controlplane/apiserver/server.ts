@@ -14,8 +14,8 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type Registry as MetricsRegistry, register } from "prom-client";
-import { ApiError } from "../api/errors.js";
-import type { ResourceInfo } from "../api/resources.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
 import type { Registry } from "../registry/index.js";
 import {
   type AggregatedApi,

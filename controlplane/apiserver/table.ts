@@ -5,9 +5,9 @@
  * object's metadata (`includeObject=Metadata`, the default), the whole object, or nothing. A watch
  * that asks for it gets each event's object as a one-row Table, columns defined in the first.
  */
-import type { KubeObject } from "../api/object.js";
-import type { ResourceInfo } from "../api/resources.js";
-import { tableCells, tableColumns } from "../printers/columns.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
+import { tableCells, tableColumns } from "../../foundation/printers/columns.js";
 
 /** The Table version the client accepts ("v1" or "v1beta1"), or undefined when it wants objects. */
 export function acceptedTableVersion(accept: string | undefined): string | undefined {

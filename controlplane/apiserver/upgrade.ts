@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { ApiError } from "../api/errors.js";
-import type { ResourceInfo } from "../api/resources.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
 import { toApiError } from "./http-io.js";
 import { parsePath, type ResourceRoute } from "./request-path.js";
 

@@ -6,9 +6,9 @@
  * after `timeoutSeconds`, or when the server closes.
  */
 import type { ServerResponse } from "node:http";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import type { WatchEvent } from "../api/watch.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
 import type { Registry, WatchHandle } from "../registry/index.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import type { ResourceRoute } from "./request-path.js";

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "../api/object.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { bootstrapTokenSecret, describeBootstrapTokens } from "../../foundation/bootstrap/token-format.js";
 import { ObjectCache } from "../client/object-cache.js";
-import {
-  authenticateBootstrapToken,
-  bootstrapTokenSecret,
-  describeBootstrapTokens,
-  signingTokens,
-} from "./bootstrap-tokens.js";
+import { authenticateBootstrapToken, signingTokens } from "./bootstrap-tokens.js";
 
 const now = Date.parse("2026-01-01T00:00:00Z");
 

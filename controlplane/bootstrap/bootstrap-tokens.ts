@@ -6,93 +6,26 @@
  * carry a number of uses left (`uses-remaining`), one spent per node joined. Tokens marked for
  * signing (`usage-bootstrap-signing`) sign the anonymous cluster-info document (see jws.ts).
  */
-import { randomInt, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { ApiError, isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import {
+  type BootstrapTokenOptions,
+  b64,
+  bootstrapTokenSecret,
+  bootstrapTokenType,
+  controlPlaneUsageKey,
+  tokenPattern,
+  unb64,
+  usesRemainingKey,
+} from "../../foundation/bootstrap/token-format.js";
 import type { Secret } from "../../proto/gen/api.js";
-import { ApiError, isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
 import { bootstrapGroup, type User } from "../apiserver/index.js";
 import type { DeepReadonly, Lister } from "../client/index.js";
 import type { Registry } from "../registry/index.js";
-import { rfc3339 } from "../util/time.js";
 
 const secrets = resourceForKind("v1", "Secret")!;
-export const bootstrapTokenType = "bootstrap.kubernetes.io/token";
-const tokenPattern = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-
-export function isBootstrapToken(token: string): boolean {
-  return tokenPattern.test(token);
-}
-
-export function generateBootstrapToken(): string {
-  const pick = (n: number) => Array.from({ length: n }, () => alphabet[randomInt(alphabet.length)]).join("");
-  return `${pick(6)}.${pick(16)}`;
-}
-
-const usesRemainingKey = "uses-remaining";
-/** kctl's own usage (kubeadm has none: it encrypts the keys with a separate certificate key). */
-const controlPlaneUsageKey = "usage-kctl-control-plane-join";
-const b64 = (s: string) => Buffer.from(s).toString("base64");
-const unb64 = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();
-
-export interface BootstrapTokenOptions {
-  token: string;
-  /** How long the token works; at least 1 (a token that never expires is refused). */
-  ttlSeconds: number;
-  /** How many nodes may join with it; unlimited (until it expires) when omitted. */
-  maxUses?: number;
-  description?: string;
-  /** The token may also join control planes, which receive the cluster's CA keys (control-plane-join.ts). */
-  controlPlane?: boolean;
-  now?: number;
-}
-
-/** The stored fields of a bootstrap token, decoded, for listing. */
-export interface BootstrapTokenInfo {
-  id: string;
-  expiration: string;
-  /** Undefined: unlimited. */
-  usesRemaining: number | undefined;
-  description: string;
-  controlPlane: boolean;
-}
-
-/** The Secret that records `token`; throws BadRequest when the token is not in the kubeadm format. */
-export function bootstrapTokenSecret(opts: BootstrapTokenOptions): Secret & KubeObject {
-  const m = tokenPattern.exec(opts.token);
-  if (!m)
-    throw new ApiError(
-      "BadRequest",
-      `bootstrap token "${opts.token}" must look like abcdef.0123456789abcdef`,
-    );
-  if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds <= 0) {
-    throw new ApiError(
-      "BadRequest",
-      `ttl: ${opts.ttlSeconds}: a bootstrap token must expire (give a positive duration)`,
-    );
-  }
-  if (opts.maxUses !== undefined && (!Number.isInteger(opts.maxUses) || opts.maxUses <= 0)) {
-    throw new ApiError("BadRequest", `maxUses: ${opts.maxUses}: want a positive whole number`);
-  }
-  const data: Record<string, string> = {
-    "token-id": b64(m[1]!),
-    "token-secret": b64(m[2]!),
-    "usage-bootstrap-authentication": b64("true"),
-    "usage-bootstrap-signing": b64("true"),
-    expiration: b64(rfc3339((opts.now ?? Date.now()) + opts.ttlSeconds * 1000)),
-  };
-  if (opts.maxUses !== undefined) data[usesRemainingKey] = b64(String(opts.maxUses));
-  if (opts.description) data.description = b64(opts.description);
-  if (opts.controlPlane) data[controlPlaneUsageKey] = b64("true");
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: `bootstrap-token-${m[1]}`, namespace: "kube-system" },
-    type: bootstrapTokenType,
-    data,
-  };
-}
 
 /** Stores the token's Secret through the registry; storing a token that exists renews it. */
 export async function createBootstrapToken(registry: Registry, opts: BootstrapTokenOptions): Promise<void> {
@@ -202,20 +135,4 @@ export function mayJoinControlPlane(lister: Lister<Secret & KubeObject>, user: U
   if (!user.name.startsWith(bootstrapUserPrefix)) return false;
   const secret = lister.get(`kube-system/bootstrap-token-${user.name.slice(bootstrapUserPrefix.length)}`);
   return secret?.type === bootstrapTokenType && unb64(secret.data?.[controlPlaneUsageKey]) === "true";
-}
-
-/** The decoded fields of each bootstrap token Secret among `items`. */
-export function describeBootstrapTokens(items: readonly unknown[]): BootstrapTokenInfo[] {
-  return (items as (Secret & KubeObject)[])
-    .filter((s) => s.type === bootstrapTokenType)
-    .map((s) => {
-      const uses = s.data?.[usesRemainingKey];
-      return {
-        id: unb64(s.data?.["token-id"]),
-        expiration: unb64(s.data?.expiration),
-        usesRemaining: uses === undefined ? undefined : Number(unb64(uses)),
-        description: unb64(s.data?.description),
-        controlPlane: unb64(s.data?.[controlPlaneUsageKey]) === "true",
-      };
-    });
 }

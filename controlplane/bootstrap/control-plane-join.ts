@@ -12,10 +12,10 @@
  * the serving control plane's own disk: they are never stored in etcd. kubeadm instead uploads
  * them encrypted to a Secret (`kubeadm-certs`) and gives the joiner a separate certificate key.
  */
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KeyPair } from "../../foundation/pki/pki.js";
 import { sendJson } from "../apiserver/http-io.js";
 import type { ExtraRouteHandler, User } from "../apiserver/index.js";
-import type { KeyPair } from "../pki/pki.js";
 
 export const controlPlaneJoinPath = "/apis/kctl.io/v1/control-plane-join";
 

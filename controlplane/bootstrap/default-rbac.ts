@@ -4,10 +4,11 @@
  * put back, unless an admin set `rbac.authorization.kubernetes.io/autoupdate: "false"` on them.
  * Aggregation is not served: `admin`, `edit` and `view` list their rules outright.
  */
+
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type { ClusterRole, ClusterRoleBinding, PolicyRule } from "../../proto/gen/api.js";
-import { isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
 import { authenticatedGroup, mastersGroup } from "../apiserver/authorization.js";
 import type { Registry } from "../registry/index.js";
 

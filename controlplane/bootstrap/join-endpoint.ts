@@ -11,57 +11,22 @@
  *   leaves it. A name some Node holds is signed only for a CSR made with that Node's key (see
  *   nodeservice/node-key.ts). Each join spends one use of a counted token.
  */
-import { createHash, X509Certificate } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { ApiError } from "../api/errors.js";
-import { dns1123SubdomainErrors } from "../api/labels.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { dns1123SubdomainErrors } from "../../foundation/api/labels.js";
+import {
+  type ClusterInfoConfigMap,
+  clusterInfoKubeconfig,
+  clusterInfoPath,
+  type JoinResponse,
+  joinPath,
+  jwsKeyPrefix,
+} from "../../foundation/bootstrap/join-protocol.js";
+import { detachedJws } from "../../foundation/bootstrap/jws.js";
+import { nodesGroup, nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
+import { csrPublicKeyHash, type KeyPair, signCsr } from "../../foundation/pki/pki.js";
 import { sendJson } from "../apiserver/http-io.js";
 import type { AnonymousRouteHandler, ExtraRouteHandler, User } from "../apiserver/index.js";
-import { nodesGroup, nodeUserPrefix } from "../nodeservice/node-identity.js";
-import { csrPublicKeyHash, type KeyPair, signCsr } from "../pki/pki.js";
-import { detachedJws } from "./jws.js";
-
-export const clusterInfoPath = "/apis/kctl.io/v1/cluster-info";
-export const joinPath = "/apis/kctl.io/v1/join";
-
-/** The body of cluster-info: a ConfigMap, as kubeadm publishes it. */
-export interface ClusterInfoConfigMap {
-  apiVersion: "v1";
-  kind: "ConfigMap";
-  metadata: { name: "cluster-info"; namespace: "kube-public" };
-  data: Record<string, string>;
-}
-
-export const jwsKeyPrefix = "jws-kubeconfig-";
-
-export interface JoinResponse {
-  caPem: string;
-  nodeServiceAddress: string;
-  certificatePem: string;
-}
-
-/** The kubeconfig cluster-info publishes: the server as the joiner reached it, and the CA. */
-export function clusterInfoKubeconfig(server: string, caPem: string): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      { name: "", cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } },
-    ],
-    contexts: [],
-    users: [],
-  });
-}
-
-/** The CA in a cluster-info kubeconfig; throws a plain Error naming what is missing. */
-export function caFromClusterInfoKubeconfig(kubeconfig: string): string {
-  const parsed = JSON.parse(kubeconfig) as {
-    clusters?: { cluster?: { "certificate-authority-data"?: string } }[];
-  };
-  const data = parsed.clusters?.[0]?.cluster?.["certificate-authority-data"];
-  if (!data) throw new Error("kubeconfig has no clusters[0].cluster.certificate-authority-data");
-  return Buffer.from(data, "base64").toString();
-}
 
 /** How the join endpoint learns who holds a node's name. */
 export interface JoinDeps {
@@ -73,12 +38,6 @@ export interface JoinDeps {
   nodeKey: (nodeName: string) => Promise<string | null | undefined>;
   /** Spends one use of the caller's token; throws Forbidden when none is left. */
   spendTokenUse: (user: User) => Promise<void>;
-}
-
-/** `sha256:<hex>` of the CA's public key (SubjectPublicKeyInfo), the form kubeadm prints. */
-export function caCertHash(caPem: string): string {
-  const spki = new X509Certificate(caPem).publicKey.export({ type: "spki", format: "der" });
-  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
 }
 
 async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {

@@ -4,13 +4,18 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  caCertHash,
+  clusterInfoKubeconfig,
+  clusterInfoPath,
+  jwsKeyPrefix,
+} from "../../foundation/bootstrap/join-protocol.js";
+import { detachedJws } from "../../foundation/bootstrap/jws.js";
+import { bootstrapTokenSecret } from "../../foundation/bootstrap/token-format.js";
+import { ensureCa, ensureServingCert, issueCertificate } from "../../foundation/pki/pki.js";
 import { joinCluster } from "../../node-agent/agent/join.js";
 import { NodeClient } from "../../node-agent/agent/node-client.js";
 import { type ControlPlane, startControlPlane } from "../control-plane.js";
-import { ensureCa, ensureServingCert, issueCertificate } from "../pki/pki.js";
-import { bootstrapTokenSecret } from "./bootstrap-tokens.js";
-import { caCertHash, clusterInfoKubeconfig, clusterInfoPath, jwsKeyPrefix } from "./join-endpoint.js";
-import { detachedJws } from "./jws.js";
 
 const token = "abcdef.0123456789abcdef";
 

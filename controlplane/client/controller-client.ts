@@ -2,13 +2,14 @@
  * The writes controllers make, and the one live read they need, as a small interface the
  * integrator implements over the registry (in-process) or the HTTP apiserver. Controllers read
  * through informer caches; this client is for changing state. Every method returns the stored
- * object as the server wrote it, or throws an `ApiError` (controlplane/api/errors.ts) with a stable
+ * object as the server wrote it, or throws an `ApiError` (foundation/api/errors.ts) with a stable
  * reason: `NotFound`, `AlreadyExists`, `Conflict` (a stale resourceVersion or uid precondition),
  * `Invalid`, `Forbidden`, ... Controllers branch on those reasons, so the implementation must not
  * wrap them in other error types.
  */
+
+import type { ResourceInfo } from "../../foundation/api/resources.js";
 import type { ObjectMeta } from "../../proto/gen/api.js";
-import type { ResourceInfo } from "../api/resources.js";
 
 /** What every API kind shares; the generated kinds (Pod, ReplicaSet, ...) all satisfy it. */
 export interface ApiObject {

@@ -6,10 +6,11 @@
  * another controller owns. Writes are merge patches guarded by the child's resourceVersion, so a
  * decision made on a stale cache fails with Conflict instead of overwriting someone else's claim.
  */
+
+import { ApiError, isApiError } from "../../foundation/api/errors.js";
+import { matchesSelector, type Selector } from "../../foundation/api/labels.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
 import type { OwnerReference } from "../../proto/gen/api.js";
-import { ApiError, isApiError } from "../api/errors.js";
-import { matchesSelector, type Selector } from "../api/labels.js";
-import type { ResourceInfo } from "../api/resources.js";
 import type { ApiObject, ControllerClient } from "./controller-client.js";
 import type { DeepReadonly } from "./readonly.js";
 

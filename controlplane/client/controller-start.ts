@@ -5,7 +5,7 @@
  * Each controller's start.ts only names its informers and handlers and passes its own options.
  */
 import type { Registry } from "prom-client";
-import { type Clock, realClock } from "../util/clock.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
 import { Controller, type Syncable } from "./controller.js";
 import type { ControllerClient } from "./controller-client.js";
 import type { EventRecorder } from "./events.js";

@@ -1,6 +1,6 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../util/clock.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import { Controller } from "./controller.js";
 import { ItemExponentialRateLimiter } from "./rate-limiter.js";
 

@@ -4,8 +4,8 @@
  * start only after the given informers have synced, so `sync` never sees a half-filled cache.
  */
 import { Registry } from "prom-client";
-import { type Clock, realClock } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { type ControllerMetrics, controllerMetrics } from "./controller-metrics.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { WorkQueue } from "./work-queue.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type { Store } from "../store/index.js";
 import { startTestStore, type TestStore } from "../testing/test-store.js";
 import { byNodeNameIndex } from "./index.js";

@@ -5,11 +5,12 @@
  * the HTTP hop; writes go through the registry so they are validated like any API call); the factory
  * asks only for the store's list and watch, so this package never imports the store.
  */
+
+import type { KubeObject } from "../../foundation/api/object.js";
+import { type ResourceInfo, resourceForKind } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
 import type { Pod } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
-import { type ResourceInfo, resourceForKind } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
-import { type Clock, realClock } from "../util/clock.js";
 import { byNodeNameIndex, byOwnerUid, byOwnerUidIndex, podsByNodeName } from "./indexers.js";
 import { type Informer, ListWatchInformer } from "./informer.js";
 import type { ListerWatcher, WatchHandle } from "./lister-watcher.js";

@@ -6,10 +6,10 @@
 import { Etcd3 } from "etcd3";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForPlural } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
 import type { Pod } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForPlural } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
 import { Store } from "../store/store.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
 import { ListWatchInformer } from "./informer.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api/errors.js";
-import type { WatchEvent } from "../api/watch.js";
-import { FakeClock } from "../util/clock.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import { ListWatchInformer } from "./informer.js";
 import type { ListerWatcher, ListResult, WatchHandle } from "./lister-watcher.js";
 import type { DeepReadonly } from "./readonly.js";

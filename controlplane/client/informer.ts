@@ -5,11 +5,11 @@
  * Gone) relists and emits the difference so consumers converge; a periodic resync re-delivers every
  * object as an update so level-triggered controllers revisit everything.
  */
-import { ApiError, isApiError } from "../api/errors.js";
-import { objectKey } from "../api/object.js";
-import type { WatchEvent } from "../api/watch.js";
-import { type Clock, realClock, type Timer } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
+import { ApiError, isApiError } from "../../foundation/api/errors.js";
+import { objectKey } from "../../foundation/api/object.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { ListerWatcher, WatchHandle } from "./lister-watcher.js";
 import { type IndexFunc, type Lister, ObjectCache } from "./object-cache.js";
 import { type DeepReadonly, deepFreeze, type ObjectWithMeta } from "./readonly.js";

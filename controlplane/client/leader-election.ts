@@ -7,8 +7,8 @@
  * once. Waiting candidates watch the key and retry as soon as it is deleted.
  */
 import { type Etcd3, EtcdLeaseInvalidError, type Lease, type Namespace, type Watcher } from "etcd3";
-import { type Clock, realClock, type Timer } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
+import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 
 const trace = tracer("leader-election");
 

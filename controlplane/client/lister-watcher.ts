@@ -2,7 +2,7 @@
  * What an informer needs from the API: a consistent list and a watch from a resourceVersion. The
  * integrator implements it over the registry (in-process) or the HTTP apiserver; keep it this small.
  */
-import type { WatchEvent } from "../api/watch.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
 
 export interface ListResult<T> {
   items: T[];

@@ -2,7 +2,7 @@
  * The informer's local store: objects by key plus optional secondary indexes (e.g. pods by
  * `spec.nodeName`). It owns the frozen objects it holds; readers get them through the `Lister` view.
  */
-import { objectKey } from "../api/object.js";
+import { objectKey } from "../../foundation/api/object.js";
 import type { DeepReadonly, ObjectWithMeta } from "./readonly.js";
 
 /** Returns the index values an object is filed under (none, one or several). */

@@ -3,8 +3,9 @@
  * counts (active), whether it is Ready, and when it becomes available after `minReadySeconds`.
  * Pure functions of the pod and the time; shared by the ReplicaSet and Deployment controllers.
  */
+
+import { parseTime } from "../../foundation/util/time.js";
 import type { Pod } from "../../proto/gen/api.js";
-import { parseTime } from "../util/time.js";
 import type { DeepReadonly } from "./readonly.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;

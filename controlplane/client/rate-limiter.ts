@@ -2,7 +2,7 @@
  * How long a key waits before it is retried: per-key exponential backoff on failures combined with an
  * overall token bucket (client-go's DefaultControllerRateLimiter). Time comes from an injected Clock.
  */
-import type { Clock } from "../util/clock.js";
+import type { Clock } from "../../foundation/util/clock.js";
 
 export interface RateLimiter {
   /** Delay in ms before `key` may be processed again; counts as one more failure for `key`. */

@@ -1,6 +1,6 @@
 /**
  * Read-only views of cached API objects and work-queue key parsing. Caches hand out frozen objects
- * typed `DeepReadonly`, so nobody edits shared state; keys are made by `objectKey` (controlplane/api/object.ts).
+ * typed `DeepReadonly`, so nobody edits shared state; keys are made by `objectKey` (foundation/api/object.ts).
  */
 import type { ObjectMeta } from "../../proto/gen/api.js";
 

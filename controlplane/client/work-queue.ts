@@ -3,7 +3,7 @@
  * processed is never handed to a second worker (if it is added meanwhile it is queued once more when
  * the worker calls `done`), and keys can be delayed (`addAfter`) or backed off (`addRateLimited`).
  */
-import type { Clock, Timer } from "../util/clock.js";
+import type { Clock, Timer } from "../../foundation/util/clock.js";
 import { defaultControllerRateLimiter, type RateLimiter } from "./rate-limiter.js";
 
 export interface WorkQueueOptions {

@@ -4,8 +4,8 @@ import net from "node:net";
 import dnsPacket from "dns-packet";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type { Endpoints, Service } from "../../proto/gen/api.js";
-import { resourceForKind } from "../api/resources.js";
 import { eventually } from "../controllers/garbage-collector/testing/eventually.js";
 import {
   type RegistryHarness,

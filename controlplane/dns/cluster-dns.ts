@@ -3,9 +3,9 @@
  * UDP and TCP on one address and port. `startClusterDns` is what the integrator runs.
  */
 import type { Registry } from "prom-client";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type { Endpoints, Service } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
 import { type ClusterDnsSource, ClusterRecords } from "./cluster-records.js";
 import { newResponder } from "./dns-messages.js";

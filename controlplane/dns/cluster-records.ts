@@ -21,8 +21,9 @@
  * only. A name outside the domain is refused: the cluster DNS never forwards or recurses, so a CNAME
  * to a name outside the cluster domain is answered alone and the client's resolver follows it.
  */
+
+import { dns1123SubdomainErrors } from "../../foundation/api/labels.js";
 import type { Endpoints, Service } from "../../proto/gen/api.js";
-import { dns1123SubdomainErrors } from "../api/labels.js";
 import type { DeepReadonly } from "../client/index.js";
 
 /** What the lookup reads: Services and Endpoints by `namespace/name`, and whether the caches are filled. */

@@ -7,7 +7,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { Counter, type Registry } from "prom-client";
-import { tracer } from "../util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Responder } from "./dns-messages.js";
 
 const trace = tracer("dns");

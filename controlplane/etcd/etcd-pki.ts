@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureCa, ensureCertFiles } from "../pki/pki.js";
+import { ensureCa, ensureCertFiles } from "../../foundation/pki/pki.js";
 
 /** Paths of a client's TLS material for etcd (what etcdctl calls --cacert, --cert, --key). */
 export interface EtcdClientTls {

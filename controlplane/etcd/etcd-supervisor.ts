@@ -4,7 +4,7 @@
  * client reconnects by itself and the cluster recovers. Restarts back off (1 s doubling to 30 s);
  * after five failed starts in a row the supervisor gives up and reports it through `failed`.
  */
-import { tracer } from "../util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { type EtcdProcess, type EtcdProcessOptions, freePort, startEtcdProcess } from "./etcd-process.js";
 
 const trace = tracer("etcd");

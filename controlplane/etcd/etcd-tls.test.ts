@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureCa, issueCertificate } from "../pki/pki.js";
+import { ensureCa, issueCertificate } from "../../foundation/pki/pki.js";
 import { ensureEtcdPki, etcd3Credentials } from "./etcd-pki.js";
 import { type EtcdProcess, freePort, startEtcdProcess } from "./etcd-process.js";
 

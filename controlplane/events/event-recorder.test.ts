@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resourceForKind } from "../api/resources.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import type { Registry } from "../registry/index.js";
 import { startTestStore, type TestStore } from "../testing/test-store.js";
-import { FakeClock } from "../util/clock.js";
 import { EventRecorder } from "./event-recorder.js";
 
 const events = resourceForKind("v1", "Event")!;

@@ -5,13 +5,14 @@
  * never throws and never blocks the caller: an Event is best-effort and is dropped (and traced)
  * when it cannot be written.
  */
+
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { rfc3339 } from "../../foundation/util/time.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Event, ObjectMeta, ObjectReference } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
-import { type Clock, realClock } from "../util/clock.js";
-import { rfc3339 } from "../util/time.js";
-import { tracer } from "../util/trace.js";
 
 const trace = tracer("events");
 const events = resourceForKind("v1", "Event")!;

@@ -6,14 +6,14 @@
  * joins its scrapes with its informers.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApiError } from "../../foundation/api/errors.js";
+import { everything, matchesSelector, parseSelector } from "../../foundation/api/labels.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { Node, Pod } from "../../proto/gen/api.js";
-import { ApiError } from "../api/errors.js";
-import { everything, matchesSelector, parseSelector } from "../api/labels.js";
-import type { KubeObject } from "../api/object.js";
 import type { AggregatedApi, AggregatedRoute } from "../apiserver/aggregated-api.js";
 import { sendJson } from "../apiserver/http-io.js";
 import type { DeepReadonly, Lister } from "../client/index.js";
-import { rfc3339 } from "../util/time.js";
 import { formatBytes, formatDuration, formatNanoCores } from "./quantities.js";
 import type { PodUsage, UsagePoint, UsageStore } from "./usage-store.js";
 

@@ -4,7 +4,7 @@
  * 250000000n → "250m", 2000000000n → "2"), memory in bytes with the largest exact binary suffix
  * (1048576 → "1Mi", 1000 → "1000"), and windows as Go durations ("15s", "1m0.5s").
  */
-import { formatQuantity } from "../api/quantity.js";
+import { formatQuantity } from "../../foundation/api/quantity.js";
 
 export function formatNanoCores(nanoCores: number): string {
   let n = Math.max(0, Math.round(nanoCores));

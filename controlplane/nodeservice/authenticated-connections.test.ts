@@ -11,7 +11,7 @@ import {
   ensureServingCert,
   issueCertificate,
   type KeyPair,
-} from "../pki/pki.js";
+} from "../../foundation/pki/pki.js";
 import { AuthenticatedConnections } from "./authenticated-connections.js";
 import { type CallWithAuth, certificateAuthenticator } from "./node-identity.js";
 

@@ -15,8 +15,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { ApiError } from "../../foundation/api/errors.js";
 import type { Pod } from "../../proto/gen/api.js";
-import { ApiError } from "../api/errors.js";
 import type { UpgradeHandler } from "../apiserver/index.js";
 import type { Registry } from "../registry/index.js";
 import type { TunnelRegistry } from "./tunnels.js";

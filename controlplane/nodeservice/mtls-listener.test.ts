@@ -16,7 +16,7 @@ import {
   ensureServingCert,
   issueCertificate,
   type KeyPair,
-} from "../pki/pki.js";
+} from "../../foundation/pki/pki.js";
 import { AuthenticatedConnections } from "./authenticated-connections.js";
 import { listenMutualTls, type MutualTlsListener } from "./mtls-listener.js";
 import { certificateAuthenticator } from "./node-identity.js";

@@ -9,8 +9,8 @@ import { constants } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { type Server, ServerCredentials } from "@grpc/grpc-js";
-import type { KeyPair } from "../pki/pki.js";
-import { tracer } from "../util/trace.js";
+import type { KeyPair } from "../../foundation/pki/pki.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { AuthenticatedConnections } from "./authenticated-connections.js";
 
 const trace = tracer("nodeservice");

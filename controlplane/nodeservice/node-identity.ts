@@ -5,10 +5,8 @@
  */
 import type { PeerCertificate } from "node:tls";
 import type { ServerUnaryCall } from "@grpc/grpc-js";
-import { ApiError } from "../api/errors.js";
-
-export const nodeUserPrefix = "system:node:";
-export const nodesGroup = "system:nodes";
+import { ApiError } from "../../foundation/api/errors.js";
+import { nodesGroup, nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
 
 /** Any server call: every kind carries the TLS auth context and the peer's address. */
 export type CallWithAuth = Pick<ServerUnaryCall<unknown, unknown>, "getAuthContext" | "getPeer">;

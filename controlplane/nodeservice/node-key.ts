@@ -6,9 +6,9 @@
  * the name by deleting the Node.
  */
 import { X509Certificate } from "node:crypto";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { publicKeyHash } from "../pki/pki.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { publicKeyHash } from "../../foundation/pki/pki.js";
 import type { CallWithAuth } from "./node-identity.js";
 
 export const nodeKeyAnnotation = "kctl.io/node-key-sha256";

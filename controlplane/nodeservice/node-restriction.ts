@@ -4,8 +4,8 @@
  * the objects its events are about. Each check throws Forbidden naming the field and the value; none
  * of them reads the API (callers pass what they loaded), so each is decided on the object written.
  */
-import { ApiError } from "../api/errors.js";
-import { cidrContains, parseCidr, parseIPv4 } from "../util/ipv4.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { cidrContains, parseCidr, parseIPv4 } from "../../foundation/util/ipv4.js";
 
 export const hostnameLabel = "kubernetes.io/hostname";
 

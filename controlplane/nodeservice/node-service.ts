@@ -11,6 +11,13 @@ import type {
   sendUnaryData,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ApiError, isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { podReferences, type ReferencedKind } from "../../foundation/api/pod-references.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type {
   Lease,
   Node,
@@ -35,20 +42,13 @@ import type {
   WatchObjectsRequest,
   WatchPodsRequest,
 } from "../../proto/gen/node.js";
-import { ApiError, isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { podReferences, type ReferencedKind } from "../api/pod-references.js";
-import { resourceForKind } from "../api/resources.js";
 import { localStorageDirAnnotation, volumeNode } from "../controllers/volume/local-path.js";
 import type { Registry } from "../registry/index.js";
 import { issueToken, type TokenIssuerOptions } from "../serviceaccount/token-request.js";
-import { type Clock, realClock } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
 import {
   type CallWithAuth,
   certificateAuthenticator,
   type NodeAuthenticator,
-  nodeUserPrefix,
   requireSelf,
 } from "./node-identity.js";
 import { checkNodeKey, nodeKeyAnnotation, peerKeyHash } from "./node-key.js";

@@ -5,8 +5,9 @@
  * subscribers, routing each event by a key (the pod's node, or one key for cluster-wide kinds), so
  * an event costs a map lookup, not a scan of every connected agent.
  */
+
+import type { KubeObject } from "../../foundation/api/object.js";
 import type { Pod } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
 import { byNodeNameIndex, type DeepReadonly, type Informer } from "../client/index.js";
 
 export type ObjectChange = "ADDED" | "MODIFIED" | "DELETED";

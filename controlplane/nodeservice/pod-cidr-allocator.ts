@@ -12,8 +12,8 @@
  * view runs out and is read afresh before reporting the range full.
  */
 import type { Etcd3 } from "etcd3";
-import { ApiError } from "../api/errors.js";
-import { type Cidr, cidrSize, formatCidr, nthSubnet, parseCidr } from "../util/ipv4.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { type Cidr, cidrSize, formatCidr, nthSubnet, parseCidr } from "../../foundation/util/ipv4.js";
 
 const blockPrefix = "/registry/kctl.io/podcidrs/blocks/";
 const nodePrefix = "/registry/kctl.io/podcidrs/nodes/";

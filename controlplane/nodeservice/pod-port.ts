@@ -8,7 +8,7 @@
  * acknowledged once the client's side took it, and the agent stops reading the pod's socket while
  * its window is spent. So neither a fast pod nor a fast client grows memory anywhere in between.
  */
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 import type { OpenStream, TunnelRegistry } from "./tunnels.js";
 
 export const portForwardWindow = 1 << 20;

@@ -5,8 +5,8 @@
  * upgrades (exec-websocket.ts, portforward.ts); asked without an upgrade they answer 400 as upstream does.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApiError } from "../../foundation/api/errors.js";
 import type { Pod } from "../../proto/gen/api.js";
-import { ApiError } from "../api/errors.js";
 import type { SubresourceHandler, SubresourceTarget } from "../apiserver/index.js";
 import type { Registry } from "../registry/index.js";
 import type { TunnelRegistry } from "./tunnels.js";

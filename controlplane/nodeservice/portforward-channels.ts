@@ -6,7 +6,7 @@
  * per port is dialed at once; the WebSocket closes when all of them have ended.
  */
 import type { WebSocket } from "ws";
-import type { ApiError } from "../api/errors.js";
+import type { ApiError } from "../../foundation/api/errors.js";
 import type { PodPort } from "./pod-port.js";
 import type { PortDialer } from "./portforward-spdy.js";
 

@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { constants, createDeflate } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 import type { PodPort, PodPortSink } from "./pod-port.js";
 import { servePortForwardSpdy } from "./portforward-spdy.js";
 import { spdy3Dictionary } from "./spdy-dictionary.js";

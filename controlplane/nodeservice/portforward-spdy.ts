@@ -8,7 +8,7 @@
  * opened just before it.
  */
 import type { Duplex } from "node:stream";
-import type { ApiError } from "../api/errors.js";
+import type { ApiError } from "../../foundation/api/errors.js";
 import type { PodPort, PodPortSink } from "./pod-port.js";
 import { SpdySession, type SpdyStream } from "./spdy-session.js";
 

@@ -15,7 +15,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, type WebSocket, WebSocketServer } from "ws";
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 import type { UpgradeHandler } from "../apiserver/index.js";
 import type { Registry } from "../registry/index.js";
 import { PodPort } from "./pod-port.js";

@@ -5,8 +5,8 @@
  * their node from their connection, whose certificate was read once (see mtls-listener.ts).
  */
 import { Server } from "@grpc/grpc-js";
+import type { KeyPair } from "../../foundation/pki/pki.js";
 import { nodeServiceDefinition } from "../../proto/node-service.js";
-import type { KeyPair } from "../pki/pki.js";
 import { AuthenticatedConnections } from "./authenticated-connections.js";
 import { listenMutualTls } from "./mtls-listener.js";
 import { type NodeServiceDeps, nodeServiceImplementation } from "./node-service.js";

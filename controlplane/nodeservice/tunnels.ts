@@ -4,6 +4,8 @@
  * come back to whoever opened it. An agent that reconnects replaces its old tunnel; streams of the
  * old one end with an error.
  */
+
+import { ApiError } from "../../foundation/api/errors.js";
 import type {
   AttachRequest,
   ExecRequest,
@@ -11,7 +13,6 @@ import type {
   PortForwardRequest,
   TunnelFrame,
 } from "../../proto/gen/node.js";
-import { ApiError } from "../api/errors.js";
 
 export interface TunnelPeer {
   send(frame: TunnelFrame): void;

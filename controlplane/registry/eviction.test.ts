@@ -1,12 +1,12 @@
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type ApiError, isApiError } from "../../foundation/api/errors.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import type { Pod, PodDisruptionBudget } from "../../proto/gen/api.js";
-import { type ApiError, isApiError } from "../api/errors.js";
-import { resourceForKind } from "../api/resources.js";
 import { Store } from "../store/store.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
-import { FakeClock } from "../util/clock.js";
 import { evictPod, violationMessage } from "./eviction.js";
 import { Registry } from "./registry.js";
 

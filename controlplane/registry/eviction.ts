@@ -7,13 +7,14 @@
  * TooManyRequests, which clients (drain) retry. The disruption controller recomputes the budget
  * once the pod is gone.
  */
+
+import { decodeMessage } from "../../foundation/api/codec.js";
+import { ApiError, isApiError } from "../../foundation/api/errors.js";
+import { matchesSelector, selectorFromLabelSelector } from "../../foundation/api/labels.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { Eviction, Pod, PodDisruptionBudget, Preconditions } from "../../proto/gen/api.js";
-import { decodeMessage } from "../api/codec.js";
-import { ApiError, isApiError } from "../api/errors.js";
-import { matchesSelector, selectorFromLabelSelector } from "../api/labels.js";
-import { resourceForKind } from "../api/resources.js";
-import { type Clock, realClock } from "../util/clock.js";
-import { rfc3339 } from "../util/time.js";
 import type { DeleteOptions, Registry } from "./registry.js";
 
 const pods = resourceForKind("v1", "Pod")!;

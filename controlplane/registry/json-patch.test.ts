@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: checks read patched documents
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 import { applyJsonPatch } from "./json-patch.js";
 
 const doc = () => ({

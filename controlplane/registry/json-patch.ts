@@ -4,7 +4,7 @@
  * or not at all. A malformed document is BadRequest (400); an operation that cannot apply (a failed
  * `test`, a missing path) is Invalid (422), as upstream answers, and names the operation's index.
  */
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Container = Json[] | { [key: string]: Json };

@@ -1,13 +1,14 @@
 /**
  * The rules of an object's life that are not validation (the status a new object starts with is
- * its kind's, controlplane/kinds): when a write counts as a spec change (bumping metadata.generation), and how a delete request
+ * its kind's, foundation/kinds): when a write counts as a spec change (bumping metadata.generation), and how a delete request
  * turns into finalizers, a deletion timestamp and a grace period. Pure functions of their inputs.
  */
+
+import { foregroundFinalizer, namespaceFinalizer, orphanFinalizer } from "../../foundation/api/finalizers.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { ObjectMeta } from "../../proto/gen/api.js";
-import { foregroundFinalizer, namespaceFinalizer, orphanFinalizer } from "../api/finalizers.js";
-import type { KubeObject } from "../api/object.js";
-import type { ResourceInfo } from "../api/resources.js";
-import { rfc3339 } from "../util/time.js";
 
 const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 

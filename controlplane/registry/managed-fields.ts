@@ -4,8 +4,8 @@
  * rules of api/schema-rules.ts. A field is `f:name`; an item of a keyed list `k:{"name":"web"}`; an
  * item of a set `v:"value"`; an atomic list, a scalar or a map value is a leaf.
  */
-import { schemaMessages as messages } from "../api/schema-descriptor.js";
-import { listKeyDefaults, listRules } from "../api/schema-rules.js";
+import { schemaMessages as messages } from "../../foundation/api/schema-descriptor.js";
+import { listKeyDefaults, listRules } from "../../foundation/api/schema-rules.js";
 
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);

@@ -6,7 +6,7 @@
  * `$setElementOrder/...`, `$retainKeys` and `$deleteFromPrimitiveList/...`. Other directives are
  * refused rather than half-applied.
  */
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../../foundation/api/errors.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

@@ -1,13 +1,13 @@
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type ApiError, isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { type ResourceInfo, resourceForPlural } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
+import { type ApiError, isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { type ResourceInfo, resourceForPlural } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import { Store } from "../store/store.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
-import { FakeClock } from "../util/clock.js";
 import { applyMergePatch, applyStrategicMergePatch } from "./merge-patch.js";
 import { Registry } from "./registry.js";
 

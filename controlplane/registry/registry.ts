@@ -12,14 +12,23 @@
  * - `metadata.generation` starts at 1 and grows only when something outside metadata and status changes.
  */
 import { randomUUID } from "node:crypto";
+import { decodeMessage, decodeObject } from "../../foundation/api/codec.js";
+import {
+  ApiError,
+  conflict,
+  type FieldCause,
+  invalid,
+  isApiError,
+  notFound,
+} from "../../foundation/api/errors.js";
+import { parseSelector } from "../../foundation/api/labels.js";
+import { definedFields, type KubeObject } from "../../foundation/api/object.js";
+import { apiVersionOf, type ResourceInfo, resourceForPlural } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import { applyDefaults, initialStatus, validateObject } from "../../foundation/kinds/index.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { Binding, Scale } from "../../proto/gen/api.js";
-import { decodeMessage, decodeObject } from "../api/codec.js";
-import { ApiError, conflict, type FieldCause, invalid, isApiError, notFound } from "../api/errors.js";
-import { parseSelector } from "../api/labels.js";
-import { definedFields, type KubeObject } from "../api/object.js";
-import { apiVersionOf, type ResourceInfo, resourceForPlural } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
-import { applyDefaults, initialStatus, validateObject } from "../kinds/index.js";
 import { parseFieldSelector } from "../store/field-selector.js";
 import {
   checkObjectSize,
@@ -29,8 +38,6 @@ import {
   type Store,
   type WatchHandle,
 } from "../store/store.js";
-import { type Clock, realClock } from "../util/clock.js";
-import { rfc3339 } from "../util/time.js";
 import { applyJsonPatch } from "./json-patch.js";
 import {
   type DeleteRequest,

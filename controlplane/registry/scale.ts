@@ -2,9 +2,14 @@
  * The `/scale` subresource of Deployments and ReplicaSets: the autoscaling/v1 Scale view of an
  * object and how a Scale's replicas are written back into its spec.
  */
+
+import {
+  formatSelector,
+  type LabelSelectorInput,
+  selectorFromLabelSelector,
+} from "../../foundation/api/labels.js";
+import { definedFields, type KubeObject } from "../../foundation/api/object.js";
 import type { Scale } from "../../proto/gen/api.js";
-import { formatSelector, type LabelSelectorInput, selectorFromLabelSelector } from "../api/labels.js";
-import { definedFields, type KubeObject } from "../api/object.js";
 
 interface Scalable {
   spec?: { replicas?: number; selector?: LabelSelectorInput };

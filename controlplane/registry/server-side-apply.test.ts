@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: fixtures read the applied objects
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
 import { fieldSetOf, recordUpdate, toFieldsV1 } from "./managed-fields.js";
 import { serverSideApply } from "./server-side-apply.js";
 

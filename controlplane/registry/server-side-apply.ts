@@ -6,11 +6,12 @@
  * another manager owns them too), and refuses with 409 to change a value another manager owns
  * unless forced, in which case ownership moves to the applier.
  */
+
+import { ApiError, type FieldCause } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { schemaMessages as messages } from "../../foundation/api/schema-descriptor.js";
+import { listRules } from "../../foundation/api/schema-rules.js";
 import type { ManagedFieldsEntry } from "../../proto/gen/api.js";
-import { ApiError, type FieldCause } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { schemaMessages as messages } from "../api/schema-descriptor.js";
-import { listRules } from "../api/schema-rules.js";
 import {
   describePath,
   fieldSetOf,

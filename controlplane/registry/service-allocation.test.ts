@@ -1,13 +1,13 @@
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type ApiError, isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForPlural } from "../../foundation/api/resources.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import type { Service } from "../../proto/gen/api.js";
-import { type ApiError, isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForPlural } from "../api/resources.js";
 import { Store } from "../store/store.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
-import { FakeClock } from "../util/clock.js";
 import { Registry, type RegistryOptions } from "./registry.js";
 import { ServiceAllocationConfigError, ServiceAllocator } from "./service-allocation.js";
 

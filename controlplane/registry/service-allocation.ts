@@ -14,15 +14,23 @@
  * leaves a key without its Service; `repair()` frees such keys once they are older than a grace
  * period, and re-creates keys for values that Services hold without one (e.g. restored data).
  */
+
+import { ApiError, type FieldCause, invalid, isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { type ResourceInfo, resourceForPlural } from "../../foundation/api/resources.js";
+import { nodePortRange as validNodePorts } from "../../foundation/api/validation/service.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import {
+  cidrContains,
+  cidrSize,
+  formatCidr,
+  formatIPv4,
+  parseCidr,
+  parseIPv4,
+} from "../../foundation/util/ipv4.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { Service, ServicePort } from "../../proto/gen/api.js";
-import { ApiError, type FieldCause, invalid, isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { type ResourceInfo, resourceForPlural } from "../api/resources.js";
-import { nodePortRange as validNodePorts } from "../api/validation/service.js";
 import type { Store } from "../store/store.js";
-import { type Clock, realClock } from "../util/clock.js";
-import { cidrContains, cidrSize, formatCidr, formatIPv4, parseCidr, parseIPv4 } from "../util/ipv4.js";
-import { rfc3339 } from "../util/time.js";
 
 export const defaultServiceCidr = "10.96.0.0/16";
 export const defaultNodePortRange: readonly [number, number] = [validNodePorts[0], validNodePorts[1]];

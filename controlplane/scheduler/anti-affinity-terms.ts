@@ -3,15 +3,16 @@
  * applies to (the pod's own when the term lists none) and the topology key (usually
  * `kubernetes.io/hostname`, where the topology domain is the node itself).
  */
-import type { Pod } from "../../proto/gen/api.js";
+
 import {
   type LabelSelectorInput,
   matchesSelector,
   type Selector,
   selectorFromLabelSelector,
-} from "../api/labels.js";
+} from "../../foundation/api/labels.js";
+import { tracer } from "../../foundation/util/trace.js";
+import type { Pod } from "../../proto/gen/api.js";
 import type { DeepReadonly } from "../client/readonly.js";
-import { tracer } from "../util/trace.js";
 
 const trace = tracer("scheduler");
 

@@ -5,10 +5,11 @@
  * confirms them, like kube-scheduler's assume cache; an assumed pod whose binding finished but never
  * shows up bound expires after `assumedTtlMs`.
  */
+
+import type { Selector } from "../../foundation/api/labels.js";
+import type { Clock } from "../../foundation/util/clock.js";
 import type { Node } from "../../proto/gen/api.js";
-import type { Selector } from "../api/labels.js";
 import type { DeepReadonly } from "../client/readonly.js";
-import type { Clock } from "../util/clock.js";
 import type { AntiAffinityTerm } from "./anti-affinity-terms.js";
 import { NodeInfo } from "./node-info.js";
 import type { PodInfo } from "./pod-info.js";

@@ -3,10 +3,11 @@
  * and lists once per Node version, plus running totals of the pods placed on it (bound or assumed),
  * so each filter and score is O(1) per node instead of a walk over that node's pods.
  */
+
+import { quantityIntValue, quantityMilliValue } from "../../foundation/api/quantity.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Node, Taint } from "../../proto/gen/api.js";
-import { quantityIntValue, quantityMilliValue } from "../api/quantity.js";
 import type { DeepReadonly } from "../client/readonly.js";
-import { tracer } from "../util/trace.js";
 import type { PodInfo } from "./pod-info.js";
 
 const trace = tracer("scheduler");

@@ -4,9 +4,9 @@
  * its compiled anti-affinity terms. Everything here is derived; the Pod itself stays frozen.
  */
 
+import { objectKey } from "../../foundation/api/object.js";
+import { quantityIntValue, quantityMilliValue } from "../../foundation/api/quantity.js";
 import type { Container, Pod, PodSpec, Toleration } from "../../proto/gen/api.js";
-import { objectKey } from "../api/object.js";
-import { quantityIntValue, quantityMilliValue } from "../api/quantity.js";
 import { compileNodeAffinity, type NodeMatcher } from "../client/node-affinity.js";
 import type { DeepReadonly } from "../client/readonly.js";
 import { type AntiAffinityTerm, compileAntiAffinityTerms } from "./anti-affinity-terms.js";

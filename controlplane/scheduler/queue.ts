@@ -4,9 +4,10 @@
  * 10 s); and a parking lot of unschedulable pods that only a cluster change (a node added or
  * changed, a pod removed) or a periodic flush (after `maxParkedMs`) sends back to be retried.
  */
+
+import type { Clock, Timer } from "../../foundation/util/clock.js";
 import type { Pod } from "../../proto/gen/api.js";
 import type { DeepReadonly } from "../client/readonly.js";
-import type { Clock, Timer } from "../util/clock.js";
 import type { PodInfo } from "./pod-info.js";
 
 export interface QueuedPod {

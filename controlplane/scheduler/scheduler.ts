@@ -6,13 +6,13 @@
  * wires to the registry (bind = the `binding` subresource, setCondition = a `/status` write).
  */
 import { Registry } from "prom-client";
+import { isApiError } from "../../foundation/api/errors.js";
+import { objectKey } from "../../foundation/api/object.js";
+import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Node, Pod, PodCondition } from "../../proto/gen/api.js";
-import { isApiError } from "../api/errors.js";
-import { objectKey } from "../api/object.js";
 import type { Informer } from "../client/informer.js";
 import type { DeepReadonly } from "../client/readonly.js";
-import { type Clock, realClock, type Timer } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
 import { SchedulingAlgorithm } from "./algorithm.js";
 import { SchedulerCache } from "./cache.js";
 import { defaultFilters, type Filter } from "./filters/index.js";

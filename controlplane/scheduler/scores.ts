@@ -7,7 +7,7 @@
  * - PreferNoSchedule taints (weight 3): fewer untolerated ones scores higher, same normalization.
  */
 
-import { toleratedByAny } from "../api/tolerations.js";
+import { toleratedByAny } from "../../foundation/api/tolerations.js";
 import type { SchedulerCache } from "./cache.js";
 import type { NodeInfo } from "./node-info.js";
 import type { PodInfo } from "./pod-info.js";

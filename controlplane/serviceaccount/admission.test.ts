@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { Causes } from "../../foundation/api/validation/field.js";
+import { validatePodSpec } from "../../foundation/api/validation/pod.js";
 import type { Pod, ServiceAccount } from "../../proto/gen/api.js";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
-import { Causes } from "../api/validation/field.js";
-import { validatePodSpec } from "../api/validation/pod.js";
 import { serviceAccountAdmission, serviceAccountMountPath } from "./admission.js";
 
 const pods = resourceForKind("v1", "Pod")!;

@@ -6,10 +6,11 @@
  * /var/run/secrets/kubernetes.io/serviceaccount in every container that has nothing there yet,
  * which is where in-cluster clients (client-go's and client-node's loadFromCluster) look.
  */
+
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import type { ResourceInfo } from "../../foundation/api/resource-info.js";
 import type { Container, Pod, ServiceAccount, Volume } from "../../proto/gen/api.js";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import type { ResourceInfo } from "../api/resource-info.js";
 import type { AdmissionPlugin } from "../registry/index.js";
 import { generatedName } from "../registry/lifecycle.js";
 

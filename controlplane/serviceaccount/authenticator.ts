@@ -5,11 +5,12 @@
  * token a pod leaked stops working once the pod is gone, and one of a deleted and re-created
  * ServiceAccount does not carry over to the new one.
  */
+
+import type { KubeObject } from "../../foundation/api/object.js";
+import { parseTime } from "../../foundation/util/time.js";
 import type { Pod, ServiceAccount } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
 import type { User } from "../apiserver/index.js";
 import type { Lister } from "../client/index.js";
-import { parseTime } from "../util/time.js";
 import { serviceAccountUser, type TokenSigner } from "./tokens.js";
 
 export interface ServiceAccountAuthenticatorOptions {

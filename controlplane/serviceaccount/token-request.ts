@@ -5,15 +5,15 @@
  * a pod of that account, in which case it also names the pod's node and dies with the pod.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { decodeMessage } from "../../foundation/api/codec.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { decodeProtobufBody } from "../../foundation/api/protobuf-body.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { BoundObjectReference, Pod, ServiceAccount, TokenRequest } from "../../proto/gen/api.js";
-import { decodeMessage } from "../api/codec.js";
-import { ApiError } from "../api/errors.js";
-import { decodeProtobufBody } from "../api/protobuf-body.js";
-import { resourceForKind } from "../api/resources.js";
 import { bodyKind, parseBody, readBody, sendJson } from "../apiserver/http-io.js";
 import type { SubresourceHandler } from "../apiserver/index.js";
 import type { Registry } from "../registry/index.js";
-import { rfc3339 } from "../util/time.js";
 import {
   type BoundObject,
   defaultExpirationSeconds,

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../../foundation/api/object.js";
 import type { Pod, ServiceAccount } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
 import type { Lister } from "../client/index.js";
 import { serviceAccountAuthenticator } from "./authenticator.js";
 import { defaultIssuer, TokenSigner } from "./tokens.js";

@@ -3,8 +3,8 @@
  * fields each kind supports, and matching. Like Kubernetes, only a few indexed-looking fields per kind
  * are selectable; `spec.nodeName=` (empty value) selects unbound pods.
  */
-import { ApiError } from "../api/errors.js";
-import type { ResourceInfo } from "../api/resources.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
 
 export interface FieldRequirement {
   field: string;

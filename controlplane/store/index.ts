@@ -15,7 +15,6 @@ export { objectKeyPath, rangePrefix, resourcePrefix } from "./keys.js";
 export {
   checkObjectSize,
   checkPreconditions,
-  maxObjectBytes,
   type Preconditions,
   type Selection,
   Store,

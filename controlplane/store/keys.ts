@@ -3,8 +3,8 @@
  * kinds and `/registry/{plural}[.{group}]/{name}` for cluster-scoped ones. Every prefix ends in "/",
  * so the range of namespace "a" never includes namespace "ab".
  */
-import { ApiError } from "../api/errors.js";
-import type { ResourceInfo } from "../api/resources.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
 
 /** `/registry/pods/`, `/registry/deployments.apps/`: the prefix of every object of the resource. */
 export function resourcePrefix(info: ResourceInfo): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../util/clock.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import { LeasePool } from "./lease-pool.js";
 
 function pool() {

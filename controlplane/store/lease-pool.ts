@@ -5,7 +5,7 @@
  * lease is granted for `ttl + reuse window`, so every object still lives at least `ttl` seconds
  * and at most 5% longer.
  */
-import type { Clock } from "../util/clock.js";
+import type { Clock } from "../../foundation/util/clock.js";
 
 /** Kubernetes' LeaseReuseDurationPercent: a lease is reused for 5% of its TTL. */
 const reuseFraction = 0.05;

@@ -1,16 +1,16 @@
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type ApiError, isApiError } from "../api/errors.js";
-import { parseSelector } from "../api/labels.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForPlural } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
+import { type ApiError, isApiError } from "../../foundation/api/errors.js";
+import { parseSelector } from "../../foundation/api/labels.js";
+import { type KubeObject, maxObjectBytes } from "../../foundation/api/object.js";
+import { resourceForPlural } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
-import { FakeClock } from "../util/clock.js";
 import { parseFieldSelector } from "./field-selector.js";
 import { objectKeyPath } from "./keys.js";
-import { maxObjectBytes, Store, type WatchHandle } from "./store.js";
+import { Store, type WatchHandle } from "./store.js";
 
 const pods = resourceForPlural("", "pods")!;
 const nodes = resourceForPlural("", "nodes")!;

@@ -9,13 +9,13 @@
  */
 import type { Etcd3, ICompare, IKeyValue, IRangeResponse } from "etcd3";
 import type { Registry as MetricsRegistry } from "prom-client";
-import { ApiError, alreadyExists, conflict, isApiError, notFound } from "../api/errors.js";
-import { matchesSelector, type Selector } from "../api/labels.js";
-import type { KubeObject } from "../api/object.js";
-import type { ResourceInfo } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
-import { type Clock, realClock } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
+import { ApiError, alreadyExists, conflict, isApiError, notFound } from "../../foundation/api/errors.js";
+import { matchesSelector, type Selector } from "../../foundation/api/labels.js";
+import { type KubeObject, maxObjectBytes } from "../../foundation/api/object.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { copyObject } from "./copy-object.js";
 import { type FieldSelector, matchesFieldSelector } from "./field-selector.js";
 import { objectKeyPath, prefixEnd, rangePrefix, resourcePrefix } from "./keys.js";
@@ -26,13 +26,6 @@ import { openWatch, type WatchHandle } from "./watch.js";
 import { WatchCache } from "./watch-cache.js";
 
 const trace = tracer("store");
-
-/**
- * The largest stored object: etcd's default request limit (1.5 MiB) less room for the rest of the
- * request (its key, up to three times, and framing), so an object that passes this check is never
- * refused by etcd itself. Larger objects are refused with 413 before they reach etcd.
- */
-export const maxObjectBytes = 1.5 * 1024 * 1024 - 4 * 1024;
 
 /** Keys read per range request when listing, so a large list never exceeds a gRPC message limit. */
 const listPageSize = 500;

@@ -1,11 +1,11 @@
 import type { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { isApiError } from "../api/errors.js";
-import { parseSelector } from "../api/labels.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForPlural } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import { parseSelector } from "../../foundation/api/labels.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForPlural } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
 import { startTestStore, type TestStore } from "../testing/test-store.js";
 import { Store, type WatchHandle } from "./store.js";
 

@@ -10,13 +10,13 @@
  * Objects handed out are frozen and shared between watchers; nobody may change them.
  */
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import type { ResourceInfo } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import type { Clock } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { deepFreeze } from "../client/readonly.js";
-import type { Clock } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
 import { EventGate, resumeAfter, scheduleBookmarks, selectEvent, type WatchHandle } from "./watch.js";
 
 const trace = tracer("watch-cache");

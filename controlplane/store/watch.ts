@@ -5,12 +5,12 @@
  * revision. Owns its etcd watcher and bookmark timer; `close()` releases both.
  */
 import type { Etcd3, IEvent, IKeyValue, IWatchResponse, Watcher } from "etcd3";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
-import type { WatchEvent } from "../api/watch.js";
-import type { Clock, Timer } from "../util/clock.js";
-import { tracer } from "../util/trace.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { apiVersionOf, type ResourceInfo } from "../../foundation/api/resources.js";
+import type { WatchEvent } from "../../foundation/api/watch.js";
+import type { Clock, Timer } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 
 const trace = tracer("store-watch");
 

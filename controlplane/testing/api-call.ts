@@ -3,7 +3,7 @@
  * client certificate), for integration tests of authentication and authorization.
  */
 import { request } from "node:https";
-import type { KeyPair } from "../pki/pki.js";
+import type { KeyPair } from "../../foundation/pki/pki.js";
 
 export interface Reply {
   status: number;

@@ -5,8 +5,8 @@
  * them all. For control-plane tests and scheduler benchmarks only.
  */
 import { join } from "node:path";
-import { nodesGroup, nodeUserPrefix } from "../nodeservice/node-identity.js";
-import { ensureCa, generateKey, type KeyPair, makeCsr, signCsr } from "../pki/pki.js";
+import { nodesGroup, nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
+import { ensureCa, generateKey, type KeyPair, makeCsr, signCsr } from "../../foundation/pki/pki.js";
 import { CallLimiter, HollowNode, type HollowNodeBehaviour } from "./hollow-node.js";
 
 export interface HollowFleetOptions {

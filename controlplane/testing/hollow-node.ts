@@ -12,15 +12,15 @@
  * channel because the node's identity is its TLS client certificate (one identity per connection).
  */
 
+import { definedFields } from "../../foundation/api/object.js";
+import type { KeyPair } from "../../foundation/pki/pki.js";
+import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
+import { formatIPv4, nthAddress, parseCidr } from "../../foundation/util/ipv4.js";
+import { rfc3339 } from "../../foundation/util/time.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { NodeClient } from "../../node-agent/agent/node-client.js";
 import { NodeLink, type PodHost } from "../../node-agent/agent/node-link.js";
 import type { Pod } from "../../proto/gen/api.js";
-import { definedFields } from "../api/object.js";
-import type { KeyPair } from "../pki/pki.js";
-import { type Clock, realClock, type Timer } from "../util/clock.js";
-import { formatIPv4, nthAddress, parseCidr } from "../util/ipv4.js";
-import { rfc3339 } from "../util/time.js";
-import { tracer } from "../util/trace.js";
 
 const trace = tracer("hollow-node");
 

@@ -5,12 +5,12 @@
  * `kubectl autoscale` of v1.32 posts a protobuf v1 object.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { hpaFromV1, hpaToV1 } from "../../foundation/api/autoscaling-v1.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { decodeProtobufBody } from "../../foundation/api/protobuf-body.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type { HorizontalPodAutoscaler, HorizontalPodAutoscalerV1 } from "../../proto/gen/api.js";
-import { hpaFromV1, hpaToV1 } from "../api/autoscaling-v1.js";
-import { ApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { decodeProtobufBody } from "../api/protobuf-body.js";
-import { resourceForKind } from "../api/resources.js";
 import type { AggregatedApi, AggregatedRoute } from "../apiserver/aggregated-api.js";
 import { bodyKind, parseBody, readBody, sendJson } from "../apiserver/http-io.js";
 import type { Registry } from "../registry/index.js";

@@ -5,6 +5,9 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Registry as MetricsRegistry } from "prom-client";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type {
   ControllerRevision,
   CronJob,
@@ -17,8 +20,6 @@ import type {
   ReplicaSet,
   StatefulSet,
 } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
 import type { InformerFactory } from "../client/informer-factory.js";
 import { startCronJobController } from "../controllers/cronjob/index.js";
 import { startDaemonSetController } from "../controllers/daemonset/index.js";
@@ -41,7 +42,6 @@ import { startVolumeController } from "../controllers/volume/index.js";
 import { EventRecorder } from "../events/event-recorder.js";
 import type { UsageStore } from "../metrics-api/usage-store.js";
 import type { Registry } from "../registry/index.js";
-import { tracer } from "../util/trace.js";
 import { registryClient } from "./registry-client.js";
 import { usageMetricsSource } from "./resource-metrics.js";
 

@@ -2,8 +2,8 @@
  * Creates the local-path StorageClass at control-plane start, as the default RBAC objects are:
  * once, and never over a class an admin made or changed under that name.
  */
-import { isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
 import { classesResource } from "../controllers/volume/controller.js";
 import { localPathClass } from "../controllers/volume/local-path.js";
 import type { Registry } from "../registry/index.js";

@@ -3,7 +3,7 @@
  * and preconditions as an API call, without the HTTP hop. ApiErrors pass through unchanged, since
  * controllers branch on their reasons.
  */
-import type { KubeObject } from "../api/object.js";
+import type { KubeObject } from "../../foundation/api/object.js";
 import type { ApiObject, ControllerClient } from "../client/controller-client.js";
 import type { Registry } from "../registry/index.js";
 

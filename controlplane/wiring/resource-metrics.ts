@@ -4,9 +4,10 @@
  * the milli-units Quantity.MilliValue gives (CPU nanocores rounded up to millicores, memory bytes
  * × 1000).
  */
+
+import { matchesSelector, type Selector } from "../../foundation/api/labels.js";
+import type { KubeObject } from "../../foundation/api/object.js";
 import type { Pod } from "../../proto/gen/api.js";
-import { matchesSelector, type Selector } from "../api/labels.js";
-import type { KubeObject } from "../api/object.js";
 import type { Lister } from "../client/index.js";
 import type { PodUsageSample, ResourceMetricsSource } from "../controllers/podautoscaler/index.js";
 import type { UsageStore } from "../metrics-api/usage-store.js";

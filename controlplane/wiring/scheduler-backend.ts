@@ -2,6 +2,10 @@
  * Connects the scheduler to this control plane: informers from the shared factory, bindings and
  * conditions through the registry (validated like API calls), events through the recorder.
  */
+
+import type { KubeObject } from "../../foundation/api/object.js";
+import { quantityValue } from "../../foundation/api/quantity.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type {
   Node,
   PersistentVolume,
@@ -10,9 +14,6 @@ import type {
   PodCondition,
   StorageClass,
 } from "../../proto/gen/api.js";
-import type { KubeObject } from "../api/object.js";
-import { quantityValue } from "../api/quantity.js";
-import { resourceForKind } from "../api/resources.js";
 import type { DeepReadonly } from "../client/index.js";
 import type { InformerFactory } from "../client/informer-factory.js";
 import { defaultClass } from "../controllers/volume/controller.js";

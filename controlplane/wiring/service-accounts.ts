@@ -5,13 +5,13 @@
  * account runs with the other controllers.
  */
 import { createPrivateKey } from "node:crypto";
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { ensureServiceAccountKey } from "../../foundation/pki/pki.js";
 import type { ServiceAccount } from "../../proto/gen/api.js";
-import { isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
 import type { SubresourceHandler, User } from "../apiserver/index.js";
 import type { InformerFactory } from "../client/informer-factory.js";
-import { ensureServiceAccountKey } from "../pki/pki.js";
 import type { Registry } from "../registry/index.js";
 import { systemNamespaces } from "../registry/registry.js";
 import { defaultServiceAccountName, serviceAccountAdmission } from "../serviceaccount/admission.js";

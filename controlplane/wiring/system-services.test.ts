@@ -1,7 +1,7 @@
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resourceForKind } from "../api/resources.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import { Registry } from "../registry/index.js";
 import { Store } from "../store/index.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";

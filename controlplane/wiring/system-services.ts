@@ -4,12 +4,13 @@
  * Neither has a selector: their Endpoints point at this control plane and are written here, so
  * the node proxies route to them like to any other Service.
  */
+
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { formatIPv4, nthAddress, parseCidr } from "../../foundation/util/ipv4.js";
 import type { Endpoints, Service } from "../../proto/gen/api.js";
-import { isApiError } from "../api/errors.js";
-import type { KubeObject } from "../api/object.js";
-import { resourceForKind } from "../api/resources.js";
 import type { Registry } from "../registry/index.js";
-import { formatIPv4, nthAddress, parseCidr } from "../util/ipv4.js";
 
 const services = resourceForKind("v1", "Service")!;
 const endpoints = resourceForKind("v1", "Endpoints")!;

@@ -4,7 +4,7 @@
  * (with every server CONFIG lists) every 100 ms until SIGTERM, then prints one JSON line: the
  * longest time between two successful reads, and how many reads succeeded and failed.
  */
-import { resourceForKind } from "../../controlplane/api/resources.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import { ApiClient } from "../../kctl/client.js";
 import { readConfig } from "../../kctl/config.js";
 

@@ -4,8 +4,8 @@
  * client's own resource table, with a warning.
  */
 
-import { resources } from "../../controlplane/api/resources.js";
-import { formatTable } from "../../controlplane/printers/text-table.js";
+import { resources } from "../../foundation/api/resources.js";
+import { formatTable } from "../../foundation/printers/text-table.js";
 import type { ApiClient } from "../client.js";
 import type { Command } from "../command.js";
 import { CliError, errorLines } from "../errors.js";

@@ -3,7 +3,7 @@
  * `kctl up`: when this node's runtime rotates a container's log (the kubelet's containerLogMaxSize
  * and containerLogMaxFiles). Given one, the other keeps its default.
  */
-import { quantityValue } from "../../controlplane/api/quantity.js";
+import { quantityValue } from "../../foundation/api/quantity.js";
 import type { LogRotation } from "../../node-agent/runtime/oci/container-config.js";
 import type { FlagSpec, Flags } from "../args.js";
 import { UsageError } from "../errors.js";

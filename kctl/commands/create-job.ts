@@ -4,7 +4,7 @@
  * CronJob's job template started by hand (annotation `cronjob.kubernetes.io/instantiate: manual`,
  * controlled by the CronJob, so its history and garbage collection include it).
  */
-import { resourceForKind } from "../../controlplane/api/resources.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type { CronJob, Job } from "../../proto/gen/api.js";
 import type { CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";

@@ -7,7 +7,7 @@
  * a manifest; `--dry-run=server` has the server check it without storing it.
  */
 
-import { qualifiedKind, type ResourceInfo, resourceForKind } from "../../controlplane/api/resources.js";
+import { qualifiedKind, type ResourceInfo, resourceForKind } from "../../foundation/api/resources.js";
 import type { Deployment } from "../../proto/gen/api.js";
 import type { Command, CommandContext } from "../command.js";
 import { dryRunFlag, dryRunSuffix, namespaceFlag } from "../common-flags.js";

@@ -4,8 +4,8 @@
  * deleted in reverse order, so what was applied first (namespaces) goes last.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
-import { qualifiedKind } from "../../controlplane/api/resources.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import { qualifiedKind } from "../../foundation/api/resources.js";
 import type { ApiClient, DeleteOptions } from "../client.js";
 import type { Command, CommandContext } from "../command.js";
 import { dryRunFlag, dryRunSuffix, filenameFlag, namespaceFlag, selectorFlag } from "../common-flags.js";

@@ -4,9 +4,9 @@
  * labels). Without names it describes every object of the kind (optionally by -l).
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import { resolveResourceName } from "../../controlplane/api/resources.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resolveResourceName } from "../../foundation/api/resources.js";
 import type { Endpoints, Event } from "../../proto/gen/api.js";
 import type { ApiClient } from "../client.js";
 import type { Command } from "../command.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import { resolveResourceName } from "../../controlplane/api/resources.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resolveResourceName } from "../../foundation/api/resources.js";
 import type { Node, Pod } from "../../proto/gen/api.js";
 import { runKctl } from "../testing/run-kctl.js";
 import { startTestCluster, type TestCluster } from "../testing/test-cluster.js";

@@ -10,8 +10,8 @@
  * `--disable-eviction` deletes instead, bypassing budgets, as kubectl's does.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
-import { resolveResourceName } from "../../controlplane/api/resources.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import { resolveResourceName } from "../../foundation/api/resources.js";
 import type { Node, Pod } from "../../proto/gen/api.js";
 import { type ApiClient, mergePatchType, resourcePath } from "../client.js";
 import type { Command, CommandContext } from "../command.js";

@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import type { IMember } from "etcd3";
 import { type EtcdAccess, etcdClient, readEtcdAccess } from "../../controlplane/etcd/etcd-access.js";
-import { formatTable } from "../../controlplane/printers/text-table.js";
+import { formatTable } from "../../foundation/printers/text-table.js";
 import type { Command, CommandContext } from "../command.js";
 import { CliError, UsageError } from "../errors.js";
 import { defaultStateDir } from "./up.js";

@@ -3,8 +3,8 @@
  * stdout and stderr here and, with -i, this terminal's stdin there; exits with the command's code.
  * Speaks kubectl's protocol: pods/exec over a WebSocket, subprotocol `v5.channel.k8s.io`.
  */
-import { ApiError, type Status } from "../../controlplane/api/errors.js";
-import { resourceForKind } from "../../controlplane/api/resources.js";
+import { ApiError, type Status } from "../../foundation/api/errors.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import { ChannelSocket } from "../channel-socket.js";
 import { resourcePath } from "../client.js";
 import type { Command } from "../command.js";

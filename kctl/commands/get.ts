@@ -4,12 +4,12 @@
  * per change, watching from the list's resourceVersion, until interrupted.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import type { ResourceInfo } from "../../controlplane/api/resources.js";
-import { eventTime } from "../../controlplane/printers/cells.js";
-import { headerRow, objectRow, type TableOptions } from "../../controlplane/printers/columns.js";
-import { TableWriter } from "../../controlplane/printers/text-table.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
+import { eventTime } from "../../foundation/printers/cells.js";
+import { headerRow, objectRow, type TableOptions } from "../../foundation/printers/columns.js";
+import { TableWriter } from "../../foundation/printers/text-table.js";
 import type { ApiClient } from "../client.js";
 import type { CliIO, Command } from "../command.js";
 import { allNamespacesFlag, namespaceFlag, selectorFlag } from "../common-flags.js";

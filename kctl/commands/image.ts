@@ -13,7 +13,7 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatTable } from "../../controlplane/printers/text-table.js";
+import { formatTable } from "../../foundation/printers/text-table.js";
 import {
   buildBusyboxImage,
   busyboxImageNames,

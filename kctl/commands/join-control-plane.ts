@@ -17,7 +17,7 @@ import {
 import { etcdClient } from "../../controlplane/etcd/etcd-access.js";
 import { ensureEtcdPki, etcdPkiDir } from "../../controlplane/etcd/etcd-pki.js";
 import type { LocalMemberOptions } from "../../controlplane/etcd/local-member.js";
-import type { KeyPair } from "../../controlplane/pki/pki.js";
+import type { KeyPair } from "../../foundation/pki/pki.js";
 import { call, failure, JoinError, pinnedCa } from "../../node-agent/agent/join.js";
 
 export interface ControlPlaneJoinOptions {

@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
+import { nodeNameFromHostname } from "../../foundation/bootstrap/node-names.js";
 import { startAgent } from "../../node-agent/agent/agent.js";
 import { loadIdentity, saveIdentity } from "../../node-agent/agent/credentials.js";
 import { joinCluster } from "../../node-agent/agent/join.js";

@@ -9,10 +9,9 @@
 import { access, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { resourceForKind } from "../../controlplane/api/resources.js";
-import { generateBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.js";
-import { userTokenSecret } from "../../controlplane/bootstrap/user-tokens.js";
-import { ensureCa, issueCertificate } from "../../controlplane/pki/pki.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { generateBootstrapToken, userTokenSecret } from "../../foundation/bootstrap/token-format.js";
+import { ensureCa, issueCertificate } from "../../foundation/pki/pki.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 import { defaultStateDir } from "./up.js";

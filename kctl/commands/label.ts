@@ -5,8 +5,8 @@
  * written, so a refusal changes nothing; the write is a JSON merge patch of just those keys.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
-import { qualifiedKind } from "../../controlplane/api/resources.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import { qualifiedKind } from "../../foundation/api/resources.js";
 import { mergePatchType, resourcePath } from "../client.js";
 import type { Command } from "../command.js";
 import { namespaceFlag, selectorFlag } from "../common-flags.js";

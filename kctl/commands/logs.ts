@@ -1,5 +1,5 @@
 /** `kctl logs POD [-c CONTAINER] [-f] [--tail N] [--previous] [--timestamps]`: a container's output, from its node. */
-import { resourceForKind } from "../../controlplane/api/resources.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import { resourcePath } from "../client.js";
 import type { Command } from "../command.js";
 import { containerFlag, namespaceFlag } from "../common-flags.js";

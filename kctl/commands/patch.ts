@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { qualifiedKind } from "../../controlplane/api/resources.js";
+import { qualifiedKind } from "../../foundation/api/resources.js";
 import { mergePatchType, resourcePath } from "../client.js";
 import type { Command } from "../command.js";
 import { namespaceFlag } from "../common-flags.js";

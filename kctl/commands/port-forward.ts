@@ -6,7 +6,7 @@
  * each being the port. Reading from either side waits until the other took the last chunk.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { resourceForKind } from "../../controlplane/api/resources.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import { ChannelSocket } from "../channel-socket.js";
 import { type ApiClient, resourcePath } from "../client.js";
 import type { Command, CommandContext } from "../command.js";

@@ -7,7 +7,6 @@
  * revisions.
  */
 
-import { qualifiedKind, resourceForKind } from "../../controlplane/api/resources.js";
 import { daemonSetHistory, planDaemonSetRollback } from "../../controlplane/controllers/daemonset/index.js";
 import {
   planRollback,
@@ -15,8 +14,9 @@ import {
   rolloutHistory,
 } from "../../controlplane/controllers/deployment/index.js";
 import { statefulSetRolloutStatus } from "../../controlplane/controllers/statefulset/index.js";
-import { formatTable } from "../../controlplane/printers/text-table.js";
-import { rfc3339 } from "../../controlplane/util/time.js";
+import { qualifiedKind, resourceForKind } from "../../foundation/api/resources.js";
+import { formatTable } from "../../foundation/printers/text-table.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import { ApiClient, retryOnConflict } from "../client.js";
 import type { Command, CommandContext } from "../command.js";

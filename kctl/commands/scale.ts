@@ -4,7 +4,7 @@
  * Deployment controller spreads the change over its ReplicaSets.
  */
 
-import { qualifiedKind } from "../../controlplane/api/resources.js";
+import { qualifiedKind } from "../../foundation/api/resources.js";
 import type { Scale } from "../../proto/gen/api.js";
 import { mergePatchType, resourcePath } from "../client.js";
 import type { Command } from "../command.js";

@@ -6,7 +6,7 @@
  * version read, and read again if someone wrote in between.
  */
 
-import { qualifiedKind } from "../../controlplane/api/resources.js";
+import { qualifiedKind } from "../../foundation/api/resources.js";
 import type { Container, PodSpec } from "../../proto/gen/api.js";
 import { resourcePath, retryOnConflict } from "../client.js";
 import type { Command } from "../command.js";

@@ -4,14 +4,14 @@
  * node must trust. Every token expires (`--ttl 0` is refused). `kctl token list` shows the tokens,
  * when they expire and how many uses they have left; `kctl token delete ID` revokes one.
  */
-import { resourceForKind } from "../../controlplane/api/resources.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { caCertHash } from "../../foundation/bootstrap/join-protocol.js";
 import {
   bootstrapTokenSecret,
   describeBootstrapTokens,
   generateBootstrapToken,
-} from "../../controlplane/bootstrap/bootstrap-tokens.js";
-import { caCertHash } from "../../controlplane/bootstrap/join-endpoint.js";
-import { formatTable } from "../../controlplane/printers/text-table.js";
+} from "../../foundation/bootstrap/token-format.js";
+import { formatTable } from "../../foundation/printers/text-table.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
 

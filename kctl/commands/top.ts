@@ -2,9 +2,9 @@
  * `kctl top pod|node`: usage from metrics.k8s.io, printed as `kubectl top` prints it (CPU in
  * millicores, memory in MiB, a node's share of its allocatable), so scripts reading either work.
  */
-import { isApiError } from "../../controlplane/api/errors.js";
-import { quantityMilliValue, quantityValue } from "../../controlplane/api/quantity.js";
-import { resourceForKind } from "../../controlplane/api/resources.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import { quantityMilliValue, quantityValue } from "../../foundation/api/quantity.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
 import type { ApiClient, ObjectList } from "../client.js";
 import type { Command } from "../command.js";
 import { allNamespacesFlag, namespaceFlag, selectorFlag } from "../common-flags.js";

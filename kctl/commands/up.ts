@@ -7,11 +7,11 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { isBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.js";
-import { localNodeIdentity, nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
 import type { LocalMemberOptions } from "../../controlplane/etcd/local-member.js";
-import { parseCidr } from "../../controlplane/util/ipv4.js";
+import { nodeNameFromHostname } from "../../foundation/bootstrap/node-names.js";
+import { isBootstrapToken } from "../../foundation/bootstrap/token-format.js";
+import { parseCidr } from "../../foundation/util/ipv4.js";
 import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
 import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command, CommandContext } from "../command.js";
@@ -26,6 +26,7 @@ import { type EtcdChoice, etcdChoice, etcdFlags } from "./etcd-flags.js";
 import { imageGcFlags, imageGcOption } from "./image-gc-flags.js";
 import { joinToken } from "./join.js";
 import { joinControlPlane } from "./join-control-plane.js";
+import { localNodeIdentity } from "./local-node.js";
 import { podPidsLimitFlag, podPidsLimitOption } from "./pod-pids-limit-flag.js";
 import { registryConfigFlag, registryConfigOption } from "./registry-config-flag.js";
 

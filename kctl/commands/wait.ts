@@ -5,8 +5,8 @@
  * them all (30 s by default, 0 looks once). Exits 1 naming the first object still waited for.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
-import { qualifiedKind } from "../../controlplane/api/resources.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import { qualifiedKind } from "../../foundation/api/resources.js";
 import { resourcePath } from "../client.js";
 import type { Command } from "../command.js";
 import { namespaceFlag, parseTimeout, selectorFlag } from "../common-flags.js";

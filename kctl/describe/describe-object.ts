@@ -1,17 +1,17 @@
 /**
  * What `kctl describe` shows, after kubectl's describers: metadata, then the kind's own section
- * (registered with the kind in controlplane/kinds: the spec's highlights, status and conditions),
+ * (registered with the kind in foundation/kinds: the spec's highlights, status and conditions),
  * and the object's Events at the end. Kinds without their own section show their remaining fields
  * as YAML.
  */
 
 import { stringify } from "yaml";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import type { ResourceInfo } from "../../controlplane/api/resources.js";
-import { kindFor } from "../../controlplane/kinds/index.js";
-import { humanDuration } from "../../controlplane/printers/age.js";
-import { eventTime } from "../../controlplane/printers/cells.js";
-import { DescribeWriter, describeTime } from "../../controlplane/printers/describe-writer.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
+import { kindFor } from "../../foundation/kinds/index.js";
+import { humanDuration } from "../../foundation/printers/age.js";
+import { eventTime } from "../../foundation/printers/cells.js";
+import { DescribeWriter, describeTime } from "../../foundation/printers/describe-writer.js";
 import type { Endpoints, Event } from "../../proto/gen/api.js";
 import { lastAppliedAnnotation } from "../apply-patch.js";
 

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { etcdCaName, etcdPkiDir } from "../../controlplane/etcd/etcd-pki.js";
-import { ensureCa, ensureServiceAccountKey } from "../../controlplane/pki/pki.js";
+import { ensureCa, ensureServiceAccountKey } from "../../foundation/pki/pki.js";
 import { writeConfig } from "../config.js";
 import {
   AGENT_METRICS_PORT,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { realClock } from "../../controlplane/util/clock.js";
+import { realClock } from "../../foundation/util/clock.js";
 import { parseCommandLine } from "../args.js";
 import type { Command } from "../command.js";
 import { labCommand } from "../commands/lab.js";

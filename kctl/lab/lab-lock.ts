@@ -3,7 +3,7 @@
  * at once cannot pick the same /16.
  */
 import { join } from "node:path";
-import { PidLockBusyError, type Release, takePidLock } from "../../controlplane/util/pid-lock.js";
+import { PidLockBusyError, type Release, takePidLock } from "../../foundation/util/pid-lock.js";
 import { LabError } from "./errors.js";
 
 /** Host-wide, whatever registry a lab uses: labs with different registries still share subnets. */

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tracer } from "../../controlplane/util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { ownHierarchies } from "../../node-agent/cgroups/hierarchies-linux.js";
 import { makeCgroup, makeLabCgroups } from "./cgroups-linux.js";
 import {

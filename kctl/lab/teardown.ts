@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import { readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import { tracer } from "../../controlplane/util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { ownHierarchies } from "../../node-agent/cgroups/hierarchies-linux.js";
 import { killCgroupProcesses, removeCgroupTree } from "./cgroups-linux.js";
 import { LabError } from "./errors.js";

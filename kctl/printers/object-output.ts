@@ -4,8 +4,8 @@
  */
 
 import { stringify } from "yaml";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import { qualifiedKind, type ResourceInfo } from "../../controlplane/api/resources.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { qualifiedKind, type ResourceInfo } from "../../foundation/api/resources.js";
 import { UsageError } from "../errors.js";
 import { JsonPathError, parseJsonPath, renderJsonPath } from "./jsonpath.js";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import { resolveResourceName } from "../../controlplane/api/resources.js";
-import { age, humanDuration } from "../../controlplane/printers/age.js";
-import { headerRow, objectRow, type TableOptions } from "../../controlplane/printers/columns.js";
-import { podCells } from "../../controlplane/printers/pod-status.js";
-import { formatTable, TableWriter } from "../../controlplane/printers/text-table.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resolveResourceName } from "../../foundation/api/resources.js";
+import { age, humanDuration } from "../../foundation/printers/age.js";
+import { headerRow, objectRow, type TableOptions } from "../../foundation/printers/columns.js";
+import { podCells } from "../../foundation/printers/pod-status.js";
+import { formatTable, TableWriter } from "../../foundation/printers/text-table.js";
 import { formatObjects } from "./object-output.js";
 
 const s = 1000;

@@ -6,11 +6,11 @@
  * is replaced by a fresh read and watch, so no single event matters: each state is judged whole.
  */
 
-import { isApiError } from "../../controlplane/api/errors.js";
-import type { ResourceInfo } from "../../controlplane/api/resources.js";
 import { daemonSetRolloutStatus } from "../../controlplane/controllers/daemonset/index.js";
 import { type RolloutState, rolloutStatus } from "../../controlplane/controllers/deployment/index.js";
-import type { Clock } from "../../controlplane/util/clock.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import type { ResourceInfo } from "../../foundation/api/resources.js";
+import type { Clock } from "../../foundation/util/clock.js";
 import type { DaemonSet, Deployment } from "../../proto/gen/api.js";
 import type { ApiClient } from "../client.js";
 import { CliError } from "../errors.js";

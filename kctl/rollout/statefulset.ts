@@ -2,13 +2,14 @@
  * `kctl rollout history|undo statefulset/NAME`: the set's ControllerRevisions as the controller
  * numbers them, and putting an older revision's template back (the controller does the rest).
  */
-import { resourceForKind } from "../../controlplane/api/resources.js";
+
 import {
   byRevision,
   planStatefulSetRollback,
   StatefulSetRollbackError,
 } from "../../controlplane/controllers/statefulset/index.js";
-import { formatTable } from "../../controlplane/printers/text-table.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { formatTable } from "../../foundation/printers/text-table.js";
 import type { ControllerRevision, StatefulSet } from "../../proto/gen/api.js";
 import { type ApiClient, retryOnConflict } from "../client.js";
 import { CliError } from "../errors.js";

@@ -3,7 +3,7 @@
  * `rs/web-5d9c` and the other spellings kubectl accepts, limited to the kinds the command supports.
  */
 
-import { qualifiedKind, type ResourceInfo, resolveResourceName } from "../../controlplane/api/resources.js";
+import { qualifiedKind, type ResourceInfo, resolveResourceName } from "../../foundation/api/resources.js";
 import { UsageError } from "../errors.js";
 
 export interface Workload {

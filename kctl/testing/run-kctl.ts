@@ -4,7 +4,7 @@
  */
 
 import { Readable } from "node:stream";
-import { realClock } from "../../controlplane/util/clock.js";
+import { realClock } from "../../foundation/util/clock.js";
 import { main } from "../cli.js";
 
 export interface KctlRun {

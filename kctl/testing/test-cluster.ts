@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { type ApiServer, startApiServer } from "../../controlplane/apiserver/index.js";
-import { ensureCa, ensureServingCert } from "../../controlplane/pki/pki.js";
 import { Registry } from "../../controlplane/registry/index.js";
 import { Store } from "../../controlplane/store/index.js";
 import { type EtcdServer, startEtcd } from "../../controlplane/testing/etcd-server.js";
+import { ensureCa, ensureServingCert } from "../../foundation/pki/pki.js";
 import { writeConfig } from "../config.js";
 
 export interface TestCluster {

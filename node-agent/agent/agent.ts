@@ -10,12 +10,12 @@ import { createServer, type Server } from "node:http";
 import { cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
-import { isApiError } from "../../controlplane/api/errors.js";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import { type Clock, realClock } from "../../controlplane/util/clock.js";
-import { primaryIPv4 } from "../../controlplane/util/host-address.js";
-import { rfc3339 } from "../../controlplane/util/time.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { primaryIPv4 } from "../../foundation/util/host-address.js";
+import { rfc3339 } from "../../foundation/util/time.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type {
   ConfigMap,
   Endpoints,

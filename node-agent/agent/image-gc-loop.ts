@@ -2,8 +2,8 @@
  * Runs the image store's GC every 5 minutes (the kubelet's ImageGCPeriod) with the node's
  * thresholds. A failed round is logged and the next one tried; rounds never overlap.
  */
-import type { Clock, Timer } from "../../controlplane/util/clock.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import type { Clock, Timer } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { ImageGcThresholds, ImageStore } from "../runtime/images/index.js";
 
 export const IMAGE_GC_PERIOD_MS = 5 * 60_000;

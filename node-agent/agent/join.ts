@@ -10,16 +10,16 @@
 import { X509Certificate } from "node:crypto";
 import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
-import type { ClusterInfoConfigMap, JoinResponse } from "../../controlplane/bootstrap/join-endpoint.js";
+import type { ClusterInfoConfigMap, JoinResponse } from "../../foundation/bootstrap/join-protocol.js";
 import {
   caCertHash,
   caFromClusterInfoKubeconfig,
   clusterInfoPath,
   joinPath,
   jwsKeyPrefix,
-} from "../../controlplane/bootstrap/join-endpoint.js";
-import { verifyDetachedJws } from "../../controlplane/bootstrap/jws.js";
-import { generateKey, makeCsr } from "../../controlplane/pki/pki.js";
+} from "../../foundation/bootstrap/join-protocol.js";
+import { verifyDetachedJws } from "../../foundation/bootstrap/jws.js";
+import { generateKey, makeCsr } from "../../foundation/pki/pki.js";
 
 export class JoinError extends Error {
   constructor(step: string, why: string) {

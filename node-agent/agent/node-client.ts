@@ -10,8 +10,8 @@ import {
   makeGenericClientConstructor,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { ApiError, type Reason } from "../../controlplane/api/errors.js";
-import { controlPlaneServerName } from "../../controlplane/pki/pki.js";
+import { ApiError, type Reason } from "../../foundation/api/errors.js";
+import { controlPlaneServerName } from "../../foundation/pki/pki.js";
 import type {
   NodeServiceTypes,
   ObjectEvent,

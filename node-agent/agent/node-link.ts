@@ -9,8 +9,8 @@
  * the agent stops its own pods rather than let two copies run.
  */
 import type { ClientReadableStream } from "@grpc/grpc-js";
-import { type Clock, realClock, type Timer } from "../../controlplane/util/clock.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
 import type { ObjectEvent, RegisterRequest, RegisterResponse } from "../../proto/gen/node.js";
 import type { NodeClient } from "./node-client.js";

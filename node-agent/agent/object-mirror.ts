@@ -6,9 +6,9 @@
  * something changed; they never depend on seeing every event, only on the latest state.
  */
 import type { ClientReadableStream } from "@grpc/grpc-js";
-import type { KubeObject } from "../../controlplane/api/object.js";
-import { objectKey } from "../../controlplane/api/object.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { objectKey } from "../../foundation/api/object.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { ObjectEvent } from "../../proto/gen/node.js";
 import type { NodeClient } from "./node-client.js";
 import { reconnectMaxMs } from "./node-link.js";

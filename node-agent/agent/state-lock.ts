@@ -3,7 +3,7 @@
  * addresses and fight over the node's rules. The agent holds `<stateDir>/agent.lock` while it runs.
  */
 import { join } from "node:path";
-import { PidLockBusyError, type Release, takePidLock } from "../../controlplane/util/pid-lock.js";
+import { PidLockBusyError, type Release, takePidLock } from "../../foundation/util/pid-lock.js";
 
 export class AgentStateBusyError extends Error {
   constructor(

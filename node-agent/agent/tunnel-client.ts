@@ -14,8 +14,8 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
-import { ApiError } from "../../controlplane/api/errors.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import { ApiError } from "../../foundation/api/errors.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type {
   AttachRequest,
   ExecRequest,

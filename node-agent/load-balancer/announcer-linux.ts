@@ -14,7 +14,7 @@
  * Level-triggered: every reconcile reads `ip addr` and makes the interface hold exactly the elected
  * addresses among those it owns (labelled, or any LoadBalancer address of a known Service).
  */
-import { tracer } from "../../controlplane/util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { inNetns, mustRunTool, runTool } from "../network/commands-linux.js";
 import type { EndpointsInput, ServiceInput } from "../proxy/inputs.js";
 import { serviceKey } from "../proxy/inputs.js";

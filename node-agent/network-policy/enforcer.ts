@@ -9,8 +9,8 @@
  * Lifecycle: feed objects with set/delete (before or after start), `start()` (first full sync),
  * `stop()` (rules stay, so an agent restart does not open the pods), `uninstall()`.
  */
-import { objectKey } from "../../controlplane/api/object.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import { objectKey } from "../../foundation/api/object.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Namespace, NetworkPolicy, Pod } from "../../proto/gen/api.js";
 import { Nft } from "../proxy/nft-linux.js";
 import { CoalescingRunner } from "../util/coalescing-runner.js";

@@ -17,7 +17,7 @@ import {
   matchesSelector,
   type Selector,
   selectorFromLabelSelector,
-} from "../../controlplane/api/labels.js";
+} from "../../foundation/api/labels.js";
 import type {
   LabelSelector,
   Namespace,

@@ -3,7 +3,7 @@
  * host range (the network and broadcast addresses are never handed out; the gateway is the first
  * host address, like the bridge plugin's default).
  */
-import { formatIPv4, parseIPv4 } from "../../controlplane/util/ipv4.js";
+import { formatIPv4, parseIPv4 } from "../../foundation/util/ipv4.js";
 import { NetworkError } from "./errors.js";
 
 export interface Ipv4Cidr {

@@ -5,7 +5,7 @@
  * of process spawns, not one per step.
  */
 import { spawn } from "node:child_process";
-import { tracer } from "../../controlplane/util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { NetworkError } from "./errors.js";
 
 const trace = tracer("network");

@@ -2,7 +2,7 @@
  * Typed errors of the pod network: every failure carries a stable code and a message naming the
  * input, file or command that caused it, so the pod worker can turn it into a pod condition or event.
  */
-import { CodedError } from "../../controlplane/util/coded-error.js";
+import { CodedError } from "../../foundation/util/coded-error.js";
 
 export type NetworkErrorCode =
   /** A caller-supplied value is malformed (pod UID, CIDR, nameserver, ...). */

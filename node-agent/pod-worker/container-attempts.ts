@@ -6,8 +6,8 @@
  * What happened lands in the container's record; the worker decides when (loop, restart policy).
  */
 
-import { logWarning } from "../../controlplane/util/log.js";
-import { rfc3339 } from "../../controlplane/util/time.js";
+import { logWarning } from "../../foundation/util/log.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { Container } from "../../proto/gen/api.js";
 import { type ContainerRecord, containerId, exitRecordOf, parseContainerId } from "./container-record.js";
 import { type AttemptSetup, type ContainerAttempt, HookError, type PodRun } from "./pod-hook.js";

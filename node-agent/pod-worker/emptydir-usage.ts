@@ -5,7 +5,7 @@
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { quantityValue } from "../../controlplane/api/quantity.js";
+import { quantityValue } from "../../foundation/api/quantity.js";
 import type { Pod } from "../../proto/gen/api.js";
 
 /**

@@ -6,7 +6,7 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { quantityMilliValue, quantityValue } from "../../controlplane/api/quantity.js";
+import { quantityMilliValue, quantityValue } from "../../foundation/api/quantity.js";
 import { type ContainerConfigInput, writeContainerBundle } from "../runtime/oci/container-config.js";
 import { EnvError, type ResolvedProcess, resolveEnv } from "./env.js";
 import type { AttemptSetup, PodHook, PodRun } from "./pod-hook.js";

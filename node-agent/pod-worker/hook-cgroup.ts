@@ -3,7 +3,7 @@
  * (`pod<uid>`), and the pod's own directory is removed once its containers are gone, as the
  * kubelet does.
  */
-import { logWarning } from "../../controlplane/util/log.js";
+import { logWarning } from "../../foundation/util/log.js";
 import type { PodHook } from "./pod-hook.js";
 
 export function cgroupHook(): PodHook {

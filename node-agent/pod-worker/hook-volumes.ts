@@ -6,7 +6,7 @@
  * containers (as the kubelet's periodic sync does; subPath mounts keep what they had), and removed
  * with the pod.
  */
-import { logWarning } from "../../controlplane/util/log.js";
+import { logWarning } from "../../foundation/util/log.js";
 import type { PodHook } from "./pod-hook.js";
 import { HookError } from "./pod-hook.js";
 import {

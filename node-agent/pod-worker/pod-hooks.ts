@@ -5,8 +5,8 @@
  */
 
 import { join } from "node:path";
-import { logWarning } from "../../controlplane/util/log.js";
-import { rfc3339 } from "../../controlplane/util/time.js";
+import { logWarning } from "../../foundation/util/log.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import type { Pod } from "../../proto/gen/api.js";
 import { bundleHook } from "./hook-bundle.js";
 import { cgroupHook } from "./hook-cgroup.js";

@@ -5,7 +5,7 @@
  * also removes what pods this node no longer has left behind (containers, sandbox, volumes, cgroup,
  * user namespace range, files), through the same hooks as any pod's teardown.
  */
-import { tracer } from "../../controlplane/util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
 import type { PodHost } from "../agent/node-link.js";
 import { parseContainerId } from "./container-record.js";

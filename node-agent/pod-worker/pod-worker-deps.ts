@@ -2,7 +2,7 @@
  * What a pod worker (and its hooks) is given by the agent: the node's runtime, images, network and
  * cgroups, the control plane's status and event paths, and the clock.
  */
-import type { Clock } from "../../controlplane/util/clock.js";
+import type { Clock } from "../../foundation/util/clock.js";
 import type { Pod, PodStatus } from "../../proto/gen/api.js";
 import type { PodCgroups } from "../cgroups/pod-cgroups.js";
 import type { PodNetwork } from "../network/index.js";

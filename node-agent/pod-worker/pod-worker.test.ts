@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FakeClock } from "../../controlplane/util/clock.js";
+import { FakeClock } from "../../foundation/util/clock.js";
 import type { Pod, PodSpec, PodStatus } from "../../proto/gen/api.js";
 import type { ContainerState, RuntimeClient } from "../runtime/oci/runtime-client.js";
 import { HookError, type PodHook, type PodVerdict } from "./pod-hook.js";

@@ -10,10 +10,10 @@
  */
 
 import { rm } from "node:fs/promises";
-import type { Timer } from "../../controlplane/util/clock.js";
-import { logWarning } from "../../controlplane/util/log.js";
-import { rfc3339 } from "../../controlplane/util/time.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import type { Timer } from "../../foundation/util/clock.js";
+import { logWarning } from "../../foundation/util/log.js";
+import { rfc3339 } from "../../foundation/util/time.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Container, Pod } from "../../proto/gen/api.js";
 import { ContainerAttempts } from "./container-attempts.js";
 import { backoffStep, type ContainerRecord, newRecord } from "./container-record.js";

@@ -26,7 +26,7 @@
  */
 import { stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { capabilityName, capabilityNames } from "../../controlplane/api/validation/security-context.js";
+import { capabilityName, capabilityNames } from "../../foundation/api/validation/security-context.js";
 import type { Container, Pod, SeccompProfile } from "../../proto/gen/api.js";
 import {
   type ContainerSecurity,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../controlplane/util/clock.js";
-import { rfc3339 } from "../../controlplane/util/time.js";
+import { FakeClock } from "../../foundation/util/clock.js";
+import { rfc3339 } from "../../foundation/util/time.js";
 import { type PodTokenKey, TokenManager } from "./token-manager.js";
 
 const key: PodTokenKey = {

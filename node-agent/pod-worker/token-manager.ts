@@ -4,8 +4,8 @@
  * life (or 24 hours) has passed, so a pod's token file is rewritten well before it expires while
  * the volume refresh that reads it every few seconds costs no call.
  */
-import type { Clock } from "../../controlplane/util/clock.js";
-import { parseTime } from "../../controlplane/util/time.js";
+import type { Clock } from "../../foundation/util/clock.js";
+import { parseTime } from "../../foundation/util/time.js";
 
 export interface PodTokenKey {
   namespace: string;

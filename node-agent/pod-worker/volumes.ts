@@ -16,7 +16,7 @@ import { execFile } from "node:child_process";
 import { chmod, mkdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { quantityValue } from "../../controlplane/api/quantity.js";
+import { quantityValue } from "../../foundation/api/quantity.js";
 import type { KeyToPath, Pod, Volume, VolumeMount } from "../../proto/gen/api.js";
 import type { BindMount } from "../runtime/oci/container-config.js";
 import { nativeBuildPath } from "../util/native-build.js";

@@ -5,7 +5,7 @@
  * programmed are reported as problems naming the object and field path, never thrown, so one bad
  * Service does not stop the rules of the others.
  */
-import { parseIPv4 } from "../../controlplane/util/ipv4.js";
+import { parseIPv4 } from "../../foundation/util/ipv4.js";
 import { type EndpointsInput, type ServiceInput, serviceKey } from "./inputs.js";
 
 export type Protocol = "tcp" | "udp";

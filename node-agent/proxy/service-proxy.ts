@@ -11,8 +11,8 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Registry } from "prom-client";
-import { CidrError, parseCidr } from "../../controlplane/util/ipv4.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import { CidrError, parseCidr } from "../../foundation/util/ipv4.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { CoalescingRunner } from "../util/coalescing-runner.js";
 import { deleteStaleFlows, type StaleFlow } from "./conntrack-linux.js";
 import { ProxyError } from "./errors.js";

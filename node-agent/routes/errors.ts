@@ -1,5 +1,5 @@
 /** Typed errors of the host routes: a stable code and a message naming the command or config key. */
-import { CodedError } from "../../controlplane/util/coded-error.js";
+import { CodedError } from "../../foundation/util/coded-error.js";
 
 export type RouteErrorCode =
   /** A config value is malformed; the message names the key. */

@@ -9,7 +9,7 @@
  * talking across an agent restart), `uninstall()` (stop and delete every owned route).
  */
 import { writeFile } from "node:fs/promises";
-import { tracer } from "../../controlplane/util/trace.js";
+import { tracer } from "../../foundation/util/trace.js";
 import { inNetns, runTool } from "../network/commands-linux.js";
 import { CoalescingRunner } from "../util/coalescing-runner.js";
 import { RouteError } from "./errors.js";

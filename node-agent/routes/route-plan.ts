@@ -4,7 +4,7 @@
  * Pure functions; bad Node fields become problems naming the node and field path.
  */
 
-import { formatCidr, parseCidr, parseIPv4 } from "../../controlplane/util/ipv4.js";
+import { formatCidr, parseCidr, parseIPv4 } from "../../foundation/util/ipv4.js";
 import type { NodeAddress, NodeSpec, ObjectMeta } from "../../proto/gen/api.js";
 
 export interface NodeInput {

@@ -3,8 +3,8 @@
  * metrics-server's resolution), one small ReportStats call per period. A failed report is dropped,
  * not retried: the next sample supersedes it, and the control plane needs only the last two.
  */
-import type { Clock, Timer } from "../../controlplane/util/clock.js";
-import { tracer } from "../../controlplane/util/trace.js";
+import type { Clock, Timer } from "../../foundation/util/clock.js";
+import { tracer } from "../../foundation/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
 import type { NodeStatsReport } from "../../proto/gen/node.js";
 import type { PodUsageDirs } from "../cgroups/pod-cgroups.js";

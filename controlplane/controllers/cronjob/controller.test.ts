@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parseCronSchedule } from "../../../foundation/api/cron-schedule.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { CronJob, CronJobSpec, Job } from "../../../proto/gen/api.js";
-import { parseCronSchedule } from "../../api/cron-schedule.js";
-import { rfc3339 } from "../../util/time.js";
 import { jobsResource } from "../job/index.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { controllerRef, t0 } from "../testing/fixtures.js";

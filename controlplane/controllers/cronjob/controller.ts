@@ -10,11 +10,18 @@
  *  4. writes status and requeues itself for just after the next scheduled time.
  * Event handlers only enqueue keys; the injected clock is the only source of time.
  */
+
+import {
+  type CronSchedule,
+  CronScheduleError,
+  parseCronSchedule,
+} from "../../../foundation/api/cron-schedule.js";
+import { isApiError } from "../../../foundation/api/errors.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
+import { parseTime, rfc3339 } from "../../../foundation/util/time.js";
 import type { CronJob, CronJobStatus, Job, ObjectReference } from "../../../proto/gen/api.js";
-import { type CronSchedule, CronScheduleError, parseCronSchedule } from "../../api/cron-schedule.js";
-import { isApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import {
   byOwnerUidIndex,
   type ControllerClient,
@@ -24,8 +31,6 @@ import {
   type EventRecorder,
   type Lister,
 } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
-import { parseTime, rfc3339 } from "../../util/time.js";
 import { findCondition, isFinished } from "../job/conditions.js";
 import { jobsResource } from "../job/index.js";
 import type { KeyQueue } from "../replicaset/index.js";

@@ -6,7 +6,7 @@
  * warns (upstream's "too many missed start times").
  *   schedule every minute, last run 10:00, now 10:05:30 → times 10:01..10:05 missed (5), run 10:05.
  */
-import type { CronSchedule } from "../../api/cron-schedule.js";
+import type { CronSchedule } from "../../../foundation/api/cron-schedule.js";
 
 /** Upstream's threshold for the TooManyMissedTimes warning. */
 export const manyMissedThreshold = 100;

@@ -1,4 +1,6 @@
 /** Starts the CronJob controller for one leadership term over the shared Job and CronJob informers. */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { CronJob, Job } from "../../../proto/gen/api.js";
 import {
   byOwnerUidIndex,
@@ -9,7 +11,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { CronJobController } from "./controller.js";
 
 export interface CronJobControllerDeps extends ControllerRunDeps {

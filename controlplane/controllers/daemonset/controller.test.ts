@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { objectKey } from "../../../foundation/api/object.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type {
   ControllerRevision,
   DaemonSet,
@@ -7,8 +9,6 @@ import type {
   Pod,
   Taint,
 } from "../../../proto/gen/api.js";
-import { objectKey } from "../../api/object.js";
-import { rfc3339 } from "../../util/time.js";
 import { controllerRevisionHashLabel } from "../history/index.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { t0, template, testNamespace } from "../testing/fixtures.js";

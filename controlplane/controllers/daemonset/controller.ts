@@ -6,17 +6,18 @@
  * when nothing else is in flight, trims history, and writes status. Event handlers only record
  * expectations and enqueue keys; cached objects are never edited.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, Pod } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../api/labels.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import { claimChildren, controllerRefOf } from "../../client/controller-ref.js";
 import type { EventRecorder } from "../../client/events.js";
 import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
 import { canonicalJson } from "../../client/object-hash.js";
-import type { Clock } from "../../util/clock.js";
 import {
   controllerRevisionHashLabel,
   hashOf,

@@ -3,8 +3,9 @@
  * and taints the daemon pod fits should run one; a node it no longer fits keeps its pod only while
  * every NoExecute taint there is tolerated (a NoSchedule taint added later does not evict).
  */
+
+import { toleratedByAny } from "../../../foundation/api/tolerations.js";
 import type { DaemonSet, Node, Taint } from "../../../proto/gen/api.js";
-import { toleratedByAny } from "../../api/tolerations.js";
 import type { DeepReadonly } from "../../client/index.js";
 import { compileNodeAffinity } from "../../client/node-affinity.js";
 import { withDaemonTolerations } from "./daemon-pod.js";

@@ -3,7 +3,7 @@
  * doubling to 15 min): a pod that fails at once on a node must not turn into a create/delete storm.
  * An entry idle for twice the maximum starts over. Time comes from the injected clock.
  */
-import type { Clock } from "../../util/clock.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 
 export const initialBackoffMs = 1000;
 export const maxBackoffMs = 15 * 60 * 1000;

@@ -3,9 +3,10 @@
  * unbound, then by creation time and name: upstream's podByCreationTimestampAndPhase), so "the pod
  * on this node" always means the same one.
  */
+
+import { parseTime } from "../../../foundation/util/time.js";
 import type { Pod } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { parseTime } from "../../util/time.js";
 import { targetNodeName } from "./daemon-pod.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;

@@ -3,6 +3,8 @@
  * ControllerRevision informers, their handlers and the workers. The integrator calls
  * `startDaemonSetController` each time it starts leading, with that term's abort signal.
  */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { ControllerRevision, DaemonSet, Node, Pod } from "../../../proto/gen/api.js";
 import {
   byOwnerUidIndex,
@@ -13,7 +15,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { DaemonSetController } from "./controller.js";
 
 export interface DaemonSetControllerDeps extends ControllerRunDeps {

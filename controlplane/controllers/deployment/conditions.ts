@@ -4,9 +4,10 @@
  * available; `Progressing` tracks the rollout (and turns False with ProgressDeadlineExceeded);
  * `ReplicaFailure` mirrors a ReplicaSet that cannot create or delete pods.
  */
+
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { DeploymentCondition, DeploymentStatus } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { rfc3339 } from "../../util/time.js";
 
 export type ConditionType = "Available" | "Progressing" | "ReplicaFailure";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
-import { rfc3339 } from "../../util/time.js";
 import { podsResource, replicaSetsResource } from "../replicaset/controller.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { deployment, replicaSet, t0 } from "../testing/fixtures.js";

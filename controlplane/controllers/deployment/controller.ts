@@ -5,9 +5,11 @@
  * (progress.ts). Event handlers only enqueue keys. Cached objects are never edited: the sync works
  * on a private copy of the Deployment and writes ReplicaSets from copies.
  */
+
+import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
-import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../api/labels.js";
-import { objectKey } from "../../api/object.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import {
@@ -18,7 +20,6 @@ import {
   type EventHandler,
   type Lister,
 } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
 import { type KeyQueue, replicaSetsResource } from "../replicaset/index.js";
 import { type PodsByReplicaSet, rolloutRecreate } from "./recreate.js";
 import type { ReadonlyReplicaSet } from "./replica-sets.js";

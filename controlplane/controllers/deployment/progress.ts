@@ -6,13 +6,14 @@
  * ReplicaSet `kctl.io/rollout-complete` (what automatic rollback looks for). Nothing announces that
  * a deadline passed, so a sync that changed nothing requeues itself for that moment.
  */
+
+import { parseTime, rfc3339 } from "../../../foundation/util/time.js";
 import type {
   Deployment,
   DeploymentCondition,
   DeploymentStatus,
   ReplicaSet,
 } from "../../../proto/gen/api.js";
-import { parseTime, rfc3339 } from "../../util/time.js";
 import { replicaSetsResource } from "../replicaset/index.js";
 import { rolloutCompleteAnnotation } from "./annotations.js";
 import { getCondition, newCondition, reasons, removeCondition, setCondition } from "./conditions.js";

@@ -3,9 +3,10 @@
  * which is the new one (same template, ignoring the hash label), which are old, their summed
  * counts, orderings, and whether a rollout is saturated or complete.
  */
+
+import { parseTime } from "../../../foundation/util/time.js";
 import type { Deployment, DeploymentStatus, ReplicaSet } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { parseTime } from "../../util/time.js";
 import { desiredReplicasOf, revisionOf } from "./annotations.js";
 import { equalIgnoreHash } from "./hash.js";
 

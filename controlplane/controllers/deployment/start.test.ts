@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { WatchEvent } from "../../../foundation/api/watch.js";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
-import type { WatchEvent } from "../../api/watch.js";
 import {
   byOwnerUid,
   byOwnerUidIndex,

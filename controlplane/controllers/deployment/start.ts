@@ -4,6 +4,8 @@
  * workers. The integrator calls `startDeploymentController` each time it starts leading, with that
  * term's abort signal.
  */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
 import {
   byOwnerUidIndex,
@@ -14,7 +16,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { DeploymentController } from "./controller.js";
 
 export interface DeploymentControllerDeps extends ControllerRunDeps {

@@ -4,14 +4,15 @@
  * Deployment is resized mid-rollout), computing the Deployment's status, pausing, and deleting old
  * ReplicaSets beyond revisionHistoryLimit.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 import type { Deployment, DeploymentStatus, ReplicaSet } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import { newControllerRef } from "../../client/index.js";
 import { canonicalJson } from "../../client/object-hash.js";
-import type { Clock } from "../../util/clock.js";
 import type { KeyQueue } from "../replicaset/controller.js";
 import { replicaSetsResource } from "../replicaset/index.js";
 import {

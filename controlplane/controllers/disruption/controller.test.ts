@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type {
   DaemonSet,
   Deployment,
@@ -8,8 +10,6 @@ import type {
   ReplicaSet,
   StatefulSet,
 } from "../../../proto/gen/api.js";
-import { resourceForKind } from "../../api/resources.js";
-import { rfc3339 } from "../../util/time.js";
 import { FakeCluster } from "../testing/fake-cluster.js";
 import { deployment, pod, replicaSet, t0, testNamespace } from "../testing/fixtures.js";
 import { DisruptionController, podDisruptionBudgetsResource } from "./controller.js";

@@ -4,6 +4,17 @@
  * evictions. One `sync(key)` reads the budget, its pods and their controllers' scales from the
  * informer caches and writes status; it never deletes or evicts anything.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import {
+  formatSelector,
+  matchesSelector,
+  type Selector,
+  selectorFromLabelSelector,
+} from "../../../foundation/api/labels.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 import type {
   DaemonSet,
   Deployment,
@@ -13,19 +24,9 @@ import type {
   ReplicaSet,
   StatefulSet,
 } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import {
-  formatSelector,
-  matchesSelector,
-  type Selector,
-  selectorFromLabelSelector,
-} from "../../api/labels.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
 import type { KeyQueue } from "../replicaset/index.js";
 import { ExpectedPodsError, expectedPods } from "./expected-pods.js";
 import {

@@ -6,6 +6,8 @@
  * DaemonSet's desired nodes),
  * percents rounded up. A pod whose controller is of another kind makes the count impossible.
  */
+
+import { objectKey } from "../../../foundation/api/object.js";
 import type {
   DaemonSet,
   Deployment,
@@ -14,7 +16,6 @@ import type {
   ReplicaSet,
   StatefulSet,
 } from "../../../proto/gen/api.js";
-import { objectKey } from "../../api/object.js";
 import { controllerRefOf } from "../../client/controller-ref.js";
 import type { DeepReadonly, Lister } from "../../client/index.js";
 

@@ -2,6 +2,8 @@
  * Starts the disruption controller for one leadership term: the shared PodDisruptionBudget and pod
  * informers (with the ReplicaSet, Deployment and DaemonSet ones for scales), handlers and workers.
  */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type {
   DaemonSet,
   Deployment,
@@ -17,7 +19,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { DisruptionController } from "./controller.js";
 
 export interface DisruptionControllerDeps extends ControllerRunDeps {

@@ -5,6 +5,8 @@
  * healthy pods exceed the desired by, never below 0; the DisruptionAllowed condition says whether
  * it is above 0.
  */
+
+import { parseTime, rfc3339 } from "../../../foundation/util/time.js";
 import type {
   Pod,
   PodDisruptionBudget,
@@ -13,7 +15,6 @@ import type {
 } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
 import { isPodReady } from "../../client/pod-state.js";
-import { parseTime, rfc3339 } from "../../util/time.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../../../foundation/api/errors.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Endpoints, Pod, Service } from "../../../proto/gen/api.js";
-import { ApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ApiObject } from "../../client/controller-client.js";
 import type { EventHandler } from "../../client/index.js";
 import { FakeCluster } from "../testing/fake-cluster.js";

@@ -6,14 +6,15 @@
  * the Endpoints of deleted Services and never touches those of Services without a selector (their
  * owners write them by hand). It never reads or writes pods.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import { tracer } from "../../../foundation/util/trace.js";
 import type { Endpoints, Pod, Service } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
-import { tracer } from "../../util/trace.js";
 import { NamespaceIndex, ServiceSelectorIndex, selectorMatches } from "./service-index.js";
 import { endpointSubsets } from "./subsets.js";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isApiError } from "../../../foundation/api/errors.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Endpoints, Pod, Service } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { resourceForKind } from "../../api/resources.js";
 import { eventually } from "../garbage-collector/testing/eventually.js";
 import { type RegistryHarness, startRegistryHarness } from "../garbage-collector/testing/registry-harness.js";
 import { endpointsResource, servicesResource } from "./controller.js";

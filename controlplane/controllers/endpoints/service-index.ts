@@ -4,7 +4,7 @@
  * cluster. A pod event then wakes only the Services whose selector matches it, and a sync reads only
  * the pods of its Service's namespace.
  */
-import { objectKey } from "../../api/object.js";
+import { objectKey } from "../../../foundation/api/object.js";
 import type { DeepReadonly } from "../../client/index.js";
 
 type Labels = DeepReadonly<Record<string, string>> | undefined;

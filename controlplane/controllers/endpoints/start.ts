@@ -3,8 +3,9 @@
  * informers, the handlers and the workers. The integrator calls `startEndpointsController` each
  * time it starts leading, with that term's abort signal.
  */
+
+import type { KubeObject } from "../../../foundation/api/object.js";
 import type { Endpoints, Service } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
 import {
   type ControllerRunDeps,
   handle,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { EndpointSlice, Pod, Service } from "../../../proto/gen/api.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ApiObject } from "../../client/controller-client.js";
 import type { EventHandler } from "../../client/index.js";
 import { FakeCluster } from "../testing/fake-cluster.js";

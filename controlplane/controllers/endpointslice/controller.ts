@@ -8,15 +8,16 @@
  * deletes, so a reader never sees an endpoint vanish and come back. It never writes Pods or
  * Services, and never touches slices another manager keeps.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import { tracer } from "../../../foundation/util/trace.js";
 import type { EndpointSlice, Pod, Service } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
 import { byOwnerUidIndex } from "../../client/indexers.js";
-import { tracer } from "../../util/trace.js";
 import { endpointFieldsChanged } from "../endpoints/controller.js";
 import { NamespaceIndex, ServiceSelectorIndex, selectorMatches } from "../endpoints/service-index.js";
 import { endpointGroups } from "./desired.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { EndpointSlice, Pod, Service } from "../../../proto/gen/api.js";
-import { resourceForKind } from "../../api/resources.js";
 import { eventually } from "../garbage-collector/testing/eventually.js";
 import { type RegistryHarness, startRegistryHarness } from "../garbage-collector/testing/registry-harness.js";
 import { endpointSlicesResource, servicesResource } from "./controller.js";

@@ -2,8 +2,9 @@
  * Starts the EndpointSlice controller for one leadership term: the shared Service, Pod and
  * EndpointSlice informers, the handlers and the workers.
  */
+
+import type { KubeObject } from "../../../foundation/api/object.js";
 import type { EndpointSlice, Service } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
 import {
   type ControllerRunDeps,
   handle,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isApiError } from "../../../foundation/api/errors.js";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { type ResourceInfo, resourceForKind } from "../../../foundation/api/resources.js";
 import type { OwnerReference } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import type { KubeObject } from "../../api/object.js";
-import { type ResourceInfo, resourceForKind } from "../../api/resources.js";
 import { startGarbageCollector } from "./start.js";
 import { eventually } from "./testing/eventually.js";
 import { type RegistryHarness, startRegistryHarness } from "./testing/registry-harness.js";

@@ -16,11 +16,13 @@
  * not lose its dependents. Every write carries a uid or resourceVersion precondition; a Conflict
  * means the cache was stale and the key is retried. Cached objects are never edited.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { foregroundFinalizer, orphanFinalizer } from "../../../foundation/api/finalizers.js";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import type { ResourceInfo } from "../../../foundation/api/resources.js";
+import { tracer } from "../../../foundation/util/trace.js";
 import type { OwnerReference } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { foregroundFinalizer, orphanFinalizer } from "../../api/finalizers.js";
-import type { KubeObject } from "../../api/object.js";
-import type { ResourceInfo } from "../../api/resources.js";
 import type {
   ControllerClient,
   ControllerDeleteOptions,
@@ -34,7 +36,6 @@ import {
   type Lister,
   type WorkQueue,
 } from "../../client/index.js";
-import { tracer } from "../../util/trace.js";
 import { gcKey, locateOwner, parseGcKey, resourceId } from "./object-ref.js";
 
 const trace = tracer("garbage-collector");

@@ -3,9 +3,10 @@
  * and the resolution of an ownerReference to the resource and key its owner would have. The
  * collector tracks every resource at once, so its keys carry the resource as well as the object.
  */
+
+import { objectKey } from "../../../foundation/api/object.js";
+import { type ResourceInfo, resourceForKind } from "../../../foundation/api/resources.js";
 import type { OwnerReference } from "../../../proto/gen/api.js";
-import { objectKey } from "../../api/object.js";
-import { type ResourceInfo, resourceForKind } from "../../api/resources.js";
 import { type DeepReadonly, splitKey } from "../../client/index.js";
 
 /** `pods`, `replicasets.apps`: the resource part of a key (plural and group, like kubectl). */

@@ -3,8 +3,8 @@
  * (every resource in the API table unless told otherwise), its handlers, and the workers. The
  * integrator calls `startGarbageCollector` each time it starts leading, with that term's signal.
  */
-import type { KubeObject } from "../../api/object.js";
-import { resources as allResources, type ResourceInfo } from "../../api/resources.js";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { resources as allResources, type ResourceInfo } from "../../../foundation/api/resources.js";
 import {
   byOwnerUidIndex,
   type ControllerRunDeps,
@@ -22,7 +22,7 @@ export interface GarbageCollectorDeps extends ControllerRunDeps {
    * for one informer per tracked resource; informers made here start with the factory.
    */
   informers: Pick<InformerFactory, "informer">;
-  /** Resources whose objects can own or be owned; default every resource in controlplane/api/resources.ts. */
+  /** Resources whose objects can own or be owned; default every resource in foundation/api/resources.ts. */
   resources?: readonly ResourceInfo[];
 }
 

@@ -4,9 +4,10 @@
  * terminal one (Complete or Failed, same reason and message) once none is left running or
  * terminating. Suspended turns True while suspended and False (JobResumed) after.
  */
+
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { JobCondition, JobStatus } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { rfc3339 } from "../../util/time.js";
 
 export type JobConditionType = "Complete" | "Failed" | "Suspended" | "FailureTarget" | "SuccessCriteriaMet";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { definedFields } from "../../../foundation/api/object.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { Job, JobSpec, Pod } from "../../../proto/gen/api.js";
-import { definedFields } from "../../api/object.js";
-import { rfc3339 } from "../../util/time.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { controllerRef, t0 } from "../testing/fixtures.js";
 import { JobController, jobsResource, podsResource } from "./controller.js";

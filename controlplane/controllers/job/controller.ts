@@ -14,12 +14,14 @@
  * Event handlers only record expectations and enqueue keys; cached objects are never edited.
  */
 import { isDeepStrictEqual } from "node:util";
+import { isApiError } from "../../../foundation/api/errors.js";
+import { formatIndexes, parseIndexes } from "../../../foundation/api/job-indexes.js";
+import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
+import { parseTime, rfc3339 } from "../../../foundation/util/time.js";
 import type { Job, JobStatus, Pod } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { formatIndexes, parseIndexes } from "../../api/job-indexes.js";
-import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../api/labels.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import {
   type ControllerClient,
   claimChildren,
@@ -31,8 +33,6 @@ import {
   type Lister,
   splitKey,
 } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
-import { parseTime, rfc3339 } from "../../util/time.js";
 import { type KeyQueue, slowStartBatch } from "../replicaset/controller.js";
 import { Expectations } from "../replicaset/expectations.js";
 import { remainingBackoffMs } from "./backoff.js";

@@ -3,9 +3,10 @@
  * success or a failure, and when it finished. A pod deleted before it ended counts as failed
  * unless the Job replaces only Failed pods (podReplacementPolicy Failed), as upstream.
  */
+
+import { parseTime } from "../../../foundation/util/time.js";
 import type { Pod } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { parseTime } from "../../util/time.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

@@ -2,6 +2,8 @@
  * Starts the Job controller for one leadership term: the shared pod and Job informers, their
  * handlers and the workers.
  */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { Job, Pod } from "../../../proto/gen/api.js";
 import {
   byOwnerUidIndex,
@@ -12,7 +14,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { JobController } from "./controller.js";
 
 export interface JobControllerDeps extends ControllerRunDeps {

@@ -2,8 +2,9 @@
  * spec.successPolicy of Indexed Jobs: the Job succeeds early once any rule holds, a rule naming
  * indexes (`succeededIndexes`), a count (`succeededCount`), or both (that many of those indexes).
  */
+
+import { parseIndexes } from "../../../foundation/api/job-indexes.js";
 import type { SuccessPolicy } from "../../../proto/gen/api.js";
-import { parseIndexes } from "../../api/job-indexes.js";
 import type { DeepReadonly } from "../../client/index.js";
 import type { Outcome } from "./conditions.js";
 

@@ -13,13 +13,14 @@
  *
  * The announcing (ARP) is the node agents' (node-agent/load-balancer/); this never touches a host.
  */
+
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import { tracer } from "../../../foundation/util/trace.js";
 import type { ConfigMap, Service } from "../../../proto/gen/api.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import type { DeepReadonly, EventHandler, Lister } from "../../client/index.js";
-import { tracer } from "../../util/trace.js";
 import { type Pool, parsePool, poolConfigMap, poolKey, poolNamespace } from "./pool.js";
 
 const trace = tracer("load-balancer-controller");

@@ -5,7 +5,7 @@
  * than /31 the network and broadcast addresses are left out, as MetalLB's `avoidBuggyIPs` does, so
  * clients behind old routers are not dropped.
  */
-import { CidrError, cidrSize, formatIPv4, parseCidr, parseIPv4 } from "../../util/ipv4.js";
+import { CidrError, cidrSize, formatIPv4, parseCidr, parseIPv4 } from "../../../foundation/util/ipv4.js";
 
 export const poolNamespace = "kube-system";
 export const poolConfigMap = "load-balancer-pool";

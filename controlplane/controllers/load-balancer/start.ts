@@ -2,8 +2,9 @@
  * Starts the LoadBalancer address controller for one leadership term: the shared Service and
  * ConfigMap informers, the handlers and one worker (see controller.ts for why one).
  */
+
+import type { KubeObject } from "../../../foundation/api/object.js";
 import type { ConfigMap, Service } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
 import {
   type ControllerRunDeps,
   handle,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isApiError } from "../../api/errors.js";
-import type { KubeObject } from "../../api/object.js";
-import { type ResourceInfo, resourceForKind } from "../../api/resources.js";
+import { isApiError } from "../../../foundation/api/errors.js";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { type ResourceInfo, resourceForKind } from "../../../foundation/api/resources.js";
 import { startGarbageCollector } from "../garbage-collector/start.js";
 import { eventually } from "../garbage-collector/testing/eventually.js";
 import { type RegistryHarness, startRegistryHarness } from "../garbage-collector/testing/registry-harness.js";

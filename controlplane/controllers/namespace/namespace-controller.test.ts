@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../../../foundation/api/errors.js";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { resourceForKind, resources } from "../../../foundation/api/resources.js";
 import type { ConfigMap, Namespace } from "../../../proto/gen/api.js";
-import { ApiError } from "../../api/errors.js";
-import type { KubeObject } from "../../api/object.js";
-import { resourceForKind, resources } from "../../api/resources.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { pod, replicaSet } from "../testing/fixtures.js";
 import { NamespaceController, namespacesResource } from "./namespace-controller.js";

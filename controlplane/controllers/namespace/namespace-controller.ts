@@ -7,15 +7,16 @@
  * a list finds nothing left, removes the finalizer. While objects remain the key comes back after
  * a doubling delay, and at once when an object in the namespace is deleted.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { namespaceFinalizer } from "../../../foundation/api/finalizers.js";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { type ResourceInfo, resourceForKind } from "../../../foundation/api/resources.js";
+import { tracer } from "../../../foundation/util/trace.js";
 import type { Namespace } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { namespaceFinalizer } from "../../api/finalizers.js";
-import type { KubeObject } from "../../api/object.js";
-import { type ResourceInfo, resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import type { DeepReadonly, EventHandler, Lister, WorkQueue } from "../../client/index.js";
-import { tracer } from "../../util/trace.js";
 
 const trace = tracer("namespace-controller");
 

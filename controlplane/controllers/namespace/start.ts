@@ -3,9 +3,10 @@
  * shared informers of every namespaced resource (only to hear about deletions), the handlers and
  * the workers. The integrator calls `startNamespaceController` each time it starts leading.
  */
+
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { resources as allResources, type ResourceInfo } from "../../../foundation/api/resources.js";
 import type { Namespace } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
-import { resources as allResources, type ResourceInfo } from "../../api/resources.js";
 import {
   type ControllerRunDeps,
   type EventHandler,
@@ -25,7 +26,7 @@ export interface NamespaceControllerDeps extends ControllerRunDeps {
   informers: Pick<InformerFactory, "informer">;
   /** Live lists of a namespace's content: pass the Registry (or anything with its `list`). */
   content: NamespaceContentLister;
-  /** Namespaced resources to empty; default every namespaced resource in controlplane/api/resources.ts. */
+  /** Namespaced resources to empty; default every namespaced resource in foundation/api/resources.ts. */
   resources?: readonly ResourceInfo[];
   /** Re-check delay while content remains: first, and ceiling (ms). Defaults 1 s and 30 s. */
   requeueBaseMs?: number;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isApiError } from "../../../foundation/api/errors.js";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import { FakeClock } from "../../../foundation/util/clock.js";
 import type { Lease, Node, Toleration } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import type { KubeObject } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
-import { FakeClock } from "../../util/clock.js";
 import { eventually } from "../garbage-collector/testing/eventually.js";
 import { type RegistryHarness, startRegistryHarness } from "../garbage-collector/testing/registry-harness.js";
 import { leasesResource, nodesResource, podsResource } from "./node-lifecycle-controller.js";

@@ -17,9 +17,13 @@
  * full disruption mode. It then asks to be woken at the next deadline (a lease about to expire, a toleration about to run
  * out) instead of polling. Writes carry the cached resourceVersion or the pod's uid as precondition.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
+import { tracer } from "../../../foundation/util/trace.js";
 import type { Lease, Node, Pod, Taint } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient, ControllerDeleteOptions } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import {
@@ -29,9 +33,6 @@ import {
   type Lister,
   type WorkQueue,
 } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
-import { rfc3339 } from "../../util/time.js";
-import { tracer } from "../../util/trace.js";
 import { lastRenewal, readyStatus, sameTaints, silentNodeConditions, taintsFor } from "./node-health.js";
 import { defaultTolerationSeconds, evictionTime } from "./taint-eviction.js";
 

@@ -3,8 +3,10 @@
  * informers, its handlers and the workers. The integrator calls `startNodeLifecycleController` each
  * time it starts leading; the grace period counts from that call.
  */
+
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { realClock } from "../../../foundation/util/clock.js";
 import type { Lease, Node, Pod } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
 import {
   byNodeNameIndex,
   type ControllerRunDeps,
@@ -15,7 +17,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { leasesResource, NodeLifecycleController, nodesResource } from "./node-lifecycle-controller.js";
 
 export interface NodeLifecycleControllerDeps extends ControllerRunDeps {

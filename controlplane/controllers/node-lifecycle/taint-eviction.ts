@@ -6,8 +6,9 @@
  * `node.kubernetes.io/not-ready` or `.../unreachable` (NoExecute) is treated as tolerating it for
  * `defaultTolerationSeconds`. Pure functions of their inputs.
  */
+
+import { tolerates } from "../../../foundation/api/tolerations.js";
 import type { Pod, Taint, Toleration } from "../../../proto/gen/api.js";
-import { tolerates } from "../../api/tolerations.js";
 import type { DeepReadonly } from "../../client/index.js";
 
 export const notReadyTaintKey = "node.kubernetes.io/not-ready";

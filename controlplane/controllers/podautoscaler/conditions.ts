@@ -1,6 +1,7 @@
 /** The HPA's status conditions: set one by type, keeping its transition time while its status holds. */
+
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { HorizontalPodAutoscalerCondition } from "../../../proto/gen/api.js";
-import { rfc3339 } from "../../util/time.js";
 
 export type HpaConditionType = "AbleToScale" | "ScalingActive" | "ScalingLimited";
 

@@ -4,13 +4,13 @@
  * (scale writes, status, events). Table-driven, no timers.
  */
 import { describe, expect, it } from "vitest";
+import { matchesSelector, type Selector } from "../../../foundation/api/labels.js";
+import type { ResourceInfo } from "../../../foundation/api/resources.js";
+import { FakeClock } from "../../../foundation/util/clock.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { HorizontalPodAutoscaler, Pod, Scale } from "../../../proto/gen/api.js";
-import { matchesSelector, type Selector } from "../../api/labels.js";
-import type { ResourceInfo } from "../../api/resources.js";
 import type { ApiObject, ControllerClient } from "../../client/controller-client.js";
 import { type DeepReadonly, deepFreeze, type Lister } from "../../client/index.js";
-import { FakeClock } from "../../util/clock.js";
-import { rfc3339 } from "../../util/time.js";
 import { PodAutoscalerController } from "./controller.js";
 import type { PodUsageSample } from "./metrics-source.js";
 

@@ -8,6 +8,14 @@
  * only memory between syncs is the recommendation and scale history the windows look back on.
  */
 import { isDeepStrictEqual } from "node:util";
+import { isApiError } from "../../../foundation/api/errors.js";
+import { matchesSelector, parseSelector, type Selector } from "../../../foundation/api/labels.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { formatQuantity, quantityMilliValue } from "../../../foundation/api/quantity.js";
+import { type ResourceInfo, resourceForKind, resources } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
+import { tracer } from "../../../foundation/util/trace.js";
 import type {
   HorizontalPodAutoscaler,
   HorizontalPodAutoscalerStatus,
@@ -16,11 +24,6 @@ import type {
   Pod,
   Scale,
 } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { matchesSelector, parseSelector, type Selector } from "../../api/labels.js";
-import { objectKey } from "../../api/object.js";
-import { formatQuantity, quantityMilliValue } from "../../api/quantity.js";
-import { type ResourceInfo, resourceForKind, resources } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import {
@@ -30,9 +33,6 @@ import {
   splitKey,
   type WorkQueue,
 } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
-import { rfc3339 } from "../../util/time.js";
-import { tracer } from "../../util/trace.js";
 import { type HpaConditionType, setCondition } from "./conditions.js";
 import { type ResourceMetricsSource, resourceMetric } from "./metrics-source.js";
 import { normalizeLegacy, normalizeWithBehavior, ScaleHistory } from "./normalize.js";

@@ -4,7 +4,7 @@
  * them (millicores for cpu; bytes × 1000 for memory). The integrator implements it over the
  * control plane's usage store; unit tests pass samples directly.
  */
-import type { Selector } from "../../api/labels.js";
+import type { Selector } from "../../../foundation/api/labels.js";
 import type { PodMetric, PodMetrics } from "./replica-calculator.js";
 
 export interface ContainerUsage {

@@ -11,10 +11,11 @@
  * on a scale-down and at 0% on a scale-up, unready pods at 0% on a scale-up), and a recomputed
  * ratio that flips direction or lands within tolerance keeps the current count.
  */
+
+import { quantityMilliValue } from "../../../foundation/api/quantity.js";
+import { parseTime } from "../../../foundation/util/time.js";
 import type { Pod } from "../../../proto/gen/api.js";
-import { quantityMilliValue } from "../../api/quantity.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { parseTime } from "../../util/time.js";
 
 /** One pod's usage of one resource, in milli-units (millicores, or bytes × 1000 as upstream). */
 export interface PodMetric {

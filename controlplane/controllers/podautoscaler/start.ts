@@ -2,6 +2,8 @@
  * Starts the HorizontalPodAutoscaler controller for one leadership term: the HPA and pod
  * informers, the usage source, the target's `/scale` client, and the workers.
  */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { HorizontalPodAutoscaler, Pod } from "../../../proto/gen/api.js";
 import {
   type ControllerRunDeps,
@@ -10,7 +12,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { PodAutoscalerController, type ScaleClient } from "./controller.js";
 import type { ResourceMetricsSource } from "./metrics-source.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../../../foundation/api/errors.js";
 import type { Pod, ReplicaSet } from "../../../proto/gen/api.js";
-import { ApiError } from "../../api/errors.js";
 import { type Action, FakeCluster, type FakeClusterOptions } from "../testing/fake-cluster.js";
 import { pod, replicaSet, t0 } from "../testing/fixtures.js";
 import { podsResource, ReplicaSetController, replicaSetsResource } from "./controller.js";

@@ -5,11 +5,13 @@
  * deletes the difference, and writes status. Event handlers only record expectations and enqueue
  * keys. Cached objects are frozen and never edited; every write starts from a copy.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 import type { ObjectMeta, Pod, PodSpec, ReplicaSet, ReplicaSetStatus } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../api/labels.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import { claimChildren, controllerRefOf, newControllerRef } from "../../client/controller-ref.js";
 import type { EventRecorder } from "../../client/events.js";
@@ -22,7 +24,6 @@ import {
   type WorkQueue,
 } from "../../client/index.js";
 import { isPodActive } from "../../client/pod-state.js";
-import type { Clock } from "../../util/clock.js";
 import { Expectations } from "./expectations.js";
 import { podsToDelete } from "./pod-ranking.js";
 import { calculateStatus, nextAvailableIn, sameStatus } from "./status.js";

@@ -8,7 +8,7 @@
  * Deletions are tracked by pod key, so a pod observed twice (turning terminating, then gone)
  * lowers the count once.
  */
-import type { Clock } from "../../util/clock.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 
 /** Kubernetes' ExpectationsTimeout: how long a sync waits for events it expects before acting anyway. */
 export const defaultExpectationsTtlMs = 5 * 60 * 1000;

@@ -10,10 +10,11 @@
  *   7. more container restarts before fewer;
  *   8. newer before older.
  */
+
+import { parseTime } from "../../../foundation/util/time.js";
 import type { Pod } from "../../../proto/gen/api.js";
 import type { DeepReadonly } from "../../client/index.js";
 import { isPodReady, readySince } from "../../client/pod-state.js";
-import { parseTime } from "../../util/time.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

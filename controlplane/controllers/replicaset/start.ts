@@ -3,6 +3,8 @@
  * (both carrying the byOwnerUid index), their handlers and the workers. The integrator calls
  * `startReplicaSetController` each time it starts leading, with that term's abort signal.
  */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { Pod, ReplicaSet } from "../../../proto/gen/api.js";
 import {
   byOwnerUidIndex,
@@ -13,7 +15,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { ReplicaSetController } from "./controller.js";
 
 export interface ReplicaSetControllerDeps extends ControllerRunDeps {

@@ -3,11 +3,12 @@
  * template label), readyReplicas, availableReplicas (Ready for minReadySeconds), observedGeneration,
  * and the ReplicaFailure condition while creating or deleting pods fails.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { Pod, ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
 import type { DeepReadonly } from "../../client/index.js";
 import { availableAt, isPodReady } from "../../client/pod-state.js";
-import { rfc3339 } from "../../util/time.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../util/clock.js";
+import { FakeClock } from "../../../foundation/util/clock.js";
 import { startAllocationRepair } from "./index.js";
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));

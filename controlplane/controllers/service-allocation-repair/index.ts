@@ -4,8 +4,8 @@
  * or NodePort and writing its Service leaves a key nobody holds, and only this frees it. One
  * control plane runs it, under the controller manager's lease.
  */
-import { type Clock, realClock } from "../../util/clock.js";
-import { logWarning } from "../../util/log.js";
+import { type Clock, realClock } from "../../../foundation/util/clock.js";
+import { logWarning } from "../../../foundation/util/log.js";
 
 /** What one repair pass changed, as the controller logs it (the registry's ServiceAllocator reports it). */
 export interface RepairOutcome {

@@ -5,9 +5,10 @@
  * read. `sync(namespace)` creates what is missing and puts back a CA that was changed; it leaves
  * terminating namespaces alone (their content is being deleted) and never deletes anything.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { ConfigMap, Namespace, ServiceAccount } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventHandler, Lister } from "../../client/index.js";
 import { defaultServiceAccountName, rootCaConfigMapName } from "../../serviceaccount/admission.js";

@@ -1,6 +1,7 @@
 /** Starts the ServiceAccount controller (default accounts, root CA ConfigMaps) for one leadership term. */
+
+import type { KubeObject } from "../../../foundation/api/object.js";
 import type { ConfigMap, Namespace, ServiceAccount } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
 import {
   type ControllerRunDeps,
   handle,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from "../../../proto/gen/api.js";
-import { rfc3339 } from "../../util/time.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { t0 } from "../testing/fixtures.js";
 import {

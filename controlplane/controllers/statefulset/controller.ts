@@ -20,6 +20,12 @@
  * Pods have fixed names, so a create that raced an earlier one meets AlreadyExists and no
  * expectations are needed. Handlers only enqueue.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 import type {
   ControllerRevision,
   PersistentVolumeClaim,
@@ -27,10 +33,6 @@ import type {
   StatefulSet,
   StatefulSetStatus,
 } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../api/labels.js";
-import { objectKey } from "../../api/object.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import { claimChildren, controllerRefOf } from "../../client/controller-ref.js";
 import type { EventRecorder } from "../../client/events.js";
@@ -42,7 +44,6 @@ import {
   splitKey,
 } from "../../client/index.js";
 import { isPodReady } from "../../client/pod-state.js";
-import type { Clock } from "../../util/clock.js";
 import { newClaims, newPod, ordinalOf, ordinalRange, podName, revisionLabel } from "./identity.js";
 import { byRevision, newRevision, nextRevisionNumber, sameData, templateOf } from "./revisions.js";
 import { calculateStatus, sameStatus } from "./status.js";

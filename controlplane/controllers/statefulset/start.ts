@@ -1,4 +1,6 @@
 /** Starts the StatefulSet controller for one leadership term. */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from "../../../proto/gen/api.js";
 import {
   byOwnerUidIndex,
@@ -9,7 +11,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { StatefulSetController } from "./controller.js";
 
 export interface StatefulSetControllerDeps extends ControllerRunDeps {

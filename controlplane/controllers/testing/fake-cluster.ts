@@ -9,9 +9,11 @@
  * resourceVersion and uid preconditions (Conflict), NotFound/AlreadyExists, generation bumps on
  * spec changes, status written only through updateStatus, merge patches.
  */
-import { ApiError } from "../../api/errors.js";
-import { definedFields, objectKey } from "../../api/object.js";
-import type { ResourceInfo } from "../../api/resources.js";
+import { ApiError } from "../../../foundation/api/errors.js";
+import { definedFields, objectKey } from "../../../foundation/api/object.js";
+import type { ResourceInfo } from "../../../foundation/api/resources.js";
+import { FakeClock } from "../../../foundation/util/clock.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type {
   ApiObject,
   ControllerClient,
@@ -27,8 +29,6 @@ import {
   type Lister,
 } from "../../client/index.js";
 import { ObjectCache } from "../../client/object-cache.js";
-import { FakeClock } from "../../util/clock.js";
-import { rfc3339 } from "../../util/time.js";
 
 export type Verb = "get" | "create" | "update" | "updateStatus" | "patch" | "delete";
 

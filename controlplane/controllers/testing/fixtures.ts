@@ -2,6 +2,8 @@
  * Builders of the objects controller tests preload: short to call, complete enough for the
  * controllers (labels, owners, Ready conditions with times), nothing more.
  */
+
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type {
   Deployment,
   DeploymentSpec,
@@ -12,7 +14,6 @@ import type {
 } from "../../../proto/gen/api.js";
 import type { ApiObject } from "../../client/controller-client.js";
 import { newControllerRef as controllerRef } from "../../client/controller-ref.js";
-import { rfc3339 } from "../../util/time.js";
 
 export const testNamespace = "default";
 export const t0 = Date.parse("2024-01-01T00:00:00Z");

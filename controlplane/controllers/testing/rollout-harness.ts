@@ -5,9 +5,10 @@
  * runs controllers until they are idle, then lets the stand-in make one change, and so on, so every
  * intermediate state is visited (and `FakeCluster.afterChange` can check invariants on each).
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { rfc3339 } from "../../util/time.js";
 import { DeploymentController } from "../deployment/controller.js";
 import { deploymentsResource } from "../deployment/sync.js";
 import { podsResource, ReplicaSetController, replicaSetsResource } from "../replicaset/controller.js";

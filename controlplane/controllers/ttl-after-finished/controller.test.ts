@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type { Job } from "../../../proto/gen/api.js";
-import { rfc3339 } from "../../util/time.js";
 import { jobsResource } from "../job/index.js";
 import { FakeCluster } from "../testing/fake-cluster.js";
 import { t0 } from "../testing/fixtures.js";

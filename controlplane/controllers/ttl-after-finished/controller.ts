@@ -4,13 +4,14 @@
  * go first, as upstream. The decision is taken again on a fresh read before deleting: a user may
  * have raised the TTL since the cache was filled. Until the time comes the key waits in the queue.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import type { Clock } from "../../../foundation/util/clock.js";
+import { parseTime } from "../../../foundation/util/time.js";
 import type { Job } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
 import type { ControllerClient, DeepReadonly, EventHandler, Lister } from "../../client/index.js";
 import { splitKey } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
-import { parseTime } from "../../util/time.js";
 import { jobsResource } from "../job/index.js";
 import type { KeyQueue } from "../replicaset/index.js";
 

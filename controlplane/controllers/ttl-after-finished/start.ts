@@ -1,4 +1,6 @@
 /** Starts the TTL-after-finished controller for one leadership term over the shared Job informer. */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { Job } from "../../../proto/gen/api.js";
 import {
   type ControllerRunDeps,
@@ -7,7 +9,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { TtlAfterFinishedController } from "./controller.js";
 
 export interface TtlAfterFinishedDeps extends ControllerRunDeps {

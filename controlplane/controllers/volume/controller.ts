@@ -12,6 +12,13 @@
  *
  * It never touches nodes' disks: agents make and remove the directories. Handlers only enqueue.
  */
+
+import { isApiError } from "../../../foundation/api/errors.js";
+import { objectKey } from "../../../foundation/api/object.js";
+import { quantityValue } from "../../../foundation/api/quantity.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import type { Clock } from "../../../foundation/util/clock.js";
+import { rfc3339 } from "../../../foundation/util/time.js";
 import type {
   Node,
   PersistentVolume,
@@ -20,15 +27,9 @@ import type {
   PersistentVolumeStatus,
   StorageClass,
 } from "../../../proto/gen/api.js";
-import { isApiError } from "../../api/errors.js";
-import { objectKey } from "../../api/object.js";
-import { quantityValue } from "../../api/quantity.js";
-import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import type { DeepReadonly, EventHandler, Lister } from "../../client/index.js";
-import type { Clock } from "../../util/clock.js";
-import { rfc3339 } from "../../util/time.js";
 import {
   defaultClassAnnotation,
   localPathProvisioner,

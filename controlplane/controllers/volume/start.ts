@@ -1,4 +1,6 @@
 /** Starts the PersistentVolume controller for one leadership term. */
+
+import { realClock } from "../../../foundation/util/clock.js";
 import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from "../../../proto/gen/api.js";
 import {
   type ControllerRunDeps,
@@ -7,7 +9,6 @@ import {
   type StartedController,
   startController,
 } from "../../client/index.js";
-import { realClock } from "../../util/clock.js";
 import { VolumeController } from "./controller.js";
 
 export interface VolumeControllerDeps extends ControllerRunDeps {

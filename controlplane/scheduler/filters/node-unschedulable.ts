@@ -3,7 +3,7 @@
  * As in Kubernetes, a pod tolerating the `node.kubernetes.io/unschedulable:NoSchedule` taint may
  * still land on a cordoned node.
  */
-import { tolerates } from "../../api/tolerations.js";
+import { tolerates } from "../../../foundation/api/tolerations.js";
 import type { Filter } from "./filter.js";
 
 export const reasonNotReady = "node(s) were not ready";

@@ -2,7 +2,7 @@
  * NoSchedule and NoExecute taints the pod does not tolerate. PreferNoSchedule taints never reject a
  * node; they only lower its score (see scores.ts). The reason names the first untolerated taint.
  */
-import { toleratedByAny } from "../../api/tolerations.js";
+import { toleratedByAny } from "../../../foundation/api/tolerations.js";
 import type { Filter } from "./filter.js";
 
 export const taintTolerationFilter: Filter = {

@@ -6,7 +6,7 @@
  * than any node stays Pending with the reason in the pod's PodScheduled condition; an unbound claim
  * of an Immediate class waits for the PV controller.
  */
-import { quantityValue } from "../../api/quantity.js";
+import { quantityValue } from "../../../foundation/api/quantity.js";
 import { compileNodeAffinity } from "../../client/node-affinity.js";
 import {
   podClaimNames,

@@ -12,9 +12,9 @@
 import { writeFileSync } from "node:fs";
 import { Etcd3 } from "etcd3";
 import { Registry } from "prom-client";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { resourceForPlural } from "../../../foundation/api/resources.js";
 import type { Node, Pod } from "../../../proto/gen/api.js";
-import type { KubeObject } from "../../api/object.js";
-import { resourceForPlural } from "../../api/resources.js";
 import { ListWatchInformer } from "../../client/informer.js";
 import { storeListerWatcher } from "../../client/informer-factory.js";
 import { Store } from "../../store/store.js";

@@ -2,9 +2,10 @@
  * Builders of Nodes and Pods for scheduler tests and benchmarks: short option lists in, complete
  * API objects out (Ready nodes with allocatable resources, pods with requests and scheduling rules).
  */
+
+import { FakeClock } from "../../../foundation/util/clock.js";
 import type { Node, Pod, PodAffinityTerm, Taint, Toleration } from "../../../proto/gen/api.js";
 import { deepFreeze } from "../../client/readonly.js";
-import { FakeClock } from "../../util/clock.js";
 import { SchedulerCache } from "../cache.js";
 import type { Filter } from "../filters/filter.js";
 import { podInfo } from "../pod-info.js";

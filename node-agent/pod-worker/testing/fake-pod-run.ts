@@ -3,7 +3,7 @@
  * absent, the others throw when used, so a hook touching what it should not fails loudly), events
  * and exec calls recorded.
  */
-import { FakeClock } from "../../../controlplane/util/clock.js";
+import { FakeClock } from "../../../foundation/util/clock.js";
 import type { Container, Pod } from "../../../proto/gen/api.js";
 import { newRecord } from "../container-record.js";
 import type { AttemptSetup, PodRun } from "../pod-hook.js";

@@ -4,7 +4,7 @@
  * Never) or `ErrImagePull`/`ImagePullBackOff` (until pulling exists), and any other code into
  * `ErrImagePull` with the message as the event text.
  */
-import { CodedError } from "../../../controlplane/util/coded-error.js";
+import { CodedError } from "../../../foundation/util/coded-error.js";
 
 export type ImageErrorCode =
   /** No image under that reference on this node. */

@@ -3,7 +3,7 @@
  * about and, when a registry answered, its HTTP status and the distribution error code
  * (`MANIFEST_UNKNOWN`, `DENIED`, ...), so one line says what failed and where.
  */
-import { CodedError } from "../../../controlplane/util/coded-error.js";
+import { CodedError } from "../../../foundation/util/coded-error.js";
 
 export type RegistryErrorCode =
   /** The repository, tag, manifest or blob does not exist (404, `*_UNKNOWN`). */

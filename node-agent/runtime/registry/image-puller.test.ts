@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeClock } from "../../../controlplane/util/clock.js";
+import { FakeClock } from "../../../foundation/util/clock.js";
 import { makeScratchDir, removeScratchDir } from "../../network/testing/scratch-linux.js";
 import { ImageStore } from "../images/image-store.js";
 import { defaultPullPolicy, ImagePullError, ImagePuller, type PullSecret } from "./image-puller.js";

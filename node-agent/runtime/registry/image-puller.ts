@@ -4,7 +4,7 @@
  * and the node's registry config, and backs off failed pulls as the kubelet does (10 s doubling to
  * 5 min per image). It says what happened in words the kubelet uses for events and waiting reasons.
  */
-import type { Clock } from "../../../controlplane/util/clock.js";
+import type { Clock } from "../../../foundation/util/clock.js";
 import { ImageError, isImageNotFound } from "../images/errors.js";
 import type { ImageStore, ResolvedImage } from "../images/image-store.js";
 import { parseReference } from "../images/reference.js";

@@ -6,15 +6,15 @@
  */
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
-import type { KubeObject } from "../../../api/object.js";
-import { resourceForKind } from "../../../api/resources.js";
+import type { KubeObject } from "../../../../foundation/api/object.js";
+import { resourceForKind } from "../../../../foundation/api/resources.js";
+import type { Clock } from "../../../../foundation/util/clock.js";
 import type { ControllerClient } from "../../../client/controller-client.js";
 import { InformerFactory } from "../../../client/informer-factory.js";
 import { EventRecorder } from "../../../events/event-recorder.js";
 import { Registry } from "../../../registry/index.js";
 import { Store } from "../../../store/store.js";
 import { type EtcdServer, startEtcd } from "../../../testing/etcd-server.js";
-import type { Clock } from "../../../util/clock.js";
 import { registryClient } from "../../../wiring/registry-client.js";
 import type { EvictionDeleteOptions } from "../../node-lifecycle/node-lifecycle-controller.js";
 

@@ -1,0 +1,235 @@
+/**
+ * Endpoint propagation benchmark (a script, not a test; needs root and `npm run build`): how long
+ * from an Endpoints change written to the API until every host's nftables rules carry it, on a lab
+ * of real hosts (network namespaces, each running its node agent, with the control plane and etcd
+ * beside them). Kubernetes' CI measures this as "network programming latency".
+ *
+ * Each change writes the Endpoints of a selector-less Service with one new address. Each host runs
+ * `nft monitor`, which prints a rule change when its transaction commits, so the time a host
+ * "carries" the address is when its rules do, with no polling. A change counts as done when the
+ * last host has it. Measured once on an otherwise empty cluster, and once with `--services` more
+ * Services of 10 endpoints each loaded, whose rules every agent's partial syncs then work beside.
+ *
+ *   node dist/e2e/bench/proxy/propagation-bench.js [--hosts 3] [--changes 200] [--services 1000]
+ *
+ * Prints and writes .bench/propagation.json.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import type { KubeObject } from "../../../foundation/api/object.js";
+import { resourceForKind } from "../../../foundation/api/resources.js";
+import { ApiClient } from "../../../kctl/client.js";
+import { readConfig } from "../../../kctl/config.js";
+import { componentsFor } from "../../../kctl/lab/components.js";
+import { labDown } from "../../../kctl/lab/lab-down.js";
+import type { LabState } from "../../../kctl/lab/lab-state.js";
+import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
+
+const { values: flags } = parseArgs({
+  options: {
+    hosts: { type: "string", default: "3" },
+    changes: { type: "string", default: "200" },
+    services: { type: "string", default: "1000" },
+  },
+});
+
+function count(flag: keyof typeof flags, min: number): number {
+  const text = flags[flag]!;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`--${flag}: expected an integer of at least ${min}, got "${text}"`);
+  return n;
+}
+
+const args = { hosts: count("hosts", 1), changes: count("changes", 1), services: count("services", 0) };
+const NAMESPACE = "bench";
+const PROBE = "probe";
+/** No host is given a route to these: the rules are only watched, never used. */
+const probeAddress = (i: number) => `10.251.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+const CHANGE_TIMEOUT_MS = 10_000;
+
+const namespaces = resourceForKind("v1", "Namespace")!;
+const services = resourceForKind("v1", "Service")!;
+const endpoints = resourceForKind("v1", "Endpoints")!;
+
+const quantile = (xs: readonly number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const summary = (xs: readonly number[]) => ({
+  median: round1(quantile(xs, 0.5)),
+  p90: round1(quantile(xs, 0.9)),
+  p99: round1(quantile(xs, 0.99)),
+  max: round1(Math.max(...xs)),
+});
+
+function endpointsOf(name: string, ips: readonly string[]): object {
+  return {
+    apiVersion: "v1",
+    kind: "Endpoints",
+    metadata: { name, namespace: NAMESPACE },
+    subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: "http", port: 8080 }] }],
+  };
+}
+
+function serviceOf(name: string): object {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: NAMESPACE },
+    spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+  };
+}
+
+/** Resolves each address the first time any rule change on the host mentions it. */
+class RuleMonitor {
+  private readonly waiters = new Map<string, (at: number) => void>();
+  private readonly seen = new Map<string, number>();
+  private readonly child: ChildProcess;
+
+  constructor(
+    readonly host: string,
+    netns: string,
+  ) {
+    this.child = spawn("ip", ["netns", "exec", netns, "nft", "monitor", "rules"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    createInterface({ input: this.child.stdout! }).on("line", (line) => {
+      const at = performance.now();
+      for (const m of line.matchAll(/10\.25[12]\.\d+\.\d+/g)) {
+        if (this.seen.has(m[0])) continue;
+        this.seen.set(m[0], at);
+        this.waiters.get(m[0])?.(at);
+      }
+    });
+  }
+
+  /** When the host's rules first carried `ip` (performance.now() time). */
+  carried(ip: string, timeoutMs: number): Promise<number> {
+    const at = this.seen.get(ip);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`host ${this.host}: rules did not carry ${ip} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiters.set(ip, (t) => {
+        clearTimeout(timer);
+        this.waiters.delete(ip);
+        resolve(t);
+      });
+    });
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+/** Creates `count` Services of 10 endpoints each, `concurrency` requests at a time. */
+async function loadServices(api: ApiClient, count: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) {
+      const name = `svc-${i}`;
+      await api.create(services, NAMESPACE, serviceOf(name));
+      const ips = Array.from(
+        { length: 10 },
+        (_, k) => `10.252.${Math.floor(i / 25)}.${(i % 25) * 10 + k + 1}`,
+      );
+      await api.create(endpoints, NAMESPACE, endpointsOf(name, ips));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+async function measure(api: ApiClient, monitors: readonly RuleMonitor[], first: number, changes: number) {
+  const perHost: number[] = [];
+  const allHosts: number[] = [];
+  for (let i = first; i < first + changes; i++) {
+    const ip = probeAddress(i);
+    const current = await api.get(endpoints, NAMESPACE, PROBE);
+    const next = { ...(endpointsOf(PROBE, [ip, "10.251.255.1"]) as KubeObject), metadata: current.metadata };
+    const sent = performance.now();
+    await api.update(endpoints, NAMESPACE, next);
+    const times = await Promise.all(monitors.map((m) => m.carried(ip, CHANGE_TIMEOUT_MS)));
+    for (const t of times) perHost.push(t - sent);
+    allHosts.push(Math.max(...times) - sent);
+    // Changes a few tens of milliseconds apart, not back to back, so each is timed on its own.
+    await sleep(20 + Math.random() * 30);
+  }
+  return { changes, untilAllHosts: summary(allHosts), perHost: summary(perHost) };
+}
+
+async function run(state: LabState, config: string) {
+  const api = new ApiClient(await readConfig(config));
+  const monitors = state.nodes.map((n) => new RuleMonitor(n.name, n.namespace));
+  try {
+    await api.create(namespaces, undefined, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: NAMESPACE },
+    });
+    await api.create(services, NAMESPACE, serviceOf(PROBE));
+    await api.create(endpoints, NAMESPACE, endpointsOf(PROBE, ["10.251.255.1"]));
+    await Promise.all(monitors.map((m) => m.carried("10.251.255.1", 30_000)));
+    const empty = await measure(api, monitors, 0, args.changes);
+    console.log(JSON.stringify({ empty }, null, 2));
+    if (args.services === 0) return { empty };
+    const loadStart = performance.now();
+    await loadServices(api, args.services);
+    const lastEndpoint = `10.252.${Math.floor((args.services - 1) / 25)}.${((args.services - 1) % 25) * 10 + 10}`;
+    await Promise.all(monitors.map((m) => m.carried(lastEndpoint, 300_000)));
+    const loadedMs = round1(performance.now() - loadStart);
+    const loaded = await measure(api, monitors, args.changes, args.changes);
+    const withServices = { services: args.services, endpointsPerService: 10, loadedMs, ...loaded };
+    console.log(JSON.stringify({ withServices }, null, 2));
+    return { empty, withServices };
+  } finally {
+    for (const m of monitors) m.stop();
+    api.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0)
+    throw new Error("the propagation benchmark needs root (a lab of network namespaces)");
+  const root = await mkdtemp(join(tmpdir(), "kctl-propagation-bench-"));
+  const target = {
+    name: `prop${randomBytes(2).toString("hex")}`,
+    labDir: join(root, "lab"),
+    registryDir: join(root, "registry"),
+  };
+  const components = componentsFor("all");
+  let removed: Promise<void> | undefined;
+  const remove = () => {
+    removed ??= labDown({ ...target, graceMs: 2_000 })
+      .catch((err: unknown) => console.error(`lab down: ${err}`))
+      .then(() => rm(root, { recursive: true, force: true }));
+    return removed;
+  };
+  // Ctrl-C or a kill still removes the lab: its hosts, agents and control plane outlive this process otherwise.
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => void remove().finally(() => process.exit(130)));
+  try {
+    const state = await labUp({ ...target, nodes: args.hosts, components, readyTimeoutMs: 120_000 });
+    const result = await run(state, components.clientConfig!(labContext(state)));
+    const out = { date: new Date().toISOString(), hosts: args.hosts, ...result };
+    await mkdir(".bench", { recursive: true });
+    await writeFile(".bench/propagation.json", `${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    await remove();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
