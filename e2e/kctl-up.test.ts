@@ -10,7 +10,7 @@ import { eventually } from "./support/eventually.js";
 import { type Background, kctl, kctlBackground, requireBuild } from "./support/kctl-process.js";
 
 const root = join(import.meta.dirname, "..");
-const examples = join(root, "controlplane", "api", "testdata", "k8s-examples");
+const examples = join(root, "foundation", "api", "testdata", "k8s-examples");
 
 describe("kctl up + apply/get/delete", () => {
   let dir: string;
