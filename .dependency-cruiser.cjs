@@ -14,8 +14,6 @@ const controlPlaneEntryPoints = [
   "^controlplane/etcd/",
   "^controlplane/bootstrap/control-plane-join\\.ts$",
 ];
-// kctl's rollout commands, which speak the workload controllers' revision and status language.
-const rolloutReaders = ["^kctl/commands/rollout\\.ts$", "^kctl/rollout/"];
 
 module.exports = {
   forbidden: [
@@ -94,8 +92,8 @@ module.exports = {
       name: "cli-only-on-the-foundation",
       severity: "error",
       comment:
-        "kctl is a client: it shares foundation/ with the control plane. Only the commands that run or administer a control plane on this host (and the lab, which runs them) import its entry points, and `kctl rollout` imports the workload controllers' rollout functions (see ARCHITECTURE.md).",
-      from: { path: "^kctl/", pathNot: [...testCode, ...controlPlaneHosts, ...rolloutReaders] },
+        "kctl is a client: it shares foundation/ with the control plane. Only the commands that run or administer a control plane on this host (and the lab, which runs them) import its entry points (see ARCHITECTURE.md).",
+      from: { path: "^kctl/", pathNot: [...testCode, ...controlPlaneHosts] },
       to: { path: "^controlplane/" },
     },
     {
@@ -104,16 +102,6 @@ module.exports = {
       comment: "Commands that run a control plane use its entry points, not its insides.",
       from: { path: controlPlaneHosts, pathNot: testCode },
       to: { path: "^controlplane/", pathNot: controlPlaneEntryPoints },
-    },
-    {
-      name: "rollout-through-the-workload-indexes",
-      severity: "error",
-      comment: "kctl rollout reads rollout semantics from the workload controllers' public index only.",
-      from: { path: rolloutReaders, pathNot: testCode },
-      to: {
-        path: "^controlplane/",
-        pathNot: "^controlplane/controllers/(deployment|daemonset|statefulset)/index\\.ts$",
-      },
     },
   ],
   options: {

@@ -8,15 +8,10 @@
  * wrap them in other error types.
  */
 
+import type { ApiObject } from "../../foundation/api/object.js";
 import type { ResourceInfo } from "../../foundation/api/resources.js";
-import type { ObjectMeta } from "../../proto/gen/api.js";
 
-/** What every API kind shares; the generated kinds (Pod, ReplicaSet, ...) all satisfy it. */
-export interface ApiObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-}
+export type { ApiObject };
 
 /**
  * An RFC 7386 JSON merge patch. A `metadata.resourceVersion` in it is a precondition (Conflict when

@@ -9,30 +9,10 @@
 
 import { ApiError, isApiError } from "../../foundation/api/errors.js";
 import { matchesSelector, type Selector } from "../../foundation/api/labels.js";
+import { controllerRefOf, newControllerRef } from "../../foundation/api/owner-references.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import type { ResourceInfo } from "../../foundation/api/resources.js";
-import type { OwnerReference } from "../../proto/gen/api.js";
 import type { ApiObject, ControllerClient } from "./controller-client.js";
-import type { DeepReadonly } from "./readonly.js";
-
-/** The reference marked `controller: true`, if any: the one owner that manages the object. */
-export function controllerRefOf(obj: DeepReadonly<ApiObject>): DeepReadonly<OwnerReference> | undefined {
-  return obj.metadata.ownerReferences?.find((ref) => ref.controller === true);
-}
-
-/**
- * The reference a controller puts on what it creates or adopts. `blockOwnerDeletion` makes a
- * foreground delete of the owner wait for the child.
- */
-export function newControllerRef(owner: DeepReadonly<ApiObject>): OwnerReference {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.metadata.name ?? "",
-    uid: owner.metadata.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
 
 export interface ClaimParams {
   owner: DeepReadonly<ApiObject>;

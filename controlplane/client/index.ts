@@ -11,6 +11,14 @@
  * through a `ListerWatcher` or `ResourceSource` the caller provides. The store, scheduler,
  * controllers, DNS and NodeService import it, never the other way round.
  */
+
+export {
+  type DeepReadonly,
+  deepFreeze,
+  MalformedKeyError,
+  type ObjectWithMeta,
+  splitKey,
+} from "../../foundation/api/readonly.js";
 export { Controller, type ControllerOptions, type Syncable } from "./controller.js";
 export type {
   ApiObject,
@@ -19,7 +27,7 @@ export type {
   MergePatch,
 } from "./controller-client.js";
 export { type ControllerMetrics, controllerMetrics } from "./controller-metrics.js";
-export { type ClaimParams, claimChildren, controllerRefOf, newControllerRef } from "./controller-ref.js";
+export { type ClaimParams, claimChildren } from "./controller-ref.js";
 export {
   type ControllerDefinition,
   type ControllerRunDeps,
@@ -62,11 +70,4 @@ export {
   MaxOfRateLimiter,
   type RateLimiter,
 } from "./rate-limiter.js";
-export {
-  type DeepReadonly,
-  deepFreeze,
-  MalformedKeyError,
-  type ObjectWithMeta,
-  splitKey,
-} from "./readonly.js";
 export { WorkQueue, type WorkQueueOptions } from "./work-queue.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { deepFreeze } from "../../foundation/api/readonly.js";
 import type { Pod } from "../../proto/gen/api.js";
 import { byOwnerUid, podsByNodeName } from "./indexers.js";
 import { ObjectCache } from "./object-cache.js";
-import { deepFreeze } from "./readonly.js";
 
 const pod = (name: string, nodeName?: string, owners: string[] = []): Pod => ({
   apiVersion: "v1",

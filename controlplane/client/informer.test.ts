@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../foundation/api/errors.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import type { WatchEvent } from "../../foundation/api/watch.js";
 import { FakeClock } from "../../foundation/util/clock.js";
 import { ListWatchInformer } from "./informer.js";
 import type { ListerWatcher, ListResult, WatchHandle } from "./lister-watcher.js";
-import type { DeepReadonly } from "./readonly.js";
 
 interface Obj {
   metadata: { name: string; namespace?: string; resourceVersion: string };

@@ -7,12 +7,12 @@
  */
 import { ApiError, isApiError } from "../../foundation/api/errors.js";
 import { objectKey } from "../../foundation/api/object.js";
+import { type DeepReadonly, deepFreeze, type ObjectWithMeta } from "../../foundation/api/readonly.js";
 import type { WatchEvent } from "../../foundation/api/watch.js";
 import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type { ListerWatcher, WatchHandle } from "./lister-watcher.js";
 import { type IndexFunc, type Lister, ObjectCache } from "./object-cache.js";
-import { type DeepReadonly, deepFreeze, type ObjectWithMeta } from "./readonly.js";
 
 const trace = tracer("informer");
 

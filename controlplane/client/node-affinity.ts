@@ -4,8 +4,9 @@
  * Semantics follow Kubernetes: every nodeSelector pair must match, and at least one nodeSelectorTerm must match; a term's expressions (and fields) are
  * ANDed; a term with no requirements, or an empty term list, matches no node.
  */
+
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import type { NodeAffinity, NodeSelectorRequirement } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "./readonly.js";
 
 export type NodeMatcher = (labels: Readonly<Record<string, string>>, nodeName: string) => boolean;
 

@@ -3,7 +3,7 @@
  * `spec.nodeName`). It owns the frozen objects it holds; readers get them through the `Lister` view.
  */
 import { objectKey } from "../../foundation/api/object.js";
-import type { DeepReadonly, ObjectWithMeta } from "./readonly.js";
+import type { DeepReadonly, ObjectWithMeta } from "../../foundation/api/readonly.js";
 
 /** Returns the index values an object is filed under (none, one or several). */
 export type IndexFunc<T> = (obj: DeepReadonly<T>) => readonly string[];

@@ -4,9 +4,9 @@
  * Pure functions of the pod and the time; shared by the ReplicaSet and Deployment controllers.
  */
 
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import { parseTime } from "../../foundation/util/time.js";
 import type { Pod } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "./readonly.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

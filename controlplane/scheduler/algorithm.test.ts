@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { deepFreeze } from "../../foundation/api/readonly.js";
 import { FakeClock } from "../../foundation/util/clock.js";
 import type { Node, Pod } from "../../proto/gen/api.js";
-import { deepFreeze } from "../client/readonly.js";
 import { SchedulingAlgorithm } from "./algorithm.js";
 import { SchedulerCache } from "./cache.js";
 import { defaultFilters } from "./filters/index.js";

@@ -10,9 +10,9 @@ import {
   type Selector,
   selectorFromLabelSelector,
 } from "../../foundation/api/labels.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../client/readonly.js";
 
 const trace = tracer("scheduler");
 

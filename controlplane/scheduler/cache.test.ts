@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseSelector } from "../../foundation/api/labels.js";
+import { deepFreeze } from "../../foundation/api/readonly.js";
 import { FakeClock } from "../../foundation/util/clock.js";
-import { deepFreeze } from "../client/readonly.js";
 import { SchedulerCache } from "./cache.js";
 import { podInfo } from "./pod-info.js";
 import { makeNode, makePod } from "./testing/fixtures.js";

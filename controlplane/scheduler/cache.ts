@@ -7,9 +7,9 @@
  */
 
 import type { Selector } from "../../foundation/api/labels.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import type { Clock } from "../../foundation/util/clock.js";
 import type { Node } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../client/readonly.js";
 import type { AntiAffinityTerm } from "./anti-affinity-terms.js";
 import { NodeInfo } from "./node-info.js";
 import type { PodInfo } from "./pod-info.js";

@@ -5,9 +5,9 @@
  */
 
 import { quantityIntValue, quantityMilliValue } from "../../foundation/api/quantity.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type { Node, Taint } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../client/readonly.js";
 import type { PodInfo } from "./pod-info.js";
 
 const trace = tracer("scheduler");

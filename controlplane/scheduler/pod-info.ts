@@ -6,9 +6,9 @@
 
 import { objectKey } from "../../foundation/api/object.js";
 import { quantityIntValue, quantityMilliValue } from "../../foundation/api/quantity.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import type { Container, Pod, PodSpec, Toleration } from "../../proto/gen/api.js";
 import { compileNodeAffinity, type NodeMatcher } from "../client/node-affinity.js";
-import type { DeepReadonly } from "../client/readonly.js";
 import { type AntiAffinityTerm, compileAntiAffinityTerms } from "./anti-affinity-terms.js";
 
 export const defaultSchedulerName = "default-scheduler";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { deepFreeze } from "../../foundation/api/readonly.js";
 import { FakeClock } from "../../foundation/util/clock.js";
-import { deepFreeze } from "../client/readonly.js";
 import { podInfo } from "./pod-info.js";
 import { SchedulingQueue } from "./queue.js";
 import { makePod, type PodOptions } from "./testing/fixtures.js";

@@ -5,9 +5,9 @@
  * changed, a pod removed) or a periodic flush (after `maxParkedMs`) sends back to be retried.
  */
 
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import type { Clock, Timer } from "../../foundation/util/clock.js";
 import type { Pod } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../client/readonly.js";
 import type { PodInfo } from "./pod-info.js";
 
 export interface QueuedPod {

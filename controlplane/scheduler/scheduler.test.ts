@@ -1,10 +1,10 @@
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../foundation/api/errors.js";
+import { type DeepReadonly, deepFreeze } from "../../foundation/api/readonly.js";
 import { FakeClock } from "../../foundation/util/clock.js";
 import type { Node, Pod, PodCondition } from "../../proto/gen/api.js";
 import type { EventHandler } from "../client/informer.js";
-import { type DeepReadonly, deepFreeze } from "../client/readonly.js";
 import { type InformerSource, Scheduler, type SchedulerBackend, type SchedulerEvent } from "./scheduler.js";
 import { makeNode, makePod } from "./testing/fixtures.js";
 

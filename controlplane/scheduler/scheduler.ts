@@ -8,11 +8,11 @@
 import { Registry } from "prom-client";
 import { isApiError } from "../../foundation/api/errors.js";
 import { objectKey } from "../../foundation/api/object.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type { Node, Pod, PodCondition } from "../../proto/gen/api.js";
 import type { Informer } from "../client/informer.js";
-import type { DeepReadonly } from "../client/readonly.js";
 import { SchedulingAlgorithm } from "./algorithm.js";
 import { SchedulerCache } from "./cache.js";
 import { defaultFilters, type Filter } from "./filters/index.js";

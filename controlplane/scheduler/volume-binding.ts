@@ -5,8 +5,9 @@
  * `claimsAwaitingNode` lists the WaitForFirstConsumer claims the binder must mark with
  * `volume.kubernetes.io/selected-node` before binding the pod, so the PV goes to the pod's node.
  */
+
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from "../../proto/gen/api.js";
-import type { DeepReadonly } from "../client/readonly.js";
 
 export const selectedNodeAnnotation = "volume.kubernetes.io/selected-node";
 

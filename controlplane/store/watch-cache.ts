@@ -12,11 +12,11 @@
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
 import { ApiError } from "../../foundation/api/errors.js";
 import type { KubeObject } from "../../foundation/api/object.js";
+import { deepFreeze } from "../../foundation/api/readonly.js";
 import type { ResourceInfo } from "../../foundation/api/resources.js";
 import type { WatchEvent } from "../../foundation/api/watch.js";
 import type { Clock } from "../../foundation/util/clock.js";
 import { tracer } from "../../foundation/util/trace.js";
-import { deepFreeze } from "../client/readonly.js";
 import { EventGate, resumeAfter, scheduleBookmarks, selectEvent, type WatchHandle } from "./watch.js";
 
 const trace = tracer("watch-cache");

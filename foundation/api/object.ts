@@ -5,6 +5,13 @@
 
 import type { ObjectMeta } from "../../proto/gen/api.js";
 
+/** What every API kind shares; the generated kinds (Pod, ReplicaSet, ...) all satisfy it. */
+export interface ApiObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+}
+
 export interface KubeObject {
   apiVersion: string;
   kind: string;

@@ -2,21 +2,21 @@
  * `kctl rollout status|history|undo|restart|pause|resume deployment/NAME` (status, history, undo
  * and restart of `daemonset/NAME`; status, history and undo of `statefulset/NAME`, see
  * rollout/statefulset.ts): drives a rollout by writing only what the workload's controller reads
- * (see controlplane/controllers/deployment/README.md and daemonset/README.md), and reads history and
- * progress with the controller's own functions, so the CLI and the controller never disagree about
- * revisions.
+ * (see controlplane/controllers/deployment/README.md and daemonset/README.md), and reads history
+ * and progress with the functions the controllers use (foundation/workloads), so the CLI and the
+ * controllers never disagree about revisions.
  */
 
-import { daemonSetHistory, planDaemonSetRollback } from "../../controlplane/controllers/daemonset/index.js";
+import { qualifiedKind, resourceForKind } from "../../foundation/api/resources.js";
+import { formatTable } from "../../foundation/printers/text-table.js";
+import { rfc3339 } from "../../foundation/util/time.js";
+import { daemonSetHistory, planDaemonSetRollback } from "../../foundation/workloads/daemonset/rollout.js";
 import {
   planRollback,
   RollbackError,
   rolloutHistory,
-} from "../../controlplane/controllers/deployment/index.js";
-import { statefulSetRolloutStatus } from "../../controlplane/controllers/statefulset/index.js";
-import { qualifiedKind, resourceForKind } from "../../foundation/api/resources.js";
-import { formatTable } from "../../foundation/printers/text-table.js";
-import { rfc3339 } from "../../foundation/util/time.js";
+} from "../../foundation/workloads/deployment/rollback.js";
+import { statefulSetRolloutStatus } from "../../foundation/workloads/statefulset/rollout.js";
 import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet } from "../../proto/gen/api.js";
 import { ApiClient, retryOnConflict } from "../client.js";
 import type { Command, CommandContext } from "../command.js";

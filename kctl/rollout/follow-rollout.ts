@@ -6,11 +6,11 @@
  * is replaced by a fresh read and watch, so no single event matters: each state is judged whole.
  */
 
-import { daemonSetRolloutStatus } from "../../controlplane/controllers/daemonset/index.js";
-import { type RolloutState, rolloutStatus } from "../../controlplane/controllers/deployment/index.js";
 import { isApiError } from "../../foundation/api/errors.js";
 import type { ResourceInfo } from "../../foundation/api/resources.js";
 import type { Clock } from "../../foundation/util/clock.js";
+import { daemonSetRolloutStatus } from "../../foundation/workloads/daemonset/rollout.js";
+import { type RolloutState, rolloutStatus } from "../../foundation/workloads/deployment/rollout-status.js";
 import type { DaemonSet, Deployment } from "../../proto/gen/api.js";
 import type { ApiClient } from "../client.js";
 import { CliError } from "../errors.js";

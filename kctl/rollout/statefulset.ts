@@ -3,13 +3,13 @@
  * numbers them, and putting an older revision's template back (the controller does the rest).
  */
 
-import {
-  byRevision,
-  planStatefulSetRollback,
-  StatefulSetRollbackError,
-} from "../../controlplane/controllers/statefulset/index.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { formatTable } from "../../foundation/printers/text-table.js";
+import { byRevision } from "../../foundation/workloads/statefulset/revisions.js";
+import {
+  planStatefulSetRollback,
+  StatefulSetRollbackError,
+} from "../../foundation/workloads/statefulset/rollout.js";
 import type { ControllerRevision, StatefulSet } from "../../proto/gen/api.js";
 import { type ApiClient, retryOnConflict } from "../client.js";
 import { CliError } from "../errors.js";

@@ -18,6 +18,7 @@ import {
 } from "../../../foundation/api/cron-schedule.js";
 import { isApiError } from "../../../foundation/api/errors.js";
 import { objectKey } from "../../../foundation/api/object.js";
+import { controllerRefOf } from "../../../foundation/api/owner-references.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Clock } from "../../../foundation/util/clock.js";
 import { parseTime, rfc3339 } from "../../../foundation/util/time.js";
@@ -25,7 +26,6 @@ import type { CronJob, CronJobStatus, Job, ObjectReference } from "../../../prot
 import {
   byOwnerUidIndex,
   type ControllerClient,
-  controllerRefOf,
   type DeepReadonly,
   type EventHandler,
   type EventRecorder,

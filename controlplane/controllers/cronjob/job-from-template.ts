@@ -4,8 +4,10 @@
  * keeps two syncs from starting the same run twice), controlled by the CronJob, annotated with the
  * scheduled time in the CronJob's zone (`batch.kubernetes.io/cronjob-scheduled-timestamp`).
  */
+
+import { newControllerRef } from "../../../foundation/api/owner-references.js";
 import type { CronJob, Job, JobSpec } from "../../../proto/gen/api.js";
-import { type DeepReadonly, newControllerRef } from "../../client/index.js";
+import type { DeepReadonly } from "../../client/index.js";
 
 export const scheduledTimestampAnnotation = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { objectKey } from "../../../foundation/api/object.js";
 import { rfc3339 } from "../../../foundation/util/time.js";
+import { controllerRevisionHashLabel } from "../../../foundation/workloads/history/index.js";
 import type {
   ControllerRevision,
   DaemonSet,
@@ -9,7 +10,6 @@ import type {
   Pod,
   Taint,
 } from "../../../proto/gen/api.js";
-import { controllerRevisionHashLabel } from "../history/index.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { t0, template, testNamespace } from "../testing/fixtures.js";
 import {

@@ -10,14 +10,10 @@
 import { isApiError } from "../../../foundation/api/errors.js";
 import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
 import { objectKey } from "../../../foundation/api/object.js";
+import { canonicalJson } from "../../../foundation/api/object-hash.js";
+import { controllerRefOf } from "../../../foundation/api/owner-references.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Clock } from "../../../foundation/util/clock.js";
-import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, Pod } from "../../../proto/gen/api.js";
-import type { ControllerClient } from "../../client/controller-client.js";
-import { claimChildren, controllerRefOf } from "../../client/controller-ref.js";
-import type { EventRecorder } from "../../client/events.js";
-import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
-import { canonicalJson } from "../../client/object-hash.js";
 import {
   controllerRevisionHashLabel,
   hashOf,
@@ -26,7 +22,12 @@ import {
   nextRevisionNumber,
   revisionsToTruncate,
   templatePatch,
-} from "../history/index.js";
+} from "../../../foundation/workloads/history/index.js";
+import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, Pod } from "../../../proto/gen/api.js";
+import type { ControllerClient } from "../../client/controller-client.js";
+import { claimChildren } from "../../client/controller-ref.js";
+import type { EventRecorder } from "../../client/events.js";
+import { type DeepReadonly, type EventHandler, type Lister, splitKey } from "../../client/index.js";
 import { defaultBurstReplicas, Expectations, type KeyQueue, slowStartBatch } from "../replicaset/index.js";
 import { newDaemonPod } from "./daemon-pod.js";
 import { placementFor } from "./eligibility.js";

@@ -4,10 +4,11 @@
  * the tolerations every daemon pod gets, and a required node affinity on the node's
  * `metadata.name`, so the default scheduler (not the controller) binds it, to that node only.
  */
+
+import { newControllerRef } from "../../../foundation/api/owner-references.js";
+import { controllerRevisionHashLabel } from "../../../foundation/workloads/history/index.js";
 import type { Affinity, DaemonSet, Pod, PodSpec, Toleration } from "../../../proto/gen/api.js";
-import { newControllerRef } from "../../client/controller-ref.js";
 import type { DeepReadonly } from "../../client/index.js";
-import { controllerRevisionHashLabel } from "../history/index.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;
 

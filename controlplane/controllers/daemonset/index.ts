@@ -15,11 +15,4 @@ export {
 } from "./controller.js";
 export { daemonTolerations, newDaemonPod, nodeNameAffinity, targetNodeName } from "./daemon-pod.js";
 export { placementFor } from "./eligibility.js";
-export {
-  type DaemonSetRevisionEntry,
-  type DaemonSetRollbackPlan,
-  daemonSetHistory,
-  daemonSetRolloutStatus,
-  planDaemonSetRollback,
-} from "./rollout.js";
 export { type DaemonSetControllerDeps, startDaemonSetController } from "./start.js";

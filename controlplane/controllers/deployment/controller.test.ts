@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { rfc3339 } from "../../../foundation/util/time.js";
+import { computeHash, podTemplateHashLabel } from "../../../foundation/workloads/deployment/hash.js";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
 import { podsResource, replicaSetsResource } from "../replicaset/controller.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { deployment, replicaSet, t0 } from "../testing/fixtures.js";
 import { DeploymentController } from "./controller.js";
-import { computeHash, podTemplateHashLabel } from "./hash.js";
 import { deploymentsResource } from "./sync.js";
 
 function setup() {

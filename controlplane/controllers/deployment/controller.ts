@@ -8,21 +8,21 @@
 
 import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
 import { objectKey } from "../../../foundation/api/object.js";
+import { controllerRefOf } from "../../../foundation/api/owner-references.js";
 import type { Clock } from "../../../foundation/util/clock.js";
+import type { ReadonlyReplicaSet } from "../../../foundation/workloads/deployment/replica-sets.js";
 import type { Deployment, Pod, ReplicaSet } from "../../../proto/gen/api.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import {
   byOwnerUidIndex,
   claimChildren,
-  controllerRefOf,
   type DeepReadonly,
   type EventHandler,
   type Lister,
 } from "../../client/index.js";
 import { type KeyQueue, replicaSetsResource } from "../replicaset/index.js";
 import { type PodsByReplicaSet, rolloutRecreate } from "./recreate.js";
-import type { ReadonlyReplicaSet } from "./replica-sets.js";
 import { rolloutRolling } from "./rolling.js";
 import {
   checkPausedConditions,

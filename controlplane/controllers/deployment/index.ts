@@ -6,27 +6,7 @@
  * controller makes those. Also exports what `kctl rollout` needs to speak the same language
  * (rollback planning, history, status messages, annotation names).
  */
-export {
-  autoRollbackAnnotation,
-  changeCauseAnnotation,
-  desiredReplicasAnnotation,
-  maxReplicasAnnotation,
-  revisionAnnotation,
-  revisionHistoryAnnotation,
-  revisionOf,
-  rolloutCompleteAnnotation,
-} from "./annotations.js";
-export { reasons as deploymentConditionReasons } from "./conditions.js";
 export { DeploymentController, type DeploymentControllerOptions } from "./controller.js";
 export { FencepostError, maxSurge, maxUnavailable, resolveFenceposts } from "./fenceposts.js";
-export { computeHash, equalIgnoreHash, podTemplateHashLabel } from "./hash.js";
-export {
-  planRollback,
-  type RevisionEntry,
-  RollbackError,
-  type RollbackPlan,
-  rolloutHistory,
-} from "./rollback.js";
-export { type RolloutState, rolloutStatus } from "./rollout-status.js";
 export { type DeploymentControllerDeps, startDeploymentController } from "./start.js";
 export { deploymentsResource } from "./sync.js";

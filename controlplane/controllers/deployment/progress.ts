@@ -8,6 +8,18 @@
  */
 
 import { parseTime, rfc3339 } from "../../../foundation/util/time.js";
+import { rolloutCompleteAnnotation } from "../../../foundation/workloads/deployment/annotations.js";
+import {
+  getCondition,
+  newCondition,
+  reasons,
+  removeCondition,
+  setCondition,
+} from "../../../foundation/workloads/deployment/conditions.js";
+import {
+  deploymentComplete,
+  type ReadonlyReplicaSet,
+} from "../../../foundation/workloads/deployment/replica-sets.js";
 import type {
   Deployment,
   DeploymentCondition,
@@ -15,10 +27,7 @@ import type {
   ReplicaSet,
 } from "../../../proto/gen/api.js";
 import { replicaSetsResource } from "../replicaset/index.js";
-import { rolloutCompleteAnnotation } from "./annotations.js";
-import { getCondition, newCondition, reasons, removeCondition, setCondition } from "./conditions.js";
-import { deploymentComplete, type ReadonlyReplicaSet } from "./replica-sets.js";
-import { autoRollback, autoRollbackEnabled, completedOnce } from "./rollback.js";
+import { autoRollback, autoRollbackEnabled, completedOnce } from "./auto-rollback.js";
 import { calculateStatus, hasProgressDeadline, type SyncContext, sameStatus, writeStatus } from "./sync.js";
 
 /** Did the rollout move since the last status? (Kubernetes' DeploymentProgressing.) */

@@ -4,16 +4,17 @@
  * locks), then create or scale up the new ReplicaSet to the full count. Old and new pods never run
  * side by side.
  */
-import type { Deployment, Pod } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../../client/index.js";
-import { syncRolloutStatus } from "./progress.js";
+
 import {
   actualPods,
   deploymentComplete,
   desiredReplicas,
   type ReadonlyReplicaSet,
   specReplicas,
-} from "./replica-sets.js";
+} from "../../../foundation/workloads/deployment/replica-sets.js";
+import type { Deployment, Pod } from "../../../proto/gen/api.js";
+import type { DeepReadonly } from "../../client/index.js";
+import { syncRolloutStatus } from "./progress.js";
 import {
   cleanupOldReplicaSets,
   createNewReplicaSet,

@@ -6,9 +6,7 @@
  *   total pods wanted  <= replicas + maxSurge
  *   pods available     >= replicas - maxUnavailable   (old pods leave only as new ones are available)
  */
-import type { Deployment } from "../../../proto/gen/api.js";
-import { maxUnavailable } from "./fenceposts.js";
-import { syncRolloutStatus } from "./progress.js";
+
 import {
   availablePods,
   byCreation,
@@ -17,7 +15,10 @@ import {
   type ReadonlyReplicaSet,
   specReplicas,
   wantedPods,
-} from "./replica-sets.js";
+} from "../../../foundation/workloads/deployment/replica-sets.js";
+import type { Deployment } from "../../../proto/gen/api.js";
+import { maxUnavailable } from "./fenceposts.js";
+import { syncRolloutStatus } from "./progress.js";
 import {
   cleanupOldReplicaSets,
   createNewReplicaSet,

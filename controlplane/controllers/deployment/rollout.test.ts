@@ -1,13 +1,17 @@
 import { describe, expect, it } from "vitest";
+import {
+  autoRollbackAnnotation,
+  revisionAnnotation,
+  revisionHistoryAnnotation,
+} from "../../../foundation/workloads/deployment/annotations.js";
+import { podTemplateHashLabel } from "../../../foundation/workloads/deployment/hash.js";
+import { planRollback } from "../../../foundation/workloads/deployment/rollback.js";
+import { rolloutStatus } from "../../../foundation/workloads/deployment/rollout-status.js";
 import type { Deployment, Pod } from "../../../proto/gen/api.js";
 import { isPodAvailable } from "../../client/pod-state.js";
 import { podsResource } from "../replicaset/controller.js";
 import { deployment } from "../testing/fixtures.js";
 import { RolloutHarness } from "../testing/rollout-harness.js";
-import { autoRollbackAnnotation, revisionAnnotation, revisionHistoryAnnotation } from "./annotations.js";
-import { podTemplateHashLabel } from "./hash.js";
-import { planRollback } from "./rollback.js";
-import { rolloutStatus } from "./rollout-status.js";
 import { deploymentsResource } from "./sync.js";
 
 const imageOf = (p: Pod) => p.spec?.containers?.[0]?.image;

@@ -6,15 +6,10 @@
  */
 
 import { isApiError } from "../../../foundation/api/errors.js";
+import { canonicalJson } from "../../../foundation/api/object-hash.js";
+import { newControllerRef } from "../../../foundation/api/owner-references.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Clock } from "../../../foundation/util/clock.js";
-import type { Deployment, DeploymentStatus, ReplicaSet } from "../../../proto/gen/api.js";
-import type { ControllerClient } from "../../client/controller-client.js";
-import type { EventRecorder } from "../../client/events.js";
-import { newControllerRef } from "../../client/index.js";
-import { canonicalJson } from "../../client/object-hash.js";
-import type { KeyQueue } from "../replicaset/controller.js";
-import { replicaSetsResource } from "../replicaset/index.js";
 import {
   desiredReplicasOf,
   maxReplicasOf,
@@ -22,10 +17,18 @@ import {
   revisionOf,
   setNewReplicaSetAnnotations,
   setReplicasAnnotations,
-} from "./annotations.js";
-import { getCondition, newCondition, reasons, setCondition } from "./conditions.js";
-import { isRollingUpdate, maxSurge, maxUnavailable } from "./fenceposts.js";
-import { computeHash, equalIgnoreHash, podTemplateHashLabel } from "./hash.js";
+} from "../../../foundation/workloads/deployment/annotations.js";
+import {
+  getCondition,
+  newCondition,
+  reasons,
+  setCondition,
+} from "../../../foundation/workloads/deployment/conditions.js";
+import {
+  computeHash,
+  equalIgnoreHash,
+  podTemplateHashLabel,
+} from "../../../foundation/workloads/deployment/hash.js";
 import {
   activeOrLatest,
   activeReplicaSets,
@@ -43,7 +46,13 @@ import {
   readyPods,
   specReplicas,
   wantedPods,
-} from "./replica-sets.js";
+} from "../../../foundation/workloads/deployment/replica-sets.js";
+import type { Deployment, DeploymentStatus, ReplicaSet } from "../../../proto/gen/api.js";
+import type { ControllerClient } from "../../client/controller-client.js";
+import type { EventRecorder } from "../../client/events.js";
+import type { KeyQueue } from "../replicaset/controller.js";
+import { replicaSetsResource } from "../replicaset/index.js";
+import { isRollingUpdate, maxSurge, maxUnavailable } from "./fenceposts.js";
 
 export const deploymentsResource = resourceForKind("apps/v1", "Deployment")!;
 

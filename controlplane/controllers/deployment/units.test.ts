@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
+import {
+  computeHash,
+  equalIgnoreHash,
+  podTemplateHashLabel,
+} from "../../../foundation/workloads/deployment/hash.js";
+import { rolloutStatus } from "../../../foundation/workloads/deployment/rollout-status.js";
 import type { Deployment } from "../../../proto/gen/api.js";
 import { deployment } from "../testing/fixtures.js";
 import { maxSurge, maxUnavailable, resolveFenceposts } from "./fenceposts.js";
-import { computeHash, equalIgnoreHash, podTemplateHashLabel } from "./hash.js";
-import { rolloutStatus } from "./rollout-status.js";
 
 describe("pod-template-hash", () => {
   const t = deployment("web").spec!.template!;

@@ -8,6 +8,7 @@
  */
 
 import { objectKey } from "../../../foundation/api/object.js";
+import { controllerRefOf } from "../../../foundation/api/owner-references.js";
 import type {
   DaemonSet,
   Deployment,
@@ -16,7 +17,6 @@ import type {
   ReplicaSet,
   StatefulSet,
 } from "../../../proto/gen/api.js";
-import { controllerRefOf } from "../../client/controller-ref.js";
 import type { DeepReadonly, Lister } from "../../client/index.js";
 
 type ReadonlyPod = DeepReadonly<Pod>;

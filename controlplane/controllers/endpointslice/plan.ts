@@ -16,8 +16,8 @@
  * retried create after a stale cache hits AlreadyExists instead of making a twin.
  */
 import { createHash } from "node:crypto";
+import { newControllerRef } from "../../../foundation/api/owner-references.js";
 import type { DiscoveryEndpoint, EndpointSlice, Service } from "../../../proto/gen/api.js";
-import { newControllerRef } from "../../client/controller-ref.js";
 import type { DeepReadonly } from "../../client/index.js";
 import { compareEndpoints, type EndpointGroup, endpointKey, portsKey } from "./desired.js";
 

@@ -18,6 +18,7 @@ import { isApiError } from "../../../foundation/api/errors.js";
 import { formatIndexes, parseIndexes } from "../../../foundation/api/job-indexes.js";
 import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
 import { objectKey } from "../../../foundation/api/object.js";
+import { controllerRefOf } from "../../../foundation/api/owner-references.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Clock } from "../../../foundation/util/clock.js";
 import { parseTime, rfc3339 } from "../../../foundation/util/time.js";
@@ -25,7 +26,6 @@ import type { Job, JobStatus, Pod } from "../../../proto/gen/api.js";
 import {
   type ControllerClient,
   claimChildren,
-  controllerRefOf,
   type DeepReadonly,
   type EventHandler,
   type EventRecorder,

@@ -6,8 +6,10 @@
  * `<job>-<index>-...` with hostname `<job>-<index>`, and every container gets JOB_COMPLETION_INDEX
  * from that annotation through the downward API.
  */
+
+import { newControllerRef } from "../../../foundation/api/owner-references.js";
 import type { Job, ObjectMeta, Pod, PodSpec } from "../../../proto/gen/api.js";
-import { type DeepReadonly, newControllerRef } from "../../client/index.js";
+import type { DeepReadonly } from "../../client/index.js";
 
 export const trackingFinalizer = "batch.kubernetes.io/job-tracking";
 export const completionIndexAnnotation = "batch.kubernetes.io/job-completion-index";

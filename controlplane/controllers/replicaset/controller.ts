@@ -9,11 +9,12 @@
 import { isApiError } from "../../../foundation/api/errors.js";
 import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
 import { objectKey } from "../../../foundation/api/object.js";
+import { controllerRefOf, newControllerRef } from "../../../foundation/api/owner-references.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Clock } from "../../../foundation/util/clock.js";
 import type { ObjectMeta, Pod, PodSpec, ReplicaSet, ReplicaSetStatus } from "../../../proto/gen/api.js";
 import type { ControllerClient } from "../../client/controller-client.js";
-import { claimChildren, controllerRefOf, newControllerRef } from "../../client/controller-ref.js";
+import { claimChildren } from "../../client/controller-ref.js";
 import type { EventRecorder } from "../../client/events.js";
 import {
   byOwnerUidIndex,

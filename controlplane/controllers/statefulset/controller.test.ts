@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rfc3339 } from "../../../foundation/util/time.js";
+import { newRevision } from "../../../foundation/workloads/statefulset/revisions.js";
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from "../../../proto/gen/api.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { t0 } from "../testing/fixtures.js";
@@ -11,7 +12,6 @@ import {
   statefulSetsResource,
 } from "./controller.js";
 import { newPod, revisionLabel } from "./identity.js";
-import { newRevision } from "./revisions.js";
 
 interface SetOptions {
   replicas?: number;

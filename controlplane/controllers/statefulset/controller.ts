@@ -24,8 +24,16 @@
 import { isApiError } from "../../../foundation/api/errors.js";
 import { matchesSelector, type Selector, selectorFromLabelSelector } from "../../../foundation/api/labels.js";
 import { objectKey } from "../../../foundation/api/object.js";
+import { controllerRefOf } from "../../../foundation/api/owner-references.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Clock } from "../../../foundation/util/clock.js";
+import {
+  byRevision,
+  newRevision,
+  nextRevisionNumber,
+  sameData,
+  templateOf,
+} from "../../../foundation/workloads/statefulset/revisions.js";
 import type {
   ControllerRevision,
   PersistentVolumeClaim,
@@ -34,7 +42,7 @@ import type {
   StatefulSetStatus,
 } from "../../../proto/gen/api.js";
 import type { ControllerClient } from "../../client/controller-client.js";
-import { claimChildren, controllerRefOf } from "../../client/controller-ref.js";
+import { claimChildren } from "../../client/controller-ref.js";
 import type { EventRecorder } from "../../client/events.js";
 import {
   byOwnerUidIndex,
@@ -45,7 +53,6 @@ import {
 } from "../../client/index.js";
 import { isPodReady } from "../../client/pod-state.js";
 import { newClaims, newPod, ordinalOf, ordinalRange, podName, revisionLabel } from "./identity.js";
-import { byRevision, newRevision, nextRevisionNumber, sameData, templateOf } from "./revisions.js";
 import { calculateStatus, sameStatus } from "./status.js";
 
 export const podsResource = resourceForKind("v1", "Pod")!;

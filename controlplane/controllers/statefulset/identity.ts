@@ -3,6 +3,8 @@
  * headless Service, so it resolves as `<set>-<ordinal>.<service>`), its identity labels, and its
  * claims `<template>-<set>-<ordinal>` stamped from volumeClaimTemplates. Pure functions.
  */
+
+import { newControllerRef } from "../../../foundation/api/owner-references.js";
 import type {
   ObjectMeta,
   OwnerReference,
@@ -13,7 +15,6 @@ import type {
   StatefulSet,
   Volume,
 } from "../../../proto/gen/api.js";
-import { newControllerRef } from "../../client/controller-ref.js";
 import type { DeepReadonly } from "../../client/index.js";
 
 export const podNameLabel = "statefulset.kubernetes.io/pod-name";

@@ -7,6 +7,4 @@
  */
 export { StatefulSetController, type StatefulSetControllerOptions } from "./controller.js";
 export { claimName, podIndexLabel, podNameLabel, revisionLabel } from "./identity.js";
-export { byRevision, templateOf } from "./revisions.js";
-export { planStatefulSetRollback, StatefulSetRollbackError, statefulSetRolloutStatus } from "./rollout.js";
 export { type StatefulSetControllerDeps, startStatefulSetController } from "./start.js";

@@ -3,6 +3,7 @@
  * controllers (labels, owners, Ready conditions with times), nothing more.
  */
 
+import { newControllerRef as controllerRef } from "../../../foundation/api/owner-references.js";
 import { rfc3339 } from "../../../foundation/util/time.js";
 import type {
   Deployment,
@@ -13,12 +14,11 @@ import type {
   ReplicaSetStatus,
 } from "../../../proto/gen/api.js";
 import type { ApiObject } from "../../client/controller-client.js";
-import { newControllerRef as controllerRef } from "../../client/controller-ref.js";
 
 export const testNamespace = "default";
 export const t0 = Date.parse("2024-01-01T00:00:00Z");
 
-export { newControllerRef as controllerRef } from "../../client/controller-ref.js";
+export { newControllerRef as controllerRef } from "../../../foundation/api/owner-references.js";
 
 export function template(labels: Record<string, string>, image = "nginx:1"): PodTemplateSpec {
   return { metadata: { labels: { ...labels } }, spec: { containers: [{ name: "app", image }] } };

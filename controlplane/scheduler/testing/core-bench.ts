@@ -9,9 +9,9 @@
  * With --anti-affinity every pod also refuses to share a node with pods of its own controller.
  */
 import { writeFileSync } from "node:fs";
+import { type DeepReadonly, deepFreeze } from "../../../foundation/api/readonly.js";
 import type { Node, Pod } from "../../../proto/gen/api.js";
 import type { EventHandler } from "../../client/informer.js";
-import { type DeepReadonly, deepFreeze } from "../../client/readonly.js";
 import { type InformerSource, Scheduler, type SchedulerBackend } from "../scheduler.js";
 import { makeNode, makePod } from "./fixtures.js";
 

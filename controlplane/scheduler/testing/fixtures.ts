@@ -3,9 +3,9 @@
  * API objects out (Ready nodes with allocatable resources, pods with requests and scheduling rules).
  */
 
+import { deepFreeze } from "../../../foundation/api/readonly.js";
 import { FakeClock } from "../../../foundation/util/clock.js";
 import type { Node, Pod, PodAffinityTerm, Taint, Toleration } from "../../../proto/gen/api.js";
-import { deepFreeze } from "../../client/readonly.js";
 import { SchedulerCache } from "../cache.js";
 import type { Filter } from "../filters/filter.js";
 import { podInfo } from "../pod-info.js";

@@ -5,9 +5,11 @@
  * then finds the old revision as current and renumbers it.
  */
 import type { ControllerRevision, DaemonSet, PodTemplateSpec } from "../../../proto/gen/api.js";
-import { controllerRefOf, type DeepReadonly } from "../../client/index.js";
-import { canonicalJson } from "../../client/object-hash.js";
-import { RollbackError, type RolloutState } from "../deployment/index.js";
+import { canonicalJson } from "../../api/object-hash.js";
+import { controllerRefOf } from "../../api/owner-references.js";
+import type { DeepReadonly } from "../../api/readonly.js";
+import { RollbackError } from "../deployment/rollback.js";
+import type { RolloutState } from "../deployment/rollout-status.js";
 import { sortByRevision, templateOf, templatePatch } from "../history/index.js";
 
 type ReadonlyDaemonSet = DeepReadonly<DaemonSet>;

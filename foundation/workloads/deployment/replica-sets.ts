@@ -6,7 +6,7 @@
 
 import { parseTime } from "../../../foundation/util/time.js";
 import type { Deployment, DeploymentStatus, ReplicaSet } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../../client/index.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 import { desiredReplicasOf, revisionOf } from "./annotations.js";
 import { equalIgnoreHash } from "./hash.js";
 

@@ -12,7 +12,7 @@
  * `kubernetes.io/change-cause` shows in the rollout history) except those listed in `notCopied`.
  */
 import type { Deployment, ReplicaSet } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../../client/index.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 
 export const revisionAnnotation = "deployment.kubernetes.io/revision";
 export const revisionHistoryAnnotation = "deployment.kubernetes.io/revision-history";

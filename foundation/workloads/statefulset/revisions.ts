@@ -5,9 +5,9 @@
  * `rollout history` shows each template once.
  */
 import type { ControllerRevision, PodTemplateSpec, StatefulSet } from "../../../proto/gen/api.js";
-import { newControllerRef } from "../../client/controller-ref.js";
-import type { DeepReadonly } from "../../client/index.js";
-import { canonical } from "../../client/object-hash.js";
+import { canonical } from "../../api/object-hash.js";
+import { newControllerRef } from "../../api/owner-references.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 import { computeHash } from "../deployment/hash.js";
 
 export const revisionHashLabel = "controller.kubernetes.io/hash";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { template } from "../../../controlplane/controllers/testing/fixtures.js";
 import type { DaemonSet, DaemonSetStatus } from "../../../proto/gen/api.js";
 import { newRevision, templatePatch } from "../history/index.js";
-import { template } from "../testing/fixtures.js";
 import { daemonSetHistory, daemonSetRolloutStatus, planDaemonSetRollback } from "./rollout.js";
 
 function ds(image: string, status: DaemonSetStatus = {}, generation = 2): DaemonSet {

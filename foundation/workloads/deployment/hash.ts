@@ -4,8 +4,8 @@
  * selectors apart: the object hash (client/object-hash.ts) of the template without that label.
  */
 import type { PodTemplateSpec } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../../client/index.js";
-import { canonicalJson, objectHash } from "../../client/object-hash.js";
+import { canonicalJson, objectHash } from "../../api/object-hash.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 
 export const podTemplateHashLabel = "pod-template-hash";
 

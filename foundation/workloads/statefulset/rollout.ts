@@ -4,7 +4,7 @@
  * an older revision's template put back (the controller then renumbers that revision).
  */
 import type { ControllerRevision, StatefulSet } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../../client/index.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 import type { RolloutState } from "../deployment/rollout-status.js";
 import { byRevision, templateOf } from "./revisions.js";
 

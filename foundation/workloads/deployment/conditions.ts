@@ -7,7 +7,7 @@
 
 import { rfc3339 } from "../../../foundation/util/time.js";
 import type { DeploymentCondition, DeploymentStatus } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../../client/index.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 
 export type ConditionType = "Available" | "Progressing" | "ReplicaFailure";
 

@@ -8,10 +8,10 @@
  * The functions here decide; the caller's client writes. Nothing here reads caches or the clock.
  */
 import type { ControllerRevision, PodTemplateSpec } from "../../../proto/gen/api.js";
-import type { ApiObject } from "../../client/controller-client.js";
-import { newControllerRef } from "../../client/controller-ref.js";
-import type { DeepReadonly } from "../../client/index.js";
-import { canonicalJson, objectHash } from "../../client/object-hash.js";
+import type { ApiObject } from "../../api/object.js";
+import { canonicalJson, objectHash } from "../../api/object-hash.js";
+import { newControllerRef } from "../../api/owner-references.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 
 export const controllerRevisionHashLabel = "controller-revision-hash";
 

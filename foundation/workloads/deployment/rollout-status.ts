@@ -4,7 +4,7 @@
  * `failed` (exit non-zero) once the Progressing condition says ProgressDeadlineExceeded.
  */
 import type { Deployment } from "../../../proto/gen/api.js";
-import type { DeepReadonly } from "../../client/index.js";
+import type { DeepReadonly } from "../../api/readonly.js";
 import { getCondition, reasons } from "./conditions.js";
 
 export type RolloutState =
