@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import type { ClusterRole, ClusterRoleBinding, Node, Role, RoleBinding, Secret } from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
+import { checkNodeTimings, defaultNodeGraceSeconds, defaultPodEvictionSeconds } from "./api/node-timing.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
 import { accessReviewRoutes } from "./apiserver/access-review.js";
@@ -87,7 +88,9 @@ export interface ControlPlaneOptions {
   etcdMember?: LocalMemberOptions;
   clusterCidr?: string;
   serviceCidr?: string;
+  /** G: a node silent this long turns Unknown (default 8; node-lifecycle README). */
   leaseDurationSeconds?: number;
+  /** E: its pods are force-deleted this long after that (default 8); agents fence at G + E − 6 s. */
   nodeEvictionTimeoutSeconds?: number;
   /** Leader election lease length; a dead leader is replaced after this long. */
   leaderElectionTtlSeconds?: number;
@@ -157,6 +160,11 @@ function authenticator(
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  // Before anything is written: a bad pair would make every agent fence too early.
+  checkNodeTimings(nodeGraceSeconds(opts), podEvictionSeconds(opts), {
+    grace: "leaseDurationSeconds",
+    eviction: "nodeEvictionTimeoutSeconds",
+  });
   const stops: (() => Promise<void> | void)[] = [];
   const stop = async () => {
     for (const fn of stops.splice(0).reverse()) {
@@ -174,6 +182,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     throw err;
   }
 }
+
+const nodeGraceSeconds = (opts: ControlPlaneOptions) => opts.leaseDurationSeconds ?? defaultNodeGraceSeconds;
+const podEvictionSeconds = (opts: ControlPlaneOptions) =>
+  opts.nodeEvictionTimeoutSeconds ?? defaultPodEvictionSeconds;
 
 async function start(
   opts: ControlPlaneOptions,
@@ -347,8 +359,8 @@ async function start(
       serviceCidr,
       clusterDns: systemServiceIPs(serviceCidr).dns,
       clusterDomain: "cluster.local",
-      leaseDurationSeconds: opts.leaseDurationSeconds ?? 40,
-      nodeEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+      leaseDurationSeconds: nodeGraceSeconds(opts),
+      nodeEvictionTimeoutSeconds: podEvictionSeconds(opts),
     },
   });
   stops.push(() => nodeService.close());
@@ -391,8 +403,8 @@ async function start(
             informers,
             metrics,
             caPem: ca.certPem,
-            nodeGracePeriodSeconds: opts.leaseDurationSeconds ?? 40,
-            podEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+            nodeGracePeriodSeconds: nodeGraceSeconds(opts),
+            podEvictionTimeoutSeconds: podEvictionSeconds(opts),
             usage,
           },
           signal,
