@@ -258,6 +258,9 @@ export class PodWorker {
     this.terminating = true;
     this.timer?.cancel();
     const { clock } = this.deps;
+    // A fence kills before waiting for a sync under way: that sync may be waiting seconds on a
+    // control plane this host has lost. What it starts meanwhile the pass below kills.
+    if (kill) await Promise.all([...this.records.values()].map((rec) => this.attempts.stop(rec, 0)));
     while (this.running) await clock.sleep(20);
     const { pod } = this.run;
     const graceMs = kill
