@@ -61,6 +61,7 @@ import { defaultFilters, Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
 import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
+import { startApiserverEndpoints } from "./wiring/apiserver-endpoints.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { ensureLocalPathClass } from "./wiring/default-storage-class.js";
@@ -432,6 +433,14 @@ async function start(
     dnsAddress: opts.dnsAddress ?? reachable,
     dnsPort: dns.port,
   });
+  // Every live apiserver in the kubernetes Service's Endpoints, not just the one that started last.
+  const apiserverEndpoints = startApiserverEndpoints({
+    etcd,
+    registry,
+    address: reachable,
+    port: apiserver.port,
+  });
+  stops.push(() => apiserverEndpoints.stop());
   const failed = etcdChild?.failed ?? new Promise<Error>(() => {});
   return {
     apiUrl: `https://${advertise}:${apiserver.port}`,
