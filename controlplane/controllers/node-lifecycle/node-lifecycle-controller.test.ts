@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { Lease, Node, Pod, Taint, Toleration } from "../../../proto/gen/api.js";
+import { atMostOneAnnotation } from "../../api/at-most-one.js";
 import { ApiError } from "../../api/errors.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import { byNodeNameIndex, type Lister } from "../../client/index.js";
 import { rfc3339 } from "../../util/time.js";
 import { type Action, FakeCluster } from "../testing/fake-cluster.js";
 import { pod, t0 } from "../testing/fixtures.js";
-import { atMostOneAnnotation } from "./at-most-one.js";
 import {
   type EvictionDeleteOptions,
   leasesResource,

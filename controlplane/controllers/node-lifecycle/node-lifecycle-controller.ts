@@ -12,7 +12,7 @@
  *    with a TaintManagerEviction event. While the node is silent its agent cannot finish a graceful
  *    deletion, so evictions (and deletions already pending there) are forced with a zero grace
  *    period; on a node that is merely NotReady they are graceful. A pod that asks for at most one
- *    copy (at-most-one.ts) is forced no earlier than grace + eviction after the node's last
+ *    copy (api/at-most-one.ts) is forced no earlier than grace + eviction after the node's last
  *    renewal, read afresh from the API, whatever its own tolerations: by then its agent has
  *    fenced it.
  *
@@ -21,6 +21,7 @@
  * out) instead of polling. Writes carry the cached resourceVersion or the pod's uid as precondition.
  */
 import type { Lease, Node, Pod, Taint } from "../../../proto/gen/api.js";
+import { asksAtMostOne } from "../../api/at-most-one.js";
 import { isApiError } from "../../api/errors.js";
 import { resourceForKind } from "../../api/resources.js";
 import type { ControllerClient, ControllerDeleteOptions } from "../../client/controller-client.js";
@@ -35,7 +36,6 @@ import {
 import type { Clock } from "../../util/clock.js";
 import { rfc3339 } from "../../util/time.js";
 import { tracer } from "../../util/trace.js";
-import { asksAtMostOne } from "./at-most-one.js";
 import { lastRenewal, readyStatus, sameTaints, silentNodeConditions, taintsFor } from "./node-health.js";
 import { defaultTolerationSeconds, evictionTime } from "./taint-eviction.js";
 
