@@ -10,6 +10,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import { isApiError } from "../foundation/api/errors.js";
+import {
+  checkNodeTimings,
+  defaultNodeGraceSeconds,
+  defaultPodEvictionSeconds,
+} from "../foundation/api/node-timing.js";
 import type { KubeObject } from "../foundation/api/object.js";
 import { resourceForKind } from "../foundation/api/resources.js";
 import { ensureCa, ensureServiceAccountKey, ensureServingCert, type KeyPair } from "../foundation/pki/pki.js";
@@ -60,6 +65,7 @@ import { Registry } from "./registry/index.js";
 import { volumeBindingFilter } from "./scheduler/filters/volume-binding.js";
 import { defaultFilters, Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
+import { startApiserverEndpoints } from "./wiring/apiserver-endpoints.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { ensureLocalPathClass } from "./wiring/default-storage-class.js";
@@ -87,7 +93,9 @@ export interface ControlPlaneOptions {
   etcdMember?: LocalMemberOptions;
   clusterCidr?: string;
   serviceCidr?: string;
+  /** G: a node silent this long turns Unknown (default 8; node-lifecycle README). */
   leaseDurationSeconds?: number;
+  /** E: its pods are force-deleted this long after that (default 8); agents fence at G + E − 6 s. */
   nodeEvictionTimeoutSeconds?: number;
   /** Leader election lease length; a dead leader is replaced after this long. */
   leaderElectionTtlSeconds?: number;
@@ -157,6 +165,11 @@ function authenticator(
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  // Before anything is written: a bad pair would make every agent fence too early.
+  checkNodeTimings(nodeGraceSeconds(opts), podEvictionSeconds(opts), {
+    grace: "leaseDurationSeconds",
+    eviction: "nodeEvictionTimeoutSeconds",
+  });
   const stops: (() => Promise<void> | void)[] = [];
   const stop = async () => {
     for (const fn of stops.splice(0).reverse()) {
@@ -174,6 +187,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     throw err;
   }
 }
+
+const nodeGraceSeconds = (opts: ControlPlaneOptions) => opts.leaseDurationSeconds ?? defaultNodeGraceSeconds;
+const podEvictionSeconds = (opts: ControlPlaneOptions) =>
+  opts.nodeEvictionTimeoutSeconds ?? defaultPodEvictionSeconds;
 
 async function start(
   opts: ControlPlaneOptions,
@@ -347,8 +364,8 @@ async function start(
       serviceCidr,
       clusterDns: systemServiceIPs(serviceCidr).dns,
       clusterDomain: "cluster.local",
-      leaseDurationSeconds: opts.leaseDurationSeconds ?? 40,
-      nodeEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+      leaseDurationSeconds: nodeGraceSeconds(opts),
+      nodeEvictionTimeoutSeconds: podEvictionSeconds(opts),
     },
   });
   stops.push(() => nodeService.close());
@@ -391,8 +408,8 @@ async function start(
             informers,
             metrics,
             caPem: ca.certPem,
-            nodeGracePeriodSeconds: opts.leaseDurationSeconds ?? 40,
-            podEvictionTimeoutSeconds: opts.nodeEvictionTimeoutSeconds ?? 300,
+            nodeGracePeriodSeconds: nodeGraceSeconds(opts),
+            podEvictionTimeoutSeconds: podEvictionSeconds(opts),
             usage,
           },
           signal,
@@ -420,6 +437,14 @@ async function start(
     dnsAddress: opts.dnsAddress ?? reachable,
     dnsPort: dns.port,
   });
+  // Every live apiserver in the kubernetes Service's Endpoints, not just the one that started last.
+  const apiserverEndpoints = startApiserverEndpoints({
+    etcd,
+    registry,
+    address: reachable,
+    port: apiserver.port,
+  });
+  stops.push(() => apiserverEndpoints.stop());
   const failed = etcdChild?.failed ?? new Promise<Error>(() => {});
   return {
     apiUrl: `https://${advertise}:${apiserver.port}`,

@@ -4,7 +4,8 @@
  * control plane is killed (SIGKILL) while a Deployment rolls out, and the rollout completes while
  * the API keeps answering, through kctl's multi-server kubeconfig (from a host) and through the
  * front (kctl and stock kubectl from the root namespace); the longest gap a client polling every
- * 100 ms saw is printed. Then an etcd member is killed and writes go on, it comes back and catches
+ * 100 ms saw is printed; the kubernetes Service's Endpoints list every live apiserver, drop the
+ * killed one and take it back. Then an etcd member is killed and writes go on, it comes back and catches
  * up; and a snapshot restored into a new single-member etcd gives an object back.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -144,7 +145,32 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     return JSON.parse(res.stdout) as DeploymentStatus;
   };
 
+  /** The addresses the kubernetes Service's Endpoints list, sorted. */
+  const apiserverEndpoints = async (): Promise<string> => {
+    const res = await lab.kctl("get", "endpoints", "kubernetes", "-n", "default", "-o", "json");
+    const eps = JSON.parse(res.stdout) as { subsets?: { addresses?: { ip: string }[] }[] };
+    return (eps.subsets ?? [])
+      .flatMap((s) => (s.addresses ?? []).map((a) => a.ip))
+      .sort()
+      .join(",");
+  };
+  const addressesOf = (nodes: string[]) =>
+    lab.state.nodes
+      .filter((n) => nodes.includes(n.name))
+      .map((n) => n.address)
+      .sort()
+      .join(",");
+  const controlPlaneNodes = () => lab.state.nodes.slice(0, 3).map((n) => n.name);
+  const endpointsBecome = (want: string) =>
+    eventually(
+      `kubernetes Endpoints ${want}`,
+      async () => ((await apiserverEndpoints()) === want ? true : undefined),
+      60_000,
+    );
+
   it("finishes a rollout and keeps answering when the leading control plane is killed", async () => {
+    // Every live apiserver is in the kubernetes Service's Endpoints, not only the last to start.
+    await endpointsBecome(addressesOf(controlPlaneNodes()));
     expect((await lab.apply(deployment)).code).toBe(0);
     await eventually(
       "roll available",
@@ -205,6 +231,9 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     ]);
     expect(kubectl.code).toBe(0);
     expect(kubectl.stdout).toMatch(/roll\s+6\/6/);
+    // The killed apiserver leaves the Endpoints once its 15 s lease runs out, and comes back with it.
+    const killedNode = controlPlaneNodes().find((n) => controlPlaneOn(n) === leader)!;
+    await endpointsBecome(addressesOf(controlPlaneNodes().filter((n) => n !== killedNode)));
     await lab.crashAndRestart(leader);
     await eventually(
       "the killed control plane serves again",
@@ -216,6 +245,7 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
           : undefined,
       120_000,
     );
+    await endpointsBecome(addressesOf(controlPlaneNodes()));
   });
 
   it("keeps taking writes with one etcd member down, and the member catches up when it is back", async () => {

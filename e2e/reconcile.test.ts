@@ -166,7 +166,7 @@ describe("reconcile loops with hollow nodes", () => {
       listenHost: "127.0.0.1",
       leaderElectionTtlSeconds: 2,
       leaseDurationSeconds: 4,
-      nodeEvictionTimeoutSeconds: 2,
+      nodeEvictionTimeoutSeconds: 4,
     });
     config = join(dir, "config");
     await writeConfig(config, { server: plane.apiUrl, caPem: plane.caPem, token: plane.adminToken });

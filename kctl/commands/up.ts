@@ -9,6 +9,12 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { startControlPlane } from "../../controlplane/control-plane.js";
 import type { LocalMemberOptions } from "../../controlplane/etcd/local-member.js";
+import {
+  checkNodeTimings,
+  defaultNodeGraceSeconds,
+  defaultPodEvictionSeconds,
+  NodeTimingError,
+} from "../../foundation/api/node-timing.js";
 import { nodeNameFromHostname } from "../../foundation/bootstrap/node-names.js";
 import { isBootstrapToken } from "../../foundation/bootstrap/token-format.js";
 import { parseCidr } from "../../foundation/util/ipv4.js";
@@ -40,6 +46,25 @@ function secondsFlag<K extends string>(
   if (value === undefined) return {};
   if (value < 2) throw new UsageError(`${flag} must be at least 2 seconds (got ${value})`);
   return { [key]: value } as Partial<Record<K, number>>;
+}
+
+/** --node-monitor-grace-period and --pod-eviction-timeout, checked together: they set the agents' fence. */
+function nodeTimingFlags(ctx: CommandContext): {
+  leaseDurationSeconds: number;
+  nodeEvictionTimeoutSeconds: number;
+} {
+  const grace = ctx.flags.int("node-monitor-grace-period") ?? defaultNodeGraceSeconds;
+  const eviction = ctx.flags.int("pod-eviction-timeout") ?? defaultPodEvictionSeconds;
+  try {
+    checkNodeTimings(grace, eviction, {
+      grace: "--node-monitor-grace-period",
+      eviction: "--pod-eviction-timeout",
+    });
+  } catch (err) {
+    if (err instanceof NodeTimingError) throw new UsageError(err.message);
+    throw err;
+  }
+  return { leaseDurationSeconds: grace, nodeEvictionTimeoutSeconds: eviction };
 }
 
 function cidrFlag<K extends string>(
@@ -207,7 +232,7 @@ export const upCommand: Command = {
       name: "node-monitor-grace-period",
       kind: "int",
       placeholder: "SECONDS",
-      help: "a node silent this long turns NotReady/Unknown (default 40)",
+      help: `a node silent this long turns NotReady/Unknown (default ${defaultNodeGraceSeconds}); its agent fences itself at this + --pod-eviction-timeout − 6`,
     },
     {
       name: "leader-elect",
@@ -224,7 +249,7 @@ export const upCommand: Command = {
       name: "pod-eviction-timeout",
       kind: "int",
       placeholder: "SECONDS",
-      help: "pods of an unreachable node are replaced after this, unless they tolerate longer (default 300)",
+      help: `pods of an unreachable node are replaced this long after it turns Unknown, unless they tolerate longer (default ${defaultPodEvictionSeconds})`,
     },
     {
       name: "bootstrap-token",
@@ -276,6 +301,7 @@ export const upCommand: Command = {
     if (bootstrapToken !== undefined && !isBootstrapToken(bootstrapToken)) {
       throw new UsageError("KCTL_BOOTSTRAP_TOKEN: the token must look like abcdef.0123456789abcdef");
     }
+    const nodeTimings = nodeTimingFlags(ctx);
     const podPidsLimit = podPidsLimitOption(ctx.flags);
     const logRotation = logRotationOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
@@ -292,16 +318,7 @@ export const upCommand: Command = {
       ...cidrFlag(ctx.flags.string("service-cidr"), "--service-cidr", "serviceCidr"),
       ...cidrFlag(ctx.flags.string("cluster-cidr"), "--cluster-cidr", "clusterCidr"),
       ...(ctx.flags.int("dns-port") !== undefined ? { dnsPort: ctx.flags.int("dns-port")! } : {}),
-      ...secondsFlag(
-        ctx.flags.int("node-monitor-grace-period"),
-        "--node-monitor-grace-period",
-        "leaseDurationSeconds",
-      ),
-      ...secondsFlag(
-        ctx.flags.int("pod-eviction-timeout"),
-        "--pod-eviction-timeout",
-        "nodeEvictionTimeoutSeconds",
-      ),
+      ...nodeTimings,
       ...secondsFlag(
         ctx.flags.int("leader-elect-lease-duration"),
         "--leader-elect-lease-duration",

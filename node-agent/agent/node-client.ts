@@ -59,8 +59,11 @@ export class NodeClient {
       Buffer.from(opts.certPem),
     );
     this.client = new ServiceClient(nodeServiceTarget(opts.address), creds, {
-      "grpc.keepalive_time_ms": 10_000,
-      "grpc.keepalive_timeout_ms": 5_000,
+      // A control plane cut off (not killed) sends no reset: only a missed ping tells, and it must
+      // tell within the fence (10 s by default, node-timing.ts) for pick_first to move to the next
+      // address before the agent stops its pods. The server enforces no ping rate.
+      "grpc.keepalive_time_ms": 2_000,
+      "grpc.keepalive_timeout_ms": 2_000,
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.ssl_target_name_override": opts.serverName ?? controlPlaneServerName,
     });

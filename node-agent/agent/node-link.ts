@@ -4,11 +4,17 @@
  * exponential backoff while pods keep running; on every reconnect the stream starts with the full
  * set of the node's pods, so nothing depends on having seen every change.
  *
- * Fencing: if the lease cannot be renewed for longer than the node eviction timeout the control
- * plane gave at registration, the control plane will have replaced this node's pods elsewhere, so
- * the agent stops its own pods rather than let two copies run.
+ * Fencing: the control plane force-deletes a silent node's pods no earlier than G + E after the
+ * last renewal it saw (grace and eviction, given at registration), so the agent stops its own
+ * pods with SIGKILL once F = G + E − margin has passed since the last renewal that succeeded
+ * (`controlplane/api/node-timing.ts`). It counts from when that renewal was sent, which is before
+ * the control plane wrote it, so the agent's clock never runs behind the control plane's. A
+ * renewal still in flight when F comes is waited for: a starved agent whose call gets through
+ * has not lost its node. Once a renewal succeeds again, the pod stream is restarted and the
+ * node's pods come back from its full sync.
  */
 import type { ClientReadableStream } from "@grpc/grpc-js";
+import { fenceAfterMs, renewPeriodMs } from "../../foundation/api/node-timing.js";
 import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
@@ -29,7 +35,7 @@ export interface PodHost {
   sync(pods: Pod[]): void;
   upsert(pod: Pod): void;
   remove(pod: Pod): void;
-  /** Stops every pod because this node can no longer prove it is alive (fencing). */
+  /** Kills every pod at once because this node can no longer prove it is alive (fencing). */
   fence(reason: string): Promise<void>;
 }
 
@@ -51,14 +57,16 @@ export class NodeLink {
   private stream: ClientReadableStream<ObjectEvent> | undefined;
   private leaseTimer: Timer | undefined;
   private retryTimer: Timer | undefined;
+  private fenceTimer: Timer | undefined;
   private failures = 0;
-  private lastRenewal: number;
+  /** When the last renewal (or registration) that succeeded was sent. */
+  private lastRenewal = 0;
+  private renewing = false;
   private settings: RegisterResponse | undefined;
   private fenced = false;
 
   constructor(private readonly opts: NodeLinkOptions) {
     this.clock = opts.clock ?? realClock;
-    this.lastRenewal = this.clock.now();
   }
 
   /** The settings from the last registration, once registered. */
@@ -74,16 +82,19 @@ export class NodeLink {
     this.stopped = true;
     this.leaseTimer?.cancel();
     this.retryTimer?.cancel();
+    this.fenceTimer?.cancel();
     this.stream?.cancel();
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
     try {
+      const sent = this.clock.now();
       const res = await this.opts.client.call("Register", this.opts.registration);
       this.settings = res;
-      this.lastRenewal = this.clock.now();
+      // The full sync of the new stream brings the pods back.
       this.fenced = false;
+      this.renewed(sent);
       await this.opts.onRegistered?.(res);
       trace("registered", this.opts.registration.nodeName, res.podCIDR);
       this.scheduleRenewal();
@@ -121,36 +132,70 @@ export class NodeLink {
     const delay = Math.min(base * 2 ** this.failures, this.opts.retryMaxMs ?? reconnectMaxMs);
     this.failures++;
     this.retryTimer = this.clock.setTimer(delay, () => void this.connect());
-    this.checkFence();
   }
 
   private scheduleRenewal(): void {
     this.leaseTimer?.cancel();
-    const period = Math.max(1, (this.settings?.leaseDurationSeconds ?? 40) / 4) * 1000;
-    this.leaseTimer = this.clock.setTimer(period, () => void this.renew());
+    this.leaseTimer = this.clock.setTimer(this.renewPeriod(), () => void this.renew());
+  }
+
+  private renewPeriod(): number {
+    return renewPeriodMs(this.settings?.leaseDurationSeconds ?? 40);
   }
 
   private async renew(): Promise<void> {
     if (this.stopped) return;
+    const sent = this.clock.now();
+    this.renewing = true;
     try {
-      await this.opts.client.call("RenewLease", { nodeName: this.opts.registration.nodeName });
-      this.lastRenewal = this.clock.now();
+      // One period at most: a call still hanging when the fence is due delays it by this much,
+      // which the fence margin covers.
+      await this.opts.client.call(
+        "RenewLease",
+        { nodeName: this.opts.registration.nodeName },
+        this.renewPeriod(),
+      );
+      this.renewing = false;
+      if (this.fenced) {
+        // Alive again after a fence: a new stream's full sync brings the pods back.
+        this.fenced = false;
+        this.stream?.cancel();
+      }
+      this.renewed(sent);
     } catch (err) {
+      this.renewing = false;
       trace("lease renewal failed", String(err));
       this.checkFence();
     }
     if (!this.stopped) this.scheduleRenewal();
   }
 
+  /** A renewal sent at `sent` succeeded: the fence is due F after it. */
+  private renewed(sent: number): void {
+    this.lastRenewal = Math.max(this.lastRenewal, sent);
+    this.fenceTimer?.cancel();
+    const fenceMs = this.fenceAfter();
+    if (fenceMs === undefined) return;
+    this.fenceTimer = this.clock.setTimer(this.lastRenewal + fenceMs - this.clock.now(), () => {
+      // A renewal under way decides: checkFence runs again if it fails.
+      if (!this.renewing) this.checkFence();
+    });
+  }
+
+  private fenceAfter(): number | undefined {
+    const s = this.settings;
+    if (!s?.nodeEvictionTimeoutSeconds || !s.leaseDurationSeconds) return undefined;
+    return fenceAfterMs(s.leaseDurationSeconds, s.nodeEvictionTimeoutSeconds);
+  }
+
   private checkFence(): void {
-    const timeout = (this.settings?.nodeEvictionTimeoutSeconds ?? 0) * 1000;
-    if (!timeout || this.fenced) return;
+    const fenceMs = this.fenceAfter();
+    if (fenceMs === undefined || this.fenced || this.stopped) return;
     const silent = this.clock.now() - this.lastRenewal;
-    if (silent > timeout) {
-      this.fenced = true;
-      void this.opts.pods.fence(
-        `lease not renewed for ${Math.round(silent / 1000)}s (eviction timeout ${timeout / 1000}s)`,
-      );
-    }
+    if (silent < fenceMs) return;
+    this.fenced = true;
+    void this.opts.pods.fence(
+      `lease not renewed for ${Math.round(silent / 1000)}s (fence at ${fenceMs / 1000}s)`,
+    );
   }
 }

@@ -5,6 +5,7 @@
  * also removes what pods this node no longer has left behind (containers, sandbox, volumes, cgroup,
  * user namespace range, files), through the same hooks as any pod's teardown.
  */
+import { logWarning } from "../../foundation/util/log.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type { Pod } from "../../proto/gen/api.js";
 import type { PodHost } from "../agent/node-link.js";
@@ -65,9 +66,11 @@ export class PodManager implements PodHost {
     if (worker) this.stopWorker(uid, worker, false);
   }
 
+  /** Kills every pod with no grace: the control plane may start them elsewhere soon (node-link.ts). */
   async fence(reason: string): Promise<void> {
-    trace("fencing", reason);
-    await Promise.all([...this.workers].map(([uid, w]) => this.stopWorker(uid, w, false)));
+    // Always logged: a fence is what an operator looks for when a host's pods vanished.
+    logWarning("pod-manager", "fencing: killing every pod", reason);
+    await Promise.all([...this.workers].map(([uid, w]) => this.stopWorker(uid, w, false, true)));
   }
 
   /** Stops every worker's loop and leaves the containers running, for the next agent to adopt. */
@@ -80,9 +83,9 @@ export class PodManager implements PodHost {
     await Promise.all([...this.workers].map(([uid, w]) => this.stopWorker(uid, w, false)));
   }
 
-  private stopWorker(uid: string, worker: PodWorker, finalize: boolean): Promise<void> {
+  private stopWorker(uid: string, worker: PodWorker, finalize: boolean, kill = false): Promise<void> {
     return worker
-      .stop(finalize)
+      .stop(finalize, kill)
       .catch((err: unknown) => trace("stopping pod failed", uid, String(err)))
       .finally(() => {
         if (this.workers.get(uid) === worker) this.workers.delete(uid);

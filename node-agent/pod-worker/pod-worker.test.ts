@@ -104,7 +104,12 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function setup(spec: PodSpec, opts: Parameters<typeof recordingHook>[1] = {}) {
+function setup(
+  spec: PodSpec,
+  opts: Parameters<typeof recordingHook>[1] = {},
+  /** Stands in for the control plane's answer to a status report. */
+  answer: () => Promise<void> = async () => undefined,
+) {
   const clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));
   const runtime = new MemoryRuntime(join(root, "runtime"));
   const statuses: PodStatus[] = [];
@@ -118,6 +123,7 @@ function setup(spec: PodSpec, opts: Parameters<typeof recordingHook>[1] = {}) {
     clock,
     reportStatus: async (_pod: Pod, status: PodStatus) => {
       statuses.push(status);
+      await answer();
     },
     finalizeDeletion: async () => undefined,
     event: (_pod: Pod, type: string, reason: string, message: string) =>
@@ -265,6 +271,30 @@ describe("PodWorker", () => {
       "postrun",
     ]);
     expect(t.runtime.states.size).toBe(0);
+  });
+
+  it("kills at once for a fence, without waiting for a sync stuck on the control plane, and skips preStop", async () => {
+    let lost = false;
+    const t = setup({ terminationGracePeriodSeconds: 30, containers: [c("a"), c("b")] }, {}, () =>
+      lost ? new Promise<void>(() => undefined) : Promise.resolve(),
+    );
+    await t.worker.start();
+    await t.tick(0);
+    // The link is gone: a's exit is reported and the report never returns.
+    lost = true;
+    t.runtime.exit(t.id("a"), 1);
+    t.clock.advance(1000);
+    await new Promise((r) => setTimeout(r, 20));
+    t.runtime.log.length = 0;
+    t.hooks.length = 0;
+    void t.worker.stop(false, true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.runtime.log).toContain(`kill ${t.id("b")} TERM`);
+    expect([...t.runtime.states.values()].map((st) => st.status)).toEqual(
+      [...t.runtime.states.values()].map(() => "stopped"),
+    );
+    expect(t.runtime.states.size).toBeGreaterThan(0);
+    expect(t.hooks.filter((h) => h.startsWith("prestop"))).toEqual([]);
   });
 
   it("adopts the newest attempt a previous agent left, through restore instead of a new start", async () => {

@@ -103,10 +103,11 @@ export class PodWorker {
 
   /**
    * Stops the pod and removes what it had on this node. With `finalize` the control plane is told
-   * to delete the pod object afterwards (graceful deletion). Resolves when done; idempotent.
+   * to delete the pod object afterwards (graceful deletion). `kill` skips preStop hooks and the
+   * grace period (SIGKILL at once), for a fence. Resolves when done; idempotent.
    */
-  stop(finalize: boolean): Promise<void> {
-    this.finished ??= this.terminate(finalize).catch((err: unknown) => {
+  stop(finalize: boolean, kill = false): Promise<void> {
+    this.finished ??= this.terminate(finalize, kill).catch((err: unknown) => {
       warn("termination failed", this.uid, String(err));
       this.finished = undefined;
       throw err;
@@ -252,21 +253,27 @@ export class PodWorker {
     }
   }
 
-  private async terminate(finalize: boolean): Promise<void> {
-    trace("terminating", this.uid, { finalize });
+  private async terminate(finalize: boolean, kill: boolean): Promise<void> {
+    trace("terminating", this.uid, { finalize, kill });
     this.terminating = true;
     this.timer?.cancel();
     const { clock } = this.deps;
+    // A fence kills before waiting for a sync under way: that sync may be waiting seconds on a
+    // control plane this host has lost. What it starts meanwhile the pass below kills.
+    if (kill) await Promise.all([...this.records.values()].map((rec) => this.attempts.stop(rec, 0)));
     while (this.running) await clock.sleep(20);
     const { pod } = this.run;
-    const graceMs =
-      (pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+    const graceMs = kill
+      ? 0
+      : (pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
     const deadline = clock.now() + graceMs;
     const live = [...this.records.values()].filter((r) => r.running);
     for (const r of live) r.ready = false;
     if (finalize) await this.report();
     if (finalize && live.length) await this.deps.waitForEndpointsWithdrawn?.(this.run.pod, deadline);
-    await Promise.all(live.map((rec) => this.attempts.terminate(this.specOf(rec.name), rec, deadline)));
+    await Promise.all(
+      live.map((rec) => this.attempts.terminate(kill ? undefined : this.specOf(rec.name), rec, deadline)),
+    );
     for (const id of await this.attempts.ids())
       await this.attempts.remove(id).catch((err: unknown) => warn("remove failed", id, String(err)));
     await this.hooks.postrun();

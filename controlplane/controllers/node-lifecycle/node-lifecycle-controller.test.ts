@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { atMostOneAnnotation } from "../../../foundation/api/at-most-one.js";
 import { ApiError } from "../../../foundation/api/errors.js";
 import { rfc3339 } from "../../../foundation/util/time.js";
 import type { Lease, Node, Pod, Taint, Toleration } from "../../../proto/gen/api.js";
@@ -16,7 +17,7 @@ import {
 
 const s = (seconds: number) => seconds * 1000;
 
-function setup(o: { defaultTolerationSeconds?: number } = {}) {
+function setup(o: { defaultTolerationSeconds?: number; gracePeriodMs?: number } = {}) {
   const cluster = new FakeCluster({ now: t0 });
   const podCache = cluster.lister<Pod>(podsResource);
   // The fake caches index by owner only; the shared pod informer also indexes by node.
@@ -49,6 +50,7 @@ function setup(o: { defaultTolerationSeconds?: number } = {}) {
     ...(o.defaultTolerationSeconds !== undefined
       ? { defaultTolerationSeconds: o.defaultTolerationSeconds }
       : {}),
+    ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
   });
   cluster.addHandler(nodesResource, controller.nodeHandler);
   cluster.addHandler(leasesResource, controller.leaseHandler);
@@ -336,6 +338,71 @@ describe("node lifecycle: NoExecute evictions", () => {
     cluster.flush();
     await controller.sync("n1");
     expect(deletes).toEqual([{ name: "web-1", opts: { uid: "uid-web-1", gracePeriodSeconds: 0 } }]);
+  });
+
+  it("forces a pod that asks for at most one copy only grace + eviction after the last renewal, whatever its tolerations", async () => {
+    // kctl's defaults: G = 8 s, E = 8 s; the agent fences at 10 s.
+    const { cluster, controller, deletes } = setup({ defaultTolerationSeconds: 8, gracePeriodMs: s(8) });
+    cluster.seed(nodesResource, node("n1"), node("n2"));
+    cluster.seed(leasesResource, lease("n1", t0), liveLease("n2"));
+    const impatient: Toleration[] = [
+      {
+        key: "node.kubernetes.io/unreachable",
+        operator: "Exists",
+        effect: "NoExecute",
+        tolerationSeconds: 0,
+      },
+    ];
+    const single = podOn("single", "n1", impatient);
+    single.metadata.annotations = { [atMostOneAnnotation]: "true" };
+    const member = podOn("db-0", "n1", impatient);
+    member.metadata.ownerReferences = [
+      { apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: "uid-db", controller: true },
+    ];
+    cluster.seed(podsResource, podOn("plain", "n1", impatient), single, member);
+
+    cluster.clock.advance(s(9));
+    await controller.sync("n1");
+    cluster.flush();
+    expect(deletes.map((d) => d.name)).toEqual(["plain"]);
+    expect(cluster.queue.after.at(-1)).toEqual(["n1", s(7)]);
+
+    cluster.clock.advance(s(7) - 1);
+    await controller.sync("n1");
+    expect(deletes.map((d) => d.name)).toEqual(["plain"]);
+
+    cluster.clock.advance(1);
+    await controller.sync("n1");
+    cluster.flush();
+    expect(deletes).toEqual([
+      { name: "plain", opts: { uid: "uid-plain", gracePeriodSeconds: 0 } },
+      { name: "single", opts: { uid: "uid-single", gracePeriodSeconds: 0 } },
+      { name: "db-0", opts: { uid: "uid-db-0", gracePeriodSeconds: 0 } },
+    ]);
+  });
+
+  it("reads the lease afresh before forcing an at-most-one pod: a renewal the cache has not seen holds it", async () => {
+    const { cluster, controller, deletes } = setup({ defaultTolerationSeconds: 8, gracePeriodMs: s(8) });
+    cluster.seed(nodesResource, node("n1"), node("n2"));
+    cluster.seed(leasesResource, lease("n1", t0), liveLease("n2"));
+    const single = podOn("single", "n1", [
+      {
+        key: "node.kubernetes.io/unreachable",
+        operator: "Exists",
+        effect: "NoExecute",
+        tolerationSeconds: 0,
+      },
+    ]);
+    single.metadata.annotations = { [atMostOneAnnotation]: "true" };
+    cluster.seed(podsResource, single);
+    cluster.clock.advance(s(16));
+    // The agent got a renewal through 3 s ago; the lease informer has not delivered it yet.
+    cluster.mutate<Lease>(leasesResource, "kube-node-lease/n1", (l) => {
+      l.spec!.renewTime = new Date(t0 + s(13)).toISOString();
+    });
+    await controller.sync("n1");
+    expect(deletes).toEqual([]);
+    expect(cluster.queue.after.at(-1)).toEqual(["n1", s(13)]);
   });
 
   it("treats NotFound and uid Conflicts on eviction as done", async () => {

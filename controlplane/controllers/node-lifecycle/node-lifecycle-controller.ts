@@ -11,13 +11,17 @@
  * 3. evicts the node's pods whose tolerations of its NoExecute taints have run out, deleting them
  *    with a TaintManagerEviction event. While the node is silent its agent cannot finish a graceful
  *    deletion, so evictions (and deletions already pending there) are forced with a zero grace
- *    period; on a node that is merely NotReady they are graceful.
+ *    period; on a node that is merely NotReady they are graceful. A pod that asks for at most one
+ *    copy (api/at-most-one.ts) is forced no earlier than grace + eviction after the node's last
+ *    renewal, read afresh from the API, whatever its own tolerations: by then its agent has
+ *    fenced it.
  *
  * When every node is silent at once it taints them but holds evictions, as Kubernetes does in its
  * full disruption mode. It then asks to be woken at the next deadline (a lease about to expire, a toleration about to run
  * out) instead of polling. Writes carry the cached resourceVersion or the pod's uid as precondition.
  */
 
+import { asksAtMostOne } from "../../../foundation/api/at-most-one.js";
 import { isApiError } from "../../../foundation/api/errors.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { Clock } from "../../../foundation/util/clock.js";
@@ -143,6 +147,23 @@ export class NodeLifecycleController {
     return Math.max(lastRenewal(lease) ?? (Number.isNaN(created) ? 0 : created), this.startedAt);
   }
 
+  /** When a node last heard from at `heardFrom` has certainly fenced its pods: grace + eviction later. */
+  private fencedBy(heardFrom: number): number {
+    return heardFrom + this.graceMs + this.tolerationSeconds * 1000;
+  }
+
+  /** `heardFrom` with the node's Lease read from the API rather than the cache. */
+  private async freshHeardFrom(node: DeepReadonly<Node>): Promise<number> {
+    const name = node.metadata.name ?? "";
+    try {
+      const lease = await this.opts.client.get<Lease>(leasesResource, this.leaseNamespace, name);
+      return Math.max(this.heardFrom(node), lastRenewal(lease) ?? 0);
+    } catch (err) {
+      if (isApiError(err, "NotFound")) return this.heardFrom(node);
+      throw err;
+    }
+  }
+
   private allNodesSilent(now: number): boolean {
     return this.opts.nodes.list().every((n) => now - this.heardFrom(n) > this.graceMs);
   }
@@ -181,11 +202,20 @@ export class NodeLifecycleController {
     );
     if (noExecute.length === 0) return undefined;
     let next: number | undefined;
+    let fenced: number | undefined;
     for (const pod of this.opts.pods.byIndex(byNodeNameIndex, node.metadata.name ?? "")) {
       // A pod already terminating on a live node is its agent's to finish.
       if (pod.metadata.deletionTimestamp && !silent) continue;
-      const at = evictionTime(pod, noExecute, this.tolerationSeconds, now);
+      let at = evictionTime(pod, noExecute, this.tolerationSeconds, now);
       if (at === undefined) continue;
+      if (silent && asksAtMostOne(pod)) {
+        at = Math.max(at, this.fencedBy(this.heardFrom(node)));
+        // The cache may lag a renewal that just landed; ask once per sync before forcing.
+        if (at <= now) {
+          fenced ??= this.fencedBy(await this.freshHeardFrom(node));
+          at = Math.max(at, fenced);
+        }
+      }
       if (at > now) {
         next = next === undefined ? at : Math.min(next, at);
         continue;

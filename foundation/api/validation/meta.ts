@@ -5,6 +5,7 @@
  */
 
 import type { ObjectMeta } from "../../../proto/gen/api.js";
+import { atMostOneAnnotation, atMostOneValues } from "../at-most-one.js";
 import { dns1123LabelErrors, dns1123SubdomainErrors, qualifiedNameErrors } from "../labels.js";
 import type { ResourceInfo } from "../resource-info.js";
 import { type Causes, child, dns1035LabelErrors, index, validateLabels } from "./field.js";
@@ -66,6 +67,8 @@ export function validateAnnotations(
   let total = 0;
   for (const [k, v] of Object.entries(annotations ?? {})) {
     c.syntax(path, k, qualifiedNameErrors(k.toLowerCase()));
+    if (k === atMostOneAnnotation && !(atMostOneValues as readonly string[]).includes(v))
+      c.notSupported(`${path}[${k}]`, v, atMostOneValues);
     total += Buffer.byteLength(k) + Buffer.byteLength(v);
   }
   if (total > totalAnnotationSizeLimit) c.tooLong(path, totalAnnotationSizeLimit);

@@ -281,6 +281,20 @@ const bad: [string, Raw, string, string, string][] = [
     "may not be more than 262144 bytes",
   ],
   [
+    "an at-most-one annotation that is neither true nor false",
+    edited(pod, (o) => (o.metadata.annotations = { "kctl.io/at-most-one": "yes" })),
+    "metadata.annotations[kctl.io/at-most-one]",
+    "FieldValueNotSupported",
+    'supported values: "true", "false"',
+  ],
+  [
+    "an at-most-one annotation on a Deployment's pod template that is neither true nor false",
+    edited(deployment, (o) => (o.spec.template.metadata.annotations = { "kctl.io/at-most-one": "True" })),
+    "spec.template.metadata.annotations[kctl.io/at-most-one]",
+    "FieldValueNotSupported",
+    'supported values: "true", "false"',
+  ],
+  [
     "a namespace on a cluster-scoped kind",
     { apiVersion: "v1", kind: "Node", metadata: { name: "n", namespace: "default" } },
     "metadata.namespace",

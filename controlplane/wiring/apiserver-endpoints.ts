@@ -1,0 +1,119 @@
+/**
+ * The `default/kubernetes` Endpoints list every live apiserver, as upstream's lease endpoint
+ * reconciler keeps them: each control plane holds a key `<prefix><ip>` under an etcd lease of
+ * `ttlSeconds`, renewed (as a new lease) every `periodMs`, and after each renewal rewrites the
+ * Endpoints from the keys present when they differ. A control plane that dies stops renewing and
+ * drops out once its lease expires; one that stops deletes its key and rewrites at once. Every
+ * control plane computes the list from etcd, so one that loses a write to a Conflict reads again.
+ */
+import type { Etcd3 } from "etcd3";
+import { isApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
+import { resourceForKind } from "../../foundation/api/resources.js";
+import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
+import { parseIPv4 } from "../../foundation/util/ipv4.js";
+import { logWarning } from "../../foundation/util/log.js";
+import type { Endpoints } from "../../proto/gen/api.js";
+import type { Registry } from "../registry/index.js";
+
+const endpointsResource = resourceForKind("v1", "Endpoints")!;
+
+/** Upstream's `/masterleases/`, in this project's etcd namespace. */
+export const apiserverLeasePrefix = "/kctl/apiserver-leases/";
+
+export interface ApiserverEndpointsOptions {
+  etcd: Etcd3;
+  registry: Registry;
+  /** This apiserver's address, as clients in pods reach it. */
+  address: string;
+  port: number;
+  /** Upstream's defaults: a 15 s lease renewed every 10 s. */
+  ttlSeconds?: number;
+  periodMs?: number;
+  prefix?: string;
+  clock?: Clock;
+}
+
+export interface ApiserverEndpoints {
+  /** Renews this apiserver's key and rewrites the Endpoints if they differ from the live set. */
+  reconcile(): Promise<void>;
+  /** Stops renewing, removes this apiserver's key and the address from the Endpoints. */
+  stop(): Promise<void>;
+}
+
+export function startApiserverEndpoints(opts: ApiserverEndpointsOptions): ApiserverEndpoints {
+  const clock = opts.clock ?? realClock;
+  const prefix = opts.prefix ?? apiserverLeasePrefix;
+  const ttl = opts.ttlSeconds ?? 15;
+  const period = opts.periodMs ?? 10_000;
+  const key = `${prefix}${opts.address}`;
+  let timer: Timer | undefined;
+  let stopped = false;
+
+  /** Another control plane writing at the same moment is a Conflict: read both again and retry. */
+  const rewrite = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await rewriteOnce();
+      } catch (err) {
+        if (attempt >= 5 || !isApiError(err, "Conflict")) throw err;
+      }
+    }
+  };
+
+  const rewriteOnce = async () => {
+    const live = Object.values(await opts.etcd.getAll().prefix(prefix).strings()).sort(compareAddresses);
+    const current = (await opts.registry.get(endpointsResource, "default", "kubernetes")) as Endpoints &
+      KubeObject;
+    const now = current.subsets?.[0]?.addresses?.map((a) => a.ip ?? "") ?? [];
+    if (now.join(",") === live.join(",")) return;
+    await opts.registry.update(endpointsResource, "default", "kubernetes", {
+      ...current,
+      subsets:
+        live.length === 0
+          ? []
+          : [
+              {
+                addresses: live.map((ip) => ({ ip })),
+                ports: [{ name: "https", port: opts.port, protocol: "TCP" }],
+              },
+            ],
+    } as KubeObject);
+  };
+
+  const reconcile = async () => {
+    await opts.etcd.lease(ttl, { autoKeepAlive: false }).put(key).value(opts.address);
+    await rewrite();
+  };
+
+  const tick = () => {
+    void reconcile()
+      .catch((err: unknown) => logWarning("apiserver-endpoints", "reconcile failed", String(err)))
+      .finally(() => {
+        if (!stopped) timer = clock.setTimer(period, tick);
+      });
+  };
+  tick();
+
+  return {
+    reconcile,
+    stop: async () => {
+      stopped = true;
+      timer?.cancel();
+      await opts.etcd.delete().key(key);
+      await rewrite();
+    },
+  };
+}
+
+/** IPv4 addresses in numeric order, anything else after them by text. */
+function compareAddresses(a: string, b: string): number {
+  const n = (ip: string) => {
+    try {
+      return parseIPv4(ip);
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  };
+  return n(a) - n(b) || a.localeCompare(b);
+}
