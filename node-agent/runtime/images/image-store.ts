@@ -167,11 +167,11 @@ export class ImageStore {
   /**
    * Pulls `ref` from its registry (see node-agent/runtime/registry) and names it `ref`. Layers
    * download concurrently, and those the store holds are not downloaded; concurrent pulls of one
-   * reference share one pull (run with the first caller's options). All-or-nothing like every
-   * import: a failure keeps nothing.
+   * reference by one `identity` (a digest of the credentials) share one pull, run with the first
+   * caller's options. All-or-nothing like every import: a failure keeps nothing.
    */
-  pull(ref: string, options: PullOptions = {}): Promise<ImportedImage> {
-    const key = parseReference(ref).text;
+  pull(ref: string, options: PullOptions & { identity?: string } = {}): Promise<ImportedImage> {
+    const key = `${options.identity ?? ""}\0${parseReference(ref).text}`;
     const inFlight = this.pulls.get(key);
     if (inFlight) return inFlight;
     const run = (async () => {
