@@ -16,6 +16,7 @@ import { BlobStore } from "./blob-store.js";
 import { extractChecked } from "./checked-extract-linux.js";
 import { digestHex } from "./digest.js";
 import { readDockerArchive } from "./docker-archive.js";
+import { EarlyUnpacks } from "./early-unpack.js";
 import { ImageError } from "./errors.js";
 import { bytesToFree, fsUsage, type ImageGcThresholds, removalOrder } from "./image-gc.js";
 import type { ImportSource, SourceImage } from "./import-source.js";
@@ -177,10 +178,22 @@ export class ImageStore {
     const run = (async () => {
       const source = await openPullSource(ref, options);
       return this.serializeImport(async () => {
-        const fetched = await fetchLayers(source, this.blobs);
+        const early = new EarlyUnpacks(source, {
+          layerDir: (diffId) => this.layerDir(diffId),
+          unpacks: (mediaType) => LAYER_TYPES.includes(mediaType),
+          unpack: async (layer, diffId, where) => {
+            if (await exists(this.layerDir(diffId))) return false;
+            await this.ensureLayer(layer, diffId, where);
+            return true;
+          },
+        });
+        let fetched: string[] = [];
         try {
+          fetched = await fetchLayers(source, this.blobs, (desc) => early.start(desc));
+          await early.finished();
           return (await this.importSource(source, {}))[0]!;
         } catch (err) {
+          await early.undo();
           for (const digest of fetched) await this.blobs.remove(digest);
           throw err;
         }

@@ -40,6 +40,8 @@ export interface PullSource extends ImportSource {
   manifest: Descriptor;
   /** Its layers, bottom first. */
   layers: Descriptor[];
+  /** The config's diffIDs (the uncompressed digest of each layer), in the same order. */
+  diffIds: string[];
   onProgress?: ProgressListener;
 }
 
@@ -140,6 +142,7 @@ export async function openPullSource(ref: string, options: PullOptions = {}): Pr
     reference: parsed.text,
     manifest,
     layers,
+    diffIds: image.diffIds,
     fetcher: new RegistryFetcher(
       client,
       verified,
@@ -180,10 +183,16 @@ function checkManifest(
 
 /**
  * Downloads the layers of `source` into `sink`, {@link CONCURRENT_DOWNLOADS} at a time, skipping
- * those it holds. Returns the digests it added; on failure it waits for the downloads under way,
- * removes what it added, and throws the first error.
+ * those it holds; `stored` hears of each layer as soon as the sink holds it (downloaded or
+ * present), so unpacking can start while the others still download. Returns the digests it added;
+ * on failure it waits for the downloads under way, removes what it added, and throws the first
+ * error.
  */
-export async function fetchLayers(source: PullSource, sink: BlobSink): Promise<string[]> {
+export async function fetchLayers(
+  source: PullSource,
+  sink: BlobSink,
+  stored?: (desc: Descriptor) => void,
+): Promise<string[]> {
   const added: string[] = [];
   const queue = [...new Map(source.layers.map((l) => [l.digest, l])).values()];
   let failure: { err: unknown } | undefined;
@@ -196,6 +205,7 @@ export async function fetchLayers(source: PullSource, sink: BlobSink): Promise<s
         } else {
           ended(desc, "present", source.onProgress);
         }
+        stored?.(desc);
       } catch (err) {
         failure ??= { err };
       }
