@@ -36,7 +36,7 @@ describe("EarlyUnpacks", () => {
   // Layers 1 and 3 share a blob (one download serves both positions, with one diffID).
   const source = {
     manifest: blob(0),
-    layers: [blob(1), blob(2), blob(1), blob(4, "application/vnd.oci.image.layer.v1.tar+zstd")],
+    layers: [blob(1), blob(2), blob(1), blob(4, "application/x-not-a-layer")],
     diffIds: ["d1", "d2", "d1", "d4"],
   };
 

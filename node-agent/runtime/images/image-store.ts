@@ -103,8 +103,10 @@ export interface ListedImage extends ImportedImage {
 const LAYER_TYPES: readonly string[] = [
   MediaType.ociLayer,
   MediaType.ociLayerGzip,
+  MediaType.ociLayerZstd,
   "application/vnd.oci.image.layer.nondistributable.v1.tar",
   "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
   "application/vnd.docker.image.rootfs.diff.tar.gzip",
   "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ];

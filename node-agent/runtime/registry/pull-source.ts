@@ -55,7 +55,6 @@ export interface BlobSink {
 /** Layers downloaded at once, as containerd's default `max_concurrent_downloads`. */
 export const CONCURRENT_DOWNLOADS = 3;
 
-const ZSTD = /\+zstd$/;
 /** Image configs larger than this are refused (they are JSON; real ones are a few KiB). */
 const CONFIG_LIMIT = 8 << 20;
 
@@ -89,7 +88,7 @@ class RegistryFetcher implements BlobFetcher {
 /**
  * Resolves `ref` at its registry to this node's manifest and returns an import source for it.
  * Throws `RegistryError` (NotFound, Unauthorized, Unsupported for a platform the index does not
- * offer or a zstd layer, ...) or `ImageError` for a malformed reference or manifest.
+ * offer, ...) or `ImageError` for a malformed reference or manifest.
  */
 export async function openPullSource(ref: string, options: PullOptions = {}): Promise<PullSource> {
   const parsed = parseReference(ref);
@@ -168,17 +167,7 @@ function checkManifest(
       client.context(reference),
     );
   }
-  const manifest = parseManifest(parseJson(m.body.toString("utf8"), where), where);
-  for (const [i, layer] of manifest.layers.entries()) {
-    if (ZSTD.test(layer.mediaType)) {
-      throw new RegistryError(
-        "Unsupported",
-        `${where} layers[${i}]: media type ${layer.mediaType} is not supported (zstd layers are not decoded yet)`,
-        client.context(reference),
-      );
-    }
-  }
-  return manifest;
+  return parseManifest(parseJson(m.body.toString("utf8"), where), where);
 }
 
 /**
