@@ -1,8 +1,8 @@
 /**
  * zstd-compressed layers (`+zstd` media types) decompressed by Debian's `zstd`, the reference
  * implementation, as a child process: Node 20's zlib has no zstd, and the npm decoders are either
- * pure JavaScript (several times slower than gzip's native inflate here) or native addons that
- * fetch prebuilt binaries at install. The child only decompresses; everything it outputs goes
+ * JavaScript ports of it (fzstd) or native addons that fetch prebuilt binaries or build with
+ * node-gyp at install. The child only decompresses; everything it outputs goes
  * through the same checks as a gunzipped layer (size limit, diffID, entry policy). zstd's default
  * decompression memory limit (a 128 MiB window) stands, so a frame asking for a larger window is
  * refused instead of allocated.
