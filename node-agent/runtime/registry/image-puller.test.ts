@@ -146,6 +146,19 @@ describe.skipIf(!isRoot)("ImagePuller against a registry (root)", () => {
         reason: "ImagePullBackOff",
       },
     );
+    // Quiet for over twice the cap, the back-off is forgotten: the next failure waits 10 s again.
+    clock.advance(20_000 + 600_001);
+    await expect(puller.ensure(missing, undefined, { secrets: [secret("bob", "pw")] })).rejects.toMatchObject(
+      {
+        reason: "ErrImagePull",
+      },
+    );
+    clock.advance(10_000);
+    await expect(puller.ensure(missing, undefined, { secrets: [secret("bob", "pw")] })).rejects.toMatchObject(
+      {
+        reason: "ErrImagePull",
+      },
+    );
 
     const wrong = await puller
       .ensure(`${registry.host}/team/app:1@${v1.manifest.digest}`, undefined, {

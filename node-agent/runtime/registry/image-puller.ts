@@ -2,7 +2,7 @@
  * The node's side of `imagePullPolicy`, for the pod worker's image hook: makes sure the image a
  * container names is in the store, pulling it when the policy says so, with the pod's pull secrets
  * and the node's registry config, and backs off failed pulls as the kubelet does (10 s doubling to
- * 5 min per image). It says what happened in words the kubelet uses for events and waiting reasons.
+ * 5 min per pod and image). It says what happened in words the kubelet uses for events and waiting reasons.
  */
 import { createHash } from "node:crypto";
 import type { Clock } from "../../../controlplane/util/clock.js";
@@ -184,10 +184,14 @@ export class ImagePuller {
 
   private fail(image: string, key: string, err: unknown, events: PullerEvents | undefined): ImagePullError {
     const message = `failed to pull image "${image}": ${(err as Error).message.split("\n")[0]}`;
-    const prev = this.failures.get(key);
     const { baseMs, maxMs } = this.opts.backoff ?? { baseMs: 10_000, maxMs: 300_000 };
+    const now = this.opts.clock.now();
+    // As the kubelet's back-off GC: an entry quiet for twice the cap is forgotten (its pod is
+    // likely gone, the keys are per pod), and a later failure starts from the first delay again.
+    for (const [k, f] of this.failures) if (f.until + 2 * maxMs < now) this.failures.delete(k);
+    const prev = this.failures.get(key);
     const delayMs = prev ? Math.min(prev.delayMs * 2, maxMs) : baseMs;
-    this.failures.set(key, { until: this.opts.clock.now() + delayMs, delayMs, message });
+    this.failures.set(key, { until: now + delayMs, delayMs, message });
     events?.failed(image, "ErrImagePull", message);
     return new ImagePullError("ErrImagePull", message, { cause: err });
   }
