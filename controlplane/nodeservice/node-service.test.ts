@@ -272,6 +272,32 @@ describe("NodeService over mTLS with a real etcd", () => {
       ).rejects.toMatchObject({ reason: "Forbidden" });
     });
 
+    it("reads the pull secret its pod names, and no same-named one of another namespace or node", async () => {
+      const pullSecret = (namespace: string) => ({
+        ...object("Secret", namespace, "regcred"),
+        type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": Buffer.from('{"auths":{}}').toString("base64") },
+      });
+      await registry.create(resourceForKind("v1", "Namespace")!, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: "team" },
+      });
+      await registry.create(secrets, pullSecret("team"));
+      await registry.create(secrets, pullSecret("default"));
+      await registry.create(pods, pod("team", "pulls", "n1", { imagePullSecrets: [{ name: "regcred" }] }));
+      const n1 = await nodeClient("n1");
+      const read = await n1.call("GetObject", { kind: "Secret", namespace: "team", name: "regcred" });
+      expect(JSON.parse(read.objectJson.toString()).metadata.namespace).toBe("team");
+      await expect(
+        n1.call("GetObject", { kind: "Secret", namespace: "default", name: "regcred" }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+      const n2 = await nodeClient("n2");
+      await expect(
+        n2.call("GetObject", { kind: "Secret", namespace: "team", name: "regcred" }),
+      ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
     it("gets ServiceAccount tokens only for its own pods, each bound to that pod", async () => {
       await registry.create(resourceForKind("v1", "ServiceAccount")!, {
         apiVersion: "v1",

@@ -86,6 +86,20 @@ describe("ServiceAccount admission", () => {
     expect(own.spec?.volumes?.map((v) => v.name)).toEqual(["mine"]);
   });
 
+  it("copies the account's pull secrets into a pod naming none, and keeps a pod's own", async () => {
+    const robot = { ...account("robot", false), imagePullSecrets: [{ name: "team-pull" }] };
+    const plain = newPod({ serviceAccountName: "robot" });
+    await admission({ "shop/robot": robot }).admitCreate(pods, plain);
+    expect(plain.spec?.imagePullSecrets).toEqual([{ name: "team-pull" }]);
+    // A copy: editing the pod's list must not reach the account the cache holds.
+    plain.spec!.imagePullSecrets![0]!.name = "changed";
+    expect(robot.imagePullSecrets).toEqual([{ name: "team-pull" }]);
+
+    const own = newPod({ serviceAccountName: "robot", imagePullSecrets: [{ name: "mine" }] });
+    await admission({ "shop/robot": robot }).admitCreate(pods, own);
+    expect(own.spec?.imagePullSecrets).toEqual([{ name: "mine" }]);
+  });
+
   it("leaves other kinds alone", async () => {
     const obj = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "shop" } };
     await admission({}).admitCreate(resourceForKind("v1", "ConfigMap")!, obj);

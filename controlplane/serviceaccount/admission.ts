@@ -1,6 +1,7 @@
 /**
  * The ServiceAccount admission step for new pods, as upstream's plugin: the pod runs as
- * `spec.serviceAccountName` ("default" when left out), which must exist; unless the pod or its
+ * `spec.serviceAccountName` ("default" when left out), which must exist; a pod naming no
+ * `imagePullSecrets` gets the account's; unless the pod or its
  * ServiceAccount opts out with `automountServiceAccountToken: false`, it gets the projected volume
  * `kube-api-access-<suffix>` (a bound token, the cluster CA, its namespace) mounted read-only at
  * /var/run/secrets/kubernetes.io/serviceaccount in every container that has nothing there yet,
@@ -86,6 +87,9 @@ export function serviceAccountAdmission(opts: ServiceAccountAdmissionOptions): A
           { kind: "pods", ...(pod.metadata.name ? { name: pod.metadata.name } : {}) },
         );
       }
+      // As upstream: the account's pull secrets only when the pod names none of its own.
+      if (!spec.imagePullSecrets?.length && sa.imagePullSecrets?.length)
+        spec.imagePullSecrets = sa.imagePullSecrets.map((r) => ({ ...r }));
       if ((spec.automountServiceAccountToken ?? sa.automountServiceAccountToken ?? true) === false) return;
       const containers: Container[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
       const needing = containers.filter(

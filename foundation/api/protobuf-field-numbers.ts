@@ -74,6 +74,7 @@ export const protobufFieldNumbers: Readonly<
     serviceAccountName: 8,
     serviceAccount: 9,
     automountServiceAccountToken: 21,
+    imagePullSecrets: 15,
   },
   Container: {
     name: 1,

@@ -1,6 +1,7 @@
 /** ServiceAccount: an identity for the programs in pods, which they prove with a bound token. */
 
 import type { ServiceAccount } from "../../proto/gen/api.js";
+import { validateLocalObjectReferences } from "../api/validation/field.js";
 import { created } from "../printers/cells.js";
 import { defineKind } from "./kind.js";
 
@@ -20,6 +21,7 @@ export const serviceAccountKind = defineKind<ServiceAccount>({
     message: "kctl.api.ServiceAccount",
     hasStatus: false,
   },
+  validate: (c, sa) => validateLocalObjectReferences(c, "imagePullSecrets", sa.imagePullSecrets),
   columns: {
     headers: ["SECRETS", "AGE"],
     cells: (sa, now) => [String(sa.secrets?.length ?? 0), created(sa, now)],

@@ -173,9 +173,10 @@ const controlPlaneOnly: LabComponents = {
 /**
  * docker-registry with its storage in its state dir and its access log (one line per request, which
  * tests count pulls by) in the lab's logs; the config goes in through the environment so the
- * command alone says everything.
+ * command alone says everything. With `htpasswd` (a file of `htpasswd -B` lines), every request
+ * needs one of its logins, as a private registry's would.
  */
-export function registryComponent(ctx: LabContext): ComponentSpec {
+export function registryComponent(ctx: LabContext, options: { htpasswd?: string } = {}): ComponentSpec {
   const dir = ctx.stateDirOf(REGISTRY);
   const config = [
     "version: 0.1",
@@ -190,6 +191,9 @@ export function registryComponent(ctx: LabContext): ComponentSpec {
     "http:",
     `  addr: ${ctx.registry}`,
     `  secret: ${ctx.token}`,
+    ...(options.htpasswd
+      ? ["auth:", "  htpasswd:", "    realm: kctl-lab", `    path: ${options.htpasswd}`]
+      : []),
     "",
   ].join("\n");
   return {

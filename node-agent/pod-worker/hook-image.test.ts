@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
+import type { Secret } from "../../proto/gen/api.js";
 import { ImageError, type ImageStore } from "../runtime/images/index.js";
-import { ImagePullError, type ImagePuller, type PullerEvents } from "../runtime/registry/image-puller.js";
+import {
+  ImagePullError,
+  type ImagePuller,
+  type PullerEvents,
+  type PullSecret,
+} from "../runtime/registry/image-puller.js";
 import { imageHook } from "./hook-image.js";
+import type { ObjectLookup } from "./object-lookup.js";
 import { fakeRun, podOf, setupOf } from "./testing/fake-pod-run.js";
 
 /** An image store that knows only `busybox`, and records rootfs calls. */
@@ -64,7 +71,7 @@ describe("image hook", () => {
     const { images } = fakeImages();
     const asked: string[] = [];
     const puller = {
-      ensure: async (ref: string, policy: string | undefined, _secrets: unknown, events?: PullerEvents) => {
+      ensure: async (ref: string, policy: string | undefined, { events }: { events?: PullerEvents }) => {
         asked.push(`${ref} ${policy}`);
         if (ref === "gone:1") {
           events?.failed(ref, "ImagePullBackOff", `Back-off pulling image "${ref}": not found`);
@@ -91,5 +98,53 @@ describe("image hook", () => {
     expect((err as { reason: string }).reason).toBe("ImagePullBackOff");
     expect(run.events.at(-1)).toBe('Normal BackOff: Back-off pulling image "gone:1": not found');
     expect(asked).toEqual(["busybox Always", "gone:1 undefined"]);
+  });
+
+  it("pulls with the pod's own pull secrets, read from its namespace for that pull, and warns of those it cannot use", async () => {
+    const { images } = fakeImages();
+    const asked: string[] = [];
+    const got: { secrets?: readonly PullSecret[]; owner?: string }[] = [];
+    const puller = {
+      ensure: async (
+        _ref: string,
+        _policy: unknown,
+        request: { secrets?: readonly PullSecret[]; owner?: string },
+      ) => {
+        got.push(request);
+        return { image: await images.resolve("busybox") };
+      },
+    } as unknown as ImagePuller;
+    const lookup = {
+      secret: async (ns: string, name: string): Promise<Secret | undefined> => {
+        asked.push(`${ns}/${name}`);
+        if (name === "theirs") throw new Error("forbidden: no pod bound to node n1 uses it");
+        if (name !== "regcred") return undefined;
+        return {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name, namespace: ns },
+          type: "kubernetes.io/dockerconfigjson",
+          data: { ".dockerconfigjson": Buffer.from('{"auths":{}}').toString("base64") },
+        };
+      },
+    } as unknown as ObjectLookup;
+    const pod = podOf({
+      containers: [],
+      imagePullSecrets: [{ name: "regcred" }, { name: "theirs" }, { name: "gone" }],
+    });
+    const run = fakeRun(pod, { images, imagePuller: puller, lookup });
+    await imageHook().prestart!(run, setupOf(run, { name: "main", image: "busybox" }));
+    expect(asked).toEqual(["ns/regcred", "ns/theirs", "ns/gone"]);
+    expect(got[0]?.secrets?.map((s) => s.name)).toEqual(["ns/regcred"]);
+    expect(got[0]?.owner).toBe(pod.metadata.uid);
+    expect(run.events[0]).toBe(
+      "Warning FailedToRetrieveImagePullSecret: Unable to retrieve some image pull secrets (secret ns/theirs could not be read: forbidden: no pod bound to node n1 uses it; secret ns/gone not found); attempting to pull the image may not succeed.",
+    );
+
+    // A pod naming none asks the control plane for nothing.
+    const plain = fakeRun(podOf({ containers: [] }), { images, imagePuller: puller, lookup });
+    await imageHook().prestart!(plain, setupOf(plain, { name: "main", image: "busybox" }));
+    expect(asked).toHaveLength(3);
+    expect(got[1]?.secrets).toEqual([]);
   });
 });

@@ -7,7 +7,13 @@
  */
 import type { Container } from "../../proto/gen/api.js";
 import { ImageError, isImageNotFound, parseReference, type ResolvedImage } from "../runtime/images/index.js";
-import { ImagePullError, type PullerEvents, type PullPolicy } from "../runtime/registry/image-puller.js";
+import {
+  ImagePullError,
+  type PullerEvents,
+  type PullPolicy,
+  type PullSecret,
+} from "../runtime/registry/image-puller.js";
+import { readPullSecrets } from "../runtime/registry/pull-secrets.js";
 import type { PodHook, PodRun } from "./pod-hook.js";
 import { HookError } from "./pod-hook.js";
 
@@ -36,6 +42,24 @@ function eventsOf(run: PodRun): PullerEvents {
   };
 }
 
+/**
+ * The pod's pull secrets, read for this pull and not kept; those that cannot be used are told in
+ * the kubelet's warning, and the pull goes on without them.
+ */
+async function podPullSecrets(run: PodRun): Promise<PullSecret[]> {
+  const names = (run.pod.spec?.imagePullSecrets ?? []).flatMap((r) => (r.name ? [r.name] : []));
+  if (names.length === 0) return [];
+  const read = await readPullSecrets(run.pod.metadata?.namespace ?? "default", names, run.deps.lookup);
+  if (read.skipped.length > 0) {
+    run.event(
+      "Warning",
+      "FailedToRetrieveImagePullSecret",
+      `Unable to retrieve some image pull secrets (${read.skipped.join("; ")}); attempting to pull the image may not succeed.`,
+    );
+  }
+  return read.secrets;
+}
+
 /** What the status shows as imageID: the manifest digest under the repository it came from. */
 function imageIdOf(image: ResolvedImage): string {
   return `${parseReference(image.reference).repository}@${image.manifestDigest}`;
@@ -52,7 +76,10 @@ export function imageHook(): PodHook {
           const policy = POLICIES.includes(a.spec.imagePullPolicy ?? "")
             ? (a.spec.imagePullPolicy as PullPolicy)
             : undefined;
-          a.image = (await puller.ensure(ref, policy, [], eventsOf(run))).image;
+          const secrets = await podPullSecrets(run);
+          a.image = (
+            await puller.ensure(ref, policy, { secrets, events: eventsOf(run), owner: run.uid })
+          ).image;
         } else {
           a.image = await run.deps.images.resolve(ref);
         }

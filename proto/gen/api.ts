@@ -130,6 +130,11 @@ export interface PodSpec {
   serviceAccount?: string;
   /** false: no API token is mounted (the ServiceAccount's own setting applies when left out). */
   automountServiceAccountToken?: boolean;
+  /**
+   * Secrets (kubernetes.io/dockerconfigjson or .dockercfg, in the pod's namespace) the node pulls
+   * this pod's images with; the ServiceAccount's are copied here at admission when left out.
+   */
+  imagePullSecrets?: LocalObjectReference[];
 }
 
 export interface Container {

@@ -44,6 +44,28 @@ export function validateSecret(c: Causes, secret: Secret): void {
     if (!secret.data || !Object.hasOwn(secret.data, k))
       c.required(key("data", k), `type ${secret.type} needs it`);
   }
+  const dockerKey = dockerConfigKeys[secret.type ?? ""];
+  const dockerValue = dockerKey ? secret.data?.[dockerKey] : undefined;
+  if (dockerKey && dockerValue !== undefined) validateDockerConfig(c, key("data", dockerKey), dockerValue);
+}
+
+const dockerConfigKeys: Record<string, string> = {
+  "kubernetes.io/dockerconfigjson": ".dockerconfigjson",
+  "kubernetes.io/dockercfg": ".dockercfg",
+};
+
+/** As upstream: the value must be a JSON object. */
+function validateDockerConfig(c: Causes, field: string, base64: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(base64, "base64").toString("utf8"));
+  } catch {
+    // Node's JSON.parse message quotes the text around the fault, which would be the secret.
+    c.invalid(field, "<secret contents redacted>", "must be valid JSON");
+    return;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    c.invalid(field, "<secret contents redacted>", "must be a JSON object");
 }
 
 /** Once `immutable: true` is stored, the data maps and the flag itself can no longer change. */

@@ -8,7 +8,7 @@
 import { isIP } from "node:net";
 import { describeValue } from "../describe-value.js";
 import type { FieldCause } from "../errors.js";
-import { labelValueErrors, qualifiedNameErrors } from "../labels.js";
+import { dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from "../labels.js";
 import { quantityError } from "../quantity.js";
 
 export const child = (path: string, name: string): string => (path ? `${path}.${name}` : name);
@@ -169,6 +169,23 @@ export function validateLabels(c: Causes, field: string, labels: Record<string, 
     c.syntax(field, k, qualifiedNameErrors(k));
     c.syntax(key(field, k), v, labelValueErrors(v));
   }
+}
+
+/**
+ * A list of references to objects in the object's own namespace (`imagePullSecrets`): each needs
+ * a name that could be an object's, so `other-namespace/creds` is refused here rather than looked
+ * up in vain on the node.
+ */
+export function validateLocalObjectReferences(
+  c: Causes,
+  field: string,
+  refs: readonly { name?: string }[] | undefined,
+): void {
+  (refs ?? []).forEach((ref, i) => {
+    const name = child(index(field, i), "name");
+    if (!ref.name) c.required(name);
+    else c.syntax(name, ref.name, dns1123SubdomainErrors(ref.name));
+  });
 }
 
 export function validateQuantity(

@@ -38,6 +38,7 @@ import {
   index,
   key,
   validateLabels,
+  validateLocalObjectReferences,
   validateNonNegative,
   validateOneOf,
   validatePortNumber,
@@ -87,6 +88,7 @@ export function validatePodSpec(c: Causes, spec: PodSpec | undefined, path: stri
       spec.serviceAccountName,
       dns1123SubdomainErrors(spec.serviceAccountName),
     );
+  validateLocalObjectReferences(c, child(path, "imagePullSecrets"), spec.imagePullSecrets);
   const names = new Set<string>();
   const checkContainers = (list: Container[] | undefined, field: string, init: boolean): void => {
     (list ?? []).forEach((container, i) => {

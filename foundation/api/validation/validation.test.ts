@@ -90,6 +90,26 @@ const valid: [string, Raw][] = [
   ],
   ["secret", { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { password: "x" } }],
   [
+    "pull secret",
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "pull" },
+      type: "kubernetes.io/dockerconfigjson",
+      stringData: { ".dockerconfigjson": '{"auths":{"10.0.0.1:5000":{"auth":"dTpw"}}}' },
+    },
+  ],
+  ["pod with pull secrets", edited(pod, (o) => (o.spec.imagePullSecrets = [{ name: "pull" }]))],
+  [
+    "serviceaccount with pull secrets",
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "sa" },
+      imagePullSecrets: [{ name: "pull" }],
+    },
+  ],
+  [
     "node",
     {
       apiVersion: "v1",
@@ -946,6 +966,76 @@ const bad: [string, Raw, string, string, string][] = [
     "data[tls.key]",
     "FieldValueRequired",
     "type kubernetes.io/tls needs it",
+  ],
+  [
+    "a dockerconfigjson secret that is not JSON",
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s" },
+      type: "kubernetes.io/dockerconfigjson",
+      stringData: { ".dockerconfigjson": "hunter2 {" },
+    },
+    "data[.dockerconfigjson]",
+    "FieldValueInvalid",
+    '"<secret contents redacted>": must be valid JSON',
+  ],
+  [
+    "a dockercfg secret holding a JSON array",
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s" },
+      type: "kubernetes.io/dockercfg",
+      stringData: { ".dockercfg": "[]" },
+    },
+    "data[.dockercfg]",
+    "FieldValueInvalid",
+    "must be a JSON object",
+  ],
+  [
+    "a pull secret in another namespace",
+    edited(pod, (o) => (o.spec.imagePullSecrets = [{ name: "other/creds" }])),
+    "spec.imagePullSecrets[0].name",
+    "FieldValueInvalid",
+    "RFC 1123 subdomain",
+  ],
+  [
+    "a pull secret without a name",
+    edited(pod, (o) => (o.spec.imagePullSecrets = [{ name: "ok" }, {}])),
+    "spec.imagePullSecrets[1].name",
+    "FieldValueRequired",
+    "Required value",
+  ],
+  [
+    "a Deployment template's bad pull secret",
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "d" },
+      spec: {
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { ...(pod.spec as Raw), imagePullSecrets: [{ name: "Creds" }] },
+        },
+      },
+    },
+    "spec.template.spec.imagePullSecrets[0].name",
+    "FieldValueInvalid",
+    "RFC 1123 subdomain",
+  ],
+  [
+    "a ServiceAccount's bad pull secret",
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "sa" },
+      imagePullSecrets: [{ name: "a/b" }],
+    },
+    "imagePullSecrets[0].name",
+    "FieldValueInvalid",
+    "RFC 1123 subdomain",
   ],
   [
     "a taint without effect",

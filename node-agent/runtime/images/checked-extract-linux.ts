@@ -1,5 +1,5 @@
 /**
- * Extracts a tar file (gzip-compressed or not) into a fresh directory with nothing escaping it:
+ * Extracts a tar file (gzip- or zstd-compressed, or not) into a fresh directory with nothing escaping it:
  * the uncompressed stream is size-limited and hashed, read here entry by entry, checked by
  * {@link LayerEntryPolicy}, and re-written as a clean archive for GNU tar, which does the writing
  * (owners, modes with setuid bits, xattrs, hard links) from names this reader normalised. GNU tar
@@ -17,22 +17,18 @@ import { LayerEntryPolicy, UnsafeEntryError } from "./layer-entry-policy.js";
 import { SizeLimit } from "./size-limit.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 import { END_OF_ARCHIVE, entryHeader, padding } from "./tar-writer.js";
+import { zstdDecompress } from "./zstd-decompress-linux.js";
 
-export type Compression = "gzip" | "none";
+export type Compression = "gzip" | "zstd" | "none";
 
-/** Compression of `path` by its magic bytes; zstd and others are `Unsupported`. */
+/** Compression of `path` by its magic bytes. */
 export async function detectCompression(path: string): Promise<Compression> {
   const fh = await open(path, "r");
   try {
     const head = Buffer.alloc(4);
     const { bytesRead } = await fh.read(head, 0, 4, 0);
     if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-    if (bytesRead === 4 && head.readUInt32LE(0) === 0xfd2fb528) {
-      throw new ImageError(
-        "Unsupported",
-        `layer ${path} is zstd-compressed; only gzip and plain tar are supported`,
-      );
-    }
+    if (bytesRead === 4 && head.readUInt32LE(0) === 0xfd2fb528) return "zstd";
     return "none";
   } finally {
     await fh.close();
@@ -71,14 +67,22 @@ export async function pipeUncompressed(
   stages: readonly NodeJS.ReadWriteStream[],
   sink: (source: AsyncIterable<Buffer>) => Promise<void>,
 ): Promise<void> {
-  const gzip = (await detectCompression(path)) === "gzip";
-  const source = createReadStream(path);
-  await (pipeline as (...s: unknown[]) => Promise<void>)(
-    source,
-    ...(gzip ? [createGunzip()] : []),
-    ...stages,
-    sink,
-  );
+  const compression = await detectCompression(path);
+  const run = pipeline as (...s: unknown[]) => Promise<void>;
+  if (compression !== "zstd") {
+    const gunzip = compression === "gzip" ? [createGunzip()] : [];
+    await run(createReadStream(path), ...gunzip, ...stages, sink);
+    return;
+  }
+  const zstd = zstdDecompress(path, path);
+  try {
+    await run(zstd.stream, ...stages, sink);
+  } catch (err) {
+    zstd.stop();
+    await zstd.done.catch(() => undefined);
+    throw err;
+  }
+  await zstd.done;
 }
 
 export async function extractChecked(opts: ExtractOptions): Promise<Extracted> {

@@ -70,16 +70,12 @@ export async function readDockerArchive(dir: string): Promise<ImportSource> {
     const layers: Descriptor[] = [];
     for (const [j, layer] of (raw.Layers as string[]).entries()) {
       const path = await insideDir(dir, layer, `${where}.Layers[${j}]`);
-      const gzip = (await detectCompression(path)) === "gzip";
-      layers.push(
-        await describeFile(
-          dir,
-          layer,
-          `${where}.Layers[${j}]`,
-          gzip ? MediaType.ociLayerGzip : MediaType.ociLayer,
-          fetcher,
-        ),
-      );
+      const mediaType = {
+        gzip: MediaType.ociLayerGzip,
+        zstd: MediaType.ociLayerZstd,
+        none: MediaType.ociLayer,
+      }[await detectCompression(path)];
+      layers.push(await describeFile(dir, layer, `${where}.Layers[${j}]`, mediaType, fetcher));
     }
     const manifest = Buffer.from(
       JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers }),

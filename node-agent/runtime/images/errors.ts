@@ -19,7 +19,7 @@ export type ImageErrorCode =
   | "InvalidImage"
   /** A layer or archive is larger, uncompressed, than the store's limit for it. */
   | "TooLarge"
-  /** Valid, but a feature this store does not handle (zstd layers, foreign platform, ...). */
+  /** Valid, but a feature this store does not handle (a foreign platform, a layer media type it cannot unpack, ...). */
   | "Unsupported"
   /** Unpacking a layer or mounting a rootfs failed in the kernel or a system tool. */
   | "SystemError";

@@ -16,6 +16,7 @@ import { BlobStore } from "./blob-store.js";
 import { extractChecked } from "./checked-extract-linux.js";
 import { digestHex } from "./digest.js";
 import { readDockerArchive } from "./docker-archive.js";
+import { EarlyUnpacks } from "./early-unpack.js";
 import { ImageError } from "./errors.js";
 import { bytesToFree, fsUsage, type ImageGcThresholds, removalOrder } from "./image-gc.js";
 import type { ImportSource, SourceImage } from "./import-source.js";
@@ -102,8 +103,10 @@ export interface ListedImage extends ImportedImage {
 const LAYER_TYPES: readonly string[] = [
   MediaType.ociLayer,
   MediaType.ociLayerGzip,
+  MediaType.ociLayerZstd,
   "application/vnd.oci.image.layer.nondistributable.v1.tar",
   "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
   "application/vnd.docker.image.rootfs.diff.tar.gzip",
   "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ];
@@ -167,20 +170,32 @@ export class ImageStore {
   /**
    * Pulls `ref` from its registry (see node-agent/runtime/registry) and names it `ref`. Layers
    * download concurrently, and those the store holds are not downloaded; concurrent pulls of one
-   * reference share one pull (run with the first caller's options). All-or-nothing like every
-   * import: a failure keeps nothing.
+   * reference by one `identity` (a digest of the credentials) share one pull, run with the first
+   * caller's options. All-or-nothing like every import: a failure keeps nothing.
    */
-  pull(ref: string, options: PullOptions = {}): Promise<ImportedImage> {
-    const key = parseReference(ref).text;
+  pull(ref: string, options: PullOptions & { identity?: string } = {}): Promise<ImportedImage> {
+    const key = `${options.identity ?? ""}\0${parseReference(ref).text}`;
     const inFlight = this.pulls.get(key);
     if (inFlight) return inFlight;
     const run = (async () => {
       const source = await openPullSource(ref, options);
       return this.serializeImport(async () => {
-        const fetched = await fetchLayers(source, this.blobs);
+        const early = new EarlyUnpacks(source, {
+          layerDir: (diffId) => this.layerDir(diffId),
+          unpacks: (mediaType) => LAYER_TYPES.includes(mediaType),
+          unpack: async (layer, diffId, where) => {
+            if (await exists(this.layerDir(diffId))) return false;
+            await this.ensureLayer(layer, diffId, where);
+            return true;
+          },
+        });
+        let fetched: string[] = [];
         try {
+          fetched = await fetchLayers(source, this.blobs, (desc) => early.start(desc));
+          await early.finished();
           return (await this.importSource(source, {}))[0]!;
         } catch (err) {
+          await early.undo();
           for (const digest of fetched) await this.blobs.remove(digest);
           throw err;
         }

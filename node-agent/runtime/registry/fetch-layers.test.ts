@@ -13,7 +13,7 @@ const layer = (n: number): Descriptor => ({
 
 function source(layers: Descriptor[]): PullSource {
   const fetcher = { fetch: async () => Readable.from([]), locate: () => "test" };
-  return { reference: "r/a:1", manifest: layer(0), layers, fetcher, images: [] };
+  return { reference: "r/a:1", manifest: layer(0), layers, diffIds: [], fetcher, images: [] };
 }
 
 class FakeSink implements BlobSink {
@@ -43,7 +43,13 @@ describe("fetchLayers", () => {
   it("downloads a few at a time, each digest once, and reports only what it added", async () => {
     const layers = [1, 2, 3, 4, 5, 6, 2].map(layer);
     const sink = new FakeSink(new Set([layer(3).digest]));
-    const added = await fetchLayers(source(layers), sink);
+    const stored: string[] = [];
+    const added = await fetchLayers(source(layers), sink, (desc) => {
+      // Told while the sink holds it and before the others are done: unpacking can start.
+      expect(sink.ingested).toContain(desc.digest);
+      stored.push(desc.digest);
+    });
+    expect(stored.sort()).toEqual([...sink.ingested].sort());
     expect(sink.most).toBe(CONCURRENT_DOWNLOADS);
     expect(sink.ingested.sort()).toEqual([1, 2, 3, 4, 5, 6].map((n) => layer(n).digest).sort());
     expect(added.sort()).toEqual([1, 2, 4, 5, 6].map((n) => layer(n).digest).sort());

@@ -88,11 +88,11 @@ describe.skipIf(!isRoot)("ImagePuller against a registry (root)", () => {
 
   it("IfNotPresent pulls once with the pull secret, then uses what is there; imageID is the manifest digest", async () => {
     const image = `${registry.host}/team/app:1`;
-    const first = await puller.ensure(image, "IfNotPresent", [secret("bob", "pw")]);
+    const first = await puller.ensure(image, "IfNotPresent", { secrets: [secret("bob", "pw")] });
     expect(first.image.manifestDigest).toBe(v1.manifest.digest);
     expect(first.pulled!.bytes).toBe(v1.layers.reduce((n, l) => n + l.size, 0));
     expect(layerGets()).toBe(2);
-    const again = await puller.ensure(image, undefined, []);
+    const again = await puller.ensure(image, undefined);
     expect(again.pulled).toBeUndefined();
     expect(layerGets()).toBe(2);
     expect(events.slice(-3)).toEqual([
@@ -109,10 +109,10 @@ describe.skipIf(!isRoot)("ImagePuller against a registry (root)", () => {
         .requests()
         .filter((r) => r.startsWith("GET /v2/team/app/manifests/latest") && r.endsWith(" 200")).length;
     const before = manifestGets();
-    const pulled = await puller.ensure(image, undefined, [secret("bob", "pw")]);
+    const pulled = await puller.ensure(image, undefined, { secrets: [secret("bob", "pw")] });
     expect(pulled.image.manifestDigest).toBe(v1.manifest.digest);
     expect(pulled.pulled!.bytes).toBe(0);
-    await puller.ensure(image, "Always", [secret("bob", "pw")]);
+    await puller.ensure(image, "Always", { secrets: [secret("bob", "pw")] });
     expect(manifestGets()).toBe(before + 2);
     expect(layerGets()).toBe(2);
   });
@@ -120,37 +120,83 @@ describe.skipIf(!isRoot)("ImagePuller against a registry (root)", () => {
   it("a missing tag or wrong credentials: ErrImagePull, then ImagePullBackOff until the back-off passes", async () => {
     const missing = `${registry.host}/team/app:nope`;
     const err = await puller
-      .ensure(missing, undefined, [secret("bob", "pw")])
+      .ensure(missing, undefined, { secrets: [secret("bob", "pw")] })
       .catch((e: ImagePullError) => e);
     expect(err).toBeInstanceOf(ImagePullError);
     expect((err as ImagePullError).reason).toBe("ErrImagePull");
     expect((err as ImagePullError).message).toMatch(/^failed to pull image ".*:nope": .*nope/);
     expect((err as ImagePullError).message).not.toContain("\n");
     const requests = registry.requests().length;
-    await expect(puller.ensure(missing, undefined, [secret("bob", "pw")])).rejects.toMatchObject({
-      reason: "ImagePullBackOff",
-    });
+    await expect(puller.ensure(missing, undefined, { secrets: [secret("bob", "pw")] })).rejects.toMatchObject(
+      {
+        reason: "ImagePullBackOff",
+      },
+    );
     expect(registry.requests().length).toBe(requests);
     clock.advance(10_000);
-    await expect(puller.ensure(missing, undefined, [secret("bob", "pw")])).rejects.toMatchObject({
-      reason: "ErrImagePull",
-    });
+    await expect(puller.ensure(missing, undefined, { secrets: [secret("bob", "pw")] })).rejects.toMatchObject(
+      {
+        reason: "ErrImagePull",
+      },
+    );
     // The delay doubled: 10 s later it is still backing off.
     clock.advance(10_000);
-    await expect(puller.ensure(missing, undefined, [secret("bob", "pw")])).rejects.toMatchObject({
-      reason: "ImagePullBackOff",
-    });
+    await expect(puller.ensure(missing, undefined, { secrets: [secret("bob", "pw")] })).rejects.toMatchObject(
+      {
+        reason: "ImagePullBackOff",
+      },
+    );
+    // Quiet for over twice the cap, the back-off is forgotten: the next failure waits 10 s again.
+    clock.advance(20_000 + 600_001);
+    await expect(puller.ensure(missing, undefined, { secrets: [secret("bob", "pw")] })).rejects.toMatchObject(
+      {
+        reason: "ErrImagePull",
+      },
+    );
+    clock.advance(10_000);
+    await expect(puller.ensure(missing, undefined, { secrets: [secret("bob", "pw")] })).rejects.toMatchObject(
+      {
+        reason: "ErrImagePull",
+      },
+    );
 
     const wrong = await puller
-      .ensure(`${registry.host}/team/app:1@${v1.manifest.digest}`, undefined, [secret("bob", "bad")])
+      .ensure(`${registry.host}/team/app:1@${v1.manifest.digest}`, undefined, {
+        secrets: [secret("bob", "bad")],
+      })
       .catch((e: ImagePullError) => e);
     // Pinned by digest and present: IfNotPresent takes it without asking, whatever the secret says.
     expect(wrong).not.toBeInstanceOf(Error);
     const denied = await puller
-      .ensure(`${registry.host}/team/other:1`, undefined, [secret("bob", "bad")])
+      .ensure(`${registry.host}/team/other:1`, undefined, { secrets: [secret("bob", "bad")] })
       .catch((e: ImagePullError) => e);
     expect((denied as ImagePullError).reason).toBe("ErrImagePull");
     expect((denied as ImagePullError).message).toMatch(/unauthori/i);
+  });
+
+  it("one pod's wrong credentials hold back no other pod's pull, and no pod rides on another's credentials", async () => {
+    const image = `${registry.host}/team/app:1`;
+    const denied = (await puller
+      .ensure(image, "Always", { secrets: [secret("bob", "guess")], owner: "pod-a" })
+      .catch((e) => e)) as ImagePullError;
+    expect(denied.reason).toBe("ErrImagePull");
+    expect(denied.message).toBe(
+      `failed to pull image "${image}": GET ${image} at http://${registry.host}/v2/team/app/manifests/1: HTTP 401 UNAUTHORIZED: authentication required (credentials refused or missing)`,
+    );
+    // The back-off is pod-a's: pod-b, with the right secret, pulls at once.
+    await expect(
+      puller.ensure(image, "Always", { secrets: [secret("bob", "pw")], owner: "pod-b" }),
+    ).resolves.toMatchObject({ image: { manifestDigest: v1.manifest.digest } });
+    await expect(
+      puller.ensure(image, "Always", { secrets: [secret("bob", "guess")], owner: "pod-a" }),
+    ).rejects.toMatchObject({ reason: "ImagePullBackOff" });
+    // Asked at the same moment, the pod without a secret is not served by the other's pull.
+    const [anonymous, allowed] = await Promise.allSettled([
+      puller.ensure(image, "Always", { owner: "pod-c" }),
+      puller.ensure(image, "Always", { secrets: [secret("bob", "pw")], owner: "pod-d" }),
+    ]);
+    expect(anonymous).toMatchObject({ status: "rejected", reason: { reason: "ErrImagePull" } });
+    expect(allowed.status).toBe("fulfilled");
   });
 
   it("refuses a malformed image name and a malformed pull secret in one line", async () => {
@@ -159,7 +205,7 @@ describe.skipIf(!isRoot)("ImagePuller against a registry (root)", () => {
     });
     const bad: PullSecret = { name: "default/broken", kind: ".dockerconfigjson", value: "{" };
     const err = (await puller
-      .ensure(`${registry.host}/team/app:2`, undefined, [bad])
+      .ensure(`${registry.host}/team/app:2`, undefined, { secrets: [bad] })
       .catch((e) => e)) as ImagePullError;
     expect(err.reason).toBe("ErrImagePull");
     expect(err.message).toMatch(/secret default\/broken: \.dockerconfigjson is not valid JSON/);

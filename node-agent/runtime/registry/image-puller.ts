@@ -2,8 +2,9 @@
  * The node's side of `imagePullPolicy`, for the pod worker's image hook: makes sure the image a
  * container names is in the store, pulling it when the policy says so, with the pod's pull secrets
  * and the node's registry config, and backs off failed pulls as the kubelet does (10 s doubling to
- * 5 min per image). It says what happened in words the kubelet uses for events and waiting reasons.
+ * 5 min per pod and image). It says what happened in words the kubelet uses for events and waiting reasons.
  */
+import { createHash } from "node:crypto";
 import type { Clock } from "../../../foundation/util/clock.js";
 import { ImageError, isImageNotFound } from "../images/errors.js";
 import type { ImageStore, ResolvedImage } from "../images/image-store.js";
@@ -36,6 +37,15 @@ export function credentialsFromSecrets(secrets: readonly PullSecret[]): Map<stri
     }
   }
   return out;
+}
+
+/**
+ * A digest of the credentials a pull runs with, so the store shares an in-flight pull only between
+ * callers holding the same ones: a pod without a secret never rides on another pod's.
+ */
+function credentialsIdentity(credentials: ReadonlyMap<string, Credentials>): string {
+  const entries = [...credentials].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash("sha256").update(JSON.stringify(entries)).digest("hex");
 }
 
 /** Why an image is not there, as the container's waiting reason. */
@@ -80,6 +90,19 @@ export interface ImagePullerOptions {
   backoff?: { baseMs: number; maxMs: number };
 }
 
+/** One call's part: whose pull it is, with what, told to whom. */
+export interface PullRequest {
+  /** The pod's pull secrets, used for this pull only. */
+  secrets?: readonly PullSecret[];
+  /** The pod's events, instead of the puller's own. */
+  events?: PullerEvents | undefined;
+  /**
+   * Who asks (the pod's UID): back-off is kept per asker and image, as the kubelet's, so a pod with
+   * wrong credentials does not hold back another pod's pull of the same image.
+   */
+  owner?: string;
+}
+
 interface Failure {
   until: number;
   delayMs: number;
@@ -93,19 +116,18 @@ export class ImagePuller {
 
   /**
    * Makes sure `image` is in the store under `policy` (the container's, or the default for the
-   * name), pulling with `secrets`; `events` (the pod's) instead of the puller's own. Throws
-   * `ImagePullError` with the waiting reason.
+   * name), pulling with the request's secrets. Throws `ImagePullError` with the waiting reason.
    */
   async ensure(
     image: string,
     policy: PullPolicy | undefined,
-    secrets: readonly PullSecret[] = [],
-    events: PullerEvents | undefined = this.opts.events,
+    request: PullRequest = {},
   ): Promise<EnsuredImage> {
     const { store } = this.opts;
+    const { secrets = [], events = this.opts.events } = request;
     let key: string;
     try {
-      key = parseReference(image).text;
+      key = `${request.owner ?? ""}\0${parseReference(image).text}`;
     } catch (err) {
       const message = (err as Error).message;
       events?.failed(image, "InvalidImageName", message);
@@ -145,6 +167,7 @@ export class ImagePuller {
       await store.pull(image, {
         ...(this.opts.config ? { config: this.opts.config } : {}),
         credentials: (host) => credentials.get(host),
+        identity: credentialsIdentity(credentials),
         onProgress: (e) => {
           if (e.state === "done") bytes += e.size;
         },
@@ -161,10 +184,14 @@ export class ImagePuller {
 
   private fail(image: string, key: string, err: unknown, events: PullerEvents | undefined): ImagePullError {
     const message = `failed to pull image "${image}": ${(err as Error).message.split("\n")[0]}`;
-    const prev = this.failures.get(key);
     const { baseMs, maxMs } = this.opts.backoff ?? { baseMs: 10_000, maxMs: 300_000 };
+    const now = this.opts.clock.now();
+    // As the kubelet's back-off GC: an entry quiet for twice the cap is forgotten (its pod is
+    // likely gone, the keys are per pod), and a later failure starts from the first delay again.
+    for (const [k, f] of this.failures) if (f.until + 2 * maxMs < now) this.failures.delete(k);
+    const prev = this.failures.get(key);
     const delayMs = prev ? Math.min(prev.delayMs * 2, maxMs) : baseMs;
-    this.failures.set(key, { until: this.opts.clock.now() + delayMs, delayMs, message });
+    this.failures.set(key, { until: now + delayMs, delayMs, message });
     events?.failed(image, "ErrImagePull", message);
     return new ImagePullError("ErrImagePull", message, { cause: err });
   }

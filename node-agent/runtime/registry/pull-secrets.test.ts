@@ -31,7 +31,7 @@ describe("readPullSecrets", () => {
   ]);
   const lookup = { secret: async (_ns: string, name: string) => objects.get(name) };
 
-  it("keeps docker config secrets and says why it skipped the others", async () => {
+  it("keeps docker config secrets and says why it skipped the others (missing, refused, other types)", async () => {
     const read = await readPullSecrets("team", ["json", "missing", "cfg", "opaque", "empty"], lookup);
     expect(read.secrets.map((s) => [s.name, s.kind])).toEqual([
       ["team/json", ".dockerconfigjson"],
@@ -42,6 +42,16 @@ describe("readPullSecrets", () => {
       "secret team/opaque is of type Opaque, not kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg",
       "secret team/empty has no .dockerconfigjson key",
     ]);
+    const refused = await readPullSecrets("team", ["other", "json"], {
+      secret: async (ns, name) => {
+        if (name === "other") throw new Error(`forbidden: no pod on this node uses secret ${ns}/${name}`);
+        return objects.get(name);
+      },
+    });
+    expect(refused.skipped).toEqual([
+      "secret team/other could not be read: forbidden: no pod on this node uses secret team/other",
+    ]);
+    expect(refused.secrets.map((s) => s.name)).toEqual(["team/json"]);
     const creds = credentialsFromSecrets(read.secrets);
     expect(creds.get("r.example:5000")).toMatchObject({ username: "a", password: "1" });
     expect(creds.get("q.example")).toMatchObject({ username: "b", password: "2" });

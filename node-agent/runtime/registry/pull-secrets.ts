@@ -2,7 +2,7 @@
  * A pod's pull secrets as the image puller takes them: each named Secret read through the agent's
  * object lookup (the control plane hands a node only secrets of pods bound to it), kept when its
  * type is `kubernetes.io/dockerconfigjson` or `kubernetes.io/dockercfg`. As the kubelet does, a
- * missing secret or one of another type does not stop the pull; the caller reports them.
+ * missing, unreadable or other-typed secret does not stop the pull; the caller reports them.
  */
 import type { Secret } from "../../../proto/gen/api.js";
 import type { PullSecret } from "./image-puller.js";
@@ -26,7 +26,15 @@ export async function readPullSecrets(
   const out: PodPullSecrets = { secrets: [], skipped: [] };
   for (const name of names) {
     const where = `${namespace}/${name}`;
-    const secret = await lookup.secret(namespace, name);
+    let secret: Secret | undefined;
+    try {
+      secret = await lookup.secret(namespace, name);
+    } catch (err) {
+      // Refused (the control plane hands out only what the node's pods name) or unreachable: as
+      // the kubelet, the pull goes on without it and fails there if the registry wants it.
+      out.skipped.push(`secret ${where} could not be read: ${(err as Error).message.split("\n")[0]}`);
+      continue;
+    }
     if (!secret) {
       out.skipped.push(`secret ${where} not found`);
       continue;

@@ -40,6 +40,8 @@ export interface PullSource extends ImportSource {
   manifest: Descriptor;
   /** Its layers, bottom first. */
   layers: Descriptor[];
+  /** The config's diffIDs (the uncompressed digest of each layer), in the same order. */
+  diffIds: string[];
   onProgress?: ProgressListener;
 }
 
@@ -53,7 +55,6 @@ export interface BlobSink {
 /** Layers downloaded at once, as containerd's default `max_concurrent_downloads`. */
 export const CONCURRENT_DOWNLOADS = 3;
 
-const ZSTD = /\+zstd$/;
 /** Image configs larger than this are refused (they are JSON; real ones are a few KiB). */
 const CONFIG_LIMIT = 8 << 20;
 
@@ -87,7 +88,7 @@ class RegistryFetcher implements BlobFetcher {
 /**
  * Resolves `ref` at its registry to this node's manifest and returns an import source for it.
  * Throws `RegistryError` (NotFound, Unauthorized, Unsupported for a platform the index does not
- * offer or a zstd layer, ...) or `ImageError` for a malformed reference or manifest.
+ * offer, ...) or `ImageError` for a malformed reference or manifest.
  */
 export async function openPullSource(ref: string, options: PullOptions = {}): Promise<PullSource> {
   const parsed = parseReference(ref);
@@ -140,6 +141,7 @@ export async function openPullSource(ref: string, options: PullOptions = {}): Pr
     reference: parsed.text,
     manifest,
     layers,
+    diffIds: image.diffIds,
     fetcher: new RegistryFetcher(
       client,
       verified,
@@ -165,25 +167,21 @@ function checkManifest(
       client.context(reference),
     );
   }
-  const manifest = parseManifest(parseJson(m.body.toString("utf8"), where), where);
-  for (const [i, layer] of manifest.layers.entries()) {
-    if (ZSTD.test(layer.mediaType)) {
-      throw new RegistryError(
-        "Unsupported",
-        `${where} layers[${i}]: media type ${layer.mediaType} is not supported (zstd layers are not decoded yet)`,
-        client.context(reference),
-      );
-    }
-  }
-  return manifest;
+  return parseManifest(parseJson(m.body.toString("utf8"), where), where);
 }
 
 /**
  * Downloads the layers of `source` into `sink`, {@link CONCURRENT_DOWNLOADS} at a time, skipping
- * those it holds. Returns the digests it added; on failure it waits for the downloads under way,
- * removes what it added, and throws the first error.
+ * those it holds; `stored` hears of each layer as soon as the sink holds it (downloaded or
+ * present), so unpacking can start while the others still download. Returns the digests it added;
+ * on failure it waits for the downloads under way, removes what it added, and throws the first
+ * error.
  */
-export async function fetchLayers(source: PullSource, sink: BlobSink): Promise<string[]> {
+export async function fetchLayers(
+  source: PullSource,
+  sink: BlobSink,
+  stored?: (desc: Descriptor) => void,
+): Promise<string[]> {
   const added: string[] = [];
   const queue = [...new Map(source.layers.map((l) => [l.digest, l])).values()];
   let failure: { err: unknown } | undefined;
@@ -196,6 +194,7 @@ export async function fetchLayers(source: PullSource, sink: BlobSink): Promise<s
         } else {
           ended(desc, "present", source.onProgress);
         }
+        stored?.(desc);
       } catch (err) {
         failure ??= { err };
       }

@@ -84,6 +84,27 @@ describe.skipIf(!isRoot)("pull from a registry (root)", () => {
     expect(readFileSync(join(image.layers[0]!, "etc/schema"), "utf8")).toBe("2\n");
   });
 
+  it("pulls zstd layers (decoded by Debian's zstd) as it pulls gzip ones", async () => {
+    const layout = join(scratch, "zstd");
+    writeImageLayout(layout, "v1", {
+      layers: [{ "etc/one": "1\n" }, { "etc/two": "2\n", "etc/one": "one\n" }],
+    });
+    await skopeoCopy(layout, "v1", `${registry.host}/team/zstd:v1`, {
+      format: "oci",
+      compressFormat: "zstd",
+    });
+    const source = await openPullSource(`${registry.host}/team/zstd:v1`);
+    expect(source.layers.map((l) => l.mediaType)).toEqual([MediaType.ociLayerZstd, MediaType.ociLayerZstd]);
+    await store.pull(`${registry.host}/team/zstd:v1`);
+    const rootfs = await store.prepareRootfs("c-zstd", `${registry.host}/team/zstd:v1`);
+    try {
+      expect(readFileSync(join(rootfs.path, "etc/one"), "utf8")).toBe("one\n");
+      expect(readFileSync(join(rootfs.path, "etc/two"), "utf8")).toBe("2\n");
+    } finally {
+      await rootfs.release();
+    }
+  });
+
   it("downloads a layer two images share once", async () => {
     const shared = { "usr/lib/shared": "shared layer\n" };
     const a = writeImageLayout(join(scratch, "share-a"), "v1", { layers: [shared, { a: "a\n" }] });

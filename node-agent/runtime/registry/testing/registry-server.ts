@@ -147,6 +147,8 @@ export interface CopyOptions {
   format?: "v2s2" | "oci";
   /** CA dir for a TLS registry (holds `ca.crt`); without it TLS is not verified. */
   certDir?: string;
+  /** Recompress the layers on the way (`--dest-compress-format`), e.g. `zstd`. */
+  compressFormat?: "gzip" | "zstd";
 }
 
 /** `skopeo copy oci:<layout>:<tag> docker://<dest>`. */
@@ -162,6 +164,8 @@ export async function skopeoCopy(
   if (options.creds !== undefined) args.push("--dest-creds", options.creds);
   if (options.all) args.push("--all");
   if (options.format !== undefined) args.push("--format", options.format);
+  if (options.compressFormat !== undefined)
+    args.push("--dest-compress", "--dest-compress-format", options.compressFormat);
   args.push(`oci:${layout}:${tag}`, `docker://${dest}`);
   await run("skopeo", args, { timeout: 120_000 });
 }

@@ -5,16 +5,19 @@
  * `skopeo copy oci:<dir>:<tag>` looks up.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { sha256Digest } from "../../images/digest.js";
 import { hostArchitecture, MediaType } from "../../images/oci.js";
 
+/** A file's content, or its content and mode (0644 otherwise). */
+export type TestFile = string | Buffer | { data: string | Buffer; mode: number };
+
 export interface TestImage {
-  /** Each layer: relative path → file content. Bottom first. */
-  layers: Record<string, string | Buffer>[];
+  /** Each layer: relative path → file. Bottom first. */
+  layers: Record<string, TestFile>[];
   architecture?: string;
   variant?: string;
   cmd?: string[];
@@ -32,12 +35,15 @@ export interface BuiltImage {
 }
 
 /** A reproducible tar of `files`. */
-export function tarFiles(files: Record<string, string | Buffer>): Buffer {
+export function tarFiles(files: Record<string, TestFile>): Buffer {
   const dir = mkdtempSync(join(tmpdir(), "kctl-layer-"));
   try {
-    for (const [path, content] of Object.entries(files)) {
+    for (const [path, file] of Object.entries(files)) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), content);
+      const withMode =
+        typeof file === "object" && !Buffer.isBuffer(file) ? file : { data: file, mode: 0o644 };
+      writeFileSync(join(dir, path), withMode.data);
+      chmodSync(join(dir, path), withMode.mode);
     }
     return execFileSync(
       "tar",
