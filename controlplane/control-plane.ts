@@ -63,6 +63,7 @@ import { tracer } from "./util/trace.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { ensureLocalPathClass } from "./wiring/default-storage-class.js";
+import { ensureLoadBalancerPool } from "./wiring/load-balancer-pool.js";
 import { schedulerBackend, schedulerStorage } from "./wiring/scheduler-backend.js";
 import { wireServiceAccounts } from "./wiring/service-accounts.js";
 import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
@@ -87,6 +88,8 @@ export interface ControlPlaneOptions {
   etcdMember?: LocalMemberOptions;
   clusterCidr?: string;
   serviceCidr?: string;
+  /** LoadBalancer addresses (pool syntax) for kube-system/load-balancer-pool when the cluster has none. */
+  loadBalancerPool?: string;
   leaseDurationSeconds?: number;
   nodeEvictionTimeoutSeconds?: number;
   /** Leader election lease length; a dead leader is replaced after this long. */
@@ -256,6 +259,7 @@ async function start(
   informers.start();
   await reconcileDefaultRbac(registry);
   await ensureLocalPathClass(registry);
+  if (opts.loadBalancerPool !== undefined) await ensureLoadBalancerPool(registry, opts.loadBalancerPool);
   await informers.waitForSync();
   if (opts.bootstrapToken) {
     const token = opts.bootstrapToken;

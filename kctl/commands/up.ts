@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { isBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.js";
 import { localNodeIdentity, nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
+import { PoolError, parsePool } from "../../controlplane/controllers/load-balancer/pool.js";
 import type { LocalMemberOptions } from "../../controlplane/etcd/local-member.js";
 import { parseCidr } from "../../controlplane/util/ipv4.js";
 import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
@@ -39,6 +40,19 @@ function secondsFlag<K extends string>(
   if (value === undefined) return {};
   if (value < 2) throw new UsageError(`${flag} must be at least 2 seconds (got ${value})`);
   return { [key]: value } as Partial<Record<K, number>>;
+}
+
+/** `--load-balancer-pool`, checked before anything starts so a bad entry names the flag. */
+function poolFlag(value: string | undefined): { loadBalancerPool?: string } {
+  if (value === undefined) return {};
+  try {
+    parsePool(value);
+  } catch (err) {
+    if (err instanceof PoolError)
+      throw new UsageError(`--load-balancer-pool: ${JSON.stringify(err.entry)}: ${err.why}`);
+    throw err;
+  }
+  return { loadBalancerPool: value };
 }
 
 function cidrFlag<K extends string>(
@@ -191,6 +205,12 @@ export const upCommand: Command = {
       help: "ClusterIPs come from here (default 10.96.0.0/16)",
     },
     {
+      name: "load-balancer-pool",
+      kind: "string",
+      placeholder: "RANGES",
+      help: "LoadBalancer addresses, CIDRs or FIRST-LAST ranges separated by commas; written to ConfigMap kube-system/load-balancer-pool when the cluster has none",
+    },
+    {
       name: "cluster-cidr",
       kind: "string",
       placeholder: "CIDR",
@@ -290,6 +310,7 @@ export const upCommand: Command = {
       ...(bootstrapToken ? { bootstrapToken } : {}),
       ...cidrFlag(ctx.flags.string("service-cidr"), "--service-cidr", "serviceCidr"),
       ...cidrFlag(ctx.flags.string("cluster-cidr"), "--cluster-cidr", "clusterCidr"),
+      ...poolFlag(ctx.flags.string("load-balancer-pool")),
       ...(ctx.flags.int("dns-port") !== undefined ? { dnsPort: ctx.flags.int("dns-port")! } : {}),
       ...secondsFlag(
         ctx.flags.int("node-monitor-grace-period"),

@@ -15,7 +15,12 @@ const maxPoolSize = 65_536;
 
 /** A bad pool, naming the ConfigMap, its key and the entry. */
 export class PoolError extends Error {
-  constructor(entry: string, why: string) {
+  constructor(
+    /** The bad entry, as written. */
+    readonly entry: string,
+    /** What is wrong with it. */
+    readonly why: string,
+  ) {
     super(`ConfigMap ${poolNamespace}/${poolConfigMap} data.${poolKey}: ${JSON.stringify(entry)}: ${why}`);
     this.name = "PoolError";
   }
