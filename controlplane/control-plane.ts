@@ -69,6 +69,7 @@ import { startApiserverEndpoints } from "./wiring/apiserver-endpoints.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { ensureLocalPathClass } from "./wiring/default-storage-class.js";
+import { ensureLoadBalancerPool } from "./wiring/load-balancer-pool.js";
 import { schedulerBackend, schedulerStorage } from "./wiring/scheduler-backend.js";
 import { wireServiceAccounts } from "./wiring/service-accounts.js";
 import { ensureSystemServices, systemServiceIPs } from "./wiring/system-services.js";
@@ -93,6 +94,8 @@ export interface ControlPlaneOptions {
   etcdMember?: LocalMemberOptions;
   clusterCidr?: string;
   serviceCidr?: string;
+  /** LoadBalancer addresses (pool syntax) for kube-system/load-balancer-pool when the cluster has none. */
+  loadBalancerPool?: string;
   /** G: a node silent this long turns Unknown (default 8; node-lifecycle README). */
   leaseDurationSeconds?: number;
   /** E: its pods are force-deleted this long after that (default 8); agents fence at G + E − 6 s. */
@@ -273,6 +276,7 @@ async function start(
   informers.start();
   await reconcileDefaultRbac(registry);
   await ensureLocalPathClass(registry);
+  if (opts.loadBalancerPool !== undefined) await ensureLoadBalancerPool(registry, opts.loadBalancerPool);
   await informers.waitForSync();
   if (opts.bootstrapToken) {
     const token = opts.bootstrapToken;

@@ -154,6 +154,21 @@ describe("kctl up + apply/get/delete", () => {
     expect(await readdir(dir)).not.toContain("unused");
   });
 
+  it("refuses a bad --load-balancer-pool naming the flag and the entry, making nothing", async () => {
+    const res = await run(
+      "up",
+      "--state-dir",
+      join(dir, "unused"),
+      "--load-balancer-pool",
+      "10.0.0.9-10.0.0.1",
+    );
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(
+      '--load-balancer-pool: "10.0.0.9-10.0.0.1": the range ends before it starts',
+    );
+    expect(await readdir(dir)).not.toContain("unused");
+  });
+
   it("keeps every object across a restart of kctl up, and reconciles without leader election when told", async () => {
     expect(await up?.stop()).toBe(0);
     await startUp("--leader-elect=false");

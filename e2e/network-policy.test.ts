@@ -1,5 +1,7 @@
 /**
- * NetworkPolicy on a three-host lab, checked as upstream's network policy e2e (and Cyclonus) do:
+ * NetworkPolicy on a three-host lab whose hosts sit on two routed subnets (node1 and node3 on one,
+ * node2 on the other), so every truth table also crosses the VXLAN overlay (node2 to the others)
+ * and host-gw routes (node1 to node3). Checked as upstream's network policy e2e (and Cyclonus) do:
  * namespaces x, y, z each hold pods a, b, c (a, b, c on three different hosts) serving HTTP on
  * ports 80 and 81; for each case every pod probes every pod on both ports at once (busybox wget
  * run in the pod's network namespace, which is what a container in it sends), and the WHOLE
@@ -26,7 +28,7 @@ interface PodJson {
   status?: { podIP?: string; conditions?: { type: string; status: string }[] };
 }
 
-describe.skipIf(!isRoot)("NetworkPolicy truth tables on a three-host lab", { timeout: 600_000 }, () => {
+describe.skipIf(!isRoot)("NetworkPolicy truth tables over two subnets", { timeout: 600_000 }, () => {
   let lab: LabCluster;
   const ips = new Map<string, string>();
   let serviceIP = "";
@@ -126,7 +128,7 @@ describe.skipIf(!isRoot)("NetworkPolicy truth tables on a three-host lab", { tim
   };
 
   beforeAll(async () => {
-    lab = await startLabCluster("np", 3);
+    lab = await startLabCluster("np", 3, undefined, undefined, 2);
     const nodes = lab.state.nodes.map((n) => n.name);
     const docs = namespaces.flatMap((ns) => [
       `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}, labels: {ns: ${ns}}}`,
@@ -192,6 +194,35 @@ spec:
 
   it("reaches everything without policies", async () => {
     await expectMatrix(table(() => true));
+  });
+
+  it("routes node2's pods over the overlay and node1's to node3's directly, and Services cross it from every host", async () => {
+    const res = await lab.kctl("get", "nodes", "-o", "json");
+    const nodes = (
+      JSON.parse(res.stdout) as {
+        items: { metadata: { name: string }; spec: { podCIDR: string } }[];
+      }
+    ).items;
+    const cidr = (name: string) => nodes.find((n) => n.metadata.name === name)!.spec.podCIDR;
+    const [n1, n2, n3] = lab.state.nodes;
+    expect(n1!.address.split(".")[2]).not.toBe(n2!.address.split(".")[2]);
+    const routes1 = (await lab.onNode("node1", "ip", "-4", "route", "show", "proto", "199")).stdout;
+    const vtep2 = cidr("node2").replace(/\/\d+$/, "");
+    expect(routes1).toContain(`${cidr("node2")} via ${vtep2} dev kctl-vxlan onlink`);
+    expect(routes1).toContain(`${cidr("node3")} via ${n3!.address} dev eth0`);
+    const fdb2 = (await lab.onNode("node2", "bridge", "fdb", "show", "dev", "kctl-vxlan")).stdout;
+    expect(fdb2).toContain(`dst ${n1!.address} self permanent`);
+    expect(fdb2).toContain(`dst ${n3!.address} self permanent`);
+    expect((await lab.onNode("node2", "ip", "link", "show", "kctl-vxlan")).stdout).toContain("mtu 1450");
+    // y/b, behind the Service, runs on node2: from node1 and node3 the Service crosses the overlay.
+    for (const host of ["node1", "node2", "node3"]) {
+      await eventually(
+        `${host} reaching the Service`,
+        async () =>
+          (await lab.httpGet(host, `http://${serviceIP}:8000/`)).stdout.trim() === "y-b" ? true : undefined,
+        30_000,
+      );
+    }
   });
 
   it("allows x only from its own namespace", async () => {

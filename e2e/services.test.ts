@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { componentsFor } from "../kctl/lab/components.js";
+import { componentsFor, type LabComponents } from "../kctl/lab/components.js";
 import { runCommand } from "../kctl/lab/run-command.js";
 import {
   downLab,
@@ -128,25 +128,41 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
   };
 
   beforeAll(async () => {
-    const components = withControlPlaneFlags(
+    const base = withControlPlaneFlags(
       componentsFor("all"),
       "--node-monitor-grace-period",
       "6",
       "--pod-eviction-timeout",
       "4",
     );
+    // Addresses on the hosts' segment, above the hosts' own (.11-.13): the gateway reaches them by
+    // ARP. The control plane starts with them (--load-balancer-pool), which writes the pool ConfigMap.
+    const poolOf = (gateway: string) => {
+      const prefix = gateway.split(".").slice(0, 3).join(".");
+      return [`${prefix}.200`, `${prefix}.201`];
+    };
+    const components: LabComponents = {
+      ...base,
+      controlPlane: (ctx) => {
+        const spec = base.controlPlane!(ctx);
+        return {
+          ...spec,
+          argv: [...spec.argv, "--load-balancer-pool", poolOf(ctx.addresses.gateway).join("-")],
+        };
+      },
+    };
     lab = await startLabCluster("svc", 3, components);
-    // Addresses on the hosts' segment, above the hosts' own (.11-.13): the gateway reaches them by ARP.
-    const prefix = lab.state.addresses!.gateway.split(".").slice(0, 3).join(".");
-    pool = [`${prefix}.200`, `${prefix}.201`];
+    pool = poolOf(lab.state.addresses!.gateway);
+    const seeded = await json<{ data: Record<string, string> }>(
+      "get",
+      "configmap",
+      "load-balancer-pool",
+      "-n",
+      "kube-system",
+    );
+    expect(seeded.data).toEqual({ addresses: `${pool[0]}-${pool[1]}` });
     const manifests = [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "svc" } },
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "load-balancer-pool", namespace: "kube-system" },
-        data: { addresses: `${pool[0]}-${pool[1]}` },
-      },
       deployment("web", 3),
       deployment("one", 1),
       peer("alpha"),
@@ -248,7 +264,38 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
       "-l",
       "app=one",
     );
-    expect(await announcers(ip)).toEqual([pods.items[0]!.spec.nodeName]);
+    const home = pods.items[0]!.spec.nodeName;
+    expect(await announcers(ip)).toEqual([home]);
+    // Its healthCheckNodePort answers on every host: 200 where the pod runs, 503 elsewhere.
+    const svc = await json<{ spec: { healthCheckNodePort: number } }>(
+      "get",
+      "service",
+      "one-local",
+      "-n",
+      "svc",
+    );
+    const port = svc.spec.healthCheckNodePort;
+    for (const n of lab.state.nodes) {
+      const res = await fromGateway(
+        "timeout",
+        "3",
+        "busybox",
+        "wget",
+        "-S",
+        "-q",
+        "-O-",
+        `http://${n.address}:${port}/healthz`,
+      );
+      const want = n.name === home ? "200 OK" : "503";
+      expect(res.stderr, n.name).toContain(`HTTP/1.1 ${want}`);
+      if (n.name === home) {
+        expect(JSON.parse(res.stdout)).toEqual({
+          service: { namespace: "svc", name: "one-local" },
+          localEndpoints: 1,
+          serviceProxyHealthy: true,
+        });
+      }
+    }
   });
 
   it("answers a LoadBalancer address from the gateway, and moves it when its host is cut off", async () => {

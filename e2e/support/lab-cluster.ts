@@ -76,6 +76,8 @@ export async function startLabCluster(
   components: LabComponents = componentsFor("all"),
   /** How long every node may take to turn Ready; default 90 s. */
   readyTimeoutMs = 90_000,
+  /** How many routed subnets the hosts are dealt over (`kctl lab up --subnets`); default 1. */
+  subnets = 1,
 ): Promise<LabCluster> {
   requireBuild();
   const root = await mkdtemp(join(tmpdir(), `kctl-e2e-${prefix}-`));
@@ -93,7 +95,7 @@ export async function startLabCluster(
   };
   let state: LabState;
   try {
-    state = await labUp({ ...target, nodes, components, readyTimeoutMs });
+    state = await labUp({ ...target, nodes, subnets, components, readyTimeoutMs });
   } catch (err) {
     await remove();
     throw err;

@@ -24,8 +24,14 @@ function target(ctx: CommandContext): LabTarget {
 }
 
 function describeLab(state: LabState): string {
+  const a = state.addresses!;
+  const subnets = state.subnets ?? 1;
+  const network =
+    subnets > 1
+      ? `${subnets} routed subnets 10.${a.index}.0.0/24..10.${a.index}.${subnets - 1}.0/24`
+      : `subnet ${a.subnet}`;
   const lines = [
-    `lab ${state.name} is up: subnet ${state.addresses!.subnet}, gateway ${state.addresses!.gateway}`,
+    `lab ${state.name} is up: ${network}, gateway ${a.gateway}`,
     ...state.nodes.map((n) => `  ${n.name}  ${n.address}  (namespace ${n.namespace})`),
   ];
   if (state.server) lines.push(`control plane: ${state.server}`);
@@ -55,9 +61,11 @@ async function up(ctx: CommandContext): Promise<number> {
     throw new UsageError("--nodes is required: how many hosts the lab has, e.g. --nodes 3");
   const timeout = ctx.flags.int("timeout") ?? 120;
   if (timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got ${timeout})`);
+  const subnets = ctx.flags.int("subnets");
   const state = await labUp({
     ...target(ctx),
     nodes,
+    ...(subnets !== undefined ? { subnets } : {}),
     components: componentsWithControlPlanes(
       ctx.flags.string("components") ?? "all",
       ctx.flags.int("control-planes") ?? 1,
@@ -97,7 +105,7 @@ export const labCommand: Command = {
   summary: "Run a multi-host cluster on this machine, hosts in network namespaces (root)",
   usage: [
     "kctl lab up [--name L] --nodes N [--components all|controlplane|none] [--state-dir DIR] [--timeout S]",
-    "                   [--control-planes K]",
+    "                   [--control-planes K] [--subnets S]",
     "       kctl lab down [--name L] [--state-dir DIR]",
     "       kctl lab exec [--name L] NODE -- CMD [ARG...]",
     "       kctl lab status [-o json]",
@@ -107,11 +115,18 @@ export const labCommand: Command = {
     "  kctl lab exec node2 -- nft list ruleset",
     "  kctl lab up --nodes 4 --control-planes 3   # control planes on node1..node3, HAProxy in front",
     "  kctl lab up --name net --nodes 2 --components none   # network only",
+    "  kctl lab up --nodes 3 --subnets 2     # node1, node3 on 10.k.0.0/24, node2 on 10.k.1.0/24, routed",
     "  kctl lab down",
   ].join("\n"),
   flags: [
     { name: "name", kind: "string", placeholder: "L", help: `the lab's name (default ${DEFAULT_LAB_NAME})` },
     { name: "nodes", kind: "int", placeholder: "N", help: "lab up: how many hosts" },
+    {
+      name: "subnets",
+      kind: "int",
+      placeholder: "S",
+      help: "lab up: deal the hosts over S routed /24 subnets, so pod traffic between them takes the VXLAN overlay (default 1)",
+    },
     {
       name: "components",
       kind: "string",

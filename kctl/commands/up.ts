@@ -9,6 +9,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { startControlPlane } from "../../controlplane/control-plane.js";
 import type { LocalMemberOptions } from "../../controlplane/etcd/local-member.js";
+import { PoolError, parsePool } from "../../foundation/api/load-balancer-pool.js";
 import {
   checkNodeTimings,
   defaultNodeGraceSeconds,
@@ -65,6 +66,19 @@ function nodeTimingFlags(ctx: CommandContext): {
     throw err;
   }
   return { leaseDurationSeconds: grace, nodeEvictionTimeoutSeconds: eviction };
+}
+
+/** `--load-balancer-pool`, checked before anything starts so a bad entry names the flag. */
+function poolFlag(value: string | undefined): { loadBalancerPool?: string } {
+  if (value === undefined) return {};
+  try {
+    parsePool(value);
+  } catch (err) {
+    if (err instanceof PoolError)
+      throw new UsageError(`--load-balancer-pool: ${JSON.stringify(err.entry)}: ${err.why}`);
+    throw err;
+  }
+  return { loadBalancerPool: value };
 }
 
 function cidrFlag<K extends string>(
@@ -217,6 +231,12 @@ export const upCommand: Command = {
       help: "ClusterIPs come from here (default 10.96.0.0/16)",
     },
     {
+      name: "load-balancer-pool",
+      kind: "string",
+      placeholder: "RANGES",
+      help: "LoadBalancer addresses, CIDRs or FIRST-LAST ranges separated by commas; written to ConfigMap kube-system/load-balancer-pool when the cluster has none",
+    },
+    {
       name: "cluster-cidr",
       kind: "string",
       placeholder: "CIDR",
@@ -317,6 +337,7 @@ export const upCommand: Command = {
       ...(bootstrapToken ? { bootstrapToken } : {}),
       ...cidrFlag(ctx.flags.string("service-cidr"), "--service-cidr", "serviceCidr"),
       ...cidrFlag(ctx.flags.string("cluster-cidr"), "--cluster-cidr", "clusterCidr"),
+      ...poolFlag(ctx.flags.string("load-balancer-pool")),
       ...(ctx.flags.int("dns-port") !== undefined ? { dnsPort: ctx.flags.int("dns-port")! } : {}),
       ...nodeTimings,
       ...secondsFlag(

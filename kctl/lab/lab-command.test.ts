@@ -56,6 +56,11 @@ describe("kctl lab", () => {
     [["lab", "up", "--nodes", "1", "--name", "No!"], '--name: "No!" is not a valid lab name'],
     [["lab", "up", "--nodes", "1", "--components", "some"], 'invalid argument "some" for "--components"'],
     [["lab", "up", "--nodes", "1", "--timeout", "0"], "--timeout must be a positive number"],
+    [["lab", "up", "--nodes", "3", "--subnets", "9"], "--subnets: must be a whole number from 1 to 8, got 9"],
+    [
+      ["lab", "up", "--nodes", "1", "--subnets", "2"],
+      "--subnets: 2 subnets for 1 hosts would leave a subnet empty",
+    ],
     [["lab", "exec"], "kctl lab exec needs a node and a command"],
   ])("%j fails with a usage error", async (argv, message) => {
     const r = await runLab(argv);

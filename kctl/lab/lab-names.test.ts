@@ -5,6 +5,7 @@ import {
   labAddresses,
   nodeAddress,
   rootVethName,
+  subnetGateway,
   validateLabName,
   validateNodeCount,
 } from "./lab-names.js";
@@ -54,5 +55,8 @@ describe("lab names", () => {
     });
     expect(nodeAddress(a, 1)).toBe("10.123.0.11");
     expect(nodeAddress(a, 200)).toBe("10.123.0.210");
+    // Over two subnets, hosts alternate: node1 and node3 on 10.123.0/24, node2 on 10.123.1/24.
+    expect([1, 2, 3].map((i) => nodeAddress(a, i, 2))).toEqual(["10.123.0.11", "10.123.1.12", "10.123.0.13"]);
+    expect(subnetGateway(a, 1)).toBe("10.123.1.1");
   });
 });

@@ -39,6 +39,25 @@ export function validateNodeCount(n: number, field = "--nodes"): void {
   }
 }
 
+/** Most subnets a lab spreads its hosts over (10.k.0.0/24 .. 10.k.7.0/24). */
+export const MAX_SUBNETS = 8;
+
+/** Throws `InvalidArgument` naming `field` unless `n` subnets can hold `nodes` hosts. */
+export function validateSubnetCount(n: number, nodes: number, field = "--subnets"): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SUBNETS) {
+    throw new LabError(
+      "InvalidArgument",
+      `${field}: must be a whole number from 1 to ${MAX_SUBNETS}, got ${n}`,
+    );
+  }
+  if (n > nodes) {
+    throw new LabError(
+      "InvalidArgument",
+      `${field}: ${n} subnets for ${nodes} hosts would leave a subnet empty`,
+    );
+  }
+}
+
 export function nodeName(index: number): string {
   return `node${index}`;
 }
@@ -69,8 +88,12 @@ export function labCgroupName(lab: string): string {
 }
 
 // Interface names inside the namespaces; they only need to be unique within their namespace.
-export const LAB_BRIDGE = "lab0";
 export const LAB_UPLINK = "uplink0";
+
+/** The lab-namespace bridge of subnet `s` (0-based): `lab0`, `lab1`, ... */
+export function labBridge(s: number): string {
+  return `lab${s}`;
+}
 export const HOST_LINK = "eth0";
 
 /** The lab-namespace end of node `index`'s veth, enslaved to the lab bridge. */
@@ -112,7 +135,17 @@ export function labAddresses(index: number): LabAddresses {
   };
 }
 
-/** Node `index` (1-based) sits at .10+index on the lab subnet. */
-export function nodeAddress(addrs: LabAddresses, index: number): string {
-  return `10.${addrs.index}.0.${10 + index}`;
+/** The subnet (0-based) of node `index` (1-based): hosts are dealt round the subnets in turn. */
+export function nodeSubnet(index: number, subnets: number): number {
+  return (index - 1) % subnets;
+}
+
+/** The gateway of subnet `s`: 10.k.s.1, held by the lab namespace. Subnet 0's is `addrs.gateway`. */
+export function subnetGateway(addrs: LabAddresses, s: number): string {
+  return `10.${addrs.index}.${s}.1`;
+}
+
+/** Node `index` (1-based) sits at .10+index on its subnet: 10.k.s.(10+index). */
+export function nodeAddress(addrs: LabAddresses, index: number, subnets = 1): string {
+  return `10.${addrs.index}.${nodeSubnet(index, subnets)}.${10 + index}`;
 }

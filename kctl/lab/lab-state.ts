@@ -70,6 +70,8 @@ export interface LabState {
   phase: "creating" | "ready";
   createdAt: string;
   nodeCount: number;
+  /** How many routed subnets the hosts are on; absent: one. */
+  subnets?: number;
   /** The components profile the lab was made with (see components.ts). */
   components: string;
   /** Bootstrap token shared by the control plane and the agents of this lab. */

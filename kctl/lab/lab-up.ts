@@ -34,6 +34,7 @@ import {
   rootVethName,
   validateLabName,
   validateNodeCount,
+  validateSubnetCount,
 } from "./lab-names.js";
 import {
   componentLogFile,
@@ -62,6 +63,8 @@ import {
 export interface LabUpOptions {
   name: string;
   nodes: number;
+  /** How many routed subnets the hosts are dealt over (default 1: one L2 segment). */
+  subnets?: number;
   components: LabComponents;
   /** Defaults to /var/lib/kctl/labs/<name>. */
   labDir?: string;
@@ -192,7 +195,8 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
   state.labNamespace = labNamespace(name);
   await writeLabState(state);
   trace(`${name}: network ${addrs.reserved}`);
-  await createLabNamespace(name, addrs);
+  const subnets = opts.subnets ?? 1;
+  await createLabNamespace(name, addrs, subnets);
 
   state.rootVeth = rootVethName(name);
   await writeLabState(state);
@@ -204,10 +208,10 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
     state.nodes.push({
       name: nodeName(i),
       namespace: hostNamespace(name, i),
-      address: nodeAddress(addrs, i),
+      address: nodeAddress(addrs, i, subnets),
     });
     await writeLabState(state);
-    await createHost(name, addrs, i);
+    await createHost(name, addrs, i, subnets);
   }
   // The network is in the root namespace's routes now: the next lab will see this /16 taken.
   await release();
@@ -274,6 +278,7 @@ async function build(state: LabState, opts: LabUpOptions, release: () => Promise
 export async function labUp(opts: LabUpOptions): Promise<LabState> {
   validateLabName(opts.name);
   validateNodeCount(opts.nodes);
+  validateSubnetCount(opts.subnets ?? 1, opts.nodes);
   const labDir = opts.labDir ?? join(DEFAULT_LABS_ROOT, opts.name);
   const registryDir = opts.registryDir ?? DEFAULT_REGISTRY_DIR;
   const state: LabState = {
@@ -283,6 +288,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     phase: "creating",
     createdAt: new Date().toISOString(),
     nodeCount: opts.nodes,
+    ...(opts.subnets !== undefined && opts.subnets > 1 ? { subnets: opts.subnets } : {}),
     components: opts.components.profile,
     token: newToken(),
     nodes: [],

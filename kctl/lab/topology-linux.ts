@@ -1,21 +1,24 @@
 /**
- * The lab's network: a lab namespace with a bridge holding the gateway, one host namespace per node
- * joined to that bridge by a veth, and a point-to-point veth from the root namespace into the lab
- * namespace so `kctl` can reach the control plane. Nothing here gives the lab a way out: the lab
- * namespace has no default route and does not forward, the hosts' default route ends at the
- * gateway, and the root namespace learns one /32 route, to the gateway only.
+ * The lab's network: a lab namespace with a bridge per subnet holding that subnet's gateway, one
+ * host namespace per node joined to its subnet's bridge by a veth, and a point-to-point veth from
+ * the root namespace into the lab namespace so `kctl` can reach the control plane. Nothing here
+ * gives the lab a way out: the lab namespace has no default route and forwards only between its
+ * subnets (with one subnet, not at all), the hosts' default route ends at their gateway, and the
+ * root namespace learns one /32 route, to the first gateway only.
  */
 import { readdir } from "node:fs/promises";
 import {
   bridgePortName,
   HOST_LINK,
   hostNamespace,
-  LAB_BRIDGE,
   LAB_UPLINK,
   type LabAddresses,
+  labBridge,
   labNamespace,
   nodeAddress,
+  nodeSubnet,
   rootVethName,
+  subnetGateway,
 } from "./lab-names.js";
 import { mustRun, runCommand } from "./run-command.js";
 
@@ -48,16 +51,45 @@ export async function rootLinkExists(name: string): Promise<boolean> {
   return (await runCommand(["ip", "link", "show", "dev", name])).code === 0;
 }
 
-/** Creates the lab namespace with its loopback and the bridge holding the gateway address. */
-export async function createLabNamespace(lab: string, addrs: LabAddresses): Promise<void> {
+/**
+ * The lab namespace's forwarding guard: routed packets may go from one subnet's bridge to another's
+ * and nowhere else, so the uplink (the way to the root namespace) is never a next hop for a host.
+ */
+function forwardGuard(): string {
+  return [
+    "table inet kctl-lab {",
+    "  chain forward {",
+    "    type filter hook forward priority 0; policy accept;",
+    `    iifname "${LAB_UPLINK}" drop`,
+    `    oifname "${LAB_UPLINK}" drop`,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Creates the lab namespace with its loopback and one bridge per subnet holding that subnet's
+ * gateway. With more than one subnet it routes between them (and only them: see forwardGuard).
+ */
+export async function createLabNamespace(lab: string, addrs: LabAddresses, subnets = 1): Promise<void> {
   const ns = labNamespace(lab);
   await mustRun(["ip", "netns", "add", ns]);
   await mustRun(ipIn(ns, "link", "set", "lo", "up"));
-  // Hosts talk to each other over the bridge; nothing may be routed through the lab namespace.
-  await sysctlIn(ns, "net.ipv4.ip_forward", "0");
-  await mustRun(ipIn(ns, "link", "add", LAB_BRIDGE, "type", "bridge"));
-  await mustRun(ipIn(ns, "addr", "add", `${addrs.gateway}/${addrs.prefixLength}`, "dev", LAB_BRIDGE));
-  await mustRun(ipIn(ns, "link", "set", LAB_BRIDGE, "up"));
+  for (let s = 0; s < subnets; s++) {
+    const bridge = labBridge(s);
+    await mustRun(ipIn(ns, "link", "add", bridge, "type", "bridge"));
+    await mustRun(ipIn(ns, "addr", "add", `${subnetGateway(addrs, s)}/${addrs.prefixLength}`, "dev", bridge));
+    await mustRun(ipIn(ns, "link", "set", bridge, "up"));
+  }
+  if (subnets > 1) {
+    // The guard goes in before forwarding is turned on, so there is no moment without it.
+    await mustRun(["ip", "netns", "exec", ns, "nft", "-f", "-"], forwardGuard());
+    await sysctlIn(ns, "net.ipv4.ip_forward", "1");
+  } else {
+    // Hosts talk to each other over the bridge; nothing may be routed through the lab namespace.
+    await sysctlIn(ns, "net.ipv4.ip_forward", "0");
+  }
 }
 
 /**
@@ -80,20 +112,29 @@ export async function createTransit(lab: string, addrs: LabAddresses): Promise<s
   return route;
 }
 
-/** Creates host namespace `index` joined to the lab bridge, at `nodeAddress(addrs, index)`. */
-export async function createHost(lab: string, addrs: LabAddresses, index: number): Promise<void> {
+/**
+ * Creates host namespace `index` joined to its subnet's bridge, at `nodeAddress(addrs, index,
+ * subnets)`, with its default route via that subnet's gateway.
+ */
+export async function createHost(
+  lab: string,
+  addrs: LabAddresses,
+  index: number,
+  subnets = 1,
+): Promise<void> {
   const labNs = labNamespace(lab);
   const ns = hostNamespace(lab, index);
   const port = bridgePortName(index);
-  const address = nodeAddress(addrs, index);
+  const address = nodeAddress(addrs, index, subnets);
+  const subnet = nodeSubnet(index, subnets);
   await mustRun(["ip", "netns", "add", ns]);
   await mustRun(ipIn(labNs, "link", "add", port, "type", "veth", "peer", "name", HOST_LINK, "netns", ns));
-  await mustRun(ipIn(labNs, "link", "set", port, "master", LAB_BRIDGE));
+  await mustRun(ipIn(labNs, "link", "set", port, "master", labBridge(subnet)));
   await mustRun(ipIn(labNs, "link", "set", port, "up"));
   await mustRun(ipIn(ns, "link", "set", "lo", "up"));
   await mustRun(ipIn(ns, "addr", "add", `${address}/${addrs.prefixLength}`, "dev", HOST_LINK));
   await mustRun(ipIn(ns, "link", "set", HOST_LINK, "up"));
-  await mustRun(ipIn(ns, "route", "add", "default", "via", addrs.gateway, "dev", HOST_LINK));
+  await mustRun(ipIn(ns, "route", "add", "default", "via", subnetGateway(addrs, subnet), "dev", HOST_LINK));
   // Hosts route pod traffic between their pod bridges and the lab link.
   await sysctlIn(ns, "net.ipv4.ip_forward", "1");
 }

@@ -41,7 +41,7 @@ import type { EventType } from "../pod-worker/pod-worker.js";
 import { serviceEnv } from "../pod-worker/service-env.js";
 import { TokenManager } from "../pod-worker/token-manager.js";
 import { UserNamespaceRanges } from "../pod-worker/userns-ranges.js";
-import { ServiceProxy } from "../proxy/index.js";
+import { HealthCheckServer, ServiceProxy } from "../proxy/index.js";
 import { HostRoutes } from "../routes/index.js";
 import {
   DEFAULT_IMAGE_GC_HIGH_PERCENT,
@@ -150,6 +150,7 @@ export function startAgent(opts: AgentOptions): Agent {
   let policies: NetworkPolicyEnforcer | undefined;
   let routes: HostRoutes | undefined;
   let announcer: LoadBalancerAnnouncer | undefined;
+  let healthChecks: HealthCheckServer | undefined;
   const tunnel = new TunnelClient(client, () => manager, runtime);
   let markReady: (res: RegisterResponse) => void = () => {};
   const ready = new Promise<RegisterResponse>((resolve) => (markReady = resolve));
@@ -296,17 +297,24 @@ export function startAgent(opts: AgentOptions): Agent {
     proxy = serviceProxy;
     routes = hostRoutes;
     announcer = lbAnnouncer;
+    // Local-policy LoadBalancers: their healthCheckNodePort tells balancers whether this node has endpoints.
+    const lbHealth = new HealthCheckServer({ nodeName });
+    healthChecks = lbHealth;
     services.onChange((changed, removed) => {
       for (const s of changed) serviceProxy.setService(s);
       for (const s of removed) serviceProxy.deleteService(s);
       for (const s of changed) lbAnnouncer.setService(s);
       for (const s of removed) lbAnnouncer.deleteService(s);
+      for (const s of changed) lbHealth.setService(s);
+      for (const s of removed) lbHealth.deleteService(s);
     });
     endpoints.onChange((changed, removed) => {
       for (const e of changed) serviceProxy.setEndpoints(e);
       for (const e of removed) serviceProxy.deleteEndpoints(e);
       for (const e of changed) lbAnnouncer.setEndpoints(e);
       for (const e of removed) lbAnnouncer.deleteEndpoints(e);
+      for (const e of changed) lbHealth.setEndpoints(e);
+      for (const e of removed) lbHealth.deleteEndpoints(e);
     });
     nodes.onChange((changed, removed) => {
       for (const n of changed) hostRoutes.setNode(n);
@@ -399,6 +407,7 @@ export function startAgent(opts: AgentOptions): Agent {
       await policies?.stop();
       await routes?.stop();
       await announcer?.stop().catch(() => undefined);
+      await healthChecks?.stop();
       metricsServer?.close();
       link.stop();
       manager?.detach();

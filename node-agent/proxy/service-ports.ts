@@ -170,7 +170,7 @@ export function servicePorts(
 }
 
 /** The ready addresses of `eps` on node `nodeName` (none when the node is unknown). */
-function localAddresses(eps: EndpointsInput | undefined, nodeName: string | undefined): Set<string> {
+export function localAddresses(eps: EndpointsInput | undefined, nodeName: string | undefined): Set<string> {
   const ips = new Set<string>();
   if (nodeName === undefined) return ips;
   for (const subset of eps?.subsets ?? []) {

@@ -1,19 +1,32 @@
 /**
- * Keeps this node's routes to the other nodes' pods (host-gw) in the kernel: one route per other
- * node's podCIDR via its InternalIP, marked with the project's own route protocol number so only
- * those routes are ever read, replaced or deleted. Changes are coalesced and reconciled against
- * `ip route` (level-triggered: whatever was there, owned routes end up exactly as the nodes say);
- * a failed reconcile is retried, and a periodic one repairs drift. Also turns IP forwarding on.
+ * Keeps this node's routes to the other nodes' pods in the kernel: one route per other node's
+ * podCIDR, via its InternalIP when that is on one of this host's links (host-gw), else through the
+ * VXLAN device (made when the first off-link peer appears, with the peer's neighbour and forwarding
+ * entries). Routes are marked with the project's own route protocol number so only those are ever
+ * read, replaced or deleted. Changes are coalesced and reconciled against the kernel
+ * (level-triggered: whatever was there, owned routes and overlay entries end up exactly as the
+ * nodes say, and a reconcile with nothing to change runs nothing); a failed reconcile is retried,
+ * and a periodic one repairs drift. Also turns IP forwarding on.
  *
  * Lifecycle: construct, feed Nodes with set/delete, `start()`, `stop()` (routes stay, so pods keep
- * talking across an agent restart), `uninstall()` (stop and delete every owned route).
+ * talking across an agent restart), `uninstall()` (stop, delete every owned route and the device).
  */
 import { writeFile } from "node:fs/promises";
 import { tracer } from "../../foundation/util/trace.js";
 import { inNetns, runTool } from "../network/commands-linux.js";
 import { CoalescingRunner } from "../util/coalescing-runner.js";
 import { RouteError } from "./errors.js";
-import { type NodeInput, planRoutes, routeChanges } from "./route-plan.js";
+import { type HostLinks, readFdb, readHostLinks, readNeighbours } from "./host-links-linux.js";
+import { type NodeInput, planRoutes, type RoutePlan, routeChanges } from "./route-plan.js";
+import {
+  deviceChanges,
+  fdbChanges,
+  neighbourChanges,
+  VXLAN_DEVICE,
+  VXLAN_OVERHEAD,
+  vtepAddress,
+  vtepMac,
+} from "./vxlan-plan.js";
 
 const trace = tracer("routes");
 
@@ -40,6 +53,7 @@ export interface HostRoutesConfig {
 interface IpRoute {
   dst: string;
   gateway?: string;
+  dev?: string;
 }
 
 export class HostRoutes {
@@ -93,15 +107,17 @@ export class HostRoutes {
     await this.runner.stop();
   }
 
-  /** Stops and deletes every route carrying the project's protocol number. */
+  /** Stops and deletes every route carrying the project's protocol number, and the VXLAN device. */
   async uninstall(): Promise<void> {
     await this.stop();
-    await this.apply(routeChanges(await this.ownedRoutes(), new Map(), this.proto));
+    await this.apply("ip", routeChanges(await this.ownedRoutes(), new Map(), this.proto));
+    if ((await readHostLinks(this.config.netns)).device) await this.apply("ip", [`link del ${VXLAN_DEVICE}`]);
   }
 
   /**
-   * Brings the owned routes in line with the nodes fed so far (after any reconcile in flight) and
-   * returns the `ip` lines it ran. Rejects on failure; a retry is scheduled.
+   * Brings the owned routes and the overlay in line with the nodes fed so far (after any reconcile
+   * in flight) and returns the `ip` and `bridge` lines it ran. Rejects on failure; a retry is
+   * scheduled.
    */
   reconcileNow(): Promise<string[]> {
     return this.runner.runNow();
@@ -113,14 +129,18 @@ export class HostRoutes {
         await this.enableForwarding();
         this.forwarding = true;
       }
-      const plan = planRoutes(this.nodes.values(), this.config.nodeName);
+      const links = await readHostLinks(this.config.netns);
+      const plan = planRoutes(this.nodes.values(), this.config.nodeName, links.onLink);
+      const overlay = await this.syncOverlay(plan, links);
       const text = plan.problems.join("\n");
       if (text !== this.lastProblems && text !== "") {
         (this.config.onProblem ?? ((p) => trace("nodes left without routes", p)))(plan.problems);
       }
       this.lastProblems = text;
-      const lines = routeChanges(await this.ownedRoutes(), plan.routes, this.proto);
-      await this.apply(lines);
+      const routeLines = routeChanges(await this.ownedRoutes(), plan.routes, this.proto);
+      // Neighbours before the routes that resolve through them.
+      await this.apply("ip", [...overlay.neighbours, ...routeLines]);
+      const lines = [...overlay.device, ...overlay.fdb, ...overlay.neighbours, ...routeLines];
       if (lines.length > 0) trace("routes changed", lines);
       return lines;
     } catch (err) {
@@ -130,7 +150,49 @@ export class HostRoutes {
     }
   }
 
-  /** The routes in the main table carrying the project's protocol number: destination → gateway. */
+  /**
+   * Makes the VXLAN device (if a peer needs it) and its forwarding entries match the plan, and
+   * returns the lines run plus the neighbour lines still to run (with the routes). Without an
+   * underlay for this node's InternalIP the overlay routes are dropped from the plan, as a problem.
+   * With no overlay peer left the entries go but the device stays, for the next one.
+   */
+  private async syncOverlay(
+    plan: RoutePlan,
+    links: HostLinks,
+  ): Promise<{ device: string[]; fdb: string[]; neighbours: string[] }> {
+    const netns = this.config.netns;
+    const none = { device: [], fdb: [], neighbours: [] };
+    if (plan.overlayPeers.length === 0 || !plan.self) {
+      if (!links.device) return none;
+      const fdb = fdbChanges(await readFdb(netns), []);
+      await this.apply("bridge", fdb);
+      return { device: [], fdb, neighbours: neighbourChanges(await readNeighbours(netns), []) };
+    }
+    const { underlayIP, podCIDR } = plan.self;
+    const mtu = links.mtuOf(underlayIP);
+    if (mtu === undefined) {
+      plan.problems.push(
+        `Node ${this.config.nodeName}: status.addresses: InternalIP ${underlayIP} is on no link of this host, so the overlay has no underlay`,
+      );
+      for (const [dst, via] of plan.routes) if (via.includes(VXLAN_DEVICE)) plan.routes.delete(dst);
+      return none;
+    }
+    const device = deviceChanges(links.device, {
+      local: underlayIP,
+      mac: vtepMac(podCIDR),
+      mtu: mtu - VXLAN_OVERHEAD,
+      address: `${vtepAddress(podCIDR)}/32`,
+    });
+    await this.apply("ip", device);
+    // A device made just now has no entries yet.
+    const fresh = device.some((l) => l.startsWith("link add"));
+    const fdb = fdbChanges(fresh ? new Map() : await readFdb(netns), plan.overlayPeers);
+    await this.apply("bridge", fdb);
+    const neighbours = neighbourChanges(fresh ? new Map() : await readNeighbours(netns), plan.overlayPeers);
+    return { device, fdb, neighbours };
+  }
+
+  /** The routes in the main table carrying the project's protocol number: destination → `via ...`. */
   private async ownedRoutes(): Promise<Map<string, string>> {
     const argv = [
       ...inNetns(this.config.netns),
@@ -145,16 +207,23 @@ export class HostRoutes {
     const res = await runTool(argv);
     if (res.code !== 0) throw new RouteError("CommandFailed", `${argv.join(" ")}: ${res.stderr.trim()}`);
     const routes = JSON.parse(res.stdout || "[]") as IpRoute[];
-    return new Map(routes.map((r) => [r.dst.includes("/") ? r.dst : `${r.dst}/32`, r.gateway ?? ""]));
+    return new Map(
+      routes.map((r) => [
+        r.dst.includes("/") ? r.dst : `${r.dst}/32`,
+        r.dev === VXLAN_DEVICE
+          ? `via ${r.gateway ?? ""} dev ${VXLAN_DEVICE} onlink`
+          : `via ${r.gateway ?? ""}`,
+      ]),
+    );
   }
 
   /**
-   * Runs the lines with `-force`, so one unreachable gateway does not keep the other nodes'
-   * routes out; any failure is then reported with ip's complaints.
+   * Runs the lines through `tool -force -batch -`, so one unreachable gateway does not keep the
+   * other nodes' routes out; any failure is then reported with the tool's complaints.
    */
-  private async apply(lines: readonly string[]): Promise<void> {
+  private async apply(tool: "ip" | "bridge", lines: readonly string[]): Promise<void> {
     if (lines.length === 0) return;
-    const argv = [...inNetns(this.config.netns), "ip", "-force", "-batch", "-"];
+    const argv = [...inNetns(this.config.netns), tool, "-force", "-batch", "-"];
     const res = await runTool(argv, `${lines.join("\n")}\n`);
     if (res.code !== 0) {
       throw new RouteError(

@@ -1,11 +1,13 @@
 /**
- * Which pod routes a node needs (host-gw): one per other node, to that node's podCIDR via its
- * InternalIP, and what to change in the kernel to get there from the routes the project owns now.
+ * Which pod routes a node needs: one per other node, to that node's podCIDR. A peer whose
+ * InternalIP is on one of this host's links is routed straight via that address (host-gw); any
+ * other peer goes through the VXLAN overlay (flannel's vxlan backend with DirectRouting is the
+ * model). Also what to change in the kernel to get there from the routes the project owns now.
  * Pure functions; bad Node fields become problems naming the node and field path.
  */
-
 import { formatCidr, parseCidr, parseIPv4 } from "../../foundation/util/ipv4.js";
 import type { NodeAddress, NodeSpec, ObjectMeta } from "../../proto/gen/api.js";
+import { type OverlayPeer, VXLAN_DEVICE, vtepAddress, vtepMac } from "./vxlan-plan.js";
 
 export interface NodeInput {
   readonly metadata: Readonly<Pick<ObjectMeta, "name">>;
@@ -13,11 +15,21 @@ export interface NodeInput {
   readonly status?: { readonly addresses?: readonly Readonly<NodeAddress>[] };
 }
 
-/** Destination CIDR → gateway address. */
+/** Destination CIDR → what follows it in `ip route replace` (`via 192.168.1.2`). */
 export type RouteTable = ReadonlyMap<string, string>;
+
+/** This node as the overlay needs it: the VXLAN device's local address and its own VTEP. */
+export interface OverlaySelf {
+  underlayIP: string;
+  podCIDR: string;
+}
 
 export interface RoutePlan {
   routes: Map<string, string>;
+  /** Peers reached through the overlay; empty when every peer is on-link. */
+  overlayPeers: OverlayPeer[];
+  /** Set once this node has its own InternalIP and podCIDR. */
+  self?: OverlaySelf;
   problems: string[];
 }
 
@@ -30,19 +42,32 @@ function valid(parse: () => unknown): boolean {
   }
 }
 
+/** The route to a peer reached through the overlay: via its VTEP, which the device holds on-link. */
+export function overlayRoute(podCIDR: string): string {
+  return `via ${vtepAddress(podCIDR)} dev ${VXLAN_DEVICE} onlink`;
+}
+
 /**
- * The routes `self` needs to reach every other node's pods. Nodes without a podCIDR or InternalIP
- * yet are skipped silently (they are still registering); malformed ones, and a podCIDR claimed by
- * two nodes (the first by name keeps it), are problems.
+ * The routes `self` needs to reach every other node's pods. `onLink(ip)` says whether a peer's
+ * InternalIP is on one of this host's links. Nodes without a podCIDR or InternalIP yet are skipped
+ * silently (they are still registering), and so are off-link peers while this node itself has
+ * neither (the overlay needs both ends); malformed ones, and a podCIDR claimed by two nodes (the
+ * first by name keeps it), are problems.
  */
-export function planRoutes(nodes: Iterable<NodeInput>, self: string): RoutePlan {
+export function planRoutes(
+  nodes: Iterable<NodeInput>,
+  self: string,
+  onLink: (ip: string) => boolean = () => true,
+): RoutePlan {
   const routes = new Map<string, string>();
+  const overlayPeers: OverlayPeer[] = [];
   const owner = new Map<string, string>();
   const problems: string[] = [];
+  let selfOverlay: OverlaySelf | undefined;
+  const peers: { name: string; dst: string; ip: string }[] = [];
   const sorted = [...nodes].sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
   for (const node of sorted) {
     const name = node.metadata.name ?? "";
-    if (name === self) continue;
     const cidr = node.spec?.podCIDR;
     const addresses = node.status?.addresses ?? [];
     const index = addresses.findIndex((a) => a.type === "InternalIP");
@@ -63,16 +88,25 @@ export function planRoutes(nodes: Iterable<NodeInput>, self: string): RoutePlan 
       continue;
     }
     owner.set(dst, name);
-    routes.set(dst, ip);
+    if (name === self) selfOverlay = { underlayIP: ip, podCIDR: dst };
+    else peers.push({ name, dst, ip });
   }
-  return { routes, problems };
+  for (const { dst, ip } of peers) {
+    if (onLink(ip)) {
+      routes.set(dst, `via ${ip}`);
+    } else if (selfOverlay !== undefined) {
+      routes.set(dst, overlayRoute(dst));
+      overlayPeers.push({ vtep: vtepAddress(dst), mac: vtepMac(dst), underlayIP: ip });
+    }
+  }
+  return { routes, overlayPeers, ...(selfOverlay ? { self: selfOverlay } : {}), problems };
 }
 
 /** `ip -batch` lines turning the `current` owned routes into `desired` ones, all marked `proto`. */
 export function routeChanges(current: RouteTable, desired: RouteTable, proto: number): string[] {
   const lines: string[] = [];
   for (const [dst, via] of desired) {
-    if (current.get(dst) !== via) lines.push(`route replace ${dst} via ${via} proto ${proto}`);
+    if (current.get(dst) !== via) lines.push(`route replace ${dst} ${via} proto ${proto}`);
   }
   for (const dst of current.keys()) if (!desired.has(dst)) lines.push(`route del ${dst} proto ${proto}`);
   return lines;

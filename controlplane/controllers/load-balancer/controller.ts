@@ -14,6 +14,13 @@
  * The announcing (ARP) is the node agents' (node-agent/load-balancer/); this never touches a host.
  */
 
+import {
+  type Pool,
+  parsePool,
+  poolConfigMap,
+  poolKey,
+  poolNamespace,
+} from "../../../foundation/api/load-balancer-pool.js";
 import { objectKey } from "../../../foundation/api/object.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { tracer } from "../../../foundation/util/trace.js";
@@ -21,7 +28,6 @@ import type { ConfigMap, Service } from "../../../proto/gen/api.js";
 import type { ControllerClient } from "../../client/controller-client.js";
 import type { EventRecorder } from "../../client/events.js";
 import type { DeepReadonly, EventHandler, Lister } from "../../client/index.js";
-import { type Pool, parsePool, poolConfigMap, poolKey, poolNamespace } from "./pool.js";
 
 const trace = tracer("load-balancer-controller");
 

@@ -4,10 +4,18 @@
  * writes it to `status.loadBalancer.ingress`. It never writes a Service's spec and never touches a
  * host; announcing the addresses is the node agents' job.
  */
+
+export {
+  type Pool,
+  PoolError,
+  parsePool,
+  poolConfigMap,
+  poolKey,
+  poolNamespace,
+} from "../../../foundation/api/load-balancer-pool.js";
 export {
   isOurLoadBalancer,
   LoadBalancerController,
   type LoadBalancerControllerOptions,
 } from "./controller.js";
-export { type Pool, PoolError, parsePool, poolConfigMap, poolKey, poolNamespace } from "./pool.js";
 export { type LoadBalancerControllerDeps, startLoadBalancerController } from "./start.js";

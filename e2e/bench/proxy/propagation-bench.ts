@@ -14,12 +14,10 @@
  *
  * Prints and writes .bench/propagation.json.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { KubeObject } from "../../../foundation/api/object.js";
@@ -30,6 +28,7 @@ import { componentsFor } from "../../../kctl/lab/components.js";
 import { labDown } from "../../../kctl/lab/lab-down.js";
 import type { LabState } from "../../../kctl/lab/lab-state.js";
 import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
+import { RuleMonitor, latencySummary as summary } from "./rule-monitor.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -58,18 +57,6 @@ const namespaces = resourceForKind("v1", "Namespace")!;
 const services = resourceForKind("v1", "Service")!;
 const endpoints = resourceForKind("v1", "Endpoints")!;
 
-const quantile = (xs: readonly number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-};
-const round1 = (x: number) => Math.round(x * 10) / 10;
-const summary = (xs: readonly number[]) => ({
-  median: round1(quantile(xs, 0.5)),
-  p90: round1(quantile(xs, 0.9)),
-  p99: round1(quantile(xs, 0.99)),
-  max: round1(Math.max(...xs)),
-});
-
 function endpointsOf(name: string, ips: readonly string[]): object {
   return {
     apiVersion: "v1",
@@ -86,51 +73,6 @@ function serviceOf(name: string): object {
     metadata: { name, namespace: NAMESPACE },
     spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }] },
   };
-}
-
-/** Resolves each address the first time any rule change on the host mentions it. */
-class RuleMonitor {
-  private readonly waiters = new Map<string, (at: number) => void>();
-  private readonly seen = new Map<string, number>();
-  private readonly child: ChildProcess;
-
-  constructor(
-    readonly host: string,
-    netns: string,
-  ) {
-    this.child = spawn("ip", ["netns", "exec", netns, "nft", "monitor", "rules"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    createInterface({ input: this.child.stdout! }).on("line", (line) => {
-      const at = performance.now();
-      for (const m of line.matchAll(/10\.25[12]\.\d+\.\d+/g)) {
-        if (this.seen.has(m[0])) continue;
-        this.seen.set(m[0], at);
-        this.waiters.get(m[0])?.(at);
-      }
-    });
-  }
-
-  /** When the host's rules first carried `ip` (performance.now() time). */
-  carried(ip: string, timeoutMs: number): Promise<number> {
-    const at = this.seen.get(ip);
-    if (at !== undefined) return Promise.resolve(at);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`host ${this.host}: rules did not carry ${ip} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiters.set(ip, (t) => {
-        clearTimeout(timer);
-        this.waiters.delete(ip);
-        resolve(t);
-      });
-    });
-  }
-
-  stop(): void {
-    this.child.kill();
-  }
 }
 
 /** Creates `count` Services of 10 endpoints each, `concurrency` requests at a time. */
@@ -170,7 +112,7 @@ async function measure(api: ApiClient, monitors: readonly RuleMonitor[], first: 
 
 async function run(state: LabState, config: string) {
   const api = new ApiClient(await readConfig(config));
-  const monitors = state.nodes.map((n) => new RuleMonitor(n.name, n.namespace));
+  const monitors = state.nodes.map((n) => new RuleMonitor(n.name, n.namespace, /10\.25[12]\.\d+\.\d+/));
   try {
     await api.create(namespaces, undefined, {
       apiVersion: "v1",
@@ -187,7 +129,7 @@ async function run(state: LabState, config: string) {
     await loadServices(api, args.services);
     const lastEndpoint = `10.252.${Math.floor((args.services - 1) / 25)}.${((args.services - 1) % 25) * 10 + 10}`;
     await Promise.all(monitors.map((m) => m.carried(lastEndpoint, 300_000)));
-    const loadedMs = round1(performance.now() - loadStart);
+    const loadedMs = Math.round((performance.now() - loadStart) * 10) / 10;
     const loaded = await measure(api, monitors, args.changes, args.changes);
     const withServices = { services: args.services, endpointsPerService: 10, loadedMs, ...loaded };
     console.log(JSON.stringify({ withServices }, null, 2));

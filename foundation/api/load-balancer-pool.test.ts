@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PoolError, parsePool } from "./pool.js";
+import { PoolError, parsePool } from "./load-balancer-pool.js";
 
 describe("load balancer pool", () => {
   it("reads ranges and CIDRs, leaving out a CIDR's network and broadcast addresses", () => {

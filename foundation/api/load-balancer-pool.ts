@@ -5,7 +5,7 @@
  * than /31 the network and broadcast addresses are left out, as MetalLB's `avoidBuggyIPs` does, so
  * clients behind old routers are not dropped.
  */
-import { CidrError, cidrSize, formatIPv4, parseCidr, parseIPv4 } from "../../../foundation/util/ipv4.js";
+import { CidrError, cidrSize, formatIPv4, parseCidr, parseIPv4 } from "../util/ipv4.js";
 
 export const poolNamespace = "kube-system";
 export const poolConfigMap = "load-balancer-pool";
@@ -15,7 +15,12 @@ const maxPoolSize = 65_536;
 
 /** A bad pool, naming the ConfigMap, its key and the entry. */
 export class PoolError extends Error {
-  constructor(entry: string, why: string) {
+  constructor(
+    /** The bad entry, as written. */
+    readonly entry: string,
+    /** What is wrong with it. */
+    readonly why: string,
+  ) {
     super(`ConfigMap ${poolNamespace}/${poolConfigMap} data.${poolKey}: ${JSON.stringify(entry)}: ${why}`);
     this.name = "PoolError";
   }
