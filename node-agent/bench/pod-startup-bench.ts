@@ -2,15 +2,19 @@
  * Pod startup latency benchmark (a script, not a test; needs root). A one-host lab (real control
  * plane, real agent, kshim, the busybox image already present); pods created one at a time through
  * the API while a watch records when each is bound to the node and when it turns Running. Then a
- * burst of 50 pods at once, timed until all run. Prints and writes .bench/pod-startup.json.
+ * burst of pods at once, timed until all run. Beside the latencies it reports the agent's CPU per
+ * pod start (its own, and that of the tools and runtime calls it ran and reaped) in each phase, its
+ * resident memory before and after the burst, and the machine's load average. Prints and writes
+ * .bench/pod-startup.json.
  *
- *   node dist/node-agent/bench/pod-startup-bench.js [pods=40] [burst=50]
+ *   node dist/node-agent/bench/pod-startup-bench.js [pods=40] [burst=100]
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import { resourceForKind } from "../../controlplane/api/resources.js";
+import { type CpuSeconds, cpuSecondsOf, rssMiB } from "../../controlplane/util/process-usage-linux.js";
 import { ApiClient } from "../../kctl/client.js";
 import { readConfig } from "../../kctl/config.js";
 import { componentsFor } from "../../kctl/lab/components.js";
@@ -32,6 +36,12 @@ const quantile = (xs: number[], q: number) => {
 };
 const round = (x: number) => Math.round(x * 10) / 10;
 
+/** The agent's CPU ms per pod between two readings, its own and its reaped children's. */
+const cpuMsPerPod = (before: CpuSeconds, after: CpuSeconds, pods: number) => ({
+  own: round(((after.own - before.own) * 1000) / pods),
+  children: round(((after.children - before.children) * 1000) / pods),
+});
+
 function podManifest(name: string): KubeObject {
   return {
     apiVersion: "v1",
@@ -46,13 +56,15 @@ function podManifest(name: string): KubeObject {
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 40);
-  const burst = Number(process.argv[3] ?? 50);
+  const burst = Number(process.argv[3] ?? 100);
   const root = await mkdtemp(join(tmpdir(), "kctl-bench-pods-"));
   const target = { name: "bench", labDir: join(root, "lab"), registryDir: join(root, "registry") };
   const components = componentsFor("all");
   try {
     const state = await labUp({ ...target, nodes: 1, components, readyTimeoutMs: 120_000 });
     const client = new ApiClient(await readConfig(components.clientConfig!(labContext(state))));
+    const agentPid = state.processes.find((p) => p.name === state.nodes[0]?.name)?.pid;
+    if (!agentPid) throw new Error("the lab has no agent process for its node");
     await client.create(namespaces, undefined, {
       apiVersion: "v1",
       kind: "Namespace",
@@ -79,6 +91,7 @@ async function main(): Promise<void> {
       }
     };
 
+    const cpuAtStart = await cpuSecondsOf(agentPid);
     for (let i = 0; i < count; i++) {
       const name = `one-${i}`;
       timings.set(name, { created: performance.now() });
@@ -91,6 +104,8 @@ async function main(): Promise<void> {
     const toBound = sequential.map((t) => t.bound! - t.created);
     const boundToRunning = sequential.map((t) => t.running! - t.bound!);
 
+    const cpuAfterSequential = await cpuSecondsOf(agentPid);
+    const rssBeforeBurst = await rssMiB(agentPid);
     const burstNames = Array.from({ length: burst }, (_, i) => `burst-${i}`);
     const burstStart = performance.now();
     await Promise.all(
@@ -101,6 +116,8 @@ async function main(): Promise<void> {
     );
     await waitRunning(burstNames);
     const burstMs = performance.now() - burstStart;
+    const cpuAfterBurst = await cpuSecondsOf(agentPid);
+    const rssAfterBurst = await rssMiB(agentPid);
     abort.abort();
     client.close();
     void watching.catch(() => undefined);
@@ -116,7 +133,18 @@ async function main(): Promise<void> {
           p99: round(quantile(boundToRunning, 0.99)),
         },
       },
-      burst: { pods: burst, allRunningMs: Math.round(burstMs) },
+      burst: {
+        pods: burst,
+        allRunningMs: Math.round(burstMs),
+        podsPerSecond: round((burst * 1000) / burstMs),
+      },
+      // Sequential: each pod's start and its deletion (teardown); burst: the starts only.
+      agentCpuMsPerPod: {
+        sequential: cpuMsPerPod(cpuAtStart, cpuAfterSequential, count),
+        burst: cpuMsPerPod(cpuAfterSequential, cpuAfterBurst, burst),
+      },
+      agentRssMiB: { beforeBurst: rssBeforeBurst, afterBurst: rssAfterBurst },
+      machine: { cpus: cpus().length, loadavg: loadavg().map(round) },
       targets: { p50Ms: 100, p99Ms: 300 },
     };
     await mkdir(".bench", { recursive: true });
