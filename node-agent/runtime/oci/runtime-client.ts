@@ -72,11 +72,14 @@ export class RuntimeClient {
     });
   }
 
-  /** Creates and starts the container from `bundle`; resolves once it runs. */
+  /**
+   * Creates and starts the container from `bundle`; resolves once it runs. One runtime process
+   * (`run --detach`, as runc and crun have it) rather than `create` then `start`: each spawn blocks
+   * the agent's event loop while it forks.
+   */
   async createAndStart(id: string, bundle: string): Promise<void> {
     try {
-      await this.run(["create", id, "--bundle", bundle], id);
-      await this.run(["start", id], id);
+      await this.run(["run", "--detach", id, "--bundle", bundle], id);
     } catch (err) {
       // A create killed half-way (timeout) leaves its state dir, and the retry with the same id
       // would then fail with "already exists" forever.
