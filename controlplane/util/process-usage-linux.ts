@@ -31,14 +31,25 @@ export async function cpuSecondsOf(pid: number | undefined): Promise<CpuSeconds>
   }
 }
 
+export interface ResidentMiB {
+  /** VmRSS. */
+  total: number;
+  /** RssAnon: the heaps (V8's and malloc's), private to the process. */
+  anon: number;
+  /** RssFile: mapped files, mostly the executable's pages, which every process running it shares. */
+  file: number;
+}
+
+/** Resident memory of `pid` in MiB, rounded; zeros when it is gone. */
+export async function residentMiB(pid: number | undefined): Promise<ResidentMiB> {
+  let status = "";
+  if (pid) status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const mib = (field: string) =>
+    Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  return { total: mib("VmRSS"), anon: mib("RssAnon"), file: mib("RssFile") };
+}
+
 /** Resident memory of `pid` in MiB (VmRSS), rounded. */
 export async function rssMiB(pid: number | undefined): Promise<number> {
-  if (!pid) return 0;
-  try {
-    const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return Math.round(kb / 1024);
-  } catch {
-    return 0;
-  }
+  return (await residentMiB(pid)).total;
 }

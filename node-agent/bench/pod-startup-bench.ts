@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../controlplane/api/object.js";
 import { resourceForKind } from "../../controlplane/api/resources.js";
-import { type CpuSeconds, cpuSecondsOf, rssMiB } from "../../controlplane/util/process-usage-linux.js";
+import { type CpuSeconds, cpuSecondsOf, residentMiB } from "../../controlplane/util/process-usage-linux.js";
 import { ApiClient } from "../../kctl/client.js";
 import { readConfig } from "../../kctl/config.js";
 import { componentsFor } from "../../kctl/lab/components.js";
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     const boundToRunning = sequential.map((t) => t.running! - t.bound!);
 
     const cpuAfterSequential = await cpuSecondsOf(agentPid);
-    const rssBeforeBurst = await rssMiB(agentPid);
+    const rssBeforeBurst = await residentMiB(agentPid);
     const burstNames = Array.from({ length: burst }, (_, i) => `burst-${i}`);
     const burstStart = performance.now();
     await Promise.all(
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     await waitRunning(burstNames);
     const burstMs = performance.now() - burstStart;
     const cpuAfterBurst = await cpuSecondsOf(agentPid);
-    const rssAfterBurst = await rssMiB(agentPid);
+    const rssAfterBurst = await residentMiB(agentPid);
     abort.abort();
     client.close();
     void watching.catch(() => undefined);
