@@ -306,6 +306,22 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       expect(r.code).toBe(3);
       expect(existsSync(join(rt("kshim").root, id))).toBe(false);
     });
+
+    it("run --detach returns with the container running; one that cannot start leaves nothing", async () => {
+      const id = newId("detach");
+      const b = await bundle(id, { args: ["sleep", "600"] });
+      live.push({ rt: rt("kshim"), id });
+      await runtimeOk(rt("kshim"), ["run", "--detach", "--bundle", b, id], work);
+      expect((await stateOf(rt("kshim"), id, work)).status).toBe("running");
+
+      const bad = newId("detach-bad");
+      const bb = await bundle(bad, { args: ["/no/such/program"] });
+      const r = await runtimeExec(rt("kshim"), ["run", "-d", "--bundle", bb, bad], work);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("/no/such/program");
+      expect(existsSync(join(rt("kshim").root, bad))).toBe(false);
+      expect(processesMentioning(bad)).toEqual([]);
+    });
   });
 
   // On a pure v2 host every test above runs on v2; on a hybrid host this runs the v2 manager

@@ -95,6 +95,14 @@ export function kctl(...args: string[]): string[] {
   return [process.execPath, kctlMain, ...args];
 }
 
+/**
+ * `kctl join` with the agent's V8 young generation, as kctl-agent.service sets it: small, since an
+ * agent's garbage is short-lived and a large young generation only grows its resident memory.
+ */
+export function kctlAgent(...args: string[]): string[] {
+  return [process.execPath, "--max-semi-space-size=1", kctlMain, ...args];
+}
+
 /** `kctl up` with the control plane's V8 young generation, as kctl-server.service sets it. */
 export function kctlControlPlane(...args: string[]): string[] {
   return [process.execPath, "--max-semi-space-size=32", kctlMain, ...args];
@@ -221,7 +229,7 @@ const all: LabComponents = {
     const stateDir = ctx.stateDirOf(node.name);
     const quote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
     const importImage = kctl("image", "busybox", "--state-dir", stateDir);
-    const join = kctl(
+    const join = kctlAgent(
       "join",
       ctx.server,
       "--ca-file",

@@ -21,6 +21,7 @@ import {
   allNodesReady,
   componentsFor,
   kctl,
+  kctlAgent,
   kctlControlPlane,
   type LabComponents,
   type LabContext,
@@ -176,7 +177,7 @@ export function haComponents(count: number): LabComponents {
       const nodes = controlPlaneNodes(ctx, count);
       const stateDir = ctx.stateDirOf(node.name);
       const importImage = kctl("image", "busybox", "--state-dir", stateDir);
-      const join = kctl(
+      const join = kctlAgent(
         "join",
         nodes.map((n) => `https://${n.address}:${ctx.apiPort}`).join(","),
         "--ca-file",

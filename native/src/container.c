@@ -334,8 +334,15 @@ int container_delete(const struct global_opts *g, const char *id, bool force, st
 }
 
 int container_run(const struct global_opts *g, const char *id, const char *bundle, const char *pid_file,
-                  int *exit_code, struct kerr *err) {
+                  bool detach, int *exit_code, struct kerr *err) {
+  *exit_code = 0;
   if (container_create(g, id, bundle, pid_file, err) < 0) return -1;
+  if (detach) {
+    if (container_start(g, id, err) == 0) return 0;
+    struct kerr ignored;
+    container_delete(g, id, true, &ignored);
+    return -1;
+  }
   _cleanup_state_ struct state *st = NULL;
   if (state_load(g->root, id, &st, err) < 0) return -1;
   _cleanup_close_ int mfd = (int)syscall(SYS_pidfd_open, st->monitor_pid, 0);

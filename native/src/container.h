@@ -19,9 +19,11 @@ int container_start(const struct global_opts *g, const char *id, struct kerr *er
 int container_state(const struct global_opts *g, const char *id, json_t **out, struct kerr *err);
 int container_kill(const struct global_opts *g, const char *id, int sig, struct kerr *err);
 int container_delete(const struct global_opts *g, const char *id, bool force, struct kerr *err);
-/* create + start, wait for the exit, delete; *exit_code is the container's. */
+/* create + start, wait for the exit, delete; *exit_code is the container's. With detach: create +
+ * start only, returning once the process is released (runc's run --detach); a failed start leaves
+ * no container. */
 int container_run(const struct global_opts *g, const char *id, const char *bundle, const char *pid_file,
-                  int *exit_code, struct kerr *err);
+                  bool detach, int *exit_code, struct kerr *err);
 /* Runs argv in the container's namespaces and cgroup with its process identity; waits for it. */
 int container_exec(const struct global_opts *g, const char *id, const char *cwd, const char *const *env,
                    const char *const *argv, int *exit_code, struct kerr *err);

@@ -21,7 +21,7 @@ static const char usage[] =
     "  state ID\n"
     "  kill ID [SIGNAL]\n"
     "  delete [--force] ID\n"
-    "  run ID --bundle DIR [--pid-file FILE]\n"
+    "  run ID --bundle DIR [--pid-file FILE] [--detach]\n"
     "  exec ID [--cwd DIR] [--env KEY=VALUE]... -- CMD [ARG]...\n";
 
 static const struct {
@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   const char *id = NULL, *bundle = NULL, *pid_file = NULL, *cwd = NULL, *sig_name = NULL;
-  bool force = false;
+  bool force = false, detach = false;
   const char **env = calloc((size_t)argc + 1, sizeof *env);
   size_t n_env = 0;
   char **rest = NULL;
@@ -125,6 +125,8 @@ int main(int argc, char **argv) {
     } else if ((v = option_value(argc, argv, &i, "--console-socket", &err)) != NULL)
       kerr_set(&err, 0, "--console-socket: terminals are not supported");
     else if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) force = true;
+    else if (strcmp(cmd, "run") == 0 && (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0))
+      detach = true;
     else if (err.msg[0] == '\0' && argv[i][0] == '-' && argv[i][1] != '\0')
       kerr_set(&err, 0, "%s: unknown option \"%s\"", cmd, argv[i]);
     else if (err.msg[0] == '\0' && id == NULL) id = argv[i];
@@ -140,7 +142,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0) {
       if (bundle == NULL) kerr_set(&err, 0, "%s: --bundle is required", cmd);
       else if (cmd[0] == 'c') code = container_create(&g, id, bundle, pid_file, &err) < 0 ? 1 : 0;
-      else if (container_run(&g, id, bundle, pid_file, &code, &err) < 0) code = 1;
+      else if (container_run(&g, id, bundle, pid_file, detach, &code, &err) < 0) code = 1;
     } else if (strcmp(cmd, "start") == 0) {
       code = container_start(&g, id, &err) < 0 ? 1 : 0;
     } else if (strcmp(cmd, "state") == 0) {

@@ -62,6 +62,7 @@ import {
   localStorageDir,
   startVolumeReclaimer,
 } from "../storage/local-volumes.js";
+import { podStartLimit } from "../util/concurrency-limit.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import type { NodeIdentity } from "./credentials.js";
 import { startImageGc } from "./image-gc-loop.js";
@@ -253,6 +254,7 @@ export function startAgent(opts: AgentOptions): Agent {
       images,
       imagePuller,
       network,
+      startLimit: podStartLimit(),
       ...(opts.logRotation ? { logRotation: opts.logRotation } : {}),
       security: {
         allowPrivileged: opts.allowPrivileged ?? false,

@@ -47,10 +47,13 @@ export class ContainerAttempts {
     const a: AttemptSetup = { id, name: rec.name, attempt, spec, rec, mounts: [] };
     try {
       await this.hooks.prestart(a);
-      await this.run.deps.runtime.createAndStart(id, a.bundle!).catch(async (err: unknown) => {
-        await this.hooks.poststop(a).catch(() => undefined);
-        throw err;
-      });
+      const { runtime, startLimit } = this.run.deps;
+      await startLimit
+        .run(() => runtime.createAndStart(id, a.bundle!))
+        .catch(async (err: unknown) => {
+          await this.hooks.poststop(a).catch(() => undefined);
+          throw err;
+        });
     } catch (err) {
       const reason = err instanceof HookError ? err.reason : "RunContainerError";
       const message = (err as Error).message;

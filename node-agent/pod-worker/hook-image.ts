@@ -84,7 +84,7 @@ export function imageHook(): PodHook {
           a.image = await run.deps.images.resolve(ref);
         }
         run.images.set(a.name, { image: ref, imageID: imageIdOf(a.image) });
-        a.rootfs = (await run.deps.images.prepareRootfs(a.id, ref)).path;
+        a.rootfs = (await run.deps.startLimit.run(() => run.deps.images.prepareRootfs(a.id, ref))).path;
       } catch (err) {
         if (err instanceof ImagePullError) throw new HookError(err.reason, err.message, { cause: err });
         if (isImageNotFound(err))

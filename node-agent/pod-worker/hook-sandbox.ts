@@ -36,12 +36,14 @@ export function sandboxHook(): PodHook {
       const { pod } = run;
       let sandbox: NonNullable<PodRun["sandbox"]>;
       try {
-        sandbox = await run.deps.network.setupSandbox({
-          podUID: run.uid,
-          podName: pod.metadata.name ?? "",
-          namespace: pod.metadata.namespace ?? "default",
-          ...(pod.spec?.hostname ? { hostname: pod.spec.hostname } : {}),
-        });
+        sandbox = await run.deps.startLimit.run(() =>
+          run.deps.network.setupSandbox({
+            podUID: run.uid,
+            podName: pod.metadata.name ?? "",
+            namespace: pod.metadata.namespace ?? "default",
+            ...(pod.spec?.hostname ? { hostname: pod.spec.hostname } : {}),
+          }),
+        );
       } catch (err) {
         throw new HookError("FailedCreatePodSandBox", (err as Error).message, { cause: err });
       }

@@ -10,6 +10,7 @@ import type { ImageStore } from "../runtime/images/index.js";
 import type { LogRotation } from "../runtime/oci/container-config.js";
 import type { RuntimeClient } from "../runtime/oci/runtime-client.js";
 import type { ImagePuller } from "../runtime/registry/image-puller.js";
+import type { ConcurrencyLimit } from "../util/concurrency-limit.js";
 import type { BackoffPolicy } from "./container-record.js";
 import type { ObjectLookup } from "./object-lookup.js";
 import type { PodMetrics } from "./pod-metrics.js";
@@ -32,6 +33,12 @@ export interface PodWorkerDeps {
   /** The node's security policy and what it owns (user namespace ranges, seccomp profiles). */
   security: NodeSecurity;
   lookup: ObjectLookup;
+  /**
+   * Bounds the local steps of pod starts on this host, which all pods' workers share: the sandbox,
+   * the rootfs mount and the container start. Pulls and probes run outside it, so a slow image or
+   * probe never holds back another pod's start.
+   */
+  startLimit: ConcurrencyLimit;
   clock: Clock;
   /** Sends a status through the control plane's status path. */
   reportStatus(pod: Pod, status: PodStatus): Promise<void>;

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../foundation/util/clock.js";
 import type { Pod, PodSpec, PodStatus } from "../../proto/gen/api.js";
 import type { ContainerState, RuntimeClient } from "../runtime/oci/runtime-client.js";
+import { ConcurrencyLimit } from "../util/concurrency-limit.js";
 import { HookError, type PodHook, type PodVerdict } from "./pod-hook.js";
 import { PodWorker } from "./pod-worker.js";
 import type { PodWorkerDeps } from "./pod-worker-deps.js";
@@ -120,6 +121,7 @@ function setup(
     hostIP: "192.0.2.1",
     stateDir: root,
     runtime: runtime as unknown as RuntimeClient,
+    startLimit: new ConcurrencyLimit(1),
     clock,
     reportStatus: async (_pod: Pod, status: PodStatus) => {
       statuses.push(status);

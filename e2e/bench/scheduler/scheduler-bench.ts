@@ -32,6 +32,7 @@ import { issueNodeCertificates, startHollowFleet } from "../../../controlplane/t
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { KeyPair } from "../../../foundation/pki/pki.js";
 import { ensureCa } from "../../../foundation/pki/pki.js";
+import { cpuSecondsOf, rssMiB } from "../../../foundation/util/process-usage-linux.js";
 import { ApiClient } from "../../../kctl/client.js";
 import type { Pod } from "../../../proto/gen/api.js";
 
@@ -107,32 +108,8 @@ const leaseDurationSeconds = positiveInt("lease-duration", args["lease-duration"
 const registerWave = positiveInt("register-wave", args["register-wave"]!);
 const planeScript = join(import.meta.dirname, "control-plane-process.js");
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 when it is gone. */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  if (!pid) return 0;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name: state is 3rd, utime 14th, stime 15th (1-based, whole line).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  } catch {
-    return 0;
-  }
-}
-
-/** USER_HZ; 100 on every Linux this runs on (sysconf is not reachable from Node). */
-const clockTicks = 100;
-
-async function rssMiB(pid: number | undefined): Promise<number> {
-  if (!pid) return 0;
-  try {
-    const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return Math.round(kb / 1024);
-  } catch {
-    return 0;
-  }
-}
+/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
+const cpuSeconds = async (pid: number | undefined) => (await cpuSecondsOf(pid)).own;
 
 /** The pid of a direct child of `pid` running `command` (the etcd the control plane spawned). */
 async function childPid(pid: number, command: string): Promise<number | undefined> {

@@ -5,6 +5,7 @@
  */
 import { FakeClock } from "../../../foundation/util/clock.js";
 import type { Container, Pod } from "../../../proto/gen/api.js";
+import { ConcurrencyLimit } from "../../util/concurrency-limit.js";
 import { newRecord } from "../container-record.js";
 import type { AttemptSetup, PodRun } from "../pod-hook.js";
 import type { PodWorkerDeps } from "../pod-worker-deps.js";
@@ -41,7 +42,7 @@ export function fakeRun(pod: Pod, deps: Partial<PodWorkerDeps> = {}, podDir = "/
     uid: pod.metadata.uid ?? "",
     podDir,
     startTime: "2026-01-01T00:00:00Z",
-    deps: new Proxy({ clock, ...deps } as PodWorkerDeps, {
+    deps: new Proxy({ clock, startLimit: new ConcurrencyLimit(1), ...deps } as PodWorkerDeps, {
       get: (t, key) => (key in t ? t[key as keyof PodWorkerDeps] : unused[key as keyof PodWorkerDeps]),
     }),
     images: new Map(),

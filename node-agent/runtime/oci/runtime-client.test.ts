@@ -1,8 +1,10 @@
 /**
  * The runtime client against the real kshim (root): a create that died half-way must not wedge the
- * container id, because the pod worker retries a failed start with the same id.
+ * container id, because the pod worker retries a failed start with the same id; the state it reads
+ * in-process is the one `kshim state` prints, at every step of a container's life.
  */
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,6 +66,51 @@ describe.skipIf(!canRun)("RuntimeClient with kshim", () => {
       Array.from({ length: 5 }, () => runtime.exec(id, ["sh", "-c", "exit 3"], 10_000, big)),
     );
     expect(results.map((r) => r.exitCode)).toEqual([3, 3, 3, 3, 3]);
+    await runtime.delete(id, true);
+  });
+
+  it("reads the state kshim state prints: created, running, stopped, gone, and a dead monitor", async () => {
+    const shimState = () =>
+      JSON.parse(execFileSync(SHIM, ["--root", runtime.root, "state", id], { encoding: "utf8" })) as {
+        status: string;
+        pid: number;
+      };
+    const expectSame = async (status: string) => {
+      const ours = await runtime.state(id);
+      expect(ours?.status).toBe(status);
+      expect(shimState()).toMatchObject({ status, pid: ours?.pid });
+    };
+    execFileSync(SHIM, ["--root", runtime.root, "create", id, "--bundle", bundle]);
+    await expectSame("created");
+    execFileSync(SHIM, ["--root", runtime.root, "start", id]);
+    await expectSame("running");
+    await runtime.kill(id, "KILL");
+    for (let i = 0; i < 100 && (await runtime.state(id))?.status !== "stopped"; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await expectSame("stopped");
+    expect((await runtime.state(id))?.exit).toMatchObject({ signal: 9 });
+    await runtime.delete(id, true);
+    expect(await runtime.state(id)).toBeUndefined();
+
+    // Monitor and init killed outright: no exit.json is ever written, and still the container is
+    // stopped, not running forever.
+    await runtime.createAndStart(id, bundle);
+    const shim = JSON.parse(readFileSync(join(runtime.root, id, "shim.json"), "utf8")) as {
+      pid: number;
+      monitorPid: number;
+    };
+    process.kill(shim.monitorPid, "SIGKILL");
+    process.kill(shim.pid, "SIGKILL");
+    for (
+      let i = 0;
+      i < 100 &&
+      existsSync(`/proc/${shim.pid}/stat`) &&
+      !readFileSync(`/proc/${shim.pid}/stat`, "utf8").includes(") Z");
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(join(runtime.root, id, "exit.json"))).toBe(false);
+    await expectSame("stopped");
     await runtime.delete(id, true);
   });
 });

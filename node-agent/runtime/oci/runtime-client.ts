@@ -7,6 +7,7 @@
 import { execFile, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readKshimState } from "./kshim-state.js";
 
 export class RuntimeError extends Error {
   constructor(
@@ -72,11 +73,14 @@ export class RuntimeClient {
     });
   }
 
-  /** Creates and starts the container from `bundle`; resolves once it runs. */
+  /**
+   * Creates and starts the container from `bundle`; resolves once it runs. One runtime process
+   * (`run --detach`, as runc and crun have it) rather than `create` then `start`: each spawn blocks
+   * the agent's event loop while it forks.
+   */
   async createAndStart(id: string, bundle: string): Promise<void> {
     try {
-      await this.run(["create", id, "--bundle", bundle], id);
-      await this.run(["start", id], id);
+      await this.run(["run", "--detach", id, "--bundle", bundle], id);
     } catch (err) {
       // A create killed half-way (timeout) leaves its state dir, and the retry with the same id
       // would then fail with "already exists" forever.
@@ -85,8 +89,25 @@ export class RuntimeClient {
     }
   }
 
-  /** The container's state, or undefined when the runtime does not know it. */
+  /**
+   * The container's state, or undefined when the runtime does not know it. Read from kshim's state
+   * dir in this process when it is there (no spawn: the worker asks every second per container);
+   * asked of the runtime binary otherwise (another runtime's layout, a create still under way).
+   */
   async state(id: string): Promise<ContainerState | undefined> {
+    const state: ContainerState | undefined =
+      (await readKshimState(this.root, id)) ?? (await this.stateFromRuntime(id));
+    if (state?.status === "stopped") {
+      const exit = await readFile(join(this.root, id, "exit.json"), "utf8").then(
+        (t) => JSON.parse(t) as ContainerExit,
+        () => undefined,
+      );
+      if (exit) state.exit = exit;
+    }
+    return state;
+  }
+
+  private async stateFromRuntime(id: string): Promise<ContainerState | undefined> {
     let out: string;
     try {
       out = await this.run(["state", id], id);
@@ -97,13 +118,6 @@ export class RuntimeClient {
     const raw = JSON.parse(out) as { status: ContainerState["status"]; pid?: number; logPath?: string };
     const state: ContainerState = { status: raw.status, pid: raw.pid ?? 0 };
     if (raw.logPath) state.logPath = raw.logPath;
-    if (raw.status === "stopped") {
-      const exit = await readFile(join(this.root, id, "exit.json"), "utf8").then(
-        (t) => JSON.parse(t) as ContainerExit,
-        () => undefined,
-      );
-      if (exit) state.exit = exit;
-    }
     return state;
   }
 
