@@ -85,7 +85,7 @@ const table = (kind: string, objs: KubeObject[], o: Partial<TableOptions> = {}) 
   ]);
 
 describe("columns per kind", () => {
-  it("pods: READY STATUS RESTARTS AGE, wide adds IP NODE, -A adds NAMESPACE", () => {
+  it("pods: READY STATUS RESTARTS AGE, wide adds IP NODE NOMINATED NODE READINESS GATES, -A adds NAMESPACE", () => {
     const pod = obj("Pod", {
       spec: { nodeName: "n1", containers: [{ name: "a" }, { name: "b" }] },
       status: {
@@ -107,8 +107,8 @@ describe("columns per kind", () => {
       "NAME   READY   STATUS             RESTARTS      AGE\nx      1/2     CrashLoopBackOff   3 (60s ago)   60m\n",
     );
     expect(table("po", [pod], { wide: true, withNamespace: true })).toBe(
-      "NAMESPACE   NAME   READY   STATUS             RESTARTS      AGE   IP           NODE\n" +
-        "demo        x      1/2     CrashLoopBackOff   3 (60s ago)   60m   10.244.1.5   n1\n",
+      "NAMESPACE   NAME   READY   STATUS             RESTARTS      AGE   IP           NODE   NOMINATED NODE   READINESS GATES\n" +
+        "demo        x      1/2     CrashLoopBackOff   3 (60s ago)   60m   10.244.1.5   n1     <none>           <none>\n",
     );
   });
 
