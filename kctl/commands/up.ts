@@ -11,6 +11,7 @@ import { isBootstrapToken } from "../../controlplane/bootstrap/bootstrap-tokens.
 import { localNodeIdentity, nodeNameFromHostname } from "../../controlplane/bootstrap/local-node.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
 import type { LocalMemberOptions } from "../../controlplane/etcd/local-member.js";
+import { setServerHeapGrowth } from "../../controlplane/util/heap-growth.js";
 import { parseCidr } from "../../controlplane/util/ipv4.js";
 import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
 import { lockAgentState } from "../../node-agent/agent/state-lock.js";
@@ -279,6 +280,7 @@ export const upCommand: Command = {
     const logRotation = logRotationOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
     const imageGc = imageGcOption(ctx.flags);
+    setServerHeapGrowth();
     const cp = await startControlPlane({
       stateDir,
       port,
