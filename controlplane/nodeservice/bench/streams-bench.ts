@@ -7,10 +7,8 @@
  *   same run; best of 3 each, MB/s, and their ratio (target ≥ 0.5);
  * - CPU seconds the control plane, the node agent and kubectl spent per forwarded file (median of
  *   the 3 runs, from /proc/PID/stat): unlike MB/s, it barely moves with what else loads the machine.
- * Prints and writes .bench/streams-<hostname>.json. Kept runs are in results/ (the machine named in
- * the file): on "vm" (2 shared cores, loaded by other work) the first run gave exec p50 3.0 s /
- * p99 6.0 s and port-forward 1.1 MB/s against 50.5 MB/s direct (0.02x, far below the 0.5x target),
- * with a load average near 50: there even Node reading `cat` of a file through a pipe made 10 MB/s.
+ * Prints and writes .bench/streams-<hostname>.json. The kept run is in results/ (the machine named
+ * in the file); the figures, what they showed and the fix they led to are in ../README.md.
  *
  *   node dist/controlplane/nodeservice/bench/streams-bench.js [execs=50]
  */
