@@ -210,6 +210,21 @@ describe("columns per kind", () => {
     expect(table("ev", [ev])).toBe(
       "LAST SEEN   TYPE     REASON      OBJECT      MESSAGE\n30s         Normal   Scheduled   pod/web-1   assigned to n1\n",
     );
+    // -o wide puts the involved object's details after OBJECT and the rest after MESSAGE, as kubectl.
+    const wide = obj("Event", {
+      type: "Warning",
+      reason: "BackOff",
+      involvedObject: { kind: "Pod", name: "web-1", fieldPath: "spec.containers{web}" },
+      source: { component: "kubelet", host: "n1" },
+      message: "back-off",
+      firstTimestamp: "2026-01-01T00:50:00Z",
+      lastTimestamp: "2026-01-01T00:59:30Z",
+      count: 4,
+    });
+    expect(table("ev", [wide], { wide: true })).toBe(
+      "LAST SEEN   TYPE      REASON    OBJECT      SUBOBJECT              SOURCE        MESSAGE    FIRST SEEN   COUNT   NAME\n" +
+        "30s         Warning   BackOff   pod/web-1   spec.containers{web}   kubelet, n1   back-off   10m          4       x\n",
+    );
   });
 
   it("prefixes names with the kind when several kinds share the output", () => {
