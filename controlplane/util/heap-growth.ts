@@ -2,9 +2,10 @@
  * Fixes how far V8 lets the old generation grow past the live heap before its next full GC, for
  * the long-running server processes (control plane, node agent).
  *
- * V8 counts the bytes of Buffers allocated since the last full GC against the old generation's
- * headroom, and starts a full GC once what is left is smaller than the young generation (16-32
- * MiB). Left to its heuristics, the headroom after a quiet spell is ~8 MB, so a burst of
+ * As the GC traces show it, V8 (11.3, in Node 20) counts the Buffers allocated since the last full
+ * GC against the old generation's headroom and starts a full GC once what is left is smaller than
+ * the young generation (16-32 MiB): marking started at the "allocation limit" while the heap itself
+ * did not grow. Left to its heuristics, the headroom after a quiet spell is ~8 MB, so a burst of
  * short-lived Buffers (a port-forward or a log stream relays each byte through several) ran a
  * mark-compact every 50-100 ms: GC was about two thirds of both processes' CPU per forwarded byte
  * (measured with --trace-gc, --trace-incremental-marking and per-thread CPU times; the figures are
