@@ -25,8 +25,12 @@ function codec(name: string): {
 } {
   const type = root.lookupType(name);
   return {
-    serialize: (value) =>
-      Buffer.from(type.encode(type.fromObject(value as Record<string, unknown>)).finish()),
+    serialize: (value) => {
+      const bytes = type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+      // protobufjs already gives a Buffer under Node; a copy would cost one more allocation per
+      // tunnel frame, the hot path of port-forward.
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
     deserialize: (bytes) => type.toObject(type.decode(bytes), toObjectOptions),
   };
 }

@@ -39,6 +39,12 @@ const fixedNames: Record<string, string> = {
   ScaleStatus: "io.k8s.api.autoscaling.v1.ScaleStatus",
   // No core kind served here embeds it, but upstream defines it in core.
   PodTemplateSpec: "io.k8s.api.core.v1.PodTemplateSpec",
+  // The proto names these apart from core's Endpoints types; upstream's discovery package does not.
+  DiscoveryEndpoint: "io.k8s.api.discovery.v1.Endpoint",
+  DiscoveryEndpointConditions: "io.k8s.api.discovery.v1.EndpointConditions",
+  DiscoveryEndpointPort: "io.k8s.api.discovery.v1.EndpointPort",
+  // Upstream's PodDisruptionBudgetStatus.conditions are the generic metav1.Condition.
+  PodDisruptionBudgetCondition: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition",
 };
 /** Marker messages stand for JSON scalars (see proto/api.proto). */
 const scalarMarkers: Record<string, Schema> = {

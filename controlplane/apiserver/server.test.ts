@@ -575,11 +575,16 @@ describe("apiserver over HTTP with a real etcd", () => {
       "RESTARTS",
       "AGE",
     ]);
-    expect(columns.filter((c) => c.priority === 1).map((c) => c.name)).toEqual(["IP", "NODE"]);
+    expect(columns.filter((c) => c.priority === 1).map((c) => c.name)).toEqual([
+      "IP",
+      "NODE",
+      "NOMINATED NODE",
+      "READINESS GATES",
+    ]);
     expect(columns[0]!.format).toBe("name");
     expect(list.body.rows).toHaveLength(1);
     expect(list.body.rows[0].cells.slice(0, 3)).toEqual(["t1", "0/1", "Pending"]);
-    expect(list.body.rows[0].cells.at(-1)).toBe("n1");
+    expect(list.body.rows[0].cells.slice(-3)).toEqual(["n1", "<none>", "<none>"]);
     expect(list.body.rows[0].object).toMatchObject({
       kind: "PartialObjectMetadata",
       metadata: { name: "t1", namespace: "default" },
@@ -603,7 +608,7 @@ describe("apiserver over HTTP with a real etcd", () => {
       ["ADDED", "Table", "t1"],
       ["ADDED", "Table", "t2"],
     ]);
-    expect(w.lines[0].object.columnDefinitions).toHaveLength(7);
+    expect(w.lines[0].object.columnDefinitions).toHaveLength(9);
     expect(w.lines[1].object.columnDefinitions).toBeUndefined();
   });
 

@@ -11,6 +11,13 @@ function eventObject(ev: Event): string {
   return `${(ref.kind ?? "").toLowerCase()}/${ref.name ?? ""}`;
 }
 
+/** "component, host", each from the events.k8s.io field when the core one is empty (as kubectl prints). */
+function eventSource(ev: Event): string {
+  const component = ev.source?.component || ev.reportingComponent || "";
+  const host = ev.source?.host || ev.reportingInstance || "";
+  return host ? `${component}, ${host}` : component;
+}
+
 export const eventKind = defineKind<Event>({
   resource: {
     group: "",
@@ -28,6 +35,27 @@ export const eventKind = defineKind<Event>({
   columns: {
     named: false,
     headers: ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+    wideHeaders: ["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"],
+    // Upstream's order: the involved object's details after OBJECT, the rest after MESSAGE.
+    wideOrder: [
+      "LAST SEEN",
+      "TYPE",
+      "REASON",
+      "OBJECT",
+      "SUBOBJECT",
+      "SOURCE",
+      "MESSAGE",
+      "FIRST SEEN",
+      "COUNT",
+      "NAME",
+    ],
+    wideCells: (ev, now) => [
+      ev.involvedObject?.fieldPath ?? "",
+      eventSource(ev),
+      age(ev.firstTimestamp || ev.eventTime || ev.metadata.creationTimestamp, now),
+      String(ev.count ?? 0),
+      ev.metadata.name ?? "",
+    ],
     cells: (ev, now) => [
       age(eventTime(ev), now),
       ev.type ?? "",

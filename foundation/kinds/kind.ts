@@ -17,8 +17,10 @@ export interface KindColumns<T> {
   named?: boolean;
   /** Columns after NAME. */
   headers: readonly string[];
-  /** Columns `-o wide` appends. */
+  /** Columns `-o wide` adds: after the others, unless `wideOrder` places them. */
   wideHeaders?: readonly string[];
+  /** Every column under `-o wide`, in order, for a kind whose wide columns go between the others (events). */
+  wideOrder?: readonly string[];
   cells(obj: T, now: number): string[];
   wideCells?(obj: T, now: number): string[];
 }

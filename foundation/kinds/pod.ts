@@ -30,12 +30,14 @@ export const podKind = defineKind<Pod>({
   initialStatus: () => ({ phase: "Pending" }),
   columns: {
     headers: ["READY", "STATUS", "RESTARTS", "AGE"],
-    wideHeaders: ["IP", "NODE"],
+    // The API has neither nominatedNodeName (no preemption) nor readinessGates, so their columns
+    // read <none>, as upstream's do for a pod without them.
+    wideHeaders: ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
     cells: (pod, now) => {
       const c = podCells(pod, now);
       return [c.ready, c.status, c.restarts, created(pod, now)];
     },
-    wideCells: (pod) => [pod.status?.podIP || none, pod.spec?.nodeName || none],
+    wideCells: (pod) => [pod.status?.podIP || none, pod.spec?.nodeName || none, none, none],
   },
   describe: (w, pod) => {
     const s = pod.status ?? {};

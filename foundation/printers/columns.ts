@@ -29,15 +29,31 @@ export interface TableOptions {
   withKind: boolean;
 }
 
+/** The kind's own columns (after NAMESPACE and NAME), wide ones placed by `wideOrder` when it has one. */
+function kindHeaders(cols: KindColumns<KubeObject>, wide: boolean): readonly string[] {
+  if (!wide) return cols.headers;
+  return cols.wideOrder ?? [...cols.headers, ...(cols.wideHeaders ?? [])];
+}
+
 /** The header row for `info`'s table. */
 export function headerRow(info: ResourceInfo, opts: TableOptions): string[] {
   const cols = columnsOf(info);
   return [
     ...(opts.withNamespace && info.namespaced ? ["NAMESPACE"] : []),
     ...(cols.named !== false ? ["NAME"] : []),
-    ...cols.headers,
-    ...(opts.wide ? (cols.wideHeaders ?? []) : []),
+    ...kindHeaders(cols, opts.wide),
   ];
+}
+
+/** The kind's own cells, in `kindHeaders` order. */
+function kindCells(cols: KindColumns<KubeObject>, obj: KubeObject, opts: TableOptions): string[] {
+  const cells = cols.cells(obj, opts.now);
+  if (!opts.wide) return cells;
+  const wide = cols.wideCells?.(obj, opts.now) ?? [];
+  if (!cols.wideOrder) return [...cells, ...wide];
+  const headers = [...cols.headers, ...(cols.wideHeaders ?? [])];
+  const values = [...cells, ...wide];
+  return cols.wideOrder.map((h) => values[headers.indexOf(h)] ?? "");
 }
 
 /** One object's row, in the same column order as `headerRow`. */
@@ -47,8 +63,7 @@ export function objectRow(info: ResourceInfo, obj: KubeObject, opts: TableOption
   return [
     ...(opts.withNamespace && info.namespaced ? [obj.metadata.namespace ?? ""] : []),
     ...(cols.named !== false ? [opts.withKind ? `${qualifiedKind(info)}/${name}` : name] : []),
-    ...cols.cells(obj, opts.now),
-    ...(opts.wide ? (cols.wideCells?.(obj, opts.now) ?? []) : []),
+    ...kindCells(cols, obj, opts),
   ];
 }
 
@@ -69,12 +84,12 @@ const bare = (now: number, wide: boolean): TableOptions => ({
 
 /** Every column of `info`'s table, wide ones included, in `tableCells` order. */
 export function tableColumns(info: ResourceInfo): TableColumn[] {
-  const normal = headerRow(info, bare(0, false)).length;
-  const named = columnsOf(info).named !== false;
-  return headerRow(info, bare(0, true)).map((name, i) => ({
+  const normal = new Set(headerRow(info, bare(0, false)));
+  return headerRow(info, bare(0, true)).map((name) => ({
     name,
-    format: named && i === 0 ? "name" : "",
-    priority: i < normal ? 0 : 1,
+    // The column kubectl prefixes with the kind: NAME, even where it is a wide one (events).
+    format: name === "NAME" ? "name" : "",
+    priority: normal.has(name) ? 0 : 1,
   }));
 }
 

@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { nodeNameFromHostname } from "../../foundation/bootstrap/node-names.js";
+import { setServerHeapGrowth } from "../../foundation/util/heap-growth.js";
 import { startAgent } from "../../node-agent/agent/agent.js";
 import { loadIdentity, saveIdentity } from "../../node-agent/agent/credentials.js";
 import { joinCluster } from "../../node-agent/agent/join.js";
@@ -187,6 +188,7 @@ export const joinCommand: Command = {
       throw new UsageError(`--metrics-address: want HOST:PORT, got "${metricsAddress}"`);
     }
     const unlock = await lockAgentState(stateDir);
+    setServerHeapGrowth();
     const agent = startAgent({
       identity,
       stateDir,

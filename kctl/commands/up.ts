@@ -18,6 +18,7 @@ import {
 } from "../../foundation/api/node-timing.js";
 import { nodeNameFromHostname } from "../../foundation/bootstrap/node-names.js";
 import { isBootstrapToken } from "../../foundation/bootstrap/token-format.js";
+import { setServerHeapGrowth } from "../../foundation/util/heap-growth.js";
 import { parseCidr } from "../../foundation/util/ipv4.js";
 import { type Agent, startAgent } from "../../node-agent/agent/agent.js";
 import { lockAgentState } from "../../node-agent/agent/state-lock.js";
@@ -326,6 +327,7 @@ export const upCommand: Command = {
     const logRotation = logRotationOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
     const imageGc = imageGcOption(ctx.flags);
+    setServerHeapGrowth();
     const cp = await startControlPlane({
       stateDir,
       port,

@@ -85,7 +85,7 @@ const table = (kind: string, objs: KubeObject[], o: Partial<TableOptions> = {}) 
   ]);
 
 describe("columns per kind", () => {
-  it("pods: READY STATUS RESTARTS AGE, wide adds IP NODE, -A adds NAMESPACE", () => {
+  it("pods: READY STATUS RESTARTS AGE, wide adds IP NODE NOMINATED NODE READINESS GATES, -A adds NAMESPACE", () => {
     const pod = obj("Pod", {
       spec: { nodeName: "n1", containers: [{ name: "a" }, { name: "b" }] },
       status: {
@@ -107,8 +107,8 @@ describe("columns per kind", () => {
       "NAME   READY   STATUS             RESTARTS      AGE\nx      1/2     CrashLoopBackOff   3 (60s ago)   60m\n",
     );
     expect(table("po", [pod], { wide: true, withNamespace: true })).toBe(
-      "NAMESPACE   NAME   READY   STATUS             RESTARTS      AGE   IP           NODE\n" +
-        "demo        x      1/2     CrashLoopBackOff   3 (60s ago)   60m   10.244.1.5   n1\n",
+      "NAMESPACE   NAME   READY   STATUS             RESTARTS      AGE   IP           NODE   NOMINATED NODE   READINESS GATES\n" +
+        "demo        x      1/2     CrashLoopBackOff   3 (60s ago)   60m   10.244.1.5   n1     <none>           <none>\n",
     );
   });
 
@@ -209,6 +209,21 @@ describe("columns per kind", () => {
     });
     expect(table("ev", [ev])).toBe(
       "LAST SEEN   TYPE     REASON      OBJECT      MESSAGE\n30s         Normal   Scheduled   pod/web-1   assigned to n1\n",
+    );
+    // -o wide puts the involved object's details after OBJECT and the rest after MESSAGE, as kubectl.
+    const wide = obj("Event", {
+      type: "Warning",
+      reason: "BackOff",
+      involvedObject: { kind: "Pod", name: "web-1", fieldPath: "spec.containers{web}" },
+      source: { component: "kubelet", host: "n1" },
+      message: "back-off",
+      firstTimestamp: "2026-01-01T00:50:00Z",
+      lastTimestamp: "2026-01-01T00:59:30Z",
+      count: 4,
+    });
+    expect(table("ev", [wide], { wide: true })).toBe(
+      "LAST SEEN   TYPE      REASON    OBJECT      SUBOBJECT              SOURCE        MESSAGE    FIRST SEEN   COUNT   NAME\n" +
+        "30s         Warning   BackOff   pod/web-1   spec.containers{web}   kubelet, n1   back-off   10m          4       x\n",
     );
   });
 
