@@ -1,0 +1,129 @@
+/**
+ * Builds on real containers (root): the busybox image of node-agent's test helpers in a store of
+ * the test's own, RUN steps through kshim, the result read back from the store and run.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SHIM } from "../../native/testing/oci-runtimes.js";
+import { buildBusyboxImage, ImageStore } from "../../node-agent/runtime/images/index.js";
+import { type BuildOptions, build } from "./builder.js";
+import { runStep } from "./run-step-linux.js";
+
+const canRun = process.getuid?.() === 0 && existsSync(SHIM);
+const BASE = "kctl.test/busybox:1";
+
+const DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE=${BASE}
+FROM $BASE AS builder
+ARG GREETING=hello
+WORKDIR /src
+COPY app/ ./
+RUN echo "$GREETING from $(cat name.txt)" > greeting.txt && rm name.txt
+RUN echo "app:x:1234:1234::/home/app:/bin/sh" >> /etc/passwd
+
+FROM \${BASE}
+ARG PORT=8080
+ENV PORT=$PORT \\
+    MODE=production
+COPY --from=builder /etc/passwd /etc/passwd
+COPY --from=builder --chown=app --chmod=640 /src/greeting.txt /srv/
+COPY app/*.conf /etc/app/
+WORKDIR /srv
+USER app
+EXPOSE $PORT
+LABEL org.example.title="demo app"
+CMD ["sh", "-c", "cat greeting.txt; id -u; pwd; echo $PORT $MODE; ls /etc/app"]
+`;
+
+describe.skipIf(!canRun)("kctl build on real containers", () => {
+  let dir: string;
+  let store: ImageStore;
+  let context: string;
+  const steps: string[] = [];
+
+  const options = (o: Partial<BuildOptions> = {}): BuildOptions => ({
+    store,
+    runtime: SHIM,
+    dockerfile: DOCKERFILE,
+    file: "Dockerfile",
+    context,
+    tags: ["kctl.test/app:1"],
+    buildArgs: new Map(),
+    noCache: false,
+    network: "none",
+    pull: async (ref) => {
+      throw new Error(`no pulls in this test (${ref})`);
+    },
+    progress: {
+      step: (i, n, text) => steps.push(`[${i}/${n}] ${text}`),
+      cached: () => steps.push("CACHED"),
+      done: () => undefined,
+    },
+    ...o,
+  });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "kctl-build-"));
+    store = new ImageStore(join(dir, "state"));
+    const layout = join(dir, "busybox");
+    await buildBusyboxImage(layout);
+    await store.importLayout(layout, { name: BASE });
+    context = join(dir, "context");
+    await mkdir(join(context, "app"), { recursive: true });
+    await writeFile(join(context, "app", "name.txt"), "kctl\n");
+    await writeFile(join(context, "app", "a.conf"), "a\n");
+    await writeFile(join(context, "app", "b.conf"), "b\n");
+    await writeFile(join(context, "app", "secret.conf"), "do not copy\n");
+    await writeFile(join(context, ".dockerignore"), "app/secret.conf\n");
+  }, 120_000);
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("builds a multi-stage Dockerfile whose image runs with every effect", async () => {
+    const built = await build(options());
+    expect(built.references).toEqual(["kctl.test/app:1"]);
+    const image = await store.inspect("kctl.test/app:1");
+    const config = (image.config as { config: Record<string, unknown> }).config;
+    expect(config).toMatchObject({
+      Env: expect.arrayContaining(["PORT=8080", "MODE=production"]),
+      WorkingDir: "/srv",
+      User: "app",
+      ExposedPorts: { "8080/tcp": {} },
+      Labels: expect.objectContaining({ "org.example.title": "demo app" }),
+      Cmd: ["sh", "-c", "cat greeting.txt; id -u; pwd; echo $PORT $MODE; ls /etc/app"],
+    });
+    const rootfs = await store.prepareRootfs("kctl-build-test-run", "kctl.test/app:1");
+    try {
+      const ran = await runStep({
+        runtime: SHIM,
+        dir: join(dir, "run"),
+        id: "kctl-build-test-run",
+        rootfs: rootfs.path,
+        args: config.Cmd as string[],
+        env: config.Env as string[],
+        cwd: config.WorkingDir as string,
+        user: config.User as string,
+        network: "none",
+        where: "test",
+      });
+      expect(ran.output).toBe("hello from kctl\n1234\n/srv\n8080 production\na.conf\nb.conf\n");
+      expect(ran.exitCode).toBe(0);
+    } finally {
+      await rootfs.release();
+    }
+  }, 300_000);
+
+  it("shows the output of a RUN that fails and tags nothing", async () => {
+    const dockerfile = `FROM ${BASE}\nRUN echo to-stdout; echo to-stderr >&2; exit 3\n`;
+    const failed = build(options({ dockerfile, tags: ["kctl.test/failed:1"] }));
+    await expect(failed).rejects.toThrow(
+      /^Dockerfile:2: RUN .*: exit code 3\n(to-stdout\nto-stderr|to-stderr\nto-stdout)$/,
+    );
+    await expect(store.inspect("kctl.test/failed:1")).rejects.toThrow(/not present/);
+  }, 120_000);
+});
