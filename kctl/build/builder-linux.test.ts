@@ -126,4 +126,62 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
     );
     await expect(store.inspect("kctl.test/failed:1")).rejects.toThrow(/not present/);
   }, 120_000);
+
+  it("reuses every step of an unchanged build, and rebuilds from the first COPY of a changed file", async () => {
+    await build(options());
+    steps.length = 0;
+    await build(options());
+    const layerSteps = (log: string[]) =>
+      log.flatMap((line, i) =>
+        /\] (RUN|COPY|ADD) /.test(line)
+          ? [`${line.replace(/^\[\d+\/\d+\] /, "")} ${log[i + 1] === "CACHED" ? "cached" : "ran"}`]
+          : [],
+      );
+    expect(layerSteps(steps).every((l) => l.endsWith(" cached"))).toBe(true);
+    await writeFile(join(context, "app", "b.conf"), "b changed\n");
+    steps.length = 0;
+    await build(options());
+    expect(layerSteps(steps)).toEqual([
+      "COPY app/ ./ ran",
+      'RUN echo "$GREETING from $(cat name.txt)" > greeting.txt && rm name.txt ran',
+      'RUN echo "app:x:1234:1234::/home/app:/bin/sh" >> /etc/passwd ran',
+      "COPY --from=builder /etc/passwd /etc/passwd ran",
+      "COPY --from=builder /src/greeting.txt /srv/ ran",
+      "COPY app/*.conf /etc/app/ ran",
+    ]);
+    await writeFile(join(context, "app", "b.conf"), "b\n");
+  }, 300_000);
+
+  it("gives the same digest to two clean builds with the same SOURCE_DATE_EPOCH", async () => {
+    const digests: string[] = [];
+    for (const tag of ["kctl.test/repro:1", "kctl.test/repro:2"]) {
+      const built = await build(options({ tags: [tag], noCache: true, epoch: 1_700_000_000 }));
+      digests.push(built.manifestDigest);
+      // The layers' files and the history carry the epoch, not the time of the build.
+      const image = await store.inspect(tag);
+      expect((image.config as { created: string }).created).toBe("2023-11-14T22:13:20Z");
+    }
+    expect(digests[0]).toBe(digests[1]);
+  }, 300_000);
+
+  it.each([
+    [
+      'FROM base\nRUN echo \'unterminated\nCOPY ["a"\n',
+      "Dockerfile:3: COPY: needs at least one source and a destination",
+    ],
+    [`FROM ${BASE}\nCOPY missing.txt /x\n`, 'Dockerfile:2: COPY: "missing.txt" not found in'],
+    [`FROM ${BASE}\nCOPY app/secret.conf /x\n`, "(excluded by .dockerignore)"],
+    [
+      `FROM ${BASE}\nWORKDIR $APPDIR\nARG APPDIR=/app\n`,
+      "Dockerfile:2: WORKDIR: $APPDIR is not defined: no ARG or ENV before this line sets it",
+    ],
+    [`FROM ${BASE}\nONBUILD RUN true\n`, "Dockerfile:2: ONBUILD: not supported"],
+  ])(
+    "refuses bad input: %j",
+    async (dockerfile, message) => {
+      await expect(build(options({ dockerfile, tags: ["kctl.test/bad:1"] }))).rejects.toThrow(message);
+      await expect(store.inspect("kctl.test/bad:1")).rejects.toThrow(/not present/);
+    },
+    120_000,
+  );
 });
