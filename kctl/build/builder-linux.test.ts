@@ -3,7 +3,7 @@
  * the test's own, RUN steps through kshim, the result read back from the store and run.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -184,4 +184,26 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
     },
     120_000,
   );
+
+  it("keeps a COPY inside the image when a base layer's symlink points at a host path", async () => {
+    // The attacker's base image: /escape is a symlink to a directory of the host.
+    const hostDir = join(dir, "host-target");
+    await mkdir(hostDir);
+    await build(
+      options({ dockerfile: `FROM ${BASE}\nRUN ln -s ${hostDir} /escape\n`, tags: ["kctl.test/evil:1"] }),
+    );
+    await build(
+      options({
+        dockerfile: "FROM kctl.test/evil:1\nCOPY app/a.conf /escape/planted\n",
+        tags: ["kctl.test/victim:1"],
+      }),
+    );
+    await expect(access(join(hostDir, "planted"))).rejects.toThrow(/ENOENT/);
+    const rootfs = await store.prepareRootfs("kctl-build-test-escape", "kctl.test/victim:1");
+    try {
+      await access(join(rootfs.path, hostDir, "planted"));
+    } finally {
+      await rootfs.release();
+    }
+  }, 120_000);
 });

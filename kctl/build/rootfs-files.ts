@@ -16,7 +16,7 @@ import {
   rm,
   symlink,
 } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { dirname, join, posix, relative } from "node:path";
 import { resolveInRoot } from "../../node-agent/runtime/oci/image-user.js";
 import { BuildError } from "./errors.js";
 
@@ -29,20 +29,33 @@ export interface CopyOwnership {
   skip?: (source: string) => boolean;
 }
 
-/** The host path of directory `path` in `root`, made (0755, root-owned) where missing. */
-export async function mkdirInRoot(root: string, path: string): Promise<string> {
-  let at = "/";
+/**
+ * The host path of directory `path` in `root`, made (0755, root-owned) where missing, through
+ * symlinks resolved inside `root` (a link to a missing directory makes that directory, as docker
+ * build does).
+ */
+export async function mkdirInRoot(root: string, path: string, hops = 0): Promise<string> {
   let host = root;
   for (const part of path.split("/").filter((p) => p !== "" && p !== ".")) {
-    at = posix.join(at, part);
-    const resolved = await resolveInRoot(root, at);
-    if (resolved === undefined)
-      throw new BuildError("Invalid", `${at}: a parent is not a directory in the image`);
-    const st = await lstat(resolved).catch(() => undefined);
-    if (st === undefined) await mkdir(resolved, { mode: 0o755 });
-    else if (!st.isDirectory())
-      throw new BuildError("Invalid", `${at}: exists in the image and is not a directory`);
-    host = resolved;
+    if (part === "..") {
+      if (host !== root) host = dirname(host);
+      continue;
+    }
+    const next = join(host, part);
+    const st = await lstat(next).catch(() => undefined);
+    if (st === undefined) {
+      await mkdir(next, { mode: 0o755 });
+      host = next;
+    } else if (st.isSymbolicLink()) {
+      if (hops >= 40) throw new BuildError("Invalid", `${path}: too many levels of symbolic links`);
+      const target = await readlink(next);
+      const here = `/${relative(root, host)}`;
+      host = await mkdirInRoot(root, target.startsWith("/") ? target : posix.join(here, target), hops + 1);
+    } else if (st.isDirectory()) {
+      host = next;
+    } else {
+      throw new BuildError("Invalid", `${path}: ${part} exists in the image and is not a directory`);
+    }
   }
   return host;
 }
