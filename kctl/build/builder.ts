@@ -103,6 +103,8 @@ const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 export async function build(o: BuildOptions): Promise<BuiltImage> {
   const df = readDockerfile(o.dockerfile, o.file);
+  // Beside the store, so steps' layer files and the store's blobs share a filesystem.
+  await mkdir(o.store.dir, { recursive: true });
   const work = await mkdtemp(join(o.store.dir, "..", ".build-"));
   try {
     return await new Build(o, df, work).run();
