@@ -11,43 +11,22 @@ import { SHIM } from "../../native/testing/oci-runtimes.js";
 import { buildBusyboxImage, ImageStore } from "../../node-agent/runtime/images/index.js";
 import { type BuildOptions, build } from "./builder.js";
 import { runStep } from "./run-step-linux.js";
+import { DEMO_OUTPUT, writeDemoContext } from "./testing/demo-context.js";
 
 const canRun = process.getuid?.() === 0 && existsSync(SHIM);
 const BASE = "kctl.test/busybox:1";
-
-const DOCKERFILE = `# syntax=docker/dockerfile:1
-ARG BASE=${BASE}
-FROM $BASE AS builder
-ARG GREETING=hello
-WORKDIR /src
-COPY app/ ./
-RUN echo "$GREETING from $(cat name.txt)" > greeting.txt && rm name.txt
-RUN echo "app:x:1234:1234::/home/app:/bin/sh" >> /etc/passwd
-
-FROM \${BASE}
-ARG PORT=8080
-ENV PORT=$PORT \\
-    MODE=production
-COPY --from=builder /etc/passwd /etc/passwd
-COPY --from=builder --chown=app --chmod=640 /src/greeting.txt /srv/
-COPY app/*.conf /etc/app/
-WORKDIR /srv
-USER app
-EXPOSE $PORT
-LABEL org.example.title="demo app"
-CMD ["sh", "-c", "cat greeting.txt; id -u; pwd; echo $PORT $MODE; ls /etc/app"]
-`;
 
 describe.skipIf(!canRun)("kctl build on real containers", () => {
   let dir: string;
   let store: ImageStore;
   let context: string;
+  let dockerfile: string;
   const steps: string[] = [];
 
   const options = (o: Partial<BuildOptions> = {}): BuildOptions => ({
     store,
     runtime: SHIM,
-    dockerfile: DOCKERFILE,
+    dockerfile,
     file: "Dockerfile",
     context,
     tags: ["kctl.test/app:1"],
@@ -72,12 +51,7 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
     await buildBusyboxImage(layout);
     await store.importLayout(layout, { name: BASE });
     context = join(dir, "context");
-    await mkdir(join(context, "app"), { recursive: true });
-    await writeFile(join(context, "app", "name.txt"), "kctl\n");
-    await writeFile(join(context, "app", "a.conf"), "a\n");
-    await writeFile(join(context, "app", "b.conf"), "b\n");
-    await writeFile(join(context, "app", "secret.conf"), "do not copy\n");
-    await writeFile(join(context, ".dockerignore"), "app/secret.conf\n");
+    dockerfile = await writeDemoContext(context, BASE);
   }, 120_000);
 
   afterAll(async () => {
@@ -111,7 +85,7 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
         network: "none",
         where: "test",
       });
-      expect(ran.output).toBe("hello from kctl\n1234\n/srv\n8080 production\na.conf\nb.conf\n");
+      expect(ran.output).toBe(DEMO_OUTPUT);
       expect(ran.exitCode).toBe(0);
     } finally {
       await rootfs.release();

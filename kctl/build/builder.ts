@@ -481,8 +481,9 @@ class Build {
         const skip = (host: string) => !t.visible(host.slice(t.root.length + 1));
         const where2 = `${where}: ${ins.kind}`;
         const matched = (await Promise.all(sources.map((s) => matchSource(t, s, where2)))).flat();
-        if (intoDir || (await isDirIn(root, dest))) await mkdirInRoot(root, dest);
-        else await mkdirInRoot(root, posix.dirname(dest));
+        // Directories the copy makes belong to the --chown owner, as docker build makes them.
+        if (intoDir || (await isDirIn(root, dest))) await mkdirInRoot(root, dest, owner);
+        else await mkdirInRoot(root, posix.dirname(dest), owner);
         for (const rel of matched) {
           const host = join(t.root, rel);
           const st = await stat(host).catch(() => undefined);

@@ -30,11 +30,16 @@ export interface CopyOwnership {
 }
 
 /**
- * The host path of directory `path` in `root`, made (0755, root-owned) where missing, through
- * symlinks resolved inside `root` (a link to a missing directory makes that directory, as docker
- * build does).
+ * The host path of directory `path` in `root`, made (0755, owned by `owner`, root by default)
+ * where missing, through symlinks resolved inside `root` (a link to a missing directory makes that
+ * directory, as docker build does).
  */
-export async function mkdirInRoot(root: string, path: string, hops = 0): Promise<string> {
+export async function mkdirInRoot(
+  root: string,
+  path: string,
+  owner = { uid: 0, gid: 0 },
+  hops = 0,
+): Promise<string> {
   let host = root;
   for (const part of path.split("/").filter((p) => p !== "" && p !== ".")) {
     if (part === "..") {
@@ -45,12 +50,18 @@ export async function mkdirInRoot(root: string, path: string, hops = 0): Promise
     const st = await lstat(next).catch(() => undefined);
     if (st === undefined) {
       await mkdir(next, { mode: 0o755 });
+      await lchown(next, owner.uid, owner.gid);
       host = next;
     } else if (st.isSymbolicLink()) {
       if (hops >= 40) throw new BuildError("Invalid", `${path}: too many levels of symbolic links`);
       const target = await readlink(next);
       const here = `/${relative(root, host)}`;
-      host = await mkdirInRoot(root, target.startsWith("/") ? target : posix.join(here, target), hops + 1);
+      host = await mkdirInRoot(
+        root,
+        target.startsWith("/") ? target : posix.join(here, target),
+        owner,
+        hops + 1,
+      );
     } else if (st.isDirectory()) {
       host = next;
     } else {
