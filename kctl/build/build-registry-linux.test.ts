@@ -74,6 +74,18 @@ describe.skipIf(!canRun)("kctl build with a registry (root)", () => {
     ]);
   }, 300_000);
 
+  it("prunes the cached steps and keeps the tagged image whole", async () => {
+    const state = join(scratch, "state");
+    const pruned = await runKctl(["build", "prune", "--state-dir", state]);
+    expect(pruned.stderr).toBe("");
+    expect(pruned.stdout).toBe("2 cached steps removed\n");
+    const listed = await runKctl(["image", "list", "--state-dir", state]);
+    expect(listed.stdout).not.toContain("kctl.build/cache");
+    const store = new ImageStore(state);
+    const image = await store.resolve(`${registry.host}/app/web:1`);
+    expect(image.layers).toHaveLength(3);
+  }, 120_000);
+
   it("fails with the line when the FROM image is in no registry", async () => {
     const context = join(scratch, "context-missing");
     await mkdir(context, { recursive: true });
