@@ -2,10 +2,12 @@
  * Builds on real containers (root): the busybox image of node-agent's test helpers in a store of
  * the test's own, RUN steps through kshim, the result read back from the store and run.
  */
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHIM } from "../../native/testing/oci-runtimes.js";
 import { buildBusyboxImage, ImageStore } from "../../node-agent/runtime/images/index.js";
@@ -176,6 +178,31 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
     const rootfs = await store.prepareRootfs("kctl-build-test-escape", "kctl.test/victim:1");
     try {
       await access(join(rootfs.path, hostDir, "planted"));
+    } finally {
+      await rootfs.release();
+    }
+  }, 120_000);
+
+  it("records deletions as whiteouts and a replaced directory as opaque", async () => {
+    const dockerfile = [
+      `FROM ${BASE}`,
+      "RUN mkdir -p /d/old && touch /d/old/x /d/keep",
+      "RUN rm /bin/vi && rm -rf /d && mkdir /d && touch /d/new",
+    ].join("\n");
+    await build(options({ dockerfile, tags: ["kctl.test/whiteouts:1"] }));
+    const image = await store.inspect("kctl.test/whiteouts:1");
+    const last = image.manifest.layers.at(-1)!;
+    const { stdout } = await promisify(execFile)("tar", [
+      "-tzf",
+      join(store.dir, "blobs", "sha256", last.digest.slice(7)),
+    ]);
+    const names = stdout.split("\n").filter(Boolean);
+    expect(names).toContain("bin/.wh.vi");
+    expect(names).toContain("d/.wh..wh..opq");
+    const rootfs = await store.prepareRootfs("kctl-build-test-wh", "kctl.test/whiteouts:1");
+    try {
+      await expect(access(join(rootfs.path, "bin", "vi"))).rejects.toThrow(/ENOENT/);
+      expect(await readdir(join(rootfs.path, "d"))).toEqual(["new"]);
     } finally {
       await rootfs.release();
     }
