@@ -207,4 +207,28 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
       await rootfs.release();
     }
   }, 120_000);
+
+  it("builds only the stages the target needs, and copies from a stage by its number", async () => {
+    const dockerfile = [
+      `FROM ${BASE} AS unused`,
+      "RUN exit 1",
+      `FROM ${BASE} AS a`,
+      "RUN echo from-a > /a",
+      `FROM ${BASE}`,
+      "COPY --from=1 /a /a",
+      'CMD ["cat", "/a"]',
+    ].join("\n");
+    steps.length = 0;
+    await build(options({ dockerfile, tags: ["kctl.test/stages:1"] }));
+    expect(steps.filter((l) => l.startsWith("["))).toEqual([
+      `[1/5] FROM ${BASE} AS a`,
+      "[2/5] RUN echo from-a > /a",
+      `[3/5] FROM ${BASE}`,
+      "[4/5] COPY --from=1 /a /a",
+      '[5/5] CMD ["cat","/a"]',
+    ]);
+    await expect(
+      build(options({ dockerfile, target: "unused", tags: ["kctl.test/stages:2"] })),
+    ).rejects.toThrow(/^Dockerfile:2: RUN \/bin\/sh -c exit 1: exit code 1$/);
+  }, 120_000);
 });

@@ -96,6 +96,8 @@ interface Stage {
   args: Map<string, string>;
   /** A CMD came in this stage (an ENTRYPOINT then keeps it). */
   cmdSet?: boolean;
+  /** Position among the Dockerfile's stages (`COPY --from=0`). */
+  index: number;
 }
 
 const DEFAULT_SHELL = ["/bin/sh", "-c"];
@@ -164,16 +166,43 @@ class Build {
     return this.finish(stage!);
   }
 
-  /** Instructions of the stages up to the target (all when none is named), global ARGs first. */
+  /**
+   * The global ARGs, then the stages the target needs (the last stage when none is named): the
+   * target, and every stage a needed one starts FROM or copies from, in file order. A reference
+   * with a variable in it may name any earlier stage, so all earlier ones are kept then.
+   */
   private stepsToBuild(): Instruction[] {
     const all = this.df.instructions;
-    if (this.o.target === undefined) return all;
-    const target = this.o.target.toLowerCase();
-    const at = all.findIndex((i) => i.kind === "FROM" && i.stage === target);
-    if (at < 0)
-      throw new BuildError("Invalid", `--target ${this.o.target}: no stage of ${this.df.file} is named so`);
-    const next = all.findIndex((i, n) => n > at && i.kind === "FROM");
-    return next < 0 ? all : all.slice(0, next);
+    const starts = all.flatMap((ins, n) => (ins.kind === "FROM" ? [n] : []));
+    const stages = starts.map((start, k) => all.slice(start, starts[k + 1] ?? all.length));
+    let target = stages.length - 1;
+    if (this.o.target !== undefined) {
+      const name = this.o.target.toLowerCase();
+      target = stages.findIndex((st) => st[0]!.kind === "FROM" && st[0]!.stage === name);
+      if (target < 0)
+        throw new BuildError("Invalid", `--target ${this.o.target}: no stage of ${this.df.file} is named so`);
+    }
+    const indexOf = (ref: string, before: number): number[] => {
+      if (ref.includes("$")) return [...Array(before).keys()];
+      const lower = ref.toLowerCase();
+      const byName = stages.findIndex(
+        (st, k) => k < before && st[0]!.kind === "FROM" && st[0]!.stage === lower,
+      );
+      if (byName >= 0) return [byName];
+      return /^\d+$/.test(ref) && Number(ref) < before ? [Number(ref)] : [];
+    };
+    const needed = new Set<number>();
+    const visit = (k: number) => {
+      if (needed.has(k)) return;
+      needed.add(k);
+      for (const ins of stages[k]!) {
+        if (ins.kind === "FROM") for (const d of indexOf(ins.image, k)) visit(d);
+        if ((ins.kind === "COPY" || ins.kind === "ADD") && ins.from !== undefined)
+          for (const d of indexOf(ins.from, k)) visit(d);
+      }
+    };
+    visit(target);
+    return [...all.slice(0, starts[0]), ...stages.filter((_, k) => needed.has(k)).flat()];
   }
 
   private describe(ins: Instruction): string {
@@ -204,15 +233,20 @@ class Build {
     }
     const image = this.expand(ins.image, undefined);
     const named = this.stages.find((s) => s.name === image.toLowerCase());
-    const base: Stage = named
+    const base: Omit<Stage, "index"> = named
       ? { ...structuredClone({ ...named, args: undefined }), args: new Map() }
       : await this.baseImage(image, where);
-    if (ins.stage !== undefined) base.name = ins.stage;
-    else delete base.name;
-    return base;
+    const stage: Stage = {
+      ...base,
+      index: this.df.instructions.filter((i) => i.kind === "FROM").indexOf(ins),
+    };
+    if (ins.stage !== undefined) stage.name = ins.stage;
+    else delete stage.name;
+    delete stage.cmdSet;
+    return stage;
   }
 
-  private async baseImage(image: string, where: string): Promise<Stage> {
+  private async baseImage(image: string, where: string): Promise<Omit<Stage, "index">> {
     if (image === "scratch") {
       return {
         layers: [],
@@ -433,7 +467,12 @@ class Build {
     const mode = ins.chmod !== undefined ? Number.parseInt(ins.chmod, 8) : undefined;
     const from = ins.from !== undefined ? word(ins.from) : undefined;
     const label = `${ins.kind} ${sources.join(" ")} ${dest}`;
-    const fromStage = from !== undefined ? this.stages.find((s) => s.name === from.toLowerCase()) : undefined;
+    const fromStage =
+      from === undefined
+        ? undefined
+        : this.stages.find(
+            (s) => s.name === from.toLowerCase() || (/^\d+$/.test(from) && s.index === Number(from)),
+          );
     let sourceRef: string | undefined;
     let sourceKey: string;
     let tree: SourceTree | undefined;
