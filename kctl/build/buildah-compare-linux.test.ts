@@ -20,6 +20,7 @@ import {
   startRegistry,
 } from "../../node-agent/runtime/registry/testing/registry-server.js";
 import { build } from "./builder.js";
+import { quietProgress } from "./progress-display.js";
 import { buildahBuild } from "./testing/buildah.js";
 import { writeDemoContext } from "./testing/demo-context.js";
 
@@ -85,7 +86,7 @@ describe.skipIf(!canRun)("kctl build against buildah on one Dockerfile (root)", 
       pull: async (ref) => {
         await store.pull(ref);
       },
-      progress: { step() {}, cached() {}, done() {} },
+      progress: quietProgress,
     });
     const layout = join(scratch, "buildah-out");
     await buildahBuild({ work: join(scratch, "buildah"), context, out: layout });

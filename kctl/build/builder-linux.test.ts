@@ -41,6 +41,7 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
     progress: {
       step: (i, n, text) => steps.push(`[${i}/${n}] ${text}`),
       cached: () => steps.push("CACHED"),
+      output: (text) => steps.push(`| ${text}`),
       done: () => undefined,
     },
     ...o,
@@ -96,11 +97,14 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
 
   it("shows the output of a RUN that fails and tags nothing", async () => {
     const dockerfile = `FROM ${BASE}\nRUN echo to-stdout; echo to-stderr >&2; exit 3\n`;
+    steps.length = 0;
     const failed = build(options({ dockerfile, tags: ["kctl.test/failed:1"] }));
     await expect(failed).rejects.toThrow(
       /^Dockerfile:2: RUN .*: exit code 3\n(to-stdout\nto-stderr|to-stderr\nto-stdout)$/,
     );
     await expect(store.inspect("kctl.test/failed:1")).rejects.toThrow(/not present/);
+    // The progress was told the output while the step ran, before the build failed.
+    expect(steps.filter((l) => l.startsWith("| ")).join("")).toMatch(/to-stdout\n/);
   }, 120_000);
 
   it("reuses every step of an unchanged build, and rebuilds from the first COPY of a changed file", async () => {

@@ -39,8 +39,10 @@ export interface BuildProgress {
   step(index: number, total: number, text: string): void;
   /** The step was found in the cache. */
   cached(): void;
-  /** The step ended after `ms`; `output` is what a RUN printed. */
-  done(ms: number, output?: string): void;
+  /** Output of the running step (a RUN's, whole lines). */
+  output(text: string): void;
+  /** The step ended after `ms`. */
+  done(ms: number): void;
 }
 
 export interface BuildOptions {
@@ -155,8 +157,8 @@ class Build {
           this.o.progress.done(Date.now() - started);
           continue;
         }
-        const output = await this.step(stage!, ins, where);
-        this.o.progress.done(Date.now() - started, output);
+        await this.step(stage!, ins, where);
+        this.o.progress.done(Date.now() - started);
       } catch (err) {
         if (err instanceof ShellWordError)
           throw lineError(this.df.file, ins.line, `${ins.kind}: ${err.message}`, "Invalid");
@@ -292,8 +294,8 @@ class Build {
     return this.o.store.inspect(ref);
   }
 
-  /** Runs one instruction of a stage; returns what a RUN printed. */
-  private async step(stage: Stage, ins: Instruction, where: string): Promise<string | undefined> {
+  /** Runs one instruction of a stage. */
+  private async step(stage: Stage, ins: Instruction, where: string): Promise<void> {
     const c = stage.config.config;
     const lookup = this.lookup(stage);
     const word = (t: string) => expandWord(t, lookup, this.df.escape);
@@ -404,7 +406,7 @@ class Build {
     stage: Stage,
     ins: Extract<Instruction, { kind: "RUN" }>,
     where: string,
-  ): Promise<string> {
+  ): Promise<void> {
     if (stage.ref === undefined) {
       throw new BuildError(
         "Invalid",
@@ -420,7 +422,6 @@ class Build {
     const cwd = String(c.WorkingDir || "/");
     const user = String(c.User ?? "");
     const network = ins.network ?? this.o.network;
-    let output = "";
     await this.layerStep(
       stage,
       ["RUN", argv, envList, cwd, user, network],
@@ -438,8 +439,9 @@ class Build {
           user,
           network,
           where: `${where}: RUN`,
+          onOutput: (text) => this.o.progress.output(text),
         });
-        output = result.output;
+        const output = result.output;
         if (result.exitCode !== 0) {
           throw new BuildError(
             "StepFailed",
@@ -448,7 +450,6 @@ class Build {
         }
       },
     );
-    return output;
   }
 
   private async copy(

@@ -13,7 +13,9 @@ describe("buildProgress", () => {
     p.step(1, 3, "FROM busybox");
     p.done(12);
     p.step(2, 3, "RUN echo hi");
-    p.done(1534, "hi\nthere\n");
+    p.output("hi\n");
+    p.output("there\n");
+    p.done(1534);
     p.step(3, 3, "COPY a /a");
     p.cached();
     p.done(3);
@@ -26,7 +28,8 @@ describe("buildProgress", () => {
     for (const o of [output(false), output(true)]) {
       const p = o.out.isTTY ? buildProgress(o.out, true) : buildProgress(o.out);
       p.step(1, 1, "FROM busybox");
-      p.done(1, "x\n");
+      p.output("x\n");
+      p.done(1);
       expect(o.text()).toBe("");
     }
   });

@@ -39,6 +39,8 @@ export interface RunStep {
   network: "host" | "none";
   /** Names the step in errors (`Dockerfile:4: RUN`). */
   where: string;
+  /** Told the container's output as it comes (whole lines). */
+  onOutput?: (text: string) => void;
 }
 
 export interface RunResult {
@@ -80,14 +82,21 @@ export async function runStep(step: RunStep): Promise<RunResult> {
     linux.namespaces = linux.namespaces.map((ns) => (ns.type === "network" ? { type: "network" } : ns));
   }
   await writeFile(join(bundle, "config.json"), JSON.stringify(config));
-  const { code, stderr } = await kshim(step.runtime, [
-    "--root",
-    join(step.dir, "state"),
-    "run",
-    step.id,
-    "--bundle",
-    bundle,
-  ]);
+  const follower = followLog(logPath, step.onOutput ?? (() => undefined));
+  let result: { code: number; stderr: string };
+  try {
+    result = await kshim(step.runtime, [
+      "--root",
+      join(step.dir, "state"),
+      "run",
+      step.id,
+      "--bundle",
+      bundle,
+    ]);
+  } finally {
+    await follower.stop();
+  }
+  const { code, stderr } = result;
   const output = criText(await readFile(logPath, "utf8").catch(() => ""));
   // kshim's own failures (bad config, mount refused) say so on its stderr with exit 1; the
   // container's exit code is whatever the command returned.
@@ -126,6 +135,36 @@ function kshim(binary: string, args: string[]): Promise<{ code: number; stderr: 
     );
     child.once("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr }));
   });
+}
+
+/**
+ * Reads the CRI log at `path` while the container runs (every 100 ms) and hands on the text of
+ * each complete line; `stop` reads what is left.
+ */
+function followLog(path: string, emit: (text: string) => void): { stop(): Promise<void> } {
+  let offset = 0;
+  let partial = "";
+  const poll = async () => {
+    const data = await readFile(path).catch(() => undefined);
+    if (data === undefined || data.length <= offset) return;
+    const text = partial + data.subarray(offset).toString("utf8");
+    offset = data.length;
+    const end = text.lastIndexOf("\n") + 1;
+    partial = text.slice(end);
+    const lines = criText(text.slice(0, end));
+    if (lines !== "") emit(lines);
+  };
+  let polling = Promise.resolve();
+  const timer = setInterval(() => {
+    polling = polling.then(poll);
+  }, 100);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await polling;
+      await poll();
+    },
+  };
 }
 
 /** The text of a CRI log (`<time> <stream> <F|P> <text>` lines). */

@@ -23,6 +23,7 @@ import {
 } from "../../../node-agent/runtime/registry/testing/registry-server.js";
 import { nativeBuildPath } from "../../../node-agent/util/native-build.js";
 import { build } from "../builder.js";
+import { quietProgress } from "../progress-display.js";
 import { buildahBuild } from "../testing/buildah.js";
 import { writeDemoContext } from "../testing/demo-context.js";
 
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
           pull: async (ref) => {
             await store.pull(ref);
           },
-          progress: { step() {}, cached() {}, done() {} },
+          progress: quietProgress,
         }),
       );
     const cli = (noCache: boolean) =>
