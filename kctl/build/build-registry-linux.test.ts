@@ -78,7 +78,7 @@ describe.skipIf(!canRun)("kctl build with a registry (root)", () => {
     const state = join(scratch, "state");
     const pruned = await runKctl(["build", "prune", "--state-dir", state]);
     expect(pruned.stderr).toBe("");
-    expect(pruned.stdout).toBe("2 cached steps removed\n");
+    expect(pruned.stdout).toBe("3 cached steps removed\n");
     const listed = await runKctl(["image", "list", "--state-dir", state]);
     expect(listed.stdout).not.toContain("kctl.build/cache");
     const store = new ImageStore(state);

@@ -610,11 +610,15 @@ class Build {
     stage.key = key;
   }
 
-  /** Writes the stage's image as an OCI layout holding only its new blobs and imports it as `name`. */
+  /**
+   * Writes the stage's layers with `config` (the stage's, stamped now, by default) as an OCI
+   * layout holding only its new blobs, and imports it as `name`.
+   */
   private async save(
     stage: Stage,
     name: string,
     newLayers: string[],
+    config: unknown = { ...stage.config, created: this.created },
   ): Promise<{ manifestDigest: string; imageId: string }> {
     const dir = await mkdtemp(join(this.work, "layout-"));
     const blobs = join(dir, "blobs", "sha256");
@@ -628,7 +632,6 @@ class Build {
       const digest = stage.layers.at(-1)!.digest;
       await copyFile(path, join(blobs, digest.slice(7)));
     }
-    const config = { ...stage.config, created: this.created };
     const configDesc = await blob(Buffer.from(JSON.stringify(config)));
     const manifest = await blob(
       Buffer.from(
@@ -656,13 +659,22 @@ class Build {
         "Invalid",
         `${this.df.file}: the image has no files (FROM scratch and nothing copied)`,
       );
-    let result: { manifestDigest: string; imageId: string } | undefined;
+    // The final config is cached too, so a build in which nothing changed gives the same image
+    // (its times included) rather than a new one.
+    const finalRef = `${CACHE_REPOSITORY}:final-${stage.key.slice(7)}`;
+    const cached = this.o.noCache
+      ? undefined
+      : await this.o.store.inspect(finalRef).catch((err: unknown) => {
+          if (isImageNotFound(err)) return undefined;
+          throw err;
+        });
+    const config = cached?.config ?? { ...stage.config, created: this.created };
+    let result = await this.save(stage, finalRef, [], config);
     const references: string[] = [];
     for (const tag of this.o.tags) {
-      result = await this.save(stage, tag, []);
+      result = await this.save(stage, tag, [], config);
       references.push(parseReference(tag).text);
     }
-    result ??= await this.save(stage, `${CACHE_REPOSITORY}:final-${stage.key.slice(7)}`, []);
     return { ...result, references };
   }
 }
