@@ -4,7 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { access, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -236,5 +236,59 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
     await expect(
       build(options({ dockerfile, target: "unused", tags: ["kctl.test/stages:2"] })),
     ).rejects.toThrow(/^Dockerfile:2: RUN \/bin\/sh -c exit 1: exit code 1$/);
+  }, 120_000);
+
+  it("unpacks a local tar archive with ADD and copies any other file", async () => {
+    const files = join(dir, "archive-src");
+    await mkdir(join(files, "sub"), { recursive: true });
+    await writeFile(join(files, "sub", "in-archive.txt"), "from the archive\n");
+    await promisify(execFile)("tar", ["-czf", join(context, "files.tar.gz"), "-C", files, "."]);
+    await writeFile(join(context, "plain.txt"), "plain\n");
+    const dockerfile = `FROM ${BASE}\nADD files.tar.gz plain.txt /opt/\n`;
+    await build(options({ dockerfile, tags: ["kctl.test/add:1"] }));
+    const rootfs = await store.prepareRootfs("kctl-build-test-add", "kctl.test/add:1");
+    try {
+      expect(await readdir(join(rootfs.path, "opt")).then((n) => n.sort())).toEqual(["plain.txt", "sub"]);
+      expect(await readFile(join(rootfs.path, "opt", "sub", "in-archive.txt"), "utf8")).toBe(
+        "from the archive\n",
+      );
+    } finally {
+      await rootfs.release();
+    }
+  }, 120_000);
+
+  it("records SHELL, ENTRYPOINT, CMD, VOLUME, STOPSIGNAL, HEALTHCHECK and --build-arg in the config", async () => {
+    const dockerfile = [
+      `FROM ${BASE}`,
+      "ARG FLAVOUR=plain",
+      'SHELL ["/bin/sh", "-ec"]',
+      "RUN echo $FLAVOUR > /flavour",
+      "ENTRYPOINT cat /flavour",
+      "VOLUME /data",
+      "STOPSIGNAL SIGINT",
+      "HEALTHCHECK --interval=5s --retries=2 CMD test -f /flavour",
+      "ENV FLAVOUR=$FLAVOUR",
+    ].join("\n");
+    await build(
+      options({ dockerfile, tags: ["kctl.test/config:1"], buildArgs: new Map([["FLAVOUR", "spicy"]]) }),
+    );
+    const image = await store.inspect("kctl.test/config:1");
+    const config = (image.config as { config: Record<string, unknown> }).config;
+    expect(config).toMatchObject({
+      Shell: ["/bin/sh", "-ec"],
+      Entrypoint: ["/bin/sh", "-ec", "cat /flavour"],
+      Volumes: { "/data": {} },
+      StopSignal: "SIGINT",
+      Healthcheck: { Test: ["CMD-SHELL", "test -f /flavour"], Interval: 5e9, Retries: 2 },
+      Env: expect.arrayContaining(["FLAVOUR=spicy"]),
+    });
+    // The base image's CMD goes with a new ENTRYPOINT, as docker build does.
+    expect(config.Cmd).toBeUndefined();
+    const rootfs = await store.prepareRootfs("kctl-build-test-config", "kctl.test/config:1");
+    try {
+      expect(await readFile(join(rootfs.path, "flavour"), "utf8")).toBe("spicy\n");
+    } finally {
+      await rootfs.release();
+    }
   }, 120_000);
 });

@@ -93,6 +93,11 @@ export const buildCommand: Command = {
     const store = new ImageStore(ctx.flags.string("state-dir") ?? defaultAgentStateDir);
     if (ctx.positionals[0] === "prune" && ctx.positionals.length === 1) return prune(ctx, store);
     if (ctx.positionals.length !== 1) throw new UsageError("kctl build takes one CONTEXT directory");
+    if (process.getuid?.() !== 0) {
+      throw new CliError(
+        "kctl build needs root: each step mounts an overlay and RUN steps run in containers",
+      );
+    }
     const context = resolve(ctx.io.cwd, ctx.positionals[0]!);
     if (!(await stat(context).catch(() => undefined))?.isDirectory()) {
       throw new UsageError(`CONTEXT: ${context} is not a directory`);
