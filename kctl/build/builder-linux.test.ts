@@ -291,4 +291,22 @@ describe.skipIf(!canRun)("kctl build on real containers", () => {
       await rootfs.release();
     }
   }, 120_000);
+
+  it("reads a COPY --from source inside that image when its symlink points at a host path", async () => {
+    // The attacker's image: /link is a symlink to a host directory holding a secret.
+    const hostDir = join(dir, "host-secret");
+    await mkdir(hostDir);
+    await writeFile(join(hostDir, "secret"), "host only\n");
+    await build(
+      options({ dockerfile: `FROM ${BASE}\nRUN ln -s ${hostDir} /link\n`, tags: ["kctl.test/lure:1"] }),
+    );
+    const stolen = build(
+      options({
+        dockerfile: `FROM ${BASE}\nCOPY --from=kctl.test/lure:1 /link/secret /stolen\n`,
+        tags: ["kctl.test/thief:1"],
+      }),
+    );
+    await expect(stolen).rejects.toThrow(/^Dockerfile:2: COPY: "\/link\/secret" not found in /);
+    await expect(store.inspect("kctl.test/thief:1")).rejects.toThrow(/not present/);
+  }, 120_000);
 });

@@ -24,7 +24,14 @@ import {
   resolveInRoot,
   splitImageUser,
 } from "../../node-agent/runtime/oci/image-user.js";
-import { contentDigest, contextTree, matchSource, plainTree, type SourceTree } from "./context.js";
+import {
+  contentDigest,
+  contextTree,
+  matchSource,
+  plainTree,
+  type SourceTree,
+  sourcePath,
+} from "./context.js";
 import { BuildError, lineError } from "./errors.js";
 import { type CommandForm, type Dockerfile, type Instruction, readDockerfile } from "./instructions.js";
 import { diffToLayer } from "./layer-diff-linux.js";
@@ -525,14 +532,15 @@ class Build {
         if (intoDir || (await isDirIn(root, dest))) await mkdirInRoot(root, dest, owner);
         else await mkdirInRoot(root, posix.dirname(dest), owner);
         for (const rel of matched) {
-          const host = join(t.root, rel);
-          const st = await stat(host).catch(() => undefined);
-          if (ins.kind === "ADD" && st?.isFile() && (await isArchive(host))) {
+          const host = await sourcePath(t, rel);
+          if (host === undefined)
+            throw new BuildError("Invalid", `${where2}: "${rel}" not found in ${t.root}`);
+          const st = await lstat(host);
+          if (ins.kind === "ADD" && st.isFile() && (await isArchive(host))) {
             await addArchive(host, root, dest, dir, `${where2} ${rel}`);
             continue;
           }
-          const isDir = (await lstat(host)).isDirectory();
-          const target = isDir
+          const target = st.isDirectory()
             ? dest
             : intoDir || (await isDirIn(root, dest))
               ? posix.join(dest, posix.basename(rel))

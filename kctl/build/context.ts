@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join, posix } from "node:path";
+import { resolveInRoot } from "../../node-agent/runtime/oci/image-user.js";
 import { BuildError } from "./errors.js";
 
 interface IgnoreRule {
@@ -126,10 +127,13 @@ export async function matchSource(tree: SourceTree, source: string, where: strin
     if (found.length === 0) throw new BuildError("Invalid", `${where}: no file matches "${source}"`);
     return found;
   }
-  const exists = await lstat(join(tree.root, cleaned)).then(
-    () => true,
-    () => false,
-  );
+  const host = await sourcePath(tree, cleaned);
+  const exists =
+    host !== undefined &&
+    (await lstat(host).then(
+      () => true,
+      () => false,
+    ));
   if (!exists || !tree.visible(cleaned)) {
     throw new BuildError(
       "Invalid",
@@ -137,6 +141,15 @@ export async function matchSource(tree: SourceTree, source: string, where: strin
     );
   }
   return [cleaned];
+}
+
+/**
+ * The host path of `rel` in the tree, every symlink on the way resolved inside its root (a stage's
+ * rootfs is an image's: its `/etc -> /host/dir` must not make a COPY --from read the host);
+ * undefined when a directory on the way is missing.
+ */
+export function sourcePath(tree: SourceTree, rel: string): Promise<string | undefined> {
+  return resolveInRoot(tree.root, rel);
 }
 
 /** sha256 over names, types, modes, owners and contents of `paths` and everything visible beneath them. */
