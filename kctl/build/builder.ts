@@ -677,7 +677,9 @@ class Build {
           throw err;
         });
     const config = cached?.config ?? { ...stage.config, created: this.created };
-    let result = await this.save(stage, finalRef, [], config);
+    let result = cached
+      ? { manifestDigest: cached.manifestDigest, imageId: cached.manifest.config.digest }
+      : await this.save(stage, finalRef, [], config);
     const references: string[] = [];
     for (const tag of this.o.tags) {
       result = await this.save(stage, tag, [], config);
