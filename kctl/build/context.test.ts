@@ -29,6 +29,7 @@ describe("the build context", () => {
     await writeFile(join(dir, "app", "logs", "x.log"), "x");
     await writeFile(join(dir, "secret"), "s");
     await symlink("/etc/passwd", join(dir, "link"));
+    await symlink("app/a.txt", join(dir, "inner-link"));
     await writeFile(join(dir, ".dockerignore"), "# comment\n/secret\n**/*.log\n!app/keep.log\n../outside\n");
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -47,7 +48,9 @@ describe("the build context", () => {
     expect(await matchSource(tree, "app/*.txt", "here")).toEqual(["app/a.txt"]);
     expect(await matchSource(tree, "app/*.log", "here")).toEqual(["app/keep.log"]);
     expect(await matchSource(tree, "../../app/a.txt", "here")).toEqual(["app/a.txt"]);
-    expect(await matchSource(tree, "link", "here")).toEqual(["link"]);
+    // A symlink is followed inside the context only: /etc/passwd of the context, which is missing.
+    expect(await matchSource(tree, "inner-link", "here")).toEqual(["inner-link"]);
+    await expect(matchSource(tree, "link", "here")).rejects.toThrow(/^here: "link" not found in /);
     await expect(matchSource(tree, "secret", "here")).rejects.toThrow(
       /^here: "secret" not found in .* \(excluded by \.dockerignore\)$/,
     );
