@@ -36,7 +36,7 @@ import { BuildError, lineError } from "./errors.js";
 import { type CommandForm, type Dockerfile, type Instruction, readDockerfile } from "./instructions.js";
 import { diffToLayer } from "./layer-diff-linux.js";
 import { copyIntoRoot, mkdirInRoot } from "./rootfs-files.js";
-import { runStep } from "./run-step-linux.js";
+import { removeStepCgroupParent, runStep } from "./run-step-linux.js";
 import { expandWord, expandWords, ShellWordError } from "./shell-words.js";
 
 export const CACHE_REPOSITORY = "kctl.build/cache";
@@ -121,6 +121,7 @@ export async function build(o: BuildOptions): Promise<BuiltImage> {
     return await new Build(o, df, work).run();
   } finally {
     await rm(work, { recursive: true, force: true });
+    await removeStepCgroupParent();
   }
 }
 

@@ -5,8 +5,9 @@
  * namespace of its own with nothing in it. The container's output is its CRI log, read back here.
  */
 import { spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ownHierarchies } from "../../node-agent/cgroups/hierarchies-linux.js";
 import {
   containerConfig,
   defaultCapabilities,
@@ -43,6 +44,18 @@ export interface RunStep {
   onOutput?: (text: string) => void;
 }
 
+const CGROUP_PARENT = "kctl-build";
+
+/**
+ * Removes the steps' parent cgroup in every hierarchy when no step of any build is left in it
+ * (a cgroup with children cannot be removed, so a build running beside this one keeps it).
+ */
+export async function removeStepCgroupParent(): Promise<void> {
+  for (const h of await ownHierarchies().catch(() => [])) {
+    await rmdir(join(h.ownDir, CGROUP_PARENT)).catch(() => undefined);
+  }
+}
+
 export interface RunResult {
   exitCode: number;
   /** stdout and stderr interleaved as the container wrote them. */
@@ -61,9 +74,9 @@ export async function runStep(step: RunStep): Promise<RunResult> {
     cwd: step.cwd,
     hostname: "kctl-build",
     netnsPath: `/proc/${process.pid}/ns/net`,
-    // Relative: beneath the cgroup the builder runs in (kctl-build/ stays, as the agent's
-    // kctl-<node>/ does); kshim removes the step's own cgroup with the container.
-    cgroupsPath: `kctl-build/${step.id}`,
+    // Relative: beneath the cgroup the builder runs in; kshim removes the step's own cgroup with
+    // the container, removeStepCgroupParent the parent.
+    cgroupsPath: `${CGROUP_PARENT}/${step.id}`,
     logPath,
     mounts: [],
     security: {
