@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything kctl needs on a Debian host, as root: the Debian packages (etcd, nftables,
-# iproute2, busybox-static, crun/runc for comparison, the C toolchain's libraries), the npm
+# iproute2, busybox-static, crun/runc and buildah for comparison, the C toolchain's libraries), the npm
 # packages, the build (generated code, TypeScript, native shim), and `kctl` on PATH.
 # Safe to run again. CI runs it too, so it stays true.
 set -euo pipefail
@@ -16,7 +16,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
   etcd-server etcd-client nftables iproute2 iptables conntrack busybox-static crun runc \
   gcc make libc6-dev libjansson-dev libcap-dev libseccomp-dev pkg-config openssl util-linux procps wrk ca-certificates \
-  docker-registry skopeo apache2-utils iputils-arping haproxy zstd
+  docker-registry skopeo apache2-utils iputils-arping haproxy zstd buildah
 
 # `npm ci` refuses lock files without other platforms' optional binaries (npm/cli#4828, #8320:
 # Biome's); `npm install` installs exactly what the lock file pins and adds this platform's binary.

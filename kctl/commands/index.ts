@@ -3,6 +3,7 @@
 import type { Command } from "../command.js";
 import { apiResourcesCommand } from "./api-resources.js";
 import { applyCommand } from "./apply.js";
+import { buildCommand } from "./build.js";
 import { createCommand, exposeCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
@@ -52,6 +53,7 @@ export const commands: readonly Command[] = [
   tokenCommand,
   kubeconfigCommand,
   imageCommand,
+  buildCommand,
   joinCommand,
   resetCommand,
   logsCommand,

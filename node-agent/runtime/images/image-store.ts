@@ -56,6 +56,8 @@ export interface ResolvedImage {
 export interface Rootfs {
   /** The merged view: the bundle's `root.path`. */
   path: string;
+  /** The container's own writes (overlayfs's upper dir): what a build step turns into a layer. */
+  upperDir: string;
   image: ResolvedImage;
   /** Unmounts the overlay and deletes the container's upper and work dirs. Idempotent. */
   release(): Promise<void>;
@@ -238,6 +240,18 @@ export class ImageStore {
     };
   }
 
+  /**
+   * The manifest of `ref` and its config as stored (the whole JSON, fields this store does not use
+   * included), for tools that make new images on top of it. Throws `NotFound` like {@link resolve}.
+   */
+  async inspect(ref: string): Promise<{ manifestDigest: string; manifest: Manifest; config: unknown }> {
+    const image = await this.resolve(ref);
+    const manifest = await this.manifest(image.manifestDigest);
+    const where = `config ${manifest.config.digest}`;
+    const config = parseJson(await this.blobs.readText(manifest.config.digest), where);
+    return { manifestDigest: image.manifestDigest, manifest, config };
+  }
+
   /** References, the manifests they name, and the bytes of each image's blobs as a registry holds them. */
   async list(): Promise<ListedImage[]> {
     const out: ListedImage[] = [];
@@ -291,6 +305,11 @@ export class ImageStore {
     });
   }
 
+  /** Removes every blob and unpacked layer that no name and no container rootfs uses (`kctl build prune`). */
+  sweepUnused(): Promise<void> {
+    return this.serializeImport(async () => this.sweep(await this.refs.read()));
+  }
+
   /** Removes every blob and unpacked layer that no image in `refs` and no container rootfs uses. */
   private async sweep(refs: ReadonlyMap<string, string>): Promise<void> {
     const liveBlobs = new Set<string>();
@@ -342,7 +361,12 @@ export class ImageStore {
       const image = await this.resolve(ref);
       const path = await mountRootfs({ dir, layers: image.layers, imageId: image.imageId });
       await this.markUsed(image.manifestDigest);
-      return { path, image, release: () => this.releaseRootfs(containerId) };
+      return {
+        path,
+        upperDir: join(dir, "upper"),
+        image,
+        release: () => this.releaseRootfs(containerId),
+      };
     });
   }
 
