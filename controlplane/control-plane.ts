@@ -9,12 +9,22 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
-import type { ClusterRole, ClusterRoleBinding, Node, Role, RoleBinding, Secret } from "../proto/gen/api.js";
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  Node,
+  PersistentVolumeClaim,
+  Role,
+  RoleBinding,
+  Secret,
+} from "../proto/gen/api.js";
 import { isApiError } from "./api/errors.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
 import { accessReviewRoutes } from "./apiserver/access-review.js";
+import { unionAuthorizer } from "./apiserver/authorization.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
+import { nodeAuthorizer } from "./apiserver/node-authorizer.js";
 import { type RbacListers, rbacAuthorizer, rulesFor } from "./apiserver/rbac-authorizer.js";
 import {
   authenticateBootstrapToken,
@@ -252,6 +262,16 @@ async function start(
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
   const rbac = rbacListers(informers);
+  // As upstream's --authorization-mode=Node,RBAC: a node's certificate reads what its pods need.
+  const authorize = unionAuthorizer(
+    nodeAuthorizer({
+      pods: informers.pods().lister,
+      claims: informers.informer<PersistentVolumeClaim & KubeObject>(
+        resourceForKind("v1", "PersistentVolumeClaim")!,
+      ).lister,
+    }),
+    rbacAuthorizer(rbac),
+  );
   const serviceAccounts = await wireServiceAccounts(registry, informers, pkiDir);
   informers.start();
   await reconcileDefaultRbac(registry);
@@ -280,7 +300,7 @@ async function start(
     metrics,
     extraRoutes: {
       ...accessReviewRoutes({
-        authorize: rbacAuthorizer(rbac),
+        authorize,
         rules: (user, groups, namespace) => rulesFor(rbac, user, groups, namespace),
       }),
       ...joinRoutes({
@@ -307,7 +327,7 @@ async function start(
         spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
       }),
     },
-    authorize: rbacAuthorizer(rbac),
+    authorize,
     // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
     healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),

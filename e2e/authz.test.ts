@@ -478,18 +478,30 @@ describe.skipIf(!tools)("attacks on who may do what, against kctl up", () => {
       expect((pod2.body.status as { phase?: string }).phase).not.toBe("Failed");
     });
 
-    it("is not root on the HTTPS API", async () => {
-      const cert = { cert: workers.get("worker-1")! };
-      for (const path of [
-        "/api/v1/namespaces/kube-system/secrets",
-        "/api/v1/namespaces/team/secrets/theirs",
-      ]) {
-        const res = await call(cert, "GET", path);
-        expect(res.status, path).toBe(403);
-        expect(res.body.message).toMatch(/User "system:node:worker-1" cannot get|cannot list/);
+    it("on the HTTPS API reads only what its pods need, and writes nothing", async () => {
+      const node = { cert: workers.get("worker-1")! };
+      const mine = await call(node, "GET", "/api/v1/namespaces/team/secrets/mine");
+      expect(mine.status).toBe(200);
+      expect((mine.body.data as { k: string }).k).toBe("bWluZQ==");
+      expect((await call(node, "GET", "/api/v1/namespaces/team/pods")).status).toBe(200);
+      const theirs = await call(node, "GET", "/api/v1/namespaces/team/secrets/theirs");
+      expect(theirs.status).toBe(403);
+      expect(theirs.body.message).toBe(
+        'secrets "theirs" is forbidden: User "system:node:worker-1" cannot get resource "secrets" in API group "" ' +
+          "in the namespace \"team\": no relationship found between node 'worker-1' and this object",
+      );
+      const all = await call(node, "GET", "/api/v1/namespaces/kube-system/secrets");
+      expect(all.status).toBe(403);
+      expect(all.body.message).toMatch(/cannot list .*: can only get individual resources of this type$/);
+      for (const [method, path, body] of [
+        ["DELETE", "/api/v1/nodes/worker-2", undefined],
+        ["DELETE", "/api/v1/namespaces/team/pods/on-2", undefined],
+        ["POST", "/api/v1/namespaces/team/secrets", object("Secret", "planted")],
+        ["PUT", "/api/v1/namespaces/team/secrets/mine", object("Secret", "mine", { data: { k: "eA==" } })],
+      ] as const) {
+        expect((await call(node, method, path, body)).status, `${method} ${path}`).toBe(403);
       }
-      const write = await call(cert, "DELETE", "/api/v1/nodes/worker-2");
-      expect(write.status).toBe(403);
+      expect((await call(admin(), "GET", "/api/v1/nodes/worker-2")).status).toBe(200);
     });
   });
 

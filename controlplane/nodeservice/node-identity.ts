@@ -6,9 +6,9 @@
 import type { PeerCertificate } from "node:tls";
 import type { ServerUnaryCall } from "@grpc/grpc-js";
 import { ApiError } from "../api/errors.js";
+import { nodesGroup, nodeUserPrefix } from "../apiserver/node-authorizer.js";
 
-export const nodeUserPrefix = "system:node:";
-export const nodesGroup = "system:nodes";
+export { nodesGroup, nodeUserPrefix };
 
 /** Any server call: every kind carries the TLS auth context and the peer's address. */
 export type CallWithAuth = Pick<ServerUnaryCall<unknown, unknown>, "getAuthContext" | "getPeer">;
