@@ -36,6 +36,7 @@ import {
 import { controlPlaneJoinRoutes } from "./bootstrap/control-plane-join.js";
 import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
 import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
+import { revokedKeyCheck } from "./bootstrap/node-revocation.js";
 import { authenticateUserToken } from "./bootstrap/user-tokens.js";
 import {
   type LeaderElectionOptions,
@@ -262,6 +263,7 @@ async function start(
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
   const rbac = rbacListers(informers);
+  const keyRevoked = revokedKeyCheck(secrets.lister);
   // As upstream's --authorization-mode=Node,RBAC: a node's certificate reads what its pods need.
   const authorize = unionAuthorizer(
     nodeAuthorizer({
@@ -295,7 +297,7 @@ async function start(
     registry,
     host: listenHost,
     port: opts.port ?? 6443,
-    tls: { cert: serving.certPem, key: serving.keyPem, clientCa: ca.certPem },
+    tls: { cert: serving.certPem, key: serving.keyPem, clientCa: ca.certPem, keyRevoked },
     authenticate: authenticator(adminToken, secrets.lister, serviceAccounts.authenticate),
     metrics,
     extraRoutes: {
@@ -316,6 +318,7 @@ async function start(
             },
           ),
         spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
+        keyRevoked,
       }),
       ...controlPlaneJoinRoutes({
         ca,
@@ -355,6 +358,7 @@ async function start(
     port: opts.nodeServicePort ?? (opts.port === 0 ? 0 : (opts.port ?? 6443) + 1),
     caPem: ca.certPem,
     serving,
+    keyRevoked,
     registry,
     allocator: new PodCidrAllocator(etcd, clusterCidr),
     pods: podDispatcher,
@@ -372,6 +376,9 @@ async function start(
     },
   });
   stops.push(() => nodeService.close());
+  // A revocation takes effect on open connections too, not only on the next handshake.
+  const closeRevoked = () => nodeService.closeRevoked();
+  stops.push(secrets.addEventHandler({ onAdd: closeRevoked, onUpdate: closeRevoked }));
 
   const identity = `${hostname()}_${process.pid}`;
   const ttlSeconds = opts.leaderElectionTtlSeconds ?? 5;

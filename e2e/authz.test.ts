@@ -42,6 +42,8 @@ interface Run {
   stderr: string;
 }
 
+const delay = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
+
 function runTool(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Run> {
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: timeoutMs }, (err, stdout, stderr) =>
@@ -502,6 +504,58 @@ describe.skipIf(!tools)("attacks on who may do what, against kctl up", () => {
         expect((await call(node, method, path, body)).status, `${method} ${path}`).toBe(403);
       }
       expect((await call(admin(), "GET", "/api/v1/nodes/worker-2")).status).toBe(200);
+    });
+  });
+
+  describe("an attacker holding worker-2's certificate after kctl certificate revoke", () => {
+    it("is cut off at once: its open stream is closed, NodeService, HTTPS and join refuse its key", async () => {
+      const creds = workers.get("worker-2")!;
+      const n2 = nodeClient(creds);
+      const podsPath = "/api/v1/namespaces/team/pods";
+      expect((await call({ cert: creds }, "GET", podsPath)).status).toBe(200);
+      const stream = n2.watchPods({ nodeName: "worker-2" });
+      const opened = new Promise<void>((resolve) => stream.once("data", () => resolve()));
+      const ended = new Promise<string>((resolve) => {
+        stream.on("data", () => {});
+        stream.on("error", (err: { code?: number }) => resolve(`error ${err.code}`));
+        stream.on("end", () => resolve("end"));
+      });
+      // on-2 is bound to worker-2: its event shows the stream is open.
+      await opened;
+
+      // Bad input names what is wrong and writes nothing.
+      const missing = await kctl(["certificate", "revoke", "no-such-node"], { config });
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toMatch(/NotFound.*"no-such-node" not found/);
+      const usage = await kctl(["certificate", "revoke"], { config });
+      expect(usage.code).not.toBe(0);
+      expect(usage.stderr).toMatch(/kctl certificate revoke takes one NODE/);
+      const list = "/api/v1/namespaces/kube-system/secrets/kctl-revoked-node-keys";
+      expect((await call(admin(), "GET", list)).status).toBe(404);
+
+      const revoked = await kctl(["certificate", "revoke", "worker-2"], { config });
+      expect(revoked.stderr).toBe("");
+      expect(revoked.stdout).toMatch(
+        /^node "worker-2" deleted; certificates with its key sha256:[0-9a-f]{64} are revoked$/m,
+      );
+      expect(await Promise.race([ended, delay(10_000).then(() => "still open")])).toMatch(/^error|^end/);
+
+      await expect(n2.call("Register", { nodeName: "worker-2" })).rejects.toMatchObject({
+        reason: "ServiceUnavailable",
+      });
+      const https = await call({ cert: creds }, "GET", podsPath);
+      expect(https.status).toBe(401);
+      expect(https.body.message).toBe(
+        'Unauthorized: the client certificate of "system:node:worker-2" has a revoked key',
+      );
+      await expect(
+        joinCluster({ server: apiUrl, token: joinToken, nodeName: "worker-2", caPem, keyPem: creds.keyPem }),
+      ).rejects.toThrow(/HTTP 403: the CSR's key sha256:[0-9a-f]{64} was revoked/);
+      // The name itself is free again, for a node with a new key.
+      const fresh = await joinCluster({ server: apiUrl, token: joinToken, nodeName: "worker-2", caPem });
+      await nodeClient(fresh).call("Register", { nodeName: "worker-2", capacity: { cpu: "1" } });
+      // worker-1 is untouched.
+      expect((await call({ cert: workers.get("worker-1")! }, "GET", podsPath)).status).toBe(200);
     });
   });
 

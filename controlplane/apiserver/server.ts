@@ -12,7 +12,6 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
 import { type Registry as MetricsRegistry, register } from "prom-client";
 import { ApiError } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
@@ -29,6 +28,7 @@ import {
   nonResourceAttributes,
   resourceAttributes,
 } from "./authorization.js";
+import { certificateUser, type KeyRevoked } from "./client-certificate.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { type HealthCheck, serveHealth } from "./health.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
@@ -48,9 +48,10 @@ export interface ApiServerOptions {
   port: number;
   /**
    * PEM strings; serves HTTPS when given, plain HTTP otherwise. With `clientCa`, a client
-   * certificate that CA signed authenticates its holder: user = CN, groups = O (as upstream).
+   * certificate that CA signed authenticates its holder: user = CN, groups = O (as upstream),
+   * unless `keyRevoked` says its key was revoked (401).
    */
-  tls?: { cert: string; key: string; clientCa?: string };
+  tls?: { cert: string; key: string; clientCa?: string; keyRevoked?: KeyRevoked };
   /** Maps a bearer token to a user, or undefined when the token is not valid. */
   authenticate(token: string): User | undefined;
   /** What /version reports. */
@@ -169,7 +170,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const first = url.pathname.split("/")[1] ?? "";
       const user = publicPaths.has(first)
         ? undefined
-        : (certificateUser(req) ?? authenticate(req, opts.authenticate));
+        : (certificateUser(req, opts.tls?.keyRevoked) ?? authenticate(req, opts.authenticate));
       const extra = opts.extraRoutes?.[url.pathname];
       if (extra && user) {
         await extra(req, res, user);
@@ -274,7 +275,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     upgraded.add(socket);
     socket.on("close", () => upgraded.delete(socket));
     void serveUpgrade(req, socket, head, opts.upgradeHandlers ?? {}, (r, route, path) => {
-      const user = certificateUser(r) ?? authenticate(r, opts.authenticate);
+      const user = certificateUser(r, opts.tls?.keyRevoked) ?? authenticate(r, opts.authenticate);
       if (user.groups?.includes(bootstrapGroup)) {
         throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
       }
@@ -304,18 +305,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await closed;
     },
   };
-}
-
-/** The user a verified client certificate names (CN, groups from O); undefined without one. */
-function certificateUser(req: IncomingMessage): User | undefined {
-  const socket = req.socket as TLSSocket;
-  if (!socket.encrypted || !socket.authorized) return undefined;
-  const subject = socket.getPeerCertificate()?.subject;
-  const cn = subject?.CN;
-  const name = Array.isArray(cn) ? cn[0] : cn;
-  if (!name) return undefined;
-  const o = subject.O;
-  return { name, groups: o === undefined ? [] : Array.isArray(o) ? o : [o] };
 }
 
 function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticate"]): User {

@@ -3,6 +3,7 @@
 import type { Command } from "../command.js";
 import { apiResourcesCommand } from "./api-resources.js";
 import { applyCommand } from "./apply.js";
+import { certificateCommand } from "./certificate.js";
 import { createCommand, exposeCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
@@ -50,6 +51,7 @@ export const commands: readonly Command[] = [
   upCommand,
   labCommand,
   tokenCommand,
+  certificateCommand,
   kubeconfigCommand,
   imageCommand,
   joinCommand,
