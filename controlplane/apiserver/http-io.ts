@@ -113,5 +113,8 @@ export function sendError(res: ServerResponse, err: ApiError): void {
     res.destroy();
     return;
   }
+  // As upstream: a Status that says when to retry says it in the header clients read, too.
+  if (err.details?.retryAfterSeconds !== undefined)
+    res.setHeader("Retry-After", String(err.details.retryAfterSeconds));
   sendJson(res, err.code, err.toStatus());
 }

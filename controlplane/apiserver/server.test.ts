@@ -729,6 +729,59 @@ describe("apiserver edges that need no etcd", () => {
     }
   });
 
+  it("sheds a flood with 429 and Retry-After, but lets admins, probes and streams through", async () => {
+    let releaseSlow: () => void = () => {};
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    // A stand-in registry whose read of "slow" hangs until released: it holds the one read slot.
+    const registry = {
+      get: async (_info: unknown, namespace: string, name: string) => {
+        if (name === "slow") await slow;
+        return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace } };
+      },
+    } as unknown as Registry;
+    const server = await startApiServer({
+      registry,
+      port: 0,
+      metrics: new MetricsRegistry(),
+      maxInFlight: { readonly: 1, mutating: 1 },
+      authenticate: (t) =>
+        t === "admin"
+          ? { name: "admin", groups: ["system:masters"] }
+          : t === "flood"
+            ? { name: "flooder" }
+            : undefined,
+      subresourceHandlers: { log: async (_req, res) => void res.end("log") },
+    });
+    const as = (who: string, path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}${path}`, { ...init, headers: { Authorization: `Bearer ${who}` } });
+    try {
+      const held = as("flood", "/api/v1/namespaces/default/pods/slow");
+      await new Promise((r) => setTimeout(r, 100));
+      const shed = await as("flood", "/api/v1/namespaces/default/pods/other");
+      expect(shed.status).toBe(429);
+      expect(shed.headers.get("retry-after")).toBe("1");
+      expect(await shed.json()).toMatchObject({
+        kind: "Status",
+        reason: "TooManyRequests",
+        message: "Too many requests, please try again later.",
+        details: { retryAfterSeconds: 1 },
+      });
+      expect((await as("admin", "/api/v1/namespaces/default/pods/other")).status).toBe(200);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await as("flood", "/api/v1/namespaces/default/pods/web/log")).status).toBe(200);
+      // Writes have their own budget: a read flood does not starve them.
+      expect((await as("flood", "/api/v1/namespaces/default/nosuchkind", { method: "POST" })).status).toBe(
+        404,
+      );
+      releaseSlow();
+      expect((await held).status).toBe(200);
+      expect((await as("flood", "/api/v1/namespaces/default/pods/other")).status).toBe(200);
+    } finally {
+      releaseSlow();
+      await server.close();
+    }
+  });
+
   it("routes pods/log to a given handler and lists it in discovery", async () => {
     const server = await startApiServer({
       registry: {} as Registry,

@@ -25,6 +25,7 @@ import {
 import {
   type Authorizer,
   authorizeRequest,
+  mastersGroup,
   nonResourceAttributes,
   resourceAttributes,
 } from "./authorization.js";
@@ -32,6 +33,12 @@ import { certificateUser, type KeyRevoked } from "./client-certificate.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { type HealthCheck, serveHealth } from "./health.js";
 import { sendError, sendJson, toApiError } from "./http-io.js";
+import {
+  defaultInFlightLimits,
+  InFlightLimiter,
+  type InFlightLimits,
+  isLongRunning,
+} from "./max-in-flight.js";
 import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
 import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
 import { serveOpenApi } from "./openapi-handler.js";
@@ -52,6 +59,11 @@ export interface ApiServerOptions {
    * unless `keyRevoked` says its key was revoked (401).
    */
   tls?: { cert: string; key: string; clientCa?: string; keyRevoked?: KeyRevoked };
+  /**
+   * Flow control (max-in-flight.ts): how many read and write requests may run at once; over that,
+   * 429 with Retry-After. Upstream's 400 and 200 when omitted.
+   */
+  maxInFlight?: InFlightLimits;
   /** Maps a bearer token to a user, or undefined when the token is not valid. */
   authenticate(token: string): User | undefined;
   /** What /version reports. */
@@ -152,6 +164,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const openWatches = new Set<() => void>();
   const scheme = opts.tls ? "https" : "http";
   const openApi = buildOpenApiDocuments();
+  const limiter = new InFlightLimiter(opts.maxInFlight ?? defaultInFlightLimits);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res).catch((err: unknown) => sendError(res, toApiError(err, `${req.method} ${req.url}`)));
   };
@@ -160,6 +173,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const started = performance.now();
     const labels = { verb: req.method ?? "", resource: "", subresource: "", code: "" };
     let longRunning = false;
+    let release: (() => void) | undefined;
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
       const anonymous = opts.anonymousRoutes?.[url.pathname];
@@ -187,9 +201,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return;
       }
       const route = parsePath(url.pathname);
+      const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
       if (opts.authorize && user) {
         const method = req.method ?? "GET";
-        const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
         authorizeRequest(
           opts.authorize,
           route.kind === "resource"
@@ -197,6 +211,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
             : nonResourceAttributes(user, method, url.pathname),
         );
       }
+      const counted =
+        user !== undefined &&
+        !user.groups?.includes(mastersGroup) &&
+        !(route.kind === "resource" && isLongRunning(watch, route.route.subresource));
+      if (counted) release = limiter.acquire(req.method ?? "GET");
       if (route.kind === "resource") {
         const r = route.route;
         labels.resource = r.info.group ? `${r.info.plural}.${r.info.group}` : r.info.plural;
@@ -251,6 +270,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       longRunning = false;
       sendError(res, toApiError(err, `${req.method} ${req.url}`));
     } finally {
+      release?.();
       labels.code = String(res.statusCode);
       record(metrics, labels, longRunning ? undefined : (performance.now() - started) / 1000);
     }
