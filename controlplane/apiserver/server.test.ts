@@ -658,6 +658,51 @@ describe("apiserver over HTTP with a real etcd", () => {
     expect(JSON.parse(body).kind).toBe("NamespaceList");
   });
 
+  it("pages lists with limit and continue, as JSON and as kubectl's Tables, and refuses a bad limit", async () => {
+    for (const n of ["p1", "p2", "p3", "p4", "p5"]) {
+      await api("POST", "/api/v1/namespaces/default/configmaps", {
+        body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: n } },
+      });
+    }
+    const first = await api("GET", "/api/v1/namespaces/default/configmaps?limit=2");
+    expect(first.body.items.map((c: { metadata: { name: string } }) => c.metadata.name)).toEqual([
+      "p1",
+      "p2",
+    ]);
+    expect(first.body.metadata.remainingItemCount).toBe(3);
+    const next = encodeURIComponent(first.body.metadata.continue);
+    const table = await api("GET", `/api/v1/namespaces/default/configmaps?limit=2&continue=${next}`, {
+      accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+    });
+    expect(table.body.rows.map((r: { cells: string[] }) => r.cells[0])).toEqual(["p3", "p4"]);
+    expect(table.body.metadata.continue).toEqual(expect.any(String));
+    const bad = await api("GET", "/api/v1/namespaces/default/configmaps?limit=-1");
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toBe('limit: invalid value "-1": must be a non-negative integer');
+    const forged = await api("GET", "/api/v1/namespaces/default/configmaps?limit=1&continue=abc");
+    expect(forged.status).toBe(400);
+    expect(forged.body.message).toMatch(/^continue key is not valid/);
+    if (existsSync("/usr/bin/kubectl")) {
+      const { stdout } = await run(
+        "kubectl",
+        [
+          `--server=${tlsServer.url}`,
+          `--token=${token}`,
+          "--insecure-skip-tls-verify",
+          "get",
+          "configmaps",
+          "-n",
+          "default",
+          "--chunk-size=2",
+          "-o",
+          "name",
+        ],
+        { env: { ...process.env, KUBECONFIG: "/dev/null", HOME: tmpdir() } },
+      );
+      expect(stdout.trim().split("\n")).toEqual(["p1", "p2", "p3", "p4", "p5"].map((n) => `configmap/${n}`));
+    }
+  });
+
   it.skipIf(!existsSync("/usr/bin/kubectl"))("works with stock kubectl get and delete", async () => {
     await api("POST", "/api/v1/namespaces/default/pods", { body: pod("kp") });
     await api("POST", "/apis/apps/v1/namespaces/default/deployments", { body: deployment("kd") });
