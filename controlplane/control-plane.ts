@@ -22,6 +22,7 @@ import { isApiError } from "./api/errors.js";
 import type { KubeObject } from "./api/object.js";
 import { resourceForKind } from "./api/resources.js";
 import { accessReviewRoutes } from "./apiserver/access-review.js";
+import { AuditLog, type AuditOptions } from "./apiserver/audit.js";
 import { unionAuthorizer } from "./apiserver/authorization.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
 import { nodeAuthorizer } from "./apiserver/node-authorizer.js";
@@ -90,6 +91,8 @@ export interface ControlPlaneOptions {
   port?: number;
   /** NodeService gRPC port (default port + 1; 0 picks one). */
   nodeServicePort?: number;
+  /** The apiserver's audit log (apiserver/audit.ts); none when omitted. */
+  audit?: AuditOptions;
   /** External etcd; when empty an etcd child runs with its data in `<stateDir>/etcd`. */
   etcdEndpoints?: string[];
   /** Client certificate for an external etcd served over https. */
@@ -331,6 +334,7 @@ async function start(
       }),
     },
     authorize,
+    ...(opts.audit ? { audit: new AuditLog(opts.audit) } : {}),
     // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
     healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),

@@ -138,6 +138,10 @@ describe.skipIf(!tools)("attacks on who may do what, against kctl up", () => {
         "--no-agent",
         "--dns-port",
         "0",
+        "--audit-log-path",
+        join(dir, "audit.log"),
+        "--audit-log-level",
+        "Request",
       ],
       { config },
     );
@@ -626,6 +630,36 @@ describe.skipIf(!tools)("attacks on who may do what, against kctl up", () => {
         expect(joined.stderr).toMatch(refusal);
       });
     }
+  });
+
+  describe("the audit log (--audit-log-level Request)", () => {
+    it("records who was refused what, and no Secret's data", async () => {
+      const events = (await readFile(join(dir, "audit.log"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      const refused = events.find(
+        (e) => e.user.username === "viewer" && e.verb === "create" && e.objectRef?.resource === "configmaps",
+      );
+      expect(refused).toMatchObject({
+        apiVersion: "audit.k8s.io/v1",
+        level: "Metadata",
+        objectRef: { resource: "configmaps", namespace: "team", apiGroup: "" },
+        responseStatus: { code: 403, reason: "Forbidden" },
+        annotations: { "authorization.k8s.io/decision": "forbid" },
+      });
+      expect(refused.userAgent).toMatch(/^kubectl\//);
+      const secret = events.find((e) => e.verb === "create" && e.objectRef?.resource === "secrets");
+      expect(secret).toMatchObject({ level: "Metadata", user: { username: "admin" } });
+      expect(secret.requestObject).toBeUndefined();
+      expect(secret.annotations).toBeUndefined();
+      const pod = events.find(
+        (e) =>
+          e.verb === "create" && e.objectRef?.resource === "pods" && e.objectRef?.subresource === undefined,
+      );
+      expect(pod).toMatchObject({ level: "Request", requestObject: { kind: "Pod" } });
+      expect(JSON.stringify(events)).not.toContain("bWluZQ==");
+    });
   });
 
   describe("a local user reaching etcd's port", () => {

@@ -22,6 +22,7 @@ import {
   aggregatedResourceList,
   matchAggregated,
 } from "./aggregated-api.js";
+import type { AuditLog, AuditRecord } from "./audit.js";
 import {
   type Authorizer,
   authorizeRequest,
@@ -32,7 +33,7 @@ import {
 import { certificateUser, type KeyRevoked } from "./client-certificate.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { type HealthCheck, serveHealth } from "./health.js";
-import { sendError, sendJson, toApiError } from "./http-io.js";
+import { bodyRead, sendError, sendJson, toApiError } from "./http-io.js";
 import {
   defaultInFlightLimits,
   InFlightLimiter,
@@ -64,6 +65,8 @@ export interface ApiServerOptions {
    * 429 with Retry-After. Upstream's 400 and 200 when omitted.
    */
   maxInFlight?: InFlightLimits;
+  /** The audit log (audit.ts): one event per authenticated request on the API's resources and paths. */
+  audit?: AuditLog;
   /** Maps a bearer token to a user, or undefined when the token is not valid. */
   authenticate(token: string): User | undefined;
   /** What /version reports. */
@@ -174,6 +177,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const labels = { verb: req.method ?? "", resource: "", subresource: "", code: "" };
     let longRunning = false;
     let release: (() => void) | undefined;
+    let audit: Pick<AuditRecord, "user" | "attrs" | "allowed"> | undefined;
+    let failure: ApiError | undefined;
+    const receivedAt = new Date();
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
       const anonymous = opts.anonymousRoutes?.[url.pathname];
@@ -202,14 +208,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       const route = parsePath(url.pathname);
       const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
-      if (opts.authorize && user) {
+      if (user) {
         const method = req.method ?? "GET";
-        authorizeRequest(
-          opts.authorize,
+        const attrs =
           route.kind === "resource"
             ? resourceAttributes(user, route.route, method, watch, url.pathname)
-            : nonResourceAttributes(user, method, url.pathname),
-        );
+            : nonResourceAttributes(user, method, url.pathname);
+        audit = { user, attrs };
+        if (opts.authorize) {
+          // Masters are not asked about, so their events carry no decision.
+          const asked = !attrs.groups.includes(mastersGroup);
+          if (asked) audit.allowed = false;
+          authorizeRequest(opts.authorize, attrs);
+          if (asked) audit.allowed = true;
+        }
       }
       const counted =
         user !== undefined &&
@@ -268,9 +280,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       });
     } catch (err) {
       longRunning = false;
-      sendError(res, toApiError(err, `${req.method} ${req.url}`));
+      failure = toApiError(err, `${req.method} ${req.url}`);
+      sendError(res, failure);
     } finally {
       release?.();
+      if (audit && opts.audit) {
+        const body = bodyRead(req);
+        opts.audit.record({
+          ...audit,
+          req,
+          code: res.statusCode,
+          receivedAt,
+          ...(failure
+            ? { status: { status: "Failure", reason: failure.reason, message: failure.message } }
+            : {}),
+          ...(body ? { requestBody: body } : {}),
+        });
+      }
       labels.code = String(res.statusCode);
       record(metrics, labels, longRunning ? undefined : (performance.now() - started) / 1000);
     }

@@ -17,6 +17,7 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command, CommandContext } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
+import { auditFlags, auditOption } from "./audit-flags.js";
 import {
   containerLogMaxFilesFlag,
   containerLogMaxSizeFlag,
@@ -236,6 +237,7 @@ export const upCommand: Command = {
     containerLogMaxFilesFlag,
     registryConfigFlag,
     ...imageGcFlags,
+    ...auditFlags,
   ],
   async run(ctx) {
     if (ctx.positionals.length > 0)
@@ -279,7 +281,9 @@ export const upCommand: Command = {
     const logRotation = logRotationOption(ctx.flags);
     const registryConfig = await registryConfigOption(ctx.flags);
     const imageGc = imageGcOption(ctx.flags);
+    const audit = auditOption(ctx.flags);
     const cp = await startControlPlane({
+      ...audit,
       stateDir,
       port,
       ...(listen ? { listenHost: listen } : {}),
