@@ -20,9 +20,20 @@ import { resourceForKind } from "../foundation/api/resources.js";
 import { ensureCa, ensureServiceAccountKey, ensureServingCert, type KeyPair } from "../foundation/pki/pki.js";
 import { primaryIPv4 } from "../foundation/util/host-address.js";
 import { tracer } from "../foundation/util/trace.js";
-import type { ClusterRole, ClusterRoleBinding, Node, Role, RoleBinding, Secret } from "../proto/gen/api.js";
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  Node,
+  PersistentVolumeClaim,
+  Role,
+  RoleBinding,
+  Secret,
+} from "../proto/gen/api.js";
 import { accessReviewRoutes } from "./apiserver/access-review.js";
+import { AuditLog, type AuditOptions } from "./apiserver/audit.js";
+import { unionAuthorizer } from "./apiserver/authorization.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
+import { nodeAuthorizer } from "./apiserver/node-authorizer.js";
 import { type RbacListers, rbacAuthorizer, rulesFor } from "./apiserver/rbac-authorizer.js";
 import {
   authenticateBootstrapToken,
@@ -34,6 +45,7 @@ import {
 import { controlPlaneJoinRoutes } from "./bootstrap/control-plane-join.js";
 import { reconcileDefaultRbac } from "./bootstrap/default-rbac.js";
 import { clusterInfoRoute, joinRoutes } from "./bootstrap/join-endpoint.js";
+import { revokedKeyCheck } from "./bootstrap/node-revocation.js";
 import { authenticateUserToken } from "./bootstrap/user-tokens.js";
 import {
   type LeaderElectionOptions,
@@ -86,6 +98,8 @@ export interface ControlPlaneOptions {
   port?: number;
   /** NodeService gRPC port (default port + 1; 0 picks one). */
   nodeServicePort?: number;
+  /** The apiserver's audit log (apiserver/audit.ts); none when omitted. */
+  audit?: AuditOptions;
   /** External etcd; when empty an etcd child runs with its data in `<stateDir>/etcd`. */
   etcdEndpoints?: string[];
   /** Client certificate for an external etcd served over https. */
@@ -272,6 +286,17 @@ async function start(
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
   const rbac = rbacListers(informers);
+  const keyRevoked = revokedKeyCheck(secrets.lister);
+  // As upstream's --authorization-mode=Node,RBAC: a node's certificate reads what its pods need.
+  const authorize = unionAuthorizer(
+    nodeAuthorizer({
+      pods: informers.pods().lister,
+      claims: informers.informer<PersistentVolumeClaim & KubeObject>(
+        resourceForKind("v1", "PersistentVolumeClaim")!,
+      ).lister,
+    }),
+    rbacAuthorizer(rbac),
+  );
   const serviceAccounts = await wireServiceAccounts(registry, informers, pkiDir);
   informers.start();
   await reconcileDefaultRbac(registry);
@@ -296,12 +321,12 @@ async function start(
     registry,
     host: listenHost,
     port: opts.port ?? 6443,
-    tls: { cert: serving.certPem, key: serving.keyPem, clientCa: ca.certPem },
+    tls: { cert: serving.certPem, key: serving.keyPem, clientCa: ca.certPem, keyRevoked },
     authenticate: authenticator(adminToken, secrets.lister, serviceAccounts.authenticate),
     metrics,
     extraRoutes: {
       ...accessReviewRoutes({
-        authorize: rbacAuthorizer(rbac),
+        authorize,
         rules: (user, groups, namespace) => rulesFor(rbac, user, groups, namespace),
       }),
       ...joinRoutes({
@@ -317,6 +342,7 @@ async function start(
             },
           ),
         spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
+        keyRevoked,
       }),
       ...controlPlaneJoinRoutes({
         ca,
@@ -328,7 +354,8 @@ async function start(
         spendTokenUse: (user) => spendBootstrapTokenUse(registry, user),
       }),
     },
-    authorize: rbacAuthorizer(rbac),
+    authorize,
+    ...(opts.audit ? { audit: new AuditLog(opts.audit) } : {}),
     // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
     healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
@@ -356,6 +383,7 @@ async function start(
     port: opts.nodeServicePort ?? (opts.port === 0 ? 0 : (opts.port ?? 6443) + 1),
     caPem: ca.certPem,
     serving,
+    keyRevoked,
     registry,
     allocator: new PodCidrAllocator(etcd, clusterCidr),
     pods: podDispatcher,
@@ -373,6 +401,9 @@ async function start(
     },
   });
   stops.push(() => nodeService.close());
+  // A revocation takes effect on open connections too, not only on the next handshake.
+  const closeRevoked = () => nodeService.closeRevoked();
+  stops.push(secrets.addEventHandler({ onAdd: closeRevoked, onUpdate: closeRevoked }));
 
   const identity = `${hostname()}_${process.pid}`;
   const ttlSeconds = opts.leaderElectionTtlSeconds ?? 5;

@@ -37,6 +37,22 @@ export interface Decision {
 
 export type Authorizer = (attrs: RequestAttributes) => Decision;
 
+/**
+ * Allows what any of `authorizers` allows, asked in order (upstream's union authorizer: the Node
+ * authorizer, then RBAC); a refusal carries the first reason one of them gave.
+ */
+export function unionAuthorizer(...authorizers: Authorizer[]): Authorizer {
+  return (attrs) => {
+    let reason: string | undefined;
+    for (const authorize of authorizers) {
+      const decision = authorize(attrs);
+      if (decision.allowed) return decision;
+      reason ??= decision.reason;
+    }
+    return reason === undefined ? { allowed: false } : { allowed: false, reason };
+  };
+}
+
 /** The Kubernetes verb of an HTTP request on a resource route. */
 export function kubeVerb(method: string, route: ResourceRoute, watch: boolean): string {
   switch (method) {

@@ -27,6 +27,14 @@ export type BodyKind =
   | "json-patch"
   | "apply-patch";
 
+// The bodies read, kept for the audit log's Request level until the request is collected.
+const bodies = new WeakMap<IncomingMessage, Buffer>();
+
+/** The body `readBody` read from this request, if it read one. */
+export function bodyRead(req: IncomingMessage): Buffer | undefined {
+  return bodies.get(req);
+}
+
 /** Reads the whole body, refusing more than `maxBodyBytes` with 413 as soon as it is exceeded. */
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "0");
@@ -38,7 +46,9 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
     if (size > maxBodyBytes) throw tooLarge(size);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  const body = Buffer.concat(chunks);
+  bodies.set(req, body);
+  return body;
 }
 
 function tooLarge(bytes: number): ApiError {
@@ -113,5 +123,8 @@ export function sendError(res: ServerResponse, err: ApiError): void {
     res.destroy();
     return;
   }
+  // As upstream: a Status that says when to retry says it in the header clients read, too.
+  if (err.details?.retryAfterSeconds !== undefined)
+    res.setHeader("Retry-After", String(err.details.retryAfterSeconds));
   sendJson(res, err.code, err.toStatus());
 }

@@ -13,6 +13,7 @@ import type { DeleteOptions as DeleteBody } from "../../proto/gen/api.js";
 import {
   type DeleteOptions,
   evictPod,
+  type ObjectList,
   type PatchType,
   type PropagationPolicy,
   type Registry,
@@ -47,7 +48,7 @@ export async function handleResource(
   const readPatch = (r: IncomingMessage) => readPatchBody(r, fields);
   const tableVersion =
     method === "GET" && !subresource ? acceptedTableVersion(req.headers.accept) : undefined;
-  const sendTable = (objects: KubeObject[], resourceVersion?: string) =>
+  const sendTable = (objects: KubeObject[], listMeta?: ObjectList["metadata"]) =>
     sendJson(
       res,
       200,
@@ -55,14 +56,14 @@ export async function handleResource(
         version: tableVersion!,
         include: includeObjectParam(query),
         now: Date.now(),
-        ...(resourceVersion ? { resourceVersion } : {}),
+        ...(listMeta ? { listMeta } : {}),
       }),
       `application/json;as=Table;v=${tableVersion};g=meta.k8s.io`,
     );
   if (!name) {
     if (method === "GET") {
-      const list = await registry.list(info, listOptions(query, namespace));
-      if (tableVersion) return sendTable(list.items, list.metadata.resourceVersion);
+      const list = await registry.list(info, { ...listOptions(query, namespace), ...pageOptions(query) });
+      if (tableVersion) return sendTable(list.items, list.metadata);
       return sendJson(res, 200, list);
     }
     if (method === "POST") {
@@ -189,6 +190,21 @@ export function listOptions(
     ...ns(namespace),
     ...(query.get("labelSelector") ? { labelSelector: query.get("labelSelector")! } : {}),
     ...(query.get("fieldSelector") ? { fieldSelector: query.get("fieldSelector")! } : {}),
+  };
+}
+
+/** `limit` and `continue` of a list (chunked lists, kubectl's `--chunk-size`); BadRequest naming a bad one. */
+export function pageOptions(query: URLSearchParams): { limit?: number; continue?: string } {
+  const limit = query.get("limit");
+  const token = query.get("continue");
+  if (limit !== null && !/^\d+$/.test(limit))
+    throw new ApiError(
+      "BadRequest",
+      `limit: invalid value ${JSON.stringify(limit)}: must be a non-negative integer`,
+    );
+  return {
+    ...(limit ? { limit: Number(limit) } : {}),
+    ...(token ? { continue: token } : {}),
   };
 }
 

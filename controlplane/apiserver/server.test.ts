@@ -663,6 +663,51 @@ describe("apiserver over HTTP with a real etcd", () => {
     expect(JSON.parse(body).kind).toBe("NamespaceList");
   });
 
+  it("pages lists with limit and continue, as JSON and as kubectl's Tables, and refuses a bad limit", async () => {
+    for (const n of ["p1", "p2", "p3", "p4", "p5"]) {
+      await api("POST", "/api/v1/namespaces/default/configmaps", {
+        body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: n } },
+      });
+    }
+    const first = await api("GET", "/api/v1/namespaces/default/configmaps?limit=2");
+    expect(first.body.items.map((c: { metadata: { name: string } }) => c.metadata.name)).toEqual([
+      "p1",
+      "p2",
+    ]);
+    expect(first.body.metadata.remainingItemCount).toBe(3);
+    const next = encodeURIComponent(first.body.metadata.continue);
+    const table = await api("GET", `/api/v1/namespaces/default/configmaps?limit=2&continue=${next}`, {
+      accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+    });
+    expect(table.body.rows.map((r: { cells: string[] }) => r.cells[0])).toEqual(["p3", "p4"]);
+    expect(table.body.metadata.continue).toEqual(expect.any(String));
+    const bad = await api("GET", "/api/v1/namespaces/default/configmaps?limit=-1");
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toBe('limit: invalid value "-1": must be a non-negative integer');
+    const forged = await api("GET", "/api/v1/namespaces/default/configmaps?limit=1&continue=abc");
+    expect(forged.status).toBe(400);
+    expect(forged.body.message).toMatch(/^continue key is not valid/);
+    if (existsSync("/usr/bin/kubectl")) {
+      const { stdout } = await run(
+        "kubectl",
+        [
+          `--server=${tlsServer.url}`,
+          `--token=${token}`,
+          "--insecure-skip-tls-verify",
+          "get",
+          "configmaps",
+          "-n",
+          "default",
+          "--chunk-size=2",
+          "-o",
+          "name",
+        ],
+        { env: { ...process.env, KUBECONFIG: "/dev/null", HOME: tmpdir() } },
+      );
+      expect(stdout.trim().split("\n")).toEqual(["p1", "p2", "p3", "p4", "p5"].map((n) => `configmap/${n}`));
+    }
+  });
+
   it.skipIf(!existsSync("/usr/bin/kubectl"))("works with stock kubectl get and delete", async () => {
     await api("POST", "/api/v1/namespaces/default/pods", { body: pod("kp") });
     await api("POST", "/apis/apps/v1/namespaces/default/deployments", { body: deployment("kd") });
@@ -730,6 +775,59 @@ describe("apiserver edges that need no etcd", () => {
       expect(String(errors[0])).toContain("TypeError: boom");
     } finally {
       console.error = original;
+      await server.close();
+    }
+  });
+
+  it("sheds a flood with 429 and Retry-After, but lets admins, probes and streams through", async () => {
+    let releaseSlow: () => void = () => {};
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    // A stand-in registry whose read of "slow" hangs until released: it holds the one read slot.
+    const registry = {
+      get: async (_info: unknown, namespace: string, name: string) => {
+        if (name === "slow") await slow;
+        return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace } };
+      },
+    } as unknown as Registry;
+    const server = await startApiServer({
+      registry,
+      port: 0,
+      metrics: new MetricsRegistry(),
+      maxInFlight: { readonly: 1, mutating: 1 },
+      authenticate: (t) =>
+        t === "admin"
+          ? { name: "admin", groups: ["system:masters"] }
+          : t === "flood"
+            ? { name: "flooder" }
+            : undefined,
+      subresourceHandlers: { log: async (_req, res) => void res.end("log") },
+    });
+    const as = (who: string, path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}${path}`, { ...init, headers: { Authorization: `Bearer ${who}` } });
+    try {
+      const held = as("flood", "/api/v1/namespaces/default/pods/slow");
+      await new Promise((r) => setTimeout(r, 100));
+      const shed = await as("flood", "/api/v1/namespaces/default/pods/other");
+      expect(shed.status).toBe(429);
+      expect(shed.headers.get("retry-after")).toBe("1");
+      expect(await shed.json()).toMatchObject({
+        kind: "Status",
+        reason: "TooManyRequests",
+        message: "Too many requests, please try again later.",
+        details: { retryAfterSeconds: 1 },
+      });
+      expect((await as("admin", "/api/v1/namespaces/default/pods/other")).status).toBe(200);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await as("flood", "/api/v1/namespaces/default/pods/web/log")).status).toBe(200);
+      // Writes have their own budget: a read flood does not starve them.
+      expect((await as("flood", "/api/v1/namespaces/default/nosuchkind", { method: "POST" })).status).toBe(
+        404,
+      );
+      releaseSlow();
+      expect((await held).status).toBe(200);
+      expect((await as("flood", "/api/v1/namespaces/default/pods/other")).status).toBe(200);
+    } finally {
+      releaseSlow();
       await server.close();
     }
   });

@@ -12,7 +12,6 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
 import { type Registry as MetricsRegistry, register } from "prom-client";
 import { ApiError } from "../../foundation/api/errors.js";
 import type { ResourceInfo } from "../../foundation/api/resources.js";
@@ -23,15 +22,24 @@ import {
   aggregatedResourceList,
   matchAggregated,
 } from "./aggregated-api.js";
+import type { AuditLog, AuditRecord } from "./audit.js";
 import {
   type Authorizer,
   authorizeRequest,
+  mastersGroup,
   nonResourceAttributes,
   resourceAttributes,
 } from "./authorization.js";
+import { certificateUser, type KeyRevoked } from "./client-certificate.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from "./discovery.js";
 import { type HealthCheck, serveHealth } from "./health.js";
-import { sendError, sendJson, toApiError } from "./http-io.js";
+import { bodyRead, sendError, sendJson, toApiError } from "./http-io.js";
+import {
+  defaultInFlightLimits,
+  InFlightLimiter,
+  type InFlightLimits,
+  isLongRunning,
+} from "./max-in-flight.js";
 import { type ApiServerMetrics, apiServerMetrics } from "./metrics.js";
 import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
 import { serveOpenApi } from "./openapi-handler.js";
@@ -48,9 +56,17 @@ export interface ApiServerOptions {
   port: number;
   /**
    * PEM strings; serves HTTPS when given, plain HTTP otherwise. With `clientCa`, a client
-   * certificate that CA signed authenticates its holder: user = CN, groups = O (as upstream).
+   * certificate that CA signed authenticates its holder: user = CN, groups = O (as upstream),
+   * unless `keyRevoked` says its key was revoked (401).
    */
-  tls?: { cert: string; key: string; clientCa?: string };
+  tls?: { cert: string; key: string; clientCa?: string; keyRevoked?: KeyRevoked };
+  /**
+   * Flow control (max-in-flight.ts): how many read and write requests may run at once; over that,
+   * 429 with Retry-After. Upstream's 400 and 200 when omitted.
+   */
+  maxInFlight?: InFlightLimits;
+  /** The audit log (audit.ts): one event per authenticated request on the API's resources and paths. */
+  audit?: AuditLog;
   /** Maps a bearer token to a user, or undefined when the token is not valid. */
   authenticate(token: string): User | undefined;
   /** What /version reports. */
@@ -151,6 +167,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const openWatches = new Set<() => void>();
   const scheme = opts.tls ? "https" : "http";
   const openApi = buildOpenApiDocuments();
+  const limiter = new InFlightLimiter(opts.maxInFlight ?? defaultInFlightLimits);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res).catch((err: unknown) => sendError(res, toApiError(err, `${req.method} ${req.url}`)));
   };
@@ -159,6 +176,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const started = performance.now();
     const labels = { verb: req.method ?? "", resource: "", subresource: "", code: "" };
     let longRunning = false;
+    let release: (() => void) | undefined;
+    let audit: Pick<AuditRecord, "user" | "attrs" | "allowed"> | undefined;
+    let failure: ApiError | undefined;
+    const receivedAt = new Date();
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
       const anonymous = opts.anonymousRoutes?.[url.pathname];
@@ -169,7 +190,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const first = url.pathname.split("/")[1] ?? "";
       const user = publicPaths.has(first)
         ? undefined
-        : (certificateUser(req) ?? authenticate(req, opts.authenticate));
+        : (certificateUser(req, opts.tls?.keyRevoked) ?? authenticate(req, opts.authenticate));
       const extra = opts.extraRoutes?.[url.pathname];
       if (extra && user) {
         await extra(req, res, user);
@@ -186,16 +207,27 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return;
       }
       const route = parsePath(url.pathname);
-      if (opts.authorize && user) {
+      const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
+      if (user) {
         const method = req.method ?? "GET";
-        const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
-        authorizeRequest(
-          opts.authorize,
+        const attrs =
           route.kind === "resource"
             ? resourceAttributes(user, route.route, method, watch, url.pathname)
-            : nonResourceAttributes(user, method, url.pathname),
-        );
+            : nonResourceAttributes(user, method, url.pathname);
+        audit = { user, attrs };
+        if (opts.authorize) {
+          // Masters are not asked about, so their events carry no decision.
+          const asked = !attrs.groups.includes(mastersGroup);
+          if (asked) audit.allowed = false;
+          authorizeRequest(opts.authorize, attrs);
+          if (asked) audit.allowed = true;
+        }
       }
+      const counted =
+        user !== undefined &&
+        !user.groups?.includes(mastersGroup) &&
+        !(route.kind === "resource" && isLongRunning(watch, route.route.subresource));
+      if (counted) release = limiter.acquire(req.method ?? "GET");
       if (route.kind === "resource") {
         const r = route.route;
         labels.resource = r.info.group ? `${r.info.plural}.${r.info.group}` : r.info.plural;
@@ -248,8 +280,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       });
     } catch (err) {
       longRunning = false;
-      sendError(res, toApiError(err, `${req.method} ${req.url}`));
+      failure = toApiError(err, `${req.method} ${req.url}`);
+      sendError(res, failure);
     } finally {
+      release?.();
+      if (audit && opts.audit) {
+        const body = bodyRead(req);
+        opts.audit.record({
+          ...audit,
+          req,
+          code: res.statusCode,
+          receivedAt,
+          ...(failure
+            ? { status: { status: "Failure", reason: failure.reason, message: failure.message } }
+            : {}),
+          ...(body ? { requestBody: body } : {}),
+        });
+      }
       labels.code = String(res.statusCode);
       record(metrics, labels, longRunning ? undefined : (performance.now() - started) / 1000);
     }
@@ -274,7 +321,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     upgraded.add(socket);
     socket.on("close", () => upgraded.delete(socket));
     void serveUpgrade(req, socket, head, opts.upgradeHandlers ?? {}, (r, route, path) => {
-      const user = certificateUser(r) ?? authenticate(r, opts.authenticate);
+      const user = certificateUser(r, opts.tls?.keyRevoked) ?? authenticate(r, opts.authenticate);
       if (user.groups?.includes(bootstrapGroup)) {
         throw new ApiError("Forbidden", `user "${user.name}" (a bootstrap token) may only join nodes`);
       }
@@ -304,18 +351,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await closed;
     },
   };
-}
-
-/** The user a verified client certificate names (CN, groups from O); undefined without one. */
-function certificateUser(req: IncomingMessage): User | undefined {
-  const socket = req.socket as TLSSocket;
-  if (!socket.encrypted || !socket.authorized) return undefined;
-  const subject = socket.getPeerCertificate()?.subject;
-  const cn = subject?.CN;
-  const name = Array.isArray(cn) ? cn[0] : cn;
-  if (!name) return undefined;
-  const o = subject.O;
-  return { name, groups: o === undefined ? [] : Array.isArray(o) ? o : [o] };
 }
 
 function authenticate(req: IncomingMessage, check: ApiServerOptions["authenticate"]): User {

@@ -41,7 +41,8 @@ export function toTable(
   objects: readonly KubeObject[],
   opts: {
     version: string;
-    resourceVersion?: string;
+    /** The list's metadata (resourceVersion, and continue on a page); none for a single object. */
+    listMeta?: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
     include: IncludeObject;
     now: number;
     /** False leaves out the column definitions (watch events after the first, as Kubernetes does). */
@@ -52,7 +53,7 @@ export function toTable(
   return {
     kind: "Table",
     apiVersion,
-    metadata: opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {},
+    metadata: opts.listMeta ?? {},
     ...(opts.columns === false
       ? {}
       : {

@@ -38,6 +38,8 @@ export interface JoinDeps {
   nodeKey: (nodeName: string) => Promise<string | null | undefined>;
   /** Spends one use of the caller's token; throws Forbidden when none is left. */
   spendTokenUse: (user: User) => Promise<void>;
+  /** Whether a key was revoked (node-revocation.ts): no certificate is signed for it again. */
+  keyRevoked: (keyHash: string) => boolean;
 }
 
 async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
@@ -80,6 +82,9 @@ export function clusterInfoRoute(
 
 /** Throws Forbidden unless a CSR with key `csrKey` may take `nodeName`. */
 async function checkNameFree(deps: JoinDeps, nodeName: string, csrKey: string): Promise<void> {
+  if (deps.keyRevoked(csrKey)) {
+    throw new ApiError("Forbidden", `the CSR's key ${csrKey} was revoked; make a new key to join`);
+  }
   const held = await deps.nodeKey(nodeName);
   if (held === undefined || held === csrKey) return;
   throw new ApiError(

@@ -5,11 +5,12 @@
  * injector. grpc-js then adds no TLS of its own, but its calls still see the TLS socket
  * (`getAuthContext()`, `getPeer()`), so the per-call certificate path keeps working.
  */
-import { constants } from "node:crypto";
+import { constants, X509Certificate } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { type Server, ServerCredentials } from "@grpc/grpc-js";
 import type { KeyPair } from "../../foundation/pki/pki.js";
+import { publicKeyHash } from "../../foundation/pki/pki.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type { AuthenticatedConnections } from "./authenticated-connections.js";
 
@@ -22,16 +23,27 @@ export interface MutualTlsOptions {
   caPem: string;
   serving: KeyPair;
   connections: AuthenticatedConnections;
+  /** Whether a client key (`publicKeyHash`) was revoked: such a client is disconnected. */
+  keyRevoked?: (keyHash: string) => boolean;
 }
 
 export interface MutualTlsListener {
   port: number;
   /** Stops accepting; the connections already handed over close with the grpc-js Server. */
   close(): void;
+  /** Closes every open connection whose client key is now revoked (call when the list changes). */
+  closeRevoked(): void;
+}
+
+function clientKeyHash(socket: TLSSocket): string | undefined {
+  const raw = socket.getPeerCertificate()?.raw;
+  return raw ? publicKeyHash(new X509Certificate(raw).publicKey) : undefined;
 }
 
 export async function listenMutualTls(server: Server, opts: MutualTlsOptions): Promise<MutualTlsListener> {
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  // Open connections and their client keys, to close those whose key is revoked later.
+  const open = new Map<TLSSocket, string>();
   const listener = createTlsServer(
     {
       ca: opts.caPem,
@@ -45,6 +57,16 @@ export async function listenMutualTls(server: Server, opts: MutualTlsOptions): P
     },
     (socket: TLSSocket) => {
       socket.on("error", (err) => trace("connection from", socket.remoteAddress, err.message));
+      const keyHash = opts.keyRevoked ? clientKeyHash(socket) : undefined;
+      if (keyHash && opts.keyRevoked?.(keyHash)) {
+        trace("revoked key from", socket.remoteAddress, keyHash);
+        socket.destroy();
+        return;
+      }
+      if (keyHash) {
+        open.set(socket, keyHash);
+        socket.once("close", () => open.delete(socket));
+      }
       opts.connections.add(socket);
       injector.injectConnection(socket);
     },
@@ -57,5 +79,11 @@ export async function listenMutualTls(server: Server, opts: MutualTlsOptions): P
       resolve((listener.address() as AddressInfo).port);
     });
   });
-  return { port, close: () => listener.close() };
+  return {
+    port,
+    close: () => listener.close(),
+    closeRevoked: () => {
+      for (const [socket, keyHash] of open) if (opts.keyRevoked?.(keyHash)) socket.destroy();
+    },
+  };
 }

@@ -17,11 +17,15 @@ export interface NodeServiceServerOptions extends NodeServiceDeps {
   port: number;
   caPem: string;
   serving: KeyPair;
+  /** Whether a node key was revoked: its connections are refused and closed. */
+  keyRevoked?: (keyHash: string) => boolean;
 }
 
 export interface NodeServiceServer {
   port: number;
   close(): Promise<void>;
+  /** Closes the open connections of keys revoked since they connected. */
+  closeRevoked(): void;
 }
 
 export async function startNodeServiceServer(opts: NodeServiceServerOptions): Promise<NodeServiceServer> {
@@ -34,6 +38,7 @@ export async function startNodeServiceServer(opts: NodeServiceServerOptions): Pr
   const listener = await listenMutualTls(server, { ...opts, connections });
   return {
     port: listener.port,
+    closeRevoked: () => listener.closeRevoked(),
     close: () =>
       new Promise<void>((resolve) => {
         listener.close();

@@ -136,12 +136,16 @@ export interface ListOptions {
   labelSelector?: string;
   /** String form, e.g. `spec.nodeName=node-1` or `spec.nodeName=` for unbound pods. */
   fieldSelector?: string;
+  /** A page of at most this many (0 or omitted: no limit). */
+  limit?: number;
+  /** The `metadata.continue` of the previous page. */
+  continue?: string;
 }
 
 export interface ObjectList {
   apiVersion: string;
   kind: string;
-  metadata: { resourceVersion: string };
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
   items: KubeObject[];
 }
 
@@ -284,11 +288,22 @@ export class Registry {
 
   /** Lists objects (one namespace or all) at one revision. Throws BadRequest for a bad selector. */
   async list(info: ResourceInfo, opts: ListOptions = {}): Promise<ObjectList> {
-    const list = await this.store.list(info, selection(info, opts));
+    const paged = opts.limit || opts.continue !== undefined;
+    const list = await this.store.list(
+      info,
+      selection(info, opts),
+      paged
+        ? { limit: opts.limit ?? 0, ...(opts.continue !== undefined ? { continue: opts.continue } : {}) }
+        : undefined,
+    );
     return {
       apiVersion: apiVersionOf(info),
       kind: `${info.kind}List`,
-      metadata: { resourceVersion: list.resourceVersion },
+      metadata: {
+        resourceVersion: list.resourceVersion,
+        ...(list.continue ? { continue: list.continue } : {}),
+        ...(list.remainingItemCount !== undefined ? { remainingItemCount: list.remainingItemCount } : {}),
+      },
       items: list.items,
     };
   }

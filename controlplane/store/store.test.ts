@@ -92,6 +92,78 @@ describe("Store over a real etcd", () => {
     await client.delete().prefix("/registry/");
   });
 
+  describe("paged lists (limit and continue)", () => {
+    const names = (items: KubeObject[]) => items.map((o) => o.metadata.name);
+
+    it("pages through one snapshot: objects written between pages do not appear", async () => {
+      for (const n of ["a", "b", "c", "d", "e"]) await store.create(pods, pod(n));
+      await store.create(pods, pod("z", { ns: "other" }));
+      const first = await store.list(pods, { namespace: "default" }, { limit: 2 });
+      expect(names(first.items)).toEqual(["a", "b"]);
+      expect(first.remainingItemCount).toBe(3);
+      await store.create(pods, pod("bb"));
+      await store.delete(pods, "default", "d");
+      const second = await store.list(
+        pods,
+        { namespace: "default" },
+        { limit: 2, continue: first.continue! },
+      );
+      expect(names(second.items)).toEqual(["c", "d"]);
+      expect(second.resourceVersion).toBe(first.resourceVersion);
+      const rest = await store.list(pods, { namespace: "default" }, { limit: 0, continue: second.continue! });
+      expect(names(rest.items)).toEqual(["e"]);
+      expect(rest.continue).toBeUndefined();
+      const all = await store.list(pods, {}, { limit: 10 });
+      expect(names(all.items)).toEqual(["a", "b", "bb", "c", "e", "z"]);
+      expect(all.continue).toBeUndefined();
+    });
+
+    it("fills a page despite a selector, and gives no remaining count then", async () => {
+      for (const n of ["a", "b", "c", "d", "e"]) {
+        await store.create(pods, pod(n, { labels: { keep: n === "b" || n === "e" ? "no" : "yes" } }));
+      }
+      const labelSelector = parseSelector("keep=yes");
+      const first = await store.list(pods, { labelSelector }, { limit: 2 });
+      expect(names(first.items)).toEqual(["a", "c"]);
+      expect(first.remainingItemCount).toBeUndefined();
+      const second = await store.list(pods, { labelSelector }, { limit: 2, continue: first.continue! });
+      expect(names(second.items)).toEqual(["d"]);
+      expect(second.continue).toBeUndefined();
+    });
+
+    it("refuses tokens it did not make, or that would leave the list, naming why", async () => {
+      const token = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+      for (const [bad, why] of [
+        ["%%%", /not base64-encoded JSON/],
+        [token({ v: "x", rv: 1, start: "a" }), /version "x"/],
+        [token({ v: "meta.k8s.io/v1", rv: 0, start: "a" }), /rv is not a positive revision/],
+        [token({ v: "meta.k8s.io/v1", rv: 5, start: "../secrets/kube-system/x" }), /outside the list/],
+        [token({ v: "meta.k8s.io/v1", rv: 5, start: "/registry/secrets/" }), /outside the list/],
+      ] as const) {
+        const err = (await store
+          .list(pods, {}, { limit: 1, continue: bad })
+          .catch((e: unknown) => e)) as ApiError;
+        expect(err.reason, bad).toBe("BadRequest");
+        expect(err.message).toMatch(/^continue key is not valid: /);
+        expect(err.message).toMatch(why);
+      }
+    });
+
+    it("answers 410 with upstream's message when the token's revision was compacted", async () => {
+      for (const n of ["a", "b", "c"]) await store.create(pods, pod(n));
+      const first = await store.list(pods, {}, { limit: 1 });
+      const later = await store.create(pods, pod("d"));
+      await client.kv.compact({ revision: later.metadata.resourceVersion!, physical: true });
+      const err = (await store
+        .list(pods, {}, { limit: 1, continue: first.continue! })
+        .catch((e: unknown) => e)) as ApiError;
+      expect(err.reason).toBe("Gone");
+      expect(err.message).toMatch(
+        /^The provided continue parameter is too old to display a consistent list result\./,
+      );
+    });
+  });
+
   it("lays keys out by group-qualified plural, namespace and name", () => {
     expect(objectKeyPath(pods, "default", "web")).toBe("/registry/pods/default/web");
     expect(objectKeyPath(deployments, "ns1", "web")).toBe("/registry/deployments.apps/ns1/web");

@@ -16,6 +16,7 @@ import type { ResourceInfo } from "../../foundation/api/resources.js";
 import type { WatchEvent } from "../../foundation/api/watch.js";
 import { type Clock, realClock } from "../../foundation/util/clock.js";
 import { tracer } from "../../foundation/util/trace.js";
+import { decodeContinue, encodeContinue } from "./continue-token.js";
 import { copyObject } from "./copy-object.js";
 import { type FieldSelector, matchesFieldSelector } from "./field-selector.js";
 import { objectKeyPath, prefixEnd, rangePrefix, resourcePrefix } from "./keys.js";
@@ -59,6 +60,18 @@ export interface StoreList {
   items: KubeObject[];
   /** The etcd revision the list was read at; watching from it misses nothing. */
   resourceVersion: string;
+  /** Set on a page that is not the last: where the next page starts (continue-token.ts). */
+  continue?: string;
+  /** On such a page, and only without selectors: how many objects the next pages hold. */
+  remainingItemCount?: number;
+}
+
+/** One page of a list (`limit` / `continue`, as upstream's chunked lists). */
+export interface Page {
+  /** At most this many objects (0: all the rest); fewer when selectors drop some. */
+  limit: number;
+  /** The token of the previous page; absent for the first. */
+  continue?: string;
 }
 
 export interface Preconditions {
@@ -195,12 +208,61 @@ export class Store {
   }
 
   /** Lists the objects that match, all read at one revision, in key order (namespace, then name). */
-  async list(info: ResourceInfo, sel: Selection = {}): Promise<StoreList> {
+  async list(info: ResourceInfo, sel: Selection = {}, page?: Page): Promise<StoreList> {
+    if (page) return this.listPage(info, sel, page);
     const items: KubeObject[] = [];
     const resourceVersion = await this.scan(info, sel.namespace, undefined, (_, obj) => {
       if (matches(obj, sel)) items.push(obj);
     });
     return { items, resourceVersion };
+  }
+
+  /**
+   * One page: objects from the token's key (or the range's start) at the token's revision (or the
+   * current one), until `limit` match the selection or the range ends. With a selection, etcd is
+   * read again for as many keys as the page still lacks until it is full, as upstream fills a chunk.
+   */
+  private async listPage(info: ResourceInfo, sel: Selection, page: Page): Promise<StoreList> {
+    const prefix = rangePrefix(info, sel.namespace);
+    const end = prefixEnd(prefix);
+    const point = page.continue === undefined ? undefined : decodeContinue(page.continue);
+    let from = Buffer.from(prefix + (point?.start ?? ""));
+    let revision = point ? String(point.revision) : undefined;
+    const filtered = sel.labelSelector !== undefined || sel.fieldSelector !== undefined;
+    const items: KubeObject[] = [];
+    for (;;) {
+      const res: IRangeResponse = await this.timed("list", info, () =>
+        this.client.kv.range({
+          key: from,
+          range_end: end,
+          // etcd's 0 is no limit: a continue without a limit reads the rest.
+          limit: page.limit === 0 ? 0 : page.limit - items.length,
+          ...(revision ? { revision } : {}),
+        }),
+      ).catch((err: unknown) => {
+        if (point && isApiError(err, "Gone")) throw expiredContinue();
+        throw err;
+      });
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) {
+        const obj = decode(kv);
+        if (matches(obj, sel)) items.push(obj);
+      }
+      const last = res.kvs.at(-1);
+      if (!res.more || !last) return { items, resourceVersion: revision };
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+      if (page.limit === 0 || items.length < page.limit) continue;
+      const remaining = Number(res.count) - res.kvs.length;
+      return {
+        items,
+        resourceVersion: revision,
+        continue: encodeContinue({
+          revision: Number(revision),
+          start: from.subarray(prefix.length).toString(),
+        }),
+        ...(filtered ? {} : { remainingItemCount: remaining }),
+      };
+    }
   }
 
   /**
@@ -501,6 +563,14 @@ export class Store {
     }
   }
 }
+
+/** Upstream's 410 for a continue token whose revision etcd has compacted. */
+const expiredContinue = () =>
+  new ApiError(
+    "Gone",
+    "The provided continue parameter is too old to display a consistent list result. " +
+      "You can start a new list without the continue parameter.",
+  );
 
 const storeClosed = () => new ApiError("ServiceUnavailable", "the store is closed");
 

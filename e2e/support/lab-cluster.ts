@@ -39,9 +39,10 @@ export interface LabCluster {
 
 const FAILURE_LOG_TAIL_LINES = 60;
 
-function failed(task: Readonly<Suite | File>): boolean {
+/** Whether a suite (afterAll's second argument) or any test in it failed. */
+export function suiteFailed(task: Readonly<Suite | File>): boolean {
   if (task.result?.state === "fail" || (task.result?.errors?.length ?? 0) > 0) return true;
-  return task.tasks.some((t) => ("tasks" in t ? failed(t) : t.result?.state === "fail"));
+  return task.tasks.some((t) => ("tasks" in t ? suiteFailed(t) : t.result?.state === "fail"));
 }
 
 async function keepLogs(labDir: string, name: string, config: string): Promise<void> {
@@ -117,7 +118,7 @@ export async function startLabCluster(
       await restartComponent({ ...target, component, components, graceMs: 0 });
     },
     down: async (suite) => {
-      if (suite && failed(suite)) await keepLogs(target.labDir, target.name, config);
+      if (suite && suiteFailed(suite)) await keepLogs(target.labDir, target.name, config);
       await remove();
     },
   };

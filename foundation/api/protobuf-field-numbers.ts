@@ -1,6 +1,6 @@
 /**
- * Field numbers of upstream's protobuf messages (k8s.io/api core/v1, apps/v1 and batch/v1, and
- * k8s.io/apimachinery meta/v1 `generated.proto`; kubernetes/api at 10b39a39b and
+ * Field numbers of upstream's protobuf messages (k8s.io/api core/v1, apps/v1, batch/v1 and rbac/v1,
+ * and k8s.io/apimachinery meta/v1 `generated.proto`; kubernetes/api at 10b39a39b and
  * kubernetes/apimachinery at eed236ce, 2026, whose numbers are the same as v1.32's: upstream never
  * renumbers) for the fields of proto/api.proto, by our message and field name. A number pair is a
  * field of an embedded struct: `[1, 1]` is field 1 of the message in field 1 (upstream's
@@ -183,6 +183,14 @@ export const protobufFieldNumbers: Readonly<
   TokenRequestSpec: { audiences: 1, expirationSeconds: 4, boundObjectRef: 3 },
   TokenRequestStatus: { token: 1, expirationTimestamp: 2 },
   BoundObjectReference: { kind: 1, apiVersion: 2, name: 3, uid: 4 },
+  // rbac.authorization.k8s.io/v1 (kubectl create role/rolebinding/clusterrole/clusterrolebinding).
+  Role: { metadata: 1, rules: 2 },
+  ClusterRole: { metadata: 1, rules: 2 },
+  RoleBinding: { metadata: 1, subjects: 2, roleRef: 3 },
+  ClusterRoleBinding: { metadata: 1, subjects: 2, roleRef: 3 },
+  PolicyRule: { verbs: 1, apiGroups: 2, resources: 3, resourceNames: 4, nonResourceURLs: 5 },
+  Subject: { kind: 1, apiGroup: 2, name: 3, namespace: 4 },
+  RoleRef: { apiGroup: 1, kind: 2, name: 3 },
   EmptyDirVolumeSource: { medium: 1, sizeLimit: 2 },
   KeyToPath: { key: 1, path: 2, mode: 3 },
   ConfigMapVolumeSource: { items: 2, defaultMode: 3, optional: 4, name: [1, 1] },

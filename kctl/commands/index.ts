@@ -4,6 +4,7 @@ import type { Command } from "../command.js";
 import { apiResourcesCommand } from "./api-resources.js";
 import { applyCommand } from "./apply.js";
 import { buildCommand } from "./build.js";
+import { certificateCommand } from "./certificate.js";
 import { createCommand, exposeCommand } from "./create.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
@@ -51,6 +52,7 @@ export const commands: readonly Command[] = [
   upCommand,
   labCommand,
   tokenCommand,
+  certificateCommand,
   kubeconfigCommand,
   imageCommand,
   buildCommand,

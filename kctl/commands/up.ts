@@ -25,6 +25,7 @@ import { lockAgentState } from "../../node-agent/agent/state-lock.js";
 import type { Command, CommandContext } from "../command.js";
 import { writeConfig } from "../config.js";
 import { UsageError } from "../errors.js";
+import { auditFlags, auditOption } from "./audit-flags.js";
 import {
   containerLogMaxFilesFlag,
   containerLogMaxSizeFlag,
@@ -283,6 +284,7 @@ export const upCommand: Command = {
     containerLogMaxFilesFlag,
     registryConfigFlag,
     ...imageGcFlags,
+    ...auditFlags,
   ],
   async run(ctx) {
     if (ctx.positionals.length > 0)
@@ -328,7 +330,9 @@ export const upCommand: Command = {
     const registryConfig = await registryConfigOption(ctx.flags);
     const imageGc = imageGcOption(ctx.flags);
     setServerHeapGrowth();
+    const audit = auditOption(ctx.flags);
     const cp = await startControlPlane({
+      ...audit,
       stateDir,
       port,
       ...(listen ? { listenHost: listen } : {}),
