@@ -8,7 +8,10 @@
 const testCode = ["\\.test\\.ts$", "(^|/)testing/", "^e2e/", "(^|/)bench/"];
 
 // kctl commands that run or administer a control plane on this host, and the lab that runs them.
-const controlPlaneHosts = ["^kctl/commands/(up|join-control-plane|etcd|etcd-flags)\\.ts$", "^kctl/lab/"];
+const controlPlaneHosts = [
+  "^kctl/commands/(up|join-control-plane|etcd|etcd-flags|audit-flags)\\.ts$",
+  "^kctl/lab/",
+];
 const controlPlaneEntryPoints = [
   "^controlplane/control-plane\\.ts$",
   "^controlplane/etcd/",

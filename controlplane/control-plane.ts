@@ -31,6 +31,11 @@ import type {
 } from "../proto/gen/api.js";
 import { accessReviewRoutes } from "./apiserver/access-review.js";
 import { AuditLog, type AuditOptions } from "./apiserver/audit.js";
+
+// What `kctl up` needs to take the audit log's flags.
+export { type AuditLevel, type AuditOptions, auditLevels } from "./apiserver/audit.js";
+
+import { recordedNodeKey } from "../foundation/bootstrap/node-keys.js";
 import { unionAuthorizer } from "./apiserver/authorization.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
 import { nodeAuthorizer } from "./apiserver/node-authorizer.js";
@@ -64,7 +69,6 @@ import { EventRecorder } from "./events/event-recorder.js";
 import { metricsApi } from "./metrics-api/metrics-api.js";
 import { UsageStore } from "./metrics-api/usage-store.js";
 import { execWebSocketHandler } from "./nodeservice/exec-websocket.js";
-import { recordedNodeKey } from "./nodeservice/node-key.js";
 import { nodeWatchableKinds, podAsPeer } from "./nodeservice/node-restriction.js";
 import { nodeLeaseNamespace } from "./nodeservice/node-service.js";
 import { ObjectDispatcher } from "./nodeservice/object-dispatcher.js";

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../foundation/api/object.js";
+import { revokedKeysType, withRevokedKey } from "../../foundation/bootstrap/node-keys.js";
 import type { Secret } from "../../proto/gen/api.js";
 import { ObjectCache } from "../client/object-cache.js";
-import { revokedKeyCheck, revokedKeysType, withRevokedKey } from "./node-revocation.js";
+import { revokedKeyCheck } from "./node-revocation.js";
 
 const k1 = `sha256:${"1".repeat(64)}`;
 const k2 = `sha256:${"2".repeat(64)}`;

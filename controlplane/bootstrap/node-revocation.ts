@@ -9,28 +9,14 @@
  */
 
 import type { KubeObject } from "../../foundation/api/object.js";
+import {
+  dataKey,
+  revokedKeysNamespace,
+  revokedKeysSecret,
+  revokedKeysType,
+} from "../../foundation/bootstrap/node-keys.js";
 import type { Secret } from "../../proto/gen/api.js";
 import type { Lister } from "../client/index.js";
-
-export const revokedKeysNamespace = "kube-system";
-export const revokedKeysSecret = "kctl-revoked-node-keys";
-export const revokedKeysType = "kctl.io/revoked-node-keys";
-
-/** A Secret data key for a `sha256:<hex>` key hash (data keys may not hold a colon). */
-function dataKey(keyHash: string): string {
-  return keyHash.replace(/^sha256:/, "");
-}
-
-/** The Secret with `keyHash` (held by `node`) added to `current`'s revoked keys. */
-export function withRevokedKey(current: Secret | undefined, keyHash: string, node: string): Secret {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { ...(current?.metadata ?? {}), name: revokedKeysSecret, namespace: revokedKeysNamespace },
-    type: revokedKeysType,
-    data: { ...(current?.data ?? {}), [dataKey(keyHash)]: Buffer.from(node).toString("base64") },
-  };
-}
 
 /** Whether a key hash is revoked, read from the Secrets cache (no I/O per call). */
 export function revokedKeyCheck(secrets: Lister<Secret & KubeObject>): (keyHash: string) => boolean {

@@ -8,21 +8,15 @@
 import { X509Certificate } from "node:crypto";
 import { ApiError } from "../../foundation/api/errors.js";
 import type { KubeObject } from "../../foundation/api/object.js";
+import { recordedNodeKey } from "../../foundation/bootstrap/node-keys.js";
 import { publicKeyHash } from "../../foundation/pki/pki.js";
 import type { CallWithAuth } from "./node-identity.js";
-
-export const nodeKeyAnnotation = "kctl.io/node-key-sha256";
 
 /** The `publicKeyHash` of the key in the call's client certificate. */
 export function peerKeyHash(call: CallWithAuth): string {
   const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
   if (!raw) throw new ApiError("Unauthorized", "a node client certificate is required");
   return publicKeyHash(new X509Certificate(raw).publicKey);
-}
-
-/** The key recorded on a Node; undefined when none is (a node registered before keys were recorded). */
-export function recordedNodeKey(node: Pick<KubeObject, "metadata">): string | undefined {
-  return node.metadata.annotations?.[nodeKeyAnnotation] || undefined;
 }
 
 /** Throws Forbidden when the Node records a key other than `keyHash`. */

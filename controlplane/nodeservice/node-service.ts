@@ -15,6 +15,7 @@ import { ApiError, isApiError } from "../../foundation/api/errors.js";
 import type { KubeObject } from "../../foundation/api/object.js";
 import { podReferences, type ReferencedKind } from "../../foundation/api/pod-references.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
+import { nodeKeyAnnotation } from "../../foundation/bootstrap/node-keys.js";
 import { nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
 import { type Clock, realClock } from "../../foundation/util/clock.js";
 import { tracer } from "../../foundation/util/trace.js";
@@ -51,7 +52,7 @@ import {
   type NodeAuthenticator,
   requireSelf,
 } from "./node-identity.js";
-import { checkNodeKey, nodeKeyAnnotation, peerKeyHash } from "./node-key.js";
+import { checkNodeKey, peerKeyHash } from "./node-key.js";
 import {
   checkEventSubject,
   checkNodeLabels,

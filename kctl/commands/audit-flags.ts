@@ -3,7 +3,7 @@
  * `--audit-log-level` (Metadata or Request; upstream sets it in a policy file), `--audit-log-maxsize`
  * (MiB before rotation, default 100) and `--audit-log-maxbackup` (rotated files kept, default 10).
  */
-import { type AuditLevel, type AuditOptions, auditLevels } from "../../controlplane/apiserver/audit.js";
+import { type AuditLevel, type AuditOptions, auditLevels } from "../../controlplane/control-plane.js";
 import type { FlagSpec, Flags } from "../args.js";
 import { UsageError } from "../errors.js";
 

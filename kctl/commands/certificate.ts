@@ -5,15 +5,15 @@
  * API and at the join endpoint — and the name is free for a node that joins with a new key.
  */
 
-import {
-  revokedKeysNamespace,
-  revokedKeysSecret,
-  withRevokedKey,
-} from "../../controlplane/bootstrap/node-revocation.js";
-import { recordedNodeKey } from "../../controlplane/nodeservice/node-key.js";
 import { isApiError } from "../../foundation/api/errors.js";
 import type { KubeObject } from "../../foundation/api/object.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
+import {
+  recordedNodeKey,
+  revokedKeysNamespace,
+  revokedKeysSecret,
+  withRevokedKey,
+} from "../../foundation/bootstrap/node-keys.js";
 import type { Secret } from "../../proto/gen/api.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../errors.js";
