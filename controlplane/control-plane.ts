@@ -310,6 +310,8 @@ async function start(
     authorize: rbacAuthorizer(rbac),
     // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
     healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
+    // `npm run build` writes the dashboard beside the compiled control plane (dist/ui).
+    uiDir: join(import.meta.dirname, "..", "ui"),
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: { ...podStreamHandlers(registry, tunnels), token: serviceAccounts.tokenHandler },
     upgradeHandlers: {

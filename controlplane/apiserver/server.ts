@@ -37,6 +37,7 @@ import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
 import { serveOpenApi } from "./openapi-handler.js";
 import { parsePath, type Route } from "./request-path.js";
 import { handleResource, requestVerb } from "./resource-handler.js";
+import { isUiPath, serveUi } from "./ui-static.js";
 import { serveUpgrade, type UpgradeHandler } from "./upgrade.js";
 import { streamWatch } from "./watch-stream.js";
 
@@ -92,6 +93,8 @@ export interface ApiServerOptions {
   aggregatedApis?: readonly AggregatedApi[];
   /** Named checks `/healthz`, `/readyz` and `/livez` run (etcd, for the control plane). */
   healthChecks?: Readonly<Record<string, HealthCheck>>;
+  /** The built dashboard (`dist/ui`), served under `/ui/` without credentials; not served when omitted. */
+  uiDir?: string;
 }
 
 export interface User {
@@ -161,6 +164,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     let longRunning = false;
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
+      if (opts.uiDir && isUiPath(url.pathname)) {
+        await serveUi(req, res, url.pathname, opts.uiDir);
+        return;
+      }
       const anonymous = opts.anonymousRoutes?.[url.pathname];
       if (anonymous) {
         await anonymous(req, res);

@@ -4,6 +4,7 @@ import type { Command } from "../command.js";
 import { apiResourcesCommand } from "./api-resources.js";
 import { applyCommand } from "./apply.js";
 import { createCommand, exposeCommand } from "./create.js";
+import { dashboardCommand } from "./dashboard.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { cordonCommand, drainCommand, uncordonCommand } from "./drain.js";
@@ -59,4 +60,5 @@ export const commands: readonly Command[] = [
   portForwardCommand,
   topCommand,
   etcdCommand,
+  dashboardCommand,
 ];
