@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiClient } from "./api";
 import { logOut, storedToken } from "./session";
+import { ApplyView } from "./views/apply-view";
 import { ClusterMapView } from "./views/cluster-map-view";
 import { EventsView } from "./views/events-view";
 import { LoginView } from "./views/login-view";
@@ -14,6 +15,7 @@ const views = [
   { hash: "#/workloads", label: "Workloads" },
   { hash: "#/services", label: "Services" },
   { hash: "#/events", label: "Events" },
+  { hash: "#/apply", label: "Apply" },
 ] as const;
 
 function useHash(): string {
@@ -36,6 +38,8 @@ function Route({ api, hash }: { api: ApiClient; hash: string }) {
       return <ServicesView api={api} />;
     case "#/events":
       return <EventsView api={api} />;
+    case "#/apply":
+      return <ApplyView api={api} />;
     default:
       return <ClusterMapView api={api} />;
   }

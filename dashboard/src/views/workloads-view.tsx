@@ -42,7 +42,13 @@ function Timeline({
         aria-label={`ready pods per ReplicaSet over time; at most ${bounds.maxTotal}, at least ${bounds.minAvailable} available`}
       >
         <line class="bound" x1={0} x2={W} y1={y(bounds.maxTotal)} y2={y(bounds.maxTotal)} />
+        <text class="bound-label" x={W - 4} y={y(bounds.maxTotal) + 10} text-anchor="end">
+          max {bounds.maxTotal}
+        </text>
         <line class="bound" x1={0} x2={W} y1={y(bounds.minAvailable)} y2={y(bounds.minAvailable)} />
+        <text class="bound-label" x={W - 4} y={y(bounds.minAvailable) - 3} text-anchor="end">
+          min {bounds.minAvailable}
+        </text>
         {series.map((s, i) => (
           <polyline key={s.name} class={i === 0 ? "series new" : "series old"} points={s.points} />
         ))}
