@@ -3,7 +3,6 @@
  * failure detection (6 s grace, 4 s eviction) its pods are replaced on the other hosts and the
  * Service keeps answering.
  */
-import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentsFor } from "../kctl/lab/components.js";
@@ -15,6 +14,7 @@ import {
   startLabCluster,
   withControlPlaneFlags,
 } from "./support/lab-cluster.js";
+import { loseHost } from "./support/lose-host.js";
 
 const root = join(import.meta.dirname, "..");
 
@@ -63,23 +63,7 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 180_000 }, () => {
     ).toBe(0);
     await eventually("3 ready", async () => ((await readyWeb()).length === 3 ? true : undefined), 90_000);
     const lost = (await readyWeb())[0]!.spec.nodeName!;
-    const agent = lab.state.processes.find((p) => p.name === lost)!;
-    process.kill(agent.pid, "SIGKILL");
-    const runtime = join(lab.state.labDir, "state", lost, "runtime");
-    for (const id of (await readdir(runtime)).filter((e) => !e.startsWith("."))) {
-      const shim = JSON.parse(await readFile(join(runtime, id, "shim.json"), "utf8")) as {
-        pid: number;
-        monitorPid: number;
-      };
-      for (const pid of [shim.monitorPid, shim.pid]) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
-    expect((await lab.onNode(lost, "ip", "link", "set", "eth0", "down")).code).toBe(0);
+    await loseHost(lab, lost);
 
     const replaced = await eventually(
       "pods replaced elsewhere",
