@@ -307,7 +307,8 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
           { timeout: 120_000 },
         )
         .toBe(true);
-      await page.screenshot({ path: join(shots, "map-host-lost.png") });
+      await page.waitForTimeout(1000); // the replacements' arrival animation
+      await page.locator("main").screenshot({ path: join(shots, "map-host-lost.png") });
 
       // The pod page of a replacement: its conditions and container state, live.
       await page.locator('[data-host] a.pod.ready[data-pod^="demo/web-"]').first().click();

@@ -76,13 +76,15 @@ export function hostBoxes(
     .map((node): HostBox => {
       const name = node.metadata.name;
       const allocatable = node.status?.allocatable ?? node.status?.capacity ?? {};
-      const used = usageOf.get(name);
+      const unreachable = node.spec?.taints?.some((t) => t.key === "node.kubernetes.io/unreachable") ?? false;
+      // The metrics API keeps serving a lost host's last sample; drawing it would claim it is current.
+      const used = unreachable ? undefined : usageOf.get(name);
       const cpu = usage(used?.cpu, allocatable.cpu);
       const memory = usage(used?.memory, allocatable.memory);
       return {
         name,
         ready: node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
-        unreachable: node.spec?.taints?.some((t) => t.key === "node.kubernetes.io/unreachable") ?? false,
+        unreachable,
         unschedulable: node.spec?.unschedulable ?? false,
         pods: (byNode.get(name) ?? []).sort(podOrder),
         ...(cpu ? { cpu } : {}),

@@ -49,7 +49,10 @@ describe("cluster map", () => {
         pod("c", undefined, "Pending"),
         pod("z", "gone", "Running"),
       ],
-      [{ metadata: { name: "n1" }, usage: { cpu: "500m", memory: "1Gi" } }],
+      [
+        { metadata: { name: "n1" }, usage: { cpu: "500m", memory: "1Gi" } },
+        { metadata: { name: "n2" }, usage: { cpu: "1", memory: "1Gi" } },
+      ],
     );
     expect(hosts.map((h) => [h.name, h.ready, h.unreachable, h.pods.map((p) => p.metadata.name)])).toEqual([
       ["n1", true, false, ["a", "b"]],

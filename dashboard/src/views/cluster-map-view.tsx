@@ -1,4 +1,5 @@
 /** The cluster map: hosts as boxes with their pods inside, live. */
+import { memo } from "preact/compat";
 import type { ApiClient } from "../api";
 import { type HostBox, hostBoxes, podTone, type Usage } from "../cluster-map";
 import type { Node, Pod } from "../kube-types";
@@ -34,7 +35,23 @@ function PodChip({ pod }: { pod: Pod }) {
   );
 }
 
-function Host({ host }: { host: HostBox }) {
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * What a host box shows, as one string: a box is redrawn only when it changes, since with
+ * thousands of pods redrawing every box on each watch event costs more than a frame.
+ */
+function hostSignature(h: HostBox): string {
+  const usage = `${h.cpu?.fraction.toFixed(2)}:${h.memory?.fraction.toFixed(2)}`;
+  const pods = h.pods.map((p) => `${p.metadata.uid}@${p.metadata.resourceVersion}`).join(",");
+  return `${h.ready}:${h.unreachable}:${h.unschedulable}:${usage}:${pods}`;
+}
+
+const Host = memo(HostView, (a, b) => hostSignature(a.host) === hostSignature(b.host));
+
+function HostView({ host }: { host: HostBox }) {
   const state = host.unreachable ? "unreachable" : host.ready ? "ready" : "not-ready";
   const label = host.unreachable ? "Unreachable" : host.ready ? "Ready" : "NotReady";
   return (
@@ -48,7 +65,7 @@ function Host({ host }: { host: HostBox }) {
         <h2>{host.name}</h2>
         <span class={`badge ${state}`}>{label}</span>
         {host.unschedulable && <span class="badge cordoned">Cordoned</span>}
-        <span class="count">{host.pods.length} pods</span>
+        <span class="count">{plural(host.pods.length, "pod")}</span>
       </header>
       <Bar label="CPU" usage={host.cpu} />
       <Bar label="Memory" usage={host.memory} />
@@ -81,7 +98,7 @@ export function ClusterMapView({ api }: { api: ApiClient }) {
         <section class="host unplaced" aria-label="pods not on a host">
           <header>
             <h2>Not on a host</h2>
-            <span class="count">{unplaced.length} pods</span>
+            <span class="count">{plural(unplaced.length, "pod")}</span>
           </header>
           <ul class="pods">
             {unplaced.map((p) => (

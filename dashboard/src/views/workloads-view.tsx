@@ -46,7 +46,7 @@ function Timeline({
           max {bounds.maxTotal}
         </text>
         <line class="bound" x1={0} x2={W} y1={y(bounds.minAvailable)} y2={y(bounds.minAvailable)} />
-        <text class="bound-label" x={W - 4} y={y(bounds.minAvailable) - 3} text-anchor="end">
+        <text class="bound-label" x={4} y={y(bounds.minAvailable) - 3}>
           min {bounds.minAvailable}
         </text>
         {series.map((s, i) => (
