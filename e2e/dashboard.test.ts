@@ -66,6 +66,21 @@ roleRef:
   apiGroup: rbac.authorization.k8s.io
 `;
 
+/** A pod that writes a numbered line every second, for the pod page's log tail. */
+const tickerPod = `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+  namespace: demo
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: tick
+      image: kctl.local/busybox:debian
+      command: ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done"]
+`;
+
 /** Runs axe-core on the page; returns its serious and critical findings, one line each. */
 async function seriousA11yFindings(page: Page): Promise<string[]> {
   const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -118,6 +133,7 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       expect(viewer.code, viewer.stderr).toBe(0);
       viewerToken = /token: (\S+)/.exec(viewer.stdout)![1]!;
       expect((await lab.apply(viewerBinding)).code).toBe(0);
+      expect((await lab.apply(tickerPod)).code).toBe(0);
     });
     afterAll(async () => {
       await browser?.close();
@@ -281,6 +297,22 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       await page.getByRole("button", { name: "Apply", exact: true }).click();
       await expect.poll(() => results.textContent()).toContain("ConfigMap demo/from-dashboard: applied");
       expect((await lab.kctl("get", "configmap", "from-dashboard", "-n", "demo")).code).toBe(0);
+      await page.context().close();
+    });
+
+    it("follows a pod's log live on its page", async () => {
+      const page = await open(adminToken);
+      await page.locator('a.pod[data-pod="demo/ticker"]').click();
+      const log = page.getByRole("log", { name: "log of tick" });
+      const lastTick = async () => {
+        const ticks = [...((await log.textContent()) ?? "").matchAll(/tick (\d+)/g)];
+        return ticks.length > 0 ? Number(ticks[ticks.length - 1]![1]) : -1;
+      };
+      await expect.poll(lastTick, { timeout: 60_000 }).toBeGreaterThanOrEqual(0);
+      const first = await lastTick();
+      // New lines arrive on the open stream, without a reload.
+      await expect.poll(lastTick, { timeout: 30_000 }).toBeGreaterThanOrEqual(first + 3);
+      expect(await seriousA11yFindings(page)).toEqual([]);
       await page.context().close();
     });
 

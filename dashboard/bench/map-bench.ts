@@ -10,13 +10,16 @@
  *    animation frames and the browser's long-animation-frame entries (frames over 50 ms).
  * Writes .bench/dashboard.json (with the machine and its load) and prints the figures.
  *
- *   npm run bench:dashboard -- [--nodes 100] [--pods 5000] [--rolling 1000] [--runs 3]
+ *   npm run bench:dashboard -- [--nodes 100] [--pods 5000] [--rolling 1000] [--runs 3] [--profile DIR]
+ *
+ * `--profile DIR` writes the page's V8 CPU profiles of the first map draw and of the rollout
+ * (`map.cpuprofile`, `rollout.cpuprofile`), for controlplane/scheduler/bench/profile-summary.js.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { chromium, type Page } from "playwright-core";
+import { type CDPSession, chromium, type Page } from "playwright-core";
 import { resourceForKind } from "../../controlplane/api/resources.js";
 import { startControlPlane } from "../../controlplane/control-plane.js";
 import { startHollowFleet } from "../../controlplane/testing/hollow-node-fleet.js";
@@ -29,6 +32,7 @@ const { values: args } = parseArgs({
     rolling: { type: "string", default: "1000" },
     runs: { type: "string", default: "3" },
     out: { type: "string", default: ".bench/dashboard.json" },
+    profile: { type: "string" },
   },
 });
 
@@ -126,6 +130,18 @@ async function timeMapDrawn(page: Page, count: number): Promise<number> {
   return ((await page.evaluate("performance.now()")) as number) - started;
 }
 
+/** Profiles the page while `work` runs, into DIR/NAME.cpuprofile when --profile DIR is given. */
+async function profiled<T>(cdp: CDPSession, name: string, work: () => Promise<T>): Promise<T> {
+  if (!args.profile) return work();
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.start");
+  const result = await work();
+  const { profile } = await cdp.send("Profiler.stop");
+  await mkdir(args.profile, { recursive: true });
+  await writeFile(join(args.profile, `${name}.cpuprofile`), JSON.stringify(profile));
+  return result;
+}
+
 /** Records every gap between animation frames, and the browser's frames over 50 ms. */
 const recordFrames = `(() => {
   window.gaps = []; window.loaf = []; window.stopFrames = false;
@@ -180,13 +196,18 @@ try {
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Apply" }).waitFor();
 
+  const cdp = await page.context().newCDPSession(page);
   const mapMs: number[] = [];
   const listMs: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     await api.request("GET", "/api/v1/pods");
     listMs.push(performance.now() - t0);
-    mapMs.push(await timeMapDrawn(page, podCount));
+    mapMs.push(
+      r === 0
+        ? await profiled(cdp, "map", () => timeMapDrawn(page, podCount))
+        : await timeMapDrawn(page, podCount),
+    );
     process.stdout.write(
       `  run ${r + 1}: map drawn ${mapMs[r]!.toFixed(0)} ms, list ${listMs[r]!.toFixed(0)} ms\n`,
     );
@@ -195,17 +216,19 @@ try {
   // Frames while the rolling Deployment restarts, with the map of every pod on screen.
   await page.evaluate(recordFrames);
   const rolloutStart = performance.now();
-  await api.request("PATCH", `/apis/apps/v1/namespaces/${namespace}/deployments/roll`, {
-    body: {
-      spec: {
-        template: {
-          metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": new Date().toISOString() } },
+  await profiled(cdp, "rollout", async () => {
+    await api.request("PATCH", `/apis/apps/v1/namespaces/${namespace}/deployments/roll`, {
+      body: {
+        spec: {
+          template: {
+            metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": new Date().toISOString() } },
+          },
         },
       },
-    },
-    contentType: "application/merge-patch+json",
+      contentType: "application/merge-patch+json",
+    });
+    await untilRolledOut(api, "roll", rolling);
   });
-  await untilRolledOut(api, "roll", rolling);
   const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
   const { gaps, loaf } = (await page.evaluate(
     `(() => { window.stopFrames = true; return { gaps: window.gaps, loaf: window.loaf }; })()`,
