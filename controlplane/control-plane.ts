@@ -362,6 +362,8 @@ async function start(
     ...(opts.audit ? { audit: new AuditLog(opts.audit) } : {}),
     // A read etcd must answer: a quorum read, so a member cut off from its cluster fails it.
     healthChecks: { etcd: async () => void (await etcd.get("/kctl/health").string()) },
+    // `npm run build` writes the dashboard beside the compiled control plane (dist/ui).
+    uiDir: join(import.meta.dirname, "..", "ui"),
     anonymousRoutes: clusterInfoRoute({ ca, signingTokens: () => signingTokens(secrets.lister) }),
     subresourceHandlers: { ...podStreamHandlers(registry, tunnels), token: serviceAccounts.tokenHandler },
     upgradeHandlers: {

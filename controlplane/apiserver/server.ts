@@ -45,6 +45,7 @@ import { buildOpenApiDocuments, type OpenApiDocuments } from "./openapi.js";
 import { serveOpenApi } from "./openapi-handler.js";
 import { parsePath, type Route } from "./request-path.js";
 import { handleResource, requestVerb } from "./resource-handler.js";
+import { isUiPath, serveUi } from "./ui-static.js";
 import { serveUpgrade, type UpgradeHandler } from "./upgrade.js";
 import { streamWatch } from "./watch-stream.js";
 
@@ -108,6 +109,8 @@ export interface ApiServerOptions {
   aggregatedApis?: readonly AggregatedApi[];
   /** Named checks `/healthz`, `/readyz` and `/livez` run (etcd, for the control plane). */
   healthChecks?: Readonly<Record<string, HealthCheck>>;
+  /** The built dashboard (`dist/ui`), served under `/ui/` without credentials; not served when omitted. */
+  uiDir?: string;
 }
 
 export interface User {
@@ -182,6 +185,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const receivedAt = new Date();
     try {
       const url = new URL(req.url ?? "/", "http://apiserver");
+      if (opts.uiDir && isUiPath(url.pathname)) {
+        await serveUi(req, res, url.pathname, opts.uiDir);
+        return;
+      }
       const anonymous = opts.anonymousRoutes?.[url.pathname];
       if (anonymous) {
         await anonymous(req, res);

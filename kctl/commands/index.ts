@@ -6,6 +6,7 @@ import { applyCommand } from "./apply.js";
 import { buildCommand } from "./build.js";
 import { certificateCommand } from "./certificate.js";
 import { createCommand, exposeCommand } from "./create.js";
+import { dashboardCommand } from "./dashboard.js";
 import { deleteCommand } from "./delete.js";
 import { describeCommand } from "./describe.js";
 import { cordonCommand, drainCommand, uncordonCommand } from "./drain.js";
@@ -63,4 +64,5 @@ export const commands: readonly Command[] = [
   portForwardCommand,
   topCommand,
   etcdCommand,
+  dashboardCommand,
 ];
