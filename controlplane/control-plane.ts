@@ -61,8 +61,8 @@ import { defaultFilters, Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
 import { primaryIPv4 } from "./util/host-address.js";
 import { tracer } from "./util/trace.js";
-import { startApiserverEndpoints } from "./wiring/apiserver-endpoints.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
+import { startControlPlaneEndpoints } from "./wiring/control-plane-endpoints.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { ensureLocalPathClass } from "./wiring/default-storage-class.js";
 import { schedulerBackend, schedulerStorage } from "./wiring/scheduler-backend.js";
@@ -433,14 +433,27 @@ async function start(
     dnsAddress: opts.dnsAddress ?? reachable,
     dnsPort: dns.port,
   });
-  // Every live apiserver in the kubernetes Service's Endpoints, not just the one that started last.
-  const apiserverEndpoints = startApiserverEndpoints({
-    etcd,
-    registry,
-    address: reachable,
-    port: apiserver.port,
-  });
-  stops.push(() => apiserverEndpoints.stop());
+  // Every live control plane in these Services' Endpoints, not just the one that started last.
+  for (const endpoints of [
+    startControlPlaneEndpoints({
+      etcd,
+      registry,
+      service: { namespace: "default", name: "kubernetes" },
+      address: reachable,
+      ports: [{ name: "https", port: apiserver.port, protocol: "TCP" }],
+    }),
+    startControlPlaneEndpoints({
+      etcd,
+      registry,
+      service: { namespace: "kube-system", name: "kube-dns" },
+      address: opts.dnsAddress ?? reachable,
+      ports: [
+        { name: "dns", port: dns.port, protocol: "UDP" },
+        { name: "dns-tcp", port: dns.port, protocol: "TCP" },
+      ],
+    }),
+  ])
+    stops.push(() => endpoints.stop());
   const failed = etcdChild?.failed ?? new Promise<Error>(() => {});
   return {
     apiUrl: `https://${advertise}:${apiserver.port}`,
