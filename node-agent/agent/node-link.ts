@@ -158,12 +158,12 @@ export class NodeLink {
         this.renewPeriod(),
       );
       this.renewing = false;
+      this.renewed(sent);
       if (this.fenced) {
         // Alive again after a fence: a new stream's full sync brings the pods back.
         this.fenced = false;
         this.stream?.cancel();
       }
-      this.renewed(sent);
     } catch (err) {
       this.renewing = false;
       trace("lease renewal failed", String(err));
