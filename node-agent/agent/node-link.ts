@@ -200,7 +200,10 @@ export class NodeLink {
     const silent = this.clock.now() - this.lastRenewal;
     // A timer may fire a little before the wall clock says it is due (they are different clocks),
     // and while the pod stream is down no renewal runs to look again: wait out the rest.
-    if (silent < fenceMs) return this.armFence();
+    if (silent < fenceMs) {
+      this.armFence();
+      return;
+    }
     this.fenced = true;
     void this.opts.pods.fence(
       `lease not renewed for ${Math.round(silent / 1000)}s (fence at ${fenceMs / 1000}s)`,
