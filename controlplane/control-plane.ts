@@ -18,8 +18,6 @@ import {
 import type { KubeObject } from "../foundation/api/object.js";
 import { resourceForKind } from "../foundation/api/resources.js";
 import { ensureCa, ensureServiceAccountKey, ensureServingCert, type KeyPair } from "../foundation/pki/pki.js";
-import { primaryIPv4 } from "../foundation/util/host-address.js";
-import { tracer } from "../foundation/util/trace.js";
 import type {
   ClusterRole,
   ClusterRoleBinding,
@@ -36,6 +34,8 @@ import { AuditLog, type AuditOptions } from "./apiserver/audit.js";
 export { type AuditLevel, type AuditOptions, auditLevels } from "./apiserver/audit.js";
 
 import { recordedNodeKey } from "../foundation/bootstrap/node-keys.js";
+import { primaryIPv4 } from "../foundation/util/host-address.js";
+import { tracer } from "../foundation/util/trace.js";
 import { unionAuthorizer } from "./apiserver/authorization.js";
 import { type ApiServer, startApiServer, type User } from "./apiserver/index.js";
 import { nodeAuthorizer } from "./apiserver/node-authorizer.js";
@@ -81,8 +81,8 @@ import { Registry } from "./registry/index.js";
 import { volumeBindingFilter } from "./scheduler/filters/volume-binding.js";
 import { defaultFilters, Scheduler } from "./scheduler/index.js";
 import { Store } from "./store/index.js";
-import { startApiserverEndpoints } from "./wiring/apiserver-endpoints.js";
 import { autoscalingV1Api } from "./wiring/autoscaling-v1.js";
+import { startControlPlaneEndpoints } from "./wiring/control-plane-endpoints.js";
 import { runControllers } from "./wiring/controller-manager.js";
 import { ensureLocalPathClass } from "./wiring/default-storage-class.js";
 import { ensureLoadBalancerPool } from "./wiring/load-balancer-pool.js";
@@ -478,14 +478,27 @@ async function start(
     dnsAddress: opts.dnsAddress ?? reachable,
     dnsPort: dns.port,
   });
-  // Every live apiserver in the kubernetes Service's Endpoints, not just the one that started last.
-  const apiserverEndpoints = startApiserverEndpoints({
-    etcd,
-    registry,
-    address: reachable,
-    port: apiserver.port,
-  });
-  stops.push(() => apiserverEndpoints.stop());
+  // Every live control plane in these Services' Endpoints, not just the one that started last.
+  for (const endpoints of [
+    startControlPlaneEndpoints({
+      etcd,
+      registry,
+      service: { namespace: "default", name: "kubernetes" },
+      address: reachable,
+      ports: [{ name: "https", port: apiserver.port, protocol: "TCP" }],
+    }),
+    startControlPlaneEndpoints({
+      etcd,
+      registry,
+      service: { namespace: "kube-system", name: "kube-dns" },
+      address: opts.dnsAddress ?? reachable,
+      ports: [
+        { name: "dns", port: dns.port, protocol: "UDP" },
+        { name: "dns-tcp", port: dns.port, protocol: "TCP" },
+      ],
+    }),
+  ])
+    stops.push(() => endpoints.stop());
   const failed = etcdChild?.failed ?? new Promise<Error>(() => {});
   return {
     apiUrl: `https://${advertise}:${apiserver.port}`,

@@ -4,8 +4,8 @@
  * control plane is killed (SIGKILL) while a Deployment rolls out, and the rollout completes while
  * the API keeps answering, through kctl's multi-server kubeconfig (from a host) and through the
  * front (kctl and stock kubectl from the root namespace); the longest gap a client polling every
- * 100 ms saw is printed; the kubernetes Service's Endpoints list every live apiserver, drop the
- * killed one and take it back. Then an etcd member is killed and writes go on, it comes back and catches
+ * 100 ms saw is printed; the kubernetes and kube-dns Endpoints list every live control plane, drop
+ * the killed one and take it back. Then an etcd member is killed and writes go on, it comes back and catches
  * up; and a snapshot restored into a new single-member etcd gives an object back.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -145,9 +145,9 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     return JSON.parse(res.stdout) as DeploymentStatus;
   };
 
-  /** The addresses the kubernetes Service's Endpoints list, sorted. */
-  const apiserverEndpoints = async (): Promise<string> => {
-    const res = await lab.kctl("get", "endpoints", "kubernetes", "-n", "default", "-o", "json");
+  /** The addresses a Service's Endpoints list, sorted. */
+  const endpointAddresses = async (namespace: string, name: string): Promise<string> => {
+    const res = await lab.kctl("get", "endpoints", name, "-n", namespace, "-o", "json");
     const eps = JSON.parse(res.stdout) as { subsets?: { addresses?: { ip: string }[] }[] };
     return (eps.subsets ?? [])
       .flatMap((s) => (s.addresses ?? []).map((a) => a.ip))
@@ -161,15 +161,20 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
       .sort()
       .join(",");
   const controlPlaneNodes = () => lab.state.nodes.slice(0, 3).map((n) => n.name);
+  /** The apiserver's and the cluster DNS's Endpoints both list the control planes at `want`. */
   const endpointsBecome = (want: string) =>
     eventually(
-      `kubernetes Endpoints ${want}`,
-      async () => ((await apiserverEndpoints()) === want ? true : undefined),
+      `kubernetes and kube-dns Endpoints ${want}`,
+      async () =>
+        (await endpointAddresses("default", "kubernetes")) === want &&
+        (await endpointAddresses("kube-system", "kube-dns")) === want
+          ? true
+          : undefined,
       60_000,
     );
 
   it("finishes a rollout and keeps answering when the leading control plane is killed", async () => {
-    // Every live apiserver is in the kubernetes Service's Endpoints, not only the last to start.
+    // Every live control plane is in the kubernetes and kube-dns Endpoints, not only the last to start.
     await endpointsBecome(addressesOf(controlPlaneNodes()));
     expect((await lab.apply(deployment)).code).toBe(0);
     await eventually(
@@ -231,7 +236,7 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     ]);
     expect(kubectl.code).toBe(0);
     expect(kubectl.stdout).toMatch(/roll\s+6\/6/);
-    // The killed apiserver leaves the Endpoints once its 15 s lease runs out, and comes back with it.
+    // The killed control plane leaves the Endpoints once its 15 s lease runs out, and comes back with it.
     const killedNode = controlPlaneNodes().find((n) => controlPlaneOn(n) === leader)!;
     await endpointsBecome(addressesOf(controlPlaneNodes().filter((n) => n !== killedNode)));
     await lab.crashAndRestart(leader);

@@ -24,7 +24,11 @@ interface PodList {
   }[];
 }
 
-/** Two replicas that each ask never to run in two places (node-lifecycle/at-most-one.ts). */
+/**
+ * Two replicas that each ask never to run in two places (api/at-most-one.ts). Their 0 s toleration
+ * of unreachable would have them force-deleted at the 8 s grace, before the agent's 10 s fence;
+ * asking for at most one holds the deletion to grace + eviction (16 s).
+ */
 const single = `
 apiVersion: v1
 kind: Namespace
@@ -42,6 +46,8 @@ spec:
       annotations: {kctl.io/at-most-one: "true"}
     spec:
       terminationGracePeriodSeconds: 30
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 0}
       containers:
       - name: main
         image: kctl.local/busybox:debian

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../foundation/util/clock.js";
+import { type Clock, FakeClock } from "../../foundation/util/clock.js";
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import type { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
@@ -10,15 +10,24 @@ const s = (seconds: number) => seconds * 1000;
 const settings = { leaseDurationSeconds: 8, nodeEvictionTimeoutSeconds: 8 } as RegisterResponse;
 
 /** A NodeService whose RenewLease answers as `renewal` says: after `ms`, succeeding or not. */
-function setup() {
-  const clock = new FakeClock(0);
+function setup(o: { early?: boolean } = {}) {
+  const fake = new FakeClock(0);
+  // `early`: long timers fire 1 ms before they are due by now(), as a real timer may.
+  const clock: Clock = o.early
+    ? {
+        now: () => fake.now(),
+        setTimer: (ms, fn) => fake.setTimer(ms > 1_000 ? ms - 1 : ms, fn),
+        sleep: (ms) => fake.sleep(ms),
+      }
+    : fake;
   const streams: (EventEmitter & { cancel(): void })[] = [];
   const renewals = { ms: 0, ok: true, sent: 0 };
   const fences: string[] = [];
   let syncs = 0;
   const client = {
     call: (method: string) => {
-      if (method === "Register") return Promise.resolve(settings);
+      if (method === "Register")
+        return renewals.ok ? Promise.resolve(settings) : Promise.reject(new Error("UNAVAILABLE"));
       renewals.sent++;
       const { ms, ok } = renewals;
       return new Promise((resolve, reject) =>
@@ -44,11 +53,11 @@ function setup() {
   const advance = async (ms: number) => {
     await new Promise((r) => setImmediate(r));
     for (let left = ms; left > 0; left -= 100) {
-      clock.advance(Math.min(100, left));
+      fake.advance(Math.min(100, left));
       await new Promise((r) => setImmediate(r));
     }
   };
-  return { clock, link, renewals, fences, streams, advance, syncs: () => syncs };
+  return { link, renewals, fences, streams, advance, syncs: () => syncs };
 }
 
 describe("node link: the fence", () => {
@@ -63,6 +72,18 @@ describe("node link: the fence", () => {
     expect(fences).toEqual([]);
     await advance(200);
     expect(fences).toEqual(["lease not renewed for 10s (fence at 10s)"]);
+    link.stop();
+  });
+
+  it("fences with the pod stream down even when its timer fires a moment early", async () => {
+    const { link, renewals, fences, streams, advance } = setup({ early: true });
+    link.start();
+    await advance(0);
+    renewals.ok = false;
+    // The stream breaks with the link: no renewal runs while the agent reconnects.
+    streams[0]!.emit("error", new Error("UNAVAILABLE"));
+    await advance(s(10) + 200);
+    expect(fences).toHaveLength(1);
     link.stop();
   });
 

@@ -132,6 +132,8 @@ export class NodeLink {
     const delay = Math.min(base * 2 ** this.failures, this.opts.retryMaxMs ?? reconnectMaxMs);
     this.failures++;
     this.retryTimer = this.clock.setTimer(delay, () => void this.connect());
+    // No renewal runs while reconnecting: each failed attempt looks at the fence too.
+    if (!this.renewing) this.checkFence();
   }
 
   private scheduleRenewal(): void {
@@ -156,12 +158,12 @@ export class NodeLink {
         this.renewPeriod(),
       );
       this.renewing = false;
+      this.renewed(sent);
       if (this.fenced) {
         // Alive again after a fence: a new stream's full sync brings the pods back.
         this.fenced = false;
         this.stream?.cancel();
       }
-      this.renewed(sent);
     } catch (err) {
       this.renewing = false;
       trace("lease renewal failed", String(err));
@@ -173,6 +175,10 @@ export class NodeLink {
   /** A renewal sent at `sent` succeeded: the fence is due F after it. */
   private renewed(sent: number): void {
     this.lastRenewal = Math.max(this.lastRenewal, sent);
+    this.armFence();
+  }
+
+  private armFence(): void {
     this.fenceTimer?.cancel();
     const fenceMs = this.fenceAfter();
     if (fenceMs === undefined) return;
@@ -192,7 +198,12 @@ export class NodeLink {
     const fenceMs = this.fenceAfter();
     if (fenceMs === undefined || this.fenced || this.stopped) return;
     const silent = this.clock.now() - this.lastRenewal;
-    if (silent < fenceMs) return;
+    // A timer may fire a little before the wall clock says it is due (they are different clocks),
+    // and while the pod stream is down no renewal runs to look again: wait out the rest.
+    if (silent < fenceMs) {
+      this.armFence();
+      return;
+    }
     this.fenced = true;
     void this.opts.pods.fence(
       `lease not renewed for ${Math.round(silent / 1000)}s (fence at ${fenceMs / 1000}s)`,

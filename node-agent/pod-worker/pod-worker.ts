@@ -259,9 +259,23 @@ export class PodWorker {
     this.timer?.cancel();
     const { clock } = this.deps;
     // A fence kills before waiting for a sync under way: that sync may be waiting seconds on a
-    // control plane this host has lost. What it starts meanwhile the pass below kills.
-    if (kill) await Promise.all([...this.records.values()].map((rec) => this.attempts.stop(rec, 0)));
-    while (this.running) await clock.sleep(20);
+    // control plane this host has lost. A container it was starting meanwhile is killed as soon
+    // as it runs, not when the sync ends.
+    const killed = new Set<string>();
+    const killNew = () =>
+      Promise.all(
+        [...this.records.values()]
+          .filter((rec) => kill && rec.running && rec.id && !killed.has(rec.id))
+          .map((rec) => {
+            killed.add(rec.id!);
+            return this.attempts.stop(rec, 0);
+          }),
+      );
+    await killNew();
+    while (this.running) {
+      await clock.sleep(20);
+      await killNew();
+    }
     const { pod } = this.run;
     const graceMs = kill
       ? 0

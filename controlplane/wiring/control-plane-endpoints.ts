@@ -1,10 +1,12 @@
 /**
- * The `default/kubernetes` Endpoints list every live apiserver, as upstream's lease endpoint
- * reconciler keeps them: each control plane holds a key `<prefix><ip>` under an etcd lease of
- * `ttlSeconds`, renewed (as a new lease) every `periodMs`, and after each renewal rewrites the
- * Endpoints from the keys present when they differ. A control plane that dies stops renewing and
- * drops out once its lease expires; one that stops deletes its key and rewrites at once. Every
- * control plane computes the list from etcd, so one that loses a write to a Conflict reads again.
+ * The Endpoints of the Services every control plane serves (`default/kubernetes`, the apiserver;
+ * `kube-system/kube-dns`, the cluster DNS) list every live control plane, as upstream's lease
+ * endpoint reconciler keeps the apiserver's: each control plane holds a key `<prefix><ip>` under
+ * an etcd lease of `ttlSeconds`, renewed (as a new lease) every `periodMs`, and after each renewal
+ * rewrites the Endpoints from the keys present when they differ. A control plane that dies stops
+ * renewing and drops out once its lease expires; one that stops deletes its key and rewrites at
+ * once. Every control plane computes the list from etcd, so one that loses a write to a Conflict
+ * reads again.
  */
 import type { Etcd3 } from "etcd3";
 import { isApiError } from "../../foundation/api/errors.js";
@@ -13,20 +15,23 @@ import { resourceForKind } from "../../foundation/api/resources.js";
 import { type Clock, realClock, type Timer } from "../../foundation/util/clock.js";
 import { parseIPv4 } from "../../foundation/util/ipv4.js";
 import { logWarning } from "../../foundation/util/log.js";
-import type { Endpoints } from "../../proto/gen/api.js";
+import type { EndpointPort, Endpoints } from "../../proto/gen/api.js";
 import type { Registry } from "../registry/index.js";
 
 const endpointsResource = resourceForKind("v1", "Endpoints")!;
 
-/** Upstream's `/masterleases/`, in this project's etcd namespace. */
-export const apiserverLeasePrefix = "/kctl/apiserver-leases/";
+/** Upstream's `/masterleases/`, per Service, in this project's etcd namespace. */
+export const endpointLeasePrefix = "/kctl/endpoint-leases/";
 
-export interface ApiserverEndpointsOptions {
+export interface ControlPlaneEndpointsOptions {
   etcd: Etcd3;
   registry: Registry;
-  /** This apiserver's address, as clients in pods reach it. */
+  /** The selector-less Service whose Endpoints this keeps. */
+  service: { namespace: string; name: string };
+  /** This control plane's address, as clients in pods reach it. */
   address: string;
-  port: number;
+  /** What it serves there (the same on every control plane). */
+  ports: EndpointPort[];
   /** Upstream's defaults: a 15 s lease renewed every 10 s. */
   ttlSeconds?: number;
   periodMs?: number;
@@ -34,16 +39,17 @@ export interface ApiserverEndpointsOptions {
   clock?: Clock;
 }
 
-export interface ApiserverEndpoints {
-  /** Renews this apiserver's key and rewrites the Endpoints if they differ from the live set. */
+export interface ControlPlaneEndpoints {
+  /** Renews this control plane's key and rewrites the Endpoints if they differ from the live set. */
   reconcile(): Promise<void>;
-  /** Stops renewing, removes this apiserver's key and the address from the Endpoints. */
+  /** Stops renewing, removes this control plane's key and its address from the Endpoints. */
   stop(): Promise<void>;
 }
 
-export function startApiserverEndpoints(opts: ApiserverEndpointsOptions): ApiserverEndpoints {
+export function startControlPlaneEndpoints(opts: ControlPlaneEndpointsOptions): ControlPlaneEndpoints {
   const clock = opts.clock ?? realClock;
-  const prefix = opts.prefix ?? apiserverLeasePrefix;
+  const { namespace, name } = opts.service;
+  const prefix = opts.prefix ?? `${endpointLeasePrefix}${namespace}/${name}/`;
   const ttl = opts.ttlSeconds ?? 15;
   const period = opts.periodMs ?? 10_000;
   const key = `${prefix}${opts.address}`;
@@ -63,22 +69,10 @@ export function startApiserverEndpoints(opts: ApiserverEndpointsOptions): Apiser
 
   const rewriteOnce = async () => {
     const live = Object.values(await opts.etcd.getAll().prefix(prefix).strings()).sort(compareAddresses);
-    const current = (await opts.registry.get(endpointsResource, "default", "kubernetes")) as Endpoints &
-      KubeObject;
-    const now = current.subsets?.[0]?.addresses?.map((a) => a.ip ?? "") ?? [];
-    if (now.join(",") === live.join(",")) return;
-    await opts.registry.update(endpointsResource, "default", "kubernetes", {
-      ...current,
-      subsets:
-        live.length === 0
-          ? []
-          : [
-              {
-                addresses: live.map((ip) => ({ ip })),
-                ports: [{ name: "https", port: opts.port, protocol: "TCP" }],
-              },
-            ],
-    } as KubeObject);
+    const current = (await opts.registry.get(endpointsResource, namespace, name)) as Endpoints & KubeObject;
+    const subsets = live.length === 0 ? [] : [{ addresses: live.map((ip) => ({ ip })), ports: opts.ports }];
+    if (JSON.stringify(current.subsets ?? []) === JSON.stringify(subsets)) return;
+    await opts.registry.update(endpointsResource, namespace, name, { ...current, subsets } as KubeObject);
   };
 
   const reconcile = async () => {
@@ -88,7 +82,9 @@ export function startApiserverEndpoints(opts: ApiserverEndpointsOptions): Apiser
 
   const tick = () => {
     void reconcile()
-      .catch((err: unknown) => logWarning("apiserver-endpoints", "reconcile failed", String(err)))
+      .catch((err: unknown) =>
+        logWarning("control-plane-endpoints", `${namespace}/${name}: reconcile failed`, String(err)),
+      )
       .finally(() => {
         if (!stopped) timer = clock.setTimer(period, tick);
       });
