@@ -13,16 +13,21 @@
  */
 import { createHash, X509Certificate } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
 import { ApiError } from "../api/errors.js";
 import { dns1123SubdomainErrors } from "../api/labels.js";
 import { sendJson } from "../apiserver/http-io.js";
 import type { AnonymousRouteHandler, ExtraRouteHandler, User } from "../apiserver/index.js";
 import { nodesGroup, nodeUserPrefix } from "../nodeservice/node-identity.js";
-import { csrPublicKeyHash, type KeyPair, signCsr } from "../pki/pki.js";
+import { csrPublicKeyHash, type KeyPair, publicKeyHash, signCsr } from "../pki/pki.js";
 import { detachedJws } from "./jws.js";
 
 export const clusterInfoPath = "/apis/kctl.io/v1/cluster-info";
 export const joinPath = "/apis/kctl.io/v1/join";
+/** Where a node renews its certificate, authenticated by it (node-agent/agent/cert-rotation.ts). */
+export const nodeCertificatePath = "/apis/kctl.io/v1/node-certificate";
+/** Node certificates live about a year; agents renew them at 80% of that (kubelet client rotation). */
+export const nodeCertificateDays = 365;
 
 /** The body of cluster-info: a ConfigMap, as kubeadm publishes it. */
 export interface ClusterInfoConfigMap {
@@ -154,11 +159,7 @@ export function joinRoutes(opts: JoinDeps): Record<string, ExtraRouteHandler> {
       });
       await checkNameFree(opts, nodeName, csrKey);
       await opts.spendTokenUse(user);
-      const certificatePem = await signCsr(opts.ca, csr, {
-        commonName: `${nodeUserPrefix}${nodeName}`,
-        organization: nodesGroup,
-        client: true,
-      });
+      const certificatePem = await signNodeCsr(opts.ca, csr, nodeName);
       const response: JoinResponse = {
         caPem: opts.ca.certPem,
         nodeServiceAddress: opts.nodeServiceAddress(),
@@ -166,5 +167,48 @@ export function joinRoutes(opts: JoinDeps): Record<string, ExtraRouteHandler> {
       };
       sendJson(res, 201, response);
     },
+    [nodeCertificatePath]: async (req, res, user) => {
+      if (req.method !== "POST")
+        throw new ApiError("MethodNotAllowed", `${req.method} is not allowed on ${nodeCertificatePath}`);
+      const socket = req.socket as TLSSocket;
+      const raw = socket.authorized ? socket.getPeerCertificate()?.raw : undefined;
+      // A user token may carry any name: only a node's own client certificate renews it.
+      if (!raw || !user.name.startsWith(nodeUserPrefix) || !user.groups?.includes(nodesGroup)) {
+        throw new ApiError(
+          "Forbidden",
+          `user "${user.name}" is not a node's client certificate; only one renews itself`,
+        );
+      }
+      const nodeName = user.name.slice(nodeUserPrefix.length);
+      const body = (await readJson(req)) as { csr?: unknown } | null;
+      const csr = body?.csr;
+      if (typeof csr !== "string" || !csr.includes("BEGIN CERTIFICATE REQUEST")) {
+        throw new ApiError("BadRequest", "csr must be a PEM certificate signing request");
+      }
+      const csrKey = await csrPublicKeyHash(csr).catch((err: Error) => {
+        throw new ApiError("BadRequest", `csr: ${err.message}`);
+      });
+      const certKey = publicKeyHash(new X509Certificate(raw).publicKey);
+      if (csrKey !== certKey) {
+        throw new ApiError(
+          "Forbidden",
+          `csr: a renewal keeps the node's key; the CSR's key ${csrKey} is not the certificate's ${certKey}`,
+        );
+      }
+      const held = await opts.nodeKey(nodeName);
+      if (held === undefined) throw new ApiError("NotFound", `node "${nodeName}" does not exist; join again`);
+      await checkNameFree(opts, nodeName, csrKey);
+      const certificatePem = await signNodeCsr(opts.ca, csr, nodeName);
+      sendJson(res, 201, { certificatePem });
+    },
   };
+}
+
+function signNodeCsr(ca: KeyPair, csr: string, nodeName: string): Promise<string> {
+  return signCsr(ca, csr, {
+    commonName: `${nodeUserPrefix}${nodeName}`,
+    organization: nodesGroup,
+    client: true,
+    validityDays: nodeCertificateDays,
+  });
 }

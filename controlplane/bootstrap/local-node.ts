@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { NodeIdentity } from "../../node-agent/agent/credentials.js";
 import { nodesGroup, nodeUserPrefix } from "../nodeservice/node-identity.js";
 import { ensureCa, issueCertificate } from "../pki/pki.js";
+import { nodeCertificateDays } from "./join-endpoint.js";
 
 export async function localNodeIdentity(
   stateDir: string,
@@ -17,6 +18,7 @@ export async function localNodeIdentity(
     commonName: `${nodeUserPrefix}${nodeName}`,
     organization: nodesGroup,
     client: true,
+    validityDays: nodeCertificateDays,
   });
   return {
     nodeName,
