@@ -11,7 +11,10 @@
  *   leaves it. A name some Node holds is signed only for a CSR made with that Node's key (see
  *   nodeservice/node-key.ts). Each join spends one use of a counted token.
  */
+
+import { X509Certificate } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
 import { ApiError } from "../../foundation/api/errors.js";
 import { dns1123SubdomainErrors } from "../../foundation/api/labels.js";
 import {
@@ -21,10 +24,12 @@ import {
   type JoinResponse,
   joinPath,
   jwsKeyPrefix,
+  nodeCertificateDays,
+  nodeCertificatePath,
 } from "../../foundation/bootstrap/join-protocol.js";
 import { detachedJws } from "../../foundation/bootstrap/jws.js";
 import { nodesGroup, nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
-import { csrPublicKeyHash, type KeyPair, signCsr } from "../../foundation/pki/pki.js";
+import { csrPublicKeyHash, type KeyPair, publicKeyHash, signCsr } from "../../foundation/pki/pki.js";
 import { sendJson } from "../apiserver/http-io.js";
 import type { AnonymousRouteHandler, ExtraRouteHandler, User } from "../apiserver/index.js";
 
@@ -113,11 +118,7 @@ export function joinRoutes(opts: JoinDeps): Record<string, ExtraRouteHandler> {
       });
       await checkNameFree(opts, nodeName, csrKey);
       await opts.spendTokenUse(user);
-      const certificatePem = await signCsr(opts.ca, csr, {
-        commonName: `${nodeUserPrefix}${nodeName}`,
-        organization: nodesGroup,
-        client: true,
-      });
+      const certificatePem = await signNodeCsr(opts.ca, csr, nodeName);
       const response: JoinResponse = {
         caPem: opts.ca.certPem,
         nodeServiceAddress: opts.nodeServiceAddress(),
@@ -125,5 +126,48 @@ export function joinRoutes(opts: JoinDeps): Record<string, ExtraRouteHandler> {
       };
       sendJson(res, 201, response);
     },
+    [nodeCertificatePath]: async (req, res, user) => {
+      if (req.method !== "POST")
+        throw new ApiError("MethodNotAllowed", `${req.method} is not allowed on ${nodeCertificatePath}`);
+      const socket = req.socket as TLSSocket;
+      const raw = socket.authorized ? socket.getPeerCertificate()?.raw : undefined;
+      // A user token may carry any name: only a node's own client certificate renews it.
+      if (!raw || !user.name.startsWith(nodeUserPrefix) || !user.groups?.includes(nodesGroup)) {
+        throw new ApiError(
+          "Forbidden",
+          `user "${user.name}" is not a node's client certificate; only one renews itself`,
+        );
+      }
+      const nodeName = user.name.slice(nodeUserPrefix.length);
+      const body = (await readJson(req)) as { csr?: unknown } | null;
+      const csr = body?.csr;
+      if (typeof csr !== "string" || !csr.includes("BEGIN CERTIFICATE REQUEST")) {
+        throw new ApiError("BadRequest", "csr must be a PEM certificate signing request");
+      }
+      const csrKey = await csrPublicKeyHash(csr).catch((err: Error) => {
+        throw new ApiError("BadRequest", `csr: ${err.message}`);
+      });
+      const certKey = publicKeyHash(new X509Certificate(raw).publicKey);
+      if (csrKey !== certKey) {
+        throw new ApiError(
+          "Forbidden",
+          `csr: a renewal keeps the node's key; the CSR's key ${csrKey} is not the certificate's ${certKey}`,
+        );
+      }
+      const held = await opts.nodeKey(nodeName);
+      if (held === undefined) throw new ApiError("NotFound", `node "${nodeName}" does not exist; join again`);
+      await checkNameFree(opts, nodeName, csrKey);
+      const certificatePem = await signNodeCsr(opts.ca, csr, nodeName);
+      sendJson(res, 201, { certificatePem });
+    },
   };
+}
+
+function signNodeCsr(ca: KeyPair, csr: string, nodeName: string): Promise<string> {
+  return signCsr(ca, csr, {
+    commonName: `${nodeUserPrefix}${nodeName}`,
+    organization: nodesGroup,
+    client: true,
+    validityDays: nodeCertificateDays,
+  });
 }

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, request, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -9,10 +10,18 @@ import {
   clusterInfoKubeconfig,
   clusterInfoPath,
   jwsKeyPrefix,
+  nodeCertificatePath,
 } from "../../foundation/bootstrap/join-protocol.js";
 import { detachedJws } from "../../foundation/bootstrap/jws.js";
 import { bootstrapTokenSecret } from "../../foundation/bootstrap/token-format.js";
-import { ensureCa, ensureServingCert, issueCertificate } from "../../foundation/pki/pki.js";
+import {
+  ensureCa,
+  ensureServingCert,
+  generateKey,
+  issueCertificate,
+  makeCsr,
+} from "../../foundation/pki/pki.js";
+import { requestRenewedCertificate } from "../../node-agent/agent/cert-rotation.js";
 import { joinCluster } from "../../node-agent/agent/join.js";
 import { NodeClient } from "../../node-agent/agent/node-client.js";
 import { type ControlPlane, startControlPlane } from "../control-plane.js";
@@ -154,6 +163,68 @@ describe("joining a node with a bootstrap token", () => {
     await expect(
       joinCluster({ server: cp.apiUrl, token: once, nodeName: "once-2", caPem: cp.caPem }),
     ).rejects.toThrow(/HTTP 40[13]/);
+  });
+
+  describe("certificate renewal", () => {
+    const renewBody = (csr: string, who: { certPem: string; keyPem: string } | { bearer: string }) =>
+      new Promise<Reply>((resolve, reject) => {
+        request(
+          `${cp.apiUrl}${nodeCertificatePath}`,
+          {
+            method: "POST",
+            ca: cp.caPem,
+            headers: {
+              "content-type": "application/json",
+              ...("bearer" in who ? { authorization: `Bearer ${who.bearer}` } : {}),
+            },
+            ...("certPem" in who ? { cert: who.certPem, key: who.keyPem } : {}),
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => (body += d.toString()));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        )
+          .on("error", reject)
+          .end(JSON.stringify({ csr }));
+      });
+
+    it("renews a node's year-long certificate for its own key, which then opens NodeService", async () => {
+      const creds = await joinCluster({ server: cp.apiUrl, token, nodeName: "renewer", caPem: cp.caPem });
+      const life = (pem: string) => {
+        const c = new X509Certificate(pem);
+        return (Date.parse(c.validTo) - Date.parse(c.validFrom)) / 86_400_000;
+      };
+      expect(life(creds.certPem)).toBe(365);
+      await nodeClient(creds).call("Register", { nodeName: "renewer", capacity: { cpu: "1" } });
+      const identity = { ...creds, nodeName: "renewer", server: cp.apiUrl };
+      const renewed = await requestRenewedCertificate(identity);
+      expect(renewed).not.toBe(creds.certPem);
+      expect(new X509Certificate(renewed).subject).toContain("CN=system:node:renewer");
+      expect(life(renewed)).toBe(365);
+      const res = await nodeClient({ ...creds, certPem: renewed }).call("Register", { nodeName: "renewer" });
+      expect(res.podCIDR).toMatch(/^10\.244\./);
+    });
+
+    it("refuses a CSR for another key, a bootstrap token, and a node that was deleted", async () => {
+      const creds = await joinCluster({ server: cp.apiUrl, token, nodeName: "renewer-2", caPem: cp.caPem });
+      await nodeClient(creds).call("Register", { nodeName: "renewer-2", capacity: { cpu: "1" } });
+      const other = await makeCsr(await generateKey(), "system:node:renewer-2");
+      const swapped = await renewBody(other, creds);
+      expect(swapped.status).toBe(403);
+      expect(swapped.body).toMatch(/a renewal keeps the node's key/);
+      const bootstrap = await renewBody(await makeCsr(creds.keyPem, "x"), { bearer: token });
+      expect(bootstrap.status).toBe(403);
+      expect(bootstrap.body).toMatch(/is not a node's client certificate/);
+      await send(`${cp.apiUrl}/api/v1/nodes/renewer-2`, {
+        method: "DELETE",
+        bearer: cp.adminToken,
+        ca: cp.caPem,
+      });
+      await expect(
+        requestRenewedCertificate({ ...creds, nodeName: "renewer-2", server: cp.apiUrl }),
+      ).rejects.toThrow(/HTTP 404: node "renewer-2" does not exist; join again/);
+    });
   });
 
   describe("an attacker holding a join token", () => {

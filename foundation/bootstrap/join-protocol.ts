@@ -7,6 +7,10 @@ import { createHash, X509Certificate } from "node:crypto";
 
 export const clusterInfoPath = "/apis/kctl.io/v1/cluster-info";
 export const joinPath = "/apis/kctl.io/v1/join";
+/** Where a node renews its certificate, authenticated by it (node-agent/agent/cert-rotation.ts). */
+export const nodeCertificatePath = "/apis/kctl.io/v1/node-certificate";
+/** Node certificates live about a year; agents renew them at 80% of that (kubelet client rotation). */
+export const nodeCertificateDays = 365;
 
 /** The body of cluster-info: a ConfigMap, as kubeadm publishes it. */
 export interface ClusterInfoConfigMap {

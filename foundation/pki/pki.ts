@@ -108,6 +108,8 @@ export interface CertificateSubject {
   /** One or more O entries (Kubernetes reads each as a group). */
   organization?: string | readonly string[];
   client?: boolean;
+  /** How long the certificate is valid; 3650 days when omitted. */
+  validityDays?: number;
 }
 
 /**
@@ -178,7 +180,7 @@ export async function signCsr(ca: KeyPair, csrPem: string, opts: CertificateSubj
         "-subj",
         subject,
         "-days",
-        days,
+        String(opts.validityDays ?? days),
         "-extfile",
         files["ext.cnf"]!,
       ],

@@ -3,6 +3,7 @@
  * certificate is signed directly with the CA in the state dir, no bootstrap token needed.
  */
 import { join } from "node:path";
+import { nodeCertificateDays } from "../../foundation/bootstrap/join-protocol.js";
 import { nodesGroup, nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
 import { ensureCa, issueCertificate } from "../../foundation/pki/pki.js";
 import type { NodeIdentity } from "../../node-agent/agent/credentials.js";
@@ -17,6 +18,7 @@ export async function localNodeIdentity(
     commonName: `${nodeUserPrefix}${nodeName}`,
     organization: nodesGroup,
     client: true,
+    validityDays: nodeCertificateDays,
   });
   return {
     nodeName,

@@ -64,7 +64,8 @@ import {
 } from "../storage/local-volumes.js";
 import { podStartLimit } from "../util/concurrency-limit.js";
 import { nativeBuildPath } from "../util/native-build.js";
-import type { NodeIdentity } from "./credentials.js";
+import { requestRenewedCertificate, startCertificateRotation } from "./cert-rotation.js";
+import { type NodeIdentity, saveIdentity } from "./credentials.js";
 import { startImageGc } from "./image-gc-loop.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
@@ -153,6 +154,18 @@ export function startAgent(opts: AgentOptions): Agent {
   let announcer: LoadBalancerAnnouncer | undefined;
   let healthChecks: HealthCheckServer | undefined;
   const tunnel = new TunnelClient(client, () => manager, runtime);
+  let current = identity;
+  const rotation = startCertificateRotation({
+    clock,
+    certPem: () => current.certPem,
+    renew: () => requestRenewedCertificate(current),
+    renewed: async (certPem) => {
+      current = { ...current, certPem };
+      await saveIdentity(stateDir, current);
+      client.useCertificate(certPem);
+    },
+    failed: (err) => trace("certificate renewal failed", err.message),
+  });
   let markReady: (res: RegisterResponse) => void = () => {};
   const ready = new Promise<RegisterResponse>((resolve) => (markReady = resolve));
 
@@ -397,6 +410,7 @@ export function startAgent(opts: AgentOptions): Agent {
     ready,
     pods: () => manager,
     stop: async () => {
+      rotation.stop();
       imageGc.stop();
       stats?.stop();
       stopReclaimer();

@@ -50,15 +50,19 @@ type UnaryMethod = Exclude<keyof NodeServiceTypes, "WatchPods" | "WatchObjects" 
 const ServiceClient = makeGenericClientConstructor(nodeServiceDefinition, "NodeService");
 
 export class NodeClient {
-  private readonly client: InstanceType<typeof ServiceClient>;
+  private client: InstanceType<typeof ServiceClient>;
 
-  constructor(opts: NodeClientOptions) {
+  constructor(private opts: NodeClientOptions) {
+    this.client = NodeClient.connect(opts);
+  }
+
+  private static connect(opts: NodeClientOptions): InstanceType<typeof ServiceClient> {
     const creds = credentials.createSsl(
       Buffer.from(opts.caPem),
       Buffer.from(opts.keyPem),
       Buffer.from(opts.certPem),
     );
-    this.client = new ServiceClient(nodeServiceTarget(opts.address), creds, {
+    return new ServiceClient(nodeServiceTarget(opts.address), creds, {
       // A control plane cut off (not killed) sends no reset: only a missed ping tells, and it must
       // tell within the fence (10 s by default, node-timing.ts) for pick_first to move to the next
       // address before the agent stops its pods. The server enforces no ping rate.
@@ -67,6 +71,18 @@ export class NodeClient {
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.ssl_target_name_override": opts.serverName ?? controlPlaneServerName,
     });
+  }
+
+  /**
+   * Uses a renewed certificate (same key) for every call and stream started from now on, and closes
+   * the client of the old one; the agent's mirrors and tunnel open their streams again through
+   * this client, so they move to the new certificate when their old streams end.
+   */
+  useCertificate(certPem: string): void {
+    const old = this.client;
+    this.opts = { ...this.opts, certPem };
+    this.client = NodeClient.connect(this.opts);
+    old.close();
   }
 
   call<M extends UnaryMethod>(
