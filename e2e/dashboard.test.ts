@@ -28,7 +28,7 @@ const root = join(import.meta.dirname, "..");
 const chromiumPath = "/usr/bin/chromium";
 const shots = process.env.KCTL_E2E_SCREENSHOTS ?? join(tmpdir(), "kctl-e2e-screenshots");
 
-// `view` has no nodes, as upstream's; the map needs them read too.
+// `view` has no nodes, as upstream's: "viewer" may also read them, "view-only" may not.
 const viewerBinding = `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -46,6 +46,19 @@ metadata:
 subjects:
   - kind: User
     name: viewer
+    apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: view
+  apiGroup: rbac.authorization.k8s.io
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: dashboard-view-only
+subjects:
+  - kind: User
+    name: view-only
     apiGroup: rbac.authorization.k8s.io
 roleRef:
   kind: ClusterRole
@@ -103,6 +116,7 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
     let url: string;
     let adminToken: string;
     let viewerToken: string;
+    let viewOnlyToken: string;
 
     beforeAll(async () => {
       await mkdir(shots, { recursive: true });
@@ -132,6 +146,9 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       const viewer = await lab.kctl("kubeconfig", "create-user", "viewer", "--token");
       expect(viewer.code, viewer.stderr).toBe(0);
       viewerToken = /token: (\S+)/.exec(viewer.stdout)![1]!;
+      const viewOnly = await lab.kctl("kubeconfig", "create-user", "view-only", "--token");
+      expect(viewOnly.code, viewOnly.stderr).toBe(0);
+      viewOnlyToken = /token: (\S+)/.exec(viewOnly.stdout)![1]!;
       expect((await lab.apply(viewerBinding)).code).toBe(0);
       expect((await lab.apply(tickerPod)).code).toBe(0);
     });
@@ -263,6 +280,17 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
         spec: { replicas: number };
       };
       expect(deploy.spec.replicas).toBe(5);
+      await page.context().close();
+    });
+
+    it("draws the hosts of a user who may not list nodes from the pods, their state unknown", async () => {
+      const page = await open(viewOnlyToken);
+      await expect.poll(() => readyWebOnMap(page).count(), { timeout: 60_000 }).toBe(5);
+      expect(await page.locator("[data-host]").count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-host]:not([data-state="unknown"])').count()).toBe(0);
+      await expect
+        .poll(() => page.getByRole("alert").first().textContent())
+        .toContain('cannot list resource "nodes"');
       await page.context().close();
     });
 
