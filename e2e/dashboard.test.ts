@@ -222,7 +222,7 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       await workloads.context().close();
     });
 
-    it("restarts the Deployment and draws the rollout's timeline to completion", async () => {
+    it("restarts the Deployment and draws the rollout's timeline to completion; pauses, resumes, undoes", async () => {
       const page = await open(adminToken);
       await page.getByRole("link", { name: "Workloads" }).click();
       await expect
@@ -244,6 +244,33 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       expect(await card(page).textContent()).toContain("revision 2");
       await card(page).screenshot({ path: join(shots, "rollout.png") });
       expect(await seriousA11yFindings(page)).toEqual([]);
+
+      // Pause and resume, then undo back to revision 1's template (as revision 3).
+      const spec = async () =>
+        (
+          JSON.parse((await lab.kctl("get", "deployment", "web", "-n", "demo", "-o", "json")).stdout) as {
+            spec: { paused?: boolean; template: { metadata: { annotations?: Record<string, string> } } };
+          }
+        ).spec;
+      await card(page).getByRole("button", { name: "Pause" }).click();
+      await confirm(page);
+      await expect.poll(() => card(page).locator("[data-phase]").textContent()).toBe("paused");
+      expect((await spec()).paused).toBe(true);
+      await card(page).getByRole("button", { name: "Resume" }).click();
+      await confirm(page);
+      await expect.poll(async () => (await spec()).paused ?? false).toBe(false);
+      await card(page).getByRole("button", { name: "Undo" }).click();
+      await expect
+        .poll(() => page.getByRole("dialog").textContent())
+        .toContain("Roll web back to revision 1?");
+      await confirm(page);
+      await expect.poll(() => card(page).textContent(), { timeout: 120_000 }).toContain("revision 3");
+      await expect
+        .poll(() => card(page).locator("[data-phase]").textContent(), { timeout: 120_000 })
+        .toBe("complete");
+      expect(
+        (await spec()).template.metadata.annotations?.["kubectl.kubernetes.io/restartedAt"],
+      ).toBeUndefined();
       for (const view of ["Services", "Events"]) {
         await page.getByRole("link", { name: view }).click();
         await page.getByRole("heading", { name: view, level: 1 }).waitFor();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hostBoxes, podTone } from "./cluster-map";
-import { scaleWrite, undoWrite } from "./deployment-actions";
+import { pauseWrite, restartWrite, scaleWrite, undoWrite } from "./deployment-actions";
 import type { Deployment, Node, Pod, ReplicaSet } from "./kube-types";
 import { parseQuantity } from "./quantity";
 import { addSample, chartSeries, ownedReplicaSets, rolloutBounds, rolloutPhase } from "./rollout";
@@ -153,5 +153,14 @@ describe("rollout", () => {
       "replicas must be a whole number of at least 0, not -1",
     );
     expect(() => scaleWrite(deployment(), 1.5)).toThrow(RangeError);
+    expect(pauseWrite(deployment(), true).body).toEqual({ spec: { paused: true } });
+    expect(pauseWrite(deployment({ paused: true }), false).question).toBe("Resume the rollout of web?");
+    expect(restartWrite(deployment(), new Date("2026-12-07T03:00:00Z")).body).toEqual({
+      spec: {
+        template: {
+          metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": "2026-12-07T03:00:00.000Z" } },
+        },
+      },
+    });
   });
 });
