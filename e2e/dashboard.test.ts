@@ -28,7 +28,7 @@ const root = join(import.meta.dirname, "..");
 const chromiumPath = "/usr/bin/chromium";
 const shots = process.env.KCTL_E2E_SCREENSHOTS ?? join(tmpdir(), "kctl-e2e-screenshots");
 
-// `view` has no nodes, as upstream's; the map needs them read too.
+// `view` has no nodes, as upstream's: "viewer" may also read them, "view-only" may not.
 const viewerBinding = `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -46,6 +46,19 @@ metadata:
 subjects:
   - kind: User
     name: viewer
+    apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: view
+  apiGroup: rbac.authorization.k8s.io
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: dashboard-view-only
+subjects:
+  - kind: User
+    name: view-only
     apiGroup: rbac.authorization.k8s.io
 roleRef:
   kind: ClusterRole
@@ -103,6 +116,7 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
     let url: string;
     let adminToken: string;
     let viewerToken: string;
+    let viewOnlyToken: string;
 
     beforeAll(async () => {
       await mkdir(shots, { recursive: true });
@@ -132,6 +146,9 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       const viewer = await lab.kctl("kubeconfig", "create-user", "viewer", "--token");
       expect(viewer.code, viewer.stderr).toBe(0);
       viewerToken = /token: (\S+)/.exec(viewer.stdout)![1]!;
+      const viewOnly = await lab.kctl("kubeconfig", "create-user", "view-only", "--token");
+      expect(viewOnly.code, viewOnly.stderr).toBe(0);
+      viewOnlyToken = /token: (\S+)/.exec(viewOnly.stdout)![1]!;
       expect((await lab.apply(viewerBinding)).code).toBe(0);
       expect((await lab.apply(tickerPod)).code).toBe(0);
     });
@@ -205,7 +222,7 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       await workloads.context().close();
     });
 
-    it("restarts the Deployment and draws the rollout's timeline to completion", async () => {
+    it("restarts the Deployment and draws the rollout's timeline to completion; pauses, resumes, undoes", async () => {
       const page = await open(adminToken);
       await page.getByRole("link", { name: "Workloads" }).click();
       await expect
@@ -227,6 +244,33 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
       expect(await card(page).textContent()).toContain("revision 2");
       await card(page).screenshot({ path: join(shots, "rollout.png") });
       expect(await seriousA11yFindings(page)).toEqual([]);
+
+      // Pause and resume, then undo back to revision 1's template (as revision 3).
+      const spec = async () =>
+        (
+          JSON.parse((await lab.kctl("get", "deployment", "web", "-n", "demo", "-o", "json")).stdout) as {
+            spec: { paused?: boolean; template: { metadata: { annotations?: Record<string, string> } } };
+          }
+        ).spec;
+      await card(page).getByRole("button", { name: "Pause" }).click();
+      await confirm(page);
+      await expect.poll(() => card(page).locator("[data-phase]").textContent()).toBe("paused");
+      expect((await spec()).paused).toBe(true);
+      await card(page).getByRole("button", { name: "Resume" }).click();
+      await confirm(page);
+      await expect.poll(async () => (await spec()).paused ?? false).toBe(false);
+      await card(page).getByRole("button", { name: "Undo" }).click();
+      await expect
+        .poll(() => page.getByRole("dialog").textContent())
+        .toContain("Roll web back to revision 1?");
+      await confirm(page);
+      await expect.poll(() => card(page).textContent(), { timeout: 120_000 }).toContain("revision 3");
+      await expect
+        .poll(() => card(page).locator("[data-phase]").textContent(), { timeout: 120_000 })
+        .toBe("complete");
+      expect(
+        (await spec()).template.metadata.annotations?.["kubectl.kubernetes.io/restartedAt"],
+      ).toBeUndefined();
       for (const view of ["Services", "Events"]) {
         await page.getByRole("link", { name: view }).click();
         await page.getByRole("heading", { name: view, level: 1 }).waitFor();
@@ -263,6 +307,17 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
         spec: { replicas: number };
       };
       expect(deploy.spec.replicas).toBe(5);
+      await page.context().close();
+    });
+
+    it("draws the hosts of a user who may not list nodes from the pods, their state unknown", async () => {
+      const page = await open(viewOnlyToken);
+      await expect.poll(() => readyWebOnMap(page).count(), { timeout: 60_000 }).toBe(5);
+      expect(await page.locator("[data-host]").count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-host]:not([data-state="unknown"])').count()).toBe(0);
+      await expect
+        .poll(() => page.getByRole("alert").first().textContent())
+        .toContain('cannot list resource "nodes"');
       await page.context().close();
     });
 

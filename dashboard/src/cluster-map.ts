@@ -30,6 +30,11 @@ export interface Usage {
 
 export interface HostBox {
   name: string;
+  /**
+   * False for a host known only from its pods' spec.nodeName: a user who may not list nodes
+   * (ClusterRole view cannot), or a Node deleted while its pods remain. Its state is unknown.
+   */
+  listed: boolean;
   ready: boolean;
   /** The node lifecycle controller's taint: the host stopped reporting. */
   unreachable: boolean;
@@ -49,7 +54,8 @@ function usage(used: string | undefined, capacity: string | undefined): Usage | 
 /**
  * One box per node, in name order, holding the pods bound to it (by namespace and name), with
  * CPU and memory usage against allocatable where the metrics API reported the node. Pods bound
- * to no node, or to a node not (yet) listed, are `unplaced`.
+ * to no node are `unplaced`; pods bound to a node not listed get a box of their own, marked
+ * unlisted, after the listed ones.
  */
 export function hostBoxes(
   nodes: readonly Node[],
@@ -83,6 +89,7 @@ export function hostBoxes(
       const memory = usage(used?.memory, allocatable.memory);
       return {
         name,
+        listed: true,
         ready: node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
         unreachable,
         unschedulable: node.spec?.unschedulable ?? false,
@@ -92,6 +99,18 @@ export function hostBoxes(
       };
     });
   const listed = new Set(nodes.map((n) => n.metadata.name));
-  for (const [node, list] of byNode) if (!listed.has(node)) unplaced.push(...list);
-  return { hosts, unplaced: unplaced.sort(podOrder) };
+  const unlisted = [...byNode.keys()]
+    .filter((name) => !listed.has(name))
+    .sort()
+    .map(
+      (name): HostBox => ({
+        name,
+        listed: false,
+        ready: false,
+        unreachable: false,
+        unschedulable: false,
+        pods: byNode.get(name)!.sort(podOrder),
+      }),
+    );
+  return { hosts: [...hosts, ...unlisted], unplaced: unplaced.sort(podOrder) };
 }

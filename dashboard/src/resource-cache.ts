@@ -24,11 +24,13 @@ export const defaultRetry: RetryPolicy = {
   delayMs: (attempt) => Math.min(30_000, 500 * 2 ** attempt),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
+      const wake = () => {
         clearTimeout(timer);
+        signal.removeEventListener("abort", wake);
         resolve();
-      });
+      };
+      const timer = setTimeout(wake, ms);
+      signal.addEventListener("abort", wake);
     }),
 };
 

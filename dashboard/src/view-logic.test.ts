@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hostBoxes, podTone } from "./cluster-map";
-import { scaleWrite, undoWrite } from "./deployment-actions";
+import { pauseWrite, restartWrite, scaleWrite, undoWrite } from "./deployment-actions";
 import type { Deployment, Node, Pod, ReplicaSet } from "./kube-types";
 import { parseQuantity } from "./quantity";
 import { addSample, chartSeries, ownedReplicaSets, rolloutBounds, rolloutPhase } from "./rollout";
@@ -40,7 +40,7 @@ describe("cluster map", () => {
     ).toEqual(["ready", "unready", "pending", "failed", "succeeded", "terminating"]);
   });
 
-  it("puts pods in their hosts' boxes, marks lost hosts, and reads usage against allocatable", () => {
+  it("puts pods in their hosts' boxes, marks lost and unlisted hosts, and reads usage against allocatable", () => {
     const { hosts, unplaced } = hostBoxes(
       [node("n2", false, true), node("n1", true)],
       [
@@ -54,14 +54,17 @@ describe("cluster map", () => {
         { metadata: { name: "n2" }, usage: { cpu: "1", memory: "1Gi" } },
       ],
     );
-    expect(hosts.map((h) => [h.name, h.ready, h.unreachable, h.pods.map((p) => p.metadata.name)])).toEqual([
-      ["n1", true, false, ["a", "b"]],
-      ["n2", false, true, []],
+    expect(
+      hosts.map((h) => [h.name, h.listed, h.ready, h.unreachable, h.pods.map((p) => p.metadata.name)]),
+    ).toEqual([
+      ["n1", true, true, false, ["a", "b"]],
+      ["n2", true, false, true, []],
+      ["gone", false, false, false, ["z"]],
     ]);
     expect(hosts[0]!.cpu?.fraction).toBe(0.25);
     expect(hosts[0]!.memory?.fraction).toBe(0.25);
     expect(hosts[1]!.cpu).toBeUndefined();
-    expect(unplaced.map((p) => p.metadata.name)).toEqual(["c", "z"]);
+    expect(unplaced.map((p) => p.metadata.name)).toEqual(["c"]);
   });
 
   it("parses quantities", () => {
@@ -150,5 +153,14 @@ describe("rollout", () => {
       "replicas must be a whole number of at least 0, not -1",
     );
     expect(() => scaleWrite(deployment(), 1.5)).toThrow(RangeError);
+    expect(pauseWrite(deployment(), true).body).toEqual({ spec: { paused: true } });
+    expect(pauseWrite(deployment({ paused: true }), false).question).toBe("Resume the rollout of web?");
+    expect(restartWrite(deployment(), new Date("2026-12-07T03:00:00Z")).body).toEqual({
+      spec: {
+        template: {
+          metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": "2026-12-07T03:00:00.000Z" } },
+        },
+      },
+    });
   });
 });

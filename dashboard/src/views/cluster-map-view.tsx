@@ -46,14 +46,22 @@ function plural(n: number, noun: string): string {
 function hostSignature(h: HostBox): string {
   const usage = `${h.cpu?.fraction.toFixed(2)}:${h.memory?.fraction.toFixed(2)}`;
   const pods = h.pods.map((p) => `${p.metadata.uid}@${p.metadata.resourceVersion}`).join(",");
-  return `${h.ready}:${h.unreachable}:${h.unschedulable}:${usage}:${pods}`;
+  return `${h.listed}:${h.ready}:${h.unreachable}:${h.unschedulable}:${usage}:${pods}`;
 }
 
 const Host = memo(HostView, (a, b) => hostSignature(a.host) === hostSignature(b.host));
 
 function HostView({ host }: { host: HostBox }) {
-  const state = host.unreachable ? "unreachable" : host.ready ? "ready" : "not-ready";
-  const label = host.unreachable ? "Unreachable" : host.ready ? "Ready" : "NotReady";
+  const state = !host.listed
+    ? "unknown"
+    : host.unreachable
+      ? "unreachable"
+      : host.ready
+        ? "ready"
+        : "not-ready";
+  const label = { unknown: "Unknown", unreachable: "Unreachable", ready: "Ready", "not-ready": "NotReady" }[
+    state
+  ];
   return (
     <section
       class={`host ${state}`}
