@@ -8,11 +8,11 @@
  * the link is back, the host runs none of the old pods again.
  */
 import { readFileSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentsFor } from "../kctl/lab/components.js";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
+import { loseHost, shimsOn } from "./support/lose-host.js";
 
 const root = join(import.meta.dirname, "..");
 
@@ -85,20 +85,6 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 240_000 }, () => {
     );
   };
   const readyWeb = () => readyPods("demo", "app=web");
-  /** The shims of a host's containers: the container's pid, and its monitor's. */
-  const shimsOn = async (node: string) => {
-    const runtime = join(lab.state.labDir, "state", node, "runtime");
-    const shims: { id: string; pid: number; monitorPid: number }[] = [];
-    for (const id of (await readdir(runtime)).filter((e) => !e.startsWith("."))) {
-      const shim = JSON.parse(await readFile(join(runtime, id, "shim.json"), "utf8").catch(() => "{}")) as {
-        pid?: number;
-        monitorPid?: number;
-      };
-      if (shim.pid && shim.monitorPid) shims.push({ id, pid: shim.pid, monitorPid: shim.monitorPid });
-    }
-    return shims;
-  };
-
   it("replaces the lost host's pods on the others, and the Service keeps answering", async () => {
     expect(
       (
@@ -113,18 +99,7 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 240_000 }, () => {
     ).toBe(0);
     await eventually("3 ready", async () => ((await readyWeb()).length === 3 ? true : undefined), 90_000);
     const lost = (await readyWeb())[0]!.spec.nodeName!;
-    const agent = lab.state.processes.find((p) => p.name === lost)!;
-    process.kill(agent.pid, "SIGKILL");
-    for (const shim of await shimsOn(lost)) {
-      for (const pid of [shim.monitorPid, shim.pid]) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
-    expect((await lab.onNode(lost, "ip", "link", "set", "eth0", "down")).code).toBe(0);
+    await loseHost(lab, lost);
     lostHosts.push(lost);
 
     const replaced = await eventually(
@@ -162,7 +137,7 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 240_000 }, () => {
       90_000,
     );
     const cut = before[0]!.spec.nodeName!;
-    const shims = await shimsOn(cut);
+    const shims = await shimsOn(lab, cut);
     expect(shims.length).toBeGreaterThan(0);
     const oldUids = new Set(before.filter((p) => p.spec.nodeName === cut).map((p) => p.metadata.uid));
     const cutAt = Date.now();
@@ -212,7 +187,7 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 240_000 }, () => {
     );
     // Back in touch, the host must not start the old pods again: their objects are gone.
     await new Promise((r) => setTimeout(r, 5_000));
-    const back = await shimsOn(cut);
+    const back = await shimsOn(lab, cut);
     expect(back.filter((s) => alive(s.pid) && [...oldUids].some((uid) => s.id.includes(uid)))).toEqual([]);
   });
 });
