@@ -13,6 +13,7 @@
  * helper's stdin took it.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { Writable } from "node:stream";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { ApiError } from "../../foundation/api/errors.js";
 import { tracer } from "../../foundation/util/trace.js";
@@ -120,7 +121,10 @@ export class TunnelClient {
       active.child?.stdin.write(data, active.ackStdin ? ack : undefined);
     } else if (frame.frame === "ack" && frame.ack) active.acked?.(frame.ack);
     else if (frame.frame === "stdinClosed") active.child?.stdin.end();
-    else if (frame.frame === "end") {
+    else if (frame.frame === "resize" && frame.resize) {
+      const { width, height } = frame.resize;
+      (active.child?.stdio[3] as Writable | null | undefined)?.write(`${height} ${width}\n`);
+    } else if (frame.frame === "end") {
       active.abort.abort();
       active.child?.kill("SIGKILL");
       this.active.delete(id);
@@ -196,7 +200,7 @@ export class TunnelClient {
       const rec = this.container(req.namespace, req.pod, req.container);
       if (!rec.running || !rec.id) throw new ApiError("BadRequest", `container "${rec.name}" is not running`);
       if (req.command.length === 0) throw new ApiError("BadRequest", "exec needs a command");
-      const child = this.runtime.spawnExec(rec.id, req.command);
+      const child = this.runtime.spawnExec(rec.id, req.command, req.tty);
       this.active.set(id, { abort, child });
       child.stdout.on("data", (d: Buffer) => this.send({ streamId: id, stdout: d } as TunnelFrame));
       child.stderr.on("data", (d: Buffer) => this.send({ streamId: id, stderr: d } as TunnelFrame));

@@ -129,7 +129,9 @@ export interface TunnelFrame {
   ack?: number;
   /** the running container's output from now on */
   attach?: AttachRequest;
-  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack" | "attach";
+  /** a TTY exec's new window size */
+  resize?: TerminalSize;
+  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack" | "attach" | "resize";
 }
 
 export interface LogsRequest {
@@ -149,6 +151,8 @@ export interface ExecRequest {
   container: string;
   command: string[];
   stdin: boolean;
+  /** a pseudo-terminal (stdout carries its output; stderr is unused) */
+  tty: boolean;
 }
 
 /**
@@ -208,6 +212,12 @@ export interface NodeStatsReport {
 }
 
 export interface NodeStatsAck {
+}
+
+/** kubectl's resize message ({"Width":..,"Height":..}), in character cells. */
+export interface TerminalSize {
+  width: number;
+  height: number;
 }
 
 /** The methods of NodeService, for building the gRPC service definition. */
