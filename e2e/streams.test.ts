@@ -2,8 +2,9 @@
  * Streams into real pods with stock kubectl (/usr/bin/kubectl) on a one-host lab: port-forward to
  * a busybox httpd, to a server bound to 127.0.0.1 inside the pod (reachable only because the node
  * connects from within the pod's network namespace), a refused port reported as kubectl reports
- * it, attach following a container's output, and a WebSocket with an unknown subprotocol refused
- * with a Status.
+ * it, attach following a container's output, exec -it on a terminal (under `script`, as kubectl
+ * allocates a TTY only when its own stdin is one), and a WebSocket with an unknown subprotocol
+ * refused with a Status.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -131,6 +132,46 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))("streams with stock kubectl
       /tick \d+/.test(run.output()) && /tock \d+/.test(run.output()) ? true : undefined,
     );
     run.child.kill("SIGTERM");
+  });
+
+  /**
+   * Runs kubectl on a 40x100 terminal made by `script`; `type` writes to that terminal once the
+   * output holds `ready`. Resolves with everything the terminal showed and kubectl's exit code.
+   */
+  const onTerminal = (args: string[], ready: string, type: string) =>
+    new Promise<{ output: string; code: number | null }>((resolve) => {
+      const quoted = [kubectlPath, ...kubectlArgs(args)].map((a) => `'${a.replace(/'/g, "'\\''")}'`);
+      const child = spawn("script", ["-qec", `stty rows 40 cols 100; ${quoted.join(" ")}`, "/dev/null"], {
+        env: { ...process.env, HOME: dir },
+      });
+      children.push(child);
+      let output = "";
+      let typed = false;
+      child.stdout.on("data", (d: Buffer) => {
+        output += d.toString();
+        if (!typed && output.includes(ready)) {
+          typed = true;
+          child.stdin.write(type);
+        }
+      });
+      const stop = setTimeout(() => child.kill("SIGKILL"), 120_000);
+      child.on("close", (code) => {
+        clearTimeout(stop);
+        resolve({ output, code });
+      });
+    });
+
+  it("exec -it: typed input reaches the container's terminal, its output and size come back", async () => {
+    const script = "echo ready; read line; echo got=$line; stty size; test -t 0 && echo on-a-tty; exit 4";
+    const r = await onTerminal(
+      ["exec", "-it", "streams", "-c", "web", "--", "sh", "-c", script],
+      "ready",
+      "typed\r",
+    );
+    expect(r.output).toContain("got=typed");
+    expect(r.output).toContain("40 100");
+    expect(r.output).toContain("on-a-tty");
+    expect(r.code, r.output).toBe(4);
   });
 
   it("refuses a WebSocket with an unknown subprotocol with a Status", async () => {
