@@ -33,6 +33,7 @@
 #define LOG_PATH_ANNOTATION "io.kctl.shim.log-path"
 #define LOG_MAX_SIZE_ANNOTATION "io.kctl.log.max-size"
 #define LOG_MAX_FILES_ANNOTATION "io.kctl.log.max-files"
+#define STDIN_ANNOTATION "io.kctl.shim.stdin"
 
 /* An annotation holding a count or a size: digits, optionally followed (sizes) by a binary suffix
  * Ki, Mi or Gi as in kubelet's containerLogMaxSize. Absent: *out is left as it is. */
@@ -141,6 +142,11 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
   if (annotation_number(s, LOG_MAX_SIZE_ANNOTATION, true, 4096, 1LL << 40, &log_max_size, err) < 0 ||
       annotation_number(s, LOG_MAX_FILES_ANNOTATION, false, 2, 1000, &log_max_files, err) < 0)
     return kerr_wrap(err, "create \"%s\"", id);
+  json_t *stdin_value = s->annotations != NULL ? json_object_get(s->annotations, STDIN_ANNOTATION) : NULL;
+  const char *stdin_mode = stdin_value != NULL ? json_string_value(stdin_value) : "";
+  if (stdin_mode == NULL ||
+      (strcmp(stdin_mode, "") != 0 && strcmp(stdin_mode, "open") != 0 && strcmp(stdin_mode, "once") != 0))
+    return kerr_set(err, 0, "config.json: annotations[\"" STDIN_ANNOTATION "\"]: must be \"open\" or \"once\"");
   struct cgroup cg;
   if (cgroup_resolve(s->cgroups_path, id, g->allow_root_cgroup, &cg, err) < 0) return -1;
   if (mkdir_p(g->root, 0711, err) < 0) goto release;
@@ -171,7 +177,10 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
       .log_path = log_path,
       .log_max_size = log_max_size,
       .log_max_files = (int)log_max_files,
-      .report_fd = rp[1]};
+      .report_fd = rp[1],
+      .stdin_mode = strcmp(stdin_mode, "open") == 0   ? MONITOR_STDIN_OPEN
+                    : strcmp(stdin_mode, "once") == 0 ? MONITOR_STDIN_ONCE
+                                                      : MONITOR_STDIN_NONE};
   pid_t p = fork();
   if (p < 0) {
     kerr_set(err, errno, "fork the monitor");
