@@ -33,6 +33,7 @@ const terminalSeen = { tty: [] as boolean[], resizes: [] as TerminalSize[] };
 /** The node's end of the tunnel, running each exec as a local process. */
 function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildProcessWithoutNullStreams> {
   const running = new Map<number, ChildProcessWithoutNullStreams>();
+  const attachedStdin = new Map<number, string>();
   const reply = (frame: Partial<TunnelFrame> & { streamId: number }, kind: TunnelFrame["frame"]) =>
     tunnels.receive(node, { ...frame, frame: kind } as TunnelFrame);
   tunnels.attach(node, {
@@ -50,6 +51,9 @@ function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildPr
           running.delete(id);
           reply({ streamId: id, end: { exitCode: code ?? 137, error: "", reason: "" } }, "end");
         });
+      } else if (frame.attach?.stdin) {
+        // Stands in for a container echoing its attached stdin, ending when the client closes it.
+        attachedStdin.set(id, "");
       } else if (frame.attach) {
         // Stands in for a container that prints on both streams after the client attached, then exits.
         setTimeout(() => {
@@ -57,8 +61,13 @@ function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildPr
           reply({ streamId: id, stderr: Buffer.from("attached err\n") }, "stderr");
           reply({ streamId: id, end: { exitCode: 0, error: "", reason: "" } }, "end");
         }, 100);
+      } else if (frame.stdin && attachedStdin.has(id)) {
+        attachedStdin.set(id, attachedStdin.get(id) + frame.stdin.toString());
       } else if (frame.stdin) running.get(id)?.stdin.write(frame.stdin);
-      else if (frame.stdinClosed) running.get(id)?.stdin.end();
+      else if (frame.stdinClosed && attachedStdin.has(id)) {
+        reply({ streamId: id, stdout: Buffer.from(`stdin was: ${attachedStdin.get(id)}`) }, "stdout");
+        reply({ streamId: id, end: { exitCode: 0, error: "", reason: "" } }, "end");
+      } else if (frame.stdinClosed) running.get(id)?.stdin.end();
       else if (frame.end) running.get(id)?.kill("SIGKILL");
       else if (frame.resize) terminalSeen.resizes.push(frame.resize);
     },
@@ -114,6 +123,12 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
       kind: "Pod",
       metadata: { name: "p", namespace: "default" },
       spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox" }] },
+    });
+    await registry.create(resourceForKind("v1", "Pod")!, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "interactive", namespace: "default" },
+      spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox", stdin: true }] },
     });
     const tunnels = new TunnelRegistry();
     running = standInNode(tunnels, "n1");
@@ -237,7 +252,15 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     expect(out.code).toBe(0);
     const withStdin = await kubectl(["attach", "-i", "p"], "");
     expect(withStdin.code).not.toBe(0);
-    expect(withStdin.stderr).toContain("attach with stdin is not supported");
+    expect(withStdin.stderr).toContain(
+      'container "c" in pod "p" was created without stdin: true, so its stdin is /dev/null and cannot be attached',
+    );
+  });
+
+  it("kubectl attach -i sends stdin to a container created with stdin: true", async () => {
+    const out = await kubectl(["attach", "-i", "interactive"], "typed\n");
+    expect(out.stdout).toBe("stdin was: typed\n");
+    expect(out.code).toBe(0);
   });
 
   it("copies a file into the pod and back (kubectl cp is tar over exec)", async () => {

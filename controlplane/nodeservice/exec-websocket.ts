@@ -6,8 +6,9 @@
  * The command runs through the node's tunnel; a client that goes away cancels it there.
  *
  * Attach delivers the container's stdout and stderr from the moment of attaching until it exits
- * (the node follows its log); stdin cannot be attached, as the runtime gives containers /dev/null
- * as stdin, so `stdin=true` is refused before the upgrade.
+ * (the node follows its log); with `stdin=true` the client's stdin goes to the container's, which
+ * needs `stdin: true` in its spec (otherwise its stdin is /dev/null and the request is refused
+ * before the upgrade).
  *
  * Exec with `tty=true` runs the command on a pseudo-terminal (its output comes on stdout) and
  * forwards resize messages ({"Width":W,"Height":H}) to it; resize messages that do not parse as that
@@ -76,11 +77,15 @@ export function execWebSocketHandler(
     const flag = (name: string) => target.query.get(name) === "true" || target.query.get(name) === "1";
     const stdin = flag("stdin");
     const tty = kind === "exec" && flag("tty");
+    const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
     if (kind === "attach" && stdin) {
-      throw new ApiError(
-        "BadRequest",
-        "attach with stdin is not supported: this runtime runs containers with /dev/null as stdin; attach without -i to follow the output",
-      );
+      const name = target.query.get("container") || pod.spec?.containers?.[0]?.name;
+      const container = pod.spec?.containers?.find((c) => c.name === name);
+      if (container && !container.stdin)
+        throw new ApiError(
+          "BadRequest",
+          `container "${name}" in pod "${target.name}" was created without stdin: true, so its stdin is /dev/null and cannot be attached; attach without -i to follow its output`,
+        );
     }
     const protocol = pickSubprotocol(req.headers["sec-websocket-protocol"]);
     if (!protocol) {
@@ -97,7 +102,6 @@ export function execWebSocketHandler(
     const command = target.query.getAll("command");
     if (kind === "exec" && command.length === 0)
       throw new ApiError("BadRequest", "exec needs at least one command parameter");
-    const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
     const node = pod.spec?.nodeName;
     if (!node) throw new ApiError("BadRequest", `pod "${target.name}" is not scheduled to a node yet`);
     const where = {
@@ -113,7 +117,7 @@ export function execWebSocketHandler(
     try {
       stream = tunnels.open(
         node,
-        kind === "exec" ? { exec: { ...where, command, stdin, tty } } : { attach: where },
+        kind === "exec" ? { exec: { ...where, command, stdin, tty } } : { attach: { ...where, stdin } },
         {
           stdout: (data) => send(channel.stdout, data),
           stderr: (data) => send(channel.stderr, data),

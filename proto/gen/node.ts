@@ -166,13 +166,15 @@ export interface PortForwardRequest {
 }
 
 /**
- * Attach: the container's stdout and stderr from now until it exits (read from its log, as the
- * runtime gives containers no stdin to attach to).
+ * Attach: the container's stdout and stderr from now until it exits (read from its log), and with
+ * stdin its stdin (kshim's attach socket).
  */
 export interface AttachRequest {
   namespace: string;
   pod: string;
   container: string;
+  /** stdin frames go to the container's stdin (its spec has stdin: true) */
+  stdin: boolean;
 }
 
 export interface StreamEnd {

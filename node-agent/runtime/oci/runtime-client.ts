@@ -6,6 +6,7 @@
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { readKshimState } from "./kshim-state.js";
 
@@ -157,6 +158,14 @@ export class RuntimeClient {
       });
       child.stdin.end(stdin ?? "");
     });
+  }
+
+  /**
+   * A connection to the stdin of a container created with an attachable stdin (kshim's
+   * `<root>/<id>/attach.sock`); what is written to it reaches the container's stdin.
+   */
+  attachStdin(id: string): Socket {
+    return connect(join(this.root, id, "attach.sock"));
   }
 
   /**
