@@ -2,8 +2,10 @@
  * Streams into real pods with stock kubectl (/usr/bin/kubectl) on a one-host lab: port-forward to
  * a busybox httpd, to a server bound to 127.0.0.1 inside the pod (reachable only because the node
  * connects from within the pod's network namespace), a refused port reported as kubectl reports
- * it, attach following a container's output, and a WebSocket with an unknown subprotocol refused
- * with a Status.
+ * it, attach following a container's output, attach -i to a container created with stdin: true
+ * (and refused to one without), run -i --rm, run -it refused for its tty field, exec -it on a
+ * terminal (under `script`, as kubectl allocates a TTY only when its own stdin is one), and a
+ * WebSocket with an unknown subprotocol refused with a Status.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -33,6 +35,10 @@ spec:
   - name: ticker
     image: kctl.local/busybox:debian
     command: ["sh", "-c", "i=0; while true; do echo tick $i; echo tock $i >&2; i=$((i+1)); sleep 1; done"]
+  - name: reader
+    image: kctl.local/busybox:debian
+    stdin: true
+    command: ["sh", "-c", "while read l; do echo in:$l; done; echo eof"]
 `;
 
 describe.skipIf(!isRoot || !existsSync(kubectlPath))("streams with stock kubectl on a lab", () => {
@@ -131,6 +137,101 @@ describe.skipIf(!isRoot || !existsSync(kubectlPath))("streams with stock kubectl
       /tick \d+/.test(run.output()) && /tock \d+/.test(run.output()) ? true : undefined,
     );
     run.child.kill("SIGTERM");
+  });
+
+  /**
+   * Runs kubectl on a 40x100 terminal made by `script`; `type` writes to that terminal once the
+   * output holds `ready`. Resolves with everything the terminal showed and kubectl's exit code.
+   */
+  const onTerminal = (args: string[], ready: string, type: string) =>
+    new Promise<{ output: string; code: number | null }>((resolve) => {
+      const quoted = [kubectlPath, ...kubectlArgs(args)].map((a) => `'${a.replace(/'/g, "'\\''")}'`);
+      const child = spawn("script", ["-qec", `stty rows 40 cols 100; ${quoted.join(" ")}`, "/dev/null"], {
+        env: { ...process.env, HOME: dir },
+      });
+      children.push(child);
+      let output = "";
+      let typed = false;
+      child.stdout.on("data", (d: Buffer) => {
+        output += d.toString();
+        if (!typed && output.includes(ready)) {
+          typed = true;
+          child.stdin.write(type);
+        }
+      });
+      const stop = setTimeout(() => child.kill("SIGKILL"), 120_000);
+      child.on("close", (code) => {
+        clearTimeout(stop);
+        resolve({ output, code });
+      });
+    });
+
+  it("exec -it: typed input reaches the container's terminal, its output and size come back", async () => {
+    const script = "echo ready; read line; echo got=$line; stty size; test -t 0 && echo on-a-tty; exit 4";
+    const r = await onTerminal(
+      ["exec", "-it", "streams", "-c", "web", "--", "sh", "-c", script],
+      "ready",
+      "typed\r",
+    );
+    expect(r.output).toContain("got=typed");
+    expect(r.output).toContain("40 100");
+    expect(r.output).toContain("on-a-tty");
+    expect(r.code, r.output).toBe(4);
+  });
+
+  it("attach -i: typed lines reach a container created with stdin: true, which keeps it open", async () => {
+    const first = startKubectl(["attach", "-i", "streams", "-c", "reader"]);
+    first.child.stdin?.write("hello\n");
+    await eventually("the first line echoed", async () =>
+      first.output().includes("in:hello") ? true : undefined,
+    );
+    first.child.kill("SIGTERM");
+    const second = startKubectl(["attach", "-i", "streams", "-c", "reader"]);
+    second.child.stdin?.write("again\n");
+    await eventually("the second line echoed", async () =>
+      second.output().includes("in:again") ? true : undefined,
+    );
+    expect(second.output()).not.toContain("eof");
+    second.child.kill("SIGTERM");
+  });
+
+  it("attach -i to a container without stdin is refused, naming why", async () => {
+    const out = await kubectl(["attach", "-i", "streams", "-c", "ticker"]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('container "ticker" in pod "streams" was created without stdin: true');
+  });
+
+  it("run -i --rm: stdin reaches the new pod's container, closes at its end, and the pod is deleted", async () => {
+    const run = startKubectl([
+      "run",
+      "once",
+      "--image=kctl.local/busybox:debian",
+      "--restart=Never",
+      "-i",
+      "--rm",
+      "--",
+      "sh",
+      "-c",
+      "while read l; do echo got=$l; done; echo stdin-closed",
+    ]);
+    run.child.stdin?.end("typed\n");
+    const code = await new Promise<number | null>((resolve) => run.child.on("close", resolve));
+    expect(run.output()).toContain("got=typed");
+    expect(run.output()).toContain("stdin-closed");
+    expect(run.output()).toContain('pod "once" deleted');
+    expect(code, run.output()).toBe(0);
+    const gone = await kubectl(["get", "pod", "once"]);
+    expect(gone.stderr).toMatch(/not found/);
+  });
+
+  it("run -it --rm asks for a terminal, which is refused naming the field", async () => {
+    const r = await onTerminal(
+      ["run", "tty", "--image=kctl.local/busybox:debian", "--restart=Never", "-it", "--rm", "--", "sh"],
+      "",
+      "",
+    );
+    expect(r.output).toContain("spec.containers[0].tty: Forbidden: containers run without a terminal");
+    expect(r.code).not.toBe(0);
   });
 
   it("refuses a WebSocket with an unknown subprotocol with a Status", async () => {

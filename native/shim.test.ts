@@ -4,8 +4,9 @@
  * here is removed in afterAll/afterEach even when a test fails.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -397,6 +398,133 @@ describe.skipIf(!isRoot)("kshim (as root)", () => {
       });
     },
   );
+
+  describe.each(["kshim", "kshim-asan"] as const)("exec --tty on %s", (kind) => {
+    /** Spawns `exec --tty --resize-fd 3`; resolves with everything the terminal printed. */
+    const ttyExec = (id: string, script: string) => {
+      const [cmd, argv] = rt(kind).command([
+        "exec",
+        id,
+        "--tty",
+        "--resize-fd",
+        "3",
+        "--",
+        "sh",
+        "-c",
+        script,
+      ]);
+      const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+        child.on("close", (code) => resolve({ code, out, err })),
+      );
+      const printed = async (text: string) => {
+        for (let i = 0; i < 500 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 10));
+        expect(out).toContain(text);
+      };
+      return { child, resize: child.stdio[3] as NodeJS.WritableStream, done, printed };
+    };
+
+    it("gives the process a controlling terminal, relays input and output, applies resizes", async () => {
+      const id = newId("tty");
+      await startDetached(rt(kind), id, await bundle(id, { args: ["sleep", "600"] }));
+      const t = ttyExec(
+        id,
+        "read a; echo got=$a; read b; stty size; test -t 0 && test -t 1 && echo on-a-tty; exit 3",
+      );
+      t.child.stdin.write("typed\n");
+      await t.printed("got=typed");
+      // in the kernel's pipe before the input that runs stty, so kshim applies it first
+      await new Promise((resolve) => t.resize.write("40 100\n", resolve));
+      t.child.stdin.write("go\n");
+      const r = await t.done;
+      expect(r.code, r.err).toBe(3);
+      // the terminal echoes input and ends lines with CR LF, as a terminal does
+      expect(r.out).toContain("typed\r\ngot=typed\r\n");
+      expect(r.out).toContain("40 100\r\n");
+      expect(r.out).toContain("on-a-tty\r\n");
+    });
+
+    it("refuses a malformed resize line and kills the process", async () => {
+      const id = newId("ttybad");
+      await startDetached(rt(kind), id, await bundle(id, { args: ["sleep", "600"] }));
+      const t = ttyExec(id, "sleep 888");
+      t.resize.write("40 x\n");
+      const r = await t.done;
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('console: resize "40 x": want "ROWS COLS" (0..65535)');
+      const ps = await runtimeOk(rt(kind), ["exec", id, "--", "ps", "-o", "args"], work);
+      expect(ps.stdout).not.toContain("sleep 888");
+    });
+
+    it("refuses --resize-fd without --tty or on a closed descriptor", async () => {
+      const id = newId("ttyargs");
+      await startDetached(rt(kind), id, await bundle(id, { args: ["sleep", "600"] }));
+      const noTty = await runtimeExec(rt(kind), ["exec", id, "--resize-fd", "0", "--", "true"], work);
+      expect(noTty.code).toBe(1);
+      expect(noTty.stderr).toContain('--resize-fd "0": not an open file descriptor above 2');
+      const closed = await runtimeExec(rt(kind), ["exec", id, "--resize-fd", "77", "--", "true"], work);
+      expect(closed.stderr).toContain('--resize-fd "77": not an open file descriptor above 2');
+    });
+  });
+
+  describe.each(["kshim", "kshim-asan"] as const)("attachable stdin on %s", (kind) => {
+    const withStdin = (mode: string) => (c: Record<string, unknown>) =>
+      Object.assign(c, { annotations: { "io.kctl.shim.stdin": mode } });
+    /** Connects to the container's attach socket, sends `text`, then closes the connection. */
+    const attachSend = (id: string, text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const sock = connect(join(rt(kind).root, id, "attach.sock"), () => sock.end(text));
+        sock.on("close", () => resolve());
+        sock.on("error", reject);
+      });
+    const logged = async (id: string, text: string) => {
+      const log = join(rt(kind).root, id, "container.log");
+      const stdout = () => (existsSync(log) ? parseCriLog(readFileSync(log, "utf8")).stdout : "");
+      for (let i = 0; i < 500 && !stdout().includes(text); i++) await new Promise((r) => setTimeout(r, 10));
+      return stdout();
+    };
+    const echoLoop = ["sh", "-c", 'while read l; do echo "in:$l"; done; echo eof'];
+
+    it("open: each client's bytes reach the container's stdin, which stays open between clients", async () => {
+      const id = newId("stdin");
+      await startDetached(rt(kind), id, await bundle(id, { args: echoLoop, edit: withStdin("open") }));
+      const mode = statSync(join(rt(kind).root, id, "attach.sock")).mode & 0o777;
+      expect(mode).toBe(0o600);
+      await attachSend(id, "first\n");
+      expect(await logged(id, "in:first")).toBe("in:first\n");
+      await attachSend(id, "second\n");
+      expect(await logged(id, "in:second")).toBe("in:first\nin:second\n");
+      expect((await stateOf(rt(kind), id, work)).status).toBe("running");
+    });
+
+    it("once: the container reads EOF when the first client disconnects", async () => {
+      const id = newId("stdinonce");
+      await startDetached(rt(kind), id, await bundle(id, { args: echoLoop, edit: withStdin("once") }));
+      await attachSend(id, "only\n");
+      expect(await logged(id, "eof")).toBe("in:only\neof\n");
+      expect(await waitStopped(rt(kind), id, work)).toMatchObject({ exitCode: 0 });
+    });
+
+    it("without the annotation the container's stdin is /dev/null and there is no socket", async () => {
+      const id = newId("nostdin");
+      await startDetached(rt(kind), id, await bundle(id, { args: echoLoop }));
+      expect(await logged(id, "eof")).toBe("eof\n");
+      expect(existsSync(join(rt(kind).root, id, "attach.sock"))).toBe(false);
+    });
+
+    it("refuses an unknown stdin mode, naming the annotation", async () => {
+      const id = newId("stdinbad");
+      const b = await bundle(id, { args: ["true"], edit: withStdin("always") });
+      const r = await runtimeExec(rt(kind), ["create", "--bundle", b, id], work);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('annotations["io.kctl.shim.stdin"]: must be "open" or "once"');
+      expect(existsSync(join(rt(kind).root, id))).toBe(false);
+    });
+  });
 
   describe("bad input on kshim", () => {
     const refuse = async (label: string, edit: (c: Record<string, unknown>) => void, message: RegExp) => {

@@ -17,25 +17,30 @@ import { resourceForKind } from "../../foundation/api/resources.js";
 import { ensureCa, ensureServingCert } from "../../foundation/pki/pki.js";
 import { writeConfig } from "../../kctl/config.js";
 import { runKctl } from "../../kctl/testing/run-kctl.js";
-import type { TunnelFrame } from "../../proto/gen/node.js";
+import type { TerminalSize, TunnelFrame } from "../../proto/gen/node.js";
 import { type ApiServer, bootstrapGroup, startApiServer } from "../apiserver/index.js";
 import { Registry } from "../registry/index.js";
 import { Store } from "../store/index.js";
 import { type EtcdServer, startEtcd } from "../testing/etcd-server.js";
-import { execWebSocketHandler, exitStatus, pickSubprotocol } from "./exec-websocket.js";
+import { execWebSocketHandler, exitStatus, pickSubprotocol, terminalSize } from "./exec-websocket.js";
 import { TunnelRegistry } from "./tunnels.js";
 
 const token = "exec-ws-test-token-0123456789";
 
+/** What the stand-in node was asked for TTYs: the exec requests' tty flags and the resizes sent. */
+const terminalSeen = { tty: [] as boolean[], resizes: [] as TerminalSize[] };
+
 /** The node's end of the tunnel, running each exec as a local process. */
 function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildProcessWithoutNullStreams> {
   const running = new Map<number, ChildProcessWithoutNullStreams>();
+  const attachedStdin = new Map<number, string>();
   const reply = (frame: Partial<TunnelFrame> & { streamId: number }, kind: TunnelFrame["frame"]) =>
     tunnels.receive(node, { ...frame, frame: kind } as TunnelFrame);
   tunnels.attach(node, {
     send(frame) {
       const id = frame.streamId;
       if (frame.exec) {
+        terminalSeen.tty.push(frame.exec.tty);
         const [cmd, ...args] = frame.exec.command;
         const child = spawn(cmd!, args);
         running.set(id, child);
@@ -46,6 +51,9 @@ function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildPr
           running.delete(id);
           reply({ streamId: id, end: { exitCode: code ?? 137, error: "", reason: "" } }, "end");
         });
+      } else if (frame.attach?.stdin) {
+        // Stands in for a container echoing its attached stdin, ending when the client closes it.
+        attachedStdin.set(id, "");
       } else if (frame.attach) {
         // Stands in for a container that prints on both streams after the client attached, then exits.
         setTimeout(() => {
@@ -53,9 +61,15 @@ function standInNode(tunnels: TunnelRegistry, node: string): Map<number, ChildPr
           reply({ streamId: id, stderr: Buffer.from("attached err\n") }, "stderr");
           reply({ streamId: id, end: { exitCode: 0, error: "", reason: "" } }, "end");
         }, 100);
+      } else if (frame.stdin && attachedStdin.has(id)) {
+        attachedStdin.set(id, attachedStdin.get(id) + frame.stdin.toString());
       } else if (frame.stdin) running.get(id)?.stdin.write(frame.stdin);
-      else if (frame.stdinClosed) running.get(id)?.stdin.end();
+      else if (frame.stdinClosed && attachedStdin.has(id)) {
+        reply({ streamId: id, stdout: Buffer.from(`stdin was: ${attachedStdin.get(id)}`) }, "stdout");
+        reply({ streamId: id, end: { exitCode: 0, error: "", reason: "" } }, "end");
+      } else if (frame.stdinClosed) running.get(id)?.stdin.end();
       else if (frame.end) running.get(id)?.kill("SIGKILL");
+      else if (frame.resize) terminalSeen.resizes.push(frame.resize);
     },
   });
   return running;
@@ -71,6 +85,20 @@ describe("exec protocol pieces", () => {
       reason: "NonZeroExitCode",
       details: { causes: [{ reason: "ExitCode", message: "3" }] },
     });
+  });
+
+  it("reads kubectl's resize message and drops anything else", () => {
+    expect(terminalSize(Buffer.from('{"Width":100,"Height":40}'))).toEqual({ width: 100, height: 40 });
+    for (const bad of [
+      "",
+      "{",
+      "null",
+      '{"Width":100}',
+      '{"Width":-1,"Height":2}',
+      '{"Width":1.5,"Height":2}',
+    ])
+      expect(terminalSize(Buffer.from(bad)), bad).toBeUndefined();
+    expect(terminalSize(Buffer.from('{"Width":65536,"Height":2}'))).toBeUndefined();
   });
 });
 
@@ -95,6 +123,12 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
       kind: "Pod",
       metadata: { name: "p", namespace: "default" },
       spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox" }] },
+    });
+    await registry.create(resourceForKind("v1", "Pod")!, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "interactive", namespace: "default" },
+      spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox", stdin: true }] },
     });
     const tunnels = new TunnelRegistry();
     running = standInNode(tunnels, "n1");
@@ -180,6 +214,37 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     expect(missing.stderr).toContain('"nosuch" not found');
   });
 
+  it("exec -t asks the node for a TTY and forwards kubectl's terminal size", async () => {
+    terminalSeen.tty.length = 0;
+    terminalSeen.resizes.length = 0;
+    // kubectl allocates a TTY only when its own stdin is a terminal: `script` gives it one, 40x100.
+    const cmd = [
+      "stty rows 40 cols 100;",
+      "/usr/bin/kubectl",
+      `--server=${server.url}`,
+      `--token=${token}`,
+      "--insecure-skip-tls-verify",
+      "exec -it p -- sh -c 'read line; echo got=$line'",
+    ].join(" ");
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn("script", ["-qec", cmd, "/dev/null"], {
+        env: { ...process.env, KUBECONFIG: "/dev/null", HOME: dir },
+      });
+      let text = "";
+      child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+      // kubectl's terminal is raw, so the line ends as typed: the stand-in runs sh without a terminal
+      setTimeout(() => child.stdin.write("typed\n"), 1500);
+      const stop = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.on("close", () => {
+        clearTimeout(stop);
+        resolve(text);
+      });
+    });
+    expect(out).toContain("got=typed");
+    expect(terminalSeen.tty).toEqual([true]);
+    expect(terminalSeen.resizes).toContainEqual({ width: 100, height: 40 });
+  });
+
   it("kubectl attach follows the container's output on its streams; attach -i is refused, naming why", async () => {
     const out = await kubectl(["attach", "p"]);
     expect(out.stdout).toBe("attached out\n");
@@ -187,7 +252,15 @@ describe.skipIf(!existsSync("/usr/bin/kubectl"))("kubectl exec and cp over WebSo
     expect(out.code).toBe(0);
     const withStdin = await kubectl(["attach", "-i", "p"], "");
     expect(withStdin.code).not.toBe(0);
-    expect(withStdin.stderr).toContain("attach with stdin is not supported");
+    expect(withStdin.stderr).toContain(
+      'container "c" in pod "p" was created without stdin: true, so its stdin is /dev/null and cannot be attached',
+    );
+  });
+
+  it("kubectl attach -i sends stdin to a container created with stdin: true", async () => {
+    const out = await kubectl(["attach", "-i", "interactive"], "typed\n");
+    expect(out.stdout).toBe("stdin was: typed\n");
+    expect(out.code).toBe(0);
   });
 
   it("copies a file into the pod and back (kubectl cp is tar over exec)", async () => {

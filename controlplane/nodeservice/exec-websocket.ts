@@ -6,10 +6,13 @@
  * The command runs through the node's tunnel; a client that goes away cancels it there.
  *
  * Attach delivers the container's stdout and stderr from the moment of attaching until it exits
- * (the node follows its log); stdin cannot be attached, as the runtime gives containers /dev/null
- * as stdin, so `stdin=true` is refused before the upgrade.
+ * (the node follows its log); with `stdin=true` the client's stdin goes to the container's, which
+ * needs `stdin: true` in its spec (otherwise its stdin is /dev/null and the request is refused
+ * before the upgrade).
  *
- * Not served: a TTY (the tunnel runs commands without one; resize messages are read and dropped).
+ * Exec with `tty=true` runs the command on a pseudo-terminal (its output comes on stdout) and
+ * forwards resize messages ({"Width":W,"Height":H}) to it; resize messages that do not parse as that
+ * are dropped, as the kubelet drops them, and so are resizes of an exec without a TTY.
  * Flow control is the WebSocket's: output is sent as the node produces it.
  */
 import type { IncomingMessage } from "node:http";
@@ -17,6 +20,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { ApiError } from "../../foundation/api/errors.js";
 import type { Pod } from "../../proto/gen/api.js";
+import type { TerminalSize } from "../../proto/gen/node.js";
 import type { UpgradeHandler } from "../apiserver/index.js";
 import type { Registry } from "../registry/index.js";
 import type { TunnelRegistry } from "./tunnels.js";
@@ -38,6 +42,20 @@ export function exitStatus(exitCode: number, error?: ApiError): Record<string, u
   };
 }
 
+/** A resize message's size, or undefined when it is not {"Width":W,"Height":H} in 0..65535. */
+export function terminalSize(body: Buffer): TerminalSize | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const { Width: width, Height: height } = (parsed ?? {}) as Record<string, unknown>;
+  const cells = (n: unknown): n is number =>
+    Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 65535;
+  return cells(width) && cells(height) ? { width, height } : undefined;
+}
+
 /** The subprotocol to speak: the first of the client's offers this server knows. */
 export function pickSubprotocol(header: string | undefined): string | undefined {
   const offered = (header ?? "").split(",").map((p) => p.trim());
@@ -56,12 +74,18 @@ export function execWebSocketHandler(
   });
   return async (req: IncomingMessage, socket: Duplex, head: Buffer, target) => {
     // Checked first: kubectl retries a refused WebSocket over SPDY, and this is the reason to show.
-    const stdin = target.query.get("stdin") === "true" || target.query.get("stdin") === "1";
+    const flag = (name: string) => target.query.get(name) === "true" || target.query.get(name) === "1";
+    const stdin = flag("stdin");
+    const tty = kind === "exec" && flag("tty");
+    const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
     if (kind === "attach" && stdin) {
-      throw new ApiError(
-        "BadRequest",
-        "attach with stdin is not supported: this runtime runs containers with /dev/null as stdin; attach without -i to follow the output",
-      );
+      const name = target.query.get("container") || pod.spec?.containers?.[0]?.name;
+      const container = pod.spec?.containers?.find((c) => c.name === name);
+      if (container && !container.stdin)
+        throw new ApiError(
+          "BadRequest",
+          `container "${name}" in pod "${target.name}" was created without stdin: true, so its stdin is /dev/null and cannot be attached; attach without -i to follow its output`,
+        );
     }
     const protocol = pickSubprotocol(req.headers["sec-websocket-protocol"]);
     if (!protocol) {
@@ -78,7 +102,6 @@ export function execWebSocketHandler(
     const command = target.query.getAll("command");
     if (kind === "exec" && command.length === 0)
       throw new ApiError("BadRequest", "exec needs at least one command parameter");
-    const pod = (await registry.get(target.info, target.namespace, target.name)) as unknown as Pod;
     const node = pod.spec?.nodeName;
     if (!node) throw new ApiError("BadRequest", `pod "${target.name}" is not scheduled to a node yet`);
     const where = {
@@ -94,7 +117,7 @@ export function execWebSocketHandler(
     try {
       stream = tunnels.open(
         node,
-        kind === "exec" ? { exec: { ...where, command, stdin } } : { attach: where },
+        kind === "exec" ? { exec: { ...where, command, stdin, tty } } : { attach: { ...where, stdin } },
         {
           stdout: (data) => send(channel.stdout, data),
           stderr: (data) => send(channel.stderr, data),
@@ -115,6 +138,10 @@ export function execWebSocketHandler(
       if (bytes.length === 0) return;
       if (bytes[0] === channel.stdin && stdin) stream.stdin(bytes.subarray(1));
       else if (bytes[0] === channel.close && bytes[1] === channel.stdin) stream.stdin(undefined);
+      else if (bytes[0] === channel.resize && tty) {
+        const size = terminalSize(bytes.subarray(1));
+        if (size) stream.resize(size);
+      }
     });
     ws.on("close", () => stream.cancel());
   };

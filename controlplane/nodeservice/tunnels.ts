@@ -11,6 +11,7 @@ import type {
   ExecRequest,
   LogsRequest,
   PortForwardRequest,
+  TerminalSize,
   TunnelFrame,
 } from "../../proto/gen/node.js";
 
@@ -34,6 +35,8 @@ export interface OpenStream {
   cancel(): void;
   /** Tells the agent this many bytes of its output were delivered (flow control). */
   ack(bytes: number): void;
+  /** Sends a TTY exec's new window size. */
+  resize(size: TerminalSize): void;
 }
 
 interface Tunnel {
@@ -99,6 +102,9 @@ export class TunnelRegistry {
       },
       ack: (bytes) => {
         if (tunnel.streams.has(streamId)) tunnel.peer.send({ streamId, ack: bytes } as TunnelFrame);
+      },
+      resize: (size) => {
+        if (tunnel.streams.has(streamId)) tunnel.peer.send({ streamId, resize: size } as TunnelFrame);
       },
     };
   }

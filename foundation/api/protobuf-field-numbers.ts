@@ -95,6 +95,9 @@ export const protobufFieldNumbers: Readonly<
     terminationMessagePolicy: 20,
     imagePullPolicy: 14,
     securityContext: 15,
+    stdin: 16,
+    stdinOnce: 17,
+    tty: 18,
   },
   PodSecurityContext: {
     seLinuxOptions: 1,

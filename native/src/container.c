@@ -21,6 +21,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "console.h"
 #include "trace.h"
 #include "monitor.h"
 #include "namespaces.h"
@@ -32,6 +33,7 @@
 #define LOG_PATH_ANNOTATION "io.kctl.shim.log-path"
 #define LOG_MAX_SIZE_ANNOTATION "io.kctl.log.max-size"
 #define LOG_MAX_FILES_ANNOTATION "io.kctl.log.max-files"
+#define STDIN_ANNOTATION "io.kctl.shim.stdin"
 
 /* An annotation holding a count or a size: digits, optionally followed (sizes) by a binary suffix
  * Ki, Mi or Gi as in kubelet's containerLogMaxSize. Absent: *out is left as it is. */
@@ -140,6 +142,11 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
   if (annotation_number(s, LOG_MAX_SIZE_ANNOTATION, true, 4096, 1LL << 40, &log_max_size, err) < 0 ||
       annotation_number(s, LOG_MAX_FILES_ANNOTATION, false, 2, 1000, &log_max_files, err) < 0)
     return kerr_wrap(err, "create \"%s\"", id);
+  json_t *stdin_value = s->annotations != NULL ? json_object_get(s->annotations, STDIN_ANNOTATION) : NULL;
+  const char *stdin_mode = stdin_value != NULL ? json_string_value(stdin_value) : "";
+  if (stdin_mode == NULL ||
+      (strcmp(stdin_mode, "") != 0 && strcmp(stdin_mode, "open") != 0 && strcmp(stdin_mode, "once") != 0))
+    return kerr_set(err, 0, "config.json: annotations[\"" STDIN_ANNOTATION "\"]: must be \"open\" or \"once\"");
   struct cgroup cg;
   if (cgroup_resolve(s->cgroups_path, id, g->allow_root_cgroup, &cg, err) < 0) return -1;
   if (mkdir_p(g->root, 0711, err) < 0) goto release;
@@ -170,7 +177,10 @@ int container_create(const struct global_opts *g, const char *id, const char *bu
       .log_path = log_path,
       .log_max_size = log_max_size,
       .log_max_files = (int)log_max_files,
-      .report_fd = rp[1]};
+      .report_fd = rp[1],
+      .stdin_mode = strcmp(stdin_mode, "open") == 0   ? MONITOR_STDIN_OPEN
+                    : strcmp(stdin_mode, "once") == 0 ? MONITOR_STDIN_ONCE
+                                                      : MONITOR_STDIN_NONE};
   pid_t p = fork();
   if (p < 0) {
     kerr_set(err, errno, "fork the monitor");
@@ -385,7 +395,7 @@ static __attribute__((noreturn)) void exec_in_container(const struct spec *s, co
 }
 
 int container_exec(const struct global_opts *g, const char *id, const char *cwd, const char *const *env,
-                   const char *const *argv, int *exit_code, struct kerr *err) {
+                   const char *const *argv, bool tty, int resize_fd, int *exit_code, struct kerr *err) {
   _cleanup_state_ struct state *st = NULL;
   if (state_load(g->root, id, &st, err) < 0) return -1;
   const char *status = state_status(st);
@@ -395,9 +405,16 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
   struct cgroup cg;
   if (cgroup_from_dirs(st->cgroup_version, st->cgroup_dirs, st->n_cgroup_dirs, &cg, err) < 0)
     return kerr_wrap(err, "exec \"%s\"", id);
+  struct console con = {-1, -1};
+  if (tty && console_open(&con, err) < 0) {
+    cgroup_release(&cg);
+    return kerr_wrap(err, "exec \"%s\"", id);
+  }
+  _cleanup_close_ int master = con.master;
   int sync[2];
   if (pipe2(sync, O_CLOEXEC) < 0) {
     cgroup_release(&cg);
+    if (tty) close(con.slave);
     return kerr_set(err, errno, "exec \"%s\": pipe", id);
   }
   /* An intermediate child joins the cgroup and namespaces, so this process stays where it is (its
@@ -406,6 +423,7 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
   pid_t child = fork();
   if (child < 0) {
     cgroup_release(&cg);
+    if (tty) close(con.slave);
     return kerr_set(err, errno, "exec \"%s\": fork", id);
   }
   if (child == 0) {
@@ -420,22 +438,36 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
     }
     pid_t grandchild = fork();
     /* 0: the parent is outside the pid namespace the grandchild now lives in */
-    if (grandchild == 0) exec_in_container(s, cwd, env, argv, sync[1], 0);
+    if (grandchild == 0) {
+      if (tty && console_take(con.slave, &e) < 0) {
+        if (write(sync[1], &e, sizeof e) < 0) _exit(126);
+        _exit(127);
+      }
+      exec_in_container(s, cwd, env, argv, sync[1], 0);
+    }
     if (grandchild < 0) {
       kerr_set(&e, errno, "fork into the pid namespace");
       if (write(sync[1], &e, sizeof e) < 0) _exit(126);
       _exit(127);
     }
     close(sync[1]);
+    if (tty) close(con.slave);
     while (waitpid(grandchild, &status_code, 0) < 0 && errno == EINTR) {
     }
     _exit(WIFEXITED(status_code) ? WEXITSTATUS(status_code) : 128 + WTERMSIG(status_code));
   }
   cgroup_release(&cg);
   close(sync[1]);
+  /* only the process in the container may hold the slave, so its end reads EIO on the master */
+  if (tty) close(con.slave);
   struct kerr child_err;
   ssize_t n = read(sync[0], &child_err, sizeof child_err);
   close(sync[0]);
+  int relayed = 0;
+  if (n != (ssize_t)sizeof child_err && tty && console_relay(master, 0, 1, resize_fd, err) < 0) {
+    relayed = -1;
+    kill(child, SIGKILL);
+  }
   int status_code;
   while (waitpid(child, &status_code, 0) < 0 && errno == EINTR) {
   }
@@ -443,6 +475,7 @@ int container_exec(const struct global_opts *g, const char *id, const char *cwd,
     *err = child_err;
     return kerr_wrap(err, "exec \"%s\"", id);
   }
+  if (relayed < 0) return kerr_wrap(err, "exec \"%s\"", id);
   *exit_code = WIFEXITED(status_code) ? WEXITSTATUS(status_code) : 128 + WTERMSIG(status_code);
   return 0;
 }

@@ -24,6 +24,8 @@ int container_delete(const struct global_opts *g, const char *id, bool force, st
  * no container. */
 int container_run(const struct global_opts *g, const char *id, const char *bundle, const char *pid_file,
                   bool detach, int *exit_code, struct kerr *err);
-/* Runs argv in the container's namespaces and cgroup with its process identity; waits for it. */
+/* Runs argv in the container's namespaces and cgroup with its process identity; waits for it. With
+ * tty, the process gets a pseudo-terminal relayed to this process's stdin/stdout, and resize_fd
+ * (or -1) carries its window sizes (see console.h). */
 int container_exec(const struct global_opts *g, const char *id, const char *cwd, const char *const *env,
-                   const char *const *argv, int *exit_code, struct kerr *err);
+                   const char *const *argv, bool tty, int resize_fd, int *exit_code, struct kerr *err);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static const char usage[] =
     "  kill ID [SIGNAL]\n"
     "  delete [--force] ID\n"
     "  run ID --bundle DIR [--pid-file FILE] [--detach]\n"
-    "  exec ID [--cwd DIR] [--env KEY=VALUE]... -- CMD [ARG]...\n";
+    "  exec ID [--cwd DIR] [--env KEY=VALUE]... [--tty [--resize-fd N]] -- CMD [ARG]...\n";
 
 static const struct {
   const char *name;
@@ -106,7 +107,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   const char *id = NULL, *bundle = NULL, *pid_file = NULL, *cwd = NULL, *sig_name = NULL;
-  bool force = false, detach = false;
+  bool force = false, detach = false, tty = false;
+  int resize_fd = -1;
   const char **env = calloc((size_t)argc + 1, sizeof *env);
   size_t n_env = 0;
   char **rest = NULL;
@@ -124,7 +126,15 @@ int main(int argc, char **argv) {
       env[n_env++] = v;
     } else if ((v = option_value(argc, argv, &i, "--console-socket", &err)) != NULL)
       kerr_set(&err, 0, "--console-socket: terminals are not supported");
-    else if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) force = true;
+    else if (strcmp(cmd, "exec") == 0 && (strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "-t") == 0))
+      tty = true;
+    else if (strcmp(cmd, "exec") == 0 && (v = option_value(argc, argv, &i, "--resize-fd", &err)) != NULL) {
+      char *end;
+      long fd = strtol(v, &end, 10);
+      if (*end != '\0' || end == v || fd < 3 || fd > 1023 || fcntl((int)fd, F_GETFD) < 0)
+        kerr_set(&err, 0, "--resize-fd \"%s\": not an open file descriptor above 2", v);
+      resize_fd = (int)fd;
+    } else if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) force = true;
     else if (strcmp(cmd, "run") == 0 && (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0))
       detach = true;
     else if (err.msg[0] == '\0' && argv[i][0] == '-' && argv[i][1] != '\0')
@@ -163,7 +173,9 @@ int main(int argc, char **argv) {
       code = container_delete(&g, id, force, &err) < 0 ? 1 : 0;
     } else if (strcmp(cmd, "exec") == 0) {
       if (rest == NULL || rest[0] == NULL) kerr_set(&err, 0, "exec: missing command after the container id");
-      else if (container_exec(&g, id, cwd, env, (const char *const *)rest, &code, &err) < 0) code = 1;
+      else if (resize_fd >= 0 && !tty) kerr_set(&err, 0, "exec: --resize-fd needs --tty");
+      else if (container_exec(&g, id, cwd, env, (const char *const *)rest, tty, resize_fd, &code, &err) < 0)
+        code = 1;
     } else {
       kerr_set(&err, 0, "unknown command \"%s\"", cmd);
     }

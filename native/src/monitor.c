@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cleanup.h"
 #include "trace.h"
 #include "init.h"
@@ -181,14 +182,14 @@ static pid_t clone_init(const struct monitor_args *a, bool *in_cgroup) {
   return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
 }
 
-static void child(const struct monitor_args *a, bool in_cgroup, int sync_fd, int out, int errfd) {
+static void child(const struct monitor_args *a, bool in_cgroup, int sync_fd, int in, int out, int errfd) {
   struct kerr err = {0};
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0) {
+  if (in < 0) in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0) {
     kerr_set(&err, errno, "set up stdio of the container init");
   } else {
     /* a user namespace's root cannot write the host's cgroup files: the monitor moves it */
@@ -252,6 +253,11 @@ void monitor_main(const struct monitor_args *a) {
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
       socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
     fail(a, (kerr_set(&err, errno, "create pipes for the container"), &err));
+  struct attach at = {.listen_fd = -1, .client_fd = -1, .pipe_fd = -1};
+  int in = -1;
+  if (a->stdin_mode != MONITOR_STDIN_NONE &&
+      attach_open(&at, a->state_dir, a->stdin_mode == MONITOR_STDIN_ONCE, &in, &err) < 0)
+    fail(a, &err);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -269,8 +275,9 @@ void monitor_main(const struct monitor_args *a) {
   if (pid < 0) fail(a, (kerr_set(&err, errno, "clone the container init (namespaces 0x%x)", a->spec->clone_flags), &err));
   if (pid == 0) {
     close(sync[0]);
-    child(a, in_cgroup, sync[1], out[1], errp[1]);
+    child(a, in_cgroup, sync[1], in, out[1], errp[1]);
   }
+  if (in >= 0) close(in);
   close(sync[1]);
   close(out[1]);
   close(errp[1]);
@@ -306,9 +313,10 @@ void monitor_main(const struct monitor_args *a) {
   int status = 0;
   struct timespec deadline = {0};
   for (;;) {
-    struct pollfd pfd[3] = {{.fd = sigfd, .events = POLLIN},
+    struct pollfd pfd[6] = {{.fd = sigfd, .events = POLLIN},
                             {.fd = open_streams[0] ? out[0] : -1, .events = POLLIN},
                             {.fd = open_streams[1] ? errp[0] : -1, .events = POLLIN}};
+    attach_poll_fds(&at, &pfd[3]);
     int timeout = -1;
     if (reaped) {
       /* processes outside the init's pid namespace may hold the pipes; stop waiting after 2 s */
@@ -318,7 +326,8 @@ void monitor_main(const struct monitor_args *a) {
       if (ms <= 0 || (!open_streams[0] && !open_streams[1])) break;
       timeout = (int)ms;
     }
-    if (poll(pfd, 3, timeout) < 0 && errno != EINTR) break;
+    if (poll(pfd, 6, timeout) < 0 && errno != EINTR) break;
+    attach_handle(&at, &pfd[3]);
     for (int i = 0; i < 2; i++)
       if (open_streams[i] && (pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
         open_streams[i] = pump(&streams[i], &log);

@@ -26,7 +26,10 @@ struct monitor_args {
   long long log_max_size; /* rotate the log before it would grow past this many bytes */
   int log_max_files;      /* the log and its rotated files log.1 .. log.<n-1> */
   int report_fd; /* receives one struct monitor_report, then is closed */
+  int stdin_mode; /* MONITOR_STDIN_NONE (/dev/null), _OPEN or _ONCE (see attach.h) */
 };
+
+enum { MONITOR_STDIN_NONE, MONITOR_STDIN_OPEN, MONITOR_STDIN_ONCE };
 
 /* Never returns. */
 void monitor_main(const struct monitor_args *a) __attribute__((noreturn));

@@ -1,8 +1,10 @@
 /**
  * The agent's end of the Tunnel: serves the control plane's logs, exec, attach and port-forward
  * requests for pods on this node. Attach follows the container's log from now on, each line on the
- * stream it was printed on, until the container exits: the runtime gives containers /dev/null as
- * stdin, so there is no live stdio to join. Each request is a numbered stream; output goes back as stdout/stderr frames and the
+ * stream it was printed on, until the container exits; attach with stdin connects to the
+ * container's attach socket (kshim's, for containers created with `stdin: true`) and writes the
+ * client's stdin there. Exec with `tty` runs `kshim exec --tty` and writes resize frames to its
+ * resize fd. Each request is a numbered stream; output goes back as stdout/stderr frames and the
  * stream closes with an `end` frame (exit code, or an error as `Reason: message`). The tunnel is
  * reopened with backoff whenever it breaks.
  *
@@ -13,6 +15,7 @@
  * helper's stdin took it.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { PassThrough, type Writable } from "node:stream";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { ApiError } from "../../foundation/api/errors.js";
 import { tracer } from "../../foundation/util/trace.js";
@@ -38,6 +41,8 @@ const portForwardWindow = 1 << 20;
 interface Active {
   abort: AbortController;
   child?: ChildProcessWithoutNullStreams;
+  /** Where stdin frames go: the child's stdin, or an attached container's stdin. */
+  input?: Writable;
   /** The control plane acknowledged this many bytes of the child's output. */
   acked?(bytes: number): void;
   /** Stdin writes are acknowledged to the control plane (port-forward's credit window). */
@@ -117,12 +122,16 @@ export class TunnelClient {
     if (frame.frame === "stdin" && frame.stdin) {
       const data = frame.stdin;
       const ack = () => this.send({ streamId: id, ack: data.length } as TunnelFrame);
-      active.child?.stdin.write(data, active.ackStdin ? ack : undefined);
+      active.input?.write(data, active.ackStdin ? ack : undefined);
     } else if (frame.frame === "ack" && frame.ack) active.acked?.(frame.ack);
-    else if (frame.frame === "stdinClosed") active.child?.stdin.end();
-    else if (frame.frame === "end") {
+    else if (frame.frame === "stdinClosed") active.input?.end();
+    else if (frame.frame === "resize" && frame.resize) {
+      const { width, height } = frame.resize;
+      (active.child?.stdio[3] as Writable | null | undefined)?.write(`${height} ${width}\n`);
+    } else if (frame.frame === "end") {
       active.abort.abort();
       active.child?.kill("SIGKILL");
+      active.input?.destroy();
       this.active.delete(id);
     }
   }
@@ -168,11 +177,26 @@ export class TunnelClient {
 
   private async attach(id: number, req: AttachRequest): Promise<void> {
     const abort = new AbortController();
-    this.active.set(id, { abort });
+    const active: Active = { abort };
+    this.active.set(id, active);
     try {
       const rec = this.container(req.namespace, req.pod, req.container);
       const path = rec.logPath;
-      if (!rec.running || !(await logExists(path)))
+      if (!rec.running || !rec.id)
+        throw new ApiError("BadRequest", `container "${rec.name}" in pod "${req.pod}" is not running`);
+      // Stdin frames may follow the request at once: they wait here until the log is followed, so
+      // what the container answers to them is never before the point the follow starts from.
+      const input = req.stdin ? new PassThrough() : undefined;
+      if (input) active.input = input;
+      const connectStdin = () => {
+        if (!input || !rec.id) return;
+        const socket = this.runtime.attachStdin(rec.id);
+        // a container without an attachable stdin, or one that closed it (stdinOnce): input is dropped
+        socket.on("error", (err) => trace("attach stdin", rec.id, err.message));
+        input.pipe(socket);
+        abort.signal.addEventListener("abort", () => socket.destroy());
+      };
+      if (!(await logExists(path)))
         throw new ApiError("BadRequest", `container "${rec.name}" in pod "${req.pod}" is not running`);
       await streamLog(
         path!,
@@ -182,10 +206,13 @@ export class TunnelClient {
           tailLines: 0,
           signal: abort.signal,
           finished: async () => !rec.running || rec.logPath !== path,
+          started: connectStdin,
         },
       );
+      abort.abort();
       this.end(id, 0);
     } catch (err) {
+      abort.abort();
       this.end(id, 1, err);
     }
   }
@@ -196,8 +223,8 @@ export class TunnelClient {
       const rec = this.container(req.namespace, req.pod, req.container);
       if (!rec.running || !rec.id) throw new ApiError("BadRequest", `container "${rec.name}" is not running`);
       if (req.command.length === 0) throw new ApiError("BadRequest", "exec needs a command");
-      const child = this.runtime.spawnExec(rec.id, req.command);
-      this.active.set(id, { abort, child });
+      const child = this.runtime.spawnExec(rec.id, req.command, req.tty);
+      this.active.set(id, { abort, child, input: child.stdin });
       child.stdout.on("data", (d: Buffer) => this.send({ streamId: id, stdout: d } as TunnelFrame));
       child.stderr.on("data", (d: Buffer) => this.send({ streamId: id, stderr: d } as TunnelFrame));
       if (!req.stdin) child.stdin.end();
@@ -221,6 +248,7 @@ export class TunnelClient {
       const active: Active = {
         abort,
         child,
+        input: child.stdin,
         ackStdin: true,
         acked: (bytes) => {
           unacked -= bytes;

@@ -55,6 +55,23 @@ describe("streamLog", () => {
     expect(out).toBe("one\ntwo\nthree\nfour\n");
   });
 
+  it("says when it has started following, so a reply to input sent then is never skipped", async () => {
+    let done = false;
+    let out = "";
+    const following = streamLog(path, (c) => (out += c), {
+      follow: true,
+      tailLines: 0,
+      pollMs: 10,
+      finished: async () => done,
+      // stands in for attach connecting stdin: the container answers at once
+      started: () => void appendFile(path, "2026-01-02T03:04:06.000000000Z stdout F reply\n"),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    done = true;
+    await following;
+    expect(out).toBe("reply\n");
+  });
+
   const record = (n: number, text: string) =>
     `2026-01-02T03:04:${String(n).padStart(2, "0")}.000000000Z stdout F ${text}\n`;
 

@@ -18,6 +18,8 @@ export interface LogOptions {
   signal?: AbortSignal;
   /** Follow stops once this resolves true (the container exited and everything was read). */
   finished?: () => Promise<boolean>;
+  /** Called once what the log held was written: anything the container prints later is followed. */
+  started?: () => void;
 }
 
 interface Record {
@@ -154,6 +156,7 @@ export async function streamLog(
     if (opts.tailLines !== undefined && opts.tailLines >= 0)
       lines = lines.slice(Math.max(0, lines.length - opts.tailLines));
     for (const line of lines) write(`${line.text}\n`, line.stream);
+    opts.started?.();
     if (!opts.follow) return;
     for (;;) {
       if (opts.signal?.aborted) return;

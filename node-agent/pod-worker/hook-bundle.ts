@@ -42,6 +42,7 @@ export function bundleConfig(run: PodRun, a: AttemptSetup, process: ResolvedProc
     cgroupsPath: a.cgroupsPath!,
     logPath: a.logPath!,
     ...(run.deps.logRotation ? { logRotation: run.deps.logRotation } : {}),
+    ...(spec.stdin ? { stdin: spec.stdinOnce ? ("once" as const) : ("open" as const) } : {}),
     mounts: a.mounts,
     ...(limits.memory ? { memoryLimit: Math.floor(quantityValue(limits.memory)) } : {}),
     ...(limits.cpu ? { cpuLimitMilli: quantityMilliValue(limits.cpu) } : {}),

@@ -156,6 +156,12 @@ export interface Container {
   terminationMessagePolicy?: string;
   imagePullPolicy?: string;
   securityContext?: SecurityContext;
+  /** the container's stdin is a pipe attach -i writes to (else /dev/null) */
+  stdin?: boolean;
+  /** with stdin: closed when the first attach session ends */
+  stdinOnce?: boolean;
+  /** refused by validation: the runtime gives containers no terminal */
+  tty?: boolean;
 }
 
 export interface PodSecurityContext {

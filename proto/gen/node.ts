@@ -129,7 +129,9 @@ export interface TunnelFrame {
   ack?: number;
   /** the running container's output from now on */
   attach?: AttachRequest;
-  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack" | "attach";
+  /** a TTY exec's new window size */
+  resize?: TerminalSize;
+  frame?: "logs" | "exec" | "stdin" | "stdinClosed" | "stdout" | "stderr" | "end" | "portForward" | "ack" | "attach" | "resize";
 }
 
 export interface LogsRequest {
@@ -149,6 +151,8 @@ export interface ExecRequest {
   container: string;
   command: string[];
   stdin: boolean;
+  /** a pseudo-terminal (stdout carries its output; stderr is unused) */
+  tty: boolean;
 }
 
 /**
@@ -162,13 +166,15 @@ export interface PortForwardRequest {
 }
 
 /**
- * Attach: the container's stdout and stderr from now until it exits (read from its log, as the
- * runtime gives containers no stdin to attach to).
+ * Attach: the container's stdout and stderr from now until it exits (read from its log), and with
+ * stdin its stdin (kshim's attach socket).
  */
 export interface AttachRequest {
   namespace: string;
   pod: string;
   container: string;
+  /** stdin frames go to the container's stdin (its spec has stdin: true) */
+  stdin: boolean;
 }
 
 export interface StreamEnd {
@@ -208,6 +214,12 @@ export interface NodeStatsReport {
 }
 
 export interface NodeStatsAck {
+}
+
+/** kubectl's resize message ({"Width":..,"Height":..}), in character cells. */
+export interface TerminalSize {
+  width: number;
+  height: number;
 }
 
 /** The methods of NodeService, for building the gRPC service definition. */

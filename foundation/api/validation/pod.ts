@@ -146,6 +146,9 @@ function validateContainer(
     false,
   );
 
+  // A terminal would need the container's init on a pty held by the monitor; kshim gives it pipes.
+  if (ct.tty) c.forbidden(child(path, "tty"), "containers run without a terminal on this cluster");
+
   const portNames = new Set<string>();
   (ct.ports ?? []).forEach((port, i) => {
     const p = index(child(path, "ports"), i);

@@ -333,6 +333,13 @@ const bad: [string, Raw, string, string, string][] = [
   ],
   // Containers.
   [
+    "a container asking for a terminal",
+    edited(pod, (o) => Object.assign(o.spec.containers[0], { stdin: true, stdinOnce: true, tty: true })),
+    "spec.containers[0].tty",
+    "FieldValueForbidden",
+    "containers run without a terminal on this cluster",
+  ],
+  [
     "a missing image",
     edited(pod, (o) => delete o.spec.containers[0].image),
     "spec.containers[0].image",

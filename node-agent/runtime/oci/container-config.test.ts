@@ -74,6 +74,11 @@ describe("containerConfig takes the container's security", () => {
     expect(config({}).annotations["io.kctl.log.max-size"]).toBeUndefined();
   });
 
+  it("an attachable stdin as kshim's annotation, none for /dev/null", () => {
+    expect(config({}, { stdin: "once" }).annotations["io.kctl.shim.stdin"]).toBe("once");
+    expect(config({}).annotations["io.kctl.shim.stdin"]).toBeUndefined();
+  });
+
   it("the seccomp filter as given", () => {
     const filter = { defaultAction: "SCMP_ACT_ERRNO", syscalls: [] };
     expect(config({ seccomp: filter }).linux.seccomp).toEqual(filter);

@@ -123,6 +123,8 @@ export interface ContainerConfigInput {
   logPath: string;
   /** When the runtime rotates the log (the node's containerLogMaxSize/MaxFiles); its defaults when absent. */
   logRotation?: LogRotation;
+  /** An attachable stdin (the pod's `stdin`, with `stdinOnce` "once"); /dev/null when absent. */
+  stdin?: "open" | "once";
   mounts: BindMount[];
   /** Bytes; undefined for no limit. */
   memoryLimit?: number;
@@ -204,6 +206,7 @@ export function containerConfig(c: ContainerConfigInput): Record<string, unknown
             "io.kctl.log.max-files": String(c.logRotation.maxFiles),
           }
         : {}),
+      ...(c.stdin ? { "io.kctl.shim.stdin": c.stdin } : {}),
     },
     mounts: [
       ...systemMounts,

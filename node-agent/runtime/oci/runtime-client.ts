@@ -4,8 +4,9 @@
  * the shim's monitor, which writes `exit.json` into the container's state dir; they outlive the
  * agent, so a restarted agent learns how its containers ended.
  */
-import { execFile, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { readKshimState } from "./kshim-state.js";
 
@@ -159,14 +160,28 @@ export class RuntimeClient {
     });
   }
 
-  /** Starts an interactive exec; the caller owns the child's stdio. */
-  spawnExec(id: string, command: string[]) {
-    const child = spawn(this.binary, ["--root", this.root, "exec", id, "--", ...command], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+  /**
+   * A connection to the stdin of a container created with an attachable stdin (kshim's
+   * `<root>/<id>/attach.sock`); what is written to it reaches the container's stdin.
+   */
+  attachStdin(id: string): Socket {
+    return connect(join(this.root, id, "attach.sock"));
+  }
+
+  /**
+   * Starts an interactive exec; the caller owns the child's stdio. With `tty` the command runs on a
+   * pseudo-terminal whose output is the child's stdout, and the child's fd 3 (`stdio[3]`) takes
+   * window sizes as lines "ROWS COLS\n".
+   */
+  spawnExec(id: string, command: string[], tty = false) {
+    const terminal = tty ? ["--tty", "--resize-fd", "3"] : [];
+    const child = spawn(this.binary, ["--root", this.root, "exec", id, ...terminal, "--", ...command], {
+      stdio: ["pipe", "pipe", "pipe", tty ? "pipe" : "ignore"],
+    }) as ChildProcessWithoutNullStreams;
     // A command that exits without reading its stdin makes the next write fail with EPIPE; unheard,
     // that error would take the whole agent down. The exit code still tells the caller what happened.
     child.stdin.on("error", () => undefined);
+    child.stdio[3]?.on("error", () => undefined);
     return child;
   }
 }
