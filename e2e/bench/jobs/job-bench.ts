@@ -8,16 +8,14 @@
  *
  *   npm run bench:jobs [-- completions=1000 parallelism=50 pods=20]
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, hostname, tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, hostname } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../../foundation/api/object.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { ApiClient } from "../../../kctl/client.js";
 import { readConfig } from "../../../kctl/config.js";
-import { componentsFor } from "../../../kctl/lab/components.js";
-import { labDown } from "../../../kctl/lab/lab-down.js";
-import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
+import { withBenchLab } from "../support/bench-lab.js";
 
 const pods = resourceForKind("v1", "Pod")!;
 const jobs = resourceForKind("batch/v1", "Job")!;
@@ -52,22 +50,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 
 async function main(): Promise<void> {
   const opts = args();
-  const root = await mkdtemp(join(tmpdir(), "kctl-bench-jobs-"));
-  const target = { name: "jobbench", labDir: join(root, "lab"), registryDir: join(root, "registry") };
-  const components = componentsFor("all");
-  const teardown = async () => {
-    await labDown({ ...target, graceMs: 1_000 }).catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
-  };
-  // A run stopped early (it can take long on a loaded machine) still removes its lab.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      void teardown().then(() => process.exit(130));
-    });
-  }
-  try {
-    const state = await labUp({ ...target, nodes: 3, components, readyTimeoutMs: 180_000 });
-    const client = new ApiClient(await readConfig(components.clientConfig!(labContext(state))));
+  await withBenchLab({ name: "jobs", hosts: 3 }, async ({ clientConfig }) => {
+    const client = new ApiClient(await readConfig(clientConfig));
     await client.create(namespaces, undefined, {
       apiVersion: "v1",
       kind: "Namespace",
@@ -156,9 +140,7 @@ async function main(): Promise<void> {
     await mkdir(".bench", { recursive: true });
     await writeFile(join(".bench", "jobs.json"), text);
     process.stdout.write(text);
-  } finally {
-    await teardown();
-  }
+  });
   process.exit(0);
 }
 

@@ -1,33 +1,13 @@
-/**
- * NetworkPolicy propagation benchmark (a script, not a test; needs root and `npm run build`): how
- * long from a NetworkPolicy change written to the API until every host enforces it, on a lab of
- * real hosts (network namespaces, each running its node agent, with the control plane and etcd
- * beside them); the issue's target is a p99 of 200 ms on 5 hosts.
- *
- * One pod per host, all selected by one policy in their namespace. Each change rewrites the policy
- * to admit one new ipBlock (`10.251.x.y/32`). Each host runs `nft monitor rules`, which prints the
- * rule change when the host's transaction commits, so a host "enforces" the change when its rules
- * name the new block, with no polling; a change is done when the last host has it.
- *
- *   node dist/node-agent/network-policy/bench/policy-propagation-bench.js [--hosts 5] [--changes 200]
- *
- * Prints and writes .bench/policy-propagation.json.
- */
-import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { KubeObject } from "../../../foundation/api/object.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { ApiClient } from "../../../kctl/client.js";
 import { readConfig } from "../../../kctl/config.js";
-import { componentsFor } from "../../../kctl/lab/components.js";
-import { labDown } from "../../../kctl/lab/lab-down.js";
 import type { LabState } from "../../../kctl/lab/lab-state.js";
-import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
 import { latencySummary, RuleMonitor } from "../proxy/rule-monitor.js";
+import { withBenchLab } from "../support/bench-lab.js";
 
 const { values: flags } = parseArgs({
   options: { hosts: { type: "string", default: "5" }, changes: { type: "string", default: "200" } },
@@ -128,39 +108,19 @@ const loadAverage = async () => (await readFile("/proc/loadavg", "utf8")).split(
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0)
     throw new Error("the policy propagation benchmark needs root (a lab of network namespaces)");
-  const root = await mkdtemp(join(tmpdir(), "kctl-policy-propagation-bench-"));
-  const target = {
-    name: `pp${randomBytes(2).toString("hex")}`,
-    labDir: join(root, "lab"),
-    registryDir: join(root, "registry"),
-  };
-  const components = componentsFor("all");
-  let removed: Promise<void> | undefined;
-  const remove = () => {
-    removed ??= labDown({ ...target, graceMs: 2_000 })
-      .catch((err: unknown) => console.error(`lab down: ${err}`))
-      .then(() => rm(root, { recursive: true, force: true }));
-    return removed;
-  };
-  // Ctrl-C or a kill still removes the lab: its hosts, agents and control plane outlive this process otherwise.
-  for (const sig of ["SIGINT", "SIGTERM"] as const)
-    process.once(sig, () => void remove().finally(() => process.exit(130)));
-  try {
-    const state = await labUp({ ...target, nodes: args.hosts, components, readyTimeoutMs: 180_000 });
+  const out = await withBenchLab({ name: "pp", hosts: args.hosts }, async (lab) => {
     const before = await loadAverage();
-    const result = await run(state, components.clientConfig!(labContext(state)));
-    const out = {
+    const result = await run(lab.state, lab.clientConfig);
+    return {
       date: new Date().toISOString(),
       hosts: args.hosts,
       loadAverage: { before, after: await loadAverage() },
       ...result,
     };
-    console.log(JSON.stringify(out, null, 2));
-    await mkdir(".bench", { recursive: true });
-    await writeFile(".bench/policy-propagation.json", `${JSON.stringify(out, null, 2)}\n`);
-  } finally {
-    await remove();
-  }
+  });
+  console.log(JSON.stringify(out, null, 2));
+  await mkdir(".bench", { recursive: true });
+  await writeFile(".bench/policy-propagation.json", `${JSON.stringify(out, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -10,17 +10,15 @@
  *
  *   node dist/e2e/bench/pods/pod-startup-bench.js [pods=40] [burst=100] [labBurst=300]
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../../foundation/api/object.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { type CpuSeconds, cpuSecondsOf, residentMiB } from "../../../foundation/util/process-usage-linux.js";
 import { ApiClient } from "../../../kctl/client.js";
 import { readConfig } from "../../../kctl/config.js";
-import { componentsFor } from "../../../kctl/lab/components.js";
-import { labDown } from "../../../kctl/lab/lab-down.js";
-import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
+import { withBenchLab } from "../support/bench-lab.js";
 
 const pods = resourceForKind("v1", "Pod")!;
 const namespaces = resourceForKind("v1", "Namespace")!;
@@ -61,12 +59,8 @@ async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 40);
   const burst = Number(process.argv[3] ?? 100);
   const labBurst = Number(process.argv[4] ?? 300);
-  const root = await mkdtemp(join(tmpdir(), "kctl-bench-pods-"));
-  const target = { name: "bench", labDir: join(root, "lab"), registryDir: join(root, "registry") };
-  const components = componentsFor("all");
-  try {
-    const state = await labUp({ ...target, nodes: 3, components, readyTimeoutMs: 180_000 });
-    const client = new ApiClient(await readConfig(components.clientConfig!(labContext(state))));
+  await withBenchLab({ name: "pods", hosts: 3 }, async ({ state, clientConfig }) => {
+    const client = new ApiClient(await readConfig(clientConfig));
     const host = state.nodes[0]?.name ?? "";
     const agentPid = state.processes.find((p) => p.name === host)?.pid;
     if (!agentPid) throw new Error(`the lab has no agent process for its node ${host}`);
@@ -174,10 +168,7 @@ async function main(): Promise<void> {
     await mkdir(".bench", { recursive: true });
     await writeFile(join(".bench", "pod-startup.json"), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } finally {
-    await labDown({ ...target, graceMs: 1_000 }).catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
-  }
+  });
   process.exit(0);
 }
 

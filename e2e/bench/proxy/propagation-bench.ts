@@ -1,33 +1,12 @@
-/**
- * Endpoint propagation benchmark (a script, not a test; needs root and `npm run build`): how long
- * from an Endpoints change written to the API until every host's nftables rules carry it, on a lab
- * of real hosts (network namespaces, each running its node agent, with the control plane and etcd
- * beside them). Kubernetes' CI measures this as "network programming latency".
- *
- * Each change writes the Endpoints of a selector-less Service with one new address. Each host runs
- * `nft monitor`, which prints a rule change when its transaction commits, so the time a host
- * "carries" the address is when its rules do, with no polling. A change counts as done when the
- * last host has it. Measured once on an otherwise empty cluster, and once with `--services` more
- * Services of 10 endpoints each loaded, whose rules every agent's partial syncs then work beside.
- *
- *   node dist/e2e/bench/proxy/propagation-bench.js [--hosts 3] [--changes 200] [--services 1000]
- *
- * Prints and writes .bench/propagation.json.
- */
-import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { KubeObject } from "../../../foundation/api/object.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { ApiClient } from "../../../kctl/client.js";
 import { readConfig } from "../../../kctl/config.js";
-import { componentsFor } from "../../../kctl/lab/components.js";
-import { labDown } from "../../../kctl/lab/lab-down.js";
 import type { LabState } from "../../../kctl/lab/lab-state.js";
-import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
+import { withBenchLab } from "../support/bench-lab.js";
 import { RuleMonitor, latencySummary as summary } from "./rule-monitor.js";
 
 const { values: flags } = parseArgs({
@@ -143,32 +122,16 @@ async function run(state: LabState, config: string) {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0)
     throw new Error("the propagation benchmark needs root (a lab of network namespaces)");
-  const root = await mkdtemp(join(tmpdir(), "kctl-propagation-bench-"));
-  const target = {
-    name: `prop${randomBytes(2).toString("hex")}`,
-    labDir: join(root, "lab"),
-    registryDir: join(root, "registry"),
-  };
-  const components = componentsFor("all");
-  let removed: Promise<void> | undefined;
-  const remove = () => {
-    removed ??= labDown({ ...target, graceMs: 2_000 })
-      .catch((err: unknown) => console.error(`lab down: ${err}`))
-      .then(() => rm(root, { recursive: true, force: true }));
-    return removed;
-  };
-  // Ctrl-C or a kill still removes the lab: its hosts, agents and control plane outlive this process otherwise.
-  for (const sig of ["SIGINT", "SIGTERM"] as const)
-    process.once(sig, () => void remove().finally(() => process.exit(130)));
-  try {
-    const state = await labUp({ ...target, nodes: args.hosts, components, readyTimeoutMs: 120_000 });
-    const result = await run(state, components.clientConfig!(labContext(state)));
-    const out = { date: new Date().toISOString(), hosts: args.hosts, ...result };
-    await mkdir(".bench", { recursive: true });
-    await writeFile(".bench/propagation.json", `${JSON.stringify(out, null, 2)}\n`);
-  } finally {
-    await remove();
-  }
+  const out = await withBenchLab(
+    { name: "prop", hosts: args.hosts, readyTimeoutMs: 120_000 },
+    async (lab) => ({
+      date: new Date().toISOString(),
+      hosts: args.hosts,
+      ...(await run(lab.state, lab.clientConfig)),
+    }),
+  );
+  await mkdir(".bench", { recursive: true });
+  await writeFile(".bench/propagation.json", `${JSON.stringify(out, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -11,18 +11,16 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import type { KubeObject } from "../../../foundation/api/object.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { ApiClient } from "../../../kctl/client.js";
 import { readConfig } from "../../../kctl/config.js";
-import { componentsFor } from "../../../kctl/lab/components.js";
-import { labDown } from "../../../kctl/lab/lab-down.js";
-import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
 import { skopeoCopy } from "../../../node-agent/runtime/registry/testing/registry-server.js";
 import { writeImageLayout } from "../../../node-agent/runtime/registry/testing/test-images.js";
+import { withBenchLab } from "../support/bench-lab.js";
 
 const pods = resourceForKind("v1", "Pod")!;
 const events = resourceForKind("v1", "Event")!;
@@ -57,20 +55,12 @@ function podManifest(name: string, image: string): KubeObject {
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 20);
   const out = process.argv[3] ?? join(".bench", "pod-pull.json");
-  const root = await mkdtemp(join(tmpdir(), "kctl-bench-pod-pull-"));
-  const target = {
-    name: `pull${randomBytes(2).toString("hex")}`,
-    labDir: join(root, "lab"),
-    registryDir: join(root, "registry"),
-  };
-  const components = componentsFor("all");
-  try {
-    const state = await labUp({ ...target, nodes: 1, components, readyTimeoutMs: 180_000 });
+  await withBenchLab({ name: "podpull", hosts: 1 }, async ({ state, clientConfig, dir }) => {
     const registry = state.registry!;
     const busybox = readFileSync("/bin/busybox");
     let imageBytes = 0;
     for (let i = 0; i < runs; i++) {
-      const layout = join(root, `image-${i}`);
+      const layout = join(dir, `image-${i}`);
       const built = writeImageLayout(layout, "v1", {
         layers: [
           { "bin/busybox": { data: busybox, mode: 0o755 }, "etc/bench-id": `${i}\n` },
@@ -81,7 +71,7 @@ async function main(): Promise<void> {
       await skopeoCopy(layout, "v1", `${registry}/bench/app-${i}:v1`);
       await rm(layout, { recursive: true, force: true });
     }
-    const client = new ApiClient(await readConfig(components.clientConfig!(labContext(state))));
+    const client = new ApiClient(await readConfig(clientConfig));
     await client.create(namespaces, undefined, {
       apiVersion: "v1",
       kind: "Namespace",
@@ -136,10 +126,7 @@ async function main(): Promise<void> {
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } finally {
-    await labDown({ ...target, graceMs: 1_000 }).catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
-  }
+  });
   process.exit(0);
 }
 

@@ -13,13 +13,11 @@
  *   node dist/e2e/bench/streams/streams-bench.js [execs=50]
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, hostname, loadavg, tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cpus, hostname, loadavg } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { componentsFor } from "../../../kctl/lab/components.js";
-import { labDown } from "../../../kctl/lab/lab-down.js";
-import { labContext, labUp } from "../../../kctl/lab/lab-up.js";
+import { withBenchLab } from "../support/bench-lab.js";
 
 const run = promisify(execFile);
 const kubectlPath = "/usr/bin/kubectl";
@@ -70,112 +68,118 @@ async function forwardedRuns(
 
 async function main(): Promise<void> {
   const execs = Number(process.argv[2] ?? 50);
-  const root = await mkdtemp(join(tmpdir(), "kctl-bench-streams-"));
-  const target = { name: "bstreams", labDir: join(root, "lab"), registryDir: join(root, "registry") };
-  const components = componentsFor("all");
-  try {
-    const state = await labUp({ ...target, nodes: 1, components, readyTimeoutMs: 120_000 });
-    const config = components.clientConfig!(labContext(state));
-    const kubectl = (...args: string[]) => [kubectlPath, "--kubeconfig", config, "-n", "default", ...args];
-    const manifest = join(root, "pod.json");
-    await writeFile(
-      manifest,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "bench-web" },
-        spec: {
-          terminationGracePeriodSeconds: 0,
-          containers: [
-            {
-              name: "web",
-              image: "kctl.local/busybox:debian",
-              command: [
-                "sh",
-                "-c",
-                `dd if=/dev/zero of=/tmp/big bs=1M count=${fileMiB}; exec httpd -f -p 80 -h /tmp`,
-              ],
-            },
-          ],
-        },
-      }),
-    );
-    const [cmd, ...args] = kubectl("apply", "-f", manifest);
-    await run(cmd!, args);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const [c, ...a] = kubectl("get", "pod", "bench-web", "-o", "jsonpath={.status.phase} {.status.podIP}");
-      const [phase, ip] = (await run(c!, a)).stdout.split(" ");
-      if (phase === "Running" && ip) break;
-      if (Date.now() > deadline) throw new Error("bench-web did not run within 120 s");
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const [c, ...a] = kubectl("get", "pod", "bench-web", "-o", "jsonpath={.status.podIP}");
-    const podIP = (await run(c!, a)).stdout.trim();
-    // The file is written before httpd starts; wait until it serves all of it.
-    await timed(
-      kubectl(
-        "exec",
-        "bench-web",
-        "--",
-        "sh",
-        "-c",
-        "until wget -q -O /dev/null http://127.0.0.1/big; do sleep 0.2; done",
-      ),
-    );
+  await withBenchLab(
+    { name: "streams", hosts: 1, readyTimeoutMs: 120_000 },
+    async ({ state, clientConfig, dir }) => {
+      const config = clientConfig;
+      const kubectl = (...args: string[]) => [kubectlPath, "--kubeconfig", config, "-n", "default", ...args];
+      const manifest = join(dir, "pod.json");
+      await writeFile(
+        manifest,
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "bench-web" },
+          spec: {
+            terminationGracePeriodSeconds: 0,
+            containers: [
+              {
+                name: "web",
+                image: "kctl.local/busybox:debian",
+                command: [
+                  "sh",
+                  "-c",
+                  `dd if=/dev/zero of=/tmp/big bs=1M count=${fileMiB}; exec httpd -f -p 80 -h /tmp`,
+                ],
+              },
+            ],
+          },
+        }),
+      );
+      const [cmd, ...args] = kubectl("apply", "-f", manifest);
+      await run(cmd!, args);
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const [c, ...a] = kubectl(
+          "get",
+          "pod",
+          "bench-web",
+          "-o",
+          "jsonpath={.status.phase} {.status.podIP}",
+        );
+        const [phase, ip] = (await run(c!, a)).stdout.split(" ");
+        if (phase === "Running" && ip) break;
+        if (Date.now() > deadline) throw new Error("bench-web did not run within 120 s");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const [c, ...a] = kubectl("get", "pod", "bench-web", "-o", "jsonpath={.status.podIP}");
+      const podIP = (await run(c!, a)).stdout.trim();
+      // The file is written before httpd starts; wait until it serves all of it.
+      await timed(
+        kubectl(
+          "exec",
+          "bench-web",
+          "--",
+          "sh",
+          "-c",
+          "until wget -q -O /dev/null http://127.0.0.1/big; do sleep 0.2; done",
+        ),
+      );
 
-    const execMs: number[] = [];
-    for (let i = 0; i < execs; i++) execMs.push(await timed(kubectl("exec", "bench-web", "--", "true")));
+      const execMs: number[] = [];
+      for (let i = 0; i < execs; i++) execMs.push(await timed(kubectl("exec", "bench-web", "--", "true")));
 
-    const [pfCmd, ...pfArgs] = kubectl("port-forward", "pod/bench-web", "0:80");
-    const pf = spawn(pfCmd!, pfArgs);
-    const localPort = await new Promise<number>((resolve, reject) => {
-      let out = "";
-      pf.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
+      const [pfCmd, ...pfArgs] = kubectl("port-forward", "pod/bench-web", "0:80");
+      const pf = spawn(pfCmd!, pfArgs);
+      const localPort = await new Promise<number>((resolve, reject) => {
+        let out = "";
+        pf.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        pf.on("close", (code) => reject(new Error(`kubectl port-forward exited ${code}`)));
       });
-      pf.on("close", (code) => reject(new Error(`kubectl port-forward exited ${code}`)));
-    });
-    const nodeNs = state.nodes[0]!.namespace;
-    const wget = ["busybox", "wget", "-q", "-O", "/dev/null"];
-    const direct = await bestMBps(["ip", "netns", "exec", nodeNs, ...wget, `http://${podIP}/big`]);
-    const processes = Object.fromEntries(state.processes.map((p) => [p.name, p.pid]));
-    const forwardedRun = await forwardedRuns([...wget, `http://127.0.0.1:${localPort}/big`], {
-      controlPlane: processes.controlplane!,
-      agent: processes[state.nodes[0]!.name]!,
-      kubectl: pf.pid!,
-    });
-    const forwarded = forwardedRun.mbps;
-    pf.kill("SIGTERM");
+      const nodeNs = state.nodes[0]!.namespace;
+      const wget = ["busybox", "wget", "-q", "-O", "/dev/null"];
+      const direct = await bestMBps(["ip", "netns", "exec", nodeNs, ...wget, `http://${podIP}/big`]);
+      const processes = Object.fromEntries(state.processes.map((p) => [p.name, p.pid]));
+      const forwardedRun = await forwardedRuns([...wget, `http://127.0.0.1:${localPort}/big`], {
+        controlPlane: processes.controlplane!,
+        agent: processes[state.nodes[0]!.name]!,
+        kubectl: pf.pid!,
+      });
+      const forwarded = forwardedRun.mbps;
+      pf.kill("SIGTERM");
 
-    const result = {
-      date: new Date().toISOString(),
-      machine: {
-        hostname: hostname(),
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? "",
-        // A loaded machine starves the Node processes on the forwarded path, not the direct one.
-        loadAverage1m: round(loadavg()[0] ?? 0),
-      },
-      execRoundTripMs: { runs: execs, p50: round(quantile(execMs, 0.5)), p99: round(quantile(execMs, 0.99)) },
-      portForward: {
-        fileMiB,
-        forwardedMBps: round(forwarded),
-        directToPodIpMBps: round(direct),
-        ratio: round100(forwarded / direct),
-        target: 0.5,
-        cpuSecondsPerFile: forwardedRun.cpuSeconds,
-      },
-    };
-    await mkdir(".bench", { recursive: true });
-    await writeFile(join(".bench", `streams-${hostname()}.json`), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } finally {
-    await labDown({ ...target, graceMs: 1_000 }).catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
-  }
+      const result = {
+        date: new Date().toISOString(),
+        machine: {
+          hostname: hostname(),
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model ?? "",
+          // A loaded machine starves the Node processes on the forwarded path, not the direct one.
+          loadAverage1m: round(loadavg()[0] ?? 0),
+        },
+        execRoundTripMs: {
+          runs: execs,
+          p50: round(quantile(execMs, 0.5)),
+          p99: round(quantile(execMs, 0.99)),
+        },
+        portForward: {
+          fileMiB,
+          forwardedMBps: round(forwarded),
+          directToPodIpMBps: round(direct),
+          ratio: round100(forwarded / direct),
+          target: 0.5,
+          cpuSecondsPerFile: forwardedRun.cpuSeconds,
+        },
+      };
+      await mkdir(".bench", { recursive: true });
+      await writeFile(join(".bench", `streams-${hostname()}.json`), `${JSON.stringify(result, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    },
+  );
   process.exit(0);
 }
 
