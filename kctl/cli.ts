@@ -6,7 +6,6 @@
  */
 
 import { type FlagSpec, formatFlagHelp, parseCommandLine } from "./args.js";
-import { ApiClient } from "./client.js";
 import type { CliIO, Command, CommandEntry, Connection } from "./command.js";
 import { commands } from "./commands/index.js";
 import { configPath, readConfig } from "./config.js";
@@ -89,6 +88,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       connect: async () => {
         if (!connection) {
           const access = await readConfig(path);
+          // Imported here so that commands that never talk to a server (help, build, version
+          // --client) do not load the HTTP and WebSocket modules.
+          const { ApiClient } = await import("./client.js");
           connection = { access, client: new ApiClient(access, io.signal) };
         }
         return connection;
