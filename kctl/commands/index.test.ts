@@ -61,9 +61,11 @@ describe.runIf(existsSync(bin))("which modules a kctl command loads", () => {
     expect(modules.filter((m) => heavy.test(m))).toEqual([]);
   });
 
-  it("--help loads no command's module", async () => {
+  it("--help loads no command's module, and version --client not the API client", async () => {
     const modules = await loaded("--help");
     expect(modules).toContain("kctl/commands/index.js");
+    expect(modules).not.toContain("kctl/client.js");
+    expect(await loaded("version", "--client")).not.toContain("kctl/client.js");
     expect(modules.filter((m) => m.startsWith("kctl/commands/") && m !== "kctl/commands/index.js")).toEqual(
       [],
     );
