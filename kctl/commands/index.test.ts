@@ -71,6 +71,11 @@ describe.runIf(existsSync(bin))("which modules a kctl command loads", () => {
     );
   });
 
+  it("a command's flag before any command word loads the first command that has it", async () => {
+    const commands = (await loaded("-n", "demo", "--help")).filter((m) => m.startsWith("kctl/commands/"));
+    expect(commands).toEqual(["kctl/commands/index.js", "kctl/commands/apply.js"]);
+  });
+
   it("sees the control plane load when the command needs it (the trace works)", async () => {
     const modules = await loaded("up", "--help");
     expect(modules).toContain("controlplane/control-plane.js");
