@@ -3,7 +3,8 @@
  * `--flag=value`, `--flag value`, `-f value`, `-fvalue`, `-f=value`, grouped short booleans (`-Aw`),
  * repeatable flags, `--` ending the flags. A command's own flags may also come before its word, as
  * in `kubectl -n demo get pods`. Every mistake is a `UsageError` naming the flag or word, so `main`
- * can print it with the usage text.
+ * can print it with the usage text. A command's flags are asked for only when the parser needs them,
+ * so a table whose commands load lazily imports no more of them than the command line names.
  */
 
 import { UsageError } from "./errors.js";
@@ -64,8 +65,10 @@ export interface ParsedCommandLine<C> {
 
 export interface CommandShape {
   name: string;
-  flags: readonly FlagSpec[];
 }
+
+/** A command's flags; may import the command's module, so it is called only for commands the parser needs. */
+export type FlagsOf<C> = (command: C) => Promise<readonly FlagSpec[]>;
 
 function flagLabel(spec: FlagSpec): string {
   return spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
@@ -75,37 +78,40 @@ function flagLabel(spec: FlagSpec): string {
  * Parses `argv` (without `node` and the script) against the command table and the global flags.
  * Throws `UsageError` for an unknown command or flag, a missing or bad flag value.
  */
-export function parseCommandLine<C extends CommandShape>(
+export async function parseCommandLine<C extends CommandShape>(
   argv: readonly string[],
   commands: ReadonlyMap<string, C>,
   globals: readonly FlagSpec[],
-): ParsedCommandLine<C> {
+  flagsOf: FlagsOf<C>,
+): Promise<ParsedCommandLine<C>> {
   let command: C | undefined;
+  let commandFlags: readonly FlagSpec[] = [];
   const positionals: string[] = [];
   const values = new Map<string, FlagValue>();
-  const specs = (): readonly FlagSpec[] => (command ? [...command.flags, ...globals] : globals);
+  const specs = (): readonly FlagSpec[] => [...commandFlags, ...globals];
   const where = (): string => (command ? ` for "kctl ${command.name}"` : "");
 
   // Before the command word, a flag that is not global is looked up among the flags of the first
-  // word that names a command (then of any command), which tells whether it takes a value; it is
-  // checked against the command's own once the command word is reached.
+  // word that names a command (then of any command, in table order, stopping at the first that has
+  // it), which tells whether it takes a value; it is checked against the command's own once the
+  // command word is reached.
   const early: { spec: FlagSpec; raw: string }[] = [];
   const likely = argv.map((t) => commands.get(t)).find((c) => c !== undefined);
-  const anyCommandFlag = (match: (s: FlagSpec) => boolean): FlagSpec | undefined => {
+  const anyCommandFlag = async (match: (s: FlagSpec) => boolean): Promise<FlagSpec | undefined> => {
     if (command) return undefined;
     for (const c of [...(likely ? [likely] : []), ...commands.values()]) {
-      const spec = c.flags.find(match);
+      const spec = (await flagsOf(c)).find(match);
       if (spec) return spec;
     }
     return undefined;
   };
-  const byLong = (name: string): FlagSpec => {
-    const spec = specs().find((s) => s.name === name) ?? anyCommandFlag((s) => s.name === name);
+  const byLong = async (name: string): Promise<FlagSpec> => {
+    const spec = specs().find((s) => s.name === name) ?? (await anyCommandFlag((s) => s.name === name));
     if (!spec) throw new UsageError(`unknown flag: --${name}${where()}`);
     return spec;
   };
-  const byShort = (letter: string): FlagSpec => {
-    const spec = specs().find((s) => s.short === letter) ?? anyCommandFlag((s) => s.short === letter);
+  const byShort = async (letter: string): Promise<FlagSpec> => {
+    const spec = specs().find((s) => s.short === letter) ?? (await anyCommandFlag((s) => s.short === letter));
     if (!spec) throw new UsageError(`unknown shorthand flag: '${letter}' in -${letter}${where()}`);
     return spec;
   };
@@ -127,7 +133,7 @@ export function parseCommandLine<C extends CommandShape>(
     }
     if (token.startsWith("--")) {
       const eq = token.indexOf("=");
-      const spec = byLong(eq < 0 ? token.slice(2) : token.slice(2, eq));
+      const spec = await byLong(eq < 0 ? token.slice(2) : token.slice(2, eq));
       if (eq >= 0) set(spec, token.slice(eq + 1));
       else set(spec, spec.kind === "boolean" ? "true" : (spec.bareValue ?? takeValue(spec)));
       continue;
@@ -135,7 +141,7 @@ export function parseCommandLine<C extends CommandShape>(
     if (token.startsWith("-") && token.length > 1) {
       // A group like -Aw is booleans only; the first non-boolean takes the rest (-nfoo, -n=foo) or the next word.
       for (let j = 1; j < token.length; j++) {
-        const spec = byShort(token[j]!);
+        const spec = await byShort(token[j]!);
         if (spec.kind === "boolean") {
           if (token[j + 1] === "=") {
             set(spec, token.slice(j + 2));
@@ -154,11 +160,12 @@ export function parseCommandLine<C extends CommandShape>(
     if (!command) {
       command = commands.get(token);
       if (!command) throw new UsageError(`unknown command "${token}" for "kctl"`);
+      commandFlags = await flagsOf(command);
       continue;
     }
     positionals.push(token);
   }
-  applyEarlyFlags(early, command, values);
+  if (command) applyEarlyFlags(early, command.name, commandFlags, values);
   return { command, positionals, flags: new Flags(values) };
 }
 
@@ -169,15 +176,15 @@ export function parseCommandLine<C extends CommandShape>(
  */
 function applyEarlyFlags(
   early: readonly { spec: FlagSpec; raw: string }[],
-  command: CommandShape | undefined,
+  commandName: string,
+  commandFlags: readonly FlagSpec[],
   values: Map<string, FlagValue>,
 ): void {
-  if (!command) return;
   const given = new Map<string, FlagValue>();
   for (const { spec, raw } of early) {
-    const own = command.flags.find((s) => s.name === spec.name);
+    const own = commandFlags.find((s) => s.name === spec.name);
     if (!own || own.kind !== spec.kind || own.bareValue !== spec.bareValue) {
-      throw new UsageError(`unknown flag: --${spec.name} for "kctl ${command.name}"`);
+      throw new UsageError(`unknown flag: --${spec.name} for "kctl ${commandName}"`);
     }
     given.set(own.name, convert(own, raw, given.get(own.name)));
   }

@@ -1,13 +1,12 @@
 /**
- * kctl's entry point as a function: `main(argv, io)` parses the command line, runs one command from
- * the table in commands/index.ts and returns the exit code. It is the only place that prints
+ * kctl's entry point as a function: `main(argv, io)` parses the command line, loads and runs one
+ * command from the table in commands/index.ts and returns the exit code. It is the only place that prints
  * errors: usage mistakes exit 2 with the usage text, everything else exits 1. Tests call it
  * in-process with captured output; kctl/main.ts wires it to the real process.
  */
 
 import { type FlagSpec, formatFlagHelp, parseCommandLine } from "./args.js";
-import { ApiClient } from "./client.js";
-import type { CliIO, Command, Connection } from "./command.js";
+import type { CliIO, Command, CommandEntry, Connection } from "./command.js";
 import { commands } from "./commands/index.js";
 import { configPath, readConfig } from "./config.js";
 import { errorLines, UsageError } from "./errors.js";
@@ -40,9 +39,9 @@ function generalUsage(): string {
   ].join("\n");
 }
 
-function commandUsage(cmd: Command): string {
+function commandUsage(entry: CommandEntry, cmd: Command): string {
   return [
-    cmd.summary,
+    entry.summary,
     "",
     `Usage: ${cmd.usage}`,
     "",
@@ -54,19 +53,30 @@ function commandUsage(cmd: Command): string {
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const table = new Map(commands.map((c) => [c.name, c]));
-  let command: Command | undefined;
+  // The usage of the command named on the line, once its module is loaded; the list until then.
+  let usage = generalUsage;
+  const load = async (entry: CommandEntry): Promise<Command> => {
+    const command = await entry.load();
+    usage = () => commandUsage(entry, command);
+    return command;
+  };
   let connection: Connection | undefined;
   try {
     if (argv[0] === "help") {
       const about = argv[1] === undefined ? undefined : table.get(argv[1]);
       if (argv[1] !== undefined && !about) throw new UsageError(`unknown command "${argv[1]}" for "kctl"`);
-      io.stdout.write(about ? commandUsage(about) : generalUsage());
+      if (about) await load(about);
+      io.stdout.write(usage());
       return 0;
     }
-    const parsed = parseCommandLine(argv, table, globalFlags);
-    command = parsed.command;
-    if (!command || parsed.flags.bool("help")) {
-      io.stdout.write(command ? commandUsage(command) : generalUsage());
+    const parsed = await parseCommandLine(argv, table, globalFlags, async (c) => (await c.load()).flags);
+    if (!parsed.command) {
+      io.stdout.write(usage());
+      return 0;
+    }
+    const command = await load(parsed.command);
+    if (parsed.flags.bool("help")) {
+      io.stdout.write(usage());
       return 0;
     }
     const path = configPath(parsed.flags.string("config"), io.env, io.cwd);
@@ -78,6 +88,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       connect: async () => {
         if (!connection) {
           const access = await readConfig(path);
+          // Imported here so that commands that never talk to a server (help, build, version
+          // --client) do not load the HTTP and WebSocket modules.
+          const { ApiClient } = await import("./client.js");
           connection = { access, client: new ApiClient(access, io.signal) };
         }
         return connection;
@@ -86,7 +99,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   } catch (err) {
     for (const line of errorLines(err)) io.stderr.write(`${line}\n`);
     if (err instanceof UsageError) {
-      io.stderr.write(`\n${command ? commandUsage(command) : generalUsage()}`);
+      io.stderr.write(`\n${usage()}`);
       return 2;
     }
     if (io.env.KCTL_TRACE && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);

@@ -1,7 +1,8 @@
 /**
- * What a kctl command is and what it gets to run: its flags and usage for the parser and help, and
- * a context with the parsed arguments, the process's I/O (injected so tests run the CLI in-process)
- * and a lazily opened API connection (`kctl up` never opens one).
+ * What a kctl command is and what it gets to run: its row in the command table (name and summary,
+ * the module loaded only when needed), its flags and usage for the parser and help, and a context
+ * with the parsed arguments, the process's I/O (injected so tests run the CLI in-process) and a
+ * lazily opened API connection (`kctl up` never opens one).
  */
 
 import type { Clock } from "../foundation/util/clock.js";
@@ -39,10 +40,20 @@ export interface CommandContext {
   connect(): Promise<Connection>;
 }
 
-export interface Command {
+/**
+ * A row of the command table: what the command list and "unknown command" need, without importing
+ * the command. `load` imports its module; a process loads only the command it runs (and, for flags
+ * given before the command word, the commands the parser asks about).
+ */
+export interface CommandEntry {
   name: string;
   /** One line for the command list. */
   summary: string;
+  load(): Promise<Command>;
+}
+
+/** A command's module: what its help shows and what it runs. */
+export interface Command {
   /** The synopsis, e.g. `kctl get KIND[,KIND] [NAME...] [flags]`, and examples. */
   usage: string;
   flags: readonly FlagSpec[];

@@ -72,8 +72,6 @@ function fromTable(): Row[] {
 }
 
 export const apiResourcesCommand: Command = {
-  name: "api-resources",
-  summary: "List the resource types the server serves",
   usage: "kctl api-resources [-o name]",
   flags: [
     {

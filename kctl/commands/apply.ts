@@ -8,8 +8,6 @@ import { UsageError } from "../errors.js";
 import { loadManifests, location } from "../manifests.js";
 
 export const applyCommand: Command = {
-  name: "apply",
-  summary: "Create or update objects from manifest files, directories or stdin",
   usage: [
     "kctl apply -f FILE|DIR|- [-f ...] [-n NS] [--dry-run=server|client]",
     "",

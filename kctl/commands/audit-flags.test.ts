@@ -1,19 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { parseCommandLine } from "../args.js";
+import { parseFlags } from "../testing/parse-flags.js";
 import { auditFlags, auditOption } from "./audit-flags.js";
 
 const command = { name: "up", flags: auditFlags };
-const parse = (...argv: string[]) => parseCommandLine(["up", ...argv], new Map([["up", command]]), []).flags;
+const parse = (...argv: string[]) => parseFlags(command, argv);
 
 describe("kctl up --audit-log-*", () => {
-  it("is off without a path, and defaults to Metadata, 100 MiB, 10 backups otherwise", () => {
-    expect(auditOption(parse())).toEqual({});
-    expect(auditOption(parse("--audit-log-path", "/var/log/a.log"))).toEqual({
+  it("is off without a path, and defaults to Metadata, 100 MiB, 10 backups otherwise", async () => {
+    expect(auditOption(await parse())).toEqual({});
+    expect(auditOption(await parse("--audit-log-path", "/var/log/a.log"))).toEqual({
       audit: { path: "/var/log/a.log", level: "Metadata" },
     });
     expect(
       auditOption(
-        parse(
+        await parse(
           "--audit-log-path",
           "a.log",
           "--audit-log-level",
@@ -27,21 +27,21 @@ describe("kctl up --audit-log-*", () => {
     ).toEqual({ audit: { path: "a.log", level: "Request", maxSizeBytes: 5 * 1024 * 1024, maxBackups: 0 } });
   });
 
-  it("refuses what it cannot honour, naming the flag", () => {
-    expect(() => auditOption(parse("--audit-log-level", "Request"))).toThrow(
+  it("refuses what it cannot honour, naming the flag", async () => {
+    expect(auditOption.bind(null, await parse("--audit-log-level", "Request"))).toThrow(
       "--audit-log-level needs --audit-log-path",
     );
-    expect(() => auditOption(parse("--audit-log-path", "a", "--audit-log-level", "None"))).toThrow(
+    expect(auditOption.bind(null, await parse("--audit-log-path", "a", "--audit-log-level", "None"))).toThrow(
       '--audit-log-level: "None" is not Metadata or Request',
     );
-    expect(() => auditOption(parse("--audit-log-path", "a", "--audit-log-level", "RequestResponse"))).toThrow(
-      '--audit-log-level: "RequestResponse" is not Metadata or Request',
-    );
-    expect(() => auditOption(parse("--audit-log-path", "a", "--audit-log-maxsize", "0"))).toThrow(
+    expect(
+      auditOption.bind(null, await parse("--audit-log-path", "a", "--audit-log-level", "RequestResponse")),
+    ).toThrow('--audit-log-level: "RequestResponse" is not Metadata or Request');
+    expect(auditOption.bind(null, await parse("--audit-log-path", "a", "--audit-log-maxsize", "0"))).toThrow(
       "--audit-log-maxsize: 0 is not at least 1 (MiB)",
     );
-    expect(() => auditOption(parse("--audit-log-path", "a", "--audit-log-maxbackup", "-1"))).toThrow(
-      "--audit-log-maxbackup: -1 is negative",
-    );
+    expect(
+      auditOption.bind(null, await parse("--audit-log-path", "a", "--audit-log-maxbackup", "-1")),
+    ).toThrow("--audit-log-maxbackup: -1 is negative");
   });
 });

@@ -47,8 +47,6 @@ async function prune(ctx: CommandContext, store: ImageStore): Promise<number> {
 }
 
 export const buildCommand: Command = {
-  name: "build",
-  summary: "Build an image from a Dockerfile into this host's image store",
   usage: [
     "kctl build -t NAME[:TAG] [-f Dockerfile] [--build-arg K=V]... [--target STAGE] [--push] [--no-cache] CONTEXT",
     "kctl build prune",

@@ -22,8 +22,6 @@ const nodes = resourceForKind("v1", "Node")!;
 const secrets = resourceForKind("v1", "Secret")!;
 
 export const certificateCommand: Command = {
-  name: "certificate",
-  summary: "Revoke a node's certificate",
   usage: "kctl certificate revoke NODE",
   flags: [],
   async run(ctx) {

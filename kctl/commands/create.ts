@@ -31,8 +31,6 @@ const outputFlag = {
 } as const;
 
 export const createCommand: Command = {
-  name: "create",
-  summary: "Create a namespace, a deployment or a job from flags (--dry-run=client -o yaml prints it)",
   usage: [
     "kctl create namespace NAME",
     "       kctl create deployment NAME --image IMAGE [--replicas N] [--port P] [-n NS] [-- COMMAND ARGS...]",
@@ -118,8 +116,6 @@ export const createCommand: Command = {
 };
 
 export const exposeCommand: Command = {
-  name: "expose",
-  summary: "Make a Service for a Deployment's pods",
   usage: [
     "kctl expose deployment NAME --port P [--target-port T] [--type ClusterIP|NodePort] [--name SVC] [-n NS]",
     "         [--dry-run=client|server] [-o yaml|json|name]",

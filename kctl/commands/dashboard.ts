@@ -7,8 +7,6 @@ import type { Command } from "../command.js";
 import { CliError } from "../errors.js";
 
 export const dashboardCommand: Command = {
-  name: "dashboard",
-  summary: "Print the web dashboard's URL and a token to log in with",
   usage:
     "kctl dashboard\n\nOpen the URL in a browser and paste the token; the dashboard can do what its user may.",
   flags: [],

@@ -22,8 +22,6 @@ import {
 const policies = { background: "Background", foreground: "Foreground", orphan: "Orphan" } as const;
 
 export const deleteCommand: Command = {
-  name: "delete",
-  summary: "Delete objects named on the command line, by label selector, or in manifest files",
   usage: [
     "kctl delete -f FILE|DIR|- [-f ...]",
     "       kctl delete KIND NAME... | KIND/NAME... | KIND -l SELECTOR | KIND --all",

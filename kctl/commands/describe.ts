@@ -45,8 +45,6 @@ async function listEvents(
 }
 
 export const describeCommand: Command = {
-  name: "describe",
-  summary: "Show details of objects, with their events",
   usage: "kctl describe KIND [NAME...] | KIND/NAME... [-n NS | -A] [-l SELECTOR]",
   flags: [namespaceFlag, allNamespacesFlag, selectorFlag],
   async run(ctx) {

@@ -59,10 +59,6 @@ async function setUnschedulable(ctx: CommandContext, client: ApiClient, name: st
 function cordonCommandFor(verb: "cordon" | "uncordon"): Command {
   const value = verb === "cordon";
   return {
-    name: verb,
-    summary: value
-      ? "Mark nodes unschedulable: no new pods are placed on them"
-      : "Mark nodes schedulable again",
     usage: `kctl ${verb} NODE... | -l SELECTOR`,
     flags: [selectorFlag],
     async run(ctx) {
@@ -215,8 +211,6 @@ async function drain(ctx: CommandContext, client: ApiClient, name: string, timeo
 }
 
 export const drainCommand: Command = {
-  name: "drain",
-  summary: "Cordon nodes and evict their pods, waiting until the pods are gone",
   usage: [
     "kctl drain NODE... | -l SELECTOR [--ignore-daemonsets] [--force] [--delete-emptydir-data] [--grace-period N] [--timeout 5m]",
     "",

@@ -111,8 +111,6 @@ async function restore(ctx: CommandContext, file: string): Promise<void> {
 }
 
 export const etcdCommand: Command = {
-  name: "etcd",
-  summary: "List or remove etcd members, save or restore etcd snapshots (on a control plane host)",
   usage: [
     "kctl etcd member list [--state-dir DIR] [-o json]",
     "kctl etcd member remove NAME|ID [--state-dir DIR]",

@@ -26,8 +26,6 @@ export function exitCodeOf(status: Status | undefined): number {
 }
 
 export const execCommand: Command = {
-  name: "exec",
-  summary: "Run a command in a container",
   usage: "kctl exec POD [-c CONTAINER] [-i] [-n NS] -- CMD [ARG...]",
   flags: [
     namespaceFlag,

@@ -88,8 +88,6 @@ function printTables(
 }
 
 export const getCommand: Command = {
-  name: "get",
-  summary: "List objects or show some of them, as a table or as YAML/JSON",
   usage: [
     "kctl get KIND[,KIND] [NAME...] [-n NS | -A] [-o wide|yaml|json|name] [-l SELECTOR] [-w]",
     "       kctl get KIND/NAME...",

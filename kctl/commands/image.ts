@@ -122,8 +122,6 @@ async function remove(ctx: CommandContext, store: ImageStore, refs: readonly str
 }
 
 export const imageCommand: Command = {
-  name: "image",
-  summary: "Import, pull, push, list and remove the images of this host's node agent",
   usage: [
     "kctl image import FILE|DIR [--name REF]... [--state-dir DIR]",
     "kctl image busybox [--name REF]... [--state-dir DIR]",

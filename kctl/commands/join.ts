@@ -68,8 +68,6 @@ export function nodeServiceAddresses(joined: string, servers: readonly string[])
 }
 
 export const joinCommand: Command = {
-  name: "join",
-  summary: "Join this host to a cluster as a node and run its agent in the foreground",
   usage: [
     "kctl join SERVER[,SERVER...] (--ca-cert-hash sha256:HEX | --ca-file PATH) [--token-file PATH] [--node-name NAME]",
     "          [--server URL]...",

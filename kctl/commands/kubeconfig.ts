@@ -55,8 +55,6 @@ export function userKubeconfig(opts: {
 }
 
 export const kubeconfigCommand: Command = {
-  name: "kubeconfig",
-  summary: "Mint a user's credentials (certificate or token) and print a kubeconfig for them",
   usage: [
     "kctl kubeconfig create-user NAME [--group GROUP]... [--token] [--state-dir DIR] [--output FILE]",
     "",

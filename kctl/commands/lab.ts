@@ -101,8 +101,6 @@ async function status(ctx: CommandContext): Promise<number> {
 }
 
 export const labCommand: Command = {
-  name: "lab",
-  summary: "Run a multi-host cluster on this machine, hosts in network namespaces (root)",
   usage: [
     "kctl lab up [--name L] --nodes N [--components all|controlplane|none] [--state-dir DIR] [--timeout S]",
     "                   [--control-planes K] [--subnets S]",

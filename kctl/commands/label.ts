@@ -30,8 +30,6 @@ interface MetadataField {
 
 function metadataCommand(f: MetadataField): Command {
   return {
-    name: f.verb,
-    summary: `Set or remove the ${f.field} of objects`,
     usage: [
       `kctl ${f.verb} KIND NAME... | KIND/NAME... | KIND -l SELECTOR | KIND --all  KEY=VALUE... KEY-...`,
       "         [-n NS] [--overwrite]",

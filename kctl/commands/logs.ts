@@ -9,8 +9,6 @@ import { namespaceFlagValue, podNameArg } from "../targets.js";
 const pods = resourceForKind("v1", "Pod")!;
 
 export const logsCommand: Command = {
-  name: "logs",
-  summary: "Print the logs of a container in a pod",
   usage: "kctl logs POD [-c CONTAINER] [-f] [--tail N] [--previous] [--timestamps] [-n NS]",
   flags: [
     namespaceFlag,

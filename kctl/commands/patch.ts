@@ -21,8 +21,6 @@ const contentTypes = {
 } as const;
 
 export const patchCommand: Command = {
-  name: "patch",
-  summary: "Change fields of an object with a strategic or JSON merge patch",
   usage:
     "kctl patch KIND NAME|KIND/NAME -p PATCH|--patch-file FILE [--type strategic|merge] [--subresource status|scale] [-n NS]",
   flags: [

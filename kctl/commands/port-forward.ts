@@ -34,8 +34,6 @@ export function parsePortPair(arg: string): PortPair {
 }
 
 export const portForwardCommand: Command = {
-  name: "port-forward",
-  summary: "Forward local ports to a pod",
   usage: "kctl port-forward POD [LOCAL:]REMOTE [...] [-n NS]   (LOCAL 0 or empty: any free port)",
   flags: [namespaceFlag],
   async run(ctx) {

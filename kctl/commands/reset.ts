@@ -10,8 +10,6 @@ import { resetNode } from "../reset/node-reset.js";
 import { defaultAgentStateDir } from "./image.js";
 
 export const resetCommand: Command = {
-  name: "reset",
-  summary: "Remove the node agent's containers, networking and state from this host",
   usage: [
     "kctl reset --force [--state-dir DIR]",
     "",

@@ -41,8 +41,6 @@ interface Target extends Workload {
 }
 
 export const rolloutCommand: Command = {
-  name: "rollout",
-  summary: "Follow, list, undo, restart, pause or resume a Deployment's or DaemonSet's rollout",
   usage: [
     "kctl rollout status deployment/NAME|daemonset/NAME [-n NS] [--timeout 5m]",
     "       kctl rollout history deployment/NAME|daemonset/NAME [--revision N]",

@@ -14,8 +14,6 @@ import { parseWorkload } from "../rollout/workload.js";
 import { namespaceFlagValue } from "../targets.js";
 
 export const scaleCommand: Command = {
-  name: "scale",
-  summary: "Set the number of replicas of a Deployment or ReplicaSet",
   usage: "kctl scale deployment/NAME|replicaset/NAME --replicas N [--current-replicas M] [-n NS]",
   flags: [
     namespaceFlag,

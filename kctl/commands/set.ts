@@ -26,8 +26,6 @@ interface ObjectWithPodSpec {
 }
 
 export const setCommand: Command = {
-  name: "set",
-  summary: "Set the container images of a Deployment, ReplicaSet, DaemonSet or Pod (set image)",
   usage:
     "kctl set image deployment/NAME|replicaset/NAME|daemonset/NAME|pod/NAME CONTAINER=IMAGE [CONTAINER=IMAGE...] [-n NS]\n" +
     "       (*=IMAGE sets every container)",

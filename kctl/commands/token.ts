@@ -34,8 +34,6 @@ function parseMaxUses(text: string | undefined): number | undefined {
 }
 
 export const tokenCommand: Command = {
-  name: "token",
-  summary: "Create, list or delete bootstrap tokens for joining nodes",
   usage: [
     "kctl token create [--ttl 24h] [--max-uses N] [--description TEXT] [--control-plane]",
     "kctl token list",

@@ -127,8 +127,6 @@ async function metricsGet<T>(client: ApiClient, path: string, query: Record<stri
 }
 
 export const topCommand: Command = {
-  name: "top",
-  summary: "Show CPU and memory use of pods or nodes (metrics.k8s.io)",
   usage: "kctl top pod [NAME] [-n NS | -A] [-l SELECTOR] [--containers] | kctl top node [NAME] [-l SELECTOR]",
   flags: [
     namespaceFlag,

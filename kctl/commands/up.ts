@@ -150,8 +150,6 @@ export function otherApiServers(
 }
 
 export const upCommand: Command = {
-  name: "up",
-  summary: "Run a cluster on this host in the foreground (etcd, control plane, node agent)",
   usage: [
     "kctl up [--state-dir DIR] [--port 6443] [--listen ADDR] [--advertise-address ADDR]",
     "        [--etcd-endpoints URL,... [--etcd-cafile F --etcd-certfile F --etcd-keyfile F]]",

@@ -41,8 +41,6 @@ function clientVersion(): VersionInfo {
 }
 
 export const versionCommand: Command = {
-  name: "version",
-  summary: "Print the client and server versions",
   usage: "kctl version [--client] [-o yaml|json]",
   flags: [
     { name: "client", kind: "boolean", help: "only the client version; do not contact the server" },

@@ -19,8 +19,6 @@ type Goal = { kind: "delete" } | { kind: "condition"; type: string; status: stri
 const pollMs = 250;
 
 export const waitCommand: Command = {
-  name: "wait",
-  summary: "Wait until objects have a condition or are deleted",
   usage:
     "kctl wait KIND NAME... | KIND/NAME... | KIND -l SELECTOR | KIND --all\n" +
     "         --for=condition=NAME[=VALUE]|--for=delete [--timeout 30s] [-n NS]",

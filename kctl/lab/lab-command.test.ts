@@ -7,15 +7,19 @@ import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { realClock } from "../../foundation/util/clock.js";
 import { parseCommandLine } from "../args.js";
-import type { Command } from "../command.js";
 import { labCommand } from "../commands/lab.js";
 import { labDown } from "./lab-down.js";
 
 async function runLab(argv: string[]): Promise<{ code: number; stdout: string; error?: Error }> {
   let stdout = "";
   try {
-    const parsed = parseCommandLine(argv, new Map<string, Command>([["lab", labCommand]]), []);
-    const code = await parsed.command!.run({
+    const parsed = await parseCommandLine(
+      argv,
+      new Map([["lab", { name: "lab" }]]),
+      [],
+      async () => labCommand.flags,
+    );
+    const code = await labCommand.run({
       io: {
         stdout: { write: (t: string) => (stdout += t) },
         stderr: { write: () => undefined },
