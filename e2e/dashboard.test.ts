@@ -158,13 +158,26 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
     afterAll(downLab(() => lab));
 
     /** A fresh tab logged in with `token` (the login lives in the tab's sessionStorage). */
+    // Chromium aborts a navigation with ERR_NETWORK_CHANGED when any interface of its network
+    // namespace comes or goes, which other lab tests running beside this one do; a user would
+    // reload, so the test loads the page again.
+    const load = async (page: Page) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await page.goto(url);
+          return;
+        } catch (err) {
+          if (attempt >= 5 || !String(err).includes("ERR_NETWORK_CHANGED")) throw err;
+        }
+      }
+    };
     const open = async (token: string): Promise<Page> => {
       const context = await browser.newContext({
         ignoreHTTPSErrors: true,
         viewport: { width: 1280, height: 800 },
       });
       const page = await context.newPage();
-      await page.goto(url);
+      await load(page);
       await page.getByLabel("Bearer token").fill(token);
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("heading", { name: "Cluster map" }).waitFor();
@@ -177,7 +190,7 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
     it("refuses a bad token, then shows the 3 hosts with the example's pods on them", async () => {
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       const page = await context.newPage();
-      await page.goto(url);
+      await load(page);
       await page.getByLabel("Bearer token").fill("not-a-token");
       await page.getByRole("button", { name: "Log in" }).click();
       await expect.poll(() => page.getByRole("alert").textContent()).toContain("did not accept this token");
