@@ -157,7 +157,6 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
     });
     afterAll(downLab(() => lab));
 
-    /** A fresh tab logged in with `token` (the login lives in the tab's sessionStorage). */
     // Chromium aborts a navigation with ERR_NETWORK_CHANGED when any interface of its network
     // namespace comes or goes, which other lab tests running beside this one do; a user would
     // reload, so the test loads the page again.
@@ -171,6 +170,7 @@ describe.skipIf(!isRoot || !existsSync(chromiumPath))(
         }
       }
     };
+    /** A fresh tab logged in with `token` (the login lives in the tab's sessionStorage). */
     const open = async (token: string): Promise<Page> => {
       const context = await browser.newContext({
         ignoreHTTPSErrors: true,
