@@ -13,17 +13,6 @@ import {
 
 const ns = "ingress-haproxy";
 
-const config = (): ConfigMap => ({
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  metadata: { name: "haproxy-config", namespace: ns },
-  data: { "haproxy.cfg": "" },
-});
-const certs = (): Secret => ({
-  apiVersion: "v1",
-  kind: "Secret",
-  metadata: { name: "haproxy-certs", namespace: ns },
-});
 const cls = (name: string, controller: string, isDefault = false): IngressClass => ({
   apiVersion: "networking.k8s.io/v1",
   kind: "IngressClass",
@@ -67,10 +56,7 @@ const ingress = (name: string, className?: string, backend = "web"): Ingress => 
 
 function setup(installed = true) {
   const cluster = new FakeCluster({ autoFlush: true });
-  if (installed) {
-    cluster.seed(configMapsResource, config());
-    cluster.seed(secretsResource, certs());
-  }
+  if (installed) cluster.seed(servicesResource, lbService());
   cluster.seed(servicesResource, web);
   const controller = new IngressController({
     ingresses: cluster.lister(ingressesResource),
@@ -107,7 +93,16 @@ describe("ingress controller sync", () => {
       legacy,
     );
     cluster.seed(servicesResource, lbService("192.0.2.10"));
+    cluster.seed(configMapsResource, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "haproxy-config", namespace: ns },
+      data: { "haproxy.cfg": "stale", "other.cfg": "dropped" },
+    } as ConfigMap);
     await controller.sync(syncKey);
+    expect(cluster.stored<ConfigMap>(configMapsResource, syncKey)?.data).toEqual({
+      "haproxy.cfg": rendered(),
+    });
     expect(rendered()).toContain("named.example");
     expect(rendered()).toContain("unclassed.example");
     expect(rendered()).toContain("legacy.example");
@@ -116,6 +111,7 @@ describe("ingress controller sync", () => {
     expect(status("other")).toBeUndefined();
     expect(actions()).toEqual([
       "update configmaps haproxy-config",
+      "create secrets haproxy-certs",
       "updateStatus ingresses named",
       "updateStatus ingresses unclassed",
       "updateStatus ingresses legacy",
@@ -133,7 +129,7 @@ describe("ingress controller sync", () => {
     expect(rendered()).not.toContain("unclassed.example");
   });
 
-  it("writes nothing where the ingress is not installed (no ConfigMap and Secret of the manifest)", async () => {
+  it("writes nothing where the ingress is not installed (no haproxy Service)", async () => {
     const { cluster, controller, actions } = setup(false);
     cluster.seed(ingressClassesResource, cls("haproxy", "kctl.local/haproxy-ingress"));
     cluster.seed(ingressesResource, ingress("named", "haproxy"));

@@ -1,12 +1,15 @@
 /**
  * The ingress controller: renders every Ingress of its class (IngressClass with controller
  * `kctl.local/haproxy-ingress`) into the haproxy.cfg of ConfigMap ingress-haproxy/haproxy-config and
- * the PEMs of Secret ingress-haproxy/haproxy-certs, which the haproxy pods of
- * manifests/ingress-haproxy.yaml mount and reload from; and publishes the address of their
- * LoadBalancer Service ingress-haproxy/haproxy in each Ingress's status.loadBalancer.
+ * the PEMs of Secret ingress-haproxy/haproxy-certs, which haproxy pods (image
+ * kctl.local/haproxy:debian) mount at /etc/haproxy/config and /etc/haproxy/certs and reload from;
+ * and publishes the address of their LoadBalancer Service ingress-haproxy/haproxy in each
+ * Ingress's status.loadBalancer.
  *
- * It fills the ConfigMap and Secret the manifest creates and never creates them: a cluster without
- * the ingress installed gets no writes. All Ingresses render into one config, so every change
+ * The haproxy Service is what says the ingress is installed: without it nothing is written. The
+ * ConfigMap and Secret are this controller's alone (created when missing), so the manifest holds
+ * none of the data the controller writes and re-applying it never reverts a rendered config. All
+ * Ingresses render into one config, so every change
  * enqueues the one key and `sync` rebuilds the whole table from the caches (level-triggered; an
  * unchanged table writes nothing). It never touches a host or a pod.
  */
@@ -72,9 +75,7 @@ export class IngressController {
   };
 
   async sync(_key: string): Promise<void> {
-    const cm = this.opts.configMaps.get(syncKey);
-    const certs = this.opts.secrets.get(`${ingressNamespace}/${certificatesSecretName}`);
-    if (!cm || !certs) return;
+    if (!this.opts.services.get(`${ingressNamespace}/${ingressServiceName}`)) return;
     const ours = this.ingressesOfOurClass();
     const table = buildRoutingTable({
       ingresses: ours,
@@ -83,22 +84,45 @@ export class IngressController {
     });
     this.report(table.problems);
     const rendered = renderHaproxyConfig(table);
-    if (cm.data?.[configFile] !== rendered.config) {
-      const next = structuredClone(cm) as ConfigMap & { metadata: object };
-      next.data = { ...next.data, [configFile]: rendered.config };
-      await this.opts.client.update(configMapsResource, next);
+    if (await this.write(configMapsResource, configMapName, { [configFile]: rendered.config }))
       trace("config", `${table.routes.length} routes, ${table.backends.length} backends`);
-    }
-    const data = Object.fromEntries(
+    const certificates = Object.fromEntries(
       Object.entries(rendered.certificates).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
     );
-    if (!sameData(certs.data, data)) {
-      const next = structuredClone(certs) as Secret & { metadata: object };
-      next.data = data;
-      await this.opts.client.update(secretsResource, next);
-      trace("certificates", Object.keys(data).join(","));
-    }
+    if (await this.write(secretsResource, certificatesSecretName, certificates))
+      trace("certificates", Object.keys(certificates).join(","));
     await this.publishAddresses(ours);
+  }
+
+  /**
+   * Makes the `data` of ConfigMap or Secret `name` in the ingress namespace exactly `data`,
+   * creating the object when missing; false when it already was.
+   */
+  private async write(
+    info: typeof configMapsResource,
+    name: string,
+    data: Record<string, string>,
+  ): Promise<boolean> {
+    const lister = info === configMapsResource ? this.opts.configMaps : this.opts.secrets;
+    const current = lister.get(`${ingressNamespace}/${name}`) as DeepReadonly<ConfigMap | Secret> | undefined;
+    if (!current) {
+      await this.opts.client.create(info, ingressNamespace, {
+        apiVersion: "v1",
+        kind: info.kind,
+        metadata: {
+          name,
+          namespace: ingressNamespace,
+          labels: { "app.kubernetes.io/managed-by": "ingress-controller" },
+        },
+        data,
+      });
+      return true;
+    }
+    if (sameData(current.data, data)) return false;
+    const next = structuredClone(current) as (ConfigMap | Secret) & { metadata: object };
+    next.data = data;
+    await this.opts.client.update(info, next);
+    return true;
   }
 
   /**

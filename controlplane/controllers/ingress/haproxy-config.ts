@@ -10,7 +10,7 @@
 
 import type { Route, RoutingTable } from "./routes.js";
 
-/** Where the haproxy pods mount the certificates Secret (manifests/ingress-haproxy.yaml). */
+/** Where the haproxy pods mount the certificates Secret (the image's entrypoint watches it). */
 export const certificatesDir = "/etc/haproxy/certs";
 export const crtListFile = "crt-list";
 export const configFile = "haproxy.cfg";

@@ -1,7 +1,7 @@
 /**
  * The ingress controller: renders the Ingresses of IngressClass controller
- * `kctl.local/haproxy-ingress` into the haproxy config and certificates the haproxy pods of
- * manifests/ingress-haproxy.yaml mount, and publishes their LoadBalancer address in the
+ * `kctl.local/haproxy-ingress` into the haproxy config and certificates the haproxy pods mount,
+ * and publishes the address of their LoadBalancer Service (ingress-haproxy/haproxy) in the
  * Ingresses' status. It writes only that ConfigMap, that Secret and Ingress statuses.
  */
 
