@@ -3,8 +3,10 @@
  * `hostname.subdomain` names) and an ExternalName CNAME resolved from a pod with busybox nslookup,
  * EndpointSlices through stock kubectl, a LoadBalancer address answering the lab gateway (outside
  * the pod network) and moving to another host when its announcer is cut off, and
- * `externalTrafficPolicy: Local` showing the gateway its own address. Bad input is refused naming
- * the field. Short failure detection (6 s grace) so failover fits the test.
+ * `externalTrafficPolicy: Local` showing the gateway its own address, and the ingress of
+ * manifests/ingress-haproxy.yaml (its HAProxy image pushed to the lab registry) routing hosts and a
+ * TLS host through its LoadBalancer address. Bad input is refused naming the field. Short failure
+ * detection (6 s grace) so failover fits the test.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
