@@ -3,14 +3,20 @@
  * `hostname.subdomain` names) and an ExternalName CNAME resolved from a pod with busybox nslookup,
  * EndpointSlices through stock kubectl, a LoadBalancer address answering the lab gateway (outside
  * the pod network) and moving to another host when its announcer is cut off, and
- * `externalTrafficPolicy: Local` showing the gateway its own address. Bad input is refused naming
- * the field. Short failure detection (6 s grace) so failover fits the test.
+ * `externalTrafficPolicy: Local` showing the gateway its own address, and the ingress of
+ * manifests/ingress-haproxy.yaml (its HAProxy image pushed to the lab registry) routing hosts and a
+ * TLS host through its LoadBalancer address. Bad input is refused naming the field. Short failure
+ * detection (6 s grace) so failover fits the test.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentsFor, type LabComponents } from "../kctl/lab/components.js";
 import { runCommand } from "../kctl/lab/run-command.js";
+import { kctlMain } from "./support/kctl-process.js";
 import {
   downLab,
   eventually,
@@ -139,15 +145,16 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
     // ARP. The control plane starts with them (--load-balancer-pool), which writes the pool ConfigMap.
     const poolOf = (gateway: string) => {
       const prefix = gateway.split(".").slice(0, 3).join(".");
-      return [`${prefix}.200`, `${prefix}.201`];
+      return [`${prefix}.200`, `${prefix}.201`, `${prefix}.202`];
     };
+    const rangeOf = (addresses: string[]) => `${addresses[0]}-${addresses.at(-1)}`;
     const components: LabComponents = {
       ...base,
       controlPlane: (ctx) => {
         const spec = base.controlPlane!(ctx);
         return {
           ...spec,
-          argv: [...spec.argv, "--load-balancer-pool", poolOf(ctx.addresses.gateway).join("-")],
+          argv: [...spec.argv, "--load-balancer-pool", rangeOf(poolOf(ctx.addresses.gateway))],
         };
       },
     };
@@ -160,7 +167,7 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
       "-n",
       "kube-system",
     );
-    expect(seeded.data).toEqual({ addresses: `${pool[0]}-${pool[1]}` });
+    expect(seeded.data).toEqual({ addresses: rangeOf(pool) });
     const manifests = [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "svc" } },
       deployment("web", 3),
@@ -295,6 +302,221 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
           serviceProxyHealthy: true,
         });
       }
+    }
+  });
+
+  it("routes two hosts and a TLS host through the ingress's LoadBalancer address, without a failed request through a rolling update", {
+    timeout: 420_000,
+  }, async () => {
+    // The HAProxy image, built from Debian's haproxy on this host and pushed to the lab registry.
+    const scratch = await mkdtemp(join(tmpdir(), "kctl-e2e-ingress-"));
+    try {
+      const kctlHere = (...argv: string[]) => runCommand([process.execPath, kctlMain, ...argv]);
+      expect((await kctlHere("image", "haproxy", "--state-dir", scratch)).stderr).toBe("");
+      const remote = `${lab.state.registry}/kctl/haproxy:debian`;
+      const pushed = await kctlHere(
+        "image",
+        "push",
+        "kctl.local/haproxy:debian",
+        remote,
+        "--plain-http",
+        "--state-dir",
+        scratch,
+      );
+      expect(pushed.stderr).toBe("");
+      const manifest = await readFile(
+        join(import.meta.dirname, "..", "manifests", "ingress-haproxy.yaml"),
+        "utf8",
+      );
+      const installed = await lab.apply(
+        manifest.replace("image: kctl.local/haproxy:debian", `image: ${remote}`),
+      );
+      expect(installed.stderr).toBe("");
+
+      // A certificate for secure.example, which the client below trusts.
+      const [key, crt] = [join(scratch, "tls.key"), join(scratch, "tls.crt")];
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "rsa:2048",
+          "-nodes",
+          "-days",
+          "1",
+          "-keyout",
+          key,
+          "-out",
+          crt,
+          "-subj",
+          "/CN=secure.example",
+          "-addext",
+          "subjectAltName=DNS:secure.example",
+        ],
+        { stdio: "ignore" },
+      );
+      const b64 = async (f: string) => (await readFile(f)).toString("base64");
+      const rule = (host: string, svc: string) => ({
+        host,
+        http: {
+          paths: [
+            { path: "/", pathType: "Prefix", backend: { service: { name: svc, port: { number: 80 } } } },
+          ],
+        },
+      });
+      const applied = await lab.apply(
+        [
+          {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "secure-tls", namespace: "svc" },
+            type: "kubernetes.io/tls",
+            data: { "tls.crt": await b64(crt), "tls.key": await b64(key) },
+          },
+          {
+            apiVersion: "networking.k8s.io/v1",
+            kind: "Ingress",
+            metadata: { name: "front", namespace: "svc" },
+            spec: {
+              tls: [{ hosts: ["secure.example"], secretName: "secure-tls" }],
+              rules: [
+                rule("web.example", "web-lb"),
+                rule("one.example", "one-local"),
+                rule("secure.example", "web-lb"),
+              ],
+            },
+          },
+        ]
+          .map((m) => JSON.stringify(m))
+          .join("\n---\n"),
+      );
+      expect(applied.stderr).toBe("");
+
+      const ip = await eventually(
+        "the Ingress shows the ingress's address",
+        async () => {
+          const ing = await json<{ status?: { loadBalancer?: { ingress?: { ip: string }[] } } }>(
+            "get",
+            "ingress",
+            "front",
+            "-n",
+            "svc",
+          );
+          return ing.status?.loadBalancer?.ingress?.[0]?.ip;
+        },
+        120_000,
+      );
+      expect(pool).toContain(ip);
+      const curl = (...argv: string[]) =>
+        fromGateway(
+          "curl",
+          "-s",
+          "--max-time",
+          "3",
+          "--cacert",
+          crt,
+          "--resolve",
+          `secure.example:443:${ip}`,
+          ...argv,
+        );
+      const answer = async (...argv: string[]) => {
+        const res = await curl(...argv);
+        return res.code === 0 ? res.stdout.trim() : undefined;
+      };
+      await eventually(
+        "web.example reaches web through the ingress",
+        async () =>
+          (await answer("-H", "Host: web.example", `http://${ip}/`))?.startsWith("web-") ? true : undefined,
+        180_000,
+      );
+      expect(await answer("-H", "Host: one.example", `http://${ip}/`)).toMatch(/^one-/);
+      expect(await answer("-H", "Host: web.example", `http://${ip}/`)).toMatch(/^web-/);
+      // TLS: the certificate for the SNI name verifies against the CA the client was given.
+      expect(
+        await eventually("secure.example over TLS", () => answer("https://secure.example/"), 60_000),
+      ).toMatch(/^web-/);
+      // An unknown host gets the built-in 404.
+      const other = await curl(
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "Host: other.example",
+        `http://${ip}/`,
+      );
+      expect(other.stdout).toBe("404");
+
+      // A rolling update of web under steady requests through the ingress: none fails.
+      const load = fromGateway(
+        "sh",
+        "-c",
+        `for i in $(seq 400); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 5 -H 'Host: web.example' http://${ip}/; sleep 0.05; done`,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await lab.kctl("rollout", "restart", "deployment/web", "-n", "svc")).code).toBe(0);
+      const rolled = await lab.kctl("rollout", "status", "deployment/web", "-n", "svc", "--timeout", "180s");
+      expect(rolled.code).toBe(0);
+      const codes = (await load).stdout.trim().split("\n");
+      expect(codes.length).toBe(400);
+      expect(codes.filter((c) => c !== "200")).toEqual([]);
+
+      // An Ingress naming a missing Service: the controller says so on it, and its host answers 503.
+      const broken = await lab.apply(
+        JSON.stringify({
+          apiVersion: "networking.k8s.io/v1",
+          kind: "Ingress",
+          metadata: { name: "broken", namespace: "svc" },
+          spec: { rules: [rule("broken.example", "nowhere")] },
+        }),
+      );
+      expect(broken.code).toBe(0);
+      await eventually("a ServiceNotFound event on the Ingress", async () => {
+        const events = (await lab.kctl("get", "events", "-n", "svc")).stdout;
+        return /ServiceNotFound\s+ingress\/broken\s+Service svc\/nowhere not found/.test(events)
+          ? true
+          : undefined;
+      });
+      await eventually("broken.example answers 503", async () => {
+        const res = await curl(
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          "-H",
+          "Host: broken.example",
+          `http://${ip}/`,
+        );
+        return res.stdout === "503" ? true : undefined;
+      });
+      // Bad input at the API: a path without a leading slash, named.
+      const relative = await lab.apply(
+        JSON.stringify({
+          apiVersion: "networking.k8s.io/v1",
+          kind: "Ingress",
+          metadata: { name: "relative", namespace: "svc" },
+          spec: {
+            rules: [
+              {
+                http: {
+                  paths: [
+                    {
+                      path: "cart",
+                      pathType: "Prefix",
+                      backend: { service: { name: "web-lb", port: { number: 80 } } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        }),
+      );
+      expect(relative.code).not.toBe(0);
+      expect(relative.stderr).toContain("spec.rules[0].http.paths[0].path");
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   });
 

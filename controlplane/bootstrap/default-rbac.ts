@@ -77,7 +77,7 @@ const viewRules: PolicyRule[] = [
   ...metricsReaderRules,
   rule(read, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
   rule(read, ["discovery.k8s.io"], ["endpointslices"]),
-  rule(read, ["networking.k8s.io"], ["networkpolicies"]),
+  rule(read, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"]),
 ];
 
 const editRules: PolicyRule[] = [
@@ -118,7 +118,7 @@ const editRules: PolicyRule[] = [
   rule(write, ["coordination.k8s.io"], ["leases"]),
   rule(write, ["autoscaling"], ["horizontalpodautoscalers"]),
   rule(write, ["policy"], ["poddisruptionbudgets"]),
-  rule(write, ["networking.k8s.io"], ["networkpolicies"]),
+  rule(write, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
 ];
 
 const adminRules: PolicyRule[] = [

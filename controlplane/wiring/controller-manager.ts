@@ -28,6 +28,7 @@ import { startDisruptionController } from "../controllers/disruption/index.js";
 import { startEndpointsController } from "../controllers/endpoints/index.js";
 import { startEndpointSliceController } from "../controllers/endpointslice/index.js";
 import { startGarbageCollector } from "../controllers/garbage-collector/index.js";
+import { startIngressController } from "../controllers/ingress/index.js";
 import { startJobController } from "../controllers/job/index.js";
 import { startLoadBalancerController } from "../controllers/load-balancer/index.js";
 import { startNamespaceController } from "../controllers/namespace/index.js";
@@ -124,6 +125,7 @@ export async function runControllers(deps: ControllerManagerDeps, signal: AbortS
     startEndpointsController({ ...common, informers, recorder: recorder("endpoint-controller") }),
     startEndpointSliceController({ ...common, informers, recorder: recorder("endpointslice-controller") }),
     startLoadBalancerController({ ...common, informers, recorder: recorder("service-lb-controller") }),
+    startIngressController({ ...common, informers, recorder: recorder("ingress-controller") }),
     startGarbageCollector({ ...common, informers, recorder: recorder("garbage-collector-controller") }),
     startNamespaceController({
       ...common,

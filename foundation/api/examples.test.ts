@@ -76,7 +76,7 @@ describe("manifests through decode, defaults and validation", () => {
           "spec.securityContext.sysctls: Forbidden: sysctls are not supported by this cluster's nodes",
         ].join(", ")}`,
         'Invalid: Service "public" is invalid: spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this cluster (it is IPv4 only)',
-        'BadRequest: no matches for kind "Ingress" in version "networking.k8s.io/v1"',
+        'Invalid: Ingress.networking.k8s.io "front" is invalid: spec.defaultBackend.resource: Forbidden: resource backends are not supported: use a service backend',
         `Invalid: Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.limits[memory]: Invalid value: "128MB": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
       ],
     });

@@ -27,6 +27,8 @@ import { endpointsKind } from "./endpoints.js";
 import { endpointSliceKind } from "./endpointslice.js";
 import { eventKind } from "./event.js";
 import { horizontalPodAutoscalerKind } from "./horizontalpodautoscaler.js";
+import { ingressKind } from "./ingress.js";
+import { ingressClassKind } from "./ingressclass.js";
 import { jobKind } from "./job.js";
 import type { RegisteredKind } from "./kind.js";
 import { leaseKind } from "./lease.js";
@@ -79,6 +81,8 @@ export const kinds: readonly RegisteredKind[] = [
   statefulSetKind,
   endpointSliceKind,
   networkPolicyKind,
+  ingressClassKind,
+  ingressKind,
 ];
 
 const byGroupKind = new Map(kinds.map((k) => [`${k.resource.group}/${k.resource.kind}`, k]));

@@ -94,6 +94,8 @@ const upstream: Record<string, string[]> = {
   StatefulSet: ["NAME", "READY", "AGE", "CONTAINERS*", "IMAGES*"],
   EndpointSlice: ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"],
   NetworkPolicy: ["NAME", "POD-SELECTOR", "AGE"],
+  IngressClass: ["NAME", "CONTROLLER", "PARAMETERS", "AGE"],
+  Ingress: ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"],
 };
 
 describe("Table columns against kube-apiserver v1.32", () => {

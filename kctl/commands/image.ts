@@ -1,10 +1,12 @@
 /**
  * `kctl image`: the images of the node agent on this host, in its store (`--state-dir`): imported
  * from OCI layouts and OCI/docker-archive tarballs, pulled from and pushed to registries, or the
- * project's busybox image built from Debian's busybox-static.
+ * project's busybox image built from Debian's busybox-static, or its HAProxy image (the ingress's)
+ * built from Debian's haproxy.
  *
  *   kctl image import FILE|DIR [--name REF]... [--state-dir DIR]
  *   kctl image busybox [--name REF]...          # build and import the busybox image
+ *   kctl image haproxy [--name REF]...          # build and import kctl.local/haproxy:debian
  *   kctl image pull REF
  *   kctl image push LOCAL-REF REMOTE-REF [--from FILE|DIR]
  *   kctl image list
@@ -16,9 +18,11 @@ import { join } from "node:path";
 import { formatTable } from "../../foundation/printers/text-table.js";
 import {
   buildBusyboxImage,
+  buildHaproxyImage,
   busyboxImageNames,
   ImageStore,
   type ImportedImage,
+  LOCAL_HAPROXY_IMAGE,
   parseReference,
 } from "../../node-agent/runtime/images/index.js";
 import { pushImage } from "../../node-agent/runtime/registry/index.js";
@@ -125,6 +129,7 @@ export const imageCommand: Command = {
   usage: [
     "kctl image import FILE|DIR [--name REF]... [--state-dir DIR]",
     "kctl image busybox [--name REF]... [--state-dir DIR]",
+    "kctl image haproxy [--name REF]... [--state-dir DIR]",
     "kctl image pull REF [--username USER --password-stdin | --authfile FILE] [--registry-config FILE] [--plain-http]",
     "kctl image push LOCAL-REF REMOTE-REF [--from FILE|DIR] [credentials and registry flags as pull]",
     "kctl image list [--state-dir DIR]",
@@ -161,12 +166,17 @@ export const imageCommand: Command = {
       print(await importAll(store, source, names));
       return 0;
     }
-    if (verb === "busybox") {
+    if (verb === "busybox" || verb === "haproxy") {
       if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
-      const dir = await mkdtemp(join(tmpdir(), "kctl-busybox-"));
+      const dir = await mkdtemp(join(tmpdir(), `kctl-${verb}-`));
       try {
-        await buildBusyboxImage(dir);
-        print(await importAll(store, dir, [...(await busyboxImageNames()), ...names]));
+        if (verb === "busybox") {
+          await buildBusyboxImage(dir);
+          print(await importAll(store, dir, [...(await busyboxImageNames()), ...names]));
+        } else {
+          await buildHaproxyImage(dir);
+          print(await importAll(store, dir, [LOCAL_HAPROXY_IMAGE, ...names]));
+        }
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -188,7 +198,7 @@ export const imageCommand: Command = {
       return 0;
     }
     throw new UsageError(
-      `kctl image: expected import, busybox, pull, push, list or rm${verb ? `, got "${verb}"` : ""}`,
+      `kctl image: expected import, busybox, haproxy, pull, push, list or rm${verb ? `, got "${verb}"` : ""}`,
     );
   },
 };

@@ -1636,6 +1636,109 @@ export interface IPBlock {
   except?: string[];
 }
 
+export interface Ingress {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: IngressSpec;
+  status?: IngressStatus;
+}
+
+export interface IngressSpec {
+  ingressClassName?: string;
+  defaultBackend?: IngressBackend;
+  tls?: IngressTLS[];
+  rules?: IngressRule[];
+}
+
+/**
+ * Exactly one of service and resource; resource backends are parsed so validation can refuse them
+ * by name.
+ */
+export interface IngressBackend {
+  service?: IngressServiceBackend;
+  resource?: TypedLocalObjectReference;
+}
+
+export interface IngressServiceBackend {
+  name?: string;
+  port?: ServiceBackendPort;
+}
+
+/** Exactly one of name and number. */
+export interface ServiceBackendPort {
+  name?: string;
+  number?: number;
+}
+
+export interface TypedLocalObjectReference {
+  apiGroup?: string;
+  kind?: string;
+  name?: string;
+}
+
+export interface IngressTLS {
+  hosts?: string[];
+  secretName?: string;
+}
+
+export interface IngressRule {
+  host?: string;
+  http?: HTTPIngressRuleValue;
+}
+
+export interface HTTPIngressRuleValue {
+  paths?: HTTPIngressPath[];
+}
+
+export interface HTTPIngressPath {
+  path?: string;
+  /** Exact, Prefix or ImplementationSpecific. */
+  pathType?: string;
+  backend?: IngressBackend;
+}
+
+export interface IngressStatus {
+  loadBalancer?: IngressLoadBalancerStatus;
+}
+
+export interface IngressLoadBalancerStatus {
+  ingress?: IngressLoadBalancerIngress[];
+}
+
+export interface IngressLoadBalancerIngress {
+  ip?: string;
+  hostname?: string;
+  ports?: IngressPortStatus[];
+}
+
+export interface IngressPortStatus {
+  port?: number;
+  protocol?: string;
+  error?: string;
+}
+
+export interface IngressClass {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: IngressClassSpec;
+}
+
+export interface IngressClassSpec {
+  controller?: string;
+  parameters?: IngressClassParametersReference;
+}
+
+export interface IngressClassParametersReference {
+  apiGroup?: string;
+  kind?: string;
+  name?: string;
+  /** Cluster or Namespace. */
+  scope?: string;
+  namespace?: string;
+}
+
 /** Names of the top-level kinds (messages with apiVersion, kind and metadata). */
 export const kindMessages = [
   "Namespace",
@@ -1671,4 +1774,6 @@ export const kindMessages = [
   "StatefulSet",
   "EndpointSlice",
   "NetworkPolicy",
+  "Ingress",
+  "IngressClass",
 ] as const;

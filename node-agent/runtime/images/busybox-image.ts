@@ -21,16 +21,14 @@ const run = promisify(execFile);
 /** A name for the image that makes no version claim, for manifests and tests to use across Debian updates. */
 export const LOCAL_BUSYBOX_IMAGE = "kctl.local/busybox:debian";
 
-/** The installed busybox-static package's version, as dpkg reports it (`1:1.35.0-4+deb12u1+b1`). */
-export async function busyboxPackageVersion(): Promise<string> {
+/** An installed Debian package's version, as dpkg reports it (`1:1.35.0-4+deb12u1+b1`). */
+export async function debianPackageVersion(pkg: string): Promise<string> {
   try {
-    const { stdout } = await run("dpkg-query", ["-W", `-f=\${Version}`, "busybox-static"]);
+    const { stdout } = await run("dpkg-query", ["-W", `-f=\${Version}`, pkg]);
     if (stdout.trim() === "") throw new Error("empty version");
     return stdout.trim();
   } catch (err) {
-    throw new Error("cannot read the version of Debian's busybox-static (dpkg-query -W busybox-static)", {
-      cause: err,
-    });
+    throw new Error(`cannot read the version of Debian's ${pkg} (dpkg-query -W ${pkg})`, { cause: err });
   }
 }
 
@@ -52,12 +50,22 @@ export function upstreamVersion(debianVersion: string): string {
  * version of the Debian package>` (true of the binary inside) and {@link LOCAL_BUSYBOX_IMAGE}.
  */
 export async function busyboxImageNames(): Promise<string[]> {
-  return [`busybox:${upstreamVersion(await busyboxPackageVersion())}`, LOCAL_BUSYBOX_IMAGE];
+  return [`busybox:${upstreamVersion(await debianPackageVersion("busybox-static"))}`, LOCAL_BUSYBOX_IMAGE];
 }
 
 export interface BusyboxImageOptions {
   /** Name recorded in the image (annotations / RepoTags); defaults to `busybox`. */
   reference?: string;
+}
+
+/** What an image built from one rootfs layer is: how to lay down the rootfs, and its config. */
+export interface RootfsImageSpec {
+  /** Fills `rootfs`, a fresh empty directory. */
+  populate(rootfs: string): Promise<void>;
+  cmd: string[];
+  labels: Record<string, string>;
+  /** The history entry's `created_by`. */
+  createdBy: string;
 }
 
 interface BuiltImage {
@@ -66,13 +74,24 @@ interface BuiltImage {
   reference: string;
 }
 
-async function build(options: BusyboxImageOptions): Promise<BuiltImage> {
-  const reference = parseReference(options.reference ?? "busybox").text;
-  const debianVersion = await busyboxPackageVersion();
-  const work = await mkdtemp(join(tmpdir(), "kctl-busybox-"));
+async function busyboxSpec(): Promise<RootfsImageSpec> {
+  return {
+    populate: buildBusyboxRootfs,
+    cmd: ["sh"],
+    labels: {
+      "org.opencontainers.image.title": "busybox-static from Debian",
+      "org.opencontainers.image.version": await debianPackageVersion("busybox-static"),
+    },
+    createdBy: "kctl busybox-image: Debian busybox-static",
+  };
+}
+
+async function build(reference: string, spec: RootfsImageSpec): Promise<BuiltImage> {
+  const work = await mkdtemp(join(tmpdir(), "kctl-image-"));
   try {
     const rootfs = join(work, "rootfs");
-    await buildBusyboxRootfs(rootfs);
+    await mkdir(rootfs);
+    await spec.populate(rootfs);
     const { stdout } = await run(
       "tar",
       [
@@ -98,19 +117,14 @@ async function build(options: BusyboxImageOptions): Promise<BuiltImage> {
         created: "1970-01-01T00:00:00Z",
         config: {
           Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-          Cmd: ["sh"],
-          Labels: {
-            "org.opencontainers.image.title": "busybox-static from Debian",
-            "org.opencontainers.image.version": debianVersion,
-          },
+          Cmd: spec.cmd,
+          Labels: spec.labels,
         },
         rootfs: { type: "layers", diff_ids: [sha256Digest(stdout)] },
-        history: [
-          { created: "1970-01-01T00:00:00Z", created_by: "kctl busybox-image: Debian busybox-static" },
-        ],
+        history: [{ created: "1970-01-01T00:00:00Z", created_by: spec.createdBy }],
       }),
     );
-    return { layerTar: stdout, config, reference };
+    return { layerTar: stdout, config, reference: parseReference(reference).text };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -128,7 +142,20 @@ async function writeBlob(dir: string, data: Buffer): Promise<{ digest: string; s
  * `org.opencontainers.image.ref.name` annotations. Returns the manifest digest.
  */
 export async function buildBusyboxImage(outDir: string, options: BusyboxImageOptions = {}): Promise<string> {
-  const image = await build(options);
+  return buildRootfsImage(outDir, options.reference ?? "busybox", await busyboxSpec());
+}
+
+/**
+ * Writes an OCI image layout of the one-layer image `spec` describes to `outDir` (created if
+ * missing; should be empty), named `reference` in index.json's annotations. Returns the manifest
+ * digest. The layer is reproducible (sorted names, owner 0, mtime 0).
+ */
+export async function buildRootfsImage(
+  outDir: string,
+  reference: string,
+  spec: RootfsImageSpec,
+): Promise<string> {
+  const image = await build(reference, spec);
   await mkdir(join(outDir, "blobs", "sha256"), { recursive: true });
   const layer = await writeBlob(outDir, gzipSync(image.layerTar));
   const config = await writeBlob(outDir, image.config);
@@ -164,7 +191,7 @@ export async function buildBusyboxImage(outDir: string, options: BusyboxImageOpt
  * uncompressed `<hex>/layer.tar`, tagged `reference`.
  */
 export async function buildBusyboxArchive(file: string, options: BusyboxImageOptions = {}): Promise<void> {
-  const image = await build(options);
+  const image = await build(options.reference ?? "busybox", await busyboxSpec());
   const work = await mkdtemp(join(tmpdir(), "kctl-busybox-archive-"));
   try {
     const layerHex = sha256Digest(image.layerTar).slice("sha256:".length);

@@ -18,6 +18,7 @@ export {
   LOCAL_BUSYBOX_IMAGE,
 } from "./busybox-image.js";
 export { ImageError, type ImageErrorCode, isImageNotFound } from "./errors.js";
+export { buildHaproxyImage, LOCAL_HAPROXY_IMAGE } from "./haproxy-image.js";
 export {
   checkImageGcThresholds,
   DEFAULT_IMAGE_GC_HIGH_PERCENT,
