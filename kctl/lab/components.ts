@@ -108,6 +108,18 @@ export function kctlControlPlane(...args: string[]): string[] {
   return [process.execPath, "--max-semi-space-size=32", kctlMain, ...args];
 }
 
+const quote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+
+/**
+ * A lab host's agent: first the images manifests/ use are put in its store (kctl.local/busybox:debian
+ * and kctl.local/haproxy:debian, built from this machine's Debian packages, as no registry outside
+ * is reachable), then `kctl join` runs as the same process, so the recorded pid is the agent's.
+ */
+export function hostAgentArgv(stateDir: string, join: string[]): string[] {
+  const images = ["busybox", "haproxy"].map((name) => quote(kctl("image", name, "--state-dir", stateDir)));
+  return ["sh", "-c", `${images.join(" >/dev/null && ")} >/dev/null && exec ${quote(join)}`];
+}
+
 /** Polls `check` every 200 ms until it returns true or `signal` aborts. */
 export async function pollUntil(check: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
   while (!(await check())) {
@@ -223,12 +235,8 @@ const all: LabComponents = {
   ...controlPlaneOnly,
   profile: "all",
   registry: registryComponent,
-  // Each host gets the project's busybox image first (kctl.local/busybox:debian, which manifests/ use), then joins;
-  // `exec` keeps the recorded pid that of the agent itself.
   agent: (ctx, node) => {
     const stateDir = ctx.stateDirOf(node.name);
-    const quote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-    const importImage = kctl("image", "busybox", "--state-dir", stateDir);
     const join = kctlAgent(
       "join",
       ctx.server,
@@ -246,7 +254,7 @@ const all: LabComponents = {
       ctx.registryConfigFile,
     );
     return {
-      argv: ["sh", "-c", `${quote(importImage)} >/dev/null && exec ${quote(join)}`],
+      argv: hostAgentArgv(stateDir, join),
       env: { KCTL_TOKEN: ctx.token },
     };
   },

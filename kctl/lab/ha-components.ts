@@ -20,7 +20,7 @@ import {
   acceptsTcp,
   allNodesReady,
   componentsFor,
-  kctl,
+  hostAgentArgv,
   kctlAgent,
   kctlControlPlane,
   type LabComponents,
@@ -39,8 +39,6 @@ const ETCD_PEER_PORT = 2380;
 
 /** The component name of the control plane on `node`. */
 export const controlPlaneOn = (node: string) => `controlplane-${node}`;
-
-const quote = (args: string[]) => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
 
 /** The front config kctl and kubectl use from the root namespace. */
 const frontConfig = (ctx: LabContext) => join(ctx.labDir, "admin.kubeconfig");
@@ -176,7 +174,6 @@ export function haComponents(count: number): LabComponents {
     agent: (ctx, node) => {
       const nodes = controlPlaneNodes(ctx, count);
       const stateDir = ctx.stateDirOf(node.name);
-      const importImage = kctl("image", "busybox", "--state-dir", stateDir);
       const join = kctlAgent(
         "join",
         nodes.map((n) => `https://${n.address}:${ctx.apiPort}`).join(","),
@@ -194,7 +191,7 @@ export function haComponents(count: number): LabComponents {
         ctx.registryConfigFile,
       );
       return {
-        argv: ["sh", "-c", `${quote(importImage)} >/dev/null && exec ${quote(join)}`],
+        argv: hostAgentArgv(stateDir, join),
         env: { KCTL_TOKEN: ctx.token },
       };
     },
