@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { componentsFor, type LabComponents } from "../kctl/lab/components.js";
+import { componentsFor } from "../kctl/lab/components.js";
 import { runCommand } from "../kctl/lab/run-command.js";
 import {
   downLab,
@@ -18,6 +18,7 @@ import {
   type LabCluster,
   startLabCluster,
   withControlPlaneFlags,
+  withLoadBalancerPool,
 } from "./support/lab-cluster.js";
 
 const image = "kctl.local/busybox:debian";
@@ -141,16 +142,7 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
       const prefix = gateway.split(".").slice(0, 3).join(".");
       return [`${prefix}.200`, `${prefix}.201`];
     };
-    const components: LabComponents = {
-      ...base,
-      controlPlane: (ctx) => {
-        const spec = base.controlPlane!(ctx);
-        return {
-          ...spec,
-          argv: [...spec.argv, "--load-balancer-pool", poolOf(ctx.addresses.gateway).join("-")],
-        };
-      },
-    };
+    const components = withLoadBalancerPool(base, (gateway) => poolOf(gateway).join("-"));
     lab = await startLabCluster("svc", 3, components);
     pool = poolOf(lab.state.addresses!.gateway);
     const seeded = await json<{ data: Record<string, string> }>(
