@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { componentsFor, type LabComponents } from "../kctl/lab/components.js";
+import { componentsFor } from "../kctl/lab/components.js";
 import { runCommand } from "../kctl/lab/run-command.js";
 import { kctlMain } from "./support/kctl-process.js";
 import {
@@ -24,6 +24,7 @@ import {
   type LabCluster,
   startLabCluster,
   withControlPlaneFlags,
+  withLoadBalancerPool,
 } from "./support/lab-cluster.js";
 
 const image = "kctl.local/busybox:debian";
@@ -148,16 +149,7 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
       return [`${prefix}.200`, `${prefix}.201`, `${prefix}.202`];
     };
     const rangeOf = (addresses: string[]) => `${addresses[0]}-${addresses.at(-1)}`;
-    const components: LabComponents = {
-      ...base,
-      controlPlane: (ctx) => {
-        const spec = base.controlPlane!(ctx);
-        return {
-          ...spec,
-          argv: [...spec.argv, "--load-balancer-pool", rangeOf(poolOf(ctx.addresses.gateway))],
-        };
-      },
-    };
+    const components = withLoadBalancerPool(base, (gateway) => rangeOf(poolOf(gateway)));
     lab = await startLabCluster("svc", 3, components);
     pool = poolOf(lab.state.addresses!.gateway);
     const seeded = await json<{ data: Record<string, string> }>(

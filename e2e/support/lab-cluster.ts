@@ -71,6 +71,20 @@ export function withControlPlaneFlags(base: LabComponents, ...flags: string[]): 
   };
 }
 
+/**
+ * Starts the control plane with `--load-balancer-pool`, the pool made from the lab's gateway
+ * address (known only once the lab's network exists).
+ */
+export function withLoadBalancerPool(base: LabComponents, pool: (gateway: string) => string): LabComponents {
+  return {
+    ...base,
+    controlPlane: (ctx) => {
+      const spec = base.controlPlane!(ctx);
+      return { ...spec, argv: [...spec.argv, "--load-balancer-pool", pool(ctx.addresses.gateway)] };
+    },
+  };
+}
+
 export async function startLabCluster(
   prefix: string,
   nodes: number,

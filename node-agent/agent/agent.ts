@@ -32,7 +32,7 @@ import type {
 import type { RegisterResponse } from "../../proto/gen/node.js";
 import { ownHierarchies } from "../cgroups/hierarchies-linux.js";
 import { PodCgroups, podCgroupsFile } from "../cgroups/pod-cgroups.js";
-import { LoadBalancerAnnouncer } from "../load-balancer/index.js";
+import { LoadBalancerAnnouncer, subnetLabels } from "../load-balancer/index.js";
 import { PodNetwork } from "../network/index.js";
 import { NetworkPolicyEnforcer, type PolicyInputKind } from "../network-policy/index.js";
 import { PodManager } from "../pod-worker/pod-manager.js";
@@ -398,7 +398,8 @@ export function startAgent(opts: AgentOptions): Agent {
         "ephemeral-storage": diskCapacity(stateDir),
       },
       allocatable: {},
-      labels: {},
+      // Which subnet this host's ARP is heard on, for the LoadBalancer election.
+      labels: subnetLabels(address),
       kernelVersion: release(),
       osImage: `Linux (${hostname()})`,
       agentVersion: "kctl-agent/0.1",

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { EndpointsInput, ServiceInput } from "../proxy/inputs.js";
-import { addressesToAnnounce, electAnnouncer, excludeLabel, type NodeInput } from "./election.js";
+import {
+  addressesToAnnounce,
+  electAnnouncer,
+  excludeLabel,
+  type NodeInput,
+  subnetLabel,
+  subnetLabelValue,
+} from "./election.js";
 
 const node = (name: string, ready = true, labels: Record<string, string> = {}): NodeInput => ({
   metadata: { name, labels },
@@ -80,6 +87,29 @@ describe("LoadBalancer announcer election", () => {
     expect(owners(services, endpoints, nodes)).toEqual({});
     const excluded = nodes.map((n) => node(n.metadata.name!, true, { [excludeLabel]: "" }));
     expect(owners([lb("x", "192.0.2.3")], endpoints, excluded)).toEqual({});
+  });
+
+  it("on hosts of several subnets, gives each address to a node on the subnet holding it", () => {
+    const on = (name: string, cidr: string) => node(name, true, { [subnetLabel]: subnetLabelValue(cidr) });
+    const racks = [
+      on("node1", "10.1.0.0/24"),
+      on("node2", "10.1.1.0/24"),
+      on("node3", "10.1.0.0/24"),
+      on("node4", "10.1.1.0/24"),
+    ];
+    const services = Array.from({ length: 20 }, (_, i) => lb(`s${i}`, `10.1.${i % 2}.${200 + i}`));
+    const endpoints = new Map([...services, lb("s", "")].map((s) => eps(s.metadata.name!, ["node2"])));
+    const byOwner = owners(services, endpoints, racks);
+    expect(Object.keys(byOwner)).toHaveLength(20);
+    for (const [ip, holders] of Object.entries(byOwner)) {
+      expect(holders, ip).toHaveLength(1);
+      expect(ip.startsWith("10.1.0.") ? ["node1", "node3"] : ["node2", "node4"], ip).toContain(holders[0]);
+    }
+    // Its subnet's nodes gone, an address falls back to any eligible node rather than to none.
+    const rest = [racks[1]!, racks[3]!, node("node1", false, racks[0]!.metadata.labels!)];
+    expect(Object.keys(owners([lb("s", "10.1.0.250")], endpoints, rest))).toEqual(["10.1.0.250"]);
+    // An address on no node's subnet (or nodes without the label) goes to any eligible node.
+    expect(Object.keys(owners([lb("s", "192.0.2.7")], endpoints, racks))).toEqual(["192.0.2.7"]);
   });
 
   it("elects nobody from no candidates", () => {

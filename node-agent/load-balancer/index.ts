@@ -6,3 +6,4 @@
  */
 export { type AnnouncerConfig, LoadBalancerAnnouncer } from "./announcer-linux.js";
 export { addressesToAnnounce, electAnnouncer, excludeLabel, type NodeInput } from "./election.js";
+export { subnetLabels } from "./subnet-label.js";
