@@ -19,7 +19,7 @@
  * Services of another `loadBalancerClass` are that controller's to announce.
  */
 import { createHash } from "node:crypto";
-import { cidrContains, parseCidr, parseIPv4 } from "../../controlplane/util/ipv4.js";
+import { cidrContains, parseCidr, parseIPv4 } from "../../foundation/util/ipv4.js";
 import type { NodeCondition, ObjectMeta } from "../../proto/gen/api.js";
 import { type EndpointsInput, type ServiceInput, serviceKey } from "../proxy/inputs.js";
 

@@ -4,7 +4,7 @@
  * address to a host whose ARP answers are heard on the address's subnet.
  */
 import { networkInterfaces } from "node:os";
-import { formatCidr, parseIPv4 } from "../../controlplane/util/ipv4.js";
+import { formatCidr, parseIPv4 } from "../../foundation/util/ipv4.js";
 import { subnetLabel, subnetLabelValue } from "./election.js";
 
 /** `{ "kctl.io/subnet": "10.1.2.0-24" }` for the interface holding `address`; none when no interface holds it. */
