@@ -265,8 +265,8 @@ describe("kctl apply refuses bad input: one line naming file, document and field
     ],
     [
       "an unknown kind",
-      "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\n",
-      'document 1: kind: no matches for kind "Ingress" in version "networking.k8s.io/v1" (this API serves',
+      "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata: {name: a}\n",
+      'document 1: kind: no matches for kind "CertificateSigningRequest" in version "certificates.k8s.io/v1" (this API serves',
     ],
     [
       "a wrong field type",
