@@ -56,6 +56,7 @@ import {
   type LeaderElectionOptions,
   type LeaderElector,
   type Lister,
+  nodeRelationship,
   runUnelected,
   runWhenLeader,
 } from "./client/index.js";
@@ -292,15 +293,13 @@ async function start(
   const rbac = rbacListers(informers);
   const keyRevoked = revokedKeyCheck(secrets.lister);
   // As upstream's --authorization-mode=Node,RBAC: a node's certificate reads what its pods need.
-  const authorize = unionAuthorizer(
-    nodeAuthorizer({
-      pods: informers.pods().lister,
-      claims: informers.informer<PersistentVolumeClaim & KubeObject>(
-        resourceForKind("v1", "PersistentVolumeClaim")!,
-      ).lister,
-    }),
-    rbacAuthorizer(rbac),
-  );
+  const nodeGraph = {
+    pods: informers.pods().lister,
+    claims: informers.informer<PersistentVolumeClaim & KubeObject>(
+      resourceForKind("v1", "PersistentVolumeClaim")!,
+    ).lister,
+  };
+  const authorize = unionAuthorizer(nodeAuthorizer(nodeGraph), rbacAuthorizer(rbac));
   const serviceAccounts = await wireServiceAccounts(registry, informers, pkiDir);
   informers.start();
   await reconcileDefaultRbac(registry);
@@ -393,6 +392,7 @@ async function start(
     registry,
     allocator: new PodCidrAllocator(etcd, clusterCidr),
     pods: podDispatcher,
+    related: nodeRelationship(nodeGraph),
     watchable,
     tunnels,
     tokens: serviceAccounts.issuer,

@@ -4,12 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../foundation/api/object.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { ensureCa, ensureServingCert, issueCertificate, type KeyPair } from "../../foundation/pki/pki.js";
 import { NodeClient } from "../../node-agent/agent/node-client.js";
+import type { PersistentVolumeClaim } from "../../proto/gen/api.js";
 import type { ObjectEvent } from "../../proto/gen/node.js";
+import { nodeRelationship } from "../client/index.js";
 import { InformerFactory } from "../client/informer-factory.js";
 import { UsageStore } from "../metrics-api/usage-store.js";
 import { Registry } from "../registry/index.js";
@@ -77,6 +79,12 @@ describe("NodeService over mTLS with a real etcd", () => {
     factory = new InformerFactory(store);
     const pods = ObjectDispatcher.pods(factory.pods());
     const services = ObjectDispatcher.all(factory.informer(resourceForKind("v1", "Service")!));
+    const related = nodeRelationship({
+      pods: factory.pods().lister,
+      claims: factory.informer<PersistentVolumeClaim & KubeObject>(
+        resourceForKind("v1", "PersistentVolumeClaim")!,
+      ).lister,
+    });
     factory.start();
     server = await startNodeServiceServer({
       host: "127.0.0.1",
@@ -86,6 +94,7 @@ describe("NodeService over mTLS with a real etcd", () => {
       registry,
       allocator: new PodCidrAllocator(client, "10.244.0.0/16"),
       pods,
+      related,
       watchable: { Service: services },
       tunnels: new TunnelRegistry(),
       tokens: {
@@ -225,6 +234,16 @@ describe("NodeService over mTLS with a real etcd", () => {
       metadata: { name, namespace },
       spec: { nodeName, containers: [{ name: "c", image: "busybox:1.36" }], ...spec },
     });
+    // A node is answered from the informers, as its agent learns of pods: wait until they hold it.
+    const createPod = async (obj: ReturnType<typeof pod>) => {
+      const created = await registry.create(pods, obj);
+      const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+      await vi.waitFor(() =>
+        expect(factory.pods().lister.get(key)?.metadata.resourceVersion).toBe(
+          created.metadata.resourceVersion,
+        ),
+      );
+    };
 
     beforeAll(async () => {
       await registry.create(secrets, {
@@ -235,9 +254,8 @@ describe("NodeService over mTLS with a real etcd", () => {
       await registry.create(secrets, object("Secret", "default", "theirs"));
       await registry.create(configMaps, { ...object("ConfigMap", "default", "mine-cm"), data: { k: "v" } });
       // n1 runs a pod in kube-system (as a DaemonSet would) and one in default that uses "mine".
-      await registry.create(pods, pod("kube-system", "proxy-n1", "n1"));
-      await registry.create(
-        pods,
+      await createPod(pod("kube-system", "proxy-n1", "n1"));
+      await createPod(
         pod("default", "uses-mine", "n1", {
           volumes: [{ name: "v", secret: { secretName: "mine" } }],
           containers: [
@@ -245,8 +263,7 @@ describe("NodeService over mTLS with a real etcd", () => {
           ],
         }),
       );
-      await registry.create(
-        pods,
+      await createPod(
         pod("default", "uses-theirs", "n2", { volumes: [{ name: "v", secret: { secretName: "theirs" } }] }),
       );
     });
@@ -285,7 +302,7 @@ describe("NodeService over mTLS with a real etcd", () => {
       });
       await registry.create(secrets, pullSecret("team"));
       await registry.create(secrets, pullSecret("default"));
-      await registry.create(pods, pod("team", "pulls", "n1", { imagePullSecrets: [{ name: "regcred" }] }));
+      await createPod(pod("team", "pulls", "n1", { imagePullSecrets: [{ name: "regcred" }] }));
       const n1 = await nodeClient("n1");
       const read = await n1.call("GetObject", { kind: "Secret", namespace: "team", name: "regcred" });
       expect(JSON.parse(read.objectJson.toString()).metadata.namespace).toBe("team");
@@ -359,8 +376,8 @@ describe("NodeService over mTLS with a real etcd", () => {
       const claimVolume = (claimName: string) => ({
         volumes: [{ name: "v", persistentVolumeClaim: { claimName } }],
       });
-      await registry.create(pods, pod("default", "db-mine", "n1", claimVolume("data-mine")));
-      await registry.create(pods, pod("default", "db-theirs", "n2", claimVolume("data-theirs")));
+      await createPod(pod("default", "db-mine", "n1", claimVolume("data-mine")));
+      await createPod(pod("default", "db-theirs", "n2", claimVolume("data-theirs")));
       const n1 = await nodeClient("n1");
       const get = (kind: string, name: string) => n1.call("GetObject", { kind, namespace: "default", name });
       await expect(get("PersistentVolumeClaim", "data-theirs")).rejects.toMatchObject({

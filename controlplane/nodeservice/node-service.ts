@@ -13,7 +13,7 @@ import type {
 } from "@grpc/grpc-js";
 import { ApiError, isApiError } from "../../foundation/api/errors.js";
 import type { KubeObject } from "../../foundation/api/object.js";
-import { podReferences, type ReferencedKind } from "../../foundation/api/pod-references.js";
+import type { ReferencedKind } from "../../foundation/api/pod-references.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { nodeKeyAnnotation } from "../../foundation/bootstrap/node-keys.js";
 import { nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
@@ -43,6 +43,7 @@ import type {
   WatchObjectsRequest,
   WatchPodsRequest,
 } from "../../proto/gen/node.js";
+import type { NodeRelationship } from "../client/index.js";
 import { localStorageDirAnnotation, volumeNode } from "../controllers/volume/local-path.js";
 import type { Registry } from "../registry/index.js";
 import { issueToken, type TokenIssuerOptions } from "../serviceaccount/token-request.js";
@@ -102,6 +103,11 @@ export interface NodeServiceDeps {
   allocator: PodCidrAllocator;
   /** Pods routed by node. */
   pods: ObjectDispatcher<Pod & KubeObject>;
+  /**
+   * Which objects a node's pods refer to, from the informers that feed `pods`: a node learns of a
+   * pod no sooner than this answers for it, and a volume refresh costs no etcd list.
+   */
+  related: NodeRelationship;
   /** Cluster-wide kinds agents follow: Service, Endpoints, Node. */
   watchable: Partial<Record<string, ObjectDispatcher<KubeObject>>>;
   tunnels: TunnelRegistry;
@@ -301,7 +307,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     if (req.kind === "PersistentVolume")
       return { objectJson: Buffer.from(JSON.stringify(await readVolume(node, req))) };
     // Upstream's node authorizer: an object is readable when a pod bound to the node refers to it.
-    if (!(await podsOnNodeReferTo(node, req.namespace, req.kind as ReferencedKind, req.name))) {
+    if (!deps.related(node, req.kind as ReferencedKind, req.namespace, req.name)) {
       throw noRelationship(node, info, req.namespace, req.name);
     }
     const obj = await registry.get(info, req.namespace, req.name);
@@ -336,11 +342,6 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return issued;
   }
 
-  async function podsOnNodeReferTo(node: string, namespace: string, kind: ReferencedKind, name: string) {
-    const onNode = await registry.list(pods, { namespace, fieldSelector: `spec.nodeName=${node}` });
-    return onNode.items.some((pod) => podReferences(pod as Pod, kind).has(name));
-  }
-
   /**
    * A PV is readable by the node its affinity names (the agent removes the directories of volumes
    * that are gone), or through a claim of one of the node's pods bound to it (`req.namespace` is
@@ -351,7 +352,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       KubeObject;
     if (volumeNode(pv) === node) return pv;
     const claimName = pv.spec?.claimRef?.namespace === req.namespace ? pv.spec.claimRef.name : undefined;
-    if (claimName && (await podsOnNodeReferTo(node, req.namespace, "PersistentVolumeClaim", claimName))) {
+    if (claimName && deps.related(node, "PersistentVolumeClaim", req.namespace, claimName)) {
       const claim = (await registry.get(
         readable.PersistentVolumeClaim,
         req.namespace,
