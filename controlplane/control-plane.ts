@@ -290,6 +290,14 @@ async function start(
     for (const d of Object.values(watchable)) d.close();
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
+  const referenced = {
+    ConfigMap: ObjectDispatcher.byKey(informers.informer(resourceForKind("v1", "ConfigMap")!)),
+    Secret: ObjectDispatcher.byKey(secrets),
+  };
+  stops.push(() => {
+    referenced.ConfigMap.close();
+    referenced.Secret.close();
+  });
   const rbac = rbacListers(informers);
   const keyRevoked = revokedKeyCheck(secrets.lister);
   // As upstream's --authorization-mode=Node,RBAC: a node's certificate reads what its pods need.
@@ -394,6 +402,7 @@ async function start(
     pods: podDispatcher,
     related: nodeRelationship(nodeGraph),
     watchable,
+    referenced,
     tunnels,
     tokens: serviceAccounts.issuer,
     usage,

@@ -2,13 +2,14 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ServiceError } from "@grpc/grpc-js";
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../foundation/api/object.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { ensureCa, ensureServingCert, issueCertificate, type KeyPair } from "../../foundation/pki/pki.js";
-import { NodeClient } from "../../node-agent/agent/node-client.js";
+import { fromServiceError, NodeClient } from "../../node-agent/agent/node-client.js";
 import type { PersistentVolumeClaim } from "../../proto/gen/api.js";
 import type { ObjectEvent } from "../../proto/gen/node.js";
 import { nodeRelationship } from "../client/index.js";
@@ -79,6 +80,10 @@ describe("NodeService over mTLS with a real etcd", () => {
     factory = new InformerFactory(store);
     const pods = ObjectDispatcher.pods(factory.pods());
     const services = ObjectDispatcher.all(factory.informer(resourceForKind("v1", "Service")!));
+    const referenced = {
+      ConfigMap: ObjectDispatcher.byKey(factory.informer(resourceForKind("v1", "ConfigMap")!)),
+      Secret: ObjectDispatcher.byKey(factory.informer(resourceForKind("v1", "Secret")!)),
+    };
     const related = nodeRelationship({
       pods: factory.pods().lister,
       claims: factory.informer<PersistentVolumeClaim & KubeObject>(
@@ -96,6 +101,7 @@ describe("NodeService over mTLS with a real etcd", () => {
       pods,
       related,
       watchable: { Service: services },
+      referenced,
       tunnels: new TunnelRegistry(),
       tokens: {
         registry,
@@ -287,6 +293,44 @@ describe("NodeService over mTLS with a real etcd", () => {
       await expect(
         n1.call("GetObject", { kind: "ConfigMap", namespace: "default", name: "mine" }),
       ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
+    it("watches one Secret its pod uses, and no Secret another node's pod uses, nor all of them", async () => {
+      const n1 = await nodeClient("n1");
+      const watch = (namespace: string, name: string) => {
+        const events: ObjectEvent[] = [];
+        let failure: unknown;
+        const stream = n1.watchObjects({ nodeName: "n1", kind: "Secret", namespace, name });
+        stream.on("data", (e: ObjectEvent) => events.push(e));
+        stream.on("error", (err: ServiceError) => {
+          failure = fromServiceError(err);
+        });
+        return { stream, events, failure: () => failure };
+      };
+      const refused = async (namespace: string, name: string) => {
+        const w = watch(namespace, name);
+        await vi.waitFor(() => expect(w.failure()).toBeDefined());
+        expect(w.events).toEqual([]);
+        return w.failure();
+      };
+      expect(await refused("default", "theirs")).toMatchObject({ reason: "Forbidden" });
+      expect(await refused("kube-system", "bootstrap-token-abcdef")).toMatchObject({ reason: "Forbidden" });
+      expect(await refused("default", "")).toMatchObject({ reason: "BadRequest" });
+
+      const mine = watch("default", "mine");
+      await vi.waitFor(() => expect(mine.events.length).toBe(1));
+      expect(mine.events[0]!.type).toBe("SYNC");
+      expect(mine.events[0]!.objectsJson.map((b) => JSON.parse(b.toString()).metadata.name)).toEqual([
+        "mine",
+      ]);
+      const current = await registry.get(secrets, "default", "mine");
+      await registry.update(secrets, "default", "mine", { ...current, data: { k: "dzI=" } });
+      const theirs = await registry.get(secrets, "default", "theirs");
+      await registry.update(secrets, "default", "theirs", { ...theirs, data: {} });
+      await vi.waitFor(() => expect(mine.events.length).toBe(2));
+      expect(mine.events[1]!.type).toBe("MODIFIED");
+      expect(JSON.parse(mine.events[1]!.objectsJson[0]!.toString()).data).toEqual({ k: "dzI=" });
+      mine.stream.cancel();
     });
 
     it("reads the pull secret its pod names, and no same-named one of another namespace or node", async () => {

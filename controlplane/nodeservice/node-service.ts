@@ -110,6 +110,8 @@ export interface NodeServiceDeps {
   related: NodeRelationship;
   /** Cluster-wide kinds agents follow: Service, Endpoints, Node. */
   watchable: Partial<Record<string, ObjectDispatcher<KubeObject>>>;
+  /** ConfigMaps and Secrets by `namespace/name` (`ObjectDispatcher.byKey`), each watched only by nodes whose pods refer to it. */
+  referenced?: Partial<Record<"ConfigMap" | "Secret", ObjectDispatcher<KubeObject>>>;
   tunnels: TunnelRegistry;
   settings: NodeServiceSettings;
   clock?: Clock;
@@ -463,8 +465,21 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
 
   function watchObjects(call: ServerWritableStream<WatchObjectsRequest, ObjectEvent>): void {
     try {
-      requireSelf(authenticate(call), call.request.nodeName);
-      const dispatcher = deps.watchable[call.request.kind];
+      const node = authenticate(call);
+      requireSelf(node, call.request.nodeName);
+      const { kind, namespace, name } = call.request;
+      const one = deps.referenced?.[kind as "ConfigMap" | "Secret"];
+      if (one) {
+        if (!name)
+          throw new ApiError("BadRequest", `a watch of ${kind} names one object (namespace and name)`);
+        // As upstream's node authorizer allows a kubelet's watch of one object its pods need.
+        if (!deps.related(node, kind as ReferencedKind, namespace, name)) {
+          throw noRelationship(node, readable[kind as "ConfigMap" | "Secret"], namespace, name);
+        }
+        stream(call, one, `${namespace}/${name}`);
+        return;
+      }
+      const dispatcher = deps.watchable[kind];
       if (!dispatcher) {
         throw new ApiError(
           "BadRequest",
@@ -473,7 +488,8 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       }
       stream(call, dispatcher, allObjectsKey);
     } catch (err) {
-      call.destroy(toServiceError(err));
+      // An error event ends the call with its status; destroy() would drop the stream without one.
+      call.emit("error", toServiceError(err));
     }
   }
 
