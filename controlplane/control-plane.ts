@@ -56,6 +56,7 @@ import {
   type LeaderElectionOptions,
   type LeaderElector,
   type Lister,
+  nodeRelationship,
   runUnelected,
   runWhenLeader,
 } from "./client/index.js";
@@ -289,18 +290,24 @@ async function start(
     for (const d of Object.values(watchable)) d.close();
   });
   const secrets = informers.informer<Secret & KubeObject>(resourceForKind("v1", "Secret")!);
+  const referenced = {
+    ConfigMap: ObjectDispatcher.byKey(informers.informer(resourceForKind("v1", "ConfigMap")!)),
+    Secret: ObjectDispatcher.byKey(secrets),
+  };
+  stops.push(() => {
+    referenced.ConfigMap.close();
+    referenced.Secret.close();
+  });
   const rbac = rbacListers(informers);
   const keyRevoked = revokedKeyCheck(secrets.lister);
   // As upstream's --authorization-mode=Node,RBAC: a node's certificate reads what its pods need.
-  const authorize = unionAuthorizer(
-    nodeAuthorizer({
-      pods: informers.pods().lister,
-      claims: informers.informer<PersistentVolumeClaim & KubeObject>(
-        resourceForKind("v1", "PersistentVolumeClaim")!,
-      ).lister,
-    }),
-    rbacAuthorizer(rbac),
-  );
+  const nodeGraph = {
+    pods: informers.pods().lister,
+    claims: informers.informer<PersistentVolumeClaim & KubeObject>(
+      resourceForKind("v1", "PersistentVolumeClaim")!,
+    ).lister,
+  };
+  const authorize = unionAuthorizer(nodeAuthorizer(nodeGraph), rbacAuthorizer(rbac));
   const serviceAccounts = await wireServiceAccounts(registry, informers, pkiDir);
   informers.start();
   await reconcileDefaultRbac(registry);
@@ -393,7 +400,9 @@ async function start(
     registry,
     allocator: new PodCidrAllocator(etcd, clusterCidr),
     pods: podDispatcher,
+    related: nodeRelationship(nodeGraph),
     watchable,
+    referenced,
     tunnels,
     tokens: serviceAccounts.issuer,
     usage,

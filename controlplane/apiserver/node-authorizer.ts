@@ -9,17 +9,10 @@
  * authorizer (RBAC). Reads the informers' caches only, so a decision costs no I/O.
  */
 
-import { podReferences, type ReferencedKind } from "../../foundation/api/pod-references.js";
+import type { ReferencedKind } from "../../foundation/api/pod-references.js";
 import { nodesGroup, nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
-import type { PersistentVolumeClaim, Pod } from "../../proto/gen/api.js";
-import { byNodeNameIndex, type Lister } from "../client/index.js";
+import { type NodeGraphListers, nodeRelationship } from "../client/index.js";
 import type { Authorizer, RequestAttributes } from "./authorization.js";
-
-export interface NodeGraphListers {
-  /** Must carry the `byNodeName` index (client/indexers.ts). */
-  pods: Lister<Pod & { metadata: { namespace?: string } }>;
-  claims: Lister<PersistentVolumeClaim & { metadata: { namespace?: string; name?: string } }>;
-}
 
 /** Objects a node reads only when one of its pods needs them (upstream's graph), by resource. */
 const graphKinds: Readonly<Record<string, ReferencedKind | "PersistentVolume">> = {
@@ -40,23 +33,7 @@ export function requestingNode(attrs: Pick<RequestAttributes, "user" | "groups">
 }
 
 export function nodeAuthorizer(listers: NodeGraphListers): Authorizer {
-  const podsOn = (node: string) => listers.pods.byIndex(byNodeNameIndex, node);
-
-  const related = (
-    node: string,
-    kind: ReferencedKind | "PersistentVolume",
-    namespace: string,
-    name: string,
-  ) => {
-    if (kind !== "PersistentVolume") {
-      return podsOn(node).some((p) => p.metadata.namespace === namespace && podReferences(p, kind).has(name));
-    }
-    return podsOn(node).some((p) =>
-      [...podReferences(p, "PersistentVolumeClaim")].some(
-        (claim) => listers.claims.get(`${p.metadata.namespace}/${claim}`)?.spec?.volumeName === name,
-      ),
-    );
-  };
+  const related = nodeRelationship(listers);
 
   return (attrs) => {
     const node = requestingNode(attrs);

@@ -61,6 +61,7 @@ export {
   runWhenLeader,
 } from "./leader-election.js";
 export type { ListerWatcher, ListResult, WatchHandle } from "./lister-watcher.js";
+export { type NodeGraphListers, type NodeRelationship, nodeRelationship } from "./node-graph.js";
 export { type IndexFunc, type Lister, UnknownIndexError } from "./object-cache.js";
 export { availableAt, isPodActive, isPodAvailable, isPodReady, readySince } from "./pod-state.js";
 export {

@@ -2,14 +2,17 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ServiceError } from "@grpc/grpc-js";
 import { Etcd3 } from "etcd3";
 import { Registry as MetricsRegistry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../foundation/api/object.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { ensureCa, ensureServingCert, issueCertificate, type KeyPair } from "../../foundation/pki/pki.js";
-import { NodeClient } from "../../node-agent/agent/node-client.js";
+import { fromServiceError, NodeClient } from "../../node-agent/agent/node-client.js";
+import type { PersistentVolumeClaim } from "../../proto/gen/api.js";
 import type { ObjectEvent } from "../../proto/gen/node.js";
+import { nodeRelationship } from "../client/index.js";
 import { InformerFactory } from "../client/informer-factory.js";
 import { UsageStore } from "../metrics-api/usage-store.js";
 import { Registry } from "../registry/index.js";
@@ -77,6 +80,16 @@ describe("NodeService over mTLS with a real etcd", () => {
     factory = new InformerFactory(store);
     const pods = ObjectDispatcher.pods(factory.pods());
     const services = ObjectDispatcher.all(factory.informer(resourceForKind("v1", "Service")!));
+    const referenced = {
+      ConfigMap: ObjectDispatcher.byKey(factory.informer(resourceForKind("v1", "ConfigMap")!)),
+      Secret: ObjectDispatcher.byKey(factory.informer(resourceForKind("v1", "Secret")!)),
+    };
+    const related = nodeRelationship({
+      pods: factory.pods().lister,
+      claims: factory.informer<PersistentVolumeClaim & KubeObject>(
+        resourceForKind("v1", "PersistentVolumeClaim")!,
+      ).lister,
+    });
     factory.start();
     server = await startNodeServiceServer({
       host: "127.0.0.1",
@@ -86,7 +99,9 @@ describe("NodeService over mTLS with a real etcd", () => {
       registry,
       allocator: new PodCidrAllocator(client, "10.244.0.0/16"),
       pods,
+      related,
       watchable: { Service: services },
+      referenced,
       tunnels: new TunnelRegistry(),
       tokens: {
         registry,
@@ -225,6 +240,16 @@ describe("NodeService over mTLS with a real etcd", () => {
       metadata: { name, namespace },
       spec: { nodeName, containers: [{ name: "c", image: "busybox:1.36" }], ...spec },
     });
+    // A node is answered from the informers, as its agent learns of pods: wait until they hold it.
+    const createPod = async (obj: ReturnType<typeof pod>) => {
+      const created = await registry.create(pods, obj);
+      const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+      await vi.waitFor(() =>
+        expect(factory.pods().lister.get(key)?.metadata.resourceVersion).toBe(
+          created.metadata.resourceVersion,
+        ),
+      );
+    };
 
     beforeAll(async () => {
       await registry.create(secrets, {
@@ -235,9 +260,8 @@ describe("NodeService over mTLS with a real etcd", () => {
       await registry.create(secrets, object("Secret", "default", "theirs"));
       await registry.create(configMaps, { ...object("ConfigMap", "default", "mine-cm"), data: { k: "v" } });
       // n1 runs a pod in kube-system (as a DaemonSet would) and one in default that uses "mine".
-      await registry.create(pods, pod("kube-system", "proxy-n1", "n1"));
-      await registry.create(
-        pods,
+      await createPod(pod("kube-system", "proxy-n1", "n1"));
+      await createPod(
         pod("default", "uses-mine", "n1", {
           volumes: [{ name: "v", secret: { secretName: "mine" } }],
           containers: [
@@ -245,8 +269,7 @@ describe("NodeService over mTLS with a real etcd", () => {
           ],
         }),
       );
-      await registry.create(
-        pods,
+      await createPod(
         pod("default", "uses-theirs", "n2", { volumes: [{ name: "v", secret: { secretName: "theirs" } }] }),
       );
     });
@@ -272,6 +295,44 @@ describe("NodeService over mTLS with a real etcd", () => {
       ).rejects.toMatchObject({ reason: "Forbidden" });
     });
 
+    it("watches one Secret its pod uses, and no Secret another node's pod uses, nor all of them", async () => {
+      const n1 = await nodeClient("n1");
+      const watch = (namespace: string, name: string) => {
+        const events: ObjectEvent[] = [];
+        let failure: unknown;
+        const stream = n1.watchObjects({ nodeName: "n1", kind: "Secret", namespace, name });
+        stream.on("data", (e: ObjectEvent) => events.push(e));
+        stream.on("error", (err: ServiceError) => {
+          failure = fromServiceError(err);
+        });
+        return { stream, events, failure: () => failure };
+      };
+      const refused = async (namespace: string, name: string) => {
+        const w = watch(namespace, name);
+        await vi.waitFor(() => expect(w.failure()).toBeDefined());
+        expect(w.events).toEqual([]);
+        return w.failure();
+      };
+      expect(await refused("default", "theirs")).toMatchObject({ reason: "Forbidden" });
+      expect(await refused("kube-system", "bootstrap-token-abcdef")).toMatchObject({ reason: "Forbidden" });
+      expect(await refused("default", "")).toMatchObject({ reason: "BadRequest" });
+
+      const mine = watch("default", "mine");
+      await vi.waitFor(() => expect(mine.events.length).toBe(1));
+      expect(mine.events[0]!.type).toBe("SYNC");
+      expect(mine.events[0]!.objectsJson.map((b) => JSON.parse(b.toString()).metadata.name)).toEqual([
+        "mine",
+      ]);
+      const current = await registry.get(secrets, "default", "mine");
+      await registry.update(secrets, "default", "mine", { ...current, data: { k: "dzI=" } });
+      const theirs = await registry.get(secrets, "default", "theirs");
+      await registry.update(secrets, "default", "theirs", { ...theirs, data: {} });
+      await vi.waitFor(() => expect(mine.events.length).toBe(2));
+      expect(mine.events[1]!.type).toBe("MODIFIED");
+      expect(JSON.parse(mine.events[1]!.objectsJson[0]!.toString()).data).toEqual({ k: "dzI=" });
+      mine.stream.cancel();
+    });
+
     it("reads the pull secret its pod names, and no same-named one of another namespace or node", async () => {
       const pullSecret = (namespace: string) => ({
         ...object("Secret", namespace, "regcred"),
@@ -285,7 +346,7 @@ describe("NodeService over mTLS with a real etcd", () => {
       });
       await registry.create(secrets, pullSecret("team"));
       await registry.create(secrets, pullSecret("default"));
-      await registry.create(pods, pod("team", "pulls", "n1", { imagePullSecrets: [{ name: "regcred" }] }));
+      await createPod(pod("team", "pulls", "n1", { imagePullSecrets: [{ name: "regcred" }] }));
       const n1 = await nodeClient("n1");
       const read = await n1.call("GetObject", { kind: "Secret", namespace: "team", name: "regcred" });
       expect(JSON.parse(read.objectJson.toString()).metadata.namespace).toBe("team");
@@ -359,8 +420,8 @@ describe("NodeService over mTLS with a real etcd", () => {
       const claimVolume = (claimName: string) => ({
         volumes: [{ name: "v", persistentVolumeClaim: { claimName } }],
       });
-      await registry.create(pods, pod("default", "db-mine", "n1", claimVolume("data-mine")));
-      await registry.create(pods, pod("default", "db-theirs", "n2", claimVolume("data-theirs")));
+      await createPod(pod("default", "db-mine", "n1", claimVolume("data-mine")));
+      await createPod(pod("default", "db-theirs", "n2", claimVolume("data-theirs")));
       const n1 = await nodeClient("n1");
       const get = (kind: string, name: string) => n1.call("GetObject", { kind, namespace: "default", name });
       await expect(get("PersistentVolumeClaim", "data-theirs")).rejects.toMatchObject({

@@ -13,7 +13,7 @@ import type {
 } from "@grpc/grpc-js";
 import { ApiError, isApiError } from "../../foundation/api/errors.js";
 import type { KubeObject } from "../../foundation/api/object.js";
-import { podReferences, type ReferencedKind } from "../../foundation/api/pod-references.js";
+import type { ReferencedKind } from "../../foundation/api/pod-references.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { nodeKeyAnnotation } from "../../foundation/bootstrap/node-keys.js";
 import { nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
@@ -43,6 +43,7 @@ import type {
   WatchObjectsRequest,
   WatchPodsRequest,
 } from "../../proto/gen/node.js";
+import type { NodeRelationship } from "../client/index.js";
 import { localStorageDirAnnotation, volumeNode } from "../controllers/volume/local-path.js";
 import type { Registry } from "../registry/index.js";
 import { issueToken, type TokenIssuerOptions } from "../serviceaccount/token-request.js";
@@ -102,8 +103,15 @@ export interface NodeServiceDeps {
   allocator: PodCidrAllocator;
   /** Pods routed by node. */
   pods: ObjectDispatcher<Pod & KubeObject>;
+  /**
+   * Which objects a node's pods refer to, from the informers that feed `pods`: a node learns of a
+   * pod no sooner than this answers for it, and a volume refresh costs no etcd list.
+   */
+  related: NodeRelationship;
   /** Cluster-wide kinds agents follow: Service, Endpoints, Node. */
   watchable: Partial<Record<string, ObjectDispatcher<KubeObject>>>;
+  /** ConfigMaps and Secrets by `namespace/name` (`ObjectDispatcher.byKey`), each watched only by nodes whose pods refer to it. */
+  referenced?: Partial<Record<"ConfigMap" | "Secret", ObjectDispatcher<KubeObject>>>;
   tunnels: TunnelRegistry;
   settings: NodeServiceSettings;
   clock?: Clock;
@@ -301,7 +309,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     if (req.kind === "PersistentVolume")
       return { objectJson: Buffer.from(JSON.stringify(await readVolume(node, req))) };
     // Upstream's node authorizer: an object is readable when a pod bound to the node refers to it.
-    if (!(await podsOnNodeReferTo(node, req.namespace, req.kind as ReferencedKind, req.name))) {
+    if (!deps.related(node, req.kind as ReferencedKind, req.namespace, req.name)) {
       throw noRelationship(node, info, req.namespace, req.name);
     }
     const obj = await registry.get(info, req.namespace, req.name);
@@ -336,11 +344,6 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     return issued;
   }
 
-  async function podsOnNodeReferTo(node: string, namespace: string, kind: ReferencedKind, name: string) {
-    const onNode = await registry.list(pods, { namespace, fieldSelector: `spec.nodeName=${node}` });
-    return onNode.items.some((pod) => podReferences(pod as Pod, kind).has(name));
-  }
-
   /**
    * A PV is readable by the node its affinity names (the agent removes the directories of volumes
    * that are gone), or through a claim of one of the node's pods bound to it (`req.namespace` is
@@ -351,7 +354,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       KubeObject;
     if (volumeNode(pv) === node) return pv;
     const claimName = pv.spec?.claimRef?.namespace === req.namespace ? pv.spec.claimRef.name : undefined;
-    if (claimName && (await podsOnNodeReferTo(node, req.namespace, "PersistentVolumeClaim", claimName))) {
+    if (claimName && deps.related(node, "PersistentVolumeClaim", req.namespace, claimName)) {
       const claim = (await registry.get(
         readable.PersistentVolumeClaim,
         req.namespace,
@@ -462,8 +465,21 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
 
   function watchObjects(call: ServerWritableStream<WatchObjectsRequest, ObjectEvent>): void {
     try {
-      requireSelf(authenticate(call), call.request.nodeName);
-      const dispatcher = deps.watchable[call.request.kind];
+      const node = authenticate(call);
+      requireSelf(node, call.request.nodeName);
+      const { kind, namespace, name } = call.request;
+      const one = deps.referenced?.[kind as "ConfigMap" | "Secret"];
+      if (one) {
+        if (!name)
+          throw new ApiError("BadRequest", `a watch of ${kind} names one object (namespace and name)`);
+        // As upstream's node authorizer allows a kubelet's watch of one object its pods need.
+        if (!deps.related(node, kind as ReferencedKind, namespace, name)) {
+          throw noRelationship(node, readable[kind as "ConfigMap" | "Secret"], namespace, name);
+        }
+        stream(call, one, `${namespace}/${name}`);
+        return;
+      }
+      const dispatcher = deps.watchable[kind];
       if (!dispatcher) {
         throw new ApiError(
           "BadRequest",
@@ -472,7 +488,8 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       }
       stream(call, dispatcher, allObjectsKey);
     } catch (err) {
-      call.destroy(toServiceError(err));
+      // An error event ends the call with its status; destroy() would drop the stream without one.
+      call.emit("error", toServiceError(err));
     }
   }
 

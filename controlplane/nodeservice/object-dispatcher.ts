@@ -55,6 +55,18 @@ export class ObjectDispatcher<T extends KubeObject> {
     );
   }
 
+  /** Objects routed by their own key (`namespace/name`): one subscriber per object it reads. */
+  static byKey<T extends KubeObject>(informer: Informer<T>): ObjectDispatcher<T> {
+    return new ObjectDispatcher(
+      informer,
+      (obj) => `${obj.metadata.namespace}/${obj.metadata.name}`,
+      (key) => {
+        const obj = informer.lister.get(key);
+        return obj ? [obj] : [];
+      },
+    );
+  }
+
   /**
    * A cluster-wide kind: every subscriber gets every object, or only what `project` keeps of it
    * (for kinds whose other fields nodes have no business reading).

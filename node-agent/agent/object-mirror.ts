@@ -50,7 +50,12 @@ export class ObjectMirror<T extends KubeObject> {
 
   start(): void {
     if (this.stopped) return;
-    const stream = this.client.watchObjects({ nodeName: this.nodeName, kind: this.kind });
+    const stream = this.client.watchObjects({
+      nodeName: this.nodeName,
+      kind: this.kind,
+      namespace: "",
+      name: "",
+    });
     this.stream = stream;
     stream.on("data", (e: ObjectEvent) => {
       this.failures = 0;

@@ -49,8 +49,11 @@ export interface WatchPodsRequest {
 
 export interface WatchObjectsRequest {
   nodeName: string;
-  /** Service, Endpoints or Node */
+  /** Service, Endpoints, Node; or ConfigMap, Secret with namespace and name */
   kind: string;
+  /** ConfigMap and Secret: the one object watched, which a pod bound to the node must refer to. */
+  namespace: string;
+  name: string;
 }
 
 export type ObjectEvent_Type = "SYNC" | "ADDED" | "MODIFIED" | "DELETED";
