@@ -5,9 +5,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
-export const kctlMain = join(import.meta.dirname, "..", "..", "dist", "kctl", "main.js");
+const repoRoot = join(import.meta.dirname, "..", "..");
+// Compiled scripts (the soak) run this file from dist/e2e/support, where dist/ is the root already.
+export const kctlMain =
+  basename(repoRoot) === "dist"
+    ? join(repoRoot, "kctl", "main.js")
+    : join(repoRoot, "dist", "kctl", "main.js");
 
 export function requireBuild(): void {
   if (!existsSync(kctlMain)) throw new Error(`${kctlMain} is missing: run "npm run build" first`);
