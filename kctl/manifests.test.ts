@@ -138,7 +138,9 @@ describe("parseManifests errors: one line naming file, document and field", () =
   });
 
   it("names an unknown kind and lists what the API serves", () => {
-    const [line] = errorsOf("apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata: {name: once}\n");
+    const [line] = errorsOf(
+      "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata: {name: once}\n",
+    );
     expect(line).toMatch(
       /^f\.yaml: document 1: kind: no matches for kind "CertificateSigningRequest" in version "certificates\.k8s\.io\/v1" \(this API serves v1 Namespace, v1 Pod, /,
     );
