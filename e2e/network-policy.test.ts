@@ -7,8 +7,12 @@
  * run in the pod's network namespace, which is what a container in it sends), and the WHOLE
  * truth table is compared with the expected one (both printed on a mismatch). A pod reaching its
  * own IP never leaves its namespace, so those cells are always allowed (upstream's AllowLoopback).
+ * The last case runs examples/shop behind the ingress of manifests/ingress-haproxy.yaml: reached
+ * from the lab gateway through the LoadBalancer address, with the tiers' matrix probed with and
+ * without its policies.
  * Runs as root; the lab is removed in afterAll even when a case fails.
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { componentsFor } from "../kctl/lab/components.js";
@@ -60,6 +64,14 @@ describe.skipIf(!isRoot)("NetworkPolicy truth tables over two subnets", { timeou
 
   /** Where each pod's network namespace is held, and which agent's mount namespace holds it. */
   const sandboxes = new Map<string, { agentPid: number; netns: string }>();
+
+  /** Records a running pod's IP and sandbox under `namespace/name`. */
+  const track = (p: PodJson) => {
+    const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    const agent = lab.state.processes.find((c) => c.name === p.spec.nodeName)!;
+    ips.set(key, p.status!.podIP!);
+    sandboxes.set(key, { agentPid: agent.pid, netns: join(agent.stateDir, "netns", p.metadata.uid) });
+  };
 
   /** Runs `script` in `pod`'s network namespace (from its agent's mount namespace, where the netns file is mounted). */
   const inPod = (pod: string, script: string) => {
@@ -197,12 +209,7 @@ spec:
           p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
         );
         if (ready.length !== 9) return undefined;
-        for (const p of ready) {
-          const key = `${p.metadata.namespace}/${p.metadata.name}`;
-          const agent = lab.state.processes.find((c) => c.name === p.spec.nodeName)!;
-          ips.set(key, p.status!.podIP!);
-          sandboxes.set(key, { agentPid: agent.pid, netns: join(agent.stateDir, "netns", p.metadata.uid) });
-        }
+        for (const p of ready) track(p);
         return true;
       },
       120_000,
@@ -385,5 +392,126 @@ spec:
       sources.map((from) => `${from} -> web.y ${nsOf(from) === "x" ? "ok" : "--"}`),
       () => probe(target, sources),
     );
+  });
+
+  it("runs the shop example behind the ingress's LoadBalancer address, each tier reachable only from the one in front", {
+    timeout: 420_000,
+  }, async () => {
+    const example = (...path: string[]) => readFile(join(import.meta.dirname, "..", ...path), "utf8");
+    await apply(await example("manifests", "ingress-haproxy.yaml"));
+    await apply(await example("examples", "shop", "shop.yaml"));
+    try {
+      const tiers = await eventually(
+        "the shop's five pods ready",
+        async () => {
+          const res = await lab.kctl("get", "pods", "-n", "shop", "-o", "json");
+          const items = (
+            JSON.parse(res.stdout) as { items: (PodJson & { metadata: { labels: { tier: string } } })[] }
+          ).items;
+          const ready = items.filter((p) =>
+            p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+          );
+          if (ready.length !== 5) return undefined;
+          for (const p of ready) track(p);
+          return ready;
+        },
+        180_000,
+      );
+      // The tiers span both subnets (node2 alone on one), so some tier-to-tier traffic crosses the overlay.
+      const hosts = new Set(tiers.map((p) => p.spec.nodeName));
+      expect(hosts.has("node2") && (hosts.has("node1") || hosts.has("node3")), [...hosts].join(",")).toBe(
+        true,
+      );
+
+      // From the lab gateway, outside the pod network: the ingress's LoadBalancer address with the
+      // shop's host reaches the frontend, which asks the API, which reads the db.
+      const ip = await eventually(
+        "the shop Ingress shows the ingress's address",
+        async () =>
+          (
+            await lab.kctl(
+              "get",
+              "ingress",
+              "shop",
+              "-n",
+              "shop",
+              "-o",
+              "jsonpath={.status.loadBalancer.ingress[0].ip}",
+            )
+          ).stdout.trim() || undefined,
+        120_000,
+      );
+      expect(ip).toBe(lbAddress);
+      const items = await eventually(
+        "the gateway reaches the shop through the ingress",
+        async () => {
+          const res = await runCommand([
+            "ip",
+            "netns",
+            "exec",
+            lab.state.labNamespace!,
+            "curl",
+            "-s",
+            "--max-time",
+            "5",
+            "-H",
+            "Host: shop.example",
+            `http://${ip}/cgi-bin/items`,
+          ]);
+          return res.code === 0 && res.stdout.includes("apple") ? res.stdout.trim() : undefined;
+        },
+        180_000,
+      );
+      expect(items).toBe("apple 3\npear 5");
+
+      // The matrix: one pod of each tier and x/a (another namespace) try every tier's port.
+      const one = (tier: string) => {
+        const p = tiers.find((t) => t.metadata.labels.tier === tier)!;
+        return `shop/${p.metadata.name}`;
+      };
+      const [frontend, api, db] = [one("frontend"), one("api"), one("db")];
+      const sources = [frontend, api, db, "x/a"];
+      const label = (pod: string) => (pod.startsWith("shop/") ? pod.split("-")[0]! : pod);
+      const targets = [
+        { name: "frontend", check: `busybox wget -q -O /dev/null http://${ips.get(frontend)}:8080/` },
+        { name: "api", check: `busybox wget -q -O /dev/null http://${ips.get(api)}:8080/` },
+        { name: "db", check: `busybox nc -w 2 ${ips.get(db)} 5432 </dev/null | grep -q apple` },
+      ];
+      const round = async () =>
+        (
+          await Promise.all(
+            sources.map(async (src) => {
+              const script = `${targets
+                .map(
+                  (t, i) =>
+                    `(for n in 1 2 3; do timeout 3 sh -c '${t.check}' && { echo "${i} ok"; exit; }; done; echo "${i} --") &`,
+                )
+                .join("\n")}\nwait`;
+              const got = new Map(
+                (await inPod(src, script)).stdout
+                  .trim()
+                  .split("\n")
+                  .map((l) => l.split(" ") as [string, string]),
+              );
+              return targets.map((t, i) => `${label(src)} -> ${t.name} ${got.get(String(i)) ?? "??"}`);
+            }),
+          )
+        ).flat();
+      const allowed: Record<string, string> = { api: "shop/frontend", db: "shop/api" };
+      const matrix = (open: boolean) =>
+        sources.flatMap((src) =>
+          targets.map((t) => {
+            const ok = open || `shop/${t.name}` === label(src) || allowed[t.name] === label(src);
+            return `${label(src)} -> ${t.name} ${ok ? "ok" : "--"}`;
+          }),
+        );
+      await expectMatrix(matrix(false), round);
+      // Without the policies every tier is open to all: the isolation above is theirs.
+      expect((await lab.kctl("delete", "networkpolicies", "--all", "-n", "shop")).code).toBe(0);
+      await expectMatrix(matrix(true), round);
+    } finally {
+      await lab.kctl("delete", "namespace", "shop");
+      await lab.kctl("delete", "namespace", "ingress-haproxy");
+    }
   });
 });

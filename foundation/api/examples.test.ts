@@ -67,6 +67,12 @@ describe("manifests through decode, defaults and validation", () => {
       ).toBe(true);
   });
 
+  it("the shop example (examples/shop) all applies", () => {
+    expect(outcomes(join(import.meta.dirname, "../../examples/shop"))).toEqual({
+      "shop.yaml": Array(13).fill("ok"),
+    });
+  });
+
   it("unsupported fields and kinds are refused with a message naming them", () => {
     expect(outcomes(join(import.meta.dirname, "testdata/unsupported"))).toEqual({
       "fields.yaml": [
