@@ -219,3 +219,15 @@ describe("pullPolicyFor", () => {
     expect(pullPolicyFor(image)).toBe(policy);
   });
 });
+
+describe("Namespace defaults", () => {
+  const namespaces = resourceForKind("v1", "Namespace")!;
+  it("label every namespace with its own name, as upstream, over any other value", () => {
+    const ns = applyDefaults(namespaces, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "shop", labels: { team: "a", "kubernetes.io/metadata.name": "other" } },
+    } as KubeObject);
+    expect(ns.metadata.labels).toEqual({ team: "a", "kubernetes.io/metadata.name": "shop" });
+  });
+});
