@@ -416,12 +416,19 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
         const res = await curl(...argv);
         return res.code === 0 ? res.stdout.trim() : undefined;
       };
-      await eventually(
-        "web.example reaches web through the ingress",
-        async () =>
-          (await answer("-H", "Host: web.example", `http://${ip}/`))?.startsWith("web-") ? true : undefined,
-        180_000,
-      );
+      // The controller renders each Ingress as it sees it, and the pods read the config from a
+      // ConfigMap volume that refreshes on its own period: wait until both hosts are served.
+      for (const [host, pod] of [
+        ["web.example", "web-"],
+        ["one.example", "one-"],
+      ] as const) {
+        await eventually(
+          `${host} reaches ${pod}* through the ingress`,
+          async () =>
+            (await answer("-H", `Host: ${host}`, `http://${ip}/`))?.startsWith(pod) ? true : undefined,
+          180_000,
+        );
+      }
       expect(await answer("-H", "Host: one.example", `http://${ip}/`)).toMatch(/^one-/);
       expect(await answer("-H", "Host: web.example", `http://${ip}/`)).toMatch(/^web-/);
       // TLS: the certificate for the SNI name verifies against the CA the client was given.
