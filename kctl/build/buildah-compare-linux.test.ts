@@ -13,14 +13,11 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHIM } from "../../native/testing/oci-runtimes.js";
 import { makeScratchDir, removeScratchDir } from "../../node-agent/network/testing/scratch-linux.js";
-import { buildBusyboxImage, ImageStore } from "../../node-agent/runtime/images/index.js";
-import { pushImage } from "../../node-agent/runtime/registry/index.js";
-import {
-  type RegistryServer,
-  startRegistry,
-} from "../../node-agent/runtime/registry/testing/registry-server.js";
+import { ImageStore } from "../../node-agent/runtime/images/index.js";
+import type { RegistryServer } from "../../node-agent/runtime/registry/testing/registry-server.js";
 import { build } from "./builder.js";
 import { quietProgress } from "./progress-display.js";
+import { startBaseRegistry } from "./testing/base-registry.js";
 import { buildahBuild } from "./testing/buildah.js";
 import { writeDemoContext } from "./testing/demo-context.js";
 
@@ -57,11 +54,7 @@ describe.skipIf(!canRun)("kctl build against buildah on one Dockerfile (root)", 
 
   beforeAll(async () => {
     scratch = makeScratchDir("kctl-build-buildah");
-    registry = await startRegistry({ dir: join(scratch, "registry") });
-    const seed = new ImageStore(join(scratch, "seed"));
-    await buildBusyboxImage(join(scratch, "busybox"), { reference: "local/busybox:1" });
-    await seed.importLayout(join(scratch, "busybox"));
-    await pushImage(seed, "local/busybox:1", `${registry.host}/base/busybox:1`);
+    ({ registry } = await startBaseRegistry(scratch));
   }, 120_000);
 
   afterAll(async () => {

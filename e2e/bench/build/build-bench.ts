@@ -16,15 +16,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "../../../kctl/build/builder.js";
 import { quietProgress } from "../../../kctl/build/progress-display.js";
+import { startBaseRegistry } from "../../../kctl/build/testing/base-registry.js";
 import { buildahBuild } from "../../../kctl/build/testing/buildah.js";
 import { writeDemoContext } from "../../../kctl/build/testing/demo-context.js";
 import { makeScratchDir, removeScratchDir } from "../../../node-agent/network/testing/scratch-linux.js";
-import { buildBusyboxImage, ImageStore } from "../../../node-agent/runtime/images/index.js";
-import { pushImage } from "../../../node-agent/runtime/registry/index.js";
-import {
-  type RegistryServer,
-  startRegistry,
-} from "../../../node-agent/runtime/registry/testing/registry-server.js";
+import { ImageStore } from "../../../node-agent/runtime/images/index.js";
+import type { RegistryServer } from "../../../node-agent/runtime/registry/testing/registry-server.js";
 import { nativeBuildPath } from "../../../node-agent/util/native-build.js";
 
 const run = promisify(execFile);
@@ -48,12 +45,9 @@ async function main(): Promise<void> {
   const scratch = makeScratchDir("kctl-build-bench");
   let registry: RegistryServer | undefined;
   try {
-    registry = await startRegistry({ dir: join(scratch, "registry") });
-    const seed = new ImageStore(join(scratch, "seed"));
-    await buildBusyboxImage(join(scratch, "busybox"), { reference: "local/busybox:1" });
-    await seed.importLayout(join(scratch, "busybox"));
-    const base = `${registry.host}/base/busybox:1`;
-    await pushImage(seed, "local/busybox:1", base);
+    const seeded = await startBaseRegistry(scratch);
+    registry = seeded.registry;
+    const base = seeded.base;
     const context = join(scratch, "context");
     const dockerfile = await writeDemoContext(context, base);
     const stateDir = join(scratch, "state");
