@@ -85,6 +85,8 @@ export class SpdySession {
   private readonly decompressor = new HeaderDecompressor();
   private lastStreamId = 0;
   private closed = false;
+  /** The one pending wait for the socket's next drain, while any writer waits. */
+  private drainWait: Promise<void> | undefined;
   /** Resolves once the session is over (the client left or `close` was called). */
   readonly finished: Promise<void>;
 
@@ -102,18 +104,24 @@ export class SpdySession {
     return this.socket.write(frame);
   }
 
-  /** Resolves when the socket can take more (at once if it can now). */
+  /**
+   * Resolves when the socket can take more (at once if it can now). Every writer waiting for the
+   * same drain shares one wait, resolved in the order they asked: a listener per waiting chunk
+   * would pile up on the socket with many forwarded connections (Node warns past ten).
+   */
   drained(): Promise<void> {
     if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
+    this.drainWait ??= new Promise((resolve) => {
       const done = () => {
         this.socket.off("drain", done);
         this.socket.off("close", done);
+        this.drainWait = undefined;
         resolve();
       };
       this.socket.on("drain", done);
       this.socket.on("close", done);
     });
+    return this.drainWait;
   }
 
   /** Removes a stream; false when it was already gone. */
