@@ -12,6 +12,7 @@ import { ensureServiceAccountKey } from "../../foundation/pki/pki.js";
 import type { ServiceAccount } from "../../proto/gen/api.js";
 import type { SubresourceHandler, User } from "../apiserver/index.js";
 import type { InformerFactory } from "../client/informer-factory.js";
+import type { Lister } from "../client/object-cache.js";
 import type { Registry } from "../registry/index.js";
 import { systemNamespaces } from "../registry/registry.js";
 import { defaultServiceAccountName, serviceAccountAdmission } from "../serviceaccount/admission.js";
@@ -25,6 +26,27 @@ export interface ServiceAccountWiring {
   authenticate(token: string): User | undefined;
   tokenHandler: SubresourceHandler;
   issuer: TokenIssuerOptions;
+}
+
+/**
+ * The admission's account lookup. Every pod create asks: the informer cache answers, and only an
+ * account it does not hold yet costs a read from etcd (linearizable, so it sees an account written
+ * a moment ago that the cache's watch has not delivered), as upstream's admission plugin falls
+ * back from its lister to a live GET.
+ */
+export function cachedThenLive(
+  accounts: Lister<ServiceAccount & KubeObject>,
+  registry: Pick<Registry, "get">,
+): (namespace: string, name: string) => Promise<ServiceAccount | undefined> {
+  return async (namespace, name) =>
+    (accounts.get(`${namespace}/${name}`) as ServiceAccount | undefined) ??
+    registry.get(serviceAccounts, namespace, name).then(
+      (sa) => sa as ServiceAccount,
+      (err: unknown) => {
+        if (isApiError(err, "NotFound")) return undefined;
+        throw err;
+      },
+    );
 }
 
 export async function wireServiceAccounts(
@@ -48,21 +70,7 @@ export async function wireServiceAccounts(
   }
   const audiences = [defaultIssuer];
   const accounts = informers.informer<ServiceAccount & KubeObject>(serviceAccounts).lister;
-  registry.addAdmission(
-    serviceAccountAdmission({
-      // Every pod create asks: the cache answers, and only an account it has not seen yet (one
-      // made a moment ago) costs a read from etcd, as upstream's admission plugin does.
-      getServiceAccount: async (namespace, name) =>
-        (accounts.get(`${namespace}/${name}`) as ServiceAccount | undefined) ??
-        registry.get(serviceAccounts, namespace, name).then(
-          (sa) => sa as ServiceAccount,
-          (err: unknown) => {
-            if (isApiError(err, "NotFound")) return undefined;
-            throw err;
-          },
-        ),
-    }),
-  );
+  registry.addAdmission(serviceAccountAdmission({ getServiceAccount: cachedThenLive(accounts, registry) }));
   const issuer: TokenIssuerOptions = { registry, signer, audiences };
   return {
     authenticate: serviceAccountAuthenticator({
