@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userKubeconfig } from "../kctl/commands/kubeconfig.js";
+import { runKctl } from "../kctl/testing/run-kctl.js";
 import { type ControlPlane, startControlPlane } from "./control-plane.js";
 import { apiCall, type Reply, type Who } from "./testing/api-call.js";
 
@@ -25,6 +26,8 @@ describe("ServiceAccounts on a real control plane", () => {
   let dir: string;
   let cp: ControlPlane;
   const admin = (): Who => ({ token: cp.adminToken });
+  // The admin's kubeconfig, for kctl and kubectl.
+  let config: string;
   const call = (who: Who, method: string, path: string, body?: unknown): Promise<Reply> =>
     apiCall(cp, who, method, path, body);
   const pod = (name: string, spec: Record<string, unknown> = {}) => ({
@@ -43,6 +46,16 @@ describe("ServiceAccounts on a real control plane", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "kctl-sa-"));
     cp = await startControlPlane({ stateDir: dir, port: 0, listenHost: "127.0.0.1", dnsPort: 0 });
+    config = join(dir, "admin.kubeconfig");
+    await writeFile(
+      config,
+      userKubeconfig({
+        server: cp.apiUrl,
+        caPem: cp.caPem,
+        user: "admin",
+        credentials: { token: cp.adminToken },
+      }),
+    );
     expect(
       (
         await call(admin(), "POST", "/api/v1/namespaces", {
@@ -101,6 +114,38 @@ describe("ServiceAccounts on a real control plane", () => {
     expect(refused.status).toBe(403);
     expect(refused.body.message).toContain('serviceaccount "nobody" not found');
     expect((await call(admin(), "GET", "/api/v1/namespaces/shop/pods/ghost")).status).toBe(404);
+  });
+
+  it("admits pods created right after their accounts, each time", async () => {
+    for (let i = 0; i < 30; i++) {
+      const account = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: `quick-${i}` } };
+      expect((await call(admin(), "POST", "/api/v1/namespaces/shop/serviceaccounts", account)).status).toBe(
+        201,
+      );
+      const created = await call(
+        admin(),
+        "POST",
+        "/api/v1/namespaces/shop/pods",
+        pod(`quick-${i}`, { serviceAccountName: `quick-${i}` }),
+      );
+      expect(created.body.message, `pod quick-${i}`).toBeUndefined();
+      expect((created.body.spec as { serviceAccountName: string }).serviceAccountName).toBe(`quick-${i}`);
+    }
+  });
+
+  it("applies a ServiceAccount and a pod running as it in one kctl apply, in either order in the file", async () => {
+    for (let i = 0; i < 10; i++) {
+      const account = `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: applied-${i}, namespace: shop}\n`;
+      const runner = `apiVersion: v1\nkind: Pod\nmetadata: {name: applied-${i}, namespace: shop}\nspec:\n  serviceAccountName: applied-${i}\n  containers: [{name: app, image: kctl.local/busybox:debian}]\n`;
+      const stdin = i % 2 === 0 ? `${account}---\n${runner}` : `${runner}---\n${account}`;
+      expect(await runKctl(["apply", "-f", "-"], { env: { KCTL_CONFIG: config }, stdin })).toEqual({
+        code: 0,
+        stdout: `serviceaccount/applied-${i} created\npod/applied-${i} created\n`,
+        stderr: "",
+      });
+      const applied = await call(admin(), "GET", `/api/v1/namespaces/shop/pods/applied-${i}`);
+      expect((applied.body.spec as { serviceAccountName: string }).serviceAccountName).toBe(`applied-${i}`);
+    }
   });
 
   it("mints a pod-bound token that authenticates as the account until the pod is deleted", async () => {
@@ -162,16 +207,6 @@ describe("ServiceAccounts on a real control plane", () => {
   });
 
   it.skipIf(!existsSync(kubectl))("answers kubectl create token with a token that works", async () => {
-    const config = join(dir, "admin.kubeconfig");
-    await writeFile(
-      config,
-      userKubeconfig({
-        server: cp.apiUrl,
-        caPem: cp.caPem,
-        user: "admin",
-        credentials: { token: cp.adminToken },
-      }),
-    );
     const { stdout } = await run(kubectl, [
       "--kubeconfig",
       config,

@@ -1,15 +1,15 @@
 /**
  * Client-side apply, like `kubectl apply`: for each manifest decide create, patch or nothing, check
  * every decision with a server-side dry run, and only when all of them pass write anything
- * (namespaces first). The manifest is kept in the last-applied annotation so the next apply can
- * compute a three-way merge patch (see apply-patch.ts). Errors are lines naming file, document and
- * field; after a failed check nothing has been written.
+ * (namespaces first, then ServiceAccounts). The manifest is kept in the last-applied annotation so
+ * the next apply can compute a three-way merge patch (see apply-patch.ts). Errors are lines naming
+ * file, document and field; after a failed check nothing has been written.
  */
 
 import { decodeObject } from "../foundation/api/codec.js";
 import { type ApiError, isApiError } from "../foundation/api/errors.js";
 import { type KubeObject, maxObjectBytes } from "../foundation/api/object.js";
-import { qualifiedKind } from "../foundation/api/resources.js";
+import { qualifiedKind, type ResourceInfo } from "../foundation/api/resources.js";
 import { applyDefaults, validateObject } from "../foundation/kinds/index.js";
 import { jsonEqual, lastAppliedAnnotation, threeWayMergePatch } from "./apply-patch.js";
 import type { ApiClient } from "./client.js";
@@ -141,11 +141,51 @@ export function resolveManifests(manifests: readonly Manifest[], opts: ApplyOpti
     planned.push({ manifest: m, namespace, name, ...withLastApplied(obj), action: "create", repeat });
   }
   if (errors.length > 0) throw new CliError(errors);
-  // Namespaces first, so objects in a namespace created by the same apply can be written.
-  return [
-    ...planned.filter((p) => p.manifest.info.kind === "Namespace"),
-    ...planned.filter((p) => p.manifest.info.kind !== "Namespace"),
-  ];
+  // Namespaces first, so objects in a namespace created by the same apply can be written; then
+  // ServiceAccounts, which a pod's admission looks up, so a pod can name an account the same apply
+  // creates wherever the two stand in the files.
+  const rank = (p: PlannedObject) =>
+    p.manifest.info.kind === "Namespace" ? 0 : isServiceAccount(p.manifest.info) ? 1 : 2;
+  return [0, 1, 2].flatMap((r) => planned.filter((p) => rank(p) === r));
+}
+
+function isServiceAccount(info: ResourceInfo): boolean {
+  return info.group === "" && info.kind === "ServiceAccount";
+}
+
+/** The account a pod runs as, as the ServiceAccount admission reads it. */
+function podServiceAccount(pod: ManifestObject): string {
+  const spec = (pod.spec ?? {}) as { serviceAccountName?: string; serviceAccount?: string };
+  return spec.serviceAccountName || spec.serviceAccount || "default";
+}
+
+/** Namespaces and ServiceAccounts (`namespace/name`) this apply creates, as planned so far. */
+interface PendingCreates {
+  namespaces: Set<string>;
+  serviceAccounts: Set<string>;
+}
+
+/**
+ * Whether a server-side dry run of `p` failed only for want of an object an earlier document of the
+ * same apply creates, which the server cannot see before the write: its namespace, or for a pod the
+ * ServiceAccount it runs as (its admission refuses a pod whose account does not exist).
+ */
+function waitsOnPendingCreate(err: unknown, p: PlannedObject, pending: PendingCreates): boolean {
+  if (p.namespace === undefined) return false;
+  if (isApiError(err, "NotFound")) {
+    return (
+      isNamespaceKind(err.details?.kind) &&
+      err.details?.name === p.namespace &&
+      pending.namespaces.has(p.namespace)
+    );
+  }
+  const { info } = p.manifest;
+  if (!isApiError(err, "Forbidden") || info.group !== "" || info.kind !== "Pod") return false;
+  const account = podServiceAccount(p.desired);
+  return (
+    pending.serviceAccounts.has(`${p.namespace}/${account}`) &&
+    err.message.includes(`serviceaccount "${account}" not found`)
+  );
 }
 
 /**
@@ -158,7 +198,7 @@ export async function planApply(
   dryRun: "none" | "server" | "client",
 ): Promise<void> {
   const errors: string[] = [];
-  const creatingNamespaces = new Set<string>();
+  const pending: PendingCreates = { namespaces: new Set(), serviceAccounts: new Set() };
   const earlier = new Map<string, PlannedObject>();
   for (const p of planned) {
     const { info } = p.manifest;
@@ -170,21 +210,17 @@ export async function planApply(
     if (before) errors.push(...validateLocally(p, before));
     try {
       await decide(client, p);
-      if (info.kind === "Namespace" && p.action === "create") creatingNamespaces.add(p.name);
+      if (p.action === "create") {
+        if (info.kind === "Namespace") pending.namespaces.add(p.name);
+        else if (isServiceAccount(info)) pending.serviceAccounts.add(`${p.namespace}/${p.name}`);
+      }
       if (dryRun === "client" || p.action === "unchanged") continue;
       try {
         if (p.action === "create") await client.create(info, p.namespace, p.desired, { dryRun: true });
         else await client.patch(info, p.namespace, p.name, p.patch!, { dryRun: true });
       } catch (err) {
-        const pendingNamespace =
-          isApiError(err, "NotFound") &&
-          isNamespaceKind(err.details?.kind) &&
-          p.namespace !== undefined &&
-          err.details?.name === p.namespace &&
-          creatingNamespaces.has(p.namespace);
-        if (!pendingNamespace) throw err;
-        // The server cannot dry-run into a namespace that does not exist yet; check the object with
-        // the same decode, defaults and validation the apiserver runs.
+        if (!waitsOnPendingCreate(err, p, pending)) throw err;
+        // Check the object with the same decode, defaults and validation the apiserver runs.
         errors.push(...validateLocally(p));
       }
     } catch (err) {
