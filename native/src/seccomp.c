@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "spec.h"
+#include "json-util.h"
 
 #define CFG "config.json: "
 #define MAX_ARGS 6
@@ -79,7 +79,7 @@ static const struct {
 /* An optional errno value at obj.key: 0..65535 (the action's 16-bit data). */
 static int get_errno(json_t *obj, const char *key, const char *path, bool *has, uint32_t *out, struct kerr *err) {
   json_t *v;
-  if (spec_json_member(obj, key, path, JSON_INTEGER, false, &v, err) < 0) return -1;
+  if (json_util_member(obj, key, path, JSON_INTEGER, false, &v, err) < 0) return -1;
   *has = v != NULL;
   if (v == NULL) return 0;
   json_int_t n = json_integer_value(v);
@@ -93,7 +93,7 @@ static int get_errno(json_t *obj, const char *key, const char *path, bool *has, 
 static int parse_action(json_t *obj, const char *path, const char *action_key, const char *errno_key,
                         uint32_t *out, struct kerr *err) {
   json_t *v;
-  if (spec_json_member(obj, action_key, path, JSON_STRING, true, &v, err) < 0) return -1;
+  if (json_util_member(obj, action_key, path, JSON_STRING, true, &v, err) < 0) return -1;
   const char *name = json_string_value(v);
   bool has_errno;
   uint32_t errno_ret = EPERM;
@@ -114,12 +114,12 @@ static int parse_action(json_t *obj, const char *path, const char *action_key, c
 static int parse_arg(json_t *a, const char *path, struct scmp_arg_cmp *out, struct kerr *err) {
   static const char *const keys[] = {"index", "value", "valueTwo", "op", NULL};
   if (!json_is_object(a)) return kerr_set(err, 0, CFG "%s: must be an object", path);
-  if (spec_json_check_keys(a, path, keys, err) < 0) return -1;
+  if (json_util_check_keys(a, path, keys, err) < 0) return -1;
   json_t *index, *value, *two, *op;
-  if (spec_json_member(a, "index", path, JSON_INTEGER, true, &index, err) < 0 ||
-      spec_json_member(a, "value", path, JSON_INTEGER, true, &value, err) < 0 ||
-      spec_json_member(a, "valueTwo", path, JSON_INTEGER, false, &two, err) < 0 ||
-      spec_json_member(a, "op", path, JSON_STRING, true, &op, err) < 0)
+  if (json_util_member(a, "index", path, JSON_INTEGER, true, &index, err) < 0 ||
+      json_util_member(a, "value", path, JSON_INTEGER, true, &value, err) < 0 ||
+      json_util_member(a, "valueTwo", path, JSON_INTEGER, false, &two, err) < 0 ||
+      json_util_member(a, "op", path, JSON_STRING, true, &op, err) < 0)
     return -1;
   json_int_t i = json_integer_value(index);
   if (i < 0 || i >= MAX_ARGS) return kerr_set(err, 0, CFG "%s.index: %lld is not a syscall argument (0..5)", path, (long long)i);
@@ -139,16 +139,16 @@ static int parse_arg(json_t *a, const char *path, struct scmp_arg_cmp *out, stru
 static int add_rules(scmp_filter_ctx ctx, uint32_t default_action, json_t *sc, const char *path, struct kerr *err) {
   static const char *const keys[] = {"names", "action", "errnoRet", "args", "comment", "includes", "excludes", NULL};
   if (!json_is_object(sc)) return kerr_set(err, 0, CFG "%s: must be an object", path);
-  if (spec_json_check_keys(sc, path, keys, err) < 0) return -1;
+  if (json_util_check_keys(sc, path, keys, err) < 0) return -1;
   /* includes/excludes belong to Docker's profile format, resolved before it becomes OCI */
   if (json_object_get(sc, "includes") != NULL || json_object_get(sc, "excludes") != NULL)
     return kerr_set(err, 0, CFG "%s: includes/excludes are Docker profile fields, not OCI (resolve them first)", path);
   json_t *names, *args;
-  if (spec_json_member(sc, "names", path, JSON_ARRAY, true, &names, err) < 0) return -1;
+  if (json_util_member(sc, "names", path, JSON_ARRAY, true, &names, err) < 0) return -1;
   if (json_array_size(names) == 0) return kerr_set(err, 0, CFG "%s.names: must not be empty", path);
   uint32_t action;
   if (parse_action(sc, path, "action", "errnoRet", &action, err) < 0) return -1;
-  if (spec_json_member(sc, "args", path, JSON_ARRAY, false, &args, err) < 0) return -1;
+  if (json_util_member(sc, "args", path, JSON_ARRAY, false, &args, err) < 0) return -1;
   size_t nargs = args != NULL ? json_array_size(args) : 0;
   if (nargs > MAX_ARGS) return kerr_set(err, 0, CFG "%s.args: at most %d conditions", path, MAX_ARGS);
   struct scmp_arg_cmp cmp[MAX_ARGS];
@@ -216,7 +216,7 @@ static int build(json_t *sc, scmp_filter_ctx *out, uint32_t *kernel_flags, struc
   static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures", "flags",
                                      "listenerPath",  "listenerMetadata", "syscalls", NULL};
   const char *path = "linux.seccomp";
-  if (spec_json_check_keys(sc, path, keys, err) < 0) return -1;
+  if (json_util_check_keys(sc, path, keys, err) < 0) return -1;
   for (const char *const *k = (const char *const[]){"listenerPath", "listenerMetadata", NULL}; *k != NULL; k++) {
     json_t *v = json_object_get(sc, *k);
     if (v != NULL && !(json_is_string(v) && json_string_length(v) == 0) && !json_is_null(v))
@@ -227,12 +227,12 @@ static int build(json_t *sc, scmp_filter_ctx *out, uint32_t *kernel_flags, struc
   _cleanup_ctx_ scmp_filter_ctx ctx = seccomp_init(default_action);
   if (ctx == NULL) return kerr_set(err, EINVAL, CFG "%s.defaultAction: seccomp_init", path);
   json_t *v;
-  if (spec_json_member(sc, "architectures", path, JSON_ARRAY, false, &v, err) < 0) return -1;
+  if (json_util_member(sc, "architectures", path, JSON_ARRAY, false, &v, err) < 0) return -1;
   if (v != NULL && add_arches(ctx, v, err) < 0) return -1;
-  if (spec_json_member(sc, "flags", path, JSON_ARRAY, false, &v, err) < 0) return -1;
+  if (json_util_member(sc, "flags", path, JSON_ARRAY, false, &v, err) < 0) return -1;
   *kernel_flags = 0;
   if (v != NULL && parse_flags(v, kernel_flags, err) < 0) return -1;
-  if (spec_json_member(sc, "syscalls", path, JSON_ARRAY, false, &v, err) < 0) return -1;
+  if (json_util_member(sc, "syscalls", path, JSON_ARRAY, false, &v, err) < 0) return -1;
   for (size_t i = 0; v != NULL && i < json_array_size(v); i++) {
     char spath[64];
     snprintf(spath, sizeof spath, "%s.syscalls[%zu]", path, i);

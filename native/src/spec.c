@@ -15,53 +15,21 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "json-util.h"
 
 #define CFG "config.json"
-
-static bool in_list(const char *key, const char *const *allowed) {
-  for (size_t i = 0; allowed[i] != NULL; i++)
-    if (strcmp(key, allowed[i]) == 0) return true;
-  return false;
-}
-
-static int check_keys(json_t *obj, const char *path, const char *const *allowed, struct kerr *err) {
-  const char *key;
-  json_t *value;
-  json_object_foreach(obj, key, value) {
-    (void)value;
-    if (!in_list(key, allowed)) return kerr_set(err, 0, CFG ": %s.%s: unsupported field", path, key);
-  }
-  return 0;
-}
-
-/* Looks up key in obj; a missing or null member is *out = NULL. Checks the JSON type. */
-static int member(json_t *obj, const char *key, const char *path, json_type type, bool required, json_t **out,
-                  struct kerr *err) {
-  static const char *const names[] = {"an object", "an array", "a string", "an integer",
-                                      "a number",  "a boolean", "a boolean", "null"};
-  json_t *v = json_object_get(obj, key);
-  *out = NULL;
-  if (v == NULL || json_is_null(v)) {
-    if (required) return kerr_set(err, 0, CFG ": %s.%s: required", path, key);
-    return 0;
-  }
-  bool ok = json_typeof(v) == type || (type == JSON_TRUE && json_is_boolean(v));
-  if (!ok) return kerr_set(err, 0, CFG ": %s.%s: must be %s", path, key, names[type]);
-  *out = v;
-  return 0;
-}
 
 static int get_string(json_t *obj, const char *key, const char *path, bool required, const char **out,
                       struct kerr *err) {
   json_t *v;
-  if (member(obj, key, path, JSON_STRING, required, &v, err) < 0) return -1;
+  if (json_util_member(obj, key, path, JSON_STRING, required, &v, err) < 0) return -1;
   *out = v != NULL ? json_string_value(v) : NULL;
   return 0;
 }
 
 static int get_bool(json_t *obj, const char *key, const char *path, bool *out, struct kerr *err) {
   json_t *v;
-  if (member(obj, key, path, JSON_TRUE, false, &v, err) < 0) return -1;
+  if (json_util_member(obj, key, path, JSON_TRUE, false, &v, err) < 0) return -1;
   *out = v != NULL && json_is_true(v);
   return 0;
 }
@@ -69,7 +37,7 @@ static int get_bool(json_t *obj, const char *key, const char *path, bool *out, s
 static int get_int(json_t *obj, const char *key, const char *path, long long min, long long max, bool *present,
                    long long *out, struct kerr *err) {
   json_t *v;
-  if (member(obj, key, path, JSON_INTEGER, false, &v, err) < 0) return -1;
+  if (json_util_member(obj, key, path, JSON_INTEGER, false, &v, err) < 0) return -1;
   *present = v != NULL;
   if (v == NULL) return 0;
   *out = json_integer_value(v);
@@ -84,7 +52,7 @@ static int get_strings(json_t *obj, const char *key, const char *path, bool requ
   json_t *arr;
   *out = NULL;
   if (count != NULL) *count = 0;
-  if (member(obj, key, path, JSON_ARRAY, required, &arr, err) < 0) return -1;
+  if (json_util_member(obj, key, path, JSON_ARRAY, required, &arr, err) < 0) return -1;
   size_t n = arr != NULL ? json_array_size(arr) : 0;
   const char **list = calloc(n + 1, sizeof *list);
   if (list == NULL) return kerr_set(err, errno, "allocate %s.%s", path, key);
@@ -137,7 +105,7 @@ static const struct {
 
 static int parse_caps(json_t *caps, struct process_spec *p, struct kerr *err) {
   static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted", "ambient", NULL};
-  if (check_keys(caps, "process.capabilities", sets, err) < 0) return -1;
+  if (json_util_check_keys(caps, "process.capabilities", sets, err) < 0) return -1;
   p->has_caps = true;
   for (int s = 0; s < CAPS_NSETS; s++) {
     _cleanup_free_ const char **names = NULL;
@@ -162,7 +130,7 @@ static int parse_rlimits(json_t *arr, struct process_spec *p, struct kerr *err) 
     snprintf(path, sizeof path, "process.rlimits[%zu]", i);
     json_t *r = json_array_get(arr, i);
     if (!json_is_object(r)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
-    if (check_keys(r, path, keys, err) < 0) return -1;
+    if (json_util_check_keys(r, path, keys, err) < 0) return -1;
     const char *type;
     if (get_string(r, "type", path, true, &type, err) < 0) return -1;
     int resource = -1;
@@ -197,7 +165,7 @@ int spec_parse_process(json_t *proc, struct process_spec *p, struct kerr *err) {
                                      "selinuxLabel", NULL};
   static const char *const user_keys[] = {"uid", "gid", "additionalGids", NULL};
   memset(p, 0, sizeof *p);
-  if (check_keys(proc, "process", keys, err) < 0) return -1;
+  if (json_util_check_keys(proc, "process", keys, err) < 0) return -1;
   bool terminal;
   if (get_bool(proc, "terminal", "process", &terminal, err) < 0) return -1;
   if (terminal) return kerr_set(err, 0, CFG ": process.terminal: true is not supported (no console)");
@@ -213,9 +181,9 @@ int spec_parse_process(json_t *proc, struct process_spec *p, struct kerr *err) {
   if (p->cwd[0] != '/') return kerr_set(err, 0, CFG ": process.cwd: \"%s\" must be absolute", p->cwd);
 
   json_t *user;
-  if (member(proc, "user", "process", JSON_OBJECT, false, &user, err) < 0) return -1;
+  if (json_util_member(proc, "user", "process", JSON_OBJECT, false, &user, err) < 0) return -1;
   if (user != NULL) {
-    if (check_keys(user, "process.user", user_keys, err) < 0) return -1;
+    if (json_util_check_keys(user, "process.user", user_keys, err) < 0) return -1;
     bool has;
     long long v;
     if (get_int(user, "uid", "process.user", 0, UINT32_MAX - 1, &has, &v, err) < 0) return -1;
@@ -223,7 +191,7 @@ int spec_parse_process(json_t *proc, struct process_spec *p, struct kerr *err) {
     if (get_int(user, "gid", "process.user", 0, UINT32_MAX - 1, &has, &v, err) < 0) return -1;
     p->gid = has ? (gid_t)v : 0;
     json_t *gids;
-    if (member(user, "additionalGids", "process.user", JSON_ARRAY, false, &gids, err) < 0) return -1;
+    if (json_util_member(user, "additionalGids", "process.user", JSON_ARRAY, false, &gids, err) < 0) return -1;
     size_t n = gids != NULL ? json_array_size(gids) : 0;
     p->additional_gids = calloc(n + 1, sizeof(gid_t));
     if (p->additional_gids == NULL) return kerr_set(err, errno, "allocate additionalGids");
@@ -236,10 +204,10 @@ int spec_parse_process(json_t *proc, struct process_spec *p, struct kerr *err) {
     p->n_additional_gids = n;
   }
   json_t *caps;
-  if (member(proc, "capabilities", "process", JSON_OBJECT, false, &caps, err) < 0) return -1;
+  if (json_util_member(proc, "capabilities", "process", JSON_OBJECT, false, &caps, err) < 0) return -1;
   if (caps != NULL && parse_caps(caps, p, err) < 0) return -1;
   json_t *rlimits;
-  if (member(proc, "rlimits", "process", JSON_ARRAY, false, &rlimits, err) < 0) return -1;
+  if (json_util_member(proc, "rlimits", "process", JSON_ARRAY, false, &rlimits, err) < 0) return -1;
   if (rlimits != NULL && parse_rlimits(rlimits, p, err) < 0) return -1;
   if (get_bool(proc, "noNewPrivileges", "process", &p->no_new_privileges, err) < 0) return -1;
   long long adj;
@@ -293,7 +261,7 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
   static const char *const keys[] = {"destination", "type", "source", "options", NULL};
   static const char *const types[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "bind", "none", NULL};
   if (!json_is_object(m)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
-  if (check_keys(m, path, keys, err) < 0) return -1;
+  if (json_util_check_keys(m, path, keys, err) < 0) return -1;
   if (get_string(m, "destination", path, true, &out->destination, err) < 0) return -1;
   if (out->destination[0] != '/')
     return kerr_set(err, 0, CFG ": %s.destination: \"%s\" must be absolute", path, out->destination);
@@ -330,7 +298,7 @@ static int parse_mount(json_t *m, const char *path, struct mount_spec *out, stru
     if (!known && append_data(&out->data, o, err) < 0) return -1;
   }
   const char *type = out->type != NULL ? out->type : "none";
-  if (!in_list(type, types))
+  if (!json_util_in_list(type, types))
     return kerr_set(err, 0, CFG ": %s.type: \"%s\" is not supported (proc, sysfs, tmpfs, devpts, mqueue, cgroup, bind)", path, type);
   if (strcmp(type, "cgroup") == 0 && (out->bind || out->data != NULL))
     return kerr_set(err, 0, CFG ": %s.options: a cgroup mount takes only flags (ro, nosuid, ...), not \"%s\"", path,
@@ -364,7 +332,7 @@ static int parse_namespaces(json_t *arr, struct spec *s, struct kerr *err) {
     snprintf(path, sizeof path, "linux.namespaces[%zu]", i);
     json_t *ns = json_array_get(arr, i);
     if (!json_is_object(ns)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
-    if (check_keys(ns, path, keys, err) < 0) return -1;
+    if (json_util_check_keys(ns, path, keys, err) < 0) return -1;
     const char *type, *nspath;
     if (get_string(ns, "type", path, true, &type, err) < 0) return -1;
     if (get_string(ns, "path", path, false, &nspath, err) < 0) return -1;
@@ -413,9 +381,9 @@ static int parse_device_rules(json_t *arr, struct resources_spec *r, struct kerr
     json_t *rule = json_array_get(arr, i);
     struct device_rule *d = &r->devices[i];
     if (!json_is_object(rule)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
-    if (check_keys(rule, path, keys, err) < 0) return -1;
+    if (json_util_check_keys(rule, path, keys, err) < 0) return -1;
     json_t *allow;
-    if (member(rule, "allow", path, JSON_TRUE, true, &allow, err) < 0) return -1;
+    if (json_util_member(rule, "allow", path, JSON_TRUE, true, &allow, err) < 0) return -1;
     d->allow = json_is_true(allow);
     const char *type, *access;
     if (get_string(rule, "type", path, false, &type, err) < 0) return -1;
@@ -444,16 +412,16 @@ static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
   static const char *const cpu_keys[] = {"quota", "period", "shares", NULL};
   static const char *const pid_keys[] = {"limit", NULL};
   struct resources_spec *r = &s->resources;
-  if (check_keys(res, "linux.resources", keys, err) < 0) return -1;
+  if (json_util_check_keys(res, "linux.resources", keys, err) < 0) return -1;
   json_t *devices;
-  if (member(res, "devices", "linux.resources", JSON_ARRAY, false, &devices, err) < 0) return -1;
+  if (json_util_member(res, "devices", "linux.resources", JSON_ARRAY, false, &devices, err) < 0) return -1;
   if (devices != NULL && parse_device_rules(devices, r, err) < 0) return -1;
   json_t *mem, *cpu, *pids;
   bool has;
   long long v;
-  if (member(res, "memory", "linux.resources", JSON_OBJECT, false, &mem, err) < 0) return -1;
+  if (json_util_member(res, "memory", "linux.resources", JSON_OBJECT, false, &mem, err) < 0) return -1;
   if (mem != NULL) {
-    if (check_keys(mem, "linux.resources.memory", mem_keys, err) < 0) return -1;
+    if (json_util_check_keys(mem, "linux.resources.memory", mem_keys, err) < 0) return -1;
     if (get_int(mem, "limit", "linux.resources.memory", -1, INT64_MAX, &has, &v, err) < 0) return -1;
     if (has && v >= 0 && v < 4096 * 64)
       return kerr_set(err, 0, CFG ": linux.resources.memory.limit: %lld bytes is too small (min 262144)", v);
@@ -463,9 +431,9 @@ static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
     if (has && v >= 0 && (r->memory_limit < 0 || v < r->memory_limit))
       return kerr_set(err, 0, CFG ": linux.resources.memory.swap: must be at least memory.limit (it is memory+swap)");
   }
-  if (member(res, "cpu", "linux.resources", JSON_OBJECT, false, &cpu, err) < 0) return -1;
+  if (json_util_member(res, "cpu", "linux.resources", JSON_OBJECT, false, &cpu, err) < 0) return -1;
   if (cpu != NULL) {
-    if (check_keys(cpu, "linux.resources.cpu", cpu_keys, err) < 0) return -1;
+    if (json_util_check_keys(cpu, "linux.resources.cpu", cpu_keys, err) < 0) return -1;
     if (get_int(cpu, "quota", "linux.resources.cpu", -1, INT64_MAX, &has, &v, err) < 0) return -1;
     if (has && v >= 0 && v < 1000) return kerr_set(err, 0, CFG ": linux.resources.cpu.quota: %lld is below 1000 us", v);
     if (has) r->cpu_quota = v;
@@ -474,9 +442,9 @@ static int parse_resources(json_t *res, struct spec *s, struct kerr *err) {
     if (get_int(cpu, "shares", "linux.resources.cpu", 2, 262144, &has, &v, err) < 0) return -1;
     if (has) r->cpu_shares = (uint64_t)v;
   }
-  if (member(res, "pids", "linux.resources", JSON_OBJECT, false, &pids, err) < 0) return -1;
+  if (json_util_member(res, "pids", "linux.resources", JSON_OBJECT, false, &pids, err) < 0) return -1;
   if (pids != NULL) {
-    if (check_keys(pids, "linux.resources.pids", pid_keys, err) < 0) return -1;
+    if (json_util_check_keys(pids, "linux.resources.pids", pid_keys, err) < 0) return -1;
     if (get_int(pids, "limit", "linux.resources.pids", -1, INT32_MAX, &has, &v, err) < 0) return -1;
     if (has && v == 0) return kerr_set(err, 0, CFG ": linux.resources.pids.limit: 0 would forbid the init process");
     if (has) r->pids_limit = v;
@@ -488,7 +456,7 @@ static int parse_id_mapping_list(json_t *lx, const char *key, struct id_mapping 
                                  struct kerr *err) {
   static const char *const keys[] = {"containerID", "hostID", "size", NULL};
   json_t *arr;
-  if (member(lx, key, "linux", JSON_ARRAY, false, &arr, err) < 0) return -1;
+  if (json_util_member(lx, key, "linux", JSON_ARRAY, false, &arr, err) < 0) return -1;
   size_t n = arr != NULL ? json_array_size(arr) : 0;
   /* the kernel takes at most 340 lines per map */
   if (n > 340) return kerr_set(err, 0, CFG ": linux.%s: %zu lines, the kernel takes at most 340", key, n);
@@ -499,7 +467,7 @@ static int parse_id_mapping_list(json_t *lx, const char *key, struct id_mapping 
     snprintf(path, sizeof path, "linux.%s[%zu]", key, i);
     json_t *m = json_array_get(arr, i);
     if (!json_is_object(m)) return kerr_set(err, 0, CFG ": %s: must be an object", path);
-    if (check_keys(m, path, keys, err) < 0) return -1;
+    if (json_util_check_keys(m, path, keys, err) < 0) return -1;
     long long v[3];
     for (int k = 0; k < 3; k++) {
       bool has;
@@ -532,14 +500,14 @@ static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   static const char *const keys[] = {"namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths",
                                      "rootfsPropagation", "uidMappings", "gidMappings", "sysctl", "devices",
                                      "mountLabel", "seccomp", NULL};
-  if (check_keys(lx, "linux", keys, err) < 0) return -1;
+  if (json_util_check_keys(lx, "linux", keys, err) < 0) return -1;
   if (refuse_nonempty(lx, "sysctl", "linux", "sysctls are not applied", err) < 0) return -1;
   if (refuse_nonempty(lx, "devices", "linux", "only the default devices are created", err) < 0) return -1;
   if (refuse_nonempty(lx, "mountLabel", "linux", "no SELinux support", err) < 0) return -1;
   json_t *v;
-  if (member(lx, "namespaces", "linux", JSON_ARRAY, true, &v, err) < 0) return -1;
+  if (json_util_member(lx, "namespaces", "linux", JSON_ARRAY, true, &v, err) < 0) return -1;
   if (parse_namespaces(v, s, err) < 0) return -1;
-  if (member(lx, "resources", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
+  if (json_util_member(lx, "resources", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
   if (v != NULL && parse_resources(v, s, err) < 0) return -1;
   if (get_string(lx, "cgroupsPath", "linux", false, &s->cgroups_path, err) < 0) return -1;
   if (get_strings(lx, "maskedPaths", "linux", false, &s->masked_paths, &s->n_masked_paths, err) < 0) return -1;
@@ -553,7 +521,7 @@ static int parse_linux(json_t *lx, struct spec *s, struct kerr *err) {
   if (prop != NULL && parse_propagation(prop, &s->rootfs_propagation) < 0)
     return kerr_set(err, 0, CFG ": linux.rootfsPropagation: unknown value \"%s\"", prop);
   if (parse_id_mappings(lx, s, err) < 0) return -1;
-  if (member(lx, "seccomp", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
+  if (json_util_member(lx, "seccomp", "linux", JSON_OBJECT, false, &v, err) < 0) return -1;
   if (v != NULL && seccomp_filter_new(v, &s->seccomp, err) < 0) return -1;
   return 0;
 }
@@ -580,16 +548,16 @@ static int parse_spec(struct spec *s, struct kerr *err) {
   static const char *const root_keys[] = {"path", "readonly", NULL};
   json_t *j = s->json;
   if (!json_is_object(j)) return kerr_set(err, 0, CFG ": must be a JSON object");
-  if (check_keys(j, "", keys, err) < 0) return -1;
+  if (json_util_check_keys(j, "", keys, err) < 0) return -1;
   if (refuse_nonempty(j, "hooks", "", "hooks are not run", err) < 0) return -1;
   const char *version;
   if (get_string(j, "ociVersion", "", true, &version, err) < 0) return -1;
   if (strncmp(version, "1.", 2) != 0) return kerr_set(err, 0, CFG ": .ociVersion: \"%s\" is not 1.x", version);
   json_t *v;
-  if (member(j, "process", "", JSON_OBJECT, true, &v, err) < 0) return -1;
+  if (json_util_member(j, "process", "", JSON_OBJECT, true, &v, err) < 0) return -1;
   if (spec_parse_process(v, &s->process, err) < 0) return -1;
-  if (member(j, "root", "", JSON_OBJECT, true, &v, err) < 0) return -1;
-  if (check_keys(v, "root", root_keys, err) < 0) return -1;
+  if (json_util_member(j, "root", "", JSON_OBJECT, true, &v, err) < 0) return -1;
+  if (json_util_check_keys(v, "root", root_keys, err) < 0) return -1;
   const char *root;
   if (get_string(v, "path", "root", true, &root, err) < 0) return -1;
   if (get_bool(v, "readonly", "root", &s->root_readonly, err) < 0) return -1;
@@ -599,12 +567,12 @@ static int parse_spec(struct spec *s, struct kerr *err) {
   if (s->rootfs == NULL) return kerr_set(err, errno, CFG ": root.path: \"%s\"", joined != NULL ? joined : root);
   if (get_string(j, "hostname", "", false, &s->hostname, err) < 0) return -1;
   if (get_string(j, "domainname", "", false, &s->domainname, err) < 0) return -1;
-  if (member(j, "annotations", "", JSON_OBJECT, false, &s->annotations, err) < 0) return -1;
-  if (member(j, "linux", "", JSON_OBJECT, true, &v, err) < 0) return -1;
+  if (json_util_member(j, "annotations", "", JSON_OBJECT, false, &s->annotations, err) < 0) return -1;
+  if (json_util_member(j, "linux", "", JSON_OBJECT, true, &v, err) < 0) return -1;
   if (parse_linux(v, s, err) < 0) return -1;
   if ((s->hostname != NULL || s->domainname != NULL) && spec_namespace(s, CLONE_NEWUTS) == NULL)
     return kerr_set(err, 0, CFG ": .hostname: setting it needs a uts namespace");
-  if (member(j, "mounts", "", JSON_ARRAY, false, &v, err) < 0) return -1;
+  if (json_util_member(j, "mounts", "", JSON_ARRAY, false, &v, err) < 0) return -1;
   size_t n = v != NULL ? json_array_size(v) : 0;
   s->mounts = calloc(n + 1, sizeof *s->mounts);
   if (s->mounts == NULL) return kerr_set(err, errno, "allocate mounts");
@@ -659,13 +627,4 @@ const struct namespace_spec *spec_namespace(const struct spec *s, int flag) {
   for (size_t i = 0; i < s->n_namespaces; i++)
     if (s->namespaces[i].flag == flag) return &s->namespaces[i];
   return NULL;
-}
-
-int spec_json_check_keys(json_t *obj, const char *path, const char *const *allowed, struct kerr *err) {
-  return check_keys(obj, path, allowed, err);
-}
-
-int spec_json_member(json_t *obj, const char *key, const char *path, json_type type, bool required, json_t **out,
-                     struct kerr *err) {
-  return member(obj, key, path, type, required, out, err);
 }

@@ -133,9 +133,3 @@ int spec_cap_from_name(const char *name);
 /* The process part alone, used by exec to re-read the identity of the container's process. */
 int spec_parse_process(json_t *process, struct process_spec *out, struct kerr *err);
 void process_spec_free(struct process_spec *p);
-
-/* The field checks of the config.json parser, for the parsers of other subsystems (seccomp.c):
- * unknown keys under path are refused; member looks up obj.key of a JSON type (NULL if absent). */
-int spec_json_check_keys(json_t *obj, const char *path, const char *const *allowed, struct kerr *err);
-int spec_json_member(json_t *obj, const char *key, const char *path, json_type type, bool required, json_t **out,
-                     struct kerr *err);
