@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isApiError } from "../../../foundation/api/errors.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
-import type { Endpoints, Pod, Service } from "../../../proto/gen/api.js";
+import type { Endpoints, Service } from "../../../proto/gen/api.js";
 import { eventually } from "../garbage-collector/testing/eventually.js";
 import { type RegistryHarness, startRegistryHarness } from "../garbage-collector/testing/registry-harness.js";
 import { endpointsResource, servicesResource } from "./controller.js";
@@ -11,29 +11,19 @@ const pods = resourceForKind("v1", "Pod")!;
 
 describe("endpoints controller on a real etcd and Registry", () => {
   let h: RegistryHarness;
-  const stop = new AbortController();
-  let done: Promise<void>;
 
   beforeAll(async () => {
     h = await startRegistryHarness();
-    done = startEndpointsController({
-      informers: h.informers,
-      client: h.client,
-      recorder: h.recorder("endpoint-controller"),
-      signal: stop.signal,
-    }).done;
+    h.runController("endpoint-controller", startEndpointsController);
   });
 
   afterAll(async () => {
-    stop.abort();
-    await done;
     await h?.stop();
   });
 
   /** Creates a pod bound to node-1, then reports it Running (and Ready unless told otherwise) at `ip`. */
-  async function runningPod(name: string, ip: string, ready = true): Promise<void> {
-    await h.registry.create(
-      pods,
+  const runningPod = (name: string, ip: string, ready = true) =>
+    h.runPod(
       {
         apiVersion: "v1",
         kind: "Pod",
@@ -42,24 +32,9 @@ describe("endpoints controller on a real etcd and Registry", () => {
           containers: [{ name: "app", image: "busybox", ports: [{ name: "http", containerPort: 8080 }] }],
         },
       },
-      { namespace: "default" },
+      { node: "node-1", ip, ready },
     );
-    await h.registry.bind("default", name, { target: { name: "node-1" } });
-    await setReady(name, ip, ready);
-  }
-
-  async function setReady(name: string, ip: string, ready: boolean): Promise<void> {
-    const current = (await h.registry.get(pods, "default", name)) as Pod & { metadata: object };
-    await h.registry.updateStatus(pods, "default", name, {
-      ...current,
-      status: {
-        ...current.status,
-        phase: "Running",
-        podIP: ip,
-        conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
-      },
-    });
-  }
+  const setReady = (name: string, ip: string, ready: boolean) => h.reportRunning(name, ip, ready);
 
   const readyIPs = async (): Promise<string[]> => {
     const ep = (await h.registry.get(endpointsResource, "default", "web")) as Endpoints;

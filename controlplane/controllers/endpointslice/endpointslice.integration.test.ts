@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resourceForKind } from "../../../foundation/api/resources.js";
-import type { EndpointSlice, Pod, Service } from "../../../proto/gen/api.js";
+import type { EndpointSlice, Service } from "../../../proto/gen/api.js";
 import { eventually } from "../garbage-collector/testing/eventually.js";
 import { type RegistryHarness, startRegistryHarness } from "../garbage-collector/testing/registry-harness.js";
 import { endpointSlicesResource, servicesResource } from "./controller.js";
@@ -11,28 +11,18 @@ const pods = resourceForKind("v1", "Pod")!;
 
 describe("EndpointSlice controller on a real etcd and Registry", () => {
   let h: RegistryHarness;
-  const stop = new AbortController();
-  let done: Promise<void>;
 
   beforeAll(async () => {
     h = await startRegistryHarness();
-    done = startEndpointSliceController({
-      informers: h.informers,
-      client: h.client,
-      recorder: h.recorder("endpointslice-controller"),
-      signal: stop.signal,
-    }).done;
+    h.runController("endpointslice-controller", startEndpointSliceController);
   });
 
   afterAll(async () => {
-    stop.abort();
-    await done;
     await h?.stop();
   });
 
-  async function runningPod(name: string, ip: string): Promise<void> {
-    await h.registry.create(
-      pods,
+  const runningPod = (name: string, ip: string) =>
+    h.runPod(
       {
         apiVersion: "v1",
         kind: "Pod",
@@ -43,20 +33,8 @@ describe("EndpointSlice controller on a real etcd and Registry", () => {
           containers: [{ name: "app", image: "busybox", ports: [{ name: "sql", containerPort: 5432 }] }],
         },
       },
-      { namespace: "default" },
+      { node: "node-1", ip },
     );
-    await h.registry.bind("default", name, { target: { name: "node-1" } });
-    const current = (await h.registry.get(pods, "default", name)) as Pod & { metadata: object };
-    await h.registry.updateStatus(pods, "default", name, {
-      ...current,
-      status: {
-        ...current.status,
-        phase: "Running",
-        podIP: ip,
-        conditions: [{ type: "Ready", status: "True" }],
-      },
-    });
-  }
 
   const slices = async (): Promise<EndpointSlice[]> =>
     (await h.registry.list(endpointSlicesResource, { namespace: "default" })).items.filter(

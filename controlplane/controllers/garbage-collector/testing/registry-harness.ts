@@ -1,7 +1,8 @@
 /**
- * Integration-test support for the garbage collector, namespace and node lifecycle controllers: a
- * real etcd, the store and Registry over it, the shared informer factory, the control plane's own
- * in-process `ControllerClient` over the Registry, and Event recorders.
+ * Integration-test support for the controllers (garbage collector, namespace, node lifecycle,
+ * endpoints) and cluster DNS: a real etcd, the store and Registry over it, the shared informer
+ * factory, the control plane's own in-process `ControllerClient` over the Registry, Event recorders,
+ * and pods taken through what their node's agent would report.
  * Nothing here is faked; `stop()` closes everything it started, the etcd process included.
  */
 import { Etcd3 } from "etcd3";
@@ -9,7 +10,9 @@ import { Registry as MetricsRegistry } from "prom-client";
 import type { KubeObject } from "../../../../foundation/api/object.js";
 import { resourceForKind } from "../../../../foundation/api/resources.js";
 import type { Clock } from "../../../../foundation/util/clock.js";
+import type { Pod } from "../../../../proto/gen/api.js";
 import type { ControllerClient } from "../../../client/controller-client.js";
+import type { ControllerRunDeps } from "../../../client/controller-start.js";
 import { InformerFactory } from "../../../client/informer-factory.js";
 import { EventRecorder } from "../../../events/event-recorder.js";
 import { Registry } from "../../../registry/index.js";
@@ -40,6 +43,11 @@ function controllerClient(registry: Registry): ControllerClient {
   };
 }
 
+const pods = resourceForKind("v1", "Pod")!;
+
+/** What a controller's start function is given by `runController`. */
+export type HarnessControllerDeps = ControllerRunDeps & { informers: InformerFactory };
+
 export interface RegistryHarness {
   etcd: EtcdServer;
   store: Store;
@@ -50,6 +58,18 @@ export interface RegistryHarness {
   recorder(component: string): EventRecorder;
   /** Events recorded about the object named `name`, as "Type Reason: message". */
   eventsAbout(name: string): Promise<string[]>;
+  /**
+   * Starts a controller on the harness's informers and client, recording Events as `component`;
+   * it runs until `stop()`, which waits for its workers before closing the rest.
+   */
+  runController(component: string, start: (deps: HarnessControllerDeps) => { done: Promise<void> }): void;
+  /**
+   * Creates `pod` in "default", binds it to `node` and reports it Running at `ip`, Ready unless
+   * `ready` is false, as its node's agent would.
+   */
+  runPod(pod: Pod, at: { node: string; ip: string; ready?: boolean }): Promise<void>;
+  /** Reports the pod "default/`name`" Running at `ip`, with its Ready condition `ready`. */
+  reportRunning(name: string, ip: string, ready: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,7 +86,21 @@ export async function startRegistryHarness(opts: { clock?: Clock } = {}): Promis
   const informers = new InformerFactory(store);
   informers.start();
   const recorders: EventRecorder[] = [];
-  return {
+  const controllers = new AbortController();
+  const running: Promise<void>[] = [];
+  const reportRunning = async (name: string, ip: string, ready: boolean) => {
+    const current = (await registry.get(pods, "default", name)) as Pod & KubeObject;
+    await registry.updateStatus(pods, "default", name, {
+      ...current,
+      status: {
+        ...current.status,
+        phase: "Running",
+        podIP: ip,
+        conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+      },
+    });
+  };
+  const harness: RegistryHarness = {
     etcd,
     store,
     registry,
@@ -91,7 +125,24 @@ export async function startRegistryHarness(opts: { clock?: Clock } = {}): Promis
         .filter((e) => e.involvedObject?.name === name)
         .map((e) => `${e.type} ${e.reason}: ${e.message}`);
     },
+    runController(component, start) {
+      const deps = {
+        informers,
+        client: harness.client,
+        recorder: harness.recorder(component),
+        signal: controllers.signal,
+      };
+      running.push(start(deps).done);
+    },
+    async runPod(pod, at) {
+      await registry.create(pods, pod, { namespace: "default" });
+      await registry.bind("default", pod.metadata!.name!, { target: { name: at.node } });
+      await reportRunning(pod.metadata!.name!, at.ip, at.ready ?? true);
+    },
+    reportRunning,
     async stop() {
+      controllers.abort();
+      await Promise.all(running);
       informers.stop();
       await Promise.all(recorders.map((r) => r.flush()));
       store.close();
@@ -99,4 +150,5 @@ export async function startRegistryHarness(opts: { clock?: Clock } = {}): Promis
       await etcd.stop();
     },
   };
+  return harness;
 }
