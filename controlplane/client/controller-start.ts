@@ -10,6 +10,7 @@ import { Controller, type Syncable } from "./controller.js";
 import type { ControllerClient } from "./controller-client.js";
 import type { EventRecorder } from "./events.js";
 import type { EventHandler, Informer } from "./informer.js";
+import type { InformerFactory } from "./informer-factory.js";
 import type { WorkQueue } from "./work-queue.js";
 
 /** What every controller's start function takes besides its caches. */
@@ -101,6 +102,23 @@ function registerUntil(registrations: readonly HandlerRegistration[], signal: Ab
     },
     { once: true },
   );
+}
+
+/**
+ * The deps of a controller whose syncs must not overlap, so it runs one worker: every key feeds one
+ * output (the ingress controller's one rendered config) or draws on one pool (the LoadBalancer
+ * controller's addresses). Its caches come from the shared informer factory.
+ */
+export interface SerialControllerDeps extends ControllerRunDeps {
+  informers: Pick<InformerFactory, "informer">;
+}
+
+/** Starts `def` as `startController` does, with one worker whatever `deps.workers` says. */
+export function startSerialController<C extends { sync(key: string): Promise<void> }>(
+  deps: SerialControllerDeps,
+  def: ControllerDefinition<C>,
+): StartedController<C> {
+  return startController({ ...deps, workers: 1 }, def);
 }
 
 /**

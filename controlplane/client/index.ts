@@ -35,8 +35,10 @@ export {
   handle,
   newRunner,
   requireIndex,
+  type SerialControllerDeps,
   type StartedController,
   startController,
+  startSerialController,
 } from "./controller-start.js";
 export type { EventRecorder, EventSubject, EventType } from "./events.js";
 export { byNodeNameIndex, byOwnerUid, byOwnerUidIndex, podsByNodeName } from "./indexers.js";

@@ -6,11 +6,10 @@
 import type { KubeObject } from "../../../foundation/api/object.js";
 import type { ConfigMap, Ingress, IngressClass, Secret, Service } from "../../../proto/gen/api.js";
 import {
-  type ControllerRunDeps,
   handle,
-  type InformerFactory,
+  type SerialControllerDeps,
   type StartedController,
-  startController,
+  startSerialController,
 } from "../../client/index.js";
 import {
   configMapsResource,
@@ -21,9 +20,7 @@ import {
   servicesResource,
 } from "./controller.js";
 
-export interface IngressControllerDeps extends ControllerRunDeps {
-  informers: Pick<InformerFactory, "informer">;
-}
+export type IngressControllerDeps = SerialControllerDeps;
 
 export function startIngressController(deps: IngressControllerDeps): StartedController<IngressController> {
   const ingresses = deps.informers.informer<Ingress & KubeObject>(ingressesResource);
@@ -31,22 +28,19 @@ export function startIngressController(deps: IngressControllerDeps): StartedCont
   const services = deps.informers.informer<Service & KubeObject>(servicesResource);
   const secrets = deps.informers.informer<Secret & KubeObject>(secretsResource);
   const configMaps = deps.informers.informer<ConfigMap & KubeObject>(configMapsResource);
-  return startController(
-    { ...deps, workers: 1 },
-    {
-      name: "ingress",
-      build: (queue) =>
-        new IngressController({
-          ingresses: ingresses.lister,
-          ingressClasses: classes.lister,
-          services: services.lister,
-          secrets: secrets.lister,
-          configMaps: configMaps.lister,
-          client: deps.client,
-          recorder: deps.recorder,
-          queue,
-        }),
-      handlers: (c) => [ingresses, classes, services, secrets, configMaps].map((i) => handle(i, c.handler)),
-    },
-  );
+  return startSerialController(deps, {
+    name: "ingress",
+    build: (queue) =>
+      new IngressController({
+        ingresses: ingresses.lister,
+        ingressClasses: classes.lister,
+        services: services.lister,
+        secrets: secrets.lister,
+        configMaps: configMaps.lister,
+        client: deps.client,
+        recorder: deps.recorder,
+        queue,
+      }),
+    handlers: (c) => [ingresses, classes, services, secrets, configMaps].map((i) => handle(i, c.handler)),
+  });
 }

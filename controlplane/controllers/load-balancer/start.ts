@@ -6,17 +6,14 @@
 import type { KubeObject } from "../../../foundation/api/object.js";
 import type { ConfigMap, Service } from "../../../proto/gen/api.js";
 import {
-  type ControllerRunDeps,
   handle,
-  type InformerFactory,
+  type SerialControllerDeps,
   type StartedController,
-  startController,
+  startSerialController,
 } from "../../client/index.js";
 import { configMapsResource, LoadBalancerController, servicesResource } from "./controller.js";
 
-export interface LoadBalancerControllerDeps extends ControllerRunDeps {
-  informers: Pick<InformerFactory, "informer">;
-}
+export type LoadBalancerControllerDeps = SerialControllerDeps;
 
 /** Starts the controller until `deps.signal` aborts; `workers` is forced to 1. */
 export function startLoadBalancerController(
@@ -24,20 +21,17 @@ export function startLoadBalancerController(
 ): StartedController<LoadBalancerController> {
   const services = deps.informers.informer<Service & KubeObject>(servicesResource);
   const configMaps = deps.informers.informer<ConfigMap & KubeObject>(configMapsResource);
-  return startController(
-    { ...deps, workers: 1 },
-    {
-      name: "load-balancer",
-      build: (queue) =>
-        new LoadBalancerController({
-          services: services.lister,
-          configMaps: configMaps.lister,
-          client: deps.client,
-          recorder: deps.recorder,
-          queue,
-        }),
-      // The pool first: a Service's first sync must see it.
-      handlers: (c) => [handle(configMaps, c.configMapHandler), handle(services, c.serviceHandler)],
-    },
-  );
+  return startSerialController(deps, {
+    name: "load-balancer",
+    build: (queue) =>
+      new LoadBalancerController({
+        services: services.lister,
+        configMaps: configMaps.lister,
+        client: deps.client,
+        recorder: deps.recorder,
+        queue,
+      }),
+    // The pool first: a Service's first sync must see it.
+    handlers: (c) => [handle(configMaps, c.configMapHandler), handle(services, c.serviceHandler)],
+  });
 }
