@@ -28,7 +28,7 @@ import { ensureCa, ensureServingCert } from "../foundation/pki/pki.js";
 import { joinCluster, type NodeCredentials } from "../node-agent/agent/join.js";
 import { NodeClient } from "../node-agent/agent/node-client.js";
 import { eventually } from "./support/eventually.js";
-import { type Background, kctl, kctlBackground, requireBuild } from "./support/kctl-process.js";
+import { type Background, kctl, kctlUpLocal, requireBuild } from "./support/kctl-process.js";
 import { suiteFailed } from "./support/lab-cluster.js";
 
 const kubectlPath = "/usr/bin/kubectl";
@@ -126,25 +126,12 @@ describe.skipIf(!tools)("attacks on who may do what, against kctl up", () => {
     dir = await mkdtemp(join(tmpdir(), "kctl-e2e-authz-"));
     stateDir = join(dir, "state");
     config = join(dir, "config");
-    up = kctlBackground(
-      [
-        "up",
-        "--state-dir",
-        stateDir,
-        "--port",
-        "0",
-        "--listen",
-        "127.0.0.1",
-        "--no-agent",
-        "--dns-port",
-        "0",
-        "--audit-log-path",
-        join(dir, "audit.log"),
-        "--audit-log-level",
-        "Request",
-      ],
-      { config },
-    );
+    up = kctlUpLocal(stateDir, config, [
+      "--audit-log-path",
+      join(dir, "audit.log"),
+      "--audit-log-level",
+      "Request",
+    ]);
     const ready = await up.waitFor(/control plane ready: (\S+) \(node service (\S+)\)/, 60_000);
     [, apiUrl, nodeServiceAddress] = /ready: (\S+) \(node service (\S+)\)/.exec(ready)!;
     caPem = await readFile(join(stateDir, "pki", "ca.crt"), "utf8");

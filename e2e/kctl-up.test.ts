@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "./support/eventually.js";
-import { type Background, kctl, kctlBackground, requireBuild } from "./support/kctl-process.js";
+import { type Background, kctl, kctlBackground, kctlUpLocal, requireBuild } from "./support/kctl-process.js";
 
 const root = join(import.meta.dirname, "..");
 const examples = join(root, "foundation", "api", "testdata", "k8s-examples");
@@ -19,24 +19,7 @@ describe("kctl up + apply/get/delete", () => {
   let up: Background | undefined;
 
   const startUp = async (...flags: string[]) => {
-    up = kctlBackground(
-      [
-        "up",
-        "--state-dir",
-        stateDir,
-        "--port",
-        "0",
-        "--listen",
-        "127.0.0.1",
-        "--no-agent",
-        "--dns-port",
-        "0",
-        ...flags,
-      ],
-      {
-        config,
-      },
-    );
+    up = kctlUpLocal(stateDir, config, flags);
     await up.waitFor(/control plane ready/);
   };
   const run = (...args: string[]) => kctl(args, { config });

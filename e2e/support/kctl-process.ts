@@ -110,3 +110,26 @@ export function kctlBackground(args: string[], opts: { config: string }): Backgr
     },
   };
 }
+
+/**
+ * `kctl up` as the e2e tests run it: the control plane alone (no agent) on loopback, its API, node
+ * service and DNS on free ports, its state in `stateDir`, with `flags` added.
+ */
+export function kctlUpLocal(stateDir: string, config: string, flags: readonly string[] = []): Background {
+  return kctlBackground(
+    [
+      "up",
+      "--state-dir",
+      stateDir,
+      "--port",
+      "0",
+      "--listen",
+      "127.0.0.1",
+      "--no-agent",
+      "--dns-port",
+      "0",
+      ...flags,
+    ],
+    { config },
+  );
+}
