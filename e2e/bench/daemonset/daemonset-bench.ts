@@ -1,6 +1,6 @@
 /**
- * DaemonSet rollout benchmark (a script, not a test): a real control plane in its own process (the
- * scheduler benchmark's control-plane-process.js), N hollow nodes registered over NodeService from
+ * DaemonSet rollout benchmark (a script, not a test): a real control plane in its own process
+ * (../support/plane-process.ts, as the scheduler benchmark's), N hollow nodes registered over NodeService from
  * this process (they report each bound pod Running and Ready and finalize deleted ones, as agents
  * do), then one DaemonSet. It measures, per run, from the API write to the DaemonSet's status
  * saying done (what `kubectl rollout status` waits for: observedGeneration caught up, every desired
@@ -12,17 +12,17 @@
  *
  *   npm run bench:daemonset -- [--nodes 100] [--runs 1] [--out .bench/daemonset.json]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import type { ControlPlaneOptions } from "../../../controlplane/control-plane.js";
 import { issueNodeCertificates, startHollowFleet } from "../../../controlplane/testing/hollow-node-fleet.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { ensureCa, type KeyPair } from "../../../foundation/pki/pki.js";
-import { ApiClient } from "../../../kctl/client.js";
+import type { ApiClient } from "../../../kctl/client.js";
 import type { DaemonSet, RollingUpdateDaemonSet } from "../../../proto/gen/api.js";
+import { positiveInt } from "../support/bench-args.js";
+import { startPlaneProcess } from "../support/plane-process.js";
 
 const daemonSets = resourceForKind("apps/v1", "DaemonSet")!;
 const namespaces = resourceForKind("v1", "Namespace")!;
@@ -36,49 +36,8 @@ const { values: args } = parseArgs({
   },
 });
 
-function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${flag}: expected a positive integer, got "${text}"`);
-  return n;
-}
-
 const nodeCount = positiveInt("nodes", args.nodes!);
 const runs = positiveInt("runs", args.runs!);
-const planeScript = join(import.meta.dirname, "..", "scheduler", "control-plane-process.js");
-
-interface PlaneInfo {
-  apiUrl: string;
-  nodeServiceAddress: string;
-  caPem: string;
-  adminToken: string;
-}
-
-function startPlane(options: ControlPlaneOptions): Promise<{ child: ChildProcess; info: PlaneInfo }> {
-  const child = spawn(process.execPath, [planeScript, JSON.stringify(options)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf("\n");
-      if (nl >= 0) resolve({ child, info: JSON.parse(out.slice(0, nl)) as PlaneInfo });
-    });
-    child.on("exit", (code) =>
-      reject(new Error(`the control plane process exited (${code}) before it was ready`)),
-    );
-  });
-}
-
-async function stopPlane(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 function daemonSet(image: string, rollingUpdate: RollingUpdateDaemonSet): DaemonSet {
   return {
@@ -124,28 +83,17 @@ const strategies: { name: string; rollingUpdate: RollingUpdateDaemonSet }[] = [
 ];
 
 async function runOnce(caDir: string, certificates: Map<string, KeyPair>) {
-  const stateDir = await mkdtemp(join(tmpdir(), "kctl-ds-bench-"));
-  await mkdir(join(stateDir, "pki"), { recursive: true, mode: 0o700 });
-  for (const f of ["ca.crt", "ca.key"]) await copyFile(join(caDir, f), join(stateDir, "pki", f));
-  const { child, info } = await startPlane({
-    stateDir,
-    port: 0,
-    listenHost: "127.0.0.1",
-    clusterCidr: "10.0.0.0/8",
+  const plane = await startPlaneProcess({
+    caDir,
+    prefix: "kctl-ds-bench-",
+    options: { port: 0, listenHost: "127.0.0.1", clusterCidr: "10.0.0.0/8" },
   });
-  const api = new ApiClient({
-    server: info.apiUrl,
-    caPem: info.caPem,
-    token: info.adminToken,
-    insecureSkipTlsVerify: false,
-    namespace,
-    path: "(benchmark)",
-  });
+  const api = plane.client(namespace);
   let fleet: Awaited<ReturnType<typeof startHollowFleet>> | undefined;
   try {
     fleet = await startHollowFleet({
-      stateDir,
-      nodeServiceAddress: info.nodeServiceAddress,
+      stateDir: plane.stateDir,
+      nodeServiceAddress: plane.info.nodeServiceAddress,
       nodes: nodeCount,
       prefix: "hollow",
       certificates,
@@ -176,8 +124,7 @@ async function runOnce(caDir: string, certificates: Map<string, KeyPair>) {
   } finally {
     fleet?.stop();
     api.close();
-    await stopPlane(child);
-    await rm(stateDir, { recursive: true, force: true });
+    await plane.stop();
   }
 }
 

@@ -21,31 +21,23 @@
  * The hollow nodes behave like agents during the run: they renew leases and report every bound pod
  * Running and Ready, so the control plane carries that load too, as it would with real nodes.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import type { ControlPlaneOptions } from "../../../controlplane/control-plane.js";
 import { CallLimiter } from "../../../controlplane/testing/hollow-node.js";
 import { issueNodeCertificates, startHollowFleet } from "../../../controlplane/testing/hollow-node-fleet.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import type { KeyPair } from "../../../foundation/pki/pki.js";
 import { ensureCa } from "../../../foundation/pki/pki.js";
 import { cpuSecondsOf, rssMiB } from "../../../foundation/util/process-usage-linux.js";
-import { ApiClient } from "../../../kctl/client.js";
 import type { Pod } from "../../../proto/gen/api.js";
+import { positiveInt } from "../support/bench-args.js";
+import { startPlaneProcess } from "../support/plane-process.js";
 
 const pods = resourceForKind("v1", "Pod")!;
 const namespaces = resourceForKind("v1", "Namespace")!;
 const namespace = "bench";
-
-interface PlaneInfo {
-  apiUrl: string;
-  nodeServiceAddress: string;
-  caPem: string;
-  adminToken: string;
-}
 
 interface RunResult {
   nodes: number;
@@ -93,20 +85,12 @@ const { values: args } = parseArgs({
   },
 });
 
-function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${flag}: expected a positive integer, got "${text}"`);
-  return n;
-}
-
 const nodeCounts = (args.nodes ?? "").split(",").map((n) => positiveInt("nodes", n));
 const podCount = positiveInt("pods", args.pods!);
 const runs = positiveInt("runs", args.runs!);
 const createConcurrency = positiveInt("create-concurrency", args["create-concurrency"]!);
 const leaseDurationSeconds = positiveInt("lease-duration", args["lease-duration"]!);
 const registerWave = positiveInt("register-wave", args["register-wave"]!);
-const planeScript = join(import.meta.dirname, "control-plane-process.js");
 
 /** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
 const cpuSeconds = async (pid: number | undefined) => (await cpuSecondsOf(pid)).own;
@@ -153,37 +137,6 @@ async function recordPodPhase(dir: string, pid: number, startUs: number, endUs: 
  */
 const planeNodeFlags = ["--max-semi-space-size=32"];
 
-function startPlane(options: ControlPlaneOptions): Promise<{ child: ChildProcess; info: PlaneInfo }> {
-  const profile = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
-  const child = spawn(
-    process.execPath,
-    [...planeNodeFlags, ...profile, planeScript, JSON.stringify(options)],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf("\n");
-      if (nl >= 0) resolve({ child, info: JSON.parse(out.slice(0, nl)) as PlaneInfo });
-    });
-    child.on("exit", (code) =>
-      reject(new Error(`the control plane process exited (${code}) before it was ready`)),
-    );
-  });
-}
-
-async function stopPlane(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -209,27 +162,20 @@ function benchPod(i: number): Pod {
 }
 
 async function runOnce(nodes: number, caDir: string, certificates: Map<string, KeyPair>): Promise<RunResult> {
-  const stateDir = await mkdtemp(join(tmpdir(), "kctl-sched-bench-"));
-  // Every run shares one CA, so node certificates are issued once for all runs.
-  await mkdir(join(stateDir, "pki"), { recursive: true, mode: 0o700 });
-  for (const f of ["ca.crt", "ca.key"]) await copyFile(join(caDir, f), join(stateDir, "pki", f));
-  const { child, info } = await startPlane({
-    stateDir,
-    port: 0,
-    listenHost: "127.0.0.1",
-    // 5000 /24 blocks do not fit in the default 10.244.0.0/16.
-    clusterCidr: "10.0.0.0/8",
-    leaseDurationSeconds,
+  const plane = await startPlaneProcess({
+    caDir,
+    prefix: "kctl-sched-bench-",
+    options: {
+      port: 0,
+      listenHost: "127.0.0.1",
+      // 5000 /24 blocks do not fit in the default 10.244.0.0/16.
+      clusterCidr: "10.0.0.0/8",
+      leaseDurationSeconds,
+    },
+    nodeFlags: [...planeNodeFlags, ...(args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [])],
   });
-  const access = {
-    server: info.apiUrl,
-    caPem: info.caPem,
-    token: info.adminToken,
-    insecureSkipTlsVerify: false,
-    namespace,
-    path: "(benchmark)",
-  };
-  const api = new ApiClient(access);
+  const { child } = plane;
+  const api = plane.client(namespace);
   let fleet: Awaited<ReturnType<typeof startHollowFleet>> | undefined;
   const sent = new Map<string, number>();
   const bound = new Map<string, number>();
@@ -256,8 +202,8 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
   try {
     const registerStart = performance.now();
     fleet = await startHollowFleet({
-      stateDir,
-      nodeServiceAddress: info.nodeServiceAddress,
+      stateDir: plane.stateDir,
+      nodeServiceAddress: plane.info.nodeServiceAddress,
       nodes,
       prefix: "hollow",
       certificates,
@@ -366,8 +312,7 @@ async function runOnce(nodes: number, caDir: string, certificates: Map<string, K
     clearInterval(sampler);
     fleet?.stop();
     api.close();
-    await stopPlane(child);
-    await rm(stateDir, { recursive: true, force: true });
+    await plane.stop();
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * A control plane in a process of its own for the scheduler benchmark, so its resident memory can be
- * read from /proc apart from the hollow nodes and the load generator. Usage:
+ * A control plane in a process of its own for the benchmarks (plane-process.ts starts it), so its
+ * resident memory can be read from /proc apart from the hollow nodes and the load generator. Usage:
  * `node control-plane-process.js '<ControlPlaneOptions as JSON>'`. Prints one JSON line with the
  * addresses, CA and admin token once ready; stops everything on SIGTERM or SIGINT.
  */
