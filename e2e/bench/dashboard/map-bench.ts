@@ -13,7 +13,7 @@
  *   npm run bench:dashboard -- [--nodes 100] [--pods 5000] [--rolling 1000] [--runs 3] [--profile DIR]
  *
  * `--profile DIR` writes the page's V8 CPU profiles of the first map draw and of the rollout
- * (`map.cpuprofile`, `rollout.cpuprofile`), for controlplane/scheduler/bench/profile-summary.js.
+ * (`map.cpuprofile`, `rollout.cpuprofile`), for e2e/bench/scheduler/profile-summary.ts.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -24,6 +24,7 @@ import { startControlPlane } from "../../../controlplane/control-plane.js";
 import { startHollowFleet } from "../../../controlplane/testing/hollow-node-fleet.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { ApiClient } from "../../../kctl/client.js";
+import { positiveInt } from "../support/bench-args.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -35,13 +36,6 @@ const { values: args } = parseArgs({
     profile: { type: "string" },
   },
 });
-
-function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${flag}: expected a positive integer, got "${text}"`);
-  return n;
-}
 
 const nodeCount = positiveInt("nodes", args.nodes!);
 const podCount = positiveInt("pods", args.pods!);
