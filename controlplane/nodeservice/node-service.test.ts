@@ -500,6 +500,22 @@ describe("NodeService over mTLS with a real etcd", () => {
       expect(stored.status?.podIP ?? "").toBe("");
     });
 
+    it("cannot watch another node's pods: its stream ends at once with PERMISSION_DENIED and no pod", async () => {
+      const n1 = await nodeClient("n1");
+      const stream = n1.watchPods({ nodeName: "n2" });
+      const events: ObjectEvent[] = [];
+      stream.on("data", (e: ObjectEvent) => events.push(e));
+      const ended = new Promise<ServiceError>((resolve) => stream.on("error", resolve));
+      // The refusal must reach the agent's stream: one left open would wait for pods forever.
+      const err = await Promise.race([
+        ended,
+        new Promise<undefined>((resolve) => setTimeout(resolve, 5_000, undefined)),
+      ]);
+      expect(err?.code).toBe(7);
+      expect(fromServiceError(err!)).toMatchObject({ reason: "Forbidden" });
+      expect(events).toEqual([]);
+    });
+
     it("cannot write the status of another node's pod", async () => {
       const n1 = await nodeClient("n1");
       await expect(

@@ -435,7 +435,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
         unsubscribe = unsub;
         if (closed) unsub();
       })
-      .catch((err: unknown) => call.destroy(toServiceError(err)));
+      .catch((err: unknown) => endWithError(call, err));
   }
 
   /** Throws unless the call's certificate key is the one the caller's Node records (see node-key.ts). */
@@ -454,12 +454,12 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     try {
       requireSelf(authenticate(call), call.request.nodeName);
     } catch (err) {
-      call.destroy(toServiceError(err));
+      endWithError(call, err);
       return;
     }
     requireNodeKey(call.request.nodeName, call).then(
       () => stream(call, deps.pods, call.request.nodeName),
-      (err: unknown) => call.emit("error", toServiceError(err)),
+      (err: unknown) => endWithError(call, err),
     );
   }
 
@@ -488,8 +488,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       }
       stream(call, dispatcher, allObjectsKey);
     } catch (err) {
-      // An error event ends the call with its status; destroy() would drop the stream without one.
-      call.emit("error", toServiceError(err));
+      endWithError(call, err);
     }
   }
 
@@ -498,7 +497,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
     try {
       node = authenticate(call);
     } catch (err) {
-      call.destroy(toServiceError(err));
+      endWithError(call, err);
       return;
     }
     // Until the key is checked the tunnel is not attached, so no stream exists for a frame to answer.
@@ -521,9 +520,7 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       () => {
         if (!ended) detach = tunnels.attach(node, { send: (frame) => call.write(frame) });
       },
-      // Not destroy(): grpc-js sends a destroyed duplex stream's status only if it is ended, which
-      // destroying skips; its own error handler ends the stream with this status.
-      (err: unknown) => call.emit("error", toServiceError(err)),
+      (err: unknown) => endWithError(call, err),
     );
   }
 
@@ -586,6 +583,18 @@ export function mergeConditions(
     });
   }
   return merged;
+}
+
+/**
+ * Ends a server stream with `err`'s status, which the client's stream then reports. grpc-js's own
+ * error handler on a server stream records the status and ends the call; `destroy()` would skip the
+ * end, so no status is ever sent and the client's stream stays open.
+ */
+function endWithError(
+  call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+  err: unknown,
+): void {
+  call.emit("error", toServiceError(err));
 }
 
 /** A unary handler that gets the calling node, named once as the call starts, and the request. */

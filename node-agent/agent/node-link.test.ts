@@ -10,7 +10,7 @@ const s = (seconds: number) => seconds * 1000;
 const settings = { leaseDurationSeconds: 8, nodeEvictionTimeoutSeconds: 8 } as RegisterResponse;
 
 /** A NodeService whose RenewLease answers as `renewal` says: after `ms`, succeeding or not. */
-function setup(o: { early?: boolean } = {}) {
+function setup(o: { early?: boolean; setupMs?: number } = {}) {
   const fake = new FakeClock(0);
   // `early`: long timers fire 1 ms before they are due by now(), as a real timer may.
   const clock: Clock = o.early
@@ -48,7 +48,14 @@ function setup(o: { early?: boolean } = {}) {
     remove: () => {},
     fence: async (reason) => void fences.push(reason),
   };
-  const link = new NodeLink({ client, registration: { nodeName: "n1" } as never, pods, clock });
+  const link = new NodeLink({
+    client,
+    registration: { nodeName: "n1" } as never,
+    pods,
+    clock,
+    // The node's setup after registering (network, proxy), as long as the test says.
+    ...(o.setupMs ? { onRegistered: () => clock.sleep(o.setupMs!) } : {}),
+  });
   /** Moves the clock in small steps so promise callbacks run between timers. */
   const advance = async (ms: number) => {
     await new Promise((r) => setImmediate(r));
@@ -111,6 +118,18 @@ describe("node link: the fence", () => {
     await advance(s(60));
     expect(fences).toEqual([]);
     expect(renewals.sent).toBeGreaterThan(10);
+    link.stop();
+  });
+
+  it("renews its lease while the node's setup after registering outlasts the fence", async () => {
+    const { link, renewals, fences, streams, advance } = setup({ setupMs: s(14) });
+    link.start();
+    await advance(s(13));
+    expect(streams).toHaveLength(0);
+    expect(renewals.sent).toBeGreaterThanOrEqual(5);
+    await advance(s(3));
+    expect(streams).toHaveLength(1);
+    expect(fences).toEqual([]);
     link.stop();
   });
 

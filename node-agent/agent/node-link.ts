@@ -95,9 +95,11 @@ export class NodeLink {
       // The full sync of the new stream brings the pods back.
       this.fenced = false;
       this.renewed(sent);
+      // Renewals start now, not after the node's setup below: on a starved host that setup (pod
+      // network, proxy, routes) can outlast the fence, and the agent would stop its own pods.
+      this.scheduleRenewal();
       await this.opts.onRegistered?.(res);
       trace("registered", this.opts.registration.nodeName, res.podCIDR);
-      this.scheduleRenewal();
       this.watch();
       this.failures = 0;
     } catch (err) {

@@ -228,6 +228,31 @@ describe("PodWorker", () => {
     t.worker.detach();
   });
 
+  it("dates a restart from the new attempt's start, however long removing the old attempt takes", async () => {
+    const t = setup({ containers: [c("main")] });
+    const started: number[] = [];
+    const create = t.runtime.createAndStart.bind(t.runtime);
+    t.runtime.createAndStart = async (id) => {
+      started.push(t.clock.now());
+      await create(id);
+    };
+    // Deleting a runtime container and unmounting its rootfs takes seconds on a loaded host.
+    const remove = t.runtime.delete.bind(t.runtime);
+    t.runtime.delete = async (id) => {
+      t.clock.advance(3000);
+      await remove(id);
+    };
+    await t.worker.start();
+    await t.tick(0);
+    t.runtime.exit(t.id("main"), 3);
+    await t.tick();
+    const status = t.last().containerStatuses?.[0];
+    expect(status?.restartCount).toBe(1);
+    expect(started).toHaveLength(2);
+    expect(Date.parse(status?.state?.running?.startedAt ?? "")).toBe(started[1]);
+    t.worker.detach();
+  });
+
   it("makes a container wait with the reason of the hook that failed its start, and starts nothing", async () => {
     const t = setup({ containers: [c("main")] }, { failPrestart: "main" });
     await t.worker.start();
