@@ -346,6 +346,13 @@ export function startAgent(opts: AgentOptions): Agent {
         for (const o of removed) enforcer.delete(mirror.kind as PolicyInputKind, o);
       });
     }
+    // Their first sync rewrites the whole table or route set from what they were fed, so they
+    // start only once every mirror holds the cluster's full set: started empty, a restarted agent
+    // would wipe the rules and routes the last one left, and its host would lose every Service
+    // and every other host's pods until the lists arrived.
+    const mirrors = [services, endpoints, nodes, ...policyMirrors];
+    for (const mirror of mirrors) mirror.start();
+    await Promise.all(mirrors.map((m) => m.whenSynced()));
     await serviceProxy.start();
     await enforcer.start();
     await hostRoutes.start();
@@ -367,10 +374,6 @@ export function startAgent(opts: AgentOptions): Agent {
       30_000,
       (err) => trace("volume reclaim failed", String(err)),
     );
-    services.start();
-    endpoints.start();
-    nodes.start();
-    for (const mirror of policyMirrors) mirror.start();
     markReady(res);
   };
 
