@@ -16,6 +16,7 @@ import { readConfig } from "../../kctl/config.js";
 import { controlPlaneOn, haComponents, multiServerConfig } from "../../kctl/lab/ha-components.js";
 import { labContext } from "../../kctl/lab/lab-up.js";
 import type { GapReport } from "../support/api-gap-poller.js";
+import { plugCable, pullCable } from "../support/cable.js";
 import { startGapPoller } from "../support/gap-poller-process.js";
 import { type LabCluster, startLabCluster } from "../support/lab-cluster.js";
 import { ClusterWatch } from "./cluster-watch.js";
@@ -82,12 +83,15 @@ function manifest(name: string, replicas: number, version: number): string {
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: { app: name } },
+        // As manifests/web.yaml: what a user deploys, with a grace period that leaves the agent
+        // time to take the pod out of every Service before it stops it.
         spec: {
-          terminationGracePeriodSeconds: 1,
+          terminationGracePeriodSeconds: 5,
           containers: [
             {
               name: "httpd",
               image,
+              imagePullPolicy: "IfNotPresent",
               env: [
                 { name: "VERSION", value: String(version) },
                 { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -97,7 +101,9 @@ function manifest(name: string, replicas: number, version: number): string {
                 "-c",
                 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www',
               ],
-              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+              ports: [{ name: "http", containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
+              resources: { requests: { cpu: "50m", memory: "16Mi" }, limits: { memory: "64Mi" } },
             },
           ],
         },
@@ -132,9 +138,9 @@ interface FailedRequest extends ProbeResult, FailureDiagnosis {
 
 async function runFault(lab: LabCluster, fault: Fault): Promise<void> {
   if (fault.kind === "link-cut") {
-    await lab.onNode(fault.target, "ip", "link", "set", "eth0", "down");
+    await pullCable(lab, fault.target);
     await sleep(15_000);
-    await lab.onNode(fault.target, "ip", "link", "set", "eth0", "up");
+    await plugCable(lab, fault.target);
   } else if (fault.kind === "controlplane-kill") {
     // A client on a worker with every apiserver in its kubeconfig, and one through the lab's front.
     // The client starts on the killed apiserver (its kubeconfig lists it first), as one that was
@@ -184,7 +190,7 @@ async function soak(lab: LabCluster, minutes: number, seed: number) {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: service, namespace: ns },
-      spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080 }] },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
     }),
   );
   const svc = JSON.parse((await lab.kctl("get", "service", service, "-n", ns, "-o", "json")).stdout) as {
