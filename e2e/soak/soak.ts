@@ -155,6 +155,8 @@ async function runFault(lab: LabCluster, fault: Fault): Promise<void> {
     try {
       await sleep(1_000);
       await lab.crashAndRestart(fault.target);
+      // The fault ends when the control plane is started again; the clients keep polling a while.
+      fault.endedMs = Date.now();
       await sleep(gapTailMs);
     } finally {
       reports = await Promise.all([viaHost.stop(), viaFront.stop()]);
@@ -298,7 +300,7 @@ async function faultsAndLoad(
       `fault ${fault.kind} ${fault.target} at ${((fault.startedMs - startedMs) / 1000).toFixed(1)} s`,
     );
     await runFault(lab, fault);
-    fault.endedMs = Date.now();
+    fault.endedMs ??= Date.now();
     await sleep(10_000 + faultRandom() * 20_000);
   }
   const faultsStoppedMs = Date.now();
