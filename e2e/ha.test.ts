@@ -8,7 +8,6 @@
  * the killed one and take it back. Then an etcd member is killed and writes go on, it comes back and catches
  * up; and a snapshot restored into a new single-member etcd gives an object back.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,11 +18,10 @@ import { controlPlaneOn, haComponents, multiServerConfig } from "../kctl/lab/ha-
 import { readLabState } from "../kctl/lab/lab-state.js";
 import { labContext } from "../kctl/lab/lab-up.js";
 import { runCommand } from "../kctl/lab/run-command.js";
-import type { GapReport } from "./support/api-gap-poller.js";
+import { startGapPoller } from "./support/gap-poller-process.js";
 import { kctlMain, type RunResult } from "./support/kctl-process.js";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
 
-const poller = join(import.meta.dirname, "..", "dist", "e2e", "support", "api-gap-poller.js");
 const ns = "ha";
 const deployment = `
 apiVersion: v1
@@ -105,25 +103,6 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
       ...args,
     );
   };
-  const startPoller = (config: string, host?: string): ChildProcess => {
-    const argv = [process.execPath, poller, config];
-    const hostNs = host && lab.state.nodes.find((n) => n.name === host)!.namespace;
-    const [cmd, ...rest] = hostNs ? ["ip", "netns", "exec", hostNs, ...argv] : argv;
-    return spawn(cmd!, rest, { stdio: ["ignore", "pipe", "inherit"] });
-  };
-  const stopPoller = (child: ChildProcess): Promise<GapReport> =>
-    new Promise((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      child.once("close", () => {
-        try {
-          resolve(JSON.parse(out) as GapReport);
-        } catch {
-          reject(new Error(`the poller printed no report: ${out}`));
-        }
-      });
-      child.kill("SIGTERM");
-    });
   /** The pid of a component now (restarts record new pids in the state file, not in `lab.state`). */
   const pidOf = async (component: string): Promise<number> => {
     const state = await readLabState(lab.state.labDir);
@@ -183,8 +162,11 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
       180_000,
     );
 
-    const viaHosts = startPoller(multiServerConfig(ctx(), "node1"), client);
-    const viaFront = startPoller(lab.config);
+    const viaHosts = startGapPoller(
+      multiServerConfig(ctx(), "node1"),
+      lab.state.nodes.find((n) => n.name === client)!.namespace,
+    );
+    const viaFront = startGapPoller(lab.config);
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await lab.kctl("rollout", "restart", "deployment/roll", "-n", ns)).code).toBe(0);
     // Let the rollout start, then kill the controller manager's leader in the middle of it.
@@ -207,8 +189,8 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     const takeoverMs = Date.now() - killedAt;
     // Keep polling a while after the takeover, then report the gaps seen across the kill.
     await new Promise((r) => setTimeout(r, 15_000));
-    const hosts = await stopPoller(viaHosts);
-    const front = await stopPoller(viaFront);
+    const hosts = await viaHosts.stop();
+    const front = await viaFront.stop();
     console.log(
       `HA: killed ${leader}; ${newLeader} leads after ${takeoverMs} ms; longest API gap polling every 100 ms: ` +
         `${hosts.maxGapMs} ms through kctl's multi-server kubeconfig (ok ${hosts.ok}, failed ${hosts.failed}, ended on ${hosts.server}), ` +

@@ -1,30 +1,50 @@
 /**
- * The chaos soak: `npm run soak -- [--minutes N] [--seed S]`. A lab with three control planes and
- * worker hosts; a request loop against a Service from every host, rollouts and scaling of a few
- * Deployments, a ledger of acknowledged writes, and faults drawn with a seeded generator (SIGKILL
- * of an agent or a control plane, a host's link cut and restored). At the end it prints and writes
- * to `.bench/soak.json` a report: writes lost, requests per fault kind, time for every Deployment
- * to converge once the faults stop. The seed is printed so a run can be replayed. Logs of a failed
- * run are kept (the path is printed).
+ * The chaos soak: `npm run soak -- [--minutes N] [--seed S]`, or `runSoak` from a test. A lab with
+ * three control planes and worker hosts; a request loop against a Service from every host,
+ * rollouts and scaling of a few Deployments, a ledger of acknowledged writes, and faults drawn with
+ * a seeded generator (SIGKILL of an agent or a control plane, a host's link cut and restored). At
+ * the end it prints and writes to `.bench/soak.json` a report: writes lost, requests per fault
+ * kind, time to recover after each fault kind, the longest API gap across each control-plane kill,
+ * every failed request with what the API and the host knew at that moment, and the time for every
+ * Deployment to roll out once the faults stop. The seed is printed first so a run can be replayed.
+ * A failed run keeps the lab's logs (the folder is in the failure message).
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import { haComponents } from "../../kctl/lab/ha-components.js";
+import { pathToFileURL } from "node:url";
+import { ApiClient } from "../../kctl/client.js";
+import { readConfig } from "../../kctl/config.js";
+import { controlPlaneOn, haComponents, multiServerConfig } from "../../kctl/lab/ha-components.js";
+import { labContext } from "../../kctl/lab/lab-up.js";
+import type { GapReport } from "../support/api-gap-poller.js";
+import { plugCable, pullCable } from "../support/cable.js";
+import { startGapPoller } from "../support/gap-poller-process.js";
 import { type LabCluster, startLabCluster } from "../support/lab-cluster.js";
+import { ClusterWatch } from "./cluster-watch.js";
+import { diagnoseFailure, type FailureDiagnosis, type ProbeResult, probeService } from "./service-probe.js";
+import { count, type Spread, spreadByKind, type Tally } from "./soak-report.js";
 
 const image = "kctl.local/busybox:debian";
 const ns = "soak";
+const service = "web";
 const deployments = ["web", "api"];
 const workers = 4;
-const convergeBoundMs = 180_000;
+const settleBoundMs = 180_000;
 const recoveryWindowMs = 20_000;
+/** How long the API gap poller keeps polling after a control plane is back. */
+const gapTailMs = 10_000;
 
-class SoakArgumentError extends Error {
+export class SoakArgumentError extends Error {
   constructor(flag: string, value: string | undefined) {
     super(`${flag}: want a positive number, got ${JSON.stringify(value)}`);
   }
 }
 
-function parseArgs(argv: string[]): { minutes: number; seed: number } {
+export interface SoakOptions {
+  minutes: number;
+  seed: number;
+}
+
+export function parseArgs(argv: readonly string[]): SoakOptions {
   let minutes = 10;
   let seed = Math.floor(Math.random() * 2 ** 31);
   for (let i = 0; i < argv.length; i += 2) {
@@ -63,19 +83,27 @@ function manifest(name: string, replicas: number, version: number): string {
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: { app: name } },
+        // As manifests/web.yaml: what a user deploys, with a grace period that leaves the agent
+        // time to take the pod out of every Service before it stops it.
         spec: {
-          terminationGracePeriodSeconds: 1,
+          terminationGracePeriodSeconds: 5,
           containers: [
             {
               name: "httpd",
               image,
-              env: [{ name: "VERSION", value: String(version) }],
+              imagePullPolicy: "IfNotPresent",
+              env: [
+                { name: "VERSION", value: String(version) },
+                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              ],
               command: [
                 "sh",
                 "-c",
-                "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www",
+                'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www',
               ],
-              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+              ports: [{ name: "http", containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
+              resources: { requests: { cpu: "50m", memory: "16Mi" }, limits: { memory: "64Mi" } },
             },
           ],
         },
@@ -84,41 +112,76 @@ function manifest(name: string, replicas: number, version: number): string {
   });
 }
 
+type FaultKind = "agent-kill" | "controlplane-kill" | "link-cut";
+
 interface Fault {
-  kind: "agent-kill" | "controlplane-kill" | "link-cut";
+  kind: FaultKind;
   target: string;
   startedMs: number;
   endedMs?: number;
+  /** Control-plane kills: the longest API gap clients saw across it. */
+  apiGap?: { viaHostMs: number; viaFrontMs: number };
 }
 
-interface DeploymentView {
-  metadata: { name: string; generation: number };
-  spec: { replicas: number };
-  status?: {
-    observedGeneration?: number;
-    updatedReplicas?: number;
-    replicas?: number;
-    availableReplicas?: number;
-  };
+/** A failed request, with what was in its path and what the API and the host knew then. */
+interface FailedRequest extends ProbeResult, FailureDiagnosis {
+  host: string;
+  /** Ms since the soak's request loops started. */
+  atRunMs: number;
+  path: string;
+  /** The fault last started, its target, and ms since it started and (if it has) ended. */
+  lastFault?: string;
+  sinceFaultStartMs?: number;
+  sinceFaultEndMs?: number;
+  apiEndpoints: string[];
 }
-
-const rolledOut = (d: DeploymentView) =>
-  d.status?.observedGeneration === d.metadata.generation &&
-  d.status.updatedReplicas === d.spec.replicas &&
-  d.status.replicas === d.spec.replicas &&
-  d.status.availableReplicas === d.spec.replicas;
 
 async function runFault(lab: LabCluster, fault: Fault): Promise<void> {
   if (fault.kind === "link-cut") {
-    await lab.onNode(fault.target, "ip", "link", "set", "eth0", "down");
+    await pullCable(lab, fault.target);
     await sleep(15_000);
-    await lab.onNode(fault.target, "ip", "link", "set", "eth0", "up");
+    await plugCable(lab, fault.target);
+  } else if (fault.kind === "controlplane-kill") {
+    // A client on a worker with every apiserver in its kubeconfig, and one through the lab's front.
+    // The client starts on the killed apiserver (its kubeconfig lists it first), as one that was
+    // using it would, and must move to another.
+    const worker = lab.state.nodes.at(-1)!;
+    const viaHost = startGapPoller(
+      multiServerConfig(labContext(lab.state), fault.target.replace(/^controlplane-/, "")),
+      worker.namespace,
+    );
+    const viaFront = startGapPoller(lab.config);
+    let reports: GapReport[] = [];
+    try {
+      await sleep(1_000);
+      await lab.crashAndRestart(fault.target);
+      // The fault ends when the control plane is started again; the clients keep polling a while.
+      fault.endedMs = Date.now();
+      await sleep(gapTailMs);
+    } finally {
+      reports = await Promise.all([viaHost.stop(), viaFront.stop()]);
+    }
+    fault.apiGap = { viaHostMs: reports[0]!.maxGapMs, viaFrontMs: reports[1]!.maxGapMs };
   } else {
     await lab.crashAndRestart(fault.target);
   }
 }
 
-async function soak(lab: LabCluster, minutes: number, random: () => number) {
+function drawFault(random: () => number, cpHosts: string[], workerHosts: string[]): Fault {
+  const r = random();
+  const worker = () => workerHosts[Math.floor(random() * workerHosts.length)]!;
+  if (r < 0.4) return { kind: "agent-kill", target: worker(), startedMs: Date.now() };
+  if (r < 0.7) {
+    return {
+      kind: "controlplane-kill",
+      target: controlPlaneOn(cpHosts[Math.floor(random() * 3)]!),
+      startedMs: Date.now(),
+    };
+  }
+  return { kind: "link-cut", target: worker(), startedMs: Date.now() };
+}
+
+async function soak(lab: LabCluster, minutes: number, seed: number) {
   const hosts = lab.state.nodes.map((n) => n.name);
   const cpHosts = hosts.slice(0, 3);
   const workerHosts = hosts.slice(3);
@@ -128,15 +191,39 @@ async function soak(lab: LabCluster, minutes: number, random: () => number) {
     JSON.stringify({
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: "web", namespace: ns },
-      spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080 }] },
+      metadata: { name: service, namespace: ns },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
     }),
   );
-  const svc = JSON.parse((await lab.kctl("get", "service", "web", "-n", ns, "-o", "json")).stdout) as {
+  const svc = JSON.parse((await lab.kctl("get", "service", service, "-n", ns, "-o", "json")).stdout) as {
     spec: { clusterIP: string };
   };
-  await waitConverged(lab, convergeBoundMs);
+  const client = new ApiClient(await readConfig(lab.config));
+  const watch = new ClusterWatch(client, ns, service, deployments);
+  watch.start();
+  try {
+    await watch.settledAfter(Date.now(), settleBoundMs);
+    return await faultsAndLoad(lab, watch, svc.spec.clusterIP, minutes, seed, cpHosts, workerHosts);
+  } finally {
+    await watch.stop();
+    client.close();
+  }
+}
 
+async function faultsAndLoad(
+  lab: LabCluster,
+  watch: ClusterWatch,
+  clusterIP: string,
+  minutes: number,
+  seed: number,
+  cpHosts: string[],
+  workerHosts: string[],
+) {
+  const hosts = lab.state.nodes.map((n) => n.name);
+  // Faults and rollouts draw from generators of their own, so the loops' interleaving (which
+  // depends on timing) cannot change the fault plan a seed replays.
+  const faultRandom = seeded(seed);
+  const rolloutRandom = seeded(seed ^ 0x5eed);
   const faults: Fault[] = [];
   // A request counts against a fault while it lasts and for a recovery window after it (routes,
   // endpoints and leases catch up); "none" is what failed with no fault in the path.
@@ -146,20 +233,39 @@ async function soak(lab: LabCluster, minutes: number, random: () => number) {
     if (last.endedMs === undefined) return last.kind;
     return Date.now() - last.endedMs < recoveryWindowMs ? `${last.kind}+recovery` : "none";
   };
-  const requests: Record<string, { ok: number; failed: number }> = {};
+  const requests: Record<string, Tally> = {};
+  const failures: FailedRequest[] = [];
   const acked: string[] = [];
-  const endAt = Date.now() + minutes * 60_000;
+  const startedMs = Date.now();
+  const endAt = startedMs + minutes * 60_000;
   let running = true;
 
   const requestLoop = async (host: string) => {
     while (running) {
       const before = inPath();
-      const res = await lab.httpGet(host, `http://${svc.spec.clusterIP}/`);
+      const res = await probeService(lab, host, clusterIP);
       const after = inPath();
-      const kind = before === "none" ? after : before;
-      requests[kind] ??= { ok: 0, failed: 0 };
-      if (res.code === 0) requests[kind].ok++;
-      else requests[kind].failed++;
+      const path = before === "none" ? after : before;
+      const fault = faults.at(-1);
+      const onTarget = fault && (fault.target === host || fault.target === controlPlaneOn(host));
+      count(requests, onTarget && path !== "none" ? `${path} (on the host)` : path, res.ok);
+      if (!res.ok) {
+        failures.push({
+          host,
+          atRunMs: res.atMs - startedMs,
+          path,
+          ...res,
+          ...(fault
+            ? {
+                lastFault: `${fault.kind} ${fault.target}`,
+                sinceFaultStartMs: res.atMs - fault.startedMs,
+                ...(fault.endedMs !== undefined ? { sinceFaultEndMs: res.atMs - fault.endedMs } : {}),
+              }
+            : {}),
+          apiEndpoints: watch.at(res.atMs)?.endpoints ?? [],
+          ...(await diagnoseFailure(lab, host, clusterIP, `${ns}/${service}`)),
+        });
+      }
       await sleep(500);
     }
   };
@@ -180,41 +286,25 @@ async function soak(lab: LabCluster, minutes: number, random: () => number) {
   };
   const rolloutLoop = async () => {
     for (let version = 1; running; version++) {
-      const d = deployments[Math.floor(random() * deployments.length)]!;
-      await lab.apply(manifest(d, 1 + Math.floor(random() * 4), version));
+      const d = deployments[Math.floor(rolloutRandom() * deployments.length)]!;
+      await lab.apply(manifest(d, 1 + Math.floor(rolloutRandom() * 4), version));
       await sleep(20_000);
     }
   };
   const loops = [...hosts.map(requestLoop), ledgerLoop(), rolloutLoop()];
 
   while (Date.now() < endAt) {
-    const r = random();
-    const fault: Fault =
-      r < 0.4
-        ? {
-            kind: "agent-kill",
-            target: workerHosts[Math.floor(random() * workerHosts.length)]!,
-            startedMs: Date.now(),
-          }
-        : r < 0.7
-          ? {
-              kind: "controlplane-kill",
-              target: `controlplane-${cpHosts[Math.floor(random() * 3)]}`,
-              startedMs: Date.now(),
-            }
-          : {
-              kind: "link-cut",
-              target: workerHosts[Math.floor(random() * workerHosts.length)]!,
-              startedMs: Date.now(),
-            };
+    const fault = drawFault(faultRandom, cpHosts, workerHosts);
     faults.push(fault);
-    console.log(`fault ${fault.kind} ${fault.target}`);
+    console.log(
+      `fault ${fault.kind} ${fault.target} at ${((fault.startedMs - startedMs) / 1000).toFixed(1)} s`,
+    );
     await runFault(lab, fault);
-    fault.endedMs = Date.now();
-    await sleep(10_000 + random() * 20_000);
+    fault.endedMs ??= Date.now();
+    await sleep(10_000 + faultRandom() * 20_000);
   }
   const faultsStoppedMs = Date.now();
-  const convergeMs = await waitConverged(lab, convergeBoundMs);
+  const settled = await watch.settledAfter(faultsStoppedMs, settleBoundMs);
   running = false;
   await Promise.all(loops);
 
@@ -223,53 +313,92 @@ async function soak(lab: LabCluster, minutes: number, random: () => number) {
   };
   const present = new Set(stored.items.map((c) => c.metadata.name));
   const lost = acked.filter((n) => !present.has(n));
+  // Recovery is counted from a fault's end to the first sample with every Node Ready and every
+  // Deployment available, before the next fault starts (else it is reported as not recovered).
+  const recovery = faults.map((f, i) => {
+    const sample = watch.recoveredAfter(f.endedMs!, faults[i + 1]?.startedMs ?? Number.POSITIVE_INFINITY);
+    return { kind: f.kind, ms: sample ? sample.atMs - f.endedMs! : undefined };
+  });
   return {
-    faults: faults.map((f) => ({ kind: f.kind, target: f.target, durationMs: f.endedMs! - f.startedMs })),
+    faults: faults.map((f) => ({
+      kind: f.kind,
+      target: f.target,
+      atRunMs: f.startedMs - startedMs,
+      durationMs: f.endedMs! - f.startedMs,
+      ...(f.apiGap ? { apiGap: f.apiGap } : {}),
+    })),
     requests,
+    recoveryAfterFault: spreadByKind(
+      recovery.filter((r) => r.ms !== undefined) as { kind: string; ms: number }[],
+    ) as Record<string, Spread>,
+    notRecoveredBeforeNextFault: recovery.filter((r) => r.ms === undefined).map((r) => r.kind),
+    apiGapOnControlPlaneKill: faults.flatMap((f) => (f.apiGap ? [{ target: f.target, ...f.apiGap }] : [])),
     ledger: { acknowledged: acked.length, lost },
-    convergeAfterFaultsMs: convergeMs,
-    faultsStoppedMs,
+    settleAfterFaultsMs: settled.atMs - faultsStoppedMs,
+    failures,
+    endpointChanges: watch
+      .endpointChanges()
+      .map((c) => ({ atRunMs: c.atMs - startedMs, endpoints: c.endpoints })),
   };
 }
 
-/** Polls until every Deployment has rolled out; returns how long it took, or throws past `boundMs`. */
-async function waitConverged(lab: LabCluster, boundMs: number): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < boundMs) {
-    const res = await lab.kctl("get", "deployments", "-n", ns, "-o", "json");
-    if (res.code === 0) {
-      const items = (JSON.parse(res.stdout) as { items: DeploymentView[] }).items;
-      if (items.length === deployments.length && items.every(rolledOut)) return Date.now() - started;
-    }
-    await sleep(1_000);
+export type SoakReport = SoakOptions & { hosts: number } & Awaited<ReturnType<typeof soak>>;
+
+export interface SoakOutcome {
+  report: SoakReport;
+  /** What broke an invariant; empty when the run passed. */
+  violations: string[];
+  /** Where the lab's logs were kept, when the run failed. */
+  logs?: string;
+}
+
+/** Runs the soak on a new lab, writes `.bench/soak.json`, and takes the lab down (keeping its logs on failure). */
+export async function runSoak(opts: SoakOptions): Promise<SoakOutcome> {
+  console.log(`soak: seed ${opts.seed}, ${opts.minutes} min (replay with --seed ${opts.seed})`);
+  const lab = await startLabCluster("soak", 3 + workers, haComponents(3), 300_000);
+  console.log(`soak: lab ${lab.state.name} up`);
+  let outcome: SoakOutcome | undefined;
+  try {
+    const report: SoakReport = {
+      ...opts,
+      hosts: lab.state.nodes.length,
+      ...(await soak(lab, opts.minutes, opts.seed)),
+    };
+    const violations: string[] = [];
+    if (report.ledger.lost.length > 0)
+      violations.push(`acknowledged writes lost: ${report.ledger.lost.join(", ")}`);
+    const unfaulted = report.requests.none?.failed ?? 0;
+    if (unfaulted > 0) violations.push(`${unfaulted} requests failed with no fault in their path`);
+    await mkdir(".bench", { recursive: true });
+    await writeFile(".bench/soak.json", `${JSON.stringify(report, null, 2)}\n`);
+    outcome = { report, violations };
+    if (violations.length > 0) outcome.logs = await lab.keepLogs();
+    return outcome;
+  } finally {
+    if (!outcome) await lab.keepLogs().catch(() => undefined);
+    await lab.down();
   }
-  throw new Error(`deployments in ${ns} did not converge within ${boundMs} ms`);
+}
+
+/** The report without its long lists (every failed request, every endpoint change), as printed. */
+export function summary(report: SoakReport): string {
+  const { failures, endpointChanges, ...rest } = report;
+  return `${JSON.stringify(rest, null, 2)}\n${failures.length} failed requests and ${endpointChanges.length} endpoint changes are listed in .bench/soak.json`;
 }
 
 async function main(): Promise<void> {
-  const { minutes, seed } = parseArgs(process.argv.slice(2));
-  console.log(`soak: seed ${seed}, ${minutes} min (replay with --seed ${seed})`);
-  const lab = await startLabCluster("soak", 3 + workers, haComponents(3), 300_000);
-  let failed = true;
-  try {
-    const report = {
-      seed,
-      minutes,
-      hosts: lab.state.nodes.length,
-      ...(await soak(lab, minutes, seeded(seed))),
-    };
-    const unfaulted = report.requests.none?.failed ?? 0;
-    failed = report.ledger.lost.length > 0 || unfaulted > 0;
-    await mkdir(".bench", { recursive: true });
-    await writeFile(".bench/soak.json", `${JSON.stringify(report, null, 2)}\n`);
-    console.log(JSON.stringify(report, null, 2));
-  } finally {
-    await lab.down(failed ? ({ result: { state: "fail" }, tasks: [] } as never) : undefined);
+  const opts = parseArgs(process.argv.slice(2));
+  const { report, violations, logs } = await runSoak(opts);
+  console.log(summary(report));
+  if (violations.length > 0) {
+    console.error(`soak failed (seed ${opts.seed}): ${violations.join("; ")}; lab logs kept in ${logs}`);
+    process.exit(1);
   }
-  if (failed) process.exit(1);
 }
 
-void main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}

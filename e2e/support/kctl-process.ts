@@ -9,10 +9,12 @@ import { basename, join } from "node:path";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
 // Compiled scripts (the soak) run this file from dist/e2e/support, where dist/ is the root already.
-export const kctlMain =
-  basename(repoRoot) === "dist"
-    ? join(repoRoot, "kctl", "main.js")
-    : join(repoRoot, "dist", "kctl", "main.js");
+const distRoot = basename(repoRoot) === "dist" ? repoRoot : join(repoRoot, "dist");
+
+/** A file of the build, e.g. `distPath("e2e", "support", "api-gap-poller.js")`. */
+export const distPath = (...segments: string[]): string => join(distRoot, ...segments);
+
+export const kctlMain = distPath("kctl", "main.js");
 
 export function requireBuild(): void {
   if (!existsSync(kctlMain)) throw new Error(`${kctlMain} is missing: run "npm run build" first`);

@@ -35,6 +35,11 @@ export interface LabCluster {
    * since a failure seen only in CI can't be rerun with the lab still standing.
    */
   down(suite?: Readonly<Suite | File>): Promise<void>;
+  /**
+   * Keeps the components' logs as `down` does for a failed suite, for a caller that judges failure
+   * itself (the soak); returns the folder, for the failure message.
+   */
+  keepLogs(): Promise<string>;
 }
 
 const FAILURE_LOG_TAIL_LINES = 60;
@@ -45,7 +50,8 @@ export function suiteFailed(task: Readonly<Suite | File>): boolean {
   return task.tasks.some((t) => ("tasks" in t ? suiteFailed(t) : t.result?.state === "fail"));
 }
 
-async function keepLogs(labDir: string, name: string, config: string): Promise<void> {
+/** Copies the lab's component logs to KCTL_E2E_LOGS/<lab> and prints their tails; returns that folder. */
+async function keepLogs(labDir: string, name: string, config: string): Promise<string> {
   const dest = join(process.env.KCTL_E2E_LOGS ?? join(tmpdir(), "kctl-e2e-logs"), name);
   await cp(join(labDir, LOGS_DIR), dest, { recursive: true }).catch(() => undefined);
   const events = await kctl(["get", "events", "-A"], { config, timeoutMs: 10_000 }).catch((err: unknown) => ({
@@ -56,6 +62,7 @@ async function keepLogs(labDir: string, name: string, config: string): Promise<v
     `lab ${name} failed; its logs are kept in ${dest}${await logTails(labDir, FAILURE_LOG_TAIL_LINES)}\n` +
       `--- kctl get events -A ---\n${events.stdout}${events.stderr}`,
   );
+  return dest;
 }
 
 export const isRoot = process.getuid?.() === 0;
@@ -135,6 +142,7 @@ export async function startLabCluster(
       if (suite && suiteFailed(suite)) await keepLogs(target.labDir, target.name, config);
       await remove();
     },
+    keepLogs: () => keepLogs(target.labDir, target.name, config),
   };
 }
 

@@ -346,10 +346,25 @@ export function startAgent(opts: AgentOptions): Agent {
         for (const o of removed) enforcer.delete(mirror.kind as PolicyInputKind, o);
       });
     }
-    await serviceProxy.start();
-    await enforcer.start();
-    await hostRoutes.start();
-    await lbAnnouncer.start();
+    // Their first sync rewrites the whole table or route set from what they were fed, so they
+    // start only once every mirror holds the cluster's full set: started empty, a restarted agent
+    // would wipe the rules and routes the last one left, and its host would lose every Service
+    // and every other host's pods until the lists arrived. Not awaited: the lease renewals and
+    // the pod stream begin when this returns, and must not wait on a slow control plane's lists.
+    const mirrors = [services, endpoints, nodes, ...policyMirrors];
+    for (const mirror of mirrors) mirror.start();
+    const consumers: [string, () => Promise<unknown>][] = [
+      ["service proxy", () => serviceProxy.start()],
+      ["network policy", () => enforcer.start()],
+      ["host routes", () => hostRoutes.start()],
+      ["load balancer announcer", () => lbAnnouncer.start()],
+    ];
+    void Promise.all(mirrors.map((m) => m.whenSynced())).then(async () => {
+      // A failed first sync is retried by each in the background; the others start regardless.
+      for (const [what, start] of consumers) {
+        await start().catch((err: unknown) => trace(`${what}: first sync failed`, String(err)));
+      }
+    });
     tunnel.start();
     const podManager = manager;
     stats = startStatsReporter({
@@ -367,10 +382,6 @@ export function startAgent(opts: AgentOptions): Agent {
       30_000,
       (err) => trace("volume reclaim failed", String(err)),
     );
-    services.start();
-    endpoints.start();
-    nodes.start();
-    for (const mirror of policyMirrors) mirror.start();
     markReady(res);
   };
 

@@ -25,6 +25,8 @@ export class ObjectMirror<T extends KubeObject> {
   private failures = 0;
   private retry: NodeJS.Timeout | undefined;
   private synced = false;
+  private markSynced: () => void = () => {};
+  private readonly firstSync = new Promise<void>((resolve) => (this.markSynced = resolve));
 
   constructor(
     private readonly client: NodeClient,
@@ -42,6 +44,11 @@ export class ObjectMirror<T extends KubeObject> {
 
   hasSynced(): boolean {
     return this.synced;
+  }
+
+  /** Resolves once the first full set has arrived (never, if it never does). */
+  whenSynced(): Promise<void> {
+    return this.firstSync;
   }
 
   onChange(listener: MirrorListener<T>): void {
@@ -96,6 +103,7 @@ export class ObjectMirror<T extends KubeObject> {
         changed.push(o);
       }
       this.synced = true;
+      this.markSynced();
     } else if (e.type === "DELETED") {
       for (const o of objs) {
         this.objects.delete(objectKey(o));

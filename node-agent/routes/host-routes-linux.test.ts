@@ -60,8 +60,9 @@ describe.skipIf(!isRoot)("host-gw routes (root)", () => {
   const routes = (ns: string) => topo.run(ns, ["ip", "-4", "route", "show"]);
 
   it("routes each host to the other's pods, so pods talk across hosts", async () => {
-    const r1 = new HostRoutes({ nodeName: "n1", netns: h1 });
-    const r2 = new HostRoutes({ nodeName: "n2", netns: h2 });
+    // No periodic reconcile: what repairs the routes below is the keeper's reaction, not the clock.
+    const r1 = new HostRoutes({ nodeName: "n1", netns: h1, resyncIntervalMs: 0 });
+    const r2 = new HostRoutes({ nodeName: "n2", netns: h2, resyncIntervalMs: 0 });
     keepers.push(r1, r2);
     for (const r of [r1, r2]) {
       r.setNode(N1);
@@ -74,6 +75,20 @@ describe.skipIf(!isRoot)("host-gw routes (root)", () => {
     for (const h of [h1, h2]) expect(topo.run(h, ["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
     expect(topo.fetch(podA, "http://10.244.2.2:8080/", 3)).toEqual(["b", "b", "b"]);
     expect(topo.fetch(podB, "http://10.244.1.2:8080/", 3)).toEqual(["a", "a", "a"]);
+  });
+
+  it("puts its routes back when the host's link is set down and up again, which deletes them", async () => {
+    topo.ip(h1, "link set tva0 down");
+    expect(routes(h1)).not.toContain("10.244.2.0/24");
+    topo.ip(h1, "link set tva0 up");
+    const deadline = Date.now() + 5_000;
+    while (!routes(h1).includes("10.244.2.0/24 via 192.168.88.2") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(routes(h1)).toContain("10.244.2.0/24 via 192.168.88.2 dev tva0 proto 199");
+    expect(topo.fetch(podA, "http://10.244.2.2:8080/", 1)).toEqual(["b"]);
+    // The other route went with the link too; its owner puts it back.
+    topo.ip(h1, "route add 10.250.0.0/16 via 192.168.88.2");
   });
 
   it("a reconcile with nothing to change runs no command", async () => {

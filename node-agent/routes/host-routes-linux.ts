@@ -6,7 +6,8 @@
  * read, replaced or deleted. Changes are coalesced and reconciled against the kernel
  * (level-triggered: whatever was there, owned routes and overlay entries end up exactly as the
  * nodes say, and a reconcile with nothing to change runs nothing); a failed reconcile is retried,
- * and a periodic one repairs drift. Also turns IP forwarding on.
+ * a change of the host's links (one set down loses its routes) triggers one, and a periodic one
+ * repairs drift. Also turns IP forwarding on.
  *
  * Lifecycle: construct, feed Nodes with set/delete, `start()`, `stop()` (routes stay, so pods keep
  * talking across an agent restart), `uninstall()` (stop, delete every owned route and the device).
@@ -17,6 +18,7 @@ import { inNetns, runTool } from "../network/commands-linux.js";
 import { CoalescingRunner } from "../util/coalescing-runner.js";
 import { RouteError } from "./errors.js";
 import { type HostLinks, readFdb, readHostLinks, readNeighbours } from "./host-links-linux.js";
+import { LinkWatch } from "./link-watch-linux.js";
 import { type NodeInput, planRoutes, type RoutePlan, routeChanges } from "./route-plan.js";
 import {
   deviceChanges,
@@ -60,6 +62,7 @@ export class HostRoutes {
   private readonly nodes = new Map<string, NodeInput>();
   private readonly proto: number;
   private readonly runner: CoalescingRunner<string[]>;
+  private readonly links: LinkWatch;
   private forwarding = false;
   private lastProblems = "";
 
@@ -83,6 +86,7 @@ export class HostRoutes {
         throw new RouteError("Invalid", `host routes config ${key}: ${v} is not a duration in ms (>= 0)`);
     }
     this.runner = new CoalescingRunner(() => this.reconcile(), { retryDelayMs, resyncIntervalMs });
+    this.links = new LinkWatch(config.netns, this.proto, () => this.runner.schedule(0));
   }
 
   setNode(node: NodeInput): void {
@@ -100,10 +104,12 @@ export class HostRoutes {
     if (this.runner.isStopped)
       throw new RouteError("Invalid", "host routes were stopped; make a new instance");
     this.runner.start();
+    this.links.start();
     await this.reconcileNow();
   }
 
   async stop(): Promise<void> {
+    this.links.stop();
     await this.runner.stop();
   }
 
