@@ -21,13 +21,16 @@ function setup(o: { early?: boolean; setupMs?: number } = {}) {
       }
     : fake;
   const streams: (EventEmitter & { cancel(): void })[] = [];
-  const renewals = { ms: 0, ok: true, sent: 0 };
+  // `registers`: whether Register gets through, when it is not the same as renewals.
+  const renewals = { ms: 0, ok: true, sent: 0, registers: undefined as boolean | undefined };
   const fences: string[] = [];
   let syncs = 0;
   const client = {
     call: (method: string) => {
       if (method === "Register")
-        return renewals.ok ? Promise.resolve(settings) : Promise.reject(new Error("UNAVAILABLE"));
+        return (renewals.registers ?? renewals.ok)
+          ? Promise.resolve(settings)
+          : Promise.reject(new Error("UNAVAILABLE"));
       renewals.sent++;
       const { ms, ok } = renewals;
       return new Promise((resolve, reject) =>
@@ -87,10 +90,28 @@ describe("node link: the fence", () => {
     link.start();
     await advance(0);
     renewals.ok = false;
-    // The stream breaks with the link: no renewal runs while the agent reconnects.
+    // The stream breaks with the link, and the renewals fail with it.
     streams[0]!.emit("error", new Error("UNAVAILABLE"));
     await advance(s(10) + 200);
     expect(fences).toHaveLength(1);
+    link.stop();
+  });
+
+  it("keeps renewing while its pod stream reconnects, and does not fence", async () => {
+    const { link, renewals, fences, streams, advance } = setup();
+    link.start();
+    await advance(0);
+    // The control plane under the stream is killed and reconnecting keeps failing, while the
+    // renewals reach another control plane.
+    renewals.registers = false;
+    streams[0]!.emit("error", new Error("UNAVAILABLE"));
+    const sent = renewals.sent;
+    await advance(s(30));
+    expect(fences).toEqual([]);
+    expect(renewals.sent - sent).toBeGreaterThanOrEqual(14);
+    renewals.registers = true;
+    await advance(s(6));
+    expect(streams.length).toBeGreaterThan(1);
     link.stop();
   });
 

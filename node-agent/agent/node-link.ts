@@ -129,12 +129,15 @@ export class NodeLink {
 
   private retry(): void {
     if (this.stopped) return;
-    this.leaseTimer?.cancel();
     const base = this.opts.retryBaseMs ?? 500;
     const delay = Math.min(base * 2 ** this.failures, this.opts.retryMaxMs ?? reconnectMaxMs);
     this.failures++;
     this.retryTimer = this.clock.setTimer(delay, () => void this.connect());
-    // No renewal runs while reconnecting: each failed attempt looks at the fence too.
+    // Renewals go on while the stream reconnects: they are unary calls that reach whichever
+    // control plane answers, so losing the one under the stream is not losing the lease (every
+    // agent fenced its pods when a killed control plane held all their streams and their
+    // reconnects queued up behind each other on a loaded host). Each failed attempt looks at the
+    // fence too, for the time before the first registration, when no renewal runs.
     if (!this.renewing) this.checkFence();
   }
 
