@@ -24,8 +24,8 @@ import { nodeServiceDefinition } from "../../proto/node-service.js";
 export interface NodeClientOptions {
   /**
    * host:port of the control plane's NodeService, or several (`10.0.0.5:6444,10.0.0.6:6444`, one
-   * per control plane): grpc-js's pick_first then keeps one connection and, when it fails, moves
-   * to the next address that accepts.
+   * per control plane): grpc-js's pick_first, over the list shuffled per client, then keeps one
+   * connection and, when it fails, moves to the next address that accepts.
    */
   address: string;
   caPem: string;
@@ -70,6 +70,11 @@ export class NodeClient {
       "grpc.keepalive_timeout_ms": 2_000,
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.ssl_target_name_override": opts.serverName ?? controlPlaneServerName,
+      // Each agent tries the control planes in its own random order, so one control plane's death
+      // takes a share of the agents' streams, not every agent's at once.
+      "grpc.service_config": JSON.stringify({
+        loadBalancingConfig: [{ pick_first: { shuffleAddressList: true } }],
+      }),
     });
   }
 
