@@ -26,8 +26,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { runCommand } from "../../../kctl/lab/run-command.js";
+import { eventually } from "../../support/eventually.js";
 import { kctl } from "../../support/kctl-process.js";
 import { type BenchLab, withBenchLab } from "../support/bench-lab.js";
 
@@ -143,16 +143,6 @@ function percentile(out: string, p: string): number {
   return round3(Number(m[1]) * LATENCY_UNITS[m[2]!]!);
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await check();
-    if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await sleep(500);
-  }
-}
-
 async function run(lab: BenchLab) {
   const config = lab.clientConfig;
   const k = async (...args: string[]) => {
@@ -167,7 +157,14 @@ async function run(lab: BenchLab) {
   const clientNs = lab.state.nodes.find((n) => n.name === CLIENT)!.namespace;
   const onClient = (...argv: string[]) => runCommand(["ip", "netns", "exec", clientNs, ...argv]);
   // A new connection per request leaves thousands in TIME_WAIT on the client: reuse their ports.
-  await onClient("sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535");
+  const tuned = await onClient(
+    "sysctl",
+    "-q",
+    "-w",
+    "net.ipv4.tcp_tw_reuse=1",
+    "net.ipv4.ip_local_port_range=1024 65535",
+  );
+  if (tuned.code !== 0) throw new Error(`sysctl on ${CLIENT}: ${tuned.stderr.trim()}`);
 
   const prefix = lab.state.addresses!.gateway.split(".").slice(0, 3).join(".");
   await apply(
@@ -196,10 +193,10 @@ async function run(lab: BenchLab) {
     return ready.length === want ? ready.map((p) => p.spec.nodeName ?? "") : undefined;
   };
   const placement = {
-    web: await until("2 ready web pods", () => readyPods("bench", 2), 180_000),
-    ingress: await until("2 ready ingress pods", () => readyPods("ingress-haproxy", 2), 180_000),
+    web: await eventually("2 ready web pods", () => readyPods("bench", 2), 180_000),
+    ingress: await eventually("2 ready ingress pods", () => readyPods("ingress-haproxy", 2), 180_000),
   };
-  const address = await until(
+  const address = await eventually(
     "the Ingress's LoadBalancer address",
     async () =>
       (
@@ -216,7 +213,7 @@ async function run(lab: BenchLab) {
   };
   // Each ingress pod loads the rendered config on its own (a ConfigMap volume refreshes on its own
   // period): wait until 20 requests in a row through the ingress are answered by the backend.
-  await until(
+  await eventually(
     "the ingress answering for the web pods",
     async () => {
       const res = await onClient(
