@@ -7,6 +7,7 @@
  * run in the pod's network namespace, which is what a container in it sends), and the WHOLE
  * truth table is compared with the expected one (both printed on a mismatch). A pod reaching its
  * own IP never leaves its namespace, so those cells are always allowed (upstream's AllowLoopback).
+ * Pods get the overlay's MTU: a full-size ping with DF set and a large transfer cross it.
  * The last case runs examples/shop behind the ingress of manifests/ingress-haproxy.yaml: reached
  * from the lab gateway through the LoadBalancer address, with the tiers' matrix probed with and
  * without its policies.
@@ -263,6 +264,45 @@ spec:
         30_000,
       );
     }
+  });
+
+  it("gives pods the overlay's MTU: an 8 MiB TCP transfer and a full-size ping with DF set cross it with no PMTU discovery", async () => {
+    // x/a runs on node1 and x/b on node2, on the other subnet: between them is the overlay.
+    const [client, server] = ["x/a", "x/b"];
+    const [clientIP, serverIP] = [ips.get(client)!, ips.get(server)!];
+    const device = (await lab.onNode("node2", "ip", "-o", "link", "show", "kctl-vxlan")).stdout;
+    const mtu = Number(/ mtu (\d+) /.exec(device)?.[1]);
+    expect(mtu).toBe(1450);
+    for (const pod of [client, server])
+      expect((await inPod(pod, "ip -o link show eth0")).stdout).toContain(` mtu ${mtu} `);
+
+    // First, before any ping: a path MTU the client learned would shrink the MSS it announces.
+    const made = await lab.kctl(
+      "exec",
+      "-n",
+      "x",
+      "b",
+      "--",
+      "sh",
+      "-c",
+      "head -c 8388608 /dev/urandom > /www/big && md5sum < /www/big",
+    );
+    expect(made.stdout, made.stderr).toMatch(/^[0-9a-f]{32} /);
+    const fetched = await inPod(client, `timeout 60 busybox wget -q -O - http://${serverIP}/big | md5sum`);
+    expect(fetched.stdout.split(" ")[0]).toBe(made.stdout.split(" ")[0]);
+    // The server's segments fit the overlay from the first: node2 never answered one with
+    // "fragmentation needed", which would have left a learned path MTU in the server pod.
+    const learned = await inPod(server, `ip -4 route get ${clientIP}`);
+    expect(learned.stdout, learned.stderr).toContain(`${clientIP} via `);
+    expect(learned.stdout).not.toContain("mtu");
+
+    // The largest packet the overlay carries (28 bytes of IPv4 and ICMP headers), never fragmented.
+    const full = await inPod(client, `ping -M do -c 3 -W 5 -s ${mtu - 28} ${serverIP}`);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    // One byte more is refused in the pod, not sent to be dropped on the way.
+    const over = await inPod(client, `ping -M do -c 1 -W 5 -s ${mtu - 27} ${serverIP}`);
+    expect(over.code).not.toBe(0);
+    expect(over.stdout + over.stderr).toContain("message too long");
   });
 
   it("announces a LoadBalancer address from a host on its subnet, and reaches a pod on the other across the overlay", async () => {

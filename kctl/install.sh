@@ -16,7 +16,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
   etcd-server etcd-client nftables iproute2 iptables conntrack busybox-static crun runc \
   gcc make libc6-dev libjansson-dev libcap-dev libseccomp-dev pkg-config openssl util-linux procps wrk ca-certificates \
-  docker-registry skopeo apache2-utils iputils-arping haproxy zstd buildah \
+  docker-registry skopeo apache2-utils iputils-arping iputils-ping haproxy zstd buildah \
   chromium fonts-dejavu-core
 
 # `npm ci` refuses lock files without other platforms' optional binaries (npm/cli#4828, #8320:

@@ -42,7 +42,7 @@ import { serviceEnv } from "../pod-worker/service-env.js";
 import { TokenManager } from "../pod-worker/token-manager.js";
 import { UserNamespaceRanges } from "../pod-worker/userns-ranges.js";
 import { HealthCheckServer, ServiceProxy } from "../proxy/index.js";
-import { HostRoutes } from "../routes/index.js";
+import { HostRoutes, podMtu } from "../routes/index.js";
 import {
   DEFAULT_IMAGE_GC_HIGH_PERCENT,
   DEFAULT_IMAGE_GC_LOW_PERCENT,
@@ -247,6 +247,8 @@ export function startAgent(opts: AgentOptions): Agent {
     const network = new PodNetwork({
       stateDir,
       podCIDR: res.podCIDR,
+      // Pods reach overlay peers without relying on PMTU discovery (see routes/pod-mtu-linux.ts).
+      mtu: await podMtu(address),
       dns: {
         nameservers: res.clusterDNS ? [res.clusterDNS] : [],
         ...(res.clusterDomain ? { clusterDomain: res.clusterDomain } : {}),

@@ -24,8 +24,8 @@ import {
   deviceChanges,
   fdbChanges,
   neighbourChanges,
+  overlayMtu,
   VXLAN_DEVICE,
-  VXLAN_OVERHEAD,
   vtepAddress,
   vtepMac,
 } from "./vxlan-plan.js";
@@ -186,7 +186,7 @@ export class HostRoutes {
     const device = deviceChanges(links.device, {
       local: underlayIP,
       mac: vtepMac(podCIDR),
-      mtu: mtu - VXLAN_OVERHEAD,
+      mtu: overlayMtu(mtu),
       address: `${vtepAddress(podCIDR)}/32`,
     });
     await this.apply("ip", device);

@@ -7,4 +7,5 @@
  */
 export { RouteError, type RouteErrorCode } from "./errors.js";
 export { HostRoutes, type HostRoutesConfig, ROUTE_PROTO } from "./host-routes-linux.js";
+export { podMtu } from "./pod-mtu-linux.js";
 export type { NodeInput } from "./route-plan.js";

@@ -15,6 +15,11 @@ export const VXLAN_PORT = 4789;
 /** What VXLAN over IPv4 adds to each packet: outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
 
+/** The largest packet the overlay carries over an underlay link of `underlayMtu`. */
+export function overlayMtu(underlayMtu: number): number {
+  return underlayMtu - VXLAN_OVERHEAD;
+}
+
 /** A peer reached through the overlay: packets to `vtep` go as `mac` inside UDP to `underlayIP`. */
 export interface OverlayPeer {
   vtep: string;

@@ -2,16 +2,21 @@
  * Overlay vs host-gw benchmark (a script, not a test; needs root). Everything runs in network
  * namespaces it makes and removes itself.
  *
- * Two pairs of hosts, each host with a pod behind its bridge and running HostRoutes, built alike:
- * one veth between the two hosts of a pair, so both pairs cross the same number of hops. In the
- * host-gw pair the hosts share a /24 (on-link: a direct route). In the overlay pair each host has
+ * Pairs of hosts, each host with a pod behind its bridge and running HostRoutes, built alike:
+ * one veth between the two hosts of a pair, so every pair crosses the same number of hops. In a
+ * host-gw pair the hosts share a /24 (on-link: a direct route). In an overlay pair each host has
  * a /32 with a route to the other's (reachable, but on no shared prefix), so HostRoutes routes
- * through the VXLAN device: the only difference between the pairs is encapsulation.
+ * through the VXLAN device. Pods get the MTU the agent gives them (`podMtu`: the overlay's, 1450
+ * here); one more pair of each kind has pods at the underlay's 1500, as before that, so the run
+ * also shows what the smaller pod MTU costs host-gw peers and what it changes on the overlay
+ * (where 1500-byte pods rely on PMTU discovery).
  *
- * From the client pod to the server pod on the other host, alternating pairs each round, with wrk:
+ * From the client pod to the server pod on the other host, the pairs in a rotating order each
+ * round, with wrk:
  * - request rate: small responses over keep-alive connections (-c8);
  * - TCP throughput: 1 MiB responses over one connection (wrk's Transfer/sec).
- * Ratio = median overlay / median host-gw, and the median of each round's ratio.
+ * Ratios of medians (and the median of each round's ratio): overlay / host-gw at the agent's pod
+ * MTU, host-gw at the agent's pod MTU / host-gw at 1500, overlay at the agent's / overlay at 1500.
  *
  * Prints and writes .bench/overlay.json.
  *
@@ -21,6 +26,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { Topology } from "../../../node-agent/proxy/testing/topology-linux.js";
 import { HostRoutes } from "../../../node-agent/routes/host-routes-linux.js";
+import { podMtu } from "../../../node-agent/routes/pod-mtu-linux.js";
 import type { NodeInput } from "../../../node-agent/routes/route-plan.js";
 
 const [rounds = 5, seconds = 3] = process.argv.slice(2).map(Number);
@@ -40,27 +46,40 @@ function node(name: string, podCIDR: string, ip: string): NodeInput {
   };
 }
 
+/** hostGw and overlay: pods at the agent's MTU; the *At1500 pairs: pods at the underlay's. */
+const PAIRS = [
+  { name: "hostGw", overlay: false, agentMtu: true },
+  { name: "overlay", overlay: true, agentMtu: true },
+  { name: "hostGwAt1500", overlay: false, agentMtu: false },
+  { name: "overlayAt1500", overlay: true, agentMtu: false },
+] as const;
+type PairName = (typeof PAIRS)[number]["name"];
+
 interface Pair {
-  name: "hostGw" | "overlay";
+  name: PairName;
   client: string;
+  podMtu: number;
   routes: HostRoutes[];
 }
 
 /** Two hosts joined by one veth, a pod on each, the server pod serving `/` and `/big` (1 MiB). */
-async function makePair(topo: Topology, name: Pair["name"]): Promise<Pair> {
+async function makePair(topo: Topology, spec: (typeof PAIRS)[number]): Promise<Pair> {
+  const { name } = spec;
   const [h1, h2] = [topo.netns(`${name}-h1`), topo.netns(`${name}-h2`)];
-  const [ip1, ip2] = name === "hostGw" ? ["192.168.81.1", "192.168.81.2"] : ["192.168.82.1", "192.168.82.2"];
-  if (name === "hostGw") {
-    topo.link(h1, `${ip1}/24`, h2, `${ip2}/24`);
-  } else {
+  // Each pair has namespaces of its own, so the pairs may share addresses.
+  const [ip1, ip2] = spec.overlay ? ["192.168.82.1", "192.168.82.2"] : ["192.168.81.1", "192.168.81.2"];
+  if (spec.overlay) {
     const [if1, if2] = topo.link(h1, `${ip1}/32`, h2, `${ip2}/32`);
     topo.ip(h1, `route add ${ip2}/32 dev ${if1}`);
     topo.ip(h2, `route add ${ip1}/32 dev ${if2}`);
+  } else {
+    topo.link(h1, `${ip1}/24`, h2, `${ip2}/24`);
   }
+  const mtu = spec.agentMtu ? await podMtu(ip1, h1) : 1500;
   topo.bridge(h1, "kctl0", "10.244.1.1/24");
   topo.bridge(h2, "kctl0", "10.244.2.1/24");
-  const client = topo.pod(h1, "kctl0", `${name}-client`, "10.244.1.2/24", "10.244.1.1");
-  const server = topo.pod(h2, "kctl0", `${name}-server`, `${SERVER_POD}/24`, "10.244.2.1");
+  const client = topo.pod(h1, "kctl0", `${name}-client`, "10.244.1.2/24", "10.244.1.1", mtu);
+  const server = topo.pod(h2, "kctl0", `${name}-server`, `${SERVER_POD}/24`, "10.244.2.1", mtu);
   const code = `const big = Buffer.alloc(1 << 20, 120);
 require("http").createServer((q, s) => s.end(q.url === "/big" ? big : "ok\\n")).listen(8080)`;
   await topo.spawnServer(server, [process.execPath, "-e", code], 8080);
@@ -74,8 +93,8 @@ require("http").createServer((q, s) => s.end(q.url === "/big" ? big : "ok\\n")).
     await r.start();
   }
   const via = topo.run(h1, ["ip", "-4", "route", "show", "10.244.2.0/24"]).trim();
-  if ((name === "overlay") !== via.includes("kctl-vxlan")) throw new Error(`${name} pair routes ${via}`);
-  return { name, client, routes };
+  if (spec.overlay !== via.includes("kctl-vxlan")) throw new Error(`${name} pair routes ${via}`);
+  return { name, client, podMtu: mtu, routes };
 }
 
 const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
@@ -101,27 +120,29 @@ function wrk(
   return { rps: Number(rps[1]), bytesPerSec: Number(transfer[1]) * UNITS[transfer[2]!]! };
 }
 
+const ratioOf = (runs: Record<PairName, number[]>, a: PairName, b: PairName) => ({
+  ratio: round3(quantile(runs[a], 0.5) / quantile(runs[b], 0.5)),
+  medianRoundRatio: round3(
+    quantile(
+      runs[a].map((x, i) => x / runs[b][i]!),
+      0.5,
+    ),
+  ),
+});
+
 function compare(pairs: readonly Pair[], measure: (client: string) => number) {
-  const runs: Record<Pair["name"], number[]> = { hostGw: [], overlay: [] };
+  const runs = Object.fromEntries(pairs.map((p) => [p.name, [] as number[]])) as Record<PairName, number[]>;
   for (let r = 0; r < rounds; r++) {
-    // Alternate which goes first, so warm-up and drift do not favour one side.
-    const order = r % 2 === 0 ? pairs : [...pairs].reverse();
+    // A rotating order, so warm-up and drift do not favour one pair.
+    const order = pairs.map((_, i) => pairs[(i + r) % pairs.length]!);
     for (const p of order) runs[p.name].push(measure(p.client));
   }
-  const hostGw = quantile(runs.hostGw, 0.5);
-  const overlay = quantile(runs.overlay, 0.5);
   return {
-    hostGw: runs.hostGw,
-    overlay: runs.overlay,
-    medianHostGw: hostGw,
-    medianOverlay: overlay,
-    ratio: round3(overlay / hostGw),
-    medianRoundRatio: round3(
-      quantile(
-        runs.overlay.map((o, i) => o / runs.hostGw[i]!),
-        0.5,
-      ),
-    ),
+    runs,
+    medians: Object.fromEntries(pairs.map((p) => [p.name, quantile(runs[p.name], 0.5)])),
+    overlayVsHostGw: ratioOf(runs, "overlay", "hostGw"),
+    hostGwVsAt1500: ratioOf(runs, "hostGw", "hostGwAt1500"),
+    overlayVsAt1500: ratioOf(runs, "overlay", "overlayAt1500"),
   };
 }
 
@@ -132,7 +153,7 @@ async function main(): Promise<void> {
   for (const sig of ["SIGINT", "SIGTERM"] as const)
     process.once(sig, () => void topo.destroy().finally(() => process.exit(130)));
   try {
-    pairs.push(await makePair(topo, "hostGw"), await makePair(topo, "overlay"));
+    for (const spec of PAIRS) pairs.push(await makePair(topo, spec));
     const cpu = /model name\s*:\s*(.+)/.exec(await readFile("/proc/cpuinfo", "utf8"))?.[1];
     const loadBefore = (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
     const requestRate = compare(pairs, (c) => Math.round(wrk(topo, c, 8, "/").rps));
@@ -145,6 +166,7 @@ async function main(): Promise<void> {
         after: (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" "),
       },
       rounds,
+      podMtu: Object.fromEntries(pairs.map((p) => [p.name, p.podMtu])),
       wrk: `-t1 -d${seconds}s; request rate -c8 on a 3-byte body, throughput -c1 on 1 MiB bodies`,
       requestRate,
       throughputMiBs,

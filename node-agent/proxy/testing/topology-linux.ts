@@ -63,15 +63,17 @@ export class Topology {
 
   /**
    * A pod namespace `name` whose eth0 has `address` (CIDR form) and a default route via `gateway`,
-   * its host end a hairpin port of `bridge` in `host` (as the node's pod network makes them).
+   * its host end a hairpin port of `bridge` in `host` (as the node's pod network makes them); both
+   * ends at `mtu` when given, else the kernel's default.
    */
-  pod(host: string, bridge: string, name: string, address: string, gateway: string): string {
+  pod(host: string, bridge: string, name: string, address: string, gateway: string, mtu?: number): string {
     const pod = this.netns(name);
     const n = this.links++;
     const hostEnd = `tvp${n}`;
+    const size = mtu === undefined ? "" : ` mtu ${mtu}`;
     this.ip(
       host,
-      `link add ${hostEnd} type veth peer name eth0 netns ${pod}`,
+      `link add ${hostEnd}${size} type veth peer name eth0${size} netns ${pod}`,
       `link set ${hostEnd} master ${bridge} up`,
       `link set ${hostEnd} type bridge_slave hairpin on`,
     );
