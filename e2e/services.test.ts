@@ -429,6 +429,44 @@ describe.skipIf(!isRoot)("Services on a three-host lab", { timeout: 300_000 }, (
           180_000,
         );
       }
+      // The load balancer may have sent every request above to one of the controller's two pods,
+      // and each pod's config volume refreshes on its own: wait until each pod itself serves both.
+      const proxies = await json<{ items: { status: { podIP?: string } }[] }>(
+        "get",
+        "pods",
+        "-n",
+        "ingress-haproxy",
+        "-l",
+        "app=haproxy",
+      );
+      const client = (
+        await json<{ items: { metadata: { name: string } }[] }>("get", "pods", "-n", "svc", "-l", "app=web")
+      ).items[0]!.metadata.name;
+      for (const proxy of proxies.items.map((p) => p.status.podIP!))
+        for (const [host, pod] of [
+          ["web.example", "web-"],
+          ["one.example", "one-"],
+        ] as const)
+          await eventually(
+            `ingress pod ${proxy} routes ${host}`,
+            async () => {
+              const res = await lab.kctl(
+                "exec",
+                "-n",
+                "svc",
+                client,
+                "--",
+                "wget",
+                "-q",
+                "-O-",
+                "--header",
+                `Host: ${host}`,
+                `http://${proxy}/`,
+              );
+              return res.code === 0 && res.stdout.startsWith(pod) ? true : undefined;
+            },
+            60_000,
+          );
       expect(await answer("-H", "Host: one.example", `http://${ip}/`)).toMatch(/^one-/);
       expect(await answer("-H", "Host: web.example", `http://${ip}/`)).toMatch(/^web-/);
       // TLS: the certificate for the SNI name verifies against the CA the client was given.
