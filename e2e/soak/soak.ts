@@ -1,15 +1,22 @@
 /**
  * The chaos soak: `npm run soak -- [--minutes N] [--seed S]`. A lab with three control planes and
  * worker hosts; a request loop against a Service from every host, rollouts and scaling of a few
- * Deployments, a ledger of acknowledged writes, and faults drawn with a seeded generator (SIGKILL
- * of an agent or a control plane, a host's link cut and restored). At the end it prints and writes
+ * Deployments, pods that ask for at most one copy, a ledger of acknowledged writes, and faults
+ * drawn with a seeded generator from the fault table (faults.ts). At the end it prints and writes
  * to `.bench/soak.json` a report: writes lost, requests per fault kind, time for every Deployment
- * to converge once the faults stop. The seed is printed so a run can be replayed. Logs of a failed
- * run are kept (the path is printed).
+ * to converge once the faults stop, any moment an at-most-one pod ran on two hosts, and what the
+ * hosts leaked once the soak's workloads were deleted. The seed is printed so a run can be
+ * replayed. Logs of a failed run are kept (the path is printed).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { haComponents } from "../../kctl/lab/ha-components.js";
+import { startAtMostOneChecker } from "../support/at-most-one-checker.js";
 import { type LabCluster, startLabCluster } from "../support/lab-cluster.js";
+import { leaksAfterSettling, snapshotLab } from "../support/leak-checker.js";
+import { describeLeaks } from "../support/leak-diff.js";
+import { startAtMostOneWorkloads } from "./at-most-one-workloads.js";
+import { drawFault, type FaultDetail, faultTable } from "./faults.js";
+import { fencesOf } from "./fences.js";
 
 const image = "kctl.local/busybox:debian";
 const ns = "soak";
@@ -17,6 +24,7 @@ const deployments = ["web", "api"];
 const workers = 4;
 const convergeBoundMs = 180_000;
 const recoveryWindowMs = 20_000;
+const cleanupBoundMs = 120_000;
 
 class SoakArgumentError extends Error {
   constructor(flag: string, value: string | undefined) {
@@ -85,10 +93,11 @@ function manifest(name: string, replicas: number, version: number): string {
 }
 
 interface Fault {
-  kind: "agent-kill" | "controlplane-kill" | "link-cut";
+  kind: string;
   target: string;
   startedMs: number;
   endedMs?: number;
+  detail?: FaultDetail;
 }
 
 interface DeploymentView {
@@ -108,20 +117,10 @@ const rolledOut = (d: DeploymentView) =>
   d.status.replicas === d.spec.replicas &&
   d.status.availableReplicas === d.spec.replicas;
 
-async function runFault(lab: LabCluster, fault: Fault): Promise<void> {
-  if (fault.kind === "link-cut") {
-    await lab.onNode(fault.target, "ip", "link", "set", "eth0", "down");
-    await sleep(15_000);
-    await lab.onNode(fault.target, "ip", "link", "set", "eth0", "up");
-  } else {
-    await lab.crashAndRestart(fault.target);
-  }
-}
-
 async function soak(lab: LabCluster, minutes: number, random: () => number) {
   const hosts = lab.state.nodes.map((n) => n.name);
-  const cpHosts = hosts.slice(0, 3);
-  const workerHosts = hosts.slice(3);
+  const soakHosts = { controlPlanes: hosts.slice(0, 3), workers: hosts.slice(3) };
+  const leakBaseline = await snapshotLab(lab.state.labDir);
   await lab.kctl("create", "namespace", ns);
   for (const d of deployments) await lab.apply(manifest(d, 2, 0));
   await lab.apply(
@@ -136,6 +135,8 @@ async function soak(lab: LabCluster, minutes: number, random: () => number) {
     spec: { clusterIP: string };
   };
   await waitConverged(lab, convergeBoundMs);
+  const atMostOne = await startAtMostOneChecker(lab.state.labDir, lab.config);
+  const atMostOneWorkloads = await startAtMostOneWorkloads(lab, ns);
 
   const faults: Fault[] = [];
   // A request counts against a fault while it lasts and for a recovery window after it (routes,
@@ -188,48 +189,59 @@ async function soak(lab: LabCluster, minutes: number, random: () => number) {
   const loops = [...hosts.map(requestLoop), ledgerLoop(), rolloutLoop()];
 
   while (Date.now() < endAt) {
-    const r = random();
-    const fault: Fault =
-      r < 0.4
-        ? {
-            kind: "agent-kill",
-            target: workerHosts[Math.floor(random() * workerHosts.length)]!,
-            startedMs: Date.now(),
-          }
-        : r < 0.7
-          ? {
-              kind: "controlplane-kill",
-              target: `controlplane-${cpHosts[Math.floor(random() * 3)]}`,
-              startedMs: Date.now(),
-            }
-          : {
-              kind: "link-cut",
-              target: workerHosts[Math.floor(random() * workerHosts.length)]!,
-              startedMs: Date.now(),
-            };
+    const drawn = drawFault(faultTable, soakHosts, random);
+    const fault: Fault = { kind: drawn.fault.kind, target: drawn.target, startedMs: Date.now() };
     faults.push(fault);
     console.log(`fault ${fault.kind} ${fault.target}`);
-    await runFault(lab, fault);
+    const active = await drawn.fault.start({ lab, hosts: soakHosts, namespace: ns }, drawn.target);
+    await sleep(drawn.fault.holdMs);
+    fault.detail = await active.end();
     fault.endedMs = Date.now();
     await sleep(10_000 + random() * 20_000);
   }
   const faultsStoppedMs = Date.now();
   const convergeMs = await waitConverged(lab, convergeBoundMs);
   running = false;
-  await Promise.all(loops);
+  await Promise.all([...loops, atMostOneWorkloads.stop()]);
+  const atMostOneReport = await atMostOne.stop();
 
   const stored = JSON.parse((await lab.kctl("get", "configmaps", "-n", ns, "-o", "json")).stdout) as {
     items: { metadata: { name: string } }[];
   };
   const present = new Set(stored.items.map((c) => c.metadata.name));
   const lost = acked.filter((n) => !present.has(n));
+  const cleanup = await deleteWorkloads(lab);
+  const leaks = await leaksAfterSettling(lab.state.labDir, leakBaseline, cleanupBoundMs);
   return {
-    faults: faults.map((f) => ({ kind: f.kind, target: f.target, durationMs: f.endedMs! - f.startedMs })),
+    faults: faults.map((f) => ({
+      kind: f.kind,
+      target: f.target,
+      durationMs: f.endedMs! - f.startedMs,
+      ...f.detail,
+    })),
     requests,
     ledger: { acknowledged: acked.length, lost },
     convergeAfterFaultsMs: convergeMs,
     faultsStoppedMs,
+    atMostOne: atMostOneReport,
+    fences: Object.fromEntries(
+      await Promise.all(hosts.map(async (h) => [h, await fencesOf(lab.state.labDir, h)] as const)),
+    ),
+    workloadsDeletedMs: cleanup,
+    leaks: { settledMs: leaks.settledMs ?? null, items: describeLeaks(leaks.leaks) },
   };
+}
+
+/** Deletes the soak's namespace and waits until it is gone; returns how long it took. */
+async function deleteWorkloads(lab: LabCluster): Promise<number> {
+  const started = Date.now();
+  await lab.kctl("delete", "namespace", ns);
+  while (Date.now() - started < cleanupBoundMs) {
+    const res = await lab.kctl("get", "namespace", ns, "-o", "name");
+    if (res.code !== 0 && /not ?found/i.test(res.stderr)) return Date.now() - started;
+    await sleep(1_000);
+  }
+  throw new Error(`namespace ${ns} was not gone within ${cleanupBoundMs} ms of its deletion`);
 }
 
 /** Polls until every Deployment has rolled out; returns how long it took, or throws past `boundMs`. */
@@ -259,7 +271,11 @@ async function main(): Promise<void> {
       ...(await soak(lab, minutes, seeded(seed))),
     };
     const unfaulted = report.requests.none?.failed ?? 0;
-    failed = report.ledger.lost.length > 0 || unfaulted > 0;
+    failed =
+      report.ledger.lost.length > 0 ||
+      unfaulted > 0 ||
+      report.atMostOne.overlaps.length > 0 ||
+      report.leaks.items.length > 0;
     await mkdir(".bench", { recursive: true });
     await writeFile(".bench/soak.json", `${JSON.stringify(report, null, 2)}\n`);
     console.log(JSON.stringify(report, null, 2));
