@@ -1,7 +1,7 @@
 /**
  * The soak's two host-side checkers, each on its own, on a real 3-host lab. The leak checker
  * (support/leak-checker.ts): a lab whose workloads came and went reports nothing, and a leak of
- * each kind planted on one host (a network namespace, a veth and a dummy link, a cgroup, a mount,
+ * each kind planted on one host (a network namespace, a veth pair and a bridge, a cgroup, a mount,
  * an nft table with a chain, a rule, a set and an element, a process in the agent's cgroup, a pod
  * dir) is reported on that host and nowhere else. The at-most-one checker
  * (support/at-most-one-checker.ts): a pod that asks for at most one copy moved from one host to
@@ -156,13 +156,17 @@ describe.skipIf(!isRoot)("the soak's checkers", { timeout: 600_000 }, () => {
       expect(
         (await inHost("ip", "link", "add", "plantveth", "type", "veth", "peer", "name", "plantpeer")).code,
       ).toBe(0);
-      expect((await inHost("ip", "link", "add", "plantdummy", "type", "dummy")).code).toBe(0);
+      expect((await inHost("ip", "link", "add", "plantbridge", "type", "bridge")).code).toBe(0);
       await mkdir(cgroup);
       await mkdir(mountPoint);
       expect((await runCommand(["mount", "-t", "tmpfs", "planted", mountPoint])).code).toBe(0);
-      const table =
-        "table inet planted { set blocked { type ipv4_addr; elements = { 10.9.9.9 } } " +
-        "chain input { type filter hook input priority 0; ip saddr @blocked drop } }";
+      const table = [
+        "table inet planted {",
+        "  set blocked { type ipv4_addr; elements = { 10.9.9.9 }; }",
+        "  chain input { type filter hook input priority 0; ip saddr @blocked drop; }",
+        "}",
+        "",
+      ].join("\n");
       expect((await runCommand(["ip", "netns", "exec", host.namespace, "nft", "-f", "-"], table)).code).toBe(
         0,
       );
@@ -184,7 +188,7 @@ describe.skipIf(!isRoot)("the soak's checkers", { timeout: 600_000 }, () => {
         expect.arrayContaining([
           "link plantveth veth",
           "link plantpeer veth",
-          "link plantdummy dummy",
+          "link plantbridge bridge",
           `cgroup ${node}/planted`,
           `mount ${netnsFile} nsfs`,
           `mount ${mountPoint} tmpfs`,
@@ -204,7 +208,7 @@ describe.skipIf(!isRoot)("the soak's checkers", { timeout: 600_000 }, () => {
       if (sleeper) await stopProcesses([sleeper.record], 0);
       await inHost("nft", "delete", "table", "inet", "planted");
       await inHost("ip", "link", "del", "plantveth");
-      await inHost("ip", "link", "del", "plantdummy");
+      await inHost("ip", "link", "del", "plantbridge");
       await runCommand(["umount", mountPoint]);
       await runCommand(["umount", netnsFile]);
       await rm(netnsFile, { force: true });

@@ -28,6 +28,12 @@ import {
 
 /** The agent's per-pod state, beneath a node's state dir. */
 const POD_STATE_DIRS = ["pods", "runtime", "netns", join("images", "rootfs")];
+/**
+ * The pods' parent cgroup beneath an agent's (`<node>/kctl-<node>`, node-agent/cgroups/pod-cgroups.ts):
+ * made with the node's first pod and kept for the next, as the kubelet keeps `kubepods`. Part of
+ * the node, not of a pod, so not a leak; what is beneath it is checked.
+ */
+const isPodsParent = (rel: string) => /^([^/]+)\/kctl-\1$/.test(rel);
 /** What belongs to no host: the front, the registry, the lab namespace. */
 export const LAB_OWNER = "lab";
 
@@ -163,7 +169,8 @@ export async function snapshotLab(labDir: string): Promise<HostSnapshot[]> {
     const hierarchy = relative("/sys/fs/cgroup", root).split("/")[0] ?? root;
     for (const dir of await cgroupTree(root)) {
       const rel = relative(root, dir);
-      if (rel) add(ownerOf(state, rel.split("/")[0]!), "cgroup", { key: rel, detail: hierarchy });
+      if (rel && !isPodsParent(rel))
+        add(ownerOf(state, rel.split("/")[0]!), "cgroup", { key: rel, detail: hierarchy });
     }
   }
 
