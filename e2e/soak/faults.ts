@@ -9,14 +9,14 @@ import { readLabState } from "../../kctl/lab/lab-state.js";
 import type { LabCluster } from "../support/lab-cluster.js";
 import {
   controlPlaneState,
-  etcdctl,
   etcdPid,
+  leaderOf,
   memberEndpoint,
   memberMetrics,
   memberStatus,
 } from "../support/lab-etcd.js";
 import { stressCpu } from "./cpu-stress.js";
-import { fencesOf } from "./fences.js";
+import { fenceTimesOf } from "./fences.js";
 import { blkioDir, diskOf, throttleWrites, unthrottled, type WriteLimit } from "./slow-disk.js";
 
 export interface SoakHosts {
@@ -66,20 +66,13 @@ async function within<T>(boundMs: number, probe: () => Promise<T | undefined>): 
 /** Another control plane host than `target`, to look at the cluster from. */
 const observerFor = (ctx: FaultContext, target: string) => ctx.hosts.controlPlanes.find((h) => h !== target)!;
 
-/** Whether the control plane on `node` leads the controller manager now (identity `host_pid`). */
+/** Whether the control plane on `node` leads the controller manager now. */
 async function leadsControllers(ctx: FaultContext, node: string): Promise<boolean> {
   const observer = observerFor(ctx, node);
-  const res = await etcdctl(
-    ctx.lab,
-    { on: observer, certsOf: observer },
-    ctx.hosts.controlPlanes.map((h) => memberEndpoint(ctx.lab, h)),
-    "get",
-    "/kctl/leader-election/kube-controller-manager",
-    "--print-value-only",
-  );
-  const pid = Number(res.stdout.trim().split("_").pop());
-  const state = await readLabState(ctx.lab.state.labDir);
-  return state?.processes.find((p) => p.name === controlPlaneOn(node))?.pid === pid;
+  const endpoints = ctx.hosts.controlPlanes.map((h) => memberEndpoint(ctx.lab, h));
+  const place = { on: observer, certsOf: observer };
+  const leader = await leaderOf(ctx.lab, place, endpoints, "kube-controller-manager").catch(() => undefined);
+  return leader === controlPlaneOn(node);
 }
 
 const agentKill: FaultKind = {
@@ -196,12 +189,12 @@ const cpuStress: FaultKind = {
   holdMs: stressSeconds * 1000,
   start: async (ctx, target) => {
     const labDir = ctx.lab.state.labDir;
-    const fencesBefore = await fencesOf(labDir, target);
+    const started = Date.now();
     const stress = await stressCpu(labDir, target, stressSeconds);
     return {
       end: async () => {
         await stress.stop();
-        return { fences: (await fencesOf(labDir, target)) - fencesBefore };
+        return { fences: (await fenceTimesOf(labDir, target)).filter((t) => t >= started).length };
       },
     };
   },

@@ -16,7 +16,7 @@ import { leaksAfterSettling, snapshotLab } from "../support/leak-checker.js";
 import { describeLeaks } from "../support/leak-diff.js";
 import { startAtMostOneWorkloads } from "./at-most-one-workloads.js";
 import { drawFault, type FaultDetail, faultTable } from "./faults.js";
-import { fencesOf } from "./fences.js";
+import { fenceTimesOf } from "./fences.js";
 
 const image = "kctl.local/busybox:debian";
 const ns = "soak";
@@ -212,21 +212,26 @@ async function soak(lab: LabCluster, minutes: number, random: () => number) {
   const lost = acked.filter((n) => !present.has(n));
   const cleanup = await deleteWorkloads(lab);
   const leaks = await leaksAfterSettling(lab.state.labDir, leakBaseline, cleanupBoundMs);
+  const fences = await Promise.all(
+    hosts.map(async (h) => [h, await fenceTimesOf(lab.state.labDir, h)] as const),
+  );
+  // Fences of any host while a fault lasted or in its recovery window: they tell which fault cost pods.
+  const fencesIn = (from: number, to: number) =>
+    fences.reduce((n, [, times]) => n + times.filter((t) => t >= from && t <= to).length, 0);
   return {
     faults: faults.map((f) => ({
       kind: f.kind,
       target: f.target,
       durationMs: f.endedMs! - f.startedMs,
       ...f.detail,
+      hostsFenced: fencesIn(f.startedMs, f.endedMs! + recoveryWindowMs),
     })),
     requests,
     ledger: { acknowledged: acked.length, lost },
     convergeAfterFaultsMs: convergeMs,
     faultsStoppedMs,
     atMostOne: atMostOneReport,
-    fences: Object.fromEntries(
-      await Promise.all(hosts.map(async (h) => [h, await fencesOf(lab.state.labDir, h)] as const)),
-    ),
+    fences: Object.fromEntries(fences.map(([h, times]) => [h, times.map((t) => new Date(t).toISOString())])),
     workloadsDeletedMs: cleanup,
     leaks: { settledMs: leaks.settledMs ?? null, items: describeLeaks(leaks.leaks) },
   };

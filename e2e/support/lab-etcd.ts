@@ -1,11 +1,13 @@
 /**
  * The etcd members of a lab with several control planes (kctl/lab/ha-components.ts): etcdctl run
  * on a lab host with a control plane's etcd client certificate, a member's status as it sees
- * itself (revision, raft index, whether it leads), its Prometheus metrics, and its pid.
+ * itself (revision, raft index, whether it leads), its Prometheus metrics, its pid, and which
+ * control plane holds a leader-election lock.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { controlPlaneOn } from "../../kctl/lab/ha-components.js";
+import { readLabState } from "../../kctl/lab/lab-state.js";
 import { labContext } from "../../kctl/lab/lab-up.js";
 import type { RunResult } from "./kctl-process.js";
 import type { LabCluster } from "./lab-cluster.js";
@@ -121,4 +123,32 @@ export async function etcdPid(lab: LabCluster, node: string): Promise<number> {
   const pid = Number((await readFile(file, "utf8")).trim());
   if (!pid) throw new Error(`${file} holds no pid`);
   return pid;
+}
+
+/** The endpoints of every member: one per control plane host (node1..nodeK). */
+export const memberEndpoints = (lab: LabCluster, controlPlanes: number): string[] =>
+  lab.state.nodes.slice(0, controlPlanes).map((n) => memberEndpoint(lab, n.name));
+
+/**
+ * The lab component (e.g. `controlplane-node2`) that holds leader-election lock `lock`
+ * (`kube-controller-manager`, `kube-scheduler`): its identity is `hostname_pid`.
+ */
+export async function leaderOf(
+  lab: LabCluster,
+  place: EtcdctlPlace,
+  endpoints: readonly string[],
+  lock: string,
+): Promise<string> {
+  const res = await etcdctl(
+    lab,
+    place,
+    endpoints,
+    "get",
+    `/kctl/leader-election/${lock}`,
+    "--print-value-only",
+  );
+  const pid = Number(res.stdout.trim().split("_").pop());
+  const record = (await readLabState(lab.state.labDir))?.processes.find((p) => p.pid === pid);
+  if (!record) throw new Error(`no lab component has pid ${pid} (leader of ${lock}: "${res.stdout.trim()}")`);
+  return record.name;
 }
