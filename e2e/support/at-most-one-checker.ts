@@ -109,37 +109,50 @@ export async function startAtMostOneChecker(
     }
   };
 
+  /** The latest sighting of each container id on each host: ids come back (a fenced pod's next start). */
+  const latest = new Map<string, Sighting>();
+
   const sampleHost = async (host: { name: string; runtime: string }) => {
     const seenAt = await bootNowMs();
     const ids = new Set(
       (await readdir(host.runtime).catch(() => [] as string[])).filter((e) => !e.startsWith(".")),
     );
+    const markGone = async (s: Sighting | undefined, dir: string) => {
+      if (s && s.goneMs === undefined) s.goneMs = (await exitBootMs(dir)) ?? (await bootNowMs());
+    };
     for (const id of ids) {
       const parsed = parseContainerId(id);
       if (!parsed) continue;
-      const key = `${host.name}/${id}`;
       const dir = join(host.runtime, id);
       const status = (await readKshimState(host.runtime, id))?.status;
-      const known = sightings.get(key);
-      if (status === "running") {
-        if (known) known.lastSeenMs = seenAt;
-        else {
-          const ticks = (await shimRecord(dir)).pidStartTime;
-          if (ticks === undefined) continue;
-          sightings.set(key, {
-            uid: parsed.podUID,
-            host: host.name,
-            container: id,
-            startMs: ticks * MS_PER_TICK,
-            lastSeenMs: seenAt,
-          });
-        }
-      } else if (known && known.goneMs === undefined) {
-        known.goneMs = (await exitBootMs(dir)) ?? (await bootNowMs());
+      const known = latest.get(`${host.name}/${id}`);
+      if (status !== "running") {
+        await markGone(known, dir);
+        continue;
       }
+      const ticks = (await shimRecord(dir)).pidStartTime;
+      if (ticks === undefined) continue;
+      // A new process under a known id is a new copy (the agent starts a fenced pod's containers
+      // again from attempt 0, so the id of the killed one comes back).
+      const key = `${host.name}/${id}@${ticks}`;
+      const seen = sightings.get(key);
+      if (seen) {
+        seen.lastSeenMs = seenAt;
+        continue;
+      }
+      await markGone(known, dir);
+      const s = {
+        uid: parsed.podUID,
+        host: host.name,
+        container: id,
+        startMs: ticks * MS_PER_TICK,
+        lastSeenMs: seenAt,
+      };
+      sightings.set(key, s);
+      latest.set(`${host.name}/${id}`, s);
     }
     const after = await bootNowMs();
-    for (const s of sightings.values()) {
+    for (const s of latest.values()) {
       if (s.host === host.name && s.goneMs === undefined && !ids.has(s.container)) s.goneMs = after;
     }
   };
