@@ -21,6 +21,14 @@ import { runCommand } from "../kctl/lab/run-command.js";
 import { startGapPoller } from "./support/gap-poller-process.js";
 import { kctlMain, type RunResult } from "./support/kctl-process.js";
 import { downLab, eventually, isRoot, type LabCluster, startLabCluster } from "./support/lab-cluster.js";
+import {
+  controlPlaneState,
+  etcdctl as etcdctlOn,
+  etcdPid,
+  leaderOf as leaderComponent,
+  memberEndpoint,
+  memberEndpoints,
+} from "./support/lab-etcd.js";
 
 const ns = "ha";
 const deployment = `
@@ -80,29 +88,14 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
   afterAll(() => rm(scratch, { recursive: true, force: true }));
 
   const ctx = () => labContext(lab.state);
-  const cpState = (node: string) => ctx().stateDirOf(controlPlaneOn(node));
+  const cpState = (node: string) => controlPlaneState(lab, node);
   /** kctl on a lab host with node1's kubeconfig, which lists all three apiservers. */
   const kctlOnHost = (...args: string[]): Promise<RunResult> =>
     lab.onNode(client, process.execPath, kctlMain, "--config", multiServerConfig(ctx(), "node1"), ...args);
-  /** etcdctl on a lab host against every member, with a control plane's etcd client certificate. */
-  const etcdctl = (...args: string[]): Promise<RunResult> => {
-    const pki = join(cpState("node1"), "pki");
-    const endpoints = lab.state.nodes
-      .slice(0, 3)
-      .map((n) => `https://${n.address}:2379`)
-      .join(",");
-    return lab.onNode(
-      client,
-      "env",
-      "ETCDCTL_API=3",
-      "etcdctl",
-      `--endpoints=${endpoints}`,
-      `--cacert=${join(pki, "etcd", "ca.crt")}`,
-      `--cert=${join(pki, "apiserver-etcd-client.crt")}`,
-      `--key=${join(pki, "apiserver-etcd-client.key")}`,
-      ...args,
-    );
-  };
+  /** etcdctl on a lab host against every member, with node1's etcd client certificate. */
+  const fromClient = { on: client, certsOf: "node1" };
+  const etcdctl = (...args: string[]): Promise<RunResult> =>
+    etcdctlOn(lab, fromClient, memberEndpoints(lab, 3), ...args);
   /** The pid of a component now (restarts record new pids in the state file, not in `lab.state`). */
   const pidOf = async (component: string): Promise<number> => {
     const state = await readLabState(lab.state.labDir);
@@ -110,14 +103,9 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     if (!record) throw new Error(`no component ${component} in lab ${lab.state.name}`);
     return record.pid;
   };
-  /** The component of the control plane leading `lock` (its identity is `hostname_pid`). */
-  const leaderOf = async (lock: string): Promise<string> => {
-    const res = await etcdctl("get", `/kctl/leader-election/${lock}`, "--print-value-only");
-    const pid = Number(res.stdout.trim().split("_").pop());
-    const record = (await readLabState(lab.state.labDir))?.processes.find((p) => p.pid === pid);
-    if (!record) throw new Error(`no lab component has pid ${pid} (leader "${res.stdout.trim()}")`);
-    return record.name;
-  };
+  /** The component of the control plane leading `lock`. */
+  const leaderOf = (lock: string): Promise<string> =>
+    leaderComponent(lab, fromClient, memberEndpoints(lab, 3), lock);
   const deploymentStatus = async (run: (...a: string[]) => Promise<RunResult>) => {
     const res = await run("get", "deployment", "roll", "-n", ns, "-o", "json");
     if (res.code !== 0) throw new Error(res.stderr);
@@ -240,8 +228,7 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     const component = controlPlaneOn(node);
     // The control plane first (it would start its member again at once), then the member itself.
     process.kill(await pidOf(component), "SIGKILL");
-    const etcdPid = Number((await readFile(join(cpState(node), "etcd.pid"), "utf8")).trim());
-    process.kill(etcdPid, "SIGKILL");
+    process.kill(await etcdPid(lab, node), "SIGKILL");
     for (let i = 0; i < 5; i++) {
       const res = await kctlOnHost("create", "namespace", `while-down-${i}`);
       expect(res.code, res.stderr).toBe(0);
@@ -250,20 +237,14 @@ describe.skipIf(!isRoot)("a highly available control plane", { timeout: 600_000 
     expect(health.stdout + health.stderr).toMatch(/is unhealthy|failed/);
 
     await lab.crashAndRestart(component);
-    const member = `https://${lab.state.nodes.find((n) => n.name === node)!.address}:2379`;
     await eventually(
       "the member serves the writes made while it was down",
       async () => {
         // A serializable read answers from that member's own data.
-        const res = await lab.onNode(
-          client,
-          "env",
-          "ETCDCTL_API=3",
-          "etcdctl",
-          `--endpoints=${member}`,
-          `--cacert=${join(cpState(node), "pki", "etcd", "ca.crt")}`,
-          `--cert=${join(cpState(node), "pki", "apiserver-etcd-client.crt")}`,
-          `--key=${join(cpState(node), "pki", "apiserver-etcd-client.key")}`,
+        const res = await etcdctlOn(
+          lab,
+          { on: client, certsOf: node },
+          [memberEndpoint(lab, node)],
           "get",
           "--prefix",
           "--keys-only",

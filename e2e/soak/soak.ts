@@ -1,25 +1,38 @@
 /**
  * The chaos soak: `npm run soak -- [--minutes N] [--seed S]`, or `runSoak` from a test. A lab with
  * three control planes and worker hosts; a request loop against a Service from every host,
- * rollouts and scaling of a few Deployments, a ledger of acknowledged writes, and faults drawn with
- * a seeded generator (SIGKILL of an agent or a control plane, a host's link cut and restored). At
- * the end it prints and writes to `.bench/soak.json` a report: writes lost, requests per fault
+ * rollouts and scaling of a few Deployments, pods that ask for at most one copy, a ledger of
+ * acknowledged writes, and faults drawn with a seeded generator from the fault table (faults.ts).
+ * At the end it prints and writes to `.bench/soak.json` a report: writes lost, requests per fault
  * kind, time to recover after each fault kind, the longest API gap across each control-plane kill,
- * every failed request with what the API and the host knew at that moment, and the time for every
- * Deployment to roll out once the faults stop. The seed is printed first so a run can be replayed.
+ * every failed request with what the API and the host knew at that moment, the time for every
+ * Deployment to roll out once the faults stop, any moment an at-most-one pod ran on two hosts, and
+ * what the hosts leaked once the soak's workloads were deleted. The seed is printed first so a run
+ * can be replayed.
  * A failed run keeps the lab's logs (the folder is in the failure message).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { ApiClient } from "../../kctl/client.js";
 import { readConfig } from "../../kctl/config.js";
-import { controlPlaneOn, haComponents, multiServerConfig } from "../../kctl/lab/ha-components.js";
+import { haComponents, multiServerConfig } from "../../kctl/lab/ha-components.js";
 import { labContext } from "../../kctl/lab/lab-up.js";
-import type { GapReport } from "../support/api-gap-poller.js";
-import { plugCable, pullCable } from "../support/cable.js";
+import { startAtMostOneChecker } from "../support/at-most-one-checker.js";
 import { startGapPoller } from "../support/gap-poller-process.js";
 import { type LabCluster, startLabCluster } from "../support/lab-cluster.js";
+import { leaksAfterSettling, snapshotLab } from "../support/leak-checker.js";
+import { describeLeaks } from "../support/leak-diff.js";
+import { startAtMostOneWorkloads } from "./at-most-one-workloads.js";
 import { ClusterWatch } from "./cluster-watch.js";
+import {
+  drawFault,
+  type FaultContext,
+  type FaultDetail,
+  type FaultKind,
+  faultTable,
+  type SoakHosts,
+} from "./faults.js";
+import { fenceTimesOf } from "./fences.js";
 import { diagnoseFailure, type FailureDiagnosis, type ProbeResult, probeService } from "./service-probe.js";
 import { count, type Spread, spreadByKind, type Tally } from "./soak-report.js";
 
@@ -32,6 +45,7 @@ const settleBoundMs = 180_000;
 const recoveryWindowMs = 20_000;
 /** How long the API gap poller keeps polling after a control plane is back. */
 const gapTailMs = 10_000;
+const cleanupBoundMs = 120_000;
 
 export class SoakArgumentError extends Error {
   constructor(flag: string, value: string | undefined) {
@@ -112,15 +126,15 @@ function manifest(name: string, replicas: number, version: number): string {
   });
 }
 
-type FaultKind = "agent-kill" | "controlplane-kill" | "link-cut";
-
 interface Fault {
-  kind: FaultKind;
+  kind: string;
   target: string;
   startedMs: number;
   endedMs?: number;
   /** Control-plane kills: the longest API gap clients saw across it. */
   apiGap?: { viaHostMs: number; viaFrontMs: number };
+  /** What the fault saw as it ended (faults.ts). */
+  detail?: FaultDetail;
 }
 
 /** A failed request, with what was in its path and what the API and the host knew then. */
@@ -136,55 +150,41 @@ interface FailedRequest extends ProbeResult, FailureDiagnosis {
   apiEndpoints: string[];
 }
 
-async function runFault(lab: LabCluster, fault: Fault): Promise<void> {
-  if (fault.kind === "link-cut") {
-    await pullCable(lab, fault.target);
-    await sleep(15_000);
-    await plugCable(lab, fault.target);
-  } else if (fault.kind === "controlplane-kill") {
-    // A client on a worker with every apiserver in its kubeconfig, and one through the lab's front.
-    // The client starts on the killed apiserver (its kubeconfig lists it first), as one that was
-    // using it would, and must move to another.
-    const worker = lab.state.nodes.at(-1)!;
-    const viaHost = startGapPoller(
-      multiServerConfig(labContext(lab.state), fault.target.replace(/^controlplane-/, "")),
-      worker.namespace,
-    );
-    const viaFront = startGapPoller(lab.config);
-    let reports: GapReport[] = [];
-    try {
-      await sleep(1_000);
-      await lab.crashAndRestart(fault.target);
-      // The fault ends when the control plane is started again; the clients keep polling a while.
-      fault.endedMs = Date.now();
-      await sleep(gapTailMs);
-    } finally {
-      reports = await Promise.all([viaHost.stop(), viaFront.stop()]);
-    }
-    fault.apiGap = { viaHostMs: reports[0]!.maxGapMs, viaFrontMs: reports[1]!.maxGapMs };
-  } else {
-    await lab.crashAndRestart(fault.target);
+/**
+ * Starts a fault from the table, holds it, ends it. A control-plane kill is watched by two API
+ * clients polling every 100 ms: one on a worker with every apiserver in its kubeconfig, the killed
+ * one first (as a client that was using it), and one through the lab's front.
+ */
+async function runFault(ctx: FaultContext, fault: Fault, kind: FaultKind): Promise<void> {
+  const pollers =
+    fault.kind === "controlplane-kill"
+      ? [
+          startGapPoller(
+            multiServerConfig(labContext(ctx.lab.state), fault.target),
+            ctx.lab.state.nodes.at(-1)!.namespace,
+          ),
+          startGapPoller(ctx.lab.config),
+        ]
+      : [];
+  try {
+    if (pollers.length > 0) await sleep(1_000);
+    const running = await kind.start(ctx, fault.target);
+    await sleep(kind.holdMs);
+    fault.detail = await running.end();
+    // The fault ends here (a control plane when it is started again); the clients poll a while more.
+    fault.endedMs = Date.now();
+    if (pollers.length > 0) await sleep(gapTailMs);
+  } finally {
+    const reports = await Promise.all(pollers.map((p) => p.stop()));
+    if (reports.length > 0)
+      fault.apiGap = { viaHostMs: reports[0]!.maxGapMs, viaFrontMs: reports[1]!.maxGapMs };
   }
-}
-
-function drawFault(random: () => number, cpHosts: string[], workerHosts: string[]): Fault {
-  const r = random();
-  const worker = () => workerHosts[Math.floor(random() * workerHosts.length)]!;
-  if (r < 0.4) return { kind: "agent-kill", target: worker(), startedMs: Date.now() };
-  if (r < 0.7) {
-    return {
-      kind: "controlplane-kill",
-      target: controlPlaneOn(cpHosts[Math.floor(random() * 3)]!),
-      startedMs: Date.now(),
-    };
-  }
-  return { kind: "link-cut", target: worker(), startedMs: Date.now() };
 }
 
 async function soak(lab: LabCluster, minutes: number, seed: number) {
   const hosts = lab.state.nodes.map((n) => n.name);
-  const cpHosts = hosts.slice(0, 3);
-  const workerHosts = hosts.slice(3);
+  const soakHosts: SoakHosts = { controlPlanes: hosts.slice(0, 3), workers: hosts.slice(3) };
+  const leakBaseline = await snapshotLab(lab.state.labDir);
   await lab.kctl("create", "namespace", ns);
   for (const d of deployments) await lab.apply(manifest(d, 2, 0));
   await lab.apply(
@@ -203,11 +203,35 @@ async function soak(lab: LabCluster, minutes: number, seed: number) {
   watch.start();
   try {
     await watch.settledAfter(Date.now(), settleBoundMs);
-    return await faultsAndLoad(lab, watch, svc.spec.clusterIP, minutes, seed, cpHosts, workerHosts);
+    const atMostOne = await startAtMostOneChecker(lab.state.labDir, lab.config);
+    const atMostOneWorkloads = await startAtMostOneWorkloads(lab, ns);
+    const run = await faultsAndLoad(lab, watch, svc.spec.clusterIP, minutes, seed, soakHosts);
+    await atMostOneWorkloads.stop();
+    const atMostOneReport = await atMostOne.stop();
+    const workloadsDeletedMs = await deleteWorkloads(lab);
+    const leaks = await leaksAfterSettling(lab.state.labDir, leakBaseline, cleanupBoundMs);
+    return {
+      ...run,
+      atMostOne: atMostOneReport,
+      workloadsDeletedMs,
+      leaks: { settledMs: leaks.settledMs ?? null, items: describeLeaks(leaks.leaks) },
+    };
   } finally {
     await watch.stop();
     client.close();
   }
+}
+
+/** Deletes the soak's namespace and waits until it is gone; returns how long it took. */
+async function deleteWorkloads(lab: LabCluster): Promise<number> {
+  const started = Date.now();
+  await lab.kctl("delete", "namespace", ns);
+  while (Date.now() - started < cleanupBoundMs) {
+    const res = await lab.kctl("get", "namespace", ns, "-o", "name");
+    if (res.code !== 0 && /not ?found/i.test(res.stderr)) return Date.now() - started;
+    await sleep(1_000);
+  }
+  throw new Error(`namespace ${ns} was not gone within ${cleanupBoundMs} ms of its deletion`);
 }
 
 async function faultsAndLoad(
@@ -216,8 +240,7 @@ async function faultsAndLoad(
   clusterIP: string,
   minutes: number,
   seed: number,
-  cpHosts: string[],
-  workerHosts: string[],
+  soakHosts: SoakHosts,
 ) {
   const hosts = lab.state.nodes.map((n) => n.name);
   // Faults and rollouts draw from generators of their own, so the loops' interleaving (which
@@ -247,7 +270,7 @@ async function faultsAndLoad(
       const after = inPath();
       const path = before === "none" ? after : before;
       const fault = faults.at(-1);
-      const onTarget = fault && (fault.target === host || fault.target === controlPlaneOn(host));
+      const onTarget = fault?.target === host;
       count(requests, onTarget && path !== "none" ? `${path} (on the host)` : path, res.ok);
       if (!res.ok) {
         failures.push({
@@ -293,14 +316,15 @@ async function faultsAndLoad(
   };
   const loops = [...hosts.map(requestLoop), ledgerLoop(), rolloutLoop()];
 
+  const ctx: FaultContext = { lab, hosts: soakHosts, namespace: ns };
   while (Date.now() < endAt) {
-    const fault = drawFault(faultRandom, cpHosts, workerHosts);
+    const drawn = drawFault(faultTable, soakHosts, faultRandom);
+    const fault: Fault = { kind: drawn.fault.kind, target: drawn.target, startedMs: Date.now() };
     faults.push(fault);
     console.log(
       `fault ${fault.kind} ${fault.target} at ${((fault.startedMs - startedMs) / 1000).toFixed(1)} s`,
     );
-    await runFault(lab, fault);
-    fault.endedMs ??= Date.now();
+    await runFault(ctx, fault, drawn.fault);
     await sleep(10_000 + faultRandom() * 20_000);
   }
   const faultsStoppedMs = Date.now();
@@ -319,6 +343,12 @@ async function faultsAndLoad(
     const sample = watch.recoveredAfter(f.endedMs!, faults[i + 1]?.startedMs ?? Number.POSITIVE_INFINITY);
     return { kind: f.kind, ms: sample ? sample.atMs - f.endedMs! : undefined };
   });
+  const fences = await Promise.all(
+    hosts.map(async (h) => [h, await fenceTimesOf(lab.state.labDir, h)] as const),
+  );
+  // Fences of any host while a fault lasted or in its recovery window: they tell which fault cost pods.
+  const fencesIn = (from: number, to: number) =>
+    fences.reduce((n, [, times]) => n + times.filter((t) => t >= from && t <= to).length, 0);
   return {
     faults: faults.map((f) => ({
       kind: f.kind,
@@ -326,6 +356,8 @@ async function faultsAndLoad(
       atRunMs: f.startedMs - startedMs,
       durationMs: f.endedMs! - f.startedMs,
       ...(f.apiGap ? { apiGap: f.apiGap } : {}),
+      ...f.detail,
+      hostsFenced: fencesIn(f.startedMs, f.endedMs! + recoveryWindowMs),
     })),
     requests,
     recoveryAfterFault: spreadByKind(
@@ -335,6 +367,7 @@ async function faultsAndLoad(
     apiGapOnControlPlaneKill: faults.flatMap((f) => (f.apiGap ? [{ target: f.target, ...f.apiGap }] : [])),
     ledger: { acknowledged: acked.length, lost },
     settleAfterFaultsMs: settled.atMs - faultsStoppedMs,
+    fences: Object.fromEntries(fences.map(([h, times]) => [h, times.map((t) => new Date(t).toISOString())])),
     failures,
     endpointChanges: watch
       .endpointChanges()
@@ -369,6 +402,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakOutcome> {
       violations.push(`acknowledged writes lost: ${report.ledger.lost.join(", ")}`);
     const unfaulted = report.requests.none?.failed ?? 0;
     if (unfaulted > 0) violations.push(`${unfaulted} requests failed with no fault in their path`);
+    for (const o of report.atMostOne.overlaps)
+      violations.push(`at most one copy broken: ${JSON.stringify(o)}`);
+    for (const leak of report.leaks.items) violations.push(`leaked: ${leak}`);
     await mkdir(".bench", { recursive: true });
     await writeFile(".bench/soak.json", `${JSON.stringify(report, null, 2)}\n`);
     outcome = { report, violations };
