@@ -17,7 +17,7 @@
  * The 3-host burst's start and end on the monotonic clock (`labBurst.monotonicUs`) cut a profile
  * taken with NODE_OPTIONS=--cpu-prof (every lab process inherits it) to that burst.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../../foundation/api/object.js";
@@ -108,6 +108,27 @@ async function main(): Promise<void> {
       }
     };
 
+    // A pod's sandbox goes last of its teardown (the hooks unwind in reverse): no netns file left on
+    // any host means every agent is done with the pods it stopped.
+    const agentNetnsDirs = state.nodes.map(
+      (n) => `${state.processes.find((p) => p.name === n.name)?.stateDir}/netns`,
+    );
+    const sandboxesLeft = async () =>
+      (await Promise.all(agentNetnsDirs.map((d) => readdir(d).catch(() => [])))).flat().length;
+    /** Waits until the namespace has no pod and every agent has torn its pods down. */
+    const tornDown = async () => {
+      const deadline = performance.now() + 300_000;
+      while ((await client.list(pods, "bench")).items.length > 0 || (await sandboxesLeft()) > 0) {
+        if (performance.now() > deadline) throw new Error("deleted pods were not torn down within 300 s");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    /** Deletes the pods and waits until they are torn down, so that the next phase's CPU is its own. */
+    const deleteAll = async (names: string[]) => {
+      await Promise.all(names.map((name) => client.delete(pods, "bench", name)));
+      await tornDown();
+    };
+
     const cpuAtStart = await cpuSecondsOf(agentPid);
     for (let i = 0; i < count; i++) {
       const name = `one-${i}`;
@@ -121,6 +142,7 @@ async function main(): Promise<void> {
     const toBound = sequential.map((t) => t.bound! - t.created);
     const boundToRunning = sequential.map((t) => t.running! - t.bound!);
 
+    await tornDown();
     const cpuAfterSequential = await cpuSecondsOf(agentPid);
     const rssBeforeBurst = await residentMiB(agentPid);
     const namesOf = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -136,15 +158,6 @@ async function main(): Promise<void> {
       );
       await waitRunning(names);
       return performance.now() - start;
-    };
-    /** Deletes the pods and waits until the namespace has none (their teardown is done). */
-    const deleteAll = async (names: string[]) => {
-      await Promise.all(names.map((name) => client.delete(pods, "bench", name)));
-      const deadline = performance.now() + 300_000;
-      while ((await client.list(pods, "bench")).items.length > 0) {
-        if (performance.now() > deadline) throw new Error("deleted pods were not gone within 300 s");
-        await new Promise((r) => setTimeout(r, 200));
-      }
     };
     await timedBurst("ten", 10, host);
     const rssWith10Pods = await residentMiB(agentPid);
