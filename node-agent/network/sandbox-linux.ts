@@ -11,13 +11,14 @@
 import { randomBytes } from "node:crypto";
 import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { NativeHelper } from "../util/native-helper.js";
 import { ensureBridge } from "./bridge-linux.js";
 import { formatIpv4, type Ipv4Cidr, parseIpv4Cidr } from "./cidr.js";
 import { NetworkError } from "./errors.js";
 import { HostLocalIpam } from "./ipam.js";
 import { isNetnsMounted } from "./netns-linux.js";
 import { type DnsConfig, type HostAlias, type PodFilePaths, writePodFiles } from "./pod-files.js";
-import { type SandboxHelper, sandboxHelper } from "./sandbox-helper-linux.js";
+import { sandboxHelper } from "./sandbox-helper-linux.js";
 import { hostVethName } from "./veth-name.js";
 
 export const DEFAULT_BRIDGE = "kctl0";
@@ -74,7 +75,7 @@ export class PodNetwork {
   private readonly cidr: Ipv4Cidr;
   private readonly ipam: HostLocalIpam;
   private readonly config: PodNetworkConfig;
-  private readonly helper: SandboxHelper;
+  private readonly helper: NativeHelper;
   private node: Promise<void> | undefined;
 
   /** Validates the configuration; throws `Invalid` naming the bad field. Touches nothing. */
