@@ -17,19 +17,23 @@
  * The 3-host burst's start and end on the monotonic clock (`labBurst.monotonicUs`) cut a profile
  * taken with NODE_OPTIONS=--cpu-prof (every lab process inherits it) to that burst.
  */
+import { execFile } from "node:child_process";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { KubeObject } from "../../../foundation/api/object.js";
 import { resourceForKind } from "../../../foundation/api/resources.js";
 import { type CpuSeconds, cpuSecondsOf, residentMiB } from "../../../foundation/util/process-usage-linux.js";
 import { ApiClient } from "../../../kctl/client.js";
 import { readConfig } from "../../../kctl/config.js";
+import { AGENT_METRICS_PORT } from "../../../kctl/lab/components.js";
 import { timeSandboxes } from "../../../node-agent/network/testing/sandbox-timing.js";
 import { kshimCreateStart } from "../shim/kshim-driver.js";
 import { withBenchLab } from "../support/bench-lab.js";
 import { labCpu, labCpuMsPerPod, machineBusySeconds } from "../support/lab-cpu.js";
 
+const run = promisify(execFile);
 const pods = resourceForKind("v1", "Pod")!;
 const namespaces = resourceForKind("v1", "Namespace")!;
 
@@ -56,6 +60,29 @@ const cpuMsPerPod = (before: CpuSeconds, after: CpuSeconds, pods: number) => ({
 const SHIM_RUNS = 30;
 const SANDBOX_PODS = 30;
 
+/**
+ * The V8 heap (used, reserved) and Buffers' memory of the agent in the host namespace `ns`, in MiB,
+ * from its Prometheus metrics (Node's own figures, as `process.memoryUsage()` gives them).
+ */
+async function agentHeapMiB(ns: string): Promise<{ used: number; total: number; external: number }> {
+  const { stdout } = await run("ip", [
+    "netns",
+    "exec",
+    ns,
+    "busybox",
+    "wget",
+    "-qO-",
+    `http://127.0.0.1:${AGENT_METRICS_PORT}/metrics`,
+  ]);
+  const mib = (name: string) =>
+    round(Number(new RegExp(`^${name} (\\S+)`, "m").exec(stdout)?.[1] ?? Number.NaN) / 1048576);
+  return {
+    used: mib("nodejs_heap_size_used_bytes"),
+    total: mib("nodejs_heap_size_total_bytes"),
+    external: mib("nodejs_external_memory_bytes"),
+  };
+}
+
 /** A pod that sleeps; on `node` when given (by its hostname label), else wherever it is scheduled. */
 function podManifest(name: string, node?: string): KubeObject {
   return {
@@ -80,6 +107,7 @@ async function main(): Promise<void> {
   await withBenchLab({ name: "pods", hosts: 3 }, async ({ state, clientConfig }) => {
     const client = new ApiClient(await readConfig(clientConfig));
     const host = state.nodes[0]?.name ?? "";
+    const hostNamespace = state.nodes[0]?.namespace ?? "";
     const agentPid = state.processes.find((p) => p.name === host)?.pid;
     if (!agentPid) throw new Error(`the lab has no agent process for its node ${host}`);
     await client.create(namespaces, undefined, {
@@ -145,6 +173,7 @@ async function main(): Promise<void> {
     await tornDown();
     const cpuAfterSequential = await cpuSecondsOf(agentPid);
     const rssBeforeBurst = await residentMiB(agentPid);
+    const heapBeforeBurst = await agentHeapMiB(hostNamespace);
     const namesOf = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
     /** Creates `n` pods named `prefix-i` at once and resolves with the ms until all run. */
     const timedBurst = async (prefix: string, n: number, node?: string) => {
@@ -161,6 +190,7 @@ async function main(): Promise<void> {
     };
     await timedBurst("ten", 10, host);
     const rssWith10Pods = await residentMiB(agentPid);
+    const heapWith10Pods = await agentHeapMiB(hostNamespace);
     await deleteAll(namesOf("ten", 10));
     const cpuBeforeBurst = await cpuSecondsOf(agentPid);
     const labCpuBeforeHostBurst = await labCpu(state);
@@ -168,6 +198,7 @@ async function main(): Promise<void> {
     const cpuAfterBurst = await cpuSecondsOf(agentPid);
     const labCpuAfterHostBurst = await labCpu(state);
     const rssAfterBurst = await residentMiB(agentPid);
+    const heapAfterBurst = await agentHeapMiB(hostNamespace);
     const loadAfterBurst = loadavg().map(round);
     // A node runs at most 110 pods (maxPods): the first burst goes before the lab-wide one.
     await deleteAll(namesOf("burst", burst));
@@ -238,6 +269,8 @@ async function main(): Promise<void> {
       // subtree: `other` is its containers' monitors and containers).
       hostBurstCpuMsPerPod: labCpuMsPerPod(labCpuBeforeHostBurst, labCpuAfterHostBurst, burst),
       agentRssMiB: { noPods: rssBeforeBurst, with10Pods: rssWith10Pods, afterBurst: rssAfterBurst },
+      // What of the heaps is V8's (used and reserved) and Buffers', from the agent's own metrics.
+      agentHeapMiB: { noPods: heapBeforeBurst, with10Pods: heapWith10Pods, afterBurst: heapAfterBurst },
       machine: {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? "unknown",
