@@ -70,6 +70,7 @@ import { startImageGc } from "./image-gc-loop.js";
 import { NodeClient } from "./node-client.js";
 import { NodeLink, type PodHost } from "./node-link.js";
 import { ObjectMirror } from "./object-mirror.js";
+import { ReferencedObjects } from "./referenced-objects.js";
 import { TunnelClient } from "./tunnel-client.js";
 
 const trace = tracer("agent");
@@ -206,6 +207,12 @@ export function startAgent(opts: AgentOptions): Agent {
     }
   };
 
+  // ConfigMaps and Secrets of the node's pods: followed while a pod names them, so the volumes'
+  // refresh reads a local copy instead of calling NodeService for each object every period.
+  const referenced = new ReferencedObjects(client, nodeName, (kind, ns, name) =>
+    getObject<KubeObject>(kind, ns, name),
+  );
+
   const tokens = new TokenManager(
     (key) =>
       client.call("RequestPodToken", {
@@ -279,8 +286,8 @@ export function startAgent(opts: AgentOptions): Agent {
       },
       clock,
       lookup: {
-        configMap: (ns, name) => getObject<ConfigMap>("ConfigMap", ns, name),
-        secret: (ns, name) => getObject<Secret>("Secret", ns, name),
+        configMap: (ns, name) => referenced.get<ConfigMap & KubeObject>("ConfigMap", ns, name),
+        secret: (ns, name) => referenced.get<Secret & KubeObject>("Secret", ns, name),
         serviceAccountToken: (key) => tokens.token(key),
         claimDirectory: claimDir,
       },
@@ -388,9 +395,20 @@ export function startAgent(opts: AgentOptions): Agent {
   };
 
   const pods: PodHost = {
-    sync: (list) => manager?.sync(list),
-    upsert: (pod) => manager?.upsert(pod),
-    remove: (pod) => manager?.remove(pod),
+    sync: (list) => {
+      if (!manager) return;
+      referenced.setPods(list);
+      manager.sync(list);
+    },
+    upsert: (pod) => {
+      if (!manager) return;
+      referenced.addPod(pod);
+      manager.upsert(pod);
+    },
+    remove: (pod) => {
+      referenced.removePod(pod);
+      manager?.remove(pod);
+    },
     fence: async (reason) => manager?.fence(reason),
   };
   const link = new NodeLink({
@@ -433,6 +451,7 @@ export function startAgent(opts: AgentOptions): Agent {
       endpoints.stop();
       nodes.stop();
       for (const mirror of policyMirrors) mirror.stop();
+      referenced.stop();
       await proxy?.stop();
       await policies?.stop();
       await routes?.stop();

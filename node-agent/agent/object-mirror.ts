@@ -1,9 +1,10 @@
 /**
  * A local copy of one cluster-wide kind (Services, Endpoints, Nodes; NetworkPolicies, Namespaces
- * and every node's Pods as peers, for NetworkPolicy) that the agent follows over
- * NodeService's WatchObjects stream: the full set on every (re)connect, then changes. Consumers
- * (the service proxy, host routes, service environment variables) read `list()` and are told when
- * something changed; they never depend on seeing every event, only on the latest state.
+ * and every node's Pods as peers, for NetworkPolicy), or of one ConfigMap or Secret the node's pods
+ * name, that the agent follows over NodeService's WatchObjects stream: the full set on every
+ * (re)connect, then changes. Consumers (the service proxy, host routes, service environment
+ * variables, pod volumes) read `list()` or `get()` and are told when something changed; they never
+ * depend on seeing every event, only on the latest state.
  */
 import type { ClientReadableStream } from "@grpc/grpc-js";
 import type { KubeObject } from "../../foundation/api/object.js";
@@ -14,6 +15,22 @@ import type { NodeClient } from "./node-client.js";
 import { reconnectMaxMs } from "./node-link.js";
 
 const trace = tracer("agent");
+
+export type MirroredKind =
+  | "Service"
+  | "Endpoints"
+  | "Node"
+  | "NetworkPolicy"
+  | "Namespace"
+  | "Pod"
+  | "ConfigMap"
+  | "Secret";
+
+/** One object to follow instead of the whole kind (ConfigMaps and Secrets: the node may read no others). */
+export interface MirrorTarget {
+  namespace: string;
+  name: string;
+}
 
 export type MirrorListener<T> = (changed: readonly T[], removed: readonly T[], resynced: boolean) => void;
 
@@ -29,9 +46,10 @@ export class ObjectMirror<T extends KubeObject> {
   private readonly firstSync = new Promise<void>((resolve) => (this.markSynced = resolve));
 
   constructor(
-    private readonly client: NodeClient,
+    private readonly client: Pick<NodeClient, "watchObjects">,
     private readonly nodeName: string,
-    readonly kind: "Service" | "Endpoints" | "Node" | "NetworkPolicy" | "Namespace" | "Pod",
+    readonly kind: MirroredKind,
+    private readonly target?: MirrorTarget,
   ) {}
 
   list(): T[] {
@@ -42,6 +60,7 @@ export class ObjectMirror<T extends KubeObject> {
     return this.objects.get(namespace ? `${namespace}/${name}` : name);
   }
 
+  /** True while the stream is up and has sent the current set: `list()` and `get()` are current. */
   hasSynced(): boolean {
     return this.synced;
   }
@@ -60,8 +79,8 @@ export class ObjectMirror<T extends KubeObject> {
     const stream = this.client.watchObjects({
       nodeName: this.nodeName,
       kind: this.kind,
-      namespace: "",
-      name: "",
+      namespace: this.target?.namespace ?? "",
+      name: this.target?.name ?? "",
     });
     this.stream = stream;
     stream.on("data", (e: ObjectEvent) => {
@@ -71,6 +90,7 @@ export class ObjectMirror<T extends KubeObject> {
     const broken = (why: string) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
+      this.synced = false;
       if (this.stopped) return;
       trace(`${this.kind} stream ended`, why);
       const delay = Math.min(500 * 2 ** this.failures++, reconnectMaxMs);

@@ -1,10 +1,10 @@
 /**
  * Runs the system network tools (iproute2's `ip`, util-linux's `unshare`, `nsenter`, `umount`) to
  * completion. A non-zero exit becomes a `CommandFailed` error naming the command line, the batch it
- * was fed and its stderr. `ip` commands are batched (`ip -batch -`) so a pod sandbox costs a handful
- * of process spawns, not one per step.
+ * was fed and its stderr. `ip` commands are batched (`ip -batch -`): a process per change, not per
+ * step. Pod sandboxes use none of these per pod (sandbox-helper-linux.ts).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { tracer } from "../../foundation/util/trace.js";
 import { NetworkError } from "./errors.js";
 
@@ -17,12 +17,17 @@ export interface ToolResult {
   stderr: string;
 }
 
-/** Runs `argv` with `input` on stdin; never rejects on a non-zero exit. */
-export function runTool(argv: readonly string[], input = ""): Promise<ToolResult> {
+/** Starts `argv` with stdin piped or not and stdout, stderr piped, counted as one spawn. */
+export function spawnTool(argv: readonly string[], stdin: "pipe" | "ignore"): ChildProcess {
   spawned++;
   trace("run", argv.join(" "));
+  return spawn(argv[0]!, argv.slice(1), { stdio: [stdin, "pipe", "pipe"] });
+}
+
+/** Runs `argv` with `input` on stdin; never rejects on a non-zero exit. */
+export function runTool(argv: readonly string[], input = ""): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
+    const child = spawnTool(argv, input ? "pipe" : "ignore");
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on("data", (d: Buffer) => out.push(d));
@@ -68,7 +73,7 @@ export function ipBatch(netns: string | undefined, lines: readonly string[]): Pr
   return mustRunTool([...inNetns(netns), "ip", "-batch", "-"], `${lines.join("\n")}\n`);
 }
 
-/** Processes spawned so far by this module (the benchmark reports spawns per sandbox). */
+/** Processes spawned so far by this module and the sandbox helper (the benchmark reports spawns per sandbox). */
 export function toolSpawnCount(): number {
   return spawned;
 }

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toolSpawnCount } from "./commands-linux.js";
 import { PodNetwork } from "./sandbox-linux.js";
 import { makeNetns, makeScratchDir, mountsBeneath, removeScratchDir } from "./testing/scratch-linux.js";
 
@@ -71,8 +72,14 @@ describe.skipIf(!isRoot)("pod sandbox network (root)", () => {
     );
     const hostVeth = JSON.parse(
       inNs(host, ["ip", "-j", "-d", "link", "show", "dev", a.hostVeth]),
-    ) as IpAddr[];
+    ) as (IpAddr & {
+      master?: string;
+      linkinfo?: { info_slave_data?: { hairpin?: boolean } };
+    })[];
     expect(hostVeth[0]!.mtu).toBe(1450);
+    expect(hostVeth[0]!.master).toBe("kctl0");
+    expect(hostVeth[0]!.flags).toContain("UP");
+    expect(hostVeth[0]!.linkinfo?.info_slave_data?.hairpin).toBe(true);
 
     inNs(a.netnsPath, ["busybox", "ping", "-c", "1", "-W", "2", b.ip]);
     inNs(b.netnsPath, ["busybox", "ping", "-c", "1", "-W", "2", a.ip]);
@@ -80,6 +87,18 @@ describe.skipIf(!isRoot)("pod sandbox network (root)", () => {
 
     await net.teardownSandbox("uid-a");
     await net.teardownSandbox("uid-b");
+  });
+
+  it("sets pods up and tears them down without a process per pod", async () => {
+    const net = new PodNetwork(config());
+    await net.setupSandbox({ podUID: "uid-warm", podName: "w", namespace: "default" });
+    const before = toolSpawnCount();
+    const s = await net.setupSandbox({ podUID: "uid-s", podName: "s", namespace: "default" });
+    await net.setupSandbox({ podUID: "uid-s", podName: "s", namespace: "default" });
+    await net.teardownSandbox("uid-s");
+    await net.teardownSandbox("uid-warm");
+    expect(toolSpawnCount() - before).toBe(0);
+    expect(inNs(host, ["ip", "-o", "link"])).not.toContain(s.hostVeth);
   });
 
   it("writes hosts, resolv.conf and hostname for bind mounting", async () => {

@@ -4,19 +4,21 @@
  * pod end is `eth0` with an address from the node's podCIDR and a default route via the bridge, plus
  * the pod's hosts/resolv.conf/hostname files. All containers of a pod join this one namespace.
  *
- * Cost: a setup is two process spawns (`unshare … ip -batch -` builds the namespace and its side of
- * the veth; one `ip -batch -` on the node side), a teardown two (`ip link del`, `umount`).
+ * Cost: no process per pod. The node's long-lived netlink helper (sandbox-helper-linux.ts) makes a
+ * sandbox's namespace and links in one request and removes them in one; only the bridge, once per
+ * node, is set up with `ip`.
  */
 import { randomBytes } from "node:crypto";
 import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { NativeHelper } from "../util/native-helper.js";
 import { ensureBridge } from "./bridge-linux.js";
 import { formatIpv4, type Ipv4Cidr, parseIpv4Cidr } from "./cidr.js";
-import { inNetns, ipBatch, runTool } from "./commands-linux.js";
 import { NetworkError } from "./errors.js";
 import { HostLocalIpam } from "./ipam.js";
-import { createNetnsAndRun, isNetnsMounted, removeNetns } from "./netns-linux.js";
+import { isNetnsMounted } from "./netns-linux.js";
 import { type DnsConfig, type HostAlias, type PodFilePaths, writePodFiles } from "./pod-files.js";
+import { sandboxHelper } from "./sandbox-helper-linux.js";
 import { hostVethName } from "./veth-name.js";
 
 export const DEFAULT_BRIDGE = "kctl0";
@@ -73,8 +75,7 @@ export class PodNetwork {
   private readonly cidr: Ipv4Cidr;
   private readonly ipam: HostLocalIpam;
   private readonly config: PodNetworkConfig;
-  /** Where the node namespace is seen from inside a new pod namespace. */
-  private readonly hostNetnsPath: string;
+  private readonly helper: NativeHelper;
   private node: Promise<void> | undefined;
 
   /** Validates the configuration; throws `Invalid` naming the bad field. Touches nothing. */
@@ -93,7 +94,7 @@ export class PodNetwork {
       );
     }
     this.ipam = new HostLocalIpam(config.stateDir, this.cidr);
-    this.hostNetnsPath = config.hostNetns ?? `/proc/${process.pid}/ns/net`;
+    this.helper = sandboxHelper(config.hostNetns);
   }
 
   /** The node's gateway address (the bridge's). */
@@ -197,44 +198,32 @@ export class PodNetwork {
       return undefined;
     }
     if (recorded.ip !== ip || !(await isNetnsMounted(recorded.netnsPath))) return undefined;
-    const link = await runTool([
-      ...inNetns(this.config.hostNetns),
-      "ip",
-      "-o",
-      "link",
-      "show",
-      "dev",
-      recorded.hostVeth,
-    ]);
-    const healthy =
-      link.code === 0 && link.stdout.includes(` master ${this.bridge} `) && link.stdout.includes(",UP");
+    const healthy = (await this.helper.request(["check", recorded.hostVeth, this.bridge])) === "yes";
     return healthy ? recorded : undefined;
   }
 
   private async build(podUID: string, ip: string): Promise<SandboxLinks> {
     const netnsPath = this.netnsPath(podUID);
     // Teardown deletes the veth before the namespace file, so without the file there is no veth left
-    // from an earlier attempt and a fresh setup skips the cleanup spawn.
+    // from an earlier attempt and a fresh setup skips the cleanup request.
     if (await exists(netnsPath)) await this.removeLinks(podUID);
     const hostVeth = hostVethName(podUID);
     const gateway = this.gateway;
     await mkdir(this.netnsDir(), { recursive: true });
-    await createNetnsAndRun(
+    // The helper binds the new namespace onto this file, which must exist.
+    await writeFile(netnsPath, "", { flag: "a", mode: 0o444 });
+    // lo up; eth0 (this MTU, the address, up, default route via the gateway) with its peer in the
+    // node's namespace, a port of the bridge, up, and hairpin on so that a pod reaches itself
+    // through a Service address the proxy rewrites to it.
+    await this.helper.request([
+      "setup",
       netnsPath,
-      ["ip", "-batch", "-"],
-      [
-        "link set lo up",
-        `link add eth0 mtu ${this.mtu} type veth peer name ${hostVeth} mtu ${this.mtu} netns ${this.hostNetnsPath}`,
-        `addr add ${ip}/${this.cidr.prefix} dev eth0`,
-        "link set eth0 up",
-        `route add default via ${gateway} dev eth0`,
-        "",
-      ].join("\n"),
-    );
-    await ipBatch(this.config.hostNetns, [
-      `link set ${hostVeth} master ${this.bridge} up`,
-      // Hairpin lets a pod reach itself through a Service address that the proxy rewrites to it.
-      `link set ${hostVeth} type bridge_slave hairpin on`,
+      hostVeth,
+      String(this.mtu),
+      ip,
+      String(this.cidr.prefix),
+      gateway,
+      this.bridge,
     ]);
     return {
       podUID,
@@ -247,12 +236,7 @@ export class PodNetwork {
   }
 
   private async removeLinks(podUID: string): Promise<void> {
-    const hostVeth = hostVethName(podUID);
-    const del = await runTool([...inNetns(this.config.hostNetns), "ip", "link", "del", hostVeth]);
-    if (del.code !== 0 && !/Cannot find device|does not exist/.test(del.stderr)) {
-      throw new NetworkError("CommandFailed", `ip link del ${hostVeth}: ${del.stderr.trim()}`);
-    }
-    await removeNetns(this.netnsPath(podUID));
+    await this.helper.request(["teardown", this.netnsPath(podUID), hostVethName(podUID)]);
   }
 }
 

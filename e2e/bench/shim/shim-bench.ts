@@ -8,24 +8,16 @@
  * shim/crun per workload, and the machine, to .bench/shim.json. Needs root. BENCH_RUNS sets N
  * (default 100).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DEFAULT_CAPS, writeBundle } from "../../../native/testing/oci-bundle.js";
 import { testCgroupParent } from "../../../native/testing/test-cgroups.js";
 import { buildBusyboxRootfs } from "../../../node-agent/runtime/images/busybox-rootfs.js";
 import { defaultSeccompProfile } from "../../../node-agent/runtime/oci/seccomp-default.js";
-
-const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
-const BUILD = join(REPO, "native/build");
-const DRIVER = join(BUILD, "kshim-bench-driver");
-const PHASES = ["create", "start", "wait", "delete", "total"] as const;
-type Phase = (typeof PHASES)[number];
-type Sample = { runtime: string; run: number } & Record<Phase, number>;
-type Summary = Record<string, Record<Phase, { median: number; p90: number }>>;
+import { BUILD, DRIVER, PHASES, REPO, runDriver, type Summary, summarize } from "./kshim-driver.js";
 
 interface Workload {
   name: string;
@@ -53,26 +45,6 @@ const WORKLOADS: Workload[] = [
   },
 ];
 
-function summarize(samples: Sample[], names: string[]): Summary {
-  const summary: Summary = {};
-  for (const rt of names) {
-    const mine = samples.filter((s) => s.runtime === rt);
-    summary[rt] = Object.fromEntries(
-      PHASES.map((p) => {
-        const sorted = mine.map((s) => s[p]).sort((a, b) => a - b);
-        return [p, { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) }];
-      }),
-    ) as Record<Phase, { median: number; p90: number }>;
-  }
-  return summary;
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
-  return sorted[Math.max(0, i)]!;
-}
-
 function available(cmd: string): boolean {
   try {
     execFileSync(cmd, ["--version"], { stdio: "ignore" });
@@ -80,21 +52,6 @@ function available(cmd: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function runDriver(args: string[]): Promise<Sample[]> {
-  const child = spawn(DRIVER, args, { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (d: string) => {
-    out += d;
-  });
-  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
-  if (code !== 0) throw new Error(`kshim-bench-driver exited ${code}`);
-  return out
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as Sample);
 }
 
 async function main(): Promise<void> {

@@ -3,13 +3,22 @@
  * whose upper and work dirs belong to the container, under `<images>/rootfs/<containerId>/`.
  * Mounting is idempotent: a mount already in place for the same image is reused, anything else
  * there (stacked mounts, another image's) is unmounted first, so a re-run after a crash never stacks.
+ * Mounts and unmounts go through one long-lived helper (native/tools/rootfs-mount.c), not a
+ * `mount` or `umount` process each.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { nativeBuildPath } from "../../util/native-build.js";
+import { NativeHelper } from "../../util/native-helper.js";
 import { ImageError } from "./errors.js";
-import { mountCount } from "./mountinfo-linux.js";
+import { mountCount, parseMountPoints } from "./mountinfo-linux.js";
+
+const helper = new NativeHelper({
+  start: () => spawn(nativeBuildPath("rootfs-mount"), [], { stdio: ["pipe", "pipe", "pipe"] }),
+  failure: (what, message) => new ImageError("SystemError", `rootfs-mount ${what}: ${message}`),
+});
 
 export interface RootfsLayout {
   /** `<images>/rootfs/<containerId>` */
@@ -82,15 +91,15 @@ export async function mountRootfs(layout: RootfsLayout): Promise<string> {
     })
     .reverse()
     .join(":");
-  // nodev: a device node in the image or made in the upper dir is no handle on a host device (the
-  // runtime's /dev is a tmpfs mounted on top, where the default devices live). Not nosuid: images
-  // rely on setuid binaries (su, ping, passwd) as they would under containerd.
-  const options = `nodev,lowerdir=${lower},upperdir=${upper},workdir=${work}`;
-  await run(
-    ["mount", "-t", "overlay", "overlay", "-o", options, merged],
-    layersRoot,
-    `mount rootfs ${merged}`,
-  );
+  // The helper mounts nodev: a device node in the image or made in the upper dir is no handle on a
+  // host device (the runtime's /dev is a tmpfs mounted on top, where the default devices live). Not
+  // nosuid: images rely on setuid binaries (su, ping, passwd) as they would under containerd.
+  const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+  try {
+    await helper.request(["mount", layersRoot, options, merged]);
+  } catch (err) {
+    throw new ImageError("SystemError", `mount rootfs ${merged}: ${(err as Error).message}`, { cause: err });
+  }
   return merged;
 }
 
@@ -104,12 +113,15 @@ async function unmountAll(path: string): Promise<void> {
   for (let round = 0; (await mountCount(path)) > 0; round++) {
     if (round === 8)
       throw new ImageError("SystemError", `cannot unmount ${path}: still mounted after 8 attempts`);
-    // A busy rootfs (a process still inside) is detached lazily so the dir can go.
-    await run(
-      ["umount", round < 2 ? "--recursive" : "--lazy", path],
-      undefined,
-      `unmount rootfs ${path}`,
-    ).catch(() => undefined);
+    if (round < 2) {
+      // Everything at or below the path, the latest first (as `umount --recursive` does).
+      const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
+      const points = parseMountPoints(mountinfo).filter((p) => p === path || p.startsWith(`${path}/`));
+      for (const p of points.reverse()) await helper.request(["umount", p]).catch(() => undefined);
+    } else {
+      // A busy rootfs (a process still inside) is detached lazily so the dir can go.
+      await helper.request(["umount-lazy", path]).catch(() => undefined);
+    }
   }
 }
 
@@ -119,25 +131,4 @@ async function readRecord(path: string): Promise<RootfsRecord | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function run(argv: string[], cwd: string | undefined, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ["ignore", "ignore", "pipe"] });
-    const err: Buffer[] = [];
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.once("error", (e) =>
-      reject(new ImageError("SystemError", `${what}: cannot run ${argv[0]}: ${e.message}`)),
-    );
-    child.once("close", (code) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new ImageError(
-            "SystemError",
-            `${what}: ${argv.join(" ")}: ${Buffer.concat(err).toString().trim()}`,
-          ),
-        );
-    });
-  });
 }
