@@ -34,6 +34,12 @@ const POD_STATE_DIRS = ["pods", "runtime", "netns", join("images", "rootfs")];
  * the node, not of a pod, so not a leak; what is beneath it is checked.
  */
 const isPodsParent = (rel: string) => /^([^/]+)\/kctl-\1$/.test(rel);
+/**
+ * The agent's long-lived helpers (node-agent/util/native-helper.ts): started with the node's first
+ * pod and kept, like the pods' parent cgroup. The first of each per host is part of the node; a
+ * second is a leak.
+ */
+const isAgentHelper = (cmd: string) => /\/native\/build\/(sandbox-net|rootfs-mount)(\s|$)/.test(cmd);
 /** What belongs to no host: the front, the registry, the lab namespace. */
 export const LAB_OWNER = "lab";
 
@@ -174,11 +180,16 @@ export async function snapshotLab(labDir: string): Promise<HostSnapshot[]> {
     }
   }
 
+  // Processes count by what they run, not by pid: a component restarted since the first snapshot
+  // (an agent killed by a fault) has started its own children again under new pids.
+  const helpersSeen = new Set<string>();
   for (const [owner, procs] of await componentProcesses(state)) {
     for (const { pid, component } of procs) {
       const started = await procStartTime(pid);
       if (started === undefined) continue; // exited since the cgroup was read
-      add(owner, "process", { key: `${pid}@${started}`, detail: `${component}: ${await cmdline(pid)}` });
+      const what = `${component}: ${await cmdline(pid)}`;
+      if (isAgentHelper(what) && !helpersSeen.has(what)) helpersSeen.add(what);
+      else add(owner, "process", { key: what, detail: `pid ${pid}, started at tick ${started}` });
       const ns = await readlink(`/proc/${pid}/ns/net`).catch(() => undefined);
       const ino = ns ? Number(/\[(\d+)\]/.exec(ns)?.[1]) : undefined;
       holdNetns(ino, owner, `pid ${pid}`);
