@@ -12,12 +12,14 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { ApiError, isApiError } from "../../foundation/api/errors.js";
+import { renewPeriodMs } from "../../foundation/api/node-timing.js";
 import type { KubeObject } from "../../foundation/api/object.js";
 import type { ReferencedKind } from "../../foundation/api/pod-references.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { nodeKeyAnnotation } from "../../foundation/bootstrap/node-keys.js";
 import { nodeUserPrefix } from "../../foundation/bootstrap/node-names.js";
 import { type Clock, realClock } from "../../foundation/util/clock.js";
+import { logWarning } from "../../foundation/util/log.js";
 import { tracer } from "../../foundation/util/trace.js";
 import type {
   Lease,
@@ -220,6 +222,29 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
 
   async function renewLease(caller: string, req: RenewLeaseRequest): Promise<{ renewTime: string }> {
     requireSelf(caller, req.nodeName);
+    const started = clock.now();
+    try {
+      return await renewAndReport(req);
+    } catch (err) {
+      // An agent fences after F without a renewal: what failed here, and how fast, is what tells a
+      // lost node from a control plane that could not write (etcd's leader gone, a full disk).
+      logWarning(
+        "nodeservice",
+        "lease renewal failed",
+        req.nodeName,
+        `${clock.now() - started} ms`,
+        String(err),
+      );
+      throw err;
+    } finally {
+      const took = clock.now() - started;
+      // Slower than a renewal period: the agent gave up on this call and counts it as failed.
+      if (took > renewPeriodMs(settings.leaseDurationSeconds))
+        logWarning("nodeservice", "lease renewal slower than the renew period", req.nodeName, `${took} ms`);
+    }
+  }
+
+  async function renewAndReport(req: RenewLeaseRequest): Promise<{ renewTime: string }> {
     const renewTime = await renew(req.nodeName);
     const node = (deps.watchable.Node?.cached(req.nodeName) ??
       (await registry.get(nodes, undefined, req.nodeName))) as Node & KubeObject;
