@@ -98,17 +98,19 @@ describe.skipIf(!isRoot)("VXLAN overlay between hosts on two subnets (root)", ()
 
   it("follows a peer that moves to another address, and drops one that leaves", async () => {
     topo.ip(h2, "addr add 192.168.92.3/24 dev tva1");
+    // The route keeper also reconciles when its link watch sees the host's links or routes change
+    // (its own changes included), so a reconcile may have run before the one asked for here: what
+    // counts is what the kernel holds after it.
+    const fdb = () => show(h1, "bridge", "fdb", "show", "dev", "kctl-vxlan");
     r1.setNode(node("n2", "10.244.2.0/24", "192.168.92.3"));
-    expect(await r1.reconcileNow()).toEqual([
-      "fdb replace 0a:58:0a:f4:02:00 dev kctl-vxlan dst 192.168.92.3 self permanent",
-    ]);
+    await r1.reconcileNow();
+    expect(fdb()).toContain("0a:58:0a:f4:02:00 dst 192.168.92.3 self permanent");
     expect(topo.fetch(podA, "http://10.244.2.2:8080/", 1)).toEqual([BIG]);
     r1.deleteNode(N2);
-    expect(await r1.reconcileNow()).toEqual([
-      "fdb del 0a:58:0a:f4:02:00 dev kctl-vxlan dst 192.168.92.3 self",
-      "neigh del 10.244.2.0 dev kctl-vxlan",
-      "route del 10.244.2.0/24 proto 199",
-    ]);
+    await r1.reconcileNow();
+    expect(fdb()).not.toContain("0a:58:0a:f4:02:00");
+    expect(show(h1, "ip", "neigh", "show", "dev", "kctl-vxlan")).not.toContain("10.244.2.0");
+    expect(show(h1, "ip", "-4", "route", "show")).not.toContain("10.244.2.0/24");
     expect(topo.fetch(podA, "http://10.244.2.2:8080/", 1)).toEqual(["FAIL"]);
     r1.setNode(N2);
     await r1.reconcileNow();
@@ -120,10 +122,11 @@ describe.skipIf(!isRoot)("VXLAN overlay between hosts on two subnets (root)", ()
     await new Promise((r) => setTimeout(r, 50));
     await r1.reconcileNow();
     topo.ip(h1, "link set kctl-vxlan mtu 1300", "neigh del 10.244.2.0 dev kctl-vxlan");
-    expect(await r1.reconcileNow()).toEqual([
-      "link set kctl-vxlan mtu 1450",
-      "neigh replace 10.244.2.0 lladdr 0a:58:0a:f4:02:00 dev kctl-vxlan nud permanent",
-    ]);
+    await r1.reconcileNow();
+    expect(show(h1, "ip", "link", "show", "kctl-vxlan")).toContain("mtu 1450");
+    expect(show(h1, "ip", "neigh", "show", "dev", "kctl-vxlan")).toContain(
+      "10.244.2.0 lladdr 0a:58:0a:f4:02:00 PERMANENT",
+    );
   });
 
   it("uninstall deletes the routes and the device", async () => {
