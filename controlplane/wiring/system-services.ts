@@ -20,18 +20,28 @@ export function systemServiceIPs(serviceCidr: string): { kubernetes: string; dns
   return { kubernetes: formatIPv4(nthAddress(cidr, 1)), dns: formatIPv4(nthAddress(cidr, 10)) };
 }
 
+/** How often, and how far apart, a control plane that lost a start-up race tries again. */
+export interface RaceRetry {
+  attempts: number;
+  delayMs: number;
+}
+const defaultRaceRetry: RaceRetry = { attempts: 10, delayMs: 200 };
+
 /**
  * Several control planes start at once and each writes these objects: one that loses a race
  * (AlreadyExists on a create, Conflict on an update, or its Service's ClusterIP "already
- * allocated" to the same Service made a moment ago) reads again and retries.
+ * allocated" to the same Service made a moment ago) reads again and retries. The winner claims
+ * the ClusterIP a moment before it writes the Service, and on a loaded host that moment can outlast
+ * retries made back to back, so they back off (0.2 s, 0.4 s, ..., about 9 s in all).
  */
-async function ensure(registry: Registry, svc: Service, eps: Endpoints): Promise<void> {
+async function ensure(registry: Registry, svc: Service, eps: Endpoints, retry: RaceRetry): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await ensureOnce(registry, svc, eps);
     } catch (err) {
       const lostRace = (["Conflict", "AlreadyExists", "Invalid"] as const).some((r) => isApiError(err, r));
-      if (attempt >= 5 || !lostRace) throw err;
+      if (attempt >= retry.attempts || !lostRace) throw err;
+      await new Promise((r) => setTimeout(r, retry.delayMs * attempt));
     }
   }
 }
@@ -59,6 +69,7 @@ async function ensureOnce(registry: Registry, svc: Service, eps: Endpoints): Pro
 export async function ensureSystemServices(
   registry: Registry,
   opts: { serviceCidr: string; apiAddress: string; apiPort: number; dnsAddress: string; dnsPort: number },
+  retry: RaceRetry = defaultRaceRetry,
 ): Promise<void> {
   const ips = systemServiceIPs(opts.serviceCidr);
   await ensure(
@@ -87,6 +98,7 @@ export async function ensureSystemServices(
         },
       ],
     },
+    retry,
   );
   await ensure(
     registry,
@@ -116,5 +128,6 @@ export async function ensureSystemServices(
         },
       ],
     },
+    retry,
   );
 }
