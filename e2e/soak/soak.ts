@@ -20,7 +20,7 @@ import { labContext } from "../../kctl/lab/lab-up.js";
 import { startAtMostOneChecker } from "../support/at-most-one-checker.js";
 import { startGapPoller } from "../support/gap-poller-process.js";
 import { type LabCluster, startLabCluster } from "../support/lab-cluster.js";
-import { leaksAfterSettling, snapshotLab } from "../support/leak-checker.js";
+import { leaksAfterSettling, snapshotLabAtRest } from "../support/leak-checker.js";
 import { describeLeaks } from "../support/leak-diff.js";
 import { startAtMostOneWorkloads } from "./at-most-one-workloads.js";
 import { ClusterWatch } from "./cluster-watch.js";
@@ -184,7 +184,7 @@ async function runFault(ctx: FaultContext, fault: Fault, kind: FaultKind): Promi
 async function soak(lab: LabCluster, minutes: number, seed: number) {
   const hosts = lab.state.nodes.map((n) => n.name);
   const soakHosts: SoakHosts = { controlPlanes: hosts.slice(0, 3), workers: hosts.slice(3) };
-  const leakBaseline = await snapshotLab(lab.state.labDir);
+  const leakBaseline = await snapshotLabAtRest(lab.state.labDir);
   await lab.kctl("create", "namespace", ns);
   for (const d of deployments) await lab.apply(manifest(d, 2, 0));
   await lab.apply(

@@ -202,6 +202,24 @@ export async function snapshotLab(labDir: string): Promise<HostSnapshot[]> {
 }
 
 /**
+ * A snapshot of a lab at rest, to compare the end with: taken again every 2 s until two in a row
+ * hold the same items (or `boundMs` passed). An agent that has just started still makes what it
+ * keeps for the node's life (its policy table, its helpers) in the background after the lab is
+ * up, and a snapshot taken before that would report them as leaks at the end.
+ */
+export async function snapshotLabAtRest(labDir: string, boundMs = 60_000): Promise<HostSnapshot[]> {
+  const started = Date.now();
+  let last = await snapshotLab(labDir);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    const next = await snapshotLab(labDir);
+    const same = leaksBetween(last, next).length === 0 && leaksBetween(next, last).length === 0;
+    if (same || Date.now() - started >= boundMs) return next;
+    last = next;
+  }
+}
+
+/**
  * The leaks of the lab in `labDir` since `before`, once they stop going away: compares every 2 s
  * until nothing is left or `boundMs` passed (the agents clean up after the API has let go of a pod),
  * and returns what is left and how long it took to be clean, if it was.
