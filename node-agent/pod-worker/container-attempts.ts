@@ -48,8 +48,13 @@ export class ContainerAttempts {
     try {
       await this.hooks.prestart(a);
       const { runtime, startLimit } = this.run.deps;
+      const { stages } = this.hooks;
+      const queued = performance.now();
       await startLimit
-        .run(() => runtime.createAndStart(id, a.bundle!))
+        .run(() => {
+          stages.add("create-wait", performance.now() - queued);
+          return stages.time("create", () => runtime.createAndStart(id, a.bundle!));
+        })
         .catch(async (err: unknown) => {
           await this.hooks.poststop(a).catch(() => undefined);
           throw err;

@@ -30,6 +30,7 @@ import type {
   PodRun,
   PodVerdict,
 } from "./pod-hook.js";
+import { StartStages } from "./pod-metrics.js";
 import type { PodWorkerDeps } from "./pod-worker-deps.js";
 
 /**
@@ -86,6 +87,8 @@ export class HookChain {
   constructor(
     private readonly hooks: readonly PodHook[],
     private readonly run: PodRun,
+    /** Times the setup stages of the pod's start (per hook), until it first runs. */
+    readonly stages: StartStages = new StartStages(undefined),
   ) {
     this.reversed = [...hooks].reverse();
   }
@@ -93,7 +96,9 @@ export class HookChain {
   /** In order; the first verdict ends the pod and the rest are not asked. */
   async prerun(): Promise<PodVerdict | undefined> {
     for (const h of this.hooks) {
-      const verdict = await h.prerun?.(this.run);
+      const prerun = h.prerun;
+      if (!prerun) continue;
+      const verdict = await this.stages.time(`prerun/${h.name}`, () => prerun.call(h, this.run));
       if (verdict) return verdict;
     }
     return undefined;
@@ -105,7 +110,8 @@ export class HookChain {
     try {
       for (const h of this.hooks) {
         done.push(h);
-        await h.prestart?.(this.run, a);
+        const prestart = h.prestart;
+        if (prestart) await this.stages.time(`prestart/${h.name}`, () => prestart.call(h, this.run, a));
       }
     } catch (err) {
       for (const h of done.reverse())
@@ -120,7 +126,9 @@ export class HookChain {
   async poststart(a: ContainerAttempt): Promise<AttemptVerdict | undefined> {
     let verdict: AttemptVerdict | undefined;
     for (const h of this.hooks) {
-      const v = await h.poststart?.(this.run, a);
+      const poststart = h.poststart;
+      if (!poststart) continue;
+      const v = await this.stages.time(`poststart/${h.name}`, () => poststart.call(h, this.run, a));
       verdict ??= v;
     }
     return verdict;
@@ -133,7 +141,9 @@ export class HookChain {
   /** In order; the first kill verdict stops the rest. */
   async running(a: ContainerAttempt): Promise<AttemptVerdict | undefined> {
     for (const h of this.hooks) {
-      const verdict = await h.running?.(this.run, a);
+      const running = h.running;
+      if (!running) continue;
+      const verdict = await this.stages.time(`running/${h.name}`, () => running.call(h, this.run, a));
       if (verdict) return verdict;
     }
     return undefined;

@@ -9,6 +9,7 @@ import type { PodStatus } from "../../proto/gen/api.js";
 
 export interface PodMetrics {
   startSeconds: Histogram<"to">;
+  startStageSeconds: Histogram<"stage">;
   containerStarts: Counter<"kind">;
   containerRestarts: Counter;
   probeResults: Counter<"probe" | "result">;
@@ -26,6 +27,13 @@ export function podMetrics(registry: Registry): PodMetrics {
       help: "Time from the agent receiving a pod to the pod Running (to=running) and Ready (to=ready).",
       labelNames: ["to"],
       buckets: [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
+    startStageSeconds: new Histogram({
+      name: "kctl_pod_start_stage_duration_seconds",
+      help: "Time a pod's start spent in each stage (a hook's stage as <stage>/<hook>, create-wait and create for the runtime, report for status reports), observed once per pod when it first reports Running.",
+      labelNames: ["stage"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: [registry],
     }),
     containerStarts: new Counter({
@@ -81,5 +89,42 @@ export class StartLatency {
       this.metrics?.startSeconds.observe({ to: "ready" }, (now - this.ready) / 1000);
       this.ready = undefined;
     }
+  }
+}
+
+/**
+ * Where one pod's start went, stage by stage: what the worker awaited in each hook, the runtime and
+ * the status reports, from the agent receiving the pod until its first Running status is reported.
+ * Time in no stage (waiting for the event loop, the worker's own code) is the start latency minus
+ * their sum. Each stage is observed once, as the pod's total in it, so a restart before Running
+ * adds to its stages rather than counting as another pod.
+ */
+export class StartStages {
+  private spent: Map<string, number> | undefined = new Map();
+
+  constructor(
+    private readonly metrics: PodMetrics | undefined,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Runs `work`, counting its time to `stage` while the start is under way. */
+  async time<T>(stage: string, work: () => Promise<T>): Promise<T> {
+    if (!this.spent || !this.metrics) return work();
+    const began = this.now();
+    try {
+      return await work();
+    } finally {
+      this.add(stage, this.now() - began);
+    }
+  }
+
+  add(stage: string, ms: number): void {
+    this.spent?.set(stage, (this.spent.get(stage) ?? 0) + ms);
+  }
+
+  /** The first Running status was reported: each stage's total is observed and timing ends. */
+  close(): void {
+    for (const [stage, ms] of this.spent ?? []) this.metrics?.startStageSeconds.observe({ stage }, ms / 1000);
+    this.spent = undefined;
   }
 }

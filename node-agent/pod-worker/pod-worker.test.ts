@@ -6,12 +6,14 @@
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../foundation/util/clock.js";
 import type { Pod, PodSpec, PodStatus } from "../../proto/gen/api.js";
 import type { ContainerState, RuntimeClient } from "../runtime/oci/runtime-client.js";
 import { ConcurrencyLimit } from "../util/concurrency-limit.js";
 import { HookError, type PodHook, type PodVerdict } from "./pod-hook.js";
+import { podMetrics } from "./pod-metrics.js";
 import { PodWorker } from "./pod-worker.js";
 import type { PodWorkerDeps } from "./pod-worker-deps.js";
 import { podOf } from "./testing/fake-pod-run.js";
@@ -110,6 +112,7 @@ function setup(
   opts: Parameters<typeof recordingHook>[1] = {},
   /** Stands in for the control plane's answer to a status report. */
   answer: () => Promise<void> = async () => undefined,
+  registry?: Registry,
 ) {
   const clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));
   const runtime = new MemoryRuntime(join(root, "runtime"));
@@ -131,6 +134,7 @@ function setup(
     event: (_pod: Pod, type: string, reason: string, message: string) =>
       events.push(`${type} ${reason}: ${message}`),
     backoff: { baseMs: 10_000, maxMs: 40_000, resetAfterMs: 600_000 },
+    metrics: registry && podMetrics(registry),
   } as unknown as PodWorkerDeps;
   const worker = new PodWorker(podOf(spec, UID), deps, [recordingHook(hooks, opts)]);
   /**
@@ -338,6 +342,31 @@ describe("PodWorker", () => {
     expect(t.runtime.log).toEqual([]);
     expect(t.hooks.filter((h) => !h.startsWith("prerun"))).toEqual([`restore ${t.id("main", 1)}`]);
     expect(t.last().containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { running: {} } });
+    t.worker.detach();
+  });
+
+  it("times the stages of a start, each once, when the pod first reports Running", async () => {
+    const registry = new Registry();
+    const t = setup({ containers: [c("main")] }, {}, async () => undefined, registry);
+    await t.worker.start();
+    await t.tick(0);
+    expect(t.last().phase).toBe("Running");
+    await t.tick();
+    const metric = await registry.getSingleMetric("kctl_pod_start_stage_duration_seconds")!.get();
+    const counts = Object.fromEntries(
+      metric.values
+        .filter((v) => v.metricName?.endsWith("_count"))
+        .map((v) => [String(v.labels.stage), v.value]),
+    );
+    expect(counts).toEqual({
+      adopt: 1,
+      "prerun/rec": 1,
+      "prestart/rec": 1,
+      "create-wait": 1,
+      create: 1,
+      "poststart/rec": 1,
+      report: 1,
+    });
     t.worker.detach();
   });
 });

@@ -20,7 +20,7 @@ import { backoffStep, type ContainerRecord, newRecord } from "./container-record
 import type { PodHook } from "./pod-hook.js";
 import { HookError } from "./pod-hook.js";
 import { createPodHooks, HookChain, newPodRun, type WorkerRun } from "./pod-hooks.js";
-import { StartLatency } from "./pod-metrics.js";
+import { StartLatency, StartStages } from "./pod-metrics.js";
 import { computePodStatus } from "./pod-status.js";
 import type { PodWorkerDeps } from "./pod-worker-deps.js";
 
@@ -57,7 +57,7 @@ export class PodWorker {
     hooks: readonly PodHook[] = createPodHooks(),
   ) {
     this.run = newPodRun(pod, deps);
-    this.hooks = new HookChain(hooks, this.run);
+    this.hooks = new HookChain(hooks, this.run, new StartStages(deps.metrics));
     this.attempts = new ContainerAttempts(this.run, this.hooks);
     this.startLatency = new StartLatency(deps.clock.now(), deps.metrics);
     for (const c of pod.spec?.initContainers ?? [])
@@ -87,7 +87,7 @@ export class PodWorker {
 
   /** Adopts containers a previous agent left running, then starts the loop. */
   async start(): Promise<void> {
-    const ids = await this.attempts.ids();
+    const ids = await this.hooks.stages.time("adopt", () => this.attempts.ids());
     for (const rec of this.records.values()) {
       const spec = this.specOf(rec.name);
       if (spec) await this.attempts.adopt(spec, rec, ids);
@@ -245,7 +245,9 @@ export class PodWorker {
     const text = JSON.stringify(status);
     if (text === this.lastReported) return;
     try {
-      await this.deps.reportStatus(this.run.pod, status);
+      const { stages } = this.hooks;
+      await stages.time("report", () => this.deps.reportStatus(this.run.pod, status));
+      if (status.phase === "Running") stages.close();
       this.lastReported = text;
       this.run.pod = { ...this.run.pod, status };
     } catch (err) {

@@ -3,9 +3,12 @@
  * one run. First the floors the targets are set against: kshim's own create + start of a container
  * and the network sandbox's setup alone. Then a lab of 3 hosts (real control plane, real agents,
  * kshim, the busybox image already present). On the first host: pods created one at a time through
- * the API while a watch records when each is bound to the node and when it turns Running; then 10
- * pods (the agent's resident memory with them); then a burst of pods at once, timed until all run.
- * Then a burst across the 3 hosts.
+ * the API (each deleted and torn down before the next) while a watch records when each is bound to
+ * the node and when it turns Running; then 10 pods (the agent's resident memory with them); then a
+ * burst of pods at once, timed until all run. Then a burst across the 3 hosts.
+ * For the pods one at a time and the burst on one host, the agent's own account of each start: its
+ * mean ms per stage (each hook's stages, the runtime's create, the status reports) from its
+ * kctl_pod_start_stage_duration_seconds histogram, and what no stage covers.
  * Beside the latencies it reports the first host's agent CPU per pod start (its own, that of the
  * tools and runtime calls it ran and reaped, and the rest of its cgroup: container monitors and
  * containers) in each phase, its resident memory, where the lab's CPU went in the 3-host burst
@@ -15,7 +18,7 @@
  *   node dist/e2e/bench/pods/pod-startup-bench.js [pods=40] [burst=100] [labBurst=300]
  *
  * The 3-host burst's start and end on the monotonic clock (`labBurst.monotonicUs`) cut a profile
- * taken with NODE_OPTIONS=--cpu-prof (every lab process inherits it) to that burst.
+ * of the lab's processes (support/cpu-profile.ts) to that burst.
  */
 import { execFile } from "node:child_process";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
@@ -60,11 +63,8 @@ const cpuMsPerPod = (before: CpuSeconds, after: CpuSeconds, pods: number) => ({
 const SHIM_RUNS = 30;
 const SANDBOX_PODS = 30;
 
-/**
- * The V8 heap (used, reserved) and Buffers' memory of the agent in the host namespace `ns`, in MiB,
- * from its Prometheus metrics (Node's own figures, as `process.memoryUsage()` gives them).
- */
-async function agentHeapMiB(ns: string): Promise<{ used: number; total: number; external: number }> {
+/** The Prometheus metrics of the agent in the host namespace `ns`, as scraped. */
+async function agentMetrics(ns: string): Promise<string> {
   const { stdout } = await run("ip", [
     "netns",
     "exec",
@@ -74,12 +74,64 @@ async function agentHeapMiB(ns: string): Promise<{ used: number; total: number; 
     "-qO-",
     `http://127.0.0.1:${AGENT_METRICS_PORT}/metrics`,
   ]);
+  return stdout;
+}
+
+/**
+ * The V8 heap (used, reserved) and Buffers' memory of the agent in the host namespace `ns`, in MiB,
+ * from its Prometheus metrics (Node's own figures, as `process.memoryUsage()` gives them).
+ */
+async function agentHeapMiB(ns: string): Promise<{ used: number; total: number; external: number }> {
+  const stdout = await agentMetrics(ns);
   const mib = (name: string) =>
     round(Number(new RegExp(`^${name} (\\S+)`, "m").exec(stdout)?.[1] ?? Number.NaN) / 1048576);
   return {
     used: mib("nodejs_heap_size_used_bytes"),
     total: mib("nodejs_heap_size_total_bytes"),
     external: mib("nodejs_external_memory_bytes"),
+  };
+}
+
+/** A histogram's `_sum` and `_count` per value of `label`, from a scrape. */
+function histogramTotals(
+  text: string,
+  name: string,
+  label: string,
+): Map<string, { sum: number; count: number }> {
+  const totals = new Map<string, { sum: number; count: number }>();
+  const line = new RegExp(`^${name}_(sum|count)\\{(?:[^}]*,)?${label}="([^"]*)"[^}]*\\} (\\S+)$`, "gm");
+  for (const [, field, value, n] of text.matchAll(line)) {
+    const t = totals.get(value!) ?? { sum: 0, count: 0 };
+    t[field as "sum" | "count"] = Number(n);
+    totals.set(value!, t);
+  }
+  return totals;
+}
+
+/**
+ * The agent's mean ms per pod start in each stage between two scrapes (kctl_pod_start_stage_*),
+ * with its own received → Running mean and what no stage covers, largest stage first.
+ */
+function startStagesMs(before: string, after: string): Record<string, number> {
+  const delta = (name: string, label: string) => {
+    const was = histogramTotals(before, name, label);
+    return [...histogramTotals(after, name, label)].map(([key, t]) => {
+      const old = was.get(key) ?? { sum: 0, count: 0 };
+      return [key, { sum: t.sum - old.sum, count: t.count - old.count }] as const;
+    });
+  };
+  const meanMs = (t: { sum: number; count: number }) => (t.count ? (t.sum * 1000) / t.count : 0);
+  const stages = delta("kctl_pod_start_stage_duration_seconds", "stage")
+    .filter(([, t]) => t.count > 0)
+    .map(([stage, t]) => [stage, meanMs(t)] as const)
+    .sort((a, b) => b[1] - a[1]);
+  const received = delta("kctl_pod_start_duration_seconds", "to").find(([to]) => to === "running")?.[1];
+  const toRunning = received ? meanMs(received) : Number.NaN;
+  const staged = stages.reduce((sum, [, ms]) => sum + ms, 0);
+  return {
+    receivedToRunning: round(toRunning),
+    ...Object.fromEntries(stages.map(([stage, ms]) => [stage, round(ms)])),
+    inNoStage: round(toRunning - staged),
   };
 }
 
@@ -158,19 +210,21 @@ async function main(): Promise<void> {
     };
 
     const cpuAtStart = await cpuSecondsOf(agentPid);
+    const metricsAtStart = await agentMetrics(hostNamespace);
+    // One at a time: each pod starts with nothing else in flight, its predecessor torn down.
     for (let i = 0; i < count; i++) {
       const name = `one-${i}`;
       timings.set(name, { created: performance.now() });
       await client.create(pods, "bench", podManifest(name, host));
       await waitRunning([name]);
-      await client.delete(pods, "bench", name);
+      await deleteAll([name]);
     }
+    const sequentialStages = startStagesMs(metricsAtStart, await agentMetrics(hostNamespace));
     const sequential = [...timings.entries()].filter(([n]) => n.startsWith("one-")).map(([, t]) => t);
     const toRunning = sequential.map((t) => t.running! - t.created);
     const toBound = sequential.map((t) => t.bound! - t.created);
     const boundToRunning = sequential.map((t) => t.running! - t.bound!);
 
-    await tornDown();
     const cpuAfterSequential = await cpuSecondsOf(agentPid);
     const rssBeforeBurst = await residentMiB(agentPid);
     const heapBeforeBurst = await agentHeapMiB(hostNamespace);
@@ -194,7 +248,9 @@ async function main(): Promise<void> {
     await deleteAll(namesOf("ten", 10));
     const cpuBeforeBurst = await cpuSecondsOf(agentPid);
     const labCpuBeforeHostBurst = await labCpu(state);
+    const metricsBeforeBurst = await agentMetrics(hostNamespace);
     const burstMs = await timedBurst("burst", burst, host);
+    const burstStages = startStagesMs(metricsBeforeBurst, await agentMetrics(hostNamespace));
     const cpuAfterBurst = await cpuSecondsOf(agentPid);
     const labCpuAfterHostBurst = await labCpu(state);
     const rssAfterBurst = await residentMiB(agentPid);
@@ -240,12 +296,17 @@ async function main(): Promise<void> {
         boundToRunning: {
           p50: round(quantile(boundToRunning, 0.5)),
           p99: round(quantile(boundToRunning, 0.99)),
+          mean: round(boundToRunning.reduce((a, b) => a + b, 0) / boundToRunning.length),
         },
+        // The agent's own account of the same starts: mean ms per stage (kctl_pod_start_stage_*).
+        agentStagesMeanMs: sequentialStages,
       },
       burst: {
         pods: burst,
         allRunningMs: Math.round(burstMs),
         podsPerSecond: round((burst * 1000) / burstMs),
+        // Mean ms per pod in each stage: in a burst they include waiting for the start bound.
+        agentStagesMeanMs: burstStages,
       },
       labBurst: {
         hosts: state.nodes.length,

@@ -1,0 +1,54 @@
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { podMetrics, StartStages } from "./pod-metrics.js";
+
+/** The stage histogram's `_sum` and `_count` by stage, as a scrape shows them. */
+async function stageTotals(registry: Registry) {
+  const metric = await registry.getSingleMetric("kctl_pod_start_stage_duration_seconds")!.get();
+  const totals: Record<string, { sum?: number; count?: number }> = {};
+  for (const v of metric.values) {
+    const stage = String(v.labels.stage);
+    const field = v.metricName?.endsWith("_sum") ? "sum" : v.metricName?.endsWith("_count") ? "count" : "";
+    if (field) totals[stage] = { ...totals[stage], [field]: v.value };
+  }
+  return totals;
+}
+
+describe("StartStages", () => {
+  it("observes each stage once, as the start's total in it, when the pod first runs", async () => {
+    const registry = new Registry();
+    let now = 0;
+    const stages = new StartStages(podMetrics(registry), () => now);
+    await stages.time("prestart/image", async () => {
+      now += 30;
+    });
+    // A second attempt before Running adds to the stage, it is not another pod.
+    await stages.time("prestart/image", async () => {
+      now += 10;
+    });
+    stages.add("create-wait", 5);
+    await expect(
+      stages.time("create", async () => {
+        now += 7;
+        throw new Error("runtime refused");
+      }),
+    ).rejects.toThrow("runtime refused");
+    stages.close();
+    await stages.time("report", async () => {
+      now += 100;
+    });
+    stages.close();
+    expect(await stageTotals(registry)).toEqual({
+      "prestart/image": { sum: 0.04, count: 1 },
+      "create-wait": { sum: 0.005, count: 1 },
+      create: { sum: 0.007, count: 1 },
+    });
+  });
+
+  it("only runs the work when there is no registry", async () => {
+    const stages = new StartStages(undefined, () => {
+      throw new Error("no clock read without metrics");
+    });
+    expect(await stages.time("create", async () => 42)).toBe(42);
+  });
+});
