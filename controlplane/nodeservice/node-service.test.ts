@@ -80,6 +80,7 @@ describe("NodeService over mTLS with a real etcd", () => {
     factory = new InformerFactory(store);
     const pods = ObjectDispatcher.pods(factory.pods());
     const services = ObjectDispatcher.all(factory.informer(resourceForKind("v1", "Service")!));
+    const nodeObjects = ObjectDispatcher.all(factory.informer(resourceForKind("v1", "Node")!));
     const referenced = {
       ConfigMap: ObjectDispatcher.byKey(factory.informer(resourceForKind("v1", "ConfigMap")!)),
       Secret: ObjectDispatcher.byKey(factory.informer(resourceForKind("v1", "Secret")!)),
@@ -100,7 +101,7 @@ describe("NodeService over mTLS with a real etcd", () => {
       allocator: new PodCidrAllocator(client, "10.244.0.0/16"),
       pods,
       related,
-      watchable: { Service: services },
+      watchable: { Service: services, Node: nodeObjects },
       referenced,
       tunnels: new TunnelRegistry(),
       tokens: {
@@ -383,6 +384,22 @@ describe("NodeService over mTLS with a real etcd", () => {
       await expect(
         n1.call("RequestPodToken", { namespace: "default", pod: "uses-mine", podUid: "another-pod-uid" }),
       ).rejects.toMatchObject({ reason: "Forbidden" });
+    });
+
+    it("mints a pod's token from the informer's copy of the pod: etcd is read for the ServiceAccount only", async () => {
+      const n1 = await nodeClient("n1");
+      const mine = await registry.get(pods, "default", "uses-mine");
+      const reads = vi.spyOn(registry, "get");
+      try {
+        await n1.call("RequestPodToken", {
+          namespace: "default",
+          pod: "uses-mine",
+          podUid: mine.metadata.uid!,
+        });
+        expect(reads.mock.calls.map(([resource]) => resource.kind)).toEqual(["ServiceAccount"]);
+      } finally {
+        reads.mockRestore();
+      }
     });
 
     it("reads only the claims its pods use and the volumes bound to them or placed on it", async () => {

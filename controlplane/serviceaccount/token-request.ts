@@ -7,7 +7,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { decodeMessage } from "../../foundation/api/codec.js";
 import { ApiError } from "../../foundation/api/errors.js";
+import type { KubeObject } from "../../foundation/api/object.js";
 import { decodeProtobufBody } from "../../foundation/api/protobuf-body.js";
+import type { DeepReadonly } from "../../foundation/api/readonly.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { rfc3339 } from "../../foundation/util/time.js";
 import type { BoundObjectReference, Pod, ServiceAccount, TokenRequest } from "../../proto/gen/api.js";
@@ -51,12 +53,22 @@ function invalid(name: string, field: string, message: string): ApiError {
   );
 }
 
+/**
+ * Objects the caller already holds (its informers' copies), each used instead of a read only when
+ * it is the very object the request names: the bound pod by name and uid, that pod's node by name.
+ */
+export interface KnownObjects {
+  pod?: DeepReadonly<Pod>;
+  node?: DeepReadonly<KubeObject>;
+}
+
 /** Issues a token for `namespace/name` as `request.spec` asks; ApiErrors for what upstream refuses. */
 export async function issueToken(
   opts: TokenIssuerOptions,
   namespace: string,
   name: string,
   request: TokenRequest,
+  known: KnownObjects = {},
 ): Promise<IssuedToken> {
   const sa = (await opts.registry.get(serviceAccounts, namespace, name)) as ServiceAccount;
   const spec = request.spec ?? {};
@@ -75,7 +87,7 @@ export async function issueToken(
     );
   const audiences = spec.audiences?.length ? spec.audiences : opts.audiences;
   const bound = spec.boundObjectRef
-    ? await boundPod(opts.registry, namespace, name, spec.boundObjectRef)
+    ? await boundPod(opts.registry, namespace, name, spec.boundObjectRef, known)
     : {};
   const nowMs = (opts.now ?? Date.now)();
   const { token, claims } = opts.signer.issue({
@@ -95,6 +107,7 @@ async function boundPod(
   namespace: string,
   account: string,
   ref: BoundObjectReference,
+  known: KnownObjects,
 ): Promise<{ pod: BoundObject; node?: BoundObject }> {
   if (ref.kind !== "Pod" || (ref.apiVersion && ref.apiVersion !== "v1")) {
     throw invalid(
@@ -103,7 +116,11 @@ async function boundPod(
       `Unsupported value: ${JSON.stringify(ref.kind ?? "")}: supported values: "Pod"`,
     );
   }
-  const pod = (await registry.get(pods, namespace, ref.name ?? "")) as Pod;
+  const held = known.pod;
+  const pod: DeepReadonly<Pod> =
+    held && held.metadata.name === ref.name && ref.uid && held.metadata.uid === ref.uid
+      ? held
+      : ((await registry.get(pods, namespace, ref.name ?? "")) as Pod);
   if (ref.uid && ref.uid !== pod.metadata.uid) {
     throw new ApiError(
       "Conflict",
@@ -121,7 +138,10 @@ async function boundPod(
   };
   const nodeName = pod.spec?.nodeName;
   if (nodeName) {
-    const node = await registry.get(nodes, undefined, nodeName).catch(() => undefined);
+    const node =
+      known.node?.metadata.name === nodeName
+        ? known.node
+        : await registry.get(nodes, undefined, nodeName).catch(() => undefined);
     if (node) out.node = { name: nodeName, uid: node.metadata.uid! };
   }
   return out;
