@@ -150,4 +150,39 @@ describe("volumes hook", () => {
     await hook.prerun!(run);
     expect(await readFile(join(vol, "token"), "utf8")).toBe("token-2");
   });
+
+  it("asks for a projected volume's token and CA ConfigMap at once, not one after the other", async () => {
+    const asked: string[] = [];
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    const lookup: ObjectLookup = {
+      configMap: async (_ns, name) => {
+        asked.push(`configMap ${name}`);
+        await gate;
+        return {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name },
+          data: { "ca.crt": "PEM" },
+        } as ConfigMap;
+      },
+      secret: async () => undefined,
+      serviceAccountToken: async () => {
+        asked.push("token");
+        await gate;
+        return "token";
+      },
+    };
+    const run = fakeRun(
+      podOf({ volumes: [apiAccessVolume("kube-api-access-x")], containers: [] }),
+      { lookup },
+      dir,
+    );
+    const prepared = volumesHook().prerun!(run);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(asked.sort()).toEqual(["configMap kube-root-ca.crt", "token"]);
+    answer();
+    await prepared;
+    expect(await readFile(join(dir, "volumes", "kube-api-access-x", "ca.crt"), "utf8")).toBe("PEM");
+  });
 });

@@ -17,7 +17,7 @@ import { chmod, mkdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { quantityValue } from "../../foundation/api/quantity.js";
-import type { KeyToPath, Pod, Volume, VolumeMount } from "../../proto/gen/api.js";
+import type { KeyToPath, Pod, Volume, VolumeMount, VolumeProjection } from "../../proto/gen/api.js";
 import type { BindMount } from "../runtime/oci/container-config.js";
 import { nativeBuildPath } from "../util/native-build.js";
 import { type Payload, type PayloadFile, PayloadPathError, writeAtomic } from "./atomic-writer.js";
@@ -114,24 +114,28 @@ function downwardValue(pod: Pod, fieldPath: string): string {
   throw new Error(`unsupported fieldPath ${fieldPath}`);
 }
 
-/** A projected volume's files: each source's, into one payload (validation keeps paths apart). */
+/**
+ * A projected volume's files: each source's, into one payload (validation keeps paths apart). The
+ * sources are fetched at once: the token and the CA ConfigMap of every pod's API access volume are
+ * two round trips to the control plane on its start, and neither waits for the other.
+ */
 async function projectedPayload(v: Volume, pod: Pod, lookup: ObjectLookup): Promise<Payload> {
   const name = v.name ?? "";
   const ns = pod.metadata.namespace ?? "default";
   const mode = v.projected?.defaultMode ?? 0o644;
-  const out = new Map<string, PayloadFile>();
-  for (const src of v.projected?.sources ?? []) {
+  const sourceFiles = async (src: VolumeProjection): Promise<[string, PayloadFile][]> => {
+    const files: [string, PayloadFile][] = [];
     const ref = src.configMap ?? src.secret;
     if (ref) {
       const kind = src.configMap ? "ConfigMap" : "Secret";
       const values = await sourceValues(lookup, kind, ns, ref.name ?? "");
       if (!values && !ref.optional)
         throw new VolumeError(name, `${kind.toLowerCase()} "${ref.name}" not found`);
-      for (const [path, file] of payloadOf(values ?? {}, ref.items, mode, name)) out.set(path, file);
+      files.push(...payloadOf(values ?? {}, ref.items, mode, name));
     }
     for (const item of src.downwardAPI?.items ?? []) {
       const data = Buffer.from(downwardValue(pod, item.fieldRef?.fieldPath ?? ""));
-      out.set(item.path ?? "", { data, mode: item.mode ?? mode });
+      files.push([item.path ?? "", { data, mode: item.mode ?? mode }]);
     }
     const token = src.serviceAccountToken;
     if (token) {
@@ -144,10 +148,12 @@ async function projectedPayload(v: Volume, pod: Pod, lookup: ObjectLookup): Prom
         audience: token.audience ?? "",
         expirationSeconds: token.expirationSeconds ?? 3600,
       });
-      out.set(token.path ?? "token", { data: Buffer.from(value), mode });
+      files.push([token.path ?? "token", { data: Buffer.from(value), mode }]);
     }
-  }
-  return out;
+    return files;
+  };
+  const sources = await Promise.all((v.projected?.sources ?? []).map(sourceFiles));
+  return new Map(sources.flat());
 }
 
 /**
