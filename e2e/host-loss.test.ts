@@ -142,6 +142,22 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 240_000 }, () => {
     const oldUids = new Set(before.filter((p) => p.spec.nodeName === cut).map((p) => p.metadata.uid));
     const cutAt = Date.now();
     expect((await lab.onNode(cut, "ip", "link", "set", "eth0", "down")).code).toBe(0);
+    // When the API first shows each old pod not Ready while it still exists (the node lifecycle
+    // controller marks a silent node's pods at the grace period, before their eviction).
+    const notReadyAt = new Map<string, number>();
+    let watching = true;
+    const watchReady = (async () => {
+      while (watching) {
+        const res = await lab.kctl("get", "pods", "-n", "fence", "-o", "json");
+        const now = Date.now();
+        for (const p of (JSON.parse(res.stdout) as PodList).items) {
+          const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status;
+          if (oldUids.has(p.metadata.uid) && ready === "False" && !notReadyAt.has(p.metadata.uid))
+            notReadyAt.set(p.metadata.uid, now);
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
 
     // The agent and its containers live on; only the fence may stop them.
     const fencedAt = await eventually(
@@ -161,12 +177,20 @@ describe.skipIf(!isRoot)("losing a host", { timeout: 240_000 }, () => {
       200,
     );
     const readyAt = Date.now();
+    watching = false;
+    await watchReady;
     const replacements = replaced.filter((p) => !before.some((b) => b.metadata.uid === p.metadata.uid));
+    // Not Ready (so out of every Service) while they still existed, before any replacement.
+    expect([...notReadyAt.keys()].sort()).toEqual([...oldUids].sort());
+    for (const p of replacements)
+      for (const at of notReadyAt.values())
+        expect(at).toBeLessThan(Date.parse(p.metadata.creationTimestamp) + 1000);
     expect(replacements.length).toBe(oldUids.size);
     // creationTimestamp has whole seconds, rounded down: the fence must come before even that.
     for (const p of replacements) expect(fencedAt).toBeLessThan(Date.parse(p.metadata.creationTimestamp));
     console.log(
       `partition of ${cut}: containers fenced ${((fencedAt - cutAt) / 1000).toFixed(1)} s after the cut, ` +
+        `not Ready in the API after ${[...notReadyAt.values()].map((at) => ((at - cutAt) / 1000).toFixed(1)).join(", ")} s, ` +
         `replacements Ready after ${((readyAt - cutAt) / 1000).toFixed(1)} s ` +
         `(created ${replacements.map((p) => ((Date.parse(p.metadata.creationTimestamp) - cutAt) / 1000).toFixed(0)).join(", ")} s after)`,
     );

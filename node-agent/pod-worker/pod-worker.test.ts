@@ -369,4 +369,33 @@ describe("PodWorker", () => {
     });
     t.worker.detach();
   });
+
+  it("reports its conditions again when a newer version of the pod says otherwise (another writer changed one)", async () => {
+    // With no probes hook the container is never Ready; the node lifecycle controller's write
+    // (Ready False on a silent node) is the mirror image of this one. The condition's transition
+    // time follows the pod's current status, so the status differs from the last report.
+    const t = setup({ containers: [c("main")] });
+    await t.worker.start();
+    await t.tick(0);
+    const readyOf = (status: PodStatus | undefined) =>
+      status?.conditions?.find((cond) => cond.type === "Ready")?.status;
+    expect(readyOf(t.last())).toBe("False");
+    const reports = t.statuses.length;
+    await t.tick();
+    expect(t.statuses).toHaveLength(reports);
+
+    const overwritten = structuredClone(t.worker.currentPod);
+    overwritten.metadata.resourceVersion = "900";
+    overwritten.status = {
+      ...overwritten.status,
+      conditions: overwritten.status?.conditions?.map((cond) =>
+        cond.type === "Ready" ? { ...cond, status: "True" } : cond,
+      ),
+    };
+    t.worker.update(overwritten);
+    await t.tick();
+    expect(t.statuses).toHaveLength(reports + 1);
+    expect(readyOf(t.last())).toBe("False");
+    t.worker.detach();
+  });
 });

@@ -228,6 +228,61 @@ describe("node lifecycle: health from the lease", () => {
   });
 });
 
+describe("node lifecycle: pods of a silent node", () => {
+  const readyOn = (name: string, nodeName: string) =>
+    pod(name, { node: nodeName, uid: `uid-${name}`, readySince: t0 });
+  const readyOf = (cluster: FakeCluster, name: string) =>
+    cluster.stored<Pod>(podsResource, `default/${name}`)?.status?.conditions?.find((c) => c.type === "Ready");
+
+  it("marks a silent node's Ready pods not Ready at the grace period, once, and leaves a live node's alone", async () => {
+    const { cluster, controller, deletes } = setup({ gracePeriodMs: s(8), defaultTolerationSeconds: 8 });
+    cluster.seed(nodesResource, node("n1"), node("n2"));
+    cluster.seed(leasesResource, lease("n1", t0), liveLease("n2"));
+    cluster.seed(podsResource, readyOn("a", "n1"), podOn("starting", "n1"), readyOn("b", "n2"));
+    cluster.clock.advance(s(9));
+    await controller.sync("n1");
+    await controller.sync("n2");
+    expect(cluster.takeActions().map(brief)).toEqual([
+      "updateStatus nodes n1",
+      "updateStatus pods a",
+      "patch nodes n1",
+    ]);
+    expect(readyOf(cluster, "a")).toEqual({
+      type: "Ready",
+      status: "False",
+      lastTransitionTime: rfc3339(t0 + s(9)),
+    });
+    expect(readyOf(cluster, "b")?.status).toBe("True");
+    expect(deletes).toEqual([]);
+    expect(
+      cluster.events.filter((e) => e.reason === "NodeNotReady").map((e) => `${e.object} ${e.type}`),
+    ).toEqual(["n1 Normal", "default/a Warning"]);
+    cluster.flush();
+    await controller.sync("n1");
+    expect(cluster.takeActions()).toEqual([]);
+  });
+
+  it("marks a pod bound to the node after it went silent, and retries a Conflict once from a fresh read", async () => {
+    const { cluster, controller } = setup({ gracePeriodMs: s(8) });
+    cluster.seed(nodesResource, node("n1"));
+    cluster.seed(leasesResource, lease("n1", t0));
+    cluster.clock.advance(s(9));
+    await controller.sync("n1");
+    cluster.flush();
+    cluster.seed(podsResource, readyOn("late", "n1"));
+    // Another writer moves the stored pod on; the cache has not seen it yet.
+    await cluster.client.patch(podsResource, "default", "late", { metadata: { labels: { moved: "on" } } });
+    cluster.takeActions();
+    await controller.sync("n1");
+    expect(cluster.takeActions().map(brief)).toEqual([
+      "updateStatus pods late",
+      "get pods late",
+      "updateStatus pods late",
+    ]);
+    expect(readyOf(cluster, "late")?.status).toBe("False");
+  });
+});
+
 describe("node lifecycle: NoExecute evictions", () => {
   it("force-deletes the pods of a silent node when their tolerations run out, the default after 300 s", async () => {
     const { cluster, controller, deletes } = setup();

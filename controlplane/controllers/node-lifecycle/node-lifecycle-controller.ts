@@ -5,10 +5,13 @@
  * 1. judges the node by its heartbeat Lease (`kube-node-lease/<name>`): silent for longer than the
  *    grace period (counted from this controller's start at the earliest, so a control plane that
  *    was down does not condemn every node at once) → every condition Unknown (NodeStatusUnknown);
- * 2. makes the health taints follow the Ready condition (Unknown → `unreachable`, False →
+ * 2. marks the pods of a silent node not Ready (upstream's MarkPodsNotReady), so that Services stop
+ *    sending them traffic at the grace period rather than when they are evicted; their agent sets
+ *    Ready again if it is heard from before that;
+ * 3. makes the health taints follow the Ready condition (Unknown → `unreachable`, False →
  *    `not-ready`, True → none; NoSchedule and NoExecute each), and `unschedulable:NoSchedule`
  *    follow `spec.unschedulable` (cordon), keeping other taints;
- * 3. evicts the node's pods whose tolerations of its NoExecute taints have run out, deleting them
+ * 4. evicts the node's pods whose tolerations of its NoExecute taints have run out, deleting them
  *    with a TaintManagerEviction event. While the node is silent its agent cannot finish a graceful
  *    deletion, so evictions (and deletions already pending there) are forced with a zero grace
  *    period; on a node that is merely NotReady they are graceful. A pod that asks for at most one
@@ -124,7 +127,10 @@ export class NodeLifecycleController {
     const silent = now - heardFrom > this.graceMs;
 
     let node: DeepReadonly<Node> = cached;
-    if (silent) node = await this.markSilent(node, nowText);
+    if (silent) {
+      node = await this.markSilent(node, nowText);
+      await this.markPodsNotReady(name, nowText);
+    }
     node = await this.syncTaints(node, nowText);
     const wake: number[] = [];
     if (!silent) wake.push(heardFrom + this.graceMs + 1);
@@ -178,6 +184,30 @@ export class NodeLifecycleController {
     const written = await this.opts.client.updateStatus(nodesResource, next);
     this.opts.recorder.event(node, "Normal", "NodeNotReady", `Node ${name} status is now: NodeNotReady`);
     return written;
+  }
+
+  /** The node's pods that are Ready become not Ready; the agent of a node heard from again says otherwise. */
+  private async markPodsNotReady(nodeName: string, now: string): Promise<void> {
+    for (const cached of this.opts.pods.byIndex(byNodeNameIndex, nodeName)) {
+      let pod: DeepReadonly<Pod> | undefined = cached;
+      // One retry on a Conflict, from a fresh read: the pod's own writers may have moved it on.
+      for (let attempt = 0; pod && isReady(pod); attempt++) {
+        try {
+          await this.opts.client.updateStatus(podsResource, notReady(pod, now));
+          this.opts.recorder.event(pod, "Warning", "NodeNotReady", "Node is not ready");
+          break;
+        } catch (err) {
+          if (isApiError(err, "NotFound")) break;
+          if (!isApiError(err, "Conflict") || attempt > 0) throw err;
+          const namespace: string = pod.metadata.namespace ?? "";
+          const name: string = pod.metadata.name ?? "";
+          pod = await this.opts.client.get<Pod>(podsResource, namespace, name).catch((e: unknown) => {
+            if (isApiError(e, "NotFound")) return undefined;
+            throw e;
+          });
+        }
+      }
+    }
   }
 
   private async syncTaints(node: DeepReadonly<Node>, now: string): Promise<DeepReadonly<Node>> {
@@ -254,4 +284,19 @@ export class NodeLifecycleController {
   private enqueueLease(lease: DeepReadonly<Lease>): void {
     if (lease.metadata.namespace === this.leaseNamespace) this.enqueue(lease.metadata.name);
   }
+}
+
+const isReady = (pod: DeepReadonly<Pod>) =>
+  pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** `pod` with its Ready condition False since `now`, as upstream's MarkPodsNotReady writes it. */
+function notReady(pod: DeepReadonly<Pod>, now: string): Pod {
+  const next = structuredClone(pod) as Pod;
+  next.status = {
+    ...next.status,
+    conditions: (next.status?.conditions ?? []).map((c) =>
+      c.type === "Ready" ? { ...c, status: "False", lastTransitionTime: now } : c,
+    ),
+  };
+  return next;
 }
