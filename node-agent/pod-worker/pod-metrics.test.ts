@@ -18,7 +18,7 @@ describe("StartStages", () => {
   it("observes each stage once, as the start's total in it, when the pod first runs", async () => {
     const registry = new Registry();
     let now = 0;
-    const stages = new StartStages(podMetrics(registry), () => now);
+    const stages = new StartStages(podMetrics(registry), "pod-uid", () => now);
     await stages.time("prestart/image", async () => {
       now += 30;
     });
@@ -46,7 +46,7 @@ describe("StartStages", () => {
   });
 
   it("only runs the work when there is no registry", async () => {
-    const stages = new StartStages(undefined, () => {
+    const stages = new StartStages(undefined, "pod-uid", () => {
       throw new Error("no clock read without metrics");
     });
     expect(await stages.time("create", async () => 42)).toBe(42);

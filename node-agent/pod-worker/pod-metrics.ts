@@ -5,7 +5,10 @@
  * second metric of the same name in a registry.
  */
 import { Counter, Histogram, type Registry } from "prom-client";
+import { tracer } from "../../foundation/util/trace.js";
 import type { PodStatus } from "../../proto/gen/api.js";
+
+const trace = tracer("pod-start");
 
 export interface PodMetrics {
   startSeconds: Histogram<"to">;
@@ -101,11 +104,16 @@ export class StartLatency {
  */
 export class StartStages {
   private spent: Map<string, number> | undefined = new Map();
+  private readonly began: number;
 
   constructor(
     private readonly metrics: PodMetrics | undefined,
+    /** Names the pod in the `pod-start` trace (KCTL_TRACE=pod-start), which gives each pod's stages. */
+    private readonly pod = "",
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.began = metrics ? now() : 0;
+  }
 
   /** Runs `work`, counting its time to `stage` while the start is under way. */
   async time<T>(stage: string, work: () => Promise<T>): Promise<T> {
@@ -124,7 +132,13 @@ export class StartStages {
 
   /** The first Running status was reported: each stage's total is observed and timing ends. */
   close(): void {
-    for (const [stage, ms] of this.spent ?? []) this.metrics?.startStageSeconds.observe({ stage }, ms / 1000);
+    if (!this.spent || !this.metrics) return;
+    for (const [stage, ms] of this.spent) this.metrics?.startStageSeconds.observe({ stage }, ms / 1000);
+    const ms = (x: number) => Math.round(x * 10) / 10;
+    trace("stages", this.pod, {
+      total: ms(this.now() - this.began),
+      ...Object.fromEntries([...this.spent].map(([stage, x]) => [stage, ms(x)])),
+    });
     this.spent = undefined;
   }
 }

@@ -57,7 +57,7 @@ export class PodWorker {
     hooks: readonly PodHook[] = createPodHooks(),
   ) {
     this.run = newPodRun(pod, deps);
-    this.hooks = new HookChain(hooks, this.run, new StartStages(deps.metrics));
+    this.hooks = new HookChain(hooks, this.run, new StartStages(deps.metrics, this.run.uid));
     this.attempts = new ContainerAttempts(this.run, this.hooks);
     this.startLatency = new StartLatency(deps.clock.now(), deps.metrics);
     for (const c of pod.spec?.initContainers ?? [])

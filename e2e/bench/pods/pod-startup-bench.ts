@@ -8,7 +8,8 @@
  * burst of pods at once, timed until all run. Then a burst across the 3 hosts.
  * For the pods one at a time and the burst on one host, the agent's own account of each start: its
  * mean ms per stage (each hook's stages, the runtime's create, the status reports) from its
- * kctl_pod_start_stage_duration_seconds histogram, and what no stage covers.
+ * kctl_pod_start_stage_duration_seconds histogram, and what no stage covers; and the three slowest
+ * of the pods one at a time as their agent traced them (KCTL_TRACE=pod-start), where the p99 went.
  * Beside the latencies it reports the first host's agent CPU per pod start (its own, that of the
  * tools and runtime calls it ran and reaped, and the rest of its cgroup: container monitors and
  * containers) in each phase, its resident memory, where the lab's CPU went in the 3-host burst
@@ -21,7 +22,7 @@
  * of the lab's processes (support/cpu-profile.ts) to that burst.
  */
 import { execFile } from "node:child_process";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -110,7 +111,8 @@ function histogramTotals(
 
 /**
  * The agent's mean ms per pod start in each stage between two scrapes (kctl_pod_start_stage_*),
- * with its own received → Running mean and what no stage covers, largest stage first.
+ * with its own mean from receiving a pod to its Running status reported and what no stage covers,
+ * largest stage first.
  */
 function startStagesMs(before: string, after: string): Record<string, number> {
   const delta = (name: string, label: string) => {
@@ -126,13 +128,51 @@ function startStagesMs(before: string, after: string): Record<string, number> {
     .map(([stage, t]) => [stage, meanMs(t)] as const)
     .sort((a, b) => b[1] - a[1]);
   const received = delta("kctl_pod_start_duration_seconds", "to").find(([to]) => to === "running")?.[1];
-  const toRunning = received ? meanMs(received) : Number.NaN;
+  // The start latency ends when the Running status is made; its report is the stage after.
+  const reported =
+    (received ? meanMs(received) : Number.NaN) + (stages.find(([s]) => s === "report")?.[1] ?? 0);
   const staged = stages.reduce((sum, [, ms]) => sum + ms, 0);
   return {
-    receivedToRunning: round(toRunning),
+    receivedToReported: round(reported),
     ...Object.fromEntries(stages.map(([stage, ms]) => [stage, round(ms)])),
-    inNoStage: round(toRunning - staged),
+    inNoStage: round(reported - staged),
   };
+}
+
+/**
+ * Each pod's stages as its agent traced them (`KCTL_TRACE=pod-start`, in the agent's log), by pod
+ * uid: received → Running reported (`total`) and ms per stage.
+ */
+async function tracedStarts(logFile: string): Promise<Map<string, Record<string, number>>> {
+  const starts = new Map<string, Record<string, number>>();
+  for (const line of (await readFile(logFile, "utf8")).split("\n")) {
+    const m = /\[pod-start\] stages "([^"]+)" (\{.*\})$/.exec(line);
+    if (m) starts.set(m[1]!, JSON.parse(m[2]!) as Record<string, number>);
+  }
+  return starts;
+}
+
+/** The slowest starts' own accounts, slowest first: the time outside the agent and its stages. */
+function slowestStarts(
+  timed: { uid: string; timing: Timing }[],
+  traced: Map<string, Record<string, number>>,
+  n: number,
+) {
+  return [...timed]
+    .sort((a, b) => b.timing.running! - b.timing.created - (a.timing.running! - a.timing.created))
+    .slice(0, n)
+    .map(({ uid, timing }) => {
+      const { total = Number.NaN, ...stages } = traced.get(uid) ?? {};
+      const largest = Object.entries(stages)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5);
+      return {
+        createToRunningMs: round(timing.running! - timing.created),
+        createToBoundMs: round(timing.bound! - timing.created),
+        agentReceivedToReportedMs: total,
+        largestStagesMs: Object.fromEntries(largest),
+      };
+    });
 }
 
 /** A pod that sleeps; on `node` when given (by its hostname label), else wherever it is scheduled. */
@@ -154,6 +194,8 @@ async function main(): Promise<void> {
   const burst = Number(process.argv[3] ?? 100);
   const labBurst = Number(process.argv[4] ?? 300);
   const loadAtStart = loadavg().map(round);
+  // The lab's agents inherit it: each traces its pods' stages to its log (read for the slowest).
+  process.env.KCTL_TRACE = [process.env.KCTL_TRACE, "pod-start"].filter(Boolean).join(",");
   const shim = await kshimCreateStart(SHIM_RUNS);
   const sandbox = await timeSandboxes(SANDBOX_PODS);
   await withBenchLab({ name: "pods", hosts: 3 }, async ({ state, clientConfig }) => {
@@ -212,14 +254,19 @@ async function main(): Promise<void> {
     const cpuAtStart = await cpuSecondsOf(agentPid);
     const metricsAtStart = await agentMetrics(hostNamespace);
     // One at a time: each pod starts with nothing else in flight, its predecessor torn down.
+    const sequentialUids: { uid: string; timing: Timing }[] = [];
     for (let i = 0; i < count; i++) {
       const name = `one-${i}`;
-      timings.set(name, { created: performance.now() });
-      await client.create(pods, "bench", podManifest(name, host));
+      const timing: Timing = { created: performance.now() };
+      timings.set(name, timing);
+      const created = await client.create(pods, "bench", podManifest(name, host));
+      sequentialUids.push({ uid: created.metadata.uid ?? "", timing });
       await waitRunning([name]);
       await deleteAll([name]);
     }
     const sequentialStages = startStagesMs(metricsAtStart, await agentMetrics(hostNamespace));
+    const agentLog = state.processes.find((p) => p.name === host)?.logFile ?? "";
+    const slowest = slowestStarts(sequentialUids, await tracedStarts(agentLog), 3);
     const sequential = [...timings.entries()].filter(([n]) => n.startsWith("one-")).map(([, t]) => t);
     const toRunning = sequential.map((t) => t.running! - t.created);
     const toBound = sequential.map((t) => t.bound! - t.created);
@@ -300,6 +347,8 @@ async function main(): Promise<void> {
         },
         // The agent's own account of the same starts: mean ms per stage (kctl_pod_start_stage_*).
         agentStagesMeanMs: sequentialStages,
+        // The three slowest starts (the p99's), each as its agent traced it.
+        slowest,
       },
       burst: {
         pods: burst,
