@@ -315,7 +315,7 @@ export function startAgent(opts: AgentOptions): Agent {
     // Services balance in the kernel and pods reach other hosts' pods: the proxy and the routes
     // follow the cluster's Services, Endpoints and Nodes from here on.
     const serviceProxy = new ServiceProxy({ clusterCIDR: res.clusterCIDR, registry: metrics, nodeName });
-    const hostRoutes = new HostRoutes({ nodeName });
+    const hostRoutes = new HostRoutes({ nodeName, podBridge: network.bridge });
     // LoadBalancer addresses this node is elected for are announced on its link (ARP).
     const lbAnnouncer = new LoadBalancerAnnouncer({ nodeName, hostIP: address });
     proxy = serviceProxy;

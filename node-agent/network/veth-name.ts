@@ -4,7 +4,10 @@
  */
 import { createHash } from "node:crypto";
 
+/** What every pod's host-side veth name starts with. */
+export const HOST_VETH_PREFIX = "kveth";
+
 /** `kveth` + 10 hex digits of sha256(podUID): 40 bits, so collisions on one node are negligible. */
 export function hostVethName(podUID: string): string {
-  return `kveth${createHash("sha256").update(podUID).digest("hex").slice(0, 10)}`;
+  return `${HOST_VETH_PREFIX}${createHash("sha256").update(podUID).digest("hex").slice(0, 10)}`;
 }

@@ -40,6 +40,8 @@ export interface HostRoutesConfig {
   nodeName: string;
   /** Network namespace file to program; undefined: the namespace this process runs in. */
   netns?: string;
+  /** The pod network's bridge, whose changes (one per pod start and stop) need no reconcile. */
+  podBridge?: string;
   /** Route protocol number marking owned routes; default 199. */
   proto?: number;
   /** Delay before retrying a failed reconcile; default 1000 ms. */
@@ -86,7 +88,7 @@ export class HostRoutes {
         throw new RouteError("Invalid", `host routes config ${key}: ${v} is not a duration in ms (>= 0)`);
     }
     this.runner = new CoalescingRunner(() => this.reconcile(), { retryDelayMs, resyncIntervalMs });
-    this.links = new LinkWatch(config.netns, this.proto, () => this.runner.schedule(0));
+    this.links = new LinkWatch(config.netns, this.proto, () => this.runner.schedule(0), config.podBridge);
   }
 
   setNode(node: NodeInput): void {

@@ -14,7 +14,14 @@ describe("mayNeedReconcile", () => {
       "3: eth0@if12: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default \\    link/ether b2:50:1a:d2:92:80 brd ff:ff:ff:ff:ff:ff",
       true,
     ],
-    ["the pod bridge", "4: kctl0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP", true],
+    ["another bridge", "5: br-lan: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP", true],
+    // A port added or removed changes the pod bridge's carrier, MTU and address with every pod.
+    ["the pod bridge", "4: kctl0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP", false],
+    [
+      "the pod bridge's features",
+      "3: kctl0: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state UP group default event FEATURE CHANGE \\    link/ether 00:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff",
+      false,
+    ],
     [
       "a pod's veth",
       "9: kveth0123456789@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master kctl0 state UP",
@@ -26,6 +33,6 @@ describe("mayNeedReconcile", () => {
     ["another route deleted", "Deleted 10.250.0.0/16 via 10.100.0.12 dev eth0 proto 19 ", false],
     ["an IPv6 route deleted", "Deleted fe80::/64 dev eth0 proto kernel metric 256 pref medium", false],
   ])("%s", (_what, line, want) => {
-    expect(mayNeedReconcile(line, 199)).toBe(want);
+    expect(mayNeedReconcile(line, 199, "kctl0")).toBe(want);
   });
 });

@@ -3,8 +3,10 @@
  * link down makes the kernel delete every IPv4 route through it without a route notification, and
  * setting it up again does not bring them back: without this, pods on the host reach no other
  * host's pods until the periodic reconcile (a minute) puts the routes back. It runs
- * `ip -o monitor link route` in the namespace and calls back on any change of a host link (pod
- * veths excepted: they come and go with every pod) and on the deletion of an owned route. Only this
+ * `ip -o monitor link route` in the namespace and calls back on any change of a host link and on
+ * the deletion of an owned route. The pod network's links are left out: pod veths come and go with
+ * every pod, and the pod bridge changes with them (ports, carrier, MTU, address), while neither
+ * carries an owned route; each call back costs a reconcile that runs `ip` twice. Only this
  * watcher's own `ip` process is ever signalled; if it dies it is started again, with a callback,
  * since changes may have been missed meanwhile.
  */
@@ -12,16 +14,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { tracer } from "../../foundation/util/trace.js";
 import { inNetns } from "../network/commands-linux.js";
+import { HOST_VETH_PREFIX } from "../network/veth-name.js";
 
 const trace = tracer("routes");
 
-/** Host ends of pod veths (see network/veth-name.ts). */
-const POD_VETH_PREFIX = "kveth";
-
-/** Whether a line of `ip -o monitor link route` may mean owned routes are gone or can now be added. */
-export function mayNeedReconcile(line: string, proto: number): boolean {
+/**
+ * Whether a line of `ip -o monitor link route` may mean owned routes are gone or can now be added;
+ * `podBridge` is the pod network's bridge.
+ */
+export function mayNeedReconcile(line: string, proto: number, podBridge?: string): boolean {
   const link = /^(?:Deleted )?\d+: ([^:@\s]+)[@:]/.exec(line);
-  if (link) return !link[1]!.startsWith(POD_VETH_PREFIX);
+  if (link) return !link[1]!.startsWith(HOST_VETH_PREFIX) && link[1] !== podBridge;
   return line.startsWith("Deleted ") && new RegExp(`\\sproto ${proto}(\\s|$)`).test(line);
 }
 
@@ -34,6 +37,7 @@ export class LinkWatch {
     private readonly netns: string | undefined,
     private readonly proto: number,
     private readonly onChange: () => void,
+    private readonly podBridge?: string,
     private readonly restartDelayMs = 1_000,
   ) {}
 
@@ -43,7 +47,7 @@ export class LinkWatch {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "ignore"] });
     this.child = child;
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (mayNeedReconcile(line, this.proto)) this.onChange();
+      if (mayNeedReconcile(line, this.proto, this.podBridge)) this.onChange();
     });
     child.once("error", (err) => trace("link watch failed to start", err.message));
     child.once("close", (code, signal) => {
