@@ -35,7 +35,7 @@ import {
 } from "./faults.js";
 import { fenceTimesOf, lateRenewalsOf } from "./fences.js";
 import { diagnoseFailure, type FailureDiagnosis, type ProbeResult, probeService } from "./service-probe.js";
-import { count, type Spread, spreadByKind, type Tally } from "./soak-report.js";
+import { count, fencesOverBlips, type Spread, spreadByKind, type Tally } from "./soak-report.js";
 
 const image = "kctl.local/busybox:debian";
 const ns = "soak";
@@ -442,6 +442,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakOutcome> {
     for (const o of report.atMostOne.overlaps)
       violations.push(`at most one copy broken: ${JSON.stringify(o)}`);
     for (const leak of report.leaks.items) violations.push(`leaked: ${leak}`);
+    const blips = new Set(faultTable.filter((f) => f.controlPlaneBlip).map((f) => f.kind));
+    violations.push(...fencesOverBlips(report.faults, blips));
     await mkdir(".bench", { recursive: true });
     await writeFile(".bench/soak.json", `${JSON.stringify(report, null, 2)}\n`);
     outcome = { report, violations };
