@@ -236,8 +236,9 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   async function renewLease(caller: string, req: RenewLeaseRequest): Promise<{ renewTime: string }> {
     requireSelf(caller, req.nodeName);
     const started = clock.now();
+    let renewed: { renewTime: string };
     try {
-      return await renewAndReport(req, started);
+      renewed = await renewAndReport(req, started);
     } catch (err) {
       // An agent fences after F without a renewal: what failed here, and how fast, is what tells a
       // lost node from a control plane that could not write (etcd's leader gone, a full disk).
@@ -249,12 +250,13 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
         String(err),
       );
       throw err;
-    } finally {
-      const took = clock.now() - started;
-      // Slower than a renewal period: the agent gave up on this call and counts it as failed.
-      if (took > renewPeriodMs(settings.leaseDurationSeconds))
-        logWarning("nodeservice", "lease renewal slower than the renew period", req.nodeName, `${took} ms`);
     }
+    const took = clock.now() - started;
+    // Slower than a renewal period: the agent gave up on this call and counts it as failed. (A
+    // failed one is logged once, above, with its time.)
+    if (took > renewPeriodMs(settings.leaseDurationSeconds))
+      logWarning("nodeservice", "lease renewal slower than the renew period", req.nodeName, `${took} ms`);
+    return renewed;
   }
 
   async function renewAndReport(req: RenewLeaseRequest, started: number): Promise<{ renewTime: string }> {
