@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../foundation/api/object.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { ensureCa, ensureServingCert, issueCertificate, type KeyPair } from "../../foundation/pki/pki.js";
+import { realClock } from "../../foundation/util/clock.js";
 import { fromServiceError, NodeClient } from "../../node-agent/agent/node-client.js";
 import type { PersistentVolumeClaim } from "../../proto/gen/api.js";
 import type { ObjectEvent } from "../../proto/gen/node.js";
@@ -40,6 +41,9 @@ describe("NodeService over mTLS with a real etcd", () => {
   let ca: KeyPair;
   const clients: NodeClient[] = [];
   const usage = new UsageStore(Date.now);
+  /** How far the NodeService's clock runs ahead of the real one: a test moves it to stall a call. */
+  let aheadMs = 0;
+  const clock = { ...realClock, now: () => Date.now() + aheadMs };
 
   // One certificate per node and signer: a node's name is bound to the key it registered with.
   const certificates = new Map<string, KeyPair>();
@@ -110,6 +114,7 @@ describe("NodeService over mTLS with a real etcd", () => {
         audiences: [defaultIssuer],
       },
       usage,
+      clock,
       settings: {
         clusterCidr: "10.244.0.0/16",
         serviceCidr: "10.96.0.0/16",
@@ -168,6 +173,37 @@ describe("NodeService over mTLS with a real etcd", () => {
       status: { conditions: { type: string; status: string }[] };
     };
     expect(node.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+  });
+
+  it("drops a renewal still unwritten when the agent gives up on it, so it cannot age the lease", async () => {
+    const n1 = await nodeClient("n1");
+    await n1.call("RenewLease", { nodeName: "n1" });
+    const before = (await registry.get(leases, nodeLeaseNamespace, "n1")) as KubeObject & {
+      spec: { renewTime: string };
+    };
+    // The lease write stalls for longer than the renew period (10 s with a 40 s lease), as one
+    // queued behind a write lost with a dead etcd leader did.
+    const patch = registry.patch.bind(registry);
+    const stall = vi.spyOn(registry, "patch").mockImplementationOnce(async (...args) => {
+      aheadMs += 11_000;
+      return patch(...args);
+    });
+    try {
+      await expect(n1.call("RenewLease", { nodeName: "n1" })).rejects.toMatchObject({ reason: "Timeout" });
+    } finally {
+      stall.mockRestore();
+      aheadMs = 0;
+    }
+    const after = (await registry.get(leases, nodeLeaseNamespace, "n1")) as KubeObject & {
+      spec: { renewTime: string };
+    };
+    expect(after.spec.renewTime).toBe(before.spec.renewTime);
+    // The next renewal, on time, is written.
+    await n1.call("RenewLease", { nodeName: "n1" });
+    const next = (await registry.get(leases, nodeLeaseNamespace, "n1")) as KubeObject & {
+      spec: { renewTime: string };
+    };
+    expect(Date.parse(next.spec.renewTime)).toBeGreaterThan(Date.parse(before.spec.renewTime));
   });
 
   it("refuses a client whose certificate the cluster CA did not sign", async () => {

@@ -195,7 +195,13 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   /** The Lease this control plane last wrote per node: renewals pass it as the cached copy. */
   const lastLeases = new Map<string, KubeObject>();
 
-  async function renew(nodeName: string): Promise<string> {
+  /**
+   * Writes the node's renewTime as of now. `giveUpAt`: when the agent stops waiting for this call
+   * (one renew period). A write still pending then is dropped, not made: the agent has counted it
+   * as failed and sent the next one, which may be stored already, and this older renewTime written
+   * after it would age the lease by the whole stall (7 s when a write waited on a dead etcd leader).
+   */
+  async function renew(nodeName: string, giveUpAt?: number): Promise<string> {
     const renewTime = new Date(clock.now()).toISOString().replace("Z", "000Z");
     const lease: Lease & KubeObject = {
       apiVersion: "coordination.k8s.io/v1",
@@ -204,13 +210,20 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
       spec: { holderIdentity: nodeName, leaseDurationSeconds: settings.leaseDurationSeconds, renewTime },
     };
     const cached = lastLeases.get(nodeName);
+    const precondition = () => {
+      if (giveUpAt !== undefined && clock.now() > giveUpAt)
+        throw new ApiError(
+          "Timeout",
+          `lease renewal of node "${nodeName}" from ${renewTime} not written: the agent gave up on it`,
+        );
+    };
     try {
       const written = await registry.patch(
         leases,
         nodeLeaseNamespace,
         nodeName,
         { spec: lease.spec },
-        cached ? { cached } : {},
+        { precondition, ...(cached ? { cached } : {}) },
       );
       lastLeases.set(nodeName, written);
     } catch (err) {
@@ -224,8 +237,9 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
   async function renewLease(caller: string, req: RenewLeaseRequest): Promise<{ renewTime: string }> {
     requireSelf(caller, req.nodeName);
     const started = clock.now();
+    let renewed: { renewTime: string };
     try {
-      return await renewAndReport(req);
+      renewed = await renewAndReport(req, started);
     } catch (err) {
       // An agent fences after F without a renewal: what failed here, and how fast, is what tells a
       // lost node from a control plane that could not write (etcd's leader gone, a full disk).
@@ -237,16 +251,17 @@ export function nodeServiceImplementation(deps: NodeServiceDeps): UntypedService
         String(err),
       );
       throw err;
-    } finally {
-      const took = clock.now() - started;
-      // Slower than a renewal period: the agent gave up on this call and counts it as failed.
-      if (took > renewPeriodMs(settings.leaseDurationSeconds))
-        logWarning("nodeservice", "lease renewal slower than the renew period", req.nodeName, `${took} ms`);
     }
+    const took = clock.now() - started;
+    // Slower than a renewal period: the agent gave up on this call and counts it as failed. (A
+    // failed one is logged once, above, with its time.)
+    if (took > renewPeriodMs(settings.leaseDurationSeconds))
+      logWarning("nodeservice", "lease renewal slower than the renew period", req.nodeName, `${took} ms`);
+    return renewed;
   }
 
-  async function renewAndReport(req: RenewLeaseRequest): Promise<{ renewTime: string }> {
-    const renewTime = await renew(req.nodeName);
+  async function renewAndReport(req: RenewLeaseRequest, started: number): Promise<{ renewTime: string }> {
+    const renewTime = await renew(req.nodeName, started + renewPeriodMs(settings.leaseDurationSeconds));
     const node = (deps.watchable.Node?.cached(req.nodeName) ??
       (await registry.get(nodes, undefined, req.nodeName))) as Node & KubeObject;
     const current = node.status?.conditions ?? [];

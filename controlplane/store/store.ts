@@ -145,7 +145,7 @@ export class Store {
     this.metrics = storeMetrics(opts.metrics);
     this.clock = opts.clock ?? realClock;
     this.cacheHistory = opts.watchCache ?? { historyLimit: 1000, historyMs: 75_000 };
-    this.batcher = new TxnBatcher((req) => this.client.kv.txn(req));
+    this.batcher = new TxnBatcher((req) => this.client.kv.txn(req), { clock: this.clock });
     this.leases = new LeasePool(this.clock, (ttl) =>
       this.client.leaseClient.leaseGrant({ TTL: ttl }).then((r) => r.ID),
     );

@@ -1,5 +1,6 @@
 import type { IKeyValue, ITxnRequest, ITxnResponse } from "etcd3";
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../foundation/util/clock.js";
 import { type ConditionalPut, TxnBatcher } from "./txn-batcher.js";
 
 /** etcd's transaction semantics over a map, with calls released by hand so batches can form. */
@@ -7,28 +8,35 @@ class FakeKv {
   readonly kvs = new Map<string, IKeyValue>();
   revision = 1;
   readonly calls: ITxnRequest[] = [];
-  private readonly waiting: (() => void)[] = [];
+  /** The calls not yet answered, by their index in `calls`. */
+  private readonly waiting = new Map<number, (err?: Error) => void>();
   failWhen: ((req: ITxnRequest) => boolean) | undefined;
 
   send = (req: ITxnRequest): Promise<ITxnResponse> => {
-    this.calls.push(req);
+    const index = this.calls.push(req) - 1;
     return new Promise((resolve, reject) => {
-      this.waiting.push(() => {
-        if (this.failWhen?.(req)) {
-          reject(new Error("etcdserver: requested lease not found"));
-          return;
-        }
-        resolve(this.apply(req));
+      this.waiting.set(index, (err) => {
+        if (err) reject(err);
+        else if (this.failWhen?.(req)) reject(new Error("etcdserver: requested lease not found"));
+        else resolve(this.apply(req));
       });
     });
   };
 
-  /** Lets every call sent so far complete. */
+  /** Lets every call sent so far complete, and those they send in turn. */
   async release(): Promise<void> {
-    while (this.waiting.length > 0) {
-      for (const go of this.waiting.splice(0)) go();
-      await new Promise((r) => setImmediate(r));
+    while (this.waiting.size > 0) {
+      for (const index of [...this.waiting.keys()]) await this.answer(index);
     }
+  }
+
+  /** Lets one call complete, applied or failed with `err`. */
+  async answer(index: number, err?: Error): Promise<void> {
+    const go = this.waiting.get(index);
+    if (!go) throw new Error(`call ${index} is not waiting`);
+    this.waiting.delete(index);
+    go(err);
+    await new Promise((r) => setImmediate(r));
   }
 
   private apply(req: ITxnRequest): ITxnResponse {
@@ -139,5 +147,48 @@ describe("TxnBatcher", () => {
     await kv.release();
     await Promise.all(all);
     expect(kv.calls.map((c) => c.success?.length)).toEqual([1, 2, 2]);
+  });
+
+  it("lets later writes go out while two transactions wait on a dead etcd leader", async () => {
+    const kv = new FakeKv();
+    const clock = new FakeClock();
+    const batcher = new TxnBatcher(kv.send, { maxInFlight: 2, stallMs: 1_000, clock });
+    // Both slots taken by transactions whose proposals went to the leader as it was killed: etcd
+    // answers them only at its request timeout, 7 s later.
+    const lost = [create("a"), create("b")].map((op) =>
+      batcher.submit(op).then(
+        () => "applied",
+        (err: unknown) => String(err),
+      ),
+    );
+    const renewal = batcher.submit(create("lease"));
+    clock.advance(999);
+    expect(kv.calls).toHaveLength(2);
+    clock.advance(1);
+    expect(kv.calls).toHaveLength(3);
+    await kv.answer(2);
+    await expect(renewal).resolves.toMatchObject({ ok: true });
+    // The stalled ones end as etcd answers them, as they always did.
+    const timedOut = new Error("etcdserver: request timed out, possibly due to previous leader failure");
+    await kv.answer(0, timedOut);
+    await kv.answer(1, timedOut);
+    expect(await Promise.all(lost)).toEqual([String(timedOut), String(timedOut)]);
+    expect([...kv.kvs.keys()]).toEqual(["lease"]);
+  });
+
+  it("sends again what a batch that ended after stalling put back", async () => {
+    const kv = new FakeKv();
+    const clock = new FakeClock();
+    const batcher = new TxnBatcher(kv.send, { maxInFlight: 1, stallMs: 1_000, clock });
+    const first = batcher.submit(create("x"));
+    const pair = [batcher.submit(create("y")), batcher.submit(create("z"))];
+    await kv.answer(0);
+    await first;
+    clock.advance(1_000);
+    // The batch of y and z no longer holds the slot; it fails, and each goes again on its own.
+    await kv.answer(1, new Error("etcdserver: request timed out"));
+    await kv.release();
+    await expect(Promise.all(pair)).resolves.toMatchObject([{ ok: true }, { ok: true }]);
+    expect(kv.calls.map((c) => c.success?.length)).toEqual([1, 2, 1, 1]);
   });
 });

@@ -11,8 +11,17 @@
  * gets its answer from those reads (exactly what a transaction of its own would have said), and
  * the others go out again. Objects written by one batch share its revision, as keys written by
  * any etcd transaction do. Only the owner of the batcher closes over etcd: it knows no API types.
+ *
+ * A transaction that goes unanswered for `stallMs` gives up its slot (it stays in flight and is
+ * answered as usual): etcd answers a proposal that went to a leader which then died only at its
+ * request timeout (5 s + 2 × election timeout, 7 s by default), and while two such batches held
+ * both slots every later write of the control plane waited behind them, node lease renewals
+ * included, long after a new leader was elected (agents fenced when the raft leader was killed).
+ * Without a reply etcd ends each stalled call by that timeout, so they cannot pile up beyond
+ * about one per `stallMs` of it.
  */
 import type { ICompare, IKeyValue, IPutRequest, ITxnRequest, ITxnResponse } from "etcd3";
+import { type Clock, realClock } from "../../foundation/util/clock.js";
 
 export interface ConditionalPut {
   /** Each with `key`, target Create or Mod, result Equal. */
@@ -34,6 +43,13 @@ export interface TxnBatcherOptions {
   maxCompares?: number;
   /** Bytes of values per batch, well below etcd's 1.5 MiB request limit. Default 1 MiB. */
   maxBytes?: number;
+  /**
+   * How long a transaction holds its slot unanswered. Default 1 s: etcd's election timeout, so a
+   * write that waits on a dead leader stops holding back others once a new one can be elected,
+   * and well above a healthy write's time (one fsync, some hundreds of ms on a slow disk).
+   */
+  stallMs?: number;
+  clock?: Clock;
 }
 
 interface Pending {
@@ -47,11 +63,14 @@ interface Pending {
 
 export class TxnBatcher {
   private queue: Pending[] = [];
-  private inFlight = 0;
+  /** Batches in flight that have not yet stalled. */
+  private slotsHeld = 0;
   private readonly maxInFlight: number;
   private readonly maxPuts: number;
   private readonly maxCompares: number;
   private readonly maxBytes: number;
+  private readonly stallMs: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly send: (req: ITxnRequest) => Promise<ITxnResponse>,
@@ -61,6 +80,8 @@ export class TxnBatcher {
     this.maxPuts = opts.maxPuts ?? 48;
     this.maxCompares = opts.maxCompares ?? 120;
     this.maxBytes = opts.maxBytes ?? 1024 * 1024;
+    this.stallMs = opts.stallMs ?? 1_000;
+    this.clock = opts.clock ?? realClock;
   }
 
   /** Applies `op` when its compares hold; otherwise reports what the compared keys hold now. */
@@ -72,12 +93,20 @@ export class TxnBatcher {
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    while (this.slotsHeld < this.maxInFlight && this.queue.length > 0) {
       const batch = this.take();
-      this.inFlight++;
-      void this.run(batch).finally(() => {
-        this.inFlight--;
+      this.slotsHeld++;
+      let holding = true;
+      const release = () => {
+        if (holding) this.slotsHeld--;
+        holding = false;
+        // Also when a stalled batch ends: what it put back in the queue must go out.
         this.pump();
+      };
+      const stalled = this.clock.setTimer(this.stallMs, release);
+      void this.run(batch).finally(() => {
+        stalled.cancel();
+        release();
       });
     }
   }

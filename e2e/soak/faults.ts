@@ -47,6 +47,11 @@ export interface FaultKind {
   targets(hosts: SoakHosts): readonly string[];
   /** How long the fault holds between its start and its end. */
   holdMs: number;
+  /**
+   * The fault takes down one control plane of three, or its etcd member, and nothing else: every
+   * node is healthy and reaches the others, so no agent may fence while it lasts or recovers.
+   */
+  controlPlaneBlip?: true;
   start(ctx: FaultContext, target: string): Promise<RunningFault>;
 }
 
@@ -92,6 +97,7 @@ const controlPlaneKill: FaultKind = {
   weight: 20,
   targets: (h) => h.controlPlanes,
   holdMs: 0,
+  controlPlaneBlip: true,
   start: async (ctx, target) => {
     const leader = await leadsControllers(ctx, target);
     await ctx.lab.crashAndRestart(controlPlaneOn(target));
@@ -111,6 +117,7 @@ const etcdKill: FaultKind = {
   weight: 15,
   targets: (h) => h.controlPlanes,
   holdMs: 0,
+  controlPlaneBlip: true,
   start: async (ctx, target) => {
     const observer = observerFor(ctx, target);
     const leader = (await memberStatus(ctx.lab, observer, target))?.leader ?? false;

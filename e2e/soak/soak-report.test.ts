@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { count, percentile, spreadByKind, type Tally } from "./soak-report.js";
+import { count, fencesOverBlips, percentile, spreadByKind, type Tally } from "./soak-report.js";
 
 describe("soak report arithmetic", () => {
   it("takes nearest-rank percentiles", () => {
@@ -29,5 +29,16 @@ describe("soak report arithmetic", () => {
     count(t, "none", false);
     count(t, "link-cut", false);
     expect(t).toEqual({ none: { ok: 1, failed: 1 }, "link-cut": { ok: 0, failed: 1 } });
+  });
+
+  it("counts a fence in the window of a control plane blip as a violation, and one of a cut host not", () => {
+    const faults = [
+      { kind: "link-cut", target: "node5", atRunMs: 1_000, hostsFenced: 1 },
+      { kind: "etcd-kill", target: "node2", atRunMs: 30_100, hostsFenced: 4 },
+      { kind: "controlplane-kill", target: "node1", atRunMs: 60_000, hostsFenced: 0 },
+    ];
+    expect(fencesOverBlips(faults, new Set(["etcd-kill", "controlplane-kill"]))).toEqual([
+      "4 fences in the window of etcd-kill node2 at 30.1 s (one control plane side blip; no node was cut off)",
+    ]);
   });
 });

@@ -39,3 +39,20 @@ export function spreadByKind(values: readonly { kind: string; ms: number }[]): R
     ]),
   );
 }
+
+/**
+ * One violation per fault of the `blips` kinds (one control plane or etcd member of three down)
+ * that had a fence in its window: those leave every node healthy, so a fence there stopped pods
+ * for nothing.
+ */
+export function fencesOverBlips(
+  faults: readonly { kind: string; target: string; atRunMs: number; hostsFenced: number }[],
+  blips: ReadonlySet<string>,
+): string[] {
+  return faults
+    .filter((f) => blips.has(f.kind) && f.hostsFenced > 0)
+    .map(
+      (f) =>
+        `${f.hostsFenced} fences in the window of ${f.kind} ${f.target} at ${(f.atRunMs / 1000).toFixed(1)} s (one control plane side blip; no node was cut off)`,
+    );
+}

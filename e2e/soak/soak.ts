@@ -1,5 +1,6 @@
 /**
- * The chaos soak: `npm run soak -- [--minutes N] [--seed S]`, or `runSoak` from a test. A lab with
+ * The chaos soak: `npm run soak -- [--minutes N] [--seed S] [--faults KIND,...] [--lab-prefix P]`,
+ * or `runSoak` from a test. A lab with
  * three control planes and worker hosts; a request loop against a Service from every host,
  * rollouts and scaling of a few Deployments, pods that ask for at most one copy, a ledger of
  * acknowledged writes, and faults drawn with a seeded generator from the fault table (faults.ts).
@@ -32,9 +33,9 @@ import {
   faultTable,
   type SoakHosts,
 } from "./faults.js";
-import { fenceTimesOf } from "./fences.js";
+import { fenceTimesOf, lateRenewalsOf } from "./fences.js";
 import { diagnoseFailure, type FailureDiagnosis, type ProbeResult, probeService } from "./service-probe.js";
-import { count, type Spread, spreadByKind, type Tally } from "./soak-report.js";
+import { count, fencesOverBlips, type Spread, spreadByKind, type Tally } from "./soak-report.js";
 
 const image = "kctl.local/busybox:debian";
 const ns = "soak";
@@ -48,28 +49,47 @@ const gapTailMs = 10_000;
 const cleanupBoundMs = 120_000;
 
 export class SoakArgumentError extends Error {
-  constructor(flag: string, value: string | undefined) {
-    super(`${flag}: want a positive number, got ${JSON.stringify(value)}`);
+  constructor(flag: string, value: string | undefined, want: string) {
+    super(
+      `${flag}: want ${want}, got ${JSON.stringify(value)} (usage: soak [--minutes N] [--seed S] [--faults KIND,...] [--lab-prefix P])`,
+    );
+    this.name = "SoakArgumentError";
   }
 }
 
 export interface SoakOptions {
   minutes: number;
   seed: number;
+  /** The fault kinds to draw from (by weight, as from the whole table); default all of them. */
+  faultKinds?: string[];
+  /** The lab's name before its random suffix (default "soak"), to tell soaks on a shared machine apart. */
+  labPrefix?: string;
 }
 
 export function parseArgs(argv: readonly string[]): SoakOptions {
-  let minutes = 10;
-  let seed = Math.floor(Math.random() * 2 ** 31);
+  const opts: SoakOptions = { minutes: 10, seed: Math.floor(Math.random() * 2 ** 31) };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
     const n = Number(value);
-    if (!(Number.isFinite(n) && n > 0)) throw new SoakArgumentError(flag, value);
-    if (flag === "--minutes") minutes = n;
-    else if (flag === "--seed") seed = Math.floor(n);
-    else throw new SoakArgumentError(flag, value);
+    const positive = Number.isFinite(n) && n > 0;
+    if (flag === "--minutes" || flag === "--seed") {
+      if (!positive) throw new SoakArgumentError(flag, value, "a positive number");
+      if (flag === "--minutes") opts.minutes = n;
+      else opts.seed = Math.floor(n);
+    } else if (flag === "--faults") {
+      const kinds = value?.split(",").filter(Boolean) ?? [];
+      const known = faultTable.map((f) => f.kind);
+      if (kinds.length === 0 || kinds.some((k) => !known.includes(k)))
+        throw new SoakArgumentError(flag, value, `fault kinds out of ${known.join(", ")}`);
+      opts.faultKinds = kinds;
+    } else if (flag === "--lab-prefix") {
+      // The random suffix takes 4 of a lab name's 10 characters.
+      if (!value || !/^[a-z][a-z0-9]{0,5}$/.test(value))
+        throw new SoakArgumentError(flag, value, "1-6 lower-case letters and digits, a letter first");
+      opts.labPrefix = value;
+    } else throw new SoakArgumentError(flag, value, "a known flag");
   }
-  return { minutes, seed };
+  return opts;
 }
 
 /** mulberry32: a small seeded generator, so `--seed` replays the same fault plan. */
@@ -181,7 +201,7 @@ async function runFault(ctx: FaultContext, fault: Fault, kind: FaultKind): Promi
   }
 }
 
-async function soak(lab: LabCluster, minutes: number, seed: number) {
+async function soak(lab: LabCluster, minutes: number, seed: number, table: readonly FaultKind[]) {
   const hosts = lab.state.nodes.map((n) => n.name);
   const soakHosts: SoakHosts = { controlPlanes: hosts.slice(0, 3), workers: hosts.slice(3) };
   const leakBaseline = await snapshotLabAtRest(lab.state.labDir);
@@ -205,7 +225,7 @@ async function soak(lab: LabCluster, minutes: number, seed: number) {
     await watch.settledAfter(Date.now(), settleBoundMs);
     const atMostOne = await startAtMostOneChecker(lab.state.labDir, lab.config);
     const atMostOneWorkloads = await startAtMostOneWorkloads(lab, ns);
-    const run = await faultsAndLoad(lab, watch, svc.spec.clusterIP, minutes, seed, soakHosts);
+    const run = await faultsAndLoad(lab, watch, svc.spec.clusterIP, minutes, seed, soakHosts, table);
     await atMostOneWorkloads.stop();
     const atMostOneReport = await atMostOne.stop();
     const workloadsDeletedMs = await deleteWorkloads(lab);
@@ -241,6 +261,7 @@ async function faultsAndLoad(
   minutes: number,
   seed: number,
   soakHosts: SoakHosts,
+  table: readonly FaultKind[],
 ) {
   const hosts = lab.state.nodes.map((n) => n.name);
   // Faults and rollouts draw from generators of their own, so the loops' interleaving (which
@@ -318,7 +339,7 @@ async function faultsAndLoad(
 
   const ctx: FaultContext = { lab, hosts: soakHosts, namespace: ns };
   while (Date.now() < endAt) {
-    const drawn = drawFault(faultTable, soakHosts, faultRandom);
+    const drawn = drawFault(table, soakHosts, faultRandom);
     const fault: Fault = { kind: drawn.fault.kind, target: drawn.target, startedMs: Date.now() };
     faults.push(fault);
     console.log(
@@ -349,6 +370,19 @@ async function faultsAndLoad(
   // Fences of any host while a fault lasted or in its recovery window: they tell which fault cost pods.
   const fencesIn = (from: number, to: number) =>
     fences.reduce((n, [, times]) => n + times.filter((t) => t >= from && t <= to).length, 0);
+  // And the renewals that came close to one: how many failed or outlasted the renew period, and the
+  // longest, say whether the control planes could write while the fault lasted.
+  const late = (
+    await Promise.all(soakHosts.controlPlanes.map((h) => lateRenewalsOf(lab.state.labDir, h)))
+  ).flat();
+  const lateRenewalsIn = (from: number, to: number) => {
+    const within = late.filter((r) => r.atMs >= from && r.atMs <= to);
+    return {
+      late: within.length,
+      failed: within.filter((r) => r.failed).length,
+      longestMs: Math.max(0, ...within.map((r) => r.tookMs)),
+    };
+  };
   return {
     faults: faults.map((f) => ({
       kind: f.kind,
@@ -358,6 +392,7 @@ async function faultsAndLoad(
       ...(f.apiGap ? { apiGap: f.apiGap } : {}),
       ...f.detail,
       hostsFenced: fencesIn(f.startedMs, f.endedMs! + recoveryWindowMs),
+      renewals: lateRenewalsIn(f.startedMs, f.endedMs! + recoveryWindowMs),
     })),
     requests,
     recoveryAfterFault: spreadByKind(
@@ -387,15 +422,17 @@ export interface SoakOutcome {
 
 /** Runs the soak on a new lab, writes `.bench/soak.json`, and takes the lab down (keeping its logs on failure). */
 export async function runSoak(opts: SoakOptions): Promise<SoakOutcome> {
-  console.log(`soak: seed ${opts.seed}, ${opts.minutes} min (replay with --seed ${opts.seed})`);
-  const lab = await startLabCluster("soak", 3 + workers, haComponents(3), 300_000);
+  const replay = `--seed ${opts.seed}${opts.faultKinds ? ` --faults ${opts.faultKinds.join(",")}` : ""}`;
+  console.log(`soak: seed ${opts.seed}, ${opts.minutes} min (replay with ${replay})`);
+  const table = opts.faultKinds ? faultTable.filter((f) => opts.faultKinds?.includes(f.kind)) : faultTable;
+  const lab = await startLabCluster(opts.labPrefix ?? "soak", 3 + workers, haComponents(3), 300_000);
   console.log(`soak: lab ${lab.state.name} up`);
   let outcome: SoakOutcome | undefined;
   try {
     const report: SoakReport = {
       ...opts,
       hosts: lab.state.nodes.length,
-      ...(await soak(lab, opts.minutes, opts.seed)),
+      ...(await soak(lab, opts.minutes, opts.seed, table)),
     };
     const violations: string[] = [];
     if (report.ledger.lost.length > 0)
@@ -405,6 +442,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakOutcome> {
     for (const o of report.atMostOne.overlaps)
       violations.push(`at most one copy broken: ${JSON.stringify(o)}`);
     for (const leak of report.leaks.items) violations.push(`leaked: ${leak}`);
+    const blips = new Set(faultTable.filter((f) => f.controlPlaneBlip).map((f) => f.kind));
+    violations.push(...fencesOverBlips(report.faults, blips));
     await mkdir(".bench", { recursive: true });
     await writeFile(".bench/soak.json", `${JSON.stringify(report, null, 2)}\n`);
     outcome = { report, violations };
