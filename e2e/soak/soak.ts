@@ -48,11 +48,11 @@ const recoveryWindowMs = 20_000;
 const gapTailMs = 10_000;
 const cleanupBoundMs = 120_000;
 
+const usage = "usage: soak [--minutes N] [--seed S] [--faults KIND,...] [--lab-prefix P]";
+
 export class SoakArgumentError extends Error {
   constructor(flag: string, value: string | undefined, want: string) {
-    super(
-      `${flag}: want ${want}, got ${JSON.stringify(value)} (usage: soak [--minutes N] [--seed S] [--faults KIND,...] [--lab-prefix P])`,
-    );
+    super(`${flag}: want ${want}, got ${JSON.stringify(value)} (${usage})`);
     this.name = "SoakArgumentError";
   }
 }
@@ -462,7 +462,14 @@ export function summary(report: SoakReport): string {
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(
+      `${usage}\n  --minutes N      how long faults are drawn (default 10)\n  --seed S         replays a run's fault plan (default random, printed)\n  --faults K,...   draw only these kinds: ${faultTable.map((f) => f.kind).join(", ")}\n  --lab-prefix P   the lab's name before its random suffix (default soak)`,
+    );
+    return;
+  }
+  const opts = parseArgs(argv);
   const { report, violations, logs } = await runSoak(opts);
   console.log(summary(report));
   if (violations.length > 0) {
