@@ -81,7 +81,7 @@ export class ClusterWatch {
     this.loop = (async () => {
       while (this.running) {
         const started = Date.now();
-        this.samples.push(await this.sample().catch(() => this.failedSample(started)));
+        this.samples.push(await this.sample().catch((err: unknown) => this.failedSample(started, err)));
         await new Promise((r) => setTimeout(r, Math.max(0, this.periodMs - (Date.now() - started))));
       }
     })();
@@ -131,12 +131,13 @@ export class ClusterWatch {
     return changes;
   }
 
-  private failedSample(atMs: number): Sample {
+  /** A sample whose reads failed: the error stands in for the nodes, so a report says why. */
+  private failedSample(atMs: number, err: unknown): Sample {
     return {
       atMs,
       recovered: false,
       settled: false,
-      notReadyNodes: ["(API unavailable)"],
+      notReadyNodes: [`(API read failed: ${err instanceof Error ? err.message : String(err)})`],
       endpoints: this.samples.at(-1)?.endpoints ?? [],
     };
   }
