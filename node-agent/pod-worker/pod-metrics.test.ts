@@ -1,18 +1,7 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { podMetrics, StartStages } from "./pod-metrics.js";
-
-/** The stage histogram's `_sum` and `_count` by stage, as a scrape shows them. */
-async function stageTotals(registry: Registry) {
-  const metric = await registry.getSingleMetric("kctl_pod_start_stage_duration_seconds")!.get();
-  const totals: Record<string, { sum?: number; count?: number }> = {};
-  for (const v of metric.values) {
-    const stage = String(v.labels.stage);
-    const field = v.metricName?.endsWith("_sum") ? "sum" : v.metricName?.endsWith("_count") ? "count" : "";
-    if (field) totals[stage] = { ...totals[stage], [field]: v.value };
-  }
-  return totals;
-}
+import { stageTotals } from "./testing/stage-metrics.js";
 
 describe("StartStages", () => {
   it("observes each stage once, as the start's total in it, when the pod first runs", async () => {

@@ -17,6 +17,7 @@ import { podMetrics } from "./pod-metrics.js";
 import { PodWorker } from "./pod-worker.js";
 import type { PodWorkerDeps } from "./pod-worker-deps.js";
 import { podOf } from "./testing/fake-pod-run.js";
+import { stageTotals } from "./testing/stage-metrics.js";
 
 const UID = "0b7c5a52-8a4e-4d5c-9a55-4a4d0c1f7e21";
 
@@ -352,11 +353,8 @@ describe("PodWorker", () => {
     await t.tick(0);
     expect(t.last().phase).toBe("Running");
     await t.tick();
-    const metric = await registry.getSingleMetric("kctl_pod_start_stage_duration_seconds")!.get();
     const counts = Object.fromEntries(
-      metric.values
-        .filter((v) => v.metricName?.endsWith("_count"))
-        .map((v) => [String(v.labels.stage), v.value]),
+      Object.entries(await stageTotals(registry)).map(([stage, t]) => [stage, t.count]),
     );
     expect(counts).toEqual({
       adopt: 1,
@@ -388,7 +386,7 @@ describe("PodWorker", () => {
     overwritten.metadata.resourceVersion = "900";
     overwritten.status = {
       ...overwritten.status,
-      conditions: overwritten.status?.conditions?.map((cond) =>
+      conditions: (overwritten.status?.conditions ?? []).map((cond) =>
         cond.type === "Ready" ? { ...cond, status: "True" } : cond,
       ),
     };
