@@ -1,8 +1,8 @@
 /**
  * Runs programs for the agent through its command-runner helper (native/build/command-runner,
  * native/tools/command-runner.c) instead of `child_process`: Node forks the whole agent (about
- * 100 MiB resident) on its event loop for every process it starts, the helper forks only itself (a
- * few hundred KiB). Programs run concurrently and each call resolves when its program exits, in
+ * 100 MiB resident) on its event loop for every process it starts, the helper forks only itself
+ * (about 1 MiB). Programs run concurrently and each call resolves when its program exits, in
  * whatever order they end. For programs whose output is small and whose input is none (stdin is
  * /dev/null): each output is cut to fit the helper's one-write answer (at most PIPE_BUF bytes for
  * both, ending `[... N bytes in all]` when cut). Interactive streams still need `child_process`.
