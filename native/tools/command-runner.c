@@ -252,7 +252,7 @@ static int run_one(const char *id, long long timeout_ms, char **argv, pid_t help
 
 static void handle(const char *id, char **f, int n) {
   if (strlen(id) > MAX_ID) {
-    lp_err("", "an id longer than %d bytes", MAX_ID);
+    lp_err(id, "an id longer than %d bytes", MAX_ID);
     return;
   }
   char *end;
