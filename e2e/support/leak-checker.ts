@@ -39,7 +39,8 @@ const isPodsParent = (rel: string) => /^([^/]+)\/kctl-\1$/.test(rel);
  * pod and kept, like the pods' parent cgroup. The first of each per host is part of the node; a
  * second is a leak.
  */
-const isAgentHelper = (cmd: string) => /\/native\/build\/(sandbox-net|rootfs-mount)(\s|$)/.test(cmd);
+const isAgentHelper = (cmd: string) =>
+  /\/native\/build\/(sandbox-net|rootfs-mount|command-runner)(\s|$)/.test(cmd);
 /** What belongs to no host: the front, the registry, the lab namespace. */
 export const LAB_OWNER = "lab";
 

@@ -4,8 +4,9 @@
  *
  *   rootfs-mount
  *
- * Requests come one per line on stdin, fields separated by tabs; each gets one line on stdout, `ok`
- * or `err<TAB>message` naming the step and the kernel's error. EOF on stdin ends the process.
+ * Requests come one per line on stdin, in the helpers' line protocol (line-protocol.h: an id first,
+ * echoed in the answer); each gets `ok` or `err<TAB>message` naming the step and the kernel's error,
+ * one request at a time. EOF on stdin ends the process.
  *
  *   mount DIR OPTIONS TARGET
  *       mounts an overlay at TARGET with the mount data OPTIONS (lowerdir=...,upperdir=...,
@@ -27,15 +28,29 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#define MAX_FIELDS 5
+#include "line-protocol.h"
 
-/* Splits `line` at tabs into at most MAX_FIELDS fields; returns how many. */
-static int split(char *line, char **fields) {
-  int n = 0;
-  for (char *save = NULL, *tok = strtok_r(line, "\t", &save); tok && n < MAX_FIELDS;
-       tok = strtok_r(NULL, "\t", &save))
-    fields[n++] = tok;
-  return n;
+#define MAX_FIELDS 4
+
+static void handle(const char *id, char **f, int n) {
+  if (n == 4 && strcmp(f[0], "mount") == 0) {
+    if (chdir(f[1]) < 0)
+      lp_err(id, "chdir %s: %s", f[1], strerror(errno));
+    else if (mount("overlay", f[3], "overlay", MS_NODEV, f[2]) < 0)
+      lp_err(id, "mount overlay at %s: %s", f[3], strerror(errno));
+    else
+      lp_ok(id, NULL);
+    /* Stay nowhere in particular: a held cwd would keep a layer directory busy. */
+    if (chdir("/") < 0) exit(1);
+  } else if (n == 2 && (strcmp(f[0], "umount") == 0 || strcmp(f[0], "umount-lazy") == 0)) {
+    int flags = strcmp(f[0], "umount") == 0 ? 0 : MNT_DETACH;
+    if (umount2(f[1], flags) < 0)
+      lp_err(id, "umount %s: %s", f[1], strerror(errno));
+    else
+      lp_ok(id, NULL);
+  } else {
+    lp_err(id, "unknown request \"%s\" with %d fields", n ? f[0] : "", n);
+  }
 }
 
 int main(int argc, char **argv) {
@@ -44,33 +59,5 @@ int main(int argc, char **argv) {
     fputs("usage: rootfs-mount\n", stderr);
     return 1;
   }
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline(&line, &cap, stdin)) > 0) {
-    if (line[len - 1] == '\n') line[len - 1] = '\0';
-    char *f[MAX_FIELDS];
-    int n = split(line, f);
-    if (n == 4 && strcmp(f[0], "mount") == 0) {
-      if (chdir(f[1]) < 0)
-        printf("err\tchdir %s: %s\n", f[1], strerror(errno));
-      else if (mount("overlay", f[3], "overlay", MS_NODEV, f[2]) < 0)
-        printf("err\tmount overlay at %s: %s\n", f[3], strerror(errno));
-      else
-        puts("ok");
-      /* Stay nowhere in particular: a held cwd would keep a layer directory busy. */
-      if (chdir("/") < 0) return 1;
-    } else if (n == 2 && (strcmp(f[0], "umount") == 0 || strcmp(f[0], "umount-lazy") == 0)) {
-      int flags = strcmp(f[0], "umount") == 0 ? 0 : MNT_DETACH;
-      if (umount2(f[1], flags) < 0)
-        printf("err\tumount %s: %s\n", f[1], strerror(errno));
-      else
-        puts("ok");
-    } else {
-      printf("err\tunknown request \"%s\" with %d fields\n", n ? f[0] : "", n);
-    }
-  }
-  free(line);
-  return 0;
+  return lp_serve(MAX_FIELDS, handle) < 0 ? 1 : 0;
 }

@@ -6,9 +6,10 @@
  *   sandbox-net [HOST_NETNS]
  *
  * HOST_NETNS is the node's network namespace as an nsfs file (default: this process's own); the
- * bridge and the host ends of the veths live there. Requests come one per line on stdin, fields
- * separated by tabs; each gets one line on stdout, `ok` (with a tab and a value for `check`) or
- * `err<TAB>message` naming the step and the kernel's error. EOF on stdin ends the process.
+ * bridge and the host ends of the veths live there. Requests come one per line on stdin, in the
+ * helpers' line protocol (line-protocol.h: an id first, echoed in the answer); each gets `ok` (with
+ * a tab and a value for `check`) or `err<TAB>message` naming the step and the kernel's error, one
+ * request at a time. EOF on stdin ends the process.
  *
  *   setup NETNS_FILE HOST_VETH MTU ADDRESS PREFIX GATEWAY BRIDGE
  *       a new network namespace bound at NETNS_FILE (an existing, unmounted file): `lo` up, `eth0`
@@ -44,13 +45,15 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "line-protocol.h"
+
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
 
 /* Room for a link's full description (a GET answer carries its stats and every attribute). */
 #define MSG_SIZE 16384
-#define MAX_FIELDS 9
+#define MAX_FIELDS 8
 
 /* The step that failed and the kernel's reason, for the `err` reply. */
 static char error_text[512];
@@ -331,13 +334,22 @@ static int check(char **f, const char **answer) {
   return 0;
 }
 
-/* Splits `line` at tabs into at most MAX_FIELDS fields; returns how many. */
-static int split(char *line, char **fields) {
-  int n = 0;
-  for (char *save = NULL, *tok = strtok_r(line, "\t", &save); tok && n < MAX_FIELDS;
-       tok = strtok_r(NULL, "\t", &save))
-    fields[n++] = tok;
-  return n;
+static void handle(const char *id, char **f, int n) {
+  const char *answer = NULL;
+  int rc;
+  error_text[0] = '\0';
+  if (n == 8 && strcmp(f[0], "setup") == 0)
+    rc = setup(f);
+  else if (n == 3 && strcmp(f[0], "teardown") == 0)
+    rc = teardown(f);
+  else if (n == 3 && strcmp(f[0], "check") == 0)
+    rc = check(f, &answer);
+  else
+    rc = fail(0, "unknown request \"%s\" with %d fields", n ? f[0] : "", n);
+  if (rc < 0)
+    lp_err(id, "%s", error_text);
+  else
+    lp_ok(id, answer);
 }
 
 int main(int argc, char **argv) {
@@ -359,32 +371,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sandbox-net: open the host namespace: %s\n", strerror(errno));
     return 1;
   }
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline(&line, &cap, stdin)) > 0) {
-    if (line[len - 1] == '\n') line[len - 1] = '\0';
-    char *f[MAX_FIELDS];
-    int n = split(line, f);
-    const char *answer = NULL;
-    int rc;
-    error_text[0] = '\0';
-    if (n == 8 && strcmp(f[0], "setup") == 0)
-      rc = setup(f);
-    else if (n == 3 && strcmp(f[0], "teardown") == 0)
-      rc = teardown(f);
-    else if (n == 3 && strcmp(f[0], "check") == 0)
-      rc = check(f, &answer);
-    else
-      rc = fail(0, "unknown request \"%s\" with %d fields", n ? f[0] : "", n);
-    if (rc < 0)
-      printf("err\t%s\n", error_text);
-    else if (answer)
-      printf("ok\t%s\n", answer);
-    else
-      puts("ok");
-  }
-  free(line);
-  return 0;
+  return lp_serve(MAX_FIELDS, handle) < 0 ? 1 : 0;
 }

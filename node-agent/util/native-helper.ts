@@ -1,9 +1,11 @@
 /**
- * A long-lived native helper of the agent (native/tools): a process that does, one request at a
- * time, what Node cannot do itself (setns, netlink, mount), so that a pod start or stop costs no
- * fork of the agent. Each request is one line of tab-separated fields on the helper's stdin; each
- * answer one line on its stdout, `ok` (a tab and a value after it, for requests that return one)
- * or `err<TAB>message`. Answers come in request order.
+ * A long-lived native helper of the agent (native/tools): a process that does what Node cannot do
+ * itself (setns, netlink, mount) or cannot do cheaply (start a process without forking the whole
+ * agent), so that a pod start or stop costs no fork of the agent. Each request is one line of
+ * tab-separated fields on the helper's stdin, the first an id this client gives it; each answer
+ * one line on its stdout, the same id, then `ok` (a tab and a value after it, for requests that
+ * return one) or `err<TAB>message` (native/tools/line-protocol.h). Answers may come in any order:
+ * a helper that serves requests concurrently answers each when it is done.
  *
  * The helper is started by the first request and holds the event loop only while a request is
  * pending. If it dies, its pending requests fail with what it said on stderr, and the next request
@@ -27,25 +29,31 @@ export interface NativeHelperOptions {
 
 export class NativeHelper {
   private child: ChildProcess | undefined;
-  private readonly pending: Pending[] = [];
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
   private stderr = "";
 
   constructor(private readonly opts: NativeHelperOptions) {}
 
+  /** The helper's pid while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /**
    * Sends one request and resolves with its answer's value ("" for none). Fields may not hold a tab
-   * or a line break: they would split the request.
+   * or a line break: they would split the request. `what` names the request in its errors.
    */
-  request(fields: readonly string[]): Promise<string> {
-    const what = fields.join(" ");
+  request(fields: readonly string[], what = fields.join(" ")): Promise<string> {
     if (fields.some((f) => /[\t\n\r]/.test(f))) {
       return Promise.reject(this.opts.failure(what, "a field holds a tab or a line break"));
     }
     const child = this.child ?? this.start();
+    const id = String(this.nextId++);
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) hold(child, true);
-      this.pending.push({ what, resolve, reject });
-      child.stdin!.write(`${fields.join("\t")}\n`);
+      if (this.pending.size === 0) hold(child, true);
+      this.pending.set(id, { what, resolve, reject });
+      child.stdin!.write(`${id}\t${fields.join("\t")}\n`);
     });
   }
 
@@ -61,10 +69,11 @@ export class NativeHelper {
     // A helper that is gone makes its writes fail; its exit tells why.
     child.stdin!.on("error", () => undefined);
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const p = this.pending.shift();
-      if (this.pending.length === 0) hold(child, false);
+      const [id = "", status, ...rest] = line.split("\t");
+      const p = this.pending.get(id);
       if (!p) return;
-      const [status, ...rest] = line.split("\t");
+      this.pending.delete(id);
+      if (this.pending.size === 0) hold(child, false);
       if (status === "ok") p.resolve(rest.join("\t"));
       else p.reject(this.opts.failure(p.what, rest.join("\t") || line));
     });
@@ -72,7 +81,9 @@ export class NativeHelper {
       if (this.child !== child) return;
       this.child = undefined;
       const detail = this.stderr.trim() || why;
-      for (const p of this.pending.splice(0)) p.reject(this.opts.failure(p.what, `helper ended: ${detail}`));
+      const failed = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of failed) p.reject(this.opts.failure(p.what, `helper ended: ${detail}`));
     };
     child.once("error", (err) => gone(`cannot run it: ${err.message}`));
     child.once("exit", (code, signal) => gone(signal ? `killed by ${signal}` : `exit code ${code}`));

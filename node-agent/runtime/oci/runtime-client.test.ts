@@ -1,19 +1,21 @@
 /**
  * The runtime client against the real kshim (root): a create that died half-way must not wedge the
  * container id, because the pod worker retries a failed start with the same id; the state it reads
- * in-process is the one `kshim state` prints, at every step of a container's life.
+ * in-process is the one `kshim state` prints, at every step of a container's life; a start and stop
+ * forks the test process (the agent) for nothing once its command runner runs.
  */
-import { execFileSync } from "node:child_process";
+import { ChildProcess, execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeBundle } from "../../../native/testing/oci-bundle.js";
 import { SHIM } from "../../../native/testing/oci-runtimes.js";
 import { type TestCgroupParent, testCgroupParent } from "../../../native/testing/test-cgroups.js";
+import { nativeBuildPath } from "../../util/native-build.js";
 import { buildBusyboxRootfs } from "../images/busybox-rootfs.js";
-import { RuntimeClient } from "./runtime-client.js";
+import { RuntimeClient, RuntimeError } from "./runtime-client.js";
 
 const canRun = process.getuid?.() === 0 && existsSync(SHIM);
 
@@ -57,6 +59,44 @@ describe.skipIf(!canRun)("RuntimeClient with kshim", () => {
     expect((await runtime.state(id))?.status).toBe("running");
     await runtime.delete(id, true);
     expect(await runtime.state(id)).toBeUndefined();
+  });
+
+  it("starts and stops a container without spawning a process from the agent", async () => {
+    // Every spawn of this process goes through ChildProcess#spawn (spawn, execFile, exec alike),
+    // which Node's types do not declare.
+    const proto = ChildProcess.prototype as unknown as { spawn(...args: unknown[]): unknown };
+    const original = proto.spawn;
+    let spawns = 0;
+    proto.spawn = function (this: unknown, ...args: unknown[]) {
+      spawns++;
+      return original.apply(this, args);
+    };
+    try {
+      await runtime.delete(id, true); // the helper's first start
+      spawns = 0;
+      // The pod worker's start and stop (container-attempts.ts): run, SIGTERM, SIGKILL at the end
+      // of the grace period (pid 1 ignores SIGTERM), delete.
+      await runtime.createAndStart(id, bundle);
+      await runtime.kill(id, "TERM");
+      expect((await runtime.state(id))?.status).toBe("running");
+      await runtime.kill(id, "KILL");
+      for (let i = 0; i < 100 && (await runtime.state(id))?.status !== "stopped"; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      await runtime.delete(id, true);
+      expect(await runtime.state(id)).toBeUndefined();
+      expect(spawns).toBe(0);
+    } finally {
+      proto.spawn = original;
+    }
+  });
+
+  it("keeps kshim's errors and what counts as gone", async () => {
+    await expect(runtime.kill("rc-missing", "TERM")).resolves.toBeUndefined();
+    await expect(runtime.delete("rc-missing")).resolves.toBeUndefined();
+    expect(await runtime.state("rc-missing")).toBeUndefined();
+    await expect(runtime.createAndStart("rc-bad", join(dir, "no-bundle"))).rejects.toThrow(
+      /^run rc-bad: kshim: .*no-bundle/,
+    );
   });
 
   it("survives an exec that exits without reading a large stdin", async () => {
@@ -114,3 +154,77 @@ describe.skipIf(!canRun)("RuntimeClient with kshim", () => {
     await runtime.delete(id, true);
   });
 });
+
+/**
+ * Without root: a stand-in runtime (a script that logs its command line) behind the real command
+ * runner, for the errors callers match and a helper that dies under a call.
+ */
+describe.skipIf(!existsSync(nativeBuildPath("command-runner")))(
+  "RuntimeClient's calls through its helper",
+  () => {
+    let dir: string;
+    let runtime: RuntimeClient;
+    let script: string;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "kctl-runtime-calls-"));
+      script = join(dir, "fake-runtime");
+      // $3 is the command (after --root DIR), $4 the id.
+      await writeFile(
+        script,
+        [
+          "#!/bin/sh",
+          `echo "$*" >> ${dir}/calls`,
+          'case "$3/$4" in',
+          "  kill/slow) exec sleep 30 ;;",
+          "  run/*) exit 1 ;;",
+          '  delete/*|kill/*) echo "container "$4" does not exist" >&2; exit 1 ;;',
+          '  state/*) echo "boom: $4" >&2; exit 1 ;;',
+          "esac",
+        ].join("\n"),
+      );
+      await chmod(script, 0o755);
+      runtime = new RuntimeClient(script, join(dir, "root"));
+    });
+
+    afterAll(async () => {
+      const pid = runtime?.runner.helperPid;
+      if (pid) process.kill(pid, "SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("gives the runtime's stderr, or execFile's message without one, and deletes a failed create", async () => {
+      await expect(runtime.state("x")).rejects.toThrow(new RuntimeError("state", "x", "boom: x"));
+      await expect(runtime.kill("x", "TERM")).resolves.toBeUndefined();
+      await expect(runtime.delete("x", true)).resolves.toBeUndefined();
+      await writeFile(join(dir, "calls"), "");
+      await expect(runtime.createAndStart("c", "/b")).rejects.toThrow(
+        new RuntimeError(
+          "run",
+          "c",
+          `Command failed: ${script} --root ${dir}/root run --detach c --bundle /b`,
+        ),
+      );
+      expect(await readFile(join(dir, "calls"), "utf8")).toBe(
+        `--root ${dir}/root run --detach c --bundle /b\n--root ${dir}/root delete --force c\n`,
+      );
+    });
+
+    it("fails a call whose helper died, naming the call, and the next call starts a new helper", async () => {
+      await runtime.delete("warm");
+      const first = runtime.runner.helperPid!;
+      const pending = runtime.kill("slow", "TERM");
+      await new Promise((r) => setTimeout(r, 200));
+      process.kill(first, "SIGKILL");
+      await expect(pending).rejects.toThrow(
+        new RuntimeError(
+          "kill",
+          "slow",
+          `${script} --root ${dir}/root kill slow TERM: helper ended: killed by SIGKILL`,
+        ),
+      );
+      await expect(runtime.delete("after")).resolves.toBeUndefined();
+      expect(runtime.runner.helperPid).not.toBe(first);
+    });
+  },
+);

@@ -3,11 +3,19 @@
  * the agent: create+start, state, kill, delete, exec. Exit records (code, signal, OOM) come from
  * the shim's monitor, which writes `exit.json` into the container's state dir; they outlive the
  * agent, so a restarted agent learns how its containers ended.
+ *
+ * The one-shot calls (`run --detach`, `kill`, `delete`, `state`) go through a command-runner helper
+ * of this client's own (node-agent/util/command-runner.ts, started with the first call): a pod
+ * start and stop forks the agent for none of them, and a slow call (a `delete` waiting for its
+ * monitor) does not hold up another. If the helper dies, the calls it was running fail naming
+ * themselves and the next call starts a new one. `exec` and its interactive forms still spawn the
+ * runtime from the agent: their stdin and output are streams.
  */
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
+import { CommandRunner } from "../../util/command-runner.js";
 import { readKshimState } from "./kshim-state.js";
 
 export class RuntimeError extends Error {
@@ -48,6 +56,8 @@ export class RuntimeClient {
     private readonly binary: string,
     /** Its `--root`: where it keeps container state. */
     readonly root: string,
+    /** Runs the one-shot calls; its helper is this client's alone. */
+    readonly runner = new CommandRunner(),
   ) {}
 
   /**
@@ -60,24 +70,22 @@ export class RuntimeClient {
     return entries.filter((e) => !e.startsWith("."));
   }
 
-  private run(args: string[], id: string, timeoutMs = 30_000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        this.binary,
-        ["--root", this.root, ...args],
-        { timeout: timeoutMs, encoding: "utf8" },
-        (err, stdout, stderr) => {
-          if (err) reject(new RuntimeError(args[0] ?? "", id, (stderr || err.message).trim()));
-          else resolve(stdout);
-        },
-      );
+  private async run(args: string[], id: string, timeoutMs = 30_000): Promise<string> {
+    const command = args[0] ?? "";
+    const argv = [this.binary, "--root", this.root, ...args];
+    const result = await this.runner.run(argv, timeoutMs).catch((err: Error) => {
+      throw new RuntimeError(command, id, err.message);
     });
+    if (result.exitCode !== 0 || result.timedOut) {
+      // The message execFile gave, which callers match ("does not exist", "not running").
+      throw new RuntimeError(command, id, (result.stderr || `Command failed: ${argv.join(" ")}`).trim());
+    }
+    return result.stdout;
   }
 
   /**
    * Creates and starts the container from `bundle`; resolves once it runs. One runtime process
-   * (`run --detach`, as runc and crun have it) rather than `create` then `start`: each spawn blocks
-   * the agent's event loop while it forks.
+   * (`run --detach`, as runc and crun have it) rather than `create` then `start`.
    */
   async createAndStart(id: string, bundle: string): Promise<void> {
     try {
