@@ -154,19 +154,20 @@ async function tracedStarts(logFile: string): Promise<Map<string, Record<string,
 
 /** The slowest starts' own accounts, slowest first: the time outside the agent and its stages. */
 function slowestStarts(
-  timed: { uid: string; timing: Timing }[],
+  timed: { name: string; uid: string; timing: Timing }[],
   traced: Map<string, Record<string, number>>,
   n: number,
 ) {
   return [...timed]
     .sort((a, b) => b.timing.running! - b.timing.created - (a.timing.running! - a.timing.created))
     .slice(0, n)
-    .map(({ uid, timing }) => {
+    .map(({ name, uid, timing }) => {
       const { total = Number.NaN, ...stages } = traced.get(uid) ?? {};
       const largest = Object.entries(stages)
         .sort((a, b) => b[1] - a[1])
         .slice(0, 5);
       return {
+        pod: name,
         createToRunningMs: round(timing.running! - timing.created),
         createToBoundMs: round(timing.bound! - timing.created),
         agentReceivedToReportedMs: total,
@@ -254,13 +255,13 @@ async function main(): Promise<void> {
     const cpuAtStart = await cpuSecondsOf(agentPid);
     const metricsAtStart = await agentMetrics(hostNamespace);
     // One at a time: each pod starts with nothing else in flight, its predecessor torn down.
-    const sequentialUids: { uid: string; timing: Timing }[] = [];
+    const sequentialUids: { name: string; uid: string; timing: Timing }[] = [];
     for (let i = 0; i < count; i++) {
       const name = `one-${i}`;
       const timing: Timing = { created: performance.now() };
       timings.set(name, timing);
       const created = await client.create(pods, "bench", podManifest(name, host));
-      sequentialUids.push({ uid: created.metadata.uid ?? "", timing });
+      sequentialUids.push({ name, uid: created.metadata.uid ?? "", timing });
       await waitRunning([name]);
       await deleteAll([name]);
     }
