@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { get as httpGet, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -747,6 +748,34 @@ describe("apiserver over HTTP with a real etcd", () => {
 });
 
 describe("apiserver edges that need no etcd", () => {
+  it("keeps an idle keep-alive connection open past Node's 5 s, so a client's next request on it is answered", async () => {
+    const server = await startApiServer({
+      registry: {} as Registry,
+      port: 0,
+      metrics: new MetricsRegistry(),
+      authenticate: () => ({ name: "admin" }),
+    });
+    const socket = connect(Number(new URL(server.url).port), "127.0.0.1");
+    try {
+      let received = "";
+      socket.setEncoding("utf8").on("data", (d: string) => (received += d));
+      const ask = async () => {
+        received = "";
+        socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+        for (let i = 0; i < 100 && !received.includes("\r\n\r\n"); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        return received;
+      };
+      expect(await ask()).toMatch(/^HTTP\/1\.1 200/);
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(socket.destroyed || socket.readableEnded).toBe(false);
+      expect(await ask()).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  }, 15_000);
+
   it("turns unexpected exceptions into a 500 InternalError Status and logs them", async () => {
     // A stand-in registry whose list fails the way a bug would: only the HTTP edge is under test.
     const broken = {

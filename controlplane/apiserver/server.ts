@@ -163,6 +163,9 @@ export const defaultVersion: VersionInfo = {
 /** Paths served without a token: liveness and readiness probes, and the version. */
 const publicPaths = new Set(["healthz", "readyz", "livez", "version"]);
 
+/** How long an idle keep-alive connection stays open (kube-apiserver never closes one first). */
+export const IDLE_CONNECTION_MS = 120_000;
+
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? "127.0.0.1";
   const metricsRegistry = opts.metrics ?? register;
@@ -322,6 +325,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         handler,
       )
     : createHttpServer(handler);
+  // Idle keep-alive connections stay open longer than clients keep theirs (Go's transports: 90 s),
+  // so the client closes first. With Node's 5 s a client reusing a connection just as the server
+  // dropped it got ECONNRESET, which no client may retry for a POST.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS;
   // Upgraded sockets leave the HTTP server's bookkeeping, so close() ends them here.
   const upgraded = new Set<Duplex>();
   server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => {
