@@ -73,6 +73,9 @@ const unreachable = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETI
 /** With several servers, a connection not made in this long moves on to the next. */
 const failoverConnectTimeoutMs = 3_000;
 
+/** How long a pooled connection may sit idle: half the API server's keep-alive timeout. */
+const IDLE_CONNECTION_MS = 60_000;
+
 export class ApiClient {
   private readonly servers: URL[];
   /** The server that answered last: requests start there. */
@@ -84,14 +87,17 @@ export class ApiClient {
     private readonly signal?: AbortSignal,
   ) {
     this.servers = (access.servers?.length ? access.servers : [access.server]).map((s) => new URL(s));
+    // A pooled connection left idle is closed here before the server would close it (120 s), so
+    // a request never goes out on a connection the server is dropping at that moment.
+    const pool = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
     this.agent =
       this.servers[0]!.protocol === "https:"
         ? new https.Agent({
-            keepAlive: true,
+            ...pool,
             ...(access.caPem ? { ca: access.caPem } : {}),
             rejectUnauthorized: !access.insecureSkipTlsVerify,
           })
-        : new http.Agent({ keepAlive: true });
+        : new http.Agent(pool);
   }
 
   /** Frees pooled connections so the process can exit. */
