@@ -5,8 +5,9 @@
  * copy (`kctl.io/at-most-one: "true"` or a StatefulSet's pod, foundation/api/at-most-one.ts).
  *
  * Whether a copy runs comes from the hosts, never from the API; the API only names the pod UIDs
- * the container ids carry (pods are listed every second, so a pod is named long before its first
- * container can start). A copy starts at its init process's start time (the kernel's, exact) and
+ * the container ids carry, from a list and then a watch of every pod, so a pod is named however
+ * short its life (one listed every second was not: a pod now starts in some 50 ms, and one created
+ * and force-deleted between two lists went unnamed and unchecked). A copy starts at its init process's start time (the kernel's, exact) and
  * ends between the last sample that saw it running and the first that did not (or its exit record);
  * `copy-overlaps.ts` turns that into certain and possible overlaps. Times are on the boot clock
  * (/proc/uptime and the processes' start times share it), so a jump of the wall clock cannot fake
@@ -15,6 +16,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { asksAtMostOne } from "../../foundation/api/at-most-one.js";
+import type { KubeObject } from "../../foundation/api/object.js";
 import { resourceForKind } from "../../foundation/api/resources.js";
 import { ApiClient } from "../../kctl/client.js";
 import { readConfig } from "../../kctl/config.js";
@@ -90,7 +92,10 @@ export async function startAtMostOneChecker(
     name: n.name,
     runtime: join(labDir, COMPONENTS_DIR, n.name, "runtime"),
   }));
-  const client = new ApiClient(await readConfig(config));
+  const clientConfig = await readConfig(config);
+  const client = new ApiClient(clientConfig);
+  const stopWatching = new AbortController();
+  const watcher = new ApiClient(clientConfig, stopWatching.signal);
   const pods = resourceForKind("v1", "Pod")!;
   const named = new Map<string, { identity: string; atMostOne: boolean }>();
   const sightings = new Map<string, Sighting>();
@@ -98,15 +103,18 @@ export async function startAtMostOneChecker(
   let samples = 0;
   let running = true;
 
+  const name = (p: KubeObject) => {
+    if (p.metadata.uid)
+      named.set(p.metadata.uid, {
+        identity: `${p.metadata.namespace}/${p.metadata.name}`,
+        atMostOne: asksAtMostOne(p),
+      });
+  };
+  /** Names every pod the API lists now; resolves with the list's resourceVersion. */
   const refreshNames = async () => {
     const list = await client.list(pods, undefined).catch(() => undefined);
-    for (const p of list?.items ?? []) {
-      if (p.metadata.uid)
-        named.set(p.metadata.uid, {
-          identity: `${p.metadata.namespace}/${p.metadata.name}`,
-          atMostOne: asksAtMostOne(p),
-        });
-    }
+    for (const p of list?.items ?? []) name(p);
+    return list?.metadata.resourceVersion;
   };
 
   /** The latest sighting of each container id on each host: ids come back (a fenced pod's next start). */
@@ -169,20 +177,30 @@ export async function startAtMostOneChecker(
       await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - took)));
     }
   })();
+  await refreshNames();
+  // Every pod created from the list on is named by its watch events; a watch that ends or fails
+  // (a control plane killed) is taken up again from a new list.
   const nameLoop = (async () => {
     while (running) {
-      await refreshNames();
-      await new Promise((r) => setTimeout(r, NAME_REFRESH_MS));
+      const from = await refreshNames();
+      try {
+        for await (const e of watcher.watch(pods, undefined, from ? { resourceVersion: from } : {}))
+          name(e.object);
+      } catch {
+        // Listed and watched again below.
+      }
+      if (running) await new Promise((r) => setTimeout(r, NAME_REFRESH_MS));
     }
   })();
-  await refreshNames();
 
   return {
     stop: async () => {
       running = false;
+      stopWatching.abort();
       await Promise.all([sampleLoop, nameLoop]);
       await refreshNames();
       client.close();
+      watcher.close();
       const copies: Copy[] = [];
       let unnamed = 0;
       for (const s of sightings.values()) {

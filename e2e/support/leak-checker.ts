@@ -17,6 +17,8 @@ import { COMPONENTS_DIR, type LabState, readLabState } from "../../kctl/lab/lab-
 import { runCommand } from "../../kctl/lab/run-command.js";
 import { NETNS_DIR } from "../../kctl/lab/topology-linux.js";
 import { unescapeMountPath } from "../../node-agent/cgroups/hierarchies-linux.js";
+import { TABLE as POLICY_TABLE } from "../../node-agent/network-policy/ruleset.js";
+import { DEFAULT_PROXY_TABLE } from "../../node-agent/proxy/service-proxy.js";
 import {
   emptyItems,
   type HostSnapshot,
@@ -203,19 +205,34 @@ export async function snapshotLab(labDir: string): Promise<HostSnapshot[]> {
 }
 
 /**
- * A snapshot of a lab at rest, to compare the end with: taken again every 2 s until two in a row
- * hold the same items (or `boundMs` passed). An agent that has just started still makes what it
- * keeps for the node's life (its policy table, its helpers) in the background after the lab is
- * up, and a snapshot taken before that would report them as leaks at the end.
+ * What every agent's host holds once its agent is up: the Service and NetworkPolicy tables, made
+ * once its object streams have synced, in the background, some time after the node is Ready.
+ */
+const AGENT_UP = [`table ip ${DEFAULT_PROXY_TABLE}`, `table ${POLICY_TABLE}`];
+
+/**
+ * A snapshot of a lab at rest, to compare the end with: taken again every 2 s until every agent's
+ * host holds what an agent that is up keeps for the node's life (`AGENT_UP`) and two snapshots in
+ * a row hold the same items (or `boundMs` passed). A snapshot taken before that would report the
+ * agents' tables and helpers as leaks at the end (CI saw both: one agent's policy table, then every
+ * agent's tables when the agents synced later than two snapshots).
  */
 export async function snapshotLabAtRest(labDir: string, boundMs = 60_000): Promise<HostSnapshot[]> {
   const started = Date.now();
+  const state = await readLabState(labDir);
+  // An agent's process is named after its node.
+  const nodes = new Set(state?.nodes.map((n) => n.name));
+  const agents = new Set(state?.processes.map((p) => p.name).filter((name) => nodes.has(name)));
+  const agentsUp = (snapshot: readonly HostSnapshot[]) =>
+    snapshot
+      .filter((h) => agents.has(h.host))
+      .every((h) => AGENT_UP.every((key) => h.items.nft.some((i) => i.key === key)));
   let last = await snapshotLab(labDir);
   for (;;) {
     await new Promise((r) => setTimeout(r, 2_000));
     const next = await snapshotLab(labDir);
     const same = leaksBetween(last, next).length === 0 && leaksBetween(next, last).length === 0;
-    if (same || Date.now() - started >= boundMs) return next;
+    if ((same && agentsUp(next)) || Date.now() - started >= boundMs) return next;
     last = next;
   }
 }

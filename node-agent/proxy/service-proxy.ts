@@ -63,6 +63,8 @@ interface AppliedService {
 }
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+/** The `ip` table the proxy programs unless told another. */
+export const DEFAULT_PROXY_TABLE = "kctl";
 
 function checkedCidr(key: string, value: string): string {
   try {
@@ -107,7 +109,7 @@ export class ServiceProxy {
   private last: SyncReport | undefined;
 
   constructor(config: ServiceProxyConfig = {}) {
-    this.table = config.table ?? "kctl";
+    this.table = config.table ?? DEFAULT_PROXY_TABLE;
     if (!TABLE_NAME.test(this.table)) {
       throw new ProxyError("Invalid", `service proxy config table: "${this.table}" is not an nft table name`);
     }
