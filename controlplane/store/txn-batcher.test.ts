@@ -39,6 +39,12 @@ class FakeKv {
     await new Promise((r) => setImmediate(r));
   }
 
+  /** Applies one call and then fails it with `err`, as etcd may when it times out after a commit. */
+  async applyAndFail(index: number, err: Error): Promise<void> {
+    this.apply(this.calls[index]!);
+    await this.answer(index, err);
+  }
+
   private apply(req: ITxnRequest): ITxnResponse {
     const ok = (req.compare ?? []).every((c) => {
       const kv = this.kvs.get(c.key!.toString());
@@ -138,6 +144,44 @@ describe("TxnBatcher", () => {
     await expect(good).resolves.toMatchObject({ ok: true });
     expect(String(await bad)).toContain("lease not found");
     expect(kv.kvs.has("r")).toBe(false);
+  });
+
+  it("answers ok for a write of a batch that etcd applied but answered with an error", async () => {
+    const kv = new FakeKv();
+    const batcher = new TxnBatcher(kv.send, { maxInFlight: 1 });
+    kv.kvs.set("u", {
+      key: Buffer.from("u"),
+      value: Buffer.from("old"),
+      create_revision: "1",
+      mod_revision: "1",
+    } as IKeyValue);
+    const first = batcher.submit(create("p"));
+    const pair = [batcher.submit(create("q")), batcher.submit(update("u", "1", "new"))];
+    await kv.answer(0);
+    await first;
+    await kv.applyAndFail(1, new Error("etcdserver: request timed out"));
+    await kv.release();
+    // Resent alone, each finds its own write in place of what it compared.
+    await expect(Promise.all(pair)).resolves.toEqual([
+      { ok: true, revision: "3" },
+      { ok: true, revision: "3" },
+    ]);
+    // Another writer's value under the key is still a conflict.
+    const later = batcher.submit(create("s"));
+    const raced = [batcher.submit(create("t")), batcher.submit(update("u", "3", "mine"))];
+    await kv.answer(4);
+    await later;
+    kv.kvs.set("u", {
+      key: Buffer.from("u"),
+      value: Buffer.from("theirs"),
+      create_revision: "1",
+      mod_revision: "9",
+    } as IKeyValue);
+    await kv.answer(5, new Error("etcdserver: request timed out"));
+    await kv.release();
+    const [t, u] = await Promise.all(raced);
+    expect(t.ok).toBe(true);
+    expect(u.ok).toBe(false);
   });
 
   it("keeps batches within the put and compare limits", async () => {

@@ -56,6 +56,8 @@ interface Pending {
   op: ConditionalPut;
   /** Sent in a batch of its own: after an error, or after losing a batch twice. */
   alone: boolean;
+  /** In a batch that failed with an error, which etcd may have applied all the same. */
+  mayHaveApplied: boolean;
   rounds: number;
   resolve(outcome: PutOutcome): void;
   reject(err: unknown): void;
@@ -87,7 +89,7 @@ export class TxnBatcher {
   /** Applies `op` when its compares hold; otherwise reports what the compared keys hold now. */
   submit(op: ConditionalPut): Promise<PutOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ op, alone: false, rounds: 0, resolve, reject });
+      this.queue.push({ op, alone: false, mayHaveApplied: false, rounds: 0, resolve, reject });
       this.pump();
     });
   }
@@ -159,6 +161,7 @@ export class TxnBatcher {
         return;
       }
       // Whose fault was it? Each goes again on its own, so only that one fails.
+      for (const p of batch) p.mayHaveApplied = true;
       this.requeue(batch, true);
       return;
     }
@@ -173,7 +176,9 @@ export class TxnBatcher {
     }
     const again: Pending[] = [];
     for (const p of batch) {
-      if (batch.length > 1 && p.op.compare.every((c) => holds(c, current))) again.push(p);
+      const own = p.mayHaveApplied ? ownWrite(p.op, current) : undefined;
+      if (own) p.resolve({ ok: true, revision: own.mod_revision });
+      else if (batch.length > 1 && p.op.compare.every((c) => holds(c, current))) again.push(p);
       else p.resolve({ ok: false, current });
     }
     this.requeue(again, false);
@@ -187,6 +192,22 @@ export class TxnBatcher {
     }
     this.queue.unshift(...ops);
   }
+}
+
+/**
+ * The key as `op` left it, when it holds exactly the bytes `op` put. An error does not say that
+ * etcd did not apply the transaction (a timeout after the commit, a leader lost after replicating
+ * it): resent alone, the write then fails its own compares against itself, and a create would
+ * answer AlreadyExists for the object it made. Bytes equal to the put's are taken as this write's:
+ * objects carry their uid and timestamps, and if another write put the very same bytes, the key
+ * holds what this one asked for.
+ */
+function ownWrite(
+  op: ConditionalPut,
+  current: ReadonlyMap<string, IKeyValue | undefined>,
+): IKeyValue | undefined {
+  const kv = current.get(op.put.key.toString("latin1"));
+  return kv && op.put.value?.equals(kv.value) ? kv : undefined;
 }
 
 /** Whether one compare (target Create or Mod, result Equal) holds for what etcd holds now. */
