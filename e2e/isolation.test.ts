@@ -271,13 +271,21 @@ spec:
     expect(out).not.toContain(secretText);
   });
 
+  // The agent measures emptyDirs every 10 s, and this took 28 s in CI here: the test's own default
+  // of 60 s would leave a slower machine little room, and end it without the wait's message.
   it("evicts a pod whose disk-backed emptyDir grows past its sizeLimit", async () => {
-    const pod = await eventually("filler evicted", async () => {
-      const res = await lab.kctl("get", "pod", "filler", "-n", "esc", "-o", "json");
-      const p = JSON.parse(res.stdout) as { status?: { phase?: string; reason?: string; message?: string } };
-      return p.status?.phase === "Failed" ? p : undefined;
-    });
+    const pod = await eventually(
+      "filler evicted",
+      async () => {
+        const res = await lab.kctl("get", "pod", "filler", "-n", "esc", "-o", "json");
+        const p = JSON.parse(res.stdout) as {
+          status?: { phase?: string; reason?: string; message?: string };
+        };
+        return p.status?.phase === "Failed" ? p : undefined;
+      },
+      100_000,
+    );
     expect(pod.status?.reason).toBe("Evicted");
     expect(pod.status?.message).toBe('Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". ');
-  });
+  }, 120_000);
 });
