@@ -79,6 +79,15 @@ describe("the control planes' Services list every live control plane", () => {
     expect(await addresses()).toEqual([]);
   });
 
+  it("makes the Endpoints again when they are gone", async () => {
+    const a = start("10.0.0.7");
+    await a.reconcile();
+    await registry.delete(endpoints, "default", "kubernetes");
+    await a.reconcile();
+    expect(await addresses()).toEqual(["10.0.0.7:6443/TCP"]);
+    await a.stop();
+  });
+
   it("keeps kube-dns apart from kubernetes, with both of its ports", async () => {
     const dns = (address: string) =>
       startControlPlaneEndpoints({

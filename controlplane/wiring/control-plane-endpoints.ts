@@ -56,21 +56,34 @@ export function startControlPlaneEndpoints(opts: ControlPlaneEndpointsOptions): 
   let timer: Timer | undefined;
   let stopped = false;
 
-  /** Another control plane writing at the same moment is a Conflict: read both again and retry. */
+  /**
+   * Another control plane writing at the same moment is a Conflict (or AlreadyExists, both making
+   * them again): read both again and retry.
+   */
   const rewrite = async () => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await rewriteOnce();
       } catch (err) {
-        if (attempt >= 5 || !isApiError(err, "Conflict")) throw err;
+        if (attempt >= 5 || !(isApiError(err, "Conflict") || isApiError(err, "AlreadyExists"))) throw err;
       }
     }
   };
 
   const rewriteOnce = async () => {
     const live = Object.values(await opts.etcd.getAll().prefix(prefix).strings()).sort(compareAddresses);
-    const current = (await opts.registry.get(endpointsResource, namespace, name)) as Endpoints & KubeObject;
+    const current = (await opts.registry.get(endpointsResource, namespace, name).catch((err: unknown) => {
+      if (isApiError(err, "NotFound")) return undefined;
+      throw err;
+    })) as (Endpoints & KubeObject) | undefined;
     const subsets = live.length === 0 ? [] : [{ addresses: live.map((ip) => ({ ip })), ports: opts.ports }];
+    // Gone (deleted by hand, or by a controller that took them for a deleted Service's): made again,
+    // as upstream's reconciler does; else the Service has no endpoint until a control plane restarts.
+    if (!current) {
+      const made: Endpoints = { apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace }, subsets };
+      await opts.registry.create(endpointsResource, made as KubeObject);
+      return;
+    }
     if (JSON.stringify(current.subsets ?? []) === JSON.stringify(subsets)) return;
     await opts.registry.update(endpointsResource, namespace, name, { ...current, subsets } as KubeObject);
   };

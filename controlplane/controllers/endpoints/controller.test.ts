@@ -233,6 +233,7 @@ describe("endpoints controller sync", () => {
     cluster.takeActions();
     await controller.sync("default/web");
     expect(cluster.takeActions().map((a) => `${a.verb} ${a.resource} ${a.name}`)).toEqual([
+      "get services web",
       "delete endpoints web",
     ]);
     expect(stored("web")).toBeUndefined();
@@ -332,6 +333,36 @@ describe("endpoints controller handlers", () => {
 
     void cluster.client.delete(podsResource, "default", "a");
     expect(takeQueued()).toEqual(["default/api"]);
+  });
+
+  it("keeps the Endpoints of a Service its cache has not seen yet, asking the server first", async () => {
+    const { add, controller, cluster, stored, takeQueued } = setup();
+    // At a control plane's start its `kubernetes` Service and Endpoints are written together; the
+    // Endpoints reach this cache, the Service not yet, as the leftover check runs.
+    cluster.autoFlush = false;
+    const kubernetes: Endpoints = {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "kubernetes", namespace: "default" },
+      subsets: [{ addresses: [{ ip: "10.0.0.7" }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] }],
+    };
+    add(endpointsResource, kubernetes as ApiObject);
+    await cluster.client.create(
+      servicesResource,
+      "default",
+      service("kubernetes", { selector: {} }) as ApiObject,
+    );
+    controller.checkLeftovers();
+    expect(takeQueued()).toEqual(["default/kubernetes"]);
+    cluster.takeActions();
+    await controller.sync("default/kubernetes");
+    expect(cluster.takeActions().filter((a) => a.verb === "delete")).toEqual([]);
+    expect(stored("kubernetes")!.subsets).toEqual(kubernetes.subsets);
+    // A Service the server does not have either: its Endpoints go.
+    await cluster.client.delete(servicesResource, "default", "kubernetes");
+    cluster.flush();
+    await controller.sync("default/kubernetes");
+    expect(stored("kubernetes")).toBeUndefined();
   });
 
   it("a deleted Endpoints is queued for re-creation; leftovers of gone Services are found at start", () => {

@@ -86,7 +86,10 @@ export class EndpointsController {
     const { namespace, name } = splitKey(key);
     const service = this.opts.services.get(key);
     if (!service) {
-      await this.deleteEndpoints(namespace, name);
+      // The server has the last word: a Service and its Endpoints written a moment ago (the control
+      // plane's own `kubernetes`, at start) reach two caches apart, and the Endpoints may come
+      // first. Deleting them then left the Service with no endpoint until its owner wrote again.
+      if (!(await this.serviceStored(namespace, name))) await this.deleteEndpoints(namespace, name);
       return;
     }
     const selector = service.spec?.selector;
@@ -143,6 +146,16 @@ export class EndpointsController {
 
   private enqueueFor(namespace: string, ...labelSets: DeepReadonly<Pod>["metadata"]["labels"][]): void {
     for (const key of this.selectors.matching(namespace, ...labelSets)) this.opts.queue.add(key);
+  }
+
+  private async serviceStored(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.opts.client.get(servicesResource, namespace, name);
+      return true;
+    } catch (err) {
+      if (isApiError(err, "NotFound")) return false;
+      throw err;
+    }
   }
 
   private async deleteEndpoints(namespace: string, name: string): Promise<void> {
