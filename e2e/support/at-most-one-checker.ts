@@ -7,11 +7,11 @@
  * Whether a copy runs comes from the hosts, never from the API; the API only names the pod UIDs
  * the container ids carry, from a list and then a watch of every pod, so a pod is named however
  * short its life (one listed every second was not: a pod now starts in some 50 ms, and one created
- * and force-deleted between two lists went unnamed and unchecked). A copy starts at its init process's start time (the kernel's, exact) and
- * ends between the last sample that saw it running and the first that did not (or its exit record);
- * `copy-overlaps.ts` turns that into certain and possible overlaps. Times are on the boot clock
- * (/proc/uptime and the processes' start times share it), so a jump of the wall clock cannot fake
- * or hide an overlap.
+ * and force-deleted between two lists went unnamed and unchecked). A copy starts at its init
+ * process's start time (the kernel's, exact) and ends between the last sample that saw it running
+ * and the first that did not (or its exit record); `copy-overlaps.ts` turns that into certain and
+ * possible overlaps. Times are on the boot clock (/proc/uptime and the processes' start times share
+ * it), so a jump of the wall clock cannot fake or hide an overlap.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";

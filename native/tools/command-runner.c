@@ -135,10 +135,11 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The program's side of the fork: its three descriptors, default signals, then exec. An exec that
- * fails sends its errno over `report` (closed by a successful exec: CLOEXEC). */
 /* Makes this process die with its parent `parent`; false when that parent is already gone. */
 static int die_with(pid_t parent) { return prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() == parent; }
+
+/* The program's side of the fork: its three descriptors, default signals, then exec. An exec that
+ * fails sends its errno over `report` (closed by a successful exec: CLOEXEC). */
 
 __attribute__((noreturn)) static void exec_program(char **argv, int devnull, int out, int err, int report, pid_t worker) {
   signal(SIGPIPE, SIG_DFL);

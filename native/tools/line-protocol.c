@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-int lp_split(char *line, char **fields, int max) {
+/* Splits `line` at tabs in place into `fields` (room for max + 1), keeping empty fields, and
+ * NULL-terminates them; returns how many, or -1 when there are more than `max`. */
+static int split(char *line, char **fields, int max) {
   int n = 0;
   for (char *rest = line, *tok; (tok = strsep(&rest, "\t"));) {
     if (n == max) return -1;
@@ -69,7 +71,7 @@ int lp_serve(int max_fields, lp_handler *handle) {
   ssize_t len;
   while ((len = getline(&line, &cap, stdin)) > 0) {
     if (line[len - 1] == '\n') line[len - 1] = '\0';
-    int n = lp_split(line, fields, max_fields + 1);
+    int n = split(line, fields, max_fields + 1);
     if (n < 0)
       lp_err(fields[0], "more than %d fields", max_fields);
     else

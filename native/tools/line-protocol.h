@@ -14,10 +14,6 @@
 /* A request's fields after its id, NULL-terminated (fields[n] == NULL). */
 typedef void lp_handler(const char *id, char **fields, int n);
 
-/* Splits `line` at tabs in place into `fields` (room for max + 1), keeping empty fields, and
- * NULL-terminates them; returns how many, or -1 when there are more than `max`. */
-int lp_split(char *line, char **fields, int max);
-
 /* Reads requests from stdin until EOF, calling `handle` for each one of at most `max_fields`
  * fields after its id; answers a longer one with an error itself. Returns 0 at EOF, -1 when stdin
  * fails. */

@@ -103,7 +103,8 @@ export class StartLatency {
  * adds to its stages rather than counting as another pod.
  */
 export class StartStages {
-  private spent: Map<string, number> | undefined = new Map();
+  /** Each stage's total so far; undefined once the start is reported, or with no metrics to feed. */
+  private spent: Map<string, number> | undefined;
   private readonly began: number;
 
   constructor(
@@ -112,12 +113,13 @@ export class StartStages {
     private readonly pod = "",
     private readonly now: () => number = () => performance.now(),
   ) {
+    this.spent = metrics ? new Map() : undefined;
     this.began = metrics ? now() : 0;
   }
 
   /** Runs `work`, counting its time to `stage` while the start is under way. */
   async time<T>(stage: string, work: () => Promise<T>): Promise<T> {
-    if (!this.spent || !this.metrics) return work();
+    if (!this.spent) return work();
     const began = this.now();
     try {
       return await work();
@@ -133,7 +135,7 @@ export class StartStages {
   /** The first Running status was reported: each stage's total is observed and timing ends. */
   close(): void {
     if (!this.spent || !this.metrics) return;
-    for (const [stage, ms] of this.spent) this.metrics?.startStageSeconds.observe({ stage }, ms / 1000);
+    for (const [stage, ms] of this.spent) this.metrics.startStageSeconds.observe({ stage }, ms / 1000);
     const ms = (x: number) => Math.round(x * 10) / 10;
     trace("stages", this.pod, {
       total: ms(this.now() - this.began),

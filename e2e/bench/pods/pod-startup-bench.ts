@@ -255,20 +255,20 @@ async function main(): Promise<void> {
     const cpuAtStart = await cpuSecondsOf(agentPid);
     const metricsAtStart = await agentMetrics(hostNamespace);
     // One at a time: each pod starts with nothing else in flight, its predecessor torn down.
-    const sequentialUids: { name: string; uid: string; timing: Timing }[] = [];
+    const onePods: { name: string; uid: string; timing: Timing }[] = [];
     for (let i = 0; i < count; i++) {
       const name = `one-${i}`;
       const timing: Timing = { created: performance.now() };
       timings.set(name, timing);
       const created = await client.create(pods, "bench", podManifest(name, host));
-      sequentialUids.push({ name, uid: created.metadata.uid ?? "", timing });
+      onePods.push({ name, uid: created.metadata.uid ?? "", timing });
       await waitRunning([name]);
       await deleteAll([name]);
     }
     const sequentialStages = startStagesMs(metricsAtStart, await agentMetrics(hostNamespace));
     const agentLog = state.processes.find((p) => p.name === host)?.logFile ?? "";
-    const slowest = slowestStarts(sequentialUids, await tracedStarts(agentLog), 3);
-    const sequential = [...timings.entries()].filter(([n]) => n.startsWith("one-")).map(([, t]) => t);
+    const slowest = slowestStarts(onePods, await tracedStarts(agentLog), 3);
+    const sequential = onePods.map((p) => p.timing);
     const toRunning = sequential.map((t) => t.running! - t.created);
     const toBound = sequential.map((t) => t.bound! - t.created);
     const boundToRunning = sequential.map((t) => t.running! - t.bound!);
